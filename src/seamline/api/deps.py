@@ -1,0 +1,50 @@
+"""Request-scoped helpers: the service, the caller, the trace id and the idempotency key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from typing import Any
+
+from fastapi import Request
+
+from seamline.domain.errors import FieldError, InvalidInput
+from seamline.service import Principal, Seamline
+from seamline.service.app import IdempotencyKey
+
+TRACEPARENT_RE = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def service(request: Request) -> Seamline:
+    svc: Seamline = request.app.state.seamline
+    return svc
+
+
+def principal(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return service(request).authenticate(token.strip() if scheme.lower() == "bearer" else None)
+
+
+def trace_id(request: Request) -> str:
+    """W3C traceparent's trace id when the caller sent one, else a new one (DESIGN 8 tracing)."""
+    value: str | None = getattr(request.state, "trace_id", None)
+    if value is None:
+        match = TRACEPARENT_RE.match(request.headers.get("traceparent", ""))
+        value = match.group(1) if match and match.group(1) != "0" * 32 else uuid.uuid4().hex
+        request.state.trace_id = value
+    return value
+
+
+def idempotency_key(request: Request, who: Principal, body: Any) -> IdempotencyKey | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 200 or not key.isprintable():
+        raise InvalidInput("bad Idempotency-Key", [FieldError("Idempotency-Key", "must be 1-200 printable characters")])
+    canonical = json.dumps(
+        {"method": request.method, "path": request.url.path, "body": body}, sort_keys=True, separators=(",", ":")
+    )
+    return IdempotencyKey(who.id, key, hashlib.sha256(canonical.encode()).hexdigest())

@@ -1,0 +1,47 @@
+"""Styles and SKUs: the product master."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Connection
+
+from seamline.api.deps import principal, service
+from seamline.api.routes.common import PROBLEMS, run_command
+from seamline.api.schemas import SkuOut, StyleIn, StyleOut
+from seamline.catalog import StyleDraft
+from seamline.service import Principal
+from seamline.service.app import style_view
+
+router = APIRouter(prefix="/v1", tags=["catalog"], responses=PROBLEMS)
+
+
+@router.put("/styles/{code}", response_model=StyleOut, status_code=200, responses={201: {"model": StyleOut}})
+def put_style(code: str, body: StyleIn, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
+    """Create or replace a style with its colours, sizes, variants, prepacks and prices.
+
+    The version goes up on every change and stays put when the definition is identical.
+    """
+    who.require_admin()
+    data = body.model_dump(exclude_none=False)
+    draft = StyleDraft(code=code, **data)
+
+    def work(conn: Connection) -> tuple[int, Any]:
+        outcome, style = service(request).put_style(conn, draft)
+        return (201 if outcome == "created" else 200), style_view(style)
+
+    return run_command(request, who, data, work)
+
+
+@router.get("/styles/{code}", response_model=StyleOut)
+def get_style(code: str, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    who.require_read()
+    return style_view(service(request).get_style(code))
+
+
+@router.get("/skus/{sku}", response_model=SkuOut)
+def get_sku(sku: str, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    who.require_read()
+    return service(request).get_sku(sku)

@@ -1,0 +1,41 @@
+"""Shared route plumbing: documented problem responses and running a command with its idempotency key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Connection
+
+from seamline.api.deps import idempotency_key, service
+from seamline.api.problems import MEDIA_TYPE
+from seamline.api.schemas import Problem
+from seamline.service import Principal
+
+_PROBLEM = {"model": Problem, "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {**_PROBLEM, "description": text}
+    for status, text in (
+        (400, "Malformed request"),
+        (401, "Missing or invalid token"),
+        (403, "Token lacks the scope"),
+        (404, "Not found"),
+        (409, "Conflict"),
+        (413, "Body too large"),
+        (422, "Invalid input"),
+    )
+}
+
+
+def run_command(
+    request: Request,
+    who: Principal,
+    body: Any,
+    work: Callable[[Connection], tuple[int, Any]],
+) -> JSONResponse:
+    """Execute a write, honouring Idempotency-Key: a replay answers the first response, marked as such."""
+    stored = service(request).idempotent(idempotency_key(request, who, body), work)
+    headers = {"Idempotent-Replayed": "true"} if stored.replayed else None
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)

@@ -1,0 +1,122 @@
+"""Movements, stock, holds and per-channel availability: the one inventory ledger over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Connection
+
+from seamline.api.deps import idempotency_key, principal, service, trace_id
+from seamline.api.routes.common import PROBLEMS, run_command
+from seamline.api.schemas import AvailabilityOut, HoldIn, HoldOut, MovementIn, MovementOut, StockOut
+from seamline.domain.errors import Forbidden
+from seamline.ledger import HoldLineRequest, MovementRequest
+from seamline.service import Principal
+
+router = APIRouter(prefix="/v1", tags=["ledger"], responses=PROBLEMS)
+
+
+@router.post("/movements", status_code=201, response_model=MovementOut)
+def post_movement(body: MovementIn, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
+    """Record a receipt, adjustment, damage, sample or employee purchase. Goods leaving a location must be
+    available there; otherwise 409 with the shortage and nothing is written."""
+    for code in (body.from_, body.to):
+        if code is not None and not who.has_location(code):
+            raise Forbidden(f"this token may not move stock at {code}", code="insufficient-scope")
+    if body.from_ is None and body.to is None:
+        who.require_admin()
+    data = body.model_dump(by_alias=True)
+    movement = MovementRequest(
+        kind=body.kind,
+        sku=body.sku,
+        qty=body.qty,
+        from_location=body.from_,
+        to_location=body.to,
+        reason=body.reason,
+        document=body.document,
+    )
+    key = request.headers.get("idempotency-key")
+    tid = trace_id(request)
+
+    def work(conn: Connection) -> tuple[int, Any]:
+        return 201, service(request).record_movement(conn, movement, trace_id=tid, idempotency_key=key)
+
+    return run_command(request, who, data, work)
+
+
+@router.get("/stock", response_model=StockOut)
+def get_stock(
+    request: Request,
+    sku: str | None = Query(default=None, max_length=64),
+    location: str | None = Query(default=None, max_length=64),
+    style: str | None = Query(default=None, max_length=64),
+    who: Principal = Depends(principal),
+) -> dict[str, Any]:
+    """Balances per SKU and location: on hand, committed, reserved and available (holds past their expiry
+    are not counted, whether or not the sweeper has reached them)."""
+    if location is None or not who.has_location(location):
+        who.require_read()
+    return {"items": service(request).stock(sku=sku, location=location, style=style)}
+
+
+@router.post("/holds", status_code=201, response_model=HoldOut)
+def post_hold(body: HoldIn, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
+    """Hold units for a short time (a checkout). All lines or none: on a shortage, 409 lists every short
+    line and nothing is held."""
+    if body.channel is not None:
+        if not who.has_channel(body.channel):
+            who.require_location_for_all([line.location for line in body.lines])
+    else:
+        who.require_location_for_all([line.location for line in body.lines])
+    data = body.model_dump()
+    stored = service(request).place_hold_txn(
+        channel=body.channel,
+        lines=[HoldLineRequest(line.sku, line.qty, line.location) for line in body.lines],
+        ttl_seconds=body.ttl_seconds,
+        idem=idempotency_key(request, who, data),
+        trace_id=trace_id(request),
+    )
+    headers = {"Idempotent-Replayed": "true"} if stored.replayed else None
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
+
+
+@router.get("/holds/{hold_id}", response_model=HoldOut)
+def get_hold(hold_id: str, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    hold = service(request).get_hold(hold_id)
+    if not (hold["channel"] and who.has_channel(hold["channel"])):
+        who.require_location_for_all([line["location"] for line in hold["lines"]], or_read=True)
+    return hold
+
+
+@router.post("/holds/{hold_id}/release", response_model=HoldOut)
+def release_hold(hold_id: str, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
+    """Give held units back. Releasing a released hold answers the same; an expired one is 409."""
+    svc = service(request)
+    hold = svc.get_hold(hold_id)
+    if not (hold["channel"] and who.has_channel(hold["channel"])):
+        who.require_location_for_all([line["location"] for line in hold["lines"]])
+
+    def work(conn: Connection) -> tuple[int, Any]:
+        return 200, svc.release_hold(conn, hold_id)
+
+    return run_command(request, who, {"hold": hold_id}, work)
+
+
+@router.get("/availability/{channel}", response_model=AvailabilityOut)
+def get_availability(
+    channel: str,
+    request: Request,
+    sku: str | None = Query(default=None, max_length=64),
+    style: str | None = Query(default=None, max_length=64),
+    cursor: str | None = Query(default=None, max_length=64),
+    limit: int = Query(default=500, ge=1, le=2000),
+    who: Principal = Depends(principal),
+) -> dict[str, Any]:
+    """What the channel may sell per SKU: max(0, available over its sources - safety stock - other
+    channels' ring-fences); 0 and ``paused`` below the channel's pause threshold."""
+    if not who.has_channel(channel):
+        who.require_read()
+    items, next_cursor = service(request).availability(channel, sku=sku, style=style, after=cursor, limit=limit)
+    return {"items": items, "next_cursor": next_cursor}

@@ -1,0 +1,60 @@
+"""Locations and channels: where stock is, and who may sell it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Connection
+
+from seamline.api.deps import principal, service
+from seamline.api.routes.common import PROBLEMS, run_command
+from seamline.api.schemas import ChannelIn, ChannelOut, LocationIn, LocationList, LocationOut
+from seamline.service import Principal
+
+router = APIRouter(prefix="/v1", tags=["locations and channels"], responses=PROBLEMS)
+
+
+@router.put("/locations/{code}", response_model=LocationOut, responses={201: {"model": LocationOut}})
+def put_location(code: str, body: LocationIn, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
+    who.require_admin()
+    data = body.model_dump()
+
+    def work(conn: Connection) -> tuple[int, Any]:
+        created, view = service(request).put_location(conn, code, body.name, body.kind)
+        return (201 if created else 200), view
+
+    return run_command(request, who, data, work)
+
+
+@router.get("/locations", response_model=LocationList)
+def list_locations(request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    who.require_read()
+    return {"items": service(request).list_locations()}
+
+
+@router.get("/locations/{code}", response_model=LocationOut)
+def get_location(code: str, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    who.require_read()
+    return service(request).get_location(code)
+
+
+@router.put("/channels/{code}", response_model=ChannelOut, responses={201: {"model": ChannelOut}})
+def put_channel(code: str, body: ChannelIn, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
+    """Create or replace a channel's availability policy. Secrets in ``settings`` are write-only."""
+    who.require_admin()
+    data = body.model_dump()
+
+    def work(conn: Connection) -> tuple[int, Any]:
+        created, view = service(request).put_channel(conn, code, data)
+        return (201 if created else 200), view
+
+    return run_command(request, who, data, work)
+
+
+@router.get("/channels/{code}", response_model=ChannelOut)
+def get_channel(code: str, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    if not who.has_channel(code):
+        who.require_read()
+    return service(request).get_channel(code)

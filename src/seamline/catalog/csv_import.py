@@ -1,0 +1,168 @@
+"""Reading a catalog CSV (one row per variant) into style drafts, with errors a merchandiser can fix.
+
+Rows are grouped by ``style_code``; a style with any bad row is reported whole and not written, so a
+half-loaded style never reaches the tills.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from seamline.catalog.rules import StyleDraft, build_style
+from seamline.domain.errors import InvalidInput
+
+REQUIRED_COLUMNS = ("style_code", "style_name", "size_scale", "colour_code", "size", "sku")
+OPTIONAL_COLUMNS = (
+    "season",
+    "category",
+    "colour_name",
+    "fit",
+    "gtin",
+    "retail_price",
+    "wholesale_price",
+    "currency",
+    "tax_class",
+    "status",
+)
+_VARIANT_FIELD_TO_COLUMN = {
+    "sku": "sku",
+    "colour": "colour_code",
+    "size": "size",
+    "gtin": "gtin",
+    "fit": "fit",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    row: int  # the line number in the file, header being line 1
+    column: str
+    reason: str
+    style: str | None = None
+
+
+@dataclass
+class ParsedCatalog:
+    drafts: list[StyleDraft] = field(default_factory=list)  # each one passed build_style
+    errors: list[RowError] = field(default_factory=list)
+    rows: int = 0
+    rejected_styles: list[str] = field(default_factory=list)
+    row_lines: dict[str, list[int]] = field(default_factory=dict)  # style -> file line of each variant row
+
+    def locate(self, style: str, path: str, message: str) -> RowError:
+        """Where in the file a field error of ``style`` belongs (for errors found later, at write time)."""
+        lines = self.row_lines.get(style) or [0]
+        match = re.match(r"variants\[(\d+)\]\.(\w+)", path)
+        if match and int(match.group(1)) < len(lines):
+            column = _VARIANT_FIELD_TO_COLUMN.get(match.group(2), match.group(2))
+            return RowError(lines[int(match.group(1))], column, message, style)
+        return RowError(lines[0], path, message, style)
+
+
+def missing_columns(header: Iterable[str]) -> list[str]:
+    present = set(header)
+    return [c for c in REQUIRED_COLUMNS if c not in present]
+
+
+@dataclass
+class _Group:
+    first: Mapping[str, str]
+    rows: list[tuple[int, Mapping[str, str]]] = field(default_factory=list)
+
+
+def parse_catalog_rows(rows: Iterable[tuple[int, Mapping[str, str]]]) -> ParsedCatalog:
+    """``rows`` are (line number, row dict) pairs as ``csv.DictReader`` yields them."""
+    result = ParsedCatalog()
+    groups: dict[str, _Group] = {}
+    for line, row in rows:
+        result.rows += 1
+        code = (row.get("style_code") or "").strip()
+        if not code:
+            result.errors.append(RowError(line, "style_code", "is empty"))
+            continue
+        groups.setdefault(code, _Group(first=row)).rows.append((line, row))
+
+    for code, group in groups.items():
+        result.row_lines[code] = [line for line, _ in group.rows]
+        errors = _check_group(code, group)
+        if not errors:
+            draft = _draft(code, group)
+            try:
+                build_style(draft)
+                result.drafts.append(draft)
+            except InvalidInput as exc:
+                errors = [_locate(code, group, e.field, e.message) for e in exc.errors]
+        if errors:
+            result.errors.extend(errors)
+            result.rejected_styles.append(code)
+    return result
+
+
+def _check_group(code: str, group: _Group) -> list[RowError]:
+    """Row-level checks that build_style cannot attribute to a row: style columns must agree."""
+    errors: list[RowError] = []
+    for line, row in group.rows:
+        for column in ("style_name", "size_scale", "season", "category", "currency"):
+            if (row.get(column) or "").strip() != (group.first.get(column) or "").strip():
+                errors.append(RowError(line, column, f"differs from the style's first row ({code})", code))
+        for column in ("retail_price", "wholesale_price"):
+            value = (row.get(column) or "").strip()
+            if value and not re.fullmatch(r"\d+(\.\d+)?", value):
+                errors.append(RowError(line, column, f"{value!r} is not a price such as 49.00", code))
+        if (row.get("retail_price") or "").strip() and not (row.get("currency") or "").strip():
+            errors.append(RowError(line, "currency", "is required when a price is given", code))
+    return errors
+
+
+def _draft(code: str, group: _Group) -> StyleDraft:
+    first = group.first
+    colours: dict[str, str] = {}
+    for _, row in group.rows:
+        colour = (row.get("colour_code") or "").strip()
+        colours.setdefault(colour, (row.get("colour_name") or "").strip() or colour)
+    currency = (first.get("currency") or "").strip()
+    prices = []
+    for list_name, column in (("retail", "retail_price"), ("wholesale", "wholesale_price")):
+        amount = (first.get(column) or "").strip()
+        if amount:
+            prices.append({"list": list_name, "currency": currency, "amount": amount})
+    fits = sorted({(row.get("fit") or "").strip() for _, row in group.rows} - {""})
+    return StyleDraft(
+        code=code,
+        name=(first.get("style_name") or "").strip(),
+        season=(first.get("season") or "").strip() or None,
+        category=(first.get("category") or "").strip() or None,
+        size_scale=[s.strip() for s in (first.get("size_scale") or "").split("|") if s.strip()],
+        colours=[{"code": c, "name": n} for c, n in colours.items()],
+        variants=[
+            {
+                "sku": (row.get("sku") or "").strip(),
+                "colour": (row.get("colour_code") or "").strip(),
+                "size": (row.get("size") or "").strip(),
+                "fit": (row.get("fit") or "").strip() or None,
+                "gtin": (row.get("gtin") or "").strip() or None,
+            }
+            for _, row in group.rows
+        ],
+        prices=prices,
+        fits=fits,
+        tax_class=(first.get("tax_class") or "").strip() or None,
+        status=(first.get("status") or "").strip() or "active",
+    )
+
+
+def _locate(code: str, group: _Group, path: str, message: str) -> RowError:
+    """Map a build_style field path (``variants[3].gtin``) back to the file's row and column."""
+    match = re.match(r"variants\[(\d+)\]\.(\w+)", path)
+    if match:
+        line, _ = group.rows[int(match.group(1))]
+        return RowError(line, _VARIANT_FIELD_TO_COLUMN.get(match.group(2), match.group(2)), message, code)
+    if path.startswith("colours"):
+        return RowError(group.rows[0][0], "colour_code", message, code)
+    if path.startswith("prices"):
+        column = "currency" if path.endswith("currency") else "retail_price"
+        return RowError(group.rows[0][0], column, message, code)
+    column = {"code": "style_code", "name": "style_name", "variants": "sku"}.get(path, path)
+    return RowError(group.rows[0][0], column, message, code)

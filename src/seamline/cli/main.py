@@ -1,0 +1,121 @@
+"""`seamline`: serve, migrate, import, reconcile, bench and demo."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from seamline.service import Settings, bootstrap
+from seamline.store.db import make_null_pool_engine
+from seamline.store.migrate import current_revision, upgrade
+
+app = typer.Typer(help="Seamline: one product master, one inventory ledger, one order queue.", no_args_is_help=True)
+import_app = typer.Typer(help="Load data from files.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks that print JSON, always with their naive anchors.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(bench_app, name="bench")
+console = Console()
+err_console = Console(stderr=True)
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database (SEAMLINE_DATABASE_URL) to the current schema."""
+    settings = Settings.from_env()
+    engine = make_null_pool_engine(settings.database_url)
+    before = current_revision(engine)
+    upgrade(engine)
+    console.print(f"schema at [bold]{current_revision(engine)}[/] (was {before or 'empty'})")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the API (and, on the embedded default, the background workers) in one process."""
+    import uvicorn
+
+    from seamline.api import create_app
+
+    service = bootstrap(generate_admin_token=True)
+    if service.generated_admin_token:
+        console.print(f"development admin token: [bold]{service.generated_admin_token}[/] (shown once)")
+    uvicorn.run(create_app(service, background=True), host=host, port=port, log_level="info")
+
+
+@import_app.command("catalog")
+def import_catalog_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV, one row per variant.")],
+) -> None:
+    """Import a catalog CSV. Re-importing is idempotent; a style with any bad row is not written at all."""
+    from seamline.cli.catalog_import import import_catalog, progress_bar
+
+    service = bootstrap()
+    with progress_bar() as progress:
+        result = import_catalog(service, file, progress=progress)
+    console.print(
+        f"{result.rows} rows: {result.outcomes['created']} styles created, {result.outcomes['updated']} updated, "
+        f"{result.outcomes['unchanged']} unchanged, {len(result.rejected_styles)} rejected"
+    )
+    if result.errors:
+        table = Table("row", "column", "style", "reason", title="Rows not imported")
+        for error in result.errors:
+            table.add_row(str(error.row), error.column, error.style or "", error.reason)
+        err_console.print(table)
+        raise typer.Exit(1)
+
+
+@app.command()
+def reconcile(as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False) -> None:
+    """Rebuild balances from movements, holds and allocations; exit 1 if anything disagrees."""
+    service = bootstrap()
+    report = service.reconcile()
+    if as_json:
+        console.print_json(
+            json.dumps(
+                {
+                    "clean": report.clean,
+                    "checked_rows": report.checked_rows,
+                    "differences": [
+                        {
+                            "sku": d.sku,
+                            "location": d.location,
+                            "field": d.field,
+                            "stored": d.stored,
+                            "expected": d.expected,
+                        }
+                        for d in report.differences
+                    ],
+                    "negative_available": [
+                        {"sku": b.sku, "location": b.location, "available": b.available}
+                        for b in report.negative_available
+                    ],
+                    "unconserved_skus": report.unconserved_skus,
+                }
+            )
+        )
+    else:
+        for d in report.differences:
+            console.print(f"[red]{d.sku} @ {d.location}: {d.field} is {d.stored}, movements say {d.expected}[/]")
+        for b in report.negative_available:
+            console.print(f"[red]{b.sku} @ {b.location}: available is {b.available}[/]")
+        for sku in report.unconserved_skus:
+            console.print(f"[red]{sku}: on-hand over all locations does not sum to zero[/]")
+        verdict = "[green]clean[/]" if report.clean else "[red]differences found[/]"
+        console.print(f"reconcile: {report.checked_rows} balance rows checked, {verdict}")
+    if not report.clean:
+        raise typer.Exit(1)

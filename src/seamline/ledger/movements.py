@@ -1,0 +1,93 @@
+"""Which two locations each kind of movement joins. Every kind is explicit; nothing is a free-form edit."""
+
+from __future__ import annotations
+
+from seamline.domain.errors import FieldError, InvalidInput
+from seamline.domain.quantity import require_positive_qty
+from seamline.ledger.model import (
+    DIRECT_KINDS,
+    PHYSICAL_KINDS,
+    LocationKind,
+    MovementKind,
+    MovementRequest,
+    PlannedMovement,
+)
+
+# kind -> (the virtual location on the fixed side, which side is fixed)
+_FIXED_SIDE: dict[MovementKind, tuple[str, str]] = {
+    MovementKind.RECEIPT: ("supplier", "from"),
+    MovementKind.DAMAGE: ("damaged", "to"),
+    MovementKind.SAMPLE: ("samples", "to"),
+    MovementKind.EMPLOYEE_PURCHASE: ("customer", "to"),
+}
+
+
+def plan_movement(request: MovementRequest, location_kinds: dict[str, LocationKind]) -> PlannedMovement:
+    """Resolve a client's movement into its two sides, or say precisely what is wrong.
+
+    ``location_kinds`` maps every known location code to its kind.
+    """
+    try:
+        kind = MovementKind(request.kind)
+    except ValueError:
+        raise InvalidInput(
+            "unknown movement kind",
+            [FieldError("kind", f"must be one of {', '.join(sorted(k.value for k in DIRECT_KINDS))}")],
+        ) from None
+    if kind not in DIRECT_KINDS:
+        raise InvalidInput(
+            f"{kind.value} movements are written by their documents (orders, transfers, counts)",
+            [FieldError("kind", "is not a kind that can be posted directly")],
+        )
+    qty = require_positive_qty(request.qty)
+    for field, code in (("from", request.from_location), ("to", request.to_location)):
+        if code is not None and code not in location_kinds:
+            raise InvalidInput(f"unknown location {code}", [FieldError(field, f"location {code!r} does not exist")])
+
+    def physical(field: str, code: str | None) -> str:
+        if code is None:
+            raise InvalidInput(f"a {kind.value} needs `{field}`", [FieldError(field, "is required")])
+        if location_kinds[code] not in PHYSICAL_KINDS:
+            raise InvalidInput(
+                f"{code} is a virtual location",
+                [FieldError(field, "must be a warehouse, store or 3PL location")],
+            )
+        return code
+
+    if kind is MovementKind.ADJUSTMENT:
+        # A gain names `to`, a loss names `from`; the other side is the adjustment location.
+        if (request.from_location is None) == (request.to_location is None):
+            raise InvalidInput(
+                "an adjustment names exactly one of `from` (a loss) or `to` (a gain)",
+                [FieldError("from", "give either from or to"), FieldError("to", "give either from or to")],
+            )
+        if request.to_location is not None:
+            src, dst = "adjustment", physical("to", request.to_location)
+        else:
+            src, dst = physical("from", request.from_location), "adjustment"
+        if not (request.reason and request.reason.strip()):
+            raise InvalidInput("an adjustment needs a reason", [FieldError("reason", "is required")])
+    else:
+        fixed, side = _FIXED_SIDE[kind]
+        other = "to" if side == "from" else "from"
+        given_fixed = request.from_location if side == "from" else request.to_location
+        if given_fixed is not None and given_fixed != fixed:
+            raise InvalidInput(
+                f"a {kind.value} always goes {side} {fixed}",
+                [FieldError(side, f"must be omitted or {fixed!r}")],
+            )
+        real = physical(other, request.to_location if other == "to" else request.from_location)
+        src, dst = (fixed, real) if side == "from" else (real, fixed)
+
+    return PlannedMovement(
+        kind=kind,
+        sku=request.sku,
+        qty=qty,
+        from_location=src,
+        to_location=dst,
+        reason=request.reason,
+        document=request.document,
+        channel=request.channel,
+        # Goods leaving a sellable location must be available there: a damage write-off never eats a hold.
+        checked=location_kinds[src] in PHYSICAL_KINDS,
+    )

@@ -1,0 +1,8 @@
+"""Command handlers and wiring. ``bootstrap()`` builds the application; nothing connects at import time."""
+
+from seamline.service.app import Seamline
+from seamline.service.bootstrap import bootstrap
+from seamline.service.principal import Principal
+from seamline.service.settings import Settings
+
+__all__ = ["Principal", "Seamline", "Settings", "bootstrap"]

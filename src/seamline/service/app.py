@@ -1,0 +1,766 @@
+"""The application's commands and queries. Each public method is one database transaction.
+
+The API, the CLI and the benchmarks all call these; none of them writes SQL of its own.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from seamline.catalog import Style, StyleDraft, build_style, same_definition
+from seamline.catalog.model import Variant
+from seamline.catalog.rules import CODE_RE
+from seamline.domain.clock import Clock
+from seamline.domain.errors import Conflict, FieldError, InvalidInput, NotFound, Shortage, ShortLine, Unauthorized
+from seamline.domain.quantity import require_positive_qty
+from seamline.ledger import (
+    SELLABLE_KINDS,
+    SINK_KINDS,
+    Balance,
+    ChannelPolicy,
+    Difference,
+    HoldLineRequest,
+    LocationKind,
+    MovementRequest,
+    channel_atp,
+    compare_balances,
+    plan_movement,
+)
+from seamline.ledger.atp import prepack_atp
+from seamline.ledger.model import PHYSICAL_KINDS
+from seamline.service import metrics
+from seamline.service.principal import Principal, validate_scopes
+from seamline.service.settings import Settings
+from seamline.store import (
+    auth_repo,
+    catalog_repo,
+    channels_repo,
+    idempotency_repo,
+    ledger_repo,
+    locations_repo,
+)
+from seamline.store.db import run_transaction, transaction
+
+T = TypeVar("T")
+
+SHORTAGE_POLICIES = ("reject", "backorder")
+CHANNEL_KINDS = ("shopify", "pos", "amazon", "mirakl", "wholesale", "threepl", "web", "marketplace", "other")
+SECRET_SETTING_HINTS = ("secret", "token", "password", "key")
+
+
+@dataclass(frozen=True)
+class IdempotencyKey:
+    principal: str
+    key: str
+    request_hash: str
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A response as the API first answered it, replayed verbatim for a repeated Idempotency-Key."""
+
+    status_code: int
+    body: Any
+    replayed: bool = False
+
+
+@dataclass
+class ReconcileReport:
+    differences: list[Difference] = field(default_factory=list)
+    negative_available: list[Balance] = field(default_factory=list)
+    unconserved_skus: list[str] = field(default_factory=list)
+    checked_rows: int = 0
+
+    @property
+    def clean(self) -> bool:
+        return not (self.differences or self.negative_available or self.unconserved_skus)
+
+
+def _is_secret(name: str) -> bool:
+    return any(hint in name.lower() for hint in SECRET_SETTING_HINTS)
+
+
+def redact_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Secrets in channel settings are write-only: report that they are set, never their value."""
+    return {k: ("***" if _is_secret(k) and v else v) for k, v in settings.items()}
+
+
+class Seamline:
+    def __init__(self, engine: Engine, clock: Clock, settings: Settings) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.settings = settings
+        self.generated_admin_token: str | None = None
+
+    # ---------------------------------------------------------------- transactions and idempotency
+    def write(self, work: Callable[[Connection], T]) -> T:
+        return run_transaction(self.engine, work)
+
+    def read(self, work: Callable[[Connection], T]) -> T:
+        with transaction(self.engine, write=False) as conn:
+            return work(conn)
+
+    def idempotent(self, idem: IdempotencyKey | None, work: Callable[[Connection], tuple[int, Any]]) -> Stored:
+        """Run ``work`` once per key: its response is stored in the same transaction as its effect.
+
+        A repeated key with the same request gets the first response; with a different request, 409.
+        Failures are not stored (they wrote nothing), so a retry after a 409 shortage tries again.
+        """
+        if idem is None:
+            status, body = self.write(work)
+            return Stored(status, body)
+
+        def guarded(conn: Connection) -> Stored:
+            prior = idempotency_repo.find(conn, idem.principal, idem.key)
+            if prior is not None:
+                return self._replay(prior, idem)
+            status, body = work(conn)
+            idempotency_repo.save(conn, idem.principal, idem.key, idem.request_hash, status, body, self.clock.now())
+            return Stored(status, body)
+
+        try:
+            return self.write(guarded)
+        except IntegrityError:
+            # A concurrent request with the same key committed first; ours rolled back whole.
+            prior = self.read(lambda conn: idempotency_repo.find(conn, idem.principal, idem.key))
+            if prior is None:
+                raise
+            return self._replay(prior, idem)
+
+    @staticmethod
+    def _replay(prior: dict[str, Any], idem: IdempotencyKey) -> Stored:
+        if prior["request_hash"] != idem.request_hash:
+            raise Conflict(
+                "this Idempotency-Key was already used with a different request",
+                code="idempotency-key-reused",
+            )
+        metrics.IDEMPOTENT_REPLAYS.inc()
+        return Stored(prior["status_code"], prior["response"], replayed=True)
+
+    # ---------------------------------------------------------------- auth
+    def authenticate(self, token: str | None) -> Principal:
+        if not token:
+            raise Unauthorized("missing bearer token", code="missing-token")
+        row = self.read(lambda conn: auth_repo.find_token(conn, token))
+        if row is None:
+            raise Unauthorized("unknown or revoked token", code="invalid-token")
+        return Principal(row["id"], row["name"], frozenset(row["scopes"]))
+
+    def ensure_admin_token(self, token: str) -> None:
+        self.write(
+            lambda conn: auth_repo.ensure_token(
+                conn, "bootstrap-admin", "bootstrap admin", token, ["admin"], self.clock.now()
+            )
+        )
+
+    def create_token(self, conn: Connection, name: str, scopes: list[str]) -> dict[str, Any]:
+        if not name or not name.strip():
+            raise InvalidInput("a token needs a name", [FieldError("name", "is required")])
+        scopes = validate_scopes(scopes)
+        token = "sl_" + secrets.token_urlsafe(32)
+        token_id = uuid.uuid4().hex
+        auth_repo.insert_token(conn, token_id, name.strip(), token, scopes, self.clock.now())
+        return {"id": token_id, "token": token, "name": name.strip(), "scopes": scopes}
+
+    # ---------------------------------------------------------------- locations
+    def put_location(self, conn: Connection, code: str, name: str, kind: str) -> tuple[bool, dict[str, Any]]:
+        if not catalog_code_ok(code):
+            raise InvalidInput("bad location code", [FieldError("code", "must be 1-64 letters, digits or . _ - /")])
+        try:
+            parsed = LocationKind(kind)
+        except ValueError:
+            parsed = None
+        if parsed not in PHYSICAL_KINDS:
+            raise InvalidInput(
+                "bad location kind",
+                [FieldError("kind", "must be warehouse, store or threepl (virtual locations are built in)")],
+            )
+        if not name or not name.strip():
+            raise InvalidInput("a location needs a name", [FieldError("name", "is required")])
+        existing = locations_repo.get_location(conn, code)
+        if existing and existing["virtual"]:
+            raise Conflict(f"{code} is a built-in virtual location", code="virtual-location")
+        if (
+            existing
+            and existing["kind"] != kind
+            and ledger_repo.read_balances(conn, self.clock.now(), locations_in=[code])
+        ):
+            raise Conflict(f"{code} holds stock; its kind cannot change", code="location-kind-locked")
+        locations_repo.save_location(conn, code, name.strip(), kind, self.clock.now())
+        saved = locations_repo.get_location(conn, code)
+        assert saved is not None
+        return existing is None, location_view(saved)
+
+    def list_locations(self) -> list[dict[str, Any]]:
+        return [location_view(r) for r in self.read(locations_repo.list_locations)]
+
+    def get_location(self, code: str) -> dict[str, Any]:
+        row = self.read(lambda conn: locations_repo.get_location(conn, code))
+        if row is None:
+            raise NotFound(f"no location {code}", code="unknown-location")
+        return location_view(row)
+
+    # ---------------------------------------------------------------- catalog
+    def put_style(self, conn: Connection, draft: StyleDraft) -> tuple[str, Style]:
+        """Create or replace a style; answers ``created``, ``updated`` or ``unchanged``.
+
+        An identical definition changes nothing, not even the version, so re-importing a file is free.
+        """
+        style = build_style(draft)
+        current = catalog_repo.get_style(conn, style.code, for_update=True)
+        self._check_global_uniqueness(conn, style)
+        if current is not None and same_definition(current, style):
+            return "unchanged", current
+        version = 1 if current is None else current.version + 1
+        saved = replace(style, version=version)
+        catalog_repo.save_style(conn, saved, self.clock.now())
+        return ("created" if current is None else "updated"), saved
+
+    def _check_global_uniqueness(self, conn: Connection, style: Style) -> None:
+        errors: list[FieldError] = []
+        owners = catalog_repo.gtin_owners(conn, [v.gtin for v in style.variants if v.gtin])
+        for i, variant in enumerate(style.variants):
+            owner = owners.get(variant.gtin or "")
+            if owner and owner[0] != variant.sku:
+                errors.append(
+                    FieldError(f"variants[{i}].gtin", f"GTIN {variant.gtin} is already used by SKU {owner[0]}")
+                )
+        sku_styles = catalog_repo.sku_owners(conn, [v.sku for v in style.variants] + [p.sku for p in style.prepacks])
+        for i, variant in enumerate(style.variants):
+            other = sku_styles.get(variant.sku)
+            if other and other != style.code:
+                errors.append(FieldError(f"variants[{i}].sku", f"SKU {variant.sku} belongs to style {other}"))
+        if errors:
+            raise InvalidInput(f"style {style.code} clashes with the catalog", errors, code="catalog-conflict")
+
+    def get_style(self, code: str) -> Style:
+        style = self.read(lambda conn: catalog_repo.get_style(conn, code))
+        if style is None:
+            raise NotFound(f"no style {code}", code="unknown-style")
+        return style
+
+    def get_sku(self, sku: str) -> dict[str, Any]:
+        def work(conn: Connection) -> dict[str, Any]:
+            row = catalog_repo.get_sku(conn, sku)
+            if row is None:
+                raise NotFound(f"no SKU {sku}", code="unknown-sku")
+            style = catalog_repo.get_style(conn, row["style_code"])
+            assert style is not None
+            out = {
+                "sku": row["sku"],
+                "kind": row["kind"],
+                "status": row["status"],
+                "style": {"code": style.code, "name": style.name, "season": style.season, "version": style.version},
+                "colour": row["colour"],
+                "colour_name": next((c.name for c in style.colours if c.code == row["colour"]), None),
+                "size": row["size"],
+                "fit": row["fit"],
+                "gtin": row["gtin"],
+                "prices": [{"list": p.list, "currency": p.currency, "amount": str(p.amount)} for p in style.prices],
+            }
+            if row["kind"] == "prepack":
+                comps = catalog_repo.prepack_map(conn, [sku]).get(sku, [])
+                out["components"] = [{"sku": s, "units": u} for s, u in comps]
+            return out
+
+        return self.read(work)
+
+    # ---------------------------------------------------------------- channels
+    def put_channel(self, conn: Connection, code: str, body: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+        if not catalog_code_ok(code):
+            raise InvalidInput("bad channel code", [FieldError("code", "must be 1-64 letters, digits or . _ - /")])
+        errors: list[FieldError] = []
+        kind = body.get("kind")
+        if kind not in CHANNEL_KINDS:
+            errors.append(FieldError("kind", f"must be one of {', '.join(CHANNEL_KINDS)}"))
+        sources = body.get("sources") or []
+        kinds = ledger_repo.location_kinds(conn)
+        for i, loc in enumerate(sources):
+            if loc not in kinds:
+                errors.append(FieldError(f"sources[{i}]", f"location {loc!r} does not exist"))
+            elif kinds[loc] not in SELLABLE_KINDS:
+                errors.append(FieldError(f"sources[{i}]", f"{loc} is not a sellable location"))
+        if len(set(sources)) != len(sources):
+            errors.append(FieldError("sources", "lists a location twice"))
+        for name in ("safety_stock", "pause_below"):
+            value = body.get(name, 0)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                errors.append(FieldError(name, "must be a whole number, 0 or more"))
+        on_shortage = body.get("on_shortage", "reject")
+        if on_shortage not in SHORTAGE_POLICIES:
+            errors.append(FieldError("on_shortage", "must be reject or backorder"))
+        sku_policies: dict[str, tuple[int | None, int]] = {}
+        raw_overrides = body.get("sku_overrides") or []
+        known = catalog_repo.known_skus(conn, [o.get("sku", "") for o in raw_overrides])
+        for i, item in enumerate(raw_overrides):
+            sku = item.get("sku")
+            safety, fence = item.get("safety_stock"), item.get("ring_fence", 0)
+            if sku not in known:
+                errors.append(FieldError(f"sku_overrides[{i}].sku", f"unknown SKU {sku!r}"))
+                continue
+            if safety is not None and (isinstance(safety, bool) or not isinstance(safety, int) or safety < 0):
+                errors.append(FieldError(f"sku_overrides[{i}].safety_stock", "must be a whole number, 0 or more"))
+                continue
+            if isinstance(fence, bool) or not isinstance(fence, int) or fence < 0:
+                errors.append(FieldError(f"sku_overrides[{i}].ring_fence", "must be a whole number, 0 or more"))
+                continue
+            sku_policies[str(sku)] = (safety, fence)
+        if errors:
+            raise InvalidInput(f"channel {code} is not valid", errors)
+        existing = channels_repo.get_channel(conn, code)
+        settings = dict(body.get("settings") or {})
+        if existing:
+            # Write-only secrets: a PUT that leaves a secret out keeps the one already stored.
+            for key, value in existing["settings"].items():
+                if _is_secret(key) and key not in settings:
+                    settings[key] = value
+        values = {
+            "kind": kind,
+            "sources": list(sources),
+            "safety_stock": body.get("safety_stock", 0),
+            "pause_below": body.get("pause_below", 0),
+            "allow_split": bool(body.get("allow_split", False)),
+            "on_shortage": on_shortage,
+            "settings": settings,
+        }
+        channels_repo.save_channel(conn, code, values, sku_policies, self.clock.now())
+        saved = channels_repo.get_channel(conn, code)
+        assert saved is not None
+        return existing is None, channel_view(saved)
+
+    def get_channel(self, code: str) -> dict[str, Any]:
+        row = self.read(lambda conn: channels_repo.get_channel(conn, code))
+        if row is None:
+            raise NotFound(f"no channel {code}", code="unknown-channel")
+        return channel_view(row)
+
+    # ---------------------------------------------------------------- movements
+    def record_movement(
+        self,
+        conn: Connection,
+        request: MovementRequest,
+        *,
+        trace_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        kinds = catalog_repo.known_skus(conn, [request.sku])
+        if request.sku not in kinds:
+            raise InvalidInput(f"unknown SKU {request.sku}", [FieldError("sku", "does not exist")], code="unknown-sku")
+        if kinds[request.sku] == "prepack":
+            raise InvalidInput(
+                "stock is kept in units: post the prepack's component SKUs",
+                [FieldError("sku", "is a prepack")],
+                code="prepack-not-stocked",
+            )
+        planned = plan_movement(request, ledger_repo.location_kinds(conn))
+        row = ledger_repo.record_movement(
+            conn, planned, now=self.clock.now(), trace_id=trace_id, idempotency_key=idempotency_key
+        )
+        metrics.MOVEMENTS.labels(planned.kind.value).inc()
+        metrics.MOVEMENT_UNITS.labels(planned.kind.value).inc(planned.qty)
+        return movement_view(row)
+
+    # ---------------------------------------------------------------- holds
+    def place_hold(
+        self,
+        conn: Connection,
+        *,
+        channel: str | None,
+        lines: Sequence[HoldLineRequest],
+        ttl_seconds: int | None,
+        trace_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Reserve every line or nothing. Lines without a location draw on the channel's sources in order."""
+        ttl = self.settings.default_hold_ttl_seconds if ttl_seconds is None else ttl_seconds
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or not 1 <= ttl <= self.settings.max_hold_ttl_seconds:
+            raise InvalidInput(
+                "bad TTL", [FieldError("ttl_seconds", f"must be 1..{self.settings.max_hold_ttl_seconds} seconds")]
+            )
+        demand = self._resolve_demand(conn, channel, lines)
+        policy = self._channel_policy(conn, channel)
+        resolved: list[tuple[str, str, int]] = []
+        short: list[ShortLine] = []
+        for (sku, location), qty in sorted(demand.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+            if location is not None:
+                if ledger_repo.try_reserve_one(conn, sku, location, qty):
+                    resolved.append((sku, location, qty))
+                else:
+                    short.append(ShortLine(sku, qty, max(0, ledger_repo.available_at(conn, sku, location)), location))
+                continue
+            assert policy is not None
+            taken = self._reserve_from_sources(conn, policy, sku, qty)
+            if taken is None:
+                pooled = sum(max(0, ledger_repo.available_at(conn, sku, loc)) for loc in policy.sources)
+                short.append(ShortLine(sku, qty, pooled))
+            else:
+                resolved.extend(taken)
+        if short:
+            raise Shortage(short)
+        now = self.clock.now()
+        hold_id = "hld_" + uuid.uuid4().hex
+        ledger_repo.insert_hold(
+            conn,
+            hold_id,
+            channel=channel,
+            lines=resolved,
+            now=now,
+            expires_at=now + timedelta(seconds=ttl),
+            trace_id=trace_id,
+        )
+        hold = ledger_repo.get_hold(conn, hold_id)
+        assert hold is not None
+        return hold_view(hold)
+
+    def place_hold_txn(
+        self,
+        *,
+        channel: str | None,
+        lines: Sequence[HoldLineRequest],
+        ttl_seconds: int | None,
+        idem: IdempotencyKey | None = None,
+        trace_id: str | None = None,
+    ) -> Stored:
+        """Place a hold in its own transaction. On a shortage, sweep expired holds of those SKUs and try once
+        more: a checkout abandoned a minute ago must not block the next buyer because the sweeper is late."""
+
+        def work(conn: Connection) -> tuple[int, Any]:
+            return 201, self.place_hold(conn, channel=channel, lines=lines, ttl_seconds=ttl_seconds, trace_id=trace_id)
+
+        try:
+            stored = self.idempotent(idem, work)
+        except Shortage as first:
+            if not self.sweep_expired(skus=[line.sku for line in first.lines]):
+                metrics.HOLDS.labels("short").inc()
+                raise
+            try:
+                stored = self.idempotent(idem, work)
+            except Shortage:
+                metrics.HOLDS.labels("short").inc()
+                raise
+        if not stored.replayed:
+            metrics.HOLDS.labels("held").inc()
+            metrics.HOLD_UNITS.inc(sum(line["qty"] for line in stored.body["lines"]))
+        return stored
+
+    def _channel_policy(self, conn: Connection, channel: str | None) -> ChannelPolicy | None:
+        if channel is None:
+            return None
+        return next((p for p in channels_repo.policies(conn) if p.code == channel), None)
+
+    def _resolve_demand(
+        self, conn: Connection, channel: str | None, lines: Sequence[HoldLineRequest]
+    ) -> dict[tuple[str, str | None], int]:
+        """Validate lines, explode prepacks into component units and sum demand per (sku, location)."""
+        errors: list[FieldError] = []
+        if not lines:
+            errors.append(FieldError("lines", "needs at least one line"))
+        if channel is not None and channels_repo.get_channel(conn, channel) is None:
+            raise InvalidInput(
+                f"unknown channel {channel}", [FieldError("channel", "does not exist")], code="unknown-channel"
+            )
+        kinds = catalog_repo.known_skus(conn, [line.sku for line in lines])
+        packs = catalog_repo.prepack_map(conn, [s for s, k in kinds.items() if k == "prepack"])
+        locations = ledger_repo.location_kinds(conn)
+        demand: dict[tuple[str, str | None], int] = defaultdict(int)
+        for i, line in enumerate(lines):
+            try:
+                qty = require_positive_qty(line.qty, f"lines[{i}].qty")
+            except InvalidInput as exc:
+                errors.extend(exc.errors)
+                continue
+            if line.sku not in kinds:
+                errors.append(FieldError(f"lines[{i}].sku", f"unknown SKU {line.sku!r}"))
+                continue
+            if line.location is not None:
+                if line.location not in locations:
+                    errors.append(FieldError(f"lines[{i}].location", f"unknown location {line.location!r}"))
+                    continue
+                if locations[line.location] not in SELLABLE_KINDS:
+                    errors.append(FieldError(f"lines[{i}].location", f"{line.location} is not sellable"))
+                    continue
+            elif channel is None:
+                errors.append(FieldError(f"lines[{i}].location", "give a location, or a channel to draw from"))
+                continue
+            for sku, units in packs.get(line.sku, [(line.sku, 1)]):
+                demand[(sku, line.location)] += qty * units
+        if errors:
+            raise InvalidInput("hold request is not valid", errors)
+        return demand
+
+    def _reserve_from_sources(
+        self, conn: Connection, policy: ChannelPolicy, sku: str, qty: int
+    ) -> list[tuple[str, str, int]] | None:
+        for location in policy.sources:
+            if ledger_repo.try_reserve_one(conn, sku, location, qty):
+                return [(sku, location, qty)]
+        channel = channels_repo.get_channel(conn, policy.code)
+        if not (channel and channel["allow_split"]):
+            return None
+        taken: list[tuple[str, str, int]] = []
+        remaining = qty
+        for location in policy.sources:
+            part = min(remaining, max(0, ledger_repo.available_at(conn, sku, location)))
+            if part and ledger_repo.try_reserve_one(conn, sku, location, part):
+                taken.append((sku, location, part))
+                remaining -= part
+            if remaining == 0:
+                return taken
+        return None  # the caller rolls back the partial reservations with the transaction
+
+    def release_hold(self, conn: Connection, hold_id: str) -> dict[str, Any]:
+        """Release a live hold. Releasing twice answers the same; an expired or committed hold is a 409."""
+        now = self.clock.now()
+        hold = ledger_repo.get_hold(conn, hold_id)
+        if hold is None:
+            raise NotFound(f"no hold {hold_id}", code="unknown-hold")
+        if ledger_repo.end_hold(conn, hold_id, status="released", now=now, require_live=True):
+            hold = ledger_repo.get_hold(conn, hold_id)
+            assert hold is not None
+            return hold_view(hold)
+        if hold["status"] == "released":
+            return hold_view(hold)
+        if hold["status"] in ("held", "expired"):  # "held" here means past its expiry, not yet swept
+            raise Conflict(f"hold {hold_id} expired before it was released", code="hold-expired")
+        raise Conflict(f"hold {hold_id} is {hold['status']}, not held", code="hold-not-held")
+
+    def get_hold(self, hold_id: str) -> dict[str, Any]:
+        hold = self.read(lambda conn: ledger_repo.get_hold(conn, hold_id))
+        if hold is None:
+            raise NotFound(f"no hold {hold_id}", code="unknown-hold")
+        view = hold_view(hold)
+        if view["status"] == "held" and hold["expires_at"] <= self.clock.now():
+            view["status"] = "expired"  # evaluated at read; the sweeper will write it
+        return view
+
+    def commit_hold(self, conn: Connection, hold_id: str, document: str) -> list[tuple[str, str, int]]:
+        lines = ledger_repo.commit_hold(conn, hold_id, document=document, now=self.clock.now())
+        if lines is None:
+            raise Conflict(f"hold {hold_id} is not live", code="hold-not-held")
+        return lines
+
+    def sweep_expired(self, *, skus: Sequence[str] | None = None, limit: int = 500) -> int:
+        """Expire holds past their TTL and return their units. Safe to run from several processes."""
+
+        def work(conn: Connection) -> int:
+            now = self.clock.now()
+            return ledger_repo.expire_holds(conn, ledger_repo.expired_hold_ids(conn, now, skus=skus, limit=limit), now)
+
+        count = self.write(work)
+        metrics.HOLD_EXPIRIES.inc(count)
+        return count
+
+    # ---------------------------------------------------------------- reading stock
+    def stock(
+        self, *, sku: str | None = None, location: str | None = None, style: str | None = None
+    ) -> list[dict[str, Any]]:
+        def work(conn: Connection) -> list[dict[str, Any]]:
+            kinds = ledger_repo.location_kinds(conn)
+            if location is not None and location not in kinds:
+                raise NotFound(f"no location {location}", code="unknown-location")
+            skus: list[str] | None = None
+            if style is not None:
+                skus = catalog_repo.skus_of_style(conn, style)
+            if sku is not None:
+                if catalog_repo.get_sku(conn, sku) is None:
+                    raise NotFound(f"no SKU {sku}", code="unknown-sku")
+                skus = [sku] if skus is None else [s for s in skus if s == sku]
+            rows = ledger_repo.read_balances(
+                conn, self.clock.now(), skus=skus, locations_in=[location] if location else None
+            )
+            return [
+                {
+                    "sku": b.sku,
+                    "location": b.location,
+                    "on_hand": b.on_hand,
+                    "committed": b.committed,
+                    "reserved": b.reserved,
+                    "available": b.available if kinds[b.location] in SELLABLE_KINDS else 0,
+                    "sellable": kinds[b.location] in SELLABLE_KINDS,
+                }
+                for b in rows
+                if kinds[b.location] not in SINK_KINDS
+            ]
+
+        return self.read(work)
+
+    def availability(
+        self,
+        channel: str,
+        *,
+        sku: str | None = None,
+        style: str | None = None,
+        after: str | None = None,
+        limit: int = 500,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """ATP per SKU for one channel (DESIGN 4.4), paginated by SKU."""
+
+        def work(conn: Connection) -> tuple[list[dict[str, Any]], str | None]:
+            all_policies = channels_repo.policies(conn)
+            policy = next((p for p in all_policies if p.code == channel), None)
+            if policy is None:
+                raise NotFound(f"no channel {channel}", code="unknown-channel")
+            if sku is not None:
+                if catalog_repo.get_sku(conn, sku) is None:
+                    raise NotFound(f"no SKU {sku}", code="unknown-sku")
+                wanted = [sku]
+            elif style is not None:
+                wanted = catalog_repo.skus_of_style(conn, style)
+            else:
+                wanted = catalog_repo.active_skus(conn, after=after, limit=limit + 1)
+            page, next_cursor = wanted, None
+            if sku is None and style is None and len(wanted) > limit:
+                page, next_cursor = wanted[:limit], wanted[limit - 1]
+            kinds = catalog_repo.known_skus(conn, page)
+            packs = catalog_repo.prepack_map(conn, [s for s in page if kinds.get(s) == "prepack"])
+            unit_skus = sorted(
+                {s for s in page if kinds.get(s) == "variant"} | {c for p in packs.values() for c, _ in p}
+            )
+            by_sku: dict[str, dict[str, int]] = defaultdict(dict)
+            for b in ledger_repo.read_balances(
+                conn, self.clock.now(), skus=unit_skus, locations_in=list(policy.sources)
+            ):
+                by_sku[b.sku][b.location] = b.available
+            items = []
+            for code in page:
+                if code in packs:
+                    component_atp = {c: channel_atp(policy, c, by_sku[c], all_policies).atp for c, _ in packs[code]}
+                    atp = prepack_atp(component_atp, packs[code])
+                    paused = policy.pause_below > 0 and atp < policy.pause_below
+                    items.append({"sku": code, "available": 0 if paused else atp, "atp": atp, "paused": paused})
+                else:
+                    result = channel_atp(policy, code, by_sku[code], all_policies)
+                    items.append(
+                        {"sku": code, "available": result.published, "atp": result.atp, "paused": result.paused}
+                    )
+            return items, next_cursor
+
+        return self.read(work)
+
+    def movements_of(self, sku: str, location: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        return [
+            movement_view(r) for r in self.read(lambda conn: ledger_repo.movement_history(conn, sku, location, limit))
+        ]
+
+    # ---------------------------------------------------------------- reconcile
+    def reconcile(self) -> ReconcileReport:
+        """Rebuild balances from movements, holds and allocations, and list every difference (DESIGN 4.3)."""
+
+        def work(conn: Connection) -> ReconcileReport:
+            stored = ledger_repo.stored_balances(conn)
+            sides = ledger_repo.movement_sides(conn)
+            report = ReconcileReport(checked_rows=len(stored))
+            report.differences = compare_balances(
+                stored, sides, ledger_repo.live_hold_totals(conn), ledger_repo.open_allocation_totals(conn)
+            )
+            kinds = ledger_repo.location_kinds(conn)
+            report.negative_available = ledger_repo.negative_available(
+                conn, [c for c, k in kinds.items() if k in SELLABLE_KINDS]
+            )
+            per_sku: dict[str, int] = defaultdict(int)
+            for (sku, _), (on_hand, _, _) in stored.items():
+                per_sku[sku] += on_hand
+            report.unconserved_skus = sorted(s for s, total in per_sku.items() if total != 0)
+            return report
+
+        with transaction(self.engine, write=True) as conn:  # a write lock on SQLite: a consistent snapshot
+            report = work(conn)
+        metrics.RECONCILE_DIFFERENCES.inc(len(report.differences))
+        return report
+
+
+def catalog_code_ok(code: str) -> bool:
+    return bool(CODE_RE.match(code))
+
+
+def location_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {"code": row["code"], "name": row["name"], "kind": row["kind"], "virtual": bool(row["virtual"])}
+
+
+def channel_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "code": row["code"],
+        "kind": row["kind"],
+        "sources": list(row["sources"]),
+        "safety_stock": row["safety_stock"],
+        "pause_below": row["pause_below"],
+        "allow_split": bool(row["allow_split"]),
+        "on_shortage": row["on_shortage"],
+        "sku_overrides": [
+            {"sku": sku, "safety_stock": p["safety_stock"], "ring_fence": p["ring_fence"]}
+            for sku, p in sorted(row.get("sku_policies", {}).items())
+        ],
+        "settings": redact_settings(dict(row["settings"])),
+    }
+
+
+def movement_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "sku": row["sku"],
+        "qty": row["qty"],
+        "from": row["from_location"],
+        "to": row["to_location"],
+        "reason": row["reason"],
+        "document": row["document"],
+        "channel": row["channel"],
+        "occurred_at": _iso(row["occurred_at"]),
+        "recorded_at": _iso(row["recorded_at"]),
+        "trace_id": row["trace_id"],
+    }
+
+
+def hold_view(hold: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": hold["id"],
+        "status": hold["status"],
+        "channel": hold["channel"],
+        "lines": hold["lines"],
+        "created_at": _iso(hold["created_at"]),
+        "expires_at": _iso(hold["expires_at"]),
+        "ended_at": _iso(hold["ended_at"]) if hold.get("ended_at") else None,
+        "document": hold.get("document"),
+    }
+
+
+def style_view(style: Style) -> dict[str, Any]:
+    def variant(v: Variant) -> dict[str, Any]:
+        return {"sku": v.sku, "colour": v.colour, "size": v.size, "fit": v.fit, "gtin": v.gtin}
+
+    return {
+        "code": style.code,
+        "name": style.name,
+        "season": style.season,
+        "category": style.category,
+        "size_scale": list(style.size_scale),
+        "fits": list(style.fits),
+        "colours": [{"code": c.code, "name": c.name} for c in style.colours],
+        "variants": [variant(v) for v in style.sorted_variants()],
+        "prepacks": [
+            {
+                "sku": p.sku,
+                "gtin": p.gtin,
+                "units": p.units,
+                "components": [{"sku": c.sku, "units": c.units} for c in p.components],
+            }
+            for p in style.prepacks
+        ],
+        "prices": [{"list": p.list, "currency": p.currency, "amount": str(p.amount)} for p in style.prices],
+        "tax_class": style.tax_class,
+        "status": style.status,
+        "attributes": style.attributes,
+        "version": style.version,
+    }
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")

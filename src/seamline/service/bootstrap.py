@@ -1,0 +1,46 @@
+"""Wiring: settings -> engine -> application. The only place that decides what connects to what."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from seamline.domain.clock import Clock, SystemClock
+from seamline.service.app import Seamline
+from seamline.service.settings import Settings
+from seamline.store.db import make_engine
+from seamline.store.migrate import is_current, upgrade
+
+log = logging.getLogger("seamline")
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    migrate: bool | None = None,
+    pool_size: int = 10,
+    generate_admin_token: bool = False,
+) -> Seamline:
+    """Build the application. In development the schema is migrated on start; elsewhere it must be current.
+
+    With ``generate_admin_token`` (``seamline serve``) and no admin token configured in development, one is
+    generated and shown once.
+    """
+    settings = settings or Settings.from_env()
+    settings.check()
+    engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous, pool_size=pool_size)
+    should_migrate = settings.env == "development" if migrate is None else migrate
+    if should_migrate:
+        upgrade(engine)
+    elif not is_current(engine):
+        raise RuntimeError("the database schema is not current: run `seamline migrate`")
+    app = Seamline(engine, clock or SystemClock(), settings)
+    token = settings.admin_token
+    if token is None and generate_admin_token and settings.env == "development":
+        token = "sl_dev_" + secrets.token_urlsafe(24)
+        app.generated_admin_token = token
+        log.warning("no SEAMLINE_ADMIN_TOKEN set; generated a development admin token: %s", token)
+    if token is not None:
+        app.ensure_admin_token(token)
+    return app

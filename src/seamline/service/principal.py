@@ -1,0 +1,66 @@
+"""Who is calling, and what their token's scopes let them do."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from seamline.domain.errors import FieldError, Forbidden, InvalidInput
+
+SCOPE_RE = re.compile(r"^(admin|read|channel:[A-Za-z0-9._\-/]{1,64}|location:[A-Za-z0-9._\-/]{1,64})$")
+
+
+def validate_scopes(scopes: list[str]) -> list[str]:
+    bad = [s for s in scopes if not isinstance(s, str) or not SCOPE_RE.match(s)]
+    if bad or not scopes:
+        raise InvalidInput(
+            "bad scopes",
+            [FieldError("scopes", "each scope is admin, read, channel:<code> or location:<code>; at least one")],
+        )
+    return sorted(set(scopes))
+
+
+@dataclass(frozen=True)
+class Principal:
+    id: str
+    name: str
+    scopes: frozenset[str]
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.scopes
+
+    def can_read(self) -> bool:
+        return self.is_admin or "read" in self.scopes
+
+    def has_channel(self, code: str) -> bool:
+        return self.is_admin or f"channel:{code}" in self.scopes
+
+    def has_location(self, code: str) -> bool:
+        return self.is_admin or f"location:{code}" in self.scopes
+
+    def require_admin(self) -> None:
+        if not self.is_admin:
+            raise Forbidden("this call needs the admin scope", code="insufficient-scope")
+
+    def require_read(self) -> None:
+        if not self.can_read():
+            raise Forbidden("this call needs the read scope", code="insufficient-scope")
+
+    def require_channel(self, code: str) -> None:
+        if not self.has_channel(code):
+            raise Forbidden(f"this token may not act for channel {code}", code="insufficient-scope")
+
+    def require_location(self, code: str) -> None:
+        if not self.has_location(code):
+            raise Forbidden(f"this token may not act at location {code}", code="insufficient-scope")
+
+    def require_location_for_all(self, locations: list[str | None], *, or_read: bool = False) -> None:
+        """A store's token acts only where every line names one of its locations."""
+        if self.is_admin:
+            return
+        if locations and all(loc is not None and self.has_location(loc) for loc in locations):
+            return
+        if or_read and self.can_read():
+            return
+        raise Forbidden("this token may not act at these locations (or for this channel)", code="insufficient-scope")

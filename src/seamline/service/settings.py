@@ -1,0 +1,53 @@
+"""Configuration from the environment (DESIGN 13), read once by ``bootstrap``, never at import time."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from seamline.domain.errors import InvalidInput
+
+ENVIRONMENTS = ("development", "staging", "production")
+DEFAULT_DATABASE_URL = "sqlite:///seamline.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    admin_token: str | None = None
+    env: str = "development"
+    nats_url: str | None = None
+    sqlite_synchronous: str = "NORMAL"
+    max_body_bytes: int = 1_048_576
+    default_hold_ttl_seconds: int = 900
+    max_hold_ttl_seconds: int = 7 * 24 * 3600
+    sweep_interval_seconds: float = 5.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        settings = cls(
+            database_url=env.get("SEAMLINE_DATABASE_URL", DEFAULT_DATABASE_URL),
+            admin_token=env.get("SEAMLINE_ADMIN_TOKEN") or None,
+            env=env.get("SEAMLINE_ENV", "development"),
+            nats_url=env.get("SEAMLINE_NATS_URL") or None,
+            sqlite_synchronous=env.get("SEAMLINE_SQLITE_SYNCHRONOUS", "NORMAL").upper(),
+            max_body_bytes=int(env.get("SEAMLINE_MAX_BODY_BYTES", "1048576")),
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuse configurations that are fine on a laptop and dangerous in production."""
+        if self.env not in ENVIRONMENTS:
+            raise InvalidInput(f"SEAMLINE_ENV must be one of {', '.join(ENVIRONMENTS)}, not {self.env!r}")
+        if self.env == "production":
+            if not self.admin_token or len(self.admin_token) < 32:
+                raise InvalidInput("production needs SEAMLINE_ADMIN_TOKEN of at least 32 characters")
+            if ":memory:" in self.database_url or self.database_url in ("sqlite://",):
+                raise InvalidInput("production refuses an in-memory database")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

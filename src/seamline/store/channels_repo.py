@@ -1,0 +1,68 @@
+"""Channel policies (DESIGN 4.4): sources, safety stock, per-SKU overrides, ring-fences, pause threshold."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from seamline.ledger.atp import ChannelPolicy
+from seamline.store.tables import channel_sku_policies, channels
+from seamline.store.upsert import insert_on_conflict
+
+
+def get_channel(conn: Connection, code: str) -> dict[str, Any] | None:
+    row = conn.execute(select(channels).where(channels.c.code == code)).mappings().first()
+    if row is None:
+        return None
+    out = dict(row)
+    out["sku_policies"] = {
+        r.sku: {"safety_stock": r.safety_stock, "ring_fence": r.ring_fence}
+        for r in conn.execute(select(channel_sku_policies).where(channel_sku_policies.c.channel == code))
+    }
+    return out
+
+
+def save_channel(
+    conn: Connection,
+    code: str,
+    values: Mapping[str, Any],
+    sku_policies: Mapping[str, tuple[int | None, int]],
+    now: datetime,
+) -> None:
+    row = {**values, "updated_at": now}
+    insert_on_conflict(conn, channels, ["code"], {"code": code, **row}, row)
+    conn.execute(channel_sku_policies.delete().where(channel_sku_policies.c.channel == code))
+    if sku_policies:
+        conn.execute(
+            channel_sku_policies.insert(),
+            [
+                {"channel": code, "sku": sku, "safety_stock": safety, "ring_fence": fence}
+                for sku, (safety, fence) in sorted(sku_policies.items())
+            ],
+        )
+
+
+def policies(conn: Connection) -> list[ChannelPolicy]:
+    """Every channel's policy: ATP for one channel needs the others' ring-fences."""
+    overrides: dict[str, dict[str, int]] = {}
+    fences: dict[str, dict[str, int]] = {}
+    for r in conn.execute(select(channel_sku_policies)):
+        if r.safety_stock is not None:
+            overrides.setdefault(r.channel, {})[r.sku] = r.safety_stock
+        if r.ring_fence:
+            fences.setdefault(r.channel, {})[r.sku] = r.ring_fence
+    return [
+        ChannelPolicy(
+            code=r.code,
+            kind=r.kind,
+            sources=tuple(r.sources),
+            safety_stock=r.safety_stock,
+            pause_below=r.pause_below,
+            safety_overrides=overrides.get(r.code, {}),
+            ring_fences=fences.get(r.code, {}),
+        )
+        for r in conn.execute(select(channels).order_by(channels.c.code))
+    ]

@@ -1,0 +1,108 @@
+"""Engines and units of work. SQLite writers take the write lock up front (BEGIN IMMEDIATE) so two writers
+never both read and then fail to upgrade; PostgreSQL runs READ COMMITTED with conditional updates."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import NullPool
+
+T = TypeVar("T")
+
+# PostgreSQL deadlock_detected and serialization_failure: safe to retry the whole transaction.
+_RETRYABLE_PG = {"40P01", "40001"}
+
+
+def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int = 10, echo: bool = False) -> Engine:
+    if url.startswith("sqlite"):
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            raise ValueError("use a file database: an in-memory SQLite database is private to one connection")
+        engine = create_engine(
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=pool_size,
+            max_overflow=pool_size * 2,
+        )
+        _configure_sqlite(engine, sqlite_synchronous)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+
+
+def make_null_pool_engine(url: str) -> Engine:
+    """For short-lived tools (migrations, reconcile) that should leave no connection behind."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine = create_engine(url, poolclass=NullPool)
+    if url.startswith("sqlite"):
+        _configure_sqlite(engine, "NORMAL")
+    return engine
+
+
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
+    if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        raise ValueError(f"bad SQLite synchronous mode {synchronous}")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def transaction(engine: Engine, *, write: bool = True) -> Iterator[Connection]:
+    """One database transaction. On SQLite a writer takes the lock at BEGIN, so it waits instead of failing."""
+    with engine.connect() as conn:
+        if write and is_sqlite(engine):
+            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        with conn.begin():
+            yield conn
+
+
+def is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, DBAPIError):
+        code = getattr(exc.orig, "sqlstate", None)
+        if code in _RETRYABLE_PG:
+            return True
+        if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
+            return True
+    return False
+
+
+def run_transaction(engine: Engine, work: Callable[[Connection], T], *, write: bool = True, attempts: int = 8) -> T:
+    """Run ``work`` in a transaction, retrying the whole of it on a deadlock or lock time-out.
+
+    ``work`` must be safe to repeat: it only talks to the database through ``conn``.
+    """
+    for attempt in range(attempts):
+        try:
+            with transaction(engine, write=write) as conn:
+                return work(conn)
+        except DBAPIError as exc:
+            if not is_retryable(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(random.uniform(0, 0.005 * 2**attempt))
+    raise AssertionError("unreachable")

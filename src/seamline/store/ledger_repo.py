@@ -1,0 +1,333 @@
+"""The ledger's SQL. Reserve, commit and release are each one conditional UPDATE per balance row,
+touched in (sku, location) order so concurrent requests never deadlock on each other."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select, update
+
+from seamline.domain.errors import Shortage, ShortLine
+from seamline.ledger.model import Balance, LocationKind, PlannedMovement
+from seamline.store.tables import allocations, balances, hold_lines, holds, locations, movements
+from seamline.store.upsert import insert_on_conflict
+
+Line = tuple[str, str, int]  # (sku, location, qty)
+
+_available = balances.c.on_hand - balances.c.committed - balances.c.reserved
+
+
+def location_kinds(conn: Connection) -> dict[str, LocationKind]:
+    return {r.code: LocationKind(r.kind) for r in conn.execute(select(locations.c.code, locations.c.kind))}
+
+
+def _add_on_hand(conn: Connection, sku: str, location: str, delta: int) -> None:
+    insert_on_conflict(
+        conn,
+        balances,
+        ["sku", "location"],
+        {"sku": sku, "location": location, "on_hand": delta, "committed": 0, "reserved": 0},
+        {"on_hand": balances.c.on_hand + delta},
+    )
+
+
+def _take_available(conn: Connection, sku: str, location: str, qty: int) -> bool:
+    result = conn.execute(
+        update(balances)
+        .where(balances.c.sku == sku, balances.c.location == location, _available >= qty)
+        .values(on_hand=balances.c.on_hand - qty)
+    )
+    return result.rowcount == 1
+
+
+def available_at(conn: Connection, sku: str, location: str) -> int:
+    value = conn.execute(select(_available).where(balances.c.sku == sku, balances.c.location == location)).scalar()
+    return int(value or 0)
+
+
+def record_movement(
+    conn: Connection,
+    move: PlannedMovement,
+    *,
+    now: datetime,
+    occurred_at: datetime | None = None,
+    trace_id: str | None = None,
+    idempotency_key: str | None = None,
+) -> dict[str, Any]:
+    """Append one movement and apply both sides to the balances, in location order.
+
+    A checked source must have the units *available* (not merely on hand): goods that leave never take
+    units already promised to a hold or an order. Raises Shortage and writes nothing otherwise.
+    """
+    for location in sorted((move.from_location, move.to_location)):
+        if location == move.from_location:
+            if move.checked:
+                if not _take_available(conn, move.sku, location, move.qty):
+                    have = available_at(conn, move.sku, location)
+                    raise Shortage([ShortLine(move.sku, move.qty, have, location)])
+            else:
+                _add_on_hand(conn, move.sku, location, -move.qty)
+        else:
+            _add_on_hand(conn, move.sku, location, move.qty)
+    row = {
+        "sku": move.sku,
+        "qty": move.qty,
+        "from_location": move.from_location,
+        "to_location": move.to_location,
+        "kind": move.kind.value,
+        "document": move.document,
+        "channel": move.channel,
+        "reason": move.reason,
+        "idempotency_key": idempotency_key,
+        "occurred_at": occurred_at or now,
+        "recorded_at": now,
+        "trace_id": trace_id,
+    }
+    movement_id = conn.execute(movements.insert().values(**row).returning(movements.c.id)).scalar_one()
+    return {"id": movement_id, **row}
+
+
+def reserve(conn: Connection, lines: Sequence[Line]) -> list[ShortLine]:
+    """Reserve every line or report every short one. The caller rolls back when the list is not empty."""
+    short: list[ShortLine] = []
+    for sku, location, qty in sorted(lines):
+        result = conn.execute(
+            update(balances)
+            .where(balances.c.sku == sku, balances.c.location == location, _available >= qty)
+            .values(reserved=balances.c.reserved + qty)
+        )
+        if result.rowcount != 1:
+            short.append(ShortLine(sku, qty, max(0, available_at(conn, sku, location)), location))
+    return short
+
+
+def try_reserve_one(conn: Connection, sku: str, location: str, qty: int) -> bool:
+    result = conn.execute(
+        update(balances)
+        .where(balances.c.sku == sku, balances.c.location == location, _available >= qty)
+        .values(reserved=balances.c.reserved + qty)
+    )
+    return result.rowcount == 1
+
+
+def insert_hold(
+    conn: Connection,
+    hold_id: str,
+    *,
+    channel: str | None,
+    lines: Sequence[Line],
+    now: datetime,
+    expires_at: datetime,
+    trace_id: str | None,
+) -> None:
+    conn.execute(
+        holds.insert().values(
+            id=hold_id, channel=channel, status="held", created_at=now, expires_at=expires_at, trace_id=trace_id
+        )
+    )
+    conn.execute(
+        hold_lines.insert(),
+        [
+            {"hold_id": hold_id, "line_no": i, "sku": sku, "location": loc, "qty": qty}
+            for i, (sku, loc, qty) in enumerate(lines, start=1)
+        ],
+    )
+
+
+def get_hold(conn: Connection, hold_id: str) -> dict[str, Any] | None:
+    row = conn.execute(select(holds).where(holds.c.id == hold_id)).mappings().first()
+    if row is None:
+        return None
+    lines = conn.execute(
+        select(hold_lines.c.sku, hold_lines.c.location, hold_lines.c.qty)
+        .where(hold_lines.c.hold_id == hold_id)
+        .order_by(hold_lines.c.line_no)
+    ).all()
+    return {**dict(row), "lines": [{"sku": s, "location": loc, "qty": q} for s, loc, q in lines]}
+
+
+def _hold_lines(conn: Connection, hold_ids: Sequence[str]) -> list[Line]:
+    rows = conn.execute(
+        select(hold_lines.c.sku, hold_lines.c.location, hold_lines.c.qty).where(hold_lines.c.hold_id.in_(hold_ids))
+    ).all()
+    return [(r.sku, r.location, r.qty) for r in rows]
+
+
+def _net(lines: Iterable[Line]) -> list[Line]:
+    total: dict[tuple[str, str], int] = defaultdict(int)
+    for sku, loc, qty in lines:
+        total[(sku, loc)] += qty
+    return sorted((sku, loc, qty) for (sku, loc), qty in total.items())
+
+
+def _unreserve(conn: Connection, lines: Iterable[Line]) -> None:
+    for sku, loc, qty in _net(lines):
+        conn.execute(
+            update(balances)
+            .where(balances.c.sku == sku, balances.c.location == loc)
+            .values(reserved=balances.c.reserved - qty)
+        )
+
+
+def end_hold(conn: Connection, hold_id: str, *, status: str, now: datetime, require_live: bool) -> bool:
+    """Move a hold from ``held`` to ``status`` (released or expired) and give its units back.
+
+    The status flip is conditional, so of two racing releases (or a release and the sweeper) exactly
+    one gives the units back. ``require_live`` refuses to release a hold that has already timed out.
+    """
+    condition = and_(holds.c.id == hold_id, holds.c.status == "held")
+    if require_live:
+        condition = and_(condition, holds.c.expires_at > now)
+    flipped = conn.execute(update(holds).where(condition).values(status=status, ended_at=now)).rowcount == 1
+    if flipped:
+        _unreserve(conn, _hold_lines(conn, [hold_id]))
+    return flipped
+
+
+def expired_hold_ids(
+    conn: Connection, now: datetime, *, skus: Iterable[str] | None = None, limit: int = 500
+) -> list[str]:
+    query = select(holds.c.id).where(holds.c.status == "held", holds.c.expires_at <= now)
+    if skus is not None:
+        wanted = sorted(set(skus))
+        query = query.where(
+            holds.c.id.in_(select(hold_lines.c.hold_id).where(hold_lines.c.sku.in_(wanted)).scalar_subquery())
+        )
+    return [r.id for r in conn.execute(query.order_by(holds.c.expires_at).limit(limit))]
+
+
+def expire_holds(conn: Connection, hold_ids: Sequence[str], now: datetime) -> int:
+    """Flip the given holds to expired where they are still held and past their time; return how many."""
+    if not hold_ids:
+        return 0
+    flipped = [
+        hid
+        for hid in sorted(hold_ids)
+        if conn.execute(
+            update(holds)
+            .where(holds.c.id == hid, holds.c.status == "held", holds.c.expires_at <= now)
+            .values(status="expired", ended_at=now)
+        ).rowcount
+        == 1
+    ]
+    if flipped:
+        _unreserve(conn, _hold_lines(conn, flipped))
+    return len(flipped)
+
+
+def commit_hold(conn: Connection, hold_id: str, *, document: str, now: datetime) -> list[Line] | None:
+    """Turn a live hold into order allocations (reserved -> committed; available does not change).
+
+    Returns the allocated lines, or None when the hold is not live (released, expired, already committed).
+    """
+    flipped = conn.execute(
+        update(holds)
+        .where(holds.c.id == hold_id, holds.c.status == "held", holds.c.expires_at > now)
+        .values(status="committed", ended_at=now, document=document)
+    ).rowcount
+    if flipped != 1:
+        return None
+    lines = _net(_hold_lines(conn, [hold_id]))
+    for sku, loc, qty in lines:
+        conn.execute(
+            update(balances)
+            .where(balances.c.sku == sku, balances.c.location == loc)
+            .values(reserved=balances.c.reserved - qty, committed=balances.c.committed + qty)
+        )
+    conn.execute(
+        allocations.insert(),
+        [
+            {
+                "document": document,
+                "sku": s,
+                "location": loc,
+                "qty": q,
+                "status": "open",
+                "hold_id": hold_id,
+                "created_at": now,
+            }
+            for s, loc, q in lines
+        ],
+    )
+    return lines
+
+
+def read_balances(
+    conn: Connection,
+    now: datetime,
+    *,
+    skus: Sequence[str] | None = None,
+    locations_in: Sequence[str] | None = None,
+) -> list[Balance]:
+    """Balances as they are *now*: holds past their expiry no longer count as reserved, swept or not."""
+    expired = (
+        select(hold_lines.c.sku, hold_lines.c.location, func.sum(hold_lines.c.qty).label("qty"))
+        .join(holds, holds.c.id == hold_lines.c.hold_id)
+        .where(holds.c.status == "held", holds.c.expires_at <= now)
+        .group_by(hold_lines.c.sku, hold_lines.c.location)
+        .subquery()
+    )
+    query = select(
+        balances.c.sku,
+        balances.c.location,
+        balances.c.on_hand,
+        balances.c.committed,
+        (balances.c.reserved - func.coalesce(expired.c.qty, 0)).label("reserved"),
+    ).outerjoin(expired, and_(expired.c.sku == balances.c.sku, expired.c.location == balances.c.location))
+    if skus is not None:
+        query = query.where(balances.c.sku.in_(list(skus)))
+    if locations_in is not None:
+        query = query.where(balances.c.location.in_(list(locations_in)))
+    rows = conn.execute(query.order_by(balances.c.sku, balances.c.location))
+    return [Balance(r.sku, r.location, int(r.on_hand), int(r.committed), int(r.reserved)) for r in rows]
+
+
+def stored_balances(conn: Connection) -> dict[tuple[str, str], tuple[int, int, int]]:
+    return {
+        (r.sku, r.location): (int(r.on_hand), int(r.committed), int(r.reserved)) for r in conn.execute(select(balances))
+    }
+
+
+def movement_sides(conn: Connection) -> list[tuple[str, str, str, int]]:
+    """Every movement as (sku, from, to, qty), summed per pair so a long history stays cheap to reconcile."""
+    rows = conn.execute(
+        select(movements.c.sku, movements.c.from_location, movements.c.to_location, func.sum(movements.c.qty)).group_by(
+            movements.c.sku, movements.c.from_location, movements.c.to_location
+        )
+    )
+    return [(r[0], r[1], r[2], int(r[3])) for r in rows]
+
+
+def live_hold_totals(conn: Connection) -> dict[tuple[str, str], int]:
+    """Units still counted in ``reserved``: every hold in status held, expired-but-unswept included."""
+    rows = conn.execute(
+        select(hold_lines.c.sku, hold_lines.c.location, func.sum(hold_lines.c.qty))
+        .join(holds, holds.c.id == hold_lines.c.hold_id)
+        .where(holds.c.status == "held")
+        .group_by(hold_lines.c.sku, hold_lines.c.location)
+    )
+    return {(r[0], r[1]): int(r[2]) for r in rows}
+
+
+def open_allocation_totals(conn: Connection) -> dict[tuple[str, str], int]:
+    rows = conn.execute(
+        select(allocations.c.sku, allocations.c.location, func.sum(allocations.c.qty))
+        .where(allocations.c.status == "open")
+        .group_by(allocations.c.sku, allocations.c.location)
+    )
+    return {(r[0], r[1]): int(r[2]) for r in rows}
+
+
+def negative_available(conn: Connection, sellable: Sequence[str]) -> list[Balance]:
+    rows = conn.execute(select(balances).where(_available < 0, balances.c.location.in_(list(sellable))))
+    return [Balance(r.sku, r.location, r.on_hand, r.committed, r.reserved) for r in rows]
+
+
+def movement_history(conn: Connection, sku: str, location: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    query = select(movements).where(movements.c.sku == sku)
+    if location is not None:
+        query = query.where((movements.c.from_location == location) | (movements.c.to_location == location))
+    return [dict(r) for r in conn.execute(query.order_by(movements.c.id.desc()).limit(limit)).mappings()]

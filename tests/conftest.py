@@ -1,0 +1,177 @@
+"""Test wiring. Integration tests run on both databases: SQLite (a file per test, copied from a migrated
+template) and PostgreSQL (one database per test session, emptied between tests).
+
+PostgreSQL comes from SEAMLINE_TEST_POSTGRES_URL. Without it the PostgreSQL half is skipped, unless
+SEAMLINE_REQUIRE_SERVICES=1, under which a missing service fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from seamline.api import create_app
+from seamline.domain.clock import FixedClock
+from seamline.service import Seamline, Settings, bootstrap
+from seamline.store.db import make_null_pool_engine
+from seamline.store.migrate import upgrade
+from seamline.store.tables import metadata
+
+ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789"
+START = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)  # Black Friday, 08:00 UTC
+REQUIRE_SERVICES = os.environ.get("SEAMLINE_REQUIRE_SERVICES") == "1"
+
+
+def _service_missing(what: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} is required (SEAMLINE_REQUIRE_SERVICES=1) but unavailable")
+    pytest.skip(f"{what} not available")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_null_pool_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A fresh, migrated database for this test session, dropped at the end."""
+    base = os.environ.get("SEAMLINE_TEST_POSTGRES_URL")
+    if not base:
+        _service_missing("PostgreSQL (SEAMLINE_TEST_POSTGRES_URL)")
+    assert base is not None
+    base = base.replace("postgresql://", "postgresql+psycopg://", 1) if base.startswith("postgresql://") else base
+    name = f"seamline_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the server means the service is missing
+        admin.dispose()
+        _service_missing(f"PostgreSQL at {make_url(base).render_as_string(hide_password=True)} ({exc})")
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    engine = make_null_pool_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _empty_postgres(url: str) -> None:
+    engine = make_null_pool_engine(url)
+    names = ", ".join(t.name for t in metadata.sorted_tables if t.name != "locations")
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        conn.execute(text("DELETE FROM locations WHERE NOT virtual"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "seamline.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_server_url")
+    _empty_postgres(url)
+    return url
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+def app(database_url: str, clock: FixedClock) -> Iterator[Seamline]:
+    svc = bootstrap(
+        Settings(database_url=database_url, admin_token=ADMIN_TOKEN), clock=clock, migrate=False, pool_size=20
+    )
+    yield svc
+    svc.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Seamline) -> Iterator[TestClient]:
+    with TestClient(create_app(app), headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as c:
+        yield c
+
+
+# ---------------------------------------------------------------------- a small apparel world
+OVERSHIRT: dict[str, Any] = {
+    "name": "Navy overshirt",
+    "season": "SS27",
+    "category": "shirts",
+    "size_scale": ["S", "M", "L", "XL"],
+    "colours": [{"code": "NVY", "name": "Navy"}, {"code": "OLV", "name": "Olive"}],
+    "variants": [
+        {"sku": f"OVS-001-{c}-{s}", "colour": c, "size": s, "gtin": gtin}
+        for (c, s), gtin in zip(
+            [(c, s) for c in ("NVY", "OLV") for s in ("S", "M", "L", "XL")],
+            # Valid EAN-13s (check digit computed by GS1's mod-10 rule).
+            [
+                "4006381333931",
+                "5012345678900",
+                "4000000000006",
+                "4000000000013",
+                "4000000000020",
+                "4000000000037",
+                "4000000000044",
+                "4000000000051",
+            ],
+            strict=True,
+        )
+    ],
+    "prepacks": [
+        {
+            "sku": "OVS-001-NVY-PACK",
+            "gtin": "4000000000068",
+            "components": [
+                {"sku": "OVS-001-NVY-S", "units": 1},
+                {"sku": "OVS-001-NVY-M", "units": 2},
+                {"sku": "OVS-001-NVY-L", "units": 2},
+                {"sku": "OVS-001-NVY-XL", "units": 1},
+            ],
+        }
+    ],
+    "prices": [
+        {"list": "retail", "currency": "EUR", "amount": "89.00"},
+        {"list": "wholesale", "currency": "EUR", "amount": "38.00"},
+    ],
+}
+
+
+def seed_world(client: TestClient) -> None:
+    """A warehouse, two stores, the overshirt style and a web channel sourcing the warehouse then STORE-1."""
+    for code, name, kind in (
+        ("WH", "Central warehouse", "warehouse"),
+        ("STORE-1", "Soho", "store"),
+        ("STORE-2", "Shoreditch", "store"),
+    ):
+        assert client.put(f"/v1/locations/{code}", json={"name": name, "kind": kind}).status_code in (200, 201)
+    assert client.put("/v1/styles/OVS-001", json=OVERSHIRT).status_code in (200, 201)
+    response = client.put("/v1/channels/web", json={"kind": "shopify", "sources": ["WH", "STORE-1"]})
+    assert response.status_code in (200, 201), response.text
+
+
+def receive(client: TestClient, sku: str, qty: int, to: str = "WH") -> dict[str, Any]:
+    response = client.post("/v1/movements", json={"kind": "receipt", "sku": sku, "qty": qty, "to": to})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
