@@ -40,7 +40,7 @@ def bootstrap(
     if token is None and generate_admin_token and settings.env == "development":
         token = "sl_dev_" + secrets.token_urlsafe(24)
         app.generated_admin_token = token
-        log.warning("no SEAMLINE_ADMIN_TOKEN set; generated a development admin token: %s", token)
+        log.warning("no SEAMLINE_ADMIN_TOKEN set; generated a development admin token (shown once on the console)")
     if token is not None:
         app.ensure_admin_token(token)
     return app
