@@ -119,3 +119,22 @@ def reconcile(as_json: Annotated[bool, typer.Option("--json", help="Print the re
         console.print(f"reconcile: {report.checked_rows} balance rows checked, {verdict}")
     if not report.clean:
         raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    minutes: Annotated[float, typer.Option(help="Simulated minutes of peak trading.")] = 60,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 240,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed plays the same drop.")] = 7,
+    buyers: Annotated[int, typer.Option(help="Concurrent web buyers.")] = 12,
+    database: Annotated[Path, typer.Option(help="SQLite file to create (replaced if it exists).")] = Path(
+        "seamline-demo.db"
+    ),
+) -> None:
+    """Run a peak-trading drop on the embedded SQLite default and show what the ledger did."""
+    from seamline.cli.demo import render_summary, run_demo
+
+    summary = run_demo(database=database, minutes=minutes, speed=speed, seed=seed, buyers=buyers, console=console)
+    render_summary(summary, console)
+    if summary.oversold_units or not summary.reconcile_clean:
+        raise typer.Exit(1)

@@ -4,7 +4,9 @@ never both read and then fail to upgrade; PostgreSQL runs READ COMMITTED with co
 from __future__ import annotations
 
 import random
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -72,14 +74,34 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+_writer_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_writer_locks_guard = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> threading.Lock:
+    with _writer_locks_guard:
+        lock = _writer_locks.get(engine)
+        if lock is None:
+            lock = _writer_locks[engine] = threading.Lock()
+        return lock
+
+
 @contextmanager
 def transaction(engine: Engine, *, write: bool = True) -> Iterator[Connection]:
-    """One database transaction. On SQLite a writer takes the lock at BEGIN, so it waits instead of failing."""
-    with engine.connect() as conn:
-        if write and is_sqlite(engine):
+    """One database transaction.
+
+    SQLite has one writer. Writers of this process queue on a lock first (a fair hand-off), and only then
+    take SQLite's lock with BEGIN IMMEDIATE (which still serialises against other processes); waiting in
+    SQLite's busy handler instead means sleeping in growing steps, which showed as a 700 ms p99 in the demo.
+    """
+    if write and is_sqlite(engine):
+        with _writer_lock(engine), engine.connect() as conn:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-        with conn.begin():
-            yield conn
+            with conn.begin():
+                yield conn
+        return
+    with engine.connect() as conn, conn.begin():
+        yield conn
 
 
 def is_retryable(exc: BaseException) -> bool:
