@@ -26,7 +26,6 @@ from seamline.ledger import (
     SELLABLE_KINDS,
     SINK_KINDS,
     Balance,
-    ChannelPolicy,
     Difference,
     HoldLineRequest,
     LocationKind,
@@ -227,18 +226,21 @@ class Seamline:
 
     def _check_global_uniqueness(self, conn: Connection, style: Style) -> None:
         errors: list[FieldError] = []
-        owners = catalog_repo.gtin_owners(conn, [v.gtin for v in style.variants if v.gtin])
-        for i, variant in enumerate(style.variants):
-            owner = owners.get(variant.gtin or "")
-            if owner and owner[0] != variant.sku:
-                errors.append(
-                    FieldError(f"variants[{i}].gtin", f"GTIN {variant.gtin} is already used by SKU {owner[0]}")
-                )
-        sku_styles = catalog_repo.sku_owners(conn, [v.sku for v in style.variants] + [p.sku for p in style.prepacks])
-        for i, variant in enumerate(style.variants):
-            other = sku_styles.get(variant.sku)
+        # Variants and prepacks alike: both are SKUs with a GTIN. Within the style, build_style has already
+        # refused duplicates, and saving frees the style's GTINs first, so only other styles can clash.
+        items = [("variants", i, v.sku, v.gtin) for i, v in enumerate(style.variants)] + [
+            ("prepacks", i, p.sku, p.gtin) for i, p in enumerate(style.prepacks)
+        ]
+        owners = catalog_repo.gtin_owners(conn, [gtin for *_, gtin in items if gtin])
+        for group, i, sku, gtin in items:
+            owner = owners.get(gtin or "")
+            if owner and owner[0] != sku and owner[1] != style.code:
+                errors.append(FieldError(f"{group}[{i}].gtin", f"GTIN {gtin} is already used by SKU {owner[0]}"))
+        sku_styles = catalog_repo.sku_owners(conn, [sku for _, _, sku, _ in items])
+        for group, i, sku, _ in items:
+            other = sku_styles.get(sku)
             if other and other != style.code:
-                errors.append(FieldError(f"variants[{i}].sku", f"SKU {variant.sku} belongs to style {other}"))
+                errors.append(FieldError(f"{group}[{i}].sku", f"SKU {sku} belongs to style {other}"))
         if errors:
             raise InvalidInput(f"style {style.code} clashes with the catalog", errors, code="catalog-conflict")
 
@@ -385,8 +387,12 @@ class Seamline:
             raise InvalidInput(
                 "bad TTL", [FieldError("ttl_seconds", f"must be 1..{self.settings.max_hold_ttl_seconds} seconds")]
             )
+        sourcing = channels_repo.sourcing(conn, channel) if channel is not None else None
+        if channel is not None and sourcing is None:
+            raise InvalidInput(
+                f"unknown channel {channel}", [FieldError("channel", "does not exist")], code="unknown-channel"
+            )
         demand = self._resolve_demand(conn, channel, lines)
-        policy = self._channel_policy(conn, channel)
         resolved: list[tuple[str, str, int]] = []
         short: list[ShortLine] = []
         for (sku, location), qty in sorted(demand.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
@@ -396,10 +402,11 @@ class Seamline:
                 else:
                     short.append(ShortLine(sku, qty, max(0, ledger_repo.available_at(conn, sku, location)), location))
                 continue
-            assert policy is not None
-            taken = self._reserve_from_sources(conn, policy, sku, qty)
+            assert sourcing is not None
+            sources, allow_split = sourcing
+            taken = self._reserve_from_sources(conn, sources, allow_split, sku, qty)
             if taken is None:
-                pooled = sum(max(0, ledger_repo.available_at(conn, sku, loc)) for loc in policy.sources)
+                pooled = sum(max(0, ledger_repo.available_at(conn, sku, loc)) for loc in sources)
                 short.append(ShortLine(sku, qty, pooled))
             else:
                 resolved.extend(taken)
@@ -451,11 +458,6 @@ class Seamline:
             metrics.HOLD_UNITS.inc(sum(line["qty"] for line in stored.body["lines"]))
         return stored
 
-    def _channel_policy(self, conn: Connection, channel: str | None) -> ChannelPolicy | None:
-        if channel is None:
-            return None
-        return next((p for p in channels_repo.policies(conn) if p.code == channel), None)
-
     def _resolve_demand(
         self, conn: Connection, channel: str | None, lines: Sequence[HoldLineRequest]
     ) -> dict[tuple[str, str | None], int]:
@@ -463,10 +465,6 @@ class Seamline:
         errors: list[FieldError] = []
         if not lines:
             errors.append(FieldError("lines", "needs at least one line"))
-        if channel is not None and channels_repo.get_channel(conn, channel) is None:
-            raise InvalidInput(
-                f"unknown channel {channel}", [FieldError("channel", "does not exist")], code="unknown-channel"
-            )
         kinds = catalog_repo.known_skus(conn, [line.sku for line in lines])
         packs = catalog_repo.prepack_map(conn, [s for s, k in kinds.items() if k == "prepack"])
         locations = ledger_repo.location_kinds(conn)
@@ -496,18 +494,19 @@ class Seamline:
             raise InvalidInput("hold request is not valid", errors)
         return demand
 
+    @staticmethod
     def _reserve_from_sources(
-        self, conn: Connection, policy: ChannelPolicy, sku: str, qty: int
+        conn: Connection, sources: Sequence[str], allow_split: bool, sku: str, qty: int
     ) -> list[tuple[str, str, int]] | None:
-        for location in policy.sources:
+        """The first source that has the whole line; else, where the channel allows it, a split in source order."""
+        for location in sources:
             if ledger_repo.try_reserve_one(conn, sku, location, qty):
                 return [(sku, location, qty)]
-        channel = channels_repo.get_channel(conn, policy.code)
-        if not (channel and channel["allow_split"]):
+        if not allow_split:
             return None
         taken: list[tuple[str, str, int]] = []
         remaining = qty
-        for location in policy.sources:
+        for location in sources:
             part = min(remaining, max(0, ledger_repo.available_at(conn, sku, location)))
             if part and ledger_repo.try_reserve_one(conn, sku, location, part):
                 taken.append((sku, location, part))
@@ -526,6 +525,10 @@ class Seamline:
             hold = ledger_repo.get_hold(conn, hold_id)
             assert hold is not None
             return hold_view(hold)
+        # Read it again: a concurrent release or sweep may have ended it after our first read (on PostgreSQL
+        # the conditional update waited for that transaction, and the earlier read is stale).
+        hold = ledger_repo.get_hold(conn, hold_id)
+        assert hold is not None
         if hold["status"] == "released":
             return hold_view(hold)
         if hold["status"] in ("held", "expired"):  # "held" here means past its expiry, not yet swept
@@ -604,9 +607,7 @@ class Seamline:
         """ATP per SKU for one channel (DESIGN 4.4), paginated by SKU."""
 
         def work(conn: Connection) -> tuple[list[dict[str, Any]], str | None]:
-            all_policies = channels_repo.policies(conn)
-            policy = next((p for p in all_policies if p.code == channel), None)
-            if policy is None:
+            if channels_repo.sourcing(conn, channel) is None:
                 raise NotFound(f"no channel {channel}", code="unknown-channel")
             if sku is not None:
                 if catalog_repo.get_sku(conn, sku) is None:
@@ -621,6 +622,10 @@ class Seamline:
                 page, next_cursor = wanted[:limit], wanted[limit - 1]
             kinds = catalog_repo.known_skus(conn, page)
             packs = catalog_repo.prepack_map(conn, [s for s in page if kinds.get(s) == "prepack"])
+            all_policies = channels_repo.policies(
+                conn, skus=sorted(set(page) | {c for p in packs.values() for c, _ in p})
+            )
+            policy = next(p for p in all_policies if p.code == channel)
             unit_skus = sorted(
                 {s for s in page if kinds.get(s) == "variant"} | {c for p in packs.values() for c, _ in p}
             )
@@ -736,6 +741,9 @@ def style_view(style: Style) -> dict[str, Any]:
     def variant(v: Variant) -> dict[str, Any]:
         return {"sku": v.sku, "colour": v.colour, "size": v.size, "fit": v.fit, "gtin": v.gtin}
 
+    # One order whether the style comes from a request or from storage: the PUT answer equals the GET.
+    grid = [v.sku for v in style.sorted_variants()]
+    rank = {sku: i for i, sku in enumerate(grid)}
     return {
         "code": style.code,
         "name": style.name,
@@ -750,11 +758,17 @@ def style_view(style: Style) -> dict[str, Any]:
                 "sku": p.sku,
                 "gtin": p.gtin,
                 "units": p.units,
-                "components": [{"sku": c.sku, "units": c.units} for c in p.components],
+                "components": [
+                    {"sku": c.sku, "units": c.units}
+                    for c in sorted(p.components, key=lambda c: (rank.get(c.sku, len(rank)), c.sku))
+                ],
             }
             for p in style.prepacks
         ],
-        "prices": [{"list": p.list, "currency": p.currency, "amount": str(p.amount)} for p in style.prices],
+        "prices": [
+            {"list": p.list, "currency": p.currency, "amount": str(p.amount)}
+            for p in sorted(style.prices, key=lambda p: (p.list, p.currency))
+        ],
         "tax_class": style.tax_class,
         "status": style.status,
         "attributes": style.attributes,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -45,11 +45,24 @@ def save_channel(
         )
 
 
-def policies(conn: Connection) -> list[ChannelPolicy]:
-    """Every channel's policy: ATP for one channel needs the others' ring-fences."""
+def sourcing(conn: Connection, code: str) -> tuple[list[str], bool] | None:
+    """A channel's ordered sources and whether a line may be split across them, or None if unknown.
+
+    The hold path needs only this, not the per-SKU policy table (which can have a row per SKU)."""
+    row = conn.execute(select(channels.c.sources, channels.c.allow_split).where(channels.c.code == code)).first()
+    return None if row is None else (list(row.sources), bool(row.allow_split))
+
+
+def policies(conn: Connection, skus: Sequence[str] | None = None) -> list[ChannelPolicy]:
+    """Every channel's policy: ATP for one channel needs the others' ring-fences.
+
+    ``skus`` limits the per-SKU overrides loaded to those SKUs (a page of availability, not the catalog)."""
     overrides: dict[str, dict[str, int]] = {}
     fences: dict[str, dict[str, int]] = {}
-    for r in conn.execute(select(channel_sku_policies)):
+    query = select(channel_sku_policies)
+    if skus is not None:
+        query = query.where(channel_sku_policies.c.sku.in_(list(skus)))
+    for r in conn.execute(query):
         if r.safety_stock is not None:
             overrides.setdefault(r.channel, {})[r.sku] = r.safety_stock
         if r.ring_fence:
