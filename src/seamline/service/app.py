@@ -99,10 +99,23 @@ class Seamline:
         self.clock = clock
         self.settings = settings
         self.generated_admin_token: str | None = None
+        #: Called inside every write transaction, after its work and before commit, with the connection.
+        #: What a hook writes (outbox events for the balance rows in ``ledger_repo.touched(conn)``, say)
+        #: commits or rolls back with the change itself: no event without its state, no state without it.
+        self.before_commit: list[Callable[[Connection], None]] = []
 
     # ---------------------------------------------------------------- transactions and idempotency
     def write(self, work: Callable[[Connection], T]) -> T:
-        return run_transaction(self.engine, work)
+        if not self.before_commit:
+            return run_transaction(self.engine, work)
+
+        def with_hooks(conn: Connection) -> T:
+            result = work(conn)
+            for hook in self.before_commit:
+                hook(conn)
+            return result
+
+        return run_transaction(self.engine, with_hooks)
 
     def read(self, work: Callable[[Connection], T]) -> T:
         with transaction(self.engine, write=False) as conn:

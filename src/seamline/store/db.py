@@ -98,10 +98,18 @@ def transaction(engine: Engine, *, write: bool = True) -> Iterator[Connection]:
         with _writer_lock(engine), engine.connect() as conn:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
             with conn.begin():
+                _forget_transaction_state(conn)
                 yield conn
         return
     with engine.connect() as conn, conn.begin():
+        _forget_transaction_state(conn)
         yield conn
+
+
+def _forget_transaction_state(conn: Connection) -> None:
+    """``Connection.info`` outlives a transaction (it belongs to the pooled connection): start each one clean."""
+    for key in [k for k in conn.info if isinstance(k, str) and k.startswith("seamline.")]:
+        del conn.info[key]
 
 
 def is_retryable(exc: BaseException) -> bool:

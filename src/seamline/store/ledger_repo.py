@@ -19,12 +19,27 @@ Line = tuple[str, str, int]  # (sku, location, qty)
 
 _available = balances.c.on_hand - balances.c.committed - balances.c.reserved
 
+#: Key in ``Connection.info`` of the (sku, location) balance rows this transaction changed. The service reads
+#: it before commit to recompute availability for exactly those rows (DESIGN 4.4).
+TOUCHED = "seamline.touched_balances"
+
+
+def touch(conn: Connection, sku: str, location: str) -> None:
+    conn.info.setdefault(TOUCHED, set()).add((sku, location))
+
+
+def touched(conn: Connection) -> set[tuple[str, str]]:
+    """The balance rows changed so far in this transaction (cleared when the next one begins)."""
+    value: set[tuple[str, str]] = conn.info.get(TOUCHED, set())
+    return value
+
 
 def location_kinds(conn: Connection) -> dict[str, LocationKind]:
     return {r.code: LocationKind(r.kind) for r in conn.execute(select(locations.c.code, locations.c.kind))}
 
 
 def _add_on_hand(conn: Connection, sku: str, location: str, delta: int) -> None:
+    touch(conn, sku, location)
     insert_on_conflict(
         conn,
         balances,
@@ -40,7 +55,10 @@ def _take_available(conn: Connection, sku: str, location: str, qty: int) -> bool
         .where(balances.c.sku == sku, balances.c.location == location, _available >= qty)
         .values(on_hand=balances.c.on_hand - qty)
     )
-    return result.rowcount == 1
+    if result.rowcount == 1:
+        touch(conn, sku, location)
+        return True
+    return False
 
 
 def available_at(conn: Connection, sku: str, location: str) -> int:
@@ -101,6 +119,8 @@ def reserve(conn: Connection, lines: Sequence[Line]) -> list[ShortLine]:
         )
         if result.rowcount != 1:
             short.append(ShortLine(sku, qty, max(0, available_at(conn, sku, location)), location))
+        else:
+            touch(conn, sku, location)
     return short
 
 
@@ -110,7 +130,10 @@ def try_reserve_one(conn: Connection, sku: str, location: str, qty: int) -> bool
         .where(balances.c.sku == sku, balances.c.location == location, _available >= qty)
         .values(reserved=balances.c.reserved + qty)
     )
-    return result.rowcount == 1
+    if result.rowcount == 1:
+        touch(conn, sku, location)
+        return True
+    return False
 
 
 def insert_hold(
@@ -165,6 +188,7 @@ def _net(lines: Iterable[Line]) -> list[Line]:
 
 def _unreserve(conn: Connection, lines: Iterable[Line]) -> None:
     for sku, loc, qty in _net(lines):
+        touch(conn, sku, loc)
         conn.execute(
             update(balances)
             .where(balances.c.sku == sku, balances.c.location == loc)
@@ -232,6 +256,7 @@ def commit_hold(conn: Connection, hold_id: str, *, document: str, now: datetime)
         return None
     lines = _net(_hold_lines(conn, [hold_id]))
     for sku, loc, qty in lines:
+        touch(conn, sku, loc)  # available does not change, but committed does: readers of the row care
         conn.execute(
             update(balances)
             .where(balances.c.sku == sku, balances.c.location == loc)
