@@ -20,11 +20,16 @@ from seamline.api.schemas import Problem
 from seamline.domain.errors import SeamlineError
 from seamline.service import Seamline
 from seamline.service import metrics as m
+from seamline.service.batcher import BatchSettings, HoldBatcher
 from seamline.service.sweeper import HoldSweeper
 
 
 class BodyLimit:
-    """Refuse bodies over the limit with 413 before they are buffered, whether or not Content-Length is sent."""
+    """Refuse bodies over the limit with 413, whether or not Content-Length is sent.
+
+    The body is read here, up to the limit, before the app sees it: an error raised from inside the app's
+    own body parsing would come back as FastAPI's generic 400 (wrapped by the HTTP middleware's task group).
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -38,37 +43,59 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._too_large(scope, receive, send)
             return
+        chunks: list[bytes] = []
         seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge
-            return message
-
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await self._too_large(scope, receive, send)
+            if message["type"] != "http.request":  # the client went away: let the app see it
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.max_bytes:
+                await self._too_large(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        await self.app(scope, _replay([body], receive), send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problems.problem(413, "body-too-large", f"request bodies are limited to {self.max_bytes} bytes")
         await response(scope, receive, send)
 
 
-class _TooLarge(Exception):
-    pass
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A receive that answers ``messages`` first, then the real one (which reports the disconnect)."""
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed
 
 
 def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
     """``background`` runs the hold sweeper with the app (``seamline serve``); tests drive it by hand."""
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sweeper = HoldSweeper(service, service.settings.sweep_interval_seconds) if background else None
+        batcher = None
+        if service.settings.hold_batching:
+            batcher = HoldBatcher(
+                service,
+                BatchSettings(
+                    window_seconds=service.settings.hold_batch_window_seconds,
+                    max_batch=service.settings.hold_batch_max,
+                    max_queue=service.settings.hold_batch_queue,
+                ),
+            )
+            batcher.start()
+        app.state.hold_batcher = batcher
         if sweeper:
             sweeper.start()
         try:
@@ -76,6 +103,8 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
         finally:
             if sweeper:
                 sweeper.stop()
+            if batcher:
+                batcher.stop()
 
     app = FastAPI(
         lifespan=lifespan,

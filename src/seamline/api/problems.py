@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from seamline.domain.errors import InvalidInput, SeamlineError, Shortage
+from seamline.domain.errors import InvalidInput, SeamlineError, Shortage, Unavailable
 
 PROBLEM_BASE = "https://seamline.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -77,6 +77,8 @@ async def on_seamline_error(_request: Request, exc: Exception) -> JSONResponse:
             for s in exc.lines
         ]
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if isinstance(exc, Unavailable):
+        headers = {"Retry-After": str(exc.retry_after)}
     return problem(exc.status, exc.code, exc.detail, errors=errors, extra=extra, headers=headers)
 
 

@@ -73,3 +73,14 @@ class Unauthorized(SeamlineError):
 class Forbidden(SeamlineError):
     status = 403
     default_code = "forbidden"
+
+
+class Unavailable(SeamlineError):
+    """The server is at capacity: retry after ``retry_after`` seconds. Nothing was written."""
+
+    status = 503
+    default_code = "overloaded"
+
+    def __init__(self, detail: str, *, retry_after: int = 1, code: str | None = None) -> None:
+        super().__init__(detail, code=code)
+        self.retry_after = retry_after

@@ -21,7 +21,6 @@ from seamline.catalog.model import Variant
 from seamline.catalog.rules import CODE_RE
 from seamline.domain.clock import Clock
 from seamline.domain.errors import Conflict, FieldError, InvalidInput, NotFound, Shortage, ShortLine, Unauthorized
-from seamline.domain.quantity import require_positive_qty
 from seamline.ledger import (
     SELLABLE_KINDS,
     SINK_KINDS,
@@ -35,6 +34,7 @@ from seamline.ledger import (
     plan_movement,
 )
 from seamline.ledger.atp import prepack_atp
+from seamline.ledger.holds import resolve_demand
 from seamline.ledger.model import PHYSICAL_KINDS
 from seamline.service import metrics
 from seamline.service.principal import Principal, validate_scopes
@@ -395,16 +395,10 @@ class Seamline:
         trace_id: str | None = None,
     ) -> dict[str, Any]:
         """Reserve every line or nothing. Lines without a location draw on the channel's sources in order."""
-        ttl = self.settings.default_hold_ttl_seconds if ttl_seconds is None else ttl_seconds
-        if isinstance(ttl, bool) or not isinstance(ttl, int) or not 1 <= ttl <= self.settings.max_hold_ttl_seconds:
-            raise InvalidInput(
-                "bad TTL", [FieldError("ttl_seconds", f"must be 1..{self.settings.max_hold_ttl_seconds} seconds")]
-            )
+        ttl = self.check_ttl(ttl_seconds)
         sourcing = channels_repo.sourcing(conn, channel) if channel is not None else None
         if channel is not None and sourcing is None:
-            raise InvalidInput(
-                f"unknown channel {channel}", [FieldError("channel", "does not exist")], code="unknown-channel"
-            )
+            raise self.unknown_channel(channel)
         demand = self._resolve_demand(conn, channel, lines)
         resolved: list[tuple[str, str, int]] = []
         short: list[ShortLine] = []
@@ -471,41 +465,26 @@ class Seamline:
             metrics.HOLD_UNITS.inc(sum(line["qty"] for line in stored.body["lines"]))
         return stored
 
+    def check_ttl(self, ttl_seconds: int | None) -> int:
+        ttl = self.settings.default_hold_ttl_seconds if ttl_seconds is None else ttl_seconds
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or not 1 <= ttl <= self.settings.max_hold_ttl_seconds:
+            raise InvalidInput(
+                "bad TTL", [FieldError("ttl_seconds", f"must be 1..{self.settings.max_hold_ttl_seconds} seconds")]
+            )
+        return ttl
+
+    @staticmethod
+    def unknown_channel(channel: str) -> InvalidInput:
+        return InvalidInput(
+            f"unknown channel {channel}", [FieldError("channel", "does not exist")], code="unknown-channel"
+        )
+
     def _resolve_demand(
         self, conn: Connection, channel: str | None, lines: Sequence[HoldLineRequest]
     ) -> dict[tuple[str, str | None], int]:
-        """Validate lines, explode prepacks into component units and sum demand per (sku, location)."""
-        errors: list[FieldError] = []
-        if not lines:
-            errors.append(FieldError("lines", "needs at least one line"))
         kinds = catalog_repo.known_skus(conn, [line.sku for line in lines])
         packs = catalog_repo.prepack_map(conn, [s for s, k in kinds.items() if k == "prepack"])
-        locations = ledger_repo.location_kinds(conn)
-        demand: dict[tuple[str, str | None], int] = defaultdict(int)
-        for i, line in enumerate(lines):
-            try:
-                qty = require_positive_qty(line.qty, f"lines[{i}].qty")
-            except InvalidInput as exc:
-                errors.extend(exc.errors)
-                continue
-            if line.sku not in kinds:
-                errors.append(FieldError(f"lines[{i}].sku", f"unknown SKU {line.sku!r}"))
-                continue
-            if line.location is not None:
-                if line.location not in locations:
-                    errors.append(FieldError(f"lines[{i}].location", f"unknown location {line.location!r}"))
-                    continue
-                if locations[line.location] not in SELLABLE_KINDS:
-                    errors.append(FieldError(f"lines[{i}].location", f"{line.location} is not sellable"))
-                    continue
-            elif channel is None:
-                errors.append(FieldError(f"lines[{i}].location", "give a location, or a channel to draw from"))
-                continue
-            for sku, units in packs.get(line.sku, [(line.sku, 1)]):
-                demand[(sku, line.location)] += qty * units
-        if errors:
-            raise InvalidInput("hold request is not valid", errors)
-        return demand
+        return resolve_demand(channel, lines, kinds, packs, ledger_repo.location_kinds(conn))
 
     @staticmethod
     def _reserve_from_sources(

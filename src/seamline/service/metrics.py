@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 HOLDS = Counter("seamline_holds_total", "Hold requests by result", ["result"])
 HOLD_UNITS = Counter("seamline_held_units_total", "Units placed on hold")
@@ -18,3 +18,18 @@ HTTP_LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 RECONCILE_DIFFERENCES = Counter("seamline_reconcile_differences_total", "Differences found by reconcile runs")
+BATCH_SIZE = Histogram(
+    "seamline_hold_batch_size", "Hold requests per group commit", buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+)
+BATCH_QUEUE_WAIT = Histogram(
+    "seamline_hold_batch_queue_wait_seconds",
+    "Time a hold request waited in the group-commit queue",
+    buckets=(0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+)
+BATCH_COMMIT_SECONDS = Histogram(
+    "seamline_hold_batch_seconds",
+    "Time to decide, write and commit one batch",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+)
+BATCH_QUEUE_DEPTH = Gauge("seamline_hold_batch_queue_depth", "Hold requests waiting for a batch")
+BATCH_REJECTED = Counter("seamline_hold_batch_rejected_total", "Hold requests refused with 503 (queue full)")

@@ -23,6 +23,11 @@ class Settings:
     default_hold_ttl_seconds: int = 900
     max_hold_ttl_seconds: int = 7 * 24 * 3600
     sweep_interval_seconds: float = 5.0
+    # Group commit of holds (DESIGN 11); defaults chosen from bench/reserve.py (README, Performance).
+    hold_batching: bool = True
+    hold_batch_window_seconds: float = 0.0005
+    hold_batch_max: int = 256
+    hold_batch_queue: int = 4096
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -34,6 +39,10 @@ class Settings:
             nats_url=env.get("SEAMLINE_NATS_URL") or None,
             sqlite_synchronous=env.get("SEAMLINE_SQLITE_SYNCHRONOUS", "NORMAL").upper(),
             max_body_bytes=int(env.get("SEAMLINE_MAX_BODY_BYTES", "1048576")),
+            hold_batching=env.get("SEAMLINE_HOLD_BATCHING", "on").lower() not in ("0", "off", "false", "no"),
+            hold_batch_window_seconds=float(env.get("SEAMLINE_HOLD_BATCH_WINDOW_MS", "0.5")) / 1000,
+            hold_batch_max=int(env.get("SEAMLINE_HOLD_BATCH_MAX", "256")),
+            hold_batch_queue=int(env.get("SEAMLINE_HOLD_BATCH_QUEUE", "4096")),
         )
         settings.check()
         return settings

@@ -6,10 +6,11 @@ without its effect (which would answer a retry with a response for something tha
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, select, tuple_
 
 from seamline.store.tables import idempotency_records
 
@@ -44,3 +45,21 @@ def save(
 
 def purge_older_than(conn: Connection, cutoff: datetime) -> int:
     return conn.execute(delete(idempotency_records).where(idempotency_records.c.created_at < cutoff)).rowcount
+
+
+def find_many(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Stored responses for (principal, key) pairs, in one query (a batch's worth of keys)."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        select(idempotency_records).where(
+            tuple_(idempotency_records.c.principal, idempotency_records.c.key).in_(wanted)
+        )
+    ).mappings()
+    return {(r["principal"], r["key"]): dict(r) for r in rows}
+
+
+def save_many(conn: Connection, records: Sequence[dict[str, Any]]) -> None:
+    if records:
+        conn.execute(idempotency_records.insert(), list(records))

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, and_, bindparam, func, select, tuple_, update
 
 from seamline.domain.errors import Shortage, ShortLine
 from seamline.ledger.model import Balance, LocationKind, PlannedMovement
@@ -356,3 +356,46 @@ def movement_history(conn: Connection, sku: str, location: str | None = None, li
     if location is not None:
         query = query.where((movements.c.from_location == location) | (movements.c.to_location == location))
     return [dict(r) for r in conn.execute(query.order_by(movements.c.id.desc()).limit(limit)).mappings()]
+
+
+# ---------------------------------------------------------------------------- group commit (DESIGN 11)
+def lock_available(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Available per (sku, location), locking the rows on PostgreSQL (in key order: no deadlocks between
+    batches of different processes). On SQLite the batch already holds the database's write lock."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    query = (
+        select(balances.c.sku, balances.c.location, _available.label("available"))
+        .where(tuple_(balances.c.sku, balances.c.location).in_(wanted))
+        .order_by(balances.c.sku, balances.c.location)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return {(r.sku, r.location): int(r.available) for r in conn.execute(query)}
+
+
+def add_reserved(conn: Connection, net: dict[tuple[str, str], int]) -> None:
+    """Apply a batch's net reservations: one conditional UPDATE per row, whatever the number of requests.
+
+    The condition re-checks what the batch decided in memory; a miss means the rows changed under us,
+    which the row locks rule out, so it aborts the batch (and its retry decides again)."""
+    changes = [(sku, loc, qty) for (sku, loc), qty in sorted(net.items()) if qty]
+    if not changes:
+        return
+    statement = (
+        update(balances)
+        .where(balances.c.sku == bindparam("s"), balances.c.location == bindparam("l"), _available >= bindparam("n"))
+        .values(reserved=balances.c.reserved + bindparam("n"))
+    )
+    for sku, loc, qty in changes:
+        if conn.execute(statement, {"s": sku, "l": loc, "n": qty}).rowcount != 1:
+            raise RuntimeError(f"balance row {sku}@{loc} changed under a locked batch")
+        touch(conn, sku, loc)
+
+
+def insert_holds(conn: Connection, hold_rows: Sequence[dict[str, Any]], line_rows: Sequence[dict[str, Any]]) -> None:
+    if hold_rows:
+        conn.execute(holds.insert(), list(hold_rows))
+    if line_rows:
+        conn.execute(hold_lines.insert(), list(line_rows))

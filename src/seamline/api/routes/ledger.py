@@ -71,7 +71,10 @@ def post_hold(body: HoldIn, request: Request, who: Principal = Depends(principal
     else:
         who.require_location_for_all([line.location for line in body.lines])
     data = body.model_dump()
-    stored = service(request).place_hold_txn(
+    # Group commit when the app runs its batcher (the default); one transaction per request otherwise.
+    batcher = getattr(request.app.state, "hold_batcher", None)
+    place = batcher.place_hold if batcher is not None else service(request).place_hold_txn
+    stored = place(
         channel=body.channel,
         lines=[HoldLineRequest(line.sku, line.qty, line.location) for line in body.lines],
         ttl_seconds=body.ttl_seconds,

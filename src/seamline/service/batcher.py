@@ -1,0 +1,280 @@
+"""Group commit for holds (DESIGN 11).
+
+Concurrent hold requests queue here; one writer thread takes what has queued (waiting at most ``window``
+for more), decides every request in memory against the locked rows in arrival order, writes one net change
+per balance row, inserts the holds and idempotency records, and commits once. Only then is each caller
+answered. A hot SKU's row is updated once per batch instead of once per request, and the commit (the fsync)
+is paid once per batch: that is what lifts the ceiling of one hot-row update per commit latency.
+
+Each request keeps its own all-or-nothing answer: a short or malformed request gets its own error and
+leaves the running balance untouched for its neighbours; a repeated Idempotency-Key gets the first answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from seamline.domain.errors import Conflict, SeamlineError, Shortage, Unavailable
+from seamline.ledger.batch import Demand, Granted, decide_all, rows_needed
+from seamline.ledger.holds import resolve_demand
+from seamline.ledger.model import HoldLineRequest
+from seamline.service import metrics
+from seamline.service.app import IdempotencyKey, Seamline, Stored, hold_view
+from seamline.store import catalog_repo, channels_repo, idempotency_repo, ledger_repo
+
+log = logging.getLogger("seamline.batcher")
+
+
+@dataclass
+class HoldRequest:
+    channel: str | None
+    lines: Sequence[HoldLineRequest]
+    ttl_seconds: int | None
+    idem: IdempotencyKey | None
+    trace_id: str | None
+    enqueued: float = field(default_factory=time.perf_counter)
+    future: Future[Stored] = field(default_factory=Future)
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    window_seconds: float = 0.0005
+    max_batch: int = 256
+    max_queue: int = 4096
+    answer_timeout_seconds: float = 30.0
+
+
+class HoldBatcher:
+    def __init__(self, app: Seamline, settings: BatchSettings | None = None) -> None:
+        self.app = app
+        self.settings = settings or BatchSettings()
+        self._queue: queue.Queue[HoldRequest | None] = queue.Queue(maxsize=self.settings.max_queue)
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ callers
+    def place_hold(
+        self,
+        *,
+        channel: str | None,
+        lines: Sequence[HoldLineRequest],
+        ttl_seconds: int | None,
+        idem: IdempotencyKey | None = None,
+        trace_id: str | None = None,
+    ) -> Stored:
+        """Queue a hold and wait for its batch to commit. Beyond the queue bound: 503, never an endless wait."""
+        if self._thread is None:
+            raise RuntimeError("HoldBatcher.start() was not called")
+        request = HoldRequest(channel, lines, ttl_seconds, idem, trace_id)
+        try:
+            self._queue.put_nowait(request)
+        except queue.Full:
+            metrics.BATCH_REJECTED.inc()
+            raise Unavailable("too many hold requests queued; retry shortly", retry_after=1) from None
+        metrics.BATCH_QUEUE_DEPTH.set(self._queue.qsize())
+        try:
+            stored = request.future.result(timeout=self.settings.answer_timeout_seconds)
+        except TimeoutError:
+            raise Unavailable("the hold was not answered in time; retry with the same Idempotency-Key") from None
+        if not stored.replayed:
+            metrics.HOLDS.labels("held").inc()
+            metrics.HOLD_UNITS.inc(sum(line["qty"] for line in stored.body["lines"]))
+        return stored
+
+    # ------------------------------------------------------------------ the writer
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="seamline-hold-batcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            deadline = time.perf_counter() + self.settings.window_seconds
+            stopping = False
+            while len(batch) < self.settings.max_batch:
+                try:
+                    remaining = deadline - time.perf_counter()
+                    item = self._queue.get_nowait() if remaining <= 0 else self._queue.get(timeout=remaining)
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                    break
+                batch.append(item)
+            self._execute(batch)
+            if stopping:
+                return
+
+    def _execute(self, batch: list[HoldRequest]) -> None:
+        started = time.perf_counter()
+        for request in batch:
+            metrics.BATCH_QUEUE_WAIT.observe(started - request.enqueued)
+        try:
+            outcomes = self.app.write(lambda conn: self._apply(conn, batch))
+        except Exception as exc:  # the batch's transaction failed as a whole: every caller learns why
+            log.exception("hold batch of %d failed", len(batch))
+            for request in batch:
+                request.future.set_exception(exc)
+            return
+        metrics.BATCH_SIZE.observe(len(batch))
+        metrics.BATCH_COMMIT_SECONDS.observe(time.perf_counter() - started)
+        for request, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                if isinstance(outcome, Shortage):
+                    metrics.HOLDS.labels("short").inc()
+                request.future.set_exception(outcome)
+            else:
+                request.future.set_result(outcome)
+
+    def _apply(self, conn: Connection, batch: list[HoldRequest]) -> list[Stored | SeamlineError]:
+        """Decide and write a whole batch in the caller's transaction; return one outcome per request."""
+        now = self.app.clock.now()
+        outcomes: list[Stored | SeamlineError | None] = [None] * len(batch)
+
+        # Idempotency: stored answers, and repeats within this batch answered by their first occurrence.
+        keyed = [r.idem for r in batch if r.idem is not None]
+        stored = idempotency_repo.find_many(conn, [(k.principal, k.key) for k in keyed])
+        first_in_batch: dict[tuple[str, str], int] = {}
+        repeats: dict[int, int] = {}
+        for i, request in enumerate(batch):
+            if request.idem is None:
+                continue
+            pair = (request.idem.principal, request.idem.key)
+            prior = stored.get(pair)
+            if prior is not None:
+                outcomes[i] = _replay(prior["request_hash"], prior["status_code"], prior["response"], request.idem)
+            elif pair in first_in_batch:
+                repeats[i] = first_in_batch[pair]
+            else:
+                first_in_batch[pair] = i
+
+        # Validate every request with a handful of batch-wide lookups.
+        pending = [i for i in range(len(batch)) if outcomes[i] is None and i not in repeats]
+        kinds = catalog_repo.known_skus(conn, [line.sku for i in pending for line in batch[i].lines])
+        packs = catalog_repo.prepack_map(conn, [s for s, k in kinds.items() if k == "prepack"])
+        locations = ledger_repo.location_kinds(conn)
+        sourcing: dict[str, tuple[list[str], bool] | None] = {}
+        demands: dict[int, Demand] = {}
+        for i in pending:
+            request = batch[i]
+            try:
+                self.app.check_ttl(request.ttl_seconds)
+                if request.channel is not None and request.channel not in sourcing:
+                    sourcing[request.channel] = channels_repo.sourcing(conn, request.channel)
+                channel_sourcing = sourcing.get(request.channel) if request.channel is not None else None
+                if request.channel is not None and channel_sourcing is None:
+                    raise self.app.unknown_channel(request.channel)
+                demand = resolve_demand(request.channel, request.lines, kinds, packs, locations)
+            except SeamlineError as exc:
+                outcomes[i] = exc
+                continue
+            sources, split = channel_sourcing or ([], False)
+            demands[i] = Demand(tuple((sku, loc, qty) for (sku, loc), qty in demand.items()), tuple(sources), split)
+
+        # Holds past their TTL on these SKUs give their units back first (evaluated here, not left to a cron).
+        skus = sorted({sku for d in demands.values() for sku, _, _ in d.lines})
+        if skus:
+            ledger_repo.expire_holds(conn, ledger_repo.expired_hold_ids(conn, now, skus=skus), now)
+
+        order = sorted(demands)
+        available = ledger_repo.lock_available(conn, rows_needed(demands[i] for i in order))
+        decisions, net = decide_all(available, [demands[i] for i in order])
+        ledger_repo.add_reserved(conn, net)
+
+        hold_rows: list[dict[str, Any]] = []
+        line_rows: list[dict[str, Any]] = []
+        records: list[dict[str, Any]] = []
+        for i, decision in zip(order, decisions, strict=True):
+            request = batch[i]
+            if not isinstance(decision, Granted):
+                outcomes[i] = Shortage(list(decision.lines))
+                continue
+            ttl = self.app.check_ttl(request.ttl_seconds)
+            hold_id = "hld_" + uuid.uuid4().hex
+            expires_at = now + timedelta(seconds=ttl)
+            hold_rows.append(
+                {
+                    "id": hold_id,
+                    "channel": request.channel,
+                    "status": "held",
+                    "created_at": now,
+                    "expires_at": expires_at,
+                    "ended_at": None,
+                    "document": None,
+                    "trace_id": request.trace_id,
+                }
+            )
+            line_rows.extend(
+                {"hold_id": hold_id, "line_no": n, "sku": sku, "location": loc, "qty": qty}
+                for n, (sku, loc, qty) in enumerate(decision.lines, start=1)
+            )
+            body = hold_view(
+                {
+                    "id": hold_id,
+                    "status": "held",
+                    "channel": request.channel,
+                    "created_at": now,
+                    "expires_at": expires_at,
+                    "ended_at": None,
+                    "document": None,
+                    "lines": [{"sku": s, "location": loc, "qty": q} for s, loc, q in decision.lines],
+                }
+            )
+            outcomes[i] = Stored(201, body)
+            if request.idem is not None:
+                records.append(
+                    {
+                        "principal": request.idem.principal,
+                        "key": request.idem.key,
+                        "request_hash": request.idem.request_hash,
+                        "status_code": 201,
+                        "response": body,
+                        "created_at": now,
+                    }
+                )
+        ledger_repo.insert_holds(conn, hold_rows, line_rows)
+        idempotency_repo.save_many(conn, records)
+
+        for i, first in repeats.items():
+            idem = batch[i].idem
+            assert idem is not None
+            earlier = outcomes[first]
+            if isinstance(earlier, Stored) and batch[first].idem is not None:
+                first_idem = batch[first].idem
+                assert first_idem is not None
+                outcomes[i] = _replay(first_idem.request_hash, earlier.status_code, earlier.body, idem)
+            else:
+                # The first attempt failed and stored nothing: this repeat is a retry, answered the same way
+                # (it raced the first and saw the same stock).
+                outcomes[i] = earlier
+        final: list[Stored | SeamlineError] = []
+        for outcome in outcomes:
+            assert outcome is not None
+            final.append(outcome)
+        return final
+
+
+def _replay(first_hash: str, status: int, body: Any, idem: IdempotencyKey) -> Stored | SeamlineError:
+    if first_hash != idem.request_hash:
+        return Conflict("this Idempotency-Key was already used with a different request", code="idempotency-key-reused")
+    metrics.IDEMPOTENT_REPLAYS.inc()
+    return Stored(status, body, replayed=True)

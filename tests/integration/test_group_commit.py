@@ -1,0 +1,197 @@
+"""Group commit for holds: one transaction per batch, one answer per request (issue 9)."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
+
+from seamline.domain.errors import Conflict, InvalidInput, SeamlineError, Shortage, Unavailable
+from seamline.ledger import HoldLineRequest
+from seamline.service import Seamline
+from seamline.service.app import IdempotencyKey, Stored
+from seamline.service.batcher import BatchSettings, HoldBatcher
+from seamline.store.db import _writer_lock
+from tests.conftest import receive, seed_world
+
+HOT = "OVS-001-NVY-M"
+
+
+@pytest.fixture
+def batcher(app: Seamline, client: TestClient) -> Iterator[HoldBatcher]:
+    """A batcher with a wide window, so requests started together land in one batch."""
+    seed_world(client)
+    b = HoldBatcher(app, BatchSettings(window_seconds=0.3, max_batch=64))
+    b.start()
+    yield b
+    b.stop()
+
+
+def batches_so_far() -> float:
+    return REGISTRY.get_sample_value("seamline_hold_batch_size_count") or 0.0
+
+
+def run_together(calls: list[Callable[[], Stored]]) -> list[Stored | BaseException]:
+    barrier = threading.Barrier(len(calls))
+
+    def go(call: Callable[[], Stored]) -> Stored | BaseException:
+        barrier.wait()
+        try:
+            return call()
+        except SeamlineError as exc:
+            return exc
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(go, calls))
+
+
+def test_unservable_duplicated_and_malformed_requests_in_one_batch_each_get_their_own_answer(
+    app: Seamline, batcher: HoldBatcher, client: TestClient
+) -> None:
+    receive(client, HOT, 3)
+    key = IdempotencyKey("caller-1", "checkout-1", "hash-a")
+
+    def hold(qty: int, sku: str = HOT, idem: IdempotencyKey | None = None, **kw: Any) -> Callable[[], Stored]:
+        return lambda: batcher.place_hold(
+            channel=kw.get("channel", "web"),
+            lines=[HoldLineRequest(sku, qty)],
+            ttl_seconds=kw.get("ttl", 600),
+            idem=idem,
+        )
+
+    before = batches_so_far()
+    results = run_together(
+        [
+            hold(1, idem=key),  # granted
+            hold(1, idem=key),  # same key, same request: the first answer
+            hold(1, idem=IdempotencyKey("caller-1", "checkout-1", "hash-b")),  # same key, another request
+            hold(5),  # more than there is: short, and must not fail its neighbours
+            hold(1, sku="NO-SUCH-SKU"),  # malformed
+            hold(1, ttl=0),  # malformed
+            hold(1, channel="no-such-channel"),  # malformed
+            hold(1),
+            hold(1),
+            hold(1),  # the fourth unit asked for: exactly one of the four single holds is short
+        ]
+    )
+    assert batches_so_far() - before == 1, "all ten requests were decided in one transaction"
+    granted = [r for r in results if isinstance(r, Stored)]
+    kinds = Counter(type(r).__name__ for r in results)
+    assert kinds["InvalidInput"] == 3
+    assert kinds["Conflict"] == 1
+    assert kinds["Shortage"] == 2  # the 5-unit ask, and one of the single-unit asks
+    first, repeat = results[0], results[1]
+    assert isinstance(first, Stored)
+    assert isinstance(repeat, Stored)
+    assert repeat.replayed
+    assert repeat.body["id"] == first.body["id"]
+    assert len({r.body["id"] for r in granted}) == 3
+    assert isinstance(results[2], Conflict)
+    assert isinstance(results[4], InvalidInput)
+    stock = app.stock(sku=HOT, location="WH")[0]
+    assert (stock["reserved"], stock["available"]) == (3, 0)
+    assert app.reconcile().clean
+
+
+def test_replayed_key_after_the_batch_committed_returns_the_stored_answer(
+    app: Seamline, batcher: HoldBatcher, client: TestClient
+) -> None:
+    receive(client, HOT, 2)
+    key = IdempotencyKey("caller-1", "k-1", "h")
+    first = batcher.place_hold(channel="web", lines=[HoldLineRequest(HOT, 1)], ttl_seconds=60, idem=key)
+    again = batcher.place_hold(channel="web", lines=[HoldLineRequest(HOT, 1)], ttl_seconds=60, idem=key)
+    assert again.replayed
+    assert again.body == first.body
+    assert app.stock(sku=HOT, location="WH")[0]["reserved"] == 1
+
+
+def test_sixteen_threads_through_the_batcher_are_granted_exactly_the_stock(app: Seamline, client: TestClient) -> None:
+    seed_world(client)
+    receive(client, HOT, 40)
+    receive(client, "OVS-001-NVY-L", 25, to="STORE-1")
+    b = HoldBatcher(app, BatchSettings(window_seconds=0.001))
+    b.start()
+    granted: Counter[str] = Counter()
+    lock = threading.Lock()
+    barrier = threading.Barrier(16)
+
+    def buyer(n: int) -> None:
+        barrier.wait()
+        for i in range(30):
+            sku = HOT if (n + i) % 3 else "OVS-001-NVY-L"
+            qty = 1 + (n * i) % 2
+            try:
+                stored = b.place_hold(channel="web", lines=[HoldLineRequest(sku, qty)], ttl_seconds=600)
+            except Shortage:
+                continue
+            with lock:
+                granted[sku] += sum(line["qty"] for line in stored.body["lines"])
+
+    try:
+        threads = [threading.Thread(target=buyer, args=(n,)) for n in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        b.stop()
+    assert granted == {HOT: 40, "OVS-001-NVY-L": 25}, "16 x 30 requests for 65 units: all sold, none twice"
+    for item in app.stock(style="OVS-001"):
+        assert item["available"] >= 0
+    assert app.reconcile().clean
+
+
+def test_a_full_queue_answers_503_with_retry_after_instead_of_waiting(
+    app: Seamline, client: TestClient, database_url: str
+) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the writer is blocked through SQLite's in-process writer lock")
+    seed_world(client)
+    receive(client, HOT, 10)
+    b = HoldBatcher(app, BatchSettings(window_seconds=0.0, max_batch=1, max_queue=1))
+    b.start()
+    lock = _writer_lock(app.engine)
+    lock.acquire()  # the writer's transaction cannot begin: its batch of one waits, the queue fills
+    try:
+        results: list[Stored | BaseException] = []
+
+        def call() -> None:
+            try:
+                results.append(b.place_hold(channel="web", lines=[HoldLineRequest(HOT, 1)], ttl_seconds=60))
+            except SeamlineError as exc:
+                results.append(exc)
+
+        first = threading.Thread(target=call)
+        first.start()
+        while b._queue.qsize():  # the writer has taken the first request and is blocked on the lock
+            threading.Event().wait(0.01)
+        second = threading.Thread(target=call)
+        second.start()
+        while not b._queue.qsize():
+            threading.Event().wait(0.01)
+        with pytest.raises(Unavailable) as refused:
+            b.place_hold(channel="web", lines=[HoldLineRequest(HOT, 1)], ttl_seconds=60)
+        assert refused.value.retry_after >= 1
+    finally:
+        lock.release()
+    first.join()
+    second.join()
+    b.stop()
+    assert all(isinstance(r, Stored) for r in results), "the queued requests were served once the writer ran"
+    assert app.stock(sku=HOT, location="WH")[0]["reserved"] == 2
+    assert app.reconcile().clean
+
+
+def test_http_holds_go_through_the_batcher_when_the_app_runs_one(client: TestClient) -> None:
+    seed_world(client)
+    receive(client, HOT, 1)
+    before = batches_so_far()
+    response = client.post("/v1/holds", json={"channel": "web", "lines": [{"sku": HOT, "qty": 1}]})
+    assert response.status_code == 201
+    assert batches_so_far() == before + 1
