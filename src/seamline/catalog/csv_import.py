@@ -33,6 +33,18 @@ _VARIANT_FIELD_TO_COLUMN = {
     "gtin": "gtin",
     "fit": "fit",
 }
+_STYLE_COLUMNS = (
+    "style_name",
+    "size_scale",
+    "season",
+    "category",
+    "currency",
+    "retail_price",
+    "wholesale_price",
+    "tax_class",
+    "status",
+)
+_PRICE_COLUMNS = (("retail", "retail_price"), ("wholesale", "wholesale_price"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +116,8 @@ def _check_group(code: str, group: _Group) -> list[RowError]:
     """Row-level checks that build_style cannot attribute to a row: style columns must agree."""
     errors: list[RowError] = []
     for line, row in group.rows:
-        for column in ("style_name", "size_scale", "season", "category", "currency"):
+        # Style-level columns repeat on every row; a value changed on one row only would otherwise be dropped.
+        for column in _STYLE_COLUMNS:
             if (row.get(column) or "").strip() != (group.first.get(column) or "").strip():
                 errors.append(RowError(line, column, f"differs from the style's first row ({code})", code))
         for column in ("retail_price", "wholesale_price"):
@@ -124,7 +137,7 @@ def _draft(code: str, group: _Group) -> StyleDraft:
         colours.setdefault(colour, (row.get("colour_name") or "").strip() or colour)
     currency = (first.get("currency") or "").strip()
     prices = []
-    for list_name, column in (("retail", "retail_price"), ("wholesale", "wholesale_price")):
+    for list_name, column in _PRICE_COLUMNS:
         amount = (first.get(column) or "").strip()
         if amount:
             prices.append({"list": list_name, "currency": currency, "amount": amount})
@@ -159,10 +172,21 @@ def _locate(code: str, group: _Group, path: str, message: str) -> RowError:
     if match:
         line, _ = group.rows[int(match.group(1))]
         return RowError(line, _VARIANT_FIELD_TO_COLUMN.get(match.group(2), match.group(2)), message, code)
-    if path.startswith("colours"):
-        return RowError(group.rows[0][0], "colour_code", message, code)
-    if path.startswith("prices"):
-        column = "currency" if path.endswith("currency") else "retail_price"
+    colour = re.match(r"colours\[(\d+)\]", path)
+    if colour:
+        # colours[i] is the i-th distinct colour_code in file order (see _draft): point at its first row.
+        firsts: dict[str, int] = {}
+        for line, row in group.rows:
+            firsts.setdefault((row.get("colour_code") or "").strip(), line)
+        lines = list(firsts.values())
+        index = int(colour.group(1))
+        return RowError(lines[index] if index < len(lines) else group.rows[0][0], "colour_code", message, code)
+    price = re.match(r"prices\[(\d+)\]", path)
+    if price:
+        # prices[i] is the i-th price column that has a value, in _PRICE_COLUMNS order (see _draft).
+        given = [column for _, column in _PRICE_COLUMNS if (group.first.get(column) or "").strip()]
+        index = int(price.group(1))
+        column = "currency" if path.endswith("currency") else given[index] if index < len(given) else "retail_price"
         return RowError(group.rows[0][0], column, message, code)
     column = {"code": "style_code", "name": "style_name", "variants": "sku"}.get(path, path)
     return RowError(group.rows[0][0], column, message, code)

@@ -12,7 +12,8 @@ def normalise_gtin(raw: str) -> str:
     Raises ``ValueError`` with a reason a merchandiser can act on.
     """
     digits = raw.strip().replace(" ", "").replace("-", "")
-    if not digits.isdigit():
+    # str.isdigit() also accepts fullwidth and other non-ASCII digits, which would store a GTIN no scanner sends.
+    if not (digits.isascii() and digits.isdigit()):
         raise ValueError("a GTIN has digits only")
     if len(digits) not in (8, 12, 13, 14):
         raise ValueError(f"a GTIN has 8, 12, 13 or 14 digits, not {len(digits)}")

@@ -196,5 +196,22 @@ def build_style(draft: StyleDraft) -> Style:
 
 
 def same_definition(a: Style, b: Style) -> bool:
-    """True when two styles differ only in version: a re-import that changes nothing bumps nothing."""
-    return replace(a, version=0) == replace(b, version=0)
+    """True when two styles differ only in version: a re-import that changes nothing bumps nothing.
+
+    Order carries no meaning for variants (shown in grid order), prepacks, their components or prices, and
+    storage gives them back in its own order, so they are compared in a canonical one.
+    """
+    return _canonical(a) == _canonical(b)
+
+
+def _canonical(style: Style) -> Style:
+    return replace(
+        style,
+        version=0,
+        variants=tuple(style.sorted_variants()),
+        prepacks=tuple(
+            replace(p, components=tuple(sorted(p.components, key=lambda c: c.sku)))
+            for p in sorted(style.prepacks, key=lambda p: p.sku)
+        ),
+        prices=tuple(sorted(style.prices, key=lambda p: (p.list, p.currency))),
+    )

@@ -49,9 +49,13 @@ class Money:
         if not value.is_finite():
             raise InvalidInput("bad amount", [FieldError(field, "must be finite")])
         exponent = minor_exponent(currency)
-        if value != value.quantize(Decimal(1).scaleb(-exponent)):
+        try:
+            quantized = value.quantize(Decimal(1).scaleb(-exponent), rounding=ROUND_HALF_EVEN)
+        except InvalidOperation:  # more digits than the decimal context holds
+            raise InvalidInput("bad amount", [FieldError(field, "is too large")]) from None
+        if value != quantized:
             raise InvalidInput("bad amount", [FieldError(field, f"{currency} has {exponent} decimal places at most")])
-        return cls(value.quantize(Decimal(1).scaleb(-exponent), rounding=ROUND_HALF_EVEN), currency)
+        return cls(quantized, currency)
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency}"
