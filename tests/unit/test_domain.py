@@ -83,14 +83,21 @@ def test_garbage_strings_are_rejected_as_not_a_decimal_number(raw: str) -> None:
 
 
 @pytest.mark.parametrize("raw", ["NaN", "sNaN", "Infinity", "-Infinity"])
-def test_nan_and_infinity_are_rejected_as_not_finite(raw: str) -> None:
+def test_nan_and_infinity_strings_are_rejected_as_not_a_decimal_number(raw: str) -> None:
     with pytest.raises(InvalidInput) as exc:
         Money.parse(raw, "EUR")
+    assert field_errors(exc) == [("amount", "is not a decimal number")]
+
+
+@pytest.mark.parametrize("raw", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_decimals_are_rejected_as_not_finite(raw: str) -> None:
+    with pytest.raises(InvalidInput) as exc:
+        Money.parse(Decimal(raw), "EUR")
     assert field_errors(exc) == [("amount", "must be finite")]
 
 
-@pytest.mark.parametrize("raw", ["9" * 40, "1e999999"])
-def test_amount_beyond_decimal_precision_is_invalid_input_not_a_crash(raw: str) -> None:
+@pytest.mark.parametrize("raw", [Decimal("9" * 40), Decimal("1e999999")])
+def test_amount_beyond_decimal_precision_is_invalid_input_not_a_crash(raw: Decimal) -> None:
     with pytest.raises(InvalidInput) as exc:
         Money.parse(raw, "EUR")
     assert field_errors(exc) == [("amount", "is too large")]
@@ -113,7 +120,7 @@ def test_parse_currency_returns_a_valid_code_unchanged() -> None:
     assert parse_currency("SEK") == "SEK"
 
 
-@given(st.integers(min_value=-(10**12), max_value=10**12))
+@given(st.integers(min_value=-(10**12) + 1, max_value=10**12 - 1))
 def test_any_whole_number_of_cents_round_trips_through_its_string(cents: int) -> None:
     text = f"{'-' if cents < 0 else ''}{abs(cents) // 100}.{abs(cents) % 100:02d}"
     money = Money.parse(text, "EUR")
@@ -175,3 +182,16 @@ def test_ensure_utc_converts_offsets_to_utc_and_rejects_naive_times() -> None:
     assert converted.utcoffset() == timedelta(0)
     with pytest.raises(ValueError, match="naive"):
         ensure_utc(datetime(2026, 11, 27, 9, 0))  # noqa: DTZ001 - the naive datetime is the point
+
+
+@pytest.mark.parametrize("raw", ["1_000.00", "1e2", " 49.00 ", "４９", "49.", ".5", "+49"])
+def test_money_on_the_wire_is_a_plain_decimal_string(raw: str) -> None:
+    with pytest.raises(InvalidInput):
+        Money.parse(raw, "EUR")
+
+
+def test_money_amount_beyond_the_stored_precision_is_refused_not_truncated() -> None:
+    with pytest.raises(InvalidInput) as exc:
+        Money.parse("10000000000.00", "EUR")
+    assert "less than" in exc.value.errors[0].message
+    assert Money.parse("9999999999.99", "EUR").amount == Decimal("9999999999.99")

@@ -55,7 +55,11 @@ def test_gtin_of_a_length_gs1_does_not_define_is_rejected_naming_the_length(leng
         normalise_gtin("1" * length)
 
 
-bodies = st.sampled_from([7, 11, 12, 13]).flatmap(lambda n: st.text(alphabet="0123456789", min_size=n, max_size=n))
+bodies = (
+    st.sampled_from([7, 11, 12, 13])
+    .flatmap(lambda n: st.text(alphabet="0123456789", min_size=n, max_size=n))
+    .filter(lambda body: body.strip("0"))  # all zeros is refused as a placeholder (tested on its own)
+)
 
 
 @given(bodies)
@@ -75,3 +79,8 @@ def test_any_single_digit_change_of_a_valid_gtin_is_rejected(body: str, data: st
     changed = gtin[:position] + digit + gtin[position + 1 :]
     with pytest.raises(ValueError, match="check digit"):
         normalise_gtin(changed)
+
+
+def test_all_zero_gtin_is_refused_as_a_placeholder() -> None:
+    with pytest.raises(ValueError, match="all-zero"):
+        normalise_gtin("00000000")

@@ -17,6 +17,8 @@ def normalise_gtin(raw: str) -> str:
         raise ValueError("a GTIN has digits only")
     if len(digits) not in (8, 12, 13, 14):
         raise ValueError(f"a GTIN has 8, 12, 13 or 14 digits, not {len(digits)}")
+    if not digits.strip("0"):
+        raise ValueError("an all-zero GTIN is a placeholder, not a product's number")
     try:
         ean.validate(digits)
     except ValidationError:

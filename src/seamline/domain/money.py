@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
@@ -20,6 +21,11 @@ _EXPONENTS = {
     "JOD": 3,
     "TND": 3,
 }
+
+
+_AMOUNT_RE = re.compile(r"^-?[0-9]{1,18}(\.[0-9]{1,18})?$")
+#: Amounts are stored as NUMERIC(14, 4): ten digits before the point.
+MAX_AMOUNT = 10**10
 
 
 def parse_currency(code: str, field: str = "currency") -> str:
@@ -42,6 +48,9 @@ class Money:
         currency = parse_currency(currency)
         if isinstance(amount, float | bool) or not isinstance(amount, str | int | Decimal):
             raise InvalidInput("bad amount", [FieldError(field, 'must be a decimal string such as "49.00"')])
+        if isinstance(amount, str) and not _AMOUNT_RE.match(amount):
+            # Decimal() also takes "1_000", "1e2", " 49 ", "NaN" and non-ASCII digits; money on the wire does not.
+            raise InvalidInput("bad amount", [FieldError(field, "is not a decimal number")])
         try:
             value = Decimal(amount)
         except InvalidOperation:
@@ -53,6 +62,8 @@ class Money:
             quantized = value.quantize(Decimal(1).scaleb(-exponent), rounding=ROUND_HALF_EVEN)
         except InvalidOperation:  # more digits than the decimal context holds
             raise InvalidInput("bad amount", [FieldError(field, "is too large")]) from None
+        if abs(quantized) >= MAX_AMOUNT:
+            raise InvalidInput("bad amount", [FieldError(field, f"must be less than {MAX_AMOUNT:,}")])
         if value != quantized:
             raise InvalidInput("bad amount", [FieldError(field, f"{currency} has {exponent} decimal places at most")])
         return cls(quantized, currency)
