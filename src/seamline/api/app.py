@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seamline import __version__
 from seamline.api import problems
-from seamline.api.deps import trace_id
+from seamline.api.deps import trace_id_from
 from seamline.api.routes import catalog, ledger, locations, system
 from seamline.api.schemas import Problem
 from seamline.domain.errors import SeamlineError
@@ -64,6 +64,38 @@ class BodyLimit:
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problems.problem(413, "body-too-large", f"request bodies are limited to {self.max_bytes} bytes")
         await response(scope, receive, send)
+
+
+class Observe:
+    """Trace id in, ``X-Trace-Id`` out, and request metrics: a plain ASGI middleware, because Starlette's
+    ``@app.middleware("http")`` wrapper costs more per request than a hold's whole group commit share."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        traceparent = next((v for k, v in scope.get("headers") or [] if k == b"traceparent"), b"")
+        tid = trace_id_from(traceparent.decode("latin-1"))
+        scope.setdefault("state", {})["trace_id"] = tid
+        status = 500
+
+        async def send_with_trace(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-trace-id", tid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_trace)
+        finally:
+            name = getattr(scope.get("route"), "path", "unmatched")
+            m.HTTP_REQUESTS.labels(scope["method"], name, str(status)).inc()
+            m.HTTP_LATENCY.labels(scope["method"], name).observe(time.perf_counter() - started)
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:
@@ -120,18 +152,7 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
     for router in (system.router, catalog.router, locations.router, ledger.router):
         app.include_router(router)
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        tid = trace_id(request)
-        response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        m.HTTP_REQUESTS.labels(request.method, name, str(response.status_code)).inc()
-        m.HTTP_LATENCY.labels(request.method, name).observe(time.perf_counter() - started)
-        response.headers["X-Trace-Id"] = tid
-        return response
-
+    app.add_middleware(Observe)
     app.add_middleware(BodyLimit, max_bytes=service.settings.max_body_bytes)
 
     original_openapi = app.openapi

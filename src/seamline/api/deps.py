@@ -28,13 +28,16 @@ def principal(request: Request) -> Principal:
     return service(request).authenticate(token.strip() if scheme.lower() == "bearer" else None)
 
 
+def trace_id_from(traceparent: str) -> str:
+    """W3C traceparent's trace id when the caller sent a valid one, else a new one (DESIGN 8 tracing)."""
+    match = TRACEPARENT_RE.match(traceparent)
+    return match.group(1) if match and match.group(1) != "0" * 32 else uuid.uuid4().hex
+
+
 def trace_id(request: Request) -> str:
-    """W3C traceparent's trace id when the caller sent one, else a new one (DESIGN 8 tracing)."""
     value: str | None = getattr(request.state, "trace_id", None)
     if value is None:
-        match = TRACEPARENT_RE.match(request.headers.get("traceparent", ""))
-        value = match.group(1) if match and match.group(1) != "0" * 32 else uuid.uuid4().hex
-        request.state.trace_id = value
+        value = request.state.trace_id = trace_id_from(request.headers.get("traceparent", ""))
     return value
 
 

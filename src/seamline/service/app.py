@@ -6,6 +6,7 @@ The API, the CLI and the benchmarks all call these; none of them writes SQL of i
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -50,6 +51,7 @@ from seamline.store import (
 from seamline.store.db import run_transaction, transaction
 
 T = TypeVar("T")
+TOKEN_CACHE_SECONDS = 5.0
 
 SHORTAGE_POLICIES = ("reject", "backorder")
 CHANNEL_KINDS = ("shopify", "pos", "amazon", "mirakl", "wholesale", "threepl", "web", "marketplace", "other")
@@ -99,6 +101,7 @@ class Seamline:
         self.clock = clock
         self.settings = settings
         self.generated_admin_token: str | None = None
+        self._token_cache: dict[str, tuple[float, Principal | None]] = {}
         #: Called inside every write transaction, after its work and before commit, with the connection.
         #: What a hook writes (outbox events for the balance rows in ``ledger_repo.touched(conn)``, say)
         #: commits or rolls back with the change itself: no event without its state, no state without it.
@@ -160,12 +163,24 @@ class Seamline:
 
     # ---------------------------------------------------------------- auth
     def authenticate(self, token: str | None) -> Principal:
+        """The token's principal. Answers are cached for ``TOKEN_CACHE_SECONDS`` per process, so a drop's
+        thousands of requests per second do not each read the token table; a revoked token stops working
+        within that time."""
         if not token:
             raise Unauthorized("missing bearer token", code="missing-token")
-        row = self.read(lambda conn: auth_repo.find_token(conn, token))
-        if row is None:
+        now = time.monotonic()
+        cached = self._token_cache.get(token)
+        if cached is not None and cached[0] > now:
+            principal = cached[1]
+        else:
+            row = self.read(lambda conn: auth_repo.find_token(conn, token))
+            principal = None if row is None else Principal(row["id"], row["name"], frozenset(row["scopes"]))
+            if len(self._token_cache) >= 10_000:
+                self._token_cache.clear()
+            self._token_cache[token] = (now + TOKEN_CACHE_SECONDS, principal)
+        if principal is None:
             raise Unauthorized("unknown or revoked token", code="invalid-token")
-        return Principal(row["id"], row["name"], frozenset(row["scopes"]))
+        return principal
 
     def ensure_admin_token(self, token: str) -> None:
         self.write(

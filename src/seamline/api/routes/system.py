@@ -18,7 +18,7 @@ router = APIRouter(tags=["system"])
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     """Liveness: the process answers. (Readiness of the database is on /readyz.)"""
     return {"status": "ok"}
 
