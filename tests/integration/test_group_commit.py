@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
-from seamline.domain.errors import Conflict, InvalidInput, SeamlineError, Shortage, Unavailable
+from seamline.domain.errors import Conflict, SeamlineError, Shortage, Unavailable
 from seamline.ledger import HoldLineRequest
 from seamline.service import Seamline
 from seamline.service.app import IdempotencyKey, Stored
@@ -52,10 +52,16 @@ def run_together(calls: list[Callable[[], Stored]]) -> list[Stored | BaseExcepti
 
 
 def test_unservable_duplicated_and_malformed_requests_in_one_batch_each_get_their_own_answer(
-    app: Seamline, batcher: HoldBatcher, client: TestClient
+    app: Seamline, client: TestClient
 ) -> None:
+    seed_world(client)
     receive(client, HOT, 3)
-    key = IdempotencyKey("caller-1", "checkout-1", "hash-a")
+    # The batch closes when the eleventh request arrives; the long window only covers a slow scheduler.
+    batcher = HoldBatcher(app, BatchSettings(window_seconds=10, max_batch=11))
+    batcher.start()
+    receive(client, "OVS-001-NVY-L", 1)
+    key_a = IdempotencyKey("caller-1", "checkout-1", "hash-a")
+    key_b = IdempotencyKey("caller-1", "checkout-1", "hash-b")  # the same key with another request
 
     def hold(qty: int, sku: str = HOT, idem: IdempotencyKey | None = None, **kw: Any) -> Callable[[], Stored]:
         return lambda: batcher.place_hold(
@@ -68,32 +74,42 @@ def test_unservable_duplicated_and_malformed_requests_in_one_batch_each_get_thei
     before = batches_so_far()
     results = run_together(
         [
-            hold(1, idem=key),  # granted
-            hold(1, idem=key),  # same key, same request: the first answer
-            hold(1, idem=IdempotencyKey("caller-1", "checkout-1", "hash-b")),  # same key, another request
+            hold(1, sku="OVS-001-NVY-L", idem=key_a),
+            hold(1, sku="OVS-001-NVY-L", idem=key_a),
+            hold(1, sku="OVS-001-NVY-L", idem=key_b),
             hold(5),  # more than there is: short, and must not fail its neighbours
             hold(1, sku="NO-SUCH-SKU"),  # malformed
             hold(1, ttl=0),  # malformed
             hold(1, channel="no-such-channel"),  # malformed
             hold(1),
             hold(1),
-            hold(1),  # the fourth unit asked for: exactly one of the four single holds is short
+            hold(1),
+            hold(1),  # the fourth single unit asked of three: exactly one of these four is short
         ]
     )
-    assert batches_so_far() - before == 1, "all ten requests were decided in one transaction"
-    granted = [r for r in results if isinstance(r, Stored)]
-    kinds = Counter(type(r).__name__ for r in results)
-    assert kinds["InvalidInput"] == 3
-    assert kinds["Conflict"] == 1
-    assert kinds["Shortage"] == 2  # the 5-unit ask, and one of the single-unit asks
-    first, repeat = results[0], results[1]  # whichever reached the queue first is the original
-    assert isinstance(first, Stored)
-    assert isinstance(repeat, Stored)
-    assert sorted([first.replayed, repeat.replayed]) == [False, True]
-    assert repeat.body == first.body
-    assert len({r.body["id"] for r in granted}) == 3
-    assert isinstance(results[2], Conflict)
-    assert isinstance(results[4], InvalidInput)
+    assert batches_so_far() - before == 1, "all eleven requests were decided in one transaction"
+    assert [type(r).__name__ for r in results[4:7]] == ["InvalidInput"] * 3
+    assert isinstance(results[3], Shortage), "the 5-unit ask is short"
+    singles = results[7:]
+    assert sorted(type(r).__name__ for r in singles) == ["Shortage", "Stored", "Stored", "Stored"]
+    # Of the three requests sharing a key, whichever arrived first is the original and holds the unit; a
+    # repeat with the same request replays it, one with another request is refused.
+    keyed = list(zip([key_a, key_a, key_b], results[:3], strict=True))
+    originals = [(k, r) for k, r in keyed if isinstance(r, Stored) and not r.replayed]
+    assert len(originals) == 1
+    original_key, original = originals[0]
+    for k, r in keyed:
+        if r is original:
+            continue
+        if k.request_hash == original_key.request_hash:
+            assert isinstance(r, Stored)
+            assert r.replayed
+            assert r.body == original.body
+        else:
+            assert isinstance(r, Conflict)
+            assert not isinstance(r, Shortage)
+    assert app.stock(sku="OVS-001-NVY-L", location="WH")[0]["reserved"] == 1
+    batcher.stop()
     stock = app.stock(sku=HOT, location="WH")[0]
     assert (stock["reserved"], stock["available"]) == (3, 0)
     assert app.reconcile().clean
@@ -195,3 +211,19 @@ def test_http_holds_go_through_the_batcher_when_the_app_runs_one(client: TestCli
     response = client.post("/v1/holds", json={"channel": "web", "lines": [{"sku": HOT, "qty": 1}]})
     assert response.status_code == 201
     assert batches_so_far() == before + 1
+
+
+def test_a_batched_hold_reads_back_through_the_table_and_expires_on_time(
+    app: Seamline, batcher: HoldBatcher, client: TestClient, clock: Any
+) -> None:
+    """The batch writes holds through the driver: its times must compare exactly like the portable path's."""
+    receive(client, HOT, 1)
+    stored = batcher.place_hold(channel="web", lines=[HoldLineRequest(HOT, 1)], ttl_seconds=60)
+    assert app.get_hold(stored.body["id"]) == stored.body
+    clock.advance(59)
+    assert app.stock(sku=HOT, location="WH")[0]["available"] == 0
+    assert app.sweep_expired() == 0
+    clock.advance(1)
+    assert app.stock(sku=HOT, location="WH")[0]["available"] == 1
+    assert app.sweep_expired() == 1
+    assert app.reconcile().clean

@@ -29,6 +29,6 @@ def test_virtual_locations_exist_from_the_first_migration(database_url: str) -> 
     try:
         with engine.connect() as conn:
             rows = conn.execute(select(locations.c.code, locations.c.kind).where(locations.c.virtual)).all()
-        assert {code: kind for code, kind in rows} == {code: code for code in VIRTUAL_LOCATIONS}
+        assert dict(rows) == {code: code for code in VIRTUAL_LOCATIONS}
     finally:
         engine.dispose()

@@ -15,9 +15,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from seamline import __version__
 from seamline.api import problems
 from seamline.api.deps import trace_id_from
-from seamline.api.routes import catalog, ledger, locations, system
+from seamline.api.routes import catalog, customers, ledger, locations, orders, returns, sales, stock_documents, system
+from seamline.api.routes import integration as integration_routes
 from seamline.api.schemas import Problem
 from seamline.domain.errors import SeamlineError
+from seamline.integration import install as install_integration
+from seamline.integration import tracing
 from seamline.service import Seamline
 from seamline.service import metrics as m
 from seamline.service.batcher import BatchSettings, HoldBatcher
@@ -81,6 +84,7 @@ class Observe:
         traceparent = next((v for k, v in scope.get("headers") or [] if k == b"traceparent"), b"")
         tid = trace_id_from(traceparent.decode("latin-1"))
         scope.setdefault("state", {})["trace_id"] = tid
+        tracing.bind(tid)  # the events, deliveries and logs this request causes carry it
         status = 500
 
         async def send_with_trace(message: Message) -> None:
@@ -111,7 +115,9 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 
 def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
-    """``background`` runs the hold sweeper with the app (``seamline serve``); tests drive it by hand."""
+    """``background`` runs the hold sweeper and the integration workers (dispatcher, inbox, retention) with
+    the app (``seamline serve``); tests drive them by hand."""
+    integration = install_integration(service)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -130,9 +136,13 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
         app.state.hold_batcher = batcher
         if sweeper:
             sweeper.start()
+        if background:
+            integration.start()
         try:
             yield
         finally:
+            if background:
+                integration.stop()
             if sweeper:
                 sweeper.stop()
             if batcher:
@@ -145,11 +155,14 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
         description="One product master, one inventory ledger, one order queue for multichannel apparel brands.",
     )
     app.state.seamline = service
+    app.state.integration = integration
     app.add_exception_handler(SeamlineError, problems.on_seamline_error)
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)
     app.add_exception_handler(StarletteHTTPException, problems.on_http_error)
     app.add_exception_handler(Exception, problems.on_unexpected)
-    for router in (system.router, catalog.router, locations.router, ledger.router):
+    for router in (system.router, catalog.router, locations.router, ledger.router, integration_routes.router):
+        app.include_router(router)
+    for router in (orders.router, sales.router, returns.router, stock_documents.router, customers.router):
         app.include_router(router)
 
     app.add_middleware(Observe)

@@ -1,9 +1,10 @@
-"""`seamline`: serve, migrate, import, reconcile, bench and demo."""
+"""`seamline`: serve, worker, migrate, import, reconcile, dlq, bench and demo."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from seamline.cli.bench import register_bench_commands
+from seamline.cli.dlq import register_integration_commands
 from seamline.service import Settings, bootstrap
 from seamline.store.db import make_null_pool_engine
 from seamline.store.migrate import current_revision, upgrade
@@ -20,6 +23,8 @@ import_app = typer.Typer(help="Load data from files.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks that print JSON, always with their naive anchors.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(bench_app, name="bench")
+register_bench_commands(bench_app)
+register_integration_commands(app)
 console = Console()
 err_console = Console(stderr=True)
 
@@ -45,6 +50,7 @@ def migrate() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="API worker processes (each runs its own group commit).")] = 1,
 ) -> None:
     """Run the API (and, on the embedded default, the background workers) in one process."""
     import uvicorn
@@ -54,7 +60,15 @@ def serve(
     service = bootstrap(generate_admin_token=True)
     if service.generated_admin_token:
         console.print(f"development admin token: [bold]{service.generated_admin_token}[/] (shown once)")
-    uvicorn.run(create_app(service, background=True), host=host, port=port, log_level="info")
+    if workers > 1:
+        if service.generated_admin_token:
+            os.environ["SEAMLINE_ADMIN_TOKEN"] = service.generated_admin_token  # the same token in every worker
+        service.engine.dispose()
+        uvicorn.run(
+            "seamline.api.asgi:create", factory=True, host=host, port=port, workers=workers, log_level="warning"
+        )
+        return
+    uvicorn.run(create_app(service, background=True), host=host, port=port, log_level="warning")
 
 
 @import_app.command("catalog")
@@ -105,6 +119,18 @@ def reconcile(as_json: Annotated[bool, typer.Option("--json", help="Print the re
                         for b in report.negative_available
                     ],
                     "unconserved_skus": report.unconserved_skus,
+                    "oversold": [
+                        {"sku": b.sku, "location": b.location, "available": b.available} for b in report.oversold
+                    ],
+                    "order_differences": [
+                        {
+                            "order_id": d.order_id,
+                            "sku": d.sku,
+                            "line_units": d.line_units,
+                            "open_allocations": d.open_allocations,
+                        }
+                        for d in report.order_differences
+                    ],
                 }
             )
         )
@@ -115,10 +141,34 @@ def reconcile(as_json: Annotated[bool, typer.Option("--json", help="Print the re
             console.print(f"[red]{b.sku} @ {b.location}: available is {b.available}[/]")
         for sku in report.unconserved_skus:
             console.print(f"[red]{sku}: on-hand over all locations does not sum to zero[/]")
+        for od in report.order_differences:
+            console.print(
+                f"[red]order {od.order_id}: lines allocate {od.line_units} of {od.sku}, "
+                f"open allocations hold {od.open_allocations}[/]"
+            )
+        for b in report.oversold:
+            console.print(f"[yellow]{b.sku} @ {b.location}: oversold, available {b.available} (see exceptions)[/]")
         verdict = "[green]clean[/]" if report.clean else "[red]differences found[/]"
         console.print(f"reconcile: {report.checked_rows} balance rows checked, {verdict}")
     if not report.clean:
         raise typer.Exit(1)
+
+
+@app.command()
+def allocate(
+    limit: Annotated[int, typer.Option(help="Orders to look at in this run.")] = 500,
+) -> None:
+    """Allocate backorders from stock that has arrived: wholesale pre-books by ship date, then the rest."""
+    from seamline.service.orders import OrderDesk
+
+    service = bootstrap()
+    desk = OrderDesk(service)
+    result = service.write(lambda conn: desk.run_allocation(conn, limit=limit))
+    for item in result["orders"]:
+        console.print(f"{item['order_id']}: {item['units']} units allocated, now {item['status']}")
+    for order_id in result["skipped_past_cancel_date"]:
+        console.print(f"[yellow]{order_id}: past its cancel date, not allocated[/]")
+    console.print(f"allocation run: {result['allocated_units']} units to {len(result['orders'])} orders")
 
 
 @app.command()

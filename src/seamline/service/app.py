@@ -37,6 +37,7 @@ from seamline.ledger import (
 from seamline.ledger.atp import prepack_atp
 from seamline.ledger.holds import resolve_demand
 from seamline.ledger.model import PHYSICAL_KINDS
+from seamline.orders.reconcile import OrderDifference, compare_order_allocations
 from seamline.service import metrics
 from seamline.service.principal import Principal, validate_scopes
 from seamline.service.settings import Settings
@@ -47,6 +48,7 @@ from seamline.store import (
     idempotency_repo,
     ledger_repo,
     locations_repo,
+    orders_repo,
 )
 from seamline.store.db import run_transaction, transaction
 
@@ -80,10 +82,14 @@ class ReconcileReport:
     negative_available: list[Balance] = field(default_factory=list)
     unconserved_skus: list[str] = field(default_factory=list)
     checked_rows: int = 0
+    #: Rows below zero available that an oversell exception explains (DESIGN 4.3): reported, not a difference.
+    oversold: list[Balance] = field(default_factory=list)
+    #: Orders whose lines' allocated units disagree with their open allocations.
+    order_differences: list[OrderDifference] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
-        return not (self.differences or self.negative_available or self.unconserved_skus)
+        return not (self.differences or self.negative_available or self.unconserved_skus or self.order_differences)
 
 
 def _is_secret(name: str) -> bool:
@@ -392,6 +398,11 @@ class Seamline:
                 code="prepack-not-stocked",
             )
         planned = plan_movement(request, ledger_repo.location_kinds(conn))
+        if planned.checked:
+            # Goods leaving must be available, and a hold past its expiry no longer counts (DESIGN 4.3): write
+            # the expiry of the SKU's lapsed holds first rather than wait for the sweeper.
+            now = self.clock.now()
+            ledger_repo.expire_holds(conn, ledger_repo.expired_hold_ids(conn, now, skus=[planned.sku]), now)
         row = ledger_repo.record_movement(
             conn, planned, now=self.clock.now(), trace_id=trace_id, idempotency_key=idempotency_key
         )
@@ -511,6 +522,8 @@ class Seamline:
                 return [(sku, location, qty)]
         if not allow_split:
             return None
+        if sum(max(0, ledger_repo.available_at(conn, sku, loc)) for loc in sources) < qty:
+            return None  # take no part: the shortage then reports what the sources really have
         taken: list[tuple[str, str, int]] = []
         remaining = qty
         for location in sources:
@@ -674,8 +687,12 @@ class Seamline:
                 stored, sides, ledger_repo.live_hold_totals(conn), ledger_repo.open_allocation_totals(conn)
             )
             kinds = ledger_repo.location_kinds(conn)
-            report.negative_available = ledger_repo.negative_available(
-                conn, [c for c, k in kinds.items() if k in SELLABLE_KINDS]
+            negative = ledger_repo.negative_available(conn, [c for c, k in kinds.items() if k in SELLABLE_KINDS])
+            explained = orders_repo.exception_keys(conn)
+            report.negative_available = [b for b in negative if (b.sku, b.location) not in explained]
+            report.oversold = [b for b in negative if (b.sku, b.location) in explained]
+            report.order_differences = compare_order_allocations(
+                orders_repo.line_allocated_units(conn), orders_repo.order_open_allocations(conn)
             )
             per_sku: dict[str, int] = defaultdict(int)
             for (sku, _), (on_hand, _, _) in stored.items():
@@ -725,8 +742,8 @@ def movement_view(row: dict[str, Any]) -> dict[str, Any]:
         "reason": row["reason"],
         "document": row["document"],
         "channel": row["channel"],
-        "occurred_at": _iso(row["occurred_at"]),
-        "recorded_at": _iso(row["recorded_at"]),
+        "occurred_at": iso_utc(row["occurred_at"]),
+        "recorded_at": iso_utc(row["recorded_at"]),
         "trace_id": row["trace_id"],
     }
 
@@ -737,9 +754,9 @@ def hold_view(hold: dict[str, Any]) -> dict[str, Any]:
         "status": hold["status"],
         "channel": hold["channel"],
         "lines": hold["lines"],
-        "created_at": _iso(hold["created_at"]),
-        "expires_at": _iso(hold["expires_at"]),
-        "ended_at": _iso(hold["ended_at"]) if hold.get("ended_at") else None,
+        "created_at": iso_utc(hold["created_at"]),
+        "expires_at": iso_utc(hold["expires_at"]),
+        "ended_at": iso_utc(hold["ended_at"]) if hold.get("ended_at") else None,
         "document": hold.get("document"),
     }
 
@@ -783,5 +800,5 @@ def style_view(style: Style) -> dict[str, Any]:
     }
 
 
-def _iso(value: datetime) -> str:
+def iso_utc(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")

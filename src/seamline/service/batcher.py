@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
@@ -30,7 +30,7 @@ from seamline.ledger.batch import Demand, Granted, decide_all, rows_needed
 from seamline.ledger.holds import resolve_demand
 from seamline.ledger.model import HoldLineRequest
 from seamline.service import metrics
-from seamline.service.app import IdempotencyKey, Seamline, Stored, hold_view
+from seamline.service.app import IdempotencyKey, Seamline, Stored, iso_utc
 from seamline.store import catalog_repo, channels_repo, idempotency_repo, ledger_repo
 
 log = logging.getLogger("seamline.batcher")
@@ -200,45 +200,34 @@ class HoldBatcher:
         decisions, net = decide_all(available, [demands[i] for i in order])
         ledger_repo.add_reserved(conn, net)
 
-        hold_rows: list[dict[str, Any]] = []
-        line_rows: list[dict[str, Any]] = []
+        hold_rows: list[ledger_repo.NewHold] = []
+        line_rows: list[tuple[str, int, str, str, int]] = []
         records: list[dict[str, Any]] = []
+        created = iso_utc(now)
+        expiry: dict[int, tuple[datetime, str]] = {}  # per TTL: most of a batch shares one
         for i, decision in zip(order, decisions, strict=True):
             request = batch[i]
             if not isinstance(decision, Granted):
                 outcomes[i] = Shortage(list(decision.lines))
                 continue
             ttl = self.app.check_ttl(request.ttl_seconds)
+            if ttl not in expiry:
+                at = now + timedelta(seconds=ttl)
+                expiry[ttl] = (at, iso_utc(at))
+            expires_at, expires_iso = expiry[ttl]
             hold_id = "hld_" + uuid.uuid4().hex
-            expires_at = now + timedelta(seconds=ttl)
-            hold_rows.append(
-                {
-                    "id": hold_id,
-                    "channel": request.channel,
-                    "status": "held",
-                    "created_at": now,
-                    "expires_at": expires_at,
-                    "ended_at": None,
-                    "document": None,
-                    "trace_id": request.trace_id,
-                }
-            )
-            line_rows.extend(
-                {"hold_id": hold_id, "line_no": n, "sku": sku, "location": loc, "qty": qty}
-                for n, (sku, loc, qty) in enumerate(decision.lines, start=1)
-            )
-            body = hold_view(
-                {
-                    "id": hold_id,
-                    "status": "held",
-                    "channel": request.channel,
-                    "created_at": now,
-                    "expires_at": expires_at,
-                    "ended_at": None,
-                    "document": None,
-                    "lines": [{"sku": s, "location": loc, "qty": q} for s, loc, q in decision.lines],
-                }
-            )
+            hold_rows.append(ledger_repo.NewHold(hold_id, request.channel, now, expires_at, request.trace_id))
+            line_rows.extend((hold_id, n, sku, loc, qty) for n, (sku, loc, qty) in enumerate(decision.lines, start=1))
+            body = {
+                "id": hold_id,
+                "status": "held",
+                "channel": request.channel,
+                "lines": [{"sku": s, "location": loc, "qty": q} for s, loc, q in decision.lines],
+                "created_at": created,
+                "expires_at": expires_iso,
+                "ended_at": None,
+                "document": None,
+            }
             outcomes[i] = Stored(201, body)
             if request.idem is not None:
                 records.append(
@@ -255,16 +244,16 @@ class HoldBatcher:
         idempotency_repo.save_many(conn, records)
 
         for i, first in repeats.items():
-            idem = batch[i].idem
+            idem, first_idem = batch[i].idem, batch[first].idem
             assert idem is not None
+            assert first_idem is not None
             earlier = outcomes[first]
-            if isinstance(earlier, Stored) and batch[first].idem is not None:
-                first_idem = batch[first].idem
-                assert first_idem is not None
+            if isinstance(earlier, Stored):
                 outcomes[i] = _replay(first_idem.request_hash, earlier.status_code, earlier.body, idem)
+            elif first_idem.request_hash != idem.request_hash:
+                outcomes[i] = _replay(first_idem.request_hash, 0, None, idem)  # a Conflict, whatever the first did
             else:
-                # The first attempt failed and stored nothing: this repeat is a retry, answered the same way
-                # (it raced the first and saw the same stock).
+                # The first attempt failed and stored nothing: this repeat raced it and saw the same stock.
                 outcomes[i] = earlier
         final: list[Stored | SeamlineError] = []
         for outcome in outcomes:

@@ -33,3 +33,11 @@ BATCH_COMMIT_SECONDS = Histogram(
 )
 BATCH_QUEUE_DEPTH = Gauge("seamline_hold_batch_queue_depth", "Hold requests waiting for a batch")
 BATCH_REJECTED = Counter("seamline_hold_batch_rejected_total", "Hold requests refused with 503 (queue full)")
+
+# The order queue (DESIGN 5): the oversold-units KPI of DESIGN 4.3 and 8.
+ORDERS = Counter("seamline_orders_total", "Orders and sales placed, by kind and resulting status", ["kind", "status"])
+ORDER_STEPS = Counter("seamline_order_steps_total", "Order steps taken (pick, pack, ship, cancel, close)", ["step"])
+OVERSOLD_UNITS = Counter(
+    "seamline_oversold_units_total", "Units that left a location while promised elsewhere (oversell exceptions)"
+)
+RETURNED_UNITS = Counter("seamline_returned_units_total", "Units returned, by condition", ["condition"])

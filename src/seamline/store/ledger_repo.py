@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, select, tuple_, update
@@ -394,8 +395,237 @@ def add_reserved(conn: Connection, net: dict[tuple[str, str], int]) -> None:
         touch(conn, sku, loc)
 
 
-def insert_holds(conn: Connection, hold_rows: Sequence[dict[str, Any]], line_rows: Sequence[dict[str, Any]]) -> None:
-    if hold_rows:
-        conn.execute(holds.insert(), list(hold_rows))
-    if line_rows:
-        conn.execute(hold_lines.insert(), list(line_rows))
+_INSERT_HOLD = (
+    "INSERT INTO holds (id, channel, status, created_at, expires_at, trace_id) VALUES ({p}, {p}, 'held', {p}, {p}, {p})"
+)
+_INSERT_HOLD_LINE = "INSERT INTO hold_lines (hold_id, line_no, sku, location, qty) VALUES ({p}, {p}, {p}, {p}, {p})"
+
+
+def insert_holds(
+    conn: Connection, hold_rows: Sequence[NewHold], line_rows: Sequence[tuple[str, int, str, str, int]]
+) -> None:
+    """Bulk-insert a batch's holds straight through the driver's executemany.
+
+    The portable twin is ``insert_hold``; this is the group-commit hot path, where SQLAlchemy's per-row
+    parameter processing cost more than the inserts themselves. Times are bound exactly as ``UTCDateTime``
+    binds them (naive UTC text on SQLite, aware on PostgreSQL); a test reads them back through the table.
+    """
+    if not hold_rows:
+        return
+    sqlite = conn.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+
+    bound: dict[datetime, Any] = {}  # a batch shares one creation time and a few expiry times
+
+    def at(value: datetime) -> Any:
+        if value not in bound:
+            # SQLAlchemy's SQLite DateTime text form, microseconds always present: text order is time order.
+            bound[value] = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else value
+        return bound[value]
+
+    conn.exec_driver_sql(
+        _INSERT_HOLD.format(p=mark),
+        [(h.id, h.channel, at(h.created_at), at(h.expires_at), h.trace_id) for h in hold_rows],
+    )
+    conn.exec_driver_sql(_INSERT_HOLD_LINE.format(p=mark), list(line_rows))
+
+
+@dataclass(frozen=True, slots=True)
+class NewHold:
+    id: str
+    channel: str | None
+    created_at: datetime
+    expires_at: datetime
+    trace_id: str | None
+
+
+# ---------------------------------------------------------------------------- order allocations (DESIGN 5)
+def allocate(conn: Connection, document: str, takes: Sequence[Line], *, now: datetime) -> list[ShortLine]:
+    """Commit units to an order straight from ``available`` (no hold first): one conditional UPDATE per row,
+    in row order. Returns the rows that no longer had the units (the caller rolls back); else inserts the
+    open allocations and returns []."""
+    short: list[ShortLine] = []
+    for sku, loc, qty in _net(takes):
+        result = conn.execute(
+            update(balances)
+            .where(balances.c.sku == sku, balances.c.location == loc, _available >= qty)
+            .values(committed=balances.c.committed + qty)
+        )
+        if result.rowcount != 1:
+            short.append(ShortLine(sku, qty, max(0, available_at(conn, sku, loc)), loc))
+        else:
+            touch(conn, sku, loc)
+    if short:
+        return short
+    if takes:
+        conn.execute(
+            allocations.insert(),
+            [
+                {"document": document, "sku": s, "location": loc, "qty": q, "status": "open", "created_at": now}
+                for s, loc, q in _net(takes)
+            ],
+        )
+    return []
+
+
+def open_allocations(conn: Connection, document: str) -> list[tuple[int, str, str, int]]:
+    """(id, sku, location, qty) of a document's open allocations, oldest first."""
+    rows = conn.execute(
+        select(allocations.c.id, allocations.c.sku, allocations.c.location, allocations.c.qty)
+        .where(allocations.c.document == document, allocations.c.status == "open")
+        .order_by(allocations.c.id)
+    )
+    return [(r.id, r.sku, r.location, r.qty) for r in rows]
+
+
+def open_allocations_at(conn: Connection, sku: str, location: str) -> list[tuple[int, str, int]]:
+    """(id, document, qty) of the open allocations on one balance row, newest first."""
+    rows = conn.execute(
+        select(allocations.c.id, allocations.c.document, allocations.c.qty)
+        .where(allocations.c.sku == sku, allocations.c.location == location, allocations.c.status == "open")
+        .order_by(allocations.c.id.desc())
+    )
+    return [(r.id, r.document, r.qty) for r in rows]
+
+
+def document_allocations(conn: Connection, document: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(allocations.c.sku, allocations.c.location, allocations.c.qty, allocations.c.status)
+        .where(allocations.c.document == document)
+        .order_by(allocations.c.id)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def _insert_movement(
+    conn: Connection, move: PlannedMovement, *, now: datetime, occurred_at: datetime | None, trace_id: str | None
+) -> dict[str, Any]:
+    row = {
+        "sku": move.sku,
+        "qty": move.qty,
+        "from_location": move.from_location,
+        "to_location": move.to_location,
+        "kind": move.kind.value,
+        "document": move.document,
+        "channel": move.channel,
+        "reason": move.reason,
+        "idempotency_key": None,
+        "occurred_at": occurred_at or now,
+        "recorded_at": now,
+        "trace_id": trace_id,
+    }
+    movement_id = conn.execute(movements.insert().values(**row).returning(movements.c.id)).scalar_one()
+    return {"id": movement_id, **row}
+
+
+def pick_allocation(
+    conn: Connection, allocation_id: int, qty: int, move: PlannedMovement, *, now: datetime, trace_id: str | None
+) -> dict[str, Any] | None:
+    """Pick ``qty`` units of one open allocation: the units leave the shelf (a ``pick`` movement to the
+    customer) and stop being committed, in one step. The decrement happens here, not at ship (DESIGN 4.3).
+
+    ``move`` is the planned pick movement (its ``from_location`` is the allocation's location). Returns the
+    movement, or None when the units are not on hand any more (sold by a forced sale, lost in a count):
+    nothing is changed then."""
+    location = move.from_location
+    for side in sorted((location, move.to_location)):
+        if side == location:
+            result = conn.execute(
+                update(balances)
+                .where(
+                    balances.c.sku == move.sku,
+                    balances.c.location == location,
+                    balances.c.committed >= qty,
+                    balances.c.on_hand >= qty,
+                )
+                .values(on_hand=balances.c.on_hand - qty, committed=balances.c.committed - qty)
+            )
+            if result.rowcount != 1:
+                return None
+            touch(conn, move.sku, location)
+        else:
+            _add_on_hand(conn, move.sku, side, qty)
+    row = conn.execute(select(allocations).where(allocations.c.id == allocation_id)).mappings().one()
+    if row["status"] != "open" or row["qty"] < qty:
+        raise RuntimeError(f"allocation {allocation_id} changed under a locked order")
+    if row["qty"] == qty:
+        conn.execute(update(allocations).where(allocations.c.id == allocation_id).values(status="picked"))
+    else:
+        # Split: the picked part becomes its own row, the rest stays open.
+        conn.execute(update(allocations).where(allocations.c.id == allocation_id).values(qty=row["qty"] - qty))
+        conn.execute(
+            allocations.insert().values(
+                document=row["document"],
+                sku=row["sku"],
+                location=row["location"],
+                qty=qty,
+                status="picked",
+                hold_id=row["hold_id"],
+                created_at=row["created_at"],
+            )
+        )
+    return _insert_movement(conn, move, now=now, occurred_at=None, trace_id=trace_id)
+
+
+def cancel_allocations(conn: Connection, document: str) -> list[Line]:
+    """End a document's open allocations: their units go back to ``available``. Returns what was released."""
+    rows = open_allocations(conn, document)
+    if not rows:
+        return []
+    conn.execute(
+        update(allocations)
+        .where(allocations.c.id.in_([r[0] for r in rows]), allocations.c.status == "open")
+        .values(status="cancelled")
+    )
+    released = _net((sku, loc, qty) for _, sku, loc, qty in rows)
+    for sku, loc, qty in released:
+        touch(conn, sku, loc)
+        conn.execute(
+            update(balances)
+            .where(balances.c.sku == sku, balances.c.location == loc)
+            .values(committed=balances.c.committed - qty)
+        )
+    return released
+
+
+def record_forced_movement(
+    conn: Connection,
+    move: PlannedMovement,
+    *,
+    now: datetime,
+    occurred_at: datetime | None = None,
+    trace_id: str | None = None,
+) -> tuple[dict[str, Any], Balance]:
+    """Record goods that physically left (an offline till's sale, a count's loss) even when the ledger
+    says they were promised: the source is not checked, so ``available`` may go negative. Returns the
+    movement and the source's balance after it, for the caller's oversell check."""
+    unchecked = PlannedMovement(
+        kind=move.kind,
+        sku=move.sku,
+        qty=move.qty,
+        from_location=move.from_location,
+        to_location=move.to_location,
+        reason=move.reason,
+        document=move.document,
+        channel=move.channel,
+        checked=False,
+    )
+    row = record_movement(conn, unchecked, now=now, occurred_at=occurred_at, trace_id=trace_id)
+    after = conn.execute(
+        select(balances).where(balances.c.sku == move.sku, balances.c.location == move.from_location)
+    ).one()
+    return row, Balance(after.sku, after.location, after.on_hand, after.committed, after.reserved)
+
+
+def on_hand_at(conn: Connection, sku: str, location: str) -> int:
+    value = conn.execute(
+        select(balances.c.on_hand).where(balances.c.sku == sku, balances.c.location == location)
+    ).scalar()
+    return int(value or 0)
+
+
+def on_hand_by_sku(conn: Connection, location: str, skus: Sequence[str] | None = None) -> dict[str, int]:
+    query = select(balances.c.sku, balances.c.on_hand).where(balances.c.location == location)
+    if skus is not None:
+        query = query.where(balances.c.sku.in_(sorted(set(skus))))
+    return {r.sku: int(r.on_hand) for r in conn.execute(query.order_by(balances.c.sku))}

@@ -8,14 +8,17 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from seamline.store.types import UTCDateTime
@@ -214,4 +217,313 @@ idempotency_records = Table(
     Column("status_code", Integer, nullable=False),
     Column("response", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+
+# ---------------------------------------------------------------------- integration (DESIGN 8)
+inbox_messages = Table(
+    "inbox_messages",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("source", Code, nullable=False),
+    Column("external_id", String(200), nullable=False),
+    Column("message_type", String(100), nullable=False),
+    Column("aggregate_key", String(200)),
+    Column("aggregate_version", BigInteger),
+    Column("headers", JSON, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("status", String(16), nullable=False),  # received | processed | rejected | failed | stale
+    Column("reason", Text),
+    Column("attempts", Integer, nullable=False),
+    Column("duplicates", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("processed_at", UTCDateTime),
+    Column("trace_id", String(64)),
+    UniqueConstraint("source", "external_id"),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "source", "aggregate_key", "id"),
+)
+
+inbox_aggregates = Table(
+    "inbox_aggregates",
+    metadata,
+    Column("source", Code, primary_key=True),
+    Column("aggregate_key", String(200), primary_key=True),
+    Column("applied_version", BigInteger, nullable=False),
+    Column("message_id", BigInteger, nullable=False),
+    Column("applied_at", UTCDateTime, nullable=False),
+)
+
+outbox_events = Table(
+    "outbox_events",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("type", String(64), nullable=False),
+    Column("channel", Code),
+    Column("coalesce_key", String(200)),
+    Column("payload", JSON, nullable=False),
+    Column("trace_id", String(64)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("relayed_at", UTCDateTime),
+    Index(None, "created_at"),
+    Index(None, "relayed_at", "seq"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("event_seq", BigInteger, nullable=False),
+    Column("event_id", String(40), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("subscriber", Code, nullable=False),
+    Column("coalesce_key", String(200)),
+    Column("status", String(16), nullable=False),  # pending | delivered | superseded | dead
+    Column("attempts", Integer, nullable=False),
+    Column("replays", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("locked_until", UTCDateTime),
+    Column("locked_by", String(64)),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    Column("dead_at", UTCDateTime),
+    Column("trace_id", String(64)),
+    UniqueConstraint("subscriber", "event_id"),
+    Index(None, "subscriber", "status", "next_attempt_at"),
+    Index(None, "subscriber", "coalesce_key", "status"),
+    Index(None, "status", "created_at"),
+    Index(None, "event_seq"),
+)
+
+delivery_failures = Table(
+    "delivery_failures",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("delivery_id", BigInteger, nullable=False),
+    Column("subscriber", Code, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("failed_at", UTCDateTime, nullable=False),
+    Column("error", Text, nullable=False),
+    Index(None, "delivery_id"),
+    Index(None, "subscriber", "failed_at"),
+)
+
+channel_availability = Table(
+    "channel_availability",
+    metadata,
+    Column("channel", Code, primary_key=True),
+    Column("sku", Code, primary_key=True),
+    Column("atp", Integer),  # null until first computed; the row is also the per-(channel, sku) lock
+    Column("paused", Boolean),
+    Column("event_id", String(40)),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+published_availability = Table(
+    "published_availability",
+    metadata,
+    Column("subscriber", Code, primary_key=True),
+    Column("channel", Code, primary_key=True),
+    Column("sku", Code, primary_key=True),
+    Column("available", Integer, nullable=False),
+    Column("atp", Integer, nullable=False),
+    Column("paused", Boolean, nullable=False),
+    Column("event_seq", BigInteger, nullable=False),
+    Column("event_id", String(40), nullable=False),
+    Column("published_at", UTCDateTime, nullable=False),
+)
+
+# ---------------------------------------------------------------------------------------------------------
+# The one order queue (DESIGN 5) and customers (DESIGN 6): migration 0002.
+# ---------------------------------------------------------------------------------------------------------
+Money = Numeric(14, 4)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("email", String(320), unique=True),  # normalised: domain lowercased, local part case-folded
+    Column("phone", String(20)),  # E.164; not unique: a conflict can leave two customers sharing one
+    Column("name", String(200)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "phone"),
+)
+
+customer_conflicts = Table(
+    "customer_conflicts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("customer_id", String(40), ForeignKey("customers.id"), nullable=False),
+    Column("other_customer_id", String(40), ForeignKey("customers.id"), nullable=False),
+    Column("email", String(320)),
+    Column("phone", String(20)),
+    Column("document", String(128)),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    # ``seq`` orders the queue (and its cursor); ``id`` is what clients and movements name.
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("channel", Code, nullable=False),
+    Column("external_id", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),  # dtc | pos | marketplace | wholesale
+    Column("status", String(24), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("total", Money, nullable=False),
+    Column("customer_id", String(40), ForeignKey("customers.id")),
+    Column("location", Code),  # where a POS sale happened
+    Column("price_tier", Code),
+    Column("ship_start", Date),
+    Column("cancel_date", Date),
+    Column("prebook", Boolean, nullable=False),
+    Column("tracking", String(200)),
+    Column("exchange_of", String(40)),  # the return this order replaces goods for
+    Column("hold_id", String(40)),
+    Column("placed_at", UTCDateTime, nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("trace_id", String(64)),
+    UniqueConstraint("channel", "external_id"),
+    Index(None, "status", "seq"),
+    Index(None, "channel", "seq"),
+    Index(None, "customer_id"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("order_id", String(40), ForeignKey("orders.id"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("sku", Code, ForeignKey("skus.sku"), nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("unit_price", Money, nullable=False),
+    # Units of the line (packs, for a prepack line) at each stage; ``allocated`` is what is open now.
+    Column("allocated", Integer, nullable=False),
+    Column("picked", Integer, nullable=False),
+    Column("packed", Integer, nullable=False),
+    Column("shipped", Integer, nullable=False),
+    Column("cancelled", Integer, nullable=False),
+    Column("returned", Integer, nullable=False),
+    CheckConstraint("qty > 0", name="qty_positive"),
+    CheckConstraint(
+        "allocated >= 0 AND cancelled >= 0 AND shipped >= 0 AND packed >= shipped AND picked >= packed"
+        " AND returned >= 0 AND returned <= picked AND allocated + picked + cancelled <= qty",
+        name="stages_consistent",
+    ),
+)
+
+order_tenders = Table(
+    "order_tenders",
+    metadata,
+    Column("order_id", String(40), ForeignKey("orders.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("type", Code, nullable=False),
+    Column("amount", Money, nullable=False),
+)
+
+returns = Table(
+    "returns",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("order_id", String(40), ForeignKey("orders.id"), nullable=False, index=True),
+    Column("location", Code, ForeignKey("locations.code"), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("refund_total", Money, nullable=False),
+    Column("exchange_order_id", String(40)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("trace_id", String(64)),
+)
+
+return_lines = Table(
+    "return_lines",
+    metadata,
+    Column("return_id", String(40), ForeignKey("returns.id"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("order_line_no", Integer, nullable=False),
+    Column("sku", Code, nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("condition", String(16), nullable=False),  # sellable | damaged
+    Column("amount", Money, nullable=False),
+    CheckConstraint("qty > 0", name="qty_positive"),
+)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("return_id", String(40), ForeignKey("returns.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("order_id", String(40), ForeignKey("orders.id"), nullable=False, index=True),
+    Column("tender", Code, nullable=False),
+    Column("amount", Money, nullable=False),
+)
+
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("from_location", Code, ForeignKey("locations.code"), nullable=False),
+    Column("to_location", Code, ForeignKey("locations.code"), nullable=False),
+    Column("status", String(16), nullable=False),  # open | in_transit | received | cancelled
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("shipped_at", UTCDateTime),
+    Column("received_at", UTCDateTime),
+    Column("trace_id", String(64)),
+    CheckConstraint("from_location <> to_location", name="two_sides"),
+)
+
+transfer_lines = Table(
+    "transfer_lines",
+    metadata,
+    Column("transfer_id", String(40), ForeignKey("transfers.id"), primary_key=True),
+    Column("sku", Code, ForeignKey("skus.sku"), primary_key=True),
+    Column("qty", Integer, nullable=False),  # 0 for a SKU that only turned up at receipt
+    Column("received", Integer),
+    CheckConstraint("qty >= 0", name="qty_not_negative"),
+)
+
+counts = Table(
+    "counts",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("location", Code, ForeignKey("locations.code"), nullable=False),
+    Column("status", String(16), nullable=False),  # open | posted | cancelled
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("posted_at", UTCDateTime),
+    Column("trace_id", String(64)),
+)
+
+count_lines = Table(
+    "count_lines",
+    metadata,
+    Column("count_id", String(40), ForeignKey("counts.id"), primary_key=True),
+    Column("sku", Code, ForeignKey("skus.sku"), primary_key=True),
+    Column("expected", Integer),  # on hand when the count started; null for a SKU found during it
+    Column("on_hand_at_entry", Integer),  # on hand when the counted quantity was entered
+    Column("counted", Integer),
+    Column("entered_at", UTCDateTime),
+    CheckConstraint("counted >= 0", name="counted_not_negative"),
+)
+
+oversell_exceptions = Table(
+    "oversell_exceptions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("sku", Code, nullable=False),
+    Column("location", Code, nullable=False),
+    Column("units", Integer, nullable=False),
+    Column("cause", String(16), nullable=False),  # sale | count
+    Column("document", String(128), nullable=False),
+    Column("movement_id", BigInteger),
+    Column("short_allocations", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("units > 0", name="units_positive"),
+    Index(None, "sku", "location"),
 )

@@ -1,0 +1,165 @@
+"""The one order queue over HTTP: orders of every channel, their steps, and the backorder allocation run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Connection
+
+from seamline.api.deps import principal, service, trace_id
+from seamline.api.order_schemas import AllocationRunIn, OrderIn, OrderList, OrderOut, PickIn, ShipIn
+from seamline.api.routes.common import PROBLEMS, run_command
+from seamline.service import Principal
+from seamline.service.customers import ContactRequest
+from seamline.service.orders import LineRequest, OrderDesk, OrderRequest, TenderRequest
+
+router = APIRouter(prefix="/v1", tags=["orders"], responses=PROBLEMS)
+
+
+def contact(body: Any) -> ContactRequest | None:
+    if body is None:
+        return None
+    return ContactRequest(email=body.email, phone=body.phone, name=body.name, country=body.country)
+
+
+def require_order_access(who: Principal, order: dict[str, Any]) -> None:
+    """The order's channel, or (a warehouse or store token) every location the order draws on or sold at."""
+    if who.has_channel(order["channel"]):
+        return
+    locations = sorted({a["location"] for a in order.get("allocations", [])} | ({order["location"]} - {None}))
+    who.require_location_for_all(list(locations))
+
+
+@router.post("/orders", status_code=201, response_model=OrderOut, responses={200: {"model": OrderOut}})
+def post_order(body: OrderIn, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
+    """Capture an order of any channel and allocate it from the channel's sources in their order (a hold
+    given by ``hold_id`` becomes its allocation). 201 ``allocated``/``partially_allocated``/``backordered``
+    by the channel's shortage policy; 409 ``insufficient-stock`` and nothing written when the channel
+    rejects shortages; 200 with the first order for a repeated ``(channel, external_id)``."""
+    who.require_channel(body.channel)
+    req = OrderRequest(
+        channel=body.channel,
+        external_id=body.external_id,
+        lines=[LineRequest(line.sku, line.qty, line.unit_price) for line in body.lines],
+        currency=body.currency,
+        kind=body.kind,
+        customer=contact(body.customer),
+        hold_id=body.hold_id,
+        tenders=[TenderRequest(t.type, t.amount) for t in body.tenders],
+        price_tier=body.price_tier,
+        ship_start=body.ship_window.start if body.ship_window else None,
+        cancel_date=body.ship_window.cancel if body.ship_window else None,
+        prebook=body.prebook,
+    )
+    desk = OrderDesk(service(request))
+    tid = trace_id(request)
+
+    def work(conn: Connection) -> tuple[int, Any]:
+        return desk.place_order(conn, req, trace_id=tid)
+
+    return run_command(request, who, body.model_dump(mode="json"), work)
+
+
+@router.get("/orders", response_model=OrderList)
+def list_orders(
+    request: Request,
+    channel: str | None = Query(default=None, max_length=64),
+    status: str | None = Query(default=None, max_length=500, description="one status, or several comma-separated"),
+    kind: str | None = Query(default=None, max_length=16),
+    customer: str | None = Query(default=None, max_length=40),
+    cursor: str | None = Query(default=None, max_length=32),
+    limit: int = Query(default=100, ge=1, le=500),
+    who: Principal = Depends(principal),
+) -> dict[str, Any]:
+    """The queue, oldest first, filtered; ``next_cursor`` continues it."""
+    if channel is None or not who.has_channel(channel):
+        who.require_read()
+    items, next_cursor = OrderDesk(service(request)).list_orders(
+        channel=channel,
+        status=[s for s in status.split(",") if s] if status else None,
+        kind=kind,
+        customer_id=customer,
+        cursor=cursor,
+        limit=limit,
+    )
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/orders/{order_id}", response_model=OrderOut)
+def get_order(order_id: str, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    order = OrderDesk(service(request)).get_order(order_id)
+    if not who.can_read():
+        require_order_access(who, order)
+    return order
+
+
+def _step(request: Request, who: Principal, order_id: str, body: dict[str, Any], step: str, **kw: Any) -> JSONResponse:
+    desk = OrderDesk(service(request))
+    require_order_access(who, desk.get_order(order_id))
+    tid = trace_id(request)
+
+    def work(conn: Connection) -> tuple[int, Any]:
+        if step == "pick":
+            return 200, desk.pick(conn, order_id, kw.get("lines"), trace_id=tid)
+        if step == "ship":
+            return 200, desk.ship(conn, order_id, kw.get("tracking"))
+        handler = {"pack": desk.pack, "cancel": desk.cancel, "close": desk.close}[step]
+        return 200, handler(conn, order_id)
+
+    return run_command(request, who, {"order": order_id, "step": step, **body}, work)
+
+
+@router.post("/orders/{order_id}/pick", response_model=OrderOut)
+def pick(
+    order_id: str, request: Request, body: PickIn | None = None, who: Principal = Depends(principal)
+) -> JSONResponse:
+    """Pick allocated units (all of them, or ``lines``): each leaves its location with a ``pick`` movement
+    and its allocation ends; ``committed`` and ``on_hand`` go down together. More than allocated: 422."""
+    lines = [(line.sku, line.qty) for line in body.lines] if body and body.lines else None
+    data = body.model_dump() if body else {}
+    return _step(request, who, order_id, data, "pick", lines=lines)
+
+
+@router.post("/orders/{order_id}/pack", response_model=OrderOut)
+def pack(order_id: str, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
+    """Pack every picked unit. Nothing picked: 409 ``illegal-transition``."""
+    return _step(request, who, order_id, {}, "pack")
+
+
+@router.post("/orders/{order_id}/ship", response_model=OrderOut)
+def ship(
+    order_id: str, request: Request, body: ShipIn | None = None, who: Principal = Depends(principal)
+) -> JSONResponse:
+    """Ship every packed unit, with a tracking number. An unpicked or unpacked order: 409."""
+    data = body.model_dump() if body else {}
+    return _step(request, who, order_id, data, "ship", tracking=body.tracking if body else None)
+
+
+@router.post("/orders/{order_id}/cancel", response_model=OrderOut)
+def cancel(order_id: str, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
+    """Cancel what is not picked: allocations go back to available. Picked units are listed in
+    ``awaiting_return``; a shipped order cannot be cancelled (return it)."""
+    return _step(request, who, order_id, {}, "cancel")
+
+
+@router.post("/orders/{order_id}/close", response_model=OrderOut)
+def close(order_id: str, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
+    return _step(request, who, order_id, {}, "close")
+
+
+@router.post("/allocation-runs", status_code=201)
+def allocation_run(
+    request: Request, body: AllocationRunIn | None = None, who: Principal = Depends(principal)
+) -> JSONResponse:
+    """Allocate backorders from stock that has arrived: wholesale pre-books by ship date, then the rest in
+    the order they were placed (admin only)."""
+    who.require_admin()
+    limit = body.limit if body else 500
+    desk = OrderDesk(service(request))
+
+    def work(conn: Connection) -> tuple[int, Any]:
+        return 201, desk.run_allocation(conn, limit=limit)
+
+    return run_command(request, who, {"allocation_run": limit}, work)

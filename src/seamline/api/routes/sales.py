@@ -1,0 +1,60 @@
+"""POS sales and oversell exceptions over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Connection
+
+from seamline.api.deps import principal, service, trace_id
+from seamline.api.order_schemas import ExceptionList, OrderOut, SaleIn
+from seamline.api.routes.common import PROBLEMS, run_command
+from seamline.api.routes.orders import contact
+from seamline.service import Principal
+from seamline.service.orders import LineRequest, OrderDesk, SaleRequest, TenderRequest
+
+router = APIRouter(prefix="/v1", tags=["sales"], responses=PROBLEMS)
+
+
+@router.post("/sales", status_code=201, response_model=OrderOut, responses={200: {"model": OrderOut}})
+def post_sale(body: SaleIn, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
+    """A till sale, captured and fulfilled at once at its store: a ``pos`` order, status ``closed``, with its
+    tenders. A ``location:<code>`` token sells only at its own location. Not enough available: 409, unless
+    ``force`` (the goods already left): then it is recorded and an oversell exception is raised."""
+    who.require_location(body.location)
+    req = SaleRequest(
+        location=body.location,
+        external_id=body.external_id,
+        lines=[LineRequest(line.sku, line.qty, line.unit_price) for line in body.lines],
+        tenders=[TenderRequest(t.type, t.amount) for t in body.tenders],
+        currency=body.currency,
+        customer=contact(body.customer),
+        occurred_at=body.occurred_at,
+        channel=body.channel,
+        force=body.force,
+    )
+    desk = OrderDesk(service(request))
+    tid = trace_id(request)
+
+    def work(conn: Connection) -> tuple[int, Any]:
+        return desk.record_sale(conn, req, trace_id=tid)
+
+    return run_command(request, who, body.model_dump(mode="json"), work)
+
+
+@router.get("/exceptions", response_model=ExceptionList)
+def list_exceptions(
+    request: Request,
+    sku: str | None = Query(default=None, max_length=64),
+    location: str | None = Query(default=None, max_length=64),
+    cursor: str | None = Query(default=None, max_length=32),
+    limit: int = Query(default=100, ge=1, le=500),
+    who: Principal = Depends(principal),
+) -> dict[str, Any]:
+    """Oversell exceptions: units that left a location while promised, and the orders now short."""
+    if location is None or not who.has_location(location):
+        who.require_read()
+    items, next_cursor = OrderDesk(service(request)).exceptions(sku=sku, location=location, cursor=cursor, limit=limit)
+    return {"items": items, "next_cursor": next_cursor}

@@ -1,0 +1,619 @@
+"""The Shopify Admin GraphQL client: availability pushes (batched, compare-and-set, idempotent), product
+publish and archive, fulfilments, and the reads they need.
+
+It paces itself on the cost bucket Shopify reports in ``extensions.cost.throttleStatus`` (it waits for
+points rather than being throttled), waits and retries when it is throttled anyway (``THROTTLED`` under
+HTTP 200 or 429), and raises typed errors for what the dispatcher should retry (``ShopifyUnavailable``,
+``ShopifyThrottled``) and what it should dead-letter (``ShopifyRejected``).
+
+``admin_api_url`` alone decides where it talks: a real shop (``https://<shop>.myshopify.com/admin/api/
+2026-07``) or the sandbox; the transport is injectable (``ShopifySandbox.transport()`` in tests)."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from seamline.channels.canonical import AvailabilityPush, Tracking
+from seamline.channels.shopify.mapper import (
+    DEFAULT_REASON,
+    MAX_QUANTITIES_PER_CALL,
+    coalesce_pushes,
+    legacy_id,
+    set_quantities_input,
+    to_gid,
+)
+from seamline.domain.clock import Clock, SystemClock
+
+API_VERSION = "2026-07"
+_KEY_NAMESPACE = uuid.UUID("5b0c6f4e-7f0a-4a53-9a54-5ea41e5e0001")
+
+SET_AVAILABLE = """
+mutation SetAvailable($input: InventorySetQuantitiesInput!, $idempotencyKey: String!) {
+  inventorySetQuantities(input: $input) @idempotent(key: $idempotencyKey) {
+    inventoryAdjustmentGroup { id createdAt reason referenceDocumentUri }
+    userErrors { field message code }
+  }
+}
+"""
+
+READ_AVAILABLE = """
+query ReadAvailable($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    ... on InventoryLevel { id quantities(names: ["available"]) { name quantity } }
+  }
+}
+"""
+
+PUBLISH_PRODUCT = """
+mutation PublishProduct($identifier: ProductSetIdentifiers, $input: ProductSetInput!, $synchronous: Boolean!) {
+  productSet(identifier: $identifier, input: $input, synchronous: $synchronous) {
+    product {
+      id handle status
+      variants(first: 250) { nodes { id sku barcode price inventoryItem { id } } }
+    }
+    userErrors { field message code }
+  }
+}
+"""
+
+ARCHIVE_PRODUCT = """
+mutation ArchiveProduct($product: ProductUpdateInput!) {
+  productUpdate(product: $product) {
+    product { id status }
+    userErrors { field message }
+  }
+}
+"""
+
+FULFILLMENT_ORDERS = """
+query FulfillmentOrders($id: ID!) {
+  order(id: $id) {
+    id
+    fulfillmentOrders(first: 5) {
+      nodes { id status lineItems(first: 50) { nodes { id remainingQuantity lineItem { sku } } } }
+    }
+  }
+}
+"""
+
+CREATE_FULFILLMENT = """
+mutation CreateFulfillment($fulfillment: FulfillmentInput!) {
+  fulfillmentCreate(fulfillment: $fulfillment) {
+    fulfillment { id status trackingInfo(first: 10) { company number url } }
+    userErrors { field message }
+  }
+}
+"""
+
+FIND_VARIANTS = """
+query FindVariants($query: String!) {
+  productVariants(first: 50, query: $query) {
+    nodes { id sku barcode inventoryItem { id } product { id } }
+  }
+}
+"""
+
+LOCATIONS = """
+query Locations {
+  locations(first: 100) { nodes { id name isActive } }
+}
+"""
+
+#: What a call costs before we have seen Shopify price it: a mutation is 10 points.
+_DEFAULT_COSTS = {"SetAvailable": 10, "PublishProduct": 10, "ArchiveProduct": 10, "CreateFulfillment": 10}
+
+
+# -- configuration, results, errors ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShopifyConfig:
+    #: ``https://<shop>.myshopify.com/admin/api/<version>`` (or the full ``.../graphql.json``); the sandbox's
+    #: URL works the same way.
+    admin_api_url: str
+    access_token: str = field(repr=False)
+    timeout_seconds: float = 10.0
+    batch_size: int = MAX_QUANTITIES_PER_CALL
+    #: Waiting for the bucket longer than this hands the delivery back to the dispatcher (``ShopifyThrottled``).
+    max_throttle_wait_seconds: float = 60.0
+    #: Compare-and-set rounds per batch before giving the conflict back as a rejection.
+    max_stale_rounds: int = 3
+    reason: str = DEFAULT_REASON
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.batch_size <= MAX_QUANTITIES_PER_CALL:
+            raise ValueError(f"batch_size must be between 1 and {MAX_QUANTITIES_PER_CALL}")
+
+    @classmethod
+    def for_shop(cls, shop_domain: str, access_token: str, api_version: str = API_VERSION) -> ShopifyConfig:
+        return cls(f"https://{shop_domain}/admin/api/{api_version}", access_token)
+
+    @property
+    def graphql_url(self) -> str:
+        url = self.admin_api_url.rstrip("/")
+        return url if url.endswith("/graphql.json") else f"{url}/graphql.json"
+
+
+class ShopifyError(Exception):
+    pass
+
+
+class ShopifyUnavailable(ShopifyError):
+    """Shopify did not answer, or answered 5xx: retry later (with the same idempotency key)."""
+
+    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class ShopifyThrottled(ShopifyError):
+    """The bucket will not have room within ``max_throttle_wait_seconds``: come back after ``retry_after``."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"Shopify cost bucket exhausted; retry after {retry_after:.1f}s")
+        self.retry_after = retry_after
+
+
+class ShopifyRejected(ShopifyError):
+    """Shopify refused the request itself (credentials, an invalid document or input): retrying the same
+    request cannot succeed."""
+
+    def __init__(self, reason: str, *, status: int | None = None, errors: Sequence[Any] = ()) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.errors = list(errors)
+
+
+@dataclass(frozen=True)
+class ThrottleStatus:
+    maximum: float
+    available: float
+    restore_rate: float
+    observed_at: datetime
+
+    def available_at(self, now: datetime) -> float:
+        elapsed = max(0.0, (now - self.observed_at).total_seconds())
+        return min(self.maximum, self.available + elapsed * self.restore_rate)
+
+
+@dataclass(frozen=True)
+class GraphQLResult:
+    data: dict[str, Any]
+    errors: list[dict[str, Any]]
+    requested_cost: int | None
+    actual_cost: int | None
+
+
+@dataclass(frozen=True)
+class Drift:
+    """Shopify held a number other than the one we last published: someone else changed it (a merchant
+    edit, another app). Ours overwrote it; the caller records it."""
+
+    inventory_item_id: str
+    location_id: str
+    sku: str | None
+    expected: int | None
+    actual: int | None
+    pushed: int
+
+
+@dataclass(frozen=True)
+class RejectedPush:
+    push: AvailabilityPush
+    code: str
+    message: str
+
+
+@dataclass
+class PushReport:
+    #: Pushes Shopify accepted, ``previous`` being the number actually compared against.
+    applied: list[AvailabilityPush] = field(default_factory=list)
+    drift: list[Drift] = field(default_factory=list)
+    rejected: list[RejectedPush] = field(default_factory=list)
+    #: GraphQL calls made, reads and retries included.
+    calls: int = 0
+    mutations: int = 0
+    throttled: int = 0
+
+
+@dataclass(frozen=True)
+class PublishedVariant:
+    variant_id: str
+    inventory_item_id: str
+    sku: str | None
+
+
+@dataclass(frozen=True)
+class PublishedProduct:
+    product_id: str | None
+    handle: str | None
+    status: str | None
+    variants: tuple[PublishedVariant, ...]
+    user_errors: tuple[dict[str, Any], ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.product_id is not None and not self.user_errors
+
+
+@dataclass(frozen=True)
+class FulfillmentResult:
+    fulfillment_id: str | None
+    #: Nothing was left to fulfil (already fulfilled, e.g. by a first attempt whose answer was lost).
+    nothing_to_fulfil: bool
+    user_errors: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class VariantMatch:
+    variant_id: str
+    product_id: str
+    inventory_item_id: str
+    sku: str | None
+    barcode: str | None
+
+
+# -- the client -----------------------------------------------------------------------------------------
+
+
+def _stale_index(error: Mapping[str, Any]) -> int | None:
+    path = error.get("field") or []
+    if len(path) >= 3 and path[0] == "input" and path[1] == "quantities" and str(path[2]).isdigit():
+        return int(path[2])
+    return None
+
+
+def batch_key(base: str | None, variables: Mapping[str, Any]) -> str:
+    """An idempotency key that is the same for a retry of the same batch and new for anything else (a
+    retry after a stale read changes ``changeFromQuantity``, so it gets a fresh key, as Shopify requires)."""
+    digest = hashlib.sha256(json.dumps(variables, sort_keys=True).encode()).hexdigest()
+    return str(uuid.uuid5(_KEY_NAMESPACE, f"{base or ''}|{digest}"))
+
+
+class ShopifyClient:
+    def __init__(
+        self,
+        config: ShopifyConfig,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        clock: Clock | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self.clock: Clock = clock or SystemClock()
+        self._sleep = sleep
+        self._http = httpx.Client(
+            transport=transport,
+            timeout=config.timeout_seconds,
+            headers={
+                "X-Shopify-Access-Token": config.access_token,
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+            },
+        )
+        self.throttle: ThrottleStatus | None = None
+        self._costs: dict[str, int] = dict(_DEFAULT_COSTS)
+        #: Calls made and throttled answers met over the client's life.
+        self.calls = 0
+        self.throttled = 0
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ShopifyClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- transport and pacing ------------------------------------------------------------------------
+
+    def _wait_for(self, cost: int) -> float:
+        if self.throttle is None:
+            return 0.0
+        have = self.throttle.available_at(self.clock.now())
+        if cost <= have or self.throttle.restore_rate <= 0:
+            return 0.0
+        return (cost - have) / self.throttle.restore_rate
+
+    def _observe(self, extensions: Any) -> tuple[int | None, int | None]:
+        cost = extensions.get("cost") if isinstance(extensions, Mapping) else None
+        if not isinstance(cost, Mapping):
+            return None, None
+        status = cost.get("throttleStatus")
+        if isinstance(status, Mapping):
+            with contextlib.suppress(KeyError, TypeError, ValueError):  # a malformed status teaches nothing
+                self.throttle = ThrottleStatus(
+                    float(status["maximumAvailable"]),
+                    float(status["currentlyAvailable"]),
+                    float(status["restoreRate"]),
+                    self.clock.now(),
+                )
+        requested = cost.get("requestedQueryCost")
+        actual = cost.get("actualQueryCost")
+        return (requested if isinstance(requested, int) else None, actual if isinstance(actual, int) else None)
+
+    def _pause(self, seconds: float, waited: float) -> float:
+        if waited + seconds > self.config.max_throttle_wait_seconds:
+            raise ShopifyThrottled(seconds)
+        self._sleep(seconds)
+        return waited + seconds
+
+    def execute(self, query: str, variables: Mapping[str, Any] | None = None, *, operation: str) -> GraphQLResult:
+        """One GraphQL operation: paced on the bucket, retried while throttled, errors typed.
+
+        User errors come back in ``data`` for the caller; top-level errors other than THROTTLED raise."""
+        body = json.dumps({"query": query, "variables": dict(variables or {}), "operationName": operation})
+        waited = 0.0
+        while True:
+            wait = self._wait_for(self._costs.get(operation, 1))
+            if wait > 0:
+                waited = self._pause(wait, waited)
+            try:
+                response = self._http.post(self.config.graphql_url, content=body)
+            except httpx.TransportError as exc:
+                raise ShopifyUnavailable(f"{type(exc).__name__}: {exc}") from exc
+            self.calls += 1
+            status = response.status_code
+            retry_after = _retry_after(response)
+            if status >= 500:
+                raise ShopifyUnavailable(f"HTTP {status}", status=status, retry_after=retry_after)
+            try:
+                payload = response.json()
+            except ValueError:
+                if status == 429:
+                    self.throttled += 1
+                    waited = self._pause(max(retry_after or 1.0, 0.1), waited)
+                    continue
+                raise ShopifyUnavailable(f"HTTP {status} with a body that is not JSON", status=status) from None
+            if status in (401, 403):
+                raise ShopifyRejected(f"HTTP {status}: access token refused", status=status)
+            if status != 429 and status >= 400:
+                raise ShopifyRejected(f"HTTP {status}: {str(payload)[:300]}", status=status)
+            payload = payload if isinstance(payload, Mapping) else {}
+            requested, actual = self._observe(payload.get("extensions"))
+            errors = [e for e in payload.get("errors") or [] if isinstance(e, Mapping)]
+            throttled = status == 429 or any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors)
+            if requested is not None:
+                self._costs[operation] = requested
+            if throttled:
+                self.throttled += 1
+                need = self._wait_for(requested or self._costs.get(operation, 1))
+                floor = 1.0 / self.throttle.restore_rate if self.throttle and self.throttle.restore_rate > 0 else 1.0
+                waited = self._pause(max(need, retry_after or 0.0, floor), waited)
+                continue
+            if errors:
+                messages = "; ".join(str(e.get("message")) for e in errors)
+                raise ShopifyRejected(f"GraphQL errors: {messages}", status=status, errors=errors)
+            data = payload.get("data")
+            return GraphQLResult(dict(data) if isinstance(data, Mapping) else {}, [], requested, actual)
+
+    # -- availability ---------------------------------------------------------------------------------
+
+    def set_available(
+        self,
+        pushes: Sequence[AvailabilityPush],
+        *,
+        reference_document_uri: str,
+        idempotency_key: str | None = None,
+        reason: str | None = None,
+    ) -> PushReport:
+        """Publish numbers in batches of at most ``batch_size`` (≤ 250) per ``inventorySetQuantities``.
+
+        Pushes for the same (item, location) are coalesced first (latest number, earliest ``previous``).
+        On ``CHANGE_FROM_QUANTITY_STALE`` the current numbers are read, reported as drift, and the batch is
+        sent again comparing against them. Items Shopify refuses for good (unknown item or location, not
+        stocked there) are reported as rejected and the rest of their batch goes through."""
+        report = PushReport()
+        calls_before, throttled_before = self.calls, self.throttled
+        pending = coalesce_pushes(pushes)
+        size = self.config.batch_size
+        for start in range(0, len(pending), size):
+            self._push_batch(pending[start : start + size], reference_document_uri, idempotency_key, reason, report)
+        report.calls = self.calls - calls_before
+        report.throttled = self.throttled - throttled_before
+        return report
+
+    def _push_batch(
+        self,
+        batch: list[AvailabilityPush],
+        uri: str,
+        base_key: str | None,
+        reason: str | None,
+        report: PushReport,
+    ) -> None:
+        rounds = 0
+        while batch:
+            variables = {
+                "input": set_quantities_input(batch, reference_document_uri=uri, reason=reason or self.config.reason)
+            }
+            key = batch_key(base_key, variables)
+            result = self.execute(SET_AVAILABLE, {**variables, "idempotencyKey": key}, operation="SetAvailable")
+            report.mutations += 1
+            payload = result.data.get("inventorySetQuantities") or {}
+            errors = [e for e in payload.get("userErrors") or [] if isinstance(e, Mapping)]
+            if not errors:
+                report.applied.extend(batch)
+                return
+            if any(e.get("code") == "IDEMPOTENCY_CONCURRENT_REQUEST" for e in errors):
+                self._sleep(1.0)  # the same request is still running at Shopify: ask again, same key
+                continue
+            stale: set[int] = set()
+            refused: set[int] = set()
+            for error in errors:
+                code = str(error.get("code") or "")
+                index = _stale_index(error)
+                if index is None or index >= len(batch):
+                    raise ShopifyRejected(
+                        f"inventorySetQuantities refused the batch: {code} {error.get('message')}", errors=errors
+                    )
+                if code == "CHANGE_FROM_QUANTITY_STALE":
+                    stale.add(index)
+                else:
+                    refused.add(index)
+                    report.rejected.append(RejectedPush(batch[index], code, str(error.get("message"))))
+            if stale:
+                rounds += 1
+                if rounds > self.config.max_stale_rounds:
+                    for index in sorted(stale):
+                        report.rejected.append(
+                            RejectedPush(batch[index], "CHANGE_FROM_QUANTITY_STALE", "kept changing while we pushed")
+                        )
+                    refused |= stale
+                else:
+                    wanted = [(batch[i].inventory_item_id, batch[i].location_id) for i in sorted(stale)]
+                    current = self.read_available(wanted)
+                    for index in sorted(stale):
+                        push = batch[index]
+                        pair = (to_gid("InventoryItem", push.inventory_item_id), to_gid("Location", push.location_id))
+                        actual = current.get(pair)
+                        report.drift.append(
+                            Drift(
+                                push.inventory_item_id,
+                                push.location_id,
+                                push.sku,
+                                push.previous,
+                                actual,
+                                push.available,
+                            )
+                        )
+                        batch[index] = replace(push, previous=actual)
+            batch = [push for i, push in enumerate(batch) if i not in refused]
+
+    def read_available(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int | None]:
+        """Shopify's current ``available`` per (inventory item, location), keyed by gids; None when the
+        item is not stocked at the location."""
+        answer: dict[tuple[str, str], int | None] = {}
+        keys = [(to_gid("InventoryItem", item), to_gid("Location", location)) for item, location in pairs]
+        for start in range(0, len(keys), MAX_QUANTITIES_PER_CALL):
+            chunk = keys[start : start + MAX_QUANTITIES_PER_CALL]
+            ids = [
+                f"gid://shopify/InventoryLevel/{legacy_id(location)}?inventory_item_id={legacy_id(item)}"
+                for item, location in chunk
+            ]
+            result = self.execute(READ_AVAILABLE, {"ids": ids}, operation="ReadAvailable")
+            for pair, node in zip(chunk, result.data.get("nodes") or [], strict=False):
+                quantities = (node or {}).get("quantities") or []
+                answer[pair] = next((q.get("quantity") for q in quantities if q.get("name") == "available"), None)
+            for pair in chunk:
+                answer.setdefault(pair, None)
+        return answer
+
+    # -- products -------------------------------------------------------------------------------------
+
+    def publish_product(self, variables: Mapping[str, Any]) -> PublishedProduct:
+        """Run ``productSet`` with variables from ``mapper.product_set_variables``; answers the ids to keep
+        in the channel mapping (variant and inventory item per SKU)."""
+        result = self.execute(PUBLISH_PRODUCT, variables, operation="PublishProduct")
+        payload = result.data.get("productSet") or {}
+        product = payload.get("product") or {}
+        variants = tuple(
+            PublishedVariant(str(node["id"]), str((node.get("inventoryItem") or {}).get("id")), node.get("sku"))
+            for node in ((product.get("variants") or {}).get("nodes") or [])
+        )
+        return PublishedProduct(
+            product.get("id"),
+            product.get("handle"),
+            product.get("status"),
+            variants,
+            tuple(payload.get("userErrors") or ()),
+        )
+
+    def archive_product(self, product_id: str) -> tuple[dict[str, Any], ...]:
+        """Set the product ARCHIVED (a discontinued style); answers Shopify's user errors (empty when done)."""
+        result = self.execute(
+            ARCHIVE_PRODUCT,
+            {"product": {"id": to_gid("Product", product_id), "status": "ARCHIVED"}},
+            operation="ArchiveProduct",
+        )
+        return tuple((result.data.get("productUpdate") or {}).get("userErrors") or ())
+
+    def find_variants(self, *, sku: str | None = None, barcode: str | None = None) -> list[VariantMatch]:
+        """Variants by SKU or barcode, for linking existing products to our SKUs."""
+        if (sku is None) == (barcode is None):
+            raise ValueError("give exactly one of sku, barcode")
+        term = f'sku:"{sku}"' if sku is not None else f'barcode:"{barcode}"'
+        result = self.execute(FIND_VARIANTS, {"query": term}, operation="FindVariants")
+        return [
+            VariantMatch(
+                node["id"],
+                str((node.get("product") or {}).get("id")),
+                str((node.get("inventoryItem") or {}).get("id")),
+                node.get("sku"),
+                node.get("barcode"),
+            )
+            for node in (result.data.get("productVariants") or {}).get("nodes") or []
+        ]
+
+    def locations(self) -> list[tuple[str, str]]:
+        result = self.execute(LOCATIONS, operation="Locations")
+        return [
+            (n["id"], n["name"]) for n in (result.data.get("locations") or {}).get("nodes") or [] if n.get("isActive")
+        ]
+
+    # -- fulfilment -----------------------------------------------------------------------------------
+
+    def create_fulfillment(
+        self,
+        order_id: str,
+        tracking: Tracking | None,
+        *,
+        notify_customer: bool = False,
+        lines: Mapping[str, int] | None = None,
+    ) -> FulfillmentResult:
+        """Fulfil what is open on the order (or ``lines``: SKU → quantity) with tracking. Safe to repeat:
+        a repeat finds nothing open and says so instead of fulfilling twice."""
+        found = self.execute(FULFILLMENT_ORDERS, {"id": to_gid("Order", order_id)}, operation="FulfillmentOrders")
+        order = found.data.get("order")
+        if order is None:
+            raise ShopifyRejected(f"order {order_id} does not exist in the shop")
+        wanted = dict(lines) if lines is not None else None
+        groups = []
+        for fo in (order.get("fulfillmentOrders") or {}).get("nodes") or []:
+            if fo.get("status") not in ("OPEN", "IN_PROGRESS"):
+                continue
+            picks = []
+            for line in (fo.get("lineItems") or {}).get("nodes") or []:
+                remaining = int(line.get("remainingQuantity") or 0)
+                sku = str((line.get("lineItem") or {}).get("sku") or "")
+                qty = remaining if wanted is None else min(remaining, wanted.get(sku, 0))
+                if qty > 0:
+                    picks.append({"id": line["id"], "quantity": qty})
+                    if wanted is not None:
+                        wanted[sku] -= qty
+            if picks:
+                groups.append({"fulfillmentOrderId": fo["id"], "fulfillmentOrderLineItems": picks})
+        if not groups:
+            return FulfillmentResult(None, True)
+        fulfillment: dict[str, Any] = {"lineItemsByFulfillmentOrder": groups, "notifyCustomer": notify_customer}
+        if tracking is not None:
+            fulfillment["trackingInfo"] = {
+                key: value
+                for key, value in (("company", tracking.company), ("number", tracking.number), ("url", tracking.url))
+                if value is not None
+            }
+        result = self.execute(CREATE_FULFILLMENT, {"fulfillment": fulfillment}, operation="CreateFulfillment")
+        payload = result.data.get("fulfillmentCreate") or {}
+        created = payload.get("fulfillment") or {}
+        return FulfillmentResult(created.get("id"), False, tuple(payload.get("userErrors") or ()))
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

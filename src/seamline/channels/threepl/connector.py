@@ -1,0 +1,124 @@
+"""The 3PL connector as the integration backbone sees it: outbound pick tickets as a ``Subscriber``, inbound
+files as inbox messages, and the ``parse`` half of their inbox handlers.
+
+- Out: :func:`pick_ticket_subscriber` drops one 940 (or CSV) per delivered event. The control number is the
+  event's outbox sequence, so a redelivery rewrites the same file under the same number (a 3PL that took
+  the first copy sees a duplicate interchange control number, which X12 translators refuse by design).
+- In: :class:`InboxFiles` stores each taken file in the inbox with ``external_id = "sha256:<checksum>"``
+  and its kind as the message type; :func:`parse_message` turns a stored file back into its documents or
+  rejects it with every line-level reason.
+
+Not here yet, waiting on the order queue and ledger commands (issue 3): the event that releases an order to
+the 3PL (subscribe to it with ``event_types``), and the ``apply`` halves (945: record the pick/ship per the
+ledger's rule; 944: receipt movements; 947: adjustment movements by reason; 846: store the variance report).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from seamline.channels.threepl.client import ThreePLClient
+from seamline.channels.threepl.documents import PickTicket, Rejected, ThreePLDocument
+from seamline.channels.threepl.inbound import InboundFile, read_documents, sha256
+from seamline.channels.threepl.mapper import PartnerProfile
+from seamline.integration import (
+    Delivered,
+    Delivery,
+    DeliveryFailed,
+    DeliveryRejected,
+    InboundMessage,
+    InvalidMessage,
+    Receipt,
+    StoredMessage,
+    Subscriber,
+)
+
+CAPABILITIES = frozenset(
+    {
+        "pick_tickets",
+        "ship_notices",
+        "shipment_confirmations",
+        "stock_receipts",
+        "inventory_advice",
+        "inventory_adjustments",
+    }
+)
+_MAX_CONTROL_NUMBER = 999_999_999
+
+PickTicketFromEvent = Callable[[Mapping[str, Any]], PickTicket]
+
+
+def control_number_for(event_seq: int) -> int:
+    """An X12 control number (1..999999999) from an outbox sequence: stable across redeliveries."""
+    return (event_seq - 1) % _MAX_CONTROL_NUMBER + 1
+
+
+def pick_ticket_subscriber(
+    name: str,
+    client: ThreePLClient,
+    *,
+    event_types: Iterable[str],
+    to_pick_ticket: PickTicketFromEvent,
+    channels: Iterable[str] | None = None,
+) -> Subscriber:
+    """Every event (never coalesced: each is an order to ship) becomes one file in the 3PL's outbound/."""
+
+    def deliver(delivery: Delivery) -> Delivered:
+        try:
+            ticket = to_pick_ticket(delivery.payload)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DeliveryRejected(f"the event is not a pick ticket: {exc}") from exc
+        try:
+            client.send_pick_tickets([ticket], control_number=control_number_for(delivery.event_seq))
+        except ValueError as exc:
+            raise DeliveryRejected(f"pick ticket {ticket.order_id} cannot be written: {exc}") from exc
+        except OSError as exc:
+            raise DeliveryFailed(f"drop folder unavailable: {exc}") from exc
+        return Delivered()
+
+    return Subscriber(
+        name=name,
+        event_types=frozenset(event_types),
+        deliver=deliver,
+        channels=None if channels is None else frozenset(channels),
+        coalesce=False,
+    )
+
+
+class _Inbox(Protocol):
+    def receive(self, message: InboundMessage) -> Receipt: ...
+
+
+def inbound_message(source: str, file: InboundFile) -> InboundMessage:
+    return InboundMessage(
+        source=source,
+        external_id=file.external_id,
+        message_type=file.kind,
+        body=file.body,
+        headers={"file-name": file.name, "sha256": file.checksum},
+    )
+
+
+class InboxFiles:
+    """:class:`~seamline.channels.threepl.inbound.ReceivedFiles` backed by the integration inbox."""
+
+    def __init__(self, inbox: _Inbox, source: str) -> None:
+        self.inbox = inbox
+        self.source = source
+
+    def seen(self, checksum: str) -> bool:
+        return False  # the inbox's unique (source, external_id) decides, in the same call that stores
+
+    def receive(self, file: InboundFile, documents: Sequence[ThreePLDocument]) -> bool:
+        return not self.inbox.receive(inbound_message(self.source, file)).duplicate
+
+
+def parse_message(message: StoredMessage, profile: PartnerProfile | None = None) -> tuple[ThreePLDocument, ...]:
+    """The inbox handler's ``parse``: the file's documents, or ``InvalidMessage`` with every reason."""
+    name = message.headers.get("file-name", message.external_id)
+    file = InboundFile(name, sha256(message.body), message.message_type, message.body)
+    outcome = read_documents(file, profile)
+    if isinstance(outcome, Rejected):
+        raise InvalidMessage("; ".join(str(issue) for issue in outcome.errors))
+    return outcome.document

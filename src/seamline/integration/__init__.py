@@ -1,0 +1,61 @@
+"""The integration layer (DESIGN 8): inbox, outbox, dispatcher with retries and dead letters, real-time
+availability push, the in-process and NATS JetStream transports, tracing and metrics.
+
+It sits above the service (it never is imported by it): ``install(app)`` registers what it needs on a
+``Seamline`` application, and the top layer (API, CLI) calls it.
+"""
+
+from seamline.integration.events import (
+    AVAILABILITY_CHANGED,
+    EVENT_TYPES,
+    LISTING_PAUSED,
+    LISTING_RESUMED,
+    Delivery,
+    NewEvent,
+)
+from seamline.integration.inbox import (
+    FunctionHandler,
+    HandlerRegistry,
+    InboundMessage,
+    InvalidMessage,
+    Receipt,
+    StoredMessage,
+)
+from seamline.integration.retry import Budget
+from seamline.integration.runtime import Integration, install, installed
+from seamline.integration.settings import IntegrationSettings, WebhookConfig
+from seamline.integration.subscribers import (
+    Delivered,
+    DeliveryFailed,
+    DeliveryRejected,
+    RateLimited,
+    Subscriber,
+    SubscriberRegistry,
+)
+
+__all__ = [
+    "AVAILABILITY_CHANGED",
+    "EVENT_TYPES",
+    "LISTING_PAUSED",
+    "LISTING_RESUMED",
+    "Budget",
+    "Delivered",
+    "Delivery",
+    "DeliveryFailed",
+    "DeliveryRejected",
+    "FunctionHandler",
+    "HandlerRegistry",
+    "InboundMessage",
+    "Integration",
+    "IntegrationSettings",
+    "InvalidMessage",
+    "NewEvent",
+    "RateLimited",
+    "Receipt",
+    "StoredMessage",
+    "Subscriber",
+    "SubscriberRegistry",
+    "WebhookConfig",
+    "install",
+    "installed",
+]

@@ -1,0 +1,433 @@
+"""The dispatcher (DESIGN 8): claims due deliveries, hands them to their subscriber, and records the outcome.
+
+- Claims are leases (``locked_until``): a dispatcher that dies mid-delivery loses its lease, and another one
+  (or itself, restarted) delivers again. Delivery is at least once; subscribers apply by event id.
+- Failures back off exponentially with jitter, or wait the platform's ``Retry-After``; a 429 does not use
+  up an attempt. After ``max_attempts`` the delivery is dead-lettered, and stays until replayed.
+- Per subscriber: at most ``max_concurrency`` batches in flight and a token bucket that the subscriber can
+  correct with the platform's live budget.
+- It wakes at once when a transaction that wrote events commits (in this process: the commit signal; in
+  another process: PostgreSQL NOTIFY or the NATS message), else at the next due retry, else on a slow poll.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from seamline.domain.clock import Clock
+from seamline.integration import metrics, tracing
+from seamline.integration.events import AVAILABILITY_CHANGED, Delivery
+from seamline.integration.retry import Backoff, TokenBucket
+from seamline.integration.settings import IntegrationSettings
+from seamline.integration.subscribers import (
+    Delivered,
+    DeliveryFailed,
+    DeliveryRejected,
+    RateLimited,
+    Subscriber,
+    SubscriberRegistry,
+)
+from seamline.service import Seamline
+from seamline.store import outbox_repo
+from seamline.store.db import run_transaction
+
+log = logging.getLogger("seamline.dispatcher")
+
+GAUGE_REFRESH_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivery: Delivery
+    result: str  # succeeded | failed | rate_limited | rejected
+    error: str | None = None
+    retry_after: float | None = None
+    finished: float = 0.0  # wall clock (time.time) when the subscriber answered
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        app: Seamline,
+        registry: SubscriberRegistry,
+        settings: IntegrationSettings,
+        *,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        worker_id: str | None = None,
+        fresh_grace: float | None = None,
+    ) -> None:
+        self.app = app
+        self.engine = app.engine
+        self.registry = registry
+        self.settings = settings
+        self.clock = clock or app.clock
+        self.rng = rng or random.Random()
+        self.worker_id = worker_id or f"dispatcher-{uuid.uuid4().hex[:12]}"
+        self.backoff = Backoff(settings.backoff_base_seconds, settings.backoff_cap_seconds)
+        #: In NATS mode fresh deliveries belong to the broker's consumers for this long; the loop here takes
+        #: only retries, replays and stragglers.
+        self.fresh_grace = fresh_grace
+        self.heartbeats: dict[str, datetime] = {}
+        self._buckets: dict[str, TokenBucket] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._inflight: dict[str, int] = {}
+        self._idle: dict[str, bool] = {}
+        self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._gauges_at = 0.0
+
+    # ------------------------------------------------------------------ rate limits
+    def bucket(self, subscriber: Subscriber) -> TokenBucket | None:
+        if subscriber.rate_per_second is None:
+            return None
+        with self._lock:
+            bucket = self._buckets.get(subscriber.name)
+            if bucket is None:
+                bucket = self._buckets[subscriber.name] = TokenBucket(subscriber.rate_per_second, subscriber.burst)
+            return bucket
+
+    def acquire(self, subscriber: Subscriber, stop: threading.Event | None = None) -> bool:
+        """Wait for one token (the NATS path delivers one message at a time). False if stopped first."""
+        bucket = self.bucket(subscriber)
+        while bucket is not None and not bucket.take(1):
+            if (stop or self._stop).wait(min(1.0, max(0.001, bucket.wait_time()))):
+                return False
+        return True
+
+    # ------------------------------------------------------------------ one batch, synchronously
+    def run_once(self, subscriber: str | None = None) -> int:
+        """Claim and deliver one batch per subscriber (or for one); answers how many were attempted."""
+        subs = [s for s in self.registry if subscriber is None or s.name == subscriber]
+        return sum(self._work_batch(s) for s in subs)
+
+    def drain(self, *, rounds: int = 10_000) -> int:
+        """Deliver until nothing is due now (tests and the CLI use it)."""
+        total = 0
+        for _ in range(rounds):
+            done = self.run_once()
+            total += done
+            if done == 0:
+                break
+        return total
+
+    def _work_batch(self, sub: Subscriber) -> int:
+        self._beat(sub.name)
+        want = self.settings.batch_size
+        bucket = self.bucket(sub)
+        if bucket is not None:
+            want = bucket.take(want)
+            if want == 0:
+                return 0
+        now = self.clock.now()
+        lease = now + timedelta(seconds=self.settings.lease_seconds)
+        fresh_before = None if self.fresh_grace is None else now - timedelta(seconds=self.fresh_grace)
+
+        def claim(conn: Connection) -> list[Delivery]:
+            rows = outbox_repo.claim_due(
+                conn, sub.name, now=now, limit=want, lease_until=lease, worker=self.worker_id, fresh_before=fresh_before
+            )
+            return [self._delivery(conn, row) for row in rows]
+
+        claimed = run_transaction(self.engine, claim)
+        if bucket is not None and len(claimed) < want:
+            bucket.give_back(want - len(claimed))
+        if claimed:
+            self._finish(sub, [self._attempt(sub, d) for d in claimed])
+        return len(claimed)
+
+    def deliver_event(self, subscriber: str, event_id: str) -> str:
+        """Deliver one event to one subscriber now if its delivery is due and free (the NATS consumers' path).
+
+        Answers what happened: ``succeeded``, ``failed``, ``dead``, ``superseded``, ``rate_limited``, or why
+        nothing was attempted: ``missing``, ``done``, ``scheduled``, ``busy``."""
+        sub = self.registry.get(subscriber)
+        if sub is None:
+            return "missing"
+        self._beat(sub.name)
+        now = self.clock.now()
+        known = run_transaction(self.engine, lambda c: outbox_repo.delivery_state(c, sub.name, event_id), write=False)
+        if known is None:
+            return "missing"
+        if known[0] != "pending":
+            return "done"
+        if known[1] > now:
+            return "scheduled"
+        lease = now + timedelta(seconds=self.settings.lease_seconds)
+
+        def claim(conn: Connection) -> tuple[str, Delivery | None]:
+            state, row = outbox_repo.claim_event(
+                conn, sub.name, event_id, now=now, lease_until=lease, worker=self.worker_id
+            )
+            return state, None if row is None else self._delivery(conn, row)
+
+        state, delivery = run_transaction(self.engine, claim)
+        if delivery is None:
+            return state
+        return self._finish(sub, [self._attempt(sub, delivery)])[0]
+
+    def _delivery(self, conn: Connection, row: dict[str, Any]) -> Delivery:
+        payload = row["payload"]
+        previous = None
+        if row["event_type"] == AVAILABILITY_CHANGED and payload.get("channel") and payload.get("sku"):
+            published = outbox_repo.published(conn, row["subscriber"], payload["channel"], payload["sku"])
+            if published is not None:
+                previous = {k: published[k] for k in ("available", "atp", "paused", "event_seq")}
+        return Delivery(
+            id=int(row["id"]),
+            subscriber=row["subscriber"],
+            event_id=row["event_id"],
+            event_type=row["event_type"],
+            event_seq=int(row["event_seq"]),
+            payload=payload,
+            trace_id=row["trace_id"],
+            created_at=row["event_created_at"],
+            attempt=int(row["attempts"]) + 1,
+            previous=previous,
+            extra={"coalesce_key": row["coalesce_key"]},
+        )
+
+    def _attempt(self, sub: Subscriber, delivery: Delivery) -> Outcome:
+        bucket = self.bucket(sub)
+        with tracing.traced(delivery.trace_id):
+            try:
+                answer = sub.deliver(delivery)
+            except RateLimited as exc:
+                if bucket is not None:
+                    bucket.pause(exc.retry_after if exc.retry_after is not None else 1.0)
+                return Outcome(delivery, "rate_limited", exc.reason, exc.retry_after, time.time())
+            except DeliveryFailed as exc:
+                if bucket is not None and exc.budget is not None:
+                    bucket.observe(exc.budget)
+                if bucket is not None and exc.retry_after is not None:
+                    bucket.pause(exc.retry_after)
+                return Outcome(delivery, "failed", exc.reason, exc.retry_after, time.time())
+            except DeliveryRejected as exc:
+                return Outcome(delivery, "rejected", exc.reason, None, time.time())
+            except Exception as exc:  # noqa: BLE001 - a connector's bug is a failed delivery, not a dead dispatcher
+                return Outcome(delivery, "failed", f"{type(exc).__name__}: {exc}", None, time.time())
+        if isinstance(answer, Delivered) and answer.budget is not None and bucket is not None:
+            bucket.observe(answer.budget)
+        return Outcome(delivery, "succeeded", finished=time.time())
+
+    def _finish(self, sub: Subscriber, outcomes: Sequence[Outcome]) -> list[str]:
+        """Record every outcome of a batch in one transaction, then count them."""
+        max_attempts = sub.max_attempts or self.settings.max_attempts
+
+        def record(conn: Connection) -> list[str]:
+            now = self.clock.now()
+            return [self._record_one(conn, sub, o, now, max_attempts) for o in outcomes]
+
+        results = run_transaction(self.engine, record)
+        dead = False
+        for outcome, result in zip(outcomes, results, strict=True):
+            d = outcome.delivery
+            if result == "unchanged":
+                continue
+            metrics.DELIVERIES.labels(sub.name, result).inc()
+            if result == "succeeded":
+                metrics.DELIVERY_LAG.labels(sub.name).observe(max(0.0, outcome.finished - d.created_at.timestamp()))
+                log.debug(
+                    "delivered %s %s to %s",
+                    d.event_type,
+                    d.event_id,
+                    sub.name,
+                    extra={"trace_id": d.trace_id, "event_id": d.event_id, "subscriber": sub.name},
+                )
+            else:
+                dead = dead or result == "dead"
+                log.warning(
+                    "delivery %s of %s %s to %s: %s after attempt %d: %s (trace %s)",
+                    d.id,
+                    d.event_type,
+                    d.event_id,
+                    sub.name,
+                    result,
+                    d.attempt,
+                    outcome.error,
+                    d.trace_id,
+                    extra={"trace_id": d.trace_id, "event_id": d.event_id, "subscriber": sub.name},
+                )
+        if dead:
+            self.refresh_gauges()
+        return results
+
+    def _record_one(self, conn: Connection, sub: Subscriber, o: Outcome, now: datetime, max_attempts: int) -> str:
+        d = o.delivery
+        if o.result == "succeeded":
+            if not outbox_repo.record_success(conn, d.id, now):
+                return "unchanged"
+            if d.event_type == AVAILABILITY_CHANGED and d.payload.get("channel") and d.payload.get("sku"):
+                outbox_repo.record_published(
+                    conn,
+                    {
+                        "subscriber": sub.name,
+                        "channel": d.payload["channel"],
+                        "sku": d.payload["sku"],
+                        "available": int(d.payload.get("available", d.payload.get("atp", 0))),
+                        "atp": int(d.payload.get("atp", 0)),
+                        "paused": bool(d.payload.get("paused", False)),
+                        "event_seq": d.event_seq,
+                        "event_id": d.event_id,
+                        "published_at": now,
+                    },
+                )
+            return "succeeded"
+        error = o.error or o.result
+        key = d.extra.get("coalesce_key")
+        superseded = bool(key) and outbox_repo.newer_pending(conn, sub.name, str(key), d.id)
+        if o.result == "rejected":
+            status = outbox_repo.record_failure(
+                conn, d.id, subscriber=sub.name, now=now, error=error, next_attempt_at=None
+            )
+        elif o.result == "rate_limited":
+            wait = o.retry_after if o.retry_after is not None else self.backoff.delay(1, self.rng)
+            status = outbox_repo.record_failure(
+                conn,
+                d.id,
+                subscriber=sub.name,
+                now=now,
+                error=error,
+                next_attempt_at=now + timedelta(seconds=wait),
+                counts=False,
+                supersede=superseded,
+            )
+            return "superseded" if status == "superseded" else ("rate_limited" if status != "unchanged" else status)
+        elif d.attempt >= max_attempts:
+            status = outbox_repo.record_failure(
+                conn, d.id, subscriber=sub.name, now=now, error=error, next_attempt_at=None
+            )
+        else:
+            wait = max(self.backoff.delay(d.attempt, self.rng), o.retry_after or 0.0)
+            status = outbox_repo.record_failure(
+                conn,
+                d.id,
+                subscriber=sub.name,
+                now=now,
+                error=error,
+                next_attempt_at=now + timedelta(seconds=wait),
+                supersede=superseded,
+            )
+        return {"pending": "failed"}.get(status, status)
+
+    # ------------------------------------------------------------------ metrics
+    def _beat(self, name: str) -> None:
+        self.heartbeats[name] = self.clock.now()
+        metrics.HEARTBEAT.labels(name).set(time.time())
+
+    def refresh_gauges(self) -> None:
+        depth = run_transaction(self.engine, outbox_repo.dead_letter_depth, write=False)
+        now = self.clock.now()
+        for sub in set(self.registry.names()) | set(depth):
+            count, oldest = depth.get(sub, (0, None))
+            metrics.DEAD_LETTERS.labels(sub).set(count)
+            metrics.DEAD_LETTER_OLDEST_AGE.labels(sub).set(0 if oldest is None else (now - oldest).total_seconds())
+        self._gauges_at = time.monotonic()
+
+    # ------------------------------------------------------------------ the background loop
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        workers = max(1, sum(s.max_concurrency for s in self.registry))
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="seamline-delivery")
+        self._thread = threading.Thread(target=self._loop, name="seamline-dispatcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        try:
+            run_transaction(self.engine, lambda conn: outbox_repo.release_claims(conn, self.worker_id))
+        except Exception:  # noqa: BLE001 - leases expire on their own; stopping must not fail over this
+            log.warning("could not release delivery leases on stop; they will expire", exc_info=True)
+
+    def _loop(self) -> None:
+        try:
+            self.refresh_gauges()
+        except Exception:  # noqa: BLE001 - metrics must not keep deliveries from starting
+            log.exception("could not read dead-letter depth")
+        while not self._stop.is_set():
+            self._wake.clear()
+            with self._lock:
+                self._idle = dict.fromkeys(self._idle, False)
+            self._submit_ready()
+            if time.monotonic() - self._gauges_at > GAUGE_REFRESH_SECONDS:
+                try:
+                    self.refresh_gauges()
+                except Exception:  # noqa: BLE001
+                    log.exception("could not read dead-letter depth")
+            self._wake.wait(self._idle_timeout())
+
+    def _submit_ready(self) -> None:
+        assert self._pool is not None
+        for sub in self.registry:
+            with self._lock:
+                if self._idle.get(sub.name) or self._inflight.get(sub.name, 0) >= sub.max_concurrency:
+                    continue
+                self._inflight[sub.name] = self._inflight.get(sub.name, 0) + 1
+            self._pool.submit(self._job, sub)
+
+    def _job(self, sub: Subscriber) -> None:
+        claimed = 0
+        try:
+            claimed = self._work_batch(sub)
+        except Exception:  # noqa: BLE001 - the database may be briefly away; try again on the next wake
+            log.exception("dispatching to %s failed; will retry", sub.name)
+            time.sleep(0.5)
+        finally:
+            with self._lock:
+                self._inflight[sub.name] -= 1
+                if claimed == 0:
+                    self._idle[sub.name] = True
+            # A batch that found nothing does not wake the loop (that would spin); one that did may have left
+            # more behind, so go round again.
+            if claimed:
+                self._wake.set()
+
+    def _idle_timeout(self) -> float:
+        timeout = self.settings.poll_seconds
+        with self._lock:
+            busy = any(self._inflight.values())
+        for sub in self.registry:
+            bucket = self.bucket(sub)
+            if bucket is not None:
+                wait = bucket.wait_time()
+                if wait > 0:
+                    timeout = min(timeout, wait)
+        if busy:
+            return timeout
+        try:
+            due = run_transaction(
+                self.engine, lambda conn: outbox_repo.next_due(conn, self.registry.names()), write=False
+            )
+        except Exception:  # noqa: BLE001
+            return timeout
+        if due is not None:
+            seconds = (due - self.clock.now()).total_seconds()
+            if self.fresh_grace is not None:
+                seconds = max(seconds, 0.25)
+            timeout = min(timeout, max(0.02, seconds))
+        return timeout

@@ -1,0 +1,61 @@
+"""Event types the outbox carries, and what a subscriber is handed (DESIGN 4.4, 8).
+
+Events are in the past tense and name the business fact. Payloads are JSON objects:
+
+- ``AvailabilityChanged``: ``{channel, sku, atp, available, paused, pause_below}``; ``available`` is what
+  the channel should show (0 while paused). Coalesced per (channel, sku).
+- ``ListingPaused`` / ``ListingResumed``: ``{channel, sku, atp, pause_below}`` when ATP crosses the
+  channel's pause threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+AVAILABILITY_CHANGED = "AvailabilityChanged"
+LISTING_PAUSED = "ListingPaused"
+LISTING_RESUMED = "ListingResumed"
+EVENT_TYPES = (AVAILABILITY_CHANGED, LISTING_PAUSED, LISTING_RESUMED)
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    type: str
+    payload: Mapping[str, Any]
+    channel: str | None = None
+    #: Deliveries with the same key to the same subscriber replace each other while undelivered.
+    coalesce_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One attempt to hand one event to one subscriber. ``event_id`` is the idempotency key to apply it by."""
+
+    id: int
+    subscriber: str
+    event_id: str
+    event_type: str
+    event_seq: int
+    payload: Mapping[str, Any]
+    trace_id: str | None
+    created_at: datetime
+    attempt: int
+    #: For AvailabilityChanged: what this subscriber last published for the (channel, sku), for a
+    #: compare-and-set push (``{available, atp, paused, event_seq}``); None if nothing was published yet.
+    previous: Mapping[str, Any] | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.event_id,
+            "type": self.event_type,
+            "seq": self.event_seq,
+            "payload": dict(self.payload),
+            "trace_id": self.trace_id,
+            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "attempt": self.attempt,
+            "previous": None if self.previous is None else dict(self.previous),
+        }

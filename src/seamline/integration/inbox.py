@@ -1,0 +1,317 @@
+"""The inbox (DESIGN 8): every inbound message (webhook, file, API batch) is stored raw, with its headers,
+before it is acknowledged; processed later, once, in order per aggregate.
+
+- ``receive`` commits the raw message and answers; the caller acknowledges the sender only after that. A
+  repeat of (source, external id) is counted and answered as a duplicate; it is never processed again.
+- A registry maps (source, message type) to a handler: ``parse`` validates the raw message into a canonical
+  command (raising ``InvalidMessage`` rejects it, reason kept), ``apply`` executes it inside the same
+  transaction that marks the message processed, so its effect happens exactly once.
+- A failure in ``apply`` rolls back, is retried with backoff, and after ``inbox_max_attempts`` the message
+  is ``failed`` and visible (``GET /v1/integration/inbox?status=failed``).
+- Where the source gives an aggregate key (an order id), messages of that aggregate are applied in arrival
+  order; a message whose version is older than the one applied is recognised and skipped (``stale``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import Connection
+
+from seamline.domain.clock import Clock
+from seamline.domain.errors import SeamlineError
+from seamline.integration import metrics, tracing
+from seamline.integration.retry import Backoff
+from seamline.integration.settings import IntegrationSettings
+from seamline.service import Seamline
+from seamline.store import inbox_repo
+from seamline.store.db import run_transaction
+
+log = logging.getLogger("seamline.inbox")
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    source: str
+    external_id: str
+    message_type: str
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+    #: The entity the message is about (an order id); messages of one aggregate are applied in order.
+    aggregate_key: str | None = None
+    #: The source's version of that entity (updated_at in microseconds, a sequence number): older is stale.
+    aggregate_version: int | None = None
+    trace_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    id: int
+    source: str
+    external_id: str
+    message_type: str
+    body: bytes
+    headers: Mapping[str, str]
+    aggregate_key: str | None
+    aggregate_version: int | None
+    attempts: int
+    trace_id: str | None
+
+    def json(self) -> Any:
+        """The body as JSON; a body that is not JSON rejects the message."""
+        try:
+            return json.loads(self.body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidMessage(f"the body is not JSON: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    id: int
+    duplicate: bool
+    status: str
+
+
+class InvalidMessage(Exception):
+    """The message can never be processed as it is (bad schema, unknown SKU): rejected, reason kept."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class MessageHandler(Protocol):
+    def parse(self, message: StoredMessage) -> Any:
+        """Validate the raw message into a canonical command, or raise InvalidMessage."""
+        ...
+
+    def apply(self, conn: Connection, command: Any) -> None:
+        """Execute the command inside the inbox's transaction (through the service, never raw SQL)."""
+        ...
+
+
+@dataclass(frozen=True)
+class FunctionHandler:
+    """A handler from two functions, for handlers too small to deserve a class."""
+
+    parse_fn: Callable[[StoredMessage], Any]
+    apply_fn: Callable[[Connection, Any], None]
+
+    def parse(self, message: StoredMessage) -> Any:
+        return self.parse_fn(message)
+
+    def apply(self, conn: Connection, command: Any) -> None:
+        self.apply_fn(conn, command)
+
+
+class HandlerRegistry:
+    def __init__(self) -> None:
+        self._handlers: dict[tuple[str, str], MessageHandler] = {}
+
+    def register(self, source: str, message_type: str, handler: MessageHandler) -> None:
+        key = (source, message_type)
+        if key in self._handlers:
+            raise ValueError(f"a handler for {source}/{message_type} is already registered")
+        self._handlers[key] = handler
+
+    def get(self, source: str, message_type: str) -> MessageHandler | None:
+        return self._handlers.get((source, message_type))
+
+    def keys(self) -> list[tuple[str, str]]:
+        return sorted(self._handlers)
+
+
+def _stored(row: Mapping[str, Any]) -> StoredMessage:
+    return StoredMessage(
+        id=int(row["id"]),
+        source=row["source"],
+        external_id=row["external_id"],
+        message_type=row["message_type"],
+        body=bytes(row["body"]),
+        headers=dict(row["headers"] or {}),
+        aggregate_key=row["aggregate_key"],
+        aggregate_version=None if row["aggregate_version"] is None else int(row["aggregate_version"]),
+        attempts=int(row["attempts"]),
+        trace_id=row["trace_id"],
+    )
+
+
+class Inbox:
+    def __init__(
+        self,
+        app: Seamline,
+        handlers: HandlerRegistry,
+        settings: IntegrationSettings,
+        *,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.app = app
+        self.handlers = handlers
+        self.settings = settings
+        self.clock = clock or app.clock
+        self.rng = rng or random.Random()
+        self.backoff = Backoff(settings.backoff_base_seconds, settings.backoff_cap_seconds)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def receive(self, message: InboundMessage) -> Receipt:
+        """Store the raw message durably and answer; acknowledge the sender only after this returns."""
+        trace = message.trace_id or tracing.current() or tracing.new_trace_id()
+        row = {
+            "source": message.source,
+            "external_id": message.external_id,
+            "message_type": message.message_type,
+            "aggregate_key": message.aggregate_key,
+            "aggregate_version": message.aggregate_version,
+            "headers": dict(message.headers),
+            "body": message.body,
+            "received_at": self.clock.now(),
+            "trace_id": trace,
+        }
+        message_id, duplicate, status = run_transaction(self.app.engine, lambda c: inbox_repo.store_message(c, row))
+        metrics.INBOX_MESSAGES.labels(message.source, "duplicate" if duplicate else "received").inc()
+        if not duplicate:
+            self._wake.set()
+        return Receipt(message_id, duplicate, status)
+
+    def process_due(self, limit: int = 100) -> int:
+        """Process messages that are due, in order per aggregate; answers how many were handled."""
+        now = self.clock.now()
+        ids = run_transaction(self.app.engine, lambda c: inbox_repo.due_ids(c, now, limit), write=False)
+        return sum(1 for message_id in ids if self.process(message_id) is not None)
+
+    def drain(self, rounds: int = 1000) -> int:
+        total = 0
+        for _ in range(rounds):
+            done = self.process_due()
+            total += done
+            if done == 0:
+                break
+        return total
+
+    def process(self, message_id: int) -> str | None:
+        """Process one message now. Answers its new status, or None if it was not waiting (or is held)."""
+        outcome: dict[str, Any] = {}
+
+        def work(conn: Connection) -> str | None:
+            row = inbox_repo.lock_message(conn, message_id)
+            if row is None:
+                return None
+            message = _stored(row)
+            outcome["message"] = message
+            tracing.bind(message.trace_id)
+            now = self.clock.now()
+            handler = self.handlers.get(message.source, message.message_type)
+            if handler is None:
+                reason = f"no handler for {message.source}/{message.message_type}"
+                inbox_repo.finish(conn, message.id, "rejected", now, reason)
+                return "rejected"
+            if message.aggregate_key is not None and message.aggregate_version is not None:
+                applied = inbox_repo.applied_version(conn, message.source, message.aggregate_key)
+                if applied is not None and message.aggregate_version < applied:
+                    reason = f"stale: version {message.aggregate_version} is older than applied {applied}"
+                    inbox_repo.finish(conn, message.id, "stale", now, reason)
+                    return "stale"
+            try:
+                command = handler.parse(message)
+            except InvalidMessage as exc:
+                inbox_repo.finish(conn, message.id, "rejected", now, exc.reason)
+                return "rejected"
+            handler.apply(conn, command)
+            if message.aggregate_key is not None and message.aggregate_version is not None:
+                inbox_repo.set_applied_version(
+                    conn, message.source, message.aggregate_key, message.aggregate_version, message.id, now
+                )
+            inbox_repo.finish(conn, message.id, "processed", now)
+            return "processed"
+
+        try:
+            with tracing.traced(None):
+                status = self.app.write(work)
+        except Exception as exc:  # noqa: BLE001 - any failure of a handler is retried, then kept as failed
+            message = outcome.get("message")
+            if message is None:
+                raise
+            return self._failed(message, exc)
+        if status is not None:
+            message = outcome["message"]
+            metrics.INBOX_MESSAGES.labels(message.source, status).inc()
+        return status
+
+    def _failed(self, message: StoredMessage, exc: Exception) -> str:
+        reason = exc.detail if isinstance(exc, SeamlineError) else f"{type(exc).__name__}: {exc}"
+        attempt = message.attempts + 1
+        now = self.clock.now()
+        next_at: datetime | None = None
+        if attempt < self.settings.inbox_max_attempts:
+            next_at = now + timedelta(seconds=self.backoff.delay(attempt, self.rng))
+        status = run_transaction(
+            self.app.engine,
+            lambda c: inbox_repo.record_failure(c, message.id, now=now, error=reason, next_attempt_at=next_at),
+        )
+        metrics.INBOX_MESSAGES.labels(message.source, "failed" if status == "failed" else "retried").inc()
+        log.warning(
+            "inbox message %s (%s/%s %s) attempt %d failed: %s",
+            message.id,
+            message.source,
+            message.message_type,
+            message.external_id,
+            attempt,
+            reason,
+            extra={"trace_id": message.trace_id},
+        )
+        return "failed" if status == "failed" else "retrying"
+
+    def retry(self, message_id: int) -> bool:
+        """An operator's retry of a failed message."""
+        now = self.clock.now()
+        done = run_transaction(self.app.engine, lambda c: inbox_repo.retry_failed(c, message_id, now))
+        if done:
+            self._wake.set()
+        return done
+
+    def list(self, *, status: str | None = None, source: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        return run_transaction(
+            self.app.engine,
+            lambda c: inbox_repo.list_messages(c, status=status, source=source, limit=limit),
+            write=False,
+        )
+
+    # ------------------------------------------------------------------ the background loop
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="seamline-inbox", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                while self.process_due() and not self._stop.is_set():
+                    pass
+                due = run_transaction(self.app.engine, inbox_repo.next_due, write=False)
+            except Exception:  # noqa: BLE001 - keep the processor alive; the database may come back
+                log.exception("inbox processing failed; will retry")
+                due = None
+            timeout = self.settings.poll_seconds
+            if due is not None:
+                timeout = min(timeout, max(0.02, (due - self.clock.now()).total_seconds()))
+            self._wake.wait(timeout)

@@ -1,0 +1,81 @@
+"""Writing events: into the outbox and, in the same transaction, one delivery per interested subscriber.
+
+Nothing here commits: the caller's transaction does, so an event exists exactly when its state change does.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from seamline.domain.clock import Clock
+from seamline.integration import metrics, tracing
+from seamline.integration.events import NewEvent
+from seamline.integration.subscribers import SubscriberRegistry
+from seamline.store import outbox_repo
+
+#: Set in ``Connection.info`` when a transaction wrote events; read when the connection goes back to the
+#: pool (after commit) to wake the dispatcher. Cleared at the start of each transaction by the store.
+WROTE_EVENTS = "seamline.outbox_written"
+
+
+def new_event_id() -> str:
+    return "evt_" + uuid.uuid4().hex
+
+
+class Outbox:
+    def __init__(self, registry: SubscriberRegistry, clock: Clock, *, notify: bool = True) -> None:
+        self.registry = registry
+        self.clock = clock
+        self.notify = notify
+
+    def emit(self, conn: Connection, events: Sequence[NewEvent], *, trace_id: str | None = None) -> list[str]:
+        """Append events and their deliveries; answers the event ids. Call inside a write transaction."""
+        if not events:
+            return []
+        now = self.clock.now()
+        trace = trace_id or tracing.current()
+        rows: list[dict[str, Any]] = [
+            {
+                "id": new_event_id(),
+                "type": e.type,
+                "channel": e.channel,
+                "coalesce_key": e.coalesce_key,
+                "payload": dict(e.payload),
+                "trace_id": trace,
+                "created_at": now,
+            }
+            for e in events
+        ]
+        seqs = outbox_repo.append_events(conn, rows)
+        per_subscriber: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        coalescing: dict[str, list[str]] = defaultdict(list)
+        for row in rows:
+            for subscriber in self.registry.for_event(row["type"], row["channel"]):
+                key = row["coalesce_key"] if subscriber.coalesce else None
+                per_subscriber[subscriber.name].append(
+                    {
+                        "event_seq": seqs[row["id"]],
+                        "event_id": row["id"],
+                        "event_type": row["type"],
+                        "subscriber": subscriber.name,
+                        "coalesce_key": key,
+                        "created_at": now,
+                        "trace_id": trace,
+                    }
+                )
+                if key is not None:
+                    coalescing[subscriber.name].append(key)
+        for name in sorted(per_subscriber):
+            outbox_repo.supersede_pending(conn, name, coalescing.get(name, []), now)
+            outbox_repo.add_deliveries(conn, per_subscriber[name])
+        for row in rows:
+            metrics.EVENTS.labels(row["type"]).inc()
+        conn.info[WROTE_EVENTS] = True
+        if self.notify:
+            outbox_repo.notify(conn)
+        return [r["id"] for r in rows]

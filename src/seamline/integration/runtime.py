@@ -1,0 +1,143 @@
+"""Wiring the integration layer onto an application: ``install`` registers the availability hook and the
+subscribers; ``Integration.start`` runs the background workers (``seamline serve`` and ``seamline worker``)."""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Iterable
+from typing import Any
+
+from seamline.integration import tracing
+from seamline.integration.availability import AvailabilityPublisher
+from seamline.integration.dispatcher import Dispatcher
+from seamline.integration.inbox import HandlerRegistry, Inbox
+from seamline.integration.outbox import Outbox
+from seamline.integration.retention import RetentionSweeper
+from seamline.integration.settings import IntegrationSettings
+from seamline.integration.status import integration_status
+from seamline.integration.subscribers import Subscriber, SubscriberRegistry, webhook_subscriber
+from seamline.integration.transports.nats import NatsTransport
+from seamline.integration.wakeup import CommitSignal, NotifyListener
+from seamline.service import Seamline
+
+log = logging.getLogger("seamline.integration")
+
+_installed: weakref.WeakKeyDictionary[Seamline, Integration] = weakref.WeakKeyDictionary()
+
+
+class Integration:
+    def __init__(
+        self,
+        app: Seamline,
+        settings: IntegrationSettings,
+        registry: SubscriberRegistry,
+        handlers: HandlerRegistry,
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.registry = registry
+        self.handlers = handlers
+        sqlite = app.engine.dialect.name == "sqlite"
+        self.outbox = Outbox(registry, app.clock, notify=settings.notify and not sqlite)
+        self.availability = AvailabilityPublisher(self.outbox, app.clock)
+        nats_mode = settings.transport == "nats"
+        self.dispatcher = Dispatcher(
+            app, registry, settings, fresh_grace=settings.nats_grace_seconds if nats_mode else None
+        )
+        self.inbox = Inbox(app, handlers, settings)
+        self.retention = RetentionSweeper(app, settings)
+        self.nats: NatsTransport | None = None
+        self._signal = CommitSignal.for_engine(app.engine)
+        self._listener: NotifyListener | None = None
+        self._running = False
+
+    def add_subscriber(self, subscriber: Subscriber) -> Subscriber:
+        return self.registry.add(subscriber)
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self, *, listen: bool = False) -> None:
+        """Run the dispatcher (or, with the NATS transport, the relay, the consumers and a dispatcher for
+        retries), the inbox processor and retention. ``listen`` adds PostgreSQL LISTEN, for a worker process
+        whose events are committed by another process."""
+        if self._running:
+            return
+        self._running = True
+        if self.settings.transport == "nats":
+            self.nats = NatsTransport(self.app, self.registry, self.dispatcher, self.settings)
+            self._signal.add(self.nats.wake)
+            self.nats.start()
+        else:
+            self._signal.add(self.dispatcher.wake)
+        self.dispatcher.start()
+        self.inbox.start()
+        self.retention.start()
+        if listen:
+            wake = self.nats.wake if self.nats is not None else self.dispatcher.wake
+            self._listener = NotifyListener(self.app.engine, wake)
+            self._listener.start()
+        log.info(
+            "integration started: transport %s, subscribers %s",
+            self.settings.transport,
+            ", ".join(self.registry.names()) or "none",
+        )
+
+    def stop(self) -> None:
+        if not self._running:
+            return
+        self._running = False
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
+        self._signal.discard(self.dispatcher.wake)
+        if self.nats is not None:
+            self._signal.discard(self.nats.wake)
+            self.nats.stop()
+            self.nats = None
+        self.retention.stop()
+        self.inbox.stop()
+        self.dispatcher.stop()
+
+    def uninstall(self) -> None:
+        """Stop and take the availability hook off the application (tests that build several)."""
+        self.stop()
+        if self.availability in self.app.before_commit:
+            self.app.before_commit.remove(self.availability)
+        _installed.pop(self.app, None)
+
+    def status(self) -> dict[str, Any]:
+        return integration_status(self)
+
+
+def install(
+    app: Seamline,
+    settings: IntegrationSettings | None = None,
+    *,
+    subscribers: Iterable[Subscriber] = (),
+    handlers: HandlerRegistry | None = None,
+) -> Integration:
+    """Put the integration layer on ``app`` (once; a second call answers the first installation and adds any
+    new subscribers). Events are written from now on, by every write transaction of ``app``."""
+    existing = _installed.get(app)
+    if existing is not None:
+        for subscriber in subscribers:
+            if existing.registry.get(subscriber.name) is None:
+                existing.registry.add(subscriber)
+        return existing
+    settings = settings or IntegrationSettings.from_env()
+    registry = SubscriberRegistry()
+    for config in settings.webhooks:
+        registry.add(webhook_subscriber(config))
+    for subscriber in subscribers:
+        registry.add(subscriber)
+    integration = Integration(app, settings, registry, handlers or HandlerRegistry())
+    app.before_commit.append(integration.availability)
+    _installed[app] = integration
+    return integration
+
+
+def installed(app: Seamline) -> Integration | None:
+    return _installed.get(app)
+
+
+__all__ = ["Integration", "install", "installed", "tracing"]

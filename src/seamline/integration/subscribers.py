@@ -1,0 +1,141 @@
+"""The subscriber registry: each connector declares the event types (and channels) it takes, how it wants
+them (coalesced or every one), its concurrency and its rate limit. A subscriber answers a delivery by
+returning (delivered, optionally with the platform's live budget) or raising one of the failures below."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import httpx
+
+from seamline.integration.events import Delivery
+from seamline.integration.retry import Budget
+from seamline.integration.settings import WebhookConfig
+
+
+@dataclass(frozen=True)
+class Delivered:
+    budget: Budget | None = None
+
+
+class DeliveryFailed(Exception):
+    """A temporary failure: retried with backoff (or after ``retry_after`` seconds when the platform said so)."""
+
+    def __init__(self, reason: str, *, retry_after: float | None = None, budget: Budget | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+        self.budget = budget
+
+
+class RateLimited(DeliveryFailed):
+    """The platform throttled us (HTTP 429): wait ``retry_after``; this does not use up an attempt."""
+
+
+class DeliveryRejected(Exception):
+    """The platform refused this event for good (a 4xx that retrying cannot fix): dead-lettered at once."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+Handler = Callable[[Delivery], "Delivered | None"]
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    name: str
+    event_types: frozenset[str]
+    deliver: Handler
+    #: None takes events of every channel; otherwise only events of these channels.
+    channels: frozenset[str] | None = None
+    #: True: a newer event with the same coalesce key replaces an undelivered older one (a stock number).
+    #: False: every event is delivered (an audit feed).
+    coalesce: bool = True
+    max_concurrency: int = 1
+    rate_per_second: float | None = None
+    burst: float | None = None
+    max_attempts: int | None = None
+
+    def takes(self, event_type: str, channel: str | None) -> bool:
+        if event_type not in self.event_types:
+            return False
+        return self.channels is None or channel is None or channel in self.channels
+
+
+@dataclass
+class SubscriberRegistry:
+    _by_name: dict[str, Subscriber] = field(default_factory=dict)
+
+    def add(self, subscriber: Subscriber) -> Subscriber:
+        if subscriber.name in self._by_name:
+            raise ValueError(f"a subscriber named {subscriber.name} is already registered")
+        if subscriber.max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        self._by_name[subscriber.name] = subscriber
+        return subscriber
+
+    def remove(self, name: str) -> None:
+        self._by_name.pop(name, None)
+
+    def get(self, name: str) -> Subscriber | None:
+        return self._by_name.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._by_name)
+
+    def __iter__(self) -> Iterator[Subscriber]:
+        return iter([self._by_name[n] for n in sorted(self._by_name)])
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def for_event(self, event_type: str, channel: str | None) -> list[Subscriber]:
+        return [s for s in self if s.takes(event_type, channel)]
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date: fall back to our own backoff
+
+
+def webhook_subscriber(config: WebhookConfig, transport: httpx.BaseTransport | None = None) -> Subscriber:
+    """POST each event as JSON; ``Idempotency-Key`` is the event id, ``traceparent`` carries the trace id.
+
+    2xx delivered; 429 rate limited (Retry-After honoured); 408, 425 and 5xx retried; other 4xx dead-letter."""
+    client = httpx.Client(timeout=config.timeout_seconds, transport=transport)
+
+    def deliver(delivery: Delivery) -> Delivered:
+        headers = {"Idempotency-Key": delivery.event_id, "Content-Type": "application/json"}
+        if delivery.trace_id and len(delivery.trace_id) == 32:
+            headers["traceparent"] = f"00-{delivery.trace_id}-{delivery.id % 2**64:016x}-01"
+        try:
+            response = client.post(config.url, content=json.dumps(delivery.as_json()), headers=headers)
+        except httpx.HTTPError as exc:
+            raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from exc
+        if response.is_success:
+            return Delivered()
+        reason = f"HTTP {response.status_code}: {response.text[:200]}"
+        if response.status_code == 429:
+            raise RateLimited(reason, retry_after=_retry_after(response))
+        if response.status_code in (408, 425) or response.status_code >= 500:
+            raise DeliveryFailed(reason, retry_after=_retry_after(response))
+        raise DeliveryRejected(reason)
+
+    return Subscriber(
+        name=config.name,
+        event_types=frozenset(config.events),
+        deliver=deliver,
+        channels=None if config.channels is None else frozenset(config.channels),
+        coalesce=config.coalesce,
+        max_concurrency=config.max_concurrency,
+        rate_per_second=config.rate_per_second,
+    )

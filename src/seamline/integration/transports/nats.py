@@ -1,0 +1,263 @@
+"""NATS JetStream transport (DESIGN 8), for scale-out.
+
+- The outbox relay publishes each event to ``<prefix>.<EventType>`` with ``Nats-Msg-Id`` = event id, so a
+  relay that publishes twice (a crash between publish and marking it relayed, two relays racing) is
+  deduplicated by the broker.
+- Workers consume with one durable pull consumer per (subscriber, event type) and explicit acks; several
+  workers bound to the same durable consumer share its messages.
+- The database stays the record of each delivery: a worker leases the delivery row for the message's
+  (subscriber, event) before calling the subscriber, so a message redelivered by the broker (or a replay)
+  has exactly one effect, and coalescing, retries and dead letters work as with the in-process transport.
+  Retries are scheduled in the database and taken by the worker's dispatcher loop; the message is acked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import threading
+import uuid
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+import nats
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
+from nats.js.errors import NotFoundError
+
+from seamline.integration import metrics
+from seamline.integration.dispatcher import Dispatcher
+from seamline.integration.settings import IntegrationSettings
+from seamline.integration.subscribers import Subscriber, SubscriberRegistry
+from seamline.service import Seamline
+from seamline.store import outbox_repo
+from seamline.store.db import run_transaction
+
+log = logging.getLogger("seamline.nats")
+
+RELAY_BATCH = 500
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def event_message(row: dict[str, Any]) -> bytes:
+    return json.dumps(
+        {
+            "id": row["id"],
+            "seq": row["seq"],
+            "type": row["type"],
+            "channel": row["channel"],
+            "payload": row["payload"],
+            "trace_id": row["trace_id"],
+            "created_at": _iso(row["created_at"]),
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+def durable_name(prefix: str, subscriber: str, event_type: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", f"{prefix}-{subscriber}-{event_type}")
+
+
+class NatsTransport:
+    """Runs the relay and/or the consumers on an asyncio loop in a thread of its own."""
+
+    def __init__(
+        self,
+        app: Seamline,
+        registry: SubscriberRegistry,
+        dispatcher: Dispatcher,
+        settings: IntegrationSettings,
+        *,
+        relay: bool = True,
+        consume: bool = True,
+        fetch_batch: int = 32,
+        name: str | None = None,
+    ) -> None:
+        self.app = app
+        self.registry = registry
+        self.dispatcher = dispatcher
+        self.settings = settings
+        self.url = settings.resolved_nats_url
+        self.stream = settings.nats_stream
+        self.prefix = settings.nats_subject_prefix
+        self.relay = relay
+        self.consume = consume
+        self.fetch_batch = fetch_batch
+        self.name = name or f"seamline-worker-{uuid.uuid4().hex[:8]}"
+        self.ready = threading.Event()
+        self.handled: Counter[str] = Counter()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._relay_wake: asyncio.Event | None = None
+        self._stopping: asyncio.Event | None = None
+
+    def subject(self, event_type: str) -> str:
+        return f"{self.prefix}.{event_type}"
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run_thread, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        loop, stopping = self._loop, self._stopping
+        if loop is not None and stopping is not None:
+            with contextlib.suppress(RuntimeError):  # the loop already closed
+                loop.call_soon_threadsafe(stopping.set)
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+            self._thread = None
+
+    def wake(self) -> None:
+        """Thread-safe: events were committed, relay them now."""
+        loop, event = self._loop, self._relay_wake
+        if loop is not None and event is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(event.set)
+
+    def _run_thread(self) -> None:
+        while not self._stop.is_set():
+            try:
+                asyncio.run(self._main())
+            except Exception:  # noqa: BLE001 - the broker may be away; try again shortly
+                log.warning("NATS transport stopped with an error; reconnecting", exc_info=True)
+                self._stop.wait(2.0)
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._relay_wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        if self._stop.is_set():
+            return
+        nc = await nats.connect(self.url, name=self.name, max_reconnect_attempts=-1)
+        try:
+            js = nc.jetstream()
+            await self.ensure_stream(js)
+            tasks: list[asyncio.Task[None]] = []
+            if self.relay:
+                tasks.append(asyncio.create_task(self._relay_loop(js)))
+            if self.consume:
+                for sub in self.registry:
+                    semaphore = asyncio.Semaphore(sub.max_concurrency)
+                    for event_type in sorted(sub.event_types):
+                        psub = await self._subscribe(js, sub, event_type)
+                        tasks.append(asyncio.create_task(self._consume(psub, sub, semaphore)))
+            self.ready.set()
+            await self._stopping.wait()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            self.ready.clear()
+            # Every ack was awaited already; draining would wait on the consumers' open pull requests.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(nc.close(), timeout=2.0)
+
+    async def ensure_stream(self, js: JetStreamContext) -> None:
+        try:
+            await js.stream_info(self.stream)
+        except NotFoundError:
+            await js.add_stream(StreamConfig(name=self.stream, subjects=[f"{self.prefix}.>"], duplicate_window=120))
+
+    # ------------------------------------------------------------------ relay
+    async def relay_once(self, js: JetStreamContext) -> int:
+        rows = await asyncio.to_thread(
+            run_transaction, self.app.engine, lambda c: outbox_repo.unrelayed(c, RELAY_BATCH), write=False
+        )
+        if not rows:
+            return 0
+        acks = await asyncio.gather(
+            *(
+                js.publish(self.subject(row["type"]), event_message(row), headers={"Nats-Msg-Id": row["id"]})
+                for row in rows
+            )
+        )
+        for ack in acks:
+            metrics.RELAYED.labels("duplicate" if ack.duplicate else "published").inc()
+        now = self.app.clock.now()
+        seqs = [int(row["seq"]) for row in rows]
+        await asyncio.to_thread(run_transaction, self.app.engine, lambda c: outbox_repo.mark_relayed(c, seqs, now))
+        return len(rows)
+
+    async def _relay_loop(self, js: JetStreamContext) -> None:
+        assert self._relay_wake is not None
+        while True:
+            self._relay_wake.clear()
+            try:
+                relayed = await self.relay_once(js)
+            except Exception:  # noqa: BLE001 - publish or database trouble: try again shortly
+                log.warning("outbox relay failed; retrying", exc_info=True)
+                relayed = 0
+                await asyncio.sleep(1.0)
+            if relayed >= RELAY_BATCH:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._relay_wake.wait(), timeout=self.settings.poll_seconds)
+
+    # ------------------------------------------------------------------ consumers
+    async def _subscribe(self, js: JetStreamContext, sub: Subscriber, event_type: str) -> Any:
+        config = ConsumerConfig(
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=max(30.0, self.settings.lease_seconds * 2),
+            max_deliver=-1,
+        )
+        durable = durable_name(self.prefix, sub.name, event_type)
+        for attempt in range(5):
+            try:
+                return await js.pull_subscribe(
+                    self.subject(event_type), durable=durable, stream=self.stream, config=config
+                )
+            except Exception:  # noqa: BLE001 - two workers creating one consumer at once: bind on retry
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(0.2)
+        raise AssertionError("unreachable")
+
+    async def _consume(self, psub: Any, sub: Subscriber, semaphore: asyncio.Semaphore) -> None:
+        pending: set[asyncio.Task[None]] = set()
+        while True:
+            try:
+                messages = await psub.fetch(batch=self.fetch_batch, timeout=0.5)
+            except (NatsTimeoutError, TimeoutError):
+                continue
+            except Exception:  # noqa: BLE001
+                log.warning("fetch from %s failed; retrying", sub.name, exc_info=True)
+                await asyncio.sleep(0.5)
+                continue
+            for message in messages:
+                await semaphore.acquire()
+                task = asyncio.create_task(self._handle(sub, message, semaphore))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+
+    async def _handle(self, sub: Subscriber, message: Any, semaphore: asyncio.Semaphore) -> None:
+        try:
+            event_id = json.loads(message.data)["id"]
+            if sub.rate_per_second is not None:
+                await asyncio.to_thread(self.dispatcher.acquire, sub, self._stop)
+            result = await asyncio.to_thread(self.dispatcher.deliver_event, sub.name, event_id)
+            self.handled[result] += 1
+            if result == "busy":
+                await message.nak(delay=0.2)
+            else:
+                await message.ack()
+        except Exception:  # noqa: BLE001 - the broker redelivers; the delivery row keeps the effect single
+            log.warning("handling a message for %s failed; it will be redelivered", sub.name, exc_info=True)
+            with contextlib.suppress(Exception):
+                await message.nak(delay=1.0)
+        finally:
+            semaphore.release()

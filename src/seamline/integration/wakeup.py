@@ -1,0 +1,89 @@
+"""Waking dispatchers the moment events are committed.
+
+In this process: a transaction that wrote events flags its connection (``outbox.WROTE_EVENTS``); when the
+connection goes back to the pool, after the commit, the flag fires the callbacks. That covers every write
+path (the service's ``write``, group commit, the inbox) without each one remembering to signal.
+In another process: PostgreSQL NOTIFY, sent by the writing transaction and delivered at its commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine, event
+
+from seamline.integration.outbox import WROTE_EVENTS
+from seamline.store import outbox_repo
+
+log = logging.getLogger("seamline.integration")
+
+Callback = Callable[[], None]
+
+
+class CommitSignal:
+    _by_engine: weakref.WeakKeyDictionary[Engine, CommitSignal] = weakref.WeakKeyDictionary()
+    _guard = threading.Lock()
+
+    def __init__(self, engine: Engine) -> None:
+        self._callbacks: list[Callback] = []
+        self._lock = threading.Lock()
+        event.listen(engine, "checkin", self._on_checkin)
+
+    @classmethod
+    def for_engine(cls, engine: Engine) -> CommitSignal:
+        with cls._guard:
+            signal = cls._by_engine.get(engine)
+            if signal is None:
+                signal = cls._by_engine[engine] = cls(engine)
+            return signal
+
+    def add(self, callback: Callback) -> None:
+        with self._lock:
+            self._callbacks.append(callback)
+
+    def discard(self, callback: Callback) -> None:
+        with self._lock:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
+
+    def _on_checkin(self, _dbapi_connection: Any, record: Any) -> None:
+        if record is None or not record.info.pop(WROTE_EVENTS, None):
+            return
+        with self._lock:
+            callbacks = list(self._callbacks)
+        for callback in callbacks:
+            callback()
+
+
+class NotifyListener:
+    """LISTEN on PostgreSQL for events committed by other processes; reconnects when the server goes away."""
+
+    def __init__(self, engine: Engine, callback: Callback) -> None:
+        self.engine = engine
+        self.callback = callback
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.engine.dialect.name != "postgresql" or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="seamline-listen", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                outbox_repo.listen_for_events(self.engine, self.callback, self._stop)
+            except Exception:  # noqa: BLE001 - the fallback poll covers the gap; reconnect shortly
+                log.warning("LISTEN connection lost; reconnecting", exc_info=True)
+                self._stop.wait(1.0)

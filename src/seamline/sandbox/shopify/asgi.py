@@ -1,0 +1,21 @@
+"""The sandbox as an ASGI app (FastAPI), for the demo and loopback tests: every path goes to the one core,
+which answers 404 the way Shopify does for anything but the GraphQL endpoint."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request, Response
+
+from seamline.sandbox.shopify.sandbox import ShopifySandbox
+
+
+def create_app(sandbox: ShopifySandbox) -> FastAPI:
+    app = FastAPI(title="Shopify Admin API sandbox", openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.sandbox = sandbox
+
+    @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    async def admin_api(request: Request) -> Response:
+        body = await request.body()
+        answer = sandbox.handle(request.method, request.url.path, dict(request.headers), body)
+        return Response(answer.body, status_code=answer.status, headers=answer.headers)
+
+    return app

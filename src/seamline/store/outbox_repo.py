@@ -1,0 +1,675 @@
+"""The outbox and its deliveries (DESIGN 8): events written with the state change, one delivery row per
+subscriber, claimed by dispatchers with a lease, retried, dead-lettered and replayed.
+
+A claim is ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL (several dispatchers share the work) and a
+plain ``SELECT`` inside SQLite's single write transaction; SQLAlchemy leaves the locking clause out there.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from seamline.store.tables import (
+    channel_availability,
+    deliveries,
+    delivery_failures,
+    outbox_events,
+    prepack_components,
+    published_availability,
+)
+
+NOTIFY_CHANNEL = "seamline_outbox"
+
+_event_columns = (
+    outbox_events.c.payload,
+    outbox_events.c.created_at.label("event_created_at"),
+)
+
+
+# ---------------------------------------------------------------------- computing availability
+def packs_containing(conn: Connection, skus: Iterable[str]) -> dict[str, list[tuple[str, int]]]:
+    """Every prepack with a component among ``skus``, with all of its components (not just those)."""
+    wanted = sorted(set(skus))
+    if not wanted:
+        return {}
+    packs = select(prepack_components.c.pack_sku).where(prepack_components.c.component_sku.in_(wanted))
+    rows = conn.execute(
+        select(prepack_components.c.pack_sku, prepack_components.c.component_sku, prepack_components.c.units)
+        .where(prepack_components.c.pack_sku.in_(packs.scalar_subquery()))
+        .order_by(prepack_components.c.pack_sku, prepack_components.c.component_sku)
+    )
+    out: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for pack, component, units in rows:
+        out[pack].append((component, int(units)))
+    return dict(out)
+
+
+def lock_availability(
+    conn: Connection, keys: Sequence[tuple[str, str]], now: datetime
+) -> dict[tuple[str, str], tuple[int | None, bool | None]]:
+    """Lock the computed-availability row of each (channel, sku), creating it if needed, in key order.
+
+    The lock serialises recomputation per (channel, sku) on PostgreSQL: two transactions changing the same
+    SKU at two source locations would otherwise each compute ATP without the other's change (write skew)
+    and publish a number neither state has. Statements after the lock see the other's committed balances.
+    Answers the last computed (atp, paused), (None, None) when never computed.
+    """
+    ordered = sorted(set(keys))
+    if not ordered:
+        return {}
+    out = _lock_existing(conn, ordered)
+    missing = [key for key in ordered if key not in out]
+    if missing:  # the first change of a (channel, sku): create its row, then lock it like the others
+        rows = [
+            {"channel": c, "sku": s, "atp": None, "paused": None, "event_id": None, "updated_at": now}
+            for c, s in missing
+        ]
+        dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        conn.execute(dialect_insert(channel_availability).values(rows).on_conflict_do_nothing())
+        out.update(_lock_existing(conn, missing))
+    return out
+
+
+def _lock_existing(
+    conn: Connection, ordered: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int | None, bool | None]]:
+    out: dict[tuple[str, str], tuple[int | None, bool | None]] = {}
+    by_channel: dict[str, list[str]] = defaultdict(list)
+    for channel, sku in ordered:
+        by_channel[channel].append(sku)
+    for channel in sorted(by_channel):
+        query = (
+            select(channel_availability.c.sku, channel_availability.c.atp, channel_availability.c.paused)
+            .where(channel_availability.c.channel == channel, channel_availability.c.sku.in_(by_channel[channel]))
+            .order_by(channel_availability.c.sku)
+            .with_for_update()
+        )
+        for sku, atp, paused in conn.execute(query):
+            out[(channel, sku)] = (atp, None if paused is None else bool(paused))
+    return out
+
+
+def save_availability(conn: Connection, rows: Sequence[tuple[str, str, int, bool, str]], now: datetime) -> None:
+    """Record the newly computed (channel, sku, atp, paused, event id); the rows are already locked."""
+    for channel, sku, atp, paused, event_id in rows:
+        conn.execute(
+            update(channel_availability)
+            .where(channel_availability.c.channel == channel, channel_availability.c.sku == sku)
+            .values(atp=atp, paused=paused, event_id=event_id, updated_at=now)
+        )
+
+
+def computed_availability(conn: Connection, channel: str, skus: Sequence[str]) -> dict[str, tuple[int, bool]]:
+    rows = conn.execute(
+        select(channel_availability.c.sku, channel_availability.c.atp, channel_availability.c.paused).where(
+            channel_availability.c.channel == channel,
+            channel_availability.c.sku.in_(list(skus)),
+            channel_availability.c.atp.is_not(None),
+        )
+    )
+    return {r.sku: (int(r.atp), bool(r.paused)) for r in rows}
+
+
+# ---------------------------------------------------------------------- writing events and deliveries
+def append_events(conn: Connection, events: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Insert events (each with id, type, channel, coalesce_key, payload, trace_id, created_at); answers their
+    sequence numbers by id."""
+    if not events:
+        return {}
+    result = conn.execute(
+        outbox_events.insert().returning(outbox_events.c.id, outbox_events.c.seq, sort_by_parameter_order=True),
+        [dict(e) for e in events],
+    )
+    return {r.id: int(r.seq) for r in result}
+
+
+def supersede_pending(conn: Connection, subscriber: str, coalesce_keys: Sequence[str], now: datetime) -> int:
+    """Retire undelivered, unclaimed deliveries a newer one replaces: a slow channel gets only the newest.
+
+    A delivery in flight (claimed, lease running) is left alone; the dispatcher will not start the newer one
+    until it finishes, so the newest number always lands last."""
+    if not coalesce_keys:
+        return 0
+    return conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.subscriber == subscriber,
+            deliveries.c.coalesce_key.in_(sorted(set(coalesce_keys))),
+            deliveries.c.status == "pending",
+            or_(deliveries.c.locked_until.is_(None), deliveries.c.locked_until <= now),
+        )
+        .values(status="superseded", locked_until=None, locked_by=None)
+    ).rowcount
+
+
+def add_deliveries(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert pending deliveries (event_seq, event_id, event_type, subscriber, coalesce_key, created_at,
+    trace_id)."""
+    if rows:
+        conn.execute(
+            deliveries.insert(),
+            [
+                {
+                    **row,
+                    "status": "pending",
+                    "attempts": 0,
+                    "replays": 0,
+                    "next_attempt_at": row["created_at"],
+                }
+                for row in rows
+            ],
+        )
+
+
+def notify(conn: Connection) -> None:
+    """Wake dispatchers in other processes when this transaction commits (PostgreSQL NOTIFY is transactional)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+
+
+# ---------------------------------------------------------------------- claiming and recording outcomes
+def _in_flight_sibling(now: datetime) -> Any:
+    other = deliveries.alias("sibling")
+    return (
+        select(other.c.id)
+        .where(
+            other.c.subscriber == deliveries.c.subscriber,
+            other.c.coalesce_key == deliveries.c.coalesce_key,
+            other.c.status == "pending",
+            other.c.locked_until > now,
+            other.c.id != deliveries.c.id,
+        )
+        .exists()
+    )
+
+
+def _claimable(now: datetime) -> Any:
+    return and_(
+        deliveries.c.status == "pending",
+        deliveries.c.next_attempt_at <= now,
+        or_(deliveries.c.locked_until.is_(None), deliveries.c.locked_until <= now),
+        ~_in_flight_sibling(now),
+    )
+
+
+def _take(conn: Connection, ids: Sequence[int], lease_until: datetime, worker: str) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(locked_until=lease_until, locked_by=worker))
+    rows = conn.execute(
+        select(deliveries, *_event_columns)
+        .join(outbox_events, outbox_events.c.seq == deliveries.c.event_seq)
+        .where(deliveries.c.id.in_(ids))
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def claim_due(
+    conn: Connection,
+    subscriber: str,
+    *,
+    now: datetime,
+    limit: int,
+    lease_until: datetime,
+    worker: str,
+    fresh_before: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Lease up to ``limit`` due deliveries of one subscriber, oldest first, skipping rows another dispatcher
+    holds. At most one delivery per coalesce key is in flight at a time. With ``fresh_before`` (NATS mode),
+    first attempts created after it are left to the broker's consumers."""
+    condition = and_(deliveries.c.subscriber == subscriber, _claimable(now))
+    if fresh_before is not None:
+        condition = and_(
+            condition,
+            or_(deliveries.c.attempts > 0, deliveries.c.replays > 0, deliveries.c.created_at <= fresh_before),
+        )
+    ids = [
+        r.id
+        for r in conn.execute(
+            select(deliveries.c.id)
+            .where(condition)
+            .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ]
+    return _take(conn, ids, lease_until, worker)
+
+
+def claim_event(
+    conn: Connection, subscriber: str, event_id: str, *, now: datetime, lease_until: datetime, worker: str
+) -> tuple[str, dict[str, Any] | None]:
+    """Lease the delivery of one event to one subscriber (the NATS path). Answers ``claimed`` with the row,
+    or why not: ``missing`` (not for this subscriber), ``done`` (delivered, superseded or dead), ``scheduled``
+    (waiting for a retry), ``busy`` (another worker or an older number of the same key is in flight)."""
+    row = (
+        conn.execute(
+            select(deliveries.c.id, deliveries.c.status, deliveries.c.next_attempt_at, deliveries.c.locked_until)
+            .where(deliveries.c.subscriber == subscriber, deliveries.c.event_id == event_id)
+            .with_for_update(skip_locked=True)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        exists = conn.execute(
+            select(deliveries.c.id).where(deliveries.c.subscriber == subscriber, deliveries.c.event_id == event_id)
+        ).first()
+        return ("busy" if exists else "missing"), None
+    if row["status"] != "pending":
+        return "done", None
+    if row["next_attempt_at"] > now:
+        return "scheduled", None
+    ok = conn.execute(select(deliveries.c.id).where(deliveries.c.id == row["id"], _claimable(now))).first()
+    if ok is None:
+        return "busy", None
+    return "claimed", _take(conn, [row["id"]], lease_until, worker)[0]
+
+
+def record_success(conn: Connection, delivery_id: int, now: datetime) -> bool:
+    """Mark delivered. False when it was no longer pending (a replayed duplicate): nothing changes."""
+    return (
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id == delivery_id, deliveries.c.status == "pending")
+            .values(
+                status="delivered",
+                delivered_at=now,
+                attempts=deliveries.c.attempts + 1,
+                locked_until=None,
+                locked_by=None,
+                last_error=None,
+            )
+        ).rowcount
+        == 1
+    )
+
+
+def newer_pending(conn: Connection, subscriber: str, coalesce_key: str, delivery_id: int) -> bool:
+    return (
+        conn.execute(
+            select(deliveries.c.id).where(
+                deliveries.c.subscriber == subscriber,
+                deliveries.c.coalesce_key == coalesce_key,
+                deliveries.c.status == "pending",
+                deliveries.c.id > delivery_id,
+            )
+        ).first()
+        is not None
+    )
+
+
+def record_failure(
+    conn: Connection,
+    delivery_id: int,
+    *,
+    subscriber: str,
+    now: datetime,
+    error: str,
+    next_attempt_at: datetime | None,
+    counts: bool = True,
+    supersede: bool = False,
+) -> str:
+    """Record a failed attempt. ``next_attempt_at`` None dead-letters it; ``supersede`` retires it because a
+    newer number for the same key is waiting; ``counts`` False (a rate limit) does not use up an attempt.
+    Answers the new status."""
+    status = "superseded" if supersede else ("dead" if next_attempt_at is None else "pending")
+    values: dict[str, Any] = {
+        "status": status,
+        "last_error": error[:2000],
+        "locked_until": None,
+        "locked_by": None,
+    }
+    if counts:
+        values["attempts"] = deliveries.c.attempts + 1
+    if next_attempt_at is not None:
+        values["next_attempt_at"] = next_attempt_at
+    if status == "dead":
+        values["dead_at"] = now
+    changed = conn.execute(
+        update(deliveries).where(deliveries.c.id == delivery_id, deliveries.c.status == "pending").values(**values)
+    ).rowcount
+    if changed and counts:
+        attempt = conn.execute(select(deliveries.c.attempts).where(deliveries.c.id == delivery_id)).scalar_one()
+        conn.execute(
+            delivery_failures.insert().values(
+                delivery_id=delivery_id, subscriber=subscriber, attempt=attempt, failed_at=now, error=error[:2000]
+            )
+        )
+    return status if changed else "unchanged"
+
+
+def release_claims(conn: Connection, worker: str) -> int:
+    """Give back the leases a stopping dispatcher still holds, so another takes them without waiting."""
+    return conn.execute(
+        update(deliveries)
+        .where(deliveries.c.locked_by == worker, deliveries.c.status == "pending")
+        .values(locked_until=None, locked_by=None)
+    ).rowcount
+
+
+def next_due(conn: Connection, subscribers: Sequence[str]) -> datetime | None:
+    """When the earliest pending delivery of these subscribers becomes due (or its lease runs out)."""
+    if not subscribers:
+        return None
+    due = conn.execute(
+        select(func.min(func.coalesce(deliveries.c.locked_until, deliveries.c.next_attempt_at))).where(
+            deliveries.c.subscriber.in_(list(subscribers)), deliveries.c.status == "pending"
+        )
+    ).scalar()
+    if due is None:
+        return None
+    assert isinstance(due, datetime)
+    return due
+
+
+# ---------------------------------------------------------------------- compare-and-set bookkeeping
+def published(conn: Connection, subscriber: str, channel: str, sku: str) -> dict[str, Any] | None:
+    row = (
+        conn.execute(
+            select(published_availability).where(
+                published_availability.c.subscriber == subscriber,
+                published_availability.c.channel == channel,
+                published_availability.c.sku == sku,
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else dict(row)
+
+
+def record_published(conn: Connection, row: Mapping[str, Any]) -> None:
+    """Remember what a subscriber now shows; an older event delivered late never overwrites a newer one."""
+    values = dict(row)
+    keys = ["subscriber", "channel", "sku"]
+    changes = {k: v for k, v in values.items() if k not in keys}
+    table = published_availability
+    newer = table.c.event_seq < values["event_seq"]
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            postgresql.insert(table)
+            .values(**values)
+            .on_conflict_do_update(index_elements=keys, set_=changes, where=newer)
+        )
+    else:
+        conn.execute(
+            sqlite.insert(table).values(**values).on_conflict_do_update(index_elements=keys, set_=changes, where=newer)
+        )
+
+
+def published_numbers(conn: Connection, subscriber: str, channel: str | None = None) -> list[dict[str, Any]]:
+    query = select(published_availability).where(published_availability.c.subscriber == subscriber)
+    if channel is not None:
+        query = query.where(published_availability.c.channel == channel)
+    return [dict(r) for r in conn.execute(query.order_by(published_availability.c.sku)).mappings()]
+
+
+# ---------------------------------------------------------------------- dead letters
+def _dead_filter(subscriber: str | None, event_type: str | None, ids: Sequence[int] | None) -> list[Any]:
+    conditions: list[Any] = [deliveries.c.status == "dead"]
+    if subscriber is not None:
+        conditions.append(deliveries.c.subscriber == subscriber)
+    if event_type is not None:
+        conditions.append(deliveries.c.event_type == event_type)
+    if ids is not None:
+        conditions.append(deliveries.c.id.in_(list(ids)))
+    return conditions
+
+
+def dead_letters(
+    conn: Connection,
+    *,
+    subscriber: str | None = None,
+    event_type: str | None = None,
+    after_id: int | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    query = (
+        select(deliveries, *_event_columns)
+        .join(outbox_events, outbox_events.c.seq == deliveries.c.event_seq)
+        .where(*_dead_filter(subscriber, event_type, None))
+    )
+    if after_id is not None:
+        query = query.where(deliveries.c.id > after_id)
+    return [dict(r) for r in conn.execute(query.order_by(deliveries.c.id).limit(limit)).mappings()]
+
+
+def get_delivery(conn: Connection, delivery_id: int) -> dict[str, Any] | None:
+    row = (
+        conn.execute(
+            select(deliveries, *_event_columns)
+            .join(outbox_events, outbox_events.c.seq == deliveries.c.event_seq)
+            .where(deliveries.c.id == delivery_id)
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else dict(row)
+
+
+def failures_of(conn: Connection, delivery_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(delivery_failures.c.attempt, delivery_failures.c.failed_at, delivery_failures.c.error)
+        .where(delivery_failures.c.delivery_id == delivery_id)
+        .order_by(delivery_failures.c.id)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def replay_dead(
+    conn: Connection,
+    now: datetime,
+    *,
+    ids: Sequence[int] | None = None,
+    subscriber: str | None = None,
+    event_type: str | None = None,
+) -> list[int]:
+    """Put dead letters back in the queue, due now, with their attempts reset. Answers the ids replayed."""
+    chosen = [
+        r.id
+        for r in conn.execute(
+            select(deliveries.c.id)
+            .where(*_dead_filter(subscriber, event_type, ids))
+            .order_by(deliveries.c.id)
+            .with_for_update()
+        )
+    ]
+    if chosen:
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(chosen), deliveries.c.status == "dead")
+            .values(
+                status="pending",
+                attempts=0,
+                replays=deliveries.c.replays + 1,
+                next_attempt_at=now,
+                dead_at=None,
+                locked_until=None,
+                locked_by=None,
+            )
+        )
+    return chosen
+
+
+# ---------------------------------------------------------------------- status
+def subscriber_status(conn: Connection, now: datetime) -> dict[str, dict[str, Any]]:
+    """Per subscriber: counts by status, last success, oldest pending and oldest dead letter."""
+    out: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {"pending": 0, "delivered": 0, "superseded": 0, "dead": 0, "retrying": 0}
+    )
+    for subscriber, status, count in conn.execute(
+        select(deliveries.c.subscriber, deliveries.c.status, func.count()).group_by(
+            deliveries.c.subscriber, deliveries.c.status
+        )
+    ):
+        out[subscriber][status] = int(count)
+    for subscriber, count in conn.execute(
+        select(deliveries.c.subscriber, func.count())
+        .where(deliveries.c.status == "pending", deliveries.c.attempts > 0)
+        .group_by(deliveries.c.subscriber)
+    ):
+        out[subscriber]["retrying"] = int(count)
+    for subscriber, last in conn.execute(
+        select(deliveries.c.subscriber, func.max(deliveries.c.delivered_at))
+        .where(deliveries.c.status == "delivered")
+        .group_by(deliveries.c.subscriber)
+    ):
+        out[subscriber]["last_success_at"] = _aware(last)
+    for subscriber, oldest in conn.execute(
+        select(deliveries.c.subscriber, func.min(deliveries.c.created_at))
+        .where(deliveries.c.status == "pending")
+        .group_by(deliveries.c.subscriber)
+    ):
+        out[subscriber]["oldest_pending_at"] = _aware(oldest)
+    for subscriber, oldest in conn.execute(
+        select(deliveries.c.subscriber, func.min(deliveries.c.dead_at))
+        .where(deliveries.c.status == "dead")
+        .group_by(deliveries.c.subscriber)
+    ):
+        out[subscriber]["oldest_dead_at"] = _aware(oldest)
+    for subscriber in list(out):
+        last = (
+            conn.execute(
+                select(deliveries.c.created_at, deliveries.c.delivered_at)
+                .where(deliveries.c.subscriber == subscriber, deliveries.c.status == "delivered")
+                .order_by(deliveries.c.delivered_at.desc())
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+        if last is not None:
+            out[subscriber]["last_lag_seconds"] = (last["delivered_at"] - last["created_at"]).total_seconds()
+    return dict(out)
+
+
+def _aware(value: Any) -> datetime | None:
+    """Aggregates (min/max) lose the column type on SQLite: give back an aware datetime either way."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def recent_failures(conn: Connection, subscriber: str, limit: int = 5) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(
+            delivery_failures.c.delivery_id,
+            delivery_failures.c.attempt,
+            delivery_failures.c.failed_at,
+            delivery_failures.c.error,
+        )
+        .where(delivery_failures.c.subscriber == subscriber)
+        .order_by(delivery_failures.c.id.desc())
+        .limit(limit)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def dead_letter_depth(conn: Connection) -> dict[str, tuple[int, datetime | None]]:
+    rows = conn.execute(
+        select(deliveries.c.subscriber, func.count(), func.min(deliveries.c.dead_at))
+        .where(deliveries.c.status == "dead")
+        .group_by(deliveries.c.subscriber)
+    )
+    return {r[0]: (int(r[1]), _aware(r[2])) for r in rows}
+
+
+def unrelayed_count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).where(outbox_events.c.relayed_at.is_(None))).scalar_one())
+
+
+# ---------------------------------------------------------------------- the NATS relay
+def unrelayed(conn: Connection, limit: int) -> list[dict[str, Any]]:
+    """The oldest events not yet handed to the broker. Two relays may read the same ones; the broker drops
+    the second copy by its ``Nats-Msg-Id`` (the event id)."""
+    rows = conn.execute(
+        select(outbox_events).where(outbox_events.c.relayed_at.is_(None)).order_by(outbox_events.c.seq).limit(limit)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def mark_relayed(conn: Connection, seqs: Sequence[int], now: datetime) -> None:
+    if seqs:
+        conn.execute(update(outbox_events).where(outbox_events.c.seq.in_(list(seqs))).values(relayed_at=now))
+
+
+def events_by_id(conn: Connection, ids: Sequence[str]) -> list[dict[str, Any]]:
+    rows = conn.execute(select(outbox_events).where(outbox_events.c.id.in_(list(ids))).order_by(outbox_events.c.seq))
+    return [dict(r) for r in rows.mappings()]
+
+
+def events_of_trace(conn: Connection, trace_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(select(outbox_events).where(outbox_events.c.trace_id == trace_id).order_by(outbox_events.c.seq))
+    return [dict(r) for r in rows.mappings()]
+
+
+# ---------------------------------------------------------------------- retention
+def purge_finished(conn: Connection, before: datetime, limit: int) -> tuple[int, int]:
+    """Delete up to ``limit`` delivered or superseded deliveries created before ``before``, then events older
+    than that with no delivery left. Dead letters (and so their events) are never purged here.
+    Answers (deliveries, events) deleted."""
+    done = select(deliveries.c.id).where(
+        deliveries.c.status.in_(("delivered", "superseded")), deliveries.c.created_at < before
+    )
+    ids = [r.id for r in conn.execute(done.order_by(deliveries.c.id).limit(limit))]
+    if ids:
+        conn.execute(delete(delivery_failures).where(delivery_failures.c.delivery_id.in_(ids)))
+        conn.execute(delete(deliveries).where(deliveries.c.id.in_(ids)))
+    orphan = select(deliveries.c.id).where(deliveries.c.event_seq == outbox_events.c.seq).exists()
+    seqs = [
+        r.seq
+        for r in conn.execute(
+            select(outbox_events.c.seq)
+            .where(outbox_events.c.created_at < before, ~orphan)
+            .order_by(outbox_events.c.seq)
+            .limit(limit)
+        )
+    ]
+    if seqs:
+        conn.execute(delete(outbox_events).where(outbox_events.c.seq.in_(seqs)))
+    return len(ids), len(seqs)
+
+
+def count_by_status(conn: Connection) -> dict[str, int]:
+    return {
+        r[0]: int(r[1]) for r in conn.execute(select(deliveries.c.status, func.count()).group_by(deliveries.c.status))
+    }
+
+
+def all_event_ids(conn: Connection) -> list[str]:
+    return [r.id for r in conn.execute(select(outbox_events.c.id).order_by(outbox_events.c.seq))]
+
+
+def listen_for_events(engine: Engine, on_notify: Callable[[], None], stop: threading.Event) -> None:
+    """Block, calling ``on_notify`` for every NOTIFY on the outbox channel, until ``stop`` is set."""
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        on_notify()  # anything committed while we were not listening
+        while not stop.is_set():
+            for _ in conn.notifies(timeout=0.5):
+                on_notify()
+
+
+def delivery_state(conn: Connection, subscriber: str, event_id: str) -> tuple[str, datetime] | None:
+    """(status, next attempt) of one delivery, read without locking: most broker messages of a coalesced
+    stream find theirs already superseded, and need no write transaction to learn it."""
+    row = conn.execute(
+        select(deliveries.c.status, deliveries.c.next_attempt_at).where(
+            deliveries.c.subscriber == subscriber, deliveries.c.event_id == event_id
+        )
+    ).first()
+    return None if row is None else (str(row.status), row.next_attempt_at)

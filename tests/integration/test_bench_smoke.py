@@ -1,0 +1,96 @@
+"""The flash-sale benchmark, run tiny: the JSON has its shape, nothing is oversold, every store reconciles."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from seamline.cli.bench import TARGETS, BenchOptions, run_reserve_bench
+from seamline.cli.main import app as cli
+
+PHASE_KEYS = {
+    "requests",
+    "granted",
+    "short",
+    "errors",
+    "granted_units",
+    "duration_s",
+    "requests_per_s",
+    "granted_per_s",
+    "p50_ms",
+    "p99_ms",
+}
+TINY = {"clients": 3, "seconds": 0.5, "hot_skus": 2, "hot_stock": 15, "tail_skus": 8, "progress": False}
+
+
+def assert_sound(result: dict[str, Any], expected_targets: set[str]) -> None:
+    assert result["ok"], result["problems"]
+    assert set(result["targets"]) == expected_targets
+    for key in ("command", "machine", "options", "workload", "ratios", "skipped"):
+        assert key in result
+    assert result["machine"]["cpu_count"]
+    assert result["machine"]["sqlite"]
+    for name, target in result["targets"].items():
+        for phase in ("sustained", "sellout"):
+            assert set(target[phase]) >= PHASE_KEYS, f"{name} {phase}"
+            assert target[phase]["errors"] == 0, target[phase]["first_error"]
+            assert target[phase]["requests"] == target[phase]["granted"] + target[phase]["short"]
+            assert target[phase]["requests"] > 0
+        assert target["oversold_units"] == 0, name
+        assert target["client_db_agree"], name
+        assert target["consistent"], name
+        sellout = target["sellout"]
+        assert sellout["complete"]
+        assert sellout["sold_units"] == sellout["stock_units"] == TINY["hot_skus"] * TINY["hot_stock"]
+        assert sellout["short"] > 0, "demand exceeded the stock, so some requests went short"
+        if name.startswith("ours"):
+            assert target["reconcile_clean"] is True
+    if {"ours_sqlite", "naive_sqlite"} <= expected_targets:
+        assert result["ratios"]["sustained"]["ours_sqlite/naive_sqlite"]["requests_per_s"] > 0
+    json.dumps(result)  # it is a JSON document
+
+
+def test_bench_on_sqlite_sells_out_exactly_and_reports_postgres_skipped() -> None:
+    started = time.monotonic()
+    result = run_reserve_bench(BenchOptions(**TINY, postgres_url=None))
+    assert time.monotonic() - started < 20
+    assert_sound(result, {"in_memory", "naive_sqlite", "ours_sqlite", "ours_batched_sqlite"})
+    assert result["ratios"]["sustained"]["ours_batched_sqlite/naive_sqlite"]["requests_per_s"] > 0
+    assert set(result["skipped"]) == {"naive_pg", "ours_pg", "ours_batched_pg"}
+    assert "PostgreSQL" in result["skipped"]["ours_pg"]
+
+
+@pytest.mark.postgres
+def test_bench_on_postgres_sells_out_exactly_and_reconciles() -> None:
+    url = os.environ.get("SEAMLINE_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("SEAMLINE_REQUIRE_SERVICES") == "1":
+            pytest.fail("PostgreSQL is required (SEAMLINE_REQUIRE_SERVICES=1) but SEAMLINE_TEST_POSTGRES_URL is unset")
+        pytest.skip("PostgreSQL not available (SEAMLINE_TEST_POSTGRES_URL)")
+    started = time.monotonic()
+    result = run_reserve_bench(
+        BenchOptions(**TINY, postgres_url=url, targets=("naive_pg", "ours_pg", "ours_batched_pg"))
+    )
+    assert time.monotonic() - started < 30
+    assert_sound(result, {"naive_pg", "ours_pg", "ours_batched_pg"})
+    assert result["ratios"]["sustained"]["ours_batched_pg/naive_pg"]["requests_per_s"] > 0
+    assert result["machine"]["postgres"]["server_version"]
+    assert result["ratios"]["sustained"]["ours_pg/naive_pg"]["requests_per_s"] > 0
+
+
+def test_cli_prints_only_json_on_stdout(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SEAMLINE_BENCH_POSTGRES_URL", "SEAMLINE_TEST_POSTGRES_URL"):
+        monkeypatch.delenv(name, raising=False)
+    args = ["bench", "reserve", "--clients=2", "--seconds=0.2", "--hot-skus=1", "--hot-stock=5", "--tail-skus=3"]
+    outcome = CliRunner().invoke(cli, [*args, "--targets=in_memory,naive_sqlite"])
+    assert outcome.exit_code == 0, outcome.output
+    result = json.loads(outcome.stdout)
+    assert result["ok"]
+    assert result["command"].startswith("seamline bench reserve --clients=2 --seconds=0.2")
+    assert set(result["targets"]) == {"in_memory", "naive_sqlite"}
+    assert set(TARGETS) >= set(result["options"]["targets"])

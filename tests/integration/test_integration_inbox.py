@@ -1,0 +1,193 @@
+"""The inbox (DESIGN 8): stored raw before it is acknowledged, deduplicated, validated into commands,
+retried, rejected or failed visibly, in order per aggregate, stale updates skipped. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
+from sqlalchemy import Connection
+
+from seamline.domain.clock import FixedClock
+from seamline.integration import (
+    AVAILABILITY_CHANGED,
+    FunctionHandler,
+    HandlerRegistry,
+    InboundMessage,
+    Integration,
+    IntegrationSettings,
+    InvalidMessage,
+    StoredMessage,
+    install,
+)
+from seamline.ledger import MovementRequest
+from seamline.service import Seamline
+from seamline.store import outbox_repo
+from tests.conftest import seed_world
+
+SKU = "OVS-001-OLV-S"
+
+
+@pytest.fixture
+def integration(app: Seamline) -> Iterator[Integration]:
+    handlers = HandlerRegistry()
+    found = install(app, IntegrationSettings(inbox_max_attempts=3, backoff_base_seconds=1.0), handlers=handlers)
+    yield found
+    found.uninstall()
+
+
+@pytest.fixture
+def world(integration: Integration, client: TestClient) -> TestClient:
+    seed_world(client)
+    return client
+
+
+class StockCounts:
+    """A 3PL-like source: ``{"sku", "qty"}`` receipts into WH; a handler that can be told to fail."""
+
+    def __init__(self, app: Seamline) -> None:
+        self.app = app
+        self.failures_left = 0
+        self.applied: list[dict[str, Any]] = []
+
+    def parse(self, message: StoredMessage) -> MovementRequest:
+        body = message.json()
+        if not isinstance(body, dict) or not isinstance(body.get("qty"), int) or body["qty"] <= 0:
+            raise InvalidMessage("qty must be a positive whole number")
+        return MovementRequest(kind="receipt", sku=str(body.get("sku")), qty=body["qty"], to_location="WH")
+
+    def apply(self, conn: Connection, command: MovementRequest) -> None:
+        if self.failures_left:
+            self.failures_left -= 1
+            raise RuntimeError("the ledger was briefly unavailable")
+        self.applied.append(self.app.record_movement(conn, command))
+
+
+def message(external_id: str, body: Any, **extra: Any) -> InboundMessage:
+    return InboundMessage(
+        source="3pl",
+        external_id=external_id,
+        message_type="receipt",
+        body=json.dumps(body).encode(),
+        headers={"X-Signature": "abc"},
+        **extra,
+    )
+
+
+def on_hand(client: TestClient) -> int:
+    items = client.get("/v1/stock", params={"sku": SKU, "location": "WH"}).json()["items"]
+    return int(items[0]["on_hand"]) if items else 0
+
+
+def test_a_message_is_stored_raw_then_processed_once_and_its_duplicates_counted(
+    app: Seamline, integration: Integration, world: TestClient
+) -> None:
+    handler = StockCounts(app)
+    integration.handlers.register("3pl", "receipt", handler)
+    first = integration.inbox.receive(message("rcpt-1", {"sku": SKU, "qty": 5}))
+    again = integration.inbox.receive(message("rcpt-1", {"sku": SKU, "qty": 5}))
+    assert not first.duplicate
+    assert again.duplicate
+    assert again.id == first.id
+    stored = world.get("/v1/integration/inbox").json()["items"]
+    assert [(m["external_id"], m["status"], m["duplicates"]) for m in stored] == [("rcpt-1", "received", 1)]
+    assert integration.inbox.drain() == 1
+    integration.inbox.receive(message("rcpt-1", {"sku": SKU, "qty": 5}))
+    assert integration.inbox.drain() == 0
+    assert on_hand(world) == 5
+    assert len(handler.applied) == 1
+    # The receipt's trace rides into its movement's availability event.
+    events = list(world.get("/v1/integration/status").json()["inbox"]["3pl"].items())
+    assert ("processed", 1) in events
+    assert ("duplicates", 2) in events
+    assert REGISTRY.get_sample_value("seamline_inbox_messages_total", {"source": "3pl", "result": "duplicate"})
+
+
+def test_an_invalid_message_is_rejected_with_its_reason_and_an_unknown_type_too(
+    app: Seamline, integration: Integration, world: TestClient
+) -> None:
+    integration.handlers.register("3pl", "receipt", StockCounts(app))
+    integration.inbox.receive(message("bad-qty", {"sku": SKU, "qty": "2"}))
+    integration.inbox.receive(InboundMessage(source="3pl", external_id="x", message_type="telepathy", body=b"{}"))
+    integration.inbox.receive(InboundMessage("3pl", "nj", "receipt", b"{oops"))
+    integration.inbox.drain()
+    rejected = {
+        m["external_id"]: m["reason"] for m in world.get("/v1/integration/inbox?status=rejected").json()["items"]
+    }
+    assert rejected["bad-qty"] == "qty must be a positive whole number"
+    assert rejected["x"] == "no handler for 3pl/telepathy"
+    assert rejected["nj"].startswith("the body is not JSON")
+    assert on_hand(world) == 0
+
+
+def test_a_failing_handler_is_retried_with_backoff_then_failed_and_visible_then_retried_by_hand(
+    app: Seamline, clock: FixedClock, integration: Integration, world: TestClient
+) -> None:
+    handler = StockCounts(app)
+    handler.failures_left = 3
+    integration.handlers.register("3pl", "receipt", handler)
+    integration.inbox.receive(message("rcpt-9", {"sku": SKU, "qty": 2}))
+    assert integration.inbox.process_due() == 1  # attempt 1 fails
+    assert integration.inbox.process_due() == 0, "waits for its backoff"
+    clock.advance(60)
+    integration.inbox.process_due()  # attempt 2 fails
+    clock.advance(60)
+    integration.inbox.process_due()  # attempt 3 fails: given up
+    [failed] = world.get("/v1/integration/inbox?status=failed").json()["items"]
+    assert failed["attempts"] == 3
+    assert "briefly unavailable" in failed["reason"]
+    assert on_hand(world) == 0
+    assert world.post(f"/v1/integration/inbox/{failed['id']}/retry").status_code == 200
+    assert integration.inbox.drain() == 1
+    assert on_hand(world) == 2
+    assert world.post(f"/v1/integration/inbox/{failed['id']}/retry").status_code == 404
+
+
+def test_messages_of_one_aggregate_apply_in_order_and_a_stale_update_is_skipped(
+    app: Seamline, clock: FixedClock, integration: Integration, world: TestClient
+) -> None:
+    seen: list[tuple[str, int]] = []
+
+    def parse(m: StoredMessage) -> tuple[str, int]:
+        return m.external_id, int(m.aggregate_version or 0)
+
+    def apply(conn: Connection, command: tuple[str, int]) -> None:
+        if command[0] == "v2" and not any(c[0] == "v2-failed-once" for c in seen):
+            seen.append(("v2-failed-once", 0))
+            raise RuntimeError("transient")
+        seen.append(command)
+
+    integration.handlers.register("shop", "orders/updated", FunctionHandler(parse, apply))
+
+    def send(external_id: str, version: int, key: str = "order-1") -> None:
+        integration.inbox.receive(
+            InboundMessage("shop", external_id, "orders/updated", b"{}", aggregate_key=key, aggregate_version=version)
+        )
+
+    send("v2", 2)
+    send("v3", 3)
+    send("other", 1, key="order-2")
+    send("v1", 1)  # arrives late: older than v3
+    integration.inbox.process_due()  # v2 fails; v3 and v1 wait behind it; order-2 goes on
+    assert [c for c in seen if c[0] != "v2-failed-once"] == [("other", 1)]
+    clock.advance(60)
+    integration.inbox.drain()
+    assert [c for c in seen if c[0] != "v2-failed-once"] == [("other", 1), ("v2", 2), ("v3", 3)]
+    stale = world.get("/v1/integration/inbox?status=stale").json()["items"]
+    assert [(m["external_id"], m["reason"]) for m in stale] == [("v1", "stale: version 1 is older than applied 3")]
+
+
+def test_an_inbox_driven_movement_emits_availability_with_the_messages_trace(
+    app: Seamline, integration: Integration, world: TestClient
+) -> None:
+    integration.handlers.register("3pl", "receipt", StockCounts(app))
+    trace = "0af7651916cd43dd8448eb211c80319c"
+    integration.inbox.receive(message("rcpt-t", {"sku": SKU, "qty": 4}, trace_id=trace))
+    integration.inbox.drain()
+    with app.engine.connect() as conn:
+        traced = outbox_repo.events_of_trace(conn, trace)
+    assert [(e["type"], e["payload"]["sku"], e["payload"]["atp"]) for e in traced] == [(AVAILABILITY_CHANGED, SKU, 4)]
