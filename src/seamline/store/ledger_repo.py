@@ -423,6 +423,29 @@ def insert_holds(
             bound[value] = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else value
         return bound[value]
 
+    if not sqlite:
+        # PostgreSQL: one statement per table whatever the batch size (arrays unnested server-side), where
+        # executemany would send a statement per row.
+        conn.exec_driver_sql(
+            "INSERT INTO holds (id, channel, status, created_at, expires_at, trace_id) "
+            "SELECT id, channel, 'held', created_at, expires_at, trace_id FROM unnest("
+            "%s::varchar[], %s::varchar[], %s::timestamptz[], %s::timestamptz[], %s::varchar[]"
+            ") AS t(id, channel, created_at, expires_at, trace_id)",
+            (
+                [h.id for h in hold_rows],
+                [h.channel for h in hold_rows],
+                [h.created_at for h in hold_rows],
+                [h.expires_at for h in hold_rows],
+                [h.trace_id for h in hold_rows],
+            ),
+        )
+        columns = list(zip(*line_rows, strict=True))
+        conn.exec_driver_sql(
+            "INSERT INTO hold_lines (hold_id, line_no, sku, location, qty) "
+            "SELECT * FROM unnest(%s::varchar[], %s::int[], %s::varchar[], %s::varchar[], %s::int[])",
+            tuple(list(column) for column in columns),
+        )
+        return
     conn.exec_driver_sql(
         _INSERT_HOLD.format(p=mark),
         [(h.id, h.channel, at(h.created_at), at(h.expires_at), h.trace_id) for h in hold_rows],
