@@ -447,18 +447,23 @@ class Seamline:
             raise Shortage(short)
         now = self.clock.now()
         hold_id = "hld_" + uuid.uuid4().hex
+        expires_at = now + timedelta(seconds=ttl)
         ledger_repo.insert_hold(
-            conn,
-            hold_id,
-            channel=channel,
-            lines=resolved,
-            now=now,
-            expires_at=now + timedelta(seconds=ttl),
-            trace_id=trace_id,
+            conn, hold_id, channel=channel, lines=resolved, now=now, expires_at=expires_at, trace_id=trace_id
         )
-        hold = ledger_repo.get_hold(conn, hold_id)
-        assert hold is not None
-        return hold_view(hold)
+        lines_view = [{"sku": sku, "location": loc, "qty": qty} for sku, loc, qty in resolved]
+        return hold_view(
+            {
+                "id": hold_id,
+                "status": "held",
+                "channel": channel,
+                "lines": lines_view,
+                "created_at": now,
+                "expires_at": expires_at,
+                "ended_at": None,
+                "document": None,
+            }
+        )
 
     def place_hold_txn(
         self,
@@ -577,6 +582,10 @@ class Seamline:
             now = self.clock.now()
             return ledger_repo.expire_holds(conn, ledger_repo.expired_hold_ids(conn, now, skus=skus, limit=limit), now)
 
+        # Look before taking the write lock: usually nothing has expired, and on SQLite a write transaction
+        # would queue behind every writer just to find that out.
+        if not self.read(lambda conn: ledger_repo.expired_hold_ids(conn, self.clock.now(), skus=skus, limit=1)):
+            return 0
         count = self.write(work)
         metrics.HOLD_EXPIRIES.inc(count)
         return count
