@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from seamline.domain.errors import FieldError, InvalidInput
 from seamline.service import Principal, Seamline
@@ -22,10 +23,23 @@ def service(request: Request) -> Seamline:
     return svc
 
 
+def _bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
 def principal(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    return service(request).authenticate(token.strip() if scheme.lower() == "bearer" else None)
+    return service(request).authenticate(_bearer(request))
+
+
+async def principal_async(request: Request) -> Principal:
+    """For async routes on the hot path: a cached token is answered on the event loop, without the
+    thread-pool hop a sync dependency costs; a cache miss reads the database in the pool."""
+    svc, token = service(request), _bearer(request)
+    cached = svc.authenticate_cached(token)
+    if cached is not None:
+        return cached
+    return await run_in_threadpool(svc.authenticate, token)
 
 
 def trace_id_from(traceparent: str) -> str:

@@ -53,6 +53,7 @@ from sqlalchemy.engine import make_url
 
 from seamline.catalog import StyleDraft
 from seamline.domain.errors import Shortage
+from seamline.integration import install as install_integration
 from seamline.ledger import HoldLineRequest, MovementRequest
 from seamline.service import Seamline, Settings, bootstrap
 from seamline.service.batcher import BatchSettings, HoldBatcher
@@ -91,6 +92,9 @@ class BenchOptions:
     workdir: Path | None = None
     progress: bool = True
     argv: tuple[str, ...] | None = None
+    # Write availability events in the same transaction, as `seamline serve` does (the integration layer's
+    # before-commit hook). Off measures the ledger's write path alone.
+    events: bool = True
 
     def check(self) -> None:
         if self.clients < 1 or self.seconds <= 0 or self.hot_skus < 1 or self.hot_stock < 1 or self.tail_skus < 1:
@@ -479,9 +483,11 @@ class _OursSession:
 class OursTarget(Target):
     """Seamline's own write path, wired exactly as `seamline serve` wires it (bootstrap, pool, settings)."""
 
-    def __init__(self, name: str, url: str, *, synchronous: str, pool_size: int, batched: bool = False) -> None:
+    def __init__(
+        self, name: str, url: str, *, synchronous: str, pool_size: int, batched: bool = False, events: bool = True
+    ) -> None:
         self.name, self.url, self.synchronous, self.pool_size = name, url, synchronous, pool_size
-        self.batched = batched
+        self.batched, self.events = batched, events
         self.app: Seamline | None = None
         self.batcher: HoldBatcher | None = None
 
@@ -500,6 +506,8 @@ class OursTarget(Target):
                 app.record_movement(conn, MovementRequest(kind="receipt", sku=sku, qty=qty, to_location=WAREHOUSE))
 
         app.write(receive)
+        if self.events:
+            install_integration(app)  # after the opening stock, so its receipts publish nothing
         if self.batched:
             self.batcher = HoldBatcher(
                 app,
@@ -544,6 +552,7 @@ class OursTarget(Target):
             else "Seamline.place_hold_txn: one transaction per request",
             "channel": f"{CHANNEL} (sources: {WAREHOUSE})",
             "pool_size": self.pool_size,
+            "availability_events": self.events,
         }
         if self.url.startswith("sqlite"):
             out.update(journal_mode="WAL", synchronous=self.synchronous)
@@ -975,6 +984,7 @@ def _target(
             synchronous=options.sqlite_synchronous,
             pool_size=options.clients,
             batched=name == "ours_batched_sqlite",
+            events=options.events,
         )
     else:
         assert server is not None
@@ -988,6 +998,7 @@ def _target(
                     synchronous=options.sqlite_synchronous,
                     pool_size=options.clients,
                     batched=name == "ours_batched_pg",
+                    events=options.events,
                 )
             )
             try:
@@ -1027,6 +1038,9 @@ def reserve(
         Path | None, typer.Option(file_okay=False, exists=True, help="Where the SQLite files go (default: temp).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+    events: Annotated[
+        bool, typer.Option(help="Availability events in the same transaction, as `seamline serve` writes them.")
+    ] = True,
 ) -> None:
     """Flash-sale holds against the in-memory, naive SQLite and naive PostgreSQL anchors; JSON on stdout."""
     options = BenchOptions(
@@ -1043,6 +1057,7 @@ def reserve(
         workdir=workdir,
         progress=not quiet,
         argv=tuple(sys.argv),
+        events=events,
     )
     try:
         options.check()

@@ -172,21 +172,29 @@ class Seamline:
         """The token's principal. Answers are cached for ``TOKEN_CACHE_SECONDS`` per process, so a drop's
         thousands of requests per second do not each read the token table; a revoked token stops working
         within that time."""
-        if not token:
-            raise Unauthorized("missing bearer token", code="missing-token")
-        now = time.monotonic()
-        cached = self._token_cache.get(token)
-        if cached is not None and cached[0] > now:
-            principal = cached[1]
-        else:
-            row = self.read(lambda conn: auth_repo.find_token(conn, token))
-            principal = None if row is None else Principal(row["id"], row["name"], frozenset(row["scopes"]))
-            if len(self._token_cache) >= 10_000:
-                self._token_cache.clear()
-            self._token_cache[token] = (now + TOKEN_CACHE_SECONDS, principal)
+        cached = self.authenticate_cached(token)
+        if cached is not None:
+            return cached
+        assert token is not None
+        row = self.read(lambda conn: auth_repo.find_token(conn, token))
+        principal = None if row is None else Principal(row["id"], row["name"], frozenset(row["scopes"]))
+        if len(self._token_cache) >= 10_000:
+            self._token_cache.clear()
+        self._token_cache[token] = (time.monotonic() + TOKEN_CACHE_SECONDS, principal)
         if principal is None:
             raise Unauthorized("unknown or revoked token", code="invalid-token")
         return principal
+
+    def authenticate_cached(self, token: str | None) -> Principal | None:
+        """The principal from the cache without touching the database; None when it must be looked up."""
+        if not token:
+            raise Unauthorized("missing bearer token", code="missing-token")
+        cached = self._token_cache.get(token)
+        if cached is None or cached[0] <= time.monotonic():
+            return None
+        if cached[1] is None:
+            raise Unauthorized("unknown or revoked token", code="invalid-token")
+        return cached[1]
 
     def ensure_admin_token(self, token: str) -> None:
         self.write(

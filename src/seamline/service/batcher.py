@@ -12,6 +12,7 @@ leaves the running balance untouched for its neighbours; a repeated Idempotency-
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -73,19 +74,40 @@ class HoldBatcher:
         trace_id: str | None = None,
     ) -> Stored:
         """Queue a hold and wait for its batch to commit. Beyond the queue bound: 503, never an endless wait."""
-        if self._thread is None:
-            raise RuntimeError("HoldBatcher.start() was not called")
-        request = HoldRequest(channel, lines, ttl_seconds, idem, trace_id)
-        try:
-            self._queue.put_nowait(request)
-        except queue.Full:
-            metrics.BATCH_REJECTED.inc()
-            raise Unavailable("too many hold requests queued; retry shortly", retry_after=1) from None
+        request = self._enqueue(HoldRequest(channel, lines, ttl_seconds, idem, trace_id))
         try:
             stored = request.future.result(timeout=self.settings.answer_timeout_seconds)
         except TimeoutError:
             raise Unavailable("the hold was not answered in time; retry with the same Idempotency-Key") from None
         return stored
+
+    async def place_hold_async(
+        self,
+        *,
+        channel: str | None,
+        lines: Sequence[HoldLineRequest],
+        ttl_seconds: int | None,
+        idem: IdempotencyKey | None = None,
+        trace_id: str | None = None,
+    ) -> Stored:
+        """``place_hold`` for an event loop: the caller awaits the batch without occupying a thread."""
+        request = self._enqueue(HoldRequest(channel, lines, ttl_seconds, idem, trace_id))
+        try:
+            return await asyncio.wait_for(
+                asyncio.wrap_future(request.future), timeout=self.settings.answer_timeout_seconds
+            )
+        except TimeoutError:
+            raise Unavailable("the hold was not answered in time; retry with the same Idempotency-Key") from None
+
+    def _enqueue(self, request: HoldRequest) -> HoldRequest:
+        if self._thread is None:
+            raise RuntimeError("HoldBatcher.start() was not called")
+        try:
+            self._queue.put_nowait(request)
+        except queue.Full:
+            metrics.BATCH_REJECTED.inc()
+            raise Unavailable("too many hold requests queued; retry shortly", retry_after=1) from None
+        return request
 
     # ------------------------------------------------------------------ the writer
     def start(self) -> None:

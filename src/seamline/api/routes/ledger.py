@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 
-from seamline.api.deps import idempotency_key, principal, service, trace_id
+from seamline.api.deps import idempotency_key, principal, principal_async, service, trace_id
 from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.api.schemas import AvailabilityOut, HoldIn, HoldOut, MovementIn, MovementOut, StockOut
 from seamline.domain.errors import Forbidden
@@ -62,7 +64,7 @@ def get_stock(
 
 
 @router.post("/holds", status_code=201, response_model=HoldOut)
-def post_hold(body: HoldIn, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
+async def post_hold(body: HoldIn, request: Request, who: Principal = Depends(principal_async)) -> JSONResponse:
     """Hold units for a short time (a checkout). All lines or none: on a shortage, 409 lists every short
     line and nothing is held."""
     if body.channel is not None:
@@ -71,16 +73,25 @@ def post_hold(body: HoldIn, request: Request, who: Principal = Depends(principal
     else:
         who.require_location_for_all([line.location for line in body.lines])
     data = body.model_dump()
-    # Group commit when the app runs its batcher (the default); one transaction per request otherwise.
+    lines = [HoldLineRequest(line.sku, line.qty, line.location) for line in body.lines]
+    idem, tid = idempotency_key(request, who, data), trace_id(request)
+    # Group commit when the app runs its batcher (the default): awaited on the event loop, no thread held.
+    # One transaction per request otherwise, in the thread pool.
     batcher = getattr(request.app.state, "hold_batcher", None)
-    place = batcher.place_hold if batcher is not None else service(request).place_hold_txn
-    stored = place(
-        channel=body.channel,
-        lines=[HoldLineRequest(line.sku, line.qty, line.location) for line in body.lines],
-        ttl_seconds=body.ttl_seconds,
-        idem=idempotency_key(request, who, data),
-        trace_id=trace_id(request),
-    )
+    if batcher is not None:
+        stored = await batcher.place_hold_async(
+            channel=body.channel, lines=lines, ttl_seconds=body.ttl_seconds, idem=idem, trace_id=tid
+        )
+    else:
+        place = partial(
+            service(request).place_hold_txn,
+            channel=body.channel,
+            lines=lines,
+            ttl_seconds=body.ttl_seconds,
+            idem=idem,
+            trace_id=tid,
+        )
+        stored = await run_in_threadpool(place)
     headers = {"Idempotent-Replayed": "true"} if stored.replayed else None
     return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
 
