@@ -39,3 +39,8 @@ def ensure_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("naive datetime; Seamline stores UTC-aware times only")
     return value.astimezone(UTC)
+
+
+def iso_utc(value: datetime) -> str:
+    """The wire form of a time: ISO 8601 in UTC with a ``Z``, as every API answer and event carries it."""
+    return ensure_utc(value).isoformat().replace("+00:00", "Z")

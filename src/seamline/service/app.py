@@ -11,7 +11,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from seamline.catalog import Style, StyleDraft, build_style, same_definition
 from seamline.catalog.model import Variant
 from seamline.catalog.rules import CODE_RE
-from seamline.domain.clock import Clock
+from seamline.domain.clock import Clock, iso_utc
 from seamline.domain.errors import Conflict, FieldError, InvalidInput, NotFound, Shortage, ShortLine, Unauthorized
 from seamline.ledger import (
     SELLABLE_KINDS,
@@ -815,7 +815,3 @@ def style_view(style: Style) -> dict[str, Any]:
         "attributes": style.attributes,
         "version": style.version,
     }
-
-
-def iso_utc(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")

@@ -26,12 +26,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from seamline.domain.clock import iso_utc
 from seamline.domain.errors import Conflict, SeamlineError, Shortage, Unavailable
 from seamline.ledger.batch import Demand, Granted, decide_all, rows_needed
 from seamline.ledger.holds import resolve_demand
 from seamline.ledger.model import HoldLineRequest
 from seamline.service import metrics
-from seamline.service.app import IdempotencyKey, Seamline, Stored, iso_utc
+from seamline.service.app import IdempotencyKey, Seamline, Stored
 from seamline.store import catalog_repo, channels_repo, idempotency_repo, ledger_repo
 
 log = logging.getLogger("seamline.batcher")

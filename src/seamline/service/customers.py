@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from seamline.customers import match_customer, normalise_email, normalise_phone
+from seamline.domain.clock import iso_utc
 from seamline.domain.errors import FieldError, InvalidInput, NotFound
 from seamline.service.app import Seamline
 from seamline.store import customers_repo
@@ -103,8 +104,8 @@ def customer_view(row: dict[str, Any]) -> dict[str, Any]:
         "email": row["email"],
         "phone": row["phone"],
         "name": row["name"],
-        "created_at": _iso(row["created_at"]),
-        "updated_at": _iso(row["updated_at"]),
+        "created_at": iso_utc(row["created_at"]),
+        "updated_at": iso_utc(row["updated_at"]),
     }
 
 
@@ -117,12 +118,8 @@ def conflict_view(row: dict[str, Any]) -> dict[str, Any]:
         "email": row["email"],
         "phone": row["phone"],
         "document": row["document"],
-        "created_at": _iso(row["created_at"]),
+        "created_at": iso_utc(row["created_at"]),
     }
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
 
 
 class CustomerDesk:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from seamline.domain.clock import ensure_utc
+from seamline.domain.clock import ensure_utc, iso_utc
 from seamline.domain.errors import Conflict, FieldError, InvalidInput, NotFound, Shortage, ShortLine
 from seamline.domain.money import Money, minor_exponent, parse_currency
 from seamline.domain.quantity import require_positive_qty
@@ -44,7 +44,7 @@ from seamline.orders.state import (
     ship_all,
 )
 from seamline.orders.wholesale import allocation_priority, check_window, past_cancel, require_in_window
-from seamline.service import metrics
+from seamline.service import finance, metrics
 from seamline.service.app import Seamline
 from seamline.service.customers import Contact, ContactRequest, attach_customer, parse_contact
 from seamline.store import catalog_repo, channels_repo, ledger_repo, orders_repo
@@ -578,6 +578,7 @@ class OrderDesk:
             require_in_window(order["ship_start"], order["cancel_date"], self._now().date())
         extra = {"tracking": tracking} if tracking else {}
         metrics.ORDER_STEPS.labels("ship").inc()
+        finance.note_shipment(conn, order_id)
         return self._save_step(conn, order, new_lines, derive_status(new_lines), **extra)
 
     def cancel(self, conn: Connection, order_id: str) -> dict[str, Any]:
@@ -636,7 +637,7 @@ class OrderDesk:
             "orders": allocated,
             "allocated_units": sum(item["units"] for item in allocated),
             "skipped_past_cancel_date": skipped,
-            "ran_at": _iso(now),
+            "ran_at": iso_utc(now),
         }
 
     # ------------------------------------------------------------------------------------ POS sales
@@ -756,6 +757,7 @@ class OrderDesk:
         if short:
             raise Shortage(short)
         metrics.ORDERS.labels("pos", "closed").inc()
+        finance.note_sale(conn, order_id)
         return 201, order_id
 
     # ------------------------------------------------------------------------------------ returns
@@ -853,6 +855,7 @@ class OrderDesk:
             ],
             refund,
         )
+        finance.note_return(conn, return_id)
 
     def exchange(self, conn: Connection, req: ExchangeRequest, *, trace_id: str | None = None) -> dict[str, Any]:
         """A return and a new order, linked, in one transaction. The goods brought back pay for the new
@@ -1014,10 +1017,6 @@ def _money(value: Decimal, currency: str) -> str:
     return str(value.quantize(Decimal(1).scaleb(-minor_exponent(currency))))
 
 
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
-
-
 def order_view(order: Mapping[str, Any]) -> dict[str, Any]:
     currency = order["currency"]
     lines: list[LineState] = order["lines"]
@@ -1044,9 +1043,9 @@ def order_view(order: Mapping[str, Any]) -> dict[str, Any]:
         "tracking": order["tracking"],
         "hold_id": order["hold_id"],
         "exchange_of": order["exchange_of"],
-        "placed_at": _iso(order["placed_at"]),
-        "occurred_at": _iso(order["occurred_at"]),
-        "updated_at": _iso(order["updated_at"]),
+        "placed_at": iso_utc(order["placed_at"]),
+        "occurred_at": iso_utc(order["occurred_at"]),
+        "updated_at": iso_utc(order["updated_at"]),
         "lines": [
             {
                 "line_no": line.line_no,
@@ -1095,7 +1094,7 @@ def return_view(row: Mapping[str, Any]) -> dict[str, Any]:
             "tenders": [{"tender": tender, "amount": _money(amount, currency)} for tender, amount in row["refunds"]],
         },
         "exchange_order_id": row["exchange_order_id"],
-        "created_at": _iso(row["created_at"]),
+        "created_at": iso_utc(row["created_at"]),
     }
 
 
@@ -1109,5 +1108,5 @@ def exception_view(row: Mapping[str, Any]) -> dict[str, Any]:
         "document": row["document"],
         "movement_id": row["movement_id"],
         "short_allocations": list(row["short_allocations"]),
-        "created_at": _iso(row["created_at"]),
+        "created_at": iso_utc(row["created_at"]),
     }

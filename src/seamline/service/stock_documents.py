@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from seamline.domain.clock import iso_utc
 from seamline.domain.errors import FieldError, InvalidInput, NotFound, Shortage, ShortLine
 from seamline.domain.quantity import require_positive_qty
 from seamline.ledger.model import PHYSICAL_KINDS, MovementKind, PlannedMovement
@@ -380,7 +381,7 @@ class StockDesk:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+    return iso_utc(value) if value else None
 
 
 def transfer_view(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,6 @@ import re
 import threading
 import uuid
 from collections import Counter
-from datetime import datetime
 from typing import Any
 
 import nats
@@ -30,6 +29,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import NotFoundError
 
+from seamline.domain.clock import iso_utc
 from seamline.integration import metrics
 from seamline.integration.dispatcher import Dispatcher
 from seamline.integration.settings import IntegrationSettings
@@ -43,10 +43,6 @@ log = logging.getLogger("seamline.nats")
 RELAY_BATCH = 500
 
 
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
-
-
 def event_message(row: dict[str, Any]) -> bytes:
     return json.dumps(
         {
@@ -56,7 +52,7 @@ def event_message(row: dict[str, Any]) -> bytes:
             "channel": row["channel"],
             "payload": row["payload"],
             "trace_id": row["trace_id"],
-            "created_at": _iso(row["created_at"]),
+            "created_at": iso_utc(row["created_at"]),
         },
         separators=(",", ":"),
     ).encode()
