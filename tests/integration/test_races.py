@@ -2,7 +2,8 @@
 the real databases: no oversell, no lost units, and every hold's units come back exactly once.
 
 The hot SKUs have 25 units each, 15 in WH and 10 in STORE-1, sold through a channel that draws on both
-(``allow_split``), so a request can be served by either location or by both together.
+(``allow_split``), so a request can be served by either location or by both together. Holds go through
+``Seamline.place_hold_txn`` (one transaction per request), the group-commit ``HoldBatcher``, or HTTP.
 """
 
 from __future__ import annotations
@@ -162,8 +163,8 @@ def hammer(
     barrier.wait()
     for channel, lines in plan:
         attempt(channel, lines)
-    # Single-unit requests never reserve and roll back, so once every worker has drained, a unit left over
-    # would be a unit the ledger lost (or one it refused while available).
+    # A single-unit request takes one whole unit or nothing (no partial reservation to roll back), so once every
+    # worker has drained, a unit left over would be one the ledger lost or refused while it was available.
     for sku in rng.sample(HOT, len(HOT)):
         while attempt(rng.choice(channels), [HoldLineRequest(sku, 1)]):
             pass

@@ -434,6 +434,15 @@ class Seamline:
         if channel is not None and sourcing is None:
             raise self.unknown_channel(channel)
         demand = self._resolve_demand(conn, channel, lines)
+        if conn.dialect.name == "postgresql":
+            # Lock every row this request may touch in (sku, location) order before any conditional UPDATE:
+            # trying sources in a channel's own order would otherwise take row locks out of order and
+            # deadlock against the batcher or a channel listing the same sources the other way round.
+            sources = sourcing[0] if sourcing is not None else []
+            ledger_repo.lock_available(
+                conn,
+                {(sku, loc) for (sku, location), _ in demand.items() for loc in ([location] if location else sources)},
+            )
         resolved: list[tuple[str, str, int]] = []
         short: list[ShortLine] = []
         for (sku, location), qty in sorted(demand.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
