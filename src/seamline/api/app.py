@@ -15,8 +15,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from seamline import __version__
 from seamline.api import problems
 from seamline.api.deps import trace_id_from
+from seamline.api.routes import b2b as b2b_routes
 from seamline.api.routes import catalog, customers, ledger, locations, orders, returns, sales, stock_documents, system
+from seamline.api.routes import finance as finance_routes
 from seamline.api.routes import integration as integration_routes
+from seamline.api.routes import marketplaces as marketplace_routes
 from seamline.api.schemas import Problem
 from seamline.domain.errors import SeamlineError
 from seamline.integration import install as install_integration
@@ -25,6 +28,7 @@ from seamline.service import Seamline
 from seamline.service import metrics as m
 from seamline.service.batcher import BatchSettings, HoldBatcher
 from seamline.service.sweeper import HoldSweeper
+from seamline.web import mount_dashboard
 
 
 class BodyLimit:
@@ -138,10 +142,12 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
             sweeper.start()
         if background:
             integration.start()
+            dashboard.start()
         try:
             yield
         finally:
             if background:
+                dashboard.stop()
                 integration.stop()
             if sweeper:
                 sweeper.stop()
@@ -164,6 +170,11 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
         app.include_router(router)
     for router in (orders.router, sales.router, returns.router, stock_documents.router, customers.router):
         app.include_router(router)
+    app.include_router(marketplace_routes.router)  # issue 7: listings, pauses, imports
+    app.include_router(b2b_routes.router)  # issue 7: wholesale portal, inbound supply
+    app.include_router(finance_routes.router)
+
+    dashboard = mount_dashboard(app, service, integration)  # the pages at /, behind the same tokens
 
     app.add_middleware(Observe)
     app.add_middleware(BodyLimit, max_bytes=service.settings.max_body_bytes)

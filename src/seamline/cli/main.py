@@ -174,17 +174,36 @@ def allocate(
 @app.command()
 def demo(
     minutes: Annotated[float, typer.Option(help="Simulated minutes of peak trading.")] = 60,
-    speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 240,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 120,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed plays the same drop.")] = 7,
-    buyers: Annotated[int, typer.Option(help="Concurrent web buyers.")] = 12,
+    workers: Annotated[int, typer.Option(help="Concurrent API clients driving the demand.")] = 6,
     database: Annotated[Path, typer.Option(help="SQLite file to create (replaced if it exists).")] = Path(
         "seamline-demo.db"
     ),
+    serve: Annotated[
+        bool, typer.Option(help="Serve the API and the dashboard while it runs (--no-serve for CI).")
+    ] = True,
+    host: Annotated[str, typer.Option(help="Interface the dashboard binds.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the dashboard (a free one if taken).")] = 8000,
+    keep_serving: Annotated[bool, typer.Option(help="Keep the dashboard up after the summary, until Ctrl-C.")] = True,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the summary as JSON here.")] = None,
 ) -> None:
-    """Run a peak-trading drop on the embedded SQLite default and show what the ledger did."""
-    from seamline.cli.demo import render_summary, run_demo
+    """Play a peak-trading hour on the embedded SQLite default, with the dashboard live, and compare it with
+    batch-synced stock copies. Short run for CI: --minutes 5 --speed 60 --no-serve."""
+    from seamline.cli.demo import demo_command
 
-    summary = run_demo(database=database, minutes=minutes, speed=speed, seed=seed, buyers=buyers, console=console)
-    render_summary(summary, console)
-    if summary.oversold_units or not summary.reconcile_clean:
+    ok = demo_command(
+        console,
+        database=database,
+        minutes=minutes,
+        speed=speed,
+        seed=seed,
+        workers=workers,
+        serve=serve,
+        host=host,
+        port=port,
+        keep_serving=keep_serving,
+        json_path=json_path,
+    )
+    if not ok:
         raise typer.Exit(1)

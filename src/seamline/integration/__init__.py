@@ -8,6 +8,7 @@ It sits above the service (it never is imported by it): ``install(app)`` registe
 from seamline.integration.events import (
     AVAILABILITY_CHANGED,
     EVENT_TYPES,
+    FINANCE_DOCUMENT_POSTED,
     LISTING_PAUSED,
     LISTING_RESUMED,
     Delivery,
@@ -36,6 +37,7 @@ from seamline.integration.subscribers import (
 __all__ = [
     "AVAILABILITY_CHANGED",
     "EVENT_TYPES",
+    "FINANCE_DOCUMENT_POSTED",
     "LISTING_PAUSED",
     "LISTING_RESUMED",
     "Budget",

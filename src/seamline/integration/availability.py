@@ -18,7 +18,7 @@ from seamline.integration.events import AVAILABILITY_CHANGED, LISTING_PAUSED, LI
 from seamline.integration.outbox import Outbox
 from seamline.ledger import channel_atp
 from seamline.ledger.atp import ChannelPolicy, prepack_atp
-from seamline.store import channels_repo, ledger_repo, outbox_repo
+from seamline.store import channels_repo, ledger_repo, marketplace_repo, outbox_repo
 
 
 def coalesce_key(channel: str, sku: str) -> str:
@@ -66,6 +66,7 @@ class AvailabilityPublisher:
             available[balance.sku][balance.location] = balance.available
         events: list[NewEvent] = []
         saved: list[tuple[str, str, int, bool, int]] = []
+        crossings: list[tuple[int, str]] = []  # (index in events, ListingPaused | ListingResumed)
         for channel in sorted(targets):
             policy, skus = targets[channel]
             for sku in sorted(skus):
@@ -92,6 +93,7 @@ class AvailabilityPublisher:
                 if (before_paused is None and paused) or (before_paused is not None and before_paused != paused):
                     kind = LISTING_PAUSED if paused else LISTING_RESUMED
                     crossing = {"channel": channel, "sku": sku, "atp": atp, "pause_below": policy.pause_below}
+                    crossings.append((len(events), kind))
                     events.append(NewEvent(kind, crossing, channel, f"listing:{channel}:{sku}"))
                 saved.append((channel, sku, atp, paused, index))
         if not events:
@@ -99,4 +101,17 @@ class AvailabilityPublisher:
         ids = self.outbox.emit(conn, events)
         by_index = dict(enumerate(ids))
         outbox_repo.save_availability(conn, [(c, s, atp, paused, by_index[i]) for c, s, atp, paused, i in saved], now)
+        # The pause log (issue 7): each crossing is recorded with the state change, keyed by its event.
+        marketplace_repo.record_pauses(
+            conn,
+            [
+                {
+                    **{k: events[i].payload[k] for k in ("channel", "sku", "atp", "pause_below")},
+                    "action": "paused" if kind == LISTING_PAUSED else "restored",
+                    "event_id": by_index[i],
+                    "at": now,
+                }
+                for i, kind in crossings
+            ],
+        )
         return ids

@@ -6,6 +6,9 @@ Events are in the past tense and name the business fact. Payloads are JSON objec
   the channel should show (0 while paused). Coalesced per (channel, sku).
 - ``ListingPaused`` / ``ListingResumed``: ``{channel, sku, atp, pause_below}`` when ATP crosses the
   channel's pause threshold.
+- ``FinanceDocumentPosted``: ``{document}``, a finance document as posted (invoice, payment, credit note,
+  refund, sales receipt, settlement journal; ``seamline.finance.Document.as_json``). Never coalesced: the
+  accounting connectors post each one, keyed by the document id.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from typing import Any
 AVAILABILITY_CHANGED = "AvailabilityChanged"
 LISTING_PAUSED = "ListingPaused"
 LISTING_RESUMED = "ListingResumed"
-EVENT_TYPES = (AVAILABILITY_CHANGED, LISTING_PAUSED, LISTING_RESUMED)
+FINANCE_DOCUMENT_POSTED = "FinanceDocumentPosted"
+EVENT_TYPES = (AVAILABILITY_CHANGED, LISTING_PAUSED, LISTING_RESUMED, FINANCE_DOCUMENT_POSTED)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 from seamline.integration import tracing
 from seamline.integration.availability import AvailabilityPublisher
 from seamline.integration.dispatcher import Dispatcher
+from seamline.integration.finance import FinancePublisher
 from seamline.integration.inbox import HandlerRegistry, Inbox
 from seamline.integration.outbox import Outbox
 from seamline.integration.retention import RetentionSweeper
@@ -41,6 +42,7 @@ class Integration:
         sqlite = app.engine.dialect.name == "sqlite"
         self.outbox = Outbox(registry, app.clock, notify=settings.notify and not sqlite)
         self.availability = AvailabilityPublisher(self.outbox, app.clock)
+        self.finance = FinancePublisher(self.outbox)
         nats_mode = settings.transport == "nats"
         self.dispatcher = Dispatcher(
             app, registry, settings, fresh_grace=settings.nats_grace_seconds if nats_mode else None
@@ -103,6 +105,8 @@ class Integration:
         self.stop()
         if self.availability in self.app.before_commit:
             self.app.before_commit.remove(self.availability)
+        if self.finance in self.app.before_commit:
+            self.app.before_commit.remove(self.finance)
         _installed.pop(self.app, None)
 
     def status(self) -> dict[str, Any]:
@@ -132,6 +136,7 @@ def install(
         registry.add(subscriber)
     integration = Integration(app, settings, registry, handlers or HandlerRegistry())
     app.before_commit.append(integration.availability)
+    app.before_commit.append(integration.finance)
     _installed[app] = integration
     return integration
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from seamline.store import inbox_repo, outbox_repo
+from seamline.store import inbox_repo, marketplace_repo, outbox_repo
 from seamline.store.db import run_transaction
 
 if TYPE_CHECKING:
@@ -66,6 +66,23 @@ def integration_status(integration: Integration) -> dict[str, Any]:
             "subscribers": subscribers,
             "inbox": inbox_repo.counts(conn),
             "unrelayed_events": outbox_repo.unrelayed_count(conn) if integration.settings.transport == "nats" else None,
+            "listings": listings_status(conn),
         }
 
     return run_transaction(integration.app.engine, read, write=False)
+
+
+def listings_status(conn: Connection) -> dict[str, Any]:
+    """Per channel: marketplace listings by state, SKUs paused now, and the pause log's counts (issue 7)."""
+    pauses = marketplace_repo.pause_summary(conn)
+    listings = marketplace_repo.listing_summary(conn)
+    return {
+        code: {
+            "listings": listings.get(code, {}),
+            "paused_now": pauses.get(code, {}).get("paused_now", 0),
+            "pauses": pauses.get(code, {}).get("pauses", 0),
+            "restores": pauses.get(code, {}).get("restores", 0),
+            "last_crossing_at": iso(pauses.get(code, {}).get("last_crossing_at")),
+        }
+        for code in sorted(set(pauses) | set(listings))
+    }

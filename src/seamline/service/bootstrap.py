@@ -6,6 +6,7 @@ import logging
 import secrets
 
 from seamline.domain.clock import Clock, SystemClock
+from seamline.service import finance
 from seamline.service.app import Seamline
 from seamline.service.settings import Settings
 from seamline.store.db import make_engine
@@ -36,6 +37,7 @@ def bootstrap(
     elif not is_current(engine):
         raise RuntimeError("the database schema is not current: run `seamline migrate`")
     app = Seamline(engine, clock or SystemClock(), settings)
+    finance.install(app)  # documents and journal entries post in the business event's own transaction
     token = settings.admin_token
     if token is None and generate_admin_token and settings.env == "development":
         token = "sl_dev_" + secrets.token_urlsafe(24)

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from seamline.domain.errors import FieldError, Forbidden, InvalidInput
 
-SCOPE_RE = re.compile(r"^(admin|read|channel:[A-Za-z0-9._\-/]{1,64}|location:[A-Za-z0-9._\-/]{1,64})$")
+SCOPE_RE = re.compile(
+    r"^(admin|read|channel:[A-Za-z0-9._\-/]{1,64}|location:[A-Za-z0-9._\-/]{1,64}|account:[A-Za-z0-9._\-/]{1,64})$"
+)
 
 
 def validate_scopes(scopes: list[str]) -> list[str]:
@@ -15,7 +17,12 @@ def validate_scopes(scopes: list[str]) -> list[str]:
     if bad or not scopes:
         raise InvalidInput(
             "bad scopes",
-            [FieldError("scopes", "each scope is admin, read, channel:<code> or location:<code>; at least one")],
+            [
+                FieldError(
+                    "scopes",
+                    "each scope is admin, read, channel:<code>, location:<code> or account:<code>; at least one",
+                )
+            ],
         )
     return sorted(set(scopes))
 
@@ -39,6 +46,11 @@ class Principal:
     def has_location(self, code: str) -> bool:
         return self.is_admin or f"location:{code}" in self.scopes
 
+    def has_account(self, code: str, channel: str | None = None) -> bool:
+        """A wholesale account's own token (``account:<code>``; a rep's token lists several), a token of the
+        account's wholesale channel (a B2B platform acting for all its accounts), or admin."""
+        return self.is_admin or f"account:{code}" in self.scopes or (channel is not None and self.has_channel(channel))
+
     def require_admin(self) -> None:
         if not self.is_admin:
             raise Forbidden("this call needs the admin scope", code="insufficient-scope")
@@ -50,6 +62,10 @@ class Principal:
     def require_channel(self, code: str) -> None:
         if not self.has_channel(code):
             raise Forbidden(f"this token may not act for channel {code}", code="insufficient-scope")
+
+    def require_account(self, code: str, channel: str | None = None) -> None:
+        if not self.has_account(code, channel):
+            raise Forbidden(f"this token may not act for account {code}", code="insufficient-scope")
 
     def require_location(self, code: str) -> None:
         if not self.has_location(code):

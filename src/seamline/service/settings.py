@@ -28,6 +28,8 @@ class Settings:
     hold_batch_window_seconds: float = 0.0005
     hold_batch_max: int = 256
     hold_batch_queue: int = 4096
+    #: Signs dashboard session cookies; unset, the key derives from the admin token (or is random per process).
+    session_secret: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -43,6 +45,7 @@ class Settings:
             hold_batch_window_seconds=float(env.get("SEAMLINE_HOLD_BATCH_WINDOW_MS", "0.5")) / 1000,
             hold_batch_max=int(env.get("SEAMLINE_HOLD_BATCH_MAX", "256")),
             hold_batch_queue=int(env.get("SEAMLINE_HOLD_BATCH_QUEUE", "4096")),
+            session_secret=env.get("SEAMLINE_SESSION_SECRET") or None,
         )
         settings.check()
         return settings

@@ -527,3 +527,281 @@ oversell_exceptions = Table(
     CheckConstraint("units > 0", name="units_positive"),
     Index(None, "sku", "location"),
 )
+
+# ---------------------------------------------------------------------------------------------------------
+# Marketplaces and wholesale B2B (issue 7): migration 0004.
+# ---------------------------------------------------------------------------------------------------------
+marketplace_listings = Table(
+    "marketplace_listings",
+    metadata,
+    # One row per listing: a SKU on one marketplace of one channel (Amazon has one per marketplace id;
+    # Mirakl one per shop, marketplace "default").
+    Column("channel", Code, primary_key=True),
+    Column("marketplace", Code, primary_key=True),
+    Column("sku", Code, ForeignKey("skus.sku"), primary_key=True),
+    Column("seller_sku", String(200), nullable=False),  # the platform's SKU for it: ours unless mapped
+    Column("product_type", String(100)),  # Amazon's productType, required by every listings PATCH
+    Column("status", String(16), nullable=False),  # pending | active | paused | error
+    Column("desired_qty", Integer),  # the number we were last asked to show
+    Column("desired_seq", BigInteger),  # the outbox sequence of that request: older ones never win
+    Column("paused", Boolean, nullable=False),
+    Column("published_qty", Integer),  # what the platform accepted last
+    Column("published_seq", BigInteger),
+    Column("published_at", UTCDateTime),
+    Column("in_flight", BigInteger),  # the marketplace_imports row carrying desired_qty, if any
+    Column("last_submission", String(100)),  # Amazon submissionId / Mirakl import id / feed id
+    Column("last_error", Text),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "channel", "status"),
+)
+
+marketplace_imports = Table(
+    "marketplace_imports",
+    metadata,
+    # A bulk submission: a Mirakl offers import (OF01) or an Amazon JSON_LISTINGS_FEED, from upload to report.
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("channel", Code, nullable=False),
+    Column("kind", String(32), nullable=False),  # mirakl_offers | amazon_listings_feed
+    Column("external_id", String(100)),  # the platform's import id / feed id
+    Column("status", String(16), nullable=False),  # submitted | done | failed
+    Column("platform_status", String(40)),
+    Column("lines", JSON, nullable=False),  # [{line, sku, marketplace, qty, seq}]
+    Column("summary", JSON),
+    Column("error", Text),
+    Column("submitted_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Index(None, "channel", "status"),
+)
+
+listing_issues = Table(
+    "listing_issues",
+    metadata,
+    # What a platform said was wrong with a listing submission: a line of an import's error report, an
+    # issue of a PATCH or of a feed's processing report.
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("channel", Code, nullable=False),
+    Column("marketplace", Code, nullable=False),
+    Column("sku", Code, nullable=False),
+    Column("source", String(100), nullable=False),  # submission, import or feed id
+    Column("code", String(64)),
+    Column("severity", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index(None, "channel", "sku"),
+)
+
+listing_pauses = Table(
+    "listing_pauses",
+    metadata,
+    # Every crossing of a channel's pause threshold (DESIGN 4.4), written in the transaction that crossed it,
+    # keyed by the ListingPaused / ListingResumed event it emitted.
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("channel", Code, nullable=False),
+    Column("sku", Code, nullable=False),
+    Column("action", String(16), nullable=False),  # paused | restored
+    Column("atp", Integer, nullable=False),
+    Column("pause_below", Integer, nullable=False),
+    Column("event_id", String(40), nullable=False, unique=True),
+    Column("at", UTCDateTime, nullable=False),
+    Index(None, "channel", "at"),
+)
+
+marketplace_cursors = Table(
+    "marketplace_cursors",
+    metadata,
+    # Where a pull left off (Amazon getOrders: the LastUpdatedBefore it answered), per channel.
+    Column("channel", Code, primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("value", String(200), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+wholesale_accounts = Table(
+    "wholesale_accounts",
+    metadata,
+    Column("code", Code, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("channel", Code, ForeignKey("channels.code"), nullable=False),  # the wholesale channel it orders on
+    Column("price_tier", Code, nullable=False),  # the price list it buys at (falls back to "wholesale")
+    Column("currency", String(3), nullable=False),
+    Column("allow_prebook", Boolean, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+b2b_orders = Table(
+    "b2b_orders",
+    metadata,
+    Column("order_id", String(40), ForeignKey("orders.id"), primary_key=True),
+    Column("account", Code, ForeignKey("wholesale_accounts.code"), nullable=False),
+    Column("po_number", String(200), nullable=False),
+    Column("placed_at", UTCDateTime, nullable=False),
+    UniqueConstraint("account", "po_number"),
+    Index(None, "account", "placed_at"),
+)
+
+inbound_supply = Table(
+    "inbound_supply",
+    metadata,
+    # Units on their way (an open purchase order or a supplier's ASN): what pre-books may be promised from.
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("reference", String(100), nullable=False),  # PO or ASN number
+    Column("kind", String(8), nullable=False),  # po | asn
+    Column("sku", Code, ForeignKey("skus.sku"), nullable=False),
+    Column("location", Code, ForeignKey("locations.code"), nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("received", Integer, nullable=False),
+    Column("expected_on", Date, nullable=False),
+    Column("status", String(16), nullable=False),  # open | received | cancelled
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("qty > 0", name="qty_positive"),
+    CheckConstraint("received >= 0", name="received_not_negative"),
+    UniqueConstraint("reference", "sku", "location"),
+    Index(None, "sku", "status"),
+)
+
+# ---------------------------------------------------------------------------------------------------------
+# Finance (DESIGN 7, issue 6): migration 0005. Documents and journal entries are written once, never updated
+# (a document's ``number`` and ``settlement_id`` are set in the transaction that writes or settles it).
+# ---------------------------------------------------------------------------------------------------------
+finance_config = Table(
+    "finance_config",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # the one row: 1
+    Column("config", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+finance_documents = Table(
+    "finance_documents",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),  # invoice | payment | credit_note | refund | sales_receipt | journal
+    Column("number", String(21), unique=True),  # from seq, e.g. INV-00000042 (QuickBooks DocNumber: 21 at most)
+    Column("source_key", String(200), nullable=False, unique=True),  # what caused it: posted once per cause
+    Column("posting", String(16), nullable=False),  # journal | settlement
+    Column("currency", String(3), nullable=False),
+    Column("total", Money, nullable=False),
+    Column("tax_total", Money, nullable=False),
+    Column("issued_on", Date, nullable=False),
+    Column("store", Code),
+    Column("order_id", String(40)),
+    Column("return_id", String(40)),
+    Column("applies_to", String(40)),
+    Column("settlement_id", String(40)),
+    Column("body", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("trace_id", String(64)),
+    Index(None, "order_id"),
+    Index(None, "return_id"),
+    Index(None, "posting", "store", "settlement_id", "issued_on"),
+    Index(None, "kind", "seq"),
+)
+
+journal_entries = Table(
+    "journal_entries",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("source_key", String(200), nullable=False, unique=True),
+    Column("entry_date", Date, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("memo", Text, nullable=False),
+    Column("total", Money, nullable=False),
+    Column("document_id", String(40)),
+    Column("settlement_id", String(40)),
+    Column("store", Code),
+    Column("tender", Code),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("trace_id", String(64)),
+    Index(None, "entry_date", "seq"),
+    Index(None, "document_id"),
+    Index(None, "settlement_id"),
+)
+
+journal_lines = Table(
+    "journal_lines",
+    metadata,
+    Column("entry_id", String(40), ForeignKey("journal_entries.id"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("account", String(32), nullable=False),
+    Column("debit", Money, nullable=False),
+    Column("credit", Money, nullable=False),
+    Column("memo", Text, nullable=False),
+    Column("tax_code", String(32)),
+    Column("tender", Code),
+    CheckConstraint("debit >= 0 AND credit >= 0 AND (debit = 0 OR credit = 0)", name="one_sided"),
+    Index(None, "account"),
+)
+
+settlements = Table(
+    "settlements",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("store", Code, ForeignKey("locations.code"), nullable=False),
+    Column("business_date", Date, nullable=False),
+    Column("status", String(16), nullable=False),  # open | closed
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime),
+    Column("figures", JSON),  # frozen at close
+    Column("trace_id", String(64)),
+    UniqueConstraint("store", "business_date"),
+)
+
+settlement_counts = Table(
+    "settlement_counts",
+    metadata,
+    Column("settlement_id", String(40), ForeignKey("settlements.id"), primary_key=True),
+    Column("tender", Code, primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("counted", Money, nullable=False),
+    Column("cash_float", Money, nullable=False),
+    Column("counted_at", UTCDateTime, nullable=False),
+    Column("counted_by", String(200)),
+)
+
+settlement_cash_movements = Table(
+    "settlement_cash_movements",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("settlement_id", String(40), ForeignKey("settlements.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # paid_in | paid_out
+    Column("tender", Code, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("account", String(32)),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    CheckConstraint("amount > 0", name="amount_positive"),
+)
+
+processor_transactions = Table(
+    "processor_transactions",
+    metadata,
+    Column("processor", Code, primary_key=True),
+    Column("external_id", String(64), primary_key=True),  # Stripe's txn_...: imported once
+    Column("settlement_id", String(40), ForeignKey("settlements.id"), nullable=False, index=True),
+    Column("tender", Code, nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("fee", Money, nullable=False),
+    Column("net", Money, nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    Column("raw", JSON, nullable=False),
+    Column("imported_at", UTCDateTime, nullable=False),
+)
+
+finance_exports = Table(
+    "finance_exports",
+    metadata,
+    Column("target", Code, primary_key=True),  # the accounting subscriber, e.g. xero:books
+    Column("document_id", String(40), primary_key=True),
+    Column("entity", String(32), nullable=False),  # Invoice, CreditNote, Payment, ManualJournal, JournalEntry...
+    Column("external_id", String(64), nullable=False),
+    Column("external_number", String(64)),
+    Column("exported_at", UTCDateTime, nullable=False),
+)

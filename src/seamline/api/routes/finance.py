@@ -1,0 +1,217 @@
+"""Finance over HTTP (DESIGN 7): the accounts mapping, the journal, documents, store-day settlements (count
+the drawer, pay in/out, import the card processor's settlement, close) and the reconciliation report.
+
+Reading needs ``read`` (a store's ``location:<code>`` token reads its own settlements); a store's token
+counts, records cash movements and closes its own days; the configuration is admin's."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Connection
+
+from seamline.api.deps import principal, service, trace_id
+from seamline.api.finance_schemas import (
+    CashMovementIn,
+    CountIn,
+    DocumentList,
+    DocumentOut,
+    FinanceConfigIn,
+    FinanceConfigOut,
+    JournalList,
+    PostPendingOut,
+    ProcessorSettlementIn,
+    ReconciliationOut,
+    SettlementOut,
+)
+from seamline.api.routes.common import PROBLEMS, run_command
+from seamline.service import Principal
+from seamline.service.finance import FinanceDesk, JournalQuery
+
+router = APIRouter(prefix="/v1/finance", tags=["finance"], responses=PROBLEMS)
+
+
+@router.get("/config", response_model=FinanceConfigOut)
+def get_config(request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    who.require_read()
+    return FinanceDesk(service(request)).get_config()
+
+
+@router.put("/config", response_model=FinanceConfigOut, responses={201: {"model": FinanceConfigOut}})
+def put_config(body: FinanceConfigIn, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
+    """The chart-of-accounts and tax-code mapping, set once: account codes per role, per tender, tax codes
+    with their rate and their Xero/QuickBooks names, style tax classes, stores' time zones and floats."""
+    who.require_admin()
+    desk = FinanceDesk(service(request))
+    config = body.as_config()
+
+    def work(conn: Connection) -> tuple[int, Any]:
+        return desk.put_config(conn, config)
+
+    return run_command(request, who, config, work)
+
+
+@router.get("/journal", response_model=JournalList)
+def journal(
+    request: Request,
+    date_from: date | None = Query(default=None, alias="from"),
+    date_to: date | None = Query(default=None, alias="to"),
+    account: str | None = Query(default=None, max_length=32),
+    store: str | None = Query(default=None, max_length=64),
+    settlement: str | None = Query(default=None, max_length=40),
+    document: str | None = Query(default=None, max_length=40),
+    cursor: str | None = Query(default=None, max_length=32),
+    limit: int = Query(default=100, ge=1, le=500),
+    who: Principal = Depends(principal),
+) -> dict[str, Any]:
+    """Balanced journal entries in the order they were posted (``next_cursor`` continues)."""
+    if store is None or not who.has_location(store):
+        who.require_read()
+    query = JournalQuery(date_from, date_to, account, store, settlement, document, cursor, limit)
+    items, next_cursor = FinanceDesk(service(request)).journal(query)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/documents", response_model=DocumentList)
+def documents(
+    request: Request,
+    kind: str | None = Query(default=None, max_length=16),
+    order_id: str | None = Query(default=None, max_length=40),
+    store: str | None = Query(default=None, max_length=64),
+    cursor: str | None = Query(default=None, max_length=32),
+    limit: int = Query(default=100, ge=1, le=500),
+    who: Principal = Depends(principal),
+) -> dict[str, Any]:
+    """Invoices, payments, credit notes, refunds, sales receipts and settlement journals, as posted."""
+    if store is None or not who.has_location(store):
+        who.require_read()
+    items, next_cursor = FinanceDesk(service(request)).documents(
+        kind=kind, order_id=order_id, store=store, cursor=cursor, limit=limit
+    )
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/documents/{document_id}", response_model=DocumentOut)
+def get_document(document_id: str, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    found = FinanceDesk(service(request)).get_document(document_id)
+    if found.get("store") is None or not who.has_location(found["store"]):
+        who.require_read()
+    return found
+
+
+@router.get("/settlements/{store}/{day}", response_model=SettlementOut)
+def get_settlement(store: str, day: date, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    """A store's business day: expected per tender (sales, refunds, paid in/out), the count and over/short,
+    the processor's settlement tied out, variances; live while open, frozen once closed."""
+    if not who.has_location(store):
+        who.require_read()
+    return FinanceDesk(service(request)).settlement(store, day)
+
+
+def _settlement_command(
+    request: Request, who: Principal, store: str, day: date, step: str, body: Any, work: Any
+) -> JSONResponse:
+    who.require_location(store)
+    return run_command(request, who, {"store": store, "date": day.isoformat(), "step": step, "body": body}, work)
+
+
+@router.post("/settlements/{store}/{day}/count", response_model=SettlementOut)
+def count_cash(
+    store: str, day: date, body: CountIn, request: Request, who: Principal = Depends(principal)
+) -> JSONResponse:
+    """The drawer count (a recount replaces it until the day is closed); over/short follows."""
+    desk = FinanceDesk(service(request))
+
+    def work(conn: Connection) -> tuple[int, Any]:
+        view = desk.count_cash(
+            conn,
+            store,
+            day,
+            counted=body.counted,
+            currency=body.currency,
+            tender=body.tender,
+            cash_float=body.cash_float,
+            counted_by=body.counted_by,
+        )
+        return 200, view
+
+    return _settlement_command(request, who, store, day, "count", body.model_dump(mode="json"), work)
+
+
+@router.post("/settlements/{store}/{day}/cash-movements", response_model=SettlementOut)
+def cash_movement(
+    store: str, day: date, body: CashMovementIn, request: Request, who: Principal = Depends(principal)
+) -> JSONResponse:
+    """Cash paid into (``paid_in``) or out of (``paid_out``) the drawer, with the reason."""
+    desk = FinanceDesk(service(request))
+
+    def work(conn: Connection) -> tuple[int, Any]:
+        view = desk.add_cash_movement(
+            conn,
+            store,
+            day,
+            kind=body.kind,
+            amount=body.amount,
+            currency=body.currency,
+            reason=body.reason,
+            tender=body.tender,
+            account=body.account,
+        )
+        return 200, view
+
+    return _settlement_command(request, who, store, day, "cash-movement", body.model_dump(mode="json"), work)
+
+
+@router.post("/settlements/{store}/{day}/processor-settlement", response_model=SettlementOut)
+def processor_settlement(
+    store: str, day: date, body: ProcessorSettlementIn, request: Request, who: Principal = Depends(principal)
+) -> JSONResponse:
+    """The card processor's balance transactions for the day (Stripe: gross ``amount``, ``fee``, ``net`` in
+    minor units). Each counts once, however often it is imported."""
+    desk = FinanceDesk(service(request))
+
+    def work(conn: Connection) -> tuple[int, Any]:
+        view = desk.import_processor_settlement(
+            conn, store, day, processor=body.processor, tender=body.tender, transactions=body.transactions
+        )
+        return 200, view
+
+    return _settlement_command(request, who, store, day, "processor", body.model_dump(mode="json"), work)
+
+
+@router.post("/settlements/{store}/{day}/close", response_model=SettlementOut)
+def close(store: str, day: date, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
+    """Close the day once: figures frozen, one balanced journal entry per tender posted. Cash not counted:
+    409 ``cash-not-counted``; already closed: 409 ``settlement-closed``."""
+    desk = FinanceDesk(service(request))
+    tid = trace_id(request)
+
+    def work(conn: Connection) -> tuple[int, Any]:
+        return 200, desk.close(conn, store, day, trace_id=tid)
+
+    return _settlement_command(request, who, store, day, "close", {}, work)
+
+
+@router.get("/reconciliation", response_model=ReconciliationOut)
+def reconciliation(request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    """Every till sale and return has exactly one posted document, every shipped unit is invoiced, the
+    totals agree to the cent, and every journal entry balances."""
+    who.require_read()
+    return FinanceDesk(service(request)).reconciliation()
+
+
+@router.post("/post-pending", response_model=PostPendingOut)
+def post_pending(
+    request: Request, who: Principal = Depends(principal), limit: int = Body(default=500, embed=True, ge=1, le=5000)
+) -> JSONResponse:
+    """Post the documents of sales, returns and shipments that have none (admin)."""
+    who.require_admin()
+    desk = FinanceDesk(service(request))
+
+    def work(conn: Connection) -> tuple[int, Any]:
+        return 200, desk.post_pending(conn, limit)
+
+    return run_command(request, who, {"post_pending": limit}, work)

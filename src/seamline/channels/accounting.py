@@ -1,0 +1,58 @@
+"""What the accounting connectors (Xero, QuickBooks Online) share: where they remember what they posted, the
+stable idempotency key of each call, and which documents an accounting system is told about at all.
+
+A document is posted once per accounting system: its export (the platform's id for it) is recorded after
+the platform answers, and checked before anything is sent; the platform's idempotency key covers the gap
+between the two (a crash after the answer, before the record: the retry replays the platform's answer)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from seamline.finance import EXCHANGE_CREDIT, Document, DocumentKind, Posting
+
+
+class ExportLedger(Protocol):
+    """``FinanceDesk`` is one; tests may bring a dictionary."""
+
+    def export_of(self, target: str, document_id: str) -> Mapping[str, Any] | None: ...
+
+    def record_export(
+        self, target: str, document_id: str, *, entity: str, external_id: str, external_number: str | None
+    ) -> None: ...
+
+    def document_for(self, source_key: str) -> Mapping[str, Any] | None: ...
+
+
+class WaitingFor(Exception):
+    """The document needs another one posted first (a payment its invoice): retry later."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"waiting for {what} to be posted first")
+
+
+def idempotency_key(environment: str, document_id: str, step: str = "create", *, limit: int = 128) -> str:
+    """Stable per document and call, and naming the environment (DESIGN 10): a staging retry can never
+    replay as production's. QuickBooks' ``requestid`` takes 50 characters at most."""
+    key = f"sl-{environment[:4]}-{document_id}-{step}"
+    return key[:limit]
+
+
+def settled_at_the_till(doc: Document) -> bool:
+    """Till sales and till refunds reach the books through their store's settlement journal only."""
+    return doc.kind is DocumentKind.SALES_RECEIPT or (
+        doc.kind is DocumentKind.CREDIT_NOTE and doc.posting is Posting.SETTLEMENT
+    )
+
+
+def paid_by_exchange(doc: Document) -> bool:
+    return any(tender == EXCHANGE_CREDIT for tender, _ in doc.tenders)
+
+
+def needs(exports: ExportLedger, target: str, document_id: str | None, what: str) -> Mapping[str, Any]:
+    """The export of a document this one depends on, or ``WaitingFor``."""
+    found = None if document_id is None else exports.export_of(target, document_id)
+    if found is None:
+        raise WaitingFor(f"{what} {document_id}")
+    return found

@@ -1,0 +1,399 @@
+"""The Amazon Selling Partner API client: Listings Items ``PATCH`` for availability, the Feeds API for bulk
+catch-up (createFeedDocument → upload → createFeed → getFeed → getFeedDocument → download the report) and
+the Orders API (getOrders, getOrderItems).
+
+Each operation has its own token bucket at Amazon's documented default rate and burst (``patchListingsItem``
+5/s, burst 10, per selling-partner account and application): the client waits for a token rather than be
+throttled, and when it is throttled anyway (HTTP 429) it waits ``Retry-After`` (or one token's time) and
+tries again, up to ``max_throttle_wait_seconds``; past that it raises ``AmazonThrottled`` for the
+dispatcher to reschedule. 5xx and no answer are ``AmazonUnavailable`` (retry); other 4xx ``AmazonRejected``.
+
+``endpoint`` alone decides where it talks (a regional SP-API host or the sandbox); the transport is
+injectable (``AmazonSandbox.transport()`` in tests)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from seamline.channels.amazon.mapper import (
+    DEFAULT_FULFILLMENT_CHANNEL,
+    FEED_CONTENT_TYPE,
+    FEED_TYPE,
+    MAX_FEED_MESSAGES,
+    PATCH_OPS,
+    MappingError,
+    ProcessingReport,
+    Submission,
+    parse_processing_report,
+    parse_submission,
+    patch_listing_body,
+)
+from seamline.domain.clock import Clock, SystemClock
+from seamline.integration.retry import TokenBucket
+
+LISTINGS_VERSION = "2021-08-01"
+FEEDS_VERSION = "2021-06-30"
+#: Amazon's default (rate per second, burst) per operation, per selling-partner account and application.
+DEFAULT_RATE_LIMITS: Mapping[str, tuple[float, float]] = {
+    "patchListingsItem": (5.0, 10.0),
+    "getOrders": (0.0167, 20.0),
+    "getOrderItems": (0.5, 30.0),
+    "createFeedDocument": (0.5, 15.0),
+    "createFeed": (0.0083, 15.0),
+    "getFeed": (2.0, 15.0),
+    "getFeedDocument": (0.0222, 10.0),
+}
+FEED_DONE = "DONE"
+FEED_FINAL = frozenset({"DONE", "CANCELLED", "FATAL"})
+
+
+@dataclass(frozen=True)
+class AmazonConfig:
+    #: ``https://sellingpartnerapi-eu.amazon.com`` (or -na, -fe), or the sandbox's URL.
+    endpoint: str
+    seller_id: str
+    access_token: str = field(repr=False)
+    marketplace_ids: tuple[str, ...] = ()
+    #: The productType sent when a listing names none (every PATCH must carry one).
+    product_type: str | None = None
+    patch_op: str = "merge"
+    fulfillment_channel_code: str = DEFAULT_FULFILLMENT_CHANNEL
+    max_feed_messages: int = MAX_FEED_MESSAGES
+    #: List every SKU that gets a number (True), or only SKUs linked to a listing (the default).
+    auto_list: bool = False
+    timeout_seconds: float = 10.0
+    max_throttle_wait_seconds: float = 30.0
+    rate_limits: Mapping[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+
+    def __post_init__(self) -> None:
+        if self.patch_op not in PATCH_OPS:
+            raise ValueError(f"patch_op must be one of {', '.join(PATCH_OPS)}")
+        if not 1 <= self.max_feed_messages <= MAX_FEED_MESSAGES:
+            raise ValueError(f"max_feed_messages must be 1..{MAX_FEED_MESSAGES}")
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> AmazonConfig:
+        """From a channel's ``settings``: ``endpoint``, ``seller_id``, ``access_token``, ``marketplace_ids``,
+        and optionally ``product_type``, ``patch_op``, ``fulfillment_channel_code``, ``max_feed_messages``,
+        ``auto_list``."""
+        missing = [k for k in ("endpoint", "seller_id", "access_token", "marketplace_ids") if not settings.get(k)]
+        if missing:
+            raise ValueError("an Amazon channel needs settings " + ", ".join(missing))
+        return cls(
+            endpoint=str(settings["endpoint"]),
+            seller_id=str(settings["seller_id"]),
+            access_token=str(settings["access_token"]),
+            marketplace_ids=tuple(str(m) for m in settings["marketplace_ids"]),
+            product_type=settings.get("product_type"),
+            patch_op=str(settings.get("patch_op", "merge")),
+            fulfillment_channel_code=str(settings.get("fulfillment_channel_code", DEFAULT_FULFILLMENT_CHANNEL)),
+            max_feed_messages=int(settings.get("max_feed_messages", MAX_FEED_MESSAGES)),
+            auto_list=bool(settings.get("auto_list", False)),
+        )
+
+
+class AmazonError(Exception):
+    pass
+
+
+class AmazonThrottled(AmazonError):
+    """Amazon's rate limit leaves no room within ``max_throttle_wait_seconds``: come back after ``retry_after``."""
+
+    def __init__(self, operation: str, retry_after: float) -> None:
+        super().__init__(f"{operation} throttled; retry after {retry_after:.2f}s")
+        self.operation = operation
+        self.retry_after = retry_after
+
+
+class AmazonUnavailable(AmazonError):
+    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class AmazonRejected(AmazonError):
+    """Amazon refused the request itself (credentials, a malformed body): the same request cannot succeed."""
+
+    def __init__(self, reason: str, *, status: int | None = None, errors: Sequence[Any] = ()) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.errors = list(errors)
+
+
+@dataclass(frozen=True)
+class FeedResult:
+    feed_id: str
+    status: str
+    report: ProcessingReport | None
+
+
+@dataclass(frozen=True)
+class OrdersPage:
+    orders: list[dict[str, Any]]
+    next_token: str | None
+    #: Where the next pull should start (``LastUpdatedBefore``): Amazon's clock, not ours.
+    last_updated_before: str | None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def iso_z(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+class AmazonClient:
+    def __init__(
+        self,
+        config: AmazonConfig,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        clock: Clock | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self.clock: Clock = clock or SystemClock()
+        self._sleep = sleep
+        self._epoch = self.clock.now()
+        self._http = httpx.Client(
+            transport=transport,
+            timeout=config.timeout_seconds,
+            headers={"x-amz-access-token": config.access_token, "Accept": "application/json"},
+        )
+        #: Pre-signed document URLs (S3) take no SP-API token.
+        self._documents = httpx.Client(transport=transport, timeout=config.timeout_seconds)
+        self._buckets = {
+            op: TokenBucket(rate, burst, now=self._seconds) for op, (rate, burst) in config.rate_limits.items()
+        }
+        #: Calls made and 429s met over the client's life.
+        self.calls = 0
+        self.throttled = 0
+
+    def _seconds(self) -> float:
+        # Relative to the client's start: small numbers keep microsecond steps exact in a float.
+        return (self.clock.now() - self._epoch).total_seconds()
+
+    def close(self) -> None:
+        self._http.close()
+        self._documents.close()
+
+    def __enter__(self) -> AmazonClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- transport and pacing ------------------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        return self.config.endpoint.rstrip("/") + path
+
+    def _wait(self, operation: str, seconds: float, waited: float) -> float:
+        seconds = math.ceil(seconds * 1_000_000) / 1_000_000  # whole microseconds: clocks tick no finer
+        if waited + seconds > self.config.max_throttle_wait_seconds:
+            raise AmazonThrottled(operation, seconds)
+        self._sleep(seconds)
+        return waited + seconds
+
+    def request(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> Any:
+        """One SP-API operation: paced on its bucket, retried while throttled, errors typed; answers the JSON."""
+        bucket = self._buckets.get(operation)
+        content = None if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"} if content is not None else {}
+        waited = 0.0
+        while True:
+            if bucket is not None:
+                wait = bucket.wait_time()
+                if wait > 0:
+                    waited = self._wait(operation, wait, waited)
+                    continue
+                if not bucket.take(1):
+                    continue
+            try:
+                response = self._http.request(method, self._url(path), params=params, content=content, headers=headers)
+            except httpx.TransportError as exc:
+                raise AmazonUnavailable(f"{operation}: {type(exc).__name__}: {exc}") from exc
+            self.calls += 1
+            status = response.status_code
+            if status == 429:
+                self.throttled += 1
+                pause = _retry_after(response)
+                if pause is None:
+                    pause = 1.0 / (bucket.rate if bucket is not None else 1.0)
+                if bucket is not None:
+                    bucket.pause(pause)  # no call of this operation goes out before then
+                waited = self._wait(operation, pause, waited)
+                continue
+            if status >= 500:
+                raise AmazonUnavailable(
+                    f"{operation}: HTTP {status}", status=status, retry_after=_retry_after(response)
+                )
+            try:
+                payload = response.json() if response.content else {}
+            except ValueError:
+                raise AmazonUnavailable(
+                    f"{operation}: HTTP {status} with a body that is not JSON", status=status
+                ) from None
+            if status >= 400:
+                errors = payload.get("errors", []) if isinstance(payload, Mapping) else []
+                text = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors if isinstance(e, Mapping))
+                raise AmazonRejected(
+                    f"{operation}: HTTP {status}: {text or str(payload)[:300]}", status=status, errors=errors
+                )
+            return payload
+
+    # -- listings -------------------------------------------------------------------------------------
+
+    def patch_availability(
+        self, seller_sku: str, *, product_type: str, quantity: int, marketplace_ids: Sequence[str]
+    ) -> Submission:
+        """Set the quantity Amazon shows for a listing (``fulfillment_availability``, op per config)."""
+        body = patch_listing_body(
+            product_type,
+            quantity,
+            op=self.config.patch_op,
+            fulfillment_channel_code=self.config.fulfillment_channel_code,
+        )
+        path = (
+            f"/listings/{LISTINGS_VERSION}/items/{quote(self.config.seller_id, safe='')}/{quote(seller_sku, safe='')}"
+        )
+        answer = self.request(
+            "patchListingsItem", "PATCH", path, params={"marketplaceIds": ",".join(marketplace_ids)}, body=body
+        )
+        try:
+            return parse_submission(answer)
+        except MappingError as exc:
+            raise AmazonUnavailable(f"patchListingsItem: {exc}") from exc
+
+    # -- feeds ----------------------------------------------------------------------------------------
+
+    def create_feed_document(self, content_type: str = FEED_CONTENT_TYPE) -> tuple[str, str]:
+        answer = self.request(
+            "createFeedDocument", "POST", f"/feeds/{FEEDS_VERSION}/documents", body={"contentType": content_type}
+        )
+        return str(answer["feedDocumentId"]), str(answer["url"])
+
+    def upload(self, url: str, content: bytes, content_type: str = FEED_CONTENT_TYPE) -> None:
+        """PUT the document to the pre-signed URL (S3: no SP-API token, no SP-API rate limit)."""
+        try:
+            response = self._documents.put(url, content=content, headers={"Content-Type": content_type})
+        except httpx.TransportError as exc:
+            raise AmazonUnavailable(f"upload: {type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 500:
+            raise AmazonUnavailable(f"upload: HTTP {response.status_code}", status=response.status_code)
+        if response.status_code >= 400:
+            raise AmazonRejected(
+                f"upload: HTTP {response.status_code}: {response.text[:200]}", status=response.status_code
+            )
+
+    def create_feed(self, document_id: str, marketplace_ids: Sequence[str], feed_type: str = FEED_TYPE) -> str:
+        answer = self.request(
+            "createFeed",
+            "POST",
+            f"/feeds/{FEEDS_VERSION}/feeds",
+            body={"feedType": feed_type, "marketplaceIds": list(marketplace_ids), "inputFeedDocumentId": document_id},
+        )
+        return str(answer["feedId"])
+
+    def submit_feed(self, document: Mapping[str, Any], marketplace_ids: Sequence[str] | None = None) -> str:
+        """createFeedDocument → upload → createFeed; answers the feed id."""
+        document_id, url = self.create_feed_document()
+        self.upload(url, json.dumps(document).encode())
+        return self.create_feed(document_id, marketplace_ids or self.config.marketplace_ids)
+
+    def get_feed(self, feed_id: str) -> dict[str, Any]:
+        answer: dict[str, Any] = self.request(
+            "getFeed", "GET", f"/feeds/{FEEDS_VERSION}/feeds/{quote(feed_id, safe='')}"
+        )
+        return answer
+
+    def download_document(self, document_id: str) -> bytes:
+        meta = self.request("getFeedDocument", "GET", f"/feeds/{FEEDS_VERSION}/documents/{quote(document_id, safe='')}")
+        try:
+            response = self._documents.get(str(meta["url"]))
+        except httpx.TransportError as exc:
+            raise AmazonUnavailable(f"download: {type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 400:
+            raise AmazonUnavailable(f"download: HTTP {response.status_code}", status=response.status_code)
+        body = response.content
+        if str(meta.get("compressionAlgorithm") or "").upper() == "GZIP":
+            body = gzip.decompress(body)
+        return body
+
+    def feed_result(self, feed_id: str) -> FeedResult:
+        """The feed's status now and, once it is DONE, its processing report."""
+        feed = self.get_feed(feed_id)
+        status = str(feed.get("processingStatus"))
+        report = None
+        if feed.get("resultFeedDocumentId") and status in FEED_FINAL:
+            raw = self.download_document(str(feed["resultFeedDocumentId"]))
+            try:
+                report = parse_processing_report(json.loads(raw))
+            except (ValueError, MappingError):
+                report = None  # a FATAL feed's report may be a bare error document
+        return FeedResult(feed_id, status, report)
+
+    # -- orders ---------------------------------------------------------------------------------------
+
+    def get_orders(
+        self,
+        *,
+        last_updated_after: datetime | str | None = None,
+        next_token: str | None = None,
+        marketplace_ids: Sequence[str] | None = None,
+    ) -> OrdersPage:
+        params: dict[str, Any] = {"MarketplaceIds": ",".join(marketplace_ids or self.config.marketplace_ids)}
+        if next_token:
+            params["NextToken"] = next_token
+        elif last_updated_after is not None:
+            after = last_updated_after if isinstance(last_updated_after, str) else iso_z(last_updated_after)
+            params["LastUpdatedAfter"] = after
+        else:
+            raise ValueError("give last_updated_after or next_token")
+        answer = self.request("getOrders", "GET", "/orders/v0/orders", params=params)
+        payload = answer.get("payload") or {}
+        return OrdersPage(
+            [dict(o) for o in payload.get("Orders") or []],
+            payload.get("NextToken") or None,
+            payload.get("LastUpdatedBefore") or None,
+        )
+
+    def get_order_items(self, order_id: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            params = {"NextToken": token} if token else None
+            answer = self.request(
+                "getOrderItems", "GET", f"/orders/v0/orders/{quote(order_id, safe='')}/orderItems", params=params
+            )
+            payload = answer.get("payload") or {}
+            items.extend(dict(i) for i in payload.get("OrderItems") or [])
+            token = payload.get("NextToken") or None
+            if not token:
+                return items

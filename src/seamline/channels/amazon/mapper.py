@@ -1,0 +1,348 @@
+"""Amazon SP-API JSON ↔ canonical objects, as pure functions (tested on ``shared/fixtures/marketplaces``).
+
+- **Availability** goes out as a Listings Items ``PATCH`` body: ``productType`` (required by the API, absent
+  from the fixture) and one patch on ``/attributes/fulfillment_availability`` with op ``merge`` (the issue's
+  and the fixture's choice: it leaves other fulfilment channels' entries alone) or ``replace``.
+- **Bulk catch-up** is a ``JSON_LISTINGS_FEED`` document (header ``sellerId`` + ``version: "2.0"``, one
+  ``PATCH`` message per SKU, ``messageId`` from 1), at most 25,000 messages per feed (Amazon's limit since
+  May 2025; the published v2 JSON schema still says 10,000, so ``max_messages`` is a setting).
+- **Answers**: a ``ListingsItemSubmissionResponse`` (``ACCEPTED``/``INVALID`` with issues) and a feed's
+  processing report (issues keyed by ``messageId``).
+- **Orders** (Orders API v0): ``ItemPrice`` is the price of the whole line (unit price × quantity), so the
+  unit price is divided back out; an FBA (``AFN``) order is Amazon's stock, not ours, and is ignored; a
+  ``Canceled`` order is a cancellation; a line whose ``SellerSKU`` we cannot resolve holds the order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from seamline.channels.canonical import (
+    CustomerRef,
+    InboundOrder,
+    OrderCancellation,
+    OrderLine,
+    OrderMapping,
+    OrderVerdict,
+    SkippedLine,
+    SkipReason,
+)
+
+FEED_TYPE = "JSON_LISTINGS_FEED"
+FEED_VERSION = "2.0"
+FEED_CONTENT_TYPE = "application/json; charset=UTF-8"
+MAX_FEED_MESSAGES = 25_000
+AVAILABILITY_PATH = "/attributes/fulfillment_availability"
+PATCH_OPS = ("merge", "replace")
+DEFAULT_FULFILLMENT_CHANNEL = "DEFAULT"
+#: Order statuses that take stock: Amazon has already taken the units off the listing's quantity.
+STOCK_STATUSES = frozenset({"Pending", "Unshipped", "PartiallyShipped", "Shipped", "InvoiceUnconfirmed"})
+_CENT = Decimal("0.0001")
+
+
+class MappingError(ValueError):
+    """The payload is not the shape SP-API documents: the message is rejected with this reason."""
+
+
+# ---------------------------------------------------------------------- availability out
+@dataclass(frozen=True)
+class AvailabilityUpdate:
+    """One number for one listing: Amazon's SKU for it, its product type, and the quantity to show."""
+
+    seller_sku: str
+    product_type: str
+    quantity: int
+
+
+def availability_patches(
+    quantity: int, *, op: str = "merge", fulfillment_channel_code: str = DEFAULT_FULFILLMENT_CHANNEL
+) -> list[dict[str, Any]]:
+    if op not in PATCH_OPS:
+        raise ValueError(f"op must be one of {', '.join(PATCH_OPS)}")
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+        raise ValueError("quantity must be a whole number, 0 or more")
+    return [
+        {
+            "op": op,
+            "path": AVAILABILITY_PATH,
+            "value": [{"fulfillment_channel_code": fulfillment_channel_code, "quantity": quantity}],
+        }
+    ]
+
+
+def patch_listing_body(
+    product_type: str,
+    quantity: int,
+    *,
+    op: str = "merge",
+    fulfillment_channel_code: str = DEFAULT_FULFILLMENT_CHANNEL,
+) -> dict[str, Any]:
+    """The body of ``PATCH /listings/2021-08-01/items/{sellerId}/{sku}``."""
+    if not product_type:
+        raise ValueError("a listings PATCH needs the productType")
+    return {
+        "productType": product_type,
+        "patches": availability_patches(quantity, op=op, fulfillment_channel_code=fulfillment_channel_code),
+    }
+
+
+def listings_feed(
+    seller_id: str,
+    updates: Sequence[AvailabilityUpdate],
+    *,
+    op: str = "merge",
+    fulfillment_channel_code: str = DEFAULT_FULFILLMENT_CHANNEL,
+    issue_locale: str | None = None,
+    max_messages: int = MAX_FEED_MESSAGES,
+) -> dict[str, Any]:
+    """A ``JSON_LISTINGS_FEED`` document: message ``n`` is ``updates[n - 1]``."""
+    if not updates:
+        raise ValueError("a feed needs at least one message")
+    if len(updates) > max_messages:
+        raise ValueError(f"a feed holds at most {max_messages} messages; split it (see chunks)")
+    header: dict[str, Any] = {"sellerId": seller_id, "version": FEED_VERSION}
+    if issue_locale:
+        header["issueLocale"] = issue_locale
+    return {
+        "header": header,
+        "messages": [
+            {
+                "messageId": number,
+                "sku": update.seller_sku,
+                "operationType": "PATCH",
+                "productType": update.product_type,
+                "patches": availability_patches(
+                    update.quantity, op=op, fulfillment_channel_code=fulfillment_channel_code
+                ),
+            }
+            for number, update in enumerate(updates, start=1)
+        ],
+    }
+
+
+def chunks(items: Sequence[Any], size: int = MAX_FEED_MESSAGES) -> list[list[Any]]:
+    if size < 1:
+        raise ValueError("size must be at least 1")
+    return [list(items[start : start + size]) for start in range(0, len(items), size)]
+
+
+@dataclass(frozen=True)
+class FeedMessage:
+    """What one feed message does to stock: the quantity it sets (None when it sets none, e.g. DELETE)."""
+
+    message_id: int
+    sku: str
+    operation: str
+    product_type: str | None
+    quantity: int | None
+    fulfillment_channel_code: str | None
+
+
+def _availability_of(values: Any) -> tuple[int | None, str | None]:
+    if not isinstance(values, list):
+        return None, None
+    for entry in values:
+        if isinstance(entry, Mapping) and "quantity" in entry:
+            quantity = entry["quantity"]
+            if isinstance(quantity, bool) or not isinstance(quantity, int):
+                raise MappingError(f"fulfillment_availability quantity {quantity!r} is not a whole number")
+            return quantity, entry.get("fulfillment_channel_code")
+    return None, None
+
+
+def read_feed(document: Any) -> list[FeedMessage]:
+    """A ``JSON_LISTINGS_FEED`` document's messages, reduced to what they do to availability."""
+    if not isinstance(document, Mapping):
+        raise MappingError("a listings feed is a JSON object")
+    header = document.get("header")
+    if not isinstance(header, Mapping) or header.get("version") != FEED_VERSION or not header.get("sellerId"):
+        raise MappingError('the feed header needs sellerId and version "2.0"')
+    messages = document.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise MappingError("the feed has no messages")
+    out = []
+    for message in messages:
+        if not isinstance(message, Mapping):
+            raise MappingError("a feed message is a JSON object")
+        number, sku, operation = message.get("messageId"), message.get("sku"), message.get("operationType")
+        if not isinstance(number, int) or not sku or operation not in ("UPDATE", "PARTIAL_UPDATE", "PATCH", "DELETE"):
+            raise MappingError(f"message {number!r} needs a messageId, a sku and a known operationType")
+        quantity, channel = None, None
+        if operation in ("UPDATE", "PARTIAL_UPDATE"):
+            quantity, channel = _availability_of((message.get("attributes") or {}).get("fulfillment_availability"))
+        elif operation == "PATCH":
+            for patch in message.get("patches") or []:
+                if (
+                    isinstance(patch, Mapping)
+                    and patch.get("path") == AVAILABILITY_PATH
+                    and patch.get("op") != "delete"
+                ):
+                    quantity, channel = _availability_of(patch.get("value"))
+        out.append(FeedMessage(number, str(sku), str(operation), message.get("productType"), quantity, channel))
+    return out
+
+
+# ---------------------------------------------------------------------- answers
+@dataclass(frozen=True)
+class Issue:
+    message: str
+    code: str | None = None
+    severity: str = "ERROR"
+    attribute_names: tuple[str, ...] = ()
+
+
+def _issues(values: Any) -> tuple[Issue, ...]:
+    out = []
+    for item in values or []:
+        if not isinstance(item, Mapping):
+            continue
+        names = item.get("attributeNames") or ([item["attributeName"]] if item.get("attributeName") else [])
+        out.append(
+            Issue(
+                str(item.get("message") or ""),
+                None if item.get("code") is None else str(item["code"]),
+                str(item.get("severity") or "ERROR"),
+                tuple(str(n) for n in names),
+            )
+        )
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A ``ListingsItemSubmissionResponse``: ``ACCEPTED`` means queued for processing, not yet live."""
+
+    sku: str
+    status: str
+    submission_id: str | None
+    issues: tuple[Issue, ...]
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == "ACCEPTED"
+
+
+def parse_submission(body: Any) -> Submission:
+    if not isinstance(body, Mapping) or body.get("status") not in ("ACCEPTED", "INVALID", "VALID"):
+        raise MappingError("not a ListingsItemSubmissionResponse")
+    return Submission(
+        str(body.get("sku") or ""), str(body["status"]), body.get("submissionId"), _issues(body.get("issues"))
+    )
+
+
+@dataclass(frozen=True)
+class ProcessingReport:
+    feed_id: str | None
+    #: Issues per messageId (messages without issues were accepted).
+    issues: Mapping[int, tuple[Issue, ...]]
+    summary: Mapping[str, Any]
+
+    def refused(self, message_id: int) -> bool:
+        return any(issue.severity == "ERROR" for issue in self.issues.get(message_id, ()))
+
+
+def parse_processing_report(body: Any) -> ProcessingReport:
+    if not isinstance(body, Mapping) or not isinstance(body.get("summary"), Mapping):
+        raise MappingError("not a listings feed processing report")
+    grouped: dict[int, list[Issue]] = {}
+    for item in body.get("issues") or []:
+        if isinstance(item, Mapping) and isinstance(item.get("messageId"), int):
+            grouped.setdefault(item["messageId"], []).extend(_issues([item]))
+    header: Mapping[str, Any] = body["header"] if isinstance(body.get("header"), Mapping) else {}
+    return ProcessingReport(header.get("feedId"), {k: tuple(v) for k, v in grouped.items()}, dict(body["summary"]))
+
+
+# ---------------------------------------------------------------------- orders in
+def parse_time(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise MappingError(f"{value!r} is not an ISO 8601 time") from None
+    if parsed.tzinfo is None:
+        raise MappingError(f"{value!r} has no zone")
+    return parsed.astimezone(UTC)
+
+
+def _money(value: Any) -> tuple[Decimal, str] | None:
+    if not isinstance(value, Mapping) or value.get("Amount") in (None, ""):
+        return None
+    try:
+        return Decimal(str(value["Amount"])), str(value.get("CurrencyCode") or "")
+    except InvalidOperation:
+        raise MappingError(f"{value.get('Amount')!r} is not an amount") from None
+
+
+def map_order(
+    order: Mapping[str, Any],
+    items: Sequence[Mapping[str, Any]],
+    *,
+    known_skus: Collection[str],
+    seller_skus: Mapping[str, str] | None = None,
+    currency: str | None = None,
+) -> OrderMapping | OrderCancellation:
+    """An order (``getOrders``) and its items (``getOrderItems``) → what the queue does with it.
+
+    ``seller_skus`` maps Amazon's SKU to ours where they differ; otherwise Amazon's SKU must be ours."""
+    order_id = order.get("AmazonOrderId")
+    if not order_id:
+        raise MappingError("the order has no AmazonOrderId")
+    status = str(order.get("OrderStatus") or "")
+    if status == "Canceled":
+        return OrderCancellation(str(order_id), parse_time(order.get("LastUpdateDate")), "Canceled on Amazon")
+    total = _money(order.get("OrderTotal"))
+    lines: list[OrderLine] = []
+    skipped: list[SkippedLine] = []
+    line_currency = total[1] if total else ""
+    for item in items:
+        item_id = str(item.get("OrderItemId") or "")
+        seller_sku = item.get("SellerSKU")
+        qty = item.get("QuantityOrdered")
+        if isinstance(qty, bool) or not isinstance(qty, int):
+            raise MappingError(f"item {item_id}: QuantityOrdered {qty!r} is not a whole number")
+        price = _money(item.get("ItemPrice"))
+        unit = Decimal(0) if price is None or qty <= 0 else (price[0] / qty).quantize(_CENT)
+        if price is not None and price[1]:
+            line_currency = price[1]
+        ours = (seller_skus or {}).get(str(seller_sku), str(seller_sku)) if seller_sku else None
+        title = str(item.get("Title") or seller_sku or item_id)
+        if qty <= 0:
+            skipped.append(SkippedLine(item_id, SkipReason.NO_QUANTITY, ours, qty, title, unit))
+            continue
+        if ours is None or ours not in known_skus:
+            skipped.append(SkippedLine(item_id, SkipReason.UNKNOWN_SKU, ours, qty, title, unit))
+            continue
+        lines.append(OrderLine(item_id, ours, str(item.get("ASIN") or "") or None, None, qty, unit, title))
+    buyer: Mapping[str, Any] = order["BuyerInfo"] if isinstance(order.get("BuyerInfo"), Mapping) else {}
+    email = buyer.get("BuyerEmail") or None
+    name = buyer.get("BuyerName") or None
+    inbound = InboundOrder(
+        external_id=str(order_id),
+        name=str(order_id),
+        placed_at=parse_time(order.get("PurchaseDate")),
+        currency=line_currency,
+        presentment_currency=line_currency,
+        lines=tuple(lines),
+        customer=CustomerRef(email, None, name) if email or name else None,
+        test=False,
+        total=None if total is None else total[0],
+        source_name=str(order.get("SalesChannel") or "") or None,
+    )
+    verdict, detail = OrderVerdict.ACCEPT, ""
+    if order.get("FulfillmentChannel") == "AFN":
+        verdict, detail = OrderVerdict.IGNORE_NOTHING_TO_FULFIL, "fulfilled by Amazon (FBA) from Amazon's own stock"
+    elif status not in STOCK_STATUSES:
+        verdict, detail = OrderVerdict.IGNORE_NOTHING_TO_FULFIL, f"status {status or 'missing'} takes no stock"
+    elif any(s.reason is SkipReason.UNKNOWN_SKU for s in skipped):
+        unknown = ", ".join(sorted({str(s.sku) for s in skipped if s.reason is SkipReason.UNKNOWN_SKU}))
+        verdict, detail = OrderVerdict.HOLD_UNKNOWN_SKU, f"unknown SellerSKU: {unknown}"
+    elif currency and line_currency and line_currency != currency:
+        verdict, detail = OrderVerdict.HOLD_FOREIGN_CURRENCY, f"priced in {line_currency}, channel sells in {currency}"
+    elif not lines:
+        verdict, detail = OrderVerdict.IGNORE_NOTHING_TO_FULFIL, "no line takes stock"
+    return OrderMapping(inbound, verdict, tuple(lines), tuple(skipped), detail)

@@ -1,0 +1,99 @@
+"""The Square API client: catalog upserts (``BatchUpsertCatalogObjects``, with the body ``idempotency_key``
+Square requires: a retry replays the first answer), ``RetrieveOrder`` for a completed till order, and
+inventory counts for drift checks. ``Square-Version`` pins the API version the mapper writes for. Errors:
+``SquareRateLimited`` (429), ``SquareUnavailable`` (no answer, 5xx, a bad token), ``SquareRejected``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+PRODUCTION_URL = "https://connect.squareup.com"
+SANDBOX_URL = "https://connect.squareupsandbox.com"
+SQUARE_VERSION = "2025-01-23"
+
+
+@dataclass(frozen=True)
+class SquareConfig:
+    base_url: str
+    access_token: str
+    version: str = SQUARE_VERSION
+    timeout_seconds: float = 20.0
+
+
+class SquareError(Exception):
+    pass
+
+
+class SquareRateLimited(SquareError):
+    def __init__(self, retry_after: float | None) -> None:
+        super().__init__(f"Square rate limit; retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+class SquareUnavailable(SquareError):
+    pass
+
+
+class SquareRejected(SquareError):
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("; ".join(f"{e.get('code')}: {e.get('detail')}" for e in errors) or "rejected")
+        self.errors = errors
+
+    @property
+    def codes(self) -> set[str]:
+        return {str(e.get("code")) for e in self.errors}
+
+
+class SquareClient:
+    def __init__(self, config: SquareConfig, *, transport: httpx.BaseTransport | None = None) -> None:
+        self.config = config
+        self._http = httpx.Client(
+            base_url=config.base_url.rstrip("/"),
+            timeout=config.timeout_seconds,
+            transport=transport,
+            headers={
+                "Authorization": f"Bearer {config.access_token}",
+                "Square-Version": config.version,
+                "Accept": "application/json",
+            },
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _call(self, method: str, path: str, json_body: Any = None) -> Any:
+        try:
+            response = self._http.request(method, path, json=json_body)
+        except httpx.HTTPError as exc:
+            raise SquareUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        if response.status_code == 429:
+            try:
+                retry = float(response.headers["retry-after"])
+            except (KeyError, ValueError):
+                retry = None
+            raise SquareRateLimited(retry)
+        if response.status_code in (401, 403) or response.status_code >= 500:
+            raise SquareUnavailable(f"Square HTTP {response.status_code}: {response.text[:200]}")
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise SquareUnavailable(f"Square answered HTTP {response.status_code} without JSON") from exc
+        if response.status_code >= 400:
+            raise SquareRejected([e for e in body.get("errors") or [] if isinstance(e, dict)])
+        return body
+
+    def upsert_catalog(self, body: dict[str, Any]) -> Any:
+        return self._call("POST", "/v2/catalog/batch-upsert", body)
+
+    def retrieve_order(self, order_id: str) -> dict[str, Any]:
+        order: dict[str, Any] = self._call("GET", f"/v2/orders/{quote(order_id)}")["order"]
+        return order
+
+    def inventory_counts(self, catalog_object_ids: list[str]) -> list[dict[str, Any]]:
+        body = self._call("POST", "/v2/inventory/counts/batch-retrieve", {"catalog_object_ids": catalog_object_ids})
+        counts: list[dict[str, Any]] = body.get("counts") or []
+        return counts

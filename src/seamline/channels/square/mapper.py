@@ -1,0 +1,353 @@
+"""Square ↔ canonical (``shared/fixtures/pos``). Pure: no HTTP, no database.
+
+Inbound, the webhook envelope (``merchant_id``, ``type``, ``event_id``, ``created_at``, ``data``) and:
+- ``order.updated``: a notification only (order id, location, ``state``, ``version``): the order itself is
+  fetched (``RetrieveOrder``) when it is ``COMPLETED`` and then mapped to a till sale by ``map_order``;
+- ``inventory.count.updated``: counts per (variation, location, state) with ``quantity`` as a decimal
+  string; a state change (a sale: ``IN_STOCK`` → ``SOLD``) sends the counts on both sides. Seamline owns
+  stock, so counts are compared with what was published (drift), never booked as movements.
+Outbound, catalog and price pushes as ``BatchUpsertCatalogObjects`` bodies.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from seamline.catalog.model import Style
+from seamline.domain.money import minor_exponent
+
+IN_STOCK = "IN_STOCK"
+TENDER_TYPES = {"CARD": "card", "CASH": "cash", "SQUARE_GIFT_CARD": "gift_card", "WALLET": "wallet"}
+
+
+class SquareMappingError(ValueError):
+    """The payload is not the shape Square documents (or not one we can book): never retried into success."""
+
+
+def parse_time(value: Any) -> datetime:
+    """Square's RFC 3339 times carry up to nanoseconds (``2020-12-29T18:38:45.455006797Z``)."""
+    if not isinstance(value, str) or not value:
+        raise SquareMappingError(f"not a time: {value!r}")
+    text = re.sub(r"\.(\d+)", lambda m: "." + m.group(1)[:6].ljust(6, "0"), value.replace("Z", "+00:00"), count=1)
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        raise SquareMappingError(f"not a time: {value!r}") from None
+    if stamp.tzinfo is None:
+        raise SquareMappingError(f"a time without a zone: {value!r}")
+    return stamp
+
+
+def parse_quantity(value: Any) -> int:
+    """Square quantities are decimal strings ("90", "1.00000"); apparel units are whole."""
+    if not isinstance(value, str):
+        raise SquareMappingError(f"quantity must be a decimal string, not {value!r}")
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise SquareMappingError(f"quantity {value!r} is not a decimal") from None
+    if not amount.is_finite() or amount != amount.to_integral_value():
+        raise SquareMappingError(f"quantity {value!r} is not a whole number of units")
+    return int(amount)
+
+
+def money(value: Any) -> tuple[Decimal, str]:
+    """``{"amount": 8900, "currency": "EUR"}`` → (89.00, "EUR")."""
+    if not isinstance(value, Mapping):
+        raise SquareMappingError(f"not a Money object: {value!r}")
+    amount, currency = value.get("amount"), value.get("currency")
+    if not isinstance(amount, int) or isinstance(amount, bool) or not isinstance(currency, str):
+        raise SquareMappingError(f"Money needs an integer amount and a currency: {value!r}")
+    return Decimal(amount).scaleb(-minor_exponent(currency)), currency
+
+
+def minor_units(amount: Decimal, currency: str) -> int:
+    return int((amount * Decimal(10) ** minor_exponent(currency)).to_integral_value())
+
+
+# ------------------------------------------------------------------------------------------------ events
+@dataclass(frozen=True)
+class SquareEvent:
+    merchant_id: str
+    type: str
+    event_id: str
+    created_at: datetime
+    data_type: str
+    data_id: str
+    object: Mapping[str, Any]
+
+
+def read_event(payload: Any) -> SquareEvent:
+    if not isinstance(payload, Mapping):
+        raise SquareMappingError("a Square event is a JSON object")
+    data = payload.get("data")
+    missing = [k for k in ("merchant_id", "type", "event_id") if not isinstance(payload.get(k), str)]
+    if missing or not isinstance(data, Mapping) or not isinstance(data.get("object"), Mapping):
+        raise SquareMappingError(f"not a Square event envelope (missing {missing or ['data.object']})")
+    return SquareEvent(
+        merchant_id=payload["merchant_id"],
+        type=payload["type"],
+        event_id=payload["event_id"],
+        created_at=parse_time(payload.get("created_at")),
+        data_type=str(data.get("type")),
+        data_id=str(data.get("id")),
+        object=data["object"],
+    )
+
+
+@dataclass(frozen=True)
+class SquareOrderUpdate:
+    order_id: str
+    location_id: str
+    state: str  # OPEN | COMPLETED | CANCELED | DRAFT
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def completed(self) -> bool:
+        return self.state == "COMPLETED"
+
+
+def map_order_updated(event: SquareEvent) -> SquareOrderUpdate:
+    body = event.object.get("order_updated")
+    if not isinstance(body, Mapping):
+        raise SquareMappingError("order.updated without data.object.order_updated")
+    version = body.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise SquareMappingError("order_updated.version must be an integer")
+    for key in ("order_id", "location_id", "state"):
+        if not isinstance(body.get(key), str):
+            raise SquareMappingError(f"order_updated.{key} is missing")
+    return SquareOrderUpdate(
+        order_id=body["order_id"],
+        location_id=body["location_id"],
+        state=body["state"],
+        version=version,
+        created_at=parse_time(body.get("created_at")),
+        updated_at=parse_time(body.get("updated_at")),
+    )
+
+
+@dataclass(frozen=True)
+class SquareCount:
+    catalog_object_id: str
+    catalog_object_type: str
+    location_id: str
+    state: str
+    quantity: int
+    calculated_at: datetime
+
+
+def map_inventory_count_updated(event: SquareEvent) -> list[SquareCount]:
+    counts = event.object.get("inventory_counts")
+    if not isinstance(counts, list) or not counts:
+        raise SquareMappingError("inventory.count.updated without inventory_counts")
+    out = []
+    for i, raw in enumerate(counts):
+        if not isinstance(raw, Mapping):
+            raise SquareMappingError(f"inventory_counts[{i}] is not an object")
+        for key in ("catalog_object_id", "location_id", "state"):
+            if not isinstance(raw.get(key), str):
+                raise SquareMappingError(f"inventory_counts[{i}].{key} is missing")
+        out.append(
+            SquareCount(
+                catalog_object_id=raw["catalog_object_id"],
+                catalog_object_type=str(raw.get("catalog_object_type") or "ITEM_VARIATION"),
+                location_id=raw["location_id"],
+                state=raw["state"],
+                quantity=parse_quantity(raw.get("quantity")),
+                calculated_at=parse_time(raw.get("calculated_at")),
+            )
+        )
+    return out
+
+
+def in_stock(counts: Sequence[SquareCount]) -> dict[tuple[str, str], int]:
+    """(variation, location) → the count on the shelf after the change: the ``IN_STOCK`` side only (a sale
+    also reports the ``SOLD`` side, which is not stock)."""
+    return {(c.catalog_object_id, c.location_id): c.quantity for c in counts if c.state == IN_STOCK}
+
+
+# ------------------------------------------------------------------------------------------------ orders
+@dataclass(frozen=True)
+class SquareLookups:
+    #: Square variation id → our SKU (from the catalog push's id mappings).
+    sku_for_variation: Mapping[str, str] = field(default_factory=dict)
+    #: Square location id → our store location code.
+    location_for: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SaleLine:
+    sku: str
+    qty: int
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class SquareSale:
+    """A completed Square order as a till sale for ``POST /v1/sales`` (or the offline batch)."""
+
+    order_id: str
+    location: str
+    currency: str
+    lines: tuple[SaleLine, ...]
+    tenders: tuple[tuple[str, Decimal], ...]
+    occurred_at: datetime
+    version: int
+
+    def sale_body(self) -> dict[str, Any]:
+        return {
+            "location": self.location,
+            "external_id": self.order_id,
+            "lines": [{"sku": li.sku, "qty": li.qty, "unit_price": str(li.unit_price)} for li in self.lines],
+            "tenders": [{"type": t, "amount": str(a)} for t, a in self.tenders],
+            "currency": self.currency,
+            "occurred_at": self.occurred_at.isoformat(),
+            "force": True,  # the goods have left the shop
+        }
+
+
+def _split_line(sku: str, qty: int, total: Decimal, currency: str) -> list[SaleLine]:
+    """A line whose total is not qty x a whole-cent price (a discount spread over units) becomes two lines
+    whose totals add up exactly: the till took ``total``, not a rounded unit price times qty."""
+    units = minor_units(total, currency)
+    each, rest = divmod(units, qty)
+    step = Decimal(1).scaleb(-minor_exponent(currency))
+    if rest == 0:
+        return [SaleLine(sku, qty, each * step)]
+    return [SaleLine(sku, qty - rest, each * step), SaleLine(sku, rest, (each + 1) * step)]
+
+
+def map_order(order: Mapping[str, Any], lookups: SquareLookups) -> SquareSale:
+    """A ``RetrieveOrder`` order → a till sale. Every line must name a variation we published; tenders are
+    net of tips (a tip is not a sale) and must add up to the lines."""
+    if order.get("state") != "COMPLETED":
+        raise SquareMappingError(f"order {order.get('id')} is {order.get('state')}, not COMPLETED")
+    location = lookups.location_for.get(str(order.get("location_id")))
+    if location is None:
+        raise SquareMappingError(f"Square location {order.get('location_id')} is not linked to a store")
+    lines: list[SaleLine] = []
+    currency = None
+    for i, item in enumerate(order.get("line_items") or []):
+        sku = lookups.sku_for_variation.get(str(item.get("catalog_object_id")))
+        if sku is None:
+            raise SquareMappingError(f"line_items[{i}] names {item.get('catalog_object_id')}, not a published SKU")
+        qty = parse_quantity(item.get("quantity"))
+        total, currency = money(item.get("total_money"))
+        if qty > 0:
+            lines.extend(_split_line(sku, qty, total, currency))
+    if not lines or currency is None:
+        raise SquareMappingError(f"order {order.get('id')} has no lines to sell")
+    tenders: list[tuple[str, Decimal]] = []
+    for i, tender in enumerate(order.get("tenders") or []):
+        amount, tender_currency = money(tender.get("amount_money"))
+        if tender.get("tip_money"):
+            amount -= money(tender["tip_money"])[0]
+        if tender_currency != currency:
+            raise SquareMappingError(f"tenders[{i}] is in {tender_currency}, the lines in {currency}")
+        kind = str(tender.get("type") or "OTHER")
+        tenders.append((TENDER_TYPES.get(kind, kind.lower()), amount))
+    sold = sum((li.qty * li.unit_price for li in lines), Decimal(0))
+    paid = sum((a for _, a in tenders), Decimal(0))
+    if sold != paid:
+        raise SquareMappingError(f"order {order.get('id')}: lines total {sold}, tenders {paid}")
+    version = order.get("version")
+    return SquareSale(
+        order_id=str(order.get("id")),
+        location=location,
+        currency=currency,
+        lines=tuple(lines),
+        tenders=tuple(tenders),
+        occurred_at=parse_time(order.get("closed_at") or order.get("updated_at")),
+        version=version if isinstance(version, int) else 0,
+    )
+
+
+# ------------------------------------------------------------------------------------------------ catalog
+@dataclass(frozen=True)
+class CatalogIds:
+    """What Square calls our objects, and the version it holds of each (needed to change one)."""
+
+    item: tuple[str, int] | None = None
+    variations: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+
+
+def temp_id(code: str) -> str:
+    return "#" + code
+
+
+def catalog_upsert_body(
+    style: Style, *, currency: str, idempotency_key: str, known: CatalogIds | None = None, price_list: str = "retail"
+) -> dict[str, Any]:
+    """The style as one Square ITEM with a variation per SKU (name "colour / size", ``sku``, ``upc`` from the
+    GTIN, the price list's price). New objects get ``#`` ids; existing ones their id and version."""
+    known = known or CatalogIds()
+    price = next((p.amount for p in style.prices if p.list == price_list and p.currency == currency), None)
+    if price is None:
+        raise SquareMappingError(f"{style.code} has no {price_list} price in {currency}")
+    colours = {c.code: c.name for c in style.colours}
+    item_ref: dict[str, Any] = (
+        {"id": known.item[0], "version": known.item[1]} if known.item else {"id": temp_id(style.code)}
+    )
+    variations = []
+    for variant in style.sorted_variants():
+        ref: dict[str, Any] = (
+            {"id": known.variations[variant.sku][0], "version": known.variations[variant.sku][1]}
+            if variant.sku in known.variations
+            else {"id": temp_id(variant.sku)}
+        )
+        data: dict[str, Any] = {
+            "item_id": item_ref["id"],
+            "name": f"{colours.get(variant.colour, variant.colour)} / {variant.size}",
+            "sku": variant.sku,
+            "pricing_type": "FIXED_PRICING",
+            "price_money": {"amount": minor_units(price, currency), "currency": currency},
+        }
+        if variant.gtin:
+            data["upc"] = variant.gtin.lstrip("0").zfill(12) if len(variant.gtin) == 14 else variant.gtin
+        variations.append(
+            {"type": "ITEM_VARIATION", **ref, "present_at_all_locations": True, "item_variation_data": data}
+        )
+    return {
+        "idempotency_key": idempotency_key,
+        "batches": [
+            {
+                "objects": [
+                    {
+                        "type": "ITEM",
+                        **item_ref,
+                        "present_at_all_locations": True,
+                        "item_data": {
+                            "name": style.name,
+                            "description": f"{style.code} {style.season or ''}".strip(),
+                            "variations": variations,
+                        },
+                    }
+                ]
+            }
+        ],
+    }
+
+
+def catalog_ids(response: Mapping[str, Any], style: Style, previous: CatalogIds | None = None) -> CatalogIds:
+    """The ids and versions Square gave (or kept) for the style after an upsert."""
+    mappings = {m["client_object_id"]: m["object_id"] for m in response.get("id_mappings") or []}
+    objects = response.get("objects") or []
+    item = next((o for o in objects if o.get("type") == "ITEM"), None)
+    if item is None:
+        raise SquareMappingError("the upsert answered no ITEM")
+    variations: dict[str, tuple[str, int]] = dict((previous or CatalogIds()).variations)
+    for v in (item.get("item_data") or {}).get("variations") or []:
+        sku = (v.get("item_variation_data") or {}).get("sku")
+        if sku:
+            variations[sku] = (str(v["id"]), int(v["version"]))
+    if mappings.get(temp_id(style.code), item["id"]) != item["id"]:
+        raise SquareMappingError("the ITEM id does not match its mapping")
+    return CatalogIds((str(item["id"]), int(item["version"])), variations)

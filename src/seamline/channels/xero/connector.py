@@ -1,0 +1,176 @@
+"""The Xero connector as the integration backbone sees it: a ``Subscriber`` to ``FinanceDocumentPosted`` that
+posts each document to one Xero organisation exactly once.
+
+Before sending, it checks the export record (posted before: nothing to do); each call carries an
+``Idempotency-Key`` derived from the document id (a redelivery after a lost answer replays Xero's first
+answer); a ``must be unique`` refusal of our own number means an earlier attempt got through, so the
+document is looked up by number and recorded. A payment waits (retried with backoff) until its invoice is in
+Xero. Xero's errors become the dispatcher's: 429 → ``RateLimited`` (``Retry-After`` honoured), no answer or
+5xx → ``DeliveryFailed``, a ``ValidationException`` → ``DeliveryRejected`` (dead letter, shown in the
+integration status)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from seamline.channels.accounting import (
+    ExportLedger,
+    WaitingFor,
+    idempotency_key,
+    needs,
+    paid_by_exchange,
+    settled_at_the_till,
+)
+from seamline.channels.xero import mapper
+from seamline.channels.xero.client import XeroClient, XeroRateLimited, XeroRejected, XeroUnavailable
+from seamline.finance import Document, DocumentKind, FinanceConfig
+from seamline.integration import (
+    FINANCE_DOCUMENT_POSTED,
+    Delivered,
+    Delivery,
+    DeliveryFailed,
+    DeliveryRejected,
+    RateLimited,
+    Subscriber,
+)
+
+CAPABILITIES = frozenset({"invoices", "credit_notes", "credit_note_allocations", "payments", "manual_journals"})
+#: Xero allows 60 calls a minute per organisation.
+CALLS_PER_SECOND = 1.0
+
+
+@dataclass(frozen=True)
+class XeroSettings:
+    name: str = "books"
+    environment: str = "development"
+    #: channel → Xero ContactID; unmapped channels post to a contact named "<channel> customers".
+    contacts: Mapping[str, str] = field(default_factory=dict)
+    #: Payment terms by order kind (days after the invoice date); others are due on the day.
+    due_days: Mapping[str, int] = field(default_factory=lambda: {"wholesale": 30})
+    #: A Xero tracking category whose options are store codes, for the settlement journals.
+    tracking_category: str | None = None
+
+
+class XeroExporter:
+    def __init__(
+        self,
+        client: XeroClient,
+        exports: ExportLedger,
+        config: Callable[[], FinanceConfig],
+        settings: XeroSettings | None = None,
+    ) -> None:
+        self.client = client
+        self.exports = exports
+        self.config = config
+        self.settings = settings or XeroSettings()
+
+    @property
+    def target(self) -> str:
+        return f"xero:{self.settings.name}"
+
+    def _key(self, doc: Document, step: str = "create") -> str:
+        return idempotency_key(self.settings.environment, doc.id, step)
+
+    def _record(self, doc: Document, entity: str, external_id: str, number: str | None) -> None:
+        self.exports.record_export(self.target, doc.id, entity=entity, external_id=external_id, external_number=number)
+
+    def export(self, doc: Document) -> str:
+        """Post one document; answers what happened: ``created``, ``found`` (an earlier attempt had got
+        through), ``exported_before`` or ``not_exported`` (the settlement journal carries it)."""
+        if self.exports.export_of(self.target, doc.id) is not None:
+            return "exported_before"
+        config = self.config()
+        if settled_at_the_till(doc):
+            return "not_exported"
+        if doc.kind is DocumentKind.INVOICE:
+            days = self.settings.due_days.get(str(doc.extra.get("order_kind")), 0)
+            body = mapper.invoice_body(
+                doc, config, due=doc.issued_on + timedelta(days=days), contacts=self.settings.contacts
+            )
+            return self._create(doc, "Invoices", body, "Invoice", "InvoiceID", "InvoiceNumber")
+        if doc.kind is DocumentKind.CREDIT_NOTE:
+            body = mapper.credit_note_body(doc, config, contacts=self.settings.contacts)
+            return self._create(doc, "CreditNotes", body, "CreditNote", "CreditNoteID", "CreditNoteNumber")
+        if doc.kind is DocumentKind.PAYMENT:
+            invoice = needs(self.exports, self.target, doc.applies_to, "invoice")
+            source = doc.extra.get("credit_note_source")
+            if paid_by_exchange(doc) and source:
+                return self._allocate(doc, str(source), str(invoice["external_id"]))
+            body = mapper.payment_body(doc, config, invoice_id=str(invoice["external_id"]))
+            return self._create(doc, "Payments", body, "Payment", "PaymentID")
+        if doc.kind is DocumentKind.REFUND:
+            if paid_by_exchange(doc):
+                return "not_exported"  # allocated to the exchange's invoice when that one is paid
+            note = needs(self.exports, self.target, doc.applies_to, "credit note")
+            body = mapper.payment_body(doc, config, credit_note_id=str(note["external_id"]))
+            return self._create(doc, "Payments", body, "Payment", "PaymentID")
+        if doc.kind is DocumentKind.JOURNAL:
+            body = mapper.manual_journal_body(doc, tracking_category=self.settings.tracking_category)
+            return self._create(doc, "ManualJournals", body, "ManualJournal", "ManualJournalID")
+        return "not_exported"
+
+    def _create(
+        self, doc: Document, collection: str, body: object, entity: str, id_key: str, number_key: str | None = None
+    ) -> str:
+        try:
+            answer = self.client.create(collection, body, idempotency_key=self._key(doc))
+        except XeroRejected as exc:
+            if not (exc.duplicate_number and doc.number):
+                raise
+            found = (
+                self.client.find_invoice(doc.number)
+                if collection == "Invoices"
+                else self.client.find_credit_note(doc.number)
+            )
+            if found is None:
+                raise
+            self._record(doc, entity, str(found[id_key]), doc.number)
+            return "found"
+        external_id, number = mapper.created(answer, collection, id_key, number_key)
+        self._record(doc, entity, external_id, number)
+        return "created"
+
+    def _allocate(self, doc: Document, credit_note_source: str, invoice_id: str) -> str:
+        note = self.exports.document_for(credit_note_source)
+        if note is None:
+            raise WaitingFor(f"the credit note of {credit_note_source}")
+        exported = needs(self.exports, self.target, str(note["id"]), "credit note")
+        body = mapper.allocation_body(invoice_id, doc.total, doc.issued_on)
+        answer = self.client.allocate_credit_note(
+            str(exported["external_id"]), body, idempotency_key=self._key(doc, "allocate")
+        )
+        external_id, _ = mapper.created(answer, "Allocations", "AllocationID")
+        self._record(doc, "Allocation", external_id, None)
+        return "created"
+
+    def deliver(self, delivery: Delivery) -> Delivered:
+        doc = Document.from_json(delivery.payload["document"])
+        try:
+            self.export(doc)
+        except XeroRateLimited as exc:
+            raise RateLimited(str(exc), retry_after=exc.retry_after) from exc
+        except (XeroUnavailable, WaitingFor) as exc:
+            raise DeliveryFailed(str(exc), retry_after=getattr(exc, "retry_after", None)) from exc
+        except XeroRejected as exc:
+            raise DeliveryRejected(f"Xero refused {doc.kind.value} {doc.number}: {exc}") from exc
+        except mapper.XeroMappingError as exc:
+            raise DeliveryRejected(str(exc)) from exc
+        return Delivered()
+
+
+def accounting_subscriber(
+    exporter: XeroExporter, *, max_attempts: int | None = None, rate_per_second: float | None = CALLS_PER_SECOND
+) -> Subscriber:
+    """Every ``FinanceDocumentPosted``, one at a time (a payment after its invoice), paced to Xero's limit."""
+    return Subscriber(
+        name=exporter.target,
+        event_types=frozenset({FINANCE_DOCUMENT_POSTED}),
+        deliver=exporter.deliver,
+        coalesce=False,
+        max_concurrency=1,
+        rate_per_second=rate_per_second,
+        burst=5 if rate_per_second else None,
+        max_attempts=max_attempts,
+    )

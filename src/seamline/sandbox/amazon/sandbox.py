@@ -1,0 +1,667 @@
+"""A local Amazon Selling Partner API for one seller: Listings Items (``PATCH`` / ``GET`` on
+``/listings/2021-08-01/items/{sellerId}/{sku}``), the Feeds API (documents, ``JSON_LISTINGS_FEED`` feeds and
+their processing reports, pre-signed upload/download URLs) and the Orders API v0 (``getOrders``,
+``getOrderItems``). One core, ``AmazonSandbox.handle``, serves the ASGI app and an ``httpx.MockTransport``.
+
+Faithful where it matters to a client: ``x-amz-access-token`` is required (403 otherwise); every operation
+has its own token bucket at SP-API's default rate and burst and answers 429 ``QuotaExceeded`` with
+``Retry-After`` (seconds until a token) and ``x-amzn-RateLimit-Limit``; a listings ``PATCH`` needs
+``productType`` and ``marketplaceIds`` and answers a ``ListingsItemSubmissionResponse`` (``ACCEPTED`` or
+``INVALID`` with issues); a feed goes ``IN_QUEUE`` → ``IN_PROGRESS`` → ``DONE`` (or ``FATAL`` for a document
+that is not a listings feed, or holds more than 25,000 messages) over ``feed_processing_seconds`` of the
+sandbox clock, and its report carries issues per ``messageId``. Issue codes are the sandbox's own.
+
+Knobs for tests: ``throttle_next`` (429 with a given Retry-After), ``fail_next`` (5xx, before or after
+applying), ``add_listing``, ``place_order`` (takes the units off the listing, as Amazon does), ``cancel_order``;
+``calls`` is the audit log of every request."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+import httpx
+
+from seamline.sandbox.amazon.state import (
+    Clock,
+    Feed,
+    FeedDocument,
+    Listing,
+    Order,
+    OrderItem,
+    RateBucket,
+    SystemClock,
+)
+
+RATE_LIMITS: dict[str, tuple[float, float]] = {
+    "patchListingsItem": (5.0, 10.0),
+    "getListingsItem": (5.0, 10.0),
+    "getOrders": (0.0167, 20.0),
+    "getOrderItems": (0.5, 30.0),
+    "createFeedDocument": (0.5, 15.0),
+    "createFeed": (0.0083, 15.0),
+    "getFeed": (2.0, 15.0),
+    "getFeedDocument": (0.0222, 10.0),
+}
+PATCH_PATH = "/attributes/fulfillment_availability"
+MAX_FEED_MESSAGES = 25_000
+
+_ROUTES: list[tuple[str, re.Pattern[str], str]] = [
+    ("PATCH", re.compile(r"^/listings/2021-08-01/items/(?P<seller>[^/]+)/(?P<sku>[^/]+)$"), "patchListingsItem"),
+    ("GET", re.compile(r"^/listings/2021-08-01/items/(?P<seller>[^/]+)/(?P<sku>[^/]+)$"), "getListingsItem"),
+    ("POST", re.compile(r"^/feeds/2021-06-30/documents$"), "createFeedDocument"),
+    ("GET", re.compile(r"^/feeds/2021-06-30/documents/(?P<id>[^/]+)$"), "getFeedDocument"),
+    ("POST", re.compile(r"^/feeds/2021-06-30/feeds$"), "createFeed"),
+    ("GET", re.compile(r"^/feeds/2021-06-30/feeds/(?P<id>[^/]+)$"), "getFeed"),
+    ("GET", re.compile(r"^/orders/v0/orders$"), "getOrders"),
+    ("GET", re.compile(r"^/orders/v0/orders/(?P<id>[^/]+)/orderItems$"), "getOrderItems"),
+    ("PUT", re.compile(r"^/feed-uploads/(?P<id>[^/]+)$"), "uploadDocument"),
+    ("GET", re.compile(r"^/feed-downloads/(?P<id>[^/]+)$"), "downloadDocument"),
+]
+#: The pre-signed S3 URLs: no SP-API token, no SP-API rate limit.
+_UNSIGNED = frozenset({"uploadDocument", "downloadDocument"})
+
+
+@dataclass
+class SandboxConfig:
+    seller_id: str = "A2SEAMLINESANDBOX"
+    access_token: str = "Atza|sandbox-access-token"
+    marketplace_ids: tuple[str, ...] = ("A1PA6795UKMFR9",)  # amazon.de
+    currency: str = "EUR"
+    #: Where the pre-signed document URLs point (the sandbox itself, under /feed-uploads and /feed-downloads).
+    base_url: str = "https://sellingpartnerapi-eu.amazon.sandbox.test"
+    rate_limits: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(RATE_LIMITS))
+    feed_processing_seconds: float = 0.0
+    max_feed_messages: int = MAX_FEED_MESSAGES
+    orders_page_size: int = 100
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    at: datetime
+    operation: str | None
+    method: str
+    path: str
+    status: int
+    body: Any = None
+
+
+@dataclass(frozen=True)
+class SandboxResponse:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class _Fault:
+    status: int
+    after_apply: bool
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"errors": [{"code": code, "message": message}]}
+
+
+def _issue(code: str, message: str, severity: str = "ERROR", **extra: Any) -> dict[str, Any]:
+    return {"code": code, "message": message, "severity": severity, **extra}
+
+
+class AmazonSandbox:
+    def __init__(self, config: SandboxConfig | None = None, *, clock: Clock | None = None) -> None:
+        self.config = config or SandboxConfig()
+        self.clock: Clock = clock or SystemClock()
+        now = self.clock.now()
+        self.buckets = {
+            op: RateBucket(rate, burst, burst, now) for op, (rate, burst) in self.config.rate_limits.items()
+        }
+        self.listings: dict[str, Listing] = {}
+        self.documents: dict[str, FeedDocument] = {}
+        self.feeds: dict[str, Feed] = {}
+        self.orders: dict[str, Order] = {}
+        self.calls: list[CallRecord] = []
+        self._faults: list[_Fault] = []
+        self._throttles: list[float] = []
+        self._next_order = 1
+        self._lock = threading.RLock()
+
+    # -- knobs ------------------------------------------------------------------------------------------
+
+    def throttle_next(self, count: int = 1, *, retry_after: float = 1.0) -> None:
+        """Answer the next ``count`` signed calls 429 with ``Retry-After: retry_after``."""
+        with self._lock:
+            self._throttles.extend([retry_after] * count)
+
+    def fail_next(self, count: int = 1, status: int = 503, *, after_apply: bool = False) -> None:
+        with self._lock:
+            self._faults.extend(_Fault(status, after_apply) for _ in range(count))
+
+    def add_listing(
+        self,
+        sku: str,
+        product_type: str,
+        *,
+        quantity: int | None = None,
+        marketplace_ids: tuple[str, ...] | None = None,
+        fulfillment_channel_code: str = "DEFAULT",
+    ) -> Listing:
+        with self._lock:
+            listing = Listing(sku, product_type, set(marketplace_ids or self.config.marketplace_ids))
+            if quantity is not None:
+                listing.availability[fulfillment_channel_code] = quantity
+            listing.updated_at = self.clock.now()
+            self.listings[sku] = listing
+            return listing
+
+    def quantity(self, sku: str, fulfillment_channel_code: str = "DEFAULT") -> int | None:
+        listing = self.listings.get(sku)
+        return None if listing is None else listing.availability.get(fulfillment_channel_code)
+
+    def place_order(
+        self,
+        lines: list[tuple[str, int, Decimal]],
+        *,
+        status: str = "Unshipped",
+        fulfillment_channel: str = "MFN",
+        buyer_email: str | None = "buyer@marketplace.amazon.de",
+        currency: str | None = None,
+    ) -> Order:
+        """A buyer checks out (sku, qty, unit price) lines. Amazon takes a merchant-fulfilled order's units off
+        the listing's quantity at once, and refuses more than it shows."""
+        with self._lock:
+            now = self.clock.now()
+            if fulfillment_channel == "MFN":
+                for sku, qty, _ in lines:
+                    shown = self.quantity(sku)
+                    if shown is None or shown < qty:
+                        raise ValueError(f"{sku} shows {shown}; Amazon would not sell {qty}")
+                for sku, qty, _ in lines:
+                    self.listings[sku].availability["DEFAULT"] -= qty
+            number = self._next_order
+            self._next_order += 1
+            order_id = f"302-{number:07d}-{(number * 7919) % 10_000_000:07d}"
+            items = [
+                OrderItem(f"{order_id}-{i}", sku, f"B0{abs(hash(sku)) % 10**8:08d}", sku, qty, price)
+                for i, (sku, qty, price) in enumerate(lines, start=1)
+            ]
+            order = Order(
+                order_id,
+                self.config.marketplace_ids[0],
+                now,
+                now,
+                status,
+                fulfillment_channel,
+                currency or self.config.currency,
+                items,
+                buyer_email,
+            )
+            self.orders[order_id] = order
+            return order
+
+    def cancel_order(self, order_id: str) -> None:
+        with self._lock:
+            order = self.orders[order_id]
+            if order.fulfillment_channel == "MFN" and order.status in ("Pending", "Unshipped"):
+                for item in order.items:
+                    listing = self.listings.get(item.seller_sku)
+                    if listing is not None:
+                        listing.availability["DEFAULT"] = listing.availability.get("DEFAULT", 0) + item.quantity
+            order.status = "Canceled"
+            order.last_update_date = self.clock.now()
+
+    def operations(self, operation: str) -> list[CallRecord]:
+        return [c for c in self.calls if c.operation == operation]
+
+    # -- HTTP -------------------------------------------------------------------------------------------
+
+    def transport(self) -> httpx.MockTransport:
+        def handler(request: httpx.Request) -> httpx.Response:
+            answer = self.handle(
+                request.method, request.url.path, request.url.query.decode(), dict(request.headers), request.read()
+            )
+            return httpx.Response(answer.status, content=answer.body, headers=answer.headers)
+
+        return httpx.MockTransport(handler)
+
+    def handle(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> SandboxResponse:
+        with self._lock:
+            now = self.clock.now()
+            lowered = {k.lower(): v for k, v in headers.items()}
+            params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+            operation, match = None, None
+            for verb, pattern, name in _ROUTES:
+                found = pattern.match(path)
+                if found and verb == method.upper():
+                    operation, match = name, found
+                    break
+            extra: dict[str, str] = {}
+            recorded: Any = None
+            if operation is None or match is None:
+                status, answer = 404, _error("NotFound", f"No resource at {method} {path}")
+            elif operation not in _UNSIGNED and lowered.get("x-amz-access-token") != self.config.access_token:
+                status, answer = 403, _error("Unauthorized", "Access to requested resource is denied.")
+            else:
+                limited = None if operation in _UNSIGNED else self._limit(operation, now)
+                if limited is not None:
+                    status, answer = 429, _error("QuotaExceeded", "You exceeded your quota for the requested resource.")
+                    extra["retry-after"] = f"{limited:.3f}"
+                else:
+                    fault = self._faults.pop(0) if self._faults and operation not in _UNSIGNED else None
+                    if fault is not None and not fault.after_apply:
+                        status, answer = fault.status, _error("InternalFailure", "We encountered an internal error.")
+                    else:
+                        status, answer, recorded = self._dispatch(operation, match.groupdict(), params, body, now)
+                        if fault is not None:
+                            status, answer = (
+                                fault.status,
+                                _error("InternalFailure", "We encountered an internal error."),
+                            )
+                if operation in self.config.rate_limits:
+                    extra["x-amzn-ratelimit-limit"] = str(self.config.rate_limits[operation][0])
+            self.calls.append(CallRecord(now, operation, method.upper(), path, status, recorded))
+            if isinstance(answer, bytes):
+                content, content_type = answer, "application/json"
+            else:
+                content, content_type = json.dumps(answer).encode(), "application/json"
+            headers_out = {"content-type": content_type, "x-amzn-requestid": str(uuid.uuid4()), **extra}
+            return SandboxResponse(status, content, headers_out)
+
+    def _limit(self, operation: str, now: datetime) -> float | None:
+        if self._throttles:
+            return self._throttles.pop(0)
+        bucket = self.buckets.get(operation)
+        return None if bucket is None else bucket.take(now)
+
+    def _dispatch(
+        self, operation: str, args: dict[str, str], params: dict[str, str], body: bytes, now: datetime
+    ) -> tuple[int, Any, Any]:
+        try:
+            payload: Any = json.loads(body) if body and operation != "uploadDocument" else None
+        except ValueError:
+            return 400, _error("InvalidInput", "The request body is not JSON."), None
+        handler = getattr(self, "_" + re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower())
+        result: tuple[int, Any, Any] = handler(args, params, payload if payload is not None else body, now)
+        return result
+
+    # -- listings ---------------------------------------------------------------------------------------
+
+    def _patch_listings_item(
+        self, args: dict[str, str], params: dict[str, str], body: Any, now: datetime
+    ) -> tuple[int, Any, Any]:
+        sku = unquote(args["sku"])
+        if unquote(args["seller"]) != self.config.seller_id:
+            return 403, _error("Unauthorized", "The seller id does not match the access token."), body
+        if not params.get("marketplaceIds"):
+            return 400, _error("InvalidInput", "Missing required 'marketplaceIds'."), body
+        if not isinstance(body, Mapping) or not body.get("productType"):
+            return 400, _error("InvalidInput", "Missing required 'productType'."), body
+        patches = body.get("patches")
+        if not isinstance(patches, list) or not patches:
+            return 400, _error("InvalidInput", "Missing required 'patches'."), body
+        submission = uuid.uuid4().hex
+        listing = self.listings.get(sku)
+        issues = []
+        if listing is None:
+            issues.append(_issue("SKU_NOT_FOUND", f"No listing exists for SKU '{sku}'."))
+        elif listing.product_type != body["productType"]:
+            issues.append(
+                _issue("PRODUCT_TYPE_MISMATCH", f"'{sku}' is a {listing.product_type}, not a {body['productType']}.")
+            )
+        marketplaces = set(params["marketplaceIds"].split(","))
+        if listing is not None and not marketplaces <= listing.marketplace_ids:
+            issues.append(_issue("MARKETPLACE_NOT_LISTED", f"'{sku}' is not listed in {sorted(marketplaces)}."))
+        for patch in patches:
+            problem = _patch_problem(patch)
+            if problem:
+                issues.append(_issue("INVALID_PATCH", problem, attributeNames=["fulfillment_availability"]))
+        if issues or listing is None:
+            return 200, {"sku": sku, "status": "INVALID", "submissionId": submission, "issues": issues}, body
+        for patch in patches:
+            _apply_patch(listing, patch)
+        listing.updated_at = now
+        return 200, {"sku": sku, "status": "ACCEPTED", "submissionId": submission, "issues": []}, body
+
+    def _get_listings_item(
+        self, args: dict[str, str], params: dict[str, str], body: Any, now: datetime
+    ) -> tuple[int, Any, Any]:
+        listing = self.listings.get(unquote(args["sku"]))
+        if listing is None:
+            return 404, _error("NOT_FOUND", f"SKU '{unquote(args['sku'])}' not found in marketplace."), None
+        availability = [{"fulfillmentChannelCode": c, "quantity": q} for c, q in sorted(listing.availability.items())]
+        return (
+            200,
+            {
+                "sku": listing.sku,
+                "summaries": [
+                    {"marketplaceId": m, "productType": listing.product_type, "status": ["BUYABLE"]}
+                    for m in sorted(listing.marketplace_ids)
+                ],
+                "fulfillmentAvailability": availability,
+            },
+            None,
+        )
+
+    # -- feeds ------------------------------------------------------------------------------------------
+
+    def _create_feed_document(
+        self, args: dict[str, str], params: dict[str, str], body: Any, now: datetime
+    ) -> tuple[int, Any, Any]:
+        if not isinstance(body, Mapping) or not body.get("contentType"):
+            return 400, _error("InvalidInput", "Missing required 'contentType'."), body
+        document = FeedDocument("amzn1.tortuga.4." + uuid.uuid4().hex, str(body["contentType"]))
+        self.documents[document.id] = document
+        url = f"{self.config.base_url.rstrip('/')}/feed-uploads/{document.id}"
+        return 201, {"feedDocumentId": document.id, "url": url}, body
+
+    def _upload_document(
+        self, args: dict[str, str], params: dict[str, str], body: Any, now: datetime
+    ) -> tuple[int, Any, Any]:
+        document = self.documents.get(args["id"])
+        if document is None:
+            return 403, b"<Error><Code>AccessDenied</Code></Error>", None
+        document.content = bytes(body)
+        return 200, b"", None
+
+    def _create_feed(
+        self, args: dict[str, str], params: dict[str, str], body: Any, now: datetime
+    ) -> tuple[int, Any, Any]:
+        if not isinstance(body, Mapping) or not body.get("feedType") or not body.get("inputFeedDocumentId"):
+            return 400, _error("InvalidInput", "feedType, marketplaceIds and inputFeedDocumentId are required."), body
+        if not body.get("marketplaceIds"):
+            return 400, _error("InvalidInput", "Missing required 'marketplaceIds'."), body
+        document = self.documents.get(str(body["inputFeedDocumentId"]))
+        if document is None or document.content is None:
+            return 400, _error("InvalidInput", "The input feed document was not uploaded."), body
+        feed = Feed(
+            str(50_000 + len(self.feeds) + 1),
+            str(body["feedType"]),
+            list(body["marketplaceIds"]),
+            document.id,
+            now,
+        )
+        self.feeds[feed.id] = feed
+        return 202, {"feedId": feed.id}, body
+
+    def _get_feed(self, args: dict[str, str], params: dict[str, str], body: Any, now: datetime) -> tuple[int, Any, Any]:
+        feed = self.feeds.get(args["id"])
+        if feed is None:
+            return 404, _error("NotFound", f"No feed {args['id']}."), None
+        self._progress(feed, now)
+        out: dict[str, Any] = {
+            "feedId": feed.id,
+            "feedType": feed.feed_type,
+            "marketplaceIds": feed.marketplace_ids,
+            "createdTime": _iso(feed.created_at),
+            "processingStatus": feed.status,
+        }
+        if feed.started_at:
+            out["processingStartTime"] = _iso(feed.started_at)
+        if feed.finished_at:
+            out["processingEndTime"] = _iso(feed.finished_at)
+        if feed.result_document_id:
+            out["resultFeedDocumentId"] = feed.result_document_id
+        return 200, out, None
+
+    def _get_feed_document(
+        self, args: dict[str, str], params: dict[str, str], body: Any, now: datetime
+    ) -> tuple[int, Any, Any]:
+        document = self.documents.get(args["id"])
+        if document is None:
+            return 404, _error("NotFound", f"No feed document {args['id']}."), None
+        return (
+            200,
+            {"feedDocumentId": document.id, "url": f"{self.config.base_url.rstrip('/')}/feed-downloads/{document.id}"},
+            None,
+        )
+
+    def _download_document(
+        self, args: dict[str, str], params: dict[str, str], body: Any, now: datetime
+    ) -> tuple[int, Any, Any]:
+        document = self.documents.get(args["id"])
+        if document is None or document.content is None:
+            return 404, b"<Error><Code>NoSuchKey</Code></Error>", None
+        return 200, document.content, None
+
+    def process_feeds(self) -> None:
+        """Finish every feed now, whatever the processing delay."""
+        with self._lock:
+            for feed in self.feeds.values():
+                self._progress(feed, self.clock.now(), force=True)
+
+    def _progress(self, feed: Feed, now: datetime, *, force: bool = False) -> None:
+        if feed.status in ("DONE", "FATAL", "CANCELLED"):
+            return
+        delay = timedelta(seconds=self.config.feed_processing_seconds)
+        if not force and now < feed.created_at + delay:
+            if now >= feed.created_at + delay / 2 and feed.status == "IN_QUEUE":
+                feed.status, feed.started_at = "IN_PROGRESS", now
+            return
+        feed.started_at = feed.started_at or now
+        report, fatal = self._process(feed)
+        result = FeedDocument("amzn1.tortuga.4.result." + uuid.uuid4().hex, "application/json")
+        result.content = json.dumps(report).encode()
+        self.documents[result.id] = result
+        feed.status = "FATAL" if fatal else "DONE"
+        feed.finished_at, feed.result_document_id = now, result.id
+
+    def _process(self, feed: Feed) -> tuple[dict[str, Any], bool]:
+        header = {"sellerId": self.config.seller_id, "version": "2.0", "feedId": feed.id}
+        content = self.documents[feed.input_document_id].content or b""
+
+        def fatal(message: str) -> tuple[dict[str, Any], bool]:
+            summary = {"errors": 1, "warnings": 0, "messagesProcessed": 0, "messagesAccepted": 0, "messagesInvalid": 0}
+            return {"header": header, "issues": [_issue("FATAL", message)], "summary": summary}, True
+
+        if feed.feed_type != "JSON_LISTINGS_FEED":
+            return fatal(f"The sandbox processes JSON_LISTINGS_FEED only, not {feed.feed_type}.")
+        try:
+            document = json.loads(content)
+        except ValueError:
+            return fatal("The feed document is not JSON.")
+        if not isinstance(document, Mapping):
+            return fatal("The feed document is not a JSON object.")
+        head = document.get("header")
+        if not isinstance(head, Mapping) or head.get("version") != "2.0" or not head.get("sellerId"):
+            return fatal("The feed header needs sellerId and version 2.0.")
+        if head.get("sellerId") != self.config.seller_id:
+            return fatal("The feed's sellerId is not this seller.")
+        messages = document.get("messages")
+        if not isinstance(messages, list) or not messages:
+            return fatal("The feed has no messages.")
+        if len(messages) > self.config.max_feed_messages:
+            return fatal(f"The feed has {len(messages)} messages; at most {self.config.max_feed_messages} are allowed.")
+        issues: list[dict[str, Any]] = []
+        accepted = invalid = 0
+        seen: set[int] = set()
+        for message in messages:
+            found = self._apply_message(message, seen)
+            if found:
+                invalid += 1
+                issues.extend(found)
+            else:
+                accepted += 1
+        summary = {
+            "errors": sum(1 for i in issues if i["severity"] == "ERROR"),
+            "warnings": sum(1 for i in issues if i["severity"] == "WARNING"),
+            "messagesProcessed": len(messages),
+            "messagesAccepted": accepted,
+            "messagesInvalid": invalid,
+        }
+        return {"header": header, "issues": issues, "summary": summary}, False
+
+    def _apply_message(self, message: Any, seen: set[int]) -> list[dict[str, Any]]:
+        number = message.get("messageId") if isinstance(message, Mapping) else None
+        if not isinstance(number, int) or number < 1 or number in seen:
+            return [_issue("INVALID_MESSAGE", "messageId must be a unique whole number from 1.", messageId=number)]
+        seen.add(number)
+        sku, operation = message.get("sku"), message.get("operationType")
+
+        def problem(code: str, text: str) -> list[dict[str, Any]]:
+            return [_issue(code, text, messageId=number, sku=sku)]
+
+        if not sku or operation not in ("UPDATE", "PARTIAL_UPDATE", "PATCH", "DELETE"):
+            return problem("INVALID_MESSAGE", "A message needs a sku and a known operationType.")
+        listing = self.listings.get(str(sku))
+        if operation == "DELETE":
+            self.listings.pop(str(sku), None)
+            return []
+        product_type = message.get("productType")
+        if not product_type:
+            return problem("MISSING_PRODUCT_TYPE", "productType is required.")
+        if operation == "UPDATE" and listing is None:
+            listing = self.listings[str(sku)] = Listing(str(sku), str(product_type), set(self.config.marketplace_ids))
+        if listing is None:
+            return problem("SKU_NOT_FOUND", f"No listing exists for SKU '{sku}'.")
+        if listing.product_type != product_type:
+            return problem("PRODUCT_TYPE_MISMATCH", f"'{sku}' is a {listing.product_type}, not a {product_type}.")
+        if operation == "PATCH":
+            patches = message.get("patches")
+            if not isinstance(patches, list) or not patches:
+                return problem("INVALID_PATCH", "A PATCH message needs patches.")
+            for patch in patches:
+                text = _patch_problem(patch)
+                if text:
+                    return problem("INVALID_PATCH", text)
+            for patch in patches:
+                _apply_patch(listing, patch)
+            return []
+        attributes = message.get("attributes")
+        if not isinstance(attributes, Mapping) or not attributes:
+            return problem("MISSING_ATTRIBUTES", "UPDATE and PARTIAL_UPDATE need attributes.")
+        availability = attributes.get("fulfillment_availability")
+        if availability is not None:
+            text = _patch_problem({"op": "replace", "path": PATCH_PATH, "value": availability})
+            if text:
+                return problem("INVALID_ATTRIBUTE", text)
+            _apply_patch(listing, {"op": "replace", "path": PATCH_PATH, "value": availability})
+        listing.attributes.update({k: v for k, v in attributes.items() if k != "fulfillment_availability"})
+        return []
+
+    # -- orders -----------------------------------------------------------------------------------------
+
+    def _get_orders(
+        self, args: dict[str, str], params: dict[str, str], body: Any, now: datetime
+    ) -> tuple[int, Any, Any]:
+        if params.get("NextToken"):
+            try:
+                state = json.loads(base64.urlsafe_b64decode(params["NextToken"].encode()))
+                after, before, offset = (
+                    datetime.fromisoformat(state["after"]),
+                    datetime.fromisoformat(state["before"]),
+                    int(state["offset"]),
+                )
+            except (ValueError, KeyError, TypeError):
+                return 400, _error("InvalidInput", "Invalid NextToken."), None
+        else:
+            if not params.get("MarketplaceIds"):
+                return 400, _error("InvalidInput", "Missing required 'MarketplaceIds'."), None
+            raw = params.get("LastUpdatedAfter") or params.get("CreatedAfter")
+            if not raw:
+                return 400, _error("InvalidInput", "Either CreatedAfter or LastUpdatedAfter is required."), None
+            try:
+                after = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            except ValueError:
+                return 400, _error("InvalidInput", f"Invalid date {raw}."), None
+            before, offset = now, 0
+        by_update = not params.get("CreatedAfter")
+        matching = sorted(
+            (
+                o
+                for o in self.orders.values()
+                if after <= (o.last_update_date if by_update else o.purchase_date) <= before
+            ),
+            key=lambda o: (o.last_update_date, o.amazon_order_id),
+        )
+        page = matching[offset : offset + self.config.orders_page_size]
+        payload: dict[str, Any] = {"Orders": [_order_json(o) for o in page], "LastUpdatedBefore": _iso(before)}
+        if offset + len(page) < len(matching):
+            token = {"after": after.isoformat(), "before": before.isoformat(), "offset": offset + len(page)}
+            payload["NextToken"] = base64.urlsafe_b64encode(json.dumps(token).encode()).decode()
+        return 200, {"payload": payload}, None
+
+    def _get_order_items(
+        self, args: dict[str, str], params: dict[str, str], body: Any, now: datetime
+    ) -> tuple[int, Any, Any]:
+        order = self.orders.get(unquote(args["id"]))
+        if order is None:
+            return 404, _error("InvalidInput", f"Invalid AmazonOrderId {args['id']}."), None
+        items = [
+            {
+                "ASIN": item.asin,
+                "SellerSKU": item.seller_sku,
+                "OrderItemId": item.order_item_id,
+                "Title": item.title,
+                "QuantityOrdered": item.quantity,
+                "QuantityShipped": item.quantity_shipped,
+                "ItemPrice": {"CurrencyCode": order.currency, "Amount": str(item.unit_price * item.quantity)},
+            }
+            for item in order.items
+        ]
+        return 200, {"payload": {"AmazonOrderId": order.amazon_order_id, "OrderItems": items}}, None
+
+
+def _order_json(order: Order) -> dict[str, Any]:
+    total = sum((i.unit_price * i.quantity for i in order.items), Decimal(0))
+    out: dict[str, Any] = {
+        "AmazonOrderId": order.amazon_order_id,
+        "PurchaseDate": _iso(order.purchase_date),
+        "LastUpdateDate": _iso(order.last_update_date),
+        "OrderStatus": order.status,
+        "FulfillmentChannel": order.fulfillment_channel,
+        "SalesChannel": "Amazon.de",
+        "MarketplaceId": order.marketplace_id,
+        "NumberOfItemsUnshipped": sum(i.quantity - i.quantity_shipped for i in order.items),
+        "OrderTotal": {"CurrencyCode": order.currency, "Amount": str(total)},
+    }
+    if order.buyer_email:
+        out["BuyerInfo"] = {"BuyerEmail": order.buyer_email}
+    return out
+
+
+def _patch_problem(patch: Any) -> str | None:
+    if not isinstance(patch, Mapping):
+        return "A patch is a JSON object."
+    if patch.get("op") not in ("add", "replace", "merge", "delete"):
+        return f"Unsupported op {patch.get('op')!r}."
+    if patch.get("path") != PATCH_PATH:
+        return f"The sandbox patches {PATCH_PATH} only, not {patch.get('path')!r}."
+    if patch["op"] == "delete":
+        return None
+    value = patch.get("value")
+    if not isinstance(value, list) or not value:
+        return "fulfillment_availability needs a list value."
+    for entry in value:
+        if not isinstance(entry, Mapping) or not entry.get("fulfillment_channel_code"):
+            return "Each fulfillment_availability entry needs a fulfillment_channel_code."
+        quantity = entry.get("quantity")
+        if quantity is not None and (isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0):
+            return f"quantity {quantity!r} must be a whole number, 0 or more."
+    return None
+
+
+def _apply_patch(listing: Listing, patch: Mapping[str, Any]) -> None:
+    if patch["op"] == "delete":
+        listing.availability.clear()
+        return
+    values = {str(e["fulfillment_channel_code"]): e.get("quantity") for e in patch["value"]}
+    if patch["op"] in ("replace", "add"):
+        listing.availability.clear()
+    for code, quantity in values.items():
+        if quantity is not None:
+            listing.availability[code] = int(quantity)

@@ -1,0 +1,407 @@
+"""A local Mirakl marketplace for one shop, as its Seller API answers: offers imports (OF01 ``POST
+/api/offers/imports``, multipart ``file`` + ``import_mode``, answered with an ``import_id``), their status
+(OF02) and error report (OF03, the lines in error with ``error-line`` and ``error-message``), the offers
+update OF24 (``POST /api/offers``) and the offers list (OF21 ``GET /api/offers``). One core,
+``MiraklSandbox.handle``, serves the ASGI app and an ``httpx.MockTransport``.
+
+Faithful in the ways that bite an integrator:
+
+- **OF24 resets what it is not sent.** Every offer field absent from an OF24 offer goes back to its
+  default (no price, no description, no lead time, no discount): a stock-only OF24 wipes the offer.
+- **Imports are asynchronous**: ``WAITING`` → ``RUNNING`` → ``COMPLETE`` over ``import_processing_seconds``
+  of the sandbox clock; lines apply only then. ``PARTIAL_UPDATE`` changes only the columns in the file of
+  offers that exist (an unknown SKU is a line in error); ``NORMAL`` is emulated as a full offer write (a
+  column left out resets the field: the conservative reading of the docs); ``REPLACE`` is refused here.
+- **Rate limits** per endpoint (429 ``Retry-After``), ``Authorization: <api key>`` (401 otherwise).
+
+Knobs: ``add_offer``, ``offer``, ``throttle_next``, ``fail_next``, ``complete_imports``; ``calls`` logs every
+request."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from email.parser import BytesParser
+from email.policy import HTTP
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+
+from seamline.sandbox.amazon.state import Clock, RateBucket, SystemClock
+
+RATE_LIMITS: dict[str, tuple[float, float]] = {
+    "OF01": (1 / 60, 5.0),
+    "OF02": (1.0, 20.0),
+    "OF03": (1.0, 20.0),
+    "OF21": (1.0, 20.0),
+    "OF24": (1 / 60, 5.0),
+}
+_SKU_COLUMNS = ("sku", "shop-sku", "offer-sku")
+_ROUTES: list[tuple[str, re.Pattern[str], str]] = [
+    ("POST", re.compile(r"^/api/offers/imports$"), "OF01"),
+    ("GET", re.compile(r"^/api/offers/imports/(?P<id>\d+)$"), "OF02"),
+    ("GET", re.compile(r"^/api/offers/imports/(?P<id>\d+)/error_report$"), "OF03"),
+    ("GET", re.compile(r"^/api/offers$"), "OF21"),
+    ("POST", re.compile(r"^/api/offers$"), "OF24"),
+]
+
+
+@dataclass
+class SandboxConfig:
+    api_key: str = "mirakl-sandbox-shop-key"
+    shop_id: str = "2001"
+    rate_limits: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(RATE_LIMITS))
+    import_processing_seconds: float = 0.0
+
+
+@dataclass
+class Offer:
+    """The offer fields the sandbox keeps; their defaults are what OF24 resets an unsent field to."""
+
+    shop_sku: str
+    product_id: str | None = None
+    product_id_type: str | None = None
+    price: Decimal | None = None
+    quantity: int = 0
+    state_code: str | None = None
+    description: str | None = None
+    leadtime_to_ship: int | None = None
+    discount_price: Decimal | None = None
+    active: bool = True
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "shop_sku": self.shop_sku,
+            "product_id": self.product_id,
+            "product_id_type": self.product_id_type,
+            "price": None if self.price is None else str(self.price),
+            "quantity": self.quantity,
+            "state_code": self.state_code,
+            "description": self.description,
+            "leadtime_to_ship": self.leadtime_to_ship,
+            "discount": None if self.discount_price is None else {"discount_price": str(self.discount_price)},
+            "active": self.active,
+        }
+
+
+@dataclass
+class OfferImport:
+    id: int
+    mode: str
+    header: list[str]
+    rows: list[dict[str, str]]
+    created_at: datetime
+    status: str = "WAITING"
+    errors: list[tuple[int, dict[str, str], str]] = field(default_factory=list)
+    inserted: int = 0
+    updated: int = 0
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    at: datetime
+    operation: str | None
+    method: str
+    path: str
+    status: int
+
+
+@dataclass(frozen=True)
+class SandboxResponse:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def _problem(status: int, message: str) -> dict[str, Any]:
+    return {"status": status, "message": message}
+
+
+class MiraklSandbox:
+    def __init__(self, config: SandboxConfig | None = None, *, clock: Clock | None = None) -> None:
+        self.config = config or SandboxConfig()
+        self.clock: Clock = clock or SystemClock()
+        now = self.clock.now()
+        self.buckets = {
+            op: RateBucket(rate, burst, burst, now) for op, (rate, burst) in self.config.rate_limits.items()
+        }
+        self.offers: dict[str, Offer] = {}
+        self.imports: dict[int, OfferImport] = {}
+        self.calls: list[CallRecord] = []
+        self._throttles: list[float] = []
+        self._faults: list[int] = []
+        self._lock = threading.RLock()
+
+    # -- knobs ------------------------------------------------------------------------------------------
+
+    def add_offer(self, shop_sku: str, **values: Any) -> Offer:
+        with self._lock:
+            offer = Offer(shop_sku, **values)
+            self.offers[shop_sku] = offer
+            return offer
+
+    def offer(self, shop_sku: str) -> Offer | None:
+        return self.offers.get(shop_sku)
+
+    def throttle_next(self, count: int = 1, *, retry_after: float = 1.0) -> None:
+        with self._lock:
+            self._throttles.extend([retry_after] * count)
+
+    def fail_next(self, count: int = 1, status: int = 503) -> None:
+        with self._lock:
+            self._faults.extend([status] * count)
+
+    def complete_imports(self) -> None:
+        """Finish every import now, whatever the processing delay."""
+        with self._lock:
+            for item in self.imports.values():
+                self._progress(item, self.clock.now(), force=True)
+
+    def operations(self, operation: str) -> list[CallRecord]:
+        return [c for c in self.calls if c.operation == operation]
+
+    # -- HTTP -------------------------------------------------------------------------------------------
+
+    def transport(self) -> httpx.MockTransport:
+        def handler(request: httpx.Request) -> httpx.Response:
+            answer = self.handle(
+                request.method, request.url.path, request.url.query.decode(), dict(request.headers), request.read()
+            )
+            return httpx.Response(answer.status, content=answer.body, headers=answer.headers)
+
+        return httpx.MockTransport(handler)
+
+    def handle(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> SandboxResponse:
+        with self._lock:
+            now = self.clock.now()
+            lowered = {k.lower(): v for k, v in headers.items()}
+            params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+            operation, match = None, None
+            for verb, pattern, name in _ROUTES:
+                found = pattern.match(path)
+                if found and verb == method.upper():
+                    operation, match = name, found
+                    break
+            extra: dict[str, str] = {}
+            content_type = "application/json"
+            if operation is None or match is None:
+                status, answer = 404, _problem(404, f"No resource at {method} {path}")
+            elif lowered.get("authorization") != self.config.api_key:
+                status, answer = 401, _problem(401, "Unauthorized")
+            else:
+                wait = self._limit(operation, now)
+                if wait is not None:
+                    status, answer = 429, _problem(429, "Too Many Requests")
+                    extra["retry-after"] = str(max(1, int(wait + 0.999)))
+                elif self._faults:
+                    status = self._faults.pop(0)
+                    answer = _problem(status, "Service Unavailable")
+                else:
+                    status, answer, content_type = self._dispatch(
+                        operation, match.groupdict(), params, lowered, body, now
+                    )
+            self.calls.append(CallRecord(now, operation, method.upper(), path, status))
+            content = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+            return SandboxResponse(status, content, {"content-type": content_type, **extra})
+
+    def _limit(self, operation: str, now: datetime) -> float | None:
+        if self._throttles:
+            return self._throttles.pop(0)
+        bucket = self.buckets.get(operation)
+        return None if bucket is None else bucket.take(now)
+
+    def _dispatch(
+        self,
+        operation: str,
+        args: dict[str, str],
+        params: dict[str, str],
+        headers: dict[str, str],
+        body: bytes,
+        now: datetime,
+    ) -> tuple[int, Any, str]:
+        if operation == "OF01":
+            return self._of01(params, headers, body, now)
+        if operation == "OF02":
+            return self._of02(int(args["id"]), now)
+        if operation == "OF03":
+            return self._of03(int(args["id"]), now)
+        if operation == "OF21":
+            offers = [o.as_json() for o in sorted(self.offers.values(), key=lambda o: o.shop_sku)]
+            return 200, {"offers": offers, "total_count": len(offers)}, "application/json"
+        return self._of24(body)
+
+    # -- OF01, OF02, OF03 -------------------------------------------------------------------------------
+
+    def _of01(
+        self, params: dict[str, str], headers: dict[str, str], body: bytes, now: datetime
+    ) -> tuple[int, Any, str]:
+        parts = _multipart(headers.get("content-type", ""), body)
+        if "file" not in parts:
+            return 400, _problem(400, "A 'file' part is required."), "application/json"
+        mode = parts.get("import_mode", b"").decode() or params.get("import_mode") or "NORMAL"
+        if mode == "REPLACE":
+            return 400, _problem(400, "REPLACE deletes every offer not in the file: not emulated."), "application/json"
+        if mode not in ("NORMAL", "PARTIAL_UPDATE"):
+            return 400, _problem(400, f"Unknown import_mode {mode}."), "application/json"
+        try:
+            text = parts["file"].decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return 400, _problem(400, "The file is not UTF-8."), "application/json"
+        rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+        if not rows or not any(c in _SKU_COLUMNS for c in rows[0]):
+            return 400, _problem(400, "The file needs a header with a sku column."), "application/json"
+        header = [h.strip() for h in rows[0]]
+        records = [dict(zip(header, r, strict=False)) for r in rows[1:] if any(cell.strip() for cell in r)]
+        item = OfferImport(len(self.imports) + 1001, mode, header, records, now)
+        self.imports[item.id] = item
+        return 201, {"import_id": item.id}, "application/json"
+
+    def _of02(self, import_id: int, now: datetime) -> tuple[int, Any, str]:
+        item = self.imports.get(import_id)
+        if item is None:
+            return 404, _problem(404, f"Import {import_id} not found."), "application/json"
+        self._progress(item, now)
+        done = item.status == "COMPLETE"
+        return (
+            200,
+            {
+                "import_id": item.id,
+                "mode": item.mode,
+                "status": item.status,
+                "date_created": item.created_at.isoformat().replace("+00:00", "Z"),
+                "lines_read": len(item.rows) if done else 0,
+                "lines_in_success": len(item.rows) - len(item.errors) if done else 0,
+                "lines_in_error": len(item.errors) if done else 0,
+                "offer_inserted": item.inserted,
+                "offer_updated": item.updated,
+                "offer_deleted": 0,
+                "has_error_report": done and bool(item.errors),
+            },
+            "application/json",
+        )
+
+    def _of03(self, import_id: int, now: datetime) -> tuple[int, Any, str]:
+        item = self.imports.get(import_id)
+        if item is None:
+            return 404, _problem(404, f"Import {import_id} not found."), "application/json"
+        self._progress(item, now)
+        if item.status != "COMPLETE" or not item.errors:
+            return 404, _problem(404, f"Import {import_id} has no error report."), "application/json"
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter=";", lineterminator="\n")
+        writer.writerow([*item.header, "error-line", "error-message"])
+        for line, row, message in item.errors:
+            writer.writerow([*(row.get(h, "") for h in item.header), line, message])
+        return 200, out.getvalue().encode(), "text/csv"
+
+    def _progress(self, item: OfferImport, now: datetime, *, force: bool = False) -> None:
+        if item.status in ("COMPLETE", "FAILED"):
+            return
+        delay = timedelta(seconds=self.config.import_processing_seconds)
+        if not force and now < item.created_at + delay:
+            if now >= item.created_at + delay / 2:
+                item.status = "RUNNING"
+            return
+        for number, row in enumerate(item.rows, start=1):
+            problem = self._apply_row(item, row)
+            if problem:
+                item.errors.append((number, row, problem))
+        item.status = "COMPLETE"
+
+    def _apply_row(self, item: OfferImport, row: dict[str, str]) -> str | None:
+        sku = next((row[c].strip() for c in _SKU_COLUMNS if row.get(c, "").strip()), "")
+        if not sku:
+            return "The offer sku is required."
+        values: dict[str, Any] = {}
+        if "quantity" in row:
+            raw = row["quantity"].strip()
+            if not raw.isdigit():
+                return f"The quantity '{raw}' is invalid: a whole number, 0 or more."
+            values["quantity"] = int(raw)
+        if "price" in row:
+            try:
+                price = Decimal(row["price"].strip())
+            except InvalidOperation:
+                return f"The price '{row['price']}' is invalid."
+            if price < 0:
+                return "The price must not be negative."
+            values["price"] = price
+        for column, name in (
+            ("product-id", "product_id"),
+            ("product-id-type", "product_id_type"),
+            ("state", "state_code"),
+        ):
+            if column in row:
+                values[name] = row[column].strip() or None
+        offer = self.offers.get(sku)
+        if item.mode == "PARTIAL_UPDATE":
+            if offer is None:
+                return f"The offer with sku '{sku}' does not exist: PARTIAL_UPDATE updates existing offers only."
+            for name, value in values.items():
+                setattr(offer, name, value)
+            item.updated += 1
+            return None
+        if row.get("update-delete", "").strip() == "delete":
+            self.offers.pop(sku, None)
+            return None
+        if not values.get("product_id") or not values.get("product_id_type") or values.get("price") is None:
+            return "product-id, product-id-type and price are required in NORMAL mode."
+        if offer is None:
+            item.inserted += 1
+        else:
+            item.updated += 1
+        self.offers[sku] = Offer(sku, **values)  # NORMAL writes the whole offer: what the file omits is reset
+        return None
+
+    # -- OF24 -------------------------------------------------------------------------------------------
+
+    def _of24(self, body: bytes) -> tuple[int, Any, str]:
+        """Create or update offers from JSON. Every field an offer is not sent is reset to its default: that
+        is Mirakl's documented behaviour, and why stock must never travel this way alone."""
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return 400, _problem(400, "The body is not JSON."), "application/json"
+        offers = payload.get("offers") if isinstance(payload, Mapping) else None
+        if not isinstance(offers, list) or not offers:
+            return 400, _problem(400, "'offers' is required."), "application/json"
+        for data in offers:
+            if not isinstance(data, Mapping) or not data.get("shop_sku"):
+                return 400, _problem(400, "Each offer needs a shop_sku."), "application/json"
+        known = {f.name for f in fields(Offer)}
+        for data in offers:
+            values = {k: v for k, v in data.items() if k in known and k != "shop_sku"}
+            if "price" in values and values["price"] is not None:
+                values["price"] = Decimal(str(values["price"]))
+            discount = data.get("discount")
+            if isinstance(discount, Mapping) and discount.get("discount_price") is not None:
+                values["discount_price"] = Decimal(str(discount["discount_price"]))
+            self.offers[str(data["shop_sku"])] = Offer(str(data["shop_sku"]), **values)
+        item = OfferImport(len(self.imports) + 1001, "OF24", [], [], self.clock.now(), status="COMPLETE")
+        self.imports[item.id] = item
+        return 201, {"import_id": item.id}, "application/json"
+
+
+def _multipart(content_type: str, body: bytes) -> dict[str, bytes]:
+    """The parts of a multipart/form-data body by field name (stdlib only)."""
+    if not content_type.lower().startswith("multipart/form-data"):
+        return {}
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+    out: dict[str, bytes] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str) and isinstance(payload, bytes):
+            out[name] = payload
+    return out

@@ -1,0 +1,893 @@
+"""Finance commands (DESIGN 7): documents and journal entries posted from what the order queue recorded,
+store-day settlements, the chart-of-accounts configuration, and the reconciliation report.
+
+Posting happens in the transaction of the business event: ``OrderDesk`` notes a till sale, a shipment or a
+return on the connection (``note_sale``/``note_shipment``/``note_return``); ``FinancePoster``, a before-commit
+hook, posts their documents inside a savepoint, so a posting bug never fails a sale: it is logged, counted,
+and ``post_pending`` (run by every settlement close, by ``POST /v1/finance/post-pending`` and by the
+reconciliation) posts what is missing. Every posting is keyed by its cause, so posting twice posts once.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from prometheus_client import Counter, Gauge
+from sqlalchemy import Connection
+
+from seamline.domain.clock import iso_utc
+from seamline.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from seamline.domain.money import Money, parse_currency
+from seamline.finance import (
+    EXCHANGE_CREDIT,
+    CashCount,
+    CashMovement,
+    Document,
+    DocumentKind,
+    Expected,
+    FinanceConfig,
+    Posting,
+    PricedLine,
+    ProcessorImport,
+    ProcessorTransaction,
+    SettlementInput,
+    apply_tenders,
+    compare_postings,
+    compute,
+    document_entry,
+    journal_entries,
+    parse_stripe_balance_transactions,
+    priced_lines,
+)
+from seamline.finance.amounts import quantum
+from seamline.finance.chart import ACCOUNT_CODE_RE
+from seamline.finance.settlement import CASH_MOVEMENT_KINDS
+from seamline.service.app import Seamline
+from seamline.store import catalog_repo, finance_repo, ledger_repo, orders_repo
+
+log = logging.getLogger("seamline.finance")
+
+DOCUMENTS = Counter("seamline_finance_documents_total", "Finance documents posted", ["kind"])
+POSTING_FAILURES = Counter(
+    "seamline_finance_posting_failures_total", "Postings that failed in the event's transaction (left for the sweep)"
+)
+UNPOSTED = Gauge("seamline_finance_unposted", "Sales, returns and shipments without their document (last check)")
+
+#: ``Connection.info`` key: business events of this transaction that finance posts before commit.
+PENDING = "seamline.finance_pending"
+TILL_LOCATION_KINDS = frozenset({"store"})
+
+
+# ------------------------------------------------------------------------------------------------ hooks
+def _note(conn: Connection, kind: str, key: str) -> None:
+    conn.info.setdefault(PENDING, []).append((kind, key))
+
+
+def note_sale(conn: Connection, order_id: str) -> None:
+    """A till sale was recorded in this transaction: post its sales receipt before commit."""
+    _note(conn, "sale", order_id)
+
+
+def note_shipment(conn: Connection, order_id: str) -> None:
+    """Units of this order shipped in this transaction: invoice them (and apply its payments) before commit."""
+    _note(conn, "shipment", order_id)
+
+
+def note_return(conn: Connection, return_id: str) -> None:
+    """Goods came back in this transaction: post the credit note (and refunds) before commit."""
+    _note(conn, "return", return_id)
+
+
+class FinancePoster:
+    """The before-commit hook that posts what ``note_*`` recorded. Cheap when nothing was noted."""
+
+    def __init__(self, app: Seamline) -> None:
+        self.desk = FinanceDesk(app)
+
+    def __call__(self, conn: Connection) -> None:
+        pending: list[tuple[str, str]] | None = conn.info.pop(PENDING, None)
+        if not pending:
+            return
+        posted = finance_repo.posted_in(conn)
+        before = len(posted)
+        try:
+            with conn.begin_nested():
+                self.desk.post_events(conn, pending)
+        except Exception:  # noqa: BLE001 - the sale stands; the sweep posts its document later
+            del posted[before:]
+            POSTING_FAILURES.inc()
+            log.exception("finance posting of %s failed; left for post-pending", pending)
+
+
+def install(app: Seamline) -> FinancePoster:
+    """Post finance documents from every write transaction of ``app`` (once)."""
+    for hook in app.before_commit:
+        if isinstance(hook, FinancePoster):
+            return hook
+    poster = FinancePoster(app)
+    app.before_commit.insert(0, poster)  # before any hook that announces what was posted
+    return poster
+
+
+# ------------------------------------------------------------------------------------------------ views
+def _m(value: Decimal, currency: str) -> str:
+    return str(value.quantize(quantum(currency)))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else iso_utc(value)
+
+
+def document_view(doc: Mapping[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in doc.items() if k not in ("seq", "created_at", "source")}
+    out["source"] = doc.get("source")
+    out["created_at"] = _iso(doc.get("created_at"))
+    return out
+
+
+def entry_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    cur = row["currency"]
+    return {
+        "id": row["id"],
+        "date": row["entry_date"].isoformat(),
+        "currency": cur,
+        "memo": row["memo"],
+        "total": _m(row["total"], cur),
+        "source": row["source_key"],
+        "document_id": row["document_id"],
+        "settlement_id": row["settlement_id"],
+        "store": row["store"],
+        "tender": row["tender"],
+        "created_at": _iso(row["created_at"]),
+        "lines": [
+            {
+                "account": line["account"],
+                "debit": _m(line["debit"], cur),
+                "credit": _m(line["credit"], cur),
+                "memo": line["memo"],
+                "tax_code": line["tax_code"],
+                "tender": line["tender"],
+            }
+            for line in row["lines"]
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class JournalQuery:
+    date_from: date | None = None
+    date_to: date | None = None
+    account: str | None = None
+    store: str | None = None
+    settlement_id: str | None = None
+    document_id: str | None = None
+    cursor: str | None = None
+    limit: int = 100
+
+
+def _cursor(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise InvalidInput("bad query", [FieldError("cursor", "is not a cursor this API gave out")])
+    return int(value)
+
+
+class FinanceDesk:
+    def __init__(self, app: Seamline) -> None:
+        self.app = app
+
+    def _now(self) -> datetime:
+        return self.app.clock.now()
+
+    # ---------------------------------------------------------------------------- configuration
+    def config(self, conn: Connection) -> FinanceConfig:
+        stored = finance_repo.get_config(conn)
+        return FinanceConfig() if stored is None else FinanceConfig.from_json(stored)
+
+    def get_config(self) -> dict[str, Any]:
+        return self.current_config().as_json()
+
+    def current_config(self) -> FinanceConfig:
+        return self.app.read(self.config)
+
+    def put_config(self, conn: Connection, body: Any) -> tuple[int, dict[str, Any]]:
+        """Set the chart-of-accounts and tax mapping. Posted documents keep the accounts they were posted
+        with (the journal is history); new postings use the new mapping."""
+        config = FinanceConfig.from_json(body)
+        existed = finance_repo.get_config(conn) is not None
+        finance_repo.save_config(conn, config.as_json(), self._now())
+        return (200 if existed else 201), config.as_json()
+
+    # ---------------------------------------------------------------------------- posting
+    def post_events(self, conn: Connection, events: Sequence[tuple[str, str]]) -> list[Document]:
+        config = self.config(conn)
+        out: list[Document] = []
+        for kind, key in dict.fromkeys(events):  # each once, in the order noted
+            if kind == "sale":
+                out += self.post_sale(conn, key, config)
+            elif kind == "shipment":
+                out += self.post_shipment(conn, key, config)
+            elif kind == "return":
+                out += self.post_return(conn, key, config)
+        return out
+
+    def _post(self, conn: Connection, doc: Document, config: FinanceConfig, trace_id: str | None) -> Document | None:
+        posted = finance_repo.insert_document(conn, doc, now=self._now(), trace_id=trace_id)
+        if posted is None:
+            return None
+        entry = document_entry(posted, config)
+        if entry is not None:
+            finance_repo.insert_entry(
+                conn, "jnl_" + uuid.uuid4().hex, entry, now=self._now(), document_id=posted.id, trace_id=trace_id
+            )
+        DOCUMENTS.labels(posted.kind.value).inc()
+        return posted
+
+    def _priced(
+        self,
+        conn: Connection,
+        config: FinanceConfig,
+        currency: str,
+        price_list: str | None,
+        lines: Sequence[tuple[int, str, int, Decimal]],
+    ) -> tuple[Any, ...]:
+        """(order line no, sku, qty, unit price) → document lines with tax and, against ``price_list``, discount."""
+        skus = sorted({sku for _, sku, _, _ in lines})
+        facts = finance_repo.sku_facts(conn, skus)
+        listed: dict[str, Decimal] = {}
+        if price_list is not None:
+            listed = orders_repo.prices_for(conn, skus, price_list, currency)
+            packs = catalog_repo.prepack_map(conn, skus)
+            listed = {sku: price * sum(u for _, u in packs.get(sku, [(sku, 1)])) for sku, price in listed.items()}
+        priced = []
+        for line_no, sku, qty, unit_price in lines:
+            fact = facts.get(sku, {})
+            words = [fact.get("name") or sku, fact.get("colour"), fact.get("size")]
+            priced.append(
+                PricedLine(
+                    sku,
+                    " ".join(str(w) for w in words if w),
+                    qty,
+                    unit_price,
+                    config.tax_for_class(fact.get("tax_class")),
+                    listed.get(sku),
+                    line_no,
+                )
+            )
+        return priced_lines(priced, currency)
+
+    def post_sale(self, conn: Connection, order_id: str, config: FinanceConfig | None = None) -> list[Document]:
+        """A till sale's sales receipt, booked by its store's settlement for the day it happened."""
+        config = config or self.config(conn)
+        order = orders_repo.get_order(conn, order_id)
+        if order is None or order["kind"] != "pos":
+            return []
+        currency = order["currency"]
+        lines = self._priced(
+            conn, config, currency, "retail", [(li.line_no, li.sku, li.qty, li.unit_price) for li in order["lines"]]
+        )
+        doc = Document(
+            id="doc_" + uuid.uuid4().hex,
+            kind=DocumentKind.SALES_RECEIPT,
+            currency=currency,
+            issued_on=config.business_date(order["occurred_at"], order["location"]),
+            posting=Posting.SETTLEMENT,
+            total=sum((li.gross for li in lines), Decimal(0)),
+            lines=lines,
+            tenders=tuple(order["tenders"]),
+            store=order["location"],
+            channel=order["channel"],
+            order_id=order_id,
+            order_ref=order["external_id"],
+            customer_id=order["customer_id"],
+            memo=f"till sale {order['external_id']} at {order['location']}",
+            source_key=f"sale:{order_id}",
+            extra={"occurred_at": _iso(order["occurred_at"]), "exchange_of": order["exchange_of"]},
+        )
+        posted = self._post(conn, doc, config, order["trace_id"])
+        return [posted] if posted else []
+
+    def post_shipment(self, conn: Connection, order_id: str, config: FinanceConfig | None = None) -> list[Document]:
+        """Invoice the units shipped and not invoiced yet, then apply the order's tenders to it."""
+        config = config or self.config(conn)
+        order = orders_repo.get_order(conn, order_id)
+        if order is None or order["kind"] == "pos":
+            return []
+        invoiced = finance_repo.invoiced_units(conn, order_id)
+        todo = [
+            (li.line_no, li.sku, li.shipped - invoiced.get(li.line_no, 0), li.unit_price)
+            for li in order["lines"]
+            if li.shipped > invoiced.get(li.line_no, 0)
+        ]
+        if not todo:
+            return []
+        currency = order["currency"]
+        lines = self._priced(conn, config, currency, order["price_tier"] or "retail", todo)
+        count = len(finance_repo.documents_of_order(conn, order_id, DocumentKind.INVOICE))
+        today = config.business_date(self._now())
+        total = sum((li.gross for li in lines), Decimal(0))
+        paid = apply_tenders(order["tenders"], finance_repo.payments_applied(conn, order_id), total)
+        invoice = Document(
+            id="doc_" + uuid.uuid4().hex,
+            kind=DocumentKind.INVOICE,
+            currency=currency,
+            issued_on=today,
+            posting=Posting.JOURNAL,
+            total=total,
+            lines=lines,
+            channel=order["channel"],
+            order_id=order_id,
+            order_ref=order["external_id"],
+            customer_id=order["customer_id"],
+            memo=f"{order['kind']} order {order['external_id']} on {order['channel']}, shipment {count + 1}",
+            source_key=f"invoice:{order_id}:{count + 1}",
+            extra={
+                "order_kind": order["kind"],
+                "tracking": order["tracking"],
+                "paid": [{"tender": t, "amount": str(a)} for t, a in paid],
+            },
+        )
+        posted = self._post(conn, invoice, config, order["trace_id"])
+        if posted is None:
+            return []
+        out = [posted]
+        for tender, amount in paid:
+            # An exchange's new goods paid with those brought back: accounting links it to the credit note.
+            exchange = tender == EXCHANGE_CREDIT and order["exchange_of"] is not None
+            payment = Document(
+                id="doc_" + uuid.uuid4().hex,
+                kind=DocumentKind.PAYMENT,
+                currency=currency,
+                issued_on=today,
+                posting=Posting.JOURNAL,
+                total=amount,
+                tenders=((tender, amount),),
+                channel=order["channel"],
+                order_id=order_id,
+                order_ref=order["external_id"],
+                customer_id=order["customer_id"],
+                applies_to=posted.id,
+                memo=f"{tender} payment of {posted.number}",
+                source_key=f"payment:{posted.id}:{tender}",
+                extra={"credit_note_source": f"return:{order['exchange_of']}"} if exchange else {},
+            )
+            applied = self._post(conn, payment, config, order["trace_id"])
+            if applied:
+                out.append(applied)
+        return out
+
+    def post_return(self, conn: Connection, return_id: str, config: FinanceConfig | None = None) -> list[Document]:
+        """The credit note for a return, at the price paid, and (unless a till's settlement books it) one
+        refund document per tender paid back, the exchange credit included."""
+        config = config or self.config(conn)
+        ret = orders_repo.get_return(conn, return_id)
+        if ret is None:
+            return []
+        order = orders_repo.get_order(conn, ret["order_id"])
+        assert order is not None
+        currency = ret["currency"]
+        lines = self._priced(
+            conn,
+            config,
+            currency,
+            None,
+            [(li["order_line_no"], li["sku"], li["qty"], li["amount"] / li["qty"]) for li in ret["lines"]],
+        )
+        value = sum((li.gross for li in lines), Decimal(0))
+        tenders = list(ret["refunds"])
+        credit = value - ret["refund_total"]
+        if credit > 0:
+            tenders.append((EXCHANGE_CREDIT, credit))
+        kinds = ledger_repo.location_kinds(conn)
+        till = order["kind"] == "pos" and kinds.get(ret["location"]) in TILL_LOCATION_KINDS
+        invoices = finance_repo.documents_of_order(conn, order["id"], DocumentKind.INVOICE)
+        returned_lines = {li["order_line_no"] for li in ret["lines"]}
+        against = [d for d in invoices if returned_lines & {li["order_line_no"] for li in d["lines"]}] or invoices
+        note = Document(
+            id="doc_" + uuid.uuid4().hex,
+            kind=DocumentKind.CREDIT_NOTE,
+            currency=currency,
+            issued_on=config.business_date(ret["created_at"], ret["location"] if till else None),
+            posting=Posting.SETTLEMENT if till else Posting.JOURNAL,
+            total=value,
+            lines=lines,
+            tenders=tuple(tenders),
+            store=ret["location"] if till else None,
+            channel=order["channel"],
+            order_id=order["id"],
+            return_id=return_id,
+            order_ref=order["external_id"],
+            customer_id=order["customer_id"],
+            applies_to=against[-1]["id"] if against else None,
+            memo=f"return {return_id} of {order['kind']} order {order['external_id']} at {ret['location']}",
+            source_key=f"return:{return_id}",
+            extra={"exchange_order_id": ret["exchange_order_id"]},
+        )
+        posted = self._post(conn, note, config, ret["trace_id"])
+        if posted is None:
+            return []
+        out = [posted]
+        if till:
+            return out
+        for i, (tender, amount) in enumerate(tenders, start=1):
+            refund = Document(
+                id="doc_" + uuid.uuid4().hex,
+                kind=DocumentKind.REFUND,
+                currency=currency,
+                issued_on=posted.issued_on,
+                posting=Posting.JOURNAL,
+                total=amount,
+                tenders=((tender, amount),),
+                channel=order["channel"],
+                order_id=order["id"],
+                return_id=return_id,
+                order_ref=order["external_id"],
+                customer_id=order["customer_id"],
+                applies_to=posted.id,
+                memo=f"{tender} refund of {posted.number}",
+                source_key=f"refund:{return_id}:{i}",
+            )
+            refunded = self._post(conn, refund, config, ret["trace_id"])
+            if refunded:
+                out.append(refunded)
+        return out
+
+    def post_pending(self, conn: Connection, limit: int = 500) -> dict[str, Any]:
+        """Post whatever is missing: till sales, returns and shipments without their documents (the sweep)."""
+        config = self.config(conn)
+        sales = finance_repo.unposted_sales(conn, limit)
+        returned = finance_repo.unposted_returns(conn, limit)
+        shipped = finance_repo.uninvoiced_orders(conn, limit)
+        posted: list[Document] = []
+        for order_id in sales:
+            posted += self.post_sale(conn, order_id, config)
+        for order_id in shipped:
+            posted += self.post_shipment(conn, order_id, config)
+        for return_id in returned:
+            posted += self.post_return(conn, return_id, config)
+        return {
+            "posted": len(posted),
+            "documents": [{"id": d.id, "kind": d.kind.value, "number": d.number} for d in posted],
+        }
+
+    # ---------------------------------------------------------------------------- reads
+    def journal(self, query: JournalQuery) -> tuple[list[dict[str, Any]], str | None]:
+        after = _cursor(query.cursor)
+        rows = self.app.read(
+            lambda conn: finance_repo.list_entries(
+                conn,
+                date_from=query.date_from,
+                date_to=query.date_to,
+                account=query.account,
+                store=query.store,
+                settlement_id=query.settlement_id,
+                document_id=query.document_id,
+                after_seq=after,
+                limit=query.limit,
+            )
+        )
+        next_cursor = str(rows[-1]["seq"]) if len(rows) == query.limit else None
+        return [entry_view(r) for r in rows], next_cursor
+
+    def documents(
+        self,
+        *,
+        kind: str | None = None,
+        order_id: str | None = None,
+        store: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        if kind is not None and kind not in {k.value for k in DocumentKind}:
+            raise InvalidInput("bad query", [FieldError("kind", f"{kind!r} is not a document kind")])
+        after = _cursor(cursor)
+        rows = self.app.read(
+            lambda conn: finance_repo.list_documents(
+                conn, kind=kind, order_id=order_id, store=store, after_seq=after, limit=limit
+            )
+        )
+        next_cursor = str(rows[-1]["seq"]) if len(rows) == limit else None
+        return [document_view(r) for r in rows], next_cursor
+
+    def get_document(self, doc_id: str) -> dict[str, Any]:
+        row = self.app.read(lambda conn: finance_repo.get_document(conn, doc_id))
+        if row is None:
+            raise NotFound(f"no finance document {doc_id}", code="unknown-document")
+        return document_view(row)
+
+    # ---------------------------------------------------------------------------- settlements
+    def _store(self, conn: Connection, store: str) -> None:
+        kind = ledger_repo.location_kinds(conn).get(store)
+        if kind is None:
+            raise NotFound(f"no location {store}", code="unknown-location")
+        if kind not in TILL_LOCATION_KINDS:
+            raise InvalidInput(
+                f"{store} is not a store", [FieldError("store", "settlements are per store (a till location)")]
+            )
+
+    def _open(self, conn: Connection, store: str, day: date) -> dict[str, Any]:
+        self._store(conn, store)
+        found = finance_repo.get_settlement(conn, store, day, for_update=True)
+        if found is None:
+            found = finance_repo.open_settlement(
+                conn,
+                {"id": "set_" + uuid.uuid4().hex, "store": store, "business_date": day, "opened_at": self._now()},
+            )
+        if found["status"] != "open":
+            raise Conflict(
+                f"the settlement of {store} for {day.isoformat()} is closed: it cannot change",
+                code="settlement-closed",
+            )
+        return found
+
+    def _input(
+        self, conn: Connection, settlement: Mapping[str, Any], config: FinanceConfig
+    ) -> tuple[SettlementInput, list[dict[str, Any]]]:
+        closed = settlement["status"] == "closed"
+        docs = finance_repo.till_documents(
+            conn, settlement["store"], settlement["business_date"], settlement["id"] if closed else None
+        )
+        moves = [
+            CashMovement(m["kind"], m["tender"], m["currency"], m["amount"], m["reason"], m["account"])
+            for m in finance_repo.cash_movements(conn, settlement["id"])
+        ]
+        counted = [
+            CashCount(c["tender"], c["currency"], c["counted"], c["cash_float"])
+            for c in finance_repo.counts(conn, settlement["id"])
+        ]
+        processor = [
+            ProcessorImport(
+                p["tender"],
+                ProcessorTransaction(
+                    p["processor"],
+                    p["external_id"],
+                    p["type"],
+                    p["currency"],
+                    p["amount"],
+                    p["fee"],
+                    p["net"],
+                    p["created"],
+                    str(p["raw"].get("status") or ""),
+                ),
+            )
+            for p in finance_repo.processor_rows(conn, settlement["id"])
+        ]
+        day = SettlementInput(
+            settlement["store"],
+            settlement["business_date"],
+            [Document.from_json(d) for d in docs],
+            moves,
+            counted,
+            processor,
+        )
+        return day, docs
+
+    def _view(self, conn: Connection, settlement: Mapping[str, Any]) -> dict[str, Any]:
+        config = self.config(conn)
+        day, docs = self._input(conn, settlement, config)
+        figures = settlement["figures"] if settlement["status"] == "closed" else compute(day, config).as_json()
+        entries = (
+            finance_repo.list_entries(conn, settlement_id=settlement["id"], limit=1000)
+            if settlement["status"] == "closed"
+            else []
+        )
+        return {
+            "id": settlement["id"],
+            "store": settlement["store"],
+            "business_date": settlement["business_date"].isoformat(),
+            "status": settlement["status"],
+            "opened_at": _iso(settlement["opened_at"]),
+            "closed_at": _iso(settlement["closed_at"]),
+            **figures,
+            "counts": [
+                {
+                    "tender": c.tender,
+                    "currency": c.currency,
+                    "counted": _m(c.counted, c.currency),
+                    "float": _m(c.float, c.currency),
+                }
+                for c in day.counts
+            ],
+            "cash_movements": [
+                {
+                    "kind": m.kind,
+                    "tender": m.tender,
+                    "currency": m.currency,
+                    "amount": _m(m.amount, m.currency),
+                    "reason": m.reason,
+                    "account": m.account,
+                }
+                for m in day.cash_movements
+            ],
+            "documents": [
+                {
+                    "id": d["id"],
+                    "number": d["number"],
+                    "kind": d["kind"],
+                    "issued_on": d["issued_on"],
+                    "total": d["total"],
+                    "currency": d["currency"],
+                    "late": d["issued_on"] < settlement["business_date"].isoformat(),
+                }
+                for d in docs
+            ],
+            "journal": [entry_view(e) for e in entries],
+        }
+
+    def settlement(self, store: str, day: date) -> dict[str, Any]:
+        """The store day as it stands: live figures while open, the frozen ones once closed."""
+
+        def work(conn: Connection) -> dict[str, Any]:
+            self._store(conn, store)
+            found = finance_repo.get_settlement(conn, store, day)
+            if found is None:
+                found = {
+                    "id": None,
+                    "store": store,
+                    "business_date": day,
+                    "status": "open",
+                    "opened_at": None,
+                    "closed_at": None,
+                    "figures": None,
+                }
+            return self._view(conn, found)
+
+        return self.app.read(work)
+
+    def count_cash(
+        self,
+        conn: Connection,
+        store: str,
+        day: date,
+        *,
+        counted: str,
+        currency: str,
+        tender: str = "cash",
+        cash_float: str | None = None,
+        counted_by: str | None = None,
+    ) -> dict[str, Any]:
+        """Record the drawer count (a recount replaces it while the day is open). ``float`` defaults to the
+        store's configured float."""
+        config = self.config(conn)
+        currency = parse_currency(currency)
+        if tender not in config.cash_tenders:
+            raise InvalidInput(
+                f"{tender} is not counted", [FieldError("tender", f"must be one of {sorted(config.cash_tenders)}")]
+            )
+        amount = Money.parse(counted, currency, "counted").amount
+        float_ = config.store(store).float if cash_float is None else Money.parse(cash_float, currency, "float").amount
+        problems = [
+            FieldError(name, "must not be negative") for name, v in (("counted", amount), ("float", float_)) if v < 0
+        ]
+        if problems:
+            raise InvalidInput("a count is not negative", problems)
+        settlement = self._open(conn, store, day)
+        finance_repo.save_count(
+            conn,
+            {
+                "settlement_id": settlement["id"],
+                "tender": tender,
+                "currency": currency,
+                "counted": amount,
+                "cash_float": float_,
+                "counted_at": self._now(),
+                "counted_by": counted_by,
+            },
+        )
+        return self._view(conn, settlement)
+
+    def add_cash_movement(
+        self,
+        conn: Connection,
+        store: str,
+        day: date,
+        *,
+        kind: str,
+        amount: str,
+        currency: str,
+        reason: str,
+        tender: str = "cash",
+        account: str | None = None,
+    ) -> dict[str, Any]:
+        """Cash paid into or out of the drawer (change from the bank, a courier paid from the till)."""
+        config = self.config(conn)
+        currency = parse_currency(currency)
+        errors: list[FieldError] = []
+        if kind not in CASH_MOVEMENT_KINDS:
+            errors.append(FieldError("kind", "must be paid_in or paid_out"))
+        if tender not in config.cash_tenders:
+            errors.append(FieldError("tender", f"must be one of {sorted(config.cash_tenders)}"))
+        if not reason or not reason.strip():
+            errors.append(FieldError("reason", "say what the money was for"))
+        if account is not None and not ACCOUNT_CODE_RE.match(account):
+            errors.append(FieldError("account", "an account code is 1-32 letters, digits or . _ -"))
+        value = Money.parse(amount, currency, "amount").amount
+        if value <= 0:
+            errors.append(FieldError("amount", "must be greater than 0"))
+        if errors:
+            raise InvalidInput("the cash movement is not valid", errors)
+        settlement = self._open(conn, store, day)
+        finance_repo.add_cash_movement(
+            conn,
+            {
+                "settlement_id": settlement["id"],
+                "kind": kind,
+                "tender": tender,
+                "currency": currency,
+                "amount": value,
+                "reason": reason.strip(),
+                "account": account,
+                "recorded_at": self._now(),
+            },
+        )
+        return self._view(conn, settlement)
+
+    def import_processor_settlement(
+        self, conn: Connection, store: str, day: date, *, processor: str, tender: str, transactions: Any
+    ) -> dict[str, Any]:
+        """The card processor's balance transactions for the store's day. Re-importing is harmless: each
+        transaction counts once (by its id); one imported into another day is reported, not moved."""
+        config = self.config(conn)
+        if config.processor_tenders.get(tender) != processor:
+            raise InvalidInput(
+                f"{tender} is not settled by {processor}",
+                [FieldError("tender", f"processor tenders: {dict(config.processor_tenders)}")],
+            )
+        if processor != "stripe":
+            raise InvalidInput("unknown processor", [FieldError("processor", "stripe is the one supported")])
+        parsed = parse_stripe_balance_transactions(transactions)
+        settlement = self._open(conn, store, day)
+        raw = {str(t.get("id")): t for t in _items(transactions)}
+        now = self._now()
+        added, elsewhere = finance_repo.import_processor_transactions(
+            conn,
+            [
+                {
+                    "processor": processor,
+                    "external_id": t.id,
+                    "settlement_id": settlement["id"],
+                    "tender": tender,
+                    "type": t.type,
+                    "currency": t.currency,
+                    "amount": t.amount,
+                    "fee": t.fee,
+                    "net": t.net,
+                    "created": t.created,
+                    "raw": dict(raw.get(t.id, {})),
+                    "imported_at": now,
+                }
+                for t in parsed
+            ],
+        )
+        view = self._view(conn, settlement)
+        view["imported"] = {"new": added, "repeated": len(parsed) - added, "in_other_settlements": elsewhere}
+        return view
+
+    def close(self, conn: Connection, store: str, day: date, *, trace_id: str | None = None) -> dict[str, Any]:
+        """Close the store day: post what is missing, claim its till documents (and earlier ones left
+        unsettled), freeze the figures and book one balanced entry per tender. Once only."""
+        config = self.config(conn)
+        today = config.business_date(self._now(), store)
+        if day > today:
+            raise InvalidInput("a day closes once it has begun", [FieldError("date", f"is after today ({today})")])
+        self._store(conn, store)
+        self.post_pending(conn)
+        settlement = self._open(conn, store, day)
+        inputs, docs = self._input(conn, settlement, config)
+        figures = compute(inputs, config)
+        uncounted = [
+            t
+            for t in figures.tenders
+            if t.mode == "cash" and t.counted is None and (t.takings or t.paid_in or t.paid_out)
+        ]
+        if uncounted:
+            raise Conflict(
+                f"count the drawer first: {', '.join(f'{t.tender} {t.currency}' for t in uncounted)} not counted",
+                code="cash-not-counted",
+            )
+        for entry in journal_entries(figures, config, settlement["id"]):
+            doc = Document(
+                id="doc_" + uuid.uuid4().hex,
+                kind=DocumentKind.JOURNAL,
+                currency=entry.currency,
+                issued_on=entry.entry_date,
+                posting=Posting.JOURNAL,
+                total=entry.total,
+                store=store,
+                memo=entry.memo,
+                journal=entry.as_json(),
+                source_key=entry.source_key,
+                extra={"settlement_id": settlement["id"], "tender": entry.tender},
+            )
+            posted = finance_repo.insert_document(conn, doc, now=self._now(), trace_id=trace_id)
+            if posted is None:
+                continue
+            finance_repo.insert_entry(
+                conn,
+                "jnl_" + uuid.uuid4().hex,
+                entry,
+                now=self._now(),
+                document_id=posted.id,
+                settlement_id=settlement["id"],
+                trace_id=trace_id,
+            )
+            DOCUMENTS.labels(DocumentKind.JOURNAL.value).inc()
+        finance_repo.claim_documents(conn, [d["id"] for d in docs], settlement["id"])
+        if not finance_repo.close_settlement(conn, settlement["id"], figures.as_json(), self._now()):
+            raise Conflict(f"the settlement of {store} for {day.isoformat()} is closed", code="settlement-closed")
+        closed = finance_repo.get_settlement(conn, store, day)
+        assert closed is not None
+        return self._view(conn, closed)
+
+    # ---------------------------------------------------------------------------- reconciliation
+    def reconciliation(self) -> dict[str, Any]:
+        """Every till sale and every return has exactly one document, every shipped unit's value is
+        invoiced, amounts agree to the cent, and every journal entry balances."""
+
+        def work(conn: Connection) -> dict[str, Any]:
+            expected = [Expected(f"order:{i}", "sales_receipt", c, t) for i, c, t in finance_repo.pos_sale_totals(conn)]
+            expected += [Expected(f"return:{i}", "credit_note", c, t) for i, c, t in finance_repo.return_totals(conn)]
+            expected += [Expected(f"order:{i}", "invoice", c, t, None) for i, c, t in finance_repo.shipped_totals(conn)]
+            posted: dict[tuple[str, str], list[Decimal]] = {}
+            kinds = (DocumentKind.SALES_RECEIPT, DocumentKind.CREDIT_NOTE, DocumentKind.INVOICE)
+            for kind, order_id, return_id, total in finance_repo.document_totals(conn, kinds):
+                source = f"return:{return_id}" if kind == DocumentKind.CREDIT_NOTE.value else f"order:{order_id}"
+                posted.setdefault((source, kind), []).append(total)
+            differences = compare_postings(expected, posted)
+            unbalanced = finance_repo.unbalanced_entries(conn)
+            config = self.config(conn)
+            today = config.business_date(self._now())
+            return {
+                "clean": not differences and not unbalanced,
+                "checked": {
+                    "sales": sum(1 for e in expected if e.kind == "sales_receipt"),
+                    "returns": sum(1 for e in expected if e.kind == "credit_note"),
+                    "shipped_orders": sum(1 for e in expected if e.kind == "invoice"),
+                },
+                "differences": [d.as_json() for d in differences],
+                "unbalanced_entries": unbalanced,
+                "till_documents_awaiting_settlement": finance_repo.unsettled_till_documents(conn, today),
+            }
+
+        report = self.app.read(work)
+        UNPOSTED.set(sum(1 for d in report["differences"] if d["problem"] == "missing"))
+        return report
+
+    # ---------------------------------------------------------------------------- accounting exports
+    def document_for(self, source_key: str) -> dict[str, Any] | None:
+        """The document posted for a cause (``return:<id>``, ``sale:<order id>``...), if any."""
+        return self.app.read(lambda conn: finance_repo.document_for(conn, source_key))
+
+    def export_of(self, target: str, document_id: str) -> dict[str, Any] | None:
+        return self.app.read(lambda conn: finance_repo.get_export(conn, target, document_id))
+
+    def record_export(
+        self, target: str, document_id: str, *, entity: str, external_id: str, external_number: str | None
+    ) -> None:
+        """What an accounting system called a document we posted to it (the credit note allocation and the
+        payments need their invoice's id there)."""
+        values = {
+            "target": target,
+            "document_id": document_id,
+            "entity": entity,
+            "external_id": external_id,
+            "external_number": external_number,
+            "exported_at": self._now(),
+        }
+        self.app.write(lambda conn: finance_repo.save_export(conn, values))
+
+
+def _items(payload: Any) -> list[Mapping[str, Any]]:
+    if isinstance(payload, Mapping) and payload.get("object") == "list":
+        data = payload.get("data")
+        items = data if isinstance(data, list) else [data]
+    else:
+        items = payload if isinstance(payload, list) else [payload]
+    return [item for item in items if isinstance(item, Mapping)]

@@ -1,0 +1,292 @@
+"""Read-only queries behind the operator's dashboard (``seamline.web``): pages of styles and orders, what a
+document moved and caused, delivery outcomes over a recent window, and the cumulative counters the KPI
+history samples. Every query is bounded (a page, a window or an id range) so a page stays fast on a
+catalog of thousands of SKUs and an outbox of millions of deliveries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select
+
+from seamline.store.tables import (
+    api_tokens,
+    balances,
+    channels,
+    count_lines,
+    counts,
+    deliveries,
+    delivery_failures,
+    movements,
+    order_lines,
+    orders,
+    outbox_events,
+    oversell_exceptions,
+    published_availability,
+    skus,
+    styles,
+)
+
+#: Movement kinds that are units sold: a till sale leaves at once, an order's units leave at pick.
+SOLD_KINDS = ("sale", "pick")
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+# ---------------------------------------------------------------------- sessions
+def active_token(conn: Connection, token_id: str) -> dict[str, Any] | None:
+    """The token a dashboard session was opened with, while it is not revoked."""
+    row = (
+        conn.execute(
+            select(api_tokens.c.id, api_tokens.c.name, api_tokens.c.scopes).where(
+                api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None)
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else dict(row)
+
+
+# ---------------------------------------------------------------------- catalog and stock
+def style_page(conn: Connection, *, search: str | None, after: str | None, limit: int) -> list[dict[str, Any]]:
+    """Styles by code, filtered by a case-insensitive match on code or name, with their variant count."""
+    variant_count = (
+        select(func.count())
+        .where(skus.c.style_code == styles.c.code, skus.c.kind == "variant")
+        .correlate(styles)
+        .scalar_subquery()
+    )
+    query = select(
+        styles.c.code,
+        styles.c.name,
+        styles.c.season,
+        styles.c.category,
+        styles.c.status,
+        styles.c.version,
+        variant_count.label("variants"),
+    )
+    if search:
+        pattern = _like(search)
+        query = query.where(
+            or_(
+                func.lower(styles.c.code).like(pattern, escape="\\"),
+                func.lower(styles.c.name).like(pattern, escape="\\"),
+            )
+        )
+    if after is not None:
+        query = query.where(styles.c.code > after)
+    return [dict(r) for r in conn.execute(query.order_by(styles.c.code).limit(limit)).mappings()]
+
+
+def style_stock_totals(conn: Connection, codes: Sequence[str], locations: Sequence[str]) -> dict[str, dict[str, int]]:
+    """On hand and committed per style over ``locations`` (the page's styles only)."""
+    if not codes or not locations:
+        return {}
+    rows = conn.execute(
+        select(skus.c.style_code, func.sum(balances.c.on_hand), func.sum(balances.c.committed))
+        .select_from(balances.join(skus, skus.c.sku == balances.c.sku))
+        .where(skus.c.style_code.in_(list(codes)), balances.c.location.in_(list(locations)))
+        .group_by(skus.c.style_code)
+    )
+    return {r[0]: {"on_hand": int(r[1] or 0), "committed": int(r[2] or 0)} for r in rows}
+
+
+def published_for(conn: Connection, sku_codes: Sequence[str]) -> list[dict[str, Any]]:
+    """What each subscriber last published for these SKUs, per channel."""
+    if not sku_codes:
+        return []
+    rows = conn.execute(
+        select(published_availability)
+        .where(published_availability.c.sku.in_(list(sku_codes)))
+        .order_by(published_availability.c.channel, published_availability.c.subscriber, published_availability.c.sku)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+# ---------------------------------------------------------------------- orders
+def order_channels(conn: Connection) -> list[str]:
+    return [r[0] for r in conn.execute(select(orders.c.channel).distinct().order_by(orders.c.channel))]
+
+
+def order_page(
+    conn: Connection,
+    *,
+    channel: str | None = None,
+    status: Sequence[str] | None = None,
+    kind: str | None = None,
+    placed_before: datetime | None = None,
+    placed_after: datetime | None = None,
+    before_seq: int | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """One page of the queue across every channel, newest first, with each order's unit count."""
+    units = (
+        select(func.coalesce(func.sum(order_lines.c.qty), 0))
+        .where(order_lines.c.order_id == orders.c.id)
+        .correlate(orders)
+        .scalar_subquery()
+    )
+    query = select(
+        orders.c.seq,
+        orders.c.id,
+        orders.c.channel,
+        orders.c.external_id,
+        orders.c.kind,
+        orders.c.status,
+        orders.c.currency,
+        orders.c.total,
+        orders.c.location,
+        orders.c.placed_at,
+        orders.c.trace_id,
+        units.label("units"),
+    )
+    if channel:
+        query = query.where(orders.c.channel == channel)
+    if status:
+        query = query.where(orders.c.status.in_(list(status)))
+    if kind:
+        query = query.where(orders.c.kind == kind)
+    if placed_before is not None:
+        query = query.where(orders.c.placed_at < placed_before)
+    if placed_after is not None:
+        query = query.where(orders.c.placed_at >= placed_after)
+    if before_seq is not None:
+        query = query.where(orders.c.seq < before_seq)
+    return [dict(r) for r in conn.execute(query.order_by(orders.c.seq.desc()).limit(limit)).mappings()]
+
+
+def order_trace(conn: Connection, order_id: str) -> str | None:
+    row = conn.execute(select(orders.c.trace_id).where(orders.c.id == order_id)).first()
+    return None if row is None else row[0]
+
+
+def movements_of_document(conn: Connection, document: str, limit: int = 200) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(movements).where(movements.c.document == document).order_by(movements.c.id).limit(limit)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def deliveries_of_trace(conn: Connection, trace_id: str, limit: int = 200) -> list[dict[str, Any]]:
+    """The deliveries of the events a business transaction caused (an order's availability pushes)."""
+    rows = conn.execute(
+        select(
+            deliveries.c.id,
+            deliveries.c.subscriber,
+            deliveries.c.status,
+            deliveries.c.attempts,
+            deliveries.c.last_error,
+            deliveries.c.created_at,
+            deliveries.c.delivered_at,
+            deliveries.c.event_type,
+            outbox_events.c.channel,
+            outbox_events.c.payload,
+        )
+        .join(outbox_events, outbox_events.c.seq == deliveries.c.event_seq)
+        .where(deliveries.c.trace_id == trace_id)
+        .order_by(deliveries.c.id)
+        .limit(limit)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+# ---------------------------------------------------------------------- integration health over a window
+def deliveries_since(conn: Connection, since: datetime) -> list[dict[str, Any]]:
+    """Deliveries of events created since ``since``: status, attempts, and when delivered."""
+    rows = conn.execute(
+        select(
+            deliveries.c.subscriber,
+            deliveries.c.status,
+            deliveries.c.attempts,
+            deliveries.c.created_at,
+            deliveries.c.delivered_at,
+        ).where(deliveries.c.created_at >= since)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def failure_reasons_since(
+    conn: Connection, since: datetime, per_subscriber: int = 5
+) -> dict[str, list[dict[str, Any]]]:
+    """Failed attempts since ``since`` grouped by subscriber and reason, the most frequent first."""
+    rows = conn.execute(
+        select(
+            delivery_failures.c.subscriber,
+            delivery_failures.c.error,
+            func.count().label("count"),
+            func.max(delivery_failures.c.failed_at).label("last_at"),
+        )
+        .where(delivery_failures.c.failed_at >= since)
+        .group_by(delivery_failures.c.subscriber, delivery_failures.c.error)
+    ).mappings()
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        out.setdefault(row["subscriber"], []).append(dict(row))
+    return {k: sorted(v, key=lambda r: -int(r["count"]))[:per_subscriber] for k, v in out.items()}
+
+
+# ---------------------------------------------------------------------- exceptions and variances
+def count_variances(conn: Connection, limit: int = 100) -> list[dict[str, Any]]:
+    """Counted lines that differ from the stock on hand when they were entered, newest count first."""
+    rows = conn.execute(
+        select(
+            counts.c.id,
+            counts.c.location,
+            counts.c.status,
+            counts.c.started_at,
+            counts.c.posted_at,
+            count_lines.c.sku,
+            count_lines.c.expected,
+            count_lines.c.on_hand_at_entry,
+            count_lines.c.counted,
+        )
+        .join(count_lines, count_lines.c.count_id == counts.c.id)
+        .where(
+            count_lines.c.counted.is_not(None),
+            count_lines.c.counted != func.coalesce(count_lines.c.on_hand_at_entry, count_lines.c.expected, 0),
+            counts.c.status != "cancelled",
+        )
+        .order_by(counts.c.started_at.desc(), count_lines.c.sku)
+        .limit(limit)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+# ---------------------------------------------------------------------- cumulative counters for KPIs
+def sold_units_after(conn: Connection, after_id: int) -> tuple[int, int]:
+    """Units sold in movements after ``after_id``, and the last movement id seen (an incremental scan)."""
+    last = conn.execute(select(func.max(movements.c.id))).scalar_one_or_none()
+    if last is None or int(last) <= after_id:
+        return after_id, 0
+    units = conn.execute(
+        select(func.coalesce(func.sum(movements.c.qty), 0)).where(
+            and_(movements.c.id > after_id, movements.c.id <= last, movements.c.kind.in_(SOLD_KINDS))
+        )
+    ).scalar_one()
+    return int(last), int(units)
+
+
+def oversold_units_total(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.sum(oversell_exceptions.c.units), 0))).scalar_one())
+
+
+def failed_attempts_after(conn: Connection, after_id: int) -> tuple[int, int]:
+    """Failed delivery attempts after ``after_id``, and the last failure id seen."""
+    row = conn.execute(
+        select(func.count(), func.max(delivery_failures.c.id)).where(delivery_failures.c.id > after_id)
+    ).first()
+    assert row is not None
+    return (int(row[1]) if row[1] is not None else after_id), int(row[0])
+
+
+def channel_list(conn: Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(channels.c.code, channels.c.kind, channels.c.sources).order_by(channels.c.code)
+    ).mappings()
+    return [{"code": r["code"], "kind": r["kind"], "sources": list(r["sources"])} for r in rows]

@@ -1,0 +1,308 @@
+"""What each dashboard page shows, as plain data for its template. Reads go through the service, the
+integration layer and ``store.dashboard_repo``; nothing here writes except the operator's replay."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from seamline.integration import deadletters
+from seamline.ledger import SELLABLE_KINDS, LocationKind
+from seamline.orders.model import OrderStatus
+from seamline.service.orders import OrderDesk
+from seamline.store import dashboard_repo
+from seamline.web.charts import Sparkline, sparkline
+from seamline.web.kpis import LAG_WINDOW, KpiSample, percentile
+
+if TYPE_CHECKING:
+    from seamline.web.dashboard import Dashboard
+
+STYLES_PER_PAGE = 40
+ORDERS_PER_PAGE = 50
+DEAD_LETTERS_SHOWN = 50
+FAILURE_WINDOW = timedelta(hours=1)
+#: Age filters of the order queue: label, placed at or after (now - younger), placed before (now - older).
+AGE_FILTERS: dict[str, tuple[str, timedelta | None, timedelta | None]] = {
+    "": ("any age", None, None),
+    "15m": ("placed in the last 15 min", timedelta(minutes=15), None),
+    "1h": ("placed in the last hour", timedelta(hours=1), None),
+    "gt1h": ("waiting over an hour", None, timedelta(hours=1)),
+    "gt1d": ("waiting over a day", None, timedelta(days=1)),
+}
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+# ---------------------------------------------------------------------- integration health
+def integration_health(d: Dashboard) -> dict[str, Any]:
+    service, integration = d.service, d.integration
+    status = integration.status()
+    now = service.clock.now()
+
+    def window_reads(conn: Any) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+        return (
+            dashboard_repo.deliveries_since(conn, now - LAG_WINDOW),
+            dashboard_repo.failure_reasons_since(conn, now - FAILURE_WINDOW),
+        )
+
+    recent, reasons = service.read(window_reads)
+    lags: dict[str, list[float]] = defaultdict(list)
+    delivered: dict[str, int] = defaultdict(int)
+    for row in recent:
+        if row["status"] == "delivered" and row["delivered_at"] is not None:
+            delivered[row["subscriber"]] += 1
+            lags[row["subscriber"]].append(max(0.0, d.wall_seconds(row["created_at"], row["delivered_at"])))
+    dead = deadletters.list_dead(integration, limit=DEAD_LETTERS_SHOWN)
+    window_minutes = LAG_WINDOW.total_seconds() / 60
+    subscribers = []
+    for sub in status["subscribers"]:
+        name = sub["name"]
+        last_success = parse_iso(sub["last_success_at"])
+        heartbeat = parse_iso(sub["heartbeat_at"])
+        pending_for = d.wall_seconds(now - timedelta(seconds=sub["lag_seconds"]), now)
+        state = "ok"
+        if sub["dead_letters"]:
+            state = "dead letters"
+        elif sub["retrying"]:
+            state = "failing"
+        elif pending_for > 30:
+            state = "lagging"
+        subscribers.append(
+            {
+                **sub,
+                "state": state,
+                "last_success_ago": None if last_success is None else (now - last_success).total_seconds(),
+                "heartbeat_ago": None if heartbeat is None else (now - heartbeat).total_seconds(),
+                "lag_p50": percentile(lags[name], 0.5),
+                "lag_p99": percentile(lags[name], 0.99),
+                "pending_wall_seconds": pending_for,
+                "throughput_per_minute": delivered[name] / window_minutes,
+                "reasons": reasons.get(name, []),
+            }
+        )
+    return {
+        "now": now,
+        "transport": status["transport"],
+        "subscribers": subscribers,
+        "inbox": status["inbox"],
+        "dead_total": sum(s["dead_letters"] for s in status["subscribers"]),
+        "dead": dead,
+        "dead_shown": len(dead),
+        "window_minutes": window_minutes,
+    }
+
+
+def replay_dead_letter(d: Dashboard, delivery_id: int) -> dict[str, Any]:
+    return deadletters.replay_one(d.integration, delivery_id)
+
+
+def replay_subscriber(d: Dashboard, subscriber: str) -> list[int]:
+    return deadletters.replay_matching(d.integration, subscriber=subscriber)
+
+
+# ---------------------------------------------------------------------- stock
+def style_list(d: Dashboard, search: str | None, after: str | None) -> dict[str, Any]:
+    sellable = [loc["code"] for loc in d.service.list_locations() if LocationKind(loc["kind"]) in SELLABLE_KINDS]
+
+    def read(conn: Any) -> dict[str, Any]:
+        rows = dashboard_repo.style_page(conn, search=search, after=after, limit=STYLES_PER_PAGE + 1)
+        page = rows[:STYLES_PER_PAGE]
+        totals = dashboard_repo.style_stock_totals(conn, [r["code"] for r in page], sellable)
+        for row in page:
+            row.update(totals.get(row["code"], {"on_hand": 0, "committed": 0}))
+        return {"styles": page, "next_after": page[-1]["code"] if len(rows) > STYLES_PER_PAGE else None}
+
+    return d.service.read(read)
+
+
+def style_grid(d: Dashboard, code: str) -> dict[str, Any]:
+    """A style's colour x size grids: one per physical location and a total, and one per channel with its
+    available-to-promise and what each subscriber last published there."""
+    service = d.service
+    style = service.get_style(code)
+    variants = style.sorted_variants()
+    colour_names = {c.code: c.name for c in style.colours}
+    sizes = [s for s in style.size_scale if any(v.size == s for v in variants)]
+    rows: list[dict[str, Any]] = []
+    sku_at: dict[str, str] = {}
+    for v in variants:
+        key = f"{v.colour}|{v.fit or ''}"
+        if not any(r["key"] == key for r in rows):
+            rows.append({"key": key, "colour": v.colour, "name": colour_names.get(v.colour, v.colour), "fit": v.fit})
+        sku_at[f"{key}/{v.size}"] = v.sku
+    rank = {"warehouse": 0, "threepl": 1, "store": 2}
+    locations = sorted(
+        (loc for loc in service.list_locations() if not loc["virtual"]),
+        key=lambda loc: (rank.get(loc["kind"], 3), loc["code"]),
+    )
+    by_location: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    total: dict[str, dict[str, int]] = defaultdict(
+        lambda: {"on_hand": 0, "committed": 0, "reserved": 0, "available": 0}
+    )
+    for row in service.stock(style=code):
+        by_location[row["location"]][row["sku"]] = row
+        if row["sellable"]:
+            for name in ("on_hand", "committed", "reserved", "available"):
+                total[row["sku"]][name] += row[name]
+    channels = service.read(dashboard_repo.channel_list)
+    published = service.read(lambda conn: dashboard_repo.published_for(conn, [v.sku for v in variants]))
+    shown: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for row in published:
+        shown[row["channel"]][row["sku"]].append(row)
+    channel_grids = []
+    for channel in channels:
+        items, _ = service.availability(channel["code"], style=code)
+        cells = {}
+        for item in items:
+            pubs = shown[channel["code"]].get(item["sku"], [])
+            cells[item["sku"]] = {
+                **item,
+                "published": [{"subscriber": p["subscriber"], "available": p["available"]} for p in pubs],
+                "in_sync": all(p["available"] == item["available"] for p in pubs),
+            }
+        pushed_by = sorted({p["subscriber"] for pubs in shown[channel["code"]].values() for p in pubs})
+        channel_grids.append({**channel, "cells": cells, "pushed_by": pushed_by})
+    return {
+        "style": style,
+        "sizes": sizes,
+        "rows": rows,
+        "sku_at": sku_at,
+        "locations": [{**loc, "cells": by_location.get(loc["code"], {})} for loc in locations],
+        "total": dict(total),
+        "channels": channel_grids,
+        "prepacks": [{"sku": p.sku, "units": p.units} for p in style.prepacks],
+    }
+
+
+def cell_history(d: Dashboard, sku: str, location: str | None) -> dict[str, Any]:
+    service = d.service
+    info = service.get_sku(sku)
+    if location is not None:
+        service.get_location(location)
+    stock = [row for row in service.stock(sku=sku) if location is None or row["location"] == location]
+    return {
+        "sku": info,
+        "location": location,
+        "stock": stock,
+        "movements": service.movements_of(sku, location, limit=200),
+    }
+
+
+# ---------------------------------------------------------------------- orders
+def order_list(
+    d: Dashboard,
+    *,
+    channel: str | None,
+    status: str | None,
+    kind: str | None,
+    age: str,
+    before: int | None,
+) -> dict[str, Any]:
+    now = d.service.clock.now()
+    _, younger, older = AGE_FILTERS.get(age, AGE_FILTERS[""])
+
+    def read(conn: Any) -> dict[str, Any]:
+        rows = dashboard_repo.order_page(
+            conn,
+            channel=channel or None,
+            status=[status] if status else None,
+            kind=kind or None,
+            placed_after=None if younger is None else now - younger,
+            placed_before=None if older is None else now - older,
+            before_seq=before,
+            limit=ORDERS_PER_PAGE + 1,
+        )
+        page = rows[:ORDERS_PER_PAGE]
+        for row in page:
+            row["age_seconds"] = (now - row["placed_at"]).total_seconds()
+        return {
+            "orders": page,
+            "next_before": page[-1]["seq"] if len(rows) > ORDERS_PER_PAGE else None,
+            "channels": dashboard_repo.order_channels(conn),
+        }
+
+    out = d.service.read(read)
+    out["statuses"] = [s.value for s in OrderStatus]
+    out["ages"] = {k: label for k, (label, _, _) in AGE_FILTERS.items()}
+    return out
+
+
+def order_detail(d: Dashboard, order_id: str) -> dict[str, Any]:
+    order = OrderDesk(d.service).get_order(order_id)
+
+    def read(conn: Any) -> dict[str, Any]:
+        trace = dashboard_repo.order_trace(conn, order_id)
+        deliveries = dashboard_repo.deliveries_of_trace(conn, trace) if trace else []
+        for row in deliveries:
+            done = row["delivered_at"]
+            row["lag"] = None if done is None else max(0.0, d.wall_seconds(row["created_at"], done))
+        return {
+            "trace_id": trace,
+            "movements": dashboard_repo.movements_of_document(conn, order_id),
+            "deliveries": deliveries,
+        }
+
+    return {"order": order, **d.service.read(read)}
+
+
+# ---------------------------------------------------------------------- exceptions and reconciliation
+def exceptions_view(d: Dashboard, *, force_reconcile: bool = False) -> dict[str, Any]:
+    oversells, next_cursor = OrderDesk(d.service).exceptions(limit=100)
+    ran_at, report = d.reconcile(force=force_reconcile)
+    return {
+        "oversells": list(reversed(oversells)),
+        "more_oversells": next_cursor is not None,
+        "oversold_total": sum(e["units"] for e in oversells),
+        "drift": d.drift.recent(),
+        "variances": d.service.read(dashboard_repo.count_variances),
+        "reconcile": report,
+        "reconciled_at": ran_at,
+    }
+
+
+# ---------------------------------------------------------------------- KPIs
+def _chart(samples: Sequence[KpiSample], start: datetime, end: datetime, values: list[float | None]) -> Sparkline:
+    return sparkline(list(zip([s.at for s in samples], values, strict=True)), start=start, end=end)
+
+
+def kpi_view(d: Dashboard) -> dict[str, Any]:
+    d.kpis.fresh()
+    samples = d.kpis.samples()
+    if not samples:
+        return {"latest": None}
+    latest = samples[-1]
+    end = latest.at
+    start = end - timedelta(hours=1)
+    sold_hour = sum(s.sold_units for s in samples)
+    oversold_hour = sum(s.oversold_units for s in samples)
+    rate = [None if s.oversell_rate is None else 100 * s.oversell_rate for s in samples]
+    return {
+        "latest": latest,
+        "start": start,
+        "end": end,
+        "sold_hour": sold_hour,
+        "oversold_hour": oversold_hour,
+        "oversell_rate_hour": None if sold_hour == 0 else oversold_hour / sold_hour,
+        "oversell_rate_total": None if latest.sold_total == 0 else latest.oversold_total / latest.sold_total,
+        "charts": {
+            "oversell": _chart(samples, start, end, rate),
+            "sold": _chart(samples, start, end, [float(s.sold_units) for s in samples]),
+            "lag_p50": _chart(samples, start, end, [s.lag_p50 for s in samples]),
+            "lag_p99": _chart(samples, start, end, [s.lag_p99 for s in samples]),
+            "posting": _chart(
+                samples, start, end, [None if s.posting_success is None else 100 * s.posting_success for s in samples]
+            ),
+            "dlq": _chart(samples, start, end, [float(s.dead_letters) for s in samples]),
+            "dlq_age": _chart(
+                samples,
+                start,
+                end,
+                [None if s.dead_letter_oldest_seconds is None else s.dead_letter_oldest_seconds / 60 for s in samples],
+            ),
+        },
+        "samples": len(samples),
+    }

@@ -1,0 +1,200 @@
+"""The dashboard's pages over HTTP on both databases: the login flow and its refusals, every page with
+data in it, and the pages staying fast on a catalog of thousands of SKUs (the queries are paged)."""
+
+from __future__ import annotations
+
+import re
+import time
+from decimal import Decimal
+from functools import partial
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection
+
+from seamline.catalog import StyleDraft
+from seamline.ledger import MovementRequest
+from seamline.service import Seamline
+from tests.conftest import ADMIN_TOKEN, receive, seed_world
+
+PAGES = ("/integration", "/integration/live", "/stock", "/orders", "/exceptions", "/kpis", "/kpis/live")
+
+
+def log_in(client: TestClient, token: str = ADMIN_TOKEN, next_url: str = "/integration") -> TestClient:
+    """Log in through the form, as a browser would: no Authorization header, the session cookie only."""
+    client.headers.pop("Authorization", None)
+    form = client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert csrf is not None
+    answer = client.post(
+        "/login", data={"token": token, "csrf_token": csrf.group(1), "next": next_url}, follow_redirects=False
+    )
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def test_a_page_without_a_session_redirects_to_the_login_form_and_back(client: TestClient) -> None:
+    client.headers.pop("Authorization")
+    answer = client.get("/stock?style=OVS-001", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login?next=/stock?style=OVS-001"
+    form = client.get("/login?next=/stock")
+    assert form.headers["content-security-policy"].startswith("default-src 'self'")
+    logged_in = client.post(
+        "/login",
+        data={"token": ADMIN_TOKEN, "csrf_token": csrf_of(form.text), "next": "/stock"},
+        follow_redirects=False,
+    )
+    assert logged_in.headers["location"] == "/stock"
+    cookie = logged_in.headers["set-cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie or "SameSite=Lax" in cookie
+    assert ADMIN_TOKEN not in cookie
+
+
+def test_the_bearer_header_alone_does_not_open_the_dashboard(client: TestClient) -> None:
+    assert client.get("/integration", follow_redirects=False).status_code == 303
+
+
+def test_login_refuses_a_bad_token_a_token_without_read_and_an_off_site_next(client: TestClient) -> None:
+    token = client.post("/v1/tokens", json={"name": "till 7", "scopes": ["location:STORE-1"]}).json()["token"]
+    client.headers.pop("Authorization")
+    form = client.get("/login")
+    csrf = csrf_of(form.text)
+    wrong = client.post("/login", data={"token": "sl_wrong", "csrf_token": csrf}, follow_redirects=False)
+    assert wrong.status_code == 401
+    assert "Unknown or revoked token." in wrong.text
+    narrow = client.post("/login", data={"token": token, "csrf_token": csrf}, follow_redirects=False)
+    assert narrow.status_code == 403
+    assert "no read scope" in narrow.text
+    no_csrf = client.post("/login", data={"token": ADMIN_TOKEN}, follow_redirects=False)
+    assert no_csrf.status_code == 403
+    away = client.post(
+        "/login",
+        data={"token": ADMIN_TOKEN, "csrf_token": csrf, "next": "//evil.example/steal"},
+        follow_redirects=False,
+    )
+    assert away.headers["location"] == "/integration"
+
+
+def test_every_page_shows_the_business_on_both_databases(client: TestClient) -> None:
+    seed_world(client)
+    receive(client, "OVS-001-NVY-M", 6)
+    receive(client, "OVS-001-NVY-M", 2, to="STORE-1")
+    sale = client.post(
+        "/v1/sales",
+        json={
+            "location": "STORE-1",
+            "external_id": "TILL-1-0001",
+            "lines": [{"sku": "OVS-001-NVY-M", "qty": 1}],
+            "tenders": [{"type": "cash", "amount": "89.00"}],
+            "currency": "EUR",
+        },
+    )
+    assert sale.status_code == 201, sale.text
+    order = client.post(
+        "/v1/orders",
+        json={
+            "channel": "web",
+            "external_id": "SHOP-1",
+            "lines": [{"sku": "OVS-001-NVY-M", "qty": 2}],
+            "currency": "EUR",
+        },
+    )
+    assert order.status_code == 201, order.text
+    order_id = order.json()["id"]
+    log_in(client)
+    for path in PAGES:
+        page = client.get(path)
+        assert page.status_code == 200, (path, page.text[:500])
+    grid = client.get("/stock?style=OVS-001").text
+    # WH: 6 on hand, 2 committed to SHOP-1: the cell shows 4 available over "on hand · committed · reserved"
+    assert re.search(r'data-sku="OVS-001-NVY-M">\s*<a href="/stock/history\?sku=OVS-001-NVY-M&amp;location=WH"', grid)
+    assert "6 · 2 · 0" in grid
+    history = client.get("/stock/history?sku=OVS-001-NVY-M&location=STORE-1").text
+    assert "receipt" in history
+    assert "sale" in history
+    queue = client.get("/orders?channel=web").text
+    assert "SHOP-1" in queue
+    assert "TILL-1-0001" not in queue
+    assert "TILL-1-0001" in client.get("/orders?kind=pos").text
+    assert "SHOP-1" not in client.get("/orders?age=gt1d").text
+    detail = client.get(f"/orders/{order_id}").text
+    assert "SHOP-1" in detail
+    assert 'data-testid="trace-id">' in detail
+    exceptions = client.get("/exceptions").text
+    assert '<span class="pill">clean</span>' in exceptions
+    assert client.get(f"/orders/ord_{'0' * 32}").status_code == 404
+    assert client.get("/stock?style=NOPE").status_code == 200  # the picker stays, with the error
+    assert "no style NOPE" in client.get("/stock?style=NOPE").text
+
+
+def test_forms_refuse_a_missing_or_foreign_csrf_token(client: TestClient) -> None:
+    log_in(client)
+    assert client.post("/exceptions/reconcile", data={}).status_code == 403
+    assert client.post("/exceptions/reconcile", data={"csrf_token": "x" * 43}).status_code == 403
+    token = csrf_of(client.get("/exceptions").text)
+    ran = client.post("/exceptions/reconcile", data={"csrf_token": token})
+    assert ran.status_code == 200
+    assert "balance rows checked" in ran.text
+    missing = client.post("/integration/dead-letters/999999/replay", data={"csrf_token": token})
+    assert missing.status_code == 404
+    logout = client.post("/logout", data={"csrf_token": token}, follow_redirects=False)
+    assert logout.status_code == 303
+    assert client.get("/kpis", follow_redirects=False).status_code == 303
+
+
+def test_a_read_token_sees_the_pages_but_not_the_admin_forms(client: TestClient) -> None:
+    token = client.post("/v1/tokens", json={"name": "ops viewer", "scopes": ["read"]}).json()["token"]
+    log_in(client, token)
+    assert "Run reconcile now" not in client.get("/exceptions").text
+    csrf = csrf_of(client.get("/exceptions").text)  # the log-out form's
+    assert client.post("/exceptions/reconcile", data={"csrf_token": csrf}).status_code == 403
+
+
+def _big_catalog(app: Seamline, styles: int, colours: int, sizes: int) -> None:
+    scale = [f"S{i:02d}" for i in range(sizes)]
+    for n in range(styles):
+        code = f"BIG-{n:04d}"
+        draft = StyleDraft(
+            code=code,
+            name=f"Style number {n}",
+            season="SS27",
+            category="tees",
+            size_scale=scale,
+            colours=[{"code": f"C{c}", "name": f"Colour {c}"} for c in range(colours)],
+            variants=[{"sku": f"{code}-C{c}-{s}", "colour": f"C{c}", "size": s} for c in range(colours) for s in scale],
+            prices=[{"list": "retail", "currency": "EUR", "amount": str(Decimal("19.00"))}],
+        )
+        app.write(partial(app.put_style, draft=draft))
+
+    def stock(conn: Connection) -> None:
+        for n in range(0, styles, 10):  # stock for a tenth of the styles is enough rows to matter
+            for c in range(colours):
+                for s in scale:
+                    app.record_movement(conn, MovementRequest("receipt", f"BIG-{n:04d}-C{c}-{s}", 5, to_location="WH"))
+
+    app.write(stock)
+
+
+@pytest.mark.slow
+def test_pages_stay_fast_on_a_catalog_of_three_thousand_skus(client: TestClient, app: Seamline) -> None:
+    seed_world(client)
+    _big_catalog(app, styles=120, colours=5, sizes=5)
+    log_in(client)
+    for path in ("/stock", "/stock?q=number+11", "/stock?after=BIG-0050", "/stock?style=BIG-0010", *PAGES):
+        client.get(path)  # warm the statement cache
+        started = time.perf_counter()
+        page = client.get(path)
+        elapsed = time.perf_counter() - started
+        assert page.status_code == 200, path
+        assert elapsed < 1.5, f"{path} took {elapsed:.2f} s"
+    listing = client.get("/stock").text
+    assert listing.count('href="/stock?style=') == 40  # one page of styles, not the catalog
+    assert "next styles" in listing

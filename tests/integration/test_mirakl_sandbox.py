@@ -1,0 +1,124 @@
+"""The Mirakl sandbox and client: OF24 really resets every unsent field (so we must never use it for stock),
+OF01 in PARTIAL_UPDATE touches only the quantity, imports run asynchronously and report lines in error, and
+the endpoints' rate limits answer 429 with Retry-After."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from seamline.channels.mirakl import mapper
+from seamline.channels.mirakl.client import MiraklClient, MiraklConfig, MiraklRejected, MiraklThrottled
+from seamline.domain.clock import FixedClock
+from seamline.sandbox.mirakl import MiraklSandbox, SandboxConfig
+
+START = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+BASE = "https://marketplace.mirakl.sandbox.test"
+
+
+class World:
+    def __init__(self, *, max_wait: float = 30.0, **config: Any) -> None:
+        self.clock = FixedClock(START)
+        self.sandbox = MiraklSandbox(SandboxConfig(**config), clock=self.clock)
+        self.sandbox.add_offer(
+            "OVS-001-NVY-M",
+            product_id="5012345678900",
+            product_id_type="EAN",
+            price=Decimal("89.00"),
+            quantity=5,
+            description="Navy overshirt, M",
+            leadtime_to_ship=2,
+            discount_price=Decimal("79.00"),
+        )
+        self.client = MiraklClient(
+            MiraklConfig(BASE, self.sandbox.config.api_key, max_throttle_wait_seconds=max_wait),
+            transport=self.sandbox.transport(),
+            sleep=self.clock.advance,
+        )
+        self.raw = httpx.Client(
+            transport=self.sandbox.transport(), base_url=BASE, headers={"Authorization": self.sandbox.config.api_key}
+        )
+
+
+def test_a_stock_only_of24_resets_every_field_it_was_not_sent() -> None:
+    world = World()
+    answer = world.raw.post("/api/offers", json={"offers": [{"shop_sku": "OVS-001-NVY-M", "quantity": 3}]})
+    assert answer.status_code == 201
+    offer = world.sandbox.offer("OVS-001-NVY-M")
+    assert offer is not None
+    assert offer.quantity == 3
+    assert (offer.price, offer.description, offer.leadtime_to_ship, offer.discount_price) == (None, None, None, None)
+    assert offer.product_id is None, "the offer lost its product link too"
+
+
+def test_of01_partial_update_changes_the_quantity_and_nothing_else() -> None:
+    world = World()
+    import_id = world.client.import_offers(mapper.offers_csv([mapper.OfferStock("OVS-001-NVY-M", 3)]))
+    status = world.client.import_status(import_id)
+    assert status.status == "COMPLETE"
+    assert (status.lines_read, status.lines_in_error) == (1, 0)
+    offer = world.sandbox.offer("OVS-001-NVY-M")
+    assert offer is not None
+    assert (offer.quantity, offer.price, offer.description, offer.leadtime_to_ship) == (
+        3,
+        Decimal("89.00"),
+        "Navy overshirt, M",
+        2,
+    )
+    assert offer.discount_price == Decimal("79.00")
+
+
+def test_an_import_runs_asynchronously_and_reports_its_lines_in_error() -> None:
+    world = World(import_processing_seconds=60)
+    content = mapper.offers_csv([mapper.OfferStock("OVS-001-NVY-M", 1), mapper.OfferStock("GHOST", 2)])
+    import_id = world.client.import_offers(content)
+    assert world.client.import_status(import_id).status == "WAITING"
+    world.clock.advance(30)
+    assert world.client.import_status(import_id).status == "RUNNING"
+    assert world.sandbox.offer("OVS-001-NVY-M").quantity == 5  # type: ignore[union-attr]
+    world.clock.advance(30)
+    status = world.client.import_status(import_id)
+    assert (status.status, status.lines_in_success, status.lines_in_error, status.has_error_report) == (
+        "COMPLETE",
+        1,
+        1,
+        True,
+    )
+    [error] = world.client.error_report(import_id)
+    assert (error.line, error.shop_sku) == (2, "GHOST")
+    assert "does not exist" in error.message
+    assert world.sandbox.offer("OVS-001-NVY-M").quantity == 1  # type: ignore[union-attr]
+
+
+def test_of01_is_rate_limited_with_retry_after_and_the_client_waits_or_hands_back() -> None:
+    world = World(max_wait=120, rate_limits={"OF01": (1 / 60, 1.0)})
+    content = mapper.offers_csv([mapper.OfferStock("OVS-001-NVY-M", 1)])
+    world.client.import_offers(content)
+    raw = world.raw.post(
+        "/api/offers/imports", files={"file": ("o.csv", content, "text/csv")}, data={"import_mode": "PARTIAL_UPDATE"}
+    )
+    assert raw.status_code == 429
+    assert raw.headers["retry-after"] == "60"
+    world.client.import_offers(content)  # waits the minute out on the sandbox clock
+    assert (world.clock.now() - START).total_seconds() >= 60
+    impatient = World(max_wait=5, rate_limits={"OF01": (1 / 60, 1.0)})
+    impatient.client.import_offers(content)
+    with pytest.raises(MiraklThrottled):
+        impatient.client.import_offers(content)
+
+
+def test_a_wrong_key_and_replace_mode_are_refused() -> None:
+    world = World()
+    bad = MiraklClient(MiraklConfig(BASE, "stolen"), transport=world.sandbox.transport())
+    with pytest.raises(MiraklRejected) as caught:
+        bad.import_status(1)
+    assert caught.value.status == 401
+    content = mapper.offers_csv([mapper.OfferStock("OVS-001-NVY-M", 1)])
+    refused = world.raw.post(
+        "/api/offers/imports", files={"file": ("o.csv", content, "text/csv")}, data={"import_mode": "REPLACE"}
+    )
+    assert refused.status_code == 400

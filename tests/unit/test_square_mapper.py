@@ -1,0 +1,194 @@
+"""Square webhooks on ``shared/fixtures/pos``: the signature over notification URL + raw body, the envelope,
+``order.updated`` and ``inventory.count.updated`` (quantities are strings; a sale reports both states),
+completed orders as till sales, and the catalog push."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from seamline.catalog.model import Colour, Price, Style, Variant
+from seamline.channels.square import inbound, mapper
+
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "pos"
+URL = "https://seamline.example/webhooks/square/soho"
+KEY = "sig-key-1"
+
+
+def raw(name: str) -> bytes:
+    return (FIXTURES / f"square_{name}.json").read_bytes()
+
+
+def signed(body: bytes, key: str = KEY, url: str = URL) -> dict[str, str]:
+    return {"X-Square-HmacSha256-Signature": inbound.compute_signature(key, url, body)}
+
+
+def test_order_updated_fixture_is_a_versioned_notification_of_an_open_order() -> None:
+    body = raw("order_updated")
+    event = inbound.verify(body, signed(body), [KEY], URL)
+    assert (event.type, event.event_id, event.merchant_id) == (
+        "order.updated",
+        "4b8e5c91-9f17-4cf1-900a-4a0629f81add",
+        "5S9MXCS9Y99KK",
+    )
+    update = mapper.map_order_updated(event)
+    assert (update.order_id, update.location_id, update.state, update.version) == (
+        "eA3vssLHKJrv9H0IdJCM3gNqfdcZY",
+        "FPYCBCHYMXFK1",
+        "OPEN",
+        2,
+    )
+    assert not update.completed
+    assert update.updated_at == datetime(2020, 4, 16, 23, 14, 26, 359000, tzinfo=UTC)
+    message = inbound.inbound_message(event, body, signed(body), channel="soho")
+    assert (message.source, message.external_id, message.aggregate_key, message.aggregate_version) == (
+        "square:soho",
+        event.event_id,
+        "order:eA3vssLHKJrv9H0IdJCM3gNqfdcZY",
+        2,
+    )
+    assert "x-square-hmacsha256-signature" not in message.headers
+
+
+def test_inventory_count_fixture_gives_a_whole_quantity_from_its_string_and_nanosecond_times() -> None:
+    body = raw("inventory_count_updated")
+    event = inbound.verify(body, signed(body), [KEY], URL)
+    assert event.created_at == datetime(2020, 12, 29, 18, 38, 45, 455006, tzinfo=UTC)
+    [count] = mapper.map_inventory_count_updated(event)
+    assert (count.catalog_object_id, count.location_id, count.state, count.quantity) == (
+        "6F4K33KPNUVDWKZ43KUIFH6K",
+        "EF6D9SACKWBKZ",
+        "IN_STOCK",
+        90,
+    )
+    message = inbound.inbound_message(event, body, signed(body), channel="soho")
+    assert message.aggregate_key == "count:6F4K33KPNUVDWKZ43KUIFH6K@EF6D9SACKWBKZ"
+
+
+def test_a_state_change_sends_both_sides_and_only_in_stock_is_stock() -> None:
+    payload = json.loads(raw("inventory_count_updated"))
+    sold = copy.deepcopy(payload["data"]["object"]["inventory_counts"][0])
+    sold.update(state="SOLD", quantity="1")
+    payload["data"]["object"]["inventory_counts"][0]["quantity"] = "89"
+    payload["data"]["object"]["inventory_counts"].append(sold)
+    counts = mapper.map_inventory_count_updated(mapper.read_event(payload))
+    assert [(c.state, c.quantity) for c in counts] == [("IN_STOCK", 89), ("SOLD", 1)]
+    assert mapper.in_stock(counts) == {("6F4K33KPNUVDWKZ43KUIFH6K", "EF6D9SACKWBKZ"): 89}
+
+
+@pytest.mark.parametrize(("text", "units"), [("90", 90), ("1.00000", 1), ("0", 0), ("-3", -3)])
+def test_quantities_are_decimal_strings_of_whole_units(text: str, units: int) -> None:
+    assert mapper.parse_quantity(text) == units
+
+
+@pytest.mark.parametrize("value", ["2.5", "NaN", "ninety", 90, None])
+def test_fractional_or_non_string_quantities_are_refused(value: Any) -> None:
+    with pytest.raises(mapper.SquareMappingError):
+        mapper.parse_quantity(value)
+
+
+def test_the_signature_covers_the_notification_url_and_the_raw_body() -> None:
+    body = raw("order_updated")
+    with pytest.raises(inbound.WebhookRejected) as caught:
+        inbound.verify(body + b" ", signed(body), [KEY], URL)
+    assert caught.value.status == 401
+    with pytest.raises(inbound.WebhookRejected):
+        inbound.verify(body, signed(body, url=URL + "?x=1"), [KEY], URL)
+    with pytest.raises(inbound.WebhookRejected):
+        inbound.verify(body, {"x-square-hmacsha256-signature": "not base64!"}, [KEY], URL)
+    with pytest.raises(inbound.WebhookRejected):
+        inbound.verify(body, {}, [KEY], URL)
+    assert inbound.verify(body, signed(body, key="old-key"), ["new-key", "old-key"], URL).type == "order.updated"
+
+
+def order(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": "sq-order-1",
+        "location_id": "EF6D9SACKWBKZ",
+        "state": "COMPLETED",
+        "version": 4,
+        "closed_at": "2026-11-27T10:15:00.123456789Z",
+        "line_items": [
+            {"catalog_object_id": "VAR-M", "quantity": "3", "total_money": {"amount": 25000, "currency": "EUR"}}
+        ],
+        "tenders": [
+            {
+                "type": "CARD",
+                "amount_money": {"amount": 25200, "currency": "EUR"},
+                "tip_money": {"amount": 200, "currency": "EUR"},
+            }
+        ],
+    }
+    return {**base, **overrides}
+
+
+LOOKUPS = mapper.SquareLookups({"VAR-M": "OVS-001-NVY-M"}, {"EF6D9SACKWBKZ": "STORE-1"})
+
+
+def test_a_completed_order_is_a_till_sale_whose_lines_add_up_to_what_the_till_took() -> None:
+    sale = mapper.map_order(order(), LOOKUPS)
+    assert [(li.sku, li.qty, li.unit_price) for li in sale.lines] == [
+        ("OVS-001-NVY-M", 2, Decimal("83.33")),
+        ("OVS-001-NVY-M", 1, Decimal("83.34")),
+    ]
+    assert sale.tenders == (("card", Decimal("250.00")),), "the tip is not a sale"
+    body = sale.sale_body()
+    assert (body["location"], body["external_id"], body["force"]) == ("STORE-1", "sq-order-1", True)
+    assert body["occurred_at"] == "2026-11-27T10:15:00.123456+00:00"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"state": "OPEN"}, "not COMPLETED"),
+        ({"location_id": "ELSEWHERE"}, "not linked"),
+        (
+            {
+                "line_items": [
+                    {"catalog_object_id": "VAR-X", "quantity": "1", "total_money": {"amount": 1, "currency": "EUR"}}
+                ]
+            },
+            "not a published SKU",
+        ),
+        ({"tenders": [{"type": "CASH", "amount_money": {"amount": 100, "currency": "EUR"}}]}, "tenders"),
+    ],
+)
+def test_an_order_that_cannot_be_booked_says_why(overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(mapper.SquareMappingError, match=message):
+        mapper.map_order(order(**overrides), LOOKUPS)
+
+
+STYLE = Style(
+    "OVS-001",
+    "Navy overshirt",
+    "SS27",
+    "shirts",
+    ("M", "L"),
+    (Colour("NVY", "Navy"),),
+    (Variant("OVS-001-NVY-M", "NVY", "M", "05012345678900"), Variant("OVS-001-NVY-L", "NVY", "L", None)),
+    prices=(Price("retail", "EUR", Decimal("89.00")),),
+)
+
+
+def test_the_catalog_push_is_one_item_with_a_priced_variation_per_sku() -> None:
+    body = mapper.catalog_upsert_body(STYLE, currency="EUR", idempotency_key="style-OVS-001-v1")
+    [item] = body["batches"][0]["objects"]
+    assert (item["type"], item["id"], item["item_data"]["name"]) == ("ITEM", "#OVS-001", "Navy overshirt")
+    first, second = item["item_data"]["variations"]
+    assert first["item_variation_data"] == {
+        "item_id": "#OVS-001",
+        "name": "Navy / M",
+        "sku": "OVS-001-NVY-M",
+        "pricing_type": "FIXED_PRICING",
+        "price_money": {"amount": 8900, "currency": "EUR"},
+        "upc": "5012345678900",
+    }
+    assert "upc" not in second["item_variation_data"]
+    with pytest.raises(mapper.SquareMappingError):
+        mapper.catalog_upsert_body(STYLE, currency="USD", idempotency_key="k")
