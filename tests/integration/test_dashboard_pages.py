@@ -16,6 +16,7 @@ from seamline.catalog import StyleDraft
 from seamline.ledger import MovementRequest
 from seamline.service import Seamline
 from tests.conftest import ADMIN_TOKEN, receive, seed_world
+from tests.integration.finance_world import DAY, configure, ok, sell
 
 PAGES = ("/integration", "/integration/live", "/stock", "/orders", "/exceptions", "/kpis", "/kpis/live")
 
@@ -198,3 +199,26 @@ def test_pages_stay_fast_on_a_catalog_of_three_thousand_skus(client: TestClient,
     listing = client.get("/stock").text
     assert listing.count('href="/stock?style=') == 40  # one page of styles, not the catalog
     assert "next styles" in listing
+
+
+def test_exceptions_page_lists_a_closed_store_days_short_drawer_as_a_settlement_variance(client: TestClient) -> None:
+    configure(client)
+    sell(client, "R-1", "89.00", 2, [("cash", "178.00")])
+    base = f"/v1/finance/settlements/STORE-1/{DAY}"
+    ok(client.post(f"{base}/count", json={"counted": "173.00", "currency": "EUR"}))
+    closed = ok(client.post(f"{base}/close"))
+    [variance] = [v for v in closed["variances"] if v["tender"] == "cash"]
+    page = log_in(client, next_url="/exceptions").get("/exceptions")
+    assert page.status_code == 200
+    section = page.text.split('data-testid="settlement-variances"', 1)[1].split("</table>", 1)[0]
+    assert "STORE-1" in section
+    assert str(DAY) in section
+    assert variance["difference"] in section
+    assert "No variances in closed store days." not in section
+
+
+def test_exceptions_page_says_so_when_no_store_day_has_a_variance(client: TestClient) -> None:
+    seed_world(client)
+    page = log_in(client, next_url="/exceptions").get("/exceptions")
+    section = page.text.split('data-testid="settlement-variances"', 1)[1].split("</table>", 1)[0]
+    assert "No variances in closed store days." in section

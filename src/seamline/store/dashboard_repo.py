@@ -25,6 +25,7 @@ from seamline.store.tables import (
     outbox_events,
     oversell_exceptions,
     published_availability,
+    settlements,
     skus,
     styles,
 )
@@ -290,3 +291,19 @@ def channel_list(conn: Connection) -> list[dict[str, Any]]:
         select(channels.c.code, channels.c.kind, channels.c.sources).order_by(channels.c.code)
     ).mappings()
     return [{"code": r["code"], "kind": r["kind"], "sources": list(r["sources"])} for r in rows]
+
+
+def settlement_variances(conn: Connection, limit: int = 100) -> list[dict[str, Any]]:
+    """Variances of closed store days (counted cash over/short, card processor against the till), newest day
+    first, as frozen in each settlement's figures at close."""
+    rows = conn.execute(
+        select(settlements.c.store, settlements.c.business_date, settlements.c.figures)
+        .where(settlements.c.status == "closed")
+        .order_by(settlements.c.business_date.desc(), settlements.c.store)
+        .limit(limit)
+    )
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        for variance in (row.figures or {}).get("variances", []):
+            out.append({"store": row.store, "business_date": row.business_date.isoformat(), **variance})
+    return out[:limit]

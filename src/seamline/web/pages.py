@@ -259,6 +259,7 @@ def exceptions_view(d: Dashboard, *, force_reconcile: bool = False) -> dict[str,
         "oversold_total": sum(e["units"] for e in oversells),
         "drift": d.drift.recent(),
         "variances": d.service.read(dashboard_repo.count_variances),
+        "settlement_variances": d.service.read(dashboard_repo.settlement_variances),
         "reconcile": report,
         "reconciled_at": ran_at,
     }
