@@ -4,7 +4,8 @@ Retry-After) and error modes."""
 
 from seamline.sandbox.amazon.asgi import create_app
 from seamline.sandbox.amazon.sandbox import AmazonSandbox, CallRecord, SandboxConfig, SandboxResponse
-from seamline.sandbox.amazon.state import Clock, Listing, ManualClock, Order, SystemClock
+from seamline.sandbox.amazon.state import Listing, Order
+from seamline.sandbox.clock import Clock, ManualClock, SystemClock
 
 __all__ = [
     "AmazonSandbox",

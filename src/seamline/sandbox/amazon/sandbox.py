@@ -32,15 +32,14 @@ from urllib.parse import parse_qs, unquote
 import httpx
 
 from seamline.sandbox.amazon.state import (
-    Clock,
     Feed,
     FeedDocument,
     Listing,
     Order,
     OrderItem,
     RateBucket,
-    SystemClock,
 )
+from seamline.sandbox.clock import Clock, SystemClock
 
 RATE_LIMITS: dict[str, tuple[float, float]] = {
     "patchListingsItem": (5.0, 10.0),

@@ -35,7 +35,8 @@ from urllib.parse import parse_qs
 
 import httpx
 
-from seamline.sandbox.amazon.state import Clock, RateBucket, SystemClock
+from seamline.sandbox.amazon.state import RateBucket
+from seamline.sandbox.clock import Clock, SystemClock
 
 RATE_LIMITS: dict[str, tuple[float, float]] = {
     "OF01": (1 / 60, 5.0),

@@ -3,8 +3,8 @@ archive via ``productUpdate``, inventory items and levels, ``inventorySetQuantit
 and ``@idempotent`` keys, ``fulfillmentCreate``), the calculated-cost rate limit with ``THROTTLED``, and
 signed webhook deliveries, at-least-once and out of order on request."""
 
+from seamline.sandbox.clock import Clock, ManualClock, SystemClock
 from seamline.sandbox.shopify.asgi import create_app
-from seamline.sandbox.shopify.bucket import Clock, ManualClock, SystemClock
 from seamline.sandbox.shopify.sandbox import CallRecord, SandboxConfig, SandboxResponse, ShopifySandbox
 from seamline.sandbox.shopify.state import ShopEvent, gid, level_gid, parse_gid
 from seamline.sandbox.shopify.webhooks import Attempt, WebhookDelivery, WebhookSender, sign

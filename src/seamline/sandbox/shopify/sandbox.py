@@ -19,8 +19,9 @@ from typing import Any
 
 import httpx
 
+from seamline.sandbox.clock import Clock, SystemClock
 from seamline.sandbox.shopify import payloads
-from seamline.sandbox.shopify.bucket import Clock, CostBucket, SystemClock
+from seamline.sandbox.shopify.bucket import CostBucket
 from seamline.sandbox.shopify.executor import Obj, Projection
 from seamline.sandbox.shopify.graphql import (
     Document,

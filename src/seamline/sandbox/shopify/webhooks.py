@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from seamline.sandbox.shopify.bucket import Clock, SystemClock
+from seamline.sandbox.clock import Clock, SystemClock
 from seamline.sandbox.shopify.state import ShopEvent
 
 
