@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -60,6 +62,17 @@ class SandboxError(Exception):
     def __init__(self, answer: Answer) -> None:
         super().__init__(answer.outcome)
         self.answer = answer
+
+
+def match_route(
+    routes: Sequence[tuple[str, re.Pattern[str], str]], method: str, path: str
+) -> tuple[str, re.Match[str]] | tuple[None, None]:
+    """The first (verb, path pattern, operation name) that fits the request: its operation and match."""
+    for verb, pattern, name in routes:
+        found = pattern.match(path)
+        if found and verb == method.upper():
+            return name, found
+    return None, None
 
 
 def decimal_json(body: bytes) -> Any:

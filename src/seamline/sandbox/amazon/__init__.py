@@ -3,9 +3,10 @@
 Retry-After) and error modes."""
 
 from seamline.sandbox.amazon.asgi import create_app
-from seamline.sandbox.amazon.sandbox import AmazonSandbox, CallRecord, SandboxConfig, SandboxResponse
+from seamline.sandbox.amazon.sandbox import AmazonSandbox, CallRecord, SandboxConfig
 from seamline.sandbox.amazon.state import Listing, Order
 from seamline.sandbox.clock import Clock, ManualClock, SystemClock
+from seamline.sandbox.http import SandboxResponse
 
 __all__ = [
     "AmazonSandbox",

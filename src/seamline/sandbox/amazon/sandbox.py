@@ -40,6 +40,7 @@ from seamline.sandbox.amazon.state import (
     RateBucket,
 )
 from seamline.sandbox.clock import Clock, SystemClock
+from seamline.sandbox.http import SandboxResponse, match_route
 
 RATE_LIMITS: dict[str, tuple[float, float]] = {
     "patchListingsItem": (5.0, 10.0),
@@ -92,16 +93,6 @@ class CallRecord:
     path: str
     status: int
     body: Any = None
-
-
-@dataclass(frozen=True)
-class SandboxResponse:
-    status: int
-    body: bytes
-    headers: dict[str, str]
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 @dataclass
@@ -243,12 +234,7 @@ class AmazonSandbox:
             now = self.clock.now()
             lowered = {k.lower(): v for k, v in headers.items()}
             params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
-            operation, match = None, None
-            for verb, pattern, name in _ROUTES:
-                found = pattern.match(path)
-                if found and verb == method.upper():
-                    operation, match = name, found
-                    break
+            operation, match = match_route(_ROUTES, method, path)
             extra: dict[str, str] = {}
             recorded: Any = None
             if operation is None or match is None:

@@ -37,6 +37,7 @@ import httpx
 
 from seamline.sandbox.amazon.state import RateBucket
 from seamline.sandbox.clock import Clock, SystemClock
+from seamline.sandbox.http import SandboxResponse, match_route
 
 RATE_LIMITS: dict[str, tuple[float, float]] = {
     "OF01": (1 / 60, 5.0),
@@ -115,16 +116,6 @@ class CallRecord:
     status: int
 
 
-@dataclass(frozen=True)
-class SandboxResponse:
-    status: int
-    body: bytes
-    headers: dict[str, str]
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
 def _problem(status: int, message: str) -> dict[str, Any]:
     return {"status": status, "message": message}
 
@@ -188,12 +179,7 @@ class MiraklSandbox:
             now = self.clock.now()
             lowered = {k.lower(): v for k, v in headers.items()}
             params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
-            operation, match = None, None
-            for verb, pattern, name in _ROUTES:
-                found = pattern.match(path)
-                if found and verb == method.upper():
-                    operation, match = name, found
-                    break
+            operation, match = match_route(_ROUTES, method, path)
             extra: dict[str, str] = {}
             content_type = "application/json"
             if operation is None or match is None:
