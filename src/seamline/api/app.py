@@ -21,6 +21,7 @@ from seamline.api.routes import finance as finance_routes
 from seamline.api.routes import integration as integration_routes
 from seamline.api.routes import marketplaces as marketplace_routes
 from seamline.api.schemas import Problem
+from seamline.channels.wiring import ConnectorWiring
 from seamline.domain.errors import SeamlineError
 from seamline.integration import install as install_integration
 from seamline.integration import tracing
@@ -122,6 +123,7 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
     """``background`` runs the hold sweeper and the integration workers (dispatcher, inbox, retention) with
     the app (``seamline serve``); tests drive them by hand."""
     integration = install_integration(service)
+    wiring = ConnectorWiring(integration)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -142,12 +144,14 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
             sweeper.start()
         if background:
             integration.start()
+            wiring.start()
             dashboard.start()
         try:
             yield
         finally:
             if background:
                 dashboard.stop()
+                wiring.stop()
                 integration.stop()
             if sweeper:
                 sweeper.stop()
@@ -162,6 +166,7 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
     )
     app.state.seamline = service
     app.state.integration = integration
+    app.state.wiring = wiring
     app.add_exception_handler(SeamlineError, problems.on_seamline_error)
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)
     app.add_exception_handler(StarletteHTTPException, problems.on_http_error)

@@ -98,6 +98,7 @@ def worker(
     """Deliver events and process the inbox without serving HTTP; run several to share the load."""
     from dataclasses import replace
 
+    from seamline.channels.wiring import ConnectorWiring
     from seamline.integration import IntegrationSettings, install
 
     settings = IntegrationSettings.from_env()
@@ -111,11 +112,14 @@ def worker(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     integration.start(listen=True)
+    wiring = ConnectorWiring(integration)
+    wiring.start()
     names = ", ".join(integration.registry.names()) or "none"
     console.print(f"worker running: transport {settings.transport}, subscribers {names}")
     try:
         stop.wait()
     finally:
+        wiring.stop()
         integration.stop()
 
 

@@ -127,6 +127,8 @@ class Dispatcher:
     def _work_batch(self, sub: Subscriber) -> int:
         self._beat(sub.name)
         want = self.settings.batch_size
+        if sub.deliver_batch is not None and sub.batch_size is not None:
+            want = sub.batch_size
         bucket = self.bucket(sub)
         if bucket is not None:
             want = bucket.take(want)
@@ -146,7 +148,7 @@ class Dispatcher:
         if bucket is not None and len(claimed) < want:
             bucket.give_back(want - len(claimed))
         if claimed:
-            self._finish(sub, [self._attempt(sub, d) for d in claimed])
+            self._finish(sub, self._attempt_all(sub, claimed))
         return len(claimed)
 
     def deliver_event(self, subscriber: str, event_id: str) -> str:
@@ -200,25 +202,45 @@ class Dispatcher:
             extra={"coalesce_key": row["coalesce_key"]},
         )
 
+    def _attempt_all(self, sub: Subscriber, deliveries: Sequence[Delivery]) -> list[Outcome]:
+        """One call per delivery, or one call for the batch when the subscriber takes batches."""
+        if sub.deliver_batch is None:
+            return [self._attempt(sub, d) for d in deliveries]
+        batch = sub.deliver_batch
+        with tracing.traced(deliveries[0].trace_id):
+            try:
+                answers = list(batch(deliveries))
+            except Exception as exc:  # noqa: BLE001 - the whole call failed: each delivery failed the same way
+                return [self._outcome(sub, d, exc) for d in deliveries]
+        if len(answers) != len(deliveries):
+            error = RuntimeError(f"{sub.name} answered {len(answers)} results for {len(deliveries)} deliveries")
+            return [self._outcome(sub, d, error) for d in deliveries]
+        return [self._outcome(sub, d, answer) for d, answer in zip(deliveries, answers, strict=True)]
+
     def _attempt(self, sub: Subscriber, delivery: Delivery) -> Outcome:
-        bucket = self.bucket(sub)
         with tracing.traced(delivery.trace_id):
             try:
-                answer = sub.deliver(delivery)
-            except RateLimited as exc:
-                if bucket is not None:
-                    bucket.pause(exc.retry_after if exc.retry_after is not None else 1.0)
-                return Outcome(delivery, "rate_limited", exc.reason, exc.retry_after, time.time())
-            except DeliveryFailed as exc:
-                if bucket is not None and exc.budget is not None:
-                    bucket.observe(exc.budget)
-                if bucket is not None and exc.retry_after is not None:
-                    bucket.pause(exc.retry_after)
-                return Outcome(delivery, "failed", exc.reason, exc.retry_after, time.time())
-            except DeliveryRejected as exc:
-                return Outcome(delivery, "rejected", exc.reason, None, time.time())
-            except Exception as exc:  # noqa: BLE001 - a connector's bug is a failed delivery, not a dead dispatcher
-                return Outcome(delivery, "failed", f"{type(exc).__name__}: {exc}", None, time.time())
+                answer: Delivered | BaseException | None = sub.deliver(delivery)
+            except Exception as exc:  # noqa: BLE001 - classified below; a connector's bug is a failed delivery
+                answer = exc
+        return self._outcome(sub, delivery, answer)
+
+    def _outcome(self, sub: Subscriber, delivery: Delivery, answer: Delivered | BaseException | None) -> Outcome:
+        bucket = self.bucket(sub)
+        if isinstance(answer, RateLimited):
+            if bucket is not None:
+                bucket.pause(answer.retry_after if answer.retry_after is not None else 1.0)
+            return Outcome(delivery, "rate_limited", answer.reason, answer.retry_after, time.time())
+        if isinstance(answer, DeliveryFailed):
+            if bucket is not None and answer.budget is not None:
+                bucket.observe(answer.budget)
+            if bucket is not None and answer.retry_after is not None:
+                bucket.pause(answer.retry_after)
+            return Outcome(delivery, "failed", answer.reason, answer.retry_after, time.time())
+        if isinstance(answer, DeliveryRejected):
+            return Outcome(delivery, "rejected", answer.reason, None, time.time())
+        if isinstance(answer, BaseException):  # a connector's bug is a failed delivery, not a dead dispatcher
+            return Outcome(delivery, "failed", f"{type(answer).__name__}: {answer}", None, time.time())
         if isinstance(answer, Delivered) and answer.budget is not None and bucket is not None:
             bucket.observe(answer.budget)
         return Outcome(delivery, "succeeded", finished=time.time())

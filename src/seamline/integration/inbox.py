@@ -124,6 +124,9 @@ class HandlerRegistry:
     def get(self, source: str, message_type: str) -> MessageHandler | None:
         return self._handlers.get((source, message_type))
 
+    def unregister(self, source: str, message_type: str) -> None:
+        self._handlers.pop((source, message_type), None)
+
     def keys(self) -> list[tuple[str, str]]:
         return sorted(self._handlers)
 

@@ -5,7 +5,7 @@ returning (delivered, optionally with the platform's live budget) or raising one
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import httpx
@@ -43,6 +43,10 @@ class DeliveryRejected(Exception):
 
 
 Handler = Callable[[Delivery], "Delivered | None"]
+#: A batch handler answers one result per delivery, in order: ``Delivered`` (or None) for success, or the
+#: failure (``DeliveryFailed``, ``RateLimited``, ``DeliveryRejected``) for that delivery alone. Raising
+#: instead fails the whole batch the same way.
+BatchHandler = Callable[[Sequence[Delivery]], Sequence["Delivered | DeliveryFailed | DeliveryRejected | None"]]
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,12 @@ class Subscriber:
     rate_per_second: float | None = None
     burst: float | None = None
     max_attempts: int | None = None
+    #: When set, the dispatcher hands a claimed batch (up to ``batch_size`` deliveries) to this in one call
+    #: instead of calling ``deliver`` once per delivery: a platform that takes 250 quantities per request
+    #: (Shopify ``inventorySetQuantities``) answers 1,000 changes in 4 calls.
+    deliver_batch: BatchHandler | None = None
+    #: The most deliveries a batch call takes (the platform's limit); None: the dispatcher's batch size.
+    batch_size: int | None = None
 
     def takes(self, event_type: str, channel: str | None) -> bool:
         if event_type not in self.event_types:

@@ -358,6 +358,11 @@ class Seamline:
                 errors.append(FieldError(f"sku_overrides[{i}].ring_fence", "must be a whole number, 0 or more"))
                 continue
             sku_policies[str(sku)] = (safety, fence)
+        if self.settings.env == "production":
+            # Connector URLs of the form ``sandbox:...`` talk to an in-process test platform (issue 5/6/7).
+            for name, value in (body.get("settings") or {}).items():
+                if isinstance(value, str) and value.startswith("sandbox:"):
+                    errors.append(FieldError(f"settings.{name}", "a sandbox URL is refused in production"))
         if errors:
             raise InvalidInput(f"channel {code} is not valid", errors)
         existing = channels_repo.get_channel(conn, code)

@@ -79,3 +79,11 @@ def policies(conn: Connection, skus: Sequence[str] | None = None) -> list[Channe
         )
         for r in conn.execute(select(channels).order_by(channels.c.code))
     ]
+
+
+def connector_configs(conn: Connection) -> list[dict[str, Any]]:
+    """Every channel's code, kind, sources and settings: what the connector wiring builds subscribers from."""
+    rows = conn.execute(
+        select(channels.c.code, channels.c.kind, channels.c.sources, channels.c.settings).order_by(channels.c.code)
+    ).mappings()
+    return [dict(r) for r in rows]

@@ -50,7 +50,11 @@ def put_channel(code: str, body: ChannelIn, request: Request, who: Principal = D
         created, view = service(request).put_channel(conn, code, data)
         return (201 if created else 200), view
 
-    return run_command(request, who, data, work)
+    response = run_command(request, who, data, work)
+    wiring = getattr(request.app.state, "wiring", None)
+    if wiring is not None and response.status_code < 300:
+        wiring.refresh()  # this process rewires at once; others within REFRESH_SECONDS
+    return response
 
 
 @router.get("/channels/{code}", response_model=ChannelOut)

@@ -1,0 +1,230 @@
+"""Connector wiring by configuration: each channel row (``PUT /v1/channels/{code}`` with a ``kind`` and
+``settings``) becomes the subscribers, inbox handlers and periodic jobs of its connector, in ``seamline
+serve`` and ``seamline worker`` alike. Changing a channel's settings rewires it (at once in the process that
+took the PUT, within ``REFRESH_SECONDS`` elsewhere); removing a kind's settings unwires it.
+
+A kind's builder lives next to its connector (``seamline.channels.<kind>.wiring.build``) and answers a
+``Wired``. Settings that point at an in-process sandbox (a URL starting with ``sandbox:``) are refused in
+production (``SEAMLINE_ENV=production``): a real shop must never be mistaken for a test one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from seamline.domain.errors import InvalidInput
+from seamline.integration import Integration, Subscriber
+from seamline.integration.inbox import MessageHandler
+from seamline.service import Seamline
+from seamline.store import channels_repo
+
+log = logging.getLogger("seamline.wiring")
+
+REFRESH_SECONDS = 30.0
+SANDBOX_SCHEME = "sandbox:"
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    code: str
+    kind: str
+    sources: tuple[str, ...]
+    settings: Mapping[str, Any]
+
+    def fingerprint(self) -> str:
+        blob = json.dumps([self.kind, self.sources, self.settings], sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """Work a connector does on a clock (poll orders, check feed results): ``run`` is called every
+    ``every_seconds``; an exception is logged and the job runs again next time."""
+
+    name: str
+    every_seconds: float
+    run: Callable[[], None]
+
+
+@dataclass
+class Wired:
+    subscribers: list[Subscriber] = field(default_factory=list)
+    #: (inbox source, message type, handler)
+    handlers: list[tuple[str, str, MessageHandler]] = field(default_factory=list)
+    jobs: list[PeriodicJob] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WiringContext:
+    app: Seamline
+    integration: Integration
+
+    @property
+    def production(self) -> bool:
+        return self.app.settings.env == "production"
+
+    def check_url(self, channel: str, name: str, url: str) -> bool:
+        """True when ``url`` names the in-process sandbox; refused in production."""
+        if not url.startswith(SANDBOX_SCHEME):
+            return False
+        if self.production:
+            raise InvalidInput(f"channel {channel}: {name} points at a sandbox ({url}); production refuses it")
+        return True
+
+
+Builder = Callable[[WiringContext, ChannelConfig], Wired | None]
+
+
+def default_builders() -> dict[str, Builder]:
+    from seamline.channels.amazon import wiring as amazon
+    from seamline.channels.mirakl import wiring as mirakl
+    from seamline.channels.shopify import wiring as shopify
+    from seamline.channels.square import wiring as square
+    from seamline.channels.threepl import wiring as threepl
+
+    return {
+        "shopify": shopify.build,
+        "pos": square.build,
+        "amazon": amazon.build,
+        "mirakl": mirakl.build,
+        "threepl": threepl.build,
+    }
+
+
+class ConnectorWiring:
+    def __init__(self, integration: Integration, builders: Mapping[str, Builder] | None = None) -> None:
+        self.integration = integration
+        self.app = integration.app
+        self.builders = dict(default_builders() if builders is None else builders)
+        self.context = WiringContext(self.app, integration)
+        self._wired: dict[str, tuple[str, Wired]] = {}  # channel code -> (fingerprint, what it registered)
+        self._due: dict[str, float] = {}  # job name -> monotonic time it runs next
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.errors: dict[str, str] = {}  # channel code -> why it could not be wired
+
+    # ------------------------------------------------------------------ wiring
+    def configs(self) -> list[ChannelConfig]:
+        rows = self.app.read(channels_repo.connector_configs)
+        return [
+            ChannelConfig(r["code"], r["kind"], tuple(r["sources"] or ()), dict(r["settings"] or {}))
+            for r in rows
+            if r["kind"] in self.builders
+        ]
+
+    def refresh(self) -> list[str]:
+        """Rewire the channels whose configuration changed; answers their codes."""
+        changed: list[str] = []
+        with self._lock:
+            configs = {c.code: c for c in self.configs()}
+            for code in list(self._wired):
+                if code not in configs:
+                    self._unwire(code)
+                    changed.append(code)
+            for code, config in configs.items():
+                fingerprint = config.fingerprint()
+                current = self._wired.get(code)
+                if current is not None and current[0] == fingerprint:
+                    continue
+                if current is not None:
+                    self._unwire(code)
+                try:
+                    wired = self.builders[config.kind](self.context, config)
+                except Exception as exc:  # noqa: BLE001 - one bad channel must not keep the others unwired
+                    log.error("channel %s (%s) not wired: %s", code, config.kind, exc)
+                    self.errors[code] = str(exc)
+                    self._wired[code] = (fingerprint, Wired())
+                    changed.append(code)
+                    continue
+                self.errors.pop(code, None)
+                wired = wired or Wired()
+                self._wire(code, fingerprint, wired)
+                changed.append(code)
+        return changed
+
+    def _wire(self, code: str, fingerprint: str, wired: Wired) -> None:
+        registry, handlers = self.integration.registry, self.integration.handlers
+        for subscriber in wired.subscribers:
+            registry.add(subscriber)
+        for source, message_type, handler in wired.handlers:
+            handlers.register(source, message_type, handler)
+        now = time.monotonic()
+        for job in wired.jobs:
+            self._due[job.name] = now + job.every_seconds
+        self._wired[code] = (fingerprint, wired)
+        log.info(
+            "channel %s wired: subscribers %s, handlers %d, jobs %s",
+            code,
+            ", ".join(s.name for s in wired.subscribers) or "none",
+            len(wired.handlers),
+            ", ".join(j.name for j in wired.jobs) or "none",
+        )
+        self.integration.dispatcher.wake()
+
+    def _unwire(self, code: str) -> None:
+        _, wired = self._wired.pop(code)
+        for subscriber in wired.subscribers:
+            self.integration.registry.remove(subscriber.name)
+        for source, message_type, _ in wired.handlers:
+            self.integration.handlers.unregister(source, message_type)
+        for job in wired.jobs:
+            self._due.pop(job.name, None)
+
+    def wired(self) -> dict[str, Wired]:
+        with self._lock:
+            return {code: wired for code, (_, wired) in self._wired.items()}
+
+    # ------------------------------------------------------------------ periodic jobs
+    def jobs(self) -> list[PeriodicJob]:
+        with self._lock:
+            return [job for _, wired in self._wired.values() for job in wired.jobs]
+
+    def run_due(self, *, force: bool = False) -> list[str]:
+        """Run the jobs that are due (all of them with ``force``); answers the names that ran."""
+        ran: list[str] = []
+        now = time.monotonic()
+        for job in self.jobs():
+            if not force and self._due.get(job.name, 0.0) > now:
+                continue
+            self._due[job.name] = now + job.every_seconds
+            try:
+                job.run()
+            except Exception:  # noqa: BLE001 - a failing job is logged and runs again next time
+                log.exception("periodic job %s failed", job.name)
+            ran.append(job.name)
+        return ran
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self.refresh()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="seamline-connectors", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _loop(self) -> None:
+        refreshed = time.monotonic()
+        while not self._stop.is_set():
+            if time.monotonic() - refreshed > REFRESH_SECONDS:
+                refreshed = time.monotonic()
+                try:
+                    self.refresh()
+                except Exception:  # noqa: BLE001 - the database may be briefly away
+                    log.exception("could not refresh connector wiring")
+            self.run_due()
+            due = list(self._due.values()) or [time.monotonic() + 1.0]
+            self._stop.wait(max(0.05, min(1.0, min(due) - time.monotonic())))
