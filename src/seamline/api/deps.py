@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import uuid
 from typing import Any
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from seamline.domain.errors import FieldError, InvalidInput
+from seamline.domain.ids import random_hex
 from seamline.service import Principal, Seamline
 from seamline.service.app import IdempotencyKey
 
@@ -45,7 +45,7 @@ async def principal_async(request: Request) -> Principal:
 def trace_id_from(traceparent: str) -> str:
     """W3C traceparent's trace id when the caller sent a valid one, else a new one (DESIGN 8 tracing)."""
     match = TRACEPARENT_RE.match(traceparent)
-    return match.group(1) if match and match.group(1) != "0" * 32 else uuid.uuid4().hex
+    return match.group(1) if match and match.group(1) != "0" * 32 else random_hex()
 
 
 def trace_id(request: Request) -> str:

@@ -1,41 +1,103 @@
-"""Real-time availability (DESIGN 4.4): a before-commit hook that, for the balance rows a transaction
-changed, recomputes ATP for every channel sourcing those locations and writes ``AvailabilityChanged`` (and
-``ListingPaused``/``ListingResumed`` when ATP crosses the pause threshold) into the outbox, in the same
-transaction. Prepacks whose components changed are recomputed too.
+"""Real-time availability (DESIGN 4.4), in two steps.
+
+1. A writing transaction appends the balance rows it changed to the availability journal
+   (``availability_dirty``), in the same transaction (a before-commit hook): an insert, so writers of one hot
+   SKU never queue behind each other here, and a crash after the commit loses nothing.
+2. The publisher takes journal rows (as many as have piled up) and, in one transaction, recomputes ATP once
+   for every affected (channel, sku), writes ``AvailabilityChanged`` (and ``ListingPaused``/``ListingResumed``
+   when ATP crosses the pause threshold) into the outbox and deletes the rows. It wakes at the commit of a
+   transaction that wrote to the journal, so a burst of sales becomes one number per (channel, sku).
 
 Only a changed number is an event: the last computed (atp, paused) per (channel, sku) is kept in
-``channel_availability``, whose row lock also serialises recomputation of one (channel, sku) on PostgreSQL.
+``channel_availability``, whose row lock serialises publishers in several processes on PostgreSQL; a
+publisher reads balances only after taking it, so it never publishes a number missing a committed change.
+
+Computing ATP inside every writing transaction (the earlier design) serialised all writers of one SKU on
+that row lock: ~60 sales/s on PostgreSQL in ``bench/propagation.py``. See README, Performance.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections import defaultdict
+from collections.abc import Mapping
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from seamline.domain.clock import Clock
+from seamline.integration import metrics, tracing
 from seamline.integration.events import AVAILABILITY_CHANGED, LISTING_PAUSED, LISTING_RESUMED, NewEvent
 from seamline.integration.outbox import Outbox
 from seamline.ledger import channel_atp
 from seamline.ledger.atp import ChannelPolicy, prepack_atp
 from seamline.store import channels_repo, ledger_repo, marketplace_repo, outbox_repo
+from seamline.store.db import run_transaction
+
+log = logging.getLogger("seamline.availability")
+
+#: Set in ``Connection.info`` by a transaction that wrote to the journal; fires the publisher after commit.
+WROTE_JOURNAL = "seamline.availability_journal_written"
+#: Journal rows one publishing transaction takes at most.
+FLUSH_LIMIT = 5000
+#: How often an idle publisher looks for rows it was not woken for (another process crashed after commit).
+POLL_SECONDS = 1.0
 
 
 def coalesce_key(channel: str, sku: str) -> str:
     return f"availability:{channel}:{sku}"
 
 
-class AvailabilityPublisher:
-    def __init__(self, outbox: Outbox, clock: Clock) -> None:
-        self.outbox = outbox
+class AvailabilityJournal:
+    """The before-commit hook: records which balance rows the transaction changed."""
+
+    def __init__(self, clock: Clock) -> None:
         self.clock = clock
 
     def __call__(self, conn: Connection) -> None:
-        touched = set(ledger_repo.touched(conn))
+        touched = ledger_repo.touched(conn)
         if touched:
-            self.publish(conn, touched)
+            outbox_repo.journal_changes(conn, sorted(touched), tracing.current(), self.clock.now())
+            conn.info[WROTE_JOURNAL] = True
 
-    def publish(self, conn: Connection, touched: set[tuple[str, str]]) -> list[str]:
+
+class AvailabilityPublisher:
+    def __init__(self, engine: Engine, outbox: Outbox, clock: Clock) -> None:
+        self.engine = engine
+        self.outbox = outbox
+        self.clock = clock
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._flushing = threading.Lock()
+
+    # ------------------------------------------------------------------ publishing
+    def flush(self, limit: int = FLUSH_LIMIT) -> int:
+        """Publish what the journal holds, ``limit`` rows per transaction, until it is empty; answers how many
+        journal rows were published. Safe to call from several threads and processes at once."""
+        total = 0
+        with self._flushing:
+            while True:
+                taken = run_transaction(self.engine, lambda conn: self.publish_journal(conn, limit))
+                total += taken
+                if taken < limit:
+                    return total
+
+    def publish_journal(self, conn: Connection, limit: int = FLUSH_LIMIT) -> int:
+        rows = outbox_repo.take_journal(conn, limit)
+        if not rows:
+            return 0
+        traces: dict[str, str] = {}
+        for row in rows:  # oldest first: the newest change's trace names the number
+            if row["trace_id"]:
+                traces[row["sku"]] = row["trace_id"]
+        self.publish(conn, {(r["sku"], r["location"]) for r in rows}, traces)
+        metrics.AVAILABILITY_BATCH.observe(len(rows))
+        return len(rows)
+
+    def publish(
+        self, conn: Connection, touched: set[tuple[str, str]], traces: Mapping[str, str] | None = None
+    ) -> list[str]:
         """Emit events for the (channel, sku) pairs whose availability these balance rows may have changed."""
         touched_locations: dict[str, set[str]] = defaultdict(set)  # sku -> locations changed
         for sku, location in touched:
@@ -89,12 +151,13 @@ class AvailabilityPublisher:
                     "pause_below": policy.pause_below,
                 }
                 index = len(events)
-                events.append(NewEvent(AVAILABILITY_CHANGED, payload, channel, coalesce_key(channel, sku)))
+                trace = (traces or {}).get(sku)
+                events.append(NewEvent(AVAILABILITY_CHANGED, payload, channel, coalesce_key(channel, sku), trace))
                 if (before_paused is None and paused) or (before_paused is not None and before_paused != paused):
                     kind = LISTING_PAUSED if paused else LISTING_RESUMED
                     crossing = {"channel": channel, "sku": sku, "atp": atp, "pause_below": policy.pause_below}
                     crossings.append((len(events), kind))
-                    events.append(NewEvent(kind, crossing, channel, f"listing:{channel}:{sku}"))
+                    events.append(NewEvent(kind, crossing, channel, f"listing:{channel}:{sku}", trace))
                 saved.append((channel, sku, atp, paused, index))
         if not events:
             return []
@@ -115,3 +178,31 @@ class AvailabilityPublisher:
             ],
         )
         return ids
+
+    # ------------------------------------------------------------------ the background thread
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="seamline-availability", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - the database may be briefly away; the rows stay in the journal
+                log.exception("publishing availability failed; will retry")
+                self._stop.wait(0.5)
+            self._wake.wait(POLL_SECONDS)

@@ -17,7 +17,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,15 +45,17 @@ from seamline.store.db import run_transaction
 log = logging.getLogger("seamline.dispatcher")
 
 GAUGE_REFRESH_SECONDS = 15.0
+#: How many newer numbers of one key a NATS worker delivers in a row after its own (see ``_chain``).
+CHAIN_LIMIT = 20
 
 
 @dataclass(frozen=True)
 class Outcome:
     delivery: Delivery
-    result: str  # succeeded | failed | rate_limited | rejected
+    result: str  # succeeded | failed | rate_limited | rejected | stale
     error: str | None = None
     retry_after: float | None = None
-    finished: float = 0.0  # wall clock (time.time) when the subscriber answered
+    finished: datetime | None = None  # the application clock when the subscriber answered
 
 
 class Dispatcher:
@@ -89,6 +91,8 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._gauges_at = 0.0
+        #: Called before a synchronous ``run_once`` claims (the availability publisher's flush).
+        self.before_claim: list[Callable[[], object]] = []
 
     # ------------------------------------------------------------------ rate limits
     def bucket(self, subscriber: Subscriber) -> TokenBucket | None:
@@ -111,6 +115,8 @@ class Dispatcher:
     # ------------------------------------------------------------------ one batch, synchronously
     def run_once(self, subscriber: str | None = None) -> int:
         """Claim and deliver one batch per subscriber (or for one); answers how many were attempted."""
+        for prepare in self.before_claim:
+            prepare()
         subs = [s for s in self.registry if subscriber is None or s.name == subscriber]
         return sum(self._work_batch(s) for s in subs)
 
@@ -156,30 +162,78 @@ class Dispatcher:
 
         Answers what happened: ``succeeded``, ``failed``, ``dead``, ``superseded``, ``rate_limited``, or why
         nothing was attempted: ``missing``, ``done``, ``scheduled``, ``busy``."""
+        return self.deliver_events(subscriber, [event_id])[0]
+
+    def deliver_events(self, subscriber: str, event_ids: Sequence[str]) -> list[str]:
+        """``deliver_event`` for a batch of broker messages: one transaction claims them all, the subscriber
+        is called once per delivery (or once, if it takes batches), one transaction records the outcomes."""
         sub = self.registry.get(subscriber)
         if sub is None:
-            return "missing"
+            return ["missing"] * len(event_ids)
         self._beat(sub.name)
         now = self.clock.now()
-        known = run_transaction(self.engine, lambda c: outbox_repo.delivery_state(c, sub.name, event_id), write=False)
-        if known is None:
-            return "missing"
-        if known[0] != "pending":
-            return "done"
-        if known[1] > now:
-            return "scheduled"
         lease = now + timedelta(seconds=self.settings.lease_seconds)
+        states = run_transaction(
+            self.engine, lambda c: outbox_repo.delivery_states(c, sub.name, event_ids), write=False
+        )
+        answers: dict[str, str] = {}
+        wanted: list[str] = []
+        for event_id in event_ids:
+            known = states.get(event_id)
+            if known is None:
+                answers[event_id] = "missing"
+            elif known[0] != "pending":
+                answers[event_id] = "done"
+            elif known[1] > now:
+                answers[event_id] = "scheduled"
+            else:
+                wanted.append(event_id)
 
-        def claim(conn: Connection) -> tuple[str, Delivery | None]:
-            state, row = outbox_repo.claim_event(
-                conn, sub.name, event_id, now=now, lease_until=lease, worker=self.worker_id
-            )
-            return state, None if row is None else self._delivery(conn, row)
+        def claim(conn: Connection) -> tuple[dict[str, str], list[Delivery]]:
+            refused: dict[str, str] = {}
+            claimed: list[Delivery] = []
+            for event_id in wanted:
+                state, row = outbox_repo.claim_event(
+                    conn, sub.name, event_id, now=now, lease_until=lease, worker=self.worker_id
+                )
+                if row is None:
+                    refused[event_id] = state
+                else:
+                    claimed.append(self._delivery(conn, row))
+            return refused, claimed
 
-        state, delivery = run_transaction(self.engine, claim)
-        if delivery is None:
-            return state
-        return self._finish(sub, [self._attempt(sub, delivery)])[0]
+        if wanted:
+            refused, claimed = run_transaction(self.engine, claim)
+            answers.update(refused)
+            if claimed:
+                results = self._finish(sub, self._attempt_all(sub, claimed))
+                answers.update({d.event_id: r for d, r in zip(claimed, results, strict=True)})
+                for delivery in claimed:
+                    self._chain(sub, delivery)
+        return [answers[e] for e in event_ids]
+
+    def _chain(self, sub: Subscriber, delivered: Delivery) -> None:
+        """Deliver the newest number of the same coalesce key if one arrived while ``delivered`` was in flight.
+
+        Its broker message found the key busy and was acknowledged (the NATS consumer's ``busy``): the worker
+        that held the key takes it over here, instead of the broker redelivering it after a delay."""
+        key = delivered.extra.get("coalesce_key")
+        if not key:
+            return
+        for _ in range(CHAIN_LIMIT):
+            now = self.clock.now()
+            lease = now + timedelta(seconds=self.settings.lease_seconds)
+
+            def claim(conn: Connection, now: datetime = now, lease: datetime = lease) -> Delivery | None:
+                row = outbox_repo.claim_next_of_key(
+                    conn, sub.name, str(key), now=now, lease_until=lease, worker=self.worker_id
+                )
+                return None if row is None else self._delivery(conn, row)
+
+            following = run_transaction(self.engine, claim)
+            if following is None:
+                return
+            self._finish(sub, self._attempt_all(sub, [following]))
 
     def _delivery(self, conn: Connection, row: dict[str, Any]) -> Delivery:
         payload = row["payload"]
@@ -202,8 +256,31 @@ class Dispatcher:
             extra={"coalesce_key": row["coalesce_key"]},
         )
 
+    @staticmethod
+    def _stale(delivery: Delivery) -> bool:
+        """An availability number older than the one this (coalescing) subscriber was last shown, such as a
+        dead letter replayed after newer numbers went out: pushing it would put an old stock level back on
+        the channel. An audit subscriber (coalesce off) gets every event, old or not."""
+        previous = delivery.previous
+        return (
+            delivery.event_type == AVAILABILITY_CHANGED
+            and previous is not None
+            and int(previous.get("event_seq") or 0) > delivery.event_seq
+        )
+
     def _attempt_all(self, sub: Subscriber, deliveries: Sequence[Delivery]) -> list[Outcome]:
-        """One call per delivery, or one call for the batch when the subscriber takes batches."""
+        """One call per delivery, or one call for the batch when the subscriber takes batches. Stale numbers
+        are retired without calling the subscriber."""
+        stale = {
+            d.id: Outcome(d, "stale", "a newer number was already published")
+            for d in deliveries
+            if sub.coalesce and self._stale(d)
+        }
+        fresh = [d for d in deliveries if d.id not in stale]
+        answered = {o.delivery.id: o for o in self._attempt_fresh(sub, fresh)} if fresh else {}
+        return [stale.get(d.id) or answered[d.id] for d in deliveries]
+
+    def _attempt_fresh(self, sub: Subscriber, deliveries: Sequence[Delivery]) -> list[Outcome]:
         if sub.deliver_batch is None:
             return [self._attempt(sub, d) for d in deliveries]
         batch = sub.deliver_batch
@@ -230,20 +307,20 @@ class Dispatcher:
         if isinstance(answer, RateLimited):
             if bucket is not None:
                 bucket.pause(answer.retry_after if answer.retry_after is not None else 1.0)
-            return Outcome(delivery, "rate_limited", answer.reason, answer.retry_after, time.time())
+            return Outcome(delivery, "rate_limited", answer.reason, answer.retry_after, self.clock.now())
         if isinstance(answer, DeliveryFailed):
             if bucket is not None and answer.budget is not None:
                 bucket.observe(answer.budget)
             if bucket is not None and answer.retry_after is not None:
                 bucket.pause(answer.retry_after)
-            return Outcome(delivery, "failed", answer.reason, answer.retry_after, time.time())
+            return Outcome(delivery, "failed", answer.reason, answer.retry_after, self.clock.now())
         if isinstance(answer, DeliveryRejected):
-            return Outcome(delivery, "rejected", answer.reason, None, time.time())
+            return Outcome(delivery, "rejected", answer.reason, None, self.clock.now())
         if isinstance(answer, BaseException):  # a connector's bug is a failed delivery, not a dead dispatcher
-            return Outcome(delivery, "failed", f"{type(answer).__name__}: {answer}", None, time.time())
+            return Outcome(delivery, "failed", f"{type(answer).__name__}: {answer}", None, self.clock.now())
         if isinstance(answer, Delivered) and answer.budget is not None and bucket is not None:
             bucket.observe(answer.budget)
-        return Outcome(delivery, "succeeded", finished=time.time())
+        return Outcome(delivery, "succeeded", finished=self.clock.now())
 
     def _finish(self, sub: Subscriber, outcomes: Sequence[Outcome]) -> list[str]:
         """Record every outcome of a batch in one transaction, then count them."""
@@ -261,7 +338,8 @@ class Dispatcher:
                 continue
             metrics.DELIVERIES.labels(sub.name, result).inc()
             if result == "succeeded":
-                metrics.DELIVERY_LAG.labels(sub.name).observe(max(0.0, outcome.finished - d.created_at.timestamp()))
+                finished = outcome.finished or self.clock.now()
+                metrics.DELIVERY_LAG.labels(sub.name).observe(max(0.0, (finished - d.created_at).total_seconds()))
                 log.debug(
                     "delivered %s %s to %s",
                     d.event_type,
@@ -271,7 +349,8 @@ class Dispatcher:
                 )
             else:
                 dead = dead or result == "dead"
-                log.warning(
+                log.log(
+                    logging.INFO if outcome.result == "stale" else logging.WARNING,
                     "delivery %s of %s %s to %s: %s after attempt %d: %s (trace %s)",
                     d.id,
                     d.event_type,
@@ -309,6 +388,11 @@ class Dispatcher:
                 )
             return "succeeded"
         error = o.error or o.result
+        if o.result == "stale":
+            status = outbox_repo.record_failure(
+                conn, d.id, subscriber=sub.name, now=now, error=error, next_attempt_at=now, counts=False, supersede=True
+            )
+            return "superseded" if status == "superseded" else status
         key = d.extra.get("coalesce_key")
         superseded = bool(key) and outbox_repo.newer_pending(conn, sub.name, str(key), d.id)
         if o.result == "rejected":

@@ -32,3 +32,8 @@ HEARTBEAT = Gauge(
 )
 RELAYED = Counter("seamline_outbox_relayed_total", "Events published to the broker", ["result"])
 PURGED = Counter("seamline_retention_purged_total", "Rows removed by retention", ["kind"])
+AVAILABILITY_BATCH = Histogram(
+    "seamline_availability_journal_batch",
+    "Balance changes one availability publishing transaction computed at once",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000),
+)

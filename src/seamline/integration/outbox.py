@@ -5,7 +5,6 @@ Nothing here commits: the caller's transaction does, so an event exists exactly 
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from seamline.domain.clock import Clock
+from seamline.domain.ids import random_hex
 from seamline.integration import metrics, tracing
 from seamline.integration.events import NewEvent
 from seamline.integration.subscribers import SubscriberRegistry
@@ -24,7 +24,7 @@ WROTE_EVENTS = "seamline.outbox_written"
 
 
 def new_event_id() -> str:
-    return "evt_" + uuid.uuid4().hex
+    return "evt_" + random_hex()
 
 
 class Outbox:
@@ -46,7 +46,7 @@ class Outbox:
                 "channel": e.channel,
                 "coalesce_key": e.coalesce_key,
                 "payload": dict(e.payload),
-                "trace_id": trace,
+                "trace_id": e.trace_id or trace,
                 "created_at": now,
             }
             for e in events
@@ -65,7 +65,7 @@ class Outbox:
                         "subscriber": subscriber.name,
                         "coalesce_key": key,
                         "created_at": now,
-                        "trace_id": trace,
+                        "trace_id": row["trace_id"],
                     }
                 )
                 if key is not None:

@@ -4,10 +4,11 @@ writes events and by the log filter, so one id ties an HTTP call, its movements,
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+
+from seamline.domain.ids import random_hex
 
 _current: ContextVar[str | None] = ContextVar("seamline_trace_id", default=None)
 
@@ -22,7 +23,7 @@ def current() -> str | None:
 
 
 def new_trace_id() -> str:
-    return uuid.uuid4().hex
+    return random_hex()
 
 
 @contextmanager

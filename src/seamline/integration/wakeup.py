@@ -25,20 +25,24 @@ Callback = Callable[[], None]
 
 
 class CommitSignal:
-    _by_engine: weakref.WeakKeyDictionary[Engine, CommitSignal] = weakref.WeakKeyDictionary()
+    """Callbacks fired after the commit of a transaction that set ``flag`` in its connection's info."""
+
+    _by_engine: weakref.WeakKeyDictionary[Engine, dict[str, CommitSignal]] = weakref.WeakKeyDictionary()
     _guard = threading.Lock()
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, flag: str = WROTE_EVENTS) -> None:
         self._callbacks: list[Callback] = []
         self._lock = threading.Lock()
+        self.flag = flag
         event.listen(engine, "checkin", self._on_checkin)
 
     @classmethod
-    def for_engine(cls, engine: Engine) -> CommitSignal:
+    def for_engine(cls, engine: Engine, flag: str = WROTE_EVENTS) -> CommitSignal:
         with cls._guard:
-            signal = cls._by_engine.get(engine)
+            signals = cls._by_engine.setdefault(engine, {})
+            signal = signals.get(flag)
             if signal is None:
-                signal = cls._by_engine[engine] = cls(engine)
+                signal = signals[flag] = cls(engine, flag)
             return signal
 
     def add(self, callback: Callback) -> None:
@@ -51,7 +55,7 @@ class CommitSignal:
                 self._callbacks.remove(callback)
 
     def _on_checkin(self, _dbapi_connection: Any, record: Any) -> None:
-        if record is None or not record.info.pop(WROTE_EVENTS, None):
+        if record is None or not record.info.pop(self.flag, None):
             return
         with self._lock:
             callbacks = list(self._callbacks)

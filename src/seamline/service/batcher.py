@@ -17,7 +17,6 @@ import logging
 import queue
 import threading
 import time
-import uuid
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from sqlalchemy import Connection
 
 from seamline.domain.clock import iso_utc
 from seamline.domain.errors import Conflict, SeamlineError, Shortage, Unavailable
+from seamline.domain.ids import random_hex
 from seamline.ledger.batch import Demand, Granted, decide_all, rows_needed
 from seamline.ledger.holds import resolve_demand
 from seamline.ledger.model import HoldLineRequest
@@ -243,7 +243,7 @@ class HoldBatcher:
                 at = now + timedelta(seconds=ttl)
                 expiry[ttl] = (at, iso_utc(at))
             expires_at, expires_iso = expiry[ttl]
-            hold_id = "hld_" + uuid.uuid4().hex
+            hold_id = "hld_" + random_hex()
             hold_rows.append(ledger_repo.NewHold(hold_id, request.channel, now, expires_at, request.trace_id))
             line_rows.extend((hold_id, n, sku, loc, qty) for n, (sku, loc, qty) in enumerate(decision.lines, start=1))
             body = {

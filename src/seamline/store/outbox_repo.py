@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from seamline.store.tables import (
+    availability_dirty,
     channel_availability,
     deliveries,
     delivery_failures,
@@ -50,6 +51,45 @@ def packs_containing(conn: Connection, skus: Iterable[str]) -> dict[str, list[tu
     for pack, component, units in rows:
         out[pack].append((component, int(units)))
     return dict(out)
+
+
+def journal_changes(conn: Connection, rows: Sequence[tuple[str, str]], trace_id: str | None, now: datetime) -> None:
+    """Append the (sku, location) balance rows this transaction changed to the availability journal: an
+    insert of new rows, so concurrent writers of one SKU never wait for each other here."""
+    if rows:
+        conn.execute(
+            availability_dirty.insert(),
+            [{"sku": s, "location": loc, "trace_id": trace_id, "created_at": now} for s, loc in rows],
+        )
+
+
+def take_journal(conn: Connection, limit: int) -> list[dict[str, Any]]:
+    """Remove and answer up to ``limit`` journal rows, oldest first, skipping rows another publisher holds
+    (PostgreSQL; SQLite has one writer). The caller's transaction publishes them: a rollback puts them back."""
+    oldest = (
+        select(availability_dirty.c.id)
+        .order_by(availability_dirty.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    rows = conn.execute(
+        delete(availability_dirty)
+        .where(availability_dirty.c.id.in_(oldest))
+        .returning(
+            availability_dirty.c.id,
+            availability_dirty.c.sku,
+            availability_dirty.c.location,
+            availability_dirty.c.trace_id,
+        )
+    ).mappings()
+    return sorted((dict(r) for r in rows), key=lambda r: int(r["id"]))
+
+
+def journal_depth(conn: Connection) -> tuple[int, datetime | None]:
+    """How many balance changes wait for the publisher, and since when."""
+    row = conn.execute(select(func.count(), func.min(availability_dirty.c.created_at))).one()
+    return int(row[0]), row[1]
 
 
 def lock_availability(
@@ -273,6 +313,23 @@ def claim_event(
     if ok is None:
         return "busy", None
     return "claimed", _take(conn, [row["id"]], lease_until, worker)[0]
+
+
+def claim_next_of_key(
+    conn: Connection, subscriber: str, coalesce_key: str, *, now: datetime, lease_until: datetime, worker: str
+) -> dict[str, Any] | None:
+    """Lease the newest due delivery of one coalesce key (the NATS path chains to it when the number it just
+    delivered was overtaken while in flight)."""
+    row = conn.execute(
+        select(deliveries.c.id)
+        .where(deliveries.c.subscriber == subscriber, deliveries.c.coalesce_key == coalesce_key, _claimable(now))
+        .order_by(deliveries.c.id.desc())
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).first()
+    if row is None:
+        return None
+    return _take(conn, [row.id], lease_until, worker)[0]
 
 
 def record_success(conn: Connection, delivery_id: int, now: datetime) -> bool:
@@ -649,8 +706,11 @@ def count_by_status(conn: Connection) -> dict[str, int]:
     }
 
 
-def all_event_ids(conn: Connection) -> list[str]:
-    return [r.id for r in conn.execute(select(outbox_events.c.id).order_by(outbox_events.c.seq))]
+def all_event_ids(conn: Connection, types: Sequence[str] | None = None) -> list[str]:
+    query = select(outbox_events.c.id).order_by(outbox_events.c.seq)
+    if types is not None:
+        query = query.where(outbox_events.c.type.in_(list(types)))
+    return [r.id for r in conn.execute(query)]
 
 
 def listen_for_events(engine: Engine, on_notify: Callable[[], None], stop: threading.Event) -> None:
@@ -662,6 +722,16 @@ def listen_for_events(engine: Engine, on_notify: Callable[[], None], stop: threa
         while not stop.is_set():
             for _ in conn.notifies(timeout=0.5):
                 on_notify()
+
+
+def delivery_states(conn: Connection, subscriber: str, event_ids: Sequence[str]) -> dict[str, tuple[str, datetime]]:
+    """``delivery_state`` of several events at once."""
+    rows = conn.execute(
+        select(deliveries.c.event_id, deliveries.c.status, deliveries.c.next_attempt_at).where(
+            deliveries.c.subscriber == subscriber, deliveries.c.event_id.in_(list(event_ids))
+        )
+    )
+    return {r.event_id: (r.status, r.next_attempt_at) for r in rows}
 
 
 def delivery_state(conn: Connection, subscriber: str, event_id: str) -> tuple[str, datetime] | None:

@@ -50,6 +50,7 @@ def event_message(row: dict[str, Any]) -> bytes:
             "seq": row["seq"],
             "type": row["type"],
             "channel": row["channel"],
+            "coalesce_key": row.get("coalesce_key"),
             "payload": row["payload"],
             "trace_id": row["trace_id"],
             "created_at": iso_utc(row["created_at"]),
@@ -90,6 +91,7 @@ class NatsTransport:
         self.name = name or f"seamline-worker-{uuid.uuid4().hex[:8]}"
         self.ready = threading.Event()
         self.handled: Counter[str] = Counter()
+        self._acks: set[asyncio.Task[None]] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -225,35 +227,89 @@ class NatsTransport:
 
     async def _consume(self, psub: Any, sub: Subscriber, semaphore: asyncio.Semaphore) -> None:
         pending: set[asyncio.Task[None]] = set()
+        busy = False
         while True:
+            # nats-py's fetch of a batch waits out its whole timeout for the batch to fill once it has to wait
+            # for the first message. Idle: wait for one message (answered the moment it arrives). Busy: take
+            # what is already there, waiting at most a few milliseconds.
             try:
-                messages = await psub.fetch(batch=self.fetch_batch, timeout=0.5)
+                if busy:
+                    messages = await psub.fetch(batch=self.fetch_batch, timeout=0.01)
+                else:
+                    messages = await psub.fetch(batch=1, timeout=0.5)
             except (NatsTimeoutError, TimeoutError):
+                busy = False
                 continue
             except Exception:  # noqa: BLE001
                 log.warning("fetch from %s failed; retrying", sub.name, exc_info=True)
                 await asyncio.sleep(0.5)
                 continue
-            for message in messages:
-                await semaphore.acquire()
-                task = asyncio.create_task(self._handle(sub, message, semaphore))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
+            busy = True
+            await semaphore.acquire()
+            task = asyncio.create_task(self._handle(sub, self._newest_per_key(sub, messages), semaphore))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
 
-    async def _handle(self, sub: Subscriber, message: Any, semaphore: asyncio.Semaphore) -> None:
-        try:
-            event_id = json.loads(message.data)["id"]
-            if sub.rate_per_second is not None:
-                await asyncio.to_thread(self.dispatcher.acquire, sub, self._stop)
-            result = await asyncio.to_thread(self.dispatcher.deliver_event, sub.name, event_id)
-            self.handled[result] += 1
-            if result == "busy":
-                await message.nak(delay=0.2)
+    def _newest_per_key(self, sub: Subscriber, messages: list[Any]) -> list[Any]:
+        """For a coalescing subscriber, only the newest message of each coalesce key in a fetched batch needs
+        handling: writing the newer event already retired the older one's delivery (or, if it was in flight,
+        its worker chains to the newest). The older ones are acknowledged, without a database round trip."""
+        if not sub.coalesce or len(messages) < 2:
+            return messages
+        newest: dict[str, tuple[int, Any]] = {}
+        keep: list[Any] = []
+        older: list[Any] = []
+        for message in messages:
+            try:
+                body = json.loads(message.data)
+                key, seq = body.get("coalesce_key"), int(body["seq"])
+            except (ValueError, KeyError, TypeError):
+                keep.append(message)  # _handle reports it
+                continue
+            if not key:
+                keep.append(message)
+            elif key not in newest or newest[key][0] < seq:
+                if key in newest:
+                    older.append(newest[key][1])
+                newest[key] = (seq, message)
             else:
-                await message.ack()
+                older.append(message)
+        for message in older:
+            self.handled["superseded"] += 1
+            task = asyncio.create_task(message.ack())
+            self._acks.add(task)
+            task.add_done_callback(self._acks.discard)
+        return keep + [message for _, message in sorted(newest.values(), key=lambda item: item[0])]
+
+    async def _handle(self, sub: Subscriber, messages: list[Any], semaphore: asyncio.Semaphore) -> None:
+        """Handle one fetched batch: claimed, delivered and recorded together (``Dispatcher.deliver_events``),
+        then acknowledged. A batch that fails is NAKed whole; the delivery rows keep each effect single."""
+        try:
+            readable: list[Any] = []
+            event_ids: list[str] = []
+            for message in messages:
+                try:
+                    event_ids.append(str(json.loads(message.data)["id"]))
+                    readable.append(message)
+                except (ValueError, KeyError, TypeError):  # not ours: redelivering it would never help
+                    log.error("unreadable message on %s dropped: %r", message.subject, message.data[:200])
+                    await message.ack()
+            messages = readable
+            if not messages:
+                return
+            if sub.rate_per_second is not None:
+                for _ in event_ids:
+                    await asyncio.to_thread(self.dispatcher.acquire, sub, self._stop)
+            results = await asyncio.to_thread(self.dispatcher.deliver_events, sub.name, event_ids)
+            self.handled.update(results)
+            # ``busy``: an older number of the same key (or this very delivery) is in flight; the worker
+            # holding it chains to the newest pending number when it finishes (Dispatcher._chain), and a
+            # worker that dies loses its lease to the database loop. A NAK would only redeliver it late.
+            await asyncio.gather(*(m.ack() for m in messages))
         except Exception:  # noqa: BLE001 - the broker redelivers; the delivery row keeps the effect single
-            log.warning("handling a message for %s failed; it will be redelivered", sub.name, exc_info=True)
-            with contextlib.suppress(Exception):
-                await message.nak(delay=1.0)
+            log.warning("handling messages for %s failed; they will be redelivered", sub.name, exc_info=True)
+            for message in messages:
+                with contextlib.suppress(Exception):
+                    await message.nak(delay=1.0)
         finally:
             semaphore.release()
