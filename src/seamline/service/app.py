@@ -22,6 +22,7 @@ from seamline.catalog.model import Variant
 from seamline.catalog.rules import CODE_RE
 from seamline.domain.clock import Clock, iso_utc
 from seamline.domain.errors import Conflict, FieldError, InvalidInput, NotFound, Shortage, ShortLine, Unauthorized
+from seamline.domain.ids import random_hex
 from seamline.ledger import (
     SELLABLE_KINDS,
     SINK_KINDS,
@@ -39,6 +40,7 @@ from seamline.ledger.holds import resolve_demand
 from seamline.ledger.model import PHYSICAL_KINDS
 from seamline.orders.reconcile import OrderDifference, compare_order_allocations
 from seamline.service import metrics
+from seamline.service.group_commit import GroupCommit
 from seamline.service.principal import Principal, validate_scopes
 from seamline.service.settings import Settings
 from seamline.store import (
@@ -112,9 +114,15 @@ class Seamline:
         #: What a hook writes (outbox events for the balance rows in ``ledger_repo.touched(conn)``, say)
         #: commits or rolls back with the change itself: no event without its state, no state without it.
         self.before_commit: list[Callable[[Connection], None]] = []
+        #: Group commit for sales and orders, started by the API with ``seamline serve`` (issue 9).
+        self.group_commit: GroupCommit | None = None
 
     # ---------------------------------------------------------------- transactions and idempotency
-    def write(self, work: Callable[[Connection], T]) -> T:
+    def write(self, work: Callable[[Connection], T], *, batch: bool = False) -> T:
+        """Run ``work`` in a write transaction with the before-commit hooks. ``batch``: share the transaction
+        (and its commit) with concurrent writes through the group commit, when one is running (issue 9)."""
+        if batch and self.group_commit is not None and self.group_commit.running:
+            return self.group_commit.submit(work)
         if not self.before_commit:
             return run_transaction(self.engine, work)
 
@@ -130,14 +138,16 @@ class Seamline:
         with transaction(self.engine, write=False) as conn:
             return work(conn)
 
-    def idempotent(self, idem: IdempotencyKey | None, work: Callable[[Connection], tuple[int, Any]]) -> Stored:
+    def idempotent(
+        self, idem: IdempotencyKey | None, work: Callable[[Connection], tuple[int, Any]], *, batch: bool = False
+    ) -> Stored:
         """Run ``work`` once per key: its response is stored in the same transaction as its effect.
 
         A repeated key with the same request gets the first response; with a different request, 409.
         Failures are not stored (they wrote nothing), so a retry after a 409 shortage tries again.
         """
         if idem is None:
-            status, body = self.write(work)
+            status, body = self.write(work, batch=batch)
             return Stored(status, body)
 
         def guarded(conn: Connection) -> Stored:
@@ -149,7 +159,7 @@ class Seamline:
             return Stored(status, body)
 
         try:
-            return self.write(guarded)
+            return self.write(guarded, batch=batch)
         except IntegrityError:
             # A concurrent request with the same key committed first; ours rolled back whole.
             prior = self.read(lambda conn: idempotency_repo.find(conn, idem.principal, idem.key))
@@ -468,7 +478,7 @@ class Seamline:
         if short:
             raise Shortage(short)
         now = self.clock.now()
-        hold_id = "hld_" + uuid.uuid4().hex
+        hold_id = "hld_" + random_hex()
         expires_at = now + timedelta(seconds=ttl)
         ledger_repo.insert_hold(
             conn, hold_id, channel=channel, lines=resolved, now=now, expires_at=expires_at, trace_id=trace_id

@@ -41,3 +41,19 @@ OVERSOLD_UNITS = Counter(
     "seamline_oversold_units_total", "Units that left a location while promised elsewhere (oversell exceptions)"
 )
 RETURNED_UNITS = Counter("seamline_returned_units_total", "Units returned, by condition", ["condition"])
+
+# Group commit of sales and orders (issue 9).
+WRITE_BATCH_SIZE = Histogram(
+    "seamline_write_batch_size", "Sales/order writes per group commit", buckets=(1, 2, 4, 8, 16, 32, 64, 128)
+)
+WRITE_BATCH_QUEUE_WAIT = Histogram(
+    "seamline_write_batch_queue_wait_seconds",
+    "Time a sale/order write waited in the group-commit queue",
+    buckets=(0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+)
+WRITE_BATCH_SECONDS = Histogram(
+    "seamline_write_batch_seconds",
+    "Time to run and commit one batch of sale/order writes",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+)
+WRITE_BATCH_REJECTED = Counter("seamline_write_batch_rejected_total", "Sale/order writes refused with 503 (queue full)")

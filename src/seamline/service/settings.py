@@ -28,6 +28,9 @@ class Settings:
     hold_batch_window_seconds: float = 0.0005
     hold_batch_max: int = 256
     hold_batch_queue: int = 4096
+    #: Group commit of POST /v1/sales and /v1/orders (savepoint per request, one commit per batch).
+    group_commit: bool = True
+    group_commit_max: int = 64
     #: Signs dashboard session cookies; unset, the key derives from the admin token (or is random per process).
     session_secret: str | None = None
 
@@ -45,6 +48,8 @@ class Settings:
             hold_batch_window_seconds=float(env.get("SEAMLINE_HOLD_BATCH_WINDOW_MS", "0.5")) / 1000,
             hold_batch_max=int(env.get("SEAMLINE_HOLD_BATCH_MAX", "256")),
             hold_batch_queue=int(env.get("SEAMLINE_HOLD_BATCH_QUEUE", "4096")),
+            group_commit=env.get("SEAMLINE_GROUP_COMMIT", "on").lower() not in ("0", "off", "false", "no"),
+            group_commit_max=int(env.get("SEAMLINE_GROUP_COMMIT_MAX", "64")),
             session_secret=env.get("SEAMLINE_SESSION_SECRET") or None,
         )
         settings.check()

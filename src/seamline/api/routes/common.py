@@ -34,8 +34,11 @@ def run_command(
     who: Principal,
     body: Any,
     work: Callable[[Connection], tuple[int, Any]],
+    *,
+    batch: bool = False,
 ) -> JSONResponse:
-    """Execute a write, honouring Idempotency-Key: a replay answers the first response, marked as such."""
-    stored = service(request).idempotent(idempotency_key(request, who, body), work)
+    """Execute a write, honouring Idempotency-Key: a replay answers the first response, marked as such.
+    ``batch``: through the group commit (sales and orders; issue 9)."""
+    stored = service(request).idempotent(idempotency_key(request, who, body), work, batch=batch)
     headers = {"Idempotent-Replayed": "true"} if stored.replayed else None
     return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)

@@ -59,7 +59,7 @@ def post_order(body: OrderIn, request: Request, who: Principal = Depends(princip
     def work(conn: Connection) -> tuple[int, Any]:
         return desk.place_order(conn, req, trace_id=tid)
 
-    return run_command(request, who, body.model_dump(mode="json"), work)
+    return run_command(request, who, body.model_dump(mode="json"), work, batch=True)
 
 
 @router.get("/orders", response_model=OrderList)

@@ -41,7 +41,7 @@ def post_sale(body: SaleIn, request: Request, who: Principal = Depends(principal
     def work(conn: Connection) -> tuple[int, Any]:
         return desk.record_sale(conn, req, trace_id=tid)
 
-    return run_command(request, who, body.model_dump(mode="json"), work)
+    return run_command(request, who, body.model_dump(mode="json"), work, batch=True)
 
 
 @router.get("/exceptions", response_model=ExceptionList)

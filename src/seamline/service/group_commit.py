@@ -1,0 +1,187 @@
+"""Group commit for writes other than holds: POS sales and orders (DESIGN 11, issue 9).
+
+Holds have their own batcher that decides a whole batch in memory and writes one net change per hot row.
+Sales and orders carry far more logic (allocation, customers, prices, documents), so here each request runs
+its own unchanged service code inside a SAVEPOINT of one shared transaction: a request that fails rolls back
+to its savepoint and gets its own error, its neighbours are unaffected, and the batch commits (one fsync,
+one round of before-commit hooks) before any caller is answered. A deadlock or serialization failure on
+PostgreSQL aborts and retries the whole batch, as it would a single transaction.
+
+Beyond ``max_queue`` waiting requests the caller gets 503 with ``Retry-After``, never an unbounded wait.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Connection
+
+from seamline.domain.errors import Unavailable
+from seamline.service import metrics
+from seamline.store.db import is_retryable, run_transaction
+
+log = logging.getLogger("seamline.group_commit")
+
+T = TypeVar("T")
+
+
+@dataclass
+class _Request(Generic[T]):
+    work: Callable[[Connection], T]
+    enqueued: float = field(default_factory=time.perf_counter)
+    future: Future[T] = field(default_factory=Future)
+
+
+class _Retry(Exception):
+    """A request hit a deadlock or serialization failure: the whole batch is retried."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+@dataclass(frozen=True)
+class GroupCommitSettings:
+    window_seconds: float = 0.0005
+    max_batch: int = 64
+    max_queue: int = 4096
+    answer_timeout_seconds: float = 30.0
+
+
+def _transaction_notes(conn: Connection) -> dict[str, Any]:
+    """What this transaction noted so far for its before-commit hooks (touched balances, documents to
+    publish): copied before each request, so a request rolled back to its savepoint leaves no note behind
+    and no hook emits an event for a write that did not happen."""
+    return {k: copy.copy(v) for k, v in conn.info.items() if isinstance(k, str) and k.startswith("seamline.")}
+
+
+def _restore_notes(conn: Connection, notes: dict[str, Any]) -> None:
+    for key in [k for k in conn.info if isinstance(k, str) and k.startswith("seamline.")]:
+        del conn.info[key]
+    conn.info.update(notes)
+
+
+class GroupCommit:
+    def __init__(
+        self,
+        engine: Any,
+        before_commit: list[Callable[[Connection], None]],
+        settings: GroupCommitSettings | None = None,
+    ) -> None:
+        self.engine = engine
+        self.before_commit = before_commit  # the application's hooks, run once per batch
+        self.settings = settings or GroupCommitSettings()
+        self._queue: queue.Queue[_Request[Any] | None] = queue.Queue(maxsize=self.settings.max_queue)
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ callers
+    def submit(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in the next batch and answer its result (or raise its error) once the batch committed."""
+        if self._thread is None:
+            raise RuntimeError("GroupCommit.start() was not called")
+        request: _Request[T] = _Request(work)
+        try:
+            self._queue.put_nowait(request)
+        except queue.Full:
+            metrics.WRITE_BATCH_REJECTED.inc()
+            raise Unavailable("too many writes queued; retry shortly with the same Idempotency-Key") from None
+        try:
+            return request.future.result(timeout=self.settings.answer_timeout_seconds)
+        except TimeoutError:
+            raise Unavailable("the write was not answered in time; retry with the same Idempotency-Key") from None
+
+    # ------------------------------------------------------------------ the writer
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="seamline-group-commit", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch: list[_Request[Any]] = [first]
+            deadline = time.perf_counter() + self.settings.window_seconds
+            stopping = False
+            while len(batch) < self.settings.max_batch:
+                try:
+                    remaining = deadline - time.perf_counter()
+                    item = self._queue.get_nowait() if remaining <= 0 else self._queue.get(timeout=remaining)
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                    break
+                batch.append(item)
+            self._commit(batch)
+            if stopping:
+                return
+
+    def _commit(self, batch: list[_Request[Any]]) -> None:
+        started = time.perf_counter()
+        for request in batch:
+            metrics.WRITE_BATCH_QUEUE_WAIT.observe(started - request.enqueued)
+        metrics.WRITE_BATCH_SIZE.observe(len(batch))
+
+        def work(conn: Connection) -> list[tuple[bool, Any]]:
+            outcomes: list[tuple[bool, Any]] = []
+            for request in batch:
+                noted = _transaction_notes(conn)
+                savepoint = conn.begin_nested()
+                try:
+                    result = request.work(conn)
+                except Exception as exc:  # noqa: BLE001 - the request's own answer; its neighbours go on
+                    savepoint.rollback()
+                    _restore_notes(conn, noted)
+                    if is_retryable(exc):
+                        raise _Retry(exc) from exc
+                    outcomes.append((False, exc))
+                else:
+                    savepoint.commit()
+                    outcomes.append((True, result))
+            for hook in self.before_commit:
+                hook(conn)
+            return outcomes
+
+        try:
+            outcomes = self._with_retries(work)
+        except Exception as exc:  # noqa: BLE001 - the batch as a whole failed: every caller hears it
+            log.warning("a group commit of %d writes failed: %s", len(batch), exc)
+            for request in batch:
+                request.future.set_exception(exc)
+            return
+        finally:
+            metrics.WRITE_BATCH_SECONDS.observe(time.perf_counter() - started)
+        for request, (ok, value) in zip(batch, outcomes, strict=True):
+            if ok:
+                request.future.set_result(value)
+            else:
+                request.future.set_exception(value)
+
+    def _with_retries(self, work: Callable[[Connection], list[tuple[bool, Any]]]) -> list[tuple[bool, Any]]:
+        for attempt in range(8):
+            try:
+                return run_transaction(self.engine, work)
+            except _Retry as retry:
+                if attempt == 7:
+                    raise retry.cause from None
+                time.sleep(0.001 * (attempt + 1))
+        raise AssertionError("unreachable")
