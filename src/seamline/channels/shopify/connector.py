@@ -7,12 +7,13 @@ Each delivery is one push: ``changeFromQuantity`` is ``delivery.previous["availa
 ``RateLimited``, no answer or 5xx → ``DeliveryFailed``, refused for good → ``DeliveryRejected``. Drift found
 on the way is handed to ``on_drift``; the live cost bucket rides back on ``Delivered.budget``.
 
-Not here yet, waiting on the order queue (issue 3): the inbox handlers for ``orders/*``, ``refunds/create``,
-``fulfillments/create``, and the channel mapping tables ``item_for_sku`` reads from."""
+The inbox handlers for the webhook topics live in ``handlers``; ``wiring`` builds this subscriber (batched),
+the product publisher and the fulfilment pusher from a channel's settings."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
 
 from seamline.channels.canonical import AvailabilityPush
 from seamline.channels.shopify.client import (
@@ -22,7 +23,7 @@ from seamline.channels.shopify.client import (
     ShopifyThrottled,
     ShopifyUnavailable,
 )
-from seamline.channels.shopify.mapper import to_gid
+from seamline.channels.shopify.mapper import MAX_QUANTITIES_PER_CALL, to_gid
 from seamline.integration import (
     AVAILABILITY_CHANGED,
     Budget,
@@ -60,9 +61,16 @@ def availability_subscriber(
     item_for_sku: ItemLookup,
     on_drift: DriftSink,
     name: str | None = None,
+    batch: bool = False,
+    items_for_skus: Callable[[Sequence[str]], Mapping[str, str]] | None = None,
+    skip_unlinked: bool = False,
 ) -> Subscriber:
     """``AvailabilityChanged`` of ``channel`` → ``available`` of the SKU's inventory item at ``location_id``
-    (the Shopify location that carries online availability)."""
+    (the Shopify location that carries online availability). With ``batch`` the dispatcher hands up to 250
+    deliveries at once and they go out as one ``inventorySetQuantities`` call; ``items_for_skus`` then looks
+    the batch's inventory items up in one read instead of one per SKU. ``skip_unlinked`` answers a SKU the
+    shop does not list (a prepack, a style not published there) as delivered with nothing to set, instead of
+    dead-lettering it; publishing the style later pushes its numbers."""
     location = to_gid("Location", location_id)
 
     def deliver(delivery: Delivery) -> Delivered:
@@ -70,8 +78,7 @@ def availability_subscriber(
         item = item_for_sku(sku)
         if item is None:
             raise DeliveryRejected(f"{sku} is not linked to a Shopify inventory item")
-        previous = None if delivery.previous is None else delivery.previous.get("available")
-        push = AvailabilityPush(item, location, int(delivery.payload["available"]), previous, sku)
+        push = AvailabilityPush(item, location, int(delivery.payload["available"]), _previous(delivery), sku)
         try:
             report = client.set_available(
                 [push],
@@ -91,6 +98,49 @@ def availability_subscriber(
             raise DeliveryRejected(f"{refused.code}: {refused.message}")
         return Delivered(budget=_budget(client))
 
+    def deliver_batch(deliveries: Sequence[Delivery]) -> list[Delivered | DeliveryFailed | DeliveryRejected | None]:
+        results: list[Delivered | DeliveryFailed | DeliveryRejected | None] = [None] * len(deliveries)
+        pushes: list[AvailabilityPush] = []
+        owners: dict[str, list[int]] = {}  # inventory item gid -> indexes of the deliveries it answers
+        skus = [str(d.payload["sku"]) for d in deliveries]
+        known = items_for_skus(skus) if items_for_skus is not None else {s: i for s in skus if (i := item_for_sku(s))}
+        for index, delivery in enumerate(deliveries):
+            sku = skus[index]
+            item = known.get(sku)
+            if item is None:
+                unlinked = f"{sku} is not linked to a Shopify inventory item"
+                results[index] = Delivered() if skip_unlinked else DeliveryRejected(unlinked)
+                continue
+            item = to_gid("InventoryItem", item)
+            available = int(delivery.payload["available"])
+            pushes.append(AvailabilityPush(item, location, available, _previous(delivery), sku))
+            owners.setdefault(item, []).append(index)
+        if not pushes:
+            return results
+        first, last = deliveries[0].event_id, deliveries[-1].event_id
+        uri = f"seamline://events/{first}" if len(deliveries) == 1 else f"seamline://events/{first}?through={last}"
+        key = hashlib.sha256("|".join(sorted(d.event_id for d in deliveries)).encode()).hexdigest()
+        try:
+            report = client.set_available(pushes, reference_document_uri=uri, idempotency_key=key)
+        except ShopifyThrottled as exc:
+            failure: DeliveryFailed | DeliveryRejected = RateLimited(
+                str(exc), retry_after=exc.retry_after, budget=_budget(client)
+            )
+            return [failure if r is None else r for r in results]
+        except ShopifyUnavailable as exc:
+            failure = DeliveryFailed(str(exc), retry_after=exc.retry_after, budget=_budget(client))
+            return [failure if r is None else r for r in results]
+        except ShopifyRejected as exc:
+            failure = DeliveryRejected(str(exc))
+            return [failure if r is None else r for r in results]
+        for drift in report.drift:
+            on_drift(drift)
+        for refused in report.rejected:
+            for index in owners.get(to_gid("InventoryItem", refused.push.inventory_item_id), []):
+                results[index] = DeliveryRejected(f"{refused.code}: {refused.message}")
+        done = Delivered(budget=_budget(client))
+        return [done if r is None else r for r in results]
+
     return Subscriber(
         name=name or f"shopify:{channel}",
         event_types=frozenset({AVAILABILITY_CHANGED}),
@@ -98,4 +148,15 @@ def availability_subscriber(
         channels=frozenset({channel}),
         coalesce=True,
         max_concurrency=1,
+        deliver_batch=deliver_batch if batch else None,
+        batch_size=MAX_QUANTITIES_PER_CALL if batch else None,
     )
+
+
+def _previous(delivery: Delivery) -> int | None:
+    """What Shopify should hold now: the number an inventory report just told us (a re-push after drift,
+    ``seen`` in the payload), else the number we last published there."""
+    if "seen" in delivery.payload:
+        seen = delivery.payload["seen"]
+        return None if seen is None else int(seen)
+    return None if delivery.previous is None else delivery.previous.get("available")

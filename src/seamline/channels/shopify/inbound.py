@@ -29,6 +29,12 @@ from seamline.channels.shopify.mapper import MappingError, ShopifyLookups
 
 SOURCE = "shopify"
 
+
+def inbox_source(channel: str) -> str:
+    """Each Shopify channel is its own inbox source, so two shops never share handlers or webhook ids."""
+    return f"{SOURCE}:{channel}"
+
+
 HEADER_HMAC = "x-shopify-hmac-sha256"
 HEADER_TOPIC = "x-shopify-topic"
 HEADER_SHOP = "x-shopify-shop-domain"
@@ -173,8 +179,9 @@ def aggregate(topic: str, payload: Any) -> tuple[str | None, int | None]:
         kind = "order" if topic.startswith("orders/") else "product"
         entity = None if key is None else f"{kind}:{key}"
     elif topic in ("refunds/create", "fulfillments/create"):
-        key = mapper.legacy_id(payload.get("order_id"))
-        entity = None if key is None else f"order:{key}"
+        # Not ordered behind their order: one that arrives first waits (retried) for the order, and must not
+        # block the order's own creation queued behind it.
+        return None, None
     elif topic == "inventory_levels/update":
         item, location = (
             mapper.legacy_id(payload.get("inventory_item_id")),
@@ -188,9 +195,6 @@ def aggregate(topic: str, payload: Any) -> tuple[str | None, int | None]:
     except MappingError:
         stamp = None
     version = None if stamp is None else int(stamp.timestamp() * 1_000_000)
-    # A refund or fulfilment does not version the order: ordering by arrival within the order is enough.
-    if topic in ("refunds/create", "fulfillments/create"):
-        version = None
     return entity, version
 
 

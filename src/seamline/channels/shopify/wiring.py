@@ -1,9 +1,362 @@
-"""How a channel of this kind is wired from its configuration (see ``seamline.channels.wiring``)."""
+"""How a Shopify channel is wired from its configuration (see ``seamline.channels.wiring``).
+
+``PUT /v1/channels/{code}`` with ``kind: "shopify"`` and ``settings``:
+
+- ``shop_domain``: ``<shop>.myshopify.com``; webhooks from another shop are refused;
+- ``webhook_secrets``: a list, the current secret and, during a rotation, the previous one (write-only);
+- ``admin_api_url``: ``https://<shop>.myshopify.com/admin/api/2026-07``, or ``sandbox:`` (anything after
+  the colon is ignored) for the in-process sandbox shop of ``shop_domain`` (refused in production);
+- ``access_token`` (write-only);
+- ``location_map``: Shopify location id → our location code (where refunds restock), over the locations
+  ``seamline shopify link`` matched by name;
+- ``publish_location_id``: the Shopify location that shows the channel's availability (default: the first
+  key of ``location_map``);
+- ``currency``: the channel's currency (orders in another are held; products are priced in it);
+- ``accept_test_orders``: false by default; ``max_throttle_wait_seconds``: how long the client waits for the
+  cost bucket before handing the delivery back to the dispatcher as rate limited (default 10).
+
+It wires: the availability subscriber (batched, 250 quantities per ``inventorySetQuantities``; a SKU the
+shop does not list is skipped, and its numbers are pushed when a publish links it), the product
+publisher (``StyleChanged`` → ``productSet``, or archive when discontinued, filling the mapping tables), the
+fulfilment pusher (``OrderShipped`` of an order from this channel → ``fulfillmentCreate`` with tracking) and
+the inbox handlers of every topic (``handlers``)."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from seamline.channels.canonical import Tracking
+from seamline.channels.shopify import handlers as topic_handlers
+from seamline.channels.shopify import mapper
+from seamline.channels.shopify.client import (
+    Drift,
+    ShopifyClient,
+    ShopifyConfig,
+    ShopifyRejected,
+    ShopifyThrottled,
+    ShopifyUnavailable,
+)
+from seamline.channels.shopify.connector import availability_subscriber
+from seamline.channels.shopify.mapper import UnpublishableStyle, legacy_id
 from seamline.channels.wiring import ChannelConfig, Wired, WiringContext
+from seamline.domain.errors import InvalidInput
+from seamline.integration import (
+    AVAILABILITY_CHANGED,
+    Delivered,
+    Delivery,
+    DeliveryFailed,
+    DeliveryRejected,
+    NewEvent,
+    RateLimited,
+    Subscriber,
+)
+from seamline.integration.availability import coalesce_key
+from seamline.integration.catalog_events import style_coalesce_key
+from seamline.integration.events import ORDER_SHIPPED, STYLE_CHANGED
+from seamline.sandbox.shopify import SandboxConfig, ShopifySandbox
+from seamline.service import Seamline
+from seamline.store import catalog_repo, shopify_repo
+
+API_VERSION = "2026-07"
+
+_sandboxes: dict[str, ShopifySandbox] = {}
+_sandboxes_lock = threading.Lock()
+
+
+def sandbox_for(shop_domain: str, *, access_token: str | None = None) -> ShopifySandbox:
+    """The in-process sandbox shop of ``shop_domain``: one per shop per process, made on first use."""
+    domain = shop_domain.lower()
+    with _sandboxes_lock:
+        found = _sandboxes.get(domain)
+        if found is None:
+            config = SandboxConfig(shop_domain=domain)
+            if access_token:
+                config.access_token = access_token
+            found = _sandboxes[domain] = ShopifySandbox(config)
+        return found
+
+
+def use_sandbox(sandbox: ShopifySandbox) -> ShopifySandbox:
+    """Make ``sandbox`` the in-process shop of its domain (a test or the demo bringing its own clock)."""
+    with _sandboxes_lock:
+        _sandboxes[sandbox.config.shop_domain.lower()] = sandbox
+    return sandbox
+
+
+def _setting(config: ChannelConfig, name: str) -> str:
+    value = config.settings.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"channel {config.code}: settings.{name} is required for a Shopify channel")
+    return value.strip()
+
+
+def build_client(context: WiringContext, config: ChannelConfig) -> ShopifyClient:
+    settings = config.settings
+    url = _setting(config, "admin_api_url")
+    token = _setting(config, "access_token")
+    wait = float(settings.get("max_throttle_wait_seconds", 10.0))
+    transport = None
+    if context.check_url(config.code, "admin_api_url", url):
+        domain = _setting(config, "shop_domain")
+        transport = sandbox_for(domain, access_token=token).transport()
+        url = f"http://{domain}/admin/api/{API_VERSION}"
+    return ShopifyClient(
+        ShopifyConfig(url, token, max_throttle_wait_seconds=wait),
+        transport=transport,
+        clock=context.app.clock,
+        sleep=time.sleep,
+    )
+
+
+def _location_map(config: ChannelConfig) -> dict[str, str]:
+    raw = config.settings.get("location_map") or {}
+    if not isinstance(raw, Mapping):
+        raise InvalidInput(f"channel {config.code}: settings.location_map must map Shopify location ids to codes")
+    return {str(legacy_id(key) or key): str(value) for key, value in raw.items()}
 
 
 def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
-    return None  # to be filled in by the connector's issue
+    settings = config.settings
+    if not settings.get("admin_api_url"):
+        return None  # a Shopify channel without a shop yet: availability is computed, nothing is pushed
+    app = context.app
+    client = build_client(context, config)
+    locations = _location_map(config)
+    publish_location = settings.get("publish_location_id") or next(iter(locations), None)
+    publish_location = None if publish_location is None else str(legacy_id(publish_location) or publish_location)
+    currency = settings.get("currency")
+    subscriber_name = f"shopify:{config.code}"
+    wired = Wired()
+
+    if publish_location is not None:
+        wired.subscribers.append(
+            availability_subscriber(
+                config.code,
+                client,
+                location_id=publish_location,
+                item_for_sku=lambda sku: app.read(
+                    lambda conn: shopify_repo.inventory_items(conn, config.code, [sku]).get(sku)
+                ),
+                on_drift=lambda drift: _record_push_drift(app, config.code, drift),
+                name=subscriber_name,
+                batch=True,
+                items_for_skus=lambda skus: app.read(
+                    lambda conn: shopify_repo.inventory_items(conn, config.code, skus)
+                ),
+                skip_unlinked=True,
+            )
+        )
+    outbox = context.integration.outbox
+
+    def repush(conn: Connection, seen: Sequence[tuple[str, int | None]]) -> None:
+        events = []
+        for sku, theirs in seen:
+            current = topic_handlers.current_availability(conn, config.code, sku, app.clock.now())
+            if current is None:
+                continue
+            available, atp, paused = current
+            payload = {
+                "channel": config.code,
+                "sku": sku,
+                "atp": atp,
+                "available": available,
+                "paused": paused,
+                "seen": theirs,
+            }
+            events.append(NewEvent(AVAILABILITY_CHANGED, payload, config.code, coalesce_key(config.code, sku)))
+        outbox.emit(conn, events)
+
+    def republish(conn: Connection, styles: Sequence[str]) -> None:
+        events = []
+        for code in styles:
+            style = catalog_repo.get_style(conn, code)
+            if style is not None:
+                payload = {"style": code, "version": style.version, "status": style.status}
+                events.append(NewEvent(STYLE_CHANGED, payload, config.code, style_coalesce_key(code)))
+        outbox.emit(conn, events)
+
+    def push_linked(conn: Connection, skus: Sequence[str]) -> None:
+        # Newly linked variants show nothing yet: push our numbers, with no compare (we never published).
+        repush(conn, [(sku, None) for sku in skus])
+
+    wired.subscribers.append(product_subscriber(app, config.code, client, currency=currency, after_link=push_linked))
+    wired.subscribers.append(fulfilment_subscriber(app, config.code, client))
+    channel = topic_handlers.ShopifyChannel(
+        app=app,
+        code=config.code,
+        location_map=locations,
+        publish_location_id=publish_location,
+        currency=str(currency) if currency else None,
+        accept_test_orders=bool(settings.get("accept_test_orders", False)),
+        subscriber=subscriber_name,
+        repush=repush,
+        republish=republish,
+    )
+    wired.handlers.extend(topic_handlers.handlers(channel))
+    return wired
+
+
+def _record_push_drift(app: Seamline, channel: str, drift: Drift) -> None:
+    """A compare-and-set that found another number is drift, unless Shopify already showed the number we
+    were pushing (its own sale took the unit off before our number for that sale arrived)."""
+    if drift.actual == drift.pushed:
+        return
+    row = {
+        "channel": channel,
+        "kind": "inventory",
+        "sku": drift.sku,
+        "subject": str(legacy_id(drift.inventory_item_id) or drift.inventory_item_id),
+        "field": "available",
+        "ours": None if drift.expected is None else str(drift.expected),
+        "theirs": None if drift.actual is None else str(drift.actual),
+        "source": "push",
+        "recorded_at": app.clock.now(),
+    }
+    app.write(lambda conn: shopify_repo.record_drift(conn, [row]))
+
+
+def _failure(exc: Exception) -> Exception:
+    if isinstance(exc, ShopifyThrottled):
+        return RateLimited(str(exc), retry_after=exc.retry_after)
+    if isinstance(exc, ShopifyUnavailable):
+        return DeliveryFailed(str(exc), retry_after=exc.retry_after)
+    return DeliveryRejected(str(exc))
+
+
+def product_subscriber(
+    app: Seamline,
+    channel: str,
+    client: ShopifyClient,
+    *,
+    currency: Any,
+    after_link: Callable[[Connection, Sequence[str]], None] | None = None,
+) -> Subscriber:
+    """``StyleChanged`` → the style's product in the shop (``productSet`` by our handle or the product id we
+    hold: the same style published twice is one product), archived when discontinued; the product, variant
+    and inventory item ids go into the mapping tables, and ``after_link`` is told which SKUs were linked for
+    the first time (in the same transaction)."""
+
+    def deliver(delivery: Delivery) -> Delivered:
+        code = str(delivery.payload["style"])
+
+        def read(conn: Connection) -> tuple[Any, dict[str, Any] | None]:
+            return catalog_repo.get_style(conn, code), shopify_repo.product_of_style(conn, channel, code)
+
+        style, known = app.read(read)
+        if style is None:
+            raise DeliveryRejected(f"style {code} does not exist")
+        product_id = None if known is None else str(known["product_id"])
+        price_currency = str(currency) if currency else next((p.currency for p in style.prices), None)
+        try:
+            if style.status == "discontinued" and product_id is not None:
+                errors = client.archive_product(product_id)
+                if errors:
+                    raise DeliveryRejected(f"archive refused: {errors}")
+                app.write(
+                    lambda conn: shopify_repo.save_product(
+                        conn,
+                        channel,
+                        code,
+                        product_id=product_id,
+                        handle=None if known is None else known["handle"],
+                        status="ARCHIVED",
+                        version=style.version,
+                        now=app.clock.now(),
+                    )
+                )
+                return Delivered()
+            if price_currency is None:
+                raise DeliveryRejected(f"style {code} has no price to publish")
+            variables = mapper.product_set_variables(style, currency=price_currency, product_id=product_id)
+            published = client.publish_product(variables)
+        except UnpublishableStyle as exc:
+            raise DeliveryRejected(str(exc)) from exc
+        except (ShopifyThrottled, ShopifyUnavailable, ShopifyRejected) as exc:
+            raise _failure(exc) from exc
+        if not published.ok or published.product_id is None:
+            raise DeliveryRejected(f"productSet refused {code}: {list(published.user_errors)}")
+        new_id = str(legacy_id(published.product_id))
+        links = [
+            {
+                "sku": v.sku,
+                "product_id": new_id,
+                "variant_id": str(legacy_id(v.variant_id)),
+                "inventory_item_id": str(legacy_id(v.inventory_item_id)),
+                "linked_by": "publish",
+            }
+            for v in published.variants
+            if v.sku
+        ]
+
+        def save(conn: Connection) -> None:
+            now = app.clock.now()
+            shopify_repo.save_product(
+                conn,
+                channel,
+                code,
+                product_id=new_id,
+                handle=published.handle,
+                status=published.status,
+                version=style.version,
+                now=now,
+            )
+            before = shopify_repo.inventory_items(conn, channel, [link["sku"] for link in links])
+            shopify_repo.link_variants(conn, channel, links, now)
+            fresh = [link["sku"] for link in links if before.get(link["sku"]) != link["inventory_item_id"]]
+            if after_link is not None and fresh:
+                after_link(conn, fresh)
+
+        app.write(save)
+        return Delivered()
+
+    return Subscriber(
+        name=f"shopify-products:{channel}",
+        event_types=frozenset({STYLE_CHANGED}),
+        deliver=deliver,
+        channels=frozenset({channel}),
+        coalesce=True,
+    )
+
+
+def fulfilment_subscriber(app: Seamline, channel: str, client: ShopifyClient) -> Subscriber:
+    """``OrderShipped`` of an order that came from this channel → ``fulfillmentCreate`` with the tracking.
+    A repeat finds nothing open and does nothing; the fulfilment's id is kept so its webhook echo is
+    recognised as ours."""
+
+    def deliver(delivery: Delivery) -> Delivered:
+        payload = delivery.payload
+        external_id = str(payload["external_id"])
+        if not external_id.isdigit():
+            return Delivered()  # not a Shopify order id (an exchange's order placed here)
+        number = payload.get("tracking")
+        tracking = Tracking(None, str(number)) if number else None
+        try:
+            result = client.create_fulfillment(external_id, tracking)
+        except (ShopifyThrottled, ShopifyUnavailable, ShopifyRejected) as exc:
+            raise _failure(exc) from exc
+        if result.user_errors:
+            raise DeliveryRejected(f"fulfillmentCreate refused: {list(result.user_errors)}")
+        if result.fulfillment_id is not None:
+            fulfillment_id = str(legacy_id(result.fulfillment_id))
+            order_id = str(payload["order_id"])
+
+            def save(conn: Connection) -> None:
+                now = app.clock.now()
+                if shopify_repo.claim_document(conn, channel, "pushed_fulfillment", fulfillment_id, now):
+                    shopify_repo.set_document(conn, channel, "pushed_fulfillment", fulfillment_id, order_id)
+
+            app.write(save)
+        return Delivered()
+
+    return Subscriber(
+        name=f"shopify-fulfilments:{channel}",
+        event_types=frozenset({ORDER_SHIPPED}),
+        deliver=deliver,
+        channels=frozenset({channel}),
+        coalesce=False,
+    )

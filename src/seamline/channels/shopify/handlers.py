@@ -1,0 +1,490 @@
+"""Shopify deliveries from the inbox into the one order queue, the ledger and the master (issue 5).
+
+Each topic's handler ``parse``s a stored delivery (mapping it with the channel's lookups: the variant
+mapping, our SKUs, the location map, the channel's currency) and ``apply``s it inside the inbox's
+transaction through ``OrderDesk``, so its effect happens exactly once. Deliveries arrive at least once and
+out of order; every handler is safe to repeat and says what it does when its order is not known yet.
+
+Defined behaviour (each is tested in ``tests/integration/test_shopify_webhooks.py`` and, for the storm
+of shuffled duplicates, ``test_shopify_outbound.py``):
+
+- ``orders/create``: an order in the one queue (kind ``dtc``), lines by the line's ``sku`` or else the
+  variant mapping, the customer matched by email/phone (an email or phone our matcher refuses is dropped
+  rather than losing the order). ``(channel, Shopify order id)`` is unique: a repeat is a no-op.
+  - **unknown SKU**: held (the message fails with the SKUs named and is retried; once ``seamline shopify
+    link`` has mapped the variant the link command retries the held messages);
+  - **foreign currency** (the order's shop currency is not the channel's ``currency`` setting): held;
+  - **gift cards** and **custom line items**: skipped lines (no stock behind them); an order of only those
+    is ignored, and so is a **test order** unless the channel sets ``accept_test_orders``. Ignored messages
+    end ``rejected`` with the reason, so they are visible and never retried.
+  - a shortage on a channel that rejects shortages holds the message (the units were sold; a person
+    decides), on a backordering channel the order is backordered.
+- ``orders/cancelled``: cancels the order and releases its allocations. Arriving before ``orders/create``
+  (its body is the whole order), it places the order and cancels it at once, so the late create is a
+  no-op. An order already shipped is left alone: what comes back is a refund.
+- ``refunds/create``: one return per refund, one return line per refunded line that left stock:
+  ``return``/``legacy_restock`` lines are ``sellable`` at the refund line's location (through
+  ``location_map``), ``no_restock`` lines are booked ``damaged`` (refunded, never sellable again). A line
+  refunding more units than shipped here waits (retried) for its ``fulfillments/create``. ``cancel`` lines
+  are units removed before fulfilment (they never left stock): when they are all the order's open units
+  the order is cancelled and its allocations released (nothing to do if ``orders/cancelled`` did it
+  first); a refund that removes part of an unshipped order is held for a person (no partial cancellation
+  in the order queue yet). A refund applies once per Shopify refund id; before its order is known it waits.
+- ``fulfillments/create``: an order fulfilled outside Seamline is picked, packed and shipped here with the
+  tracking number; one we shipped ourselves (or already shipped) is left alone. Units not allocated here
+  (a backordered order) cannot be picked: the message is held and ends ``failed`` for a person.
+- ``inventory_levels/update``: Shopify's number at the channel's publish location is drift when it is
+  neither our number now (the ledger's ATP for the channel: Shopify taking its own sale off is not drift)
+  nor the number we last pushed (the echo of our own push): the drift is recorded and ours is pushed again,
+  compared against Shopify's number (the ledger is the truth). Reports older than our last push, and items
+  we do not map, are ignored.
+- ``products/update``: the mastered fields (title, per SKU barcode, price, options, the variant set) of a
+  product we publish, against the master: differences are recorded as drift and the style is published
+  again. Products we do not publish are ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from seamline.channels.canonical import (
+    FulfillmentReport,
+    InventoryLevelReport,
+    OrderMapping,
+    OrderVerdict,
+    ProductReport,
+    RefundMapping,
+    RefundVerdict,
+    RestockType,
+)
+from seamline.channels.shopify import inbound, mapper
+from seamline.channels.shopify.mapper import MappingError, ShopifyLookups
+from seamline.domain.clock import ensure_utc
+from seamline.domain.errors import InvalidInput
+from seamline.integration import InvalidMessage, StoredMessage
+from seamline.ledger import channel_atp
+from seamline.orders.model import OrderStatus
+from seamline.orders.returns import ReturnRequestLine
+from seamline.orders.state import ALLOWED_FROM, Step
+from seamline.service import Seamline
+from seamline.service.customers import ContactRequest
+from seamline.service.orders import LineRequest, OrderDesk, OrderRequest, ReturnRequest
+from seamline.store import catalog_repo, channels_repo, ledger_repo, orders_repo, outbox_repo, shopify_repo
+
+log = logging.getLogger("seamline.shopify")
+
+
+class HeldMessage(Exception):
+    """The delivery cannot be applied yet (unknown SKU, foreign currency, order not seen yet): the inbox
+    retries it with backoff and, after its last attempt, keeps it ``failed`` with this reason."""
+
+
+@dataclass(frozen=True)
+class ShopifyChannel:
+    """What the handlers know about one Shopify channel."""
+
+    app: Seamline
+    code: str
+    #: Shopify location id → our location code, from the settings (over what ``shopify link`` recorded).
+    location_map: Mapping[str, str]
+    #: The Shopify location the channel's availability is published to.
+    publish_location_id: str | None
+    currency: str | None
+    accept_test_orders: bool
+    #: The availability subscriber's name (its published numbers are what we compare drift against).
+    subscriber: str
+    #: Re-push our number for these SKUs (an inventory drift); called inside the transaction.
+    repush: Callable[[Connection, Sequence[tuple[str, int | None]]], None]
+    #: Publish these styles again (a product drift); called inside the transaction.
+    republish: Callable[[Connection, Sequence[str]], None]
+
+    @property
+    def source(self) -> str:
+        return inbound.inbox_source(self.code)
+
+    def lookups(self, conn: Connection, payload: Any = None) -> ShopifyLookups:
+        """The mapping for the variants ``payload`` names (all of the channel's without one)."""
+        wanted = None if payload is None else sorted(_variant_ids(payload))
+        return ShopifyLookups(
+            variant_skus=shopify_repo.variant_skus(conn, self.code, wanted),
+            known_skus=None,
+            location_codes={**shopify_repo.location_codes(conn, self.code), **self.location_map},
+            currency=self.currency,
+            accept_test_orders=self.accept_test_orders,
+        )
+
+    def resolve_known(self, conn: Connection, mapping_skus: Sequence[str]) -> set[str]:
+        return set(catalog_repo.known_skus(conn, mapping_skus))
+
+
+@dataclass(frozen=True)
+class Parsed:
+    topic: str
+    payload: Any
+    headers: Mapping[str, str]
+
+
+def _variant_ids(payload: Any) -> set[str]:
+    """The variant ids an order, refund or fulfilment body names."""
+    found: set[str] = set()
+    if not isinstance(payload, Mapping):
+        return found
+    items = list(payload.get("line_items") or [])
+    items += [e.get("line_item") for e in payload.get("refund_line_items") or [] if isinstance(e, Mapping)]
+    for item in items:
+        if isinstance(item, Mapping) and (variant := mapper.legacy_id(item.get("variant_id"))) is not None:
+            found.add(variant)
+    return found
+
+
+def _load(message: StoredMessage) -> Parsed:
+    try:
+        payload = inbound.load_body(message.body)
+    except MappingError as exc:
+        raise InvalidMessage(str(exc)) from None
+    if not isinstance(payload, Mapping):
+        raise InvalidMessage("the body is not a JSON object")
+    return Parsed(message.message_type, payload, message.headers)
+
+
+def _map_order(channel: ShopifyChannel, conn: Connection, payload: Any) -> OrderMapping:
+    """Map with Shopify's SKU text trusted only when it is one of our SKUs."""
+    lookups = channel.lookups(conn, payload)
+    texts = [str(i.get("sku")) for i in payload.get("line_items") or [] if isinstance(i, Mapping) and i.get("sku")]
+    known = channel.resolve_known(conn, texts)
+    lookups = ShopifyLookups(
+        lookups.variant_skus, known, lookups.location_codes, lookups.currency, lookups.accept_test_orders
+    )
+    try:
+        return mapper.map_order(payload, lookups)
+    except MappingError as exc:
+        raise InvalidMessage(str(exc)) from None
+
+
+# ---------------------------------------------------------------------- orders
+class OrderHandler:
+    """``orders/create`` and ``orders/cancelled``."""
+
+    def __init__(self, channel: ShopifyChannel) -> None:
+        self.channel = channel
+        self.desk = OrderDesk(channel.app)
+
+    def parse(self, message: StoredMessage) -> Parsed:
+        """A created order that can never take stock (a test order, only gift cards or custom items) is
+        rejected here with its reason: visible in the inbox, never retried."""
+        parsed = _load(message)
+        if parsed.topic == "orders/create":
+            lookups = ShopifyLookups(accept_test_orders=self.channel.accept_test_orders)
+            try:
+                verdict = mapper.map_order(parsed.payload, lookups)
+            except MappingError as exc:
+                raise InvalidMessage(str(exc)) from None
+            if verdict.verdict in (OrderVerdict.IGNORE_TEST_ORDER, OrderVerdict.IGNORE_NOTHING_TO_FULFIL):
+                raise InvalidMessage(f"{verdict.verdict.value}: {verdict.detail}")
+        return parsed
+
+    def apply(self, conn: Connection, command: Parsed) -> None:
+        mapping = _map_order(self.channel, conn, command.payload)
+        if command.topic == "orders/cancelled":
+            self._cancel(conn, mapping)
+        else:
+            self._place(conn, mapping)
+
+    def _place(self, conn: Connection, mapping: OrderMapping) -> str | None:
+        """Place the order if its verdict lets it in; answers our order id (None when ignored)."""
+        verdict = mapping.verdict
+        if verdict in (OrderVerdict.HOLD_UNKNOWN_SKU, OrderVerdict.HOLD_FOREIGN_CURRENCY):
+            raise HeldMessage(f"{verdict.value}: {mapping.detail}")
+        if verdict is not OrderVerdict.ACCEPT:
+            log.info("Shopify order %s not placed: %s", mapping.order.external_id, verdict.value)
+            return None
+        order = mapping.order
+        lines = [LineRequest(str(line.sku), line.qty, str(line.unit_price)) for line in mapping.stock_lines]
+        customer = None
+        if order.customer is not None:
+            customer = ContactRequest(order.customer.email, order.customer.phone, order.customer.name)
+        request = OrderRequest(self.channel.code, order.external_id, lines, order.currency, "dtc", customer)
+        try:
+            _, view = self.desk.place_order(conn, request)
+        except InvalidInput as exc:
+            if exc.code not in ("invalid-email", "invalid-phone") or customer is None:
+                raise
+            # Nothing is written before the contact is checked: place it without the contact we cannot read.
+            _, view = self.desk.place_order(conn, OrderRequest(**{**_fields(request), "customer": None}))
+        return str(view["id"])
+
+    def _cancel(self, conn: Connection, mapping: OrderMapping) -> None:
+        external_id = mapping.order.external_id
+        order_id = orders_repo.order_id_for(conn, self.channel.code, external_id)
+        if order_id is None:
+            order_id = self._place(conn, mapping)
+            if order_id is None:
+                return
+        order = orders_repo.get_order(conn, order_id)
+        assert order is not None
+        if OrderStatus(order["status"]) not in ALLOWED_FROM[Step.CANCEL]:
+            log.info("Shopify cancelled order %s, already %s here: left alone", external_id, order["status"])
+            return
+        self.desk.cancel(conn, order_id)
+
+
+def _fields(request: OrderRequest) -> dict[str, Any]:
+    return {name: getattr(request, name) for name in request.__slots__}
+
+
+# ---------------------------------------------------------------------- refunds
+class RefundHandler:
+    def __init__(self, channel: ShopifyChannel) -> None:
+        self.channel = channel
+        self.desk = OrderDesk(channel.app)
+
+    def parse(self, message: StoredMessage) -> Parsed:
+        return _load(message)
+
+    def apply(self, conn: Connection, command: Parsed) -> None:
+        channel = self.channel
+        try:
+            mapping: RefundMapping = mapper.map_refund(command.payload, channel.lookups(conn, command.payload))
+        except MappingError as exc:
+            raise InvalidMessage(str(exc)) from None
+        refund = mapping.refund
+        if mapping.verdict is not RefundVerdict.ACCEPT:
+            raise HeldMessage(f"{mapping.verdict.value}: {mapping.detail}")
+        order_id = orders_repo.order_id_for(conn, channel.code, refund.order_external_id)
+        if order_id is None:
+            raise HeldMessage(f"refund {refund.external_id}: order {refund.order_external_id} is not known yet")
+        now = channel.app.clock.now()
+        if not shopify_repo.claim_document(conn, channel.code, "refund", refund.external_id, now):
+            return
+        order = orders_repo.get_order(conn, order_id, for_update=True)
+        assert order is not None
+        returnable: dict[str, int] = defaultdict(int)
+        for line in order["lines"]:
+            returnable[line.sku] += line.returnable
+        back: list[tuple[str, int, str, str | None]] = []  # sku, qty, condition, our location
+        unshipped = 0
+        for line in refund.lines:
+            sku = str(line.sku)
+            if line.restock_type is RestockType.CANCEL:
+                unshipped += line.qty  # removed before it was fulfilled: it never left stock
+                continue
+            if line.qty > returnable[sku]:
+                raise HeldMessage(
+                    f"refund {refund.external_id}: {line.qty} of {sku} refunded but {returnable[sku]} shipped "
+                    "here; waiting for the fulfilment"
+                )
+            returnable[sku] -= line.qty
+            back.append((sku, line.qty, "sellable" if line.restock else "damaged", line.location))
+        if unshipped:
+            self._cancel_unshipped(conn, order, unshipped, refund.external_id)
+        if not back:
+            return
+        location = next((loc for _, _, _, loc in back if loc), None) or self._default_location(conn, order)
+        lines = [ReturnRequestLine(sku, qty, condition) for sku, qty, condition, _ in back]
+        view = self.desk.record_return(conn, ReturnRequest(order_id, location, lines))
+        shopify_repo.set_document(conn, channel.code, "refund", refund.external_id, str(view["id"]))
+
+    def _cancel_unshipped(self, conn: Connection, order: Mapping[str, Any], units: int, refund_id: str) -> None:
+        status = OrderStatus(order["status"])
+        if status is OrderStatus.CANCELLED:
+            return  # orders/cancelled came first and released them
+        open_units = sum(line.open - line.picked for line in order["lines"])
+        if units >= open_units and status in ALLOWED_FROM[Step.CANCEL]:
+            self.desk.cancel(conn, order["id"])
+            return
+        raise HeldMessage(
+            f"refund {refund_id} removes {units} of {open_units} unshipped units of order {order['id']}: "
+            "a partial cancellation needs a person"
+        )
+
+    def _default_location(self, conn: Connection, order: Mapping[str, Any]) -> str:
+        found = channels_repo.sourcing(conn, self.channel.code)
+        if found and found[0]:
+            return str(found[0][0])
+        raise HeldMessage(f"order {order['id']}: no location to book the return at")
+
+
+# ---------------------------------------------------------------------- fulfilments
+class FulfillmentHandler:
+    def __init__(self, channel: ShopifyChannel) -> None:
+        self.channel = channel
+        self.desk = OrderDesk(channel.app)
+
+    def parse(self, message: StoredMessage) -> FulfillmentReport:
+        parsed = _load(message)
+        try:
+            return mapper.map_fulfillment(parsed.payload)
+        except MappingError as exc:
+            raise InvalidMessage(str(exc)) from None
+
+    def apply(self, conn: Connection, report: FulfillmentReport) -> None:
+        channel = self.channel
+        if report.external_id in shopify_repo.documents(conn, channel.code, "pushed_fulfillment"):
+            return  # our own fulfilment coming back
+        order_id = orders_repo.order_id_for(conn, channel.code, report.order_external_id)
+        if order_id is None:
+            raise HeldMessage(f"fulfilment {report.external_id}: order {report.order_external_id} is not known yet")
+        now = channel.app.clock.now()
+        if not shopify_repo.claim_document(conn, channel.code, "fulfillment", report.external_id, now):
+            return
+        order = orders_repo.get_order(conn, order_id)
+        assert order is not None
+        status = OrderStatus(order["status"])
+        if status in (OrderStatus.SHIPPED, OrderStatus.CLOSED, OrderStatus.CANCELLED):
+            return
+        variant_skus = shopify_repo.variant_skus(
+            conn, channel.code, [v for line in report.lines if (v := line.variant_id)]
+        )
+        picks: dict[str, int] = defaultdict(int)
+        for line in report.lines:
+            sku = mapper.resolve_sku(line.variant_id, line.sku, ShopifyLookups(variant_skus=variant_skus))
+            if sku is not None:
+                picks[sku] += line.qty
+        on_order = {line.sku for line in order["lines"]}
+        wanted = [(sku, qty) for sku, qty in sorted(picks.items()) if sku in on_order]
+        if not wanted:
+            return
+        if status in ALLOWED_FROM[Step.PICK]:
+            self.desk.pick(conn, order_id, wanted)
+        self.desk.pack(conn, order_id)
+        tracking = report.tracking_numbers[0] if report.tracking_numbers else None
+        if report.tracking_company and tracking:
+            tracking = f"{report.tracking_company} {tracking}"
+        self.desk.ship(conn, order_id, tracking)
+        shopify_repo.set_document(conn, channel.code, "fulfillment", report.external_id, order_id)
+
+
+# ---------------------------------------------------------------------- drift
+class InventoryLevelHandler:
+    def __init__(self, channel: ShopifyChannel) -> None:
+        self.channel = channel
+
+    def parse(self, message: StoredMessage) -> InventoryLevelReport:
+        parsed = _load(message)
+        try:
+            return mapper.map_inventory_level(parsed.payload)
+        except MappingError as exc:
+            raise InvalidMessage(str(exc)) from None
+
+    def apply(self, conn: Connection, report: InventoryLevelReport) -> None:
+        channel = self.channel
+        if channel.publish_location_id is not None and report.location_id != channel.publish_location_id:
+            return
+        sku = shopify_repo.sku_of_inventory_item(conn, channel.code, report.inventory_item_id)
+        if sku is None:
+            return
+        published = outbox_repo.published(conn, channel.subscriber, channel.code, sku)
+        last_pushed = None
+        if published is not None:
+            last_pushed = int(published["available"])
+            at = published.get("published_at")
+            if report.updated_at is not None and at is not None and report.updated_at < ensure_utc(at):
+                return  # news older than our last push
+        current = current_availability(conn, channel.code, sku, channel.app.clock.now())
+        if current is None:
+            return
+        ours = current[0]
+        # Our number now (Shopify took its own sale off as we did), or the number we last pushed (the echo of
+        # our push, a newer one on its way): neither is drift.
+        if report.available in (ours, last_pushed):
+            return
+        shopify_repo.record_drift(
+            conn,
+            [
+                {
+                    "channel": channel.code,
+                    "kind": "inventory",
+                    "sku": sku,
+                    "subject": report.inventory_item_id,
+                    "field": "available",
+                    "ours": str(ours),
+                    "theirs": None if report.available is None else str(report.available),
+                    "source": "webhook",
+                    "recorded_at": channel.app.clock.now(),
+                }
+            ],
+        )
+        channel.repush(conn, [(sku, report.available)])
+
+
+class ProductHandler:
+    def __init__(self, channel: ShopifyChannel) -> None:
+        self.channel = channel
+
+    def parse(self, message: StoredMessage) -> ProductReport:
+        parsed = _load(message)
+        try:
+            return mapper.map_product(parsed.payload)
+        except MappingError as exc:
+            raise InvalidMessage(str(exc)) from None
+
+    def apply(self, conn: Connection, report: ProductReport) -> None:
+        channel = self.channel
+        code = shopify_repo.style_of_product(conn, channel.code, report.product_id)
+        if code is None:
+            return
+        style = catalog_repo.get_style(conn, code)
+        if style is None:
+            return
+        currency = channel.currency or _first_currency(style)
+        if currency is None:
+            return
+        drift = mapper.product_drift(report, style, currency=currency)
+        if not drift:
+            return
+        now = channel.app.clock.now()
+        shopify_repo.record_drift(
+            conn,
+            [
+                {
+                    "channel": channel.code,
+                    "kind": "product",
+                    "sku": d.sku,
+                    "subject": report.product_id,
+                    "field": d.field,
+                    "ours": d.ours,
+                    "theirs": d.theirs,
+                    "source": "webhook",
+                    "recorded_at": now,
+                }
+                for d in drift
+            ],
+        )
+        channel.republish(conn, [code])
+
+
+def current_availability(conn: Connection, channel: str, sku: str, now: datetime) -> tuple[int, int, bool] | None:
+    """(available to show, ATP, paused) of a unit SKU on the channel, from the ledger now."""
+    policies = channels_repo.policies(conn, skus=[sku])
+    policy = next((p for p in policies if p.code == channel), None)
+    if policy is None:
+        return None
+    balances = ledger_repo.read_balances(conn, now, skus=[sku], locations_in=list(policy.sources))
+    result = channel_atp(policy, sku, {b.location: b.available for b in balances}, policies)
+    return result.published, result.atp, result.paused
+
+
+def _first_currency(style: Any) -> str | None:
+    return next((p.currency for p in style.prices if p.list == "retail"), None)
+
+
+def handlers(channel: ShopifyChannel) -> list[tuple[str, str, Any]]:
+    """(inbox source, topic, handler) for every topic the channel takes."""
+    orders = OrderHandler(channel)
+    products = ProductHandler(channel)
+    return [
+        (channel.source, "orders/create", orders),
+        (channel.source, "orders/cancelled", orders),
+        (channel.source, "refunds/create", RefundHandler(channel)),
+        (channel.source, "fulfillments/create", FulfillmentHandler(channel)),
+        (channel.source, "inventory_levels/update", InventoryLevelHandler(channel)),
+        (channel.source, "products/create", products),
+        (channel.source, "products/update", products),
+    ]
