@@ -177,18 +177,36 @@ def test_closing_with_cash_takings_and_no_count_is_refused(client: TestClient) -
 
 
 def test_an_offline_tills_batch_replayed_twice_posts_once(client: TestClient) -> None:
-    """There is no batch endpoint in the order queue yet: the till replays its sales one by one, with their
-    real times and ``force`` (the goods left), twice over."""
-    configure(client)
-    batch = [sale_body(external_id=f"OFF-{i}", occurred_at=f"2026-11-27T0{i}:15:00Z", force=True) for i in range(1, 4)]
-    for _ in range(2):
-        for body in batch:
-            assert client.post("/v1/sales", json=body).status_code in (200, 201)
+    """The till uploads what it sold offline as one batch, with the sales' real times, and (its answer lost)
+    uploads the same batch again: one sale each in the ledger, one receipt each, one day's journal."""
+    configure(client)  # ten of SKU at STORE-1
+    sales = [
+        {
+            "external_id": f"OFF-{i}",
+            "occurred_at": f"2026-11-27T0{i}:15:00Z",
+            "lines": [{"sku": SKU, "qty": 1, "unit_price": "89.00"}],
+            "tenders": [{"type": "card", "amount": "89.00"}],
+            "currency": "EUR",
+        }
+        for i in range(1, 4)
+    ]
+    batch = {"till": "TILL-1", "batch_id": "2026-11-27-1", "sales": sales}
+    first = ok(client.post("/v1/stores/STORE-1/offline-batches", json=batch), 201)
+    again = ok(client.post("/v1/stores/STORE-1/offline-batches", json=batch), 200)
+    assert again["sales"] == first["sales"]
+    assert first["availability"] == [{"sku": SKU, "on_hand": 7, "available": 7}]
+    assert ok(client.get("/v1/stock", params={"sku": SKU, "location": "STORE-1"}))["items"][0]["on_hand"] == 7
     receipts = ok(client.get("/v1/finance/documents", params={"kind": "sales_receipt"}))["items"]
     assert sorted(d["order_ref"] for d in receipts) == ["OFF-1", "OFF-2", "OFF-3"]
     view = ok(client.get(f"/v1/finance/settlements/STORE-1/{DAY}"))
     card = next(t for t in view["tenders"] if t["tender"] == "card")
     assert (card["sales"], card["sale_count"]) == ("267.00", 3)
+    closed = ok(client.post(f"/v1/finance/settlements/STORE-1/{DAY}/close"))
+    assert entry_lines(closed, "card") == [
+        ("4000", "0.00", "222.51", "sales"),  # each receipt rounds its own tax
+        ("2200", "0.00", "44.49", "tax VAT20 on sales"),
+        ("1010", "267.00", "0.00", "card takings"),
+    ]
     assert ok(client.get("/v1/finance/reconciliation"))["clean"]
 
 

@@ -160,3 +160,24 @@ class ReconciliationOut(Response):
 class PostPendingOut(Response):
     posted: int
     documents: list[dict[str, Any]]
+
+
+class AccountingConnectionIn(Request):
+    kind: Literal["xero", "quickbooks"]
+    settings: dict[str, Any] = Field(
+        description="base_url (sandbox:<name> for the in-process sandbox), access_token (write-only), "
+        "tenant_id (Xero) or realm_id (QuickBooks), and the optional mapping extras of the connector"
+    )
+
+
+class AccountingConnectionOut(Response):
+    code: str
+    kind: str
+    target: str = Field(description="how exports to these books are recorded: <kind>:<code>")
+    settings: dict[str, Any]
+    wired: bool | None = None
+    error: str | None = None
+
+
+class AccountingConnectionList(Response):
+    items: list[AccountingConnectionOut]

@@ -6,7 +6,7 @@ import logging
 import secrets
 
 from seamline.domain.clock import Clock, SystemClock
-from seamline.service import finance
+from seamline.service import finance, tills
 from seamline.service.app import Seamline
 from seamline.service.settings import Settings
 from seamline.store.db import make_engine
@@ -38,6 +38,7 @@ def bootstrap(
         raise RuntimeError("the database schema is not current: run `seamline migrate`")
     app = Seamline(engine, clock or SystemClock(), settings)
     finance.install(app)  # documents and journal entries post in the business event's own transaction
+    tills.install(app)  # a saved style republishes the till catalog in its own transaction
     token = settings.admin_token
     if token is None and generate_admin_token and settings.env == "development":
         token = "sl_dev_" + secrets.token_urlsafe(24)

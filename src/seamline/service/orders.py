@@ -645,6 +645,29 @@ class OrderDesk:
         """A till sale, captured and fulfilled in one transaction at its store: a closed ``pos`` order and
         a ``sale`` movement per SKU. Not enough available is a 409 unless ``force`` (the goods already
         left): then it is recorded and an oversell exception names the allocations now short."""
+        location, currency, lines, tenders, contact, occurred_at = self._checked_sale(conn, req)
+        status, order_id = self._create_sale(
+            conn,
+            location=location,
+            channel=req.channel or pos_channel(location),
+            external_id=req.external_id,
+            currency=currency,
+            lines=lines,
+            tenders=tenders,
+            contact=contact,
+            occurred_at=occurred_at,
+            force=req.force,
+            trace_id=trace_id,
+        )
+        return status, self.order_view(conn, order_id)
+
+    def check_sale(self, conn: Connection, req: SaleRequest) -> None:
+        """Validate a sale without writing anything (an offline till's batch is checked whole first)."""
+        self._checked_sale(conn, req)
+
+    def _checked_sale(
+        self, conn: Connection, req: SaleRequest
+    ) -> tuple[str, str, list[ParsedLine], list[tuple[str, Decimal]], Contact | None, datetime | None]:
         location = self._sellable_location(conn, req.location)
         if req.channel is not None and channels_repo.sourcing(conn, req.channel) is None:
             raise Seamline.unknown_channel(req.channel)
@@ -662,20 +685,7 @@ class OrderDesk:
                 raise InvalidInput(
                     "a time needs its zone", [FieldError("occurred_at", "must carry a UTC offset")]
                 ) from None
-        status, order_id = self._create_sale(
-            conn,
-            location=location,
-            channel=req.channel or pos_channel(location),
-            external_id=req.external_id,
-            currency=currency,
-            lines=lines,
-            tenders=tenders,
-            contact=contact,
-            occurred_at=occurred_at,
-            force=req.force,
-            trace_id=trace_id,
-        )
-        return status, self.order_view(conn, order_id)
+        return location, currency, lines, tenders, contact, occurred_at
 
     def _create_sale(
         self,

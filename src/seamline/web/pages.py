@@ -12,6 +12,7 @@ from seamline.integration import deadletters
 from seamline.ledger import SELLABLE_KINDS, LocationKind
 from seamline.orders.model import OrderStatus
 from seamline.service.orders import OrderDesk
+from seamline.service.tills import TillDesk
 from seamline.store import dashboard_repo
 from seamline.web.charts import Sparkline, sparkline
 from seamline.web.kpis import LAG_WINDOW, KpiSample, percentile
@@ -260,6 +261,7 @@ def exceptions_view(d: Dashboard, *, force_reconcile: bool = False) -> dict[str,
         "drift": d.drift.recent(),
         "variances": d.service.read(dashboard_repo.count_variances),
         "settlement_variances": d.service.read(dashboard_repo.settlement_variances),
+        "tills": TillDesk(d.service).catalog_status(),  # stores whose tills lack the current catalog
         "reconcile": report,
         "reconciled_at": ran_at,
     }

@@ -15,6 +15,9 @@ from sqlalchemy import Connection
 
 from seamline.api.deps import principal, service, trace_id
 from seamline.api.finance_schemas import (
+    AccountingConnectionIn,
+    AccountingConnectionList,
+    AccountingConnectionOut,
     CashMovementIn,
     CountIn,
     DocumentList,
@@ -29,7 +32,9 @@ from seamline.api.finance_schemas import (
 )
 from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.service import Principal
+from seamline.service.accounting import AccountingDesk
 from seamline.service.finance import FinanceDesk, JournalQuery
+from seamline.store import accounting_repo
 
 router = APIRouter(prefix="/v1/finance", tags=["finance"], responses=PROBLEMS)
 
@@ -215,3 +220,53 @@ def post_pending(
         return 200, desk.post_pending(conn, limit)
 
     return run_command(request, who, {"post_pending": limit}, work)
+
+
+# ------------------------------------------------------------------------------------ accounting connections
+def _wiring_state(request: Request, code: str) -> dict[str, Any]:
+    wiring = getattr(request.app.state, "wiring", None)
+    if wiring is None:
+        return {}
+    key = accounting_repo.WIRING_PREFIX + code
+    return {"wired": key in wiring.wired() and key not in wiring.errors, "error": wiring.errors.get(key)}
+
+
+@router.put(
+    "/accounting/{code}",
+    response_model=AccountingConnectionOut,
+    responses={201: {"model": AccountingConnectionOut}},
+)
+def put_accounting_connection(
+    code: str, body: AccountingConnectionIn, request: Request, who: Principal = Depends(principal)
+) -> JSONResponse:
+    """The books finance documents are exported to, configured once: a Xero organisation or a QuickBooks
+    company. This process rewires at once (others within the wiring's refresh); tokens are write-only;
+    ``sandbox:`` URLs are refused in production. Admin only."""
+    who.require_admin()
+    desk = AccountingDesk(service(request))
+    payload = body.model_dump(mode="json")
+
+    def work(conn: Connection) -> tuple[int, Any]:
+        return desk.put_connection(conn, code, payload)
+
+    response = run_command(request, who, {"code": code, **payload}, work)
+    wiring = getattr(request.app.state, "wiring", None)
+    if wiring is not None and response.status_code < 300:
+        wiring.refresh()
+        view = {**desk.connection(code), **_wiring_state(request, code)}
+        replayed = {k: v for k, v in response.headers.items() if k.lower() == "idempotent-replayed"}
+        return JSONResponse(view, status_code=response.status_code, headers=replayed)
+    return response
+
+
+@router.get("/accounting", response_model=AccountingConnectionList)
+def list_accounting_connections(request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    who.require_read()
+    items = AccountingDesk(service(request)).connections()
+    return {"items": [{**item, **_wiring_state(request, item["code"])} for item in items]}
+
+
+@router.get("/accounting/{code}", response_model=AccountingConnectionOut)
+def get_accounting_connection(code: str, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    who.require_read()
+    return {**AccountingDesk(service(request)).connection(code), **_wiring_state(request, code)}

@@ -97,3 +97,22 @@ class SquareClient:
         body = self._call("POST", "/v2/inventory/counts/batch-retrieve", {"catalog_object_ids": catalog_object_ids})
         counts: list[dict[str, Any]] = body.get("counts") or []
         return counts
+
+    def set_counts(self, counts: list[tuple[str, str, int]], *, idempotency_key: str, occurred_at: str) -> Any:
+        """``BatchChangeInventory``: (variation id, location id, quantity) as physical counts (Seamline's
+        number replaces the till's)."""
+        changes = [
+            {
+                "type": "PHYSICAL_COUNT",
+                "physical_count": {
+                    "catalog_object_id": variation,
+                    "state": "IN_STOCK",
+                    "location_id": location,
+                    "quantity": str(quantity),
+                    "occurred_at": occurred_at,
+                },
+            }
+            for variation, location, quantity in counts
+        ]
+        body = {"idempotency_key": idempotency_key, "changes": changes, "ignore_unchanged_counts": True}
+        return self._call("POST", "/v2/inventory/changes/batch-create", body)

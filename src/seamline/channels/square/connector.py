@@ -8,13 +8,19 @@
   ledger's ``available`` at the linked store and the differences handed to ``on_drift``.
 - ``publish_style``: the style as a Square ITEM (variations with SKU, GTIN and price), versioned.
 
-What is not here yet: the HTTP route that receives Square's POSTs (it is ``inbound.verify`` then
-``inbox.receive(inbound.inbound_message(...))``, like Shopify's) and a Subscriber that re-publishes a style
-when its version changes (no catalog event exists in the outbox yet)."""
+- ``catalog_subscriber``: a ``Subscriber`` to ``StoreCatalogChanged`` that pushes each changed style (its
+  current version, keyed ``<channel>:<style>:v<version>`` so a retry replays Square's first answer) and keeps
+  Square's ids and versions in ``channel_catalog_refs``; ``push_stale`` catches up styles never pushed.
+- Drift is recorded (``pos_count_drifts``) in the inbox transaction; ``repush_drifts`` sends the ledger's
+  number back as a physical count (Seamline owns stock).
+
+The signed webhooks arrive at ``POST /webhooks/square/{channel}`` (``seamline.api.routes.square``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,12 +28,35 @@ from sqlalchemy import Connection
 
 from seamline.catalog.model import Style
 from seamline.channels.square import mapper
-from seamline.channels.square.client import SquareClient
+from seamline.channels.square.client import (
+    SquareClient,
+    SquareError,
+    SquareRateLimited,
+    SquareRejected,
+    SquareUnavailable,
+)
 from seamline.channels.square.inbound import SOURCE
-from seamline.integration import FunctionHandler, HandlerRegistry, InvalidMessage, StoredMessage
+from seamline.domain.clock import iso_utc
+from seamline.domain.errors import NotFound
+from seamline.integration import (
+    Delivered,
+    Delivery,
+    DeliveryFailed,
+    DeliveryRejected,
+    FunctionHandler,
+    HandlerRegistry,
+    InvalidMessage,
+    RateLimited,
+    StoredMessage,
+    Subscriber,
+)
+from seamline.integration.events import AVAILABILITY_CHANGED, STORE_CATALOG_CHANGED
+from seamline.integration.inbox import MessageHandler
 from seamline.service import Seamline
 from seamline.service.orders import LineRequest, OrderDesk, SaleRequest, TenderRequest
-from seamline.store import ledger_repo
+from seamline.store import ledger_repo, tills_repo
+
+log = logging.getLogger("seamline.channels.square")
 
 CAPABILITIES = frozenset({"sales_in", "inventory_counts_in", "catalog_push", "price_push"})
 
@@ -52,22 +81,30 @@ class SquareConnector:
         *,
         channel: str,
         on_drift: DriftSink | None = None,
+        currency: str = "EUR",
+        record_drift: bool = False,
     ) -> None:
         self.app = app
         self.client = client
         self.lookups = lookups
         self.channel = channel
         self.on_drift = on_drift or (lambda drift: None)
+        self.currency = currency
+        self.record_drift = record_drift
 
     @property
     def source(self) -> str:
         return f"{SOURCE}:{self.channel}"
 
+    def handlers(self) -> list[tuple[str, str, MessageHandler]]:
+        return [
+            (self.source, "order.updated", FunctionHandler(self._parse_order, self._apply_order)),
+            (self.source, "inventory.count.updated", FunctionHandler(self._parse_counts, self._apply_counts)),
+        ]
+
     def register(self, handlers: HandlerRegistry) -> None:
-        handlers.register(self.source, "order.updated", FunctionHandler(self._parse_order, self._apply_order))
-        handlers.register(
-            self.source, "inventory.count.updated", FunctionHandler(self._parse_counts, self._apply_counts)
-        )
+        for source, message_type, handler in self.handlers():
+            handlers.register(source, message_type, handler)
 
     @staticmethod
     def _event(message: StoredMessage) -> mapper.SquareEvent:
@@ -121,6 +158,159 @@ class SquareConnector:
             ours = ledger_repo.available_at(conn, sku, store)
             if ours != quantity:
                 self.on_drift(CountDrift(sku, store, quantity, ours))
+                if self.record_drift:
+                    tills_repo.record_drift(
+                        conn,
+                        {
+                            "channel": self.channel,
+                            "sku": sku,
+                            "location": store,
+                            "theirs": quantity,
+                            "ours": ours,
+                            "detected_at": self.app.clock.now(),
+                            "repushed": False,
+                        },
+                    )
+
+    def repush_drifts(self) -> int:
+        """Send the ledger's available number for every drift not yet answered, as physical counts; answers
+        how many counts were sent. Safe to repeat: the key names the drifts it answers."""
+        pending = self.app.read(lambda conn: tills_repo.pending_drifts(conn, self.channel))
+        if not pending:
+            return 0
+        lookups = self.lookups()
+        variation_for = {sku: vid for vid, sku in lookups.sku_for_variation.items()}
+        square_location = {store: sq for sq, store in lookups.location_for.items()}
+        wanted = sorted({(d["sku"], d["location"]) for d in pending})
+        ours = self.app.read(lambda conn: {k: ledger_repo.available_at(conn, *k) for k in wanted})
+        counts = [
+            (variation_for[sku], square_location[store], max(ours[(sku, store)], 0))
+            for sku, store in wanted
+            if sku in variation_for and store in square_location
+        ]
+        if counts:
+            key = f"{self.channel}:drift:{pending[0]['id']}-{pending[-1]['id']}"
+            self.client.set_counts(counts, idempotency_key=key[:128], occurred_at=iso_utc(self.app.clock.now()))
+        ids = [int(d["id"]) for d in pending]
+        self.app.write(lambda conn: tills_repo.mark_repushed(conn, ids))
+        return len(counts)
+
+    # ------------------------------------------------------------------------------------ stock push
+    def deliver_counts(
+        self, deliveries: Sequence[Delivery], *, square_location: str
+    ) -> list[Delivered | DeliveryFailed | DeliveryRejected | None]:
+        """The channel's new numbers (``AvailabilityChanged``) as physical counts at the store's Square
+        location, up to 100 in one ``BatchChangeInventory``; SKUs Square has never been given are skipped
+        (the catalog push comes first)."""
+        variation_for = {sku: vid for vid, sku in self.lookups().sku_for_variation.items()}
+        latest: dict[str, int] = {}
+        for delivery in deliveries:  # in event order: the last number for a SKU wins
+            latest[str(delivery.payload["sku"])] = max(int(delivery.payload["available"]), 0)
+        counts = [(variation_for[sku], square_location, n) for sku, n in sorted(latest.items()) if sku in variation_for]
+        if counts:
+            ids = ",".join(sorted(d.event_id for d in deliveries))
+            key = f"{self.channel}:counts:" + hashlib.sha256(ids.encode()).hexdigest()[:40]
+            try:
+                self.client.set_counts(counts, idempotency_key=key, occurred_at=iso_utc(self.app.clock.now()))
+            except SquareRateLimited as exc:
+                return [RateLimited(str(exc), retry_after=exc.retry_after) for _ in deliveries]
+            except SquareUnavailable as exc:
+                return [DeliveryFailed(str(exc)) for _ in deliveries]
+            except SquareRejected as exc:
+                return [DeliveryRejected(f"Square refused the counts: {exc}") for _ in deliveries]
+        return [Delivered() for _ in deliveries]
+
+    def stock_subscriber(self, square_location: str) -> Subscriber:
+        """Seamline owns stock: every change of the channel's number reaches the till's count."""
+
+        def one(delivery: Delivery) -> Delivered | None:
+            [outcome] = self.deliver_counts([delivery], square_location=square_location)
+            if isinstance(outcome, DeliveryFailed | DeliveryRejected):
+                raise outcome
+            return outcome
+
+        return Subscriber(
+            name=f"{self.source}:stock",
+            event_types=frozenset({AVAILABILITY_CHANGED}),
+            deliver=one,
+            channels=frozenset({self.channel}),
+            coalesce=True,
+            deliver_batch=lambda batch: self.deliver_counts(batch, square_location=square_location),
+            batch_size=100,
+        )
+
+    # ------------------------------------------------------------------------------------ catalog push
+    def known_ids(self) -> dict[str, mapper.CatalogIds]:
+        """Square's ids and versions for our styles, as the last push left them."""
+        rows = self.app.read(lambda conn: tills_repo.catalog_refs(conn, self.channel))
+        return {code: refs_from_json(row["refs"]) for code, row in rows.items()}
+
+    def push_styles(self, codes: list[str]) -> list[str]:
+        """Push each style as it is now (skipping those Square already has in this version); answers the
+        styles pushed."""
+        pushed: list[str] = []
+        for code in sorted(set(codes)):
+            try:
+                style = self.app.get_style(code)
+            except NotFound:
+                continue
+            done = self._refs(code)
+            if code in done and done[code]["style_version"] >= style.version:
+                continue
+            known = refs_from_json(done[code]["refs"]) if code in done else None
+            key = f"{self.channel}:{code}:v{style.version}"
+            ids = self.publish_style(style, currency=self.currency, known=known, idempotency_key=key)
+            self._save_refs(code, ids, style.version)
+            pushed.append(code)
+        return pushed
+
+    def _refs(self, code: str) -> dict[str, dict[str, Any]]:
+        def work(conn: Connection) -> dict[str, dict[str, Any]]:
+            return tills_repo.catalog_refs(conn, self.channel, code)
+
+        return self.app.read(work)
+
+    def _save_refs(self, code: str, ids: mapper.CatalogIds, version: int) -> None:
+        def work(conn: Connection) -> None:
+            tills_repo.save_catalog_refs(conn, self.channel, code, refs_to_json(ids), version, self.app.clock.now())
+
+        self.app.write(work)
+
+    def push_stale(self, limit: int = 50) -> list[str]:
+        """Styles Square has never had, or has in an older version (pushed before the channel was wired,
+        or a push that was dead-lettered): pushed now. A style Square cannot take (no price in the
+        channel's currency, a refusal) is logged and skipped, so it cannot hold the others back."""
+        codes = self.app.read(lambda conn: tills_repo.stale_style_codes(conn, self.channel, limit))
+        pushed: list[str] = []
+        for code in codes:
+            try:
+                pushed += self.push_styles([code])
+            except (mapper.SquareMappingError, SquareRejected) as exc:
+                log.warning("Square channel %s: style %s not pushed: %s", self.channel, code, exc)
+        return pushed
+
+    def deliver_catalog(self, delivery: Delivery) -> Delivered:
+        try:
+            self.push_styles([str(c) for c in delivery.payload.get("styles") or []])
+        except SquareRateLimited as exc:
+            raise RateLimited(str(exc), retry_after=exc.retry_after) from exc
+        except SquareUnavailable as exc:
+            raise DeliveryFailed(str(exc)) from exc
+        except SquareRejected as exc:
+            raise DeliveryRejected(f"Square refused the catalog push: {exc}") from exc
+        except (mapper.SquareMappingError, SquareError) as exc:
+            raise DeliveryRejected(str(exc)) from exc
+        return Delivered()
+
+    def catalog_subscriber(self, *, max_attempts: int | None = None) -> Subscriber:
+        return Subscriber(
+            name=f"{self.source}:catalog",
+            event_types=frozenset({STORE_CATALOG_CHANGED}),
+            deliver=self.deliver_catalog,
+            coalesce=False,
+            max_concurrency=1,
+            max_attempts=max_attempts,
+        )
 
     def publish_style(
         self, style: Style, *, currency: str, known: mapper.CatalogIds | None = None, idempotency_key: str
@@ -129,3 +319,18 @@ class SquareConnector:
         which the next push needs."""
         body = mapper.catalog_upsert_body(style, currency=currency, idempotency_key=idempotency_key, known=known)
         return mapper.catalog_ids(self.client.upsert_catalog(body), style, known)
+
+
+def refs_to_json(ids: mapper.CatalogIds) -> dict[str, Any]:
+    return {
+        "item": list(ids.item) if ids.item else None,
+        "variations": {sku: list(ref) for sku, ref in ids.variations.items()},
+    }
+
+
+def refs_from_json(value: Any) -> mapper.CatalogIds:
+    item = value.get("item")
+    return mapper.CatalogIds(
+        (str(item[0]), int(item[1])) if item else None,
+        {str(sku): (str(ref[0]), int(ref[1])) for sku, ref in (value.get("variations") or {}).items()},
+    )

@@ -1,5 +1,6 @@
 """A local Square seller: the Catalog (``POST /v2/catalog/batch-upsert``, ``GET /v2/catalog/object/{id}``),
-Orders (``GET /v2/orders/{id}``) and Inventory (``POST /v2/inventory/counts/batch-retrieve``) calls a POS
+Orders (``GET /v2/orders/{id}``) and Inventory (``POST /v2/inventory/counts/batch-retrieve``,
+``POST /v2/inventory/changes/batch-create`` with physical counts) calls a POS
 connector makes, and the webhooks a till's activity sends (``order.updated``, ``inventory.count.updated``),
 signed as Square signs them: base64(HMAC-SHA256(signature key, notification URL + raw body)).
 
@@ -101,11 +102,39 @@ class SquareSandbox(HttpSandbox):
                 if order is None:
                     return Answer(404, self.error_body(404, f"Order {order_id} not found"), "not_found")
                 return Answer(200, {"order": order})
+            case ("POST", ["v2", "inventory", "changes", "batch-create"]):
+                return self._change_counts(body)
             case ("POST", ["v2", "inventory", "counts", "batch-retrieve"]):
                 wanted = set((body or {}).get("catalog_object_ids") or [])
                 counts = [self._count(obj, loc) for (obj, loc) in sorted(self.counts) if not wanted or obj in wanted]
                 return Answer(200, {"counts": counts})
         return Answer(404, self.error_body(404, "not found"), "not_found")
+
+    # -- inventory ------------------------------------------------------------------------------------
+    def _change_counts(self, body: Any) -> Answer:
+        """``BatchChangeInventory`` with ``PHYSICAL_COUNT`` changes: the count becomes what the seller says."""
+        if not isinstance(body, dict) or not body.get("idempotency_key"):
+            raise self._invalid("MISSING_REQUIRED_PARAMETER", "Field must be set", "idempotency_key")
+        changes = body.get("changes")
+        if not isinstance(changes, list) or not changes:
+            raise self._invalid("MISSING_REQUIRED_PARAMETER", "Field must be set", "changes")
+        staged: list[tuple[str, str, int]] = []
+        for i, change in enumerate(changes):
+            count = (change or {}).get("physical_count") if isinstance(change, dict) else None
+            where = f"changes[{i}]"
+            if (change or {}).get("type") != "PHYSICAL_COUNT" or not isinstance(count, dict):
+                raise self._invalid("INVALID_VALUE", "only PHYSICAL_COUNT changes are emulated", f"{where}.type")
+            obj, loc, qty = count.get("catalog_object_id"), count.get("location_id"), count.get("quantity")
+            if obj not in self.catalog:
+                raise self._invalid("NOT_FOUND", f"Object {obj} not found", f"{where}.catalog_object_id")
+            if loc not in self.config.locations:
+                raise self._invalid("NOT_FOUND", f"Location {loc} not found", f"{where}.location_id")
+            if not isinstance(qty, str) or not qty.lstrip("-").isdigit():
+                raise self._invalid("INVALID_VALUE", "quantity is a decimal string", f"{where}.quantity")
+            staged.append((str(obj), str(loc), int(qty)))
+        for obj, loc, qty in staged:
+            self.counts[(obj, loc)] = qty
+        return Answer(200, {"counts": [self._count(obj, loc) for obj, loc, _ in staged]})
 
     # -- catalog --------------------------------------------------------------------------------------
     def _upsert(self, body: Any) -> Answer:

@@ -1,0 +1,63 @@
+"""An accounting connection of kind ``xero`` (``PUT /v1/finance/accounting/{code}``) becomes the subscriber
+that posts every finance document to that Xero organisation (see ``seamline.channels.wiring``).
+
+Settings: ``base_url`` (``https://api.xero.com/api.xro/2.0``, or ``sandbox:<name>`` for the in-process
+sandbox, refused in production), ``access_token``, ``tenant_id``; optional ``contacts`` (channel → ContactID),
+``due_days`` (order kind → days) and ``tracking_category`` (store codes, on settlement journals)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from seamline.channels.wiring import SANDBOX_SCHEME, ChannelConfig, Wired, WiringContext
+from seamline.channels.xero.client import XeroClient, XeroConfig
+from seamline.channels.xero.connector import XeroExporter, XeroSettings, accounting_subscriber
+from seamline.sandbox.xero import XeroSandbox, XeroSandboxConfig
+from seamline.service.finance import FinanceDesk
+from seamline.store.accounting_repo import WIRING_PREFIX
+
+_sandboxes: dict[str, XeroSandbox] = {}
+_lock = threading.Lock()
+
+
+def sandbox(url: str, settings: Mapping[str, Any] | None = None) -> XeroSandbox:
+    """The in-process Xero organisation a ``sandbox:`` URL names (one per name in this process)."""
+    with _lock:
+        found = _sandboxes.get(url)
+        if found is None:
+            settings = settings or {}
+            config = XeroSandboxConfig(
+                access_token=str(settings.get("access_token") or XeroSandboxConfig.access_token),
+                tenant_id=str(settings.get("tenant_id") or XeroSandboxConfig.tenant_id),
+            )
+            found = _sandboxes[url] = XeroSandbox(config)
+        return found
+
+
+def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
+    settings = config.settings
+    name = config.code.removeprefix(WIRING_PREFIX)
+    base_url = str(settings["base_url"])
+    transport = None
+    if context.check_url(config.code, "base_url", base_url):
+        transport = sandbox(base_url, settings).transport()
+        base_url = "http://" + base_url.removeprefix(SANDBOX_SCHEME).strip("/") + ".xero.sandbox/api.xro/2.0"
+    client = XeroClient(
+        XeroConfig(base_url, str(settings["access_token"]), str(settings["tenant_id"])), transport=transport
+    )
+    desk = FinanceDesk(context.app)
+    exporter = XeroExporter(
+        client,
+        desk,
+        desk.current_config,
+        XeroSettings(
+            name=name,
+            environment=context.app.settings.env,
+            contacts={str(k): str(v) for k, v in (settings.get("contacts") or {}).items()},
+            due_days={str(k): int(v) for k, v in (settings.get("due_days") or {"wholesale": 30}).items()},
+            tracking_category=settings.get("tracking_category"),
+        ),
+    )
+    return Wired(subscribers=[accounting_subscriber(exporter)])
