@@ -51,6 +51,9 @@ class AmazonWorld:
         sources: tuple[str, ...] = ("WH",),
     ) -> None:
         self.app, self.http, self.clock, self.integration = app, client, clock, integration
+        # This world drives its own connector (on the fixed clock, sleeping by advancing it): the channel's
+        # settings must not wire a second one (test_marketplace_wiring covers wiring from settings).
+        client.app.state.wiring.builders.pop("amazon", None)  # type: ignore[attr-defined]
         seed_world(client)
         self.sandbox = AmazonSandbox(SandboxConfig(), clock=clock)
         for sku in SKUS:

@@ -35,6 +35,8 @@ class MiraklWorld:
         self, app: Seamline, client: TestClient, clock: FixedClock, integration: Integration, **config: float
     ) -> None:
         self.http, self.integration, self.clock = client, integration, clock
+        # This world drives its own connector by hand: the channel's settings must not wire a second one.
+        client.app.state.wiring.builders.pop("mirakl", None)  # type: ignore[attr-defined]
         seed_world(client)
         self.sandbox = MiraklSandbox(SandboxConfig(**config), clock=clock)  # type: ignore[arg-type]
         for sku in OFFERS[:2]:  # OLV-M is linked here but has no offer at Mirakl

@@ -280,7 +280,7 @@ class _Attributes:
 
 
 class LocalSftp:
-    """Stands in for ``paramiko.SFTPClient`` over a local directory (no SFTP server in the test run)."""
+    """Stands in for ``paramiko.SFTPClient`` over a local directory (a real server: test_threepl_sftp)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root

@@ -192,3 +192,15 @@ def purge_processed(conn: Connection, before: datetime, limit: int) -> int:
     if ids:
         conn.execute(delete(inbox_messages).where(inbox_messages.c.id.in_(ids)))
     return len(ids)
+
+
+def rejected_since(conn: Connection, source: str, since: datetime) -> list[dict[str, Any]]:
+    """The source's messages rejected at or after ``since`` (id, external_id, headers, reason, processed_at),
+    in the order they were rejected; without their bodies."""
+    c = inbox_messages.c
+    rows = conn.execute(
+        select(c.id, c.external_id, c.headers, c.reason, c.processed_at)
+        .where(c.source == source, c.status == "rejected", c.processed_at >= since)
+        .order_by(c.processed_at, c.id)
+    )
+    return [dict(r) for r in rows.mappings()]

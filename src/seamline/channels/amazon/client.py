@@ -19,7 +19,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -54,6 +54,10 @@ DEFAULT_RATE_LIMITS: Mapping[str, tuple[float, float]] = {
     "getFeedDocument": (0.0222, 10.0),
 }
 FEED_DONE = "DONE"
+#: Login with Amazon: where a refresh token is exchanged for an SP-API access token (valid one hour).
+LWA_TOKEN_ENDPOINT = "https://api.amazon.com/auth/o2/token"
+#: A token is renewed this long before Amazon says it expires, so no call goes out on a dying one.
+LWA_MARGIN_SECONDS = 60.0
 FEED_FINAL = frozenset({"DONE", "CANCELLED", "FATAL"})
 
 
@@ -62,8 +66,14 @@ class AmazonConfig:
     #: ``https://sellingpartnerapi-eu.amazon.com`` (or -na, -fe), or the sandbox's URL.
     endpoint: str
     seller_id: str
+    #: A fixed SP-API access token; or leave it empty and give the LWA refresh token and app credentials
+    #: below, and the client fetches access tokens itself (and a new one on expiry, or once on a 401/403).
     access_token: str = field(repr=False)
     marketplace_ids: tuple[str, ...] = ()
+    refresh_token: str | None = field(default=None, repr=False)
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    token_endpoint: str = LWA_TOKEN_ENDPOINT
     #: The productType sent when a listing names none (every PATCH must carry one).
     product_type: str | None = None
     patch_op: str = "merge"
@@ -76,6 +86,8 @@ class AmazonConfig:
     rate_limits: Mapping[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
 
     def __post_init__(self) -> None:
+        if not self.access_token and not (self.refresh_token and self.client_id and self.client_secret):
+            raise ValueError("an Amazon channel needs access_token, or refresh_token, client_id and client_secret")
         if self.patch_op not in PATCH_OPS:
             raise ValueError(f"patch_op must be one of {', '.join(PATCH_OPS)}")
         if not 1 <= self.max_feed_messages <= MAX_FEED_MESSAGES:
@@ -86,14 +98,20 @@ class AmazonConfig:
         """From a channel's ``settings``: ``endpoint``, ``seller_id``, ``access_token``, ``marketplace_ids``,
         and optionally ``product_type``, ``patch_op``, ``fulfillment_channel_code``, ``max_feed_messages``,
         ``auto_list``."""
-        missing = [k for k in ("endpoint", "seller_id", "access_token", "marketplace_ids") if not settings.get(k)]
+        lwa = ("refresh_token", "client_id", "client_secret")
+        token = ("access_token",) if settings.get("access_token") or not settings.get("refresh_token") else lwa
+        missing = [k for k in ("endpoint", "seller_id", *token, "marketplace_ids") if not settings.get(k)]
         if missing:
             raise ValueError("an Amazon channel needs settings " + ", ".join(missing))
         return cls(
             endpoint=str(settings["endpoint"]),
             seller_id=str(settings["seller_id"]),
-            access_token=str(settings["access_token"]),
+            access_token=str(settings.get("access_token") or ""),
             marketplace_ids=tuple(str(m) for m in settings["marketplace_ids"]),
+            refresh_token=None if settings.get("refresh_token") is None else str(settings["refresh_token"]),
+            client_id=None if settings.get("client_id") is None else str(settings["client_id"]),
+            client_secret=None if settings.get("client_secret") is None else str(settings["client_secret"]),
+            token_endpoint=str(settings.get("token_endpoint") or LWA_TOKEN_ENDPOINT),
             product_type=settings.get("product_type"),
             patch_op=str(settings.get("patch_op", "merge")),
             fulfillment_channel_code=str(settings.get("fulfillment_channel_code", DEFAULT_FULFILLMENT_CHANNEL)),
@@ -174,10 +192,12 @@ class AmazonClient:
         self._sleep = sleep
         self._epoch = self.clock.now()
         self._http = httpx.Client(
-            transport=transport,
-            timeout=config.timeout_seconds,
-            headers={"x-amz-access-token": config.access_token, "Accept": "application/json"},
+            transport=transport, timeout=config.timeout_seconds, headers={"Accept": "application/json"}
         )
+        self._token: str | None = config.access_token or None
+        self._token_expires: datetime | None = None
+        #: LWA token exchanges made over the client's life.
+        self.token_refreshes = 0
         #: Pre-signed document URLs (S3) take no SP-API token.
         self._documents = httpx.Client(transport=transport, timeout=config.timeout_seconds)
         self._buckets = {
@@ -203,6 +223,45 @@ class AmazonClient:
 
     # -- transport and pacing ------------------------------------------------------------------------
 
+    def _access_token(self) -> str:
+        if self.config.refresh_token and (
+            self._token is None or (self._token_expires is not None and self.clock.now() >= self._token_expires)
+        ):
+            self._refresh_token()
+        return self._token or ""
+
+    def _refresh_token(self) -> None:
+        """Exchange the LWA refresh token for an access token (a form POST, outside SP-API's rate limits)."""
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": self.config.refresh_token or "",
+            "client_id": self.config.client_id or "",
+            "client_secret": self.config.client_secret or "",
+        }
+        try:
+            response = self._documents.post(self.config.token_endpoint, data=form)
+        except httpx.TransportError as exc:
+            raise AmazonUnavailable(f"LWA token: {type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 500 or response.status_code == 429:
+            raise AmazonUnavailable(
+                f"LWA token: HTTP {response.status_code}",
+                status=response.status_code,
+                retry_after=_retry_after(response),
+            )
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {}
+        if response.status_code >= 400 or not isinstance(answer, Mapping) or not answer.get("access_token"):
+            reason = answer.get("error_description") or answer.get("error") if isinstance(answer, Mapping) else None
+            raise AmazonRejected(
+                f"LWA token: HTTP {response.status_code}: {reason or 'no access token'}", status=response.status_code
+            )
+        self._token = str(answer["access_token"])
+        lifetime = float(answer.get("expires_in") or 3600)
+        self._token_expires = self.clock.now() + timedelta(seconds=max(0.0, lifetime - LWA_MARGIN_SECONDS))
+        self.token_refreshes += 1
+
     def _url(self, path: str) -> str:
         return self.config.endpoint.rstrip("/") + path
 
@@ -227,7 +286,9 @@ class AmazonClient:
         content = None if body is None else json.dumps(body).encode()
         headers = {"Content-Type": "application/json"} if content is not None else {}
         waited = 0.0
+        refreshed = False
         while True:
+            headers["x-amz-access-token"] = self._access_token()
             if bucket is not None:
                 wait = bucket.wait_time()
                 if wait > 0:
@@ -260,6 +321,11 @@ class AmazonClient:
                 raise AmazonUnavailable(
                     f"{operation}: HTTP {status} with a body that is not JSON", status=status
                 ) from None
+            if status in (401, 403) and self.config.refresh_token and not refreshed:
+                # expired or revoked under us: one new token, one more try
+                self._refresh_token()
+                refreshed = True
+                continue
             if status >= 400:
                 errors = payload.get("errors", []) if isinstance(payload, Mapping) else []
                 text = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors if isinstance(e, Mapping))

@@ -1,9 +1,89 @@
-"""How a channel of this kind is wired from its configuration (see ``seamline.channels.wiring``)."""
+"""How an Amazon channel is wired from its configuration (see ``seamline.channels.wiring``).
+
+``settings``: ``endpoint`` (the SP-API regional URL, or ``sandbox:amazon[/<name>]``), ``seller_id``,
+``access_token``, or Login with Amazon's ``refresh_token``, ``client_id`` and ``client_secret`` (the client
+then fetches access tokens and renews them on expiry, or once on a 401/403), ``marketplace_ids`` (the
+sandbox's own when it is a sandbox and they are left out),
+``product_type``, ``currency``, and the periods of the connector's jobs: ``pull_orders_every_seconds`` (60),
+``settle_feeds_every_seconds`` (60), ``catch_up_every_seconds`` (none: bulk catch-up only when set).
+
+Wired: the availability subscriber (5 PATCHes/s, burst 10, 429 → Retry-After), the order handler of the
+inbox, and the periodic jobs (pull orders into the inbox, settle listings feeds, catch up).
+"""
 
 from __future__ import annotations
 
-from seamline.channels.wiring import ChannelConfig, Wired, WiringContext
+from typing import Any
+
+import httpx
+
+from seamline.channels import sandboxes
+from seamline.channels.amazon import inbound
+from seamline.channels.amazon.client import AmazonClient, AmazonConfig
+from seamline.channels.amazon.connector import AmazonConnector
+from seamline.channels.wiring import ChannelConfig, PeriodicJob, Wired, WiringContext
+from seamline.sandbox.amazon import AmazonSandbox, SandboxConfig
+
+
+def sandbox(name: str = "default") -> AmazonSandbox:
+    """The in-process Amazon behind ``sandbox:amazon/<name>``."""
+    return sandboxes.instance("amazon", name, AmazonSandbox, lambda: AmazonSandbox(SandboxConfig()))
 
 
 def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
-    return None  # to be filled in by the connector's issue
+    settings: dict[str, Any] = dict(config.settings)
+    endpoint = str(settings.get("endpoint") or "")
+    if not endpoint:
+        return None  # not connected yet
+    transport: httpx.BaseTransport | None = None
+    if context.check_url(config.code, "endpoint", endpoint):
+        platform = sandbox(sandboxes.name_of(endpoint, "amazon"))
+        transport = platform.transport()
+        settings["endpoint"] = platform.config.base_url
+        settings.setdefault("seller_id", platform.config.seller_id)
+        if settings.get("refresh_token"):  # Login with Amazon against the sandbox's token endpoint
+            settings.setdefault("client_id", platform.config.client_id)
+            settings.setdefault("client_secret", platform.config.client_secret)
+            settings["token_endpoint"] = platform.config.base_url + "/auth/o2/token"
+        else:
+            settings.setdefault("access_token", platform.config.access_token)
+        settings.setdefault("marketplace_ids", list(platform.config.marketplace_ids))
+        settings.setdefault("currency", platform.config.currency)
+    # Amazon's rate limits are in real time: the client paces on the system clock, not on business time.
+    client = AmazonClient(AmazonConfig.from_settings(settings), transport=transport)
+    currency = settings.get("currency")
+    connector = AmazonConnector(context.app, config.code, client, currency=str(currency) if currency else None)
+    integration = context.integration
+
+    def pull_orders() -> None:
+        connector.pull_orders(integration)
+
+    def settle_feeds() -> None:
+        connector.settle_feeds()
+
+    def catch_up() -> None:
+        connector.catch_up()
+
+    jobs = [
+        PeriodicJob(
+            f"{connector.name}:pull_orders", float(settings.get("pull_orders_every_seconds", 60.0)), pull_orders
+        ),
+        PeriodicJob(
+            f"{connector.name}:settle_feeds",
+            float(settings.get("settle_feeds_every_seconds", 60.0)),
+            settle_feeds,
+        ),
+    ]
+    if settings.get("catch_up_every_seconds"):
+        jobs.append(
+            PeriodicJob(
+                f"{connector.name}:catch_up",
+                float(settings["catch_up_every_seconds"]),
+                catch_up,
+            )
+        )
+    return Wired(
+        subscribers=[connector.subscriber()],
+        handlers=[(inbound.source_for(config.code), inbound.ORDER_MESSAGE, connector.order_handler())],
+        jobs=jobs,
+    )

@@ -30,7 +30,14 @@ from seamline.channels.threepl.documents import (
     StockReceipt,
     ThreePLDocument,
 )
-from seamline.channels.threepl.dropfolder import DropFolder, LocalDropFolder, SftpDropFolder, connect_sftp
+from seamline.channels.threepl.dropfolder import (
+    DropFolder,
+    LocalDropFolder,
+    SftpConnection,
+    SftpDropFolder,
+    SftpServer,
+    connect_sftp,
+)
 from seamline.channels.threepl.inbound import InboundFile, RememberedChecksums, TakenFile, take_inbound
 from seamline.channels.threepl.mapper import PartnerProfile, X12Documents, read_x12
 from seamline.channels.threepl.variance import Variance, VarianceReport, variance_report
@@ -59,7 +66,9 @@ __all__ = [
     "ReceivedLine",
     "Rejected",
     "RememberedChecksums",
+    "SftpConnection",
     "SftpDropFolder",
+    "SftpServer",
     "ShipmentConfirmation",
     "ShippedLine",
     "StockLevel",

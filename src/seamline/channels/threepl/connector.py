@@ -8,9 +8,7 @@ files as inbox messages, and the ``parse`` half of their inbox handlers.
   and its kind as the message type; :func:`parse_message` turns a stored file back into its documents or
   rejects it with every line-level reason.
 
-Not here yet, waiting on the order queue and ledger commands (issue 3): the event that releases an order to
-the 3PL (subscribe to it with ``event_types``), and the ``apply`` halves (945: record the pick/ship per the
-ledger's rule; 944: receipt movements; 947: adjustment movements by reason; 846: store the variance report).
+The ``apply`` halves are in ``apply``; the periodic work (scan the folder, release pick tickets) in ``wiring``.
 """
 
 from __future__ import annotations
@@ -19,8 +17,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from seamline.channels.threepl.client import ThreePLClient
-from seamline.channels.threepl.documents import PickTicket, Rejected, ThreePLDocument
-from seamline.channels.threepl.inbound import InboundFile, read_documents, sha256
+from seamline.channels.threepl.documents import Accepted, Outcome, PickTicket, Rejected, ThreePLDocument
+from seamline.channels.threepl.dropfolder import DropFolder
+from seamline.channels.threepl.inbound import InboundFile, TakenFile, identify, read_documents, sha256
 from seamline.channels.threepl.mapper import PartnerProfile
 from seamline.integration import (
     Delivered,
@@ -45,6 +44,8 @@ CAPABILITIES = frozenset(
     }
 )
 _MAX_CONTROL_NUMBER = 999_999_999
+#: The message type of a file whose kind could not be read: stored all the same, then rejected with why.
+UNREADABLE = "unreadable"
 
 PickTicketFromEvent = Callable[[Mapping[str, Any]], PickTicket]
 
@@ -122,3 +123,39 @@ def parse_message(message: StoredMessage, profile: PartnerProfile | None = None)
     if isinstance(outcome, Rejected):
         raise InvalidMessage("; ".join(str(issue) for issue in outcome.errors))
     return outcome.document
+
+
+def take_into_inbox(
+    folder: DropFolder, inbox: _Inbox, source: str, profile: PartnerProfile | None = None
+) -> list[TakenFile]:
+    """One pass over the drop folder's inbound/: every settled file is stored in the inbox (deduplicated by
+    its checksum, ``external_id = "sha256:<checksum>"``), then leaves inbound/: to archive/, or to error/
+    beside its line-level reasons when it cannot be read. The inbox's handler parses and applies it (and
+    rejects an unreadable one with the same reasons), once.
+
+    A file leaves inbound/ only after the inbox stored it, so a crash in between stores it again on the
+    next pass, which the checksum answers as a duplicate.
+    """
+    taken: list[TakenFile] = []
+    for name in folder.pending():
+        body = folder.read(name)
+        checksum = sha256(body)
+        identified = identify(name, body)
+        kind = identified.document.kind if isinstance(identified, Accepted) else UNREADABLE
+        file = InboundFile(name, checksum, kind, body)
+        receipt = inbox.receive(inbound_message(source, file))
+        if receipt.duplicate:
+            moved = folder.archive(name, note="duplicate")
+            taken.append(TakenFile(name, "duplicate", checksum, f"archive/{moved}", kind))
+            continue
+        outcome: Outcome[Any] = identified if isinstance(identified, Rejected) else read_documents(file, profile)
+        if isinstance(outcome, Rejected):
+            reasons = [f"error: {i}" for i in outcome.errors] + [f"warning: {i}" for i in outcome.warnings]
+            moved = folder.reject(name, reasons)
+            taken.append(
+                TakenFile(name, "rejected", checksum, f"error/{moved}", kind, outcome.errors, outcome.warnings)
+            )
+            continue
+        moved = folder.archive(name)
+        taken.append(TakenFile(name, "received", checksum, f"archive/{moved}", kind, (), outcome.warnings))
+    return taken

@@ -11,6 +11,8 @@ refused with the line and column of every problem.
   qty_ordered, qty_shipped, uom, lot, sscc
 - receipts (in): receipt_id, reference, received_on, line_no, sku, gtin, qty_received, qty_damaged, uom, lot
 - inventory snapshots (in): sku, gtin, description, on_hand or available, uom, location, as_of
+- adjustments (in, the 947's twin): adjustment_id, adjusted_on, line_no, sku, gtin, qty_change (signed),
+  reason_code, reason, uom, lot
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from seamline.catalog.gtin import normalise_gtin
 from seamline.channels.threepl.documents import (
     Accepted,
     Address,
+    AdjustmentLine,
+    InventoryAdjustment,
     InventorySnapshot,
     Issue,
     ItemRef,
@@ -40,6 +44,7 @@ from seamline.channels.threepl.documents import (
     StockLevel,
     StockReceipt,
 )
+from seamline.channels.threepl.mapper import ADJUSTMENT_REASONS
 
 D = TypeVar("D")
 _Row = tuple[int, dict[str, str]]
@@ -68,6 +73,7 @@ PICK_TICKET_COLUMNS = (
 SHIPMENT_CONFIRMATION = "shipment-confirmation"
 RECEIPT = "receipt"
 INVENTORY_SNAPSHOT = "inventory-snapshot"
+ADJUSTMENT = "adjustment"
 PICK_TICKET = "pick-ticket"
 
 
@@ -75,6 +81,8 @@ def detect_kind(header: Sequence[str]) -> str | None:
     """Which canonical document a CSV header row describes, or None."""
     columns = {c.strip().lower() for c in header}
     has_item = bool(columns & {"sku", "gtin"})
+    if {"adjustment_id", "qty_change"} <= columns and has_item:
+        return ADJUSTMENT
     if {"order_id", "qty_shipped"} <= columns and has_item:
         return SHIPMENT_CONFIRMATION
     if {"receipt_id", "qty_received"} <= columns and has_item:
@@ -157,6 +165,18 @@ class _Rows:
             return None
         if not (raw.isascii() and raw.isdigit()):
             self.error(line, column, f"{raw!r} is not a whole number of units")
+            return None
+        return int(raw)
+
+    def change(self, line: int, row: dict[str, str], column: str) -> int | None:
+        """A signed whole number of units, not zero (``-2`` removes two, ``3`` or ``+3`` adds three)."""
+        raw = row.get(column, "").strip()
+        digits = raw[1:] if raw[:1] in ("-", "+") else raw
+        if not (digits.isascii() and digits.isdigit()):
+            self.error(line, column, f"{raw!r} is not a whole number of units" if raw else "is required")
+            return None
+        if int(raw) == 0:
+            self.error(line, column, "an adjustment of 0 units changes nothing")
             return None
         return int(raw)
 
@@ -422,3 +442,33 @@ def read_inventory_snapshot(data: bytes | str, reference: str) -> Outcome[Invent
     if rows.errors:
         return Rejected(tuple(rows.errors), tuple(rows.warnings))
     return Accepted(InventorySnapshot(reference, tuple(levels), as_of), tuple(rows.warnings))
+
+
+def read_adjustments(data: bytes | str) -> Outcome[tuple[InventoryAdjustment, ...]]:
+    """The CSV twin of the 947: ``adjustment_id, sku|gtin, qty_change, reason_code[, reason, uom, lot,
+    line_no, adjusted_on]``; rows of one ``adjustment_id`` make one adjustment."""
+    rows = _start(data, ADJUSTMENT)
+    if isinstance(rows, Rejected):
+        return rows
+    adjustments: list[InventoryAdjustment] = []
+    for (adjustment_id,), group in _group(rows, lambda r: (r.get("adjustment_id", "").strip(),)).items():
+        first_line, first = group[0]
+        if not adjustment_id:
+            rows.error(first_line, "adjustment_id", "is required")
+            continue
+        rows.same_on_every_row(group, "adjusted_on")
+        lines: list[AdjustmentLine] = []
+        for line, row in group:
+            change = rows.change(line, row, "qty_change")
+            code = rows.text(line, row, "reason_code", required=True)
+            item = rows.item(line, row)
+            number = rows.quantity(line, row, "line_no", required=False)
+            if change is None or not code:
+                continue
+            reason = rows.text(line, row, "reason") or ADJUSTMENT_REASONS.get(code, f"reason code {code}")
+            uom, lot = rows.text(line, row, "uom") or "EA", rows.text(line, row, "lot") or None
+            lines.append(AdjustmentLine(item, change, code, reason, uom, number, lot))
+        adjustments.append(
+            InventoryAdjustment(adjustment_id, tuple(lines), rows.date(first_line, first, "adjusted_on"))
+        )
+    return _finish(rows, adjustments)

@@ -34,7 +34,7 @@ class InboundFile:
     name: str
     checksum: str
     #: ``x12-945``, ``x12-944``, ``x12-846``, ``x12-947``, ``x12-856``, ``csv-shipment-confirmation``,
-    #: ``csv-receipt`` or ``csv-inventory-snapshot``.
+    #: ``csv-receipt``, ``csv-adjustment`` or ``csv-inventory-snapshot``.
     kind: str
     body: bytes
 
@@ -96,6 +96,8 @@ def read_documents(file: InboundFile, profile: PartnerProfile | None = None) -> 
         return _widen(csv_profile.read_shipment_confirmations(file.body))
     if kind == csv_profile.RECEIPT:
         return _widen(csv_profile.read_receipts(file.body))
+    if kind == csv_profile.ADJUSTMENT:
+        return _widen(csv_profile.read_adjustments(file.body))
     if kind == csv_profile.INVENTORY_SNAPSHOT:
         snapshot = csv_profile.read_inventory_snapshot(file.body, reference=file.name)
         if isinstance(snapshot, Rejected):

@@ -3,7 +3,9 @@
 their processing reports, pre-signed upload/download URLs) and the Orders API v0 (``getOrders``,
 ``getOrderItems``). One core, ``AmazonSandbox.handle``, serves the ASGI app and an ``httpx.MockTransport``.
 
-Faithful where it matters to a client: ``x-amz-access-token`` is required (403 otherwise); every operation
+Faithful where it matters to a client: ``x-amz-access-token`` is required (403 otherwise), either the fixed
+token of the config or one issued by Login with Amazon (``POST /auth/o2/token``, ``grant_type=refresh_token``,
+living ``access_token_seconds``; an expired one answers 403 "has expired"); every operation
 has its own token bucket at SP-API's default rate and burst and answers 429 ``QuotaExceeded`` with
 ``Retry-After`` (seconds until a token) and ``x-amzn-RateLimit-Limit``; a listings ``PATCH`` needs
 ``productType`` and ``marketplaceIds`` and answers a ``ListingsItemSubmissionResponse`` (``ACCEPTED`` or
@@ -11,9 +13,9 @@ has its own token bucket at SP-API's default rate and burst and answers 429 ``Qu
 that is not a listings feed, or holds more than 25,000 messages) over ``feed_processing_seconds`` of the
 sandbox clock, and its report carries issues per ``messageId``. Issue codes are the sandbox's own.
 
-Knobs for tests: ``throttle_next`` (429 with a given Retry-After), ``fail_next`` (5xx, before or after
-applying), ``add_listing``, ``place_order`` (takes the units off the listing, as Amazon does), ``cancel_order``;
-``calls`` is the audit log of every request."""
+Knobs for tests: ``throttle_next`` (429 with a given Retry-After), ``expire_tokens``, ``fail_next`` (5xx,
+before or after applying), ``add_listing``, ``place_order`` (takes the units off the listing, as Amazon
+does), ``cancel_order``; ``calls`` is the audit log of every request."""
 
 from __future__ import annotations
 
@@ -66,15 +68,21 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("GET", re.compile(r"^/orders/v0/orders/(?P<id>[^/]+)/orderItems$"), "getOrderItems"),
     ("PUT", re.compile(r"^/feed-uploads/(?P<id>[^/]+)$"), "uploadDocument"),
     ("GET", re.compile(r"^/feed-downloads/(?P<id>[^/]+)$"), "downloadDocument"),
+    ("POST", re.compile(r"^/auth/o2/token$"), "lwaToken"),
 ]
-#: The pre-signed S3 URLs: no SP-API token, no SP-API rate limit.
-_UNSIGNED = frozenset({"uploadDocument", "downloadDocument"})
+#: The pre-signed S3 URLs and Login with Amazon: no SP-API token, no SP-API rate limit.
+_UNSIGNED = frozenset({"uploadDocument", "downloadDocument", "lwaToken"})
 
 
 @dataclass
 class SandboxConfig:
     seller_id: str = "A2SEAMLINESANDBOX"
     access_token: str = "Atza|sandbox-access-token"
+    #: Login with Amazon: a refresh token of this app exchanges for access tokens living this long.
+    client_id: str = "amzn1.application-oa2-client.sandbox"
+    client_secret: str = "sandbox-client-secret"
+    refresh_token: str = "Atzr|sandbox-refresh-token"
+    access_token_seconds: float = 3600.0
     marketplace_ids: tuple[str, ...] = ("A1PA6795UKMFR9",)  # amazon.de
     currency: str = "EUR"
     #: Where the pre-signed document URLs point (the sandbox itself, under /feed-uploads and /feed-downloads).
@@ -129,6 +137,8 @@ class AmazonSandbox:
         self._faults: list[_Fault] = []
         self._throttles: list[float] = []
         self._next_order = 1
+        #: Access tokens issued through Login with Amazon, and when each expires.
+        self.issued_tokens: dict[str, datetime] = {}
         self._lock = threading.RLock()
 
     # -- knobs ------------------------------------------------------------------------------------------
@@ -137,6 +147,12 @@ class AmazonSandbox:
         """Answer the next ``count`` signed calls 429 with ``Retry-After: retry_after``."""
         with self._lock:
             self._throttles.extend([retry_after] * count)
+
+    def expire_tokens(self) -> None:
+        """Every access token issued so far expires now (as an hour passing would)."""
+        with self._lock:
+            now = self.clock.now()
+            self.issued_tokens = dict.fromkeys(self.issued_tokens, now)
 
     def fail_next(self, count: int = 1, status: int = 503, *, after_apply: bool = False) -> None:
         with self._lock:
@@ -239,8 +255,12 @@ class AmazonSandbox:
             recorded: Any = None
             if operation is None or match is None:
                 status, answer = 404, _error("NotFound", f"No resource at {method} {path}")
-            elif operation not in _UNSIGNED and lowered.get("x-amz-access-token") != self.config.access_token:
-                status, answer = 403, _error("Unauthorized", "Access to requested resource is denied.")
+            elif operation == "lwaToken":
+                status, answer = self._lwa_token(body, now)
+            elif operation not in _UNSIGNED and not self._authorised(lowered.get("x-amz-access-token"), now):
+                expired = lowered.get("x-amz-access-token") in self.issued_tokens
+                message = "The access token you provided has expired." if expired else None
+                status, answer = 403, _error("Unauthorized", message or "Access to requested resource is denied.")
             else:
                 limited = None if operation in _UNSIGNED else self._limit(operation, now)
                 if limited is not None:
@@ -266,6 +286,32 @@ class AmazonSandbox:
                 content, content_type = json.dumps(answer).encode(), "application/json"
             headers_out = {"content-type": content_type, "x-amzn-requestid": str(uuid.uuid4()), **extra}
             return SandboxResponse(status, content, headers_out)
+
+    def _authorised(self, token: str | None, now: datetime) -> bool:
+        if token is None:
+            return False
+        if token == self.config.access_token:
+            return True
+        expires = self.issued_tokens.get(token)
+        return expires is not None and now < expires
+
+    def _lwa_token(self, body: bytes, now: datetime) -> tuple[int, Any]:
+        """``POST /auth/o2/token`` (form encoded), ``grant_type=refresh_token``: a new access token."""
+        form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        if form.get("grant_type") != "refresh_token":
+            return 400, {"error": "unsupported_grant_type", "error_description": "grant_type must be refresh_token"}
+        if (form.get("client_id"), form.get("client_secret")) != (self.config.client_id, self.config.client_secret):
+            return 401, {"error": "invalid_client", "error_description": "Client authentication failed"}
+        if form.get("refresh_token") != self.config.refresh_token:
+            return 400, {"error": "invalid_grant", "error_description": "The request has an invalid grant parameter"}
+        token = f"Atza|{uuid.uuid4().hex}"
+        self.issued_tokens[token] = now + timedelta(seconds=self.config.access_token_seconds)
+        return 200, {
+            "access_token": token,
+            "refresh_token": self.config.refresh_token,
+            "token_type": "bearer",
+            "expires_in": int(self.config.access_token_seconds),
+        }
 
     def _limit(self, operation: str, now: datetime) -> float | None:
         if self._throttles:
