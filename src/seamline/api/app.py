@@ -16,10 +16,24 @@ from seamline import __version__
 from seamline.api import problems
 from seamline.api.deps import trace_id_from
 from seamline.api.routes import b2b as b2b_routes
-from seamline.api.routes import catalog, customers, ledger, locations, orders, returns, sales, stock_documents, system
+from seamline.api.routes import (
+    catalog,
+    customers,
+    ledger,
+    locations,
+    orders,
+    returns,
+    sales,
+    stock_documents,
+    system,
+    webhooks_shopify,
+    webhooks_square,
+)
 from seamline.api.routes import finance as finance_routes
 from seamline.api.routes import integration as integration_routes
 from seamline.api.routes import marketplaces as marketplace_routes
+from seamline.api.routes import stores as store_routes
+from seamline.api.routes import threepl as threepl_routes
 from seamline.api.schemas import Problem
 from seamline.channels.wiring import ConnectorWiring
 from seamline.domain.errors import SeamlineError
@@ -28,6 +42,7 @@ from seamline.integration import tracing
 from seamline.service import Seamline
 from seamline.service import metrics as m
 from seamline.service.batcher import BatchSettings, HoldBatcher
+from seamline.service.group_commit import GroupCommit, GroupCommitSettings
 from seamline.service.sweeper import HoldSweeper
 from seamline.web import mount_dashboard
 
@@ -140,6 +155,19 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
             )
             batcher.start()
         app.state.hold_batcher = batcher
+        group_commit = None
+        if service.settings.group_commit:
+            group_commit = GroupCommit(
+                service.engine,
+                service.before_commit,
+                GroupCommitSettings(
+                    window_seconds=service.settings.hold_batch_window_seconds,
+                    max_batch=service.settings.group_commit_max,
+                    max_queue=service.settings.hold_batch_queue,
+                ),
+            )
+            group_commit.start()
+            service.group_commit = group_commit
         if sweeper:
             sweeper.start()
         if background:
@@ -157,6 +185,9 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
                 sweeper.stop()
             if batcher:
                 batcher.stop()
+            if group_commit:
+                service.group_commit = None
+                group_commit.stop()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -177,7 +208,11 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
         app.include_router(router)
     app.include_router(marketplace_routes.router)  # issue 7: listings, pauses, imports
     app.include_router(b2b_routes.router)  # issue 7: wholesale portal, inbound supply
+    app.include_router(threepl_routes.router)  # issue 7: 3PL variance reports, pick tickets
     app.include_router(finance_routes.router)
+    app.include_router(store_routes.router)  # issue 6: offline till batches, the till catalog
+    app.include_router(webhooks_square.router)  # issue 6: signed Square POS webhooks into the inbox
+    app.include_router(webhooks_shopify.router)  # issue 5: signed Shopify deliveries into the inbox
 
     dashboard = mount_dashboard(app, service, integration)  # the pages at /, behind the same tokens
 

@@ -23,7 +23,7 @@ from seamline.domain.errors import InvalidInput
 from seamline.integration import Integration, Subscriber
 from seamline.integration.inbox import MessageHandler
 from seamline.service import Seamline
-from seamline.store import channels_repo
+from seamline.store import accounting_repo, channels_repo
 
 log = logging.getLogger("seamline.wiring")
 
@@ -59,6 +59,8 @@ class Wired:
     #: (inbox source, message type, handler)
     handlers: list[tuple[str, str, MessageHandler]] = field(default_factory=list)
     jobs: list[PeriodicJob] = field(default_factory=list)
+    #: Called when the channel is unwired (rewired, or its settings removed): close its connections.
+    on_unwire: list[Callable[[], None]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -85,9 +87,11 @@ Builder = Callable[[WiringContext, ChannelConfig], Wired | None]
 def default_builders() -> dict[str, Builder]:
     from seamline.channels.amazon import wiring as amazon
     from seamline.channels.mirakl import wiring as mirakl
+    from seamline.channels.quickbooks import wiring as quickbooks
     from seamline.channels.shopify import wiring as shopify
     from seamline.channels.square import wiring as square
     from seamline.channels.threepl import wiring as threepl
+    from seamline.channels.xero import wiring as xero
 
     return {
         "shopify": shopify.build,
@@ -95,6 +99,9 @@ def default_builders() -> dict[str, Builder]:
         "amazon": amazon.build,
         "mirakl": mirakl.build,
         "threepl": threepl.build,
+        # Accounting connections (PUT /v1/finance/accounting/{code}) are wired like channels, as accounting:<code>.
+        "xero": xero.build,
+        "quickbooks": quickbooks.build,
     }
 
 
@@ -113,7 +120,7 @@ class ConnectorWiring:
 
     # ------------------------------------------------------------------ wiring
     def configs(self) -> list[ChannelConfig]:
-        rows = self.app.read(channels_repo.connector_configs)
+        rows = self.app.read(channels_repo.connector_configs) + self.app.read(accounting_repo.connector_configs)
         return [
             ChannelConfig(r["code"], r["kind"], tuple(r["sources"] or ()), dict(r["settings"] or {}))
             for r in rows
@@ -177,6 +184,11 @@ class ConnectorWiring:
             self.integration.handlers.unregister(source, message_type)
         for job in wired.jobs:
             self._due.pop(job.name, None)
+        for close in wired.on_unwire:
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - a connection that fails to close must not keep the channel wired
+                log.exception("channel %s: closing its connections failed", code)
 
     def wired(self) -> dict[str, Wired]:
         with self._lock:

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from seamline.cli.bench import register_bench_commands
 from seamline.cli.dlq import register_integration_commands
+from seamline.cli.shopify import shopify_app
 from seamline.service import Settings, bootstrap
 from seamline.store.db import make_null_pool_engine
 from seamline.store.migrate import current_revision, upgrade
@@ -23,6 +24,7 @@ import_app = typer.Typer(help="Load data from files.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks that print JSON, always with their naive anchors.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(bench_app, name="bench")
+app.add_typer(shopify_app, name="shopify")  # issue 5: seamline shopify link
 register_bench_commands(bench_app)
 register_integration_commands(app)
 console = Console()
@@ -95,9 +97,14 @@ def import_catalog_cmd(
 
 @app.command()
 def reconcile(as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False) -> None:
-    """Rebuild balances from movements, holds and allocations; exit 1 if anything disagrees."""
+    """Rebuild balances from movements, holds and allocations, and check finance (every closed sale and
+    return has exactly one posted document, totals agree to the cent, every journal entry balances); exit 1
+    if anything disagrees."""
+    from seamline.service.finance import FinanceDesk
+
     service = bootstrap()
     report = service.reconcile()
+    books = FinanceDesk(service).reconciliation()
     if as_json:
         console.print_json(
             json.dumps(
@@ -122,6 +129,7 @@ def reconcile(as_json: Annotated[bool, typer.Option("--json", help="Print the re
                     "oversold": [
                         {"sku": b.sku, "location": b.location, "available": b.available} for b in report.oversold
                     ],
+                    "finance": books,
                     "order_differences": [
                         {
                             "order_id": d.order_id,
@@ -148,9 +156,18 @@ def reconcile(as_json: Annotated[bool, typer.Option("--json", help="Print the re
             )
         for b in report.oversold:
             console.print(f"[yellow]{b.sku} @ {b.location}: oversold, available {b.available} (see exceptions)[/]")
-        verdict = "[green]clean[/]" if report.clean else "[red]differences found[/]"
-        console.print(f"reconcile: {report.checked_rows} balance rows checked, {verdict}")
-    if not report.clean:
+        for diff in books["differences"]:
+            console.print(
+                f"[red]finance {diff['source']}: {diff['problem']} {diff['kind']} "
+                f"(expected {diff['expected_total']}, posted {diff['posted_total']}"
+                f" in {diff['documents']} documents)[/]"
+            )
+        for entry in books["unbalanced_entries"]:
+            console.print(f"[red]journal entry {entry} does not balance[/]")
+        verdict = "[green]clean[/]" if report.clean and books["clean"] else "[red]differences found[/]"
+        checked = ", ".join(f"{n} {what}" for what, n in books["checked"].items())
+        console.print(f"reconcile: {report.checked_rows} balance rows and {checked} checked, {verdict}")
+    if not (report.clean and books["clean"]):
         raise typer.Exit(1)
 
 

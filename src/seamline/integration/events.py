@@ -9,6 +9,13 @@ Events are in the past tense and name the business fact. Payloads are JSON objec
 - ``FinanceDocumentPosted``: ``{document}``, a finance document as posted (invoice, payment, credit note,
   refund, sales receipt, settlement journal; ``seamline.finance.Document.as_json``). Never coalesced: the
   accounting connectors post each one, keyed by the document id.
+- ``StoreCatalogChanged``: ``{price_list, version, skus, styles}`` when saving styles changed what a store's
+  till sells (names, GTINs, prices on the stores' price list); the POS connectors push those styles.
+- ``StyleChanged``: ``{style, version, status}`` when a style is saved (``PUT /v1/styles``, an import), or
+  for one channel when it shows the style differently from the master; the storefront connectors
+  (Shopify) publish the style again, or archive it when discontinued. Coalesced per style.
+- ``OrderShipped``: ``{order_id, channel, external_id, tracking, status}`` when units of an order ship; the
+  channel the order came from (Shopify) creates its fulfilment with the tracking.
 """
 
 from __future__ import annotations
@@ -22,7 +29,18 @@ AVAILABILITY_CHANGED = "AvailabilityChanged"
 LISTING_PAUSED = "ListingPaused"
 LISTING_RESUMED = "ListingResumed"
 FINANCE_DOCUMENT_POSTED = "FinanceDocumentPosted"
-EVENT_TYPES = (AVAILABILITY_CHANGED, LISTING_PAUSED, LISTING_RESUMED, FINANCE_DOCUMENT_POSTED)
+STORE_CATALOG_CHANGED = "StoreCatalogChanged"
+STYLE_CHANGED = "StyleChanged"
+ORDER_SHIPPED = "OrderShipped"
+EVENT_TYPES = (
+    AVAILABILITY_CHANGED,
+    LISTING_PAUSED,
+    LISTING_RESUMED,
+    FINANCE_DOCUMENT_POSTED,
+    STORE_CATALOG_CHANGED,
+    STYLE_CHANGED,
+    ORDER_SHIPPED,
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +50,9 @@ class NewEvent:
     channel: str | None = None
     #: Deliveries with the same key to the same subscriber replace each other while undelivered.
     coalesce_key: str | None = None
+    #: The trace of the change that caused the event when it is not the current one (the availability
+    #: publisher emits on behalf of the writers whose changes it computes).
+    trace_id: str | None = None
 
 
 @dataclass(frozen=True)

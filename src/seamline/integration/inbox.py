@@ -5,7 +5,8 @@ before it is acknowledged; processed later, once, in order per aggregate.
   repeat of (source, external id) is counted and answered as a duplicate; it is never processed again.
 - A registry maps (source, message type) to a handler: ``parse`` validates the raw message into a canonical
   command (raising ``InvalidMessage`` rejects it, reason kept), ``apply`` executes it inside the same
-  transaction that marks the message processed, so its effect happens exactly once.
+  transaction that marks the message processed, so its effect happens exactly once. ``apply`` may raise
+  ``InvalidMessage`` too (a line naming nothing of ours): what it wrote is rolled back, the message rejected.
 - A failure in ``apply`` rolls back, is retried with backoff, and after ``inbox_max_attempts`` the message
   is ``failed`` and visible (``GET /v1/integration/inbox?status=failed``).
 - Where the source gives an aggregate key (an order id), messages of that aggregate are applied in arrival
@@ -229,7 +230,14 @@ class Inbox:
             except InvalidMessage as exc:
                 inbox_repo.finish(conn, message.id, "rejected", now, exc.reason)
                 return "rejected"
-            handler.apply(conn, command)
+            try:
+                # A handler that finds, while applying, that the message can never apply (a line naming no
+                # SKU of ours) raises InvalidMessage: whatever it wrote is rolled back and the message rejected.
+                with conn.begin_nested():
+                    handler.apply(conn, command)
+            except InvalidMessage as exc:
+                inbox_repo.finish(conn, message.id, "rejected", now, exc.reason)
+                return "rejected"
             if message.aggregate_key is not None and message.aggregate_version is not None:
                 inbox_repo.set_applied_version(
                     conn, message.source, message.aggregate_key, message.aggregate_version, message.id, now

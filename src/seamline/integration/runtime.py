@@ -9,15 +9,18 @@ from collections.abc import Iterable
 from typing import Any
 
 from seamline.integration import tracing
-from seamline.integration.availability import AvailabilityPublisher
+from seamline.integration.availability import WROTE_JOURNAL, AvailabilityJournal, AvailabilityPublisher
+from seamline.integration.catalog_events import CatalogEvents
 from seamline.integration.dispatcher import Dispatcher
 from seamline.integration.finance import FinancePublisher
 from seamline.integration.inbox import HandlerRegistry, Inbox
+from seamline.integration.order_events import OrderEvents
 from seamline.integration.outbox import Outbox
 from seamline.integration.retention import RetentionSweeper
 from seamline.integration.settings import IntegrationSettings
 from seamline.integration.status import integration_status
 from seamline.integration.subscribers import Subscriber, SubscriberRegistry, webhook_subscriber
+from seamline.integration.tills import TillCatalogEvents
 from seamline.integration.transports.nats import NatsTransport
 from seamline.integration.wakeup import CommitSignal, NotifyListener
 from seamline.service import Seamline
@@ -41,8 +44,12 @@ class Integration:
         self.handlers = handlers
         sqlite = app.engine.dialect.name == "sqlite"
         self.outbox = Outbox(registry, app.clock, notify=settings.notify and not sqlite)
-        self.availability = AvailabilityPublisher(self.outbox, app.clock)
+        self.journal = AvailabilityJournal(app.clock)
+        self.availability = AvailabilityPublisher(app.engine, self.outbox, app.clock)
         self.finance = FinancePublisher(self.outbox)
+        self.tills = TillCatalogEvents(self.outbox)
+        self.catalog_events = CatalogEvents(self.outbox)
+        self.order_events = OrderEvents(self.outbox)
         nats_mode = settings.transport == "nats"
         self.dispatcher = Dispatcher(
             app, registry, settings, fresh_grace=settings.nats_grace_seconds if nats_mode else None
@@ -51,6 +58,9 @@ class Integration:
         self.retention = RetentionSweeper(app, settings)
         self.nats: NatsTransport | None = None
         self._signal = CommitSignal.for_engine(app.engine)
+        self._journal_signal = CommitSignal.for_engine(app.engine, WROTE_JOURNAL)
+        # A test or the CLI draining the dispatcher by hand sees the availability of what was just written.
+        self.dispatcher.before_claim.append(self.availability.flush)
         self._listener: NotifyListener | None = None
         self._running = False
 
@@ -71,6 +81,8 @@ class Integration:
             self.nats.start()
         else:
             self._signal.add(self.dispatcher.wake)
+        self._journal_signal.add(self.availability.wake)
+        self.availability.start()
         self.dispatcher.start()
         self.inbox.start()
         self.retention.start()
@@ -98,16 +110,22 @@ class Integration:
             self.nats = None
         self.retention.stop()
         self.inbox.stop()
+        self._journal_signal.discard(self.availability.wake)
+        self.availability.stop()
         self.dispatcher.stop()
 
     def uninstall(self) -> None:
-        """Stop and take the availability hook off the application (tests that build several)."""
+        """Stop and take every before-commit hook off the application (tests that build several)."""
         self.stop()
-        if self.availability in self.app.before_commit:
-            self.app.before_commit.remove(self.availability)
-        if self.finance in self.app.before_commit:
-            self.app.before_commit.remove(self.finance)
+        for hook in self.hooks():
+            if hook in self.app.before_commit:
+                self.app.before_commit.remove(hook)
         _installed.pop(self.app, None)
+
+    def hooks(self) -> list[Any]:
+        """The before-commit hooks, in the order they run. The event hooks peek at notes (styles saved, orders
+        shipped) that the tills and finance hooks then take, so they go first."""
+        return [self.catalog_events, self.order_events, self.journal, self.finance, self.tills]
 
     def status(self) -> dict[str, Any]:
         return integration_status(self)
@@ -135,8 +153,9 @@ def install(
     for subscriber in subscribers:
         registry.add(subscriber)
     integration = Integration(app, settings, registry, handlers or HandlerRegistry())
-    app.before_commit.append(integration.availability)
-    app.before_commit.append(integration.finance)
+    peekers, takers = integration.hooks()[:2], integration.hooks()[2:]
+    app.before_commit[:0] = peekers  # before any hook the service installed too
+    app.before_commit.extend(takers)
     _installed[app] = integration
     return integration
 

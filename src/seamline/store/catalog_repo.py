@@ -14,6 +14,9 @@ from seamline.domain.money import minor_exponent
 from seamline.store.tables import prepack_components, prices, skus, styles
 from seamline.store.upsert import insert_on_conflict
 
+#: ``Connection.info`` key: the style codes this transaction saved (read by before-commit hooks).
+STYLES_SAVED = "seamline.catalog.styles_saved"
+
 
 def get_style(conn: Connection, code: str, *, for_update: bool = False) -> Style | None:
     query = select(styles).where(styles.c.code == code)
@@ -89,6 +92,7 @@ def sku_owners(conn: Connection, codes: Iterable[str]) -> dict[str, str]:
 def save_style(conn: Connection, style: Style, now: datetime) -> None:
     """Write a validated style. SKUs dropped from the definition are discontinued, never deleted:
     movements reference them forever."""
+    conn.info.setdefault(STYLES_SAVED, set()).add(style.code)  # the till catalog republishes these
     row: dict[str, Any] = {
         "name": style.name,
         "season": style.season,

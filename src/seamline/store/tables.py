@@ -296,6 +296,7 @@ deliveries = Table(
     Index(None, "subscriber", "coalesce_key", "status"),
     Index(None, "status", "created_at"),
     Index(None, "event_seq"),
+    Index(None, "trace_id"),
 )
 
 delivery_failures = Table(
@@ -320,6 +321,19 @@ channel_availability = Table(
     Column("paused", Boolean),
     Column("event_id", String(40)),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# The availability journal: a writing transaction appends the balance rows it changed (append-only, no
+# conflicts between writers); the availability publisher turns them into AvailabilityChanged events and
+# deletes them, in one transaction. DESIGN 4.4 / issue 4.
+availability_dirty = Table(
+    "availability_dirty",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("sku", Code, nullable=False),
+    Column("location", Code, nullable=False),
+    Column("trace_id", String(64)),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 published_availability = Table(
@@ -804,4 +818,211 @@ finance_exports = Table(
     Column("external_id", String(64), nullable=False),
     Column("external_number", String(64)),
     Column("exported_at", UTCDateTime, nullable=False),
+)
+
+# -- 3PL (issue 7) ----------------------------------------------------------------------------------------
+
+threepl_variance_reports = Table(
+    "threepl_variance_reports",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("channel", Code, nullable=False),
+    Column("location", Code, nullable=False),
+    Column("inbox_message_id", BigId),  # the 846 / snapshot file it came from
+    Column("file_name", String(255)),
+    Column("reference", String(100), nullable=False),
+    Column("as_of", Date),
+    Column("complete", Boolean, nullable=False),
+    Column("agreeing", Integer, nullable=False),
+    Column("clean", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_threepl_variance_reports_channel_id", "channel", "id"),
+)
+
+threepl_variance_lines = Table(
+    "threepl_variance_lines",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("report_id", BigId, ForeignKey("threepl_variance_reports.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # variance | not_reported | unmatched
+    Column("sku", Code),
+    Column("item", String(255), nullable=False),  # how the 3PL named the item
+    Column("measure", String(16), nullable=False),  # on_hand | available
+    Column("threepl_qty", Integer),
+    Column("ledger_qty", Integer),
+    Column("reason", Text),
+)
+
+threepl_pick_tickets = Table(
+    "threepl_pick_tickets",
+    metadata,
+    Column("channel", Code, primary_key=True),
+    Column("order_id", String(40), primary_key=True),
+    Column("control_number", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # pending (claimed, file not yet written) | sent
+    Column("file_name", String(255)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    UniqueConstraint("channel", "control_number"),
+)
+
+# ---------------------------------------------------------------------------------------- POS tills (0007)
+till_batches = Table(
+    "till_batches",
+    metadata,
+    Column("location", Code, primary_key=True),
+    Column("till", Code, primary_key=True),
+    Column("batch_id", String(128), primary_key=True),
+    Column("body_hash", String(64), nullable=False),  # the same batch id with other sales is refused
+    Column("answer", JSON),  # the per-sale results, replayed for a repeat
+    Column("sales", Integer, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
+till_catalog_versions = Table(
+    "till_catalog_versions",
+    metadata,
+    Column("price_list", Code, primary_key=True),
+    Column("version", BigInteger, nullable=False),  # one row per list: bumping it serialises the publishers
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+till_catalog_items = Table(
+    "till_catalog_items",
+    metadata,
+    Column("price_list", Code, primary_key=True),
+    Column("sku", Code, primary_key=True),
+    Column("version", BigInteger, nullable=False),  # the list version that last changed this SKU
+    Column("digest", String(64), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "price_list", "version"),
+)
+
+till_catalog_acks = Table(
+    "till_catalog_acks",
+    metadata,
+    Column("location", Code, primary_key=True),
+    Column("till", Code, primary_key=True),
+    Column("version", BigInteger, nullable=False),
+    Column("acked_at", UTCDateTime, nullable=False),
+)
+
+channel_catalog_refs = Table(
+    "channel_catalog_refs",
+    metadata,
+    Column("channel", Code, primary_key=True),
+    Column("style_code", Code, primary_key=True),
+    Column("refs", JSON, nullable=False),  # what the platform calls the style and its SKUs, with versions
+    Column("style_version", Integer, nullable=False),
+    Column("pushed_at", UTCDateTime, nullable=False),
+)
+
+pos_count_drifts = Table(
+    "pos_count_drifts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("channel", Code, nullable=False),
+    Column("sku", Code, nullable=False),
+    Column("location", Code, nullable=False),
+    Column("theirs", Integer, nullable=False),
+    Column("ours", Integer, nullable=False),
+    Column("detected_at", UTCDateTime, nullable=False),
+    Column("repushed", Boolean, nullable=False),
+    Index(None, "location", "sku"),
+)
+
+# ---------------------------------------------------------------------- Shopify (issue 5)
+#: Which Shopify product carries a style on a channel, and the style version it was last published at.
+shopify_products = Table(
+    "shopify_products",
+    metadata,
+    Column("channel", Code, primary_key=True),
+    Column("style", Code, primary_key=True),
+    Column("product_id", String(32), nullable=False),
+    Column("handle", String(255)),
+    Column("status", String(16)),
+    Column("published_version", Integer),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("channel", "product_id"),
+)
+
+#: Our SKU ↔ Shopify variant and inventory item, filled by publish and by ``seamline shopify link``.
+shopify_variants = Table(
+    "shopify_variants",
+    metadata,
+    Column("channel", Code, primary_key=True),
+    Column("sku", Code, primary_key=True),
+    Column("product_id", String(32), nullable=False),
+    Column("variant_id", String(32), nullable=False),
+    Column("inventory_item_id", String(32), nullable=False),
+    Column("linked_by", String(16), nullable=False),  # publish | link_sku | link_gtin
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("channel", "variant_id"),
+    Index("ix_shopify_variants_channel_inventory_item_id", "channel", "inventory_item_id"),
+)
+
+#: Shopify location ↔ our location, filled by ``seamline shopify link`` (by name or code); the channel's
+#: ``settings.location_map`` overrides it.
+shopify_locations = Table(
+    "shopify_locations",
+    metadata,
+    Column("channel", Code, primary_key=True),
+    Column("location_id", String(32), primary_key=True),
+    Column("location", Code, nullable=False),
+    Column("name", String(255)),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+#: Shopify documents already applied (a refund, a fulfilment, a fulfilment we pushed), so a second webhook
+#: for the same document (another webhook id) never applies it twice.
+shopify_documents = Table(
+    "shopify_documents",
+    metadata,
+    Column("channel", Code, primary_key=True),
+    Column("kind", String(16), primary_key=True),  # refund | fulfillment | pushed_fulfillment
+    Column("external_id", String(64), primary_key=True),
+    Column("document", String(64)),
+    Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+#: Shopify showing something other than the master or the ledger: recorded, then overwritten with ours.
+shopify_drift = Table(
+    "shopify_drift",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("channel", Code, nullable=False),
+    Column("kind", String(16), nullable=False),  # inventory | product
+    Column("sku", Code),
+    Column("subject", String(64), nullable=False),  # the Shopify id the drift was seen on
+    Column("field", String(32), nullable=False),
+    Column("ours", Text),
+    Column("theirs", Text),
+    Column("source", String(32), nullable=False),  # webhook | push
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Index("ix_shopify_drift_channel_id", "channel", "id"),
+)
+
+accounting_connections = Table(
+    "accounting_connections",
+    metadata,
+    Column("code", Code, primary_key=True),  # the books' name: exports are recorded as <kind>:<code>
+    Column("kind", String(32), nullable=False),  # xero | quickbooks
+    Column("settings", JSON, nullable=False),  # URL, tenant/realm, token (write-only), mapping extras
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+threepl_ship_notices = Table(
+    "threepl_ship_notices",
+    metadata,
+    Column("channel", Code, primary_key=True),
+    Column("transfer_id", String(40), primary_key=True),
+    Column("control_number", Integer, nullable=False),
+    Column("sscc", String(18), nullable=False),  # the carton's, on its GS1-128 label and in the 856
+    Column("status", String(16), nullable=False),  # pending | sent
+    Column("file_name", String(255)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    UniqueConstraint("channel", "control_number"),
 )
