@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/seamline demo
 
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2  # two worker processes: each makes its own PostgreSQL database and SQLite files
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
