@@ -33,6 +33,7 @@ from seamline.ledger.holds import resolve_demand
 from seamline.ledger.model import HoldLineRequest
 from seamline.service import metrics
 from seamline.service.app import IdempotencyKey, Seamline, Stored
+from seamline.service.group_commit import drain_in_batches
 from seamline.store import catalog_repo, channels_repo, idempotency_repo, ledger_repo
 
 log = logging.getLogger("seamline.batcher")
@@ -122,26 +123,7 @@ class HoldBatcher:
             self._thread = None
 
     def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            deadline = time.perf_counter() + self.settings.window_seconds
-            stopping = False
-            while len(batch) < self.settings.max_batch:
-                try:
-                    remaining = deadline - time.perf_counter()
-                    item = self._queue.get_nowait() if remaining <= 0 else self._queue.get(timeout=remaining)
-                except queue.Empty:
-                    break
-                if item is None:
-                    stopping = True
-                    break
-                batch.append(item)
-            self._execute(batch)
-            if stopping:
-                return
+        drain_in_batches(self._queue, self.settings.window_seconds, self.settings.max_batch, self._execute)
 
     def _execute(self, batch: list[HoldRequest]) -> None:
         started = time.perf_counter()

@@ -31,6 +31,7 @@ from seamline.store.db import is_retryable, run_transaction
 log = logging.getLogger("seamline.group_commit")
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass
@@ -54,6 +55,34 @@ class GroupCommitSettings:
     max_batch: int = 64
     max_queue: int = 4096
     answer_timeout_seconds: float = 30.0
+
+
+def drain_in_batches(
+    source: queue.Queue[R | None], window_seconds: float, max_batch: int, execute: Callable[[list[R]], None]
+) -> None:
+    """The writer loop of both group commits (this one and the hold batcher): wait for a first request,
+    gather what arrives within ``window_seconds`` (at most ``max_batch``), execute them together. A None in
+    the queue stops the loop once the batch in hand is executed."""
+    while True:
+        first = source.get()
+        if first is None:
+            return
+        batch = [first]
+        deadline = time.perf_counter() + window_seconds
+        stopping = False
+        while len(batch) < max_batch:
+            try:
+                remaining = deadline - time.perf_counter()
+                item = source.get_nowait() if remaining <= 0 else source.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if item is None:
+                stopping = True
+                break
+            batch.append(item)
+        execute(batch)
+        if stopping:
+            return
 
 
 def _transaction_notes(conn: Connection) -> dict[str, Any]:
@@ -114,26 +143,7 @@ class GroupCommit:
             self._thread = None
 
     def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch: list[_Request[Any]] = [first]
-            deadline = time.perf_counter() + self.settings.window_seconds
-            stopping = False
-            while len(batch) < self.settings.max_batch:
-                try:
-                    remaining = deadline - time.perf_counter()
-                    item = self._queue.get_nowait() if remaining <= 0 else self._queue.get(timeout=remaining)
-                except queue.Empty:
-                    break
-                if item is None:
-                    stopping = True
-                    break
-                batch.append(item)
-            self._commit(batch)
-            if stopping:
-                return
+        drain_in_batches(self._queue, self.settings.window_seconds, self.settings.max_batch, self._commit)
 
     def _commit(self, batch: list[_Request[Any]]) -> None:
         started = time.perf_counter()
