@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from seamline.catalog.model import Colour, Prepack, PrepackComponent, Price, Style, Variant
 from seamline.domain.money import minor_exponent
@@ -180,7 +180,10 @@ def known_skus(conn: Connection, codes: Iterable[str]) -> dict[str, str]:
     wanted = sorted(set(codes))
     if not wanted:
         return {}
-    return {r.sku: r.kind for r in conn.execute(select(skus.c.sku, skus.c.kind).where(skus.c.sku.in_(wanted)))}
+    return {r.sku: r.kind for r in conn.execute(_KNOWN_SKUS, {"wanted": wanted})}
+
+
+_KNOWN_SKUS = select(skus.c.sku, skus.c.kind).where(skus.c.sku.in_(bindparam("wanted", expanding=True)))
 
 
 def skus_of_style(conn: Connection, style: str) -> list[str]:

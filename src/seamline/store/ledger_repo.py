@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from seamline.domain.errors import Shortage, ShortLine
 from seamline.ledger.model import Balance, LocationKind, PlannedMovement
 from seamline.store.tables import allocations, balances, hold_lines, holds, locations, movements
-from seamline.store.upsert import insert_on_conflict
 
 Line = tuple[str, str, int]  # (sku, location, qty)
 
@@ -35,27 +35,51 @@ def touched(conn: Connection) -> set[tuple[str, str]]:
     return value
 
 
+_LOCATION_KINDS = select(locations.c.code, locations.c.kind)
+
+
 def location_kinds(conn: Connection) -> dict[str, LocationKind]:
-    return {r.code: LocationKind(r.kind) for r in conn.execute(select(locations.c.code, locations.c.kind))}
+    return {r.code: LocationKind(r.kind) for r in conn.execute(_LOCATION_KINDS)}
+
+
+def _add_on_hand_statement(dialect: Any) -> Any:
+    """INSERT ... ON CONFLICT adding to on_hand, with bound parameters: built once per dialect."""
+    stmt = dialect.insert(balances).values(
+        sku=bindparam("add_sku"),
+        location=bindparam("add_location"),
+        on_hand=bindparam("add_delta"),
+        committed=0,
+        reserved=0,
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["sku", "location"], set_={"on_hand": balances.c.on_hand + bindparam("add_delta")}
+    )
+
+
+_ADD_ON_HAND = {"postgresql": _add_on_hand_statement(postgresql), "sqlite": _add_on_hand_statement(sqlite)}
 
 
 def _add_on_hand(conn: Connection, sku: str, location: str, delta: int) -> None:
     touch(conn, sku, location)
-    insert_on_conflict(
-        conn,
-        balances,
-        ["sku", "location"],
-        {"sku": sku, "location": location, "on_hand": delta, "committed": 0, "reserved": 0},
-        {"on_hand": balances.c.on_hand + delta},
+    conn.execute(_ADD_ON_HAND[conn.dialect.name], {"add_sku": sku, "add_location": location, "add_delta": delta})
+
+
+# Statements on every movement, built once: building a SQLAlchemy statement costs more Python than running
+# it (issue 9's profile); the compiled form is cached per statement object.
+_TAKE_AVAILABLE = (
+    update(balances)
+    .where(
+        balances.c.sku == bindparam("take_sku"),
+        balances.c.location == bindparam("take_location"),
+        _available >= bindparam("take_qty"),
     )
+    .values(on_hand=balances.c.on_hand - bindparam("take_qty"))
+)
+_INSERT_MOVEMENT = movements.insert().returning(movements.c.id)
 
 
 def _take_available(conn: Connection, sku: str, location: str, qty: int) -> bool:
-    result = conn.execute(
-        update(balances)
-        .where(balances.c.sku == sku, balances.c.location == location, _available >= qty)
-        .values(on_hand=balances.c.on_hand - qty)
-    )
+    result = conn.execute(_TAKE_AVAILABLE, {"take_sku": sku, "take_location": location, "take_qty": qty})
     if result.rowcount == 1:
         touch(conn, sku, location)
         return True
@@ -105,7 +129,7 @@ def record_movement(
         "recorded_at": now,
         "trace_id": trace_id,
     }
-    movement_id = conn.execute(movements.insert().values(**row).returning(movements.c.id)).scalar_one()
+    movement_id = conn.execute(_INSERT_MOVEMENT, row).scalar_one()
     return {"id": movement_id, **row}
 
 
@@ -215,13 +239,28 @@ def end_hold(conn: Connection, hold_id: str, *, status: str, now: datetime, requ
 def expired_hold_ids(
     conn: Connection, now: datetime, *, skus: Iterable[str] | None = None, limit: int = 500
 ) -> list[str]:
-    query = select(holds.c.id).where(holds.c.status == "held", holds.c.expires_at <= now)
     if skus is not None:
         wanted = sorted(set(skus))
-        query = query.where(
-            holds.c.id.in_(select(hold_lines.c.hold_id).where(hold_lines.c.sku.in_(wanted)).scalar_subquery())
-        )
+        rows = conn.execute(_EXPIRED_OF_SKUS, {"now": now, "wanted": wanted, "limit": limit})
+        return [r.id for r in rows]
+    query = select(holds.c.id).where(holds.c.status == "held", holds.c.expires_at <= now)
     return [r.id for r in conn.execute(query.order_by(holds.c.expires_at).limit(limit))]
+
+
+_EXPIRED_OF_SKUS = (
+    select(holds.c.id)
+    .where(
+        holds.c.status == "held",
+        holds.c.expires_at <= bindparam("now"),
+        holds.c.id.in_(
+            select(hold_lines.c.hold_id)
+            .where(hold_lines.c.sku.in_(bindparam("wanted", expanding=True)))
+            .scalar_subquery()
+        ),
+    )
+    .order_by(holds.c.expires_at)
+    .limit(bindparam("limit"))
+)
 
 
 def expire_holds(conn: Connection, hold_ids: Sequence[str], now: datetime) -> int:
@@ -537,7 +576,7 @@ def _insert_movement(
         "recorded_at": now,
         "trace_id": trace_id,
     }
-    movement_id = conn.execute(movements.insert().values(**row).returning(movements.c.id)).scalar_one()
+    movement_id = conn.execute(_INSERT_MOVEMENT, row).scalar_one()
     return {"id": movement_id, **row}
 
 
