@@ -38,7 +38,7 @@ from seamline.channels.amazon.mapper import (
     parse_submission,
     patch_listing_body,
 )
-from seamline.domain.clock import Clock, SystemClock
+from seamline.domain.clock import Clock, SystemClock, iso_utc
 from seamline.integration.retry import TokenBucket
 
 LISTINGS_VERSION = "2021-08-01"
@@ -172,10 +172,6 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
-
-
-def iso_z(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
 
 
 class AmazonClient:
@@ -438,7 +434,7 @@ class AmazonClient:
         if next_token:
             params["NextToken"] = next_token
         elif last_updated_after is not None:
-            after = last_updated_after if isinstance(last_updated_after, str) else iso_z(last_updated_after)
+            after = last_updated_after if isinstance(last_updated_after, str) else iso_utc(last_updated_after)
             params["LastUpdatedAfter"] = after
         else:
             raise ValueError("give last_updated_after or next_token")

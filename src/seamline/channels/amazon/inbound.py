@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from seamline.channels.amazon.client import AmazonClient, iso_z
+from seamline.channels.amazon.client import AmazonClient
 from seamline.channels.amazon.mapper import MappingError, parse_time
+from seamline.domain.clock import iso_utc
 from seamline.integration import InboundMessage, InvalidMessage, Receipt, StoredMessage
 
 ORDER_MESSAGE = "order"
@@ -68,7 +69,7 @@ def pull_orders(channel: str, client: AmazonClient, inbox: _Inbox, cursors: _Cur
     """Store every order updated since the cursor in the inbox, then move the cursor to Amazon's
     ``LastUpdatedBefore``. A crash before the move repeats the pull; the inbox answers the repeats as
     duplicates."""
-    after: str = cursors.cursor(channel, CURSOR) or iso_z(now - FIRST_PULL_LOOKBACK)
+    after: str = cursors.cursor(channel, CURSOR) or iso_utc(now - FIRST_PULL_LOOKBACK)
     token: str | None = None
     seen = stored = duplicates = 0
     until: str | None = None

@@ -9,10 +9,10 @@ id), ``default_customer``, ``sales_item``, ``returns_item``, ``accounts`` (our c
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from typing import Any
 
+from seamline.channels import sandboxes
 from seamline.channels.quickbooks.client import QuickBooksClient, QuickBooksConfig
 from seamline.channels.quickbooks.connector import QuickBooksExporter, QuickBooksSettings, accounting_subscriber
 from seamline.channels.quickbooks.mapper import QuickBooksRefs
@@ -21,23 +21,20 @@ from seamline.sandbox.quickbooks import QuickBooksSandbox, QuickBooksSandboxConf
 from seamline.service.finance import FinanceDesk
 from seamline.store.accounting_repo import WIRING_PREFIX
 
-_sandboxes: dict[str, QuickBooksSandbox] = {}
-_lock = threading.Lock()
-
 
 def sandbox(url: str, settings: Mapping[str, Any] | None = None) -> QuickBooksSandbox:
     """The in-process QuickBooks company a ``sandbox:`` URL names (one per name in this process)."""
-    with _lock:
-        found = _sandboxes.get(url)
-        if found is None:
-            settings = settings or {}
-            defaults = QuickBooksSandboxConfig()
-            config = QuickBooksSandboxConfig(
-                realm_id=str(settings.get("realm_id") or defaults.realm_id),
-                access_token=str(settings.get("access_token") or defaults.access_token),
-            )
-            found = _sandboxes[url] = QuickBooksSandbox(config)
-        return found
+
+    def make() -> QuickBooksSandbox:
+        given = settings or {}
+        defaults = QuickBooksSandboxConfig()
+        config = QuickBooksSandboxConfig(
+            realm_id=str(given.get("realm_id") or defaults.realm_id),
+            access_token=str(given.get("access_token") or defaults.access_token),
+        )
+        return QuickBooksSandbox(config)
+
+    return sandboxes.instance("quickbooks", url, QuickBooksSandbox, make)
 
 
 def _strings(value: Any) -> dict[str, str]:

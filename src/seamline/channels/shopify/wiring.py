@@ -23,13 +23,13 @@ the inbox handlers of every topic (``handlers``)."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
 
+from seamline.channels import sandboxes
 from seamline.channels.canonical import Tracking
 from seamline.channels.shopify import handlers as topic_handlers
 from seamline.channels.shopify import mapper
@@ -64,27 +64,23 @@ from seamline.store import catalog_repo, shopify_repo
 
 API_VERSION = "2026-07"
 
-_sandboxes: dict[str, ShopifySandbox] = {}
-_sandboxes_lock = threading.Lock()
-
 
 def sandbox_for(shop_domain: str, *, access_token: str | None = None) -> ShopifySandbox:
     """The in-process sandbox shop of ``shop_domain``: one per shop per process, made on first use."""
     domain = shop_domain.lower()
-    with _sandboxes_lock:
-        found = _sandboxes.get(domain)
-        if found is None:
-            config = SandboxConfig(shop_domain=domain)
-            if access_token:
-                config.access_token = access_token
-            found = _sandboxes[domain] = ShopifySandbox(config)
-        return found
+
+    def make() -> ShopifySandbox:
+        config = SandboxConfig(shop_domain=domain)
+        if access_token:
+            config.access_token = access_token
+        return ShopifySandbox(config)
+
+    return sandboxes.instance("shopify", domain, ShopifySandbox, make)
 
 
 def use_sandbox(sandbox: ShopifySandbox) -> ShopifySandbox:
     """Make ``sandbox`` the in-process shop of its domain (a test or the demo bringing its own clock)."""
-    with _sandboxes_lock:
-        _sandboxes[sandbox.config.shop_domain.lower()] = sandbox
+    sandboxes.register("shopify", sandbox.config.shop_domain.lower(), sandbox)
     return sandbox
 
 

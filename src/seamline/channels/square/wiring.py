@@ -14,10 +14,10 @@ styles Square has not got in their current version."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from typing import Any
 
+from seamline.channels import sandboxes
 from seamline.channels.square import mapper
 from seamline.channels.square.client import SquareClient, SquareConfig
 from seamline.channels.square.connector import SquareConnector, refs_from_json
@@ -30,24 +30,21 @@ from seamline.store import tills_repo
 PROVIDER = "square"
 SYNC_SECONDS = 30.0
 
-_sandboxes: dict[str, SquareSandbox] = {}
-_sandbox_lock = threading.Lock()
-
 
 def sandbox(url: str, settings: Mapping[str, Any] | None = None) -> SquareSandbox:
     """The in-process Square seller named by a ``sandbox:`` URL: one per name in this process, so the demo
     and the tests ring up sales on the same seller the connector talks to."""
-    with _sandbox_lock:
-        found = _sandboxes.get(url)
-        if found is None:
-            settings = settings or {}
-            config = SquareSandboxConfig()
-            config.access_token = str(settings.get("access_token") or config.access_token)
-            config.signature_key = str(settings.get("signature_key") or config.signature_key)
-            config.notification_url = str(settings.get("notification_url") or config.notification_url)
-            config.locations = {str(k): str(v) for k, v in (settings.get("locations") or config.locations).items()}
-            found = _sandboxes[url] = SquareSandbox(config)
-        return found
+
+    def make() -> SquareSandbox:
+        given = settings or {}
+        config = SquareSandboxConfig()
+        config.access_token = str(given.get("access_token") or config.access_token)
+        config.signature_key = str(given.get("signature_key") or config.signature_key)
+        config.notification_url = str(given.get("notification_url") or config.notification_url)
+        config.locations = {str(k): str(v) for k, v in (given.get("locations") or config.locations).items()}
+        return SquareSandbox(config)
+
+    return sandboxes.instance("square", url, SquareSandbox, make)
 
 
 def settings_of(config: ChannelConfig) -> dict[str, Any]:

@@ -7,10 +7,10 @@ sandbox, refused in production), ``access_token``, ``tenant_id``; optional ``con
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from typing import Any
 
+from seamline.channels import sandboxes
 from seamline.channels.wiring import SANDBOX_SCHEME, ChannelConfig, Wired, WiringContext
 from seamline.channels.xero.client import XeroClient, XeroConfig
 from seamline.channels.xero.connector import XeroExporter, XeroSettings, accounting_subscriber
@@ -18,22 +18,19 @@ from seamline.sandbox.xero import XeroSandbox, XeroSandboxConfig
 from seamline.service.finance import FinanceDesk
 from seamline.store.accounting_repo import WIRING_PREFIX
 
-_sandboxes: dict[str, XeroSandbox] = {}
-_lock = threading.Lock()
-
 
 def sandbox(url: str, settings: Mapping[str, Any] | None = None) -> XeroSandbox:
     """The in-process Xero organisation a ``sandbox:`` URL names (one per name in this process)."""
-    with _lock:
-        found = _sandboxes.get(url)
-        if found is None:
-            settings = settings or {}
-            config = XeroSandboxConfig(
-                access_token=str(settings.get("access_token") or XeroSandboxConfig.access_token),
-                tenant_id=str(settings.get("tenant_id") or XeroSandboxConfig.tenant_id),
-            )
-            found = _sandboxes[url] = XeroSandbox(config)
-        return found
+
+    def make() -> XeroSandbox:
+        given = settings or {}
+        config = XeroSandboxConfig(
+            access_token=str(given.get("access_token") or XeroSandboxConfig.access_token),
+            tenant_id=str(given.get("tenant_id") or XeroSandboxConfig.tenant_id),
+        )
+        return XeroSandbox(config)
+
+    return sandboxes.instance("xero", url, XeroSandbox, make)
 
 
 def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
