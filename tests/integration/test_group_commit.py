@@ -227,3 +227,57 @@ def test_a_batched_hold_reads_back_through_the_table_and_expires_on_time(
     assert app.stock(sku=HOT, location="WH")[0]["available"] == 1
     assert app.sweep_expired() == 1
     assert app.reconcile().clean
+
+
+def test_a_net_reservation_a_row_cannot_take_aborts_the_whole_batch(app: Seamline, client: TestClient) -> None:
+    """add_reserved sends every row in one executemany: a single row that no longer has the units must still
+    fail the batch (its transaction rolls back, the batch is decided again), not be lost in a total."""
+    from seamline.store import ledger_repo
+
+    seed_world(client)
+    other = "OVS-001-NVY-L"
+    receive(client, HOT, 5)
+    receive(client, other, 5)
+    with pytest.raises(RuntimeError, match="changed under a locked batch"):
+        app.write(lambda conn: ledger_repo.add_reserved(conn, {(HOT, "WH"): 2, (other, "WH"): 6}))
+    assert {row["sku"]: row["reserved"] for row in app.stock(location="WH") if row["sku"] in (HOT, other)} == {
+        HOT: 0,
+        other: 0,
+    }
+    app.write(lambda conn: ledger_repo.add_reserved(conn, {(HOT, "WH"): 2, (other, "WH"): 5}))
+    assert {row["sku"]: row["reserved"] for row in app.stock(location="WH") if row["sku"] in (HOT, other)} == {
+        HOT: 2,
+        other: 5,
+    }
+
+
+def test_callers_on_an_event_loop_are_answered_by_one_batch_and_a_cancelled_one_harms_nobody(
+    app: Seamline, batcher: HoldBatcher, client: TestClient
+) -> None:
+    import asyncio
+
+    receive(client, HOT, 10)
+    before = batches_so_far()
+
+    async def scenario() -> tuple[list[Stored | BaseException], bool]:
+        def hold() -> Any:
+            return batcher.place_hold_async(channel="web", lines=[HoldLineRequest(HOT, 1)], ttl_seconds=60)
+
+        tasks = [asyncio.create_task(hold()) for _ in range(12)]
+        await asyncio.sleep(0.05)  # all queued, inside the batcher's 0.3 s window
+        tasks[0].cancel()  # the client went away before its answer
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        return results, tasks[0].cancelled()
+
+    results, cancelled = asyncio.run(scenario())
+    assert cancelled
+    answers = [r for r in results[1:] if isinstance(r, Stored)]
+    granted = [a for a in answers if a.status_code == 201]
+    shorts = [r for r in results[1:] if isinstance(r, Shortage)]
+    assert len(granted) + len(shorts) == 11
+    # Arrival order decides: the cancelled caller queued first, so its hold was granted with the batch and
+    # stands like any answered one. The stock (10) is held exactly; of the other eleven, nine got units.
+    assert batches_so_far() == before + 1
+    assert app.stock(sku=HOT, location="WH")[0]["reserved"] == 10
+    assert len(granted) == 9
+    assert app.reconcile().clean

@@ -468,3 +468,54 @@ def test_status_reports_last_success_lag_and_failures_per_subscriber(
     lag = REGISTRY.get_sample_value("seamline_delivery_lag_seconds_count", {"subscriber": "good"})
     assert lag is not None
     assert lag >= 1
+
+
+def published_atps(app: Seamline) -> list[int]:
+    """What the background publisher has written so far (no flush here: that would publish for it)."""
+    with app.engine.connect() as conn:
+        rows = conn.execute(
+            select(outbox_events.c.payload)
+            .where(outbox_events.c.type == AVAILABILITY_CHANGED)
+            .order_by(outbox_events.c.seq)
+        )
+        return [int(r.payload["atp"]) for r in rows if r.payload["sku"] == SKU]
+
+
+def wait_for(condition: Any, timeout: float = 5.0) -> float:
+    started = time.perf_counter()
+    while not condition():
+        assert time.perf_counter() - started < timeout, "timed out"
+        time.sleep(0.005)
+    return time.perf_counter() - started
+
+
+def test_the_background_publisher_answers_an_idle_change_at_once_and_coalesces_a_stream(
+    app: Seamline, integration: Integration, world: TestClient
+) -> None:
+    """SEAMLINE_AVAILABILITY_COALESCE_MS: after publishing, the publisher waits that long before its next
+    transaction, so a stream of writes is one recomputation per interval; the first change after a quiet
+    spell is still published at once."""
+    from seamline.integration.availability import WROTE_JOURNAL
+    from seamline.integration.wakeup import CommitSignal
+
+    publisher = integration.availability
+    publisher.coalesce_seconds = 1.0
+    signal = CommitSignal.for_engine(app.engine, WROTE_JOURNAL)
+    signal.add(publisher.wake)  # as Integration.start() wires it: woken at the commit of a journal write
+    publisher.start()
+    try:
+        receive(world, SKU, 20)
+        assert wait_for(lambda: published_atps(app) == [20]) < 0.4  # idle: no coalescing delay
+        for _ in range(5):  # five writes inside the interval that follows a publish
+            damage(world, 1)
+        wait_for(lambda: published_atps(app)[-1:] == [15])
+        assert published_atps(app) == [20, 15]  # one number for the five writes, not 19, 18, 17, 16, 15
+    finally:
+        signal.discard(publisher.wake)
+        publisher.stop()
+
+
+def test_the_coalescing_interval_is_configured_in_milliseconds() -> None:
+    assert IntegrationSettings.from_env({}).availability_coalesce_seconds == 0.02
+    assert IntegrationSettings.from_env({"SEAMLINE_AVAILABILITY_COALESCE_MS": "0"}).availability_coalesce_seconds == 0
+    assert IntegrationSettings.from_env({"SEAMLINE_AVAILABILITY_COALESCE_MS": "50"}).availability_coalesce_seconds == 0.05

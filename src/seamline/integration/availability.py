@@ -62,8 +62,9 @@ class AvailabilityJournal:
 
 
 class AvailabilityPublisher:
-    def __init__(self, engine: Engine, outbox: Outbox, clock: Clock) -> None:
+    def __init__(self, engine: Engine, outbox: Outbox, clock: Clock, *, coalesce_seconds: float = 0.0) -> None:
         self.engine = engine
+        self.coalesce_seconds = coalesce_seconds
         self.outbox = outbox
         self.clock = clock
         self._wake = threading.Event()
@@ -201,8 +202,15 @@ class AvailabilityPublisher:
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                self.flush()
+                published = self.flush()
             except Exception:  # noqa: BLE001 - the database may be briefly away; the rows stay in the journal
                 log.exception("publishing availability failed; will retry")
                 self._stop.wait(0.5)
+                continue
+            if published and self.coalesce_seconds > 0:
+                # Under a stream of writes, let the next burst gather: one recomputation (and, on SQLite, one
+                # turn of the single write lock) per interval instead of one per writer's commit. An idle
+                # system still publishes at once: the wait starts only after rows were published.
+                self._stop.wait(self.coalesce_seconds)
+                continue
             self._wake.wait(POLL_SECONDS)

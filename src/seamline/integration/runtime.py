@@ -45,7 +45,9 @@ class Integration:
         sqlite = app.engine.dialect.name == "sqlite"
         self.outbox = Outbox(registry, app.clock, notify=settings.notify and not sqlite)
         self.journal = AvailabilityJournal(app.clock)
-        self.availability = AvailabilityPublisher(app.engine, self.outbox, app.clock)
+        self.availability = AvailabilityPublisher(
+            app.engine, self.outbox, app.clock, coalesce_seconds=settings.availability_coalesce_seconds
+        )
         self.finance = FinancePublisher(self.outbox)
         self.tills = TillCatalogEvents(self.outbox)
         self.catalog_events = CatalogEvents(self.outbox)

@@ -46,6 +46,9 @@ class IntegrationSettings:
     retention_outbox_days: float = 7.0
     retention_interval_seconds: float = 3600.0
     notify: bool = True
+    #: After publishing a burst, the availability publisher waits this long before the next transaction, so
+    #: a stream of commits becomes one recomputation per (channel, sku) per interval (README, Performance).
+    availability_coalesce_seconds: float = 0.02
     webhooks: tuple[WebhookConfig, ...] = field(default_factory=tuple)
 
     @classmethod
@@ -77,6 +80,10 @@ class IntegrationSettings:
             inbox_max_attempts=int(number("SEAMLINE_INBOX_MAX_ATTEMPTS", cls.inbox_max_attempts)),
             retention_inbox_days=number("SEAMLINE_RETENTION_INBOX_DAYS", cls.retention_inbox_days),
             retention_outbox_days=number("SEAMLINE_RETENTION_OUTBOX_DAYS", cls.retention_outbox_days),
+            availability_coalesce_seconds=number(
+                "SEAMLINE_AVAILABILITY_COALESCE_MS", cls.availability_coalesce_seconds * 1000
+            )
+            / 1000,
             webhooks=parse_webhooks(env.get("SEAMLINE_WEBHOOK_SUBSCRIBERS", "")),
         )
         settings.check()

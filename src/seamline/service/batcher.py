@@ -48,6 +48,8 @@ class HoldRequest:
     trace_id: str | None
     enqueued: float = field(default_factory=time.perf_counter)
     future: Future[Stored] = field(default_factory=Future)
+    #: Set for a caller awaiting on an event loop: answered there, once per batch per loop (see ``_answer``).
+    waiter: asyncio.Future[Stored] | None = None
 
 
 @dataclass(frozen=True)
@@ -93,11 +95,11 @@ class HoldBatcher:
         trace_id: str | None = None,
     ) -> Stored:
         """``place_hold`` for an event loop: the caller awaits the batch without occupying a thread."""
-        request = self._enqueue(HoldRequest(channel, lines, ttl_seconds, idem, trace_id))
+        waiter: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
+        self._enqueue(HoldRequest(channel, lines, ttl_seconds, idem, trace_id, waiter=waiter))
         try:
-            return await asyncio.wait_for(
-                asyncio.wrap_future(request.future), timeout=self.settings.answer_timeout_seconds
-            )
+            async with asyncio.timeout(self.settings.answer_timeout_seconds):
+                return await waiter
         except TimeoutError:
             raise Unavailable("the hold was not answered in time; retry with the same Idempotency-Key") from None
 
@@ -134,21 +136,18 @@ class HoldBatcher:
             outcomes = self.app.write(lambda conn: self._apply(conn, batch))
         except Exception as exc:  # the batch's transaction failed as a whole: every caller learns why
             log.exception("hold batch of %d failed", len(batch))
-            for request in batch:
-                request.future.set_exception(exc)
+            _answer(batch, [exc] * len(batch))
             return
         metrics.BATCH_SIZE.observe(len(batch))
         metrics.BATCH_COMMIT_SECONDS.observe(time.perf_counter() - started)
         held = short = units = 0
-        for request, outcome in zip(batch, outcomes, strict=True):
+        for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 short += isinstance(outcome, Shortage)
-                request.future.set_exception(outcome)
-            else:
-                if not outcome.replayed:
-                    held += 1
-                    units += sum(line["qty"] for line in outcome.body["lines"])
-                request.future.set_result(outcome)
+            elif not outcome.replayed:
+                held += 1
+                units += sum(line["qty"] for line in outcome.body["lines"])
+        _answer(batch, outcomes)
         # Counted once per batch, not per request: the hot path pays for one metric update, not hundreds.
         metrics.HOLDS.labels("held").inc(held)
         metrics.HOLDS.labels("short").inc(short)
@@ -270,6 +269,34 @@ class HoldBatcher:
             assert outcome is not None
             final.append(outcome)
         return final
+
+
+def _answer(batch: Sequence[HoldRequest], outcomes: Sequence[Stored | BaseException]) -> None:
+    """Answer every caller of a batch. Callers on an event loop are answered by one callback per loop (one
+    wake-up of that loop for the whole batch, instead of one per request as ``wrap_future`` would cost)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Stored], Stored | BaseException]]] = {}
+    for request, outcome in zip(batch, outcomes, strict=True):
+        if request.waiter is not None:
+            by_loop.setdefault(request.waiter.get_loop(), []).append((request.waiter, outcome))
+        elif isinstance(outcome, BaseException):
+            request.future.set_exception(outcome)
+        else:
+            request.future.set_result(outcome)
+    for loop, answers in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, answers)
+        except RuntimeError:  # that loop has closed: nobody is waiting any more
+            log.warning("an event loop closed with %d hold answers pending", len(answers))
+
+
+def _settle(answers: list[tuple[asyncio.Future[Stored], Stored | BaseException]]) -> None:
+    for waiter, outcome in answers:
+        if waiter.done():  # the caller went away (disconnect, timeout): its hold stands, like any answered one
+            continue
+        if isinstance(outcome, BaseException):
+            waiter.set_exception(outcome)
+        else:
+            waiter.set_result(outcome)
 
 
 def _replay(first_hash: str, status: int, body: Any, idem: IdempotencyKey) -> Stored | SeamlineError:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, select, tuple_, update
+from sqlalchemy import Connection, and_, bindparam, exists, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from seamline.domain.errors import Shortage, ShortLine
@@ -252,11 +252,10 @@ _EXPIRED_OF_SKUS = (
     .where(
         holds.c.status == "held",
         holds.c.expires_at <= bindparam("now"),
-        holds.c.id.in_(
-            select(hold_lines.c.hold_id)
-            .where(hold_lines.c.sku.in_(bindparam("wanted", expanding=True)))
-            .scalar_subquery()
-        ),
+        # Correlated, so only the few lapsed holds the index finds are checked, by hold_lines' primary key.
+        # An uncorrelated `id IN (SELECT hold_id ... WHERE sku IN ...)` lists every hold line ever written for
+        # the hot SKUs, once per batch, as soon as a single hold of theirs has lapsed.
+        exists().where(hold_lines.c.hold_id == holds.c.id, hold_lines.c.sku.in_(bindparam("wanted", expanding=True))),
     )
     .order_by(holds.c.expires_at)
     .limit(bindparam("limit"))
@@ -415,22 +414,33 @@ def lock_available(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tu
     return {(r.sku, r.location): int(r.available) for r in conn.execute(query)}
 
 
+_ADD_RESERVED = (
+    update(balances)
+    .where(balances.c.sku == bindparam("s"), balances.c.location == bindparam("l"), _available >= bindparam("n"))
+    .values(reserved=balances.c.reserved + bindparam("n"))
+)
+
+
 def add_reserved(conn: Connection, net: dict[tuple[str, str], int]) -> None:
-    """Apply a batch's net reservations: one conditional UPDATE per row, whatever the number of requests.
+    """Apply a batch's net reservations: one conditional UPDATE per row, whatever the number of requests, sent
+    as one executemany of a statement built once.
 
     The condition re-checks what the batch decided in memory; a miss means the rows changed under us,
-    which the row locks rule out, so it aborts the batch (and its retry decides again)."""
-    changes = [(sku, loc, qty) for (sku, loc), qty in sorted(net.items()) if qty]
+    which the row locks rule out, so it aborts the batch (and its retry decides again). Each row matches at
+    most one balance (its primary key), so the total row count equals the number of rows exactly when none
+    missed."""
+    rows = [(sku, loc, qty) for (sku, loc), qty in sorted(net.items()) if qty]
+    changes = [{"s": sku, "l": loc, "n": qty} for sku, loc, qty in rows]
     if not changes:
         return
-    statement = (
-        update(balances)
-        .where(balances.c.sku == bindparam("s"), balances.c.location == bindparam("l"), _available >= bindparam("n"))
-        .values(reserved=balances.c.reserved + bindparam("n"))
-    )
-    for sku, loc, qty in changes:
-        if conn.execute(statement, {"s": sku, "l": loc, "n": qty}).rowcount != 1:
-            raise RuntimeError(f"balance row {sku}@{loc} changed under a locked batch")
+    if conn.dialect.supports_sane_multi_rowcount:
+        if conn.execute(_ADD_RESERVED, changes).rowcount != len(changes):
+            raise RuntimeError("a balance row changed under a locked batch")
+    else:  # pragma: no cover - both dialects we run report executemany row counts
+        for change in changes:
+            if conn.execute(_ADD_RESERVED, change).rowcount != 1:
+                raise RuntimeError(f"balance row {change['s']}@{change['l']} changed under a locked batch")
+    for sku, loc, _ in rows:
         touch(conn, sku, loc)
 
 
