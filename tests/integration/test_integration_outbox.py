@@ -516,6 +516,9 @@ def test_the_background_publisher_answers_an_idle_change_at_once_and_coalesces_a
 
 
 def test_the_coalescing_interval_is_configured_in_milliseconds() -> None:
-    assert IntegrationSettings.from_env({}).availability_coalesce_seconds == 0.02
-    assert IntegrationSettings.from_env({"SEAMLINE_AVAILABILITY_COALESCE_MS": "0"}).availability_coalesce_seconds == 0
-    assert IntegrationSettings.from_env({"SEAMLINE_AVAILABILITY_COALESCE_MS": "50"}).availability_coalesce_seconds == 0.05
+    def interval(environ: dict[str, str]) -> float:
+        return IntegrationSettings.from_env(environ).availability_coalesce_seconds
+
+    assert interval({}) == 0.02
+    assert interval({"SEAMLINE_AVAILABILITY_COALESCE_MS": "0"}) == 0
+    assert interval({"SEAMLINE_AVAILABILITY_COALESCE_MS": "50"}) == 0.05
