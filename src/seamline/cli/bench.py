@@ -53,6 +53,7 @@ from sqlalchemy.engine import make_url
 
 from seamline.catalog import StyleDraft
 from seamline.domain.errors import Shortage
+from seamline.integration import Integration
 from seamline.integration import install as install_integration
 from seamline.ledger import HoldLineRequest, MovementRequest
 from seamline.service import Seamline, Settings, bootstrap
@@ -92,8 +93,8 @@ class BenchOptions:
     workdir: Path | None = None
     progress: bool = True
     argv: tuple[str, ...] | None = None
-    # Write availability events in the same transaction, as `seamline serve` does (the integration layer's
-    # before-commit hook). Off measures the ledger's write path alone.
+    # Availability as `seamline serve` runs it: each write appends to the journal in its transaction, and the
+    # running publisher turns the journal into events meanwhile. Off measures the ledger's write path alone.
     events: bool = True
 
     def check(self) -> None:
@@ -490,6 +491,7 @@ class OursTarget(Target):
         self.batched, self.events = batched, events
         self.app: Seamline | None = None
         self.batcher: HoldBatcher | None = None
+        self.integration: Integration | None = None
 
     def setup(self, catalog: Catalog, stock: Mapping[str, int]) -> None:
         settings = Settings(
@@ -507,7 +509,10 @@ class OursTarget(Target):
 
         app.write(receive)
         if self.events:
-            install_integration(app)  # after the opening stock, so its receipts publish nothing
+            # After the opening stock, so its receipts publish nothing; started as `seamline serve` starts it,
+            # so the availability publisher turns the journal into events while the clients run.
+            self.integration = install_integration(app)
+            self.integration.start()
         if self.batched:
             self.batcher = HoldBatcher(
                 app,
@@ -563,6 +568,8 @@ class OursTarget(Target):
     def close(self) -> None:
         if self.batcher is not None:
             self.batcher.stop()
+        if self.integration is not None:
+            self.integration.stop()
         if self.app is not None:
             self.app.engine.dispose()
 
@@ -1039,7 +1046,7 @@ def reserve(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
     events: Annotated[
-        bool, typer.Option(help="Availability events in the same transaction, as `seamline serve` writes them.")
+        bool, typer.Option(help="The availability journal and its running publisher, as `seamline serve` runs them.")
     ] = True,
 ) -> None:
     """Flash-sale holds against the in-memory, naive SQLite and naive PostgreSQL anchors; JSON on stdout."""

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from seamline.ledger.atp import ChannelPolicy
 from seamline.store.tables import channel_sku_policies, channels
@@ -59,10 +59,8 @@ def policies(conn: Connection, skus: Sequence[str] | None = None) -> list[Channe
     ``skus`` limits the per-SKU overrides loaded to those SKUs (a page of availability, not the catalog)."""
     overrides: dict[str, dict[str, int]] = {}
     fences: dict[str, dict[str, int]] = {}
-    query = select(channel_sku_policies)
-    if skus is not None:
-        query = query.where(channel_sku_policies.c.sku.in_(list(skus)))
-    for r in conn.execute(query):
+    rows = conn.execute(_ALL_SKU_POLICIES) if skus is None else conn.execute(_SKU_POLICIES_OF, {"skus": list(skus)})
+    for r in rows:
         if r.safety_stock is not None:
             overrides.setdefault(r.channel, {})[r.sku] = r.safety_stock
         if r.ring_fence:
@@ -77,8 +75,14 @@ def policies(conn: Connection, skus: Sequence[str] | None = None) -> list[Channe
             safety_overrides=overrides.get(r.code, {}),
             ring_fences=fences.get(r.code, {}),
         )
-        for r in conn.execute(select(channels).order_by(channels.c.code))
+        for r in conn.execute(_CHANNELS_BY_CODE)
     ]
+
+
+# Built once: the availability publisher reads the policies for every burst of writes.
+_ALL_SKU_POLICIES = select(channel_sku_policies)
+_SKU_POLICIES_OF = select(channel_sku_policies).where(channel_sku_policies.c.sku.in_(bindparam("skus", expanding=True)))
+_CHANNELS_BY_CODE = select(channels).order_by(channels.c.code)
 
 
 def connector_configs(conn: Connection) -> list[dict[str, Any]]:

@@ -3,13 +3,14 @@ touched in (sku, location) order so concurrent requests never deadlock on each o
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, exists, func, select, tuple_, update
+from sqlalchemy import Connection, Select, and_, bindparam, exists, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from seamline.domain.errors import Shortage, ShortLine
@@ -327,10 +328,23 @@ def read_balances(
     locations_in: Sequence[str] | None = None,
 ) -> list[Balance]:
     """Balances as they are *now*: holds past their expiry no longer count as reserved, swept or not."""
+    params: dict[str, Any] = {"now": now}
+    if skus is not None:
+        params["skus"] = list(skus)
+    if locations_in is not None:
+        params["locations"] = list(locations_in)
+    rows = conn.execute(_balances_now(skus is not None, locations_in is not None), params)
+    return [Balance(r.sku, r.location, int(r.on_hand), int(r.committed), int(r.reserved)) for r in rows]
+
+
+@functools.cache
+def _balances_now(by_skus: bool, by_locations: bool) -> Select[Any]:
+    """The statement of ``read_balances``, built once per filter combination (the availability publisher runs
+    it for every burst of writes)."""
     expired = (
         select(hold_lines.c.sku, hold_lines.c.location, func.sum(hold_lines.c.qty).label("qty"))
         .join(holds, holds.c.id == hold_lines.c.hold_id)
-        .where(holds.c.status == "held", holds.c.expires_at <= now)
+        .where(holds.c.status == "held", holds.c.expires_at <= bindparam("now"))
         .group_by(hold_lines.c.sku, hold_lines.c.location)
         .subquery()
     )
@@ -341,12 +355,11 @@ def read_balances(
         balances.c.committed,
         (balances.c.reserved - func.coalesce(expired.c.qty, 0)).label("reserved"),
     ).outerjoin(expired, and_(expired.c.sku == balances.c.sku, expired.c.location == balances.c.location))
-    if skus is not None:
-        query = query.where(balances.c.sku.in_(list(skus)))
-    if locations_in is not None:
-        query = query.where(balances.c.location.in_(list(locations_in)))
-    rows = conn.execute(query.order_by(balances.c.sku, balances.c.location))
-    return [Balance(r.sku, r.location, int(r.on_hand), int(r.committed), int(r.reserved)) for r in rows]
+    if by_skus:
+        query = query.where(balances.c.sku.in_(bindparam("skus", expanding=True)))
+    if by_locations:
+        query = query.where(balances.c.location.in_(bindparam("locations", expanding=True)))
+    return query.order_by(balances.c.sku, balances.c.location)
 
 
 def stored_balances(conn: Connection) -> dict[tuple[str, str], tuple[int, int, int]]:
@@ -404,14 +417,16 @@ def lock_available(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tu
     wanted = sorted(set(keys))
     if not wanted:
         return {}
-    query = (
-        select(balances.c.sku, balances.c.location, _available.label("available"))
-        .where(tuple_(balances.c.sku, balances.c.location).in_(wanted))
-        .order_by(balances.c.sku, balances.c.location)
-    )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return {(r.sku, r.location): int(r.available) for r in conn.execute(query)}
+    return {(r.sku, r.location): int(r.available) for r in conn.execute(_LOCK_AVAILABLE, {"wanted": wanted})}
+
+
+# FOR UPDATE is left out when compiled for SQLite, where the batch already holds the database's write lock.
+_LOCK_AVAILABLE = (
+    select(balances.c.sku, balances.c.location, _available.label("available"))
+    .where(tuple_(balances.c.sku, balances.c.location).in_(bindparam("wanted", expanding=True)))
+    .order_by(balances.c.sku, balances.c.location)
+    .with_for_update()
+)
 
 
 _ADD_RESERVED = (

@@ -36,21 +36,34 @@ _event_columns = (
 
 
 # ---------------------------------------------------------------------- computing availability
+# The publisher's statements are built once, with bound (and expanding) parameters: it runs them for every
+# burst of writes, and building SQLAlchemy statements per call was most of its time (README, Performance).
+_PACKS_CONTAINING = (
+    select(prepack_components.c.pack_sku, prepack_components.c.component_sku, prepack_components.c.units)
+    .where(
+        prepack_components.c.pack_sku.in_(
+            select(prepack_components.c.pack_sku)
+            .where(prepack_components.c.component_sku.in_(bindparam("wanted", expanding=True)))
+            .scalar_subquery()
+        )
+    )
+    .order_by(prepack_components.c.pack_sku, prepack_components.c.component_sku)
+)
+
+
 def packs_containing(conn: Connection, skus: Iterable[str]) -> dict[str, list[tuple[str, int]]]:
     """Every prepack with a component among ``skus``, with all of its components (not just those)."""
     wanted = sorted(set(skus))
     if not wanted:
         return {}
-    packs = select(prepack_components.c.pack_sku).where(prepack_components.c.component_sku.in_(wanted))
-    rows = conn.execute(
-        select(prepack_components.c.pack_sku, prepack_components.c.component_sku, prepack_components.c.units)
-        .where(prepack_components.c.pack_sku.in_(packs.scalar_subquery()))
-        .order_by(prepack_components.c.pack_sku, prepack_components.c.component_sku)
-    )
+    rows = conn.execute(_PACKS_CONTAINING, {"wanted": wanted})
     out: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for pack, component, units in rows:
         out[pack].append((component, int(units)))
     return dict(out)
+
+
+_JOURNAL_INSERT = availability_dirty.insert()
 
 
 def journal_changes(conn: Connection, rows: Sequence[tuple[str, str]], trace_id: str | None, now: datetime) -> None:
@@ -58,31 +71,35 @@ def journal_changes(conn: Connection, rows: Sequence[tuple[str, str]], trace_id:
     insert of new rows, so concurrent writers of one SKU never wait for each other here."""
     if rows:
         conn.execute(
-            availability_dirty.insert(),
+            _JOURNAL_INSERT,
             [{"sku": s, "location": loc, "trace_id": trace_id, "created_at": now} for s, loc in rows],
         )
+
+
+_TAKE_JOURNAL = (
+    delete(availability_dirty)
+    .where(
+        availability_dirty.c.id.in_(
+            select(availability_dirty.c.id)
+            .order_by(availability_dirty.c.id)
+            .limit(bindparam("limit"))
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+    )
+    .returning(
+        availability_dirty.c.id,
+        availability_dirty.c.sku,
+        availability_dirty.c.location,
+        availability_dirty.c.trace_id,
+    )
+)
 
 
 def take_journal(conn: Connection, limit: int) -> list[dict[str, Any]]:
     """Remove and answer up to ``limit`` journal rows, oldest first, skipping rows another publisher holds
     (PostgreSQL; SQLite has one writer). The caller's transaction publishes them: a rollback puts them back."""
-    oldest = (
-        select(availability_dirty.c.id)
-        .order_by(availability_dirty.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    rows = conn.execute(
-        delete(availability_dirty)
-        .where(availability_dirty.c.id.in_(oldest))
-        .returning(
-            availability_dirty.c.id,
-            availability_dirty.c.sku,
-            availability_dirty.c.location,
-            availability_dirty.c.trace_id,
-        )
-    ).mappings()
+    rows = conn.execute(_TAKE_JOURNAL, {"limit": limit}).mappings()
     return sorted((dict(r) for r in rows), key=lambda r: int(r["id"]))
 
 
@@ -118,6 +135,17 @@ def lock_availability(
     return out
 
 
+_LOCK_AVAILABILITY = (
+    select(channel_availability.c.sku, channel_availability.c.atp, channel_availability.c.paused)
+    .where(
+        channel_availability.c.channel == bindparam("channel"),
+        channel_availability.c.sku.in_(bindparam("skus", expanding=True)),
+    )
+    .order_by(channel_availability.c.sku)
+    .with_for_update()
+)
+
+
 def _lock_existing(
     conn: Connection, ordered: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], tuple[int | None, bool | None]]:
@@ -126,13 +154,7 @@ def _lock_existing(
     for channel, sku in ordered:
         by_channel[channel].append(sku)
     for channel in sorted(by_channel):
-        query = (
-            select(channel_availability.c.sku, channel_availability.c.atp, channel_availability.c.paused)
-            .where(channel_availability.c.channel == channel, channel_availability.c.sku.in_(by_channel[channel]))
-            .order_by(channel_availability.c.sku)
-            .with_for_update()
-        )
-        for sku, atp, paused in conn.execute(query):
+        for sku, atp, paused in conn.execute(_LOCK_AVAILABILITY, {"channel": channel, "skus": by_channel[channel]}):
             out[(channel, sku)] = (atp, None if paused is None else bool(paused))
     return out
 
@@ -175,15 +197,15 @@ def computed_availability(conn: Connection, channel: str, skus: Sequence[str]) -
 
 
 # ---------------------------------------------------------------------- writing events and deliveries
+_APPEND_EVENTS = outbox_events.insert().returning(outbox_events.c.id, outbox_events.c.seq, sort_by_parameter_order=True)
+
+
 def append_events(conn: Connection, events: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     """Insert events (each with id, type, channel, coalesce_key, payload, trace_id, created_at); answers their
     sequence numbers by id."""
     if not events:
         return {}
-    result = conn.execute(
-        outbox_events.insert().returning(outbox_events.c.id, outbox_events.c.seq, sort_by_parameter_order=True),
-        [dict(e) for e in events],
-    )
+    result = conn.execute(_APPEND_EVENTS, [dict(e) for e in events])
     return {r.id: int(r.seq) for r in result}
 
 
