@@ -281,3 +281,35 @@ def test_callers_on_an_event_loop_are_answered_by_one_batch_and_a_cancelled_one_
     assert app.stock(sku=HOT, location="WH")[0]["reserved"] == 10
     assert len(granted) == 9
     assert app.reconcile().clean
+
+
+def test_one_key_in_two_concurrent_batches_is_one_hold_and_fails_no_neighbour(
+    app: Seamline, client: TestClient
+) -> None:
+    """Two API worker processes each run a batcher: a client that retries on another worker puts the same
+    Idempotency-Key into two batches at once. The second must answer the first's hold, not hit the unique
+    index at insert time (on PostgreSQL that failed the whole batch, neighbours included)."""
+    seed_world(client)
+    receive(client, HOT, 20)
+    first, second = (HoldBatcher(app, BatchSettings(window_seconds=10, max_batch=3)) for _ in range(2))
+    first.start()
+    second.start()
+    key = IdempotencyKey("caller-1", "checkout-9", "same-request")
+
+    def hold(batcher: HoldBatcher, idem: IdempotencyKey | None = None) -> Callable[[], Stored]:
+        return lambda: batcher.place_hold(channel="web", lines=[HoldLineRequest(HOT, 1)], ttl_seconds=600, idem=idem)
+
+    try:
+        results = run_together(
+            [hold(first, key), hold(first), hold(first), hold(second, key), hold(second), hold(second)]
+        )
+    finally:
+        first.stop()
+        second.stop()
+    assert all(isinstance(r, Stored) for r in results), results
+    stored = [r for r in results if isinstance(r, Stored)]
+    keyed = [stored[0], stored[3]]
+    assert sorted(r.replayed for r in keyed) == [False, True]
+    assert keyed[0].body == keyed[1].body
+    assert app.stock(sku=HOT, location="WH")[0]["reserved"] == 5
+    assert app.reconcile().clean

@@ -160,7 +160,9 @@ class HoldBatcher:
 
         # Idempotency: stored answers, and repeats within this batch answered by their first occurrence.
         keyed = [r.idem for r in batch if r.idem is not None]
-        stored = idempotency_repo.find_many(conn, [(k.principal, k.key) for k in keyed])
+        pairs = [(k.principal, k.key) for k in keyed]
+        idempotency_repo.lock_keys(conn, pairs)  # a key in a concurrent batch: wait for it, then replay it
+        stored = idempotency_repo.find_many(conn, pairs)
         first_in_batch: dict[tuple[str, str], int] = {}
         repeats: dict[int, int] = {}
         for i, request in enumerate(batch):

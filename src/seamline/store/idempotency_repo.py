@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, tuple_
+from sqlalchemy import Connection, delete, select, text, tuple_
 
 from seamline.store.tables import idempotency_records
 
@@ -45,6 +45,29 @@ def save(
 
 def purge_older_than(conn: Connection, cutoff: datetime) -> int:
     return conn.execute(delete(idempotency_records).where(idempotency_records.c.created_at < cutoff)).rowcount
+
+
+def lock_keys(conn: Connection, keys: Iterable[tuple[str, str]]) -> None:
+    """Serialise transactions that carry the same (principal, key), until the first commits.
+
+    A batch reads the stored answers of its keys and inserts the new ones at commit; two batches in two
+    processes holding one key (a client that retried on another worker) would both miss the other's
+    uncommitted answer, and the later insert would fail its whole batch on the unique index. Taken first,
+    these transaction-scoped advisory locks make the later batch wait, then read the stored answer and
+    replay it. One statement, hash order, so two batches never wait for each other in a cycle. PostgreSQL
+    only: SQLite's batches already run one at a time under its write lock.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    wanted = sorted({f"{principal}\x1f{key}" for principal, key in keys})
+    if wanted:
+        conn.execute(_LOCK_KEYS, {"keys": wanted})
+
+
+_LOCK_KEYS = text(
+    "SELECT pg_advisory_xact_lock(h) FROM "
+    "(SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS ordered"
+)
 
 
 def find_many(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
