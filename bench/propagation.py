@@ -1,8 +1,9 @@
 """Till sale -> channel availability push, end to end (issue 4): `python bench/propagation.py --help`.
 
 A steady open-loop stream of till-like sales (an ``employee_purchase`` out of a store: the same ledger
-write and the same availability change as a POS sale) runs at ``--rate`` per second for ``--seconds``,
-while a subscriber of the web channel (which sources every store) receives the ``AvailabilityChanged``
+write and the same availability change as a POS sale) runs at ``--rate`` per second for ``--seconds``
+from ``--tills`` threads, through the group commit as ``POST /v1/sales`` goes under ``seamline serve``
+(``--no-group-commit``: a transaction per sale), while a subscriber of the web channel (which sources every store) receives the ``AvailabilityChanged``
 pushes. For each sale: the time from its commit returning to the first delivery of a number that includes
 it (a coalesced push carries every earlier sale of that SKU). Measured for the in-process transport and
 for NATS JetStream (relay -> stream -> durable pull consumer), on SQLite (default) or PostgreSQL.
@@ -39,6 +40,7 @@ from sqlalchemy.engine import make_url
 from seamline.integration import AVAILABILITY_CHANGED, Delivery, IntegrationSettings, Subscriber, install, tracing
 from seamline.ledger import MovementRequest
 from seamline.service import Settings, bootstrap
+from seamline.service.group_commit import GroupCommit
 from seamline.store import outbox_repo
 
 TOKEN = "bench-admin-token-0123456789abcdef0123456789"
@@ -72,7 +74,13 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run_transport(
-    database_url: str, transport: str, rate: float, seconds: float, nats_url: str | None
+    database_url: str,
+    transport: str,
+    rate: float,
+    seconds: float,
+    nats_url: str | None,
+    group_commit: bool = True,
+    tills: int = 32,
 ) -> dict[str, Any]:
     service = bootstrap(Settings(database_url=database_url, admin_token=TOKEN), migrate=True, pool_size=20)
     run = uuid.uuid4().hex[:8]
@@ -119,6 +127,12 @@ def run_transport(
                 )
     integration.dispatcher.drain()
     integration.start()
+    # Sales share commits through the group commit, as `POST /v1/sales` does under `seamline serve` (default
+    # on; SEAMLINE_GROUP_COMMIT). --no-group-commit: one transaction per sale.
+    batcher = GroupCommit(service.engine, service.before_commit) if group_commit else None
+    if batcher is not None:
+        batcher.start()
+        service.group_commit = batcher
     if integration.nats is not None:
         assert integration.nats.ready.wait(10), "NATS transport did not start"
     time.sleep(0.3)
@@ -140,18 +154,23 @@ def run_transport(
             move = MovementRequest(kind="employee_purchase", sku=sku, qty=1, from_location=store)
             try:
                 with tracing.traced(trace):
-                    service.write(lambda conn, m=move, t=trace: service.record_movement(conn, m, trace_id=t))
+                    service.write(
+                        lambda conn, m=move, t=trace: service.record_movement(conn, m, trace_id=t), batch=True
+                    )
             except Exception as exc:  # noqa: BLE001 - reported, not fatal
                 errors.append(repr(exc))
                 continue
             commits[trace] = (time.time(), sku)
 
-    threads = [threading.Thread(target=writer, args=(k, 8)) for k in range(8)]
+    threads = [threading.Thread(target=writer, args=(k, tills)) for k in range(tills)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     elapsed = time.time() - started
+    if batcher is not None:
+        batcher.stop()
+        service.group_commit = None
     # Wait for the pushes to catch up.
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -234,6 +253,10 @@ def main(
         str | None, typer.Option(help="postgresql://... (a scratch database is made); default SQLite.")
     ] = None,
     nats_url: Annotated[str | None, typer.Option(help="NATS server for the NATS run; skipped without it.")] = None,
+    group_commit: Annotated[
+        bool, typer.Option(help="Sales through the group commit, as POST /v1/sales under `seamline serve`.")
+    ] = True,
+    tills: Annotated[int, typer.Option(help="Tills selling at once (threads sharing the stream).")] = 32,
 ) -> None:
     """Measure commit -> delivered latency of the availability push for each transport; print JSON."""
     results: dict[str, Any] = {}
@@ -244,7 +267,7 @@ def main(
                 continue
             url, drop = fresh_database(database_url, Path(tmp), transport)
             try:
-                results[transport] = run_transport(url, transport, rate, seconds, nats_url)
+                results[transport] = run_transport(url, transport, rate, seconds, nats_url, group_commit, tills)
             finally:
                 drop()
     print(
@@ -253,6 +276,8 @@ def main(
                 "benchmark": "propagation",
                 "database": "postgresql" if database_url and database_url.startswith("postgresql") else "sqlite",
                 "target_sales_per_second": rate,
+                "tills": tills,
+                "sales_write_path": "group commit (as POST /v1/sales)" if group_commit else "a transaction per sale",
                 "seconds": seconds,
                 "subscriber": "web channel, coalesced per SKU, 4 concurrent deliveries",
                 "results": results,

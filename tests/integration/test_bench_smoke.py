@@ -94,3 +94,22 @@ def test_cli_prints_only_json_on_stdout(monkeypatch: pytest.MonkeyPatch) -> None
     assert result["command"].startswith("seamline bench reserve --clients=2 --seconds=0.2")
     assert set(result["targets"]) == {"in_memory", "naive_sqlite"}
     assert set(TARGETS) >= set(result["options"]["targets"])
+
+
+def test_the_propagation_benchmark_delivers_every_sale_through_the_group_commit(tmp_path: Any) -> None:
+    """bench/propagation.py, run tiny on SQLite in-process: every sale's number reaches the subscriber."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "propagation.py"
+    spec = importlib.util.spec_from_file_location("propagation_bench", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    url = f"sqlite:///{tmp_path / 'propagation.db'}"
+    result = bench.run_transport(url, "inprocess", 40.0, 1.0, None, group_commit=True, tills=8)
+    assert result["write_errors"] == 0
+    assert result["sales"] == 40
+    assert result["sales_without_a_push"] == 0
+    assert result["pushes_delivered"] >= 1
+    assert result["latency_ms"]["max"] is not None
