@@ -3,10 +3,11 @@
 A steady open-loop stream of till-like sales (an ``employee_purchase`` out of a store: the same ledger
 write and the same availability change as a POS sale) runs at ``--rate`` per second for ``--seconds``
 from ``--tills`` threads, through the group commit as ``POST /v1/sales`` goes under ``seamline serve``
-(``--no-group-commit``: a transaction per sale), while a subscriber of the web channel (which sources every store) receives the ``AvailabilityChanged``
-pushes. For each sale: the time from its commit returning to the first delivery of a number that includes
-it (a coalesced push carries every earlier sale of that SKU). Measured for the in-process transport and
-for NATS JetStream (relay -> stream -> durable pull consumer), on SQLite (default) or PostgreSQL.
+(``--no-group-commit``: a transaction per sale), while a subscriber of the web channel (which sources every
+store) receives the ``AvailabilityChanged`` pushes. For each sale: the time from its commit returning to the
+first delivery of a number that includes it (a coalesced push carries every earlier sale of that SKU).
+Measured for the in-process transport and for NATS JetStream (relay -> stream -> durable pull consumer), on
+SQLite (default) or PostgreSQL.
 
 The anchor is the pattern this replaces: a sync job every 5-60 minutes (ERPNext's Shopify sync: 60).
 Prints one JSON document on stdout.

@@ -103,7 +103,8 @@ def test_the_propagation_benchmark_delivers_every_sale_through_the_group_commit(
 
     path = Path(__file__).resolve().parents[2] / "bench" / "propagation.py"
     spec = importlib.util.spec_from_file_location("propagation_bench", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     url = f"sqlite:///{tmp_path / 'propagation.db'}"
