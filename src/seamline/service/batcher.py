@@ -46,10 +46,11 @@ class HoldRequest:
     ttl_seconds: int | None
     idem: IdempotencyKey | None
     trace_id: str | None
-    enqueued: float = field(default_factory=time.perf_counter)
-    future: Future[Stored] = field(default_factory=Future)
-    #: Set for a caller awaiting on an event loop: answered there, once per batch per loop (see ``_answer``).
+    #: How the caller is answered: a thread blocks on ``future``; a caller on an event loop awaits ``waiter``,
+    #: settled there once per batch per loop (see ``_answer``). Exactly one of the two is set.
+    future: Future[Stored] | None = None
     waiter: asyncio.Future[Stored] | None = None
+    enqueued: float = field(default_factory=time.perf_counter)
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,10 @@ class HoldBatcher:
         trace_id: str | None = None,
     ) -> Stored:
         """Queue a hold and wait for its batch to commit. Beyond the queue bound: 503, never an endless wait."""
-        request = self._enqueue(HoldRequest(channel, lines, ttl_seconds, idem, trace_id))
+        future: Future[Stored] = Future()
+        self._enqueue(HoldRequest(channel, lines, ttl_seconds, idem, trace_id, future=future))
         try:
-            stored = request.future.result(timeout=self.settings.answer_timeout_seconds)
+            stored = future.result(timeout=self.settings.answer_timeout_seconds)
         except TimeoutError:
             raise Unavailable("the hold was not answered in time; retry with the same Idempotency-Key") from None
         return stored
@@ -280,6 +282,8 @@ def _answer(batch: Sequence[HoldRequest], outcomes: Sequence[Stored | BaseExcept
     for request, outcome in zip(batch, outcomes, strict=True):
         if request.waiter is not None:
             by_loop.setdefault(request.waiter.get_loop(), []).append((request.waiter, outcome))
+        elif request.future is None:
+            continue  # nobody to answer (cannot happen through place_hold and place_hold_async)
         elif isinstance(outcome, BaseException):
             request.future.set_exception(outcome)
         else:

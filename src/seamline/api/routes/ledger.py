@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
-from seamline.api.deps import idempotency_key, principal, principal_async, service, trace_id
+from seamline.api.deps import idempotency_key, json_body, principal, principal_async, service, trace_id
 from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.api.schemas import AvailabilityOut, HoldIn, HoldOut, MovementIn, MovementOut, StockOut
 from seamline.domain.errors import Forbidden
@@ -63,10 +63,23 @@ def get_stock(
     return {"items": service(request).stock(sku=sku, location=location, style=style)}
 
 
-@router.post("/holds", status_code=201, response_model=HoldOut)
-async def post_hold(body: HoldIn, request: Request, who: Principal = Depends(principal_async)) -> JSONResponse:
+@router.post(
+    "/holds",
+    status_code=201,
+    response_model=HoldOut,
+    # The body is read by ``json_body`` (the flash-sale path's cost), documented here as FastAPI would.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HoldIn"}}},
+        }
+    },
+)
+async def post_hold(request: Request) -> JSONResponse:
     """Hold units for a short time (a checkout). All lines or none: on a shortage, 409 lists every short
     line and nothing is held."""
+    who = await principal_async(request)
+    body = await json_body(request, HoldIn)
     if body.channel is not None:
         if not who.has_channel(body.channel):
             who.require_location_for_all([line.location for line in body.lines])
