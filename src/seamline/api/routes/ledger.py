@@ -85,9 +85,9 @@ async def post_hold(request: Request) -> JSONResponse:
             who.require_location_for_all([line.location for line in body.lines])
     else:
         who.require_location_for_all([line.location for line in body.lines])
-    data = body.model_dump()
     lines = [HoldLineRequest(line.sku, line.qty, line.location) for line in body.lines]
-    idem, tid = idempotency_key(request, who, data), trace_id(request)
+    keyed = "idempotency-key" in request.headers  # the request's hash is built only when a key needs it
+    idem, tid = idempotency_key(request, who, body.model_dump()) if keyed else None, trace_id(request)
     # Group commit when the app runs its batcher (the default): awaited on the event loop, no thread held.
     # One transaction per request otherwise, in the thread pool.
     batcher = getattr(request.app.state, "hold_batcher", None)
