@@ -448,13 +448,9 @@ def add_reserved(conn: Connection, net: dict[tuple[str, str], int]) -> None:
     changes = [{"s": sku, "l": loc, "n": qty} for sku, loc, qty in rows]
     if not changes:
         return
-    if conn.dialect.supports_sane_multi_rowcount:
-        if conn.execute(_ADD_RESERVED, changes).rowcount != len(changes):
-            raise RuntimeError("a balance row changed under a locked batch")
-    else:  # pragma: no cover - both dialects we run report executemany row counts
-        for change in changes:
-            if conn.execute(_ADD_RESERVED, change).rowcount != 1:
-                raise RuntimeError(f"balance row {change['s']}@{change['l']} changed under a locked batch")
+    # Both dialects report an executemany's total row count (SQLAlchemy: supports_sane_multi_rowcount).
+    if conn.execute(_ADD_RESERVED, changes).rowcount != len(changes):
+        raise RuntimeError("a balance row changed under a locked batch")
     for sku, loc, _ in rows:
         touch(conn, sku, loc)
 
