@@ -484,26 +484,25 @@ def insert_holds(
         return bound[value]
 
     if not sqlite:
-        # PostgreSQL: one statement per table whatever the batch size (arrays unnested server-side), where
-        # executemany would send a statement per row.
+        # PostgreSQL: one statement for both tables whatever the batch size (arrays unnested server-side,
+        # the holds in a data-modifying WITH; the lines' foreign key is checked at the end of the statement),
+        # where executemany would send a statement per row.
+        columns = list(zip(*line_rows, strict=True))
         conn.exec_driver_sql(
-            "INSERT INTO holds (id, channel, status, created_at, expires_at, trace_id) "
+            "WITH new_holds AS (INSERT INTO holds (id, channel, status, created_at, expires_at, trace_id) "
             "SELECT id, channel, 'held', created_at, expires_at, trace_id FROM unnest("
             "%s::varchar[], %s::varchar[], %s::timestamptz[], %s::timestamptz[], %s::varchar[]"
-            ") AS t(id, channel, created_at, expires_at, trace_id)",
+            ") AS t(id, channel, created_at, expires_at, trace_id)) "
+            "INSERT INTO hold_lines (hold_id, line_no, sku, location, qty) "
+            "SELECT * FROM unnest(%s::varchar[], %s::int[], %s::varchar[], %s::varchar[], %s::int[])",
             (
                 [h.id for h in hold_rows],
                 [h.channel for h in hold_rows],
                 [h.created_at for h in hold_rows],
                 [h.expires_at for h in hold_rows],
                 [h.trace_id for h in hold_rows],
+                *(list(column) for column in columns),
             ),
-        )
-        columns = list(zip(*line_rows, strict=True))
-        conn.exec_driver_sql(
-            "INSERT INTO hold_lines (hold_id, line_no, sku, location, qty) "
-            "SELECT * FROM unnest(%s::varchar[], %s::int[], %s::varchar[], %s::varchar[], %s::int[])",
-            tuple(list(column) for column in columns),
         )
         return
     conn.exec_driver_sql(
