@@ -133,6 +133,8 @@ def main() -> None:
         "--rounds", type=int, default=3, help="alternating healthz/holds rounds; the median is reported"
     )
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
 

@@ -8,10 +8,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from seamline.service import Seamline
+from seamline.api.deps import principal_async
+from seamline.api.schemas import HoldIn
+from seamline.service import Principal, Seamline
 from seamline.store.tables import idempotency_records
 from tests.conftest import OVERSHIRT, receive, seed_world
 from tests.integration.helpers import (
@@ -331,40 +334,118 @@ def test_without_a_valid_traceparent_each_request_gets_a_fresh_trace_id(client: 
     assert re.fullmatch(r"[0-9a-f]{32}", client_with(client, None).get("/healthz").headers["x-trace-id"])
 
 
-@pytest.mark.parametrize(
-    ("case", "request_kwargs"),
-    [
-        ("empty", {"content": b""}),
-        ("malformed", {"content": b"{", "headers": {"content-type": "application/json"}}),
-        ("text/plain", {"content": b'{"lines": []}', "headers": {"content-type": "text/plain"}}),
-        ("no content type", {"content": b'{"lines": [{"sku": "X", "qty": 1}]}'}),
-        ("a JSON array", {"json": [1]}),
-        ("a JSON string", {"json": "hold"}),
-        ("field errors", {"json": {"lines": [{"sku": "X", "qty": 0}], "extra": 1}}),
-        ("vendor JSON type", {"content": b"[]", "headers": {"content-type": "application/vnd.api+json"}}),
-    ],
-)
+async def reference_hold(body: HoldIn, who: Principal = Depends(principal_async)) -> dict[str, str]:
+    """``HoldIn`` declared the FastAPI way (body parameter, auth dependency): what /v1/holds must match."""
+    return {"channel": str(body.channel), "who": who.id}
+
+
+def with_reference_hold_route(client: TestClient) -> str:
+    app = client.app
+    assert isinstance(app, FastAPI)
+    path = "/test/reference-holds"
+    if not any(getattr(route, "path", None) == path for route in app.routes):
+        app.add_api_route(path, reference_hold, methods=["POST"], status_code=201)
+    return path
+
+
+BOM = b"\xef\xbb\xbf"
+BAD_BODIES = [
+    ("empty", {"content": b""}),
+    ("malformed", {"content": b"{", "headers": {"content-type": "application/json"}}),
+    ("text/plain", {"content": b'{"lines": []}', "headers": {"content-type": "text/plain"}}),
+    ("no content type", {"content": b'{"lines": [{"sku": "X", "qty": 1}]}'}),
+    ("charset", {"content": b'{"lines": []}', "headers": {"content-type": "application/json; charset=utf-8"}}),
+    ("a JSON array", {"json": [1]}),
+    ("a JSON string", {"json": "hold"}),
+    ("field errors", {"json": {"lines": [{"sku": "X", "qty": 0}], "extra": 1}}),
+    ("lines not a list", {"json": {"lines": "abc"}}),
+    ("a line not an object", {"json": {"lines": [5]}}),
+    ("ttl not strict", {"json": {"lines": [{"sku": "X", "qty": 1}], "ttl_seconds": "60"}}),
+    ("vendor JSON type", {"content": b"[]", "headers": {"content-type": "application/vnd.api+json"}}),
+    ("byte-order mark", {"content": BOM + b'{"lines": []}', "headers": {"content-type": "application/json"}}),
+    ("invalid UTF-8", {"content": b'{"lines": "\xff"}', "headers": {"content-type": "application/json"}}),
+]
+
+
+@pytest.mark.parametrize("token", ["admin", "none", "wrong"])
+@pytest.mark.parametrize(("case", "request_kwargs"), BAD_BODIES, ids=[case for case, _ in BAD_BODIES])
 def test_post_holds_reads_its_body_itself_and_answers_bad_bodies_as_fastapi_does(
-    client: TestClient, case: str, request_kwargs: dict[str, Any]
+    client: TestClient, case: str, request_kwargs: dict[str, Any], token: str
 ) -> None:
-    """POST /v1/holds validates its body with ``json_body`` (its hot path) instead of FastAPI's body parameter.
-    A bad body must get the answer every other route gives: compared with the same body to a route that
-    declares a model the FastAPI way, field paths aside (the two models differ)."""
-    holds = client.post("/v1/holds", **request_kwargs)
-    reference = client.post("/v1/movements", **request_kwargs)
-    assert holds.status_code == reference.status_code, (case, holds.text, reference.text)
-    assert holds.headers["content-type"] == reference.headers["content-type"] == "application/problem+json"
-    mine, theirs = holds.json(), reference.json()
-    assert mine["type"] == theirs["type"]
-    assert mine["title"] == theirs["title"]
-    if case == "field errors":
-        assert mine["errors"] == [
-            {"field": "lines[0].qty", "message": "Input should be greater than 0"},
-            {"field": "extra", "message": "Extra inputs are not permitted"},
+    """POST /v1/holds reads and validates its body itself (its hot path) instead of through FastAPI's body
+    parameter. Every bad body must get exactly the answer FastAPI gives, whoever sends it: FastAPI reads the
+    body before it checks the caller, so malformed JSON is a 400 even without a token."""
+    reference = with_reference_hold_route(client)
+    headers = dict(request_kwargs.get("headers", {}))
+    if token == "none":
+        headers["Authorization"] = ""
+    elif token == "wrong":
+        headers["Authorization"] = "Bearer not-a-token"
+    kwargs = {**request_kwargs, "headers": headers}
+    holds = client.post("/v1/holds", **kwargs)
+    theirs = client.post(reference, **kwargs)
+    assert holds.status_code == theirs.status_code, (case, holds.text, theirs.text)
+    assert holds.status_code in (400, 401, 422), (case, holds.text)
+    assert holds.headers["content-type"] == "application/problem+json"
+    mine, expected = holds.json(), theirs.json()
+    for key in ("type", "title", "status", "detail", "errors"):
+        assert mine.get(key) == expected.get(key), (case, key, mine, expected)
+
+
+def test_a_client_that_goes_away_mid_body_gets_400_not_a_logged_500(app: Seamline) -> None:
+    """A buyer giving up during a drop: the body never completes. FastAPI answers its body parameters 400
+    ("There was an error parsing the body"); POST /v1/holds must too, not 500 with a logged traceback."""
+    import asyncio
+
+    from seamline.api import create_app
+    from tests.conftest import ADMIN_TOKEN
+
+    asgi = create_app(app)
+
+    async def post(path: str) -> int | None:
+        headers = [
+            (b"host", b"test"),
+            (b"content-type", b"application/json"),
+            (b"authorization", f"Bearer {ADMIN_TOKEN}".encode()),
+            (b"content-length", b"40"),
         ]
-    else:
-        assert mine.get("errors") == theirs.get("errors"), case
-        assert mine["detail"] == theirs["detail"]
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": headers,
+            "client": ("127.0.0.1", 1),
+            "server": ("test", 80),
+        }
+        messages = [{"type": "http.request", "body": b'{"lines": [', "more_body": True}, {"type": "http.disconnect"}]
+
+        async def receive() -> dict[str, Any]:
+            if messages:
+                return messages.pop(0)
+            await asyncio.sleep(3600)
+            raise AssertionError("unreachable")
+
+        sent: list[dict[str, Any]] = []
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        await asgi(scope, receive, send)
+        starts = [m for m in sent if m["type"] == "http.response.start"]
+        return int(starts[0]["status"]) if starts else None
+
+    async def both() -> tuple[int | None, int | None]:
+        return await post("/v1/holds"), await post("/v1/movements")
+
+    holds, movements = asyncio.run(both())
+    assert movements == 400
+    assert holds == movements
 
 
 def test_the_hold_body_is_documented_in_openapi(client: TestClient) -> None:

@@ -227,7 +227,7 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
         schema = original_openapi()
         schemas = schema.setdefault("components", {}).setdefault("schemas", {})
         schemas["Problem"] = Problem.model_json_schema()
-        # POST /v1/holds reads its body itself (``json_body``): its schema, with the line schema it refers to.
+        # POST /v1/holds reads its body itself (``read_json_body``): its schema, with the line schema it refers to.
         hold_in = HoldIn.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(hold_in.pop("$defs", {}))
         schemas["HoldIn"] = hold_in

@@ -10,7 +10,15 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
-from seamline.api.deps import idempotency_key, json_body, principal, principal_async, service, trace_id
+from seamline.api.deps import (
+    idempotency_key,
+    principal,
+    principal_async,
+    read_json_body,
+    service,
+    trace_id,
+    validate_body,
+)
 from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.api.schemas import AvailabilityOut, HoldIn, HoldOut, MovementIn, MovementOut, StockOut
 from seamline.domain.errors import Forbidden
@@ -67,7 +75,8 @@ def get_stock(
     "/holds",
     status_code=201,
     response_model=HoldOut,
-    # The body is read by ``json_body`` (the flash-sale path's cost), documented here as FastAPI would.
+    # The body is read by ``read_json_body``/``validate_body`` (the flash-sale path's cost), documented here
+    # as FastAPI would document a body parameter.
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -78,8 +87,9 @@ def get_stock(
 async def post_hold(request: Request) -> JSONResponse:
     """Hold units for a short time (a checkout). All lines or none: on a shortage, 409 lists every short
     line and nothing is held."""
+    payload = await read_json_body(request)  # first, as FastAPI reads a body parameter
     who = await principal_async(request)
-    body = await json_body(request, HoldIn)
+    body = validate_body(HoldIn, payload)
     if body.channel is not None:
         if not who.has_channel(body.channel):
             who.require_location_for_all([line.location for line in body.lines])
