@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -312,4 +313,63 @@ def test_one_key_in_two_concurrent_batches_is_one_hold_and_fails_no_neighbour(
     assert sorted(r.replayed for r in keyed) == [False, True]
     assert keyed[0].body == keyed[1].body
     assert app.stock(sku=HOT, location="WH")[0]["reserved"] == 5
+    assert app.reconcile().clean
+
+
+def test_a_key_held_by_an_uncommitted_single_request_is_replayed_by_a_batch_not_failed(
+    app: Seamline, client: TestClient
+) -> None:
+    """A worker with batching off (``place_hold_txn``) has written a hold and its key and not yet committed;
+    a batch elsewhere gets the same key. The batch must wait and replay that answer: the same key lock for
+    both paths, not a unique-index failure that takes the batch's neighbours down with it."""
+    seed_world(client)
+    receive(client, HOT, 10)
+    key = IdempotencyKey("caller-1", "checkout-single", "same-request")
+    written, release = threading.Event(), threading.Event()
+
+    def hold_back(_conn: Any) -> None:  # runs before the commit, in the single request's thread only
+        if threading.current_thread().name == "single-request":
+            written.set()
+            release.wait(10)
+
+    app.before_commit.append(hold_back)
+    batcher = HoldBatcher(app, BatchSettings(window_seconds=10, max_batch=3))
+    batcher.start()
+    outcome: dict[str, Any] = {}
+
+    def single() -> None:
+        outcome["single"] = app.place_hold_txn(
+            channel="web", lines=[HoldLineRequest(HOT, 1)], ttl_seconds=600, idem=key
+        )
+
+    def batched(idem: IdempotencyKey | None, name: str) -> None:
+        try:
+            outcome[name] = batcher.place_hold(
+                channel="web", lines=[HoldLineRequest(HOT, 1)], ttl_seconds=600, idem=idem
+            )
+        except Exception as exc:  # noqa: BLE001 - the answer under test
+            outcome[name] = exc
+
+    first = threading.Thread(target=single, name="single-request")
+    first.start()
+    try:
+        assert written.wait(10), "the single request did not reach its commit"
+        others = [threading.Thread(target=batched, args=args) for args in ((key, "keyed"), (None, "n1"), (None, "n2"))]
+        for thread in others:
+            thread.start()
+        time.sleep(0.5)  # the batch is now waiting on the single request, one way or the other
+    finally:
+        release.set()
+        first.join(10)
+        for thread in others:
+            thread.join(10)
+        batcher.stop()
+        app.before_commit.remove(hold_back)
+    assert isinstance(outcome["single"], Stored)
+    assert not outcome["single"].replayed
+    for name in ("keyed", "n1", "n2"):
+        assert isinstance(outcome[name], Stored), (name, outcome[name])
+    assert outcome["keyed"].replayed
+    assert outcome["keyed"].body == outcome["single"].body
+    assert app.stock(sku=HOT, location="WH")[0]["reserved"] == 3
     assert app.reconcile().clean

@@ -151,6 +151,9 @@ class Seamline:
             return Stored(status, body)
 
         def guarded(conn: Connection) -> Stored:
+            # The key's lock, the one the hold batches take: a concurrent writer of this key (single or
+            # batched, any process) is waited for, then replayed, instead of meeting it at the unique index.
+            idempotency_repo.lock_keys(conn, [(idem.principal, idem.key)])
             prior = idempotency_repo.find(conn, idem.principal, idem.key)
             if prior is not None:
                 return self._replay(prior, idem)

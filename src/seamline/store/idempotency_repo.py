@@ -50,12 +50,13 @@ def purge_older_than(conn: Connection, cutoff: datetime) -> int:
 def lock_keys(conn: Connection, keys: Iterable[tuple[str, str]]) -> None:
     """Serialise transactions that carry the same (principal, key), until the first commits.
 
-    A batch reads the stored answers of its keys and inserts the new ones at commit; two batches in two
-    processes holding one key (a client that retried on another worker) would both miss the other's
-    uncommitted answer, and the later insert would fail its whole batch on the unique index. Taken first,
-    these transaction-scoped advisory locks make the later batch wait, then read the stored answer and
-    replay it. One statement, hash order, so two batches never wait for each other in a cycle. PostgreSQL
-    only: SQLite's batches already run one at a time under its write lock.
+    A writer reads the stored answer of its key and inserts its own at commit. Two transactions holding one
+    key (a client that retried on another worker) would both miss the other's uncommitted answer, and the
+    later insert would fail on the unique index: for a hold batch, with every neighbour in it. Taken first
+    by every idempotent write (``Seamline.idempotent``, the hold batcher), these transaction-scoped advisory
+    locks make the later one wait, then read the stored answer and replay it. One statement, hash order, so
+    two batches never wait for each other in a cycle. PostgreSQL only: SQLite's writers already run one at a
+    time under its write lock.
     """
     if conn.dialect.name != "postgresql":
         return
