@@ -110,11 +110,13 @@ def delivery_rows(app: Seamline, subscriber: str) -> list[dict[str, Any]]:
         return [dict(r) for r in rows.mappings()]
 
 
-def wait_until(condition: Any, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
+def wait_until(condition: Any, timeout: float = 15.0) -> float:
+    """Poll until ``condition()`` holds; answers how long that took."""
+    started = time.monotonic()
     while not condition():
-        assert time.monotonic() < deadline, "timed out"
+        assert time.monotonic() - started < timeout, "timed out"
         time.sleep(0.02)
+    return time.monotonic() - started
 
 
 # ---------------------------------------------------------------------- the events themselves
@@ -481,14 +483,6 @@ def published_atps(app: Seamline) -> list[int]:
         return [int(r.payload["atp"]) for r in rows if r.payload["sku"] == SKU]
 
 
-def wait_for(condition: Any, timeout: float = 5.0) -> float:
-    started = time.perf_counter()
-    while not condition():
-        assert time.perf_counter() - started < timeout, "timed out"
-        time.sleep(0.005)
-    return time.perf_counter() - started
-
-
 def test_the_background_publisher_answers_an_idle_change_at_once_and_coalesces_a_stream(
     app: Seamline, integration: Integration, world: TestClient
 ) -> None:
@@ -505,10 +499,10 @@ def test_the_background_publisher_answers_an_idle_change_at_once_and_coalesces_a
     publisher.start()
     try:
         receive(world, SKU, 20)
-        assert wait_for(lambda: published_atps(app) == [20]) < 0.4  # idle: no coalescing delay
+        assert wait_until(lambda: published_atps(app) == [20]) < 0.4  # idle: no coalescing delay
         for _ in range(5):  # five writes inside the interval that follows a publish
             damage(world, 1)
-        wait_for(lambda: published_atps(app)[-1:] == [15])
+        wait_until(lambda: published_atps(app)[-1:] == [15])
         assert published_atps(app) == [20, 15]  # one number for the five writes, not 19, 18, 17, 16, 15
     finally:
         signal.discard(publisher.wake)
