@@ -105,7 +105,7 @@ class HoldBatcher:
         except TimeoutError:
             raise Unavailable("the hold was not answered in time; retry with the same Idempotency-Key") from None
 
-    def _enqueue(self, request: HoldRequest) -> HoldRequest:
+    def _enqueue(self, request: HoldRequest) -> None:
         if self._thread is None:
             raise RuntimeError("HoldBatcher.start() was not called")
         try:
@@ -113,7 +113,6 @@ class HoldBatcher:
         except queue.Full:
             metrics.BATCH_REJECTED.inc()
             raise Unavailable("too many hold requests queued; retry shortly", retry_after=1) from None
-        return request
 
     # ------------------------------------------------------------------ the writer
     def start(self) -> None:
