@@ -41,7 +41,7 @@ from sqlalchemy.engine import make_url
 from seamline.integration import AVAILABILITY_CHANGED, Delivery, IntegrationSettings, Subscriber, install, tracing
 from seamline.ledger import MovementRequest
 from seamline.service import Settings, bootstrap
-from seamline.service.group_commit import GroupCommit
+from seamline.service.group_commit import GroupCommit, GroupCommitSettings
 from seamline.store import outbox_repo
 
 TOKEN = "bench-admin-token-0123456789abcdef0123456789"
@@ -130,7 +130,11 @@ def run_transport(
     integration.start()
     # Sales share commits through the group commit, as `POST /v1/sales` does under `seamline serve` (default
     # on; SEAMLINE_GROUP_COMMIT). --no-group-commit: one transaction per sale.
-    batcher = GroupCommit(service.engine, service.before_commit) if group_commit else None
+    batcher = (
+        GroupCommit(service.engine, service.before_commit, GroupCommitSettings.from_settings(service.settings))
+        if group_commit
+        else None
+    )
     if batcher is not None:
         batcher.start()
         service.group_commit = batcher

@@ -158,13 +158,7 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
         group_commit = None
         if service.settings.group_commit:
             group_commit = GroupCommit(
-                service.engine,
-                service.before_commit,
-                GroupCommitSettings(
-                    window_seconds=service.settings.hold_batch_window_seconds,
-                    max_batch=service.settings.group_commit_max,
-                    max_queue=service.settings.hold_batch_queue,
-                ),
+                service.engine, service.before_commit, GroupCommitSettings.from_settings(service.settings)
             )
             group_commit.start()
             service.group_commit = group_commit

@@ -26,6 +26,7 @@ from sqlalchemy import Connection
 
 from seamline.domain.errors import Unavailable
 from seamline.service import metrics
+from seamline.service.settings import Settings
 from seamline.store.db import is_retryable, run_transaction
 
 log = logging.getLogger("seamline.group_commit")
@@ -55,6 +56,15 @@ class GroupCommitSettings:
     max_batch: int = 64
     max_queue: int = 4096
     answer_timeout_seconds: float = 30.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> GroupCommitSettings:
+        """What `seamline serve` runs with: the holds' window and queue bound, ``SEAMLINE_GROUP_COMMIT_MAX``."""
+        return cls(
+            window_seconds=settings.hold_batch_window_seconds,
+            max_batch=settings.group_commit_max,
+            max_queue=settings.hold_batch_queue,
+        )
 
 
 def drain_in_batches(
