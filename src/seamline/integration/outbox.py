@@ -47,15 +47,15 @@ class Outbox:
                 "coalesce_key": e.coalesce_key,
                 "payload": dict(e.payload),
                 "trace_id": e.trace_id or trace,
-                "created_at": now,
             }
             for e in events
         ]
-        seqs = outbox_repo.append_events(conn, rows)
+        interested = [(row, self.registry.for_event(row["type"], row["channel"])) for row in rows]
+        seqs = outbox_repo.append_events(conn, rows, now, seqs=any(subscribers for _, subscribers in interested))
         per_subscriber: dict[str, list[dict[str, Any]]] = defaultdict(list)
         coalescing: dict[str, list[str]] = defaultdict(list)
-        for row in rows:
-            for subscriber in self.registry.for_event(row["type"], row["channel"]):
+        for row, subscribers in interested:
+            for subscriber in subscribers:
                 key = row["coalesce_key"] if subscriber.coalesce else None
                 per_subscriber[subscriber.name].append(
                     {

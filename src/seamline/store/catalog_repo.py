@@ -180,10 +180,15 @@ def known_skus(conn: Connection, codes: Iterable[str]) -> dict[str, str]:
     wanted = sorted(set(codes))
     if not wanted:
         return {}
+    if conn.dialect.name == "postgresql":
+        # One statement text whatever the number of SKUs (an IN list has a text per length), so the driver
+        # prepares it once and the server plans it once: this runs for every batch of holds.
+        return {str(sku): str(kind) for sku, kind in conn.exec_driver_sql(_KNOWN_SKUS_PG, (wanted,))}
     return {r.sku: r.kind for r in conn.execute(_KNOWN_SKUS, {"wanted": wanted})}
 
 
 _KNOWN_SKUS = select(skus.c.sku, skus.c.kind).where(skus.c.sku.in_(bindparam("wanted", expanding=True)))
+_KNOWN_SKUS_PG = "SELECT sku, kind FROM skus WHERE sku = ANY(%b::varchar[])"
 
 
 def skus_of_style(conn: Connection, style: str) -> list[str]:

@@ -7,7 +7,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, and_, bindparam, exists, func, select, tuple_, update
@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from seamline.domain.errors import Shortage, ShortLine
 from seamline.ledger.model import Balance, LocationKind, PlannedMovement
 from seamline.store.tables import allocations, balances, hold_lines, holds, locations, movements
+from seamline.store.types import driver_time
 
 Line = tuple[str, str, int]  # (sku, location, qty)
 
@@ -436,20 +437,34 @@ _ADD_RESERVED = (
 )
 
 
+# The same condition as ``_available`` (on_hand - committed - reserved), spelled for the driver.
+_ADD_RESERVED_PG = (
+    "UPDATE balances SET reserved = balances.reserved + v.n "
+    "FROM unnest(%b::varchar[], %b::varchar[], %b::int[]) AS v(s, l, n) "
+    "WHERE balances.sku = v.s AND balances.location = v.l "
+    "AND balances.on_hand - balances.committed - balances.reserved >= v.n"
+)
+
+
 def add_reserved(conn: Connection, net: dict[tuple[str, str], int]) -> None:
-    """Apply a batch's net reservations: one conditional UPDATE per row, whatever the number of requests, sent
-    as one executemany of a statement built once.
+    """Apply a batch's net reservations: one conditional update per row, whatever the number of requests, in
+    one statement on PostgreSQL and one executemany of a statement built once on SQLite.
 
     The condition re-checks what the batch decided in memory; a miss means the rows changed under us,
     which the row locks rule out, so it aborts the batch (and its retry decides again). Each row matches at
     most one balance (its primary key), so the total row count equals the number of rows exactly when none
     missed."""
     rows = [(sku, loc, qty) for (sku, loc), qty in sorted(net.items()) if qty]
-    changes = [{"s": sku, "l": loc, "n": qty} for sku, loc, qty in rows]
-    if not changes:
+    if not rows:
         return
-    # Both dialects report an executemany's total row count (SQLAlchemy: supports_sane_multi_rowcount).
-    if conn.execute(_ADD_RESERVED, changes).rowcount != len(changes):
+    if conn.dialect.name == "postgresql":
+        # One statement (arrays unnested server-side, binary), where executemany sends one per row.
+        skus, locs, qtys = (list(column) for column in zip(*rows, strict=True))
+        updated = conn.exec_driver_sql(_ADD_RESERVED_PG, (skus, locs, qtys)).rowcount
+    else:
+        # SQLite reports an executemany's total row count (SQLAlchemy: supports_sane_multi_rowcount).
+        updated = conn.execute(_ADD_RESERVED, [{"s": sku, "l": loc, "n": qty} for sku, loc, qty in rows]).rowcount
+    if updated != len(rows):
         raise RuntimeError("a balance row changed under a locked batch")
     for sku, loc, _ in rows:
         touch(conn, sku, loc)
@@ -472,44 +487,42 @@ def insert_holds(
     """
     if not hold_rows:
         return
-    sqlite = conn.dialect.name == "sqlite"
-    mark = "?" if sqlite else "%s"
-
+    dialect = conn.dialect.name
     bound: dict[datetime, Any] = {}  # a batch shares one creation time and a few expiry times
 
     def at(value: datetime) -> Any:
         if value not in bound:
-            # SQLAlchemy's SQLite DateTime text form, microseconds always present: text order is time order.
-            bound[value] = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else value
+            bound[value] = driver_time(value, dialect)
         return bound[value]
 
-    if not sqlite:
-        # PostgreSQL: one statement for both tables whatever the batch size (arrays unnested server-side,
-        # the holds in a data-modifying WITH; the lines' foreign key is checked at the end of the statement),
-        # where executemany would send a statement per row.
+    if dialect == "postgresql":
+        # One statement for both tables whatever the batch size (arrays unnested server-side, the holds in a
+        # data-modifying WITH; the lines' foreign key is checked at the end of the statement), where
+        # executemany would send a statement per row. The arrays go in binary (%b): psycopg's text form
+        # quotes every element through a regular expression, which cost more than the insert.
         columns = list(zip(*line_rows, strict=True))
         conn.exec_driver_sql(
             "WITH new_holds AS (INSERT INTO holds (id, channel, status, created_at, expires_at, trace_id) "
             "SELECT id, channel, 'held', created_at, expires_at, trace_id FROM unnest("
-            "%s::varchar[], %s::varchar[], %s::timestamptz[], %s::timestamptz[], %s::varchar[]"
+            "%b::varchar[], %b::varchar[], %b::timestamptz[], %b::timestamptz[], %b::varchar[]"
             ") AS t(id, channel, created_at, expires_at, trace_id)) "
             "INSERT INTO hold_lines (hold_id, line_no, sku, location, qty) "
-            "SELECT * FROM unnest(%s::varchar[], %s::int[], %s::varchar[], %s::varchar[], %s::int[])",
+            "SELECT * FROM unnest(%b::varchar[], %b::int[], %b::varchar[], %b::varchar[], %b::int[])",
             (
                 [h.id for h in hold_rows],
                 [h.channel for h in hold_rows],
-                [h.created_at for h in hold_rows],
-                [h.expires_at for h in hold_rows],
+                [at(h.created_at) for h in hold_rows],
+                [at(h.expires_at) for h in hold_rows],
                 [h.trace_id for h in hold_rows],
                 *(list(column) for column in columns),
             ),
         )
         return
     conn.exec_driver_sql(
-        _INSERT_HOLD.format(p=mark),
+        _INSERT_HOLD.format(p="?"),
         [(h.id, h.channel, at(h.created_at), at(h.expires_at), h.trace_id) for h in hold_rows],
     )
-    conn.exec_driver_sql(_INSERT_HOLD_LINE.format(p=mark), list(line_rows))
+    conn.exec_driver_sql(_INSERT_HOLD_LINE.format(p="?"), list(line_rows))
 
 
 @dataclass(frozen=True, slots=True)

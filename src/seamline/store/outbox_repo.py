@@ -7,6 +7,7 @@ plain ``SELECT`` inside SQLite's single write transaction; SQLAlchemy leaves the
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -26,6 +27,7 @@ from seamline.store.tables import (
     prepack_components,
     published_availability,
 )
+from seamline.store.types import driver_time
 
 NOTIFY_CHANNEL = "seamline_outbox"
 
@@ -63,17 +65,28 @@ def packs_containing(conn: Connection, skus: Iterable[str]) -> dict[str, list[tu
     return dict(out)
 
 
-_JOURNAL_INSERT = availability_dirty.insert()
+# The journal's and the publisher's writes go straight to the driver: they run for every write burst, and
+# SQLAlchemy's per-row parameter processing cost more than the statements. On PostgreSQL each is one
+# statement over arrays sent in binary (%b; psycopg's text form quotes every element through a regular
+# expression); on SQLite, one executemany. Times are bound as ``UTCDateTime`` binds them (``driver_time``).
+_JOURNAL_INSERT_PG = (
+    "INSERT INTO availability_dirty (sku, location, trace_id, created_at) "
+    "SELECT sku, location, %b, %b FROM unnest(%b::varchar[], %b::varchar[]) AS t(sku, location)"
+)
+_JOURNAL_INSERT_SQLITE = "INSERT INTO availability_dirty (sku, location, trace_id, created_at) VALUES (?, ?, ?, ?)"
 
 
 def journal_changes(conn: Connection, rows: Sequence[tuple[str, str]], trace_id: str | None, now: datetime) -> None:
     """Append the (sku, location) balance rows this transaction changed to the availability journal: an
     insert of new rows, so concurrent writers of one SKU never wait for each other here."""
-    if rows:
-        conn.execute(
-            _JOURNAL_INSERT,
-            [{"sku": s, "location": loc, "trace_id": trace_id, "created_at": now} for s, loc in rows],
-        )
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    at = driver_time(now, dialect)
+    if dialect == "postgresql":
+        conn.exec_driver_sql(_JOURNAL_INSERT_PG, (trace_id, at, [s for s, _ in rows], [loc for _, loc in rows]))
+    else:
+        conn.exec_driver_sql(_JOURNAL_INSERT_SQLITE, [(s, loc, trace_id, at) for s, loc in rows])
 
 
 _TAKE_JOURNAL = (
@@ -161,27 +174,28 @@ def _lock_existing(
 
 #: Built once with bound parameters and run as one executemany: a publisher saves hundreds of numbers per
 #: burst, and building a statement per row was most of its time (README, Performance).
-_SAVE_AVAILABILITY = (
-    update(channel_availability)
-    .where(channel_availability.c.channel == bindparam("k_channel"), channel_availability.c.sku == bindparam("k_sku"))
-    .values(
-        atp=bindparam("v_atp"),
-        paused=bindparam("v_paused"),
-        event_id=bindparam("v_event_id"),
-        updated_at=bindparam("v_updated_at"),
-    )
+_SAVE_AVAILABILITY_PG = (
+    "UPDATE channel_availability SET atp = v.atp, paused = v.paused, event_id = v.event_id, updated_at = %b "
+    "FROM unnest(%b::varchar[], %b::varchar[], %b::int[], %b::boolean[], %b::varchar[]) "
+    "AS v(channel, sku, atp, paused, event_id) "
+    "WHERE channel_availability.channel = v.channel AND channel_availability.sku = v.sku"
+)
+_SAVE_AVAILABILITY_SQLITE = (
+    "UPDATE channel_availability SET atp = ?, paused = ?, event_id = ?, updated_at = ? WHERE channel = ? AND sku = ?"
 )
 
 
 def save_availability(conn: Connection, rows: Sequence[tuple[str, str, int, bool, str]], now: datetime) -> None:
     """Record the newly computed (channel, sku, atp, paused, event id); the rows are already locked."""
-    if rows:
-        conn.execute(
-            _SAVE_AVAILABILITY,
-            [
-                {"k_channel": c, "k_sku": s, "v_atp": atp, "v_paused": paused, "v_event_id": e, "v_updated_at": now}
-                for c, s, atp, paused, e in rows
-            ],
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    at = driver_time(now, dialect)
+    if dialect == "postgresql":
+        conn.exec_driver_sql(_SAVE_AVAILABILITY_PG, (at, *(list(column) for column in zip(*rows, strict=True))))
+    else:
+        conn.exec_driver_sql(
+            _SAVE_AVAILABILITY_SQLITE, [(atp, paused, event, at, c, s) for c, s, atp, paused, event in rows]
         )
 
 
@@ -197,16 +211,46 @@ def computed_availability(conn: Connection, channel: str, skus: Sequence[str]) -
 
 
 # ---------------------------------------------------------------------- writing events and deliveries
-_APPEND_EVENTS = outbox_events.insert().returning(outbox_events.c.id, outbox_events.c.seq, sort_by_parameter_order=True)
+_APPEND_EVENTS_PG = (
+    "INSERT INTO outbox_events (id, type, channel, coalesce_key, payload, trace_id, created_at) "
+    "SELECT id, type, channel, coalesce_key, payload, trace_id, %b FROM unnest("
+    "%b::varchar[], %b::varchar[], %b::varchar[], %b::varchar[], %b::json[], %b::varchar[]"
+    ") AS t(id, type, channel, coalesce_key, payload, trace_id) RETURNING id, seq"
+)
+_APPEND_EVENTS_SQLITE = (
+    "INSERT INTO outbox_events (id, type, channel, coalesce_key, payload, trace_id, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_EVENT_SEQS = select(outbox_events.c.id, outbox_events.c.seq).where(
+    outbox_events.c.id.in_(bindparam("ids", expanding=True))
+)
 
 
-def append_events(conn: Connection, events: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    """Insert events (each with id, type, channel, coalesce_key, payload, trace_id, created_at); answers their
-    sequence numbers by id."""
+def append_events(
+    conn: Connection, events: Sequence[Mapping[str, Any]], now: datetime, *, seqs: bool = True
+) -> dict[str, int]:
+    """Insert events (each with id, type, channel, coalesce_key, payload, trace_id), all created ``now``;
+    answers their sequence numbers by id (none asked with ``seqs=False``: SQLite then skips reading them)."""
     if not events:
         return {}
-    result = conn.execute(_APPEND_EVENTS, [dict(e) for e in events])
-    return {r.id: int(r.seq) for r in result}
+    dialect = conn.dialect.name
+    at = driver_time(now, dialect)
+    # The JSON column's own serialisation (SQLAlchemy's default serializer is json.dumps).
+    payloads = [json.dumps(e["payload"]) for e in events]
+    if dialect == "postgresql":
+        columns = [[e[name] for e in events] for name in ("id", "type", "channel", "coalesce_key")]
+        result = conn.exec_driver_sql(_APPEND_EVENTS_PG, (at, *columns, payloads, [e["trace_id"] for e in events]))
+        return {r.id: int(r.seq) for r in result}
+    conn.exec_driver_sql(
+        _APPEND_EVENTS_SQLITE,
+        [
+            (e["id"], e["type"], e["channel"], e["coalesce_key"], payload, e["trace_id"], at)
+            for e, payload in zip(events, payloads, strict=True)
+        ],
+    )
+    if not seqs:
+        return {}
+    return {r.id: int(r.seq) for r in conn.execute(_EVENT_SEQS, {"ids": [e["id"] for e in events]})}
 
 
 def supersede_pending(conn: Connection, subscriber: str, coalesce_keys: Sequence[str], now: datetime) -> int:

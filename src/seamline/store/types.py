@@ -33,3 +33,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def driver_time(value: datetime, dialect_name: str) -> Any:
+    """``value`` as ``UTCDateTime`` binds it, for statements sent straight to the driver (the hot paths that
+    skip SQLAlchemy's parameter processing): aware UTC on PostgreSQL; on SQLite, SQLAlchemy's DateTime text
+    form with the microseconds always present, so that text order is time order."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime bound to a UTC column")
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f") if dialect_name == "sqlite" else value
