@@ -373,3 +373,57 @@ def test_a_key_held_by_an_uncommitted_single_request_is_replayed_by_a_batch_not_
     assert outcome["keyed"].body == outcome["single"].body
     assert app.stock(sku=HOT, location="WH")[0]["reserved"] == 3
     assert app.reconcile().clean
+
+
+def test_callers_on_an_event_loop_whose_batch_hangs_get_503_after_the_answer_time_and_the_rest_are_answered(
+    app: Seamline, client: TestClient
+) -> None:
+    """A batch stuck in the database (here: held before its commit) must not keep its callers waiting
+    forever: each gets 503 once the answer time has passed. The hold stands when the batch commits later (as
+    the message says: retry with the same Idempotency-Key), and a caller answered in time is not failed."""
+    import asyncio
+
+    seed_world(client)
+    receive(client, HOT, 10)
+    release = threading.Event()
+
+    def hang(_conn: Any) -> None:  # runs before the commit, in the batch writer's thread only
+        if threading.current_thread().name == "seamline-hold-batcher" and not release.is_set():
+            release.wait(10)
+
+    answer_time = 0.4
+    batcher = HoldBatcher(app, BatchSettings(window_seconds=0.05, max_batch=64, answer_timeout_seconds=answer_time))
+    batcher.start()
+    app.before_commit.append(hang)
+
+    async def hold() -> Stored | BaseException:
+        try:
+            return await batcher.place_hold_async(channel="web", lines=[HoldLineRequest(HOT, 1)], ttl_seconds=60)
+        except SeamlineError as exc:
+            return exc
+
+    async def scenario() -> tuple[list[Stored | BaseException], float, Stored | BaseException, int]:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        stuck = await asyncio.gather(*(hold() for _ in range(3)))
+        waited = loop.time() - started
+        release.set()  # the database recovers: the stuck batch commits, and the next caller is answered
+        answered = await hold()
+        await asyncio.sleep(answer_time + 0.2)  # past the second caller's deadline: the sweep must leave it be
+        return stuck, waited, answered, len(batcher._deadlines_of(loop).pending)
+
+    try:
+        stuck, waited, answered, still_tracked = asyncio.run(scenario())
+    finally:
+        release.set()
+        app.before_commit.remove(hang)
+        batcher.stop()
+    assert all(isinstance(r, Unavailable) for r in stuck), stuck
+    assert "not answered in time" in str(stuck[0])
+    # Failed once the answer time had passed, and no later than one sweep interval after it (plus slack).
+    assert answer_time <= waited < answer_time + answer_time / 10 + 0.5, waited
+    assert isinstance(answered, Stored)
+    assert answered.status_code == 201
+    assert still_tracked == 0
+    assert app.stock(sku=HOT, location="WH")[0]["reserved"] == 4  # the three late holds stand, plus the fourth
+    assert app.reconcile().clean
