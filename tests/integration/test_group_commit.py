@@ -18,6 +18,7 @@ from seamline.ledger import HoldLineRequest
 from seamline.service import Seamline
 from seamline.service.app import IdempotencyKey, Stored
 from seamline.service.batcher import BatchSettings, HoldBatcher
+from seamline.store import catalog_repo, channels_repo, ledger_repo
 from seamline.store.db import _writer_lock
 from tests.conftest import receive, seed_world
 
@@ -427,3 +428,31 @@ def test_callers_on_an_event_loop_whose_batch_hangs_get_503_after_the_answer_tim
     assert still_tracked == 0
     assert app.stock(sku=HOT, location="WH")[0]["reserved"] == 4  # the three late holds stand, plus the fourth
     assert app.reconcile().clean
+
+
+def test_the_batch_lookups_answer_what_the_portable_statements_answer(app: Seamline, client: TestClient) -> None:
+    """On PostgreSQL a batch reads SKU kinds, location kinds and channel sources in one statement; it must
+    answer exactly what the three statements it replaces answer, unknown codes left out (both databases)."""
+    seed_world(client)
+    assert client.put(
+        "/v1/channels/outlet", json={"kind": "shopify", "sources": ["STORE-1"], "allow_split": True}
+    ).is_success
+    skus = [HOT, "OVS-001-NVY-L", "NO-SUCH-SKU", HOT]
+    channels = ["web", "outlet", "no-such-channel"]
+
+    def both(conn: Any) -> tuple[ledger_repo.HoldLookups, ledger_repo.HoldLookups]:
+        portable = ledger_repo.HoldLookups(
+            catalog_repo.known_skus(conn, skus),
+            ledger_repo.location_kinds(conn),
+            {c: found for c in channels if (found := channels_repo.sourcing(conn, c)) is not None},
+        )
+        return ledger_repo.hold_lookups(conn, skus, channels), portable
+
+    found, portable = app.read(both)
+    assert found == portable
+    assert found.sku_kinds == {HOT: "variant", "OVS-001-NVY-L": "variant"}
+    assert found.sourcing == {"web": (["WH", "STORE-1"], False), "outlet": (["STORE-1"], True)}
+    assert {code: found.location_kinds[code].value for code in ("WH", "STORE-1")} == {
+        "WH": "warehouse",
+        "STORE-1": "store",
+    }

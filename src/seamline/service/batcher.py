@@ -36,7 +36,7 @@ from seamline.ledger.model import HoldLineRequest
 from seamline.service import metrics
 from seamline.service.app import IdempotencyKey, Seamline, Stored
 from seamline.service.group_commit import drain_in_batches
-from seamline.store import catalog_repo, channels_repo, idempotency_repo, ledger_repo
+from seamline.store import catalog_repo, idempotency_repo, ledger_repo
 
 log = logging.getLogger("seamline.batcher")
 
@@ -192,18 +192,19 @@ class HoldBatcher:
 
         # Validate every request with a handful of batch-wide lookups.
         pending = [i for i in range(len(batch)) if outcomes[i] is None and i not in repeats]
-        kinds = catalog_repo.known_skus(conn, [line.sku for i in pending for line in batch[i].lines])
+        lookups = ledger_repo.hold_lookups(
+            conn,
+            [line.sku for i in pending for line in batch[i].lines],
+            [channel for i in pending if (channel := batch[i].channel) is not None],
+        )
+        kinds, locations, sourcing = lookups.sku_kinds, lookups.location_kinds, lookups.sourcing
         packs = catalog_repo.prepack_map(conn, [s for s, k in kinds.items() if k == "prepack"])
-        locations = ledger_repo.location_kinds(conn)
-        sourcing: dict[str, tuple[list[str], bool] | None] = {}
         demands: dict[int, Demand] = {}
         ttls: dict[int, int] = {}
         for i in pending:
             request = batch[i]
             try:
                 ttls[i] = self.app.check_ttl(request.ttl_seconds)
-                if request.channel is not None and request.channel not in sourcing:
-                    sourcing[request.channel] = channels_repo.sourcing(conn, request.channel)
                 channel_sourcing = sourcing.get(request.channel) if request.channel is not None else None
                 if request.channel is not None and channel_sourcing is None:
                     raise self.app.unknown_channel(request.channel)
