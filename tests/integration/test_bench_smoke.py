@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -114,3 +118,46 @@ def test_the_propagation_benchmark_delivers_every_sale_through_the_group_commit(
     assert result["sales_without_a_push"] == 0
     assert result["pushes_delivered"] >= 1
     assert result["latency_ms"]["max"] is not None
+
+
+SLOW_FLUSH_SOURCE = Path(__file__).resolve().parents[2] / "bench" / "slow_flush" / "slow_flush.c"
+# In a child process: the benchmark's own flush probe, then one durable SQLite commit (WAL, FULL), in ms.
+FLUSH_AND_COMMIT = """
+import sqlite3, sys, time
+from pathlib import Path
+from seamline.cli.bench import _flush_ms
+where = Path(sys.argv[1])
+db = sqlite3.connect(where / "probe.db", isolation_level=None)
+db.execute("PRAGMA journal_mode=WAL")
+db.execute("PRAGMA synchronous=FULL")
+db.execute("CREATE TABLE IF NOT EXISTS t (x)")
+started = time.perf_counter()
+db.execute("BEGIN IMMEDIATE")
+db.execute("INSERT INTO t VALUES (1)")
+db.execute("COMMIT")
+print(_flush_ms(where, samples=3), (time.perf_counter() - started) * 1000)
+"""
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler")
+def test_the_slow_flush_shim_slows_every_durable_commit_and_the_bench_reports_it(tmp_path: Path) -> None:
+    """bench/slow_flush emulates slower storage; the benchmark's machine.flush_ms must show what it had."""
+    library = tmp_path / "slow_flush.so"
+    subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", str(library), str(SLOW_FLUSH_SOURCE), "-ldl"], check=True)
+
+    def probe(env: dict[str, str]) -> tuple[float, float]:
+        out = subprocess.run(
+            [sys.executable, "-c", FLUSH_AND_COMMIT, str(tmp_path)],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        return float(out[0]), float(out[1])
+
+    delay_ms = 50
+    plain_flush, _ = probe({})
+    slow_flush, slow_commit = probe({"LD_PRELOAD": str(library), "SEAMLINE_FLUSH_DELAY_US": str(delay_ms * 1000)})
+    assert plain_flush < delay_ms
+    assert slow_flush >= delay_ms
+    assert slow_commit >= delay_ms  # SQLite's own flush goes through the shim too

@@ -29,6 +29,7 @@ import secrets
 import shlex
 import shutil
 import sqlite3
+import statistics
 import sys
 import tempfile
 import threading
@@ -742,11 +743,31 @@ def _machine(options: BenchOptions, workdir: Path, pg_info: dict[str, Any] | Non
         "sqlite": sqlite3.sqlite_version,
         "sqlite_dir": str(workdir),
         "sqlite_filesystem": _filesystem_of(workdir),
+        # What a durable commit costs here, the figure the anchors are most sensitive to (and what
+        # bench/slow_flush emulates more of): median of 31 small writes each followed by fdatasync.
+        "flush_ms": _flush_ms(workdir),
+        "ld_preload": os.environ.get("LD_PRELOAD") or None,
         "sqlalchemy": sqlalchemy.__version__,
         "psycopg": psycopg.__version__,
         "seamline": package_version("seamline"),
         "postgres": pg_info,
     }
+
+
+def _flush_ms(directory: Path, samples: int = 31) -> float:
+    probe = directory / "flush-probe"
+    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        took = []
+        for _ in range(samples):
+            started = time.perf_counter()
+            os.write(fd, b"x" * 512)
+            os.fdatasync(fd)
+            took.append(time.perf_counter() - started)
+    finally:
+        os.close(fd)
+        probe.unlink()
+    return round(statistics.median(took) * 1000, 3)
 
 
 def _filesystem_of(path: Path) -> str | None:
