@@ -172,8 +172,7 @@ def _lock_existing(
     return out
 
 
-#: Built once with bound parameters and run as one executemany: a publisher saves hundreds of numbers per
-#: burst, and building a statement per row was most of its time (README, Performance).
+#: A publisher saves hundreds of numbers per burst: one statement on PostgreSQL, one executemany on SQLite.
 _SAVE_AVAILABILITY_PG = (
     "UPDATE channel_availability SET atp = v.atp, paused = v.paused, event_id = v.event_id, updated_at = %b "
     "FROM unnest(%b::varchar[], %b::varchar[], %b::int[], %b::boolean[], %b::varchar[]) "
