@@ -252,6 +252,18 @@ def append_events(
     return {r.id: int(r.seq) for r in conn.execute(_EVENT_SEQS, {"ids": [e["id"] for e in events]})}
 
 
+_SUPERSEDE_PENDING = (
+    update(deliveries)
+    .where(
+        deliveries.c.subscriber == bindparam("b_subscriber"),
+        deliveries.c.coalesce_key.in_(bindparam("keys", expanding=True)),
+        deliveries.c.status == "pending",
+        or_(deliveries.c.locked_until.is_(None), deliveries.c.locked_until <= bindparam("b_now")),
+    )
+    .values(status="superseded", locked_until=None, locked_by=None)
+)
+
+
 def supersede_pending(conn: Connection, subscriber: str, coalesce_keys: Sequence[str], now: datetime) -> int:
     """Retire undelivered, unclaimed deliveries a newer one replaces: a slow channel gets only the newest.
 
@@ -259,35 +271,42 @@ def supersede_pending(conn: Connection, subscriber: str, coalesce_keys: Sequence
     until it finishes, so the newest number always lands last."""
     if not coalesce_keys:
         return 0
-    return conn.execute(
-        update(deliveries)
-        .where(
-            deliveries.c.subscriber == subscriber,
-            deliveries.c.coalesce_key.in_(sorted(set(coalesce_keys))),
-            deliveries.c.status == "pending",
-            or_(deliveries.c.locked_until.is_(None), deliveries.c.locked_until <= now),
-        )
-        .values(status="superseded", locked_until=None, locked_by=None)
-    ).rowcount
+    params = {"b_subscriber": subscriber, "keys": sorted(set(coalesce_keys)), "b_now": now}
+    return conn.execute(_SUPERSEDE_PENDING, params).rowcount
+
+
+_ADD_DELIVERIES_PG = (
+    "INSERT INTO deliveries (event_seq, event_id, event_type, subscriber, coalesce_key, status, attempts, "
+    "replays, next_attempt_at, created_at, trace_id) "
+    "SELECT event_seq, event_id, event_type, subscriber, coalesce_key, 'pending', 0, 0, created_at, created_at, "
+    "trace_id FROM unnest(%b::bigint[], %b::varchar[], %b::varchar[], %b::varchar[], %b::varchar[], "
+    "%b::timestamptz[], %b::varchar[]) "
+    "AS t(event_seq, event_id, event_type, subscriber, coalesce_key, created_at, trace_id)"
+)
+_ADD_DELIVERIES_SQLITE = (
+    "INSERT INTO deliveries (event_seq, event_id, event_type, subscriber, coalesce_key, status, attempts, "
+    "replays, next_attempt_at, created_at, trace_id) VALUES (?, ?, ?, ?, ?, 'pending', 0, 0, ?, ?, ?)"
+)
+_DELIVERY_COLUMNS = ("event_seq", "event_id", "event_type", "subscriber", "coalesce_key", "created_at", "trace_id")
 
 
 def add_deliveries(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert pending deliveries (event_seq, event_id, event_type, subscriber, coalesce_key, created_at,
-    trace_id)."""
-    if rows:
-        conn.execute(
-            deliveries.insert(),
-            [
-                {
-                    **row,
-                    "status": "pending",
-                    "attempts": 0,
-                    "replays": 0,
-                    "next_attempt_at": row["created_at"],
-                }
-                for row in rows
-            ],
-        )
+    trace_id), each first due when it was created. Straight to the driver, like the events they deliver."""
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        columns = [[row[name] for row in rows] for name in _DELIVERY_COLUMNS]
+        columns[5] = [driver_time(at, dialect) for at in columns[5]]
+        conn.exec_driver_sql(_ADD_DELIVERIES_PG, tuple(columns))
+        return
+    params = []
+    for row in rows:
+        due = driver_time(row["created_at"], dialect)  # first due when created
+        key = (row["event_seq"], row["event_id"], row["event_type"], row["subscriber"], row["coalesce_key"])
+        params.append((*key, due, due, row["trace_id"]))
+    conn.exec_driver_sql(_ADD_DELIVERIES_SQLITE, params)
 
 
 def notify(conn: Connection) -> None:
