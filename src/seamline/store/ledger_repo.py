@@ -41,8 +41,22 @@ def touched(conn: Connection) -> set[tuple[str, str]]:
 _LOCATION_KINDS = select(locations.c.code, locations.c.kind)
 
 
+#: ``Connection.info`` key of the location kinds read in the current transaction (see ``location_kinds``).
+LOCATION_KINDS_READ = "seamline.location_kinds"
+
+
 def location_kinds(conn: Connection) -> dict[str, LocationKind]:
-    return {r.code: LocationKind(r.kind) for r in conn.execute(_LOCATION_KINDS)}
+    """Every location's kind, read once per transaction: a group commit runs dozens of sales or orders in one
+    transaction and each asked again (a round trip per request on PostgreSQL). ``save_location`` forgets the
+    copy; the answer is tied to the transaction it was read in, so a pooled connection never reuses it."""
+    transaction = conn.get_transaction()
+    read = conn.info.get(LOCATION_KINDS_READ)
+    if read is not None and transaction is not None and read[0] is transaction:
+        return dict(read[1])
+    kinds = {r.code: LocationKind(r.kind) for r in conn.execute(_LOCATION_KINDS)}
+    if transaction is not None:
+        conn.info[LOCATION_KINDS_READ] = (transaction, kinds)
+    return dict(kinds)
 
 
 def _add_on_hand_statement(dialect: Any) -> Any:
