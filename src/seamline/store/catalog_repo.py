@@ -182,7 +182,7 @@ def known_skus(conn: Connection, codes: Iterable[str]) -> dict[str, str]:
         return {}
     if conn.dialect.name == "postgresql":
         # One statement text whatever the number of SKUs (an IN list has a text per length), so the driver
-        # prepares it once and the server plans it once: this runs for every batch of holds.
+        # prepares it once and the server plans it once: this runs for every sale, order and single hold.
         return {str(sku): str(kind) for sku, kind in conn.exec_driver_sql(_KNOWN_SKUS_PG, (wanted,))}
     return {r.sku: r.kind for r in conn.execute(_KNOWN_SKUS, {"wanted": wanted})}
 
