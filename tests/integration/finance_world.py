@@ -23,7 +23,7 @@ CONFIG: dict[str, Any] = {
 
 
 def stripe(n: int, kind: str, amount: int, fee: int) -> dict[str, Any]:
-    """A balance transaction shaped like ``shared/fixtures/payments``."""
+    """A balance transaction shaped like ``tests/fixtures/payments``."""
     return {
         "id": f"txn_day_{n}",
         "object": "balance_transaction",

@@ -4,7 +4,6 @@ outbound tests: the overshirt published to the shop, webhooks signed the way Sho
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -19,8 +18,9 @@ from seamline.service import Seamline
 from seamline.store import shopify_repo
 from seamline.store.tables import inbox_messages
 from tests.conftest import OVERSHIRT, seed_world
+from tests.paths import FIXTURES as FIXTURE_ROOT
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "shopify"
+FIXTURES = FIXTURE_ROOT / "shopify"
 SHOP = "seamline-test.myshopify.com"
 SECRET = "shpss_current_0123456789abcdef"
 OLD_SECRET = "shpss_previous_fedcba9876543210"

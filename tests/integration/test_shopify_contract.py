@@ -8,7 +8,6 @@ import json
 from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -38,8 +37,9 @@ from seamline.channels.shopify.inbound import WebhookRejected
 from seamline.channels.shopify.mapper import ShopifyLookups
 from seamline.domain.clock import FixedClock
 from seamline.sandbox.shopify import SandboxConfig, ShopifySandbox, WebhookSender, gid, sign
+from tests.paths import FIXTURES as FIXTURE_ROOT
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "shopify"
+FIXTURES = FIXTURE_ROOT / "shopify"
 TOPICS = {
     "orders_create.json": "orders/create",
     "refunds_create.json": "refunds/create",

@@ -6,7 +6,6 @@ and a price change reaches Square's catalog through the outbox."""
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,8 +22,9 @@ from seamline.store.tables import inbox_messages, pos_count_drifts
 from tests.conftest import OVERSHIRT, receive
 from tests.integration.finance_world import configure, ok
 from tests.integration.order_world import SKU, assert_problem
+from tests.paths import FIXTURES as FIXTURE_ROOT
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "pos"
+FIXTURES = FIXTURE_ROOT / "pos"
 SQUARE_STORE = "EF6D9SACKWBKZ"
 CHANNEL = "soho-square"
 NOTIFICATION_URL = f"https://seamline.example/webhooks/square/{CHANNEL}"

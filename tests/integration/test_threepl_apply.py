@@ -1,5 +1,5 @@
 """The 3PL's files applied through the inbox, on SQLite and PostgreSQL: every public EDI sample in
-shared/fixtures/edi dropped in the wired channel's folder and applied (or refused with its reasons) with its
+tests/fixtures/edi dropped in the wired channel's folder and applied (or refused with its reasons) with its
 exact ledger effect; a file delivered twice applied once; a bad file writing nothing; the variance report an
 inventory advice becomes; pick tickets written for orders allocated at the 3PL."""
 

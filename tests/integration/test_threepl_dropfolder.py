@@ -28,8 +28,9 @@ from seamline.channels.threepl.inbound import RememberedChecksums, identify, sha
 from seamline.channels.threepl.mapper import PartnerProfile, read_940
 from seamline.channels.threepl.x12 import Envelope, Tolerance
 from seamline.domain.clock import FixedClock
+from tests.paths import FIXTURES
 
-EDI = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "edi"
+EDI = FIXTURES / "edi"
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 RECEIPT_944 = (EDI / "x12_944_stupidedi_fixture.edi").read_bytes()
 SHIPPED_945 = (EDI / "x12_945_interchange_sample.edi").read_bytes()

@@ -1,11 +1,10 @@
-"""Contract tests of the 3PL's X12 mapping on the public sample files in shared/fixtures/edi, round trips
+"""Contract tests of the 3PL's X12 mapping on the public sample files in tests/fixtures/edi, round trips
 of what we write (940, 856), and malformed files refused with line-level reasons."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -39,9 +38,10 @@ from seamline.channels.threepl.mapper import (
 )
 from seamline.channels.threepl.variance import Variance, variance_report
 from seamline.channels.threepl.x12 import Delimiters, Envelope, Tolerance, parse_interchange
+from tests.paths import FIXTURES
 
 T = TypeVar("T")
-EDI = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "edi"
+EDI = FIXTURES / "edi"
 AT = datetime(2026, 11, 27, 8, 30, tzinfo=UTC)
 ENVELOPE = Envelope(sender_id="SEAMLINE", receiver_id="ACME3PL")
 COUNTS = PartnerProfile(tolerate=frozenset({Tolerance.COUNTS}))

@@ -1,4 +1,4 @@
-"""Xero contract tests on ``shared/fixtures/accounting`` (the xero-python SDK's documented request bodies):
+"""Xero contract tests on ``tests/fixtures/accounting`` (the xero-python SDK's documented request bodies):
 the sandbox accepts every fixture as it stands, and what our mapper sends has each fixture's shape (the same
 keys, with the same JSON types), so what passes here passes at Xero."""
 
@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,8 +15,9 @@ import pytest
 from seamline.channels.xero import mapper
 from seamline.finance import Document, DocumentKind, FinanceConfig, Posting, PricedLine, TaxCode, priced_lines
 from seamline.sandbox.xero import FIXTURE_CONTACT, XeroSandbox
+from tests.paths import FIXTURES as FIXTURE_ROOT
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "accounting"
+FIXTURES = FIXTURE_ROOT / "accounting"
 D = Decimal
 VAT = TaxCode("VAT20", D("0.20"), "VAT 20%", "OUTPUT2", "5")
 CONFIG = FinanceConfig(tax_codes={"VAT20": VAT}, default_tax_code="VAT20")

@@ -16,8 +16,9 @@ from seamline.domain.clock import FixedClock
 from seamline.integration import Integration
 from seamline.store.tables import inbox_messages, movements
 from tests.conftest import seed_world
+from tests.paths import FIXTURES
 
-EDI = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "edi"
+EDI = FIXTURES / "edi"
 SOURCE = "threepl:acme"
 
 #: The items the public samples name, as SKUs (and GTINs) of a catalog that stocks them.

@@ -1,19 +1,19 @@
 """Contract tests of the Amazon mapper on the fixtures copied from Amazon's own documentation and models
-(``shared/fixtures/marketplaces``), and its defined behaviour on the awkward cases."""
+(``tests/fixtures/marketplaces``), and its defined behaviour on the awkward cases."""
 
 from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from seamline.channels.amazon import mapper
 from seamline.channels.canonical import OrderCancellation, OrderMapping, OrderVerdict, SkipReason
+from tests.paths import FIXTURES as FIXTURE_ROOT
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "marketplaces"
+FIXTURES = FIXTURE_ROOT / "marketplaces"
 
 
 def fixture(name: str) -> Any:

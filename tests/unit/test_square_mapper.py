@@ -1,4 +1,4 @@
-"""Square webhooks on ``shared/fixtures/pos``: the signature over notification URL + raw body, the envelope,
+"""Square webhooks on ``tests/fixtures/pos``: the signature over notification URL + raw body, the envelope,
 ``order.updated`` and ``inventory.count.updated`` (quantities are strings; a sale reports both states),
 completed orders as till sales, and the catalog push."""
 
@@ -8,15 +8,15 @@ import copy
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from seamline.catalog.model import Colour, Price, Style, Variant
 from seamline.channels.square import inbound, mapper
+from tests.paths import FIXTURES as FIXTURE_ROOT
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "pos"
+FIXTURES = FIXTURE_ROOT / "pos"
 URL = "https://seamline.example/webhooks/square/soho"
 KEY = "sig-key-1"
 

@@ -33,9 +33,10 @@ from seamline.integration import (
     Receipt,
     StoredMessage,
 )
+from tests.paths import FIXTURES
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-RECEIPT_944 = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "edi" / "x12_944_stupidedi_fixture.edi"
+RECEIPT_944 = FIXTURES / "edi" / "x12_944_stupidedi_fixture.edi"
 
 
 def to_pick_ticket(payload: Mapping[str, Any]) -> PickTicket:

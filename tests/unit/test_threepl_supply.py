@@ -4,15 +4,15 @@ shorter forms), units summed per SKU over cartons and orders, unknown items repo
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 from seamline.channels.threepl.documents import Accepted
 from seamline.channels.threepl.mapper import PartnerProfile, read_856
 from seamline.channels.threepl.supply import gtin_forms, supply_from_asn
 from seamline.channels.threepl.x12 import Tolerance
 from seamline.service.b2b import PortalLine
+from tests.paths import FIXTURES
 
-EDI = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "edi"
+EDI = FIXTURES / "edi"
 
 
 def test_the_walmart_856_fixture_becomes_asn_supply_for_the_items_we_know() -> None:
