@@ -1,4 +1,4 @@
-"""Card processor settlements: Stripe balance transactions (``shared/fixtures/payments``) as plain records.
+"""Card processor settlements: Stripe balance transactions (``tests/fixtures/payments``) as plain records.
 
 A balance transaction gives the gross ``amount``, the processor's ``fee`` and the ``net`` paid out, as
 integers in the currency's minor unit (``-400`` is -4.00 USD), with a lower-case currency. Charges and

@@ -1,4 +1,4 @@
-"""Amazon SP-API JSON ↔ canonical objects, as pure functions (tested on ``shared/fixtures/marketplaces``).
+"""Amazon SP-API JSON ↔ canonical objects, as pure functions (tested on ``tests/fixtures/marketplaces``).
 
 - **Availability** goes out as a Listings Items ``PATCH`` body: ``productType`` (required by the API, absent
   from the fixture) and one patch on ``/attributes/fulfillment_availability`` with op ``merge`` (the issue's

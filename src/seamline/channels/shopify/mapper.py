@@ -1,4 +1,4 @@
-"""Shopify JSON ↔ canonical objects, as pure functions (tested on ``shared/fixtures/shopify``).
+"""Shopify JSON ↔ canonical objects, as pure functions (tested on ``tests/fixtures/shopify``).
 
 Inbound payloads are the REST-shaped webhook bodies (numeric ids, money as strings with ``*_set`` twins);
 outbound are GraphQL variables (``gid://shopify/...`` ids). Defined behaviour for the awkward cases:

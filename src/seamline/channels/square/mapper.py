@@ -1,4 +1,4 @@
-"""Square ↔ canonical (``shared/fixtures/pos``). Pure: no HTTP, no database.
+"""Square ↔ canonical (``tests/fixtures/pos``). Pure: no HTTP, no database.
 
 Inbound, the webhook envelope (``merchant_id``, ``type``, ``event_id``, ``created_at``, ``data``) and:
 - ``order.updated``: a notification only (order id, location, ``state``, ``version``): the order itself is

@@ -1,4 +1,4 @@
-"""Our finance documents → Xero Accounting API bodies (``shared/fixtures/accounting``), and Xero's answers
+"""Our finance documents → Xero Accounting API bodies (``tests/fixtures/accounting``), and Xero's answers
 back to the ids we keep. Pure: no HTTP, no database.
 
 - invoice → ``Invoices`` ``ACCREC``, tax-inclusive lines at list price on the revenue account, the discount

@@ -1,5 +1,5 @@
 """Webhook topic payloads built from the sandbox shop, in the shape of Shopify's own samples
-(``shared/fixtures/shopify``): REST-style snake_case, numeric ids, money as strings with ``*_set`` twins in
+(``tests/fixtures/shopify``): REST-style snake_case, numeric ids, money as strings with ``*_set`` twins in
 shop and presentment currency, ``admin_graphql_api_id`` beside every id."""
 
 from __future__ import annotations
