@@ -20,17 +20,23 @@ def bootstrap(
     *,
     clock: Clock | None = None,
     migrate: bool | None = None,
-    pool_size: int = 10,
+    pool_size: int | None = None,
     generate_admin_token: bool = False,
 ) -> Seamline:
     """Build the application. In development the schema is migrated on start; elsewhere it must be current.
 
     With ``generate_admin_token`` (``seamline serve``) and no admin token configured in development, one is
-    generated and shown once.
+    generated and shown once. ``pool_size`` (tests, benches, the demo: sized to their own clients) replaces the
+    configured ``SEAMLINE_DB_POOL_SIZE``/``SEAMLINE_DB_MAX_OVERFLOW`` with that pool and twice it in overflow.
     """
     settings = settings or Settings.from_env()
     settings.check()
-    engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous, pool_size=pool_size)
+    engine = make_engine(
+        settings.database_url,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        pool_size=settings.db_pool_size if pool_size is None else pool_size,
+        max_overflow=settings.db_max_overflow if pool_size is None else None,
+    )
     should_migrate = settings.env == "development" if migrate is None else migrate
     if should_migrate:
         upgrade(engine)

@@ -33,6 +33,10 @@ class Settings:
     group_commit_max: int = 64
     #: Signs dashboard session cookies; unset, the key derives from the admin token (or is random per process).
     session_secret: str | None = None
+    #: Connections per process: kept open, and opened beyond that under load (each process's share of the
+    #: PostgreSQL connection budget; see docs/deployment or PgBouncer).
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -51,6 +55,8 @@ class Settings:
             group_commit=env.get("SEAMLINE_GROUP_COMMIT", "on").lower() not in ("0", "off", "false", "no"),
             group_commit_max=int(env.get("SEAMLINE_GROUP_COMMIT_MAX", "64")),
             session_secret=env.get("SEAMLINE_SESSION_SECRET") or None,
+            db_pool_size=_int(env, "SEAMLINE_DB_POOL_SIZE", 10),
+            db_max_overflow=_int(env, "SEAMLINE_DB_MAX_OVERFLOW", 20),
         )
         settings.check()
         return settings
@@ -59,6 +65,8 @@ class Settings:
         """Refuse configurations that are fine on a laptop and dangerous in production."""
         if self.env not in ENVIRONMENTS:
             raise InvalidInput(f"SEAMLINE_ENV must be one of {', '.join(ENVIRONMENTS)}, not {self.env!r}")
+        if self.db_pool_size < 1 or self.db_max_overflow < 0:
+            raise InvalidInput("SEAMLINE_DB_POOL_SIZE must be at least 1 and SEAMLINE_DB_MAX_OVERFLOW at least 0")
         if self.env == "production":
             if not self.admin_token or len(self.admin_token) < 32:
                 raise InvalidInput("production needs SEAMLINE_ADMIN_TOKEN of at least 32 characters")
@@ -68,3 +76,13 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number, not {raw!r}") from None

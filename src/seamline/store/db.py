@@ -21,7 +21,17 @@ T = TypeVar("T")
 _RETRYABLE_PG = {"40P01", "40001"}
 
 
-def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int = 10, echo: bool = False) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    sqlite_synchronous: str = "NORMAL",
+    pool_size: int = 10,
+    max_overflow: int | None = None,
+    echo: bool = False,
+) -> Engine:
+    """A pooled engine: ``pool_size`` kept connections and ``max_overflow`` more under load (default twice
+    the pool), so one process never holds more than their sum (the PostgreSQL connection budget)."""
+    overflow = pool_size * 2 if max_overflow is None else max_overflow
     if url.startswith("sqlite"):
         if url in ("sqlite://", "sqlite:///:memory:"):
             raise ValueError("use a file database: an in-memory SQLite database is private to one connection")
@@ -30,13 +40,13 @@ def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int 
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=pool_size,
-            max_overflow=pool_size * 2,
+            max_overflow=overflow,
         )
         _configure_sqlite(engine, sqlite_synchronous)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=overflow, pool_pre_ping=True)
 
 
 def make_null_pool_engine(url: str) -> Engine:
