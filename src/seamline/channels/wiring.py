@@ -23,6 +23,7 @@ from seamline.domain.errors import InvalidInput
 from seamline.integration import Integration, Subscriber
 from seamline.integration.inbox import MessageHandler
 from seamline.service import Seamline
+from seamline.service.coordination import claim_period
 from seamline.store import accounting_repo, channels_repo
 
 log = logging.getLogger("seamline.wiring")
@@ -200,19 +201,34 @@ class ConnectorWiring:
             return [job for _, wired in self._wired.values() for job in wired.jobs]
 
     def run_due(self, *, force: bool = False) -> list[str]:
-        """Run the jobs that are due (all of them with ``force``); answers the names that ran."""
+        """Run the jobs that are due (all of them with ``force``); answers the names that ran.
+
+        A due job runs here only if this process claims its period in the database: every process wires the
+        same channels, and a marketplace pull or feed upload must happen once per period, not once per
+        process. A process that dies simply stops claiming; another claims the next period. ``force`` (an
+        operator's or a test's "now") skips the claim.
+        """
         ran: list[str] = []
         now = time.monotonic()
         for job in self.jobs():
             if not force and self._due.get(job.name, 0.0) > now:
                 continue
             self._due[job.name] = now + job.every_seconds
+            if not force and not self._claim(job):
+                continue
             try:
                 job.run()
             except Exception:  # noqa: BLE001 - a failing job is logged and runs again next time
                 log.exception("periodic job %s failed", job.name)
             ran.append(job.name)
         return ran
+
+    def _claim(self, job: PeriodicJob) -> bool:
+        try:
+            return claim_period(self.app.engine, f"job:{job.name}", now=self.app.clock.now(), every=job.every_seconds)
+        except Exception:  # noqa: BLE001 - the database may be briefly away: the job waits for its next turn
+            log.exception("could not claim periodic job %s", job.name)
+            return False
 
     def start(self) -> None:
         if self._thread is not None:

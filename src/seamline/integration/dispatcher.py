@@ -5,7 +5,8 @@
 - Failures back off exponentially with jitter, or wait the platform's ``Retry-After``; a 429 does not use
   up an attempt. After ``max_attempts`` the delivery is dead-lettered, and stays until replayed.
 - Per subscriber: at most ``max_concurrency`` batches in flight and a token bucket that the subscriber can
-  correct with the platform's live budget.
+  correct with the platform's live budget. The bucket lives in the database, shared by every process that
+  delivers to that subscriber: a platform's rate limit is per account, not per process.
 - It wakes at once when a transaction that wrote events commits (in this process: the commit signal; in
   another process: PostgreSQL NOTIFY or the NATS message), else at the next due retry, else on a slow poll.
 """
@@ -28,8 +29,9 @@ from sqlalchemy import Connection
 from seamline.domain.clock import Clock
 from seamline.integration import metrics, tracing
 from seamline.integration.events import AVAILABILITY_CHANGED, Delivery
-from seamline.integration.retry import Backoff, TokenBucket
+from seamline.integration.retry import Backoff
 from seamline.integration.settings import IntegrationSettings
+from seamline.integration.shared_limits import SharedTokenBucket
 from seamline.integration.subscribers import (
     Delivered,
     DeliveryFailed,
@@ -82,7 +84,7 @@ class Dispatcher:
         #: only retries, replays and stragglers.
         self.fresh_grace = fresh_grace
         self.heartbeats: dict[str, datetime] = {}
-        self._buckets: dict[str, TokenBucket] = {}
+        self._buckets: dict[str, SharedTokenBucket] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -95,13 +97,15 @@ class Dispatcher:
         self.before_claim: list[Callable[[], object]] = []
 
     # ------------------------------------------------------------------ rate limits
-    def bucket(self, subscriber: Subscriber) -> TokenBucket | None:
+    def bucket(self, subscriber: Subscriber) -> SharedTokenBucket | None:
         if subscriber.rate_per_second is None:
             return None
         with self._lock:
             bucket = self._buckets.get(subscriber.name)
             if bucket is None:
-                bucket = self._buckets[subscriber.name] = TokenBucket(subscriber.rate_per_second, subscriber.burst)
+                bucket = self._buckets[subscriber.name] = SharedTokenBucket(
+                    self.engine, f"subscriber:{subscriber.name}", subscriber.rate_per_second, subscriber.burst
+                )
             return bucket
 
     def acquire(self, subscriber: Subscriber, stop: threading.Event | None = None) -> bool:

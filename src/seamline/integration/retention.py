@@ -13,6 +13,7 @@ from seamline.domain.clock import Clock
 from seamline.integration import metrics
 from seamline.integration.settings import IntegrationSettings
 from seamline.service import Seamline
+from seamline.service.coordination import claim_period
 from seamline.store import inbox_repo, outbox_repo
 from seamline.store.db import run_transaction
 
@@ -71,8 +72,11 @@ class RetentionSweeper:
             self._thread = None
 
     def _run(self) -> None:
-        while not self._stop.wait(self.settings.retention_interval_seconds):
+        every = self.settings.retention_interval_seconds
+        while not self._stop.wait(every):
             try:
+                if not claim_period(self.app.engine, "retention", now=self.app.clock.now(), every=every):
+                    continue  # another process of the installation purges this period
                 purged = purge(self.app, self.settings)
                 if purged.inbox_messages or purged.deliveries or purged.events:
                     log.info("retention purged %s", purged)

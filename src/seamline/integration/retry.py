@@ -30,60 +30,90 @@ class Budget:
     per_second: float
 
 
+@dataclass
+class BucketState:
+    """A token bucket's arithmetic, apart from where it lives (a process's memory, or a database row that
+    every process of an installation shares) and what its clock is. ``now`` is in seconds."""
+
+    rate: float
+    capacity: float
+    tokens: float
+    stamp: float
+    blocked_until: float = 0.0
+
+    def refill(self, now: float) -> None:
+        if now >= self.blocked_until:
+            self.tokens = min(self.capacity, self.tokens + (now - max(self.stamp, self.blocked_until)) * self.rate)
+        self.stamp = now
+
+    def take(self, wanted: int, now: float) -> int:
+        self.refill(now)
+        if now < self.blocked_until:
+            return 0
+        granted = max(0, min(wanted, int(self.tokens)))
+        self.tokens -= granted
+        return granted
+
+    def give_back(self, count: int) -> None:
+        self.tokens = min(self.capacity, self.tokens + count)
+
+    def wait_time(self, now: float) -> float:
+        self.refill(now)
+        if now < self.blocked_until:
+            return self.blocked_until - now
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    def observe(self, budget: Budget, now: float) -> None:
+        self.refill(now)
+        if budget.per_second > 0:
+            self.rate = budget.per_second
+        self.tokens = max(0.0, min(self.capacity, budget.remaining))
+
+    def pause(self, seconds: float, now: float) -> None:
+        self.refill(now)
+        self.tokens = 0.0
+        self.blocked_until = max(self.blocked_until, now + seconds)
+
+
 class TokenBucket:
+    """A bucket in this process's memory."""
+
     def __init__(self, rate: float, burst: float | None = None, now: Callable[[], float] = time.monotonic) -> None:
         if rate <= 0:
             raise ValueError("a token bucket needs a positive rate")
-        self.rate = rate
-        self.capacity = burst if burst is not None else max(1.0, rate)
-        self._tokens = self.capacity
+        capacity = burst if burst is not None else max(1.0, rate)
         self._now = now
-        self._stamp = now()
-        self._blocked_until = 0.0
+        self._state = BucketState(rate, capacity, capacity, now())
         self._lock = threading.Lock()
 
-    def _refill(self) -> float:
-        now = self._now()
-        if now < self._blocked_until:
-            self._stamp = now
-            return now
-        self._tokens = min(self.capacity, self._tokens + (now - max(self._stamp, self._blocked_until)) * self.rate)
-        self._stamp = now
-        return now
+    @property
+    def rate(self) -> float:
+        return self._state.rate
+
+    @property
+    def capacity(self) -> float:
+        return self._state.capacity
 
     def take(self, wanted: int) -> int:
         """Take up to ``wanted`` whole tokens; answers how many were granted (possibly 0)."""
         with self._lock:
-            now = self._refill()
-            if now < self._blocked_until:
-                return 0
-            granted = min(wanted, int(self._tokens))
-            self._tokens -= granted
-            return granted
+            return self._state.take(wanted, self._now())
 
     def give_back(self, count: int) -> None:
         with self._lock:
-            self._tokens = min(self.capacity, self._tokens + count)
+            self._state.give_back(count)
 
     def wait_time(self) -> float:
         """Seconds until at least one token is available."""
         with self._lock:
-            now = self._refill()
-            if now < self._blocked_until:
-                return self._blocked_until - now
-            return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate
+            return self._state.wait_time(self._now())
 
     def observe(self, budget: Budget) -> None:
         """Adopt the platform's own view: it knows other clients' use of the same account."""
         with self._lock:
-            self._refill()
-            if budget.per_second > 0:
-                self.rate = budget.per_second
-            self._tokens = max(0.0, min(self.capacity, budget.remaining))
+            self._state.observe(budget, self._now())
 
     def pause(self, seconds: float) -> None:
         """Retry-After: no tokens at all until then."""
         with self._lock:
-            self._refill()
-            self._tokens = 0.0
-            self._blocked_until = max(self._blocked_until, self._now() + seconds)
+            self._state.pause(seconds, self._now())

@@ -7,6 +7,7 @@ import logging
 import threading
 
 from seamline.service.app import Seamline
+from seamline.service.coordination import claim_period
 
 log = logging.getLogger("seamline.sweeper")
 
@@ -30,6 +31,9 @@ class HoldSweeper:
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
             try:
+                # One process of the installation sweeps each interval (the others' would only wait on its locks).
+                if not claim_period(self._app.engine, "hold-sweeper", now=self._app.clock.now(), every=self._interval):
+                    continue
                 while self._app.sweep_expired() >= 500:  # a backlog: keep going until it is cleared
                     if self._stop.is_set():
                         return

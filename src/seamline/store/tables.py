@@ -1026,3 +1026,29 @@ threepl_ship_notices = Table(
     Column("sent_at", UTCDateTime),
     UniqueConstraint("channel", "control_number"),
 )
+
+# ---------------------------------------------------------------------- many processes (issue 16)
+#: One row per periodic job: the process that moves ``next_due_at`` forward runs that period's work, so a
+#: job runs once per period however many processes have it, and a dead owner's job is simply claimed by
+#: another process next period.
+job_periods = Table(
+    "job_periods",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("next_due_at", UTCDateTime, nullable=False),
+    Column("owner", String(200), nullable=True),
+    Column("claimed_at", UTCDateTime, nullable=True),
+)
+
+#: Token buckets every process of an installation draws from (a platform's rate limit is per account, not
+#: per process). Times are seconds since the epoch, as the buckets' arithmetic takes them.
+rate_buckets = Table(
+    "rate_buckets",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("rate", Numeric(asdecimal=False), nullable=False),
+    Column("capacity", Numeric(asdecimal=False), nullable=False),
+    Column("tokens", Numeric(asdecimal=False), nullable=False),
+    Column("stamp", Numeric(asdecimal=False), nullable=False),
+    Column("blocked_until", Numeric(asdecimal=False), nullable=False),
+)

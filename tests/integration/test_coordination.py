@@ -1,0 +1,128 @@
+"""Several processes of one installation on one database: a periodic job runs once per period whoever has
+it, and a rate limit holds for all of them together. Each "process" here is its own engine (its own
+connections), raced from real threads."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import TypeVar
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from seamline.channels.wiring import ChannelConfig, ConnectorWiring, PeriodicJob, Wired, WiringContext
+from seamline.integration import Integration, IntegrationSettings, install
+from seamline.integration.shared_limits import SharedTokenBucket
+from seamline.service import Seamline
+from seamline.store import coordination_repo
+from seamline.store.db import make_engine, run_transaction
+from tests.conftest import START, seed_world
+
+T = TypeVar("T")
+PROCESSES, THREADS = 3, 4
+
+
+@pytest.fixture
+def engines(database_url: str) -> Iterator[list[Engine]]:
+    made = [make_engine(database_url, pool_size=THREADS) for _ in range(PROCESSES)]
+    yield made
+    for engine in made:
+        engine.dispose()
+
+
+def race(engines: list[Engine], attempt: Callable[[Engine, int], T]) -> list[T]:
+    """Every thread of every engine calls ``attempt`` once, released together."""
+    barrier = threading.Barrier(len(engines) * THREADS)
+    answers: list[T] = []
+    lock = threading.Lock()
+
+    def run(engine: Engine, number: int) -> None:
+        barrier.wait()
+        answer = attempt(engine, number)
+        with lock:
+            answers.append(answer)
+
+    threads = [
+        threading.Thread(target=run, args=(engine, p * THREADS + t))
+        for p, engine in enumerate(engines)
+        for t in range(THREADS)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(answers) == len(threads)
+    return answers
+
+
+def claim(engine: Engine, owner: str, at: timedelta) -> bool:
+    return run_transaction(
+        engine,
+        lambda conn: coordination_repo.claim_period(
+            conn, "job:pull", now=START + at, every=timedelta(seconds=60), owner=owner
+        ),
+    )
+
+
+def test_of_processes_claiming_a_period_together_exactly_one_runs_it(engines: list[Engine]) -> None:
+    first = race(engines, lambda engine, n: claim(engine, f"p{n}", timedelta(0)))
+    assert first.count(True) == 1
+    # Within the period nobody else claims it; when it is over, exactly one does again.
+    assert race(engines, lambda engine, n: claim(engine, f"p{n}", timedelta(seconds=59))).count(True) == 0
+    assert race(engines, lambda engine, n: claim(engine, f"p{n}", timedelta(seconds=60))).count(True) == 1
+
+
+def test_a_dead_owners_job_is_claimed_by_another_process_next_period(engines: list[Engine]) -> None:
+    assert claim(engines[0], "dead-process", timedelta(0))
+    assert not claim(engines[1], "survivor", timedelta(seconds=30))
+    assert claim(engines[1], "survivor", timedelta(seconds=60))
+    owner, claimed_at = run_transaction(engines[2], lambda conn: coordination_repo.period_owner(conn, "job:pull"))
+    assert (owner, claimed_at) == ("survivor", START + timedelta(seconds=60))
+
+
+def test_a_shared_bucket_grants_its_burst_once_across_processes_then_its_rate(engines: list[Engine]) -> None:
+    clock = [1_000_000.0]
+    buckets = [
+        SharedTokenBucket(engine, "amazon:seller-1", rate=5, burst=8, now=lambda: clock[0]) for engine in engines
+    ]
+    granted = race(engines, lambda engine, n: sum(buckets[n // THREADS].take(1) for _ in range(3)))
+    assert sum(granted) == 8  # 36 asks at one instant: the burst, not 3 processes x 8
+    assert buckets[0].wait_time() == pytest.approx(0.2)
+    clock[0] += 1.0
+    assert sum(race(engines, lambda engine, n: buckets[n // THREADS].take(1))) == 5
+    buckets[1].pause(30)  # a platform's Retry-After seen by one process stops them all
+    clock[0] += 10
+    assert buckets[2].take(1) == 0
+    assert buckets[0].wait_time() == pytest.approx(20)
+
+
+# ---------------------------------------------------------------------- the wiring's periodic jobs
+@pytest.fixture
+def integration(app: Seamline) -> Iterator[Integration]:
+    found = install(app, IntegrationSettings())
+    yield found
+    found.uninstall()
+
+
+def test_a_connector_job_wired_in_several_processes_runs_once_per_period(
+    app: Seamline, integration: Integration, client: TestClient
+) -> None:
+    seed_world(client)  # a shopify channel "web"
+    runs: Counter[str] = Counter()
+
+    def build(context: WiringContext, config: ChannelConfig) -> Wired:
+        return Wired(jobs=[PeriodicJob(f"{config.code}:pull", 60.0, lambda: runs.update(["pull"]))])
+
+    processes = [ConnectorWiring(integration, builders={"shopify": build}) for _ in range(PROCESSES)]
+    for wiring in processes:
+        wiring.refresh()
+        wiring._due = dict.fromkeys(wiring._due, 0.0)  # every process's own timer says: due now
+    ran = [wiring.run_due() for wiring in processes]
+    assert runs == {"pull": 1}
+    assert sorted(map(len, ran)) == [0, 0, 1]
+    assert processes[0].run_due(force=True) == ["web:pull"]  # an operator's "now" is not held back
+    assert runs == {"pull": 2}
