@@ -32,7 +32,6 @@ from seamline.ledger import (
     LocationKind,
     MovementRequest,
     channel_atp,
-    compare_balances,
     plan_movement,
 )
 from seamline.ledger.atp import prepack_atp
@@ -52,7 +51,7 @@ from seamline.store import (
     locations_repo,
     orders_repo,
 )
-from seamline.store.db import run_transaction, transaction
+from seamline.store.db import run_transaction, snapshot, transaction
 
 T = TypeVar("T")
 TOKEN_CACHE_SECONDS = 5.0
@@ -721,15 +720,14 @@ class Seamline:
 
     # ---------------------------------------------------------------- reconcile
     def reconcile(self) -> ReconcileReport:
-        """Rebuild balances from movements, holds and allocations, and list every difference (DESIGN 4.3)."""
+        """Rebuild balances from movements, holds and allocations, and list every difference (DESIGN 4.3).
+
+        One snapshot of the database, compared inside it: memory grows with the differences found, not with
+        the ledger, and writers keep committing while it runs (it can run during trading)."""
 
         def work(conn: Connection) -> ReconcileReport:
-            stored = ledger_repo.stored_balances(conn)
-            sides = ledger_repo.movement_sides(conn)
-            report = ReconcileReport(checked_rows=len(stored))
-            report.differences = compare_balances(
-                stored, sides, ledger_repo.live_hold_totals(conn), ledger_repo.open_allocation_totals(conn)
-            )
+            report = ReconcileReport(checked_rows=ledger_repo.balance_row_count(conn))
+            report.differences = [Difference(*found) for found in ledger_repo.balance_differences(conn)]
             kinds = ledger_repo.location_kinds(conn)
             negative = ledger_repo.negative_available(conn, [c for c, k in kinds.items() if k in SELLABLE_KINDS])
             explained = orders_repo.exception_keys(conn)
@@ -738,13 +736,10 @@ class Seamline:
             report.order_differences = compare_order_allocations(
                 orders_repo.line_allocated_units(conn), orders_repo.order_open_allocations(conn)
             )
-            per_sku: dict[str, int] = defaultdict(int)
-            for (sku, _), (on_hand, _, _) in stored.items():
-                per_sku[sku] += on_hand
-            report.unconserved_skus = sorted(s for s, total in per_sku.items() if total != 0)
+            report.unconserved_skus = ledger_repo.unconserved_skus(conn)
             return report
 
-        with transaction(self.engine, write=True) as conn:  # a write lock on SQLite: a consistent snapshot
+        with snapshot(self.engine) as conn:
             report = work(conn)
         metrics.RECONCILE_DIFFERENCES.inc(len(report.differences))
         return report

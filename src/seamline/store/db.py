@@ -116,6 +116,20 @@ def transaction(engine: Engine, *, write: bool = True) -> Iterator[Connection]:
         yield conn
 
 
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction that sees one consistent state of the whole database and blocks no writer,
+    for long reads during trading (reconcile). PostgreSQL: REPEATABLE READ, READ ONLY. SQLite (WAL): a
+    deferred transaction's snapshot starts at its first read and lasts until it ends; writers go on
+    committing to the log meanwhile."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with conn.begin():
+            _forget_transaction_state(conn)
+            yield conn
+
+
 def _forget_transaction_state(conn: Connection) -> None:
     """``Connection.info`` outlives a transaction (it belongs to the pooled connection): start each one clean."""
     for key in [k for k in conn.info if isinstance(k, str) and k.startswith("seamline.")]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, bindparam, exists, func, select, tuple_, update
+from sqlalchemy import Connection, Select, and_, bindparam, exists, func, or_, select, tuple_, union, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from seamline.domain.errors import Shortage, ShortLine
@@ -412,6 +412,83 @@ def open_allocation_totals(conn: Connection) -> dict[tuple[str, str], int]:
         .group_by(allocations.c.sku, allocations.c.location)
     )
     return {(r[0], r[1]): int(r[2]) for r in rows}
+
+
+def balance_differences(conn: Connection) -> Iterator[tuple[str, str, str, int, int]]:
+    """Every (sku, location, field, stored, expected) where a stored balance disagrees with the one rebuilt
+    from history: on_hand from movements, committed from open allocations, reserved from live holds (held,
+    expired-but-unswept included). ``ledger.reconcile.compare_balances`` says the same in Python; here the
+    database compares and sends only the differences, so reconcile's memory does not grow with the ledger."""
+    moved = union_all(
+        select(movements.c.sku, movements.c.to_location.label("location"), movements.c.qty.label("delta")),
+        select(movements.c.sku, movements.c.from_location.label("location"), (-movements.c.qty).label("delta")),
+    ).subquery("moved")
+    expected = (
+        select(moved.c.sku, moved.c.location, func.sum(moved.c.delta).label("on_hand"))
+        .group_by(moved.c.sku, moved.c.location)
+        .subquery("expected")
+    )
+    live = (
+        select(hold_lines.c.sku, hold_lines.c.location, func.sum(hold_lines.c.qty).label("reserved"))
+        .join(holds, holds.c.id == hold_lines.c.hold_id)
+        .where(holds.c.status == "held")
+        .group_by(hold_lines.c.sku, hold_lines.c.location)
+        .subquery("live")
+    )
+    allocated = (
+        select(allocations.c.sku, allocations.c.location, func.sum(allocations.c.qty).label("committed"))
+        .where(allocations.c.status == "open")
+        .group_by(allocations.c.sku, allocations.c.location)
+        .subquery("allocated")
+    )
+    keys = union(
+        select(balances.c.sku, balances.c.location),
+        select(expected.c.sku, expected.c.location),
+        select(live.c.sku, live.c.location),
+        select(allocated.c.sku, allocated.c.location),
+    ).subquery("keys")
+
+    def on_key(table: Any) -> Any:
+        return and_(table.c.sku == keys.c.sku, table.c.location == keys.c.location)
+
+    pairs = {
+        "on_hand": (func.coalesce(balances.c.on_hand, 0), func.coalesce(expected.c.on_hand, 0)),
+        "committed": (func.coalesce(balances.c.committed, 0), func.coalesce(allocated.c.committed, 0)),
+        "reserved": (func.coalesce(balances.c.reserved, 0), func.coalesce(live.c.reserved, 0)),
+    }
+    query = (
+        select(
+            keys.c.sku, keys.c.location, *(v.label(f"{name}_{i}") for name, p in pairs.items() for i, v in enumerate(p))
+        )
+        .select_from(
+            keys.outerjoin(balances, on_key(balances))
+            .outerjoin(expected, on_key(expected))
+            .outerjoin(live, on_key(live))
+            .outerjoin(allocated, on_key(allocated))
+        )
+        .where(or_(*(stored != wanted for stored, wanted in pairs.values())))
+        .order_by(keys.c.sku, keys.c.location)
+    )
+    for row in conn.execution_options(stream_results=True, yield_per=1000).execute(query):
+        for name in pairs:
+            stored, wanted = int(row._mapping[f"{name}_0"]), int(row._mapping[f"{name}_1"])
+            if stored != wanted:
+                yield row.sku, row.location, name, stored, wanted
+
+
+def balance_row_count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(balances)).scalar_one())
+
+
+def unconserved_skus(conn: Connection) -> list[str]:
+    """SKUs whose units do not add up to zero over every location (each movement has two sides)."""
+    query = (
+        select(balances.c.sku)
+        .group_by(balances.c.sku)
+        .having(func.sum(balances.c.on_hand) != 0)
+        .order_by(balances.c.sku)
+    )
+    return list(conn.execute(query).scalars())
 
 
 def negative_available(conn: Connection, sellable: Sequence[str]) -> list[Balance]:
