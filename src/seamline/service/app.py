@@ -39,7 +39,7 @@ from seamline.ledger.holds import resolve_demand
 from seamline.ledger.model import PHYSICAL_KINDS
 from seamline.orders.reconcile import OrderDifference, compare_order_allocations
 from seamline.service import metrics
-from seamline.service.group_commit import GroupCommit
+from seamline.service.group_commit import GroupCommit, LockKeys, lock_in_order
 from seamline.service.principal import Principal, validate_scopes
 from seamline.service.settings import Settings
 from seamline.store import (
@@ -117,15 +117,18 @@ class Seamline:
         self.group_commit: GroupCommit | None = None
 
     # ---------------------------------------------------------------- transactions and idempotency
-    def write(self, work: Callable[[Connection], T], *, batch: bool = False) -> T:
+    def write(self, work: Callable[[Connection], T], *, batch: bool = False, lock_keys: LockKeys | None = None) -> T:
         """Run ``work`` in a write transaction with the before-commit hooks. ``batch``: share the transaction
-        (and its commit) with concurrent writes through the group commit, when one is running (issue 9)."""
+        (and its commit) with concurrent writes through the group commit, when one is running (issue 9).
+        ``lock_keys``: the balance rows ``work`` may touch, locked first in the global order (issue 16)."""
         if batch and self.group_commit is not None and self.group_commit.running:
-            return self.group_commit.submit(work)
-        if not self.before_commit:
+            return self.group_commit.submit(work, lock_keys)
+        if not self.before_commit and lock_keys is None:
             return run_transaction(self.engine, work)
 
         def with_hooks(conn: Connection) -> T:
+            if lock_keys is not None:
+                lock_in_order(conn, [lock_keys])
             result = work(conn)
             for hook in self.before_commit:
                 hook(conn)
@@ -138,7 +141,12 @@ class Seamline:
             return work(conn)
 
     def idempotent(
-        self, idem: IdempotencyKey | None, work: Callable[[Connection], tuple[int, Any]], *, batch: bool = False
+        self,
+        idem: IdempotencyKey | None,
+        work: Callable[[Connection], tuple[int, Any]],
+        *,
+        batch: bool = False,
+        lock_keys: LockKeys | None = None,
     ) -> Stored:
         """Run ``work`` once per key: its response is stored in the same transaction as its effect.
 
@@ -146,7 +154,7 @@ class Seamline:
         Failures are not stored (they wrote nothing), so a retry after a 409 shortage tries again.
         """
         if idem is None:
-            status, body = self.write(work, batch=batch)
+            status, body = self.write(work, batch=batch, lock_keys=lock_keys)
             return Stored(status, body)
 
         def guarded(conn: Connection) -> Stored:
@@ -161,7 +169,7 @@ class Seamline:
             return Stored(status, body)
 
         try:
-            return self.write(guarded, batch=batch)
+            return self.write(guarded, batch=batch, lock_keys=lock_keys)
         except IntegrityError:
             # A concurrent request with the same key committed first; ours rolled back whole.
             prior = self.read(lambda conn: idempotency_repo.find(conn, idem.principal, idem.key))

@@ -7,6 +7,12 @@ to its savepoint and gets its own error, its neighbours are unaffected, and the 
 one round of before-commit hooks) before any caller is answered. A deadlock or serialization failure on
 PostgreSQL aborts and retries the whole batch, as it would a single transaction.
 
+Lock order: requests of one batch would otherwise take balance rows in the order the requests arrived, so
+two batches (one per process) could each hold a row the other wants. A request declares the balance rows it
+may touch (``lock_keys``); the batch locks all of them first, in the one global order
+(``ledger_repo.lock_available``), so batches of different processes, hold batches and single writes never
+wait on each other in a cycle.
+
 Beyond ``max_queue`` waiting requests the caller gets 503 with ``Retry-After``, never an unbounded wait.
 """
 
@@ -17,7 +23,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -27,7 +33,8 @@ from sqlalchemy import Connection
 from seamline.domain.errors import Unavailable
 from seamline.service import metrics
 from seamline.service.settings import Settings
-from seamline.store.db import is_retryable, run_transaction
+from seamline.store import ledger_repo
+from seamline.store.db import count_retry, is_retryable, run_transaction
 
 log = logging.getLogger("seamline.group_commit")
 
@@ -35,9 +42,15 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+#: The balance rows (sku, location) a write may touch, read inside its transaction (a prepack's components,
+#: a channel's sources).
+LockKeys = Callable[[Connection], Iterable[tuple[str, str]]]
+
+
 @dataclass
 class _Request(Generic[T]):
     work: Callable[[Connection], T]
+    lock_keys: LockKeys | None = None
     enqueued: float = field(default_factory=time.perf_counter)
     future: Future[T] = field(default_factory=Future)
 
@@ -95,6 +108,13 @@ def drain_in_batches(
             return
 
 
+def lock_in_order(conn: Connection, declared: list[LockKeys]) -> None:
+    """Lock every balance row the writes declared, in the global order, before any of them runs."""
+    keys = {key for lock_keys in declared for key in lock_keys(conn)}
+    if keys:
+        ledger_repo.lock_available(conn, keys)
+
+
 def _transaction_notes(conn: Connection) -> dict[str, Any]:
     """What this transaction noted so far for its before-commit hooks (touched balances, documents to
     publish): copied before each request, so a request rolled back to its savepoint leaves no note behind
@@ -122,11 +142,12 @@ class GroupCommit:
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ callers
-    def submit(self, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in the next batch and answer its result (or raise its error) once the batch committed."""
+    def submit(self, work: Callable[[Connection], T], lock_keys: LockKeys | None = None) -> T:
+        """Run ``work`` in the next batch and answer its result (or raise its error) once the batch committed.
+        ``lock_keys``: the balance rows it may touch, locked with the batch's others before any request runs."""
         if self._thread is None:
             raise RuntimeError("GroupCommit.start() was not called")
-        request: _Request[T] = _Request(work)
+        request: _Request[T] = _Request(work, lock_keys)
         try:
             self._queue.put_nowait(request)
         except queue.Full:
@@ -162,6 +183,7 @@ class GroupCommit:
         metrics.WRITE_BATCH_SIZE.observe(len(batch))
 
         def work(conn: Connection) -> list[tuple[bool, Any]]:
+            lock_in_order(conn, [r.lock_keys for r in batch if r.lock_keys is not None])
             outcomes: list[tuple[bool, Any]] = []
             for request in batch:
                 noted = _transaction_notes(conn)
@@ -203,5 +225,6 @@ class GroupCommit:
             except _Retry as retry:
                 if attempt == 7:
                     raise retry.cause from None
+                count_retry(retry.cause)
                 time.sleep(0.001 * (attempt + 1))
         raise AssertionError("unreachable")

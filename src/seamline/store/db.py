@@ -3,6 +3,7 @@ never both read and then fail to upgrade; PostgreSQL runs READ COMMITTED with co
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -11,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from prometheus_client import Counter
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
@@ -19,6 +21,22 @@ T = TypeVar("T")
 
 # PostgreSQL deadlock_detected and serialization_failure: safe to retry the whole transaction.
 _RETRYABLE_PG = {"40P01", "40001"}
+_REASONS = {"40P01": "deadlock", "40001": "serialization"}
+
+log = logging.getLogger("seamline.db")
+
+#: Transactions retried whole, by why: every writer locks balance rows in one global order, so a
+#: ``deadlock`` here is a bug to find (the log line names the statement), not a cost of doing business.
+RETRIES = Counter("seamline_transaction_retries_total", "Transactions retried whole, by reason", ["reason"])
+
+
+def count_retry(exc: BaseException) -> None:
+    """Count and log a transaction about to be retried (``is_retryable(exc)`` held)."""
+    orig = getattr(exc, "orig", None)
+    reason = _REASONS.get(getattr(orig, "sqlstate", None) or "", "locked")
+    RETRIES.labels(reason).inc()
+    first_line = (str(orig or exc).splitlines() or [""])[0]
+    log.warning("transaction retried (%s): %s", reason, first_line)
 
 
 def make_engine(
@@ -158,5 +176,6 @@ def run_transaction(engine: Engine, work: Callable[[Connection], T], *, write: b
         except DBAPIError as exc:
             if not is_retryable(exc) or attempt == attempts - 1:
                 raise
+            count_retry(exc)
             time.sleep(random.uniform(0, 0.005 * 2**attempt))
     raise AssertionError("unreachable")

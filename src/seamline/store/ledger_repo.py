@@ -538,21 +538,25 @@ def hold_lookups(conn: Connection, skus: Iterable[str], channels: Iterable[str])
 
 
 def lock_available(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """Available per (sku, location), locking the rows on PostgreSQL (in key order: no deadlocks between
-    batches of different processes). On SQLite the batch already holds the database's write lock."""
+    """Available per (sku, location), locking the rows on PostgreSQL in the one global order every writer
+    uses: (sku, location) by code point, as Python sorts them, whatever the database's collation. Writers
+    that lock rows one statement at a time go in ``sorted`` order too, so no two of them ever wait on each
+    other in a cycle. On SQLite the writer already holds the database's write lock."""
     wanted = sorted(set(keys))
     if not wanted:
         return {}
-    return {(r.sku, r.location): int(r.available) for r in conn.execute(_LOCK_AVAILABLE, {"wanted": wanted})}
+    statement = _LOCK_AVAILABLE_PG if conn.dialect.name == "postgresql" else _READ_AVAILABLE
+    return {(r.sku, r.location): int(r.available) for r in conn.execute(statement, {"wanted": wanted})}
 
 
-# FOR UPDATE is left out when compiled for SQLite, where the batch already holds the database's write lock.
-_LOCK_AVAILABLE = (
-    select(balances.c.sku, balances.c.location, _available.label("available"))
-    .where(tuple_(balances.c.sku, balances.c.location).in_(bindparam("wanted", expanding=True)))
-    .order_by(balances.c.sku, balances.c.location)
-    .with_for_update()
+_READ_AVAILABLE = select(balances.c.sku, balances.c.location, _available.label("available")).where(
+    tuple_(balances.c.sku, balances.c.location).in_(bindparam("wanted", expanding=True))
 )
+# COLLATE "C": code point order, the order of Python's ``sorted`` (a database created with a language's
+# collation would otherwise lock rows in another order than the writers that update them one by one).
+_LOCK_AVAILABLE_PG = _READ_AVAILABLE.order_by(
+    balances.c.sku.collate("C"), balances.c.location.collate("C")
+).with_for_update()
 
 
 _ADD_RESERVED = (

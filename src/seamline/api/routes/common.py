@@ -13,6 +13,7 @@ from seamline.api.deps import idempotency_key, service
 from seamline.api.problems import MEDIA_TYPE
 from seamline.api.schemas import Problem
 from seamline.service import Principal
+from seamline.service.group_commit import LockKeys
 
 _PROBLEM = {"model": Problem, "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -36,9 +37,11 @@ def run_command(
     work: Callable[[Connection], tuple[int, Any]],
     *,
     batch: bool = False,
+    lock_keys: LockKeys | None = None,
 ) -> JSONResponse:
     """Execute a write, honouring Idempotency-Key: a replay answers the first response, marked as such.
-    ``batch``: through the group commit (sales and orders; issue 9)."""
-    stored = service(request).idempotent(idempotency_key(request, who, body), work, batch=batch)
+    ``batch``: through the group commit (sales and orders; issue 9); ``lock_keys``: the balance rows it may
+    touch, locked first in the global order."""
+    stored = service(request).idempotent(idempotency_key(request, who, body), work, batch=batch, lock_keys=lock_keys)
     headers = {"Idempotent-Replayed": "true"} if stored.replayed else None
     return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)

@@ -13,6 +13,7 @@ from seamline.api.order_schemas import AllocationRunIn, OrderIn, OrderList, Orde
 from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.service import Principal
 from seamline.service.customers import ContactRequest
+from seamline.service.lock_keys import order_rows
 from seamline.service.orders import LineRequest, OrderDesk, OrderRequest, TenderRequest
 
 router = APIRouter(prefix="/v1", tags=["orders"], responses=PROBLEMS)
@@ -59,7 +60,8 @@ def post_order(body: OrderIn, request: Request, who: Principal = Depends(princip
     def work(conn: Connection) -> tuple[int, Any]:
         return desk.place_order(conn, req, trace_id=tid)
 
-    return run_command(request, who, body.model_dump(mode="json"), work, batch=True)
+    rows = order_rows(body.channel, [line.sku for line in body.lines])
+    return run_command(request, who, body.model_dump(mode="json"), work, batch=True, lock_keys=rows)
 
 
 @router.get("/orders", response_model=OrderList)

@@ -13,6 +13,7 @@ from seamline.api.order_schemas import ExceptionList, OrderOut, SaleIn
 from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.api.routes.orders import contact
 from seamline.service import Principal
+from seamline.service.lock_keys import sale_rows
 from seamline.service.orders import LineRequest, OrderDesk, SaleRequest, TenderRequest
 
 router = APIRouter(prefix="/v1", tags=["sales"], responses=PROBLEMS)
@@ -41,7 +42,8 @@ def post_sale(body: SaleIn, request: Request, who: Principal = Depends(principal
     def work(conn: Connection) -> tuple[int, Any]:
         return desk.record_sale(conn, req, trace_id=tid)
 
-    return run_command(request, who, body.model_dump(mode="json"), work, batch=True)
+    rows = sale_rows(body.location, [line.sku for line in body.lines])
+    return run_command(request, who, body.model_dump(mode="json"), work, batch=True, lock_keys=rows)
 
 
 @router.get("/exceptions", response_model=ExceptionList)
