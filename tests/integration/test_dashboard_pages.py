@@ -13,6 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 
 from seamline.catalog import StyleDraft
+from seamline.domain.clock import FixedClock
+from seamline.integration import AVAILABILITY_CHANGED, Delivery, DeliveryFailed, Subscriber, install
 from seamline.ledger import MovementRequest
 from seamline.service import Seamline
 from tests.conftest import ADMIN_TOKEN, receive, seed_world
@@ -222,3 +224,75 @@ def test_exceptions_page_says_so_when_no_store_day_has_a_variance(client: TestCl
     page = log_in(client, next_url="/exceptions").get("/exceptions")
     section = page.text.split('data-testid="settlement-variances"', 1)[1].split("</table>", 1)[0]
     assert "No variances in closed store days." in section
+
+
+# ---------------------------------------------------------------------- integration health tells the truth
+def _card(html: str, subscriber: str) -> str:
+    return html.split(f'data-subscriber="{subscriber}"', 1)[1].split("</article>", 1)[0]
+
+
+def _pill(card: str) -> str:
+    found = re.search(r'data-stat="state">([^<]*)<', card)
+    assert found is not None
+    return found.group(1)
+
+
+def test_a_connector_dead_lettered_hours_ago_on_the_business_clock_still_says_failing_with_the_count(
+    client: TestClient, app: Seamline, clock: FixedClock
+) -> None:
+    integration = install(app)
+    broken = {"failing": True}
+
+    def deliver(delivery: Delivery) -> None:
+        if broken["failing"]:
+            raise DeliveryFailed("HTTP 503 from the marketplace")
+
+    integration.add_subscriber(
+        Subscriber(name="market:down", deliver=deliver, event_types=frozenset({AVAILABILITY_CHANGED}), max_attempts=2)
+    )
+    seed_world(client)
+    receive(client, "OVS-001-OLV-M", 4)
+    receive(client, "OVS-001-OLV-L", 4)
+    for _ in range(4):
+        integration.availability.flush()
+        integration.dispatcher.run_once("market:down")
+        clock.advance(600)
+    dead = client.get("/v1/integration/dead-letters", params={"subscriber": "market:down"}).json()["items"]
+    assert len(dead) == 2
+    clock.advance(5 * 3600)  # the business clock moves on: the outage is hours old, the letters still dead
+    log_in(client)
+    card = _card(client.get("/integration").text, "market:down")
+    assert _pill(card) == "failing: 2 dead letters"
+    assert "state-failing" in client.get("/integration/live").text.split('data-subscriber="market:down"')[0][-80:]
+    assert "HTTP 503 from the marketplace" in card  # the last incident's reasons, however old
+
+    broken["failing"] = False
+    token = csrf_of(client.get("/integration").text)
+    replayed = client.post("/integration/dead-letters/replay", data={"subscriber": "market:down", "csrf_token": token})
+    assert "2 dead letters of market:down are back in the queue." in replayed.text
+    integration.dispatcher.run_once("market:down")
+    card = _card(client.get("/integration").text, "market:down")
+    assert _pill(card) == "recovered"
+    assert re.search(r'data-stat="ever-dead">2<', card)
+    assert re.search(r'data-stat="failures-since-success">0<', card)
+
+
+def test_a_connector_retrying_with_no_success_since_says_how_many_attempts_failed(
+    client: TestClient, app: Seamline, clock: FixedClock
+) -> None:
+    integration = install(app)
+
+    def deliver(delivery: Delivery) -> None:
+        raise DeliveryFailed("HTTP 502 from the platform")
+
+    integration.add_subscriber(
+        Subscriber(name="shop:flaky", deliver=deliver, event_types=frozenset({AVAILABILITY_CHANGED}), max_attempts=9)
+    )
+    seed_world(client)
+    receive(client, "OVS-001-OLV-M", 4)
+    integration.availability.flush()
+    integration.dispatcher.run_once("shop:flaky")
+    clock.advance(3 * 3600)
+    log_in(client)
+    card = _card(client.get("/integration").text, "shop:flaky")
+    assert _pill(card) == "failing: 1 failed attempt since the last success"

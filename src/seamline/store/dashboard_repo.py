@@ -6,7 +6,7 @@ catalog of thousands of SKUs and an outbox of millions of deliveries."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
@@ -230,6 +230,61 @@ def failure_reasons_since(
     for row in rows:
         out.setdefault(row["subscriber"], []).append(dict(row))
     return {k: sorted(v, key=lambda r: -int(r["count"]))[:per_subscriber] for k, v in out.items()}
+
+
+def failure_truth(conn: Connection, last_success: dict[str, datetime | None]) -> dict[str, dict[str, Any]]:
+    """Per subscriber, read from the rows and not from a window of the clock: failed attempts since its last
+    success, its last failure, and how many of its deliveries were ever dead-lettered (still dead or
+    replayed). A demo's business clock or a long quiet spell must not turn an outage into "ok"."""
+    out: dict[str, dict[str, Any]] = {}
+    for subscriber, last_failure, attempts in conn.execute(
+        select(delivery_failures.c.subscriber, func.max(delivery_failures.c.failed_at), func.count()).group_by(
+            delivery_failures.c.subscriber
+        )
+    ):
+        out[subscriber] = {"last_failure_at": _aware(last_failure), "failed_attempts": int(attempts)}
+    for subscriber, row in out.items():
+        since = last_success.get(subscriber)
+        query = select(func.count()).where(delivery_failures.c.subscriber == subscriber)
+        if since is not None:
+            query = query.where(delivery_failures.c.failed_at > since)
+        row["failures_since_success"] = int(conn.execute(query).scalar_one())
+    for subscriber, count in conn.execute(
+        select(deliveries.c.subscriber, func.count())
+        .where(or_(deliveries.c.status == "dead", deliveries.c.replays > 0))
+        .group_by(deliveries.c.subscriber)
+    ):
+        out.setdefault(subscriber, {"last_failure_at": None, "failed_attempts": 0, "failures_since_success": 0})
+        out[subscriber]["ever_dead"] = int(count)
+    return out
+
+
+def failure_reasons_between(
+    conn: Connection, subscriber: str, since: datetime, per_subscriber: int = 5
+) -> list[dict[str, Any]]:
+    """One subscriber's failed attempts from ``since`` on, grouped by reason, the most frequent first."""
+    rows = conn.execute(
+        select(
+            delivery_failures.c.error,
+            func.count().label("count"),
+            func.max(delivery_failures.c.failed_at).label("last_at"),
+        )
+        .where(delivery_failures.c.subscriber == subscriber, delivery_failures.c.failed_at >= since)
+        .group_by(delivery_failures.c.error)
+        .order_by(func.count().desc())
+        .limit(per_subscriber)
+    ).mappings()
+    return [{**dict(r), "last_at": _aware(r["last_at"])} for r in rows]
+
+
+def _aware(value: Any) -> datetime | None:
+    """Aggregates (max) lose the column type on SQLite: an aware UTC datetime either way."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 # ---------------------------------------------------------------------- exceptions and variances

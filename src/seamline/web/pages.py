@@ -39,18 +39,39 @@ def parse_iso(value: str | None) -> datetime | None:
 
 
 # ---------------------------------------------------------------------- integration health
+def subscriber_state(
+    *, dead_letters: int, failures_since_success: int, pending_wall_seconds: float, recovered: bool
+) -> tuple[str, str]:
+    """A connector's state and the words on its card, from what is outstanding (dead letters, attempts
+    failed since its last success), never from how long ago on some clock the failures happened."""
+    if dead_letters:
+        return "failing", f"failing: {dead_letters:,} dead letter{'' if dead_letters == 1 else 's'}"
+    if failures_since_success:
+        n = failures_since_success
+        return "failing", f"failing: {n:,} failed attempt{'' if n == 1 else 's'} since the last success"
+    if pending_wall_seconds > 30:
+        return "lagging", "lagging"
+    if recovered:
+        return "recovered", "recovered"
+    return "ok", "ok"
+
+
 def integration_health(d: Dashboard) -> dict[str, Any]:
     service, integration = d.service, d.integration
     status = integration.status()
     now = service.clock.now()
+    last_success = {s["name"]: parse_iso(s["last_success_at"]) for s in status["subscribers"]}
 
-    def window_reads(conn: Any) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
-        return (
-            dashboard_repo.deliveries_since(conn, now - LAG_WINDOW),
-            dashboard_repo.failure_reasons_since(conn, now - FAILURE_WINDOW),
-        )
+    def reads(conn: Any) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+        truth = dashboard_repo.failure_truth(conn, last_success)
+        reasons = {  # the subscriber's last incident: the hour of failures up to its last failure
+            name: dashboard_repo.failure_reasons_between(conn, name, row["last_failure_at"] - FAILURE_WINDOW)
+            for name, row in truth.items()
+            if row["last_failure_at"] is not None
+        }
+        return dashboard_repo.deliveries_since(conn, now - LAG_WINDOW), truth, reasons
 
-    recent, reasons = service.read(window_reads)
+    recent, truth, reasons = service.read(reads)
     lags: dict[str, list[float]] = defaultdict(list)
     delivered: dict[str, int] = defaultdict(int)
     for row in recent:
@@ -62,21 +83,28 @@ def integration_health(d: Dashboard) -> dict[str, Any]:
     subscribers = []
     for sub in status["subscribers"]:
         name = sub["name"]
-        last_success = parse_iso(sub["last_success_at"])
+        last_ok = last_success[name]
         heartbeat = parse_iso(sub["heartbeat_at"])
         pending_for = d.wall_seconds(now - timedelta(seconds=sub["lag_seconds"]), now)
-        state = "ok"
-        if sub["dead_letters"]:
-            state = "dead letters"
-        elif sub["retrying"]:
-            state = "failing"
-        elif pending_for > 30:
-            state = "lagging"
+        facts = truth.get(name, {})
+        last_failure = facts.get("last_failure_at")
+        since_success = int(facts.get("failures_since_success", 0))
+        state, headline = subscriber_state(
+            dead_letters=int(sub["dead_letters"]),
+            failures_since_success=since_success,
+            pending_wall_seconds=pending_for,
+            recovered=last_failure is not None or bool(facts.get("ever_dead")),
+        )
         subscribers.append(
             {
                 **sub,
                 "state": state,
-                "last_success_ago": None if last_success is None else (now - last_success).total_seconds(),
+                "headline": headline,
+                "failures_since_success": since_success,
+                "ever_dead": int(facts.get("ever_dead", 0)),
+                "last_failure_at": last_failure,
+                "last_failure_ago": None if last_failure is None else max(0.0, (now - last_failure).total_seconds()),
+                "last_success_ago": None if last_ok is None else max(0.0, (now - last_ok).total_seconds()),
                 "heartbeat_ago": None if heartbeat is None else (now - heartbeat).total_seconds(),
                 "lag_p50": percentile(lags[name], 0.5),
                 "lag_p99": percentile(lags[name], 0.99),
