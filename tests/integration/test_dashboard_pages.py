@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 from seamline.catalog import StyleDraft
 from seamline.domain.clock import FixedClock
 from seamline.integration import AVAILABILITY_CHANGED, Delivery, DeliveryFailed, Subscriber, install
+from seamline.integration.events import ORDER_SHIPPED
 from seamline.ledger import MovementRequest
 from seamline.service import Seamline
 from tests.conftest import ADMIN_TOKEN, receive, seed_world
@@ -296,3 +297,37 @@ def test_a_connector_retrying_with_no_success_since_says_how_many_attempts_faile
     log_in(client)
     card = _card(client.get("/integration").text, "shop:flaky")
     assert _pill(card) == "failing: 1 failed attempt since the last success"
+
+
+def test_a_shipped_web_order_from_a_checkout_hold_lists_its_availability_pushes_and_its_shipment_notice(
+    client: TestClient, app: Seamline
+) -> None:
+    integration = install(app)
+    told: list[Delivery] = []
+    integration.add_subscriber(
+        Subscriber(
+            name="shop:web",
+            deliver=told.append,
+            event_types=frozenset({AVAILABILITY_CHANGED, ORDER_SHIPPED}),
+            channels=frozenset({"web"}),
+        )
+    )
+    seed_world(client)
+    receive(client, "OVS-001-NVY-L", 5)
+    integration.availability.flush()
+    integration.dispatcher.drain()
+    line = {"sku": "OVS-001-NVY-L", "qty": 2, "unit_price": "89.00"}
+    hold = client.post("/v1/holds", json={"channel": "web", "lines": [{"sku": line["sku"], "qty": 2}]}).json()
+    body = {"channel": "web", "external_id": "SHOP-7", "hold_id": hold["id"], "lines": [line], "currency": "EUR"}
+    order = client.post("/v1/orders", json=body).json()
+    for step, payload in (("pick", None), ("pack", None), ("ship", {"tracking": "1Z999"})):
+        done = client.post(f"/v1/orders/{order['id']}/{step}", json=payload)
+        assert done.status_code == 200, done.text
+    integration.availability.flush()
+    integration.dispatcher.drain()
+    log_in(client)
+    table = client.get(f"/orders/{order['id']}").text.split('data-testid="order-deliveries"', 1)[1]
+    table = table.split("</table>", 1)[0]
+    assert "No deliveries recorded" not in table
+    assert "OrderShipped" in table
+    assert "OVS-001-NVY-L → 3" in table  # the hold took two of five off the web channel

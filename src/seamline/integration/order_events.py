@@ -36,5 +36,7 @@ class OrderEvents:
                 "tracking": order["tracking"],
                 "status": order["status"],
             }
-            events.append(NewEvent(ORDER_SHIPPED, payload, order["channel"]))
+            # The order's own trace: its shipment notice is part of its story, and the order page finds
+            # the channel's fulfilment delivery by it (the request that shipped may carry none).
+            events.append(NewEvent(ORDER_SHIPPED, payload, order["channel"], trace_id=order["trace_id"]))
         self.outbox.emit(conn, events)

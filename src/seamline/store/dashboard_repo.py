@@ -19,12 +19,14 @@ from seamline.store.tables import (
     counts,
     deliveries,
     delivery_failures,
+    holds,
     movements,
     order_lines,
     orders,
     outbox_events,
     oversell_exceptions,
     published_availability,
+    returns,
     settlements,
     skus,
     styles,
@@ -167,6 +169,23 @@ def order_trace(conn: Connection, order_id: str) -> str | None:
     return None if row is None else row[0]
 
 
+def order_traces(conn: Connection, order_id: str) -> list[str]:
+    """Every trace an order's life wrote under: the request that placed it, the checkout hold it came from
+    (a web order's stock was reserved, and its availability pushed, by the hold), its movements (pick,
+    returns) and its returns. Placing an order from a hold changes no availability, so its own trace alone
+    finds no delivery."""
+    found: list[str] = []
+    row = conn.execute(select(orders.c.trace_id, orders.c.hold_id).where(orders.c.id == order_id)).first()
+    if row is None:
+        return found
+    found.append(row.trace_id)
+    if row.hold_id:
+        found += [r[0] for r in conn.execute(select(holds.c.trace_id).where(holds.c.id == row.hold_id))]
+    found += [r[0] for r in conn.execute(select(movements.c.trace_id).where(movements.c.document == order_id))]
+    found += [r[0] for r in conn.execute(select(returns.c.trace_id).where(returns.c.order_id == order_id))]
+    return list(dict.fromkeys(t for t in found if t))
+
+
 def movements_of_document(conn: Connection, document: str, limit: int = 200) -> list[dict[str, Any]]:
     rows = conn.execute(
         select(movements).where(movements.c.document == document).order_by(movements.c.id).limit(limit)
@@ -174,8 +193,11 @@ def movements_of_document(conn: Connection, document: str, limit: int = 200) -> 
     return [dict(r) for r in rows]
 
 
-def deliveries_of_trace(conn: Connection, trace_id: str, limit: int = 200) -> list[dict[str, Any]]:
-    """The deliveries of the events a business transaction caused (an order's availability pushes)."""
+def deliveries_of_traces(conn: Connection, trace_ids: Sequence[str], limit: int = 200) -> list[dict[str, Any]]:
+    """The deliveries of the events these business transactions caused (an order's availability pushes, its
+    shipment notice)."""
+    if not trace_ids:
+        return []
     rows = conn.execute(
         select(
             deliveries.c.id,
@@ -190,7 +212,7 @@ def deliveries_of_trace(conn: Connection, trace_id: str, limit: int = 200) -> li
             outbox_events.c.payload,
         )
         .join(outbox_events, outbox_events.c.seq == deliveries.c.event_seq)
-        .where(deliveries.c.trace_id == trace_id)
+        .where(deliveries.c.trace_id.in_(list(trace_ids)))
         .order_by(deliveries.c.id)
         .limit(limit)
     ).mappings()

@@ -265,7 +265,7 @@ def order_detail(d: Dashboard, order_id: str) -> dict[str, Any]:
 
     def read(conn: Any) -> dict[str, Any]:
         trace = dashboard_repo.order_trace(conn, order_id)
-        deliveries = dashboard_repo.deliveries_of_trace(conn, trace) if trace else []
+        deliveries = dashboard_repo.deliveries_of_traces(conn, dashboard_repo.order_traces(conn, order_id))
         for row in deliveries:
             done = row["delivered_at"]
             row["lag"] = None if done is None else max(0.0, d.wall_seconds(row["created_at"], done))
