@@ -331,3 +331,25 @@ def test_a_shipped_web_order_from_a_checkout_hold_lists_its_availability_pushes_
     assert "No deliveries recorded" not in table
     assert "OrderShipped" in table
     assert "OVS-001-NVY-L → 3" in table  # the hold took two of five off the web channel
+
+
+def test_a_store_whose_till_sells_shows_its_last_sale_and_is_not_said_to_have_no_till(client: TestClient) -> None:
+    seed_world(client)
+    receive(client, "OVS-001-NVY-M", 3, to="STORE-1")
+    for n in range(2):
+        sale = client.post(
+            "/v1/sales",
+            json={
+                "location": "STORE-1",
+                "external_id": f"TILL-1-000{n}",
+                "lines": [{"sku": "OVS-001-NVY-M", "qty": 1}],
+                "tenders": [{"type": "cash", "amount": "89.00"}],
+                "currency": "EUR",
+            },
+        )
+        assert sale.status_code == 201, sale.text
+    page = log_in(client, next_url="/exceptions").get("/exceptions").text
+    row = page.split('data-store="STORE-1"', 1)[1].split("</tr>", 1)[0]
+    assert "no till heard from" not in row
+    assert "selling, catalog version not acknowledged" in row
+    assert re.search(r'data-stat="last-sale">[^<]* ago \(2 sales\)', row)

@@ -30,6 +30,7 @@ from seamline.store.tables import (
     settlements,
     skus,
     styles,
+    till_batches,
 )
 
 #: Movement kinds that are units sold: a till sale leaves at once, an order's units leave at pick.
@@ -334,6 +335,29 @@ def count_variances(conn: Connection, limit: int = 100) -> list[dict[str, Any]]:
         .limit(limit)
     ).mappings()
     return [dict(r) for r in rows]
+
+
+def last_till_sales(conn: Connection) -> dict[str, dict[str, Any]]:
+    """Per store: when its last till sale was received and how many there are, whether the till posted
+    sales one by one (POS orders) or in batches. A till that sells is a till heard from."""
+    out: dict[str, dict[str, Any]] = {}
+    for location, last, count in conn.execute(
+        select(orders.c.location, func.max(orders.c.placed_at), func.count())
+        .where(orders.c.kind == "pos", orders.c.location.is_not(None))
+        .group_by(orders.c.location)
+    ):
+        out[location] = {"last_sale_at": _aware(last), "sales": int(count)}
+    for location, last, count in conn.execute(
+        select(till_batches.c.location, func.max(till_batches.c.received_at), func.sum(till_batches.c.sales)).group_by(
+            till_batches.c.location
+        )
+    ):
+        row = out.setdefault(location, {"last_sale_at": None, "sales": 0})
+        at = _aware(last)
+        if at is not None and (row["last_sale_at"] is None or at > row["last_sale_at"]):
+            row["last_sale_at"] = at
+        row["batched_sales"] = int(count or 0)
+    return out
 
 
 # ---------------------------------------------------------------------- cumulative counters for KPIs

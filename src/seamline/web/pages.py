@@ -289,10 +289,31 @@ def exceptions_view(d: Dashboard, *, force_reconcile: bool = False) -> dict[str,
         "drift": d.drift.recent(),
         "variances": d.service.read(dashboard_repo.count_variances),
         "settlement_variances": d.service.read(dashboard_repo.settlement_variances),
-        "tills": TillDesk(d.service).catalog_status(),  # stores whose tills lack the current catalog
+        "tills": till_catalog(d),
         "reconcile": report,
         "reconciled_at": ran_at,
     }
+
+
+def till_catalog(d: Dashboard) -> dict[str, Any]:
+    """Stores and their tills' catalog: ``behind`` only when a till acknowledged an older version; a store
+    whose tills sell but never acknowledged is ``unacknowledged`` with its last sale, not "no till heard
+    from"; ``silent`` when neither a sale nor an acknowledgement came in."""
+    status = TillDesk(d.service).catalog_status()
+    sales = d.service.read(dashboard_repo.last_till_sales)
+    now = d.service.clock.now()
+    for item in status["items"]:
+        heard = sales.get(item["location"], {})
+        last = heard.get("last_sale_at")
+        item["sales"] = int(heard.get("sales", 0)) + int(heard.get("batched_sales", 0))
+        item["last_sale_at"] = last
+        item["last_sale_ago"] = None if last is None else max(0.0, (now - last).total_seconds())
+        if item["tills"]:
+            item["state"] = "behind" if any(t["behind"] for t in item["tills"]) else "current"
+        else:
+            item["state"] = "unacknowledged" if last is not None else "silent"
+        item["behind"] = item["state"] == "behind"
+    return status
 
 
 # ---------------------------------------------------------------------- KPIs
