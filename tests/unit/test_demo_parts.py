@@ -58,6 +58,18 @@ def test_a_sparkline_breaks_at_gaps_and_scales_to_its_highest_value() -> None:
     assert sparkline([], start=t[0], end=t[4]).empty
 
 
+def test_a_sparkline_of_zeros_says_its_highest_value_is_zero_however_tall_its_scale() -> None:
+    t = [START + timedelta(minutes=m) for m in range(3)]
+    spark = sparkline([(at, 0.0) for at in t], start=t[0], end=t[2])
+    assert spark.peak == 0.0
+    assert spark.all_zero
+    assert spark.top == 1.0  # the scale keeps a floor, so the zero line sits on the axis, not mid-chart
+    ys = {float(point.split(",")[1]) for point in spark.lines[0].split()}
+    assert ys == {float(spark.baseline)}
+    rising = sparkline([(t[0], 0.0), (t[1], 0.5), (t[2], 3.0)], start=t[0], end=t[2])
+    assert (rising.peak, rising.top, rising.all_zero) == (3.0, 3.0, False)
+
+
 def test_percentiles_are_nearest_rank() -> None:
     values = [float(v) for v in range(1, 101)]
     assert percentile(values, 0.5) == 50.0
