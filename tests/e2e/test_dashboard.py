@@ -160,3 +160,46 @@ def test_every_page_renders_its_key_numbers_and_is_saved_as_a_screenshot(page: A
     assert page.locator("[data-kpi=latency] [data-stat=lag-p50]").inner_text() != ""
     assert page.locator("[data-kpi=dlq] [data-stat=dlq-depth]").inner_text() == "1"  # the one forced above
     screenshot(page, "07-kpis")
+
+
+PAGES = ("/integration", "/stock?style=OVS-001", "/orders", "/exceptions", "/kpis")
+
+
+def test_at_phone_and_desktop_width_every_page_fits_and_an_outage_shows_as_failing_with_its_count(
+    browser: Any, live: LiveSeamline
+) -> None:
+    """After a scripted outage (the flaky connector failing until its delivery is dead-lettered), each page
+    fits the screen without sideways scrolling, every nav link is on screen and clickable, and the
+    integration card says the connector is failing and how many letters are dead."""
+    dead = live.force_dead_letter("OVS-001-OLV-L")
+    expected = len(live.dead_letters())
+    try:
+        for width, height in ((390, 844), (1280, 800)):
+            context = browser.new_context(base_url=live.url, viewport={"width": width, "height": height})
+            context.set_default_timeout(15_000)
+            page = context.new_page()
+            try:
+                log_in(page)
+                card = page.locator(f'[data-subscriber="{FLAKY}"]')
+                assert card.locator('[data-stat="state"]').inner_text() == (
+                    f"failing: {expected} dead letter{'' if expected == 1 else 's'}"
+                )
+                assert "state-failing" in (card.get_attribute("class") or "")
+                for path in PAGES:
+                    page.goto(path)
+                    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                    assert overflow <= 0, f"{path} at {width} px scrolls sideways by {overflow} px"
+                    for link in page.locator("header.top nav a").all():
+                        box = link.bounding_box()
+                        assert box is not None
+                        assert box["x"] >= 0, (path, link.inner_text())
+                        assert box["x"] + box["width"] <= width, (path, link.inner_text())
+                screenshot(page, f"10-orders-{width}")
+                page.locator("header.top nav a", has_text="Integration health").click()
+                page.wait_for_url("**/integration")
+                screenshot(page, f"11-integration-outage-{width}")
+            finally:
+                context.close()
+    finally:
+        live.api.post(f"/v1/integration/dead-letters/{dead}/replay")
+        live.wait_until(lambda: live.delivery(dead)["status"] == "delivered", what="the replayed delivery")
