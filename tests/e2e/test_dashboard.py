@@ -145,7 +145,7 @@ def test_every_page_renders_its_key_numbers_and_is_saved_as_a_screenshot(page: A
     page.goto("/orders")
     assert page.locator('[data-testid="orders"]').inner_text().count("SHOP-1001") == 1
     screenshot(page, "04-order-queue")
-    page.click("a.mono >> nth=-1")
+    page.click("a.external >> nth=-1")
     page.wait_for_selector('[data-testid="trace-id"]')
     assert re.fullmatch(r"[0-9a-f]{32}", page.inner_text('[data-testid="trace-id"]'))
     screenshot(page, "05-order-detail")

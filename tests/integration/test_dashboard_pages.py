@@ -18,6 +18,7 @@ from seamline.integration import AVAILABILITY_CHANGED, Delivery, DeliveryFailed,
 from seamline.integration.events import ORDER_SHIPPED
 from seamline.ledger import MovementRequest
 from seamline.service import Seamline
+from seamline.service.orders import OrderDesk
 from tests.conftest import ADMIN_TOKEN, receive, seed_world
 from tests.integration.finance_world import DAY, configure, ok, sell
 
@@ -353,3 +354,81 @@ def test_a_store_whose_till_sells_shows_its_last_sale_and_is_not_said_to_have_no
     assert "no till heard from" not in row
     assert "selling, catalog version not acknowledged" in row
     assert re.search(r'data-stat="last-sale">[^<]* ago \(2 sales\)', row)
+
+
+# ---------------------------------------------------------------------- orders: names, search, actions
+def _web_order(client: TestClient, external_id: str, qty: int = 2, **extra: object) -> dict[str, object]:
+    body = {
+        "channel": "web",
+        "external_id": external_id,
+        "lines": [{"sku": "OVS-001-NVY-M", "qty": qty, "unit_price": "89.00"}],
+        "currency": "EUR",
+        "tenders": [{"type": "card", "amount": f"{89 * qty}.00"}],
+        **extra,
+    }
+    answer = client.post("/v1/orders", json=body)
+    assert answer.status_code == 201, answer.text
+    order: dict[str, object] = answer.json()
+    return order
+
+
+def test_the_order_queue_finds_an_order_by_the_channels_number_and_names_its_customer_and_products(
+    client: TestClient,
+) -> None:
+    seed_world(client)
+    receive(client, "OVS-001-NVY-M", 10)
+    _web_order(client, "#1042", customer={"email": "ada@example.com", "name": "Ada Lovelace"})
+    _web_order(client, "#2077")
+    log_in(client)
+    found = client.get("/orders", params={"q": "1042"}).text.split('data-testid="orders"', 1)[1]
+    assert "#1042" in found
+    assert "#2077" not in found
+    assert "Ada Lovelace" in found
+    assert "Navy overshirt, Navy, M ×2" in found
+    assert "No orders match." in client.get("/orders", params={"q": "nope"}).text
+
+
+def test_an_order_is_picked_packed_and_shipped_from_its_page_and_a_refusal_is_said_in_words(
+    client: TestClient, app: Seamline
+) -> None:
+    seed_world(client)
+    receive(client, "OVS-001-NVY-M", 10)
+    order = _web_order(client, "#3001", customer={"email": "grace@example.com", "name": "Grace Hopper"})
+    log_in(client)
+    page = client.get(f"/orders/{order['id']}").text
+    assert "Grace Hopper" in page
+    assert "Navy overshirt, Navy, M" in page
+    csrf = csrf_of(page)
+    assert client.post(f"/orders/{order['id']}/actions/pick", data={}).status_code == 403  # no CSRF token
+    assert OrderDesk(app).get_order(str(order["id"]))["status"] == "allocated"
+    picked = client.post(f"/orders/{order['id']}/actions/pick", data={"csrf_token": csrf})
+    assert picked.status_code == 200
+    assert "Picked web order #3001" in picked.text
+    assert client.post(f"/orders/{order['id']}/actions/pack", data={"csrf_token": csrf}).status_code == 200
+    shipped = client.post(f"/orders/{order['id']}/actions/ship", data={"csrf_token": csrf, "tracking": "1Z42"})
+    assert "Shipped web order #3001 with tracking 1Z42; the order is shipped." in shipped.text
+    after = OrderDesk(app).get_order(str(order["id"]))
+    assert (after["status"], after["tracking"]) == ("shipped", "1Z42")
+    refused = client.post(f"/orders/{order['id']}/actions/cancel", data={"csrf_token": csrf})
+    assert refused.status_code == 409
+    assert re.search(r'role="alert">Not done: [^<]+\.<', refused.text)
+    assert OrderDesk(app).get_order(str(order["id"]))["status"] == "shipped"
+    back = client.post(
+        f"/orders/{order['id']}/actions/return",
+        data={"csrf_token": csrf, "sku": "OVS-001-NVY-M", "qty": "1", "location": "WH", "condition": "sellable"},
+    )
+    assert back.status_code == 200, back.text
+    assert "Took back 1 × OVS-001-NVY-M at WH (sellable); refunded 89.00 EUR." in back.text
+
+
+def test_a_read_only_session_cannot_ship_an_order_from_its_page(client: TestClient, app: Seamline) -> None:
+    seed_world(client)
+    receive(client, "OVS-001-NVY-M", 10)
+    order = _web_order(client, "#4001")
+    token = client.post("/v1/tokens", json={"name": "viewer", "scopes": ["read"]}).json()["token"]
+    log_in(client, token)
+    csrf = csrf_of(client.get(f"/orders/{order['id']}").text)
+    refused = client.post(f"/orders/{order['id']}/actions/pick", data={"csrf_token": csrf})
+    assert refused.status_code == 403
+    assert "Not done: this token may not act" in refused.text
+    assert OrderDesk(app).get_order(str(order["id"]))["status"] == "allocated"

@@ -17,6 +17,7 @@ from seamline.store.tables import (
     channels,
     count_lines,
     counts,
+    customers,
     deliveries,
     delivery_failures,
     holds,
@@ -127,9 +128,11 @@ def order_page(
     placed_before: datetime | None = None,
     placed_after: datetime | None = None,
     before_seq: int | None = None,
+    external_id: str | None = None,
     limit: int = 50,
 ) -> list[dict[str, Any]]:
-    """One page of the queue across every channel, newest first, with each order's unit count."""
+    """One page of the queue across every channel, newest first, with each order's unit count and its
+    customer's name; ``external_id`` finds the channel's order number (case-insensitive, any part of it)."""
     units = (
         select(func.coalesce(func.sum(order_lines.c.qty), 0))
         .where(order_lines.c.order_id == orders.c.id)
@@ -148,8 +151,12 @@ def order_page(
         orders.c.location,
         orders.c.placed_at,
         orders.c.trace_id,
+        orders.c.customer_id,
+        customers.c.name.label("customer_name"),
         units.label("units"),
-    )
+    ).select_from(orders.outerjoin(customers, customers.c.id == orders.c.customer_id))
+    if external_id:
+        query = query.where(func.lower(orders.c.external_id).like(_like(external_id), escape="\\"))
     if channel:
         query = query.where(orders.c.channel == channel)
     if status:
@@ -163,6 +170,51 @@ def order_page(
     if before_seq is not None:
         query = query.where(orders.c.seq < before_seq)
     return [dict(r) for r in conn.execute(query.order_by(orders.c.seq.desc()).limit(limit)).mappings()]
+
+
+def product_names(conn: Connection, sku_codes: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """What a person calls each SKU: its style's name, its colour's name, its size (and fit)."""
+    if not sku_codes:
+        return {}
+    rows = conn.execute(
+        select(skus.c.sku, skus.c.colour, skus.c.size, skus.c.fit, styles.c.name, styles.c.colours)
+        .join(styles, styles.c.code == skus.c.style_code)
+        .where(skus.c.sku.in_(sorted(set(sku_codes))))
+    ).mappings()
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        colours = {c.get("code"): c.get("name") for c in (r["colours"] or []) if isinstance(c, dict)}
+        out[r["sku"]] = {
+            "style": r["name"],
+            "colour": colours.get(r["colour"]) or r["colour"],
+            "size": r["size"],
+            "fit": r["fit"],
+        }
+    return out
+
+
+def order_items(conn: Connection, order_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """The lines of these orders (one page of the queue) with their SKU and quantity, in line order."""
+    if not order_ids:
+        return {}
+    rows = conn.execute(
+        select(order_lines.c.order_id, order_lines.c.sku, order_lines.c.qty)
+        .where(order_lines.c.order_id.in_(list(order_ids)))
+        .order_by(order_lines.c.order_id, order_lines.c.line_no)
+    ).mappings()
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r["order_id"], []).append({"sku": r["sku"], "qty": int(r["qty"])})
+    return out
+
+
+def customer_name(conn: Connection, customer_id: str) -> dict[str, Any] | None:
+    row = (
+        conn.execute(select(customers.c.id, customers.c.name, customers.c.email).where(customers.c.id == customer_id))
+        .mappings()
+        .first()
+    )
+    return None if row is None else dict(row)
 
 
 def order_trace(conn: Connection, order_id: str) -> str | None:

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from seamline.integration import deadletters
+from seamline.domain.errors import FieldError, InvalidInput, SeamlineError
+from seamline.integration import deadletters, tracing
 from seamline.ledger import SELLABLE_KINDS, LocationKind
 from seamline.orders.model import OrderStatus
-from seamline.service.orders import OrderDesk
+from seamline.orders.returns import ReturnRequestLine
+from seamline.service import Principal
+from seamline.service.orders import OrderDesk, ReturnRequest
 from seamline.service.tills import TillDesk
 from seamline.store import dashboard_repo
 from seamline.web.charts import Sparkline, sparkline
@@ -230,6 +234,7 @@ def order_list(
     kind: str | None,
     age: str,
     before: int | None,
+    search: str | None = None,
 ) -> dict[str, Any]:
     now = d.service.clock.now()
     _, younger, older = AGE_FILTERS.get(age, AGE_FILTERS[""])
@@ -243,11 +248,15 @@ def order_list(
             placed_after=None if younger is None else now - younger,
             placed_before=None if older is None else now - older,
             before_seq=before,
+            external_id=search or None,
             limit=ORDERS_PER_PAGE + 1,
         )
         page = rows[:ORDERS_PER_PAGE]
+        items = dashboard_repo.order_items(conn, [r["id"] for r in page])
+        names = dashboard_repo.product_names(conn, [i["sku"] for lines in items.values() for i in lines])
         for row in page:
             row["age_seconds"] = (now - row["placed_at"]).total_seconds()
+            row["items"] = [{**i, **names.get(i["sku"], {})} for i in items.get(row["id"], [])]
         return {
             "orders": page,
             "next_before": page[-1]["seq"] if len(rows) > ORDERS_PER_PAGE else None,
@@ -260,10 +269,18 @@ def order_list(
     return out
 
 
+def product_label(names: dict[str, Any]) -> str:
+    """ "Rust overshirt, Rust, M": how a person names a SKU (empty when the SKU is unknown)."""
+    parts = [names.get("style"), names.get("colour"), names.get("size"), names.get("fit")]
+    return ", ".join(str(p) for p in parts if p)
+
+
 def order_detail(d: Dashboard, order_id: str) -> dict[str, Any]:
     order = OrderDesk(d.service).get_order(order_id)
 
     def read(conn: Any) -> dict[str, Any]:
+        names = dashboard_repo.product_names(conn, [line["sku"] for line in order["lines"]])
+        customer = dashboard_repo.customer_name(conn, order["customer_id"]) if order.get("customer_id") else None
         trace = dashboard_repo.order_trace(conn, order_id)
         deliveries = dashboard_repo.deliveries_of_traces(conn, dashboard_repo.order_traces(conn, order_id))
         for row in deliveries:
@@ -273,9 +290,100 @@ def order_detail(d: Dashboard, order_id: str) -> dict[str, Any]:
             "trace_id": trace,
             "movements": dashboard_repo.movements_of_document(conn, order_id),
             "deliveries": deliveries,
+            "products": {sku: product_label(n) for sku, n in names.items()},
+            "customer": customer,
         }
 
-    return {"order": order, **d.service.read(read)}
+    return {"order": order, **d.service.read(read), "actions": available_actions(order)}
+
+
+def available_actions(order: dict[str, Any]) -> list[str]:
+    """The steps the order's lines allow now; the service still checks each one when it is taken."""
+    lines = order["lines"]
+    status = order["status"]
+    found = []
+    if any(line["allocated"] > 0 for line in lines):
+        found.append("pick")
+    if any(line["picked"] > line["packed"] for line in lines):
+        found.append("pack")
+    if any(line["packed"] > line["shipped"] for line in lines):
+        found.append("ship")
+    if status not in ("shipped", "cancelled", "closed") and any(
+        line["qty"] - line["picked"] - line["cancelled"] > 0 for line in lines
+    ):
+        found.append("cancel")
+    if any(line["picked"] - line["returned"] > 0 for line in lines):
+        found.append("return")
+    return found
+
+
+def in_words(exc: SeamlineError) -> str:
+    """A refusal as a sentence: the service's detail and, for bad input, what is wrong with which field."""
+    fields = getattr(exc, "errors", None) or []
+    extra = "; ".join(f"{f.field}: {f.message}" for f in fields)
+    return f"Not done: {exc.detail}" + (f" ({extra})" if extra else "") + "."
+
+
+@dataclass(frozen=True)
+class OrderAction:
+    """A step taken from the order page: what the form asked for."""
+
+    action: str
+    tracking: str | None = None
+    sku: str | None = None
+    qty: int | None = None
+    location: str | None = None
+    condition: str = "sellable"
+    refund_tender: str | None = None
+
+
+def take_order_action(d: Dashboard, principal: Principal, order_id: str, step: OrderAction) -> str:
+    """Run the same service command as the API's step (pick, pack, ship, cancel, return with its refund)
+    for a principal allowed to act on the order, and say what happened in words. Errors are raised as the
+    service's (shown by the page in words)."""
+    desk = OrderDesk(d.service)
+    order = desk.get_order(order_id)
+    if not principal.has_channel(order["channel"]):
+        locations = sorted({a["location"] for a in order.get("allocations", [])} | ({order["location"]} - {None}))
+        principal.require_location_for_all(list(locations))
+    name = f"{order['channel']} order {order['external_id']}"
+    with tracing.traced(tracing.new_trace_id()) as trace:
+        if step.action == "pick":
+            done = d.service.write(lambda conn: desk.pick(conn, order_id, None, trace_id=trace))
+            return f"Picked {name}: every allocated unit left its location; the order is {done['status']}."
+        if step.action == "pack":
+            done = d.service.write(lambda conn: desk.pack(conn, order_id))
+            return f"Packed {name}; the order is {done['status']}."
+        if step.action == "ship":
+            done = d.service.write(lambda conn: desk.ship(conn, order_id, step.tracking))
+            tracked = f" with tracking {step.tracking}" if step.tracking else " without a tracking number"
+            return f"Shipped {name}{tracked}; the order is {done['status']}."
+        if step.action == "cancel":
+            done = d.service.write(lambda conn: desk.cancel(conn, order_id))
+            return f"Cancelled {name}: what was not picked went back to available; the order is {done['status']}."
+        if step.action == "return":
+            if not step.sku or not step.qty or not step.location:
+                raise InvalidInput(
+                    "a return needs the SKU, how many units and where they came back",
+                    [
+                        FieldError(f, "required")
+                        for f, v in (("sku", step.sku), ("qty", step.qty), ("location", step.location))
+                        if not v
+                    ],
+                )
+            principal.require_location(step.location)
+            req = ReturnRequest(
+                order_id=order_id,
+                location=step.location,
+                lines=[ReturnRequestLine(step.sku, step.qty, step.condition)],
+                refund_tender=step.refund_tender or None,
+            )
+            done = d.service.write(lambda conn: desk.record_return(conn, req, trace_id=trace))
+            refund = done.get("refund") or {}
+            amount = refund.get("amount") or refund.get("total")
+            money = f"; refunded {amount} {order['currency']}" if amount is not None else ""
+            return f"Took back {step.qty} × {step.sku} at {step.location} ({step.condition}){money}."
+    raise InvalidInput(f"unknown action {step.action!r}", [FieldError("action", "pick, pack, ship, cancel or return")])
 
 
 # ---------------------------------------------------------------------- exceptions and reconciliation

@@ -254,12 +254,16 @@ def build_router(d: Dashboard) -> APIRouter:
         kind: str | None = None,
         age: str | None = None,
         before: str | None = None,
+        q: str | None = None,
     ) -> Response:
         viewer = reader(request)
         if isinstance(viewer, HTMLResponse):
             return viewer
-        filters = {"channel": channel or "", "status": status or "", "kind": kind or "", "age": age or ""}
-        queue = pages.order_list(d, channel=channel, status=status, kind=kind, age=filters["age"], before=_int(before))
+        search = (q or "").strip()[:200]
+        filters = {"channel": channel or "", "status": status or "", "kind": kind or "", "age": age or "", "q": search}
+        queue = pages.order_list(
+            d, channel=channel, status=status, kind=kind, age=filters["age"], before=_int(before), search=search
+        )
         return page(request, "orders.html", viewer, queue=queue, filters=filters)
 
     @router.get("/orders/{order_id}")
@@ -271,7 +275,47 @@ def build_router(d: Dashboard) -> APIRouter:
             detail = pages.order_detail(d, order_id)
         except NotFound as exc:
             return refusal(request, viewer, 404, exc.detail)
-        return page(request, "order.html", viewer, detail=detail)
+        return page(request, "order.html", viewer, detail=detail, notice=None, failure=None)
+
+    @router.post("/orders/{order_id}/actions/{action}")
+    def order_action(
+        request: Request,
+        order_id: str,
+        action: str,
+        csrf_token: str = Form(default="", max_length=128),
+        tracking: str = Form(default="", max_length=200),
+        sku: str = Form(default="", max_length=64),
+        qty: str = Form(default="", max_length=9),
+        location: str = Form(default="", max_length=64),
+        condition: str = Form(default="sellable", max_length=16),
+        refund_tender: str = Form(default="", max_length=32),
+    ) -> Response:
+        """Pick, pack, ship, cancel or take a return from the order page: the service's own commands, for a
+        session whose token may act on the order, with the form's CSRF token; the result or the refusal in
+        words on the order page."""
+        viewer = viewer_of(request)
+        if not d.signer.csrf_ok(viewer.session, csrf_token):
+            return refusal(
+                request, viewer, 403, "The form's CSRF token is missing or wrong: reload the page and try again."
+            )
+        step = pages.OrderAction(
+            action=action,
+            tracking=tracking.strip() or None,
+            sku=sku.strip() or None,
+            qty=_int(qty.strip()),
+            location=location.strip() or None,
+            condition=condition if condition in ("sellable", "damaged") else "sellable",
+            refund_tender=refund_tender.strip() or None,
+        )
+        notice, failure, status = None, None, 200
+        try:
+            notice = pages.take_order_action(d, viewer.principal, order_id, step)
+        except NotFound as exc:
+            return refusal(request, viewer, 404, exc.detail)
+        except SeamlineError as exc:
+            failure, status = pages.in_words(exc), exc.status
+        detail = pages.order_detail(d, order_id)
+        return page(request, "order.html", viewer, status=status, detail=detail, notice=notice, failure=failure)
 
     # ------------------------------------------------------------------ exceptions and reconciliation
     @router.get("/exceptions")
