@@ -5,6 +5,8 @@ number equal to the ledger's at the end, and the same demand oversold by batch-s
 from __future__ import annotations
 
 import json
+import socket
+from decimal import Decimal
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -48,4 +50,21 @@ def test_the_short_demo_oversells_nothing_online_while_batch_sync_replays_of_its
     assert set(by_interval) == {5, 15, 60}
     assert by_interval[15]["oversold_units"] > 0
     assert by_interval[60]["oversold_units"] > 0
+    assert Decimal(by_interval[60]["oversold_value"]) > 0  # the oversold units in money, at retail prices
     assert summary["demand_records"] > 100
+    assert summary["edited_by_hand"] == summary["outcomes"].get("shopify: numbers edited in the admin", 0)
+    assert result.output.index("oversold") < result.output.index("For engineers")
+
+
+def test_the_demo_stops_and_says_so_when_its_port_is_taken_instead_of_moving_to_another(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(
+            app, ["demo", "--port", str(port), "--database", str(tmp_path / "demo.db"), "--no-keep-serving"]
+        )
+    assert result.exit_code == 2, result.output
+    assert f"port {port} on 127.0.0.1 is taken" in result.output
+    assert "--port" in result.output
+    assert not (tmp_path / "demo.db").exists()  # it stopped before building anything

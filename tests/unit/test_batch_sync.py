@@ -3,6 +3,8 @@ minutes, sold against in between."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from seamline.cli.batch_sync import (
     ORDER,
     RECEIPT,
@@ -61,3 +63,13 @@ def test_longer_intervals_oversell_at_least_as_much_on_a_drop() -> None:
     assert [r.interval_minutes for r in results] == [5, 15, 60]
     assert results[0].oversold_units <= results[1].oversold_units <= results[2].oversold_units
     assert results[2].oversold_units > 0
+
+
+def test_at_the_given_prices_the_oversold_units_and_the_sales_turned_away_are_counted_in_money() -> None:
+    oversold = [order(10 * i, "web") for i in range(5)] + [order(10 * i + 5, "amazon") for i in range(4)]
+    result = replay(OPENING, CHANNELS, oversold, 15, {"TEE-M": Decimal("19.50")})
+    assert result.oversold_value == 4 * Decimal("19.50")
+    turned_away = [order(1, "web", 5), DemandRecord(2, RECEIPT, (("TEE-M", 3),), location="WH"), order(3, "web", 2)]
+    stale = replay(OPENING, CHANNELS, turned_away, 60, {"TEE-M": Decimal("19.50")})
+    assert stale.refused_in_stock_value == 2 * Decimal("19.50")
+    assert replay(OPENING, CHANNELS, oversold, 15).oversold_value == 0  # no prices: units only

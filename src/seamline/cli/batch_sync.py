@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 #: What changes stock in the demand log.
 ORDER = "order"  # a channel order (web checkout paid, marketplace, wholesale)
@@ -61,6 +62,9 @@ class IntervalResult:
     oversold_units: int = 0
     oversold_by_channel: dict[str, int] = field(default_factory=dict)
     till_sales: int = 0
+    #: At the prices given: what was sold without the stock to send it, and what stale copies turned away.
+    oversold_value: Decimal = Decimal(0)
+    refused_in_stock_value: Decimal = Decimal(0)
 
 
 def replay(
@@ -68,8 +72,10 @@ def replay(
     channels: Mapping[str, ChannelCopy],
     demand: Sequence[DemandRecord],
     interval_minutes: float,
+    prices: Mapping[str, Decimal] | None = None,
 ) -> IntervalResult:
-    """Play ``demand`` in time order against per-channel copies synced every ``interval_minutes``."""
+    """Play ``demand`` in time order against per-channel copies synced every ``interval_minutes``; with
+    ``prices`` (per SKU), the money oversold and the money of sales refused while in stock too."""
     result = IntervalResult(interval_minutes)
     truth: dict[tuple[str, str], int] = defaultdict(int, opening)
     skus = sorted({sku for sku, _ in opening} | {sku for record in demand for sku, _ in record.lines})
@@ -88,7 +94,7 @@ def replay(
             sync()
             next_sync += interval
         if record.kind == ORDER:
-            _order(record, channels, copies, truth, result, oversold_by)
+            _order(record, channels, copies, truth, result, oversold_by, prices or {})
         elif record.kind == SALE:
             assert record.location is not None
             if all(truth[(sku, record.location)] >= qty for sku, qty in _merged(record.lines)):
@@ -121,6 +127,7 @@ def _order(
     truth: dict[tuple[str, str], int],
     result: IntervalResult,
     oversold_by: dict[str, int],
+    prices: Mapping[str, Decimal],
 ) -> None:
     assert record.channel is not None
     channel = channels[record.channel]
@@ -130,6 +137,7 @@ def _order(
         result.orders_refused += 1
         if all(channel.publish(truth, sku) >= qty for sku, qty in lines):
             result.refused_in_stock += 1
+            result.refused_in_stock_value += sum((prices.get(sku, Decimal(0)) * qty for sku, qty in lines), Decimal(0))
         return
     result.orders_accepted += 1
     short_units = 0
@@ -141,6 +149,7 @@ def _order(
             truth[(sku, location)] -= take
             need -= take
         short_units += need
+        result.oversold_value += prices.get(sku, Decimal(0)) * need
     if short_units:
         result.orders_oversold += 1
         result.oversold_units += short_units
@@ -152,5 +161,6 @@ def compare(
     channels: Mapping[str, ChannelCopy],
     demand: Sequence[DemandRecord],
     intervals: Sequence[float] = (5, 15, 60),
+    prices: Mapping[str, Decimal] | None = None,
 ) -> list[IntervalResult]:
-    return [replay(opening, channels, demand, minutes) for minutes in intervals]
+    return [replay(opening, channels, demand, minutes, prices) for minutes in intervals]

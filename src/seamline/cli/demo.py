@@ -20,7 +20,9 @@ import logging
 import queue
 import random
 import secrets
+import shutil
 import socket
+import sys
 import threading
 import time
 from collections import Counter, defaultdict
@@ -129,7 +131,10 @@ class DemoSummary:
     reconcile_rows: int = 0
     connectors: list[ConnectorSummary] = field(default_factory=list)
     stale_skipped: int = 0
-    drift_found: int = 0
+    drift_found: int = 0  # times Shopify held another number than ours (hand edits, its own sales)
+    edited_by_hand: int = 0  # Shopify numbers the merchant edited in its admin during the run
+    currency: str = ""
+    command: str = "seamline"  # how to run seamline from here (the venv's script when not on PATH)
     batch_sync: list[dict[str, Any]] = field(default_factory=list)
     demand_records: int = 0
 
@@ -595,7 +600,7 @@ class PeakHourDriver:
     def merchant_edit(self, event: Planned) -> None:
         for sku, qty in event.lines:
             self.world.shop.merchant_edit(sku, qty)
-        self.stats.count("shopify: numbers edited in the admin")
+            self.stats.count("shopify: numbers edited in the admin")  # one per number, as the summary says
 
     def replay_dead_letters(self, event: Planned) -> None:
         response = self.call("POST", "/v1/integration/dead-letters/replay", {"subscriber": FLAKY}, key=event.ref)
@@ -607,18 +612,33 @@ class PeakHourDriver:
 
 
 # ---------------------------------------------------------------------------------------------------- serving
+class PortTaken(RuntimeError):
+    """The dashboard's port is in use: said at once, never swapped for another port behind the user's back
+    (the URL they were told would show someone else's server, or nothing)."""
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (``port`` 0: any free one), or ``PortTaken`` saying what to do."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise PortTaken(
+            f"port {port} on {host} is taken ({exc.strerror}): stop what uses it (another seamline demo or "
+            "server?), or pass --port with a free port (--port 0 picks any free one)"
+        ) from exc
+    return sock
+
+
 class ThreadedServer:
     """uvicorn in a thread on a socket bound here (the port is known before the thread starts)."""
 
-    def __init__(self, app: Any, host: str, port: int) -> None:
+    def __init__(self, app: Any, host: str, port: int, sock: socket.socket | None = None) -> None:
         import uvicorn
 
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            self.sock.bind((host, port))
-        except OSError:
-            self.sock.bind((host, 0))  # taken: any free port
+        self.sock = sock if sock is not None else bind(host, port)
         self.host, self.port = self.sock.getsockname()[:2]
         self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
@@ -642,10 +662,12 @@ class ThreadedServer:
 
 
 @contextlib.contextmanager
-def api_client(api: Any, token: str, serve: bool, host: str, port: int) -> Iterator[tuple[httpx.Client, str | None]]:
+def api_client(
+    api: Any, token: str, serve: bool, host: str, port: int, sock: socket.socket | None = None
+) -> Iterator[tuple[httpx.Client, str | None]]:
     headers = {"Authorization": f"Bearer {token}"}
     if serve:
-        server = ThreadedServer(api, host, port)
+        server = ThreadedServer(api, host, port, sock)
         server.start()
         try:
             with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
@@ -701,6 +723,7 @@ def run_demo(
     finished summary while the server is still up (the CLI prints it there and keeps the dashboard open)."""
     from seamline.api import create_app
 
+    listening = bind(host, port) if serve else None  # a taken port fails now, before the world is built
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would bury the live view
     # The outage's failed deliveries are the point of the demo: they show in the live view and on the dashboard.
     logging.getLogger("seamline.dispatcher").setLevel(logging.ERROR)
@@ -715,7 +738,9 @@ def run_demo(
         pool_size=workers + 8,
     )
     rng = random.Random(seed)
-    summary = DemoSummary(database=str(database), minutes=minutes, speed=speed, seed=seed, token=token)
+    summary = DemoSummary(
+        database=str(database), minutes=minutes, speed=speed, seed=seed, token=token, command=seamline_command()
+    )
     driver: PeakHourDriver | None = None
     progress = Progress(
         TextColumn("[bold]{task.description}"),
@@ -739,7 +764,7 @@ def run_demo(
     )
     stats = Stats()
     try:
-        with api_client(api, token, serve, host, port) as (client, url):
+        with api_client(api, token, serve, host, port, listening) as (client, url):
             summary.url = url
             clock.run_from(clock.now(), speed)
             console.print("[dim]publishing opening stock to every channel…[/]")
@@ -837,7 +862,9 @@ def _finish(summary: DemoSummary, world: World, driver: PeakHourDriver, stats: S
     with driver._lock:
         demand = list(driver.demand)
     summary.demand_records = len(demand)
-    for result in batch_sync.compare(world.opening, channels, demand, INTERVALS):
+    summary.edited_by_hand = summary.outcomes.get("shopify: numbers edited in the admin", 0)
+    summary.currency = CURRENCY
+    for result in batch_sync.compare(world.opening, channels, demand, INTERVALS, world.retail):
         summary.batch_sync.append(asdict(result))
 
 
@@ -948,26 +975,114 @@ def _live_view(world: World, driver: PeakHourDriver, plan: PeakHour, stats: Stat
     return Group(bar, hot, connectors, demand, f"[dim]{where}[/]")
 
 
+def seamline_command() -> str:
+    """How to run seamline from this shell: ``seamline`` when that name on PATH is the running script, else
+    the running script's path (``.venv/bin/seamline`` after ``make demo``, which does not activate the venv)."""
+    script = Path(sys.argv[0])
+    if script.name != "seamline" or not script.exists():
+        return ".venv/bin/seamline"
+    found = shutil.which("seamline")
+    if found is not None and Path(found).resolve() == script.resolve():
+        return "seamline"
+    with contextlib.suppress(ValueError):
+        return str(script.absolute().relative_to(Path.cwd()))
+    return str(script.absolute())
+
+
+def _money(value: Any, currency: str) -> str:
+    return f"{Decimal(str(value)):,.2f} {currency}".strip()
+
+
 def render_summary(summary: DemoSummary, console: Console) -> None:
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_row(
-        "peak hour",
+    """A merchant's words first (what customers got, what was oversold and what it would have cost under
+    each batch-sync interval), the engineering after it."""
+    currency = summary.currency
+    shop = Table(show_header=False, box=None, pad_edge=False)
+    sold = sum(summary.units_by_channel.values())
+    shop.add_row(
+        "trading",
         (f"{summary.minutes_played:.0f} of " if summary.interrupted else "")
-        + f"{summary.minutes:g} simulated minutes at {summary.speed:g}x "
-        f"in {summary.wall_seconds:.1f} s, seed {summary.seed}",
+        + f"{summary.minutes:g} minutes of peak trading: {sold:,} units sold, "
+        + ", ".join(f"{k} {v}" for k, v in summary.units_by_channel.items()),
     )
-    table.add_row(
+    if summary.oversold_units_online == 0:
+        shop.add_row(
+            "oversold",
+            "[green]nothing[/]: every online order was for stock you had; no customer was told "
+            '"sorry, we have to cancel"',
+        )
+    else:
+        shop.add_row(
+            "oversold",
+            f"[red]{summary.oversold_units_online} units sold online that were not there[/] "
+            f"({summary.oversold_units} in all)",
+        )
+    outage = next((c for c in summary.connectors if c.ever_dead), None)
+    if outage is not None:
+        fate = (
+            "all resent and applied"
+            if outage.dead_now == 0
+            else f"[red]{outage.dead_now} still waiting for an operator[/]"
+        )
+        shop.add_row(
+            "outage",
+            f"{outage.name.split(':')[-1]}'s API went down: {outage.ever_dead} stock updates could not be "
+            f"delivered and were kept; {fate}",
+        )
+    channels_ok = all(c.out_of_sync == 0 for c in summary.connectors)
+    shop.add_row(
+        "channels now",
+        "[green]every channel shows the stock you have[/]"
+        if channels_ok
+        else "[red]"
+        + ", ".join(f"{c.name} differs on {c.out_of_sync} SKUs" for c in summary.connectors if c.out_of_sync)
+        + "[/]",
+    )
+    shop.add_row(
+        "hand edits",
+        f"{summary.edited_by_hand} Shopify number{'' if summary.edited_by_hand == 1 else 's'} edited by hand in "
+        f"the admin; Shopify held another number than ours {summary.drift_found} "
+        f"time{'' if summary.drift_found == 1 else 's'} (hand edits, its own sales) and was set right each time",
+    )
+    compare = Table(
+        "stock sync",
+        "units oversold",
+        "money oversold",
+        "customers disappointed",
+        "sales turned away",
+        title=(
+            f"The same {summary.demand_records} sales, returns and deliveries, if each channel kept its own copy "
+            "of the stock, refreshed in batches"
+        ),
+        title_justify="left",
+    )
+    compare.add_row(
+        "Seamline, live",
+        f"[green]{summary.oversold_units_online}[/]",
+        _money(0, currency),
+        "0 orders cancelled",
+        "0",
+    )
+    for row in summary.batch_sync:
+        compare.add_row(
+            f"every {row['interval_minutes']:g} min",
+            f"[red]{row['oversold_units']}[/]" if row["oversold_units"] else "0",
+            _money(row.get("oversold_value", 0), currency),
+            f"{row['orders_oversold']} orders cancelled",
+            f"{row['refused_in_stock']} ({_money(row.get('refused_in_stock_value', 0), currency)})",
+        )
+    tech = Table(show_header=False, box=None, pad_edge=False, title="For engineers", title_justify="left")
+    tech.add_row(
+        "run",
+        f"{summary.minutes:g} simulated minutes at {summary.speed:g}x in {summary.wall_seconds:.1f} s, "
+        f"seed {summary.seed}",
+    )
+    tech.add_row(
         "API",
         f"{summary.requests} requests, p50 {summary.api_p50_ms:.1f} ms, p99 {summary.api_p99_ms:.1f} ms"
         + (f", [red]{summary.errors} unexpected answers[/]" if summary.errors else ", no unexpected answers"),
     )
-    table.add_row("units sold", ", ".join(f"{k} {v}" for k, v in summary.units_by_channel.items()) or "none")
-    colour = "green" if summary.oversold_units_online == 0 else "red"
-    table.add_row(
-        "oversold units",
-        f"[{colour}]{summary.oversold_units_online} from online channels[/], {summary.oversold_units} in all",
-    )
-    table.add_row(
+    tech.add_row(
         "reconcile",
         ("[green]clean[/]" if summary.reconcile_clean else "[red]differences[/]")
         + f" ({summary.reconcile_rows} balance rows rebuilt from movements)",
@@ -977,39 +1092,16 @@ def render_summary(summary: DemoSummary, console: Console) -> None:
             "nothing delivered" if c.p50_ms is None else f"push latency p50 {c.p50_ms:.0f} ms, p99 {c.p99_ms:.0f} ms"
         )
         dlq = f"; {c.ever_dead} dead-lettered, {c.dead_now} left" if c.ever_dead or c.dead_now else ""
-        sync = f"; channel matches the ledger on {c.in_sync}/{c.in_sync + c.out_of_sync} SKUs"
-        table.add_row(c.name, f"{c.delivered} deliveries, {latency}{dlq}{sync}")
-    table.add_row(
-        "",
-        f"{summary.stale_skipped} late or replayed numbers skipped by sequence; "
-        f"{summary.drift_found} Shopify number{'' if summary.drift_found == 1 else 's'} edited by hand, "
-        "found and overwritten",
-    )
-    compare = Table(
-        "stock sync",
-        "oversold units",
-        "orders oversold",
-        "orders accepted",
-        "refused while in stock",
-        title=f"The same demand ({summary.demand_records} events), real time vs batch sync of per-channel copies",
-        title_justify="left",
-    )
-    compare.add_row(
-        "Seamline, real time", f"[green]{summary.oversold_units_online}[/]", "0", str(summary.orders_online), "0"
-    )
-    for row in summary.batch_sync:
-        compare.add_row(
-            f"every {row['interval_minutes']:g} min",
-            f"[red]{row['oversold_units']}[/]" if row["oversold_units"] else "0",
-            str(row["orders_oversold"]),
-            str(row["orders_accepted"]),
-            str(row["refused_in_stock"]),
-        )
+        sync = f"; matches the ledger on {c.in_sync}/{c.in_sync + c.out_of_sync} SKUs"
+        tech.add_row(c.name, f"{c.delivered} deliveries, {latency}{dlq}{sync}")
+    tech.add_row("ordering", f"{summary.stale_skipped} late or replayed numbers skipped by sequence")
+    command = summary.command
     where = [
-        f"database: {summary.database}  (SEAMLINE_DATABASE_URL=sqlite:///{summary.database} seamline reconcile)",
+        f"database: {summary.database}",
+        f"check it again: SEAMLINE_DATABASE_URL=sqlite:///{summary.database} {command} reconcile",
     ]
     title = "Peak hour summary" + (" (interrupted)" if summary.interrupted else "")
-    console.print(Panel(Group(table, "", compare, "", *where), title=title))
+    console.print(Panel(Group(shop, "", compare, "", tech, "", *where), title=title))
     if summary.url:  # outside the panel, never wrapped: the token is for copying
         console.print(f"dashboard: [bold]{summary.url}/[/]  token: [bold]{summary.token}[/]", soft_wrap=True)
     if summary.error_samples:
@@ -1055,17 +1147,21 @@ def demo_command(
             with contextlib.suppress(KeyboardInterrupt):
                 threading.Event().wait()
 
-    summary = run_demo(
-        database=database,
-        minutes=minutes,
-        speed=speed,
-        seed=seed,
-        workers=max(1, workers),
-        console=console,
-        serve=serve,
-        host=host,
-        port=port,
-        on_ready=ready,
-        on_summary=finished,
-    )
+    try:
+        summary = run_demo(
+            database=database,
+            minutes=minutes,
+            speed=speed,
+            seed=seed,
+            workers=max(1, workers),
+            console=console,
+            serve=serve,
+            host=host,
+            port=port,
+            on_ready=ready,
+            on_summary=finished,
+        )
+    except PortTaken as exc:
+        console.print(f"[red]seamline demo: {exc}[/]", soft_wrap=True)
+        raise
     return summary.oversold_units_online == 0 and summary.reconcile_clean and summary.errors == 0

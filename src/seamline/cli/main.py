@@ -201,26 +201,31 @@ def demo(
         bool, typer.Option(help="Serve the API and the dashboard while it runs (--no-serve for CI).")
     ] = True,
     host: Annotated[str, typer.Option(help="Interface the dashboard binds.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port of the dashboard (a free one if taken).")] = 8000,
+    port: Annotated[
+        int, typer.Option(help="Port of the dashboard (taken: the demo stops and says so; 0: any free one).")
+    ] = 8000,
     keep_serving: Annotated[bool, typer.Option(help="Keep the dashboard up after the summary, until Ctrl-C.")] = True,
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write the summary as JSON here.")] = None,
 ) -> None:
     """Play a peak-trading hour on the embedded SQLite default, with the dashboard live, and compare it with
     batch-synced stock copies. Short run for CI: --minutes 5 --speed 60 --no-serve."""
-    from seamline.cli.demo import demo_command
+    from seamline.cli.demo import PortTaken, demo_command
 
-    ok = demo_command(
-        console,
-        database=database,
-        minutes=minutes,
-        speed=speed,
-        seed=seed,
-        workers=workers,
-        serve=serve,
-        host=host,
-        port=port,
-        keep_serving=keep_serving,
-        json_path=json_path,
-    )
+    try:
+        ok = demo_command(
+            console,
+            database=database,
+            minutes=minutes,
+            speed=speed,
+            seed=seed,
+            workers=workers,
+            serve=serve,
+            host=host,
+            port=port,
+            keep_serving=keep_serving,
+            json_path=json_path,
+        )
+    except PortTaken as exc:
+        raise typer.Exit(2) from exc
     if not ok:
         raise typer.Exit(1)
