@@ -79,6 +79,16 @@ INTERVALS = (5, 15, 60)
 HOLD_TTL = 600  # a checkout's hold: ten simulated minutes
 
 
+FIRST_NAMES = ("Ada", "Ben", "Chloe", "Dev", "Elif", "Farah", "Gus", "Hana", "Ivo", "Jade", "Kofi", "Lena", "Milo")
+LAST_NAMES = ("Adeyemi", "Berg", "Costa", "Dubois", "Evans", "Fischer", "Garcia", "Haddad", "Ito", "Jansen", "Kowalski")
+
+
+def buyer_name(ref: str) -> str:
+    """A web buyer's name, the same for the same order reference (the dashboard shows customers by name)."""
+    n = int("".join(c for c in ref if c.isdigit()) or "0")
+    return f"{FIRST_NAMES[n % len(FIRST_NAMES)]} {LAST_NAMES[(n // len(FIRST_NAMES)) % len(LAST_NAMES)]}"
+
+
 def pos_channel(store: str) -> str:
     return f"pos-{store.lower()}"
 
@@ -194,6 +204,7 @@ def build_world(
         settings,
         subscribers=[
             shop.subscriber("web"),
+            shop.fulfilment_subscriber("web"),
             screen_subscriber(AMAZON, {"amazon": screens["amazon"]}),
             flaky_subscriber(FLAKY, screens["zalando"], down, max_attempts=FLAKY_MAX_ATTEMPTS),
             screen_subscriber(TILLS, {pos_channel(c): screens[pos_channel(c)] for c, _ in STORES}),
@@ -418,7 +429,7 @@ class PeakHourDriver:
             "lines": self._lines(event.lines),
             "currency": CURRENCY,
             "hold_id": hold,
-            "customer": {"email": f"buyer{event.ref[-5:]}@example.com"},
+            "customer": {"email": f"buyer{event.ref[-5:]}@example.com", "name": buyer_name(event.ref)},
         }
         response = self.call("POST", "/v1/orders", body, key=f"{event.ref}-order")
         if response.status_code in (200, 201):

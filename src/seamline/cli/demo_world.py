@@ -15,6 +15,7 @@ from seamline.channels.shopify import mapper
 from seamline.channels.shopify.client import Drift, ShopifyClient, ShopifyConfig
 from seamline.channels.shopify.connector import availability_subscriber
 from seamline.integration import AVAILABILITY_CHANGED, Delivered, Delivery, DeliveryFailed, Subscriber
+from seamline.integration.events import ORDER_SHIPPED
 from seamline.sandbox.shopify import ShopifySandbox
 from seamline.sandbox.shopify.sandbox import SandboxConfig
 
@@ -148,11 +149,31 @@ class ShopifyShop:
         )
         self.items: dict[str, str] = {}
         self.on_drift = on_drift
+        #: The shop's orders marked fulfilled, with their tracking numbers (external id -> tracking).
+        self.fulfilled: dict[str, str | None] = {}
+        self._lock = threading.Lock()
 
     def publish(self, styles: Iterable[Style]) -> None:
         for style in styles:
             published = self.client.publish_product(mapper.product_set_variables(style, currency="EUR"))
             self.items.update({v.sku: v.inventory_item_id for v in published.variants if v.sku})
+
+    def fulfilment_subscriber(self, channel: str) -> Subscriber:
+        """The shop learns that its orders shipped (``OrderShipped``), as the real fulfilment pusher tells
+        Shopify; the demo's order numbers are not Shopify order ids, so the shop keeps them itself."""
+
+        def deliver(delivery: Delivery) -> Delivered:
+            with self._lock:
+                self.fulfilled[str(delivery.payload["external_id"])] = delivery.payload.get("tracking")
+            return Delivered()
+
+        return Subscriber(
+            f"shopify-fulfilments:{channel}",
+            frozenset({ORDER_SHIPPED}),
+            deliver,
+            channels=frozenset({channel}),
+            coalesce=False,
+        )
 
     def subscriber(self, channel: str) -> Subscriber:
         """The connector, told to skip SKUs the shop does not list (prepacks are wholesale-only): the

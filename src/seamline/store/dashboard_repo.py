@@ -153,6 +153,7 @@ def order_page(
         orders.c.trace_id,
         orders.c.customer_id,
         customers.c.name.label("customer_name"),
+        customers.c.email.label("customer_email"),
         units.label("units"),
     ).select_from(orders.outerjoin(customers, customers.c.id == orders.c.customer_id))
     if external_id:
