@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,15 @@ def test_the_command_is_the_running_script_unless_seamline_on_path_is_that_scrip
     assert seamline_command() == os.path.join(".venv", "bin", "seamline")
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     assert seamline_command() == "seamline"
+
+
+def test_an_oversell_online_is_said_in_units_money_and_orders_on_seamlines_own_row() -> None:
+    summary = _summary()
+    summary.oversold_units_online = summary.oversold_units = 2
+    summary.orders_short_online = 2
+    summary.oversold_value_online = Decimal("178.00")
+    text = _printed(summary)
+    assert "2 units sold online that were not there" in text
+    live = next(line for line in text.splitlines() if "Seamline, live" in line)
+    assert "178.00 EUR" in live
+    assert "2 orders cancelled" in live

@@ -143,6 +143,8 @@ class DemoSummary:
     stale_skipped: int = 0
     drift_found: int = 0  # times Shopify held another number than ours (hand edits, its own sales)
     edited_by_hand: int = 0  # Shopify numbers the merchant edited in its admin during the run
+    orders_short_online: int = 0  # online orders left short by an oversell (customers to disappoint)
+    oversold_value_online: Decimal = Decimal(0)  # those short units at retail prices
     currency: str = ""
     command: str = "seamline"  # how to run seamline from here (the venv's script when not on PATH)
     batch_sync: list[dict[str, Any]] = field(default_factory=list)
@@ -833,12 +835,18 @@ def _finish(summary: DemoSummary, world: World, driver: PeakHourDriver, stats: S
     oversells, _ = OrderDesk(app).exceptions(limit=10_000)
     summary.oversold_units = sum(e["units"] for e in oversells)
     online_short = 0
+    short_orders: set[str] = set()
+    short_value = Decimal(0)
     for exception in oversells:
         for short in exception["short_allocations"]:
             with contextlib.suppress(SeamlineError):
                 if OrderDesk(app).get_order(short["order_id"])["channel"] in ONLINE_CHANNELS:
                     online_short += int(short["units_short"])
+                    short_orders.add(short["order_id"])
+                    short_value += world.retail.get(exception["sku"], Decimal(0)) * int(short["units_short"])
     summary.oversold_units_online = online_short
+    summary.orders_short_online = len(short_orders)
+    summary.oversold_value_online = short_value
 
     def deliveries(conn: Connection) -> list[dict[str, Any]]:
         return dashboard_repo.deliveries_since(conn, DOORS_OPEN)
@@ -1067,12 +1075,13 @@ def render_summary(summary: DemoSummary, console: Console) -> None:
         ),
         title_justify="left",
     )
+    live_colour = "green" if summary.oversold_units_online == 0 else "red"
     compare.add_row(
         "Seamline, live",
-        f"[green]{summary.oversold_units_online}[/]",
-        _money(0, currency),
-        "0 orders cancelled",
-        "0",
+        f"[{live_colour}]{summary.oversold_units_online}[/]",
+        _money(summary.oversold_value_online, currency),
+        f"{summary.orders_short_online} orders cancelled",
+        "0 (a number is never stale)",
     )
     for row in summary.batch_sync:
         compare.add_row(
