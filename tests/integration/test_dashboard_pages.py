@@ -432,3 +432,25 @@ def test_a_read_only_session_cannot_ship_an_order_from_its_page(client: TestClie
     assert refused.status_code == 403
     assert "Not done: this token may not act" in refused.text
     assert OrderDesk(app).get_order(str(order["id"]))["status"] == "allocated"
+
+
+def test_a_return_to_an_unknown_location_is_refused_in_words_on_the_order_page_and_writes_nothing(
+    client: TestClient, app: Seamline
+) -> None:
+    seed_world(client)
+    receive(client, "OVS-001-NVY-M", 10)
+    order = _web_order(client, "#5001", qty=1)
+    for step in ("pick", "pack", "ship"):
+        assert client.post(f"/v1/orders/{order['id']}/{step}").status_code == 200
+    log_in(client)
+    csrf = csrf_of(client.get(f"/orders/{order['id']}").text)
+    wrong = client.post(
+        f"/orders/{order['id']}/actions/return",
+        data={"csrf_token": csrf, "sku": "OVS-001-NVY-M", "qty": "1", "location": "NOWHERE"},
+    )
+    assert wrong.status_code == 422
+    assert 'role="alert">Not done:' in wrong.text
+    assert "#5001" in wrong.text  # still the order's page
+    assert OrderDesk(app).get_order(str(order["id"]))["lines"][0]["returned"] == 0
+    missing = client.post(f"/orders/ord_{'0' * 32}/actions/pick", data={"csrf_token": csrf})
+    assert missing.status_code == 404

@@ -310,11 +310,12 @@ def build_router(d: Dashboard) -> APIRouter:
         notice, failure, status = None, None, 200
         try:
             notice = pages.take_order_action(d, viewer.principal, order_id, step)
+        except SeamlineError as exc:  # an unknown location or SKU in a return is said on the order's page
+            failure, status = pages.in_words(exc), exc.status
+        try:
+            detail = pages.order_detail(d, order_id)
         except NotFound as exc:
             return refusal(request, viewer, 404, exc.detail)
-        except SeamlineError as exc:
-            failure, status = pages.in_words(exc), exc.status
-        detail = pages.order_detail(d, order_id)
         return page(request, "order.html", viewer, status=status, detail=detail, notice=notice, failure=failure)
 
     # ------------------------------------------------------------------ exceptions and reconciliation
