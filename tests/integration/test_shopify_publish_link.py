@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from seamline.catalog.model import Colour, Price, Style, Variant
 from seamline.channels.shopify import mapper
+from seamline.cli.context import CliContext
 from seamline.cli.main import app as cli
 from seamline.domain.clock import FixedClock
 from seamline.service import Seamline
@@ -132,7 +133,7 @@ def test_seamline_shopify_link_matches_by_sku_then_gtin_and_replays_orders_held_
     assert "hold_unknown_sku" in held["reason"]
     monkeypatch.setenv("SEAMLINE_DATABASE_URL", database_url)
     monkeypatch.setenv("SEAMLINE_ADMIN_TOKEN", ADMIN_TOKEN)
-    result = CliRunner().invoke(cli, ["shopify", "link", "--channel", CHANNEL])
+    result = CliRunner().invoke(cli, ["shopify", "link", "--channel", CHANNEL], obj=CliContext(clock))
     assert result.exit_code == 0, result.output
     assert "linked by SKU" in result.output
     links = app.read(lambda conn: shopify_repo.linked_skus(conn, CHANNEL))
@@ -146,6 +147,6 @@ def test_seamline_shopify_link_matches_by_sku_then_gtin_and_replays_orders_held_
     world.process()
     [order] = client.get("/v1/orders", params={"channel": CHANNEL}).json()["items"]
     assert [(line["sku"], line["qty"]) for line in order["lines"]] == [(SKU, 1)]
-    again = CliRunner().invoke(cli, ["shopify", "link", "--channel", CHANNEL])
+    again = CliRunner().invoke(cli, ["shopify", "link", "--channel", CHANNEL], obj=CliContext(clock))
     assert again.exit_code == 0, again.output
     assert app.read(lambda conn: shopify_repo.linked_skus(conn, CHANNEL)) == links

@@ -10,12 +10,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from seamline.cli.context import clock_of
+
 shopify_app = typer.Typer(help="The Shopify channel: link existing products to our SKUs.", no_args_is_help=True)
 console = Console()
 
 
 @shopify_app.command("link")
 def link_cmd(
+    ctx: typer.Context,
     channel: Annotated[str, typer.Option("--channel", help="The Shopify channel's code.")],
     relink: Annotated[bool, typer.Option(help="Look up SKUs that are linked already too.")] = False,
 ) -> None:
@@ -26,7 +29,7 @@ def link_cmd(
     from seamline.integration import install
     from seamline.service import bootstrap
 
-    integration = install(bootstrap())
+    integration = install(bootstrap(clock=clock_of(ctx)))  # a held message's retry is stamped on this clock
     config = next((c for c in ConnectorWiring(integration).configs() if c.code == channel), None)
     if config is None or config.kind != "shopify":
         console.print(f"[red]no Shopify channel {channel}[/]")
