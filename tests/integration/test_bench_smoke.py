@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +44,10 @@ def assert_sound(result: dict[str, Any], expected_targets: set[str]) -> None:
             assert target[phase]["errors"] == 0, target[phase]["first_error"]
             assert target[phase]["requests"] == target[phase]["granted"] + target[phase]["short"]
             assert target[phase]["requests"] > 0
+            # Figures sane by construction, whatever the machine's load: no speed is asserted here.
+            assert target[phase]["duration_s"] > 0
+            assert target[phase]["requests_per_s"] > 0
+            assert 0 <= target[phase]["p50_ms"] <= target[phase]["p99_ms"], f"{name} {phase}"
         assert target["oversold_units"] == 0, name
         assert target["client_db_agree"], name
         assert target["consistent"], name
@@ -60,9 +63,7 @@ def assert_sound(result: dict[str, Any], expected_targets: set[str]) -> None:
 
 
 def test_bench_on_sqlite_sells_out_exactly_and_reports_postgres_skipped() -> None:
-    started = time.monotonic()
     result = run_reserve_bench(BenchOptions(**TINY, postgres_url=None))
-    assert time.monotonic() - started < 20
     assert_sound(result, {"in_memory", "naive_sqlite", "ours_sqlite", "ours_batched_sqlite"})
     assert result["ratios"]["sustained"]["ours_batched_sqlite/naive_sqlite"]["requests_per_s"] > 0
     assert set(result["skipped"]) == {"naive_pg", "ours_pg", "ours_batched_pg"}
@@ -76,11 +77,9 @@ def test_bench_on_postgres_sells_out_exactly_and_reconciles() -> None:
         if os.environ.get("SEAMLINE_REQUIRE_SERVICES") == "1":
             pytest.fail("PostgreSQL is required (SEAMLINE_REQUIRE_SERVICES=1) but SEAMLINE_TEST_POSTGRES_URL is unset")
         pytest.skip("PostgreSQL not available (SEAMLINE_TEST_POSTGRES_URL)")
-    started = time.monotonic()
     result = run_reserve_bench(
         BenchOptions(**TINY, postgres_url=url, targets=("naive_pg", "ours_pg", "ours_batched_pg"))
     )
-    assert time.monotonic() - started < 30
     assert_sound(result, {"naive_pg", "ours_pg", "ours_batched_pg"})
     assert result["ratios"]["sustained"]["ours_batched_pg/naive_pg"]["requests_per_s"] > 0
     assert result["machine"]["postgres"]["server_version"]
@@ -156,8 +155,8 @@ def test_the_slow_flush_shim_slows_every_durable_commit_and_the_bench_reports_it
         return float(out[0]), float(out[1])
 
     delay_ms = 50
-    plain_flush, _ = probe({})
     slow_flush, slow_commit = probe({"LD_PRELOAD": str(library), "SEAMLINE_FLUSH_DELAY_US": str(delay_ms * 1000)})
-    assert plain_flush < delay_ms
+    # Lower bounds only (no upper bound on the plain disk): the shim sleeps before every flush, so a loaded
+    # machine can only add to them.
     assert slow_flush >= delay_ms
     assert slow_commit >= delay_ms  # SQLite's own flush goes through the shim too
