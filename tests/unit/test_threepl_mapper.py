@@ -1,4 +1,4 @@
-"""The 3PL mapping without fixtures from outside: the 947 (no public sample in shared/), the CSV profile,
+"""The 3PL mapping without fixtures from outside: the 947 (no public sample in tests/fixtures), the CSV profile,
 the variance report and the X12 envelope writer's guards."""
 
 from __future__ import annotations
