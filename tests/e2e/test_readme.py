@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -22,6 +23,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.e2e.conftest import missing
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SKIP = "# readme-test: skip"
@@ -78,6 +81,9 @@ class Shell:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Shell]:
     """``seamline serve`` on a fresh SQLite file, and the environment a reader's second shell would have."""
+    for tool in ("bash", "curl"):
+        if shutil.which(tool) is None:
+            missing(tool)
     venv_bin = tmp_path / ".venv" / "bin"
     venv_bin.mkdir(parents=True)
     seamline = Path(sys.executable).with_name("seamline")
