@@ -145,6 +145,9 @@ class ConnectorWiring:
                 if current is not None:
                     self._unwire(code)
                 try:
+                    refused = self.app.outbound.check_settings(config.kind, config.settings, must_resolve=False)
+                    if refused:  # stored before the rule, or a host that now resolves inward (#20)
+                        raise InvalidInput("; ".join(f"{e.field} {e.message}" for e in refused), refused)
                     wired = self.builders[config.kind](self.context, config)
                 except Exception as exc:  # noqa: BLE001 - one bad channel must not keep the others unwired
                     log.error("channel %s (%s) not wired: %s", code, config.kind, exc)

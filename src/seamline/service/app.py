@@ -40,6 +40,7 @@ from seamline.ledger.model import PHYSICAL_KINDS
 from seamline.orders.reconcile import OrderDifference, compare_order_allocations
 from seamline.service import metrics
 from seamline.service.group_commit import GroupCommit, LockKeys, lock_in_order
+from seamline.service.outbound import OutboundPolicy
 from seamline.service.principal import Principal, validate_scopes
 from seamline.service.settings import Settings
 from seamline.store import (
@@ -107,6 +108,7 @@ class Seamline:
         self.engine = engine
         self.clock = clock
         self.settings = settings
+        self._outbound: tuple[Settings, OutboundPolicy] | None = None
         self.generated_admin_token: str | None = None
         self._token_cache: dict[str, tuple[float, Principal | None]] = {}
         #: Called inside every write transaction, after its work and before commit, with the connection.
@@ -339,6 +341,13 @@ class Seamline:
         return self.read(work)
 
     # ---------------------------------------------------------------- channels
+    @property
+    def outbound(self) -> OutboundPolicy:
+        """Which URLs, hosts and folders connector settings may name (issue #20), from the current settings."""
+        if self._outbound is None or self._outbound[0] is not self.settings:
+            self._outbound = (self.settings, OutboundPolicy.from_settings(self.settings))
+        return self._outbound[1]
+
     def put_channel(self, conn: Connection, code: str, body: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
         if not catalog_code_ok(code):
             raise InvalidInput("bad channel code", [FieldError("code", "must be 1-64 letters, digits or . _ - /")])
@@ -378,11 +387,8 @@ class Seamline:
                 errors.append(FieldError(f"sku_overrides[{i}].ring_fence", "must be a whole number, 0 or more"))
                 continue
             sku_policies[str(sku)] = (safety, fence)
-        if self.settings.env == "production":
-            # Connector URLs of the form ``sandbox:...`` talk to an in-process test platform (issue 5/6/7).
-            for name, value in (body.get("settings") or {}).items():
-                if isinstance(value, str) and value.startswith("sandbox:"):
-                    errors.append(FieldError(f"settings.{name}", "a sandbox URL is refused in production"))
+        # Where the connector will send its token: https to a public host, a drop folder under the root (#20).
+        errors.extend(self.outbound.check_settings(str(kind), body.get("settings") or {}))
         if errors:
             raise InvalidInput(f"channel {code} is not valid", errors)
         existing = channels_repo.get_channel(conn, code)
