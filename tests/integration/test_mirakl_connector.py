@@ -32,12 +32,12 @@ def integration(app: Seamline) -> Iterator[Integration]:
     found.uninstall()
 
 
-
 @pytest.fixture
 def app_settings(tmp_path: Path) -> dict[str, Any]:
     """``BASE`` never resolves (the sandbox is the transport): the operator allows it, as connector hosts must
     resolve to public addresses otherwise (issue #20)."""
     return {"drop_root": str(tmp_path), "outbound_allow": ("marketplace.mirakl.sandbox.test",)}
+
 
 class MiraklWorld:
     def __init__(

@@ -211,6 +211,7 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
     app.include_router(webhooks_shopify.router)  # issue 5: signed Shopify deliveries into the inbox
 
     dashboard = mount_dashboard(app, service, integration)  # the pages at /, behind the same tokens
+    dashboard.wiring = wiring
 
     app.add_middleware(Observe)
     app.add_middleware(BodyLimit, max_bytes=service.settings.max_body_bytes)

@@ -135,6 +135,16 @@ class ChannelIn(Request):
     settings: dict[str, Any] = {}
 
 
+class ChannelWiring(Response):
+    """What of a channel's connector runs in this process: ``state`` is ``wired``, ``incomplete`` (``missing``
+    names the settings keys it waits for), ``error`` (its settings were refused when built: ``error``),
+    ``pending`` (not yet picked up here), ``manual`` (a till posting its own sales) or ``no_connector``."""
+
+    state: Literal["wired", "incomplete", "error", "pending", "manual", "no_connector"]
+    missing: list[str]
+    error: str | None = None
+
+
 class ChannelOut(Response):
     code: str
     kind: str
@@ -142,6 +152,11 @@ class ChannelOut(Response):
     safety_stock: int
     pause_below: int
     settings: dict[str, Any]
+    wiring: ChannelWiring | None = None
+
+
+class ChannelList(Response):
+    items: list[ChannelOut]
 
 
 # ------------------------------------------------------------------ ledger

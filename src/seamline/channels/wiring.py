@@ -62,6 +62,9 @@ class Wired:
     jobs: list[PeriodicJob] = field(default_factory=list)
     #: Called when the channel is unwired (rewired, or its settings removed): close its connections.
     on_unwire: list[Callable[[], None]] = field(default_factory=list)
+    #: Settings the connector wired without, each leaving part of it out (a Shopify channel with no
+    #: location to publish at pushes no numbers): shown in the channel's ``wiring.missing``.
+    missing: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,20 @@ class WiringContext:
 
 
 Builder = Callable[[WiringContext, ChannelConfig], Wired | None]
+#: The settings keys a connector still needs before it can be wired whole.
+Requirements = Callable[[Mapping[str, Any]], list[str]]
+
+#: What a channel's ``wiring.state`` says: a connector running with all it needs, one waiting for settings
+#: (``missing`` names them), one whose settings were refused when built (``error``), one configured but not
+#: yet picked up by this process, a till that posts its own sales, a kind that has no connector at all.
+WIRED, INCOMPLETE, FAILED, PENDING, MANUAL, NO_CONNECTOR = (
+    "wired",
+    "incomplete",
+    "error",
+    "pending",
+    "manual",
+    "no_connector",
+)
 
 
 def default_builders() -> dict[str, Builder]:
@@ -106,11 +123,32 @@ def default_builders() -> dict[str, Builder]:
     }
 
 
+def default_requirements() -> dict[str, Requirements]:
+    from seamline.channels.amazon import wiring as amazon
+    from seamline.channels.mirakl import wiring as mirakl
+    from seamline.channels.quickbooks import wiring as quickbooks
+    from seamline.channels.shopify import wiring as shopify
+    from seamline.channels.square import wiring as square
+    from seamline.channels.threepl import wiring as threepl
+    from seamline.channels.xero import wiring as xero
+
+    return {
+        "shopify": shopify.missing,
+        "pos": square.missing,
+        "amazon": amazon.missing,
+        "mirakl": mirakl.missing,
+        "threepl": threepl.missing,
+        "xero": xero.missing,
+        "quickbooks": quickbooks.missing,
+    }
+
+
 class ConnectorWiring:
     def __init__(self, integration: Integration, builders: Mapping[str, Builder] | None = None) -> None:
         self.integration = integration
         self.app = integration.app
         self.builders = dict(default_builders() if builders is None else builders)
+        self.requirements = default_requirements()
         self.context = WiringContext(self.app, integration)
         self._wired: dict[str, tuple[str, Wired]] = {}  # channel code -> (fingerprint, what it registered)
         self._due: dict[str, float] = {}  # job name -> monotonic time it runs next
@@ -193,6 +231,30 @@ class ConnectorWiring:
                 close()
             except Exception:  # noqa: BLE001 - a connection that fails to close must not keep the channel wired
                 log.exception("channel %s: closing its connections failed", code)
+
+    def state(self, code: str, kind: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """What is wired of a channel and what is missing: ``{state, missing: [settings keys], error?}``."""
+        if kind not in self.builders:
+            return {"state": NO_CONNECTOR, "missing": []}
+        if kind == "pos" and settings.get("provider") is None:
+            return {"state": MANUAL, "missing": []}
+        needs = self.requirements.get(kind)
+        missing = [] if needs is None else needs(settings)
+        with self._lock:
+            found = self._wired.get(code)
+            error = self.errors.get(code)
+        if found is not None:
+            missing += [key for key in found[1].missing if key not in missing]
+        answer: dict[str, Any] = {"state": WIRED, "missing": missing}
+        if error is not None:
+            answer["error"] = error
+        if missing:
+            answer["state"] = INCOMPLETE
+        elif error is not None:
+            answer["state"] = FAILED
+        elif found is None or not (found[1].subscribers or found[1].handlers or found[1].jobs):
+            answer["state"] = PENDING
+        return answer
 
     def wired(self) -> dict[str, Wired]:
         with self._lock:

@@ -412,6 +412,9 @@ class Seamline:
         assert saved is not None
         return existing is None, channel_view(saved)
 
+    def list_channels(self) -> list[dict[str, Any]]:
+        return [channel_view(row) for row in self.read(channels_repo.list_channels)]
+
     def get_channel(self, code: str) -> dict[str, Any]:
         row = self.read(lambda conn: channels_repo.get_channel(conn, code))
         if row is None:

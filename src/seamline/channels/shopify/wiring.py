@@ -10,7 +10,9 @@
 - ``location_map``: Shopify location id → our location code (where refunds restock), over the locations
   ``seamline shopify link`` matched by name;
 - ``publish_location_id``: the Shopify location that shows the channel's availability (default: the first
-  key of ``location_map``);
+  key of ``location_map``, else the one location ``seamline shopify link`` linked, else the shop's one active
+  location; with several and none named, numbers are not pushed and ``wiring.missing`` names
+  ``location_map``);
 - ``currency``: the channel's currency (orders in another are held; products are priced in it);
 - ``accept_test_orders``: false by default; ``max_throttle_wait_seconds``: how long the client waits for the
   cost bucket before handing the delivery back to the dispatcher as rate limited (default 10).
@@ -27,6 +29,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import httpx
 from sqlalchemy import Connection
 
 from seamline.channels import sandboxes
@@ -63,6 +66,15 @@ from seamline.service import Seamline
 from seamline.store import catalog_repo, shopify_repo
 
 API_VERSION = "2026-07"
+#: The location of a sandbox shop made for a ``sandbox:`` URL.
+SANDBOX_LOCATION = "Sandbox warehouse"
+
+
+def missing(settings: Mapping[str, Any]) -> list[str]:
+    """The settings a Shopify channel still needs before it is wired whole (``wiring.missing`` of the answer).
+    ``location_map`` is left to the builder: it is derived from the shop when the shop has one location."""
+    needed = ["shop_domain", "admin_api_url", "access_token", "webhook_secrets"]
+    return [key for key in needed if not settings.get(key)]
 
 
 def sandbox_for(shop_domain: str, *, access_token: str | None = None) -> ShopifySandbox:
@@ -73,7 +85,10 @@ def sandbox_for(shop_domain: str, *, access_token: str | None = None) -> Shopify
         config = SandboxConfig(shop_domain=domain)
         if access_token:
             config.access_token = access_token
-        return ShopifySandbox(config)
+        shop = ShopifySandbox(config)
+        # A real shop always has a location; one location makes the channel's publish location unambiguous.
+        shop.add_location(SANDBOX_LOCATION)
+        return shop
 
     return sandboxes.instance("shopify", domain, ShopifySandbox, make)
 
@@ -124,10 +139,13 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
     client = build_client(context, config)
     locations = _location_map(config)
     publish_location = settings.get("publish_location_id") or next(iter(locations), None)
+    if publish_location is None:
+        locations, publish_location = _derived_locations(app, config, client)
     publish_location = None if publish_location is None else str(legacy_id(publish_location) or publish_location)
     currency = settings.get("currency")
     subscriber_name = f"shopify:{config.code}"
-    wired = Wired()
+    # No location to publish at: orders and products still flow, numbers are not pushed (and the answer says so).
+    wired = Wired(missing=[] if publish_location is not None else ["location_map"])
 
     if publish_location is not None:
         wired.subscribers.append(
@@ -195,6 +213,25 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
     )
     wired.handlers.extend(topic_handlers.handlers(channel))
     return wired
+
+
+def _derived_locations(
+    app: Seamline, config: ChannelConfig, client: ShopifyClient
+) -> tuple[dict[str, str], str | None]:
+    """Where to publish when ``location_map`` is not set: the one location ``seamline shopify link`` linked,
+    else the shop's one active location (mapped to the channel's source when it has exactly one). Several
+    locations are ambiguous: nothing is guessed and ``location_map`` shows as missing."""
+    linked = app.read(lambda conn: shopify_repo.location_codes(conn, config.code))
+    if linked:
+        return linked, (next(iter(linked)) if len(linked) == 1 else None)
+    try:
+        found = client.locations()
+    except (ShopifyThrottled, ShopifyUnavailable, ShopifyRejected, httpx.HTTPError):
+        return {}, None
+    if len(found) != 1:
+        return {}, None
+    location_id = str(legacy_id(found[0][0]))
+    return ({location_id: config.sources[0]} if len(config.sources) == 1 else {}), location_id
 
 
 def _record_push_drift(app: Seamline, channel: str, drift: Drift) -> None:

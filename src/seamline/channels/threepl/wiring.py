@@ -119,6 +119,20 @@ def exchange_settings(settings: Mapping[str, Any]) -> ThreePLSettings:
     return ThreePLSettings("csv" if fmt == "csv" else "x12", envelope, profile)
 
 
+def missing(settings: Mapping[str, Any]) -> list[str]:
+    """The settings a 3PL channel still needs to exchange files."""
+    if str(settings.get("transport") or "local") == "sftp":
+        needed = ["sftp_host", "sftp_username", "sftp_known_host_key"]
+        found = [key for key in needed if not settings.get(key)]
+        if not settings.get("sftp_password") and not settings.get("sftp_private_key"):
+            found.append("sftp_password")
+    else:
+        found = [] if settings.get("drop_folder") else ["drop_folder"]
+    if str(settings.get("format") or settings.get("profile") or "x12") == "x12":
+        found += [key for key in ("sender_id", "receiver_id") if not settings.get(key)]
+    return found
+
+
 def drop_folder(
     settings: Mapping[str, Any], clock: Clock, *, under: Callable[[str], Path] = Path
 ) -> tuple[DropFolder, SftpConnection | None] | None:
