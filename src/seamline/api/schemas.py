@@ -133,6 +133,8 @@ class ChannelIn(Request):
     on_shortage: Literal["reject", "backorder"] = "reject"
     sku_overrides: list[SkuOverrideIn] = []
     settings: dict[str, Any] = {}
+    #: Read-only (what the answer reports): accepted and ignored, so a channel read can be written back.
+    wiring: dict[str, Any] | None = None
 
 
 class ChannelWiring(Response):

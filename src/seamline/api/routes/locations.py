@@ -46,7 +46,7 @@ def get_location(code: str, request: Request, who: Principal = Depends(principal
 def put_channel(code: str, body: ChannelIn, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
     """Create or replace a channel's availability policy. Secrets in ``settings`` are write-only."""
     who.require_admin()
-    data = body.model_dump()
+    data = body.model_dump(exclude={"wiring"})
 
     def work(conn: Connection) -> tuple[int, Any]:
         created, view = service(request).put_channel(conn, code, data)
