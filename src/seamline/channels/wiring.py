@@ -65,6 +65,10 @@ class Wired:
     #: Settings the connector wired without, each leaving part of it out (a Shopify channel with no
     #: location to publish at pushes no numbers): shown in the channel's ``wiring.missing``.
     missing: list[str] = field(default_factory=list)
+    #: Run once each time the channel is wired (first wired, or rewired by changed settings): catch the
+    #: platform up with what happened before (styles it does not hold in their current version, numbers it
+    #: has not been shown). Each must compare with what the platform holds, so a rewire sends only the gap.
+    on_wire: list[Callable[[], None]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -209,6 +213,11 @@ class ConnectorWiring:
         for job in wired.jobs:
             self._due[job.name] = now + job.every_seconds
         self._wired[code] = (fingerprint, wired)
+        for catch_up in wired.on_wire:
+            try:
+                catch_up()
+            except Exception:  # noqa: BLE001 - the platform may be away; the channel stays wired
+                log.exception("channel %s: catching up after wiring failed", code)
         log.info(
             "channel %s wired: subscribers %s, handlers %d, jobs %s",
             code,

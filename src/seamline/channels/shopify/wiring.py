@@ -63,7 +63,7 @@ from seamline.integration.catalog_events import style_coalesce_key
 from seamline.integration.events import ORDER_SHIPPED, STYLE_CHANGED
 from seamline.sandbox.shopify import SandboxConfig, ShopifySandbox
 from seamline.service import Seamline
-from seamline.store import catalog_repo, shopify_repo
+from seamline.store import catalog_repo, outbox_repo, shopify_repo
 
 API_VERSION = "2026-07"
 #: The location of a sandbox shop made for a ``sandbox:`` URL.
@@ -212,6 +212,35 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
         republish=republish,
     )
     wired.handlers.extend(topic_handlers.handlers(channel))
+
+    def catch_up() -> None:
+        """Styles that existed before the channel was wired (or changed while it was not) are published, and
+        linked SKUs whose shown number is not the ledger's are pushed: only the gap, so a rewire sends little."""
+
+        def work(conn: Connection) -> None:
+            held = shopify_repo.published_versions(conn, config.code)
+            stale = [
+                code
+                for code, version, status in catalog_repo.style_versions(conn)
+                if held.get(code) != version and (code in held or status != "discontinued")
+            ]
+            republish(conn, stale)
+            if publish_location is None:
+                return
+            shown = {
+                r["sku"]: r["available"] for r in outbox_repo.published_numbers(conn, subscriber_name, config.code)
+            }
+            now = app.clock.now()
+            behind = []
+            for sku in sorted(shopify_repo.inventory_items(conn, config.code)):
+                current = topic_handlers.current_availability(conn, config.code, sku, now)
+                if current is not None and shown.get(sku) != current[0]:
+                    behind.append((sku, None))
+            repush(conn, behind)
+
+        app.write(work)
+
+    wired.on_wire.append(catch_up)
     return wired
 
 
