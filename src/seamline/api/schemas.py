@@ -108,6 +108,11 @@ class StyleOut(Response):
     prices: list[PriceOut]
 
 
+class StyleList(Response):
+    items: list[StyleOut]
+    next_cursor: str | None
+
+
 class SkuOut(Response):
     sku: str
     kind: str

@@ -314,6 +314,20 @@ class Seamline:
             raise NotFound(f"no style {code}", code="unknown-style")
         return style
 
+    def list_styles(
+        self, *, season: str | None = None, cursor: str | None = None, limit: int = 100
+    ) -> tuple[list[Style], str | None]:
+        """A page of styles in code order; ``next_cursor`` (the page's last code) continues it, None at the end."""
+        if cursor is not None and not catalog_code_ok(cursor):
+            raise InvalidInput("bad cursor", [FieldError("cursor", "is not a cursor this API gave out")])
+
+        def work(conn: Connection) -> list[Style]:
+            codes = catalog_repo.style_codes(conn, season=season, after=cursor, limit=limit)
+            return [style for code in codes if (style := catalog_repo.get_style(conn, code)) is not None]
+
+        found = self.read(work)
+        return found, (found[-1].code if len(found) == limit else None)
+
     def get_sku(self, sku: str) -> dict[str, Any]:
         def work(conn: Connection) -> dict[str, Any]:
             row = catalog_repo.get_sku(conn, sku)
