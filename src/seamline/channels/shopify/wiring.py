@@ -93,6 +93,12 @@ def sandbox_for(shop_domain: str, *, access_token: str | None = None) -> Shopify
     return sandboxes.instance("shopify", domain, ShopifySandbox, make)
 
 
+def find_sandbox(shop_domain: str) -> ShopifySandbox | None:
+    """The in-process sandbox shop of ``shop_domain`` if this process made or was given one."""
+    found = sandboxes.find("shopify", shop_domain.lower())
+    return found if isinstance(found, ShopifySandbox) else None
+
+
 def use_sandbox(sandbox: ShopifySandbox) -> ShopifySandbox:
     """Make ``sandbox`` the in-process shop of its domain (a test or the demo bringing its own clock)."""
     sandboxes.register("shopify", sandbox.config.shop_domain.lower(), sandbox)
