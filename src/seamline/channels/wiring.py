@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seamline.domain.errors import InvalidInput
-from seamline.integration import Integration, Subscriber
+from seamline.integration import AVAILABILITY_CHANGED, Integration, Subscriber
+from seamline.integration.availability import catch_up_channel
 from seamline.integration.inbox import MessageHandler
 from seamline.service import Seamline
 from seamline.service.coordination import claim_period
@@ -104,6 +105,17 @@ WIRED, INCOMPLETE, FAILED, PENDING, MANUAL, NO_CONNECTOR = (
     "manual",
     "no_connector",
 )
+
+
+def availability_catch_up(context: WiringContext, channel: str, subscribers: list[Subscriber]) -> Callable[[], None]:
+    """An ``on_wire`` hook: the channel's current numbers for the subscribers that have not shown them yet."""
+    names = [s.name for s in subscribers if AVAILABILITY_CHANGED in s.event_types]
+
+    def catch_up() -> None:
+        app, outbox = context.app, context.integration.outbox
+        app.write(lambda conn: catch_up_channel(conn, outbox, app.clock, channel, names))
+
+    return catch_up
 
 
 def default_builders() -> dict[str, Builder]:

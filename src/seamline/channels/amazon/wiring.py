@@ -22,7 +22,14 @@ from seamline.channels import sandboxes
 from seamline.channels.amazon import inbound
 from seamline.channels.amazon.client import AmazonClient, AmazonConfig
 from seamline.channels.amazon.connector import AmazonConnector
-from seamline.channels.wiring import SANDBOX_SCHEME, ChannelConfig, PeriodicJob, Wired, WiringContext
+from seamline.channels.wiring import (
+    SANDBOX_SCHEME,
+    ChannelConfig,
+    PeriodicJob,
+    Wired,
+    WiringContext,
+    availability_catch_up,
+)
 from seamline.sandbox.amazon import AmazonSandbox, SandboxConfig
 
 
@@ -95,8 +102,10 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
                 catch_up,
             )
         )
+    subscribers = [connector.subscriber()]
     return Wired(
-        subscribers=[connector.subscriber()],
+        subscribers=subscribers,
         handlers=[(inbound.source_for(config.code), inbound.ORDER_MESSAGE, connector.order_handler())],
         jobs=jobs,
+        on_wire=[availability_catch_up(context, config.code, subscribers)],
     )

@@ -18,7 +18,14 @@ import httpx
 from seamline.channels import sandboxes
 from seamline.channels.mirakl.client import MiraklClient, MiraklConfig
 from seamline.channels.mirakl.connector import MiraklConnector
-from seamline.channels.wiring import SANDBOX_SCHEME, ChannelConfig, PeriodicJob, Wired, WiringContext
+from seamline.channels.wiring import (
+    SANDBOX_SCHEME,
+    ChannelConfig,
+    PeriodicJob,
+    Wired,
+    WiringContext,
+    availability_catch_up,
+)
 from seamline.sandbox.mirakl import MiraklSandbox, SandboxConfig
 
 
@@ -54,7 +61,9 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
     def sync() -> None:
         connector.sync_once()
 
+    subscribers = [connector.subscriber()]
     return Wired(
-        subscribers=[connector.subscriber()],
+        subscribers=subscribers,
         jobs=[PeriodicJob(f"{connector.name}:offer_sync", float(settings.get("sync_every_seconds", 15.0)), sync)],
+        on_wire=[availability_catch_up(context, config.code, subscribers)],
     )
