@@ -99,9 +99,19 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def app(database_url: str, clock: FixedClock) -> Iterator[Seamline]:
+def app_settings(tmp_path: Path) -> dict[str, Any]:
+    """Settings beyond the database and token: 3PL drop folders lie under the test's own tmp_path (the drop
+    root); a test module that reaches a loopback server overrides this to list it in ``outbound_allow``."""
+    return {"drop_root": str(tmp_path)}
+
+
+@pytest.fixture
+def app(database_url: str, clock: FixedClock, app_settings: dict[str, Any]) -> Iterator[Seamline]:
     svc = bootstrap(
-        Settings(database_url=database_url, admin_token=ADMIN_TOKEN), clock=clock, migrate=False, pool_size=20
+        Settings(database_url=database_url, admin_token=ADMIN_TOKEN, **app_settings),
+        clock=clock,
+        migrate=False,
+        pool_size=20,
     )
     yield svc
     svc.engine.dispose()

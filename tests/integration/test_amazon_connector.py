@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -139,6 +141,13 @@ def test_amazon_orders_are_pulled_into_the_one_queue_once_and_cancellations_foll
     world.dispatch()
     assert world.sandbox.quantity(SKU) == 6 == world.atp(SKU)["available"]
     time.sleep(0)  # keep the import used on every path
+
+
+@pytest.fixture
+def app_settings(tmp_path: Path) -> dict[str, Any]:
+    """The hosts these channels name never resolve (reserved names; the sandbox is the transport): the operator
+    allows them, as connector hosts must resolve to public addresses otherwise (issue #20)."""
+    return {"drop_root": str(tmp_path), "outbound_allow": ("m.example", "sellingpartnerapi-eu.amazon.sandbox.test")}
 
 
 def test_configured_marketplace_channels_are_wired_from_their_settings(

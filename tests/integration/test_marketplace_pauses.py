@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +19,12 @@ from tests.conftest import receive
 from tests.integration.marketplace_world import SETTINGS, AmazonWorld
 
 SKU = "OVS-001-NVY-M"
+
+
+@pytest.fixture
+def app_settings(tmp_path: Path) -> dict[str, Any]:
+    """The sandbox Amazon's host never resolves (the sandbox is the transport): the operator allows it (#20)."""
+    return {"drop_root": str(tmp_path), "outbound_allow": ("sellingpartnerapi-eu.amazon.sandbox.test",)}
 
 
 @pytest.fixture

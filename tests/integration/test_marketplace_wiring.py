@@ -216,3 +216,35 @@ def test_an_amazon_channel_whose_refresh_token_amazon_refuses_dead_letters_the_p
     assert sandbox.operations("patchListingsItem") == []
     dead = client.get("/v1/integration/dead-letters", params={"subscriber": "amazon:amazon"}).json()["items"]
     assert [d["last_error"] for d in dead] == ["LWA token: HTTP 400: The request has an invalid grant parameter"]
+
+
+def availability_events(client: TestClient, channel: str) -> int:
+    from sqlalchemy import func, select
+
+    from seamline.integration.events import AVAILABILITY_CHANGED
+    from seamline.store.tables import outbox_events
+
+    engine = client.app.state.seamline.engine  # type: ignore[attr-defined]
+    query = select(func.count()).where(outbox_events.c.type == AVAILABILITY_CHANGED, outbox_events.c.channel == channel)
+    with engine.connect() as conn:
+        return int(conn.execute(query.select_from(outbox_events)).scalar_one())
+
+
+def test_stock_from_before_an_amazon_channel_was_wired_reaches_it_when_a_later_put_wires_it(
+    client: TestClient, amazon: tuple[str, AmazonSandbox]
+) -> None:
+    name, sandbox = amazon
+    seed_world(client)
+    put_channel(client, "amazon", "amazon", {})  # no endpoint yet: nothing is wired
+    assert client.put(f"/v1/channels/amazon/listings/{SKU}", json={"marketplace": MARKETPLACE}).status_code == 200
+    receive(client, SKU, 7)
+    integration_of(client).dispatcher.drain()
+    assert sandbox.quantity(SKU) == 0
+    put_channel(client, "amazon", "amazon", {"endpoint": f"sandbox:amazon/{name}", "product_type": "SHIRT"})
+    integration_of(client).dispatcher.drain()
+    assert sandbox.quantity(SKU) == 7, "the newly wired channel gets its current number"
+    sent = availability_events(client, "amazon")
+    settings = {"endpoint": f"sandbox:amazon/{name}", "product_type": "SHIRT", "pull_orders_every_seconds": 90}
+    put_channel(client, "amazon", "amazon", settings)
+    integration_of(client).dispatcher.drain()
+    assert availability_events(client, "amazon") == sent, "a rewire finds the number shown: nothing is sent"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -28,6 +30,13 @@ def integration(app: Seamline) -> Iterator[Integration]:
     found = install(app, SETTINGS)
     yield found
     found.uninstall()
+
+
+@pytest.fixture
+def app_settings(tmp_path: Path) -> dict[str, Any]:
+    """``BASE`` never resolves (the sandbox is the transport): the operator allows it, as connector hosts must
+    resolve to public addresses otherwise (issue #20)."""
+    return {"drop_root": str(tmp_path), "outbound_allow": ("marketplace.mirakl.sandbox.test",)}
 
 
 class MiraklWorld:

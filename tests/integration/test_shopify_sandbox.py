@@ -318,3 +318,29 @@ def test_the_asgi_app_serves_the_same_shop_in_process_and_over_an_async_transpor
     response = asyncio.run(over_asgi())
     assert response.json()["data"] == {"locations": {"nodes": [{"name": "Warehouse"}]}}
     assert response.headers["x-shopify-api-version"] == "2026-07"
+
+
+LEVEL_IDS = """
+query Levels($item: ID!) {
+  inventoryItem(id: $item) { inventoryLevels(first: 5) { nodes { id location { id } } } }
+}
+"""
+NODE = """
+query Node($id: ID!) { node(id: $id) { ... on InventoryLevel { id location { id } } } }
+"""
+
+
+def test_an_inventory_level_has_its_own_id_not_its_locations_and_is_found_by_it(shop: Shop) -> None:
+    answer = shop.call(LEVEL_IDS, {"item": shop.items["OVS-S"]}).json()
+    [level] = answer["data"]["inventoryItem"]["inventoryLevels"]["nodes"]
+    assert level["location"]["id"] == shop.location
+    level_number = level["id"].removeprefix("gid://shopify/InventoryLevel/").split("?")[0]
+    assert level_number != shop.location.rsplit("/", 1)[1], "a level's id is not its location's"
+    assert level["id"].endswith(f"?inventory_item_id={shop.items['OVS-S'].rsplit('/', 1)[1]}")
+    found = shop.call(NODE, {"id": level["id"]}).json()["data"]["node"]
+    assert found == {"id": level["id"], "location": {"id": shop.location}}
+    by_location = (
+        f"gid://shopify/InventoryLevel/{shop.location.rsplit('/', 1)[1]}?inventory_item_id="
+        + (shop.items["OVS-S"].rsplit("/", 1)[1])
+    )
+    assert shop.call(NODE, {"id": by_location}).json()["data"]["node"] is None

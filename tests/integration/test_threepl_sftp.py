@@ -9,6 +9,7 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncssh
 import pytest
@@ -21,6 +22,12 @@ from tests.integration.sftp_server import SftpTestServer
 from tests.integration.threepl_world import ThreePLWorld, fixture, x12_945
 
 RECEIPT_944 = fixture("x12_944_stupidedi_fixture.edi")  # W07 100 of ITEM123, receipt WR12345, reference DO12345
+
+
+@pytest.fixture
+def app_settings(tmp_path: Path) -> dict[str, Any]:
+    """The test SFTP server listens on loopback, which connectors may reach only when the operator says so."""
+    return {"drop_root": str(tmp_path), "outbound_allow": ("127.0.0.1",)}
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from seamline.api.routes import (
 from seamline.api.routes import finance as finance_routes
 from seamline.api.routes import integration as integration_routes
 from seamline.api.routes import marketplaces as marketplace_routes
+from seamline.api.routes import shopify as shopify_routes
 from seamline.api.routes import stores as store_routes
 from seamline.api.routes import threepl as threepl_routes
 from seamline.api.schemas import HoldIn, Problem
@@ -209,8 +210,10 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
     app.include_router(store_routes.router)  # issue 6: offline till batches, the till catalog
     app.include_router(webhooks_square.router)  # issue 6: signed Square POS webhooks into the inbox
     app.include_router(webhooks_shopify.router)  # issue 5: signed Shopify deliveries into the inbox
+    app.include_router(shopify_routes.router)  # issue 15: link in this process, the sandbox shop's numbers
 
     dashboard = mount_dashboard(app, service, integration)  # the pages at /, behind the same tokens
+    dashboard.wiring = wiring
 
     app.add_middleware(Observe)
     app.add_middleware(BodyLimit, max_bytes=service.settings.max_body_bytes)

@@ -108,6 +108,11 @@ class StyleOut(Response):
     prices: list[PriceOut]
 
 
+class StyleList(Response):
+    items: list[StyleOut]
+    next_cursor: str | None
+
+
 class SkuOut(Response):
     sku: str
     kind: str
@@ -133,6 +138,18 @@ class ChannelIn(Request):
     on_shortage: Literal["reject", "backorder"] = "reject"
     sku_overrides: list[SkuOverrideIn] = []
     settings: dict[str, Any] = {}
+    #: Read-only (what the answer reports): accepted and ignored, so a channel read can be written back.
+    wiring: dict[str, Any] | None = None
+
+
+class ChannelWiring(Response):
+    """What of a channel's connector runs in this process: ``state`` is ``wired``, ``incomplete`` (``missing``
+    names the settings keys it waits for), ``error`` (its settings were refused when built: ``error``),
+    ``pending`` (not yet picked up here), ``manual`` (a till posting its own sales) or ``no_connector``."""
+
+    state: Literal["wired", "incomplete", "error", "pending", "manual", "no_connector"]
+    missing: list[str]
+    error: str | None = None
 
 
 class ChannelOut(Response):
@@ -142,6 +159,11 @@ class ChannelOut(Response):
     safety_stock: int
     pause_below: int
     settings: dict[str, Any]
+    wiring: ChannelWiring | None = None
+
+
+class ChannelList(Response):
+    items: list[ChannelOut]
 
 
 # ------------------------------------------------------------------ ledger

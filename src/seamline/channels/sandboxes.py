@@ -38,6 +38,12 @@ def forget(kind: str, name: str) -> None:
         _instances.pop((kind, name), None)
 
 
+def find(kind: str, name: str) -> Any | None:
+    """The sandbox behind ``sandbox:<kind>/<name>`` in this process, or None (never makes one)."""
+    with _lock:
+        return _instances.get((kind, name))
+
+
 def instance(kind: str, name: str, expected: type[T], make: Callable[[], T]) -> T:
     with _lock:
         found = _instances.get((kind, name))

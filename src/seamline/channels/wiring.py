@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seamline.domain.errors import InvalidInput
-from seamline.integration import Integration, Subscriber
+from seamline.integration import AVAILABILITY_CHANGED, Integration, Subscriber
+from seamline.integration.availability import catch_up_channel
 from seamline.integration.inbox import MessageHandler
 from seamline.service import Seamline
 from seamline.service.coordination import claim_period
@@ -62,6 +63,13 @@ class Wired:
     jobs: list[PeriodicJob] = field(default_factory=list)
     #: Called when the channel is unwired (rewired, or its settings removed): close its connections.
     on_unwire: list[Callable[[], None]] = field(default_factory=list)
+    #: Settings the connector wired without, each leaving part of it out (a Shopify channel with no
+    #: location to publish at pushes no numbers): shown in the channel's ``wiring.missing``.
+    missing: list[str] = field(default_factory=list)
+    #: Run once each time the channel is wired (first wired, or rewired by changed settings): catch the
+    #: platform up with what happened before (styles it does not hold in their current version, numbers it
+    #: has not been shown). Each must compare with what the platform holds, so a rewire sends only the gap.
+    on_wire: list[Callable[[], None]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,31 @@ class WiringContext:
 
 
 Builder = Callable[[WiringContext, ChannelConfig], Wired | None]
+#: The settings keys a connector still needs before it can be wired whole.
+Requirements = Callable[[Mapping[str, Any]], list[str]]
+
+#: What a channel's ``wiring.state`` says: a connector running with all it needs, one waiting for settings
+#: (``missing`` names them), one whose settings were refused when built (``error``), one configured but not
+#: yet picked up by this process, a till that posts its own sales, a kind that has no connector at all.
+WIRED, INCOMPLETE, FAILED, PENDING, MANUAL, NO_CONNECTOR = (
+    "wired",
+    "incomplete",
+    "error",
+    "pending",
+    "manual",
+    "no_connector",
+)
+
+
+def availability_catch_up(context: WiringContext, channel: str, subscribers: list[Subscriber]) -> Callable[[], None]:
+    """An ``on_wire`` hook: the channel's current numbers for the subscribers that have not shown them yet."""
+    names = [s.name for s in subscribers if AVAILABILITY_CHANGED in s.event_types]
+
+    def catch_up() -> None:
+        app, outbox = context.app, context.integration.outbox
+        app.write(lambda conn: catch_up_channel(conn, outbox, app.clock, channel, names))
+
+    return catch_up
 
 
 def default_builders() -> dict[str, Builder]:
@@ -106,11 +139,32 @@ def default_builders() -> dict[str, Builder]:
     }
 
 
+def default_requirements() -> dict[str, Requirements]:
+    from seamline.channels.amazon import wiring as amazon
+    from seamline.channels.mirakl import wiring as mirakl
+    from seamline.channels.quickbooks import wiring as quickbooks
+    from seamline.channels.shopify import wiring as shopify
+    from seamline.channels.square import wiring as square
+    from seamline.channels.threepl import wiring as threepl
+    from seamline.channels.xero import wiring as xero
+
+    return {
+        "shopify": shopify.missing,
+        "pos": square.missing,
+        "amazon": amazon.missing,
+        "mirakl": mirakl.missing,
+        "threepl": threepl.missing,
+        "xero": xero.missing,
+        "quickbooks": quickbooks.missing,
+    }
+
+
 class ConnectorWiring:
     def __init__(self, integration: Integration, builders: Mapping[str, Builder] | None = None) -> None:
         self.integration = integration
         self.app = integration.app
         self.builders = dict(default_builders() if builders is None else builders)
+        self.requirements = default_requirements()
         self.context = WiringContext(self.app, integration)
         self._wired: dict[str, tuple[str, Wired]] = {}  # channel code -> (fingerprint, what it registered)
         self._due: dict[str, float] = {}  # job name -> monotonic time it runs next
@@ -145,6 +199,9 @@ class ConnectorWiring:
                 if current is not None:
                     self._unwire(code)
                 try:
+                    refused = self.app.outbound.check_settings(config.kind, config.settings, must_resolve=False)
+                    if refused:  # stored before the rule, or a host that now resolves inward (#20)
+                        raise InvalidInput("; ".join(f"{e.field} {e.message}" for e in refused), refused)
                     wired = self.builders[config.kind](self.context, config)
                 except Exception as exc:  # noqa: BLE001 - one bad channel must not keep the others unwired
                     log.error("channel %s (%s) not wired: %s", code, config.kind, exc)
@@ -168,6 +225,11 @@ class ConnectorWiring:
         for job in wired.jobs:
             self._due[job.name] = now + job.every_seconds
         self._wired[code] = (fingerprint, wired)
+        for catch_up in wired.on_wire:
+            try:
+                catch_up()
+            except Exception:  # noqa: BLE001 - the platform may be away; the channel stays wired
+                log.exception("channel %s: catching up after wiring failed", code)
         log.info(
             "channel %s wired: subscribers %s, handlers %d, jobs %s",
             code,
@@ -190,6 +252,30 @@ class ConnectorWiring:
                 close()
             except Exception:  # noqa: BLE001 - a connection that fails to close must not keep the channel wired
                 log.exception("channel %s: closing its connections failed", code)
+
+    def state(self, code: str, kind: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """What is wired of a channel and what is missing: ``{state, missing: [settings keys], error?}``."""
+        if kind not in self.builders:
+            return {"state": NO_CONNECTOR, "missing": []}
+        if kind == "pos" and settings.get("provider") is None:
+            return {"state": MANUAL, "missing": []}
+        needs = self.requirements.get(kind)
+        missing = [] if needs is None else needs(settings)
+        with self._lock:
+            found = self._wired.get(code)
+            error = self.errors.get(code)
+        if found is not None:
+            missing += [key for key in found[1].missing if key not in missing]
+        answer: dict[str, Any] = {"state": WIRED, "missing": missing}
+        if error is not None:
+            answer["error"] = error
+        if missing:
+            answer["state"] = INCOMPLETE
+        elif error is not None:
+            answer["state"] = FAILED
+        elif found is None or not (found[1].subscribers or found[1].handlers or found[1].jobs):
+            answer["state"] = PENDING
+        return answer
 
     def wired(self) -> dict[str, Wired]:
         with self._lock:

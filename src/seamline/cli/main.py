@@ -48,6 +48,12 @@ def migrate() -> None:
     console.print(f"schema at [bold]{current_revision(engine)}[/] (was {before or 'empty'})")
 
 
+def listen_url(host: str, port: int) -> str:
+    """The URL a browser on this machine opens for ``--host``/``--port`` (all interfaces: the loopback one)."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
@@ -62,6 +68,9 @@ def serve(
     service = bootstrap(generate_admin_token=True)
     if service.generated_admin_token:
         console.print(f"development admin token: [bold]{service.generated_admin_token}[/] (shown once)")
+    api_url = listen_url(host, port)
+    console.print(f"Seamline listening on [bold]{api_url}[/] (API under {api_url}/v1, OpenAPI {api_url}/docs)")
+    console.print(f"dashboard: [bold]{api_url}/[/] (log in with an admin or read token)")
     if workers > 1:
         if service.generated_admin_token:
             os.environ["SEAMLINE_ADMIN_TOKEN"] = service.generated_admin_token  # the same token in every worker

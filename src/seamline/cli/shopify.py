@@ -24,8 +24,8 @@ def link_cmd(
 ) -> None:
     """Link the shop's products to our SKUs. Safe to run again: linked SKUs are skipped unless --relink."""
     from seamline.channels.shopify.link import link_channel
-    from seamline.channels.shopify.wiring import build_client
-    from seamline.channels.wiring import ConnectorWiring, WiringContext
+    from seamline.channels.shopify.wiring import build_client, find_sandbox
+    from seamline.channels.wiring import SANDBOX_SCHEME, ConnectorWiring, WiringContext
     from seamline.integration import install
     from seamline.service import bootstrap
 
@@ -33,6 +33,15 @@ def link_cmd(
     config = next((c for c in ConnectorWiring(integration).configs() if c.code == channel), None)
     if config is None or config.kind != "shopify":
         console.print(f"[red]no Shopify channel {channel}[/]")
+        raise typer.Exit(2)
+    sandboxed = str(config.settings.get("admin_api_url") or "").startswith(SANDBOX_SCHEME)
+    if sandboxed and find_sandbox(str(config.settings.get("shop_domain") or "")) is None:
+        # The sandbox shop lives in the memory of the server that wired the channel: this process has only an
+        # empty one of its own, so linking here would link nothing the channel pushes to.
+        console.print(
+            f"[red]channel {channel} talks to the in-process sandbox shop of the server (seamline serve)[/]; "
+            f"link it there: POST /v1/channels/{channel}/shopify/link"
+        )
         raise typer.Exit(2)
     client = build_client(WiringContext(integration.app, integration), config)
     with Progress(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Connection, Engine
 
@@ -46,6 +46,44 @@ POLL_SECONDS = 1.0
 
 def coalesce_key(channel: str, sku: str) -> str:
     return f"availability:{channel}:{sku}"
+
+
+def catch_up_channel(
+    conn: Connection, outbox: Outbox, clock: Clock, channel: str, subscribers: Sequence[str]
+) -> list[str]:
+    """A newly wired channel's current numbers (issue #15): the publisher only emits when a balance changes,
+    so stock that was already there would never reach it. Emits ``AvailabilityChanged`` for each unit SKU
+    stocked at the channel's sources whose number one of ``subscribers`` has not published yet; answers the
+    SKUs. A rewire finds them published and sends nothing."""
+    policies = channels_repo.policies(conn)
+    policy = next((p for p in policies if p.code == channel), None)
+    if policy is None or not policy.sources or not subscribers:
+        return []
+    now = clock.now()
+    available: dict[str, dict[str, int]] = defaultdict(dict)
+    for balance in ledger_repo.read_balances(conn, now, locations_in=list(policy.sources)):
+        available[balance.sku][balance.location] = balance.available
+    shown = [
+        {r["sku"]: r["available"] for r in outbox_repo.published_numbers(conn, name, channel)} for name in subscribers
+    ]
+    events, behind = [], []
+    for sku in sorted(available):  # units are stocked, packs are not: a pack's number follows its components
+        result = channel_atp(policy, sku, available[sku], policies)
+        number = 0 if result.paused else result.atp
+        if all(numbers.get(sku) == number for numbers in shown):
+            continue
+        payload = {
+            "channel": channel,
+            "sku": sku,
+            "atp": result.atp,
+            "available": number,
+            "paused": result.paused,
+            "pause_below": policy.pause_below,
+        }
+        events.append(NewEvent(AVAILABILITY_CHANGED, payload, channel, coalesce_key(channel, sku)))
+        behind.append(sku)
+    outbox.emit(conn, events)
+    return behind
 
 
 class AvailabilityJournal:

@@ -54,9 +54,8 @@ class AccountingDesk:
         for key in REQUIRED.get(str(kind), ()):
             if not isinstance(settings.get(key), str) or not settings[key]:
                 errors.append(FieldError(f"settings.{key}", f"is required for {kind}"))
-        for key, value in settings.items():
-            if isinstance(value, str) and value.startswith(SANDBOX_SCHEME) and self.app.settings.env == "production":
-                errors.append(FieldError(f"settings.{key}", "a sandbox URL is refused in production"))
+        # Where the export sends its token: https to a public host, sandbox: outside production (#20).
+        errors.extend(self.app.outbound.check_settings(str(kind), settings))
         if errors:
             raise InvalidInput(f"accounting connection {code} is not valid", errors)
         accounting_repo.save_connection(conn, code, str(kind), settings, self.app.clock.now())

@@ -40,6 +40,7 @@ from seamline.ledger.model import PHYSICAL_KINDS
 from seamline.orders.reconcile import OrderDifference, compare_order_allocations
 from seamline.service import metrics
 from seamline.service.group_commit import GroupCommit, LockKeys, lock_in_order
+from seamline.service.outbound import OutboundPolicy
 from seamline.service.principal import Principal, validate_scopes
 from seamline.service.settings import Settings
 from seamline.store import (
@@ -107,6 +108,7 @@ class Seamline:
         self.engine = engine
         self.clock = clock
         self.settings = settings
+        self._outbound: tuple[Settings, OutboundPolicy] | None = None
         self.generated_admin_token: str | None = None
         self._token_cache: dict[str, tuple[float, Principal | None]] = {}
         #: Called inside every write transaction, after its work and before commit, with the connection.
@@ -312,6 +314,20 @@ class Seamline:
             raise NotFound(f"no style {code}", code="unknown-style")
         return style
 
+    def list_styles(
+        self, *, season: str | None = None, cursor: str | None = None, limit: int = 100
+    ) -> tuple[list[Style], str | None]:
+        """A page of styles in code order; ``next_cursor`` (the page's last code) continues it, None at the end."""
+        if cursor is not None and not catalog_code_ok(cursor):
+            raise InvalidInput("bad cursor", [FieldError("cursor", "is not a cursor this API gave out")])
+
+        def work(conn: Connection) -> list[Style]:
+            codes = catalog_repo.style_codes(conn, season=season, after=cursor, limit=limit)
+            return [style for code in codes if (style := catalog_repo.get_style(conn, code)) is not None]
+
+        found = self.read(work)
+        return found, (found[-1].code if len(found) == limit else None)
+
     def get_sku(self, sku: str) -> dict[str, Any]:
         def work(conn: Connection) -> dict[str, Any]:
             row = catalog_repo.get_sku(conn, sku)
@@ -339,6 +355,13 @@ class Seamline:
         return self.read(work)
 
     # ---------------------------------------------------------------- channels
+    @property
+    def outbound(self) -> OutboundPolicy:
+        """Which URLs, hosts and folders connector settings may name (issue #20), from the current settings."""
+        if self._outbound is None or self._outbound[0] is not self.settings:
+            self._outbound = (self.settings, OutboundPolicy.from_settings(self.settings))
+        return self._outbound[1]
+
     def put_channel(self, conn: Connection, code: str, body: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
         if not catalog_code_ok(code):
             raise InvalidInput("bad channel code", [FieldError("code", "must be 1-64 letters, digits or . _ - /")])
@@ -378,11 +401,8 @@ class Seamline:
                 errors.append(FieldError(f"sku_overrides[{i}].ring_fence", "must be a whole number, 0 or more"))
                 continue
             sku_policies[str(sku)] = (safety, fence)
-        if self.settings.env == "production":
-            # Connector URLs of the form ``sandbox:...`` talk to an in-process test platform (issue 5/6/7).
-            for name, value in (body.get("settings") or {}).items():
-                if isinstance(value, str) and value.startswith("sandbox:"):
-                    errors.append(FieldError(f"settings.{name}", "a sandbox URL is refused in production"))
+        # Where the connector will send its token: https to a public host, a drop folder under the root (#20).
+        errors.extend(self.outbound.check_settings(str(kind), body.get("settings") or {}))
         if errors:
             raise InvalidInput(f"channel {code} is not valid", errors)
         existing = channels_repo.get_channel(conn, code)
@@ -405,6 +425,9 @@ class Seamline:
         saved = channels_repo.get_channel(conn, code)
         assert saved is not None
         return existing is None, channel_view(saved)
+
+    def list_channels(self) -> list[dict[str, Any]]:
+        return [channel_view(row) for row in self.read(channels_repo.list_channels)]
 
     def get_channel(self, code: str) -> dict[str, Any]:
         row = self.read(lambda conn: channels_repo.get_channel(conn, code))

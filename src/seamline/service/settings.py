@@ -37,6 +37,10 @@ class Settings:
     #: PostgreSQL connection budget; see docs/deployment or PgBouncer).
     db_pool_size: int = 10
     db_max_overflow: int = 20
+    #: Hosts, addresses and CIDR networks connectors may reach although private, loopback or link-local (#20).
+    outbound_allow: tuple[str, ...] = ()
+    #: The folder every 3PL drop folder must lie under; unset: ``drops/`` in the data directory.
+    drop_root: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -57,6 +61,8 @@ class Settings:
             session_secret=env.get("SEAMLINE_SESSION_SECRET") or None,
             db_pool_size=_int(env, "SEAMLINE_DB_POOL_SIZE", 10),
             db_max_overflow=_int(env, "SEAMLINE_DB_MAX_OVERFLOW", 20),
+            outbound_allow=tuple(x.strip() for x in env.get("SEAMLINE_OUTBOUND_ALLOW", "").split(",") if x.strip()),
+            drop_root=env.get("SEAMLINE_DROP_ROOT") or None,
         )
         settings.check()
         return settings

@@ -155,6 +155,24 @@ def save_style(conn: Connection, style: Style, now: datetime) -> None:
         )
 
 
+def style_codes(
+    conn: Connection, *, season: str | None = None, after: str | None = None, limit: int = 100
+) -> list[str]:
+    """A page of style codes in code order (``after`` the last one of the previous page)."""
+    query = select(styles.c.code).order_by(styles.c.code).limit(limit)
+    if season is not None:
+        query = query.where(styles.c.season == season)
+    if after is not None:
+        query = query.where(styles.c.code > after)
+    return [str(code) for code in conn.execute(query).scalars()]
+
+
+def style_versions(conn: Connection) -> list[tuple[str, int, str]]:
+    """Every style's (code, version, status), in code order: what a newly wired channel is compared with."""
+    rows = conn.execute(select(styles.c.code, styles.c.version, styles.c.status).order_by(styles.c.code))
+    return [(r.code, int(r.version), str(r.status)) for r in rows]
+
+
 def get_sku(conn: Connection, sku: str) -> dict[str, Any] | None:
     row = conn.execute(select(skus).where(skus.c.sku == sku)).mappings().first()
     return dict(row) if row else None

@@ -25,6 +25,15 @@ def get_channel(conn: Connection, code: str) -> dict[str, Any] | None:
     return out
 
 
+def list_channels(conn: Connection) -> list[dict[str, Any]]:
+    """Every channel in code order, with its per-SKU policies (as ``get_channel`` answers one)."""
+    policies: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in conn.execute(select(channel_sku_policies)):
+        policies.setdefault(r.channel, {})[r.sku] = {"safety_stock": r.safety_stock, "ring_fence": r.ring_fence}
+    rows = conn.execute(select(channels).order_by(channels.c.code)).mappings()
+    return [{**dict(row), "sku_policies": policies.get(row["code"], {})} for row in rows]
+
+
 def save_channel(
     conn: Connection,
     code: str,

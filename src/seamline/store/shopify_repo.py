@@ -45,6 +45,16 @@ def save_product(
     )
 
 
+def published_versions(conn: Connection, channel: str) -> dict[str, int | None]:
+    """Style → the version the channel's product holds (None: linked, never published by us)."""
+    rows = conn.execute(
+        select(shopify_products.c.style, shopify_products.c.published_version).where(
+            shopify_products.c.channel == channel
+        )
+    )
+    return {r.style: r.published_version for r in rows}
+
+
 def product_of_style(conn: Connection, channel: str, style: str) -> dict[str, Any] | None:
     row = (
         conn.execute(

@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
+from seamline.channels.wiring import ConnectorWiring
 from seamline.integration import Integration
 from seamline.service import Principal, Seamline
 from seamline.service.app import ReconcileReport
@@ -74,6 +75,9 @@ class Dashboard:
         self.wall_seconds: Callable[[datetime, datetime], float] = lambda start, end: (end - start).total_seconds()
         #: A line shown on every page (the demo says what is simulated).
         self.banner: str | None = None
+        #: The connector wiring of this process (set by ``create_app``): the integration page shows each
+        #: channel's wiring state and the settings it still needs.
+        self.wiring: ConnectorWiring | None = None
         self.kpis = KpiHistory(service, lambda start, end: self.wall_seconds(start, end))
         self.drift = DriftLog()
         self.env = jinja2.Environment(

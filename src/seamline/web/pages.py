@@ -117,9 +117,14 @@ def integration_health(d: Dashboard) -> dict[str, Any]:
                 "reasons": reasons.get(name, []),
             }
         )
+    channels = []
+    for view in service.list_channels():
+        wiring = None if d.wiring is None else d.wiring.state(view["code"], view["kind"], view["settings"])
+        channels.append({"code": view["code"], "kind": view["kind"], "wiring": wiring})
     return {
         "now": now,
         "transport": status["transport"],
+        "channels": channels,
         "subscribers": subscribers,
         "inbox": status["inbox"],
         "dead_total": sum(s["dead_letters"] for s in status["subscribers"]),

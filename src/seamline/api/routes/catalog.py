@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 
 from seamline.api.deps import principal, service
 from seamline.api.routes.common import PROBLEMS, run_command
-from seamline.api.schemas import SkuOut, StyleIn, StyleOut
+from seamline.api.schemas import SkuOut, StyleIn, StyleList, StyleOut
 from seamline.catalog import StyleDraft
 from seamline.service import Principal
 from seamline.service.app import style_view
@@ -33,6 +33,20 @@ def put_style(code: str, body: StyleIn, request: Request, who: Principal = Depen
         return (201 if outcome == "created" else 200), style_view(style)
 
     return run_command(request, who, data, work)
+
+
+@router.get("/styles", response_model=StyleList)
+def list_styles(
+    request: Request,
+    season: str | None = Query(default=None, max_length=32),
+    cursor: str | None = Query(default=None, max_length=64),
+    limit: int = Query(default=100, ge=1, le=500),
+    who: Principal = Depends(principal),
+) -> dict[str, Any]:
+    """The product master in code order, optionally one season's; ``next_cursor`` continues it."""
+    who.require_read()
+    styles, next_cursor = service(request).list_styles(season=season, cursor=cursor, limit=limit)
+    return {"items": [style_view(style) for style in styles], "next_cursor": next_cursor}
 
 
 @router.get("/styles/{code}", response_model=StyleOut)

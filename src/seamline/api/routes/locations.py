@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -10,7 +11,8 @@ from sqlalchemy import Connection
 
 from seamline.api.deps import principal, service
 from seamline.api.routes.common import PROBLEMS, run_command
-from seamline.api.schemas import ChannelIn, ChannelOut, LocationIn, LocationList, LocationOut
+from seamline.api.schemas import ChannelIn, ChannelList, ChannelOut, LocationIn, LocationList, LocationOut
+from seamline.channels.wiring import ConnectorWiring
 from seamline.service import Principal
 
 router = APIRouter(prefix="/v1", tags=["locations and channels"], responses=PROBLEMS)
@@ -44,7 +46,7 @@ def get_location(code: str, request: Request, who: Principal = Depends(principal
 def put_channel(code: str, body: ChannelIn, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
     """Create or replace a channel's availability policy. Secrets in ``settings`` are write-only."""
     who.require_admin()
-    data = body.model_dump()
+    data = body.model_dump(exclude={"wiring"})
 
     def work(conn: Connection) -> tuple[int, Any]:
         created, view = service(request).put_channel(conn, code, data)
@@ -54,11 +56,32 @@ def put_channel(code: str, body: ChannelIn, request: Request, who: Principal = D
     wiring = getattr(request.app.state, "wiring", None)
     if wiring is not None and response.status_code < 300:
         wiring.refresh()  # this process rewires at once; others within REFRESH_SECONDS
+        # The answer says what the connector could wire of these settings (a replayed answer too: it is now).
+        view = with_wiring(request, json.loads(bytes(response.body)))
+        return JSONResponse(view, status_code=response.status_code, headers=_replay_headers(response))
     return response
+
+
+def _replay_headers(response: JSONResponse) -> dict[str, str]:
+    return {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
+
+
+def with_wiring(request: Request, view: dict[str, Any]) -> dict[str, Any]:
+    """The channel view with ``wiring``: what of its connector runs in this process and what it waits for."""
+    wiring: ConnectorWiring | None = getattr(request.app.state, "wiring", None)
+    if wiring is None:
+        return view
+    return {**view, "wiring": wiring.state(view["code"], view["kind"], view["settings"])}
+
+
+@router.get("/channels", response_model=ChannelList)
+def list_channels(request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    who.require_read()
+    return {"items": [with_wiring(request, view) for view in service(request).list_channels()]}
 
 
 @router.get("/channels/{code}", response_model=ChannelOut)
 def get_channel(code: str, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
     if not who.has_channel(code):
         who.require_read()
-    return service(request).get_channel(code)
+    return with_wiring(request, service(request).get_channel(code))

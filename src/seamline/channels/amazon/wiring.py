@@ -13,6 +13,7 @@ inbox, and the periodic jobs (pull orders into the inbox, settle listings feeds,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -21,13 +22,32 @@ from seamline.channels import sandboxes
 from seamline.channels.amazon import inbound
 from seamline.channels.amazon.client import AmazonClient, AmazonConfig
 from seamline.channels.amazon.connector import AmazonConnector
-from seamline.channels.wiring import ChannelConfig, PeriodicJob, Wired, WiringContext
+from seamline.channels.wiring import (
+    SANDBOX_SCHEME,
+    ChannelConfig,
+    PeriodicJob,
+    Wired,
+    WiringContext,
+    availability_catch_up,
+)
 from seamline.sandbox.amazon import AmazonSandbox, SandboxConfig
 
 
 def sandbox(name: str = "default") -> AmazonSandbox:
     """The in-process Amazon behind ``sandbox:amazon/<name>``."""
     return sandboxes.instance("amazon", name, AmazonSandbox, lambda: AmazonSandbox(SandboxConfig()))
+
+
+def missing(settings: Mapping[str, Any]) -> list[str]:
+    """The settings an Amazon channel still needs (a sandbox endpoint fills in the rest itself)."""
+    endpoint = str(settings.get("endpoint") or "")
+    if not endpoint:
+        return ["endpoint"]
+    if endpoint.startswith(SANDBOX_SCHEME):
+        return []
+    lwa = ("refresh_token", "client_id", "client_secret")
+    token = ["access_token"] if settings.get("access_token") or not settings.get("refresh_token") else list(lwa)
+    return [key for key in ("seller_id", *token, "marketplace_ids") if not settings.get(key)]
 
 
 def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
@@ -82,8 +102,10 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
                 catch_up,
             )
         )
+    subscribers = [connector.subscriber()]
     return Wired(
-        subscribers=[connector.subscriber()],
+        subscribers=subscribers,
         handlers=[(inbound.source_for(config.code), inbound.ORDER_MESSAGE, connector.order_handler())],
         jobs=jobs,
+        on_wire=[availability_catch_up(context, config.code, subscribers)],
     )

@@ -10,6 +10,7 @@ OF01 ``PARTIAL_UPDATE`` file. Never OF24, which resets the fields it is not sent
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -17,13 +18,28 @@ import httpx
 from seamline.channels import sandboxes
 from seamline.channels.mirakl.client import MiraklClient, MiraklConfig
 from seamline.channels.mirakl.connector import MiraklConnector
-from seamline.channels.wiring import ChannelConfig, PeriodicJob, Wired, WiringContext
+from seamline.channels.wiring import (
+    SANDBOX_SCHEME,
+    ChannelConfig,
+    PeriodicJob,
+    Wired,
+    WiringContext,
+    availability_catch_up,
+)
 from seamline.sandbox.mirakl import MiraklSandbox, SandboxConfig
 
 
 def sandbox(name: str = "default") -> MiraklSandbox:
     """The in-process Mirakl behind ``sandbox:mirakl/<name>``."""
     return sandboxes.instance("mirakl", name, MiraklSandbox, lambda: MiraklSandbox(SandboxConfig()))
+
+
+def missing(settings: Mapping[str, Any]) -> list[str]:
+    """The settings a Mirakl channel still needs (a sandbox base URL brings its own key)."""
+    base_url = str(settings.get("base_url") or "")
+    if not base_url:
+        return ["base_url"]
+    return [] if base_url.startswith(SANDBOX_SCHEME) or settings.get("api_key") else ["api_key"]
 
 
 def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
@@ -45,7 +61,9 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
     def sync() -> None:
         connector.sync_once()
 
+    subscribers = [connector.subscriber()]
     return Wired(
-        subscribers=[connector.subscriber()],
+        subscribers=subscribers,
         jobs=[PeriodicJob(f"{connector.name}:offer_sync", float(settings.get("sync_every_seconds", 15.0)), sync)],
+        on_wire=[availability_catch_up(context, config.code, subscribers)],
     )

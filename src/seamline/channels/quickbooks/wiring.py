@@ -41,6 +41,10 @@ def _strings(value: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in (value or {}).items()}
 
 
+def missing(settings: Mapping[str, Any]) -> list[str]:
+    return [key for key in ("base_url", "access_token", "realm_id") if not settings.get(key)]
+
+
 def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
     settings = config.settings
     base_url = str(settings["base_url"])

@@ -28,7 +28,6 @@ from seamline.channels.shopify.mapper import (
     DEFAULT_REASON,
     MAX_QUANTITIES_PER_CALL,
     coalesce_pushes,
-    legacy_id,
     set_quantities_input,
     to_gid,
 )
@@ -46,10 +45,15 @@ mutation SetAvailable($input: InventorySetQuantitiesInput!, $idempotencyKey: Str
 }
 """
 
+# An InventoryLevel's id is its own (not its location's), so levels are read through their inventory items
+# at the location, never by an id built from the location.
 READ_AVAILABLE = """
-query ReadAvailable($ids: [ID!]!) {
+query ReadAvailable($ids: [ID!]!, $location: ID!) {
   nodes(ids: $ids) {
-    ... on InventoryLevel { id quantities(names: ["available"]) { name quantity } }
+    ... on InventoryItem {
+      id
+      inventoryLevel(locationId: $location) { quantities(names: ["available"]) { name quantity } }
+    }
   }
 }
 """
@@ -496,18 +500,19 @@ class ShopifyClient:
         item is not stocked at the location."""
         answer: dict[tuple[str, str], int | None] = {}
         keys = [(to_gid("InventoryItem", item), to_gid("Location", location)) for item, location in pairs]
-        for start in range(0, len(keys), MAX_QUANTITIES_PER_CALL):
-            chunk = keys[start : start + MAX_QUANTITIES_PER_CALL]
-            ids = [
-                f"gid://shopify/InventoryLevel/{legacy_id(location)}?inventory_item_id={legacy_id(item)}"
-                for item, location in chunk
-            ]
-            result = self.execute(READ_AVAILABLE, {"ids": ids}, operation="ReadAvailable")
-            for pair, node in zip(chunk, result.data.get("nodes") or [], strict=False):
-                quantities = (node or {}).get("quantities") or []
-                answer[pair] = next((q.get("quantity") for q in quantities if q.get("name") == "available"), None)
-            for pair in chunk:
-                answer.setdefault(pair, None)
+        by_location: dict[str, list[tuple[str, str]]] = {}
+        for key in keys:
+            by_location.setdefault(key[1], []).append(key)
+        for location, located in by_location.items():
+            for start in range(0, len(located), MAX_QUANTITIES_PER_CALL):
+                chunk = located[start : start + MAX_QUANTITIES_PER_CALL]
+                variables = {"ids": [item for item, _ in chunk], "location": location}
+                result = self.execute(READ_AVAILABLE, variables, operation="ReadAvailable")
+                for pair, node in zip(chunk, result.data.get("nodes") or [], strict=False):
+                    quantities = ((node or {}).get("inventoryLevel") or {}).get("quantities") or []
+                    answer[pair] = next((q.get("quantity") for q in quantities if q.get("name") == "available"), None)
+        for key in keys:
+            answer.setdefault(key, None)
         return answer
 
     # -- products -------------------------------------------------------------------------------------

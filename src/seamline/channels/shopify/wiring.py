@@ -10,7 +10,9 @@
 - ``location_map``: Shopify location id → our location code (where refunds restock), over the locations
   ``seamline shopify link`` matched by name;
 - ``publish_location_id``: the Shopify location that shows the channel's availability (default: the first
-  key of ``location_map``);
+  key of ``location_map``, else the one location ``seamline shopify link`` linked, else the shop's one active
+  location; with several and none named, numbers are not pushed and ``wiring.missing`` names
+  ``location_map``);
 - ``currency``: the channel's currency (orders in another are held; products are priced in it);
 - ``accept_test_orders``: false by default; ``max_throttle_wait_seconds``: how long the client waits for the
   cost bucket before handing the delivery back to the dispatcher as rate limited (default 10).
@@ -27,6 +29,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import httpx
 from sqlalchemy import Connection
 
 from seamline.channels import sandboxes
@@ -60,9 +63,18 @@ from seamline.integration.catalog_events import style_coalesce_key
 from seamline.integration.events import ORDER_SHIPPED, STYLE_CHANGED
 from seamline.sandbox.shopify import SandboxConfig, ShopifySandbox
 from seamline.service import Seamline
-from seamline.store import catalog_repo, shopify_repo
+from seamline.store import catalog_repo, outbox_repo, shopify_repo
 
 API_VERSION = "2026-07"
+#: The location of a sandbox shop made for a ``sandbox:`` URL.
+SANDBOX_LOCATION = "Sandbox warehouse"
+
+
+def missing(settings: Mapping[str, Any]) -> list[str]:
+    """The settings a Shopify channel still needs before it is wired whole (``wiring.missing`` of the answer).
+    ``location_map`` is left to the builder: it is derived from the shop when the shop has one location."""
+    needed = ["shop_domain", "admin_api_url", "access_token", "webhook_secrets"]
+    return [key for key in needed if not settings.get(key)]
 
 
 def sandbox_for(shop_domain: str, *, access_token: str | None = None) -> ShopifySandbox:
@@ -73,9 +85,18 @@ def sandbox_for(shop_domain: str, *, access_token: str | None = None) -> Shopify
         config = SandboxConfig(shop_domain=domain)
         if access_token:
             config.access_token = access_token
-        return ShopifySandbox(config)
+        shop = ShopifySandbox(config)
+        # A real shop always has a location; one location makes the channel's publish location unambiguous.
+        shop.add_location(SANDBOX_LOCATION)
+        return shop
 
     return sandboxes.instance("shopify", domain, ShopifySandbox, make)
+
+
+def find_sandbox(shop_domain: str) -> ShopifySandbox | None:
+    """The in-process sandbox shop of ``shop_domain`` if this process made or was given one."""
+    found = sandboxes.find("shopify", shop_domain.lower())
+    return found if isinstance(found, ShopifySandbox) else None
 
 
 def use_sandbox(sandbox: ShopifySandbox) -> ShopifySandbox:
@@ -124,10 +145,13 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
     client = build_client(context, config)
     locations = _location_map(config)
     publish_location = settings.get("publish_location_id") or next(iter(locations), None)
+    if publish_location is None:
+        locations, publish_location = _derived_locations(app, config, client)
     publish_location = None if publish_location is None else str(legacy_id(publish_location) or publish_location)
     currency = settings.get("currency")
     subscriber_name = f"shopify:{config.code}"
-    wired = Wired()
+    # No location to publish at: orders and products still flow, numbers are not pushed (and the answer says so).
+    wired = Wired(missing=[] if publish_location is not None else ["location_map"])
 
     if publish_location is not None:
         wired.subscribers.append(
@@ -194,7 +218,55 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
         republish=republish,
     )
     wired.handlers.extend(topic_handlers.handlers(channel))
+
+    def catch_up() -> None:
+        """Styles that existed before the channel was wired (or changed while it was not) are published, and
+        linked SKUs whose shown number is not the ledger's are pushed: only the gap, so a rewire sends little."""
+
+        def work(conn: Connection) -> None:
+            held = shopify_repo.published_versions(conn, config.code)
+            stale = [
+                code
+                for code, version, status in catalog_repo.style_versions(conn)
+                if held.get(code) != version and (code in held or status != "discontinued")
+            ]
+            republish(conn, stale)
+            if publish_location is None:
+                return
+            shown = {
+                r["sku"]: r["available"] for r in outbox_repo.published_numbers(conn, subscriber_name, config.code)
+            }
+            now = app.clock.now()
+            behind = []
+            for sku in sorted(shopify_repo.inventory_items(conn, config.code)):
+                current = topic_handlers.current_availability(conn, config.code, sku, now)
+                if current is not None and shown.get(sku) != current[0]:
+                    behind.append((sku, None))
+            repush(conn, behind)
+
+        app.write(work)
+
+    wired.on_wire.append(catch_up)
     return wired
+
+
+def _derived_locations(
+    app: Seamline, config: ChannelConfig, client: ShopifyClient
+) -> tuple[dict[str, str], str | None]:
+    """Where to publish when ``location_map`` is not set: the one location ``seamline shopify link`` linked,
+    else the shop's one active location (mapped to the channel's source when it has exactly one). Several
+    locations are ambiguous: nothing is guessed and ``location_map`` shows as missing."""
+    linked = app.read(lambda conn: shopify_repo.location_codes(conn, config.code))
+    if linked:
+        return linked, (next(iter(linked)) if len(linked) == 1 else None)
+    try:
+        found = client.locations()
+    except (ShopifyThrottled, ShopifyUnavailable, ShopifyRejected, httpx.HTTPError):
+        return {}, None
+    if len(found) != 1:
+        return {}, None
+    location_id = str(legacy_id(found[0][0]))
+    return ({location_id: config.sources[0]} if len(config.sources) == 1 else {}), location_id
 
 
 def _record_push_drift(app: Seamline, channel: str, drift: Drift) -> None:

@@ -31,6 +31,14 @@ PROVIDER = "square"
 SYNC_SECONDS = 30.0
 
 
+def missing(settings: Mapping[str, Any]) -> list[str]:
+    """The settings a Square till still needs; a till without ``provider`` posts its sales itself (manual)."""
+    if settings.get("provider") != PROVIDER:
+        return []
+    needed = ("base_url", "access_token", "signature_key", "notification_url", "locations")
+    return [key for key in needed if not settings.get(key)]
+
+
 def sandbox(url: str, settings: Mapping[str, Any] | None = None) -> SquareSandbox:
     """The in-process Square seller named by a ``sandbox:`` URL: one per name in this process, so the demo
     and the tests ring up sales on the same seller the connector talks to."""

@@ -4,7 +4,8 @@
 ``location`` setting) and ``settings``:
 
 - ``transport``: ``local`` (the default) or ``sftp``. Local: ``drop_folder``, the directory shared with the
-  3PL (``inbound/``, ``outbound/``, ``archive/``, ``error/`` under it). SFTP: ``sftp_host``,
+  3PL, under ``SEAMLINE_DROP_ROOT`` (a relative one is taken under it; see ``seamline.service.outbound``;
+  ``inbound/``, ``outbound/``, ``archive/``, ``error/`` under it). SFTP: ``sftp_host``,
   ``sftp_port`` (22), ``sftp_username``, ``sftp_password`` and/or ``sftp_private_key`` (the key's text),
   ``sftp_known_host_key`` (the server's public key, ``ssh-ed25519 AAAA...``: any other is refused),
   ``sftp_root`` (the folder holding ``inbound/`` and the others; the login directory by default),
@@ -118,14 +119,31 @@ def exchange_settings(settings: Mapping[str, Any]) -> ThreePLSettings:
     return ThreePLSettings("csv" if fmt == "csv" else "x12", envelope, profile)
 
 
-def drop_folder(settings: Mapping[str, Any], clock: Clock) -> tuple[DropFolder, SftpConnection | None] | None:
-    """The folder the channel exchanges files through (and its SFTP connection), or None while it has none."""
+def missing(settings: Mapping[str, Any]) -> list[str]:
+    """The settings a 3PL channel still needs to exchange files."""
+    if str(settings.get("transport") or "local") == "sftp":
+        needed = ["sftp_host", "sftp_username", "sftp_known_host_key"]
+        found = [key for key in needed if not settings.get(key)]
+        if not settings.get("sftp_password") and not settings.get("sftp_private_key"):
+            found.append("sftp_password")
+    else:
+        found = [] if settings.get("drop_folder") else ["drop_folder"]
+    if str(settings.get("format") or settings.get("profile") or "x12") == "x12":
+        found += [key for key in ("sender_id", "receiver_id") if not settings.get(key)]
+    return found
+
+
+def drop_folder(
+    settings: Mapping[str, Any], clock: Clock, *, under: Callable[[str], Path] = Path
+) -> tuple[DropFolder, SftpConnection | None] | None:
+    """The folder the channel exchanges files through (and its SFTP connection), or None while it has none.
+    ``under`` places a local folder (a relative one under the drop root, see ``service.outbound``)."""
     transport = str(settings.get("transport") or "local")
     settle = float(settings.get("settle_seconds", 2.0))
     if transport == "local":
         if not settings.get("drop_folder"):
             return None
-        return LocalDropFolder(Path(str(settings["drop_folder"])), settle_seconds=settle, clock=clock), None
+        return LocalDropFolder(under(str(settings["drop_folder"])), settle_seconds=settle, clock=clock), None
     if transport != "sftp":
         raise ValueError(f"transport is local or sftp, not {transport!r}")
     missing = [name for name in ("sftp_host", "sftp_username", "sftp_known_host_key") if not settings.get(name)]
@@ -279,7 +297,7 @@ def announce_transfers(
 
 def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
     settings = config.settings
-    found = drop_folder(settings, context.app.clock)
+    found = drop_folder(settings, context.app.clock, under=context.app.outbound.folder)
     if found is None:
         return None  # not connected yet: the channel's numbers are still kept
     folder, connection = found

@@ -33,6 +33,10 @@ def sandbox(url: str, settings: Mapping[str, Any] | None = None) -> XeroSandbox:
     return sandboxes.instance("xero", url, XeroSandbox, make)
 
 
+def missing(settings: Mapping[str, Any]) -> list[str]:
+    return [key for key in ("base_url", "access_token", "tenant_id") if not settings.get(key)]
+
+
 def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
     settings = config.settings
     name = config.code.removeprefix(WIRING_PREFIX)

@@ -17,7 +17,6 @@ from seamline.sandbox.shopify.state import (
     Refund,
     Shop,
     gid,
-    level_gid,
 )
 
 
@@ -181,7 +180,7 @@ def inventory_level_payload(level: Level) -> dict[str, Any]:
         "location_id": level.location_id,
         "available": level.quantity("available"),
         "updated_at": stamp(level.updated_at),
-        "admin_graphql_api_id": level_gid(level.location_id, level.item_id),
+        "admin_graphql_api_id": level.gid,
     }
 
 

@@ -32,7 +32,6 @@ from seamline.sandbox.shopify.state import (
     gid,
     gid_type,
     handleize,
-    level_gid,
     parse_gid,
     parse_level_gid,
     search,
@@ -140,7 +139,7 @@ def level_obj(shop: Shop, level: Level) -> Obj:
     return Obj(
         "InventoryLevel",
         {
-            "id": level_gid(level.location_id, level.item_id),
+            "id": level.gid,
             "location": lambda _: location_obj(shop.locations[level.location_id]),
             "item": lambda _: item_obj(shop, shop.items[level.item_id]),
             "quantities": quantities,
@@ -303,7 +302,7 @@ def node_obj(shop: Shop, value: Any) -> Obj | None:
     kind = gid_type(value)
     if kind == "InventoryLevel":
         pair = parse_level_gid(value)
-        level = None if pair is None else shop.level(*pair)
+        level = None if pair is None else shop.level_by_id(*pair)
         return None if level is None else level_obj(shop, level)
     number = parse_gid(value, kind or "")
     if number is None:

@@ -57,6 +57,7 @@ from seamline.sandbox.shopify.state import (
     Shop,
     ShopEvent,
     Variant,
+    gid,
 )
 
 GRAPHQL_PATH = re.compile(r"^/admin/api/(?P<version>\d{4}-(?:01|04|07|10)|unstable)/graphql\.json$")
@@ -189,6 +190,31 @@ class ShopifySandbox:
             location = Location(self.shop.new_id(), name)
             self.shop.locations[location.id] = location
             return location.id
+
+    def inventory(self) -> dict[str, Any]:
+        """What the merchant's admin shows: the shop's locations and, per variant with a SKU, each level's
+        quantities (``seamline serve`` answers it at ``GET /v1/sandbox/shopify/<shop>``)."""
+        with self._lock:
+            shop = self.shop
+            locations = [
+                {"id": gid("Location", loc.id), "legacy_id": str(loc.id), "name": loc.name, "active": loc.active}
+                for loc in shop.locations.values()
+            ]
+            levels = []
+            for variant in sorted(shop.variants.values(), key=lambda v: (v.sku or "", v.id)):
+                for level in shop.levels_of(variant.inventory_item_id):
+                    levels.append(
+                        {
+                            "sku": variant.sku,
+                            "inventory_item_id": gid("InventoryItem", variant.inventory_item_id),
+                            "inventory_level_id": level.gid,
+                            "location_id": gid("Location", level.location_id),
+                            "location": shop.locations[level.location_id].name,
+                            "available": level.quantity("available"),
+                            "on_hand": level.quantity("on_hand"),
+                        }
+                    )
+            return {"shop_domain": shop.domain, "locations": locations, "inventory": levels}
 
     def variant_by_sku(self, sku: str) -> Variant | None:
         return next((v for v in self.shop.variants.values() if v.sku == sku), None)

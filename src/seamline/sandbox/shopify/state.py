@@ -23,8 +23,10 @@ def gid(type_: str, id_: int) -> str:
     return f"gid://shopify/{type_}/{id_}"
 
 
-def level_gid(location_id: int, item_id: int) -> str:
-    return f"gid://shopify/InventoryLevel/{location_id}?inventory_item_id={item_id}"
+def level_gid(level_id: int, item_id: int) -> str:
+    """An InventoryLevel's gid: the level's own id (not its location's, as in Shopify's Admin API), with the
+    inventory item as a query parameter."""
+    return f"gid://shopify/InventoryLevel/{level_id}?inventory_item_id={item_id}"
 
 
 def parse_gid(value: Any, type_: str) -> int | None:
@@ -38,7 +40,7 @@ def parse_gid(value: Any, type_: str) -> int | None:
 
 
 def parse_level_gid(value: Any) -> tuple[int, int] | None:
-    """(inventory item id, location id) from an InventoryLevel gid."""
+    """(inventory item id, level id) from an InventoryLevel gid."""
     if not isinstance(value, str):
         return None
     match = _GID.match(value)
@@ -76,6 +78,12 @@ class Level:
     location_id: int
     quantities: dict[str, int]
     updated_at: datetime
+    #: The level's own id, distinct from its location's and its item's (as Shopify numbers them).
+    id: int = 0
+
+    @property
+    def gid(self) -> str:
+        return level_gid(self.id, self.item_id)
 
     def quantity(self, name: str) -> int:
         if name == "on_hand":
@@ -259,13 +267,17 @@ class Shop:
     def level(self, item_id: int, location_id: int) -> Level | None:
         return self.levels.get((item_id, location_id))
 
+    def level_by_id(self, item_id: int, level_id: int) -> Level | None:
+        return next((lv for (item, _), lv in self.levels.items() if item == item_id and lv.id == level_id), None)
+
     def levels_of(self, item_id: int) -> list[Level]:
         return [level for (item, _), level in sorted(self.levels.items()) if item == item_id]
 
     def stock(self, item_id: int, location_id: int, now: datetime, available: int = 0) -> Level:
         level = self.levels.get((item_id, location_id))
         if level is None:
-            level = Level(item_id, location_id, dict.fromkeys(ON_HAND_PARTS, 0) | {"incoming": 0}, now)
+            parts = dict.fromkeys(ON_HAND_PARTS, 0) | {"incoming": 0}
+            level = Level(item_id, location_id, parts, now, id=self.new_id())
             level.quantities["available"] = available
             self.levels[(item_id, location_id)] = level
         return level
