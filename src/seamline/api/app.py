@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seamline import __version__
 from seamline.api import problems
+from seamline.api.bodies import JsonRoute, RefuseNul
 from seamline.api.deps import trace_id_from
 from seamline.api.routes import b2b as b2b_routes
 from seamline.api.routes import (
@@ -188,7 +189,9 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
         title="Seamline",
         version=__version__,
         description="One product master, one inventory ledger, one order queue for multichannel apparel brands.",
+        strict_content_type=False,  # a body without Content-Type is read as JSON (curl users; docs/errors.md)
     )
+    app.router.route_class = JsonRoute  # routes added on the app itself follow the API's body rules too
     app.state.seamline = service
     app.state.integration = integration
     app.state.wiring = wiring
@@ -214,6 +217,7 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
 
     app.add_middleware(Observe)
     app.add_middleware(BodyLimit, max_bytes=service.settings.max_body_bytes)
+    app.add_middleware(RefuseNul)
 
     original_openapi = app.openapi
 
