@@ -33,7 +33,11 @@ def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready"})
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={status: PROBLEMS[status] for status in (401, 403)},
+)
 def metrics(who: Principal = Depends(principal)) -> PlainTextResponse:
     who.require_read()
     return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
