@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from seamline.api import problems
 
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 NUL_MESSAGE = "must not contain the NUL character (\\u0000)"
 NO_BODY_MESSAGE = "this operation takes no body: send none, or {}"
 NULL_BODY_MESSAGE = "send a JSON object, or no body at all (null is not an object)"
@@ -87,6 +88,8 @@ class JsonRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        if not (self.methods or set()) & WRITES:
+            return handler  # a read's body is never read
         declared = _declares_body(self)
         optional = self.body_field is not None and not self.body_field.field_info.is_required()
 
