@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.python.asgi import shutdown_lifespans
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from seamline.api import create_app
 from seamline.service import Settings, bootstrap
@@ -148,7 +148,9 @@ def _exercise(operation: Any, mode: GenerationMode, examples: int, hold_id: str,
     def check(case: Any, data: st.DataObject) -> None:
         if mode is GenerationMode.POSITIVE and data.draw(st.booleans()):
             _steer(case, hold_id, data.draw)
-        response = case.call_and_validate(headers=AUTH, checks=[not_a_server_error, response_schema_conformance])
+        response = case.call_and_validate(
+            headers=AUTH, checks=[not_a_server_error, response_schema_conformance, status_code_conformance]
+        )
         answered.setdefault(case.operation.label, set()).add(response.status_code)
 
     check()
