@@ -135,6 +135,16 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
     return replayed
 
 
+def _no_null_body(operation: dict[str, Any]) -> None:
+    """An optional body (``PickIn | None = None``) is published as FastAPI declares it, ``anyOf: [PickIn,
+    null]``; but the body may be absent, never ``null`` (``JsonRoute`` answers that 422): publish the object."""
+    for media in operation.get("requestBody", {}).get("content", {}).values():
+        body = media.get("schema", {})
+        options = [option for option in body.get("anyOf", []) if option != {"type": "null"}]
+        if len(options) == 1 and len(body["anyOf"]) == 2:
+            media["schema"] = options[0]
+
+
 def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
     """``background`` runs the hold sweeper and the integration workers (dispatcher, inbox, retention) with
     the app (``seamline serve``); tests drive them by hand."""
@@ -229,6 +239,9 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
         hold_in = HoldIn.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(hold_in.pop("$defs", {}))
         schemas["HoldIn"] = hold_in
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                _no_null_body(operation)
         schema["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
         schema["security"] = [{"bearer": []}]
         return schema
