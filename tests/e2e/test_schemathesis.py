@@ -1,5 +1,6 @@
 """The API against its own published contract: schemathesis generates requests from ``/openapi.json`` (valid and
-invalid ones) and sends them to the ASGI app with an admin token, on SQLite seeded with the conftest world.
+invalid ones) and sends them to the ASGI app with an admin token, on SQLite and on PostgreSQL, each seeded with
+the conftest world.
 
 Two checks, on every operation: no answer is a 5xx (``not_a_server_error``), and every answer's body matches
 the schema the API publishes for that status code (``response_schema_conformance``).
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,11 +26,11 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.python.asgi import shutdown_lifespans
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from seamline.api import create_app
 from seamline.service import Settings, bootstrap
-from tests.conftest import ADMIN_TOKEN, receive, seed_world
+from tests.conftest import ADMIN_TOKEN, _empty_postgres, receive, seed_world
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 # A channel of our own for the steered requests: generated PUTs replace "web" (a channel kind, so a value the
@@ -60,12 +60,18 @@ class World:
     hold_id: str
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[World]:
-    """One application for every operation: the conftest world, stock everywhere, and a live hold to find."""
-    path = tmp_path_factory.mktemp("schemathesis") / "seamline.db"
-    path.write_bytes(sqlite_template.read_bytes())
-    service = bootstrap(Settings(database_url=f"sqlite:///{path}", admin_token=ADMIN_TOKEN), migrate=False)
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """One application for every operation, on each database: the conftest world, stock everywhere, and a live
+    hold to find."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("schemathesis") / "seamline.db"
+        path.write_bytes(request.getfixturevalue("sqlite_template").read_bytes())
+        url = f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("postgres_server_url")
+        _empty_postgres(url)
+    service = bootstrap(Settings(database_url=url, admin_token=ADMIN_TOKEN), migrate=False)
     api = create_app(service)
     with TestClient(api, headers=AUTH) as client:
         seed_world(client)
@@ -142,7 +148,9 @@ def _exercise(operation: Any, mode: GenerationMode, examples: int, hold_id: str,
     def check(case: Any, data: st.DataObject) -> None:
         if mode is GenerationMode.POSITIVE and data.draw(st.booleans()):
             _steer(case, hold_id, data.draw)
-        response = case.call_and_validate(headers=AUTH, checks=[not_a_server_error, response_schema_conformance])
+        response = case.call_and_validate(
+            headers=AUTH, checks=[not_a_server_error, response_schema_conformance, status_code_conformance]
+        )
         answered.setdefault(case.operation.label, set()).add(response.status_code)
 
     check()

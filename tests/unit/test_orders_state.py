@@ -40,7 +40,7 @@ def test_shipping_an_unpacked_order_is_an_illegal_transition() -> None:
     with pytest.raises(Conflict) as caught:
         ship_all([line(allocated=2)], S.ALLOCATED)
     assert caught.value.code == "illegal-transition"
-    assert caught.value.extra == {"status": "allocated"}
+    assert caught.value.extra == {"current": "allocated"}
 
 
 def test_packing_needs_a_picked_unit_waiting() -> None:

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seamline import __version__
 from seamline.api import problems
+from seamline.api.bodies import JsonRoute, RefuseNul
 from seamline.api.deps import trace_id_from
 from seamline.api.routes import b2b as b2b_routes
 from seamline.api.routes import (
@@ -135,6 +136,16 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
     return replayed
 
 
+def _no_null_body(operation: dict[str, Any]) -> None:
+    """An optional body (``PickIn | None = None``) is published as FastAPI declares it, ``anyOf: [PickIn,
+    null]``; but the body may be absent, never ``null`` (``JsonRoute`` answers that 422): publish the object."""
+    for media in operation.get("requestBody", {}).get("content", {}).values():
+        body = media.get("schema", {})
+        options = [option for option in body.get("anyOf", []) if option != {"type": "null"}]
+        if len(options) == 1 and len(body["anyOf"]) == 2:
+            media["schema"] = options[0]
+
+
 def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
     """``background`` runs the hold sweeper and the integration workers (dispatcher, inbox, retention) with
     the app (``seamline serve``); tests drive them by hand."""
@@ -189,7 +200,9 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
         title="Seamline",
         version=__version__,
         description="One product master, one inventory ledger, one order queue for multichannel apparel brands.",
+        strict_content_type=False,  # a body without Content-Type is read as JSON (curl users; docs/errors.md)
     )
+    app.router.route_class = JsonRoute  # routes added on the app itself follow the API's body rules too
     app.state.seamline = service
     app.state.integration = integration
     app.state.wiring = wiring
@@ -217,6 +230,7 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
 
     app.add_middleware(Observe)
     app.add_middleware(BodyLimit, max_bytes=service.settings.max_body_bytes)
+    app.add_middleware(RefuseNul)
 
     original_openapi = app.openapi
 
@@ -228,6 +242,9 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
         hold_in = HoldIn.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(hold_in.pop("$defs", {}))
         schemas["HoldIn"] = hold_in
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                _no_null_body(operation)
         schema["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
         schema["security"] = [{"bearer": []}]
         return schema

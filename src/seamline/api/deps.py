@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from seamline.api.bodies import is_json_media_type
 from seamline.domain.errors import FieldError, InvalidInput
 from seamline.domain.ids import random_hex
 from seamline.service import Principal, Seamline
@@ -73,8 +74,8 @@ def idempotency_key(request: Request, who: Principal, body: Any) -> IdempotencyK
 
 async def read_json_body(request: Request) -> Any:
     """The body as FastAPI reads one for a body parameter, before any dependency runs (so a malformed body is
-    a 400 whoever sends it): the decoded JSON when the content type is JSON, the raw bytes otherwise (they
-    then fail validation as not an object), None when there is none. Malformed JSON is its
+    a 400 whoever sends it): the decoded JSON when the content type is JSON or absent, the raw bytes otherwise
+    (``JsonRoute`` answers those 415 first), None when there is none. Malformed JSON is its
     ``RequestValidationError``; a body that cannot be read (the client went away) its 400.
 
     For the flash-sale path (``POST /v1/holds``), where FastAPI's body dependency cost more per request than
@@ -85,10 +86,8 @@ async def read_json_body(request: Request) -> Any:
         raw = await request.body()
         if not raw:
             return None
-        content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if content_type == "application/json" or (
-            content_type.startswith("application/") and content_type.endswith("+json")
-        ):
+        content_type = request.headers.get("content-type")
+        if not content_type or is_json_media_type(content_type):
             return json.loads(raw)
         return raw
     except json.JSONDecodeError as exc:

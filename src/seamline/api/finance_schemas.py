@@ -157,6 +157,10 @@ class ReconciliationOut(Response):
     till_documents_awaiting_settlement: int
 
 
+class PostPendingIn(Request):
+    limit: Annotated[int, Field(strict=True, ge=1, le=5000)] = 500
+
+
 class PostPendingOut(Response):
     posted: int
     documents: list[dict[str, Any]]

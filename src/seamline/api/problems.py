@@ -49,8 +49,8 @@ def problem(
     }
     if errors is not None:
         body["errors"] = list(errors)
-    if extra:
-        body.update(extra)
+    if extra:  # RFC 9457's members are the problem's own: an extra never replaces them (``status`` is the HTTP one)
+        body.update({key: value for key, value in extra.items() if key not in body})
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 

@@ -132,6 +132,13 @@ class HandlerRegistry:
         return sorted(self._handlers)
 
 
+def stored_text(value: str) -> str:
+    """A platform's text as the inbox stores it: a NUL (which PostgreSQL's text cannot hold, and a signed
+    delivery may carry in its ids) becomes the six characters ``\\u0000``. The raw body is kept byte for
+    byte, so nothing the platform sent is lost; the handler refuses the ids it cannot match."""
+    return value.replace("\x00", "\\u0000")
+
+
 def _stored(row: Mapping[str, Any]) -> StoredMessage:
     return StoredMessage(
         id=int(row["id"]),
@@ -172,11 +179,11 @@ class Inbox:
         trace = message.trace_id or tracing.current() or tracing.new_trace_id()
         row = {
             "source": message.source,
-            "external_id": message.external_id,
-            "message_type": message.message_type,
-            "aggregate_key": message.aggregate_key,
+            "external_id": stored_text(message.external_id),
+            "message_type": stored_text(message.message_type),
+            "aggregate_key": None if message.aggregate_key is None else stored_text(message.aggregate_key),
             "aggregate_version": message.aggregate_version,
-            "headers": dict(message.headers),
+            "headers": {stored_text(k): stored_text(v) for k, v in message.headers.items()},
             "body": message.body,
             "received_at": self.clock.now(),
             "trace_id": trace,
@@ -228,7 +235,7 @@ class Inbox:
             try:
                 command = handler.parse(message)
             except InvalidMessage as exc:
-                inbox_repo.finish(conn, message.id, "rejected", now, exc.reason)
+                inbox_repo.finish(conn, message.id, "rejected", now, stored_text(exc.reason))
                 return "rejected"
             try:
                 # A handler that finds, while applying, that the message can never apply (a line naming no
@@ -236,7 +243,7 @@ class Inbox:
                 with conn.begin_nested():
                     handler.apply(conn, command)
             except InvalidMessage as exc:
-                inbox_repo.finish(conn, message.id, "rejected", now, exc.reason)
+                inbox_repo.finish(conn, message.id, "rejected", now, stored_text(exc.reason))
                 return "rejected"
             if message.aggregate_key is not None and message.aggregate_version is not None:
                 inbox_repo.set_applied_version(
@@ -259,7 +266,7 @@ class Inbox:
         return status
 
     def _failed(self, message: StoredMessage, exc: Exception) -> str:
-        reason = exc.detail if isinstance(exc, SeamlineError) else f"{type(exc).__name__}: {exc}"
+        reason = stored_text(exc.detail if isinstance(exc, SeamlineError) else f"{type(exc).__name__}: {exc}")
         attempt = message.attempts + 1
         now = self.clock.now()
         next_at: datetime | None = None

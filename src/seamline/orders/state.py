@@ -55,7 +55,7 @@ ALLOWED_FROM: dict[Step, frozenset[OrderStatus]] = {
 
 def illegal(step: Step, status: OrderStatus, why: str | None = None) -> Conflict:
     detail = f"cannot {step.value} an order that is {status.value}"
-    return Conflict(detail + (f": {why}" if why else ""), code="illegal-transition", extra={"status": status.value})
+    return Conflict(detail + (f": {why}" if why else ""), code="illegal-transition", extra={"current": status.value})
 
 
 def require_step(step: Step, status: OrderStatus) -> None:

@@ -32,14 +32,16 @@ _TRANSFER_STEPS = {
 def require_transfer_step(step: str, status: TransferStatus) -> None:
     if status not in _TRANSFER_STEPS[step]:
         raise Conflict(
-            f"cannot {step} a transfer that is {status.value}", code="illegal-transition", extra={"status": status}
+            f"cannot {step} a transfer that is {status.value}",
+            code="illegal-transition",
+            extra={"current": status.value},
         )
 
 
 def require_count_open(status: CountStatus, step: str) -> None:
     if status is not CountStatus.OPEN:
         raise Conflict(
-            f"cannot {step} a count that is {status.value}", code="illegal-transition", extra={"status": status}
+            f"cannot {step} a count that is {status.value}", code="illegal-transition", extra={"current": status.value}
         )
 
 

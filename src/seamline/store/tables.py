@@ -125,7 +125,7 @@ movements = Table(
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("sku", Code, ForeignKey("skus.sku"), nullable=False),
-    Column("qty", Integer, nullable=False),
+    Column("qty", BigInteger, nullable=False),
     Column("from_location", Code, ForeignKey("locations.code"), nullable=False),
     Column("to_location", Code, ForeignKey("locations.code"), nullable=False),
     Column("kind", String(32), nullable=False),
@@ -147,9 +147,9 @@ balances = Table(
     metadata,
     Column("sku", Code, primary_key=True),
     Column("location", Code, primary_key=True),
-    Column("on_hand", Integer, nullable=False),
-    Column("committed", Integer, nullable=False),
-    Column("reserved", Integer, nullable=False),
+    Column("on_hand", BigInteger, nullable=False),
+    Column("committed", BigInteger, nullable=False),
+    Column("reserved", BigInteger, nullable=False),
     CheckConstraint("committed >= 0", name="committed_not_negative"),
     CheckConstraint("reserved >= 0", name="reserved_not_negative"),
     Index(None, "location", "sku"),
@@ -317,7 +317,7 @@ channel_availability = Table(
     metadata,
     Column("channel", Code, primary_key=True),
     Column("sku", Code, primary_key=True),
-    Column("atp", Integer),  # null until first computed; the row is also the per-(channel, sku) lock
+    Column("atp", BigInteger),  # null until first computed; the row is also the per-(channel, sku) lock
     Column("paused", Boolean),
     Column("event_id", String(40)),
     Column("updated_at", UTCDateTime, nullable=False),
@@ -342,8 +342,8 @@ published_availability = Table(
     Column("subscriber", Code, primary_key=True),
     Column("channel", Code, primary_key=True),
     Column("sku", Code, primary_key=True),
-    Column("available", Integer, nullable=False),
-    Column("atp", Integer, nullable=False),
+    Column("available", BigInteger, nullable=False),
+    Column("atp", BigInteger, nullable=False),
     Column("paused", Boolean, nullable=False),
     Column("event_seq", BigInteger, nullable=False),
     Column("event_id", String(40), nullable=False),
@@ -519,9 +519,9 @@ count_lines = Table(
     metadata,
     Column("count_id", String(40), ForeignKey("counts.id"), primary_key=True),
     Column("sku", Code, ForeignKey("skus.sku"), primary_key=True),
-    Column("expected", Integer),  # on hand when the count started; null for a SKU found during it
-    Column("on_hand_at_entry", Integer),  # on hand when the counted quantity was entered
-    Column("counted", Integer),
+    Column("expected", BigInteger),  # on hand when the count started; null for a SKU found during it
+    Column("on_hand_at_entry", BigInteger),  # on hand when the counted quantity was entered
+    Column("counted", BigInteger),
     Column("entered_at", UTCDateTime),
     CheckConstraint("counted >= 0", name="counted_not_negative"),
 )
@@ -556,10 +556,10 @@ marketplace_listings = Table(
     Column("seller_sku", String(200), nullable=False),  # the platform's SKU for it: ours unless mapped
     Column("product_type", String(100)),  # Amazon's productType, required by every listings PATCH
     Column("status", String(16), nullable=False),  # pending | active | paused | error
-    Column("desired_qty", Integer),  # the number we were last asked to show
+    Column("desired_qty", BigInteger),  # the number we were last asked to show
     Column("desired_seq", BigInteger),  # the outbox sequence of that request: older ones never win
     Column("paused", Boolean, nullable=False),
-    Column("published_qty", Integer),  # what the platform accepted last
+    Column("published_qty", BigInteger),  # what the platform accepted last
     Column("published_seq", BigInteger),
     Column("published_at", UTCDateTime),
     Column("in_flight", BigInteger),  # the marketplace_imports row carrying desired_qty, if any
@@ -613,7 +613,7 @@ listing_pauses = Table(
     Column("channel", Code, nullable=False),
     Column("sku", Code, nullable=False),
     Column("action", String(16), nullable=False),  # paused | restored
-    Column("atp", Integer, nullable=False),
+    Column("atp", BigInteger, nullable=False),
     Column("pause_below", Integer, nullable=False),
     Column("event_id", String(40), nullable=False, unique=True),
     Column("at", UTCDateTime, nullable=False),
@@ -848,8 +848,8 @@ threepl_variance_lines = Table(
     Column("sku", Code),
     Column("item", String(255), nullable=False),  # how the 3PL named the item
     Column("measure", String(16), nullable=False),  # on_hand | available
-    Column("threepl_qty", Integer),
-    Column("ledger_qty", Integer),
+    Column("threepl_qty", BigInteger),
+    Column("ledger_qty", BigInteger),
     Column("reason", Text),
 )
 
@@ -925,8 +925,8 @@ pos_count_drifts = Table(
     Column("channel", Code, nullable=False),
     Column("sku", Code, nullable=False),
     Column("location", Code, nullable=False),
-    Column("theirs", Integer, nullable=False),
-    Column("ours", Integer, nullable=False),
+    Column("theirs", BigInteger, nullable=False),
+    Column("ours", BigInteger, nullable=False),
     Column("detected_at", UTCDateTime, nullable=False),
     Column("repushed", Boolean, nullable=False),
     Index(None, "location", "sku"),

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import Field, StringConstraints
 from sqlalchemy import Connection
 
+from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service, trace_id
 from seamline.api.order_schemas import CustomerIn, ShipWindowIn
 from seamline.api.routes.common import PROBLEMS, run_command
@@ -24,7 +25,9 @@ from seamline.service import Principal
 from seamline.service.b2b import PortalLine, PortalOrder, SupplyDocument, WholesalePortal
 from seamline.service.customers import ContactRequest
 
-router = APIRouter(prefix="/v1", tags=["wholesale"], responses=PROBLEMS)
+router = APIRouter(
+    prefix="/v1", tags=["wholesale"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False
+)
 
 AccountCode = Annotated[str, Path(min_length=1, max_length=64)]
 Reference = Annotated[str, Path(min_length=1, max_length=100)]

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 
+from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service
 from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.api.schemas import SkuOut, StyleIn, StyleList, StyleOut
@@ -15,7 +16,7 @@ from seamline.catalog import StyleDraft
 from seamline.service import Principal
 from seamline.service.app import style_view
 
-router = APIRouter(prefix="/v1", tags=["catalog"], responses=PROBLEMS)
+router = APIRouter(prefix="/v1", tags=["catalog"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False)
 
 
 @router.put("/styles/{code}", response_model=StyleOut, status_code=200, responses={201: {"model": StyleOut}})

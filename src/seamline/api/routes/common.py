@@ -25,6 +25,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
         (404, "Not found"),
         (409, "Conflict"),
         (413, "Body too large"),
+        (415, "The body is not JSON (send Content-Type: application/json)"),
         (422, "Invalid input"),
     )
 }

@@ -6,13 +6,16 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service
 from seamline.api.order_schemas import CustomerOut
 from seamline.api.routes.common import PROBLEMS
 from seamline.service import Principal
 from seamline.service.customers import CustomerDesk
 
-router = APIRouter(prefix="/v1", tags=["customers"], responses=PROBLEMS)
+router = APIRouter(
+    prefix="/v1", tags=["customers"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False
+)
 
 
 @router.get("/customers")

@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 
+from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service, trace_id
 from seamline.api.finance_schemas import (
     AccountingConnectionIn,
@@ -25,6 +26,7 @@ from seamline.api.finance_schemas import (
     FinanceConfigIn,
     FinanceConfigOut,
     JournalList,
+    PostPendingIn,
     PostPendingOut,
     ProcessorSettlementIn,
     ReconciliationOut,
@@ -36,7 +38,9 @@ from seamline.service.accounting import AccountingDesk
 from seamline.service.finance import FinanceDesk, JournalQuery
 from seamline.store import accounting_repo
 
-router = APIRouter(prefix="/v1/finance", tags=["finance"], responses=PROBLEMS)
+router = APIRouter(
+    prefix="/v1/finance", tags=["finance"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False
+)
 
 
 @router.get("/config", response_model=FinanceConfigOut)
@@ -210,10 +214,11 @@ def reconciliation(request: Request, who: Principal = Depends(principal)) -> dic
 
 @router.post("/post-pending", response_model=PostPendingOut)
 def post_pending(
-    request: Request, who: Principal = Depends(principal), limit: int = Body(default=500, embed=True, ge=1, le=5000)
+    request: Request, body: PostPendingIn | None = None, who: Principal = Depends(principal)
 ) -> JSONResponse:
-    """Post the documents of sales, returns and shipments that have none (admin)."""
+    """Post the documents of sales, returns and shipments that have none (admin); ``limit`` at most (500)."""
     who.require_admin()
+    limit = body.limit if body else 500
     desk = FinanceDesk(service(request))
 
     def work(conn: Connection) -> tuple[int, Any]:

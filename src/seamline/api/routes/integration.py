@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal
 from seamline.api.routes.common import PROBLEMS
 from seamline.domain.errors import NotFound
@@ -14,7 +15,9 @@ from seamline.integration import Integration, deadletters
 from seamline.integration.status import iso
 from seamline.service import Principal
 
-router = APIRouter(prefix="/v1/integration", tags=["integration"], responses=PROBLEMS)
+router = APIRouter(
+    prefix="/v1/integration", tags=["integration"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False
+)
 
 #: Row ids are 64-bit integers: a larger number is a 422, not a database overflow (a 500 on SQLite).
 MAX_ROW_ID = 2**63 - 1

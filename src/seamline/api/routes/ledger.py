@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
+from seamline.api.bodies import JsonRoute
 from seamline.api.deps import (
     idempotency_key,
     principal,
@@ -25,7 +26,7 @@ from seamline.domain.errors import Forbidden
 from seamline.ledger import HoldLineRequest, MovementRequest
 from seamline.service import Principal
 
-router = APIRouter(prefix="/v1", tags=["ledger"], responses=PROBLEMS)
+router = APIRouter(prefix="/v1", tags=["ledger"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False)
 
 
 @router.post("/movements", status_code=201, response_model=MovementOut)

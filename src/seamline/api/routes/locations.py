@@ -9,13 +9,16 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 
+from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service
 from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.api.schemas import ChannelIn, ChannelList, ChannelOut, LocationIn, LocationList, LocationOut
 from seamline.channels.wiring import ConnectorWiring
 from seamline.service import Principal
 
-router = APIRouter(prefix="/v1", tags=["locations and channels"], responses=PROBLEMS)
+router = APIRouter(
+    prefix="/v1", tags=["locations and channels"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False
+)
 
 
 @router.put("/locations/{code}", response_model=LocationOut, responses={201: {"model": LocationOut}})

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import StringConstraints
 from sqlalchemy import Connection
 
+from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service
 from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.api.schemas import Code
@@ -17,7 +18,9 @@ from seamline.api.schemas import Request as RequestModel
 from seamline.service import Principal
 from seamline.service.marketplaces import DEFAULT_MARKETPLACE, Listings
 
-router = APIRouter(prefix="/v1/channels", tags=["marketplaces"], responses=PROBLEMS)
+router = APIRouter(
+    prefix="/v1/channels", tags=["marketplaces"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False
+)
 
 ChannelCode = Annotated[str, Path(min_length=1, max_length=64)]
 

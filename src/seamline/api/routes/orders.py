@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 
+from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service, trace_id
 from seamline.api.order_schemas import AllocationRunIn, OrderIn, OrderList, OrderOut, PickIn, ShipIn
 from seamline.api.routes.common import PROBLEMS, run_command
@@ -16,7 +17,7 @@ from seamline.service.customers import ContactRequest
 from seamline.service.lock_keys import order_rows
 from seamline.service.orders import LineRequest, OrderDesk, OrderRequest, TenderRequest
 
-router = APIRouter(prefix="/v1", tags=["orders"], responses=PROBLEMS)
+router = APIRouter(prefix="/v1", tags=["orders"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False)
 
 
 def contact(body: Any) -> ContactRequest | None:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 
+from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service, trace_id
 from seamline.api.order_schemas import ExchangeIn, ExchangeOut, ReturnIn, ReturnOut
 from seamline.api.routes.common import PROBLEMS, run_command
@@ -15,7 +16,7 @@ from seamline.orders.returns import ReturnRequestLine
 from seamline.service import Principal
 from seamline.service.orders import ExchangeRequest, LineRequest, OrderDesk, ReturnRequest, TenderRequest
 
-router = APIRouter(prefix="/v1", tags=["returns"], responses=PROBLEMS)
+router = APIRouter(prefix="/v1", tags=["returns"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False)
 
 
 @router.post("/returns", status_code=201, response_model=ReturnOut)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 
+from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service, trace_id
 from seamline.api.order_schemas import ExceptionList, OrderOut, SaleIn
 from seamline.api.routes.common import PROBLEMS, run_command
@@ -16,7 +17,7 @@ from seamline.service import Principal
 from seamline.service.lock_keys import sale_rows
 from seamline.service.orders import LineRequest, OrderDesk, SaleRequest, TenderRequest
 
-router = APIRouter(prefix="/v1", tags=["sales"], responses=PROBLEMS)
+router = APIRouter(prefix="/v1", tags=["sales"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False)
 
 
 @router.post("/sales", status_code=201, response_model=OrderOut, responses={200: {"model": OrderOut}})

@@ -8,13 +8,16 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 
+from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service, trace_id
 from seamline.api.order_schemas import CountIn, CountLinesIn, CountOut, ReceiveIn, TransferIn, TransferOut
 from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.service import Principal
 from seamline.service.stock_documents import StockDesk
 
-router = APIRouter(prefix="/v1", tags=["transfers and counts"], responses=PROBLEMS)
+router = APIRouter(
+    prefix="/v1", tags=["transfers and counts"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False
+)
 
 
 @router.post("/transfers", status_code=201, response_model=TransferOut)

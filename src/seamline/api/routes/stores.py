@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 
+from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service, trace_id
 from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.api.routes.orders import contact
@@ -24,7 +25,9 @@ from seamline.service import Principal
 from seamline.service.orders import LineRequest, TenderRequest
 from seamline.service.tills import OfflineBatch, OfflineSale, TillDesk
 
-router = APIRouter(prefix="/v1/stores", tags=["stores"], responses=PROBLEMS)
+router = APIRouter(
+    prefix="/v1/stores", tags=["stores"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False
+)
 
 
 @router.post(

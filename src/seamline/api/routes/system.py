@@ -9,12 +9,13 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Connection
 
+from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service
 from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.api.schemas import TokenIn, TokenOut
 from seamline.service import Principal
 
-router = APIRouter(tags=["system"])
+router = APIRouter(tags=["system"], route_class=JsonRoute, strict_content_type=False)
 
 
 @router.get("/healthz")
@@ -32,7 +33,11 @@ def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready"})
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={status: PROBLEMS[status] for status in (401, 403)},
+)
 def metrics(who: Principal = Depends(principal)) -> PlainTextResponse:
     who.require_read()
     return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)

@@ -7,12 +7,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service
 from seamline.api.routes.common import PROBLEMS
 from seamline.service import Principal
 from seamline.service.threepl import ThreePLReports
 
-router = APIRouter(prefix="/v1/threepl", tags=["threepl"], responses=PROBLEMS)
+router = APIRouter(
+    prefix="/v1/threepl", tags=["threepl"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False
+)
 
 ChannelCode = Annotated[str, Path(min_length=1, max_length=64)]
 
