@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service
 from seamline.api.routes.common import PROBLEMS
 from seamline.channels.shopify.link import link_channel
@@ -18,7 +19,7 @@ from seamline.domain.errors import NotFound
 from seamline.integration import Integration
 from seamline.service import Principal
 
-router = APIRouter(prefix="/v1", tags=["shopify"], responses=PROBLEMS)
+router = APIRouter(prefix="/v1", tags=["shopify"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False)
 
 
 def _config(request: Request, code: str) -> ChannelConfig:
