@@ -139,7 +139,7 @@ def test_prebooks_are_promised_from_incoming_supply_once_and_served_on_receipt(c
     assert_problem(order(client, "KIOSK", "K-1", 1, prebook=True), 422, "prebook-not-allowed")
     too_many = order(client, "ATELIER", "A-1", 25, prebook=True)
     problem = assert_problem(too_many, 409, "insufficient-stock")
-    assert problem["shortages"] == [{"sku": SKU, "requested": 25, "available": 20, "location": None}]
+    assert problem["shortages"] == [{"sku": SKU, "requested": 25, "available": 20, "location": None, "bound": "supply"}]
     assert client.get("/v1/orders", params={"channel": "b2b"}).json()["items"] == [], "nothing written"
     assert order(client, "ATELIER", "A-2", 12, prebook=True, ship_window={"start": "2027-01-20"}).status_code == 201
     assert item(client, "BOUTIQUE")["future_available"] == 8

@@ -59,7 +59,13 @@ class AllocationPlan:
         return net(take for line in self.lines for take in line.takes)
 
     def shortages(self) -> list[ShortLine]:
-        return [ShortLine(line.sku, line.wanted, line.units) for line in self.lines if line.units < line.wanted]
+        return [short for short in self.shortages_by_line() if short is not None]
+
+    def shortages_by_line(self) -> list[ShortLine | None]:
+        """One entry per line: its shortage, or None when it is served whole."""
+        return [
+            ShortLine(line.sku, line.wanted, line.units) if line.units < line.wanted else None for line in self.lines
+        ]
 
 
 def net(takes: Iterable[Take]) -> list[Take]:

@@ -20,6 +20,7 @@ from seamline.domain.errors import Conflict, FieldError, InvalidInput, NotFound,
 from seamline.domain.money import Money, minor_exponent, parse_currency
 from seamline.domain.quantity import require_positive_qty
 from seamline.ledger import SELLABLE_KINDS, Balance
+from seamline.ledger.atp import usable_rows
 from seamline.ledger.model import MovementKind, PlannedMovement
 from seamline.orders.allocation import (
     Components,
@@ -419,13 +420,14 @@ class OrderDesk:
         if customer_id is None:
             customer_id = attach_customer(conn, contact, document=order_id, now=now)
         if hold_id is not None:
-            allocated = self._commit_hold(conn, order_id, channel["code"], hold_id, lines)
+            allocated = self._commit_hold(conn, order_id, channel["code"], channel["sources"], hold_id, lines)
         elif prebook:
             allocated = {}  # allocated by the allocation run, by ship date, as stock arrives
         else:
             allocated = self._allocate(
                 conn,
                 order_id,
+                channel["code"],
                 list(channel["sources"]),
                 bool(channel["allow_split"]),
                 [p.demand() for p in lines],
@@ -439,7 +441,13 @@ class OrderDesk:
         return 201, order_id
 
     def _commit_hold(
-        self, conn: Connection, order_id: str, channel: str, hold_id: str, lines: Sequence[ParsedLine]
+        self,
+        conn: Connection,
+        order_id: str,
+        channel: str,
+        sources: Sequence[str],
+        hold_id: str,
+        lines: Sequence[ParsedLine],
     ) -> dict[int, int]:
         """A checkout's hold becomes the order's allocations. It must hold exactly the order's units."""
         hold = ledger_repo.get_hold(conn, hold_id)
@@ -454,6 +462,13 @@ class OrderDesk:
                 code="hold-mismatch",
             )
         held = [(line["sku"], line["location"], line["qty"]) for line in hold["lines"]]
+        outside = sorted({loc for _, loc, _ in held if loc not in sources})
+        if outside:  # a channel's order draws only on its sources, even through a hold placed without a channel
+            raise InvalidInput(
+                f"hold {hold_id} holds stock at {', '.join(outside)}, not a source of channel {channel}",
+                [FieldError("hold_id", f"holds stock outside channel {channel}'s sources")],
+                code="hold-mismatch",
+            )
         if not hold_covers_exactly([p.demand() for p in lines], held):
             raise InvalidInput(
                 f"hold {hold_id} does not hold exactly this order's units",
@@ -467,6 +482,7 @@ class OrderDesk:
         self,
         conn: Connection,
         order_id: str,
+        channel: str,
         sources: Sequence[str],
         allow_split: bool,
         demand: Sequence[DemandLine],
@@ -483,9 +499,24 @@ class OrderDesk:
         skus = sorted(component_demand(demand))
         ledger_repo.expire_holds(conn, ledger_repo.expired_hold_ids(conn, now, skus=skus), now)
         available = ledger_repo.lock_available(conn, [(sku, loc) for sku in skus for loc in sources])
-        plan = plan_allocation(demand, sources, available, allow_split=allow_split)
+        # An order the channel already took may use its own safety stock, never what other channels'
+        # ring-fences keep at its sources (DESIGN 4.4); the rows read are locked, so the bound holds.
+        policies = channels_repo.policies(conn, skus=skus)
+        policy = next((p for p in policies if p.code == channel), None)
+        usable = dict(available)
+        if policy is not None:
+            usable.update(usable_rows(policy, skus, available, [p for p in policies if p.ring_fences]))
+        plan = plan_allocation(demand, sources, usable, allow_split=allow_split)
         if reject and not plan.complete:
-            raise Shortage(plan.shortages())
+            raw = plan_allocation(demand, sources, available, allow_split=allow_split)
+            got = {line.line_no: line.units for line in raw.lines}
+            raise Shortage(
+                [
+                    replace(short, bound="ring_fence" if got[line.line_no] >= line.wanted else "sources")
+                    for line, short in zip(plan.lines, plan.shortages_by_line(), strict=True)
+                    if short is not None
+                ]
+            )
         short = ledger_repo.allocate(conn, order_id, plan.takes(), now=now)
         if short:  # the rows are locked, so this means a bug rather than a race: refuse, write nothing
             raise Shortage(short)
@@ -626,7 +657,7 @@ class OrderDesk:
                 for line in lines
                 if line.backordered > 0
             ]
-            units = self._allocate(conn, order["id"], sources, allow_split, demand, reject=False)
+            units = self._allocate(conn, order["id"], code, sources, allow_split, demand, reject=False)
             if not any(units.values()):
                 continue
             new_lines = [replace(line, allocated=line.allocated + units.get(line.line_no, 0)) for line in lines]
