@@ -20,7 +20,6 @@ from seamline.domain.errors import Conflict, FieldError, InvalidInput, NotFound,
 from seamline.domain.money import Money, minor_exponent, parse_currency
 from seamline.domain.quantity import require_positive_qty
 from seamline.ledger import SELLABLE_KINDS, Balance
-from seamline.ledger.atp import usable_rows
 from seamline.ledger.model import MovementKind, PlannedMovement
 from seamline.orders.allocation import (
     Components,
@@ -28,7 +27,7 @@ from seamline.orders.allocation import (
     component_demand,
     draw_allocations,
     hold_covers_exactly,
-    plan_allocation,
+    plan_channel_allocation,
     plan_pick,
 )
 from seamline.orders.model import QUEUED_KINDS, Condition, LineState, OrderKind, OrderStatus
@@ -499,24 +498,13 @@ class OrderDesk:
         skus = sorted(component_demand(demand))
         ledger_repo.expire_holds(conn, ledger_repo.expired_hold_ids(conn, now, skus=skus), now)
         available = ledger_repo.lock_available(conn, [(sku, loc) for sku in skus for loc in sources])
-        # An order the channel already took may use its own safety stock, never what other channels'
-        # ring-fences keep at its sources (DESIGN 4.4); the rows read are locked, so the bound holds.
+        # The rows read are locked, so the channel's bounds hold until this transaction ends.
         policies = channels_repo.policies(conn, skus=skus)
         policy = next((p for p in policies if p.code == channel), None)
-        usable = dict(available)
-        if policy is not None:
-            usable.update(usable_rows(policy, skus, available, [p for p in policies if p.ring_fences]))
-        plan = plan_allocation(demand, sources, usable, allow_split=allow_split)
+        fences = [p for p in policies if p.ring_fences]
+        plan = plan_channel_allocation(demand, policy, fences, sources, available, allow_split=allow_split)
         if reject and not plan.complete:
-            raw = plan_allocation(demand, sources, available, allow_split=allow_split)
-            got = {line.line_no: line.units for line in raw.lines}
-            raise Shortage(
-                [
-                    replace(short, bound="ring_fence" if got[line.line_no] >= line.wanted else "sources")
-                    for line, short in zip(plan.lines, plan.shortages_by_line(), strict=True)
-                    if short is not None
-                ]
-            )
+            raise Shortage(plan.shortages())
         short = ledger_repo.allocate(conn, order_id, plan.takes(), now=now)
         if short:  # the rows are locked, so this means a bug rather than a race: refuse, write nothing
             raise Shortage(short)
