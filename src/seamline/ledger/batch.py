@@ -19,12 +19,11 @@ Key = tuple[str, str]  # (sku, location)
 
 @dataclass(frozen=True, slots=True)
 class ChannelRule:
-    """The bounds a channel's policy puts on what it takes (DESIGN 4.4): only its sources, never what other
-    channels' ring-fences keep there, and (for a hold, ``keep_safety``) never its own safety stock."""
+    """The bounds a channel's policy puts on a hold (DESIGN 4.4): only its sources, never what other
+    channels' ring-fences keep there, never its own safety stock (orders: ``plan_channel_allocation``)."""
 
     policy: ChannelPolicy
     fences: tuple[ChannelPolicy, ...]  # every channel with a ring-fence (the policy's own is skipped)
-    keep_safety: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +124,11 @@ def decide(available: MutableMapping[Key, int], demand: Demand) -> Granted | Sho
                 if remaining == 0:
                     break
             continue
-        if rule is not None and rule.keep_safety:
+        if rule is not None:
             pooled = max(0, pooled - rule.policy.safety_for(sku))
         short.append(ShortLine(sku, qty, pooled, None, bound(serves(raw, sku, qty))))
         short_skus.add(sku)
-    if rule is not None and rule.keep_safety:
+    if rule is not None:
         short.extend(_safety_shorts(rule.policy, demand, cap, taken_at, short_skus))
     if short:
         return Short(tuple(short))
