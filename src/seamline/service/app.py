@@ -645,17 +645,6 @@ class Seamline:
 
         return self.read(work)
 
-    def unit_atp(self, conn: Connection, channel: str, skus: Sequence[str]) -> dict[str, int]:
-        """The channel's ATP (before any pause) of stocked SKUs, read in the caller's transaction."""
-        all_policies = channels_repo.policies(conn, skus=sorted(skus))
-        policy = next((p for p in all_policies if p.code == channel), None)
-        if policy is None or not skus:
-            return dict.fromkeys(skus, 0)
-        by_sku: dict[str, dict[str, int]] = defaultdict(dict)
-        for b in ledger_repo.read_balances(conn, self.clock.now(), skus=list(skus), locations_in=list(policy.sources)):
-            by_sku[b.sku][b.location] = b.available
-        return {sku: channel_atp(policy, sku, by_sku[sku], all_policies).atp for sku in skus}
-
     def availability(
         self,
         channel: str,

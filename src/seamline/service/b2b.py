@@ -248,14 +248,13 @@ class WholesalePortal:
         )
         if status == 200:  # the same PO raced us in and won: its order is the answer
             return 200, {**order, "account": code, "po_number": req.po_number}
-        self._check_promises(conn, account["channel"], order, packs, components, req.cancel_date)
+        self._check_promises(conn, order, packs, components, req.cancel_date)
         b2b_repo.insert_order(conn, order["id"], code, req.po_number, self.app.clock.now())
         return 201, {**order, "account": code, "po_number": req.po_number}
 
     def _check_promises(
         self,
         conn: Connection,
-        channel: str,
         order: Mapping[str, Any],
         packs: Mapping[str, list[tuple[str, int]]],
         components: Sequence[str],
@@ -270,14 +269,9 @@ class WholesalePortal:
             return
         supply = b2b_repo.incoming(conn, components)
         promised = self._promised(conn, sorted(mine))
-        # What the channel can promise: its ATP now (its own ring-fence included: that is what a pre-book
-        # ring-fence is for) plus what arrives by the cancel date. Counting incoming supply alone refused a
-        # pre-book of packs whose components were on the shelf while the portal showed them available.
-        on_hand = self.app.unit_atp(conn, channel, sorted(mine))
         short = []
         for component in sorted(mine):
             coming = sum(units for expected, units in supply.get(component, []) if by is None or expected <= by)
-            coming += on_hand[component]
             if promised[component] > coming:
                 free = max(0, coming - (promised[component] - mine[component]))
                 short.append(ShortLine(component, mine[component], free, None, "supply"))

@@ -420,9 +420,10 @@ class OrderDesk:
             customer_id = attach_customer(conn, contact, document=order_id, now=now)
         if hold_id is not None:
             allocated = self._commit_hold(conn, order_id, channel["code"], channel["sources"], hold_id, lines)
-        elif prebook:
-            allocated = {}  # allocated by the allocation run, by ship date, as stock arrives
         else:
+            # A pre-book takes what the channel may take on hand now (units on hand are promised by
+            # allocation, or they are not promised at all) and backorders the rest, which the allocation run
+            # serves by ship date as supply arrives; it is never refused for want of stock on hand.
             allocated = self._allocate(
                 conn,
                 order_id,
@@ -430,7 +431,7 @@ class OrderDesk:
                 list(channel["sources"]),
                 bool(channel["allow_split"]),
                 [p.demand() for p in lines],
-                reject=channel["on_shortage"] == "reject",
+                reject=channel["on_shortage"] == "reject" and not prebook,
             )
         state = [replace(line, allocated=allocated.get(line.line_no, 0)) for line in state]
         status = derive_status(state)
