@@ -164,6 +164,7 @@ def test_a_prepack_prebook_is_promised_from_components_on_hand(client: TestClien
     body = {"po_number": "PO-1", "lines": [{"sku": PACK, "qty": 7}], "prebook": True}
     placed = client.post("/v1/b2b/accounts/ATELIER/orders", json=body)
     assert placed.status_code == 201, placed.text
+    assert placed.json()["status"] == "allocated", "the packs on hand are promised by allocation"
     more = {"po_number": "PO-2", "lines": [{"sku": PACK, "qty": 1}], "prebook": True}
     refused = assert_problem(client.post("/v1/b2b/accounts/ATELIER/orders", json=more), 409, "insufficient-stock")
     assert {s["bound"] for s in refused["shortages"]} == {"supply"}, "the 7 packs on hand are promised once"
