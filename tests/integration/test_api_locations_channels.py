@@ -243,6 +243,9 @@ def test_a_ring_fence_lowers_other_channels_atp_but_not_its_own(stocked: TestCli
     assert atp(stocked, "web", "OVS-001-NVY-L")["available"] == 3, "the fence is for one SKU only"
     greedy = {**b2b, "sku_overrides": [{"sku": SKU, "ring_fence": 50}]}
     assert stocked.put("/v1/channels/b2b", json=greedy).status_code == 200
+    # A fence keeps only units at its own sources (docs/availability.md): WH's 10, not STORE-1's 4.
+    assert atp(stocked, "web", SKU) == {"sku": SKU, "available": 3, "atp": 3, "paused": False}
+    assert stocked.put("/v1/channels/web", json={**web, "sources": ["WH"]}).status_code == 200
     assert atp(stocked, "web", SKU) == {"sku": SKU, "available": 0, "atp": 0, "paused": False}, "never negative"
 
 

@@ -161,7 +161,7 @@ def test_a_movement_out_beyond_available_is_409_insufficient_stock_and_writes_no
     before = snapshot(client, app)
     response = client.post("/v1/movements", json={**body, "sku": SKU, "qty": 3})
     problem = assert_problem(response, 409, "insufficient-stock")
-    assert problem["shortages"] == [{"sku": SKU, "requested": 3, "available": 2, "location": "STORE-1"}]
+    assert problem["shortages"] == [{"sku": SKU, "requested": 3, "available": 2, "location": "STORE-1", "bound": None}]
     assert_nothing_written(client, app, before)
 
 

@@ -36,7 +36,7 @@ from hypothesis.stateful import (
 
 from seamline.catalog import StyleDraft
 from seamline.domain.clock import FixedClock
-from seamline.domain.errors import Conflict, Shortage
+from seamline.domain.errors import Conflict, InvalidInput, Shortage
 from seamline.ledger import HoldLineRequest, MovementRequest
 from seamline.service import Seamline, Settings, bootstrap
 from seamline.service.batcher import BatchSettings, HoldBatcher
@@ -163,12 +163,13 @@ class LedgerModel:
 
     def place_txn(self, channel: str | None, lines: list[HoldLineRequest], now: datetime) -> tuple[Lines, Shorts]:
         """``place_hold_txn``: try on the stored balances; when short, write the expiry of the short SKUs' lapsed
-        holds and, if there were any, try once more."""
+        holds and, if there were any, try once more. Granted lines in (sku, location) order, as the batcher's:
+        both paths decide with ``ledger.batch.decide``."""
         taken, short = self.attempt(channel, lines)
         if short and self.sweep(now, {s for s, _, _ in short}):
             taken, short = self.attempt(channel, lines)
             event(f"hold retried after writing expiries: {'refused' if short else 'granted'}")
-        return taken, short
+        return sorted(taken), short
 
     def place_batched(self, channel: str | None, lines: list[HoldLineRequest], now: datetime) -> tuple[Lines, Shorts]:
         """The group-commit path: lapsed holds on every SKU asked for are expired first (and stay expired even
@@ -249,9 +250,16 @@ class LedgerMachine(RuleBasedStateMachine):
     def _hold(self, channel: str | None, lines: list[HoldLineRequest], ttl: int, *, batched: bool) -> None:
         if channel is None:  # without a channel every line names its location
             lines = [HoldLineRequest(line.sku, line.qty, line.location or "WH") for line in lines]
+        call = self.batcher.place_hold if batched else self.app.place_hold_txn
+        if channel is not None and any(line.location not in (None, *CHANNELS[channel][0]) for line in lines):
+            # A channel draws only on its sources (DESIGN 4.4): refused whole before anything is read or expired.
+            with pytest.raises(InvalidInput) as refused:
+                call(channel=channel, lines=lines, ttl_seconds=ttl)
+            assert any("is not a source of channel" in e.message for e in refused.value.errors)
+            event("hold refused: a location outside the channel's sources")
+            return
         place = self.model.place_batched if batched else self.model.place_txn
         expected, short = place(channel, lines, self.now)
-        call = self.batcher.place_hold if batched else self.app.place_hold_txn
         try:
             body = call(channel=channel, lines=lines, ttl_seconds=ttl).body
         except Shortage as exc:

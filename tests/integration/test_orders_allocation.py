@@ -43,7 +43,7 @@ def test_a_line_is_split_across_sources_only_where_the_channel_allows_it(client:
     receive(client, SKU, 1, to="STORE-1")
     refused = client.post("/v1/orders", json=order_body(lines=[{"sku": SKU, "qty": 2, "unit_price": "89.00"}]))
     body = assert_problem(refused, 409, "insufficient-stock")
-    assert body["shortages"] == [{"sku": SKU, "requested": 2, "available": 1, "location": None}]
+    assert body["shortages"] == [{"sku": SKU, "requested": 2, "available": 1, "location": None, "bound": "sources"}]
     assert (
         client.put(
             "/v1/channels/web", json={"kind": "shopify", "sources": ["WH", "STORE-1"], "allow_split": True}

@@ -98,7 +98,8 @@ def test_till_web_and_wholesale_race_for_the_last_unit_and_exactly_one_wins(clie
             assert sale.json()["type"].endswith("/insufficient-stock")
         if won != ["web"]:
             assert web.status_code == 409, web.text
-            assert web.json()["shortages"] == [{"sku": sku, "requested": 1, "available": 0, "location": None}]
+            expected = {"sku": sku, "requested": 1, "available": 0, "location": None, "bound": "sources"}
+            assert web.json()["shortages"] == [expected]
         if won != ["wholesale"]:
             assert wholesale.status_code == 201, wholesale.text
             assert wholesale.json()["status"] == "backordered", "the wholesale channel backorders by policy"

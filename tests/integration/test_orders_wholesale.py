@@ -49,14 +49,13 @@ def run(client: TestClient) -> dict[str, Any]:
 
 def test_prebooks_wait_backordered_and_the_run_serves_the_earliest_ship_date_first(client: TestClient) -> None:
     seed_channels(client)
-    receive(client, SKU, 10)  # stock exists, but a pre-book waits for the run all the same
     later = prebook(client, "PO-MARCH", "2027-03-01")
     earlier = prebook(client, "PO-FEB", "2027-02-01")
     assert (later["status"], earlier["status"]) == ("backordered", "backordered")
     assert later["allocations"] == []
     assert later["prebook"] is True
-    assert stock(client, SKU, "WH") == (10, 0, 0, 10)
-    client.post("/v1/movements", json={"kind": "adjustment", "sku": SKU, "qty": 6, "from": "WH", "reason": "recount"})
+    receive(client, SKU, 4)  # a receipt outside inbound supply: the run serves the pre-books, by ship date
+    assert stock(client, SKU, "WH") == (4, 0, 0, 4)
     result = run(client)
     assert [(o["order_id"], o["units"], o["status"]) for o in result["orders"]] == [
         (earlier["id"], 3, "allocated"),
@@ -67,6 +66,18 @@ def test_prebooks_wait_backordered_and_the_run_serves_the_earliest_ship_date_fir
     again = run(client)
     assert [(o["order_id"], o["units"], o["status"]) for o in again["orders"]] == [(later["id"], 2, "allocated")]
     assert run(client)["orders"] == [], "nothing left to allocate"
+
+
+def test_a_prebook_takes_the_stock_on_hand_now_and_backorders_the_rest(client: TestClient) -> None:
+    seed_channels(client)
+    receive(client, SKU, 2)
+    order = prebook(client, "PO-NOW", "2027-02-01")
+    assert (order["status"], order["lines"][0]["allocated"], order["lines"][0]["backordered"]) == (
+        "partially_allocated",
+        2,
+        1,
+    ), "units on hand are promised by allocation, the rest by backorder"
+    assert stock(client, SKU, "WH") == (2, 2, 0, 0)
 
 
 def test_allocation_run_skips_orders_past_their_cancel_date(client: TestClient, clock: FixedClock) -> None:

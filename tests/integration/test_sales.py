@@ -70,7 +70,7 @@ def test_sale_without_enough_available_is_409_and_writes_nothing(client: TestCli
     before = (all_stock(client), written(app))
     response = client.post("/v1/sales", json=sale_body())
     body = assert_problem(response, 409, "insufficient-stock")
-    assert body["shortages"] == [{"sku": SKU, "requested": 1, "available": 0, "location": "STORE-1"}]
+    assert body["shortages"] == [{"sku": SKU, "requested": 1, "available": 0, "location": "STORE-1", "bound": None}]
     assert (all_stock(client), written(app)) == before
 
 

@@ -96,7 +96,8 @@ def test_atp_matches_the_design_formula_for_any_balances(
     other = ChannelPolicy("b2b", "wholesale", ("WH",), ring_fences={SKU: other_fence})
     result = channel_atp(own, SKU, available, [own, other])
     pooled = max(0, available.get("WH", 0)) + max(0, available.get("STORE-1", 0))
-    assert result.atp == max(0, pooled - safety - other_fence)
+    kept = min(other_fence, max(0, available.get("WH", 0)))  # a fence on WH keeps only units that are at WH
+    assert result.atp == max(0, pooled - safety - kept)
     assert 0 <= result.published <= pooled
 
 

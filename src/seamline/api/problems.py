@@ -73,7 +73,7 @@ async def on_seamline_error(_request: Request, exc: Exception) -> JSONResponse:
         errors = [{"field": e.field, "message": e.message} for e in exc.errors]
     if isinstance(exc, Shortage):
         extra["shortages"] = [
-            {"sku": s.sku, "requested": s.requested, "available": s.available, "location": s.location}
+            {"sku": s.sku, "requested": s.requested, "available": s.available, "location": s.location, "bound": s.bound}
             for s in exc.lines
         ]
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None

@@ -22,6 +22,10 @@ class ShortLine:
     requested: int
     available: int
     location: str | None = None
+    #: Which bound of the channel's policy refused the line (DESIGN 4.4, docs/availability.md): ``sources``
+    #: (not enough at the locations it may draw on), ``ring_fence`` (the rest is kept for another channel)
+    #: or ``safety_stock`` (a hold may not take the channel's buffer); None when no channel policy applied.
+    bound: str | None = None
 
 
 class SeamlineError(Exception):

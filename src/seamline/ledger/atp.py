@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 
@@ -32,19 +32,79 @@ class ChannelAvailability:
         return 0 if self.paused else self.atp
 
 
+def fenced_at(
+    policy: ChannelPolicy,
+    sku: str,
+    available_by_location: Mapping[str, int],
+    all_fences: Sequence[ChannelPolicy],
+) -> dict[str, int]:
+    """Units at each of ``policy``'s sources that other channels' ring-fences keep (DESIGN 4.4).
+
+    A ring-fence lives on its own channel's sources: it keeps what is available there, in that channel's
+    source order, and only the part of it within ``policy``'s reach is counted (a fence on warehouse stock
+    never touches a channel that sources only a store). Fences are laid down channel by channel, in code
+    order, over what earlier fences left. Stock the fenced channel holds outside ``policy``'s sources is not
+    counted as keeping the fence: conservative, and it needs no row beyond the channel's own sources (which
+    are exactly the rows a hold or an order locks).
+    """
+    mine = set(policy.sources)
+    left = {loc: max(0, available_by_location.get(loc, 0)) for loc in policy.sources}
+    kept: dict[str, int] = {}
+    for other in sorted(all_fences, key=lambda p: p.code):
+        fence = other.ring_fences.get(sku, 0)
+        if other.code == policy.code or fence <= 0:
+            continue
+        for loc in other.sources:
+            if fence <= 0:
+                break
+            if loc in mine and left[loc] > 0:
+                part = min(fence, left[loc])
+                left[loc] -= part
+                kept[loc] = kept.get(loc, 0) + part
+                fence -= part
+    return kept
+
+
+def usable_by_location(
+    policy: ChannelPolicy,
+    sku: str,
+    available_by_location: Mapping[str, int],
+    all_fences: Sequence[ChannelPolicy],
+) -> dict[str, int]:
+    """What the channel may take at each of its sources: available less what other channels' fences keep
+    there. An order the channel has taken may use all of it; a hold also leaves the safety stock."""
+    kept = fenced_at(policy, sku, available_by_location, all_fences)
+    return {loc: max(0, available_by_location.get(loc, 0)) - kept.get(loc, 0) for loc in policy.sources}
+
+
+def usable_rows(
+    policy: ChannelPolicy,
+    skus: Iterable[str],
+    available: Mapping[tuple[str, str], int],
+    all_fences: Sequence[ChannelPolicy],
+) -> dict[tuple[str, str], int]:
+    """``usable_by_location`` for several SKUs, keyed like the balance rows: (sku, location) -> units."""
+    out: dict[tuple[str, str], int] = {}
+    for sku in skus:
+        here = {loc: available.get((sku, loc), 0) for loc in policy.sources}
+        for loc, units in usable_by_location(policy, sku, here, all_fences).items():
+            out[(sku, loc)] = units
+    return out
+
+
 def channel_atp(
     policy: ChannelPolicy,
     sku: str,
     available_by_location: Mapping[str, int],
     all_fences: Sequence[ChannelPolicy],
 ) -> ChannelAvailability:
-    """ATP = max(0, sum of available over sources - safety - ring-fences of other channels).
+    """ATP = max(0, sum over sources of (available - other channels' ring-fences kept there) - safety).
 
-    A channel's own ring-fence is not deducted: those units are held *for* it.
+    A channel's own ring-fence is not deducted: those units are held *for* it. This is also the bound of a
+    hold of the channel (``ledger.batch.decide``), so what is published is what a checkout can hold.
     """
-    pooled = sum(max(0, available_by_location.get(loc, 0)) for loc in policy.sources)
-    fenced_elsewhere = sum(p.ring_fences.get(sku, 0) for p in all_fences if p.code != policy.code)
-    atp = max(0, pooled - policy.safety_for(sku) - fenced_elsewhere)
+    pooled = sum(usable_by_location(policy, sku, available_by_location, all_fences).values())
+    atp = max(0, pooled - policy.safety_for(sku))
     return ChannelAvailability(sku=sku, atp=atp, paused=policy.pause_below > 0 and atp < policy.pause_below)
 
 

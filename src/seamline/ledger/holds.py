@@ -16,11 +16,14 @@ def resolve_demand(
     sku_kinds: Mapping[str, str],
     packs: Mapping[str, Sequence[tuple[str, int]]],
     location_kinds: Mapping[str, LocationKind],
+    sources: Sequence[str] | None = None,
 ) -> dict[tuple[str, str | None], int]:
     """Sum units per (sku, location); location None means "from the channel's sources".
 
     ``sku_kinds`` maps known SKUs to ``variant``/``prepack``; ``packs`` maps prepack SKUs to their
-    components. Every bad line is reported, not just the first. Demand of lines sharing a component is summed,
+    components; ``sources`` are the channel's sources, the only locations a channel's hold may name
+    (DESIGN 4.4: a channel draws only on its sources, whoever calls). Every bad line is reported, not just
+    the first. Demand of lines sharing a component is summed,
     so a pack and a loose unit of the same size cannot both be promised the last unit.
     """
     errors: list[FieldError] = []
@@ -42,6 +45,11 @@ def resolve_demand(
                 continue
             if location_kinds[line.location] not in SELLABLE_KINDS:
                 errors.append(FieldError(f"lines[{i}].location", f"{line.location} is not sellable"))
+                continue
+            if sources is not None and line.location not in sources:
+                errors.append(
+                    FieldError(f"lines[{i}].location", f"{line.location} is not a source of channel {channel}")
+                )
                 continue
         elif channel is None:
             errors.append(FieldError(f"lines[{i}].location", "give a location, or a channel to draw from"))

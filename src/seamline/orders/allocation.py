@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from seamline.domain.errors import FieldError, InvalidInput, ShortLine
+from seamline.ledger.atp import ChannelPolicy, usable_rows
 from seamline.orders.model import LineState
 
 Take = tuple[str, str, int]  # (component sku, location, units)
@@ -45,6 +46,7 @@ class LinePlan:
 @dataclass(slots=True)
 class AllocationPlan:
     lines: list[LinePlan]
+    bounds: dict[int, str] = field(default_factory=dict)  # line number -> the policy bound that left it short
 
     @property
     def complete(self) -> bool:
@@ -59,7 +61,11 @@ class AllocationPlan:
         return net(take for line in self.lines for take in line.takes)
 
     def shortages(self) -> list[ShortLine]:
-        return [ShortLine(line.sku, line.wanted, line.units) for line in self.lines if line.units < line.wanted]
+        return [
+            ShortLine(line.sku, line.wanted, line.units, None, self.bounds.get(line.line_no))
+            for line in self.lines
+            if line.units < line.wanted
+        ]
 
 
 def net(takes: Iterable[Take]) -> list[Take]:
@@ -115,6 +121,35 @@ def plan_allocation(
             if best is not None and capacity(line.components, best) > 0:
                 take(plan, line.components, best, capacity(line.components, best))
     return AllocationPlan(plans)
+
+
+def plan_channel_allocation(
+    lines: Sequence[DemandLine],
+    policy: ChannelPolicy | None,
+    all_fences: Sequence[ChannelPolicy],
+    sources: Sequence[str],
+    available: Mapping[tuple[str, str], int],
+    *,
+    allow_split: bool,
+) -> AllocationPlan:
+    """Plan an order the channel already took (DESIGN 4.4): it may use the channel's own safety stock, never
+    what other channels' ring-fences keep at its sources. A line short of that is short with its bound:
+    ``ring_fence`` when the raw stock would have served it, else ``sources``."""
+    usable = dict(available)
+    if policy is not None:
+        usable.update(usable_rows(policy, component_demand(lines), available, all_fences))
+    plan = plan_allocation(lines, sources, usable, allow_split=allow_split)
+    if plan.complete:
+        return plan
+    raw = {
+        line.line_no: line.units for line in plan_allocation(lines, sources, available, allow_split=allow_split).lines
+    }
+    plan.bounds = {
+        line.line_no: "ring_fence" if raw[line.line_no] >= line.wanted else "sources"
+        for line in plan.lines
+        if line.units < line.wanted
+    }
+    return plan
 
 
 def hold_covers_exactly(lines: Iterable[DemandLine], held: Iterable[Take]) -> bool:

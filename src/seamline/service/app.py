@@ -21,7 +21,7 @@ from seamline.catalog import Style, StyleDraft, build_style, same_definition
 from seamline.catalog.model import Variant
 from seamline.catalog.rules import CODE_RE
 from seamline.domain.clock import Clock, iso_utc
-from seamline.domain.errors import Conflict, FieldError, InvalidInput, NotFound, Shortage, ShortLine, Unauthorized
+from seamline.domain.errors import Conflict, FieldError, InvalidInput, NotFound, Shortage, Unauthorized
 from seamline.domain.ids import random_hex
 from seamline.ledger import (
     SELLABLE_KINDS,
@@ -35,6 +35,7 @@ from seamline.ledger import (
     plan_movement,
 )
 from seamline.ledger.atp import prepack_atp
+from seamline.ledger.batch import ChannelRule, Demand, Short, decide, rows_needed
 from seamline.ledger.holds import resolve_demand
 from seamline.ledger.model import PHYSICAL_KINDS
 from seamline.orders.reconcile import OrderDifference, compare_order_allocations
@@ -476,47 +477,39 @@ class Seamline:
         ttl_seconds: int | None,
         trace_id: str | None = None,
     ) -> dict[str, Any]:
-        """Reserve every line or nothing. Lines without a location draw on the channel's sources in order."""
+        """Reserve every line or nothing. Lines without a location draw on the channel's sources in order.
+
+        The rows the request may touch (for a channel: every source of each SKU) are locked in (sku, location)
+        order, read once, and the request is decided in memory by ``ledger.batch.decide``, the very rule the
+        group-commit batcher applies: the channel bounds (sources, other channels' ring-fences, safety stock)
+        are checked on rows no one else can change until this transaction ends."""
         ttl = self.check_ttl(ttl_seconds)
         sourcing = channels_repo.sourcing(conn, channel) if channel is not None else None
         if channel is not None and sourcing is None:
             raise self.unknown_channel(channel)
-        demand = self._resolve_demand(conn, channel, lines)
-        if conn.dialect.name == "postgresql":
-            # Lock every row this request may touch in (sku, location) order before any conditional UPDATE:
-            # trying sources in a channel's own order would otherwise take row locks out of order and
-            # deadlock against the batcher or a channel listing the same sources the other way round.
-            sources = sourcing[0] if sourcing is not None else []
-            ledger_repo.lock_available(
-                conn,
-                {(sku, loc) for (sku, location), _ in demand.items() for loc in ([location] if location else sources)},
-            )
-        resolved: list[tuple[str, str, int]] = []
-        short: list[ShortLine] = []
-        for (sku, location), qty in sorted(demand.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
-            if location is not None:
-                if ledger_repo.try_reserve_one(conn, sku, location, qty):
-                    resolved.append((sku, location, qty))
-                else:
-                    short.append(ShortLine(sku, qty, max(0, ledger_repo.available_at(conn, sku, location)), location))
-                continue
-            assert sourcing is not None
-            sources, allow_split = sourcing
-            taken = self._reserve_from_sources(conn, sources, allow_split, sku, qty)
-            if taken is None:
-                pooled = sum(max(0, ledger_repo.available_at(conn, sku, loc)) for loc in sources)
-                short.append(ShortLine(sku, qty, pooled))
-            else:
-                resolved.extend(taken)
-        if short:
-            raise Shortage(short)
+        resolved = self._resolve_demand(conn, channel, lines, sourcing[0] if sourcing is not None else None)
+        rule = None
+        if channel is not None:
+            rule = self.hold_rules(conn, {channel}, {sku for sku, _ in resolved})[channel]
+        sources, allow_split = sourcing if sourcing is not None else ([], False)
+        wanted = tuple((sku, loc, qty) for (sku, loc), qty in resolved.items())
+        demand = Demand(wanted, tuple(sources), allow_split, rule)
+        available = ledger_repo.lock_available(conn, rows_needed([demand]))
+        decision = decide(available, demand)
+        if isinstance(decision, Short):
+            raise Shortage(list(decision.lines))
+        resolved_lines = list(decision.lines)
+        net: dict[tuple[str, str], int] = defaultdict(int)
+        for sku, loc, qty in resolved_lines:
+            net[(sku, loc)] += qty
+        ledger_repo.add_reserved(conn, dict(net))
         now = self.clock.now()
         hold_id = "hld_" + random_hex()
         expires_at = now + timedelta(seconds=ttl)
         ledger_repo.insert_hold(
-            conn, hold_id, channel=channel, lines=resolved, now=now, expires_at=expires_at, trace_id=trace_id
+            conn, hold_id, channel=channel, lines=resolved_lines, now=now, expires_at=expires_at, trace_id=trace_id
         )
-        lines_view = [{"sku": sku, "location": loc, "qty": qty} for sku, loc, qty in resolved]
+        lines_view = [{"sku": sku, "location": loc, "qty": qty} for sku, loc, qty in resolved_lines]
         return hold_view(
             {
                 "id": hold_id,
@@ -576,34 +569,20 @@ class Seamline:
         )
 
     def _resolve_demand(
-        self, conn: Connection, channel: str | None, lines: Sequence[HoldLineRequest]
+        self, conn: Connection, channel: str | None, lines: Sequence[HoldLineRequest], sources: Sequence[str] | None
     ) -> dict[tuple[str, str | None], int]:
         kinds = catalog_repo.known_skus(conn, [line.sku for line in lines])
         packs = catalog_repo.prepack_map(conn, [s for s, k in kinds.items() if k == "prepack"])
-        return resolve_demand(channel, lines, kinds, packs, ledger_repo.location_kinds(conn))
+        return resolve_demand(channel, lines, kinds, packs, ledger_repo.location_kinds(conn), sources)
 
     @staticmethod
-    def _reserve_from_sources(
-        conn: Connection, sources: Sequence[str], allow_split: bool, sku: str, qty: int
-    ) -> list[tuple[str, str, int]] | None:
-        """The first source that has the whole line; else, where the channel allows it, a split in source order."""
-        for location in sources:
-            if ledger_repo.try_reserve_one(conn, sku, location, qty):
-                return [(sku, location, qty)]
-        if not allow_split:
-            return None
-        if sum(max(0, ledger_repo.available_at(conn, sku, loc)) for loc in sources) < qty:
-            return None  # take no part: the shortage then reports what the sources really have
-        taken: list[tuple[str, str, int]] = []
-        remaining = qty
-        for location in sources:
-            part = min(remaining, max(0, ledger_repo.available_at(conn, sku, location)))
-            if part and ledger_repo.try_reserve_one(conn, sku, location, part):
-                taken.append((sku, location, part))
-                remaining -= part
-            if remaining == 0:
-                return taken
-        return None  # the caller rolls back the partial reservations with the transaction
+    def hold_rules(conn: Connection, channels: set[str], skus: set[str]) -> dict[str, ChannelRule]:
+        """The bounds of each channel's holds on these (component) SKUs: its policy and every ring-fence."""
+        if not channels:
+            return {}
+        policies = channels_repo.policies(conn, skus=sorted(skus))
+        fences = tuple(p for p in policies if p.ring_fences)
+        return {p.code: ChannelRule(p, fences) for p in policies if p.code in channels}
 
     def release_hold(self, conn: Connection, hold_id: str) -> dict[str, Any]:
         """Release a live hold. Releasing twice answers the same; an expired or committed hold is a 409."""

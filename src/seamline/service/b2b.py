@@ -274,7 +274,7 @@ class WholesalePortal:
             coming = sum(units for expected, units in supply.get(component, []) if by is None or expected <= by)
             if promised[component] > coming:
                 free = max(0, coming - (promised[component] - mine[component]))
-                short.append(ShortLine(component, mine[component], free))
+                short.append(ShortLine(component, mine[component], free, None, "supply"))
         if short:
             raise Shortage(short)
 

@@ -199,7 +199,7 @@ class HoldBatcher:
         )
         kinds, locations, sourcing = lookups.sku_kinds, lookups.location_kinds, lookups.sourcing
         packs = catalog_repo.prepack_map(conn, [s for s, k in kinds.items() if k == "prepack"])
-        demands: dict[int, Demand] = {}
+        resolved: dict[int, dict[tuple[str, str | None], int]] = {}
         ttls: dict[int, int] = {}
         for i in pending:
             request = batch[i]
@@ -208,12 +208,30 @@ class HoldBatcher:
                 channel_sourcing = sourcing.get(request.channel) if request.channel is not None else None
                 if request.channel is not None and channel_sourcing is None:
                     raise self.app.unknown_channel(request.channel)
-                demand = resolve_demand(request.channel, request.lines, kinds, packs, locations)
+                resolved[i] = resolve_demand(
+                    request.channel,
+                    request.lines,
+                    kinds,
+                    packs,
+                    locations,
+                    channel_sourcing[0] if channel_sourcing is not None else None,
+                )
             except SeamlineError as exc:
                 outcomes[i] = exc
                 continue
-            sources, split = channel_sourcing or ([], False)
-            demands[i] = Demand(tuple((sku, loc, qty) for (sku, loc), qty in demand.items()), tuple(sources), split)
+        # The channel bounds (DESIGN 4.4): one read of the policies for the batch's component SKUs.
+        channel_skus = {sku for i, d in resolved.items() if batch[i].channel is not None for sku, _ in d}
+        rules = self.app.hold_rules(conn, {c for i in resolved if (c := batch[i].channel)}, channel_skus)
+        demands: dict[int, Demand] = {}
+        for i, demand in resolved.items():
+            channel = batch[i].channel
+            sources, split = sourcing[channel] if channel is not None else ([], False)
+            demands[i] = Demand(
+                tuple((sku, loc, qty) for (sku, loc), qty in demand.items()),
+                tuple(sources),
+                split,
+                rules.get(channel) if channel is not None else None,
+            )
 
         # Holds past their TTL on these SKUs give their units back first (evaluated here, not left to a cron).
         skus = sorted({sku for d in demands.values() for sku, _, _ in d.lines})

@@ -27,7 +27,7 @@ from seamline.orders.allocation import (
     component_demand,
     draw_allocations,
     hold_covers_exactly,
-    plan_allocation,
+    plan_channel_allocation,
     plan_pick,
 )
 from seamline.orders.model import QUEUED_KINDS, Condition, LineState, OrderKind, OrderStatus
@@ -419,17 +419,19 @@ class OrderDesk:
         if customer_id is None:
             customer_id = attach_customer(conn, contact, document=order_id, now=now)
         if hold_id is not None:
-            allocated = self._commit_hold(conn, order_id, channel["code"], hold_id, lines)
-        elif prebook:
-            allocated = {}  # allocated by the allocation run, by ship date, as stock arrives
+            allocated = self._commit_hold(conn, order_id, channel["code"], channel["sources"], hold_id, lines)
         else:
+            # A pre-book takes what the channel may take on hand now (units on hand are promised by
+            # allocation, or they are not promised at all) and backorders the rest, which the allocation run
+            # serves by ship date as supply arrives; it is never refused for want of stock on hand.
             allocated = self._allocate(
                 conn,
                 order_id,
+                channel["code"],
                 list(channel["sources"]),
                 bool(channel["allow_split"]),
                 [p.demand() for p in lines],
-                reject=channel["on_shortage"] == "reject",
+                reject=channel["on_shortage"] == "reject" and not prebook,
             )
         state = [replace(line, allocated=allocated.get(line.line_no, 0)) for line in state]
         status = derive_status(state)
@@ -439,7 +441,13 @@ class OrderDesk:
         return 201, order_id
 
     def _commit_hold(
-        self, conn: Connection, order_id: str, channel: str, hold_id: str, lines: Sequence[ParsedLine]
+        self,
+        conn: Connection,
+        order_id: str,
+        channel: str,
+        sources: Sequence[str],
+        hold_id: str,
+        lines: Sequence[ParsedLine],
     ) -> dict[int, int]:
         """A checkout's hold becomes the order's allocations. It must hold exactly the order's units."""
         hold = ledger_repo.get_hold(conn, hold_id)
@@ -454,6 +462,13 @@ class OrderDesk:
                 code="hold-mismatch",
             )
         held = [(line["sku"], line["location"], line["qty"]) for line in hold["lines"]]
+        outside = sorted({loc for _, loc, _ in held if loc not in sources})
+        if outside:  # a channel's order draws only on its sources, even through a hold placed without a channel
+            raise InvalidInput(
+                f"hold {hold_id} holds stock at {', '.join(outside)}, not a source of channel {channel}",
+                [FieldError("hold_id", f"holds stock outside channel {channel}'s sources")],
+                code="hold-mismatch",
+            )
         if not hold_covers_exactly([p.demand() for p in lines], held):
             raise InvalidInput(
                 f"hold {hold_id} does not hold exactly this order's units",
@@ -467,6 +482,7 @@ class OrderDesk:
         self,
         conn: Connection,
         order_id: str,
+        channel: str,
         sources: Sequence[str],
         allow_split: bool,
         demand: Sequence[DemandLine],
@@ -483,7 +499,11 @@ class OrderDesk:
         skus = sorted(component_demand(demand))
         ledger_repo.expire_holds(conn, ledger_repo.expired_hold_ids(conn, now, skus=skus), now)
         available = ledger_repo.lock_available(conn, [(sku, loc) for sku in skus for loc in sources])
-        plan = plan_allocation(demand, sources, available, allow_split=allow_split)
+        # The rows read are locked, so the channel's bounds hold until this transaction ends.
+        policies = channels_repo.policies(conn, skus=skus)
+        policy = next((p for p in policies if p.code == channel), None)
+        fences = [p for p in policies if p.ring_fences]
+        plan = plan_channel_allocation(demand, policy, fences, sources, available, allow_split=allow_split)
         if reject and not plan.complete:
             raise Shortage(plan.shortages())
         short = ledger_repo.allocate(conn, order_id, plan.takes(), now=now)
@@ -626,7 +646,7 @@ class OrderDesk:
                 for line in lines
                 if line.backordered > 0
             ]
-            units = self._allocate(conn, order["id"], sources, allow_split, demand, reject=False)
+            units = self._allocate(conn, order["id"], code, sources, allow_split, demand, reject=False)
             if not any(units.values()):
                 continue
             new_lines = [replace(line, allocated=line.allocated + units.get(line.line_no, 0)) for line in lines]

@@ -21,7 +21,9 @@ class Settings:
     sqlite_synchronous: str = "NORMAL"
     max_body_bytes: int = 1_048_576
     default_hold_ttl_seconds: int = 900
-    max_hold_ttl_seconds: int = 7 * 24 * 3600
+    #: A hold is a checkout's reservation: a day is far beyond any checkout, and a week-long hold starved a
+    #: channel of stock another token had parked (issue #20). Longer promises are orders or ring-fences.
+    max_hold_ttl_seconds: int = 24 * 3600
     sweep_interval_seconds: float = 5.0
     # Group commit of holds (DESIGN 11); defaults chosen from bench/reserve.py (README, Performance).
     hold_batching: bool = True
@@ -52,6 +54,8 @@ class Settings:
             nats_url=env.get("SEAMLINE_NATS_URL") or None,
             sqlite_synchronous=env.get("SEAMLINE_SQLITE_SYNCHRONOUS", "NORMAL").upper(),
             max_body_bytes=int(env.get("SEAMLINE_MAX_BODY_BYTES", "1048576")),
+            default_hold_ttl_seconds=int(env.get("SEAMLINE_HOLD_TTL_SECONDS", "900")),
+            max_hold_ttl_seconds=int(env.get("SEAMLINE_MAX_HOLD_TTL_SECONDS", str(24 * 3600))),
             hold_batching=env.get("SEAMLINE_HOLD_BATCHING", "on").lower() not in ("0", "off", "false", "no"),
             hold_batch_window_seconds=float(env.get("SEAMLINE_HOLD_BATCH_WINDOW_MS", "0.5")) / 1000,
             hold_batch_max=int(env.get("SEAMLINE_HOLD_BATCH_MAX", "256")),
@@ -78,6 +82,8 @@ class Settings:
                 raise InvalidInput("production needs SEAMLINE_ADMIN_TOKEN of at least 32 characters")
             if ":memory:" in self.database_url or self.database_url in ("sqlite://",):
                 raise InvalidInput("production refuses an in-memory database")
+        if not 1 <= self.default_hold_ttl_seconds <= self.max_hold_ttl_seconds:
+            raise InvalidInput("SEAMLINE_HOLD_TTL_SECONDS must be 1..SEAMLINE_MAX_HOLD_TTL_SECONDS")
 
     @property
     def is_sqlite(self) -> bool:
