@@ -3,6 +3,7 @@ and closed (an unknown field is a 422 naming it, so a typo never silently does n
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -245,12 +246,43 @@ class AvailabilityOut(Response):
 class TokenIn(Request):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     scopes: Annotated[list[str], Field(min_length=1)]
+    #: Either: the token is refused (401) from then on. Neither: it lives until revoked.
+    expires_in_seconds: Annotated[int, Field(strict=True, ge=1)] | None = None
+    expires_at: datetime | None = None
 
 
 class TokenOut(Response):
     token: str | None
     name: str
     scopes: list[str]
+
+
+class TokenInfo(Response):
+    """A token as listed: never its secret or its hash."""
+
+    id: str
+    name: str
+    scopes: list[str]
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+    rotated_to: str | None
+    status: Literal["active", "expired", "revoked"]
+    bootstrap: bool
+
+
+class TokenList(Response):
+    items: list[TokenInfo]
+
+
+class RotateIn(Request):
+    #: How long the old secret keeps working (0: revoked at once).
+    grace_seconds: Annotated[int, Field(strict=True, ge=0)] = 0
+
+
+class RotatedOut(TokenInfo):
+    token: str | None
+    previous: TokenInfo
 
 
 class Problem(BaseModel):

@@ -15,6 +15,7 @@ from rich.table import Table
 from seamline.cli.bench import register_bench_commands
 from seamline.cli.dlq import register_integration_commands
 from seamline.cli.shopify import shopify_app
+from seamline.cli.tokens import tokens_app
 from seamline.service import Settings, bootstrap
 from seamline.store.db import make_null_pool_engine
 from seamline.store.migrate import current_revision, upgrade
@@ -25,6 +26,7 @@ bench_app = typer.Typer(help="Benchmarks that print JSON, always with their naiv
 app.add_typer(import_app, name="import")
 app.add_typer(bench_app, name="bench")
 app.add_typer(shopify_app, name="shopify")  # issue 5: seamline shopify link
+app.add_typer(tokens_app, name="tokens")  # issue 20: create, list, revoke, rotate
 register_bench_commands(bench_app)
 register_integration_commands(app)
 console = Console()

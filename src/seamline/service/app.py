@@ -5,9 +5,7 @@ The API, the CLI and the benchmarks all call these; none of them writes SQL of i
 
 from __future__ import annotations
 
-import secrets
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -42,7 +40,7 @@ from seamline.orders.reconcile import OrderDifference, compare_order_allocations
 from seamline.service import metrics
 from seamline.service.group_commit import GroupCommit, LockKeys, lock_in_order
 from seamline.service.outbound import OutboundPolicy
-from seamline.service.principal import Principal, validate_scopes
+from seamline.service.principal import Principal
 from seamline.service.settings import Settings
 from seamline.store import (
     auth_repo,
@@ -112,6 +110,9 @@ class Seamline:
         self._outbound: tuple[Settings, OutboundPolicy] | None = None
         self.generated_admin_token: str | None = None
         self._token_cache: dict[str, tuple[float, Principal | None]] = {}
+        #: Moves on every revocation in this process: caches of who is calling (the dashboard's too) that
+        #: were filled under an older epoch are not trusted.
+        self.auth_epoch = 0
         #: Called inside every write transaction, after its work and before commit, with the connection.
         #: What a hook writes (outbox events for the balance rows in ``ledger_repo.touched(conn)``, say)
         #: commits or rolls back with the change itself: no event without its state, no state without it.
@@ -193,19 +194,24 @@ class Seamline:
     # ---------------------------------------------------------------- auth
     def authenticate(self, token: str | None) -> Principal:
         """The token's principal. Answers are cached for ``TOKEN_CACHE_SECONDS`` per process, so a drop's
-        thousands of requests per second do not each read the token table; a revoked token stops working
-        within that time."""
+        thousands of requests per second do not each read the token table: a token revoked here is refused
+        at once (``forget_tokens``), one revoked by another process within that time. An expiring token is
+        refused once the clock passes its ``expires_at``, cached or not."""
         cached = self.authenticate_cached(token)
         if cached is not None:
             return cached
         assert token is not None
+        epoch = self.auth_epoch
         row = self.read(lambda conn: auth_repo.find_token(conn, token))
-        principal = None if row is None else Principal(row["id"], row["name"], frozenset(row["scopes"]))
+        principal = None
+        if row is not None and (row["expires_at"] is None or row["expires_at"] > self.clock.now()):
+            principal = Principal(row["id"], row["name"], frozenset(row["scopes"]), row["expires_at"])
         if len(self._token_cache) >= 10_000:
             self._token_cache.clear()
-        self._token_cache[token] = (time.monotonic() + TOKEN_CACHE_SECONDS, principal)
+        if epoch == self.auth_epoch:  # a revocation while we read must not be undone by this answer
+            self._token_cache[token] = (time.monotonic() + TOKEN_CACHE_SECONDS, principal)
         if principal is None:
-            raise Unauthorized("unknown or revoked token", code="invalid-token")
+            raise Unauthorized("unknown, expired or revoked token", code="invalid-token")
         return principal
 
     def authenticate_cached(self, token: str | None) -> Principal | None:
@@ -215,9 +221,15 @@ class Seamline:
         cached = self._token_cache.get(token)
         if cached is None or cached[0] <= time.monotonic():
             return None
-        if cached[1] is None:
-            raise Unauthorized("unknown or revoked token", code="invalid-token")
-        return cached[1]
+        principal = cached[1]
+        if principal is None or (principal.expires_at is not None and principal.expires_at <= self.clock.now()):
+            raise Unauthorized("unknown, expired or revoked token", code="invalid-token")
+        return principal
+
+    def forget_tokens(self) -> None:
+        """After a revocation or rotation: this process asks the database again on the next request."""
+        self.auth_epoch += 1
+        self._token_cache.clear()
 
     def ensure_admin_token(self, token: str) -> None:
         self.write(
@@ -225,15 +237,6 @@ class Seamline:
                 conn, "bootstrap-admin", "bootstrap admin", token, ["admin"], self.clock.now()
             )
         )
-
-    def create_token(self, conn: Connection, name: str, scopes: list[str]) -> dict[str, Any]:
-        if not name or not name.strip():
-            raise InvalidInput("a token needs a name", [FieldError("name", "is required")])
-        scopes = validate_scopes(scopes)
-        token = "sl_" + secrets.token_urlsafe(32)
-        token_id = uuid.uuid4().hex
-        auth_repo.insert_token(conn, token_id, name.strip(), token, scopes, self.clock.now())
-        return {"id": token_id, "token": token, "name": name.strip(), "scopes": scopes}
 
     # ---------------------------------------------------------------- locations
     def put_location(self, conn: Connection, code: str, name: str, kind: str) -> tuple[bool, dict[str, Any]]:

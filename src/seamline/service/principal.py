@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from seamline.domain.errors import FieldError, Forbidden, InvalidInput
 
@@ -32,6 +33,7 @@ class Principal:
     id: str
     name: str
     scopes: frozenset[str]
+    expires_at: datetime | None = None
 
     @property
     def is_admin(self) -> bool:

@@ -206,6 +206,23 @@ api_tokens = Table(
     Column("scopes", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime),
+    #: After this instant the token is refused (an expiring token, or the old secret of a rotation's grace).
+    Column("expires_at", UTCDateTime),
+    #: The token that replaced this one (``POST /v1/tokens/{id}/rotate``).
+    Column("rotated_to", String(40)),
+)
+
+#: Dashboard sessions, so a logout (or revoking the token that logged in) ends them server-side: the cookie
+#: carries a random nonce, stored here only as its SHA-256.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("token_id", String(40), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    Index(None, "token_id"),
 )
 
 idempotency_records = Table(
