@@ -445,13 +445,15 @@ def test_the_batch_lookups_answer_what_the_portable_statements_answer(app: Seaml
             catalog_repo.known_skus(conn, skus),
             ledger_repo.location_kinds(conn),
             {c: found for c in channels if (found := channels_repo.sourcing(conn, c)) is not None},
+            {c: found[0] for c in ["outlet", "no-such-channel"] if (found := channels_repo.kind_and_sources(conn, c))},
         )
-        return ledger_repo.hold_lookups(conn, skus, channels), portable
+        return ledger_repo.hold_lookups(conn, skus, channels, ["outlet", "no-such-channel"]), portable
 
     found, portable = app.read(both)
     assert found == portable
     assert found.sku_kinds == {HOT: "variant", "OVS-001-NVY-L": "variant"}
     assert found.sourcing == {"web": (["WH", "STORE-1"], False), "outlet": (["STORE-1"], True)}
+    assert found.channel_kinds == {"outlet": "shopify"}, "kinds of the channels a store token's holds name"
     assert {code: found.location_kinds[code].value for code in ("WH", "STORE-1")} == {
         "WH": "warehouse",
         "STORE-1": "store",

@@ -40,7 +40,7 @@ from seamline.orders.reconcile import OrderDifference, compare_order_allocations
 from seamline.service import metrics
 from seamline.service.group_commit import GroupCommit, LockKeys, lock_in_order
 from seamline.service.outbound import OutboundPolicy
-from seamline.service.principal import Principal
+from seamline.service.principal import Principal, require_till_channel
 from seamline.service.settings import Settings
 from seamline.store import (
     auth_repo,
@@ -479,17 +479,23 @@ class Seamline:
         lines: Sequence[HoldLineRequest],
         ttl_seconds: int | None,
         trace_id: str | None = None,
+        till_of: tuple[str, ...] | None = None,
     ) -> dict[str, Any]:
         """Reserve every line or nothing. Lines without a location draw on the channel's sources in order.
 
         The rows the request may touch (for a channel: every source of each SKU) are locked in (sku, location)
         order, read once, and the request is decided in memory by ``ledger.batch.decide``, the very rule the
         group-commit batcher applies: the channel bounds (sources, other channels' ring-fences, safety stock)
-        are checked on rows no one else can change until this transaction ends."""
+        are checked on rows no one else can change until this transaction ends.
+
+        ``till_of``: a store token's hold, allowed only under a till channel of those stores."""
         ttl = self.check_ttl(ttl_seconds)
         sourcing = channels_repo.sourcing(conn, channel) if channel is not None else None
         if channel is not None and sourcing is None:
             raise self.unknown_channel(channel)
+        if channel is not None and till_of is not None:
+            till_kind, till_sources = channels_repo.kind_and_sources(conn, channel) or (None, [])
+            require_till_channel(channel, till_kind, till_sources, till_of)
         resolved = self._resolve_demand(conn, channel, lines, sourcing[0] if sourcing is not None else None)
         rule = None
         if channel is not None:
@@ -534,12 +540,16 @@ class Seamline:
         ttl_seconds: int | None,
         idem: IdempotencyKey | None = None,
         trace_id: str | None = None,
+        till_of: tuple[str, ...] | None = None,
     ) -> Stored:
         """Place a hold in its own transaction. On a shortage, sweep expired holds of those SKUs and try once
         more: a checkout abandoned a minute ago must not block the next buyer because the sweeper is late."""
 
         def work(conn: Connection) -> tuple[int, Any]:
-            return 201, self.place_hold(conn, channel=channel, lines=lines, ttl_seconds=ttl_seconds, trace_id=trace_id)
+            hold = self.place_hold(
+                conn, channel=channel, lines=lines, ttl_seconds=ttl_seconds, trace_id=trace_id, till_of=till_of
+            )
+            return 201, hold
 
         try:
             stored = self.idempotent(idem, work)

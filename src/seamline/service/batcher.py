@@ -36,6 +36,7 @@ from seamline.ledger.model import HoldLineRequest
 from seamline.service import metrics
 from seamline.service.app import IdempotencyKey, Seamline, Stored
 from seamline.service.group_commit import drain_in_batches
+from seamline.service.principal import require_till_channel
 from seamline.store import catalog_repo, idempotency_repo, ledger_repo
 
 log = logging.getLogger("seamline.batcher")
@@ -52,6 +53,9 @@ class HoldRequest:
     #: settled there once per batch per loop (see ``_answer``). Exactly one of the two is set.
     future: Future[Stored] | None = None
     waiter: asyncio.Future[Stored] | None = None
+    #: A store token's hold for a channel it does not own: the stores its lines name, every one of which
+    #: the channel must be a till channel of (``principal.is_till_channel``), decided in the batch.
+    till_of: tuple[str, ...] | None = None
     enqueued: float = field(default_factory=time.perf_counter)
 
 
@@ -81,10 +85,11 @@ class HoldBatcher:
         ttl_seconds: int | None,
         idem: IdempotencyKey | None = None,
         trace_id: str | None = None,
+        till_of: tuple[str, ...] | None = None,
     ) -> Stored:
         """Queue a hold and wait for its batch to commit. Beyond the queue bound: 503, never an endless wait."""
         future: Future[Stored] = Future()
-        self._enqueue(HoldRequest(channel, lines, ttl_seconds, idem, trace_id, future=future))
+        self._enqueue(HoldRequest(channel, lines, ttl_seconds, idem, trace_id, future=future, till_of=till_of))
         try:
             stored = future.result(timeout=self.settings.answer_timeout_seconds)
         except TimeoutError:
@@ -99,11 +104,12 @@ class HoldBatcher:
         ttl_seconds: int | None,
         idem: IdempotencyKey | None = None,
         trace_id: str | None = None,
+        till_of: tuple[str, ...] | None = None,
     ) -> Stored:
         """``place_hold`` for an event loop: the caller awaits the batch without occupying a thread."""
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[Stored] = loop.create_future()
-        self._enqueue(HoldRequest(channel, lines, ttl_seconds, idem, trace_id, waiter=waiter))
+        self._enqueue(HoldRequest(channel, lines, ttl_seconds, idem, trace_id, waiter=waiter, till_of=till_of))
         self._deadlines_of(loop).add(loop.time() + self.settings.answer_timeout_seconds, waiter)
         return await waiter
 
@@ -196,6 +202,7 @@ class HoldBatcher:
             conn,
             [line.sku for i in pending for line in batch[i].lines],
             [channel for i in pending if (channel := batch[i].channel) is not None],
+            [channel for i in pending if (channel := batch[i].channel) is not None and batch[i].till_of],
         )
         kinds, locations, sourcing = lookups.sku_kinds, lookups.location_kinds, lookups.sourcing
         packs = catalog_repo.prepack_map(conn, [s for s, k in kinds.items() if k == "prepack"])
@@ -208,6 +215,13 @@ class HoldBatcher:
                 channel_sourcing = sourcing.get(request.channel) if request.channel is not None else None
                 if request.channel is not None and channel_sourcing is None:
                     raise self.app.unknown_channel(request.channel)
+                if request.till_of is not None and request.channel is not None:
+                    require_till_channel(
+                        request.channel,
+                        lookups.channel_kinds.get(request.channel),
+                        channel_sourcing[0] if channel_sourcing else [],
+                        request.till_of,
+                    )
                 resolved[i] = resolve_demand(
                     request.channel,
                     request.lines,

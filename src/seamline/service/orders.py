@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from seamline.domain.clock import ensure_utc, iso_utc
-from seamline.domain.errors import Conflict, FieldError, InvalidInput, NotFound, Shortage, ShortLine
+from seamline.domain.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, Shortage, ShortLine
 from seamline.domain.money import Money, minor_exponent, parse_currency
 from seamline.domain.quantity import require_positive_qty
 from seamline.ledger import SELLABLE_KINDS, Balance
@@ -47,6 +47,7 @@ from seamline.orders.wholesale import allocation_priority, check_window, past_ca
 from seamline.service import finance, metrics
 from seamline.service.app import Seamline
 from seamline.service.customers import Contact, ContactRequest, attach_customer, parse_contact
+from seamline.service.principal import Principal, default_till_channel, is_till_channel
 from seamline.store import catalog_repo, channels_repo, ledger_repo, orders_repo
 
 #: The tender that pays an exchange's new order with the value of the goods brought back.
@@ -174,9 +175,8 @@ def order_kind_for(requested: str | None, channel_kind: str) -> OrderKind:
 
 
 def pos_channel(location: str) -> str:
-    """Where a sale without a channel is filed: one channel per till location, so receipt numbers of two
-    stores never collide as external ids."""
-    return f"pos:{location}"
+    """Where a sale without a channel is filed (``principal.default_till_channel``)."""
+    return default_till_channel(location)
 
 
 def record_oversell(
@@ -661,11 +661,17 @@ class OrderDesk:
         }
 
     # ------------------------------------------------------------------------------------ POS sales
-    def record_sale(self, conn: Connection, req: SaleRequest, *, trace_id: str | None = None) -> tuple[int, Any]:
+    def record_sale(
+        self, conn: Connection, req: SaleRequest, *, trace_id: str | None = None, caller: Principal | None = None
+    ) -> tuple[int, Any]:
         """A till sale, captured and fulfilled in one transaction at its store: a closed ``pos`` order and
         a ``sale`` movement per SKU. Not enough available is a 409 unless ``force`` (the goods already
-        left): then it is recorded and an oversell exception names the allocations now short."""
-        location, currency, lines, tenders, contact, occurred_at = self._checked_sale(conn, req)
+        left): then it is recorded and an oversell exception names the allocations now short.
+
+        ``caller`` (an API token; None for a connector) files sales only under the store's till channels, and
+        a repeated external id answers the first order only when it is the caller's to read: another store's
+        sale on a shared till channel is 409 ``external-id-taken``, without the order."""
+        location, currency, lines, tenders, contact, occurred_at = self._checked_sale(conn, req, caller)
         status, order_id = self._create_sale(
             conn,
             location=location,
@@ -679,15 +685,37 @@ class OrderDesk:
             force=req.force,
             trace_id=trace_id,
         )
-        return status, self.order_view(conn, order_id)
+        view = self.order_view(conn, order_id)
+        if (
+            status == 200
+            and caller is not None
+            and view["location"] != location
+            and not (caller.is_admin or caller.has_channel(view["channel"]))
+        ):
+            raise Conflict(
+                f"external id {req.external_id} is another store's sale on this channel",
+                code="external-id-taken",
+            )
+        return status, view
 
-    def check_sale(self, conn: Connection, req: SaleRequest) -> None:
+    def check_sale(self, conn: Connection, req: SaleRequest, caller: Principal | None = None) -> None:
         """Validate a sale without writing anything (an offline till's batch is checked whole first)."""
-        self._checked_sale(conn, req)
+        self._checked_sale(conn, req, caller)
 
     def _checked_sale(
-        self, conn: Connection, req: SaleRequest
+        self, conn: Connection, req: SaleRequest, caller: Principal | None = None
     ) -> tuple[str, str, list[ParsedLine], list[tuple[str, Decimal]], Contact | None, datetime | None]:
+        if caller is not None:
+            till = True
+            if req.channel is not None:
+                kind, sources = channels_repo.kind_and_sources(conn, req.channel) or (None, [])
+                till = is_till_channel(req.channel, kind, sources, [req.location])
+            if not caller.may_sell(req.location, req.channel, till_channel=till):
+                raise Forbidden(
+                    f"this token may not record sales at {req.location} under channel {req.channel}: only the "
+                    "store's till channels (pos:<store>, or a pos channel sourcing the store)",
+                    code="insufficient-scope",
+                )
         location = self._sellable_location(conn, req.location)
         if req.channel is not None and channels_repo.sourcing(conn, req.channel) is None:
             raise Seamline.unknown_channel(req.channel)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,6 +12,32 @@ from seamline.domain.errors import FieldError, Forbidden, InvalidInput
 SCOPE_RE = re.compile(
     r"^(admin|read|channel:[A-Za-z0-9._\-/]{1,64}|location:[A-Za-z0-9._\-/]{1,64}|account:[A-Za-z0-9._\-/]{1,64})$"
 )
+
+
+#: The kind of channel a store's tills sell under (Square and other POS providers are channels of this kind).
+TILL_KIND = "pos"
+
+
+def default_till_channel(location: str) -> str:
+    """Where a sale without a channel is filed: one channel per till location, so receipt numbers of two
+    stores never collide as external ids."""
+    return f"pos:{location}"
+
+
+def is_till_channel(channel: str, kind: str | None, sources: Sequence[str], locations: Iterable[str]) -> bool:
+    """A channel the tills of every one of ``locations`` sell under: the store's own ``pos:<store>``, or a
+    channel of kind ``pos`` whose sources include the store. Never a web shop or marketplace, even one that
+    ships from the store: a till's receipt filed there would take the external id of a real order."""
+    return all(channel == default_till_channel(loc) or (kind == TILL_KIND and loc in sources) for loc in locations)
+
+
+def require_till_channel(channel: str, kind: str | None, sources: Sequence[str], locations: Iterable[str]) -> None:
+    """A store token's hold (or sale) under ``channel``: refused unless it is a till channel of its stores."""
+    if not is_till_channel(channel, kind, sources, locations):
+        raise Forbidden(
+            f"a store's token acts only for its till channels, and {channel} is not one",
+            code="insufficient-scope",
+        )
 
 
 def validate_scopes(scopes: list[str]) -> list[str]:
@@ -52,6 +79,15 @@ class Principal:
         """A wholesale account's own token (``account:<code>``; a rep's token lists several), a token of the
         account's wholesale channel (a B2B platform acting for all its accounts), or admin."""
         return self.is_admin or f"account:{code}" in self.scopes or (channel is not None and self.has_channel(channel))
+
+    def may_sell(self, location: str, channel: str | None, *, till_channel: bool) -> bool:
+        """A sale at ``location``: admin anywhere; the store's token, or the token of the till channel it is
+        filed under, only under one of the store's till channels (``till_channel``, see ``is_till_channel``)."""
+        if self.is_admin:
+            return True
+        if channel is None:
+            return self.has_location(location)
+        return till_channel and (self.has_location(location) or self.has_channel(channel))
 
     def require_admin(self) -> None:
         if not self.is_admin:

@@ -29,6 +29,7 @@ from seamline.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from seamline.service.app import Seamline
 from seamline.service.customers import ContactRequest
 from seamline.service.orders import LineRequest, OrderDesk, SaleRequest, TenderRequest
+from seamline.service.principal import Principal
 from seamline.store import catalog_repo, ledger_repo, tills_repo
 
 #: The price list a store's tills sell from (``POST /v1/sales`` prices lines from it too).
@@ -87,11 +88,12 @@ class TillDesk:
 
     # ------------------------------------------------------------------------------------ offline batches
     def record_offline_batch(
-        self, conn: Connection, batch: OfflineBatch, *, trace_id: str | None = None
+        self, conn: Connection, batch: OfflineBatch, *, trace_id: str | None = None, caller: Principal | None = None
     ) -> tuple[int, dict[str, Any]]:
         """201 with each sale's result and the store's availability now; 200 with the first results for a
         replay; 409 ``batch-mismatch`` for the same batch id with other sales; 422 and nothing written when
-        any sale is not valid (every problem listed, by ``sales[i]``)."""
+        any sale is not valid (every problem listed, by ``sales[i]``); 403 when ``caller`` may not file the
+        batch's sales under its channel (``OrderDesk.record_sale``)."""
         location = self._store(conn, batch.location)
         self._check_shape(batch)
         now = self.app.clock.now()
@@ -109,7 +111,7 @@ class TillDesk:
         problems: list[tuple[FieldError, str]] = []
         for index, request in requests.items():  # the whole batch is checked before anything is written
             try:
-                desk.check_sale(conn, request)
+                desk.check_sale(conn, request, caller)
             except InvalidInput as exc:
                 problems += _prefixed(exc, f"sales[{index}]")
         if problems:
@@ -121,7 +123,7 @@ class TillDesk:
             )
         results: dict[int, dict[str, Any]] = {}
         for index in self._order(batch.sales):
-            status, order = desk.record_sale(conn, requests[index], trace_id=trace_id)
+            status, order = desk.record_sale(conn, requests[index], trace_id=trace_id, caller=caller)
             results[index] = {
                 "external_id": batch.sales[index].external_id,
                 "order_id": order["id"],

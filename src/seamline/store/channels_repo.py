@@ -62,6 +62,12 @@ def sourcing(conn: Connection, code: str) -> tuple[list[str], bool] | None:
     return None if row is None else (list(row.sources), bool(row.allow_split))
 
 
+def kind_and_sources(conn: Connection, code: str) -> tuple[str, list[str]] | None:
+    """A channel's kind and sources, or None if unknown: whether it is a store's till channel (token scopes)."""
+    row = conn.execute(select(channels.c.kind, channels.c.sources).where(channels.c.code == code)).first()
+    return None if row is None else (str(row.kind), list(row.sources))
+
+
 def policies(conn: Connection, skus: Sequence[str] | None = None) -> list[ChannelPolicy]:
     """Every channel's policy: ATP for one channel needs the others' ring-fences.
 

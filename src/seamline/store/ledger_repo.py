@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -510,7 +510,7 @@ def movement_history(conn: Connection, sku: str, location: str | None = None, li
 _HOLD_LOOKUPS_PG = (
     "SELECT 'sku', sku, kind, NULL::json, NULL::boolean FROM skus WHERE sku = ANY(%b::varchar[]) "
     "UNION ALL SELECT 'location', code, kind, NULL, NULL FROM locations "
-    "UNION ALL SELECT 'channel', code, NULL, sources, allow_split FROM channels WHERE code = ANY(%b::varchar[])"
+    "UNION ALL SELECT 'channel', code, kind, sources, allow_split FROM channels WHERE code = ANY(%b::varchar[])"
 )
 
 
@@ -519,13 +519,19 @@ class HoldLookups:
     sku_kinds: dict[str, str]  # known SKUs only: variant | prepack
     location_kinds: dict[str, LocationKind]
     sourcing: dict[str, tuple[list[str], bool]]  # known channels only: (ordered sources, allow split)
+    #: The kinds of the known channels asked for as ``till_channels`` (a store token's hold must name a till
+    #: channel of its stores): on PostgreSQL the one statement brings them, on SQLite one more per channel.
+    channel_kinds: dict[str, str] = field(default_factory=dict)
 
 
-def hold_lookups(conn: Connection, skus: Iterable[str], channels: Iterable[str]) -> HoldLookups:
-    wanted, wanted_channels = sorted(set(skus)), sorted(set(channels))
+def hold_lookups(
+    conn: Connection, skus: Iterable[str], channels: Iterable[str], till_channels: Iterable[str] = ()
+) -> HoldLookups:
+    wanted, wanted_channels, tills = sorted(set(skus)), sorted(set(channels)), set(till_channels)
     if conn.dialect.name != "postgresql":  # no round trips to save: the portable statements
         sourcing = {c: found for c in wanted_channels if (found := channels_repo.sourcing(conn, c)) is not None}
-        return HoldLookups(catalog_repo.known_skus(conn, wanted), location_kinds(conn), sourcing)
+        kinds = {c: f[0] for c in sorted(tills) if (f := channels_repo.kind_and_sources(conn, c))}
+        return HoldLookups(catalog_repo.known_skus(conn, wanted), location_kinds(conn), sourcing, kinds)
     out = HoldLookups({}, {}, {})
     for what, code, kind, sources, split in conn.exec_driver_sql(_HOLD_LOOKUPS_PG, (wanted, wanted_channels)):
         if what == "sku":
@@ -534,6 +540,8 @@ def hold_lookups(conn: Connection, skus: Iterable[str], channels: Iterable[str])
             out.location_kinds[code] = LocationKind(kind)
         else:
             out.sourcing[code] = (list(sources), bool(split))
+            if code in tills:
+                out.channel_kinds[code] = kind
     return out
 
 

@@ -22,7 +22,7 @@ from seamline.api.deps import (
 )
 from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.api.schemas import AvailabilityOut, HoldIn, HoldOut, MovementIn, MovementOut, StockOut
-from seamline.domain.errors import Forbidden
+from seamline.domain.errors import Forbidden, NotFound
 from seamline.ledger import HoldLineRequest, MovementRequest
 from seamline.service import Principal
 
@@ -91,11 +91,13 @@ async def post_hold(request: Request) -> JSONResponse:
     payload = await read_json_body(request)  # first, as FastAPI reads a body parameter
     who = await principal_async(request)
     body = validate_body(HoldIn, payload)
-    if body.channel is not None:
-        if not who.has_channel(body.channel):
-            who.require_location_for_all([line.location for line in body.lines])
-    else:
+    till_of = None
+    if body.channel is None or not who.has_channel(body.channel):
+        # A store's token: every line at one of its stores and, naming a channel, one of their till channels
+        # (checked in the batch, from the channel row it loads anyway: no extra round trip).
         who.require_location_for_all([line.location for line in body.lines])
+        if body.channel is not None:
+            till_of = tuple(sorted({line.location for line in body.lines if line.location is not None}))
     lines = [HoldLineRequest(line.sku, line.qty, line.location) for line in body.lines]
     keyed = "idempotency-key" in request.headers  # the request's hash is built only when a key needs it
     idem, tid = idempotency_key(request, who, body.model_dump()) if keyed else None, trace_id(request)
@@ -104,7 +106,7 @@ async def post_hold(request: Request) -> JSONResponse:
     batcher = getattr(request.app.state, "hold_batcher", None)
     if batcher is not None:
         stored = await batcher.place_hold_async(
-            channel=body.channel, lines=lines, ttl_seconds=body.ttl_seconds, idem=idem, trace_id=tid
+            channel=body.channel, lines=lines, ttl_seconds=body.ttl_seconds, idem=idem, trace_id=tid, till_of=till_of
         )
     else:
         place = partial(
@@ -114,17 +116,25 @@ async def post_hold(request: Request) -> JSONResponse:
             ttl_seconds=body.ttl_seconds,
             idem=idem,
             trace_id=tid,
+            till_of=till_of,
         )
         stored = await run_in_threadpool(place)
     headers = {"Idempotent-Replayed": "true"} if stored.replayed else None
     return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
 
 
+def may_access_hold(who: Principal, hold: dict[str, Any]) -> bool:
+    """The hold's channel, or a store token whose stores hold every line."""
+    if hold["channel"] and who.has_channel(hold["channel"]):
+        return True
+    return bool(hold["lines"]) and all(who.has_location(line["location"]) for line in hold["lines"])
+
+
 @router.get("/holds/{hold_id}", response_model=HoldOut)
 def get_hold(hold_id: str, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
     hold = service(request).get_hold(hold_id)
-    if not (hold["channel"] and who.has_channel(hold["channel"])):
-        who.require_location_for_all([line["location"] for line in hold["lines"]], or_read=True)
+    if not (who.can_read() or may_access_hold(who, hold)):
+        raise NotFound(f"no hold {hold_id}", code="unknown-hold")  # outside its scope: as if it did not exist
     return hold
 
 
@@ -133,7 +143,9 @@ def release_hold(hold_id: str, request: Request, who: Principal = Depends(princi
     """Give held units back. Releasing a released hold answers the same; an expired one is 409."""
     svc = service(request)
     hold = svc.get_hold(hold_id)
-    if not (hold["channel"] and who.has_channel(hold["channel"])):
+    if not may_access_hold(who, hold):
+        if not who.can_read():
+            raise NotFound(f"no hold {hold_id}", code="unknown-hold")
         who.require_location_for_all([line["location"] for line in hold["lines"]])
 
     def work(conn: Connection) -> tuple[int, Any]:

@@ -12,10 +12,11 @@ from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service, trace_id
 from seamline.api.order_schemas import AllocationRunIn, OrderIn, OrderList, OrderOut, PickIn, ShipIn
 from seamline.api.routes.common import PROBLEMS, run_command
+from seamline.domain.errors import Forbidden
 from seamline.service import Principal
 from seamline.service.customers import ContactRequest
 from seamline.service.lock_keys import order_rows
-from seamline.service.orders import LineRequest, OrderDesk, OrderRequest, TenderRequest
+from seamline.service.orders import LineRequest, OrderDesk, OrderRequest, TenderRequest, unknown_order
 
 router = APIRouter(prefix="/v1", tags=["orders"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False)
 
@@ -26,12 +27,23 @@ def contact(body: Any) -> ContactRequest | None:
     return ContactRequest(email=body.email, phone=body.phone, name=body.name, country=body.country)
 
 
-def require_order_access(who: Principal, order: dict[str, Any]) -> None:
+def may_access_order(who: Principal, order: dict[str, Any]) -> bool:
     """The order's channel, or (a warehouse or store token) every location the order draws on or sold at."""
     if who.has_channel(order["channel"]):
+        return True
+    locations = {a["location"] for a in order.get("allocations", [])} | ({order["location"]} - {None})
+    return bool(locations) and all(who.has_location(loc) for loc in locations)
+
+
+def require_order_access(who: Principal, order: dict[str, Any]) -> None:
+    """Outside the token's scope the order does not exist for it (404, as an unknown id): a scoped token
+    cannot learn another channel's orders, even that they exist; a ``read`` token that may see it but not
+    act on it is refused (403)."""
+    if may_access_order(who, order):
         return
-    locations = sorted({a["location"] for a in order.get("allocations", [])} | ({order["location"]} - {None}))
-    who.require_location_for_all(list(locations))
+    if who.can_read():
+        raise Forbidden("this token may read this order but not act on it", code="insufficient-scope")
+    raise unknown_order(order["id"], in_body=False)
 
 
 @router.post("/orders", status_code=201, response_model=OrderOut, responses={200: {"model": OrderOut}})
@@ -93,8 +105,8 @@ def list_orders(
 @router.get("/orders/{order_id}", response_model=OrderOut)
 def get_order(order_id: str, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
     order = OrderDesk(service(request)).get_order(order_id)
-    if not who.can_read():
-        require_order_access(who, order)
+    if not (who.can_read() or may_access_order(who, order)):
+        raise unknown_order(order_id, in_body=False)
     return order
 
 

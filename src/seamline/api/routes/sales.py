@@ -23,9 +23,12 @@ router = APIRouter(prefix="/v1", tags=["sales"], responses=PROBLEMS, route_class
 @router.post("/sales", status_code=201, response_model=OrderOut, responses={200: {"model": OrderOut}})
 def post_sale(body: SaleIn, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
     """A till sale, captured and fulfilled at once at its store: a ``pos`` order, status ``closed``, with its
-    tenders. A ``location:<code>`` token sells only at its own location. Not enough available: 409, unless
-    ``force`` (the goods already left): then it is recorded and an oversell exception is raised."""
-    who.require_location(body.location)
+    tenders. A ``location:<code>`` token sells only at its own location and only under that store's till
+    channels (``pos:<store>`` when ``channel`` is left out, or a ``pos`` channel sourcing the store); a
+    ``channel:<code>`` token only under its own till channel. Not enough available: 409, unless ``force``
+    (the goods already left): then it is recorded and an oversell exception is raised."""
+    if not (who.has_location(body.location) or (body.channel is not None and who.has_channel(body.channel))):
+        who.require_location(body.location)
     req = SaleRequest(
         location=body.location,
         external_id=body.external_id,
@@ -41,7 +44,7 @@ def post_sale(body: SaleIn, request: Request, who: Principal = Depends(principal
     tid = trace_id(request)
 
     def work(conn: Connection) -> tuple[int, Any]:
-        return desk.record_sale(conn, req, trace_id=tid)
+        return desk.record_sale(conn, req, trace_id=tid, caller=who)
 
     rows = sale_rows(body.location, [line.sku for line in body.lines])
     return run_command(request, who, body.model_dump(mode="json"), work, batch=True, lock_keys=rows)

@@ -42,7 +42,8 @@ def post_offline_batch(
     """Sales a till made while offline, applied in the order they happened, all or nothing. Units the
     ledger no longer has are still sold (the goods left) and raise oversell exceptions. Received once per
     (store, till, batch id); answers each sale's order and the store's availability now for the batch's
-    SKUs. A ``location:<code>`` token uploads only for its own store."""
+    SKUs. A ``location:<code>`` token uploads only for its own store, under its till channels (as
+    ``POST /v1/sales``)."""
     who.require_location(location)
     batch = OfflineBatch(
         location=location,
@@ -66,7 +67,7 @@ def post_offline_batch(
     tid = trace_id(request)
 
     def work(conn: Connection) -> tuple[int, Any]:
-        return desk.record_offline_batch(conn, batch, trace_id=tid)
+        return desk.record_offline_batch(conn, batch, trace_id=tid, caller=who)
 
     return run_command(request, who, {"location": location, **body.model_dump(mode="json")}, work)
 
