@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from seamline import __version__
 from seamline.api import problems
@@ -231,6 +232,10 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
     app.add_middleware(Observe)
     app.add_middleware(BodyLimit, max_bytes=service.settings.max_body_bytes)
     app.add_middleware(RefuseNul)
+    if service.settings.trusted_proxies:
+        # Outermost: the scheme and client address a trusted TLS proxy reports are the request's from here
+        # on (the dashboard's Secure cookies). ``seamline serve`` turns uvicorn's own copy of this off.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(service.settings.trusted_proxies))
 
     original_openapi = app.openapi
 

@@ -78,10 +78,16 @@ def serve(
             os.environ["SEAMLINE_ADMIN_TOKEN"] = service.generated_admin_token  # the same token in every worker
         service.engine.dispose()
         uvicorn.run(
-            "seamline.api.asgi:create", factory=True, host=host, port=port, workers=workers, log_level="warning"
+            "seamline.api.asgi:create",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            proxy_headers=False,  # the app applies SEAMLINE_TRUSTED_PROXIES itself
         )
         return
-    uvicorn.run(create_app(service, background=True), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(service, background=True), host=host, port=port, log_level="warning", proxy_headers=False)
 
 
 @import_app.command("catalog")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,6 +44,12 @@ class Settings:
     outbound_allow: tuple[str, ...] = ()
     #: The folder every 3PL drop folder must lie under; unset: ``drops/`` in the data directory.
     drop_root: str | None = None
+    #: Addresses or networks (CIDR) of the proxies whose ``X-Forwarded-Proto``/``X-Forwarded-For`` are
+    #: believed (``*``: any). The default is what uvicorn trusted before: a proxy on this host.
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1",)
+    #: The dashboard cookies' ``Secure`` flag: True/False, or None to follow the request's scheme (as the
+    #: trusted proxies report it).
+    cookie_secure: bool | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -67,6 +74,8 @@ class Settings:
             db_max_overflow=_int(env, "SEAMLINE_DB_MAX_OVERFLOW", 20),
             outbound_allow=tuple(x.strip() for x in env.get("SEAMLINE_OUTBOUND_ALLOW", "").split(",") if x.strip()),
             drop_root=env.get("SEAMLINE_DROP_ROOT") or None,
+            trusted_proxies=_proxies(env.get("SEAMLINE_TRUSTED_PROXIES")),
+            cookie_secure=_cookie_secure(env.get("SEAMLINE_COOKIE_SECURE", "")),
         )
         settings.check()
         return settings
@@ -84,6 +93,14 @@ class Settings:
                 raise InvalidInput("production refuses an in-memory database")
         if not 1 <= self.default_hold_ttl_seconds <= self.max_hold_ttl_seconds:
             raise InvalidInput("SEAMLINE_HOLD_TTL_SECONDS must be 1..SEAMLINE_MAX_HOLD_TTL_SECONDS")
+        for proxy in self.trusted_proxies:
+            if proxy != "*":
+                try:
+                    ipaddress.ip_network(proxy, strict=False)
+                except ValueError:
+                    raise InvalidInput(
+                        f"SEAMLINE_TRUSTED_PROXIES: {proxy!r} is not an address, a network (CIDR) or *"
+                    ) from None
 
     @property
     def is_sqlite(self) -> bool:
@@ -98,3 +115,20 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise InvalidInput(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _proxies(value: str | None) -> tuple[str, ...]:
+    if value is None:
+        return Settings.trusted_proxies
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _cookie_secure(value: str) -> bool | None:
+    word = value.strip().lower()
+    if word in ("", "auto"):
+        return None
+    if word in ("1", "on", "true", "yes"):
+        return True
+    if word in ("0", "off", "false", "no"):
+        return False
+    raise InvalidInput(f"SEAMLINE_COOKIE_SECURE must be on, off or auto, not {value!r}")

@@ -9,7 +9,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from seamline.store.tables import api_tokens, web_sessions
 from seamline.store.upsert import insert_on_conflict
@@ -91,3 +91,43 @@ def mark_rotated(conn: Connection, token_id: str, successor: str, expires_at: da
     conn.execute(
         update(api_tokens).where(api_tokens.c.id == token_id).values(rotated_to=successor, expires_at=expires_at)
     )
+
+
+# ---------------------------------------------------------------------- dashboard sessions
+def open_session(conn: Connection, session_id: str, token_id: str, now: datetime, expires_at: datetime) -> None:
+    """Record a dashboard login; sessions past their expiry are cleared on the way (logins are rare)."""
+    conn.execute(delete(web_sessions).where(web_sessions.c.expires_at <= now))
+    conn.execute(web_sessions.insert().values(id=session_id, token_id=token_id, created_at=now, expires_at=expires_at))
+
+
+def end_session(conn: Connection, session_id: str, now: datetime) -> None:
+    conn.execute(
+        update(web_sessions)
+        .where(web_sessions.c.id == session_id, web_sessions.c.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+
+
+def session_token(conn: Connection, session_id: str) -> dict[str, Any] | None:
+    """The token behind a session that has not ended, while the token is not revoked: its id, name, scopes,
+    expiry, and the session's own expiry (both compared by the caller with its clock)."""
+    row = (
+        conn.execute(
+            select(
+                api_tokens.c.id,
+                api_tokens.c.name,
+                api_tokens.c.scopes,
+                api_tokens.c.expires_at,
+                web_sessions.c.expires_at.label("session_expires_at"),
+            )
+            .join(api_tokens, api_tokens.c.id == web_sessions.c.token_id)
+            .where(
+                web_sessions.c.id == session_id,
+                web_sessions.c.ended_at.is_(None),
+                api_tokens.c.revoked_at.is_(None),
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None

@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select
 
 from seamline.store.tables import (
-    api_tokens,
     balances,
     channels,
     count_lines,
@@ -44,20 +43,6 @@ def _like(text: str) -> str:
 
 
 # ---------------------------------------------------------------------- sessions
-def active_token(conn: Connection, token_id: str) -> dict[str, Any] | None:
-    """The token a dashboard session was opened with, while it is not revoked."""
-    row = (
-        conn.execute(
-            select(api_tokens.c.id, api_tokens.c.name, api_tokens.c.scopes).where(
-                api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None)
-            )
-        )
-        .mappings()
-        .first()
-    )
-    return None if row is None else dict(row)
-
-
 # ---------------------------------------------------------------------- catalog and stock
 def style_page(conn: Connection, *, search: str | None, after: str | None, limit: int) -> list[dict[str, Any]]:
     """Styles by code, filtered by a case-insensitive match on code or name, with their variant count."""

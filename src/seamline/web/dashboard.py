@@ -9,7 +9,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -23,11 +23,11 @@ from seamline.channels.wiring import ConnectorWiring
 from seamline.integration import Integration
 from seamline.service import Principal, Seamline
 from seamline.service.app import ReconcileReport
-from seamline.store import dashboard_repo
+from seamline.store import auth_repo
 from seamline.web import filters
 from seamline.web.kpis import KpiHistory
 from seamline.web.routes import build_router
-from seamline.web.session import LoginRequired, SessionSigner, session_secret
+from seamline.web.session import LoginRequired, SessionSigner, WebSession, session_secret
 
 HERE = Path(__file__).parent
 PRINCIPAL_CACHE_SECONDS = 5.0
@@ -88,22 +88,47 @@ class Dashboard:
             lstrip_blocks=True,
         )
         filters.install(self.env)
-        self._principals: dict[str, tuple[float, Principal | None]] = {}
+        self._principals: dict[str, tuple[float, Principal | None, int]] = {}
         self._reconciled: tuple[datetime, ReconcileReport] | None = None
         self._reconcile_lock = threading.Lock()
 
     # ------------------------------------------------------------------ who is looking
-    def principal_for(self, token_id: str) -> Principal | None:
-        now = time.monotonic()
-        cached = self._principals.get(token_id)
-        if cached is not None and cached[0] > now:
+    def open_session(self, token_id: str) -> str:
+        """Log in: a new session, recorded server-side so a logout or a revocation can end it; the cookie."""
+        value, session = self.signer.issue(token_id)
+        now = self.service.clock.now()
+        until = now + timedelta(seconds=self.signer.lifetime_seconds)
+        self.service.write(lambda conn: auth_repo.open_session(conn, session.key, token_id, now, until))
+        return value
+
+    def end_session(self, session: WebSession) -> None:
+        """Log out: the session ends for every holder of its cookie (this process at once, others within
+        ``PRINCIPAL_CACHE_SECONDS``)."""
+        self.service.write(lambda conn: auth_repo.end_session(conn, session.key, self.service.clock.now()))
+        self._principals.pop(session.key, None)
+
+    def principal_for(self, session: WebSession) -> Principal | None:
+        """The session's principal while the session is open and its token live. Cached briefly per process;
+        a revocation in this process (``Seamline.auth_epoch``) or a logout here is seen at once."""
+        now, epoch = time.monotonic(), self.service.auth_epoch
+        cached = self._principals.get(session.key)
+        if cached is not None and cached[0] > now and cached[2] == epoch:
             return cached[1]
-        row = self.service.read(lambda conn: dashboard_repo.active_token(conn, token_id))
-        principal = None if row is None else Principal(row["id"], row["name"], frozenset(row["scopes"]))
+        row = self.service.read(lambda conn: auth_repo.session_token(conn, session.key))
+        at = self.service.clock.now()
+        principal = None
+        if row is not None and row["session_expires_at"] > at and (row["expires_at"] is None or row["expires_at"] > at):
+            principal = Principal(row["id"], row["name"], frozenset(row["scopes"]), row["expires_at"])
         if len(self._principals) > 1000:
             self._principals.clear()
-        self._principals[token_id] = (now + PRINCIPAL_CACHE_SECONDS, principal)
+        self._principals[session.key] = (now + PRINCIPAL_CACHE_SECONDS, principal, epoch)
         return principal
+
+    def cookie_secure(self, request: Request) -> bool:
+        """``SEAMLINE_COOKIE_SECURE`` when set; else whether the request came over TLS, as this server or a
+        trusted proxy (``SEAMLINE_TRUSTED_PROXIES``) reports it."""
+        configured = self.service.settings.cookie_secure
+        return configured if configured is not None else request.url.scheme == "https"
 
     # ------------------------------------------------------------------ reconcile, at most once a minute
     def reconcile(self, *, force: bool = False) -> tuple[datetime, ReconcileReport]:

@@ -74,7 +74,7 @@ def build_router(d: Dashboard) -> APIRouter:
 
     def viewer_of(request: Request) -> Viewer:
         session = d.signer.read(request.cookies.get(SESSION_COOKIE))
-        principal = None if session is None else d.principal_for(session.token_id)
+        principal = None if session is None else d.principal_for(session)
         if session is None or principal is None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             raise LoginRequired(target)
@@ -108,7 +108,7 @@ def build_router(d: Dashboard) -> APIRouter:
     def login_form(request: Request, next: str | None = None) -> HTMLResponse:
         csrf = request.cookies.get(LOGIN_CSRF_COOKIE) or new_login_csrf()
         response = page(request, "login.html", None, csrf=csrf, next=safe_next(next), error=None)
-        _login_cookie(request, response, csrf)
+        _login_cookie(response, csrf, secure=d.cookie_secure(request))
         return response
 
     @router.post("/login")
@@ -138,7 +138,7 @@ def build_router(d: Dashboard) -> APIRouter:
                 next=target,
                 error="This token has no read scope: the dashboard needs read or admin.",
             )
-        value, _ = d.signer.issue(principal.id)
+        value = d.open_session(principal.id)
         redirect = RedirectResponse(target, status_code=303)
         redirect.set_cookie(
             SESSION_COOKIE,
@@ -146,7 +146,7 @@ def build_router(d: Dashboard) -> APIRouter:
             max_age=d.signer.lifetime_seconds,
             httponly=True,
             samesite="lax",
-            secure=request.url.scheme == "https",
+            secure=d.cookie_secure(request),
             path="/",
         )
         redirect.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
@@ -157,8 +157,9 @@ def build_router(d: Dashboard) -> APIRouter:
         viewer = viewer_of(request)
         if not d.signer.csrf_ok(viewer.session, csrf_token):
             return refusal(request, viewer, 403, "The form's CSRF token is missing or wrong: reload the page.")
+        d.end_session(viewer.session)  # for every holder of the cookie, not just this browser
         response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(SESSION_COOKIE, path="/")
+        response.delete_cookie(SESSION_COOKIE, path="/", secure=d.cookie_secure(request), httponly=True)
         return response
 
     # ------------------------------------------------------------------ integration health
@@ -351,13 +352,13 @@ def build_router(d: Dashboard) -> APIRouter:
     return router
 
 
-def _login_cookie(request: Request, response: Response, value: str) -> None:
+def _login_cookie(response: Response, value: str, *, secure: bool) -> None:
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
         value,
         max_age=3600,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=secure,
         path="/login",
     )

@@ -1,8 +1,10 @@
 """Dashboard sessions: a signed cookie opened by logging in with an API token, and CSRF tokens bound to it.
 
 The cookie holds the token's id (never the token), a random nonce and an expiry, signed with HMAC-SHA256.
-Every request checks the signature, the expiry and that the token is still live, so revoking a token ends
-its sessions within the token cache's few seconds. A form's CSRF token is an HMAC of the session's nonce:
+Every request checks the signature, the expiry, and that the session is still open server-side (the
+``web_sessions`` row keyed by the nonce's SHA-256) with its token live: a logout ends the session for
+everyone holding the cookie, and so does revoking the token, at once in this process and within
+``PRINCIPAL_CACHE_SECONDS`` in others. A form's CSRF token is an HMAC of the session's nonce:
 a page from another site cannot read it, and it dies with the session. Before login there is no session,
 so the login form uses a double-submit cookie instead.
 """
@@ -53,6 +55,11 @@ class WebSession:
     token_id: str
     nonce: str
     expires_at: float
+
+    @property
+    def key(self) -> str:
+        """The server-side id: the nonce's digest, so a leaked sessions table opens no session."""
+        return hashlib.sha256(self.nonce.encode()).hexdigest()
 
 
 class SessionSigner:
