@@ -705,11 +705,10 @@ class OrderDesk:
     def _checked_sale(
         self, conn: Connection, req: SaleRequest, caller: Principal | None = None
     ) -> tuple[str, str, list[ParsedLine], list[tuple[str, Decimal]], Contact | None, datetime | None]:
+        facts = channels_repo.kind_and_sources(conn, req.channel) if req.channel is not None else None
         if caller is not None:
-            till = True
-            if req.channel is not None:
-                kind, sources = channels_repo.kind_and_sources(conn, req.channel) or (None, [])
-                till = is_till_channel(req.channel, kind, sources, [req.location])
+            kind, sources = facts or (None, [])
+            till = req.channel is None or is_till_channel(req.channel, kind, sources, [req.location])
             if not caller.may_sell(req.location, req.channel, till_channel=till):
                 raise Forbidden(
                     f"this token may not record sales at {req.location} under channel {req.channel}: only the "
@@ -717,7 +716,7 @@ class OrderDesk:
                     code="insufficient-scope",
                 )
         location = self._sellable_location(conn, req.location)
-        if req.channel is not None and channels_repo.sourcing(conn, req.channel) is None:
+        if req.channel is not None and facts is None:
             raise Seamline.unknown_channel(req.channel)
         currency = parse_currency(req.currency)
         lines = self._parse_lines(conn, req.lines, currency, "retail")
