@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from seamline.cli.context import CliContext
 from seamline.cli.main import app as cli
 from seamline.domain.clock import FixedClock
 from seamline.service import Seamline
@@ -177,3 +178,16 @@ def test_the_tokens_command_creates_lists_rotates_and_revokes(client: TestClient
         i["id"]: i["status"] for i in json.loads(runner.invoke(cli, ["tokens", "list", "--json"]).output)["items"]
     }
     assert statuses[token_id] == statuses[new_id] == "revoked"
+
+
+def test_a_token_created_by_the_command_expires_on_the_applications_clock(
+    client: TestClient, runner: CliRunner, clock: FixedClock
+) -> None:
+    created = runner.invoke(
+        cli, ["tokens", "create", "temp", "--scope", "read", "--expires-in", "60"], obj=CliContext(clock)
+    )
+    assert created.exit_code == 0, created.output
+    temp = client_with(client, created.output.strip().splitlines()[-1])
+    assert temp.get("/v1/locations").status_code == 200
+    clock.advance(61)
+    assert_problem(temp.get("/v1/locations"), 401, "invalid-token")

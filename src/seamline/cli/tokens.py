@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from seamline.cli.context import clock_of
 from seamline.domain.errors import SeamlineError
 from seamline.service import bootstrap
 
@@ -20,10 +21,11 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-def _desk() -> Any:
+def _desk(ctx: typer.Context) -> Any:
+    """On the caller's clock when it hands one in (expiry and revocation are stamped with it)."""
     from seamline.service.tokens import TokenDesk
 
-    return TokenDesk(bootstrap())
+    return TokenDesk(bootstrap(clock=clock_of(ctx)))
 
 
 def _fail(exc: SeamlineError) -> typer.Exit:
@@ -33,6 +35,7 @@ def _fail(exc: SeamlineError) -> typer.Exit:
 
 @tokens_app.command("create")
 def create_cmd(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Who or what the token is for (a till, an integration).")],
     scope: Annotated[
         list[str], typer.Option("--scope", help="admin, read, channel:<code>, location:<code>, account:<code>.")
@@ -40,7 +43,7 @@ def create_cmd(
     expires_in: Annotated[int | None, typer.Option(help="Seconds until the token is refused.")] = None,
 ) -> None:
     """Issue a token; its secret is printed once."""
-    desk = _desk()
+    desk = _desk(ctx)
     try:
         issued = desk.app.write(lambda conn: desk.issue(conn, name, scope, expires_in_seconds=expires_in))
     except SeamlineError as exc:
@@ -50,9 +53,9 @@ def create_cmd(
 
 
 @tokens_app.command("list")
-def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+def list_cmd(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Every token and its status, never a secret."""
-    items = _desk().list()
+    items = _desk(ctx).list()
     if as_json:
         console.print_json(json.dumps({"items": items}))
         return
@@ -71,11 +74,12 @@ def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")
 
 @tokens_app.command("revoke")
 def revoke_cmd(
+    ctx: typer.Context,
     token_id: Annotated[str, typer.Argument(help="The token's id (seamline tokens list).")],
     force: Annotated[bool, typer.Option(help="Revoke even the last live admin token.")] = False,
 ) -> None:
     """Revoke a token: refused at once here, within 5 seconds by running servers."""
-    desk = _desk()
+    desk = _desk(ctx)
     try:
         view = desk.app.write(lambda conn: desk.revoke(conn, token_id, force=force))
     except SeamlineError as exc:
@@ -85,11 +89,12 @@ def revoke_cmd(
 
 @tokens_app.command("rotate")
 def rotate_cmd(
+    ctx: typer.Context,
     token_id: Annotated[str, typer.Argument(help="The token's id (seamline tokens list).")],
     grace: Annotated[int, typer.Option(help="Seconds the old secret keeps working (0: revoked now).")] = 0,
 ) -> None:
     """A new secret for the token (printed once); the old one is revoked, or expires after the grace."""
-    desk = _desk()
+    desk = _desk(ctx)
     try:
         rotated = desk.app.write(lambda conn: desk.rotate(conn, token_id, grace_seconds=grace))
     except SeamlineError as exc:
