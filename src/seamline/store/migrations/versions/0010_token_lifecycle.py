@@ -1,7 +1,7 @@
 """token lifecycle (expiry, rotation) and server-side dashboard sessions
 
 Revision ID: 0010
-Revises: 0015
+Revises: 0011
 Create Date: 2026-12-07 17:30:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from seamline.store.types import UTCDateTime
 
 revision = "0010"
-down_revision = "0015"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
