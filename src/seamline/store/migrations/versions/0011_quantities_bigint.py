@@ -2,7 +2,7 @@
 1,000,000,000 units each, and PostgreSQL's integer stops at 2,147,483,647
 
 Revision ID: 0011
-Revises: 0015
+Revises: 0010
 Create Date: 2026-12-07 17:30:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0015"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

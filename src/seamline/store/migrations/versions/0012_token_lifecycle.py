@@ -1,6 +1,6 @@
 """token lifecycle (expiry, rotation) and server-side dashboard sessions
 
-Revision ID: 0010
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-07 17:30:00.000000
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 from seamline.store.types import UTCDateTime
 
-revision = "0010"
+revision = "0012"
 down_revision = "0011"
 branch_labels = None
 depends_on = None

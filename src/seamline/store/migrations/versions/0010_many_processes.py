@@ -1,6 +1,6 @@
 """periodic jobs claimed once per period, and rate limits shared by every process
 
-Revision ID: 0015
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-07 17:10:00.000000
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 from seamline.store.types import UTCDateTime
 
-revision = "0015"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
