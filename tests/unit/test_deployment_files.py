@@ -74,3 +74,8 @@ def test_the_deployment_guide_names_only_files_that_exist() -> None:
     named = set(re.findall(r"`((?:deploy/|Dockerfile)[\w./-]*)`", guide))
     assert {"Dockerfile", "deploy/compose.yaml", "deploy/nginx.conf"} <= named
     assert [name for name in named if not (ROOT / name).exists()] == []
+
+
+def test_the_api_believes_forwarded_headers_from_the_load_balancer_only() -> None:
+    trusted = SERVICES["api"]["environment"]["SEAMLINE_TRUSTED_PROXIES"]
+    assert trusted == SERVICES["lb"]["networks"]["default"]["ipv4_address"]
