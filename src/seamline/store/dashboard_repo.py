@@ -6,7 +6,7 @@ catalog of thousands of SKUs and an outbox of millions of deliveries."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
@@ -32,6 +32,7 @@ from seamline.store.tables import (
     styles,
     till_batches,
 )
+from seamline.store.types import aggregate_time
 
 #: Movement kinds that are units sold: a till sale leaves at once, an order's units leave at pick.
 SOLD_KINDS = ("sale", "pick")
@@ -303,7 +304,7 @@ def failure_truth(conn: Connection, last_success: dict[str, datetime | None]) ->
             delivery_failures.c.subscriber
         )
     ):
-        out[subscriber] = {"last_failure_at": _aware(last_failure), "failed_attempts": int(attempts)}
+        out[subscriber] = {"last_failure_at": aggregate_time(last_failure), "failed_attempts": int(attempts)}
     for subscriber, row in out.items():
         since = last_success.get(subscriber)
         query = select(func.count()).where(delivery_failures.c.subscriber == subscriber)
@@ -335,17 +336,7 @@ def failure_reasons_between(
         .order_by(func.count().desc())
         .limit(per_subscriber)
     ).mappings()
-    return [{**dict(r), "last_at": _aware(r["last_at"])} for r in rows]
-
-
-def _aware(value: Any) -> datetime | None:
-    """Aggregates (max) lose the column type on SQLite: an aware UTC datetime either way."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return [{**dict(r), "last_at": aggregate_time(r["last_at"])} for r in rows]
 
 
 # ---------------------------------------------------------------------- exceptions and variances
@@ -384,14 +375,14 @@ def last_till_sales(conn: Connection) -> dict[str, dict[str, Any]]:
         .where(orders.c.kind == "pos", orders.c.location.is_not(None))
         .group_by(orders.c.location)
     ):
-        out[location] = {"last_sale_at": _aware(last), "sales": int(count)}
+        out[location] = {"last_sale_at": aggregate_time(last), "sales": int(count)}
     for location, last, count in conn.execute(
         select(till_batches.c.location, func.max(till_batches.c.received_at), func.sum(till_batches.c.sales)).group_by(
             till_batches.c.location
         )
     ):
         row = out.setdefault(location, {"last_sale_at": None, "sales": 0})
-        at = _aware(last)
+        at = aggregate_time(last)
         if at is not None and (row["last_sale_at"] is None or at > row["last_sale_at"]):
             row["last_sale_at"] = at
         row["batched_sales"] = int(count or 0)

@@ -11,7 +11,7 @@ import json
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -27,7 +27,7 @@ from seamline.store.tables import (
     prepack_components,
     published_availability,
 )
-from seamline.store.types import driver_time
+from seamline.store.types import aggregate_time, driver_time
 
 NOTIFY_CHANNEL = "seamline_outbox"
 
@@ -681,19 +681,19 @@ def subscriber_status(conn: Connection, now: datetime) -> dict[str, dict[str, An
         .where(deliveries.c.status == "delivered")
         .group_by(deliveries.c.subscriber)
     ):
-        out[subscriber]["last_success_at"] = _aware(last)
+        out[subscriber]["last_success_at"] = aggregate_time(last)
     for subscriber, oldest in conn.execute(
         select(deliveries.c.subscriber, func.min(deliveries.c.created_at))
         .where(deliveries.c.status == "pending")
         .group_by(deliveries.c.subscriber)
     ):
-        out[subscriber]["oldest_pending_at"] = _aware(oldest)
+        out[subscriber]["oldest_pending_at"] = aggregate_time(oldest)
     for subscriber, oldest in conn.execute(
         select(deliveries.c.subscriber, func.min(deliveries.c.dead_at))
         .where(deliveries.c.status == "dead")
         .group_by(deliveries.c.subscriber)
     ):
-        out[subscriber]["oldest_dead_at"] = _aware(oldest)
+        out[subscriber]["oldest_dead_at"] = aggregate_time(oldest)
     for subscriber in list(out):
         last = (
             conn.execute(
@@ -708,16 +708,6 @@ def subscriber_status(conn: Connection, now: datetime) -> dict[str, dict[str, An
         if last is not None:
             out[subscriber]["last_lag_seconds"] = (last["delivered_at"] - last["created_at"]).total_seconds()
     return dict(out)
-
-
-def _aware(value: Any) -> datetime | None:
-    """Aggregates (min/max) lose the column type on SQLite: give back an aware datetime either way."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def recent_failures(conn: Connection, subscriber: str, limit: int = 5) -> list[dict[str, Any]]:
@@ -741,7 +731,7 @@ def dead_letter_depth(conn: Connection) -> dict[str, tuple[int, datetime | None]
         .where(deliveries.c.status == "dead")
         .group_by(deliveries.c.subscriber)
     )
-    return {r[0]: (int(r[1]), _aware(r[2])) for r in rows}
+    return {r[0]: (int(r[1]), aggregate_time(r[2])) for r in rows}
 
 
 def unrelayed_count(conn: Connection) -> int:

@@ -43,3 +43,14 @@ def driver_time(value: datetime, dialect_name: str) -> Any:
         raise ValueError("naive datetime bound to a UTC column")
     value = value.astimezone(UTC)
     return value.strftime("%Y-%m-%d %H:%M:%S.%f") if dialect_name == "sqlite" else value
+
+
+def aggregate_time(value: Any) -> datetime | None:
+    """A min/max of a ``UTCDateTime`` column: aggregates lose the column type on SQLite (a text comes back),
+    so give back an aware UTC datetime either way."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
