@@ -41,8 +41,8 @@ def fingerprint(client: TestClient, app: Seamline) -> tuple[Any, ...]:
 
 
 def seeded_ids(client: TestClient) -> dict[str, str]:
-    """A live target for every path parameter: an allocated order, a hold, a draft transfer and an open count,
-    so a write that wrongly went ahead would change something."""
+    """A live target for every path parameter: an allocated order, a hold, a draft transfer, an open count and
+    a live token, so a write that wrongly went ahead would change something."""
     seed_channels(client)
     for location in ("WH", "STORE-1"):
         assert (
@@ -56,11 +56,14 @@ def seeded_ids(client: TestClient) -> dict[str, str]:
     assert transfer.status_code == 201, transfer.text
     count = client.post("/v1/counts", json={"location": "STORE-1", "skus": [SKU]})
     assert count.status_code == 201, count.text
+    token = client.post("/v1/tokens", json={"name": "till-soho", "scopes": ["location:STORE-1"]})
+    assert token.status_code == 201, token.text
     return {
         "order_id": order["id"],
         "hold_id": hold.json()["id"],
         "transfer_id": transfer.json()["id"],
         "count_id": count.json()["id"],
+        "token_id": token.json()["id"],
         "sku": SKU,
         "location": "STORE-1",
         "store": "STORE-1",

@@ -89,7 +89,7 @@ def test_a_failed_request_is_not_stored_so_a_retry_after_a_receipt_succeeds(clie
     receive(client, SKU, 1)
     short = client.post("/v1/holds", json=HOLD, headers={"Idempotency-Key": "retry-me"})
     assert assert_problem(short, 409, "insufficient-stock")["shortages"] == [
-        {"sku": SKU, "requested": 2, "available": 1, "location": None}
+        {"sku": SKU, "requested": 2, "available": 1, "location": None, "bound": "sources"}
     ]
     assert idempotency_rows(app) == 0
     receive(client, SKU, 4)

@@ -207,8 +207,10 @@ def test_stores_whose_tills_have_not_acknowledged_the_catalog_are_behind(client:
     assert_problem(ahead, 422, "catalog-version-ahead", "version")
     page = log_in(client, next_url="/exceptions").get("/exceptions").text
     card = page[page.index('data-testid="till-catalog"') :]
-    rows = re.findall(r"<tr><td>(STORE-\d)</td>.*?<td>(?:<strong>)?(behind|current)", card, re.DOTALL)
-    assert rows == [("STORE-1", "behind"), ("STORE-2", "behind")]
+    rows = re.findall(r'<tr data-store="(STORE-\d)">.*?data-stat="till-state">(?:<strong>)?([a-z ,]+)', card, re.DOTALL)
+    # The page says what is true of each store: STORE-1's till acknowledged an older version; STORE-2's
+    # tills have neither acknowledged a catalog nor sold.
+    assert rows == [("STORE-1", "behind"), ("STORE-2", "no till heard from")]
 
 
 def test_a_long_catalog_comes_in_pages_and_misses_nothing(client: TestClient) -> None:
