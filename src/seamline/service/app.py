@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -735,6 +735,17 @@ class Seamline:
             return items, next_cursor
 
         return self.read(work)
+
+    def availability_pages(self, channel: str, *, page_size: int = 1000) -> Iterator[list[dict[str, Any]]]:
+        """Every SKU's availability for ``channel``, a page at a time, each page its own short read: a whole
+        channel is exported in constant memory, and no transaction stays open while a slow client reads.
+        An unknown channel raises on the first page, before anything is sent."""
+        cursor: str | None = None
+        while True:
+            items, cursor = self.availability(channel, after=cursor, limit=page_size)
+            yield items
+            if cursor is None:
+                return
 
     def movements_of(self, sku: str, location: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         return [
