@@ -118,7 +118,10 @@ def availability_catch_up(context: WiringContext, channel: str, subscribers: lis
     return catch_up
 
 
-def default_builders() -> dict[str, Builder]:
+def _connector_modules() -> dict[str, Any]:
+    """Each kind's ``channels.<name>.wiring`` module: its ``build`` wires the connector, its ``missing`` names
+    the settings it still needs. Accounting connections (PUT /v1/finance/accounting/{code}) are wired like
+    channels, as accounting:<code>."""
     from seamline.channels.amazon import wiring as amazon
     from seamline.channels.mirakl import wiring as mirakl
     from seamline.channels.quickbooks import wiring as quickbooks
@@ -128,35 +131,22 @@ def default_builders() -> dict[str, Builder]:
     from seamline.channels.xero import wiring as xero
 
     return {
-        "shopify": shopify.build,
-        "pos": square.build,
-        "amazon": amazon.build,
-        "mirakl": mirakl.build,
-        "threepl": threepl.build,
-        # Accounting connections (PUT /v1/finance/accounting/{code}) are wired like channels, as accounting:<code>.
-        "xero": xero.build,
-        "quickbooks": quickbooks.build,
+        "shopify": shopify,
+        "pos": square,
+        "amazon": amazon,
+        "mirakl": mirakl,
+        "threepl": threepl,
+        "xero": xero,
+        "quickbooks": quickbooks,
     }
+
+
+def default_builders() -> dict[str, Builder]:
+    return {kind: module.build for kind, module in _connector_modules().items()}
 
 
 def default_requirements() -> dict[str, Requirements]:
-    from seamline.channels.amazon import wiring as amazon
-    from seamline.channels.mirakl import wiring as mirakl
-    from seamline.channels.quickbooks import wiring as quickbooks
-    from seamline.channels.shopify import wiring as shopify
-    from seamline.channels.square import wiring as square
-    from seamline.channels.threepl import wiring as threepl
-    from seamline.channels.xero import wiring as xero
-
-    return {
-        "shopify": shopify.missing,
-        "pos": square.missing,
-        "amazon": amazon.missing,
-        "mirakl": mirakl.missing,
-        "threepl": threepl.missing,
-        "xero": xero.missing,
-        "quickbooks": quickbooks.missing,
-    }
+    return {kind: module.missing for kind, module in _connector_modules().items()}
 
 
 class ConnectorWiring:
