@@ -60,7 +60,13 @@ class SharedTokenBucket:
             self._apply(lambda state, _now: state.give_back(count))
 
     def wait_time(self) -> float:
-        return self._apply(lambda state, now: state.wait_time(now))
+        """Seconds until a token is there, from the bucket as stored: a read, no lock and nothing written
+        (the dispatcher asks on every idle turn; refilling is arithmetic on the time, not state)."""
+        stored = run_transaction(self.engine, lambda conn: coordination_repo.read_bucket(conn, self.name), write=False)
+        if stored is None:
+            return 0.0
+        state = BucketState(**{**stored, "capacity": self.capacity})
+        return state.wait_time(self._now())
 
     def observe(self, budget: Budget) -> None:
         self._apply(lambda state, now: state.observe(budget, now))

@@ -46,5 +46,12 @@ def lock_bucket(conn: Connection, name: str, initial: Mapping[str, float]) -> di
     return {f: float(getattr(row, f)) for f in BUCKET_FIELDS}
 
 
+def read_bucket(conn: Connection, name: str) -> dict[str, float] | None:
+    """The shared bucket ``name`` as stored, without locking it (None before its first use)."""
+    query = select(*(rate_buckets.c[f] for f in BUCKET_FIELDS)).where(rate_buckets.c.name == name)
+    row = conn.execute(query).first()
+    return None if row is None else {f: float(getattr(row, f)) for f in BUCKET_FIELDS}
+
+
 def save_bucket(conn: Connection, name: str, values: Mapping[str, Any]) -> None:
     conn.execute(update(rate_buckets).where(rate_buckets.c.name == name).values(**dict(values)))
