@@ -17,6 +17,7 @@ from seamline.integration import (
     AVAILABILITY_CHANGED,
     FunctionHandler,
     HandlerRegistry,
+    HoldMessage,
     InboundMessage,
     Integration,
     IntegrationSettings,
@@ -119,9 +120,73 @@ def test_an_invalid_message_is_rejected_with_its_reason_and_an_unknown_type_too(
         m["external_id"]: m["reason"] for m in world.get("/v1/integration/inbox?status=rejected").json()["items"]
     }
     assert rejected["bad-qty"] == "qty must be a positive whole number"
-    assert rejected["x"] == "no handler for 3pl/telepathy"
+    assert "x" not in rejected, "a type nobody handles yet is held, not rejected: configuration may add one"
+    [held] = world.get("/v1/integration/inbox?status=held").json()["items"]
+    assert held["external_id"] == "x"
+    assert held["reason"].startswith("no handler for 3pl/telepathy yet")
     assert rejected["nj"].startswith("the body is not JSON")
     assert on_hand(world) == 0
+
+
+def test_a_message_nobody_handles_yet_is_held_then_applied_once_a_handler_is_configured(
+    app: Seamline, clock: FixedClock, integration: Integration, world: TestClient
+) -> None:
+    integration.inbox.receive(message("early", {"sku": SKU, "qty": 4}))
+    integration.inbox.drain()
+    [held] = integration.inbox.list(status="held")
+    assert (held["waiting_for"], held["attempts"]) == ("handler", 0)
+    clock.advance(24 * 3600)
+    integration.inbox.drain()  # rechecked a day later: still no handler, still held, never failed or rejected
+    assert [m["status"] for m in integration.inbox.list()] == ["held"]
+    assert on_hand(world) == 0
+    integration.handlers.register("3pl", "receipt", StockCounts(app))
+    assert integration.inbox.release("3pl", message_types=["receipt"]) == 1
+    integration.inbox.drain()
+    assert [m["status"] for m in integration.inbox.list()] == ["processed"]
+    assert on_hand(world) == 4
+
+
+class WaitsForItsOrder:
+    """A refund-like message that holds until its order (the aggregate ``order:<id>``) has been applied."""
+
+    def __init__(self, app: Seamline) -> None:
+        self.app = app
+        self.orders: set[str] = set()
+        self.refunds: list[str] = []
+
+    def parse(self, message: StoredMessage) -> dict[str, Any]:
+        body: dict[str, Any] = message.json()
+        return body
+
+    def apply(self, conn: Connection, command: dict[str, Any]) -> None:
+        if command["kind"] == "order":
+            self.orders.add(command["order"])
+        elif command["order"] not in self.orders:
+            raise HoldMessage(f"order {command['order']} not seen yet", waiting_for=f"order:{command['order']}")
+        else:
+            self.refunds.append(command["order"])
+
+
+def test_a_message_held_for_its_aggregate_goes_back_in_line_when_the_aggregate_is_applied(
+    app: Seamline, integration: Integration
+) -> None:
+    handler = WaitsForItsOrder(app)
+    integration.handlers.register("shop", "event", handler)
+
+    def send(external_id: str, kind: str, order: str) -> None:
+        body = json.dumps({"kind": kind, "order": order}).encode()
+        integration.inbox.receive(InboundMessage("shop", external_id, "event", body, aggregate_key=f"order:{order}"))
+
+    send("r1", "refund", "7")
+    send("r2", "refund", "8")
+    integration.inbox.drain()
+    assert sorted(m["waiting_for"] for m in integration.inbox.list(status="held")) == ["order:7", "order:8"]
+    send("o7", "order", "7")
+    integration.inbox.drain()
+    assert handler.refunds == ["7"], "order 7's refund applied with it; order 8's still waits"
+    [still] = integration.inbox.list(status="held")
+    assert still["external_id"] == "r2"
+    assert integration.inbox.list(status="failed") == []
 
 
 def test_a_failing_handler_is_retried_with_backoff_then_failed_and_visible_then_retried_by_hand(

@@ -129,8 +129,9 @@ def test_seamline_shopify_link_matches_by_sku_then_gtin_and_replays_orders_held_
     for _ in range(5):
         world.process()
         clock.advance(3600)
-    [held] = world.inbox(status="failed")
+    [held] = world.inbox(status="held")
     assert "hold_unknown_sku" in held["reason"]
+    assert world.inbox(status="failed") == []
     monkeypatch.setenv("SEAMLINE_DATABASE_URL", database_url)
     monkeypatch.setenv("SEAMLINE_ADMIN_TOKEN", ADMIN_TOKEN)
     result = CliRunner().invoke(cli, ["shopify", "link", "--channel", CHANNEL], obj=CliContext(clock))

@@ -155,10 +155,14 @@ def test_an_order_in_a_foreign_currency_is_held_not_placed(
     world = ShopWorld(client, app, clock, accept_test_orders=True)
     world.post(world.fixture("orders_create.json", "orders/create"))  # USD, the channel sells in EUR
     world.process()
-    [held] = world.inbox(status="received")
-    assert held["attempts"] == 1
+    [held] = world.inbox(status="held")
+    assert held["attempts"] == 0, "a hold spends no attempts: it never ends failed for want of a person"
     assert "hold_foreign_currency" in held["reason"]
     assert orders_of(client) == []
+    for _ in range(8):  # rechecked, still held: a day later it is still there for a person, never failed
+        clock.advance(3 * 3600)
+        world.process()
+    assert [m["status"] for m in world.inbox()] == ["held"]
 
 
 def test_an_order_with_an_unknown_sku_is_held_naming_it_until_the_sku_exists(
@@ -167,10 +171,13 @@ def test_an_order_with_an_unknown_sku_is_held_naming_it_until_the_sku_exists(
     world = ShopWorld(client, app, clock, accept_test_orders=True, currency="USD")
     world.post(world.fixture("orders_create.json", "orders/create"))
     world.process()
-    [held] = world.inbox(status="received")
+    [held] = world.inbox(status="held")
     assert "hold_unknown_sku" in held["reason"]
     assert "SKU2006-001" in held["reason"]
     assert orders_of(client) == []
+    assert world.integration.inbox.retry(held["id"]), "an operator can send a held message back in line"
+    world.process()
+    assert [m["status"] for m in world.inbox()] == ["held"], "the SKU is still unknown"
 
 
 def test_a_cancelled_order_is_cancelled_and_its_units_released(
@@ -319,7 +326,7 @@ def test_a_refund_cancelling_every_unshipped_unit_cancels_the_order_and_a_partia
     by_external = {o["external_id"]: o for o in orders_of(client)}
     assert by_external[str(whole.id)]["status"] == "cancelled"
     assert by_external[str(part.id)]["status"] == "allocated"
-    [held] = [m for m in world.inbox(status="received") if m["message_type"] == "refunds/create"]
+    [held] = [m for m in world.inbox(status="held") if m["message_type"] == "refunds/create"]
     assert "partial cancellation" in held["reason"]
     assert stock_of(client, SKU, "WH")["committed"] == 2
 

@@ -211,6 +211,13 @@ class ConnectorWiring:
             registry.add(subscriber)
         for source, message_type, handler in wired.handlers:
             handlers.register(source, message_type, handler)
+        for source in sorted({source for source, _, _ in wired.handlers}):
+            # What was held for want of this channel's configuration (no handler yet, an unmapped location,
+            # an unknown SKU) is tried again now that the channel is (re)wired.
+            try:
+                self.integration.inbox.release(source, everything=True)
+            except Exception:  # noqa: BLE001 - the recheck picks them up later; wiring must not fail on it
+                log.exception("channel %s: releasing held messages of %s failed", code, source)
         now = time.monotonic()
         for job in wired.jobs:
             self._due[job.name] = now + job.every_seconds

@@ -17,6 +17,7 @@ from seamline.integration.events import (
 from seamline.integration.inbox import (
     FunctionHandler,
     HandlerRegistry,
+    HoldMessage,
     InboundMessage,
     InvalidMessage,
     Receipt,
@@ -51,6 +52,7 @@ __all__ = [
     "Integration",
     "IntegrationSettings",
     "InvalidMessage",
+    "HoldMessage",
     "NewEvent",
     "RateLimited",
     "Receipt",

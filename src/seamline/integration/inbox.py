@@ -11,6 +11,12 @@ before it is acknowledged; processed later, once, in order per aggregate.
   is ``failed`` and visible (``GET /v1/integration/inbox?status=failed``).
 - Where the source gives an aggregate key (an order id), messages of that aggregate are applied in arrival
   order; a message whose version is older than the one applied is recognised and skipped (``stale``).
+- A message is never rejected for something that configuration or time can fix: one with no handler for its
+  type yet (a channel whose webhooks are verified before its connector is complete), or whose handler raises
+  ``HoldMessage`` (a refund before its order, an unknown SKU), is ``held`` with its reason, without spending
+  attempts. It goes back in line when what it waits for happens (``waiting_for``: the aggregate's next
+  applied message, the channel wired), when an operator retries it, and at least every
+  ``inbox_hold_recheck_seconds``.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import json
 import logging
 import random
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -86,6 +92,20 @@ class InvalidMessage(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class HoldMessage(Exception):
+    """The message cannot apply *yet*: held (not failed, not rejected) with ``reason``. ``waiting_for``: the
+    aggregate key (``order:123``) whose next applied message releases it; None: rechecked periodically."""
+
+    def __init__(self, reason: str, *, waiting_for: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.waiting_for = waiting_for
+
+
+#: ``waiting_for`` of a message held because no handler takes its type yet (released when one is wired).
+WAITING_FOR_HANDLER = "handler"
 
 
 class MessageHandler(Protocol):
@@ -197,6 +217,9 @@ class Inbox:
     def process_due(self, limit: int = 100) -> int:
         """Process messages that are due, in order per aggregate; answers how many were handled."""
         now = self.clock.now()
+        recheck = run_transaction(self.app.engine, inbox_repo.next_held_due, write=False)
+        if recheck is not None and recheck <= now:
+            run_transaction(self.app.engine, lambda c: inbox_repo.release_due(c, now))
         ids = run_transaction(self.app.engine, lambda c: inbox_repo.due_ids(c, now, limit), write=False)
         return sum(1 for message_id in ids if self.process(message_id) is not None)
 
@@ -212,6 +235,7 @@ class Inbox:
     def process(self, message_id: int) -> str | None:
         """Process one message now. Answers its new status, or None if it was not waiting (or is held)."""
         outcome: dict[str, Any] = {}
+        released = threading.Event()
 
         def work(conn: Connection) -> str | None:
             row = inbox_repo.lock_message(conn, message_id)
@@ -223,9 +247,9 @@ class Inbox:
             now = self.clock.now()
             handler = self.handlers.get(message.source, message.message_type)
             if handler is None:
-                reason = f"no handler for {message.source}/{message.message_type}"
-                inbox_repo.finish(conn, message.id, "rejected", now, reason)
-                return "rejected"
+                reason = f"no handler for {message.source}/{message.message_type} yet: held until one is configured"
+                self._hold(conn, message, HoldMessage(reason, waiting_for=WAITING_FOR_HANDLER))
+                return "held"
             if message.aggregate_key is not None and message.aggregate_version is not None:
                 applied = inbox_repo.applied_version(conn, message.source, message.aggregate_key)
                 if applied is not None and message.aggregate_version < applied:
@@ -237,19 +261,31 @@ class Inbox:
             except InvalidMessage as exc:
                 inbox_repo.finish(conn, message.id, "rejected", now, stored_text(exc.reason))
                 return "rejected"
+            except HoldMessage as exc:
+                self._hold(conn, message, exc)
+                return "held"
             try:
                 # A handler that finds, while applying, that the message can never apply (a line naming no
                 # SKU of ours) raises InvalidMessage: whatever it wrote is rolled back and the message rejected.
+                # One that cannot apply *yet* raises HoldMessage: rolled back too, and the message held.
                 with conn.begin_nested():
                     handler.apply(conn, command)
             except InvalidMessage as exc:
                 inbox_repo.finish(conn, message.id, "rejected", now, stored_text(exc.reason))
                 return "rejected"
+            except HoldMessage as exc:
+                self._hold(conn, message, exc)
+                return "held"
             if message.aggregate_key is not None and message.aggregate_version is not None:
                 inbox_repo.set_applied_version(
                     conn, message.source, message.aggregate_key, message.aggregate_version, message.id, now
                 )
             inbox_repo.finish(conn, message.id, "processed", now)
+            # What waited for this aggregate (a refund that came before its order) goes back in line.
+            if message.aggregate_key is not None and inbox_repo.release(
+                conn, message.source, now, waiting_for=message.aggregate_key
+            ):
+                released.set()
             return "processed"
 
         try:
@@ -263,7 +299,36 @@ class Inbox:
         if status is not None:
             message = outcome["message"]
             metrics.INBOX_MESSAGES.labels(message.source, status).inc()
+        if released.is_set():
+            self._wake.set()
         return status
+
+    def _hold(self, conn: Connection, message: StoredMessage, held: HoldMessage) -> None:
+        now = self.clock.now()
+        recheck = now + timedelta(seconds=self.settings.inbox_hold_recheck_seconds)
+        reason = stored_text(held.reason)
+        waiting_for = None if held.waiting_for is None else stored_text(held.waiting_for)
+        inbox_repo.hold(conn, message.id, now=now, reason=reason, waiting_for=waiting_for, recheck_at=recheck)
+
+    def release(
+        self,
+        source: str,
+        *,
+        waiting_for: str | None = None,
+        message_types: Sequence[str] | None = None,
+        everything: bool = False,
+    ) -> int:
+        """Put held messages of ``source`` back in line now (see ``inbox_repo.release``); answers how many."""
+        now = self.clock.now()
+        count = run_transaction(
+            self.app.engine,
+            lambda c: inbox_repo.release(
+                c, source, now, waiting_for=waiting_for, message_types=message_types, everything=everything
+            ),
+        )
+        if count:
+            self._wake.set()
+        return count
 
     def _failed(self, message: StoredMessage, exc: Exception) -> str:
         reason = stored_text(exc.detail if isinstance(exc, SeamlineError) else f"{type(exc).__name__}: {exc}")
@@ -290,7 +355,7 @@ class Inbox:
         return "failed" if status == "failed" else "retrying"
 
     def retry(self, message_id: int) -> bool:
-        """An operator's retry of a failed message."""
+        """An operator's retry of a failed or held message."""
         now = self.clock.now()
         done = run_transaction(self.app.engine, lambda c: inbox_repo.retry_failed(c, message_id, now))
         if done:

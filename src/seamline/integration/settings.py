@@ -42,6 +42,8 @@ class IntegrationSettings:
     batch_size: int = 50
     nats_grace_seconds: float = 2.0
     inbox_max_attempts: int = 5
+    #: A held message (its order not seen yet, an unknown SKU) is tried again at least this often.
+    inbox_hold_recheck_seconds: float = 300.0
     retention_inbox_days: float = 7.0
     retention_outbox_days: float = 7.0
     retention_interval_seconds: float = 3600.0
@@ -78,6 +80,7 @@ class IntegrationSettings:
             lease_seconds=number("SEAMLINE_DELIVERY_LEASE_SECONDS", cls.lease_seconds),
             poll_seconds=number("SEAMLINE_DISPATCH_POLL_SECONDS", cls.poll_seconds),
             inbox_max_attempts=int(number("SEAMLINE_INBOX_MAX_ATTEMPTS", cls.inbox_max_attempts)),
+            inbox_hold_recheck_seconds=number("SEAMLINE_INBOX_HOLD_RECHECK_SECONDS", cls.inbox_hold_recheck_seconds),
             retention_inbox_days=number("SEAMLINE_RETENTION_INBOX_DAYS", cls.retention_inbox_days),
             retention_outbox_days=number("SEAMLINE_RETENTION_OUTBOX_DAYS", cls.retention_outbox_days),
             availability_coalesce_seconds=number(

@@ -20,6 +20,7 @@ from seamline.store.tables import (
     deliveries,
     delivery_failures,
     holds,
+    inbox_messages,
     movements,
     order_lines,
     orders,
@@ -437,3 +438,16 @@ def settlement_variances(conn: Connection, limit: int = 100) -> list[dict[str, A
         for variance in (row.figures or {}).get("variances", []):
             out.append({"store": row.store, "business_date": row.business_date.isoformat(), **variance})
     return out[:limit]
+
+
+def waiting_messages(conn: Connection, limit: int = 100) -> list[dict[str, Any]]:
+    """Inbound messages that need a person or are waiting for something (held, failed), oldest first:
+    what each is about, why it waits and since when. Without their bodies."""
+    c = inbox_messages.c
+    rows = conn.execute(
+        select(c.id, c.source, c.message_type, c.external_id, c.status, c.reason, c.waiting_for, c.received_at)
+        .where(c.status.in_(("held", "failed")))
+        .order_by(c.id)
+        .limit(limit)
+    )
+    return [dict(r) for r in rows.mappings()]

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -107,6 +107,63 @@ def finish(conn: Connection, message_id: int, status: str, now: datetime, reason
     )
 
 
+def hold(
+    conn: Connection, message_id: int, *, now: datetime, reason: str, waiting_for: str | None, recheck_at: datetime
+) -> None:
+    """Keep the message ``held``: it cannot apply yet for a reason the world (its order arriving) or a person
+    (configuring the channel, linking a SKU) can fix. Its attempts are not spent; it is tried again when
+    ``waiting_for`` is released, when its channel is rewired, by an operator, or at ``recheck_at``."""
+    conn.execute(
+        update(inbox_messages)
+        .where(inbox_messages.c.id == message_id)
+        .values(status="held", reason=reason[:2000], waiting_for=waiting_for, next_attempt_at=recheck_at)
+    )
+
+
+def release(
+    conn: Connection,
+    source: str,
+    now: datetime,
+    *,
+    waiting_for: str | None = None,
+    message_types: Sequence[str] | None = None,
+    everything: bool = False,
+) -> int:
+    """Put held messages of ``source`` back in line, due now: those waiting for ``waiting_for``; or, with
+    ``message_types``, those held for want of a handler of those types; or, with ``everything``, all of the
+    source's held messages (its configuration changed). Answers how many."""
+    c = inbox_messages.c
+    query = update(inbox_messages).where(c.source == source, c.status == "held")
+    if waiting_for is not None:
+        query = query.where(c.waiting_for == waiting_for)
+    elif message_types is not None:
+        query = query.where(c.waiting_for == "handler", c.message_type.in_(list(message_types)))
+    elif not everything:
+        raise ValueError("release needs waiting_for, message_types or everything")
+    return int(conn.execute(query.values(status="received", waiting_for=None, next_attempt_at=now)).rowcount or 0)
+
+
+def next_held_due(conn: Connection) -> datetime | None:
+    """The earliest recheck time of a held message (None when nothing is held)."""
+    value = conn.execute(
+        select(func.min(inbox_messages.c.next_attempt_at)).where(inbox_messages.c.status == "held")
+    ).scalar()
+    return _as_datetime(value)
+
+
+def release_due(conn: Connection, now: datetime) -> int:
+    """Held messages whose recheck time came: back in line (a rule that holds them may no longer)."""
+    c = inbox_messages.c
+    return int(
+        conn.execute(
+            update(inbox_messages)
+            .where(c.status == "held", c.next_attempt_at <= now)
+            .values(status="received", waiting_for=None)
+        ).rowcount
+        or 0
+    )
+
+
 def record_failure(
     conn: Connection, message_id: int, *, now: datetime, error: str, next_attempt_at: datetime | None
 ) -> str:
@@ -140,12 +197,12 @@ def list_messages(
 
 
 def retry_failed(conn: Connection, message_id: int, now: datetime) -> bool:
-    """An operator's retry of a failed message: back to received, due now, attempts reset."""
+    """An operator's retry of a failed or held message: back to received, due now, attempts reset."""
     return (
         conn.execute(
             update(inbox_messages)
-            .where(inbox_messages.c.id == message_id, inbox_messages.c.status == "failed")
-            .values(status="received", attempts=0, next_attempt_at=now, processed_at=None)
+            .where(inbox_messages.c.id == message_id, inbox_messages.c.status.in_(("failed", "held")))
+            .values(status="received", attempts=0, next_attempt_at=now, processed_at=None, waiting_for=None)
         ).rowcount
         == 1
     )
@@ -167,8 +224,12 @@ def counts(conn: Connection) -> dict[str, dict[str, int]]:
 
 def next_due(conn: Connection) -> datetime | None:
     value = conn.execute(
-        select(func.min(inbox_messages.c.next_attempt_at)).where(inbox_messages.c.status == "received")
+        select(func.min(inbox_messages.c.next_attempt_at)).where(inbox_messages.c.status.in_(("received", "held")))
     ).scalar()
+    return _as_datetime(value)
+
+
+def _as_datetime(value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, str):

@@ -249,8 +249,11 @@ inbox_messages = Table(
     Column("aggregate_version", BigInteger),
     Column("headers", JSON, nullable=False),
     Column("body", LargeBinary, nullable=False),
-    Column("status", String(16), nullable=False),  # received | processed | rejected | failed | stale
+    Column("status", String(16), nullable=False),  # received | processed | rejected | failed | stale | held
     Column("reason", Text),
+    #: What a held message waits for: an aggregate (``order:123``) whose next applied message releases it,
+    #: ``handler`` (no handler for its type yet: wiring the channel releases it), or None (rechecked).
+    Column("waiting_for", String(200)),
     Column("attempts", Integer, nullable=False),
     Column("duplicates", Integer, nullable=False),
     Column("next_attempt_at", UTCDateTime, nullable=False),
@@ -260,6 +263,7 @@ inbox_messages = Table(
     UniqueConstraint("source", "external_id"),
     Index(None, "status", "next_attempt_at"),
     Index(None, "source", "aggregate_key", "id"),
+    Index(None, "source", "waiting_for"),
 )
 
 inbox_aggregates = Table(

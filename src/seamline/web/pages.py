@@ -403,6 +403,7 @@ def exceptions_view(d: Dashboard, *, force_reconcile: bool = False) -> dict[str,
         "variances": d.service.read(dashboard_repo.count_variances),
         "settlement_variances": d.service.read(dashboard_repo.settlement_variances),
         "tills": till_catalog(d),
+        "waiting_messages": d.service.read(dashboard_repo.waiting_messages),
         "reconcile": report,
         "reconciled_at": ran_at,
     }

@@ -96,6 +96,7 @@ def _message_view(row: dict[str, Any]) -> dict[str, Any]:
         "message_type": row["message_type"],
         "status": row["status"],
         "reason": row["reason"],
+        "waiting_for": row.get("waiting_for"),
         "attempts": row["attempts"],
         "duplicates": row["duplicates"],
         "aggregate_key": row["aggregate_key"],
@@ -109,12 +110,13 @@ def _message_view(row: dict[str, Any]) -> dict[str, Any]:
 @router.get("/inbox")
 def list_inbox(
     request: Request,
-    status: str | None = Query(default=None, pattern="^(received|processed|rejected|failed|stale)$"),
+    status: str | None = Query(default=None, pattern="^(received|processed|rejected|failed|stale|held)$"),
     source: str | None = Query(default=None, max_length=64),
     limit: int = Query(default=100, ge=1, le=1000),
     who: Principal = Depends(principal),
 ) -> dict[str, Any]:
-    """Inbound messages, newest first: ``?status=failed`` lists those that need someone to look."""
+    """Inbound messages, newest first: ``?status=failed`` and ``?status=held`` list those that need someone to
+    look (held: waiting for what ``waiting_for`` names, or for configuration; never failed for it)."""
     who.require_read()
     rows = integration(request).inbox.list(status=status, source=source, limit=limit)
     return {"items": [_message_view(r) for r in rows]}
@@ -122,9 +124,9 @@ def list_inbox(
 
 @router.post("/inbox/{message_id}/retry")
 def retry_inbox_message(message_id: RowId, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
-    """Put a failed message back in the queue (after fixing what made it fail)."""
+    """Put a failed or held message back in the queue (after fixing what made it fail or hold)."""
     who.require_admin()
     found = integration(request)
     if not found.inbox.retry(message_id):
-        raise NotFound(f"no failed inbox message {message_id}", code="unknown-inbox-message")
+        raise NotFound(f"no failed or held inbox message {message_id}", code="unknown-inbox-message")
     return {"id": message_id, "status": "received"}

@@ -68,7 +68,7 @@ from seamline.channels.shopify import inbound, mapper
 from seamline.channels.shopify.mapper import MappingError, ShopifyLookups
 from seamline.domain.clock import ensure_utc
 from seamline.domain.errors import InvalidInput
-from seamline.integration import InvalidMessage, StoredMessage
+from seamline.integration import HoldMessage, InvalidMessage, StoredMessage
 from seamline.ledger import channel_atp
 from seamline.orders.model import OrderStatus
 from seamline.orders.returns import ReturnRequestLine
@@ -81,9 +81,10 @@ from seamline.store import catalog_repo, channels_repo, ledger_repo, orders_repo
 log = logging.getLogger("seamline.shopify")
 
 
-class HeldMessage(Exception):
-    """The delivery cannot be applied yet (unknown SKU, foreign currency, order not seen yet): the inbox
-    retries it with backoff and, after its last attempt, keeps it ``failed`` with this reason."""
+class HeldMessage(HoldMessage):
+    """The delivery cannot be applied yet (unknown SKU, foreign currency, order not seen yet): the inbox keeps
+    it ``held`` with this reason, spending no attempts, and tries it again when what it waits for happens
+    (``waiting_for``: the order's next applied delivery), when the channel is rewired, or on its recheck."""
 
 
 @dataclass(frozen=True)
@@ -259,7 +260,10 @@ class RefundHandler:
             raise HeldMessage(f"{mapping.verdict.value}: {mapping.detail}")
         order_id = orders_repo.order_id_for(conn, channel.code, refund.order_external_id)
         if order_id is None:
-            raise HeldMessage(f"refund {refund.external_id}: order {refund.order_external_id} is not known yet")
+            raise HeldMessage(
+                f"refund {refund.external_id}: order {refund.order_external_id} is not known yet",
+                waiting_for=inbound.order_aggregate(refund.order_external_id),
+            )
         now = channel.app.clock.now()
         if not shopify_repo.claim_document(conn, channel.code, "refund", refund.external_id, now):
             return
@@ -278,7 +282,8 @@ class RefundHandler:
             if line.qty > returnable[sku]:
                 raise HeldMessage(
                     f"refund {refund.external_id}: {line.qty} of {sku} refunded but {returnable[sku]} shipped "
-                    "here; waiting for the fulfilment"
+                    "here; waiting for the fulfilment",
+                    waiting_for=inbound.order_aggregate(refund.order_external_id),
                 )
             returnable[sku] -= line.qty
             back.append((sku, line.qty, "sellable" if line.restock else "damaged", line.location))
@@ -330,7 +335,10 @@ class FulfillmentHandler:
             return  # our own fulfilment coming back
         order_id = orders_repo.order_id_for(conn, channel.code, report.order_external_id)
         if order_id is None:
-            raise HeldMessage(f"fulfilment {report.external_id}: order {report.order_external_id} is not known yet")
+            raise HeldMessage(
+                f"fulfilment {report.external_id}: order {report.order_external_id} is not known yet",
+                waiting_for=inbound.order_aggregate(report.order_external_id),
+            )
         now = channel.app.clock.now()
         if not shopify_repo.claim_document(conn, channel.code, "fulfillment", report.external_id, now):
             return

@@ -168,6 +168,12 @@ _PARSERS: dict[str, Callable[[Any, ShopifyLookups], Parsed]] = {
 TOPICS = frozenset(_PARSERS)
 
 
+def order_aggregate(order_id: str) -> str:
+    """The inbox aggregate key of a Shopify order (its legacy id): its create, cancel, fulfilment and refund
+    deliveries are applied in arrival order, and one held for the order waits for this key."""
+    return f"order:{order_id}"
+
+
 def aggregate(topic: str, payload: Any) -> tuple[str | None, int | None]:
     """The entity a delivery is about and its version, for the inbox's in-order processing: deliveries
     arrive shuffled, so an older ``orders/updated`` must not overwrite a newer one. The version is
@@ -176,12 +182,18 @@ def aggregate(topic: str, payload: Any) -> tuple[str | None, int | None]:
         return None, None
     if topic.startswith("orders/") or topic.startswith("products/"):
         key = mapper.legacy_id(payload.get("id"))
-        kind = "order" if topic.startswith("orders/") else "product"
-        entity = None if key is None else f"{kind}:{key}"
+        if key is None:
+            entity = None
+        elif topic.startswith("orders/"):
+            entity = order_aggregate(str(key))
+        else:
+            entity = f"product:{key}"
     elif topic in ("refunds/create", "fulfillments/create"):
-        # Not ordered behind their order: one that arrives first waits (retried) for the order, and must not
-        # block the order's own creation queued behind it.
-        return None, None
+        # Ordered with their order, without a version (they change the order, not replace it). One that
+        # arrives before its order is held waiting for the order's key, so it does not block the order's own
+        # creation queued behind it, and goes back in line when the order is applied.
+        order = mapper.legacy_id(payload.get("order_id"))
+        return (None if order is None else order_aggregate(str(order))), None
     elif topic == "inventory_levels/update":
         item, location = (
             mapper.legacy_id(payload.get("inventory_item_id")),

@@ -140,7 +140,9 @@ def _location_map(config: ChannelConfig) -> dict[str, str]:
 def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
     settings = config.settings
     if not settings.get("admin_api_url"):
-        return None  # a Shopify channel without a shop yet: availability is computed, nothing is pushed
+        # No Admin API yet: nothing is pushed, but deliveries the channel's webhook secret verifies are taken in
+        # (an order needs only its verified delivery); pushes start when the Admin API is configured.
+        return _inbound_only(context, config) if settings.get("webhook_secrets") else None
     app = context.app
     client = build_client(context, config)
     locations = _location_map(config)
@@ -248,6 +250,26 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
 
     wired.on_wire.append(catch_up)
     return wired
+
+
+def _inbound_only(context: WiringContext, config: ChannelConfig) -> Wired:
+    """The topic handlers of a channel whose webhooks are verified but whose Admin API is not configured:
+    orders, refunds and fulfilments are applied; drift found in an inventory or product delivery is not
+    repaired (there is nothing to push with) until the channel is complete, when the catch-up sends it all."""
+    settings = config.settings
+    currency = settings.get("currency")
+    channel = topic_handlers.ShopifyChannel(
+        app=context.app,
+        code=config.code,
+        location_map=_location_map(config),
+        publish_location_id=None,
+        currency=str(currency) if currency else None,
+        accept_test_orders=bool(settings.get("accept_test_orders", False)),
+        subscriber=f"shopify:{config.code}",
+        repush=lambda conn, seen: None,
+        republish=lambda conn, styles: None,
+    )
+    return Wired(handlers=list(topic_handlers.handlers(channel)))
 
 
 def _derived_locations(
