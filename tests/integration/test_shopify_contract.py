@@ -147,6 +147,26 @@ def test_a_returned_refund_line_restocks_at_the_mapped_location(restock_type: st
     assert mapped.verdict is RefundVerdict.ACCEPT
 
 
+@pytest.mark.parametrize("line_type", [None, "legacy_restock"])
+def test_a_legacy_refund_with_restock_true_restocks_its_lines_at_the_orders_location(line_type: str | None) -> None:
+    payload = json.loads(fixture_bytes("refunds_create.json"))
+    payload["restock"] = True
+    payload["refund_line_items"][0].update(restock_type=line_type, location_id=None)
+    mapped = mapper.map_refund(payload, ShopifyLookups(known_skus=FIXTURE_SKUS, location_codes={"24826418": "WH"}))
+    line = mapped.refund.lines[0]
+    assert (line.restock, line.restock_type, line.location) == (True, RestockType.LEGACY_RESTOCK, None)
+    assert mapped.verdict is RefundVerdict.ACCEPT, "the handler books it at the order's location"
+
+
+def test_a_refund_without_restock_type_or_legacy_restock_moves_no_stock() -> None:
+    payload = json.loads(fixture_bytes("refunds_create.json"))
+    assert payload["restock"] is False
+    payload["refund_line_items"][0].pop("restock_type")
+    mapped = mapper.map_refund(payload, ShopifyLookups(known_skus=FIXTURE_SKUS, location_codes={"24826418": "WH"}))
+    assert mapped.refund.lines, "the fixture's refund has lines of SKUs we know"
+    assert not any(line.restock for line in mapped.refund.lines)
+
+
 def test_a_restock_at_an_unmapped_shopify_location_is_held() -> None:
     payload = json.loads(fixture_bytes("refunds_create.json"))
     payload["refund_line_items"][0].update(restock_type="return", location_id=99)
@@ -240,9 +260,9 @@ def test_deliveries_name_their_aggregate_and_version_so_shuffled_ones_apply_in_o
     key, version = inbound.aggregate("orders/updated", order)
     assert (key, version) == ("order:820982911946154508", 1_640_995_200_000_000)
     assert inbound.aggregate("orders/updated", newer)[1] == version + 1_000_000
-    # A refund is not queued behind its order: one that arrives first waits for the order instead of
-    # blocking the order's creation (tests/integration/test_shopify_webhooks.py).
-    assert inbound.aggregate("refunds/create", refund) == (None, None)
+    # A refund is queued with its order, without a version; one that arrives first is held waiting for the
+    # order's key, so it does not block the order's creation (tests/integration/test_shopify_inbound_holds.py).
+    assert inbound.aggregate("refunds/create", refund) == ("order:820982911946154508", None)
     assert inbound.aggregate("inventory_levels/update", level)[0] == "level:271878346596884015@24826418"
 
 

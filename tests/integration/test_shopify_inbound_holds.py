@@ -18,8 +18,8 @@ from seamline.service import Seamline
 from seamline.store import shopify_repo
 from tests.conftest import receive, seed_world
 from tests.integration.helpers import stock_of
-from tests.integration.test_dashboard_pages import log_in
 from tests.integration.shopify_world import CHANNEL, FIXTURES, SECRET, SHOP, SKU, TOKEN, URL, ShopWorld
+from tests.integration.test_dashboard_pages import log_in
 from tests.integration.test_shopify_webhooks import fulfilled_outside
 
 

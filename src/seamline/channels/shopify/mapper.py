@@ -272,7 +272,8 @@ def map_order_cancelled(payload: Any) -> OrderCancellation:
 
 def map_refund(payload: Any, lookups: ShopifyLookups | None = None) -> RefundMapping:
     """A ``refunds/create`` body → one return line per ``refund_line_items`` entry. ``return``/``cancel``
-    (and ``legacy_restock``) put units back at the mapped location; ``no_restock`` moves no stock."""
+    (and ``legacy_restock``, or no type on a refund with the deprecated ``restock: true``) put units back at the
+    mapped location (a legacy one naming none: the order's); ``no_restock`` moves no stock."""
     lookups = lookups or ShopifyLookups()
     data = _require(payload, "id", "order_id", "refund_line_items")
     lines: list[RefundLine] = []
@@ -287,8 +288,11 @@ def map_refund(payload: Any, lookups: ShopifyLookups | None = None) -> RefundMap
         line_id = legacy_id(entry.get("id"))
         if line_item_id is None or line_id is None:
             raise MappingError("a refund line has no id or line_item_id")
+        # A refund made with the deprecated top-level ``restock: true`` restocked its lines; its lines may name
+        # no ``restock_type`` (or ``legacy_restock``), and no location: the order's own location takes them.
+        default_type = "legacy_restock" if data.get("restock") is True else "no_restock"
         try:
-            restock_type = RestockType(entry.get("restock_type") or "no_restock")
+            restock_type = RestockType(entry.get("restock_type") or default_type)
         except ValueError:
             raise MappingError(f"unknown restock_type {entry.get('restock_type')!r}") from None
         qty = _qty(entry.get("quantity"), "refund_line_items[].quantity")
@@ -314,7 +318,8 @@ def map_refund(payload: Any, lookups: ShopifyLookups | None = None) -> RefundMap
             if restock_type.restocks:
                 unknown.append(sku_text or f"line {line_item_id}")
             continue
-        if restock_type.restocks and location is None:
+        legacy_without_location = restock_type is RestockType.LEGACY_RESTOCK and location_id is None
+        if restock_type.restocks and location is None and not legacy_without_location:
             unmapped.append(location_id or "none given")
         lines.append(
             RefundLine(line_id, line_item_id, sku, variant_id, qty, restock_type, location_id, location, subtotal)
