@@ -432,6 +432,44 @@ def test_a_5xx_before_applying_changes_nothing_and_is_a_temporary_failure(
     ).applied
 
 
+def test_a_key_whose_attempt_failed_at_shopify_is_replaced_and_the_batch_applies_once(
+    sandbox: ShopifySandbox, client: ShopifyClient, location: str
+) -> None:
+    item = publish(client, make_style("OVS-005"))["OVS-005-C00-S"]
+    push = [AvailabilityPush(item, location, 6, previous=0)]
+    sandbox.idempotent_attempt_fails()
+    with pytest.raises(ShopifyUnavailable):  # the dispatcher retries the delivery later, same key
+        client.set_available(push, reference_document_uri="seamline://events/9", idempotency_key="delivery-9")
+    assert shop_available(sandbox, item, location) == 0
+
+    report = client.set_available(push, reference_document_uri="seamline://events/9", idempotency_key="delivery-9")
+
+    assert len(report.applied) == 1
+    assert shop_available(sandbox, item, location) == 6
+    failed, refused, fresh = mutations(sandbox)[-3:]
+    assert (failed.outcome, refused.outcome, fresh.outcome) == ("failed", "user_errors", "ok")
+    assert failed.idempotency_key == refused.idempotency_key != fresh.idempotency_key
+
+
+def test_a_request_still_in_progress_at_shopify_is_asked_again_a_bounded_number_of_times(
+    sandbox: ShopifySandbox, clock: FixedClock, location: str
+) -> None:
+    client = make_client(sandbox, clock, max_in_progress_rounds=3)
+    item = publish(client, make_style("OVS-006"))["OVS-006-C00-S"]
+    push = [AvailabilityPush(item, location, 2, previous=0)]
+    sandbox.idempotent_in_progress(2)
+    assert client.set_available(push, reference_document_uri="seamline://e/2", idempotency_key="d-2").applied
+    assert [c.outcome for c in mutations(sandbox)] == ["user_errors", "user_errors", "ok"]
+    assert len({c.idempotency_key for c in mutations(sandbox)}) == 1, "the same request: the same key"
+
+    sandbox.idempotent_in_progress(10)
+    before = len(mutations(sandbox))
+    with pytest.raises(ShopifyUnavailable, match="still in progress"):
+        client.set_available([AvailabilityPush(item, location, 3, previous=2)], reference_document_uri="seamline://e/3")
+    assert len(mutations(sandbox)) - before == 4, "asked once and again 3 times, then handed back"
+    assert shop_available(sandbox, item, location) == 2
+
+
 def thousand_items(client: ShopifyClient) -> list[str]:
     items: list[str] = []
     sizes = tuple(str(n) for n in range(28, 38))

@@ -132,6 +132,11 @@ class ShopifyConfig:
     max_throttle_wait_seconds: float = 60.0
     #: Compare-and-set rounds per batch before giving the conflict back as a rejection.
     max_stale_rounds: int = 3
+    #: ``IDEMPOTENCY_CONCURRENT_REQUEST`` answers waited out (1 s apart) before handing the batch back to the
+    #: dispatcher as unavailable (it retries later under the same key).
+    max_in_progress_rounds: int = 5
+    #: New keys tried after ``IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED`` before the batch is handed back.
+    max_new_keys: int = 2
     reason: str = DEFAULT_REASON
 
     def __post_init__(self) -> None:
@@ -437,12 +442,13 @@ class ShopifyClient:
         reason: str | None,
         report: PushReport,
     ) -> None:
-        rounds = 0
+        rounds = in_progress = new_keys = 0
         while batch:
             variables = {
                 "input": set_quantities_input(batch, reference_document_uri=uri, reason=reason or self.config.reason)
             }
-            key = batch_key(base_key, variables)
+            # After a failed attempt Shopify refuses its key for good: the same batch goes under a new one.
+            key = batch_key(base_key if not new_keys else f"{base_key or ''}|attempt-{new_keys}", variables)
             result = self.execute(SET_AVAILABLE, {**variables, "idempotencyKey": key}, operation="SetAvailable")
             report.mutations += 1
             payload = result.data.get("inventorySetQuantities") or {}
@@ -450,8 +456,19 @@ class ShopifyClient:
             if not errors:
                 report.applied.extend(batch)
                 return
-            if any(e.get("code") == "IDEMPOTENCY_CONCURRENT_REQUEST" for e in errors):
+            codes = {str(e.get("code") or "") for e in errors}
+            if "IDEMPOTENCY_CONCURRENT_REQUEST" in codes:
+                in_progress += 1
+                if in_progress > self.config.max_in_progress_rounds:
+                    raise ShopifyUnavailable(
+                        f"inventorySetQuantities still in progress at Shopify after {in_progress - 1} retries"
+                    )
                 self._sleep(1.0)  # the same request is still running at Shopify: ask again, same key
+                continue
+            if "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED" in codes:
+                new_keys += 1
+                if new_keys > self.config.max_new_keys:
+                    raise ShopifyUnavailable("inventorySetQuantities: every attempt under a new key failed at Shopify")
                 continue
             stale: set[int] = set()
             refused: set[int] = set()

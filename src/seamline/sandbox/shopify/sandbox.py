@@ -108,6 +108,10 @@ class SandboxResponse:
         return json.loads(self.body)
 
 
+class InternalFailure(Exception):
+    """The shop failed while running a mutation: answered 500, nothing applied."""
+
+
 @dataclass
 class _Fault:
     status: int
@@ -145,6 +149,9 @@ class ShopifySandbox:
         self._faults: list[_Fault] = []
         self._throttle_next = 0
         self._idempotency: dict[tuple[str, str], _Idempotent] = {}
+        self._in_progress = 0
+        self._attempt_fails = 0
+        self._failed_keys: set[tuple[str, str]] = set()
         self._lock = threading.RLock()
 
     # -- knobs ------------------------------------------------------------------------------------------
@@ -154,6 +161,19 @@ class ShopifySandbox:
         response: the shop changed, the caller never heard)."""
         with self._lock:
             self._faults.extend(_Fault(status, after_apply) for _ in range(count))
+
+    def idempotent_in_progress(self, count: int = 1) -> None:
+        """The next ``count`` idempotent mutations find their key's earlier request still running at the shop:
+        answered with the user error ``IDEMPOTENCY_CONCURRENT_REQUEST`` (retry later with the same key)."""
+        with self._lock:
+            self._in_progress += count
+
+    def idempotent_attempt_fails(self) -> None:
+        """The next idempotent mutation fails inside the shop (500, nothing applied) and its key stays marked
+        failed: a retry with that key answers ``IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED`` (Shopify's guide: send
+        the request again under a new key)."""
+        with self._lock:
+            self._attempt_fails += 1
 
     def throttle_next(self, count: int = 1) -> None:
         with self._lock:
@@ -408,7 +428,11 @@ class ShopifySandbox:
                     outcome.status, outcome.outcome = fault.status, "failed"
                     answer = {"errors": "Internal Server Error" if fault.status == 500 else "Service Unavailable"}
                 else:
-                    answer = self._graphql(match["version"], headers, body, now, outcome)
+                    try:
+                        answer = self._graphql(match["version"], headers, body, now, outcome)
+                    except InternalFailure:
+                        outcome.status, outcome.outcome = 500, "failed"
+                        answer = {"errors": "Internal Server Error"}
                     if fault is not None:
                         outcome.status, outcome.outcome = fault.status, "failed"
                         answer = {"errors": "Service Unavailable"}
@@ -590,6 +614,22 @@ class ShopifySandbox:
         if not isinstance(key, str) or not key:
             raise TopLevelError("The idempotency key must be a non-empty string.", "BAD_REQUEST")
         print_ = fingerprint(args)
+        refusal: tuple[str, str] | None = None
+        if (node.name, key) in self._failed_keys:
+            refusal = (
+                "The previous attempt with this idempotency key failed; retry with a new key.",
+                "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED",
+            )
+        elif self._in_progress:
+            self._in_progress -= 1
+            refusal = ("This request is currently in progress, please try again.", "IDEMPOTENCY_CONCURRENT_REQUEST")
+        if refusal is not None:
+            error = user_error(refusal[0], None, refusal[1], typename="InventorySetQuantitiesUserError")
+            return projection.shape(_payload(node.name, error), TYPES["Mutation"][node.name], node), False
+        if self._attempt_fails:
+            self._attempt_fails -= 1
+            self._failed_keys.add((node.name, key))
+            raise InternalFailure()
         stored = self._idempotency.get((node.name, key))
         if stored is not None:
             if stored.fingerprint == print_:
