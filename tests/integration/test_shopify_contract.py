@@ -30,6 +30,7 @@ from seamline.channels.shopify.client import (
     Drift,
     ShopifyClient,
     ShopifyConfig,
+    ShopifyOnHold,
     ShopifyThrottled,
     ShopifyUnavailable,
 )
@@ -662,6 +663,90 @@ def test_a_shipped_order_is_fulfilled_with_tracking_once_even_when_asked_twice(
     item = int(items["OVS-012-C00-M"].rsplit("/", 1)[1])
     loc = int(location.rsplit("/", 1)[1])
     assert (sandbox.quantity(item, loc, "available"), sandbox.quantity(item, loc, "on_hand")) == (3, 3)
+
+
+def _stocked_order(
+    sandbox: ShopifySandbox, client: ShopifyClient, location: str, code: str, sizes: tuple[str, ...], qty: int = 1
+) -> tuple[Any, list[str]]:
+    style = make_style(code, sizes=sizes)
+    items = publish(client, style)
+    skus = [v.sku for v in style.variants]
+    for start in range(0, len(skus), 250):
+        client.set_available(
+            [AvailabilityPush(items[sku], location, 10, 0) for sku in skus[start : start + 250]],
+            reference_document_uri=f"seamline://e/{code}-{start}",
+        )
+    return sandbox.place_order([(sku, qty) for sku in skus]), skus
+
+
+def _fulfilled(sandbox: ShopifySandbox, order_id: int) -> dict[str, int]:
+    lines = {line.id: line.sku or "" for line in sandbox.shop.orders[order_id].line_items}
+    done: dict[str, int] = {}
+    for fulfillment in sandbox.shop.fulfillments.values():
+        if fulfillment.order_id == order_id:
+            for line_item_id, qty in fulfillment.lines:
+                done[lines[line_item_id]] = done.get(lines[line_item_id], 0) + qty
+    return done
+
+
+def test_a_shipment_of_some_lines_fulfils_only_those_lines_and_quantities(
+    sandbox: ShopifySandbox, client: ShopifyClient, location: str
+) -> None:
+    order, skus = _stocked_order(sandbox, client, location, "OVS-020", ("S", "M", "L"), qty=3)
+    first = client.create_fulfillment(str(order.id), Tracking("UPS", "1Z1", None), lines={skus[0]: 2, skus[1]: 3})
+    assert first.fulfillment_id
+    assert not first.user_errors
+    assert _fulfilled(sandbox, order.id) == {skus[0]: 2, skus[1]: 3}, "Shopify must not fulfil what did not ship"
+    rest = client.create_fulfillment(str(order.id), Tracking("UPS", "1Z2", None))
+    assert rest.fulfillment_id
+    assert _fulfilled(sandbox, order.id) == {skus[0]: 3, skus[1]: 3, skus[2]: 3}
+
+
+def test_every_fulfilment_order_and_line_is_read_past_the_first_page(
+    sandbox: ShopifySandbox, client: ShopifyClient, location: str
+) -> None:
+    sizes = tuple(f"Z{n:02d}" for n in range(7))
+    order, skus = _stocked_order(sandbox, client, location, "OVS-021", sizes)
+    assert len(sandbox.split_fulfillment_orders(order.id)) == 7, "seven fulfilment orders: more than a page of 5"
+    assert client.create_fulfillment(str(order.id), None).fulfillment_id
+    assert _fulfilled(sandbox, order.id) == dict.fromkeys(skus, 1)
+
+    many = tuple(f"N{n:02d}" for n in range(60))
+    big, big_skus = _stocked_order(sandbox, client, location, "OVS-022", many)
+    assert client.create_fulfillment(str(big.id), None).fulfillment_id
+    assert _fulfilled(sandbox, big.id) == dict.fromkeys(big_skus, 1), "60 lines: more than a page of 50"
+    pages = [c.operation for c in sandbox.calls if c.operation == "FulfillmentOrderLines"]
+    assert pages, "the second page of lines was asked for"
+
+
+def test_a_scheduled_fulfilment_order_is_opened_and_one_on_hold_is_not_overridden(
+    sandbox: ShopifySandbox, client: ShopifyClient, location: str
+) -> None:
+    order, skus = _stocked_order(sandbox, client, location, "OVS-023", ("S", "M"))
+    scheduled, held = sandbox.split_fulfillment_orders(order.id)
+    sandbox.set_fulfillment_order_status(scheduled, "SCHEDULED")
+    sandbox.set_fulfillment_order_status(held, "ON_HOLD")
+    result = client.create_fulfillment(str(order.id), Tracking("DHL", "JD1", None))
+    assert result.fulfillment_id
+    assert result.on_hold == (gid("FulfillmentOrder", held),)
+    assert _fulfilled(sandbox, order.id) == {skus[0]: 1}
+    with pytest.raises(ShopifyOnHold, match="on hold"):
+        client.create_fulfillment(str(order.id), Tracking("DHL", "JD1", None))
+    sandbox.set_fulfillment_order_status(held, "OPEN")  # the merchant releases the hold
+    assert client.create_fulfillment(str(order.id), Tracking("DHL", "JD1", None)).fulfillment_id
+    assert _fulfilled(sandbox, order.id) == {skus[0]: 1, skus[1]: 1}
+
+
+def test_fulfilment_orders_at_two_locations_are_fulfilled_one_call_per_location(
+    sandbox: ShopifySandbox, client: ShopifyClient, location: str
+) -> None:
+    order, skus = _stocked_order(sandbox, client, location, "OVS-024", ("S", "M"))
+    other = sandbox.add_location("Store")
+    sandbox.split_fulfillment_orders(order.id, [int(location.rsplit("/", 1)[1]), other])
+    result = client.create_fulfillment(str(order.id), Tracking("DHL", "JD2", None))
+    assert not result.user_errors
+    assert len(result.fulfillment_ids) == 2
+    assert _fulfilled(sandbox, order.id) == {skus[0]: 1, skus[1]: 1}
 
 
 # -- the webhook sender -----------------------------------------------------------------------------

@@ -80,12 +80,41 @@ mutation ArchiveProduct($product: ProductUpdateInput!) {
 """
 
 FULFILLMENT_ORDERS = """
-query FulfillmentOrders($id: ID!) {
+query FulfillmentOrders($id: ID!, $after: String) {
   order(id: $id) {
     id
-    fulfillmentOrders(first: 5) {
-      nodes { id status lineItems(first: 50) { nodes { id remainingQuantity lineItem { sku } } } }
+    fulfillmentOrders(first: 5, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes {
+        id status assignedLocation { location { id } }
+        lineItems(first: 50) {
+          pageInfo { hasNextPage endCursor }
+          nodes { id remainingQuantity lineItem { sku } }
+        }
+      }
     }
+  }
+}
+"""
+
+FULFILLMENT_ORDER_LINES = """
+query FulfillmentOrderLines($id: ID!, $after: String) {
+  node(id: $id) {
+    ... on FulfillmentOrder {
+      lineItems(first: 50, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes { id remainingQuantity lineItem { sku } }
+      }
+    }
+  }
+}
+"""
+
+OPEN_FULFILLMENT_ORDER = """
+mutation OpenFulfillmentOrder($id: ID!) {
+  fulfillmentOrderOpen(id: $id) {
+    fulfillmentOrder { id status }
+    userErrors { field message }
   }
 }
 """
@@ -155,6 +184,11 @@ class ShopifyConfig:
 
 class ShopifyError(Exception):
     pass
+
+
+class ShopifyOnHold(ShopifyError):
+    """Everything left to fulfil is on a fulfilment order the merchant holds in Shopify (``ON_HOLD``): not
+    overridden; the delivery is tried again later, and stays visible until someone releases the hold."""
 
 
 class ShopifyUnavailable(ShopifyError):
@@ -258,10 +292,14 @@ class PublishedProduct:
 
 @dataclass(frozen=True)
 class FulfillmentResult:
+    #: The first fulfilment made (one per assigned location; all of them in ``fulfillment_ids``).
     fulfillment_id: str | None
     #: Nothing was left to fulfil (already fulfilled, e.g. by a first attempt whose answer was lost).
     nothing_to_fulfil: bool
     user_errors: tuple[dict[str, Any], ...] = ()
+    fulfillment_ids: tuple[str, ...] = ()
+    #: Fulfilment orders the merchant holds in Shopify, left unfulfilled.
+    on_hold: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -594,19 +632,28 @@ class ShopifyClient:
         notify_customer: bool = False,
         lines: Mapping[str, int] | None = None,
     ) -> FulfillmentResult:
-        """Fulfil what is open on the order (or ``lines``: SKU → quantity) with tracking. Safe to repeat:
-        a repeat finds nothing open and says so instead of fulfilling twice."""
-        found = self.execute(FULFILLMENT_ORDERS, {"id": to_gid("Order", order_id)}, operation="FulfillmentOrders")
-        order = found.data.get("order")
-        if order is None:
-            raise ShopifyRejected(f"order {order_id} does not exist in the shop")
+        """Fulfil what is open on the order (or only ``lines``: SKU → quantity) with tracking: one
+        ``fulfillmentCreate`` per assigned location, naming each fulfilment-order line and quantity (Shopify
+        fulfils *everything* on a fulfilment order whose lines are not named). Every fulfilment order is read,
+        paged (5 a page, 50 lines a page). A ``SCHEDULED`` one is opened first; one ``ON_HOLD`` is the merchant's
+        hold and is not overridden: ``ShopifyOnHold`` when nothing else could be fulfilled. Safe to repeat: a
+        repeat finds nothing open and says so instead of fulfilling twice."""
+        orders = self._fulfillment_orders(order_id)
         wanted = dict(lines) if lines is not None else None
-        groups = []
-        for fo in (order.get("fulfillmentOrders") or {}).get("nodes") or []:
-            if fo.get("status") not in ("OPEN", "IN_PROGRESS"):
+        by_location: dict[str, list[dict[str, Any]]] = {}
+        held: list[str] = []
+        for fo in orders:
+            status = fo.get("status")
+            if status == "SCHEDULED":
+                self._open_fulfillment_order(str(fo["id"]))
+                status = "OPEN"
+            if status == "ON_HOLD":
+                held.append(str(fo["id"]))
+                continue
+            if status not in ("OPEN", "IN_PROGRESS"):
                 continue
             picks = []
-            for line in (fo.get("lineItems") or {}).get("nodes") or []:
+            for line in fo["lines"]:
                 remaining = int(line.get("remainingQuantity") or 0)
                 sku = str((line.get("lineItem") or {}).get("sku") or "")
                 qty = remaining if wanted is None else min(remaining, wanted.get(sku, 0))
@@ -615,20 +662,71 @@ class ShopifyClient:
                     if wanted is not None:
                         wanted[sku] -= qty
             if picks:
-                groups.append({"fulfillmentOrderId": fo["id"], "fulfillmentOrderLineItems": picks})
-        if not groups:
+                location = str(((fo.get("assignedLocation") or {}).get("location") or {}).get("id") or "")
+                group = {"fulfillmentOrderId": fo["id"], "fulfillmentOrderLineItems": picks}
+                by_location.setdefault(location, []).append(group)
+        if not by_location:
+            if held:
+                raise ShopifyOnHold(f"order {order_id}: fulfilment orders on hold in Shopify: {', '.join(held)}")
             return FulfillmentResult(None, True)
-        fulfillment: dict[str, Any] = {"lineItemsByFulfillmentOrder": groups, "notifyCustomer": notify_customer}
-        if tracking is not None:
-            fulfillment["trackingInfo"] = {
-                key: value
-                for key, value in (("company", tracking.company), ("number", tracking.number), ("url", tracking.url))
-                if value is not None
-            }
-        result = self.execute(CREATE_FULFILLMENT, {"fulfillment": fulfillment}, operation="CreateFulfillment")
-        payload = result.data.get("fulfillmentCreate") or {}
-        created = payload.get("fulfillment") or {}
-        return FulfillmentResult(created.get("id"), False, tuple(payload.get("userErrors") or ()))
+        created: list[str] = []
+        errors: list[dict[str, Any]] = []
+        for groups in by_location.values():
+            fulfillment: dict[str, Any] = {"lineItemsByFulfillmentOrder": groups, "notifyCustomer": notify_customer}
+            if tracking is not None:
+                fulfillment["trackingInfo"] = {
+                    key: value
+                    for key, value in (
+                        ("company", tracking.company),
+                        ("number", tracking.number),
+                        ("url", tracking.url),
+                    )
+                    if value is not None
+                }
+            result = self.execute(CREATE_FULFILLMENT, {"fulfillment": fulfillment}, operation="CreateFulfillment")
+            payload = result.data.get("fulfillmentCreate") or {}
+            errors.extend(payload.get("userErrors") or ())
+            made = (payload.get("fulfillment") or {}).get("id")
+            if made:
+                created.append(str(made))
+        return FulfillmentResult(created[0] if created else None, False, tuple(errors), tuple(created), tuple(held))
+
+    def _fulfillment_orders(self, order_id: str) -> list[dict[str, Any]]:
+        """Every fulfilment order of the order with every line (``lines``), paging both."""
+        found: list[dict[str, Any]] = []
+        after: str | None = None
+        while True:
+            answer = self.execute(
+                FULFILLMENT_ORDERS, {"id": to_gid("Order", order_id), "after": after}, operation="FulfillmentOrders"
+            )
+            order = answer.data.get("order")
+            if order is None:
+                raise ShopifyRejected(f"order {order_id} does not exist in the shop")
+            connection = order.get("fulfillmentOrders") or {}
+            for fo in connection.get("nodes") or []:
+                items = fo.get("lineItems") or {}
+                lines = list(items.get("nodes") or [])
+                page = items.get("pageInfo") or {}
+                while page.get("hasNextPage"):
+                    more = self.execute(
+                        FULFILLMENT_ORDER_LINES,
+                        {"id": fo["id"], "after": page.get("endCursor")},
+                        operation="FulfillmentOrderLines",
+                    )
+                    items = (more.data.get("node") or {}).get("lineItems") or {}
+                    lines.extend(items.get("nodes") or [])
+                    page = items.get("pageInfo") or {}
+                found.append({**fo, "lines": lines})
+            info = connection.get("pageInfo") or {}
+            if not info.get("hasNextPage"):
+                return found
+            after = info.get("endCursor")
+
+    def _open_fulfillment_order(self, fulfillment_order_id: str) -> None:
+        answer = self.execute(OPEN_FULFILLMENT_ORDER, {"id": fulfillment_order_id}, operation="OpenFulfillmentOrder")
+        errors = (answer.data.get("fulfillmentOrderOpen") or {}).get("userErrors") or []
+        if errors:
+            raise ShopifyRejected(f"fulfillmentOrderOpen refused {fulfillment_order_id}: {errors}", errors=errors)
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -40,6 +40,7 @@ from seamline.channels.shopify.client import (
     Drift,
     ShopifyClient,
     ShopifyConfig,
+    ShopifyOnHold,
     ShopifyRejected,
     ShopifyThrottled,
     ShopifyUnavailable,
@@ -310,7 +311,13 @@ def _record_push_drift(app: Seamline, channel: str, drift: Drift) -> None:
     app.write(lambda conn: shopify_repo.record_drift(conn, [row]))
 
 
+#: How long a fulfilment held by the merchant in Shopify waits before it is tried again.
+ON_HOLD_RETRY_SECONDS = 900.0
+
+
 def _failure(exc: Exception) -> Exception:
+    if isinstance(exc, ShopifyOnHold):
+        return DeliveryFailed(str(exc), retry_after=ON_HOLD_RETRY_SECONDS)
     if isinstance(exc, ShopifyThrottled):
         return RateLimited(str(exc), retry_after=exc.retry_after)
     if isinstance(exc, ShopifyUnavailable):
@@ -424,23 +431,31 @@ def fulfilment_subscriber(app: Seamline, channel: str, client: ShopifyClient) ->
         if not external_id.isdigit():
             return Delivered()  # not a Shopify order id (an exchange's order placed here)
         number = payload.get("tracking")
-        tracking = Tracking(None, str(number)) if number else None
+        tracking = Tracking(payload.get("carrier"), str(number)) if number else None
+        # A shipment that names its lines (a partial one) fulfils only those; one that does not, what is open.
+        shipped = payload.get("lines")
+        lines: dict[str, int] | None = None
+        if isinstance(shipped, list) and shipped:
+            lines = {}
+            for line in shipped:
+                lines[str(line["sku"])] = lines.get(str(line["sku"]), 0) + int(line["qty"])
         try:
-            result = client.create_fulfillment(external_id, tracking)
-        except (ShopifyThrottled, ShopifyUnavailable, ShopifyRejected) as exc:
+            result = client.create_fulfillment(external_id, tracking, lines=lines)
+        except (ShopifyThrottled, ShopifyUnavailable, ShopifyRejected, ShopifyOnHold) as exc:
             raise _failure(exc) from exc
-        if result.user_errors:
-            raise DeliveryRejected(f"fulfillmentCreate refused: {list(result.user_errors)}")
-        if result.fulfillment_id is not None:
-            fulfillment_id = str(legacy_id(result.fulfillment_id))
+        if result.fulfillment_ids:
+            made = [str(legacy_id(f)) for f in result.fulfillment_ids]
             order_id = str(payload["order_id"])
 
             def save(conn: Connection) -> None:
                 now = app.clock.now()
-                if shopify_repo.claim_document(conn, channel, "pushed_fulfillment", fulfillment_id, now):
-                    shopify_repo.set_document(conn, channel, "pushed_fulfillment", fulfillment_id, order_id)
+                for fulfillment_id in made:  # their webhook echoes are recognised as ours
+                    if shopify_repo.claim_document(conn, channel, "pushed_fulfillment", fulfillment_id, now):
+                        shopify_repo.set_document(conn, channel, "pushed_fulfillment", fulfillment_id, order_id)
 
             app.write(save)
+        if result.user_errors:
+            raise DeliveryRejected(f"fulfillmentCreate refused: {list(result.user_errors)}")
         return Delivered()
 
     return Subscriber(

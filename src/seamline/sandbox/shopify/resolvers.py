@@ -789,6 +789,8 @@ def fulfillment_create(ctx: Context, args: dict[str, Any]) -> Obj:
         plan.append((fo, picks))
     if len(order_ids) != 1:
         return refuse("All fulfillment orders must belong to the same order.", ["fulfillment"])
+    if len({fo.location_id for fo, _ in plan}) != 1:
+        return refuse("All fulfillment orders must be assigned to the same location.", ["fulfillment"])
     order = shop.orders[order_ids.pop()]
     tracking_in = data.get("trackingInfo") or {}
     numbers = tracking_in.get("numbers") or ([tracking_in["number"]] if tracking_in.get("number") else [])
@@ -826,12 +828,30 @@ def fulfillment_create(ctx: Context, args: dict[str, Any]) -> Obj:
     return Obj("FulfillmentCreatePayload", {"fulfillment": fulfillment_obj(fulfillment), "userErrors": []})
 
 
+def fulfillment_order_open(ctx: Context, args: dict[str, Any]) -> Obj:
+    """A ``SCHEDULED`` fulfilment order (a pre-order, a subscription's next delivery) opened now, so it can be
+    fulfilled; any other status is refused."""
+    number = parse_gid(args.get("id"), "FulfillmentOrder")
+    fo = ctx.shop.fulfillment_orders.get(number) if number is not None else None
+    if fo is None:
+        error = user_error("Fulfillment order does not exist.", ["id"])
+        return Obj("FulfillmentOrderOpenPayload", {"fulfillmentOrder": None, "userErrors": [error]})
+    if fo.status != "SCHEDULED":
+        error = user_error(f"Fulfillment order {fo.id} is not in a scheduled state.", ["id"])
+        return Obj("FulfillmentOrderOpenPayload", {"fulfillmentOrder": None, "userErrors": [error]})
+    fo.status = "OPEN"
+    return Obj(
+        "FulfillmentOrderOpenPayload", {"fulfillmentOrder": fulfillment_order_obj(ctx.shop, fo), "userErrors": []}
+    )
+
+
 MUTATIONS: dict[str, Callable[[Context, dict[str, Any]], Obj]] = {
     "productSet": product_set,
     "productUpdate": product_update,
     "inventorySetQuantities": inventory_set_quantities,
     "inventoryActivate": inventory_activate,
     "fulfillmentCreate": fulfillment_create,
+    "fulfillmentOrderOpen": fulfillment_order_open,
 }
 #: Mutations that take ``@idempotent(key:)``, and from which API version it is mandatory.
 IDEMPOTENT_MUTATIONS = {"inventorySetQuantities": "2026-04"}

@@ -338,6 +338,34 @@ class ShopifySandbox:
                     self._emit("inventory_levels/update", payloads.inventory_level_payload(stocked), event)
             return order
 
+    def split_fulfillment_orders(self, order_id: int, locations: list[int] | None = None) -> list[int]:
+        """The merchant splits the order's open fulfilment order into one per line (as Shopify does when lines
+        are assigned to different locations, or held apart), the n-th at ``locations[n % len]`` (the
+        original location by default). Answers the new fulfilment orders' ids."""
+        with self._lock:
+            shop = self.shop
+            order = shop.orders[order_id]
+            made: list[int] = []
+            for fo_id in list(order.fulfillment_order_ids):
+                fo = shop.fulfillment_orders[fo_id]
+                if fo.status != "OPEN" or len(fo.lines) < 2:
+                    continue
+                order.fulfillment_order_ids.remove(fo_id)
+                del shop.fulfillment_orders[fo_id]
+                for n, line in enumerate(fo.lines):
+                    where = locations[n % len(locations)] if locations else fo.location_id
+                    part = FulfillmentOrder(shop.new_id(), order.id, where, "OPEN", [line])
+                    shop.fulfillment_orders[part.id] = part
+                    order.fulfillment_order_ids.append(part.id)
+                    made.append(part.id)
+            return made
+
+    def set_fulfillment_order_status(self, fulfillment_order_id: int, status: str) -> None:
+        """The merchant (or an app) holds, schedules or reopens a fulfilment order: ``ON_HOLD``, ``SCHEDULED``,
+        ``OPEN``."""
+        with self._lock:
+            self.shop.fulfillment_orders[fulfillment_order_id].status = status
+
     def cancel_order(self, order_id: int, *, restock: bool = True, reason: str = "customer") -> None:
         with self._lock:
             shop = self.shop

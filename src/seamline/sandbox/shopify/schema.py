@@ -73,6 +73,7 @@ TYPES: dict[str, dict[str, Spec]] = {
         "inventorySetQuantities": _o("InventorySetQuantitiesPayload", "input"),
         "inventoryActivate": _o("InventoryActivatePayload", "inventoryItemId"),
         "fulfillmentCreate": _o("FulfillmentCreatePayload", "fulfillment"),
+        "fulfillmentOrderOpen": _o("FulfillmentOrderOpenPayload", "id"),
     },
     "Node": {"id": _s("ID")},
     "Shop": {"id": _s("ID"), "name": _s(), "myshopifyDomain": _s(), "currencyCode": _s()},
@@ -188,6 +189,7 @@ TYPES: dict[str, dict[str, Spec]] = {
     "InventorySetQuantitiesUserError": {**USER_ERROR, "code": _s()},
     "InventoryActivatePayload": {"inventoryLevel": _o("InventoryLevel"), "userErrors": _l("UserError")},
     "FulfillmentCreatePayload": {"fulfillment": _o("Fulfillment"), "userErrors": _l("UserError")},
+    "FulfillmentOrderOpenPayload": {"fulfillmentOrder": _o("FulfillmentOrder"), "userErrors": _l("UserError")},
 }
 
 #: Types a ``Node`` may turn out to be, for ``... on Type`` under ``node``/``nodes``.
