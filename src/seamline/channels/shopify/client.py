@@ -128,6 +128,18 @@ mutation CreateFulfillment($fulfillment: FulfillmentInput!) {
 }
 """
 
+PRODUCT_VARIANTS = """
+query ProductVariants($id: ID!, $after: String) {
+  product(id: $id) {
+    id
+    variants(first: 250, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes { id sku barcode inventoryItem { id } }
+    }
+  }
+}
+"""
+
 FIND_VARIANTS = """
 query FindVariants($query: String!) {
   productVariants(first: 50, query: $query) {
@@ -589,6 +601,33 @@ class ShopifyClient:
             variants,
             tuple(payload.get("userErrors") or ()),
         )
+
+    def product_variants(self, product_id: str) -> list[VariantMatch] | None:
+        """Every variant the product has in the shop now (None when the product is gone), paged."""
+        found: list[VariantMatch] = []
+        after: str | None = None
+        while True:
+            answer = self.execute(
+                PRODUCT_VARIANTS, {"id": to_gid("Product", product_id), "after": after}, operation="ProductVariants"
+            )
+            product = answer.data.get("product")
+            if product is None:
+                return None
+            connection = product.get("variants") or {}
+            for node in connection.get("nodes") or []:
+                found.append(
+                    VariantMatch(
+                        str(node["id"]),
+                        str(product["id"]),
+                        str((node.get("inventoryItem") or {}).get("id")),
+                        node.get("sku"),
+                        node.get("barcode"),
+                    )
+                )
+            info = connection.get("pageInfo") or {}
+            if not info.get("hasNextPage"):
+                return found
+            after = info.get("endCursor")
 
     def archive_product(self, product_id: str) -> tuple[dict[str, Any], ...]:
         """Set the product ARCHIVED (a discontinued style); answers Shopify's user errors (empty when done)."""

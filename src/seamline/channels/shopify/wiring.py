@@ -325,6 +325,28 @@ def _failure(exc: Exception) -> Exception:
     return DeliveryRejected(str(exc))
 
 
+def _refuse_deleting_their_variants(
+    app: Seamline, channel: str, client: ShopifyClient, code: str, product_id: str, style: Any
+) -> None:
+    """``productSet`` deletes the variants its list leaves out. Variants someone added to the product in
+    Shopify (not SKUs of the style, not variants we linked) are the merchant's: the publish is refused with
+    their SKUs and ids (a dead letter a person can read, replayable once the style or the shop is changed),
+    never run over them."""
+    current = client.product_variants(product_id)
+    if not current:
+        return
+    ours = {v.sku for v in style.variants}
+    ids = [str(legacy_id(v.variant_id)) for v in current]
+    linked = set(app.read(lambda conn: shopify_repo.variant_skus(conn, channel, ids)))  # ours, even if dropped
+    theirs = [v for v in current if (v.sku or "") not in ours and str(legacy_id(v.variant_id)) not in linked]
+    if theirs:
+        names = ", ".join(f"{v.sku or '(no SKU)'} ({legacy_id(v.variant_id)})" for v in theirs)
+        raise DeliveryRejected(
+            f"style {code}: the Shopify product has {len(theirs)} variant(s) that are not in the master: {names}. "
+            "Publishing would delete them; add them to the style (or delete them in Shopify), then replay."
+        )
+
+
 def product_subscriber(
     app: Seamline,
     channel: str,
@@ -369,6 +391,8 @@ def product_subscriber(
                 return Delivered()
             if price_currency is None:
                 raise DeliveryRejected(f"style {code} has no price to publish")
+            if product_id is not None:
+                _refuse_deleting_their_variants(app, channel, client, code, product_id, style)
             variables = mapper.product_set_variables(style, currency=price_currency, product_id=product_id)
             published = client.publish_product(variables)
         except UnpublishableStyle as exc:

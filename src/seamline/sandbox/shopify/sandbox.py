@@ -49,6 +49,7 @@ from seamline.sandbox.shopify.state import (
     Customer,
     FulfillmentOrder,
     FulfillmentOrderLine,
+    InventoryItem,
     LineItem,
     Location,
     Order,
@@ -337,6 +338,36 @@ class ShopifySandbox:
                 if stocked is not None:
                     self._emit("inventory_levels/update", payloads.inventory_level_payload(stocked), event)
             return order
+
+    def merchant_adds_variant(self, product_id: int, sku: str, options: list[tuple[str, str]]) -> int:
+        """The merchant adds a variant to the product in Shopify's admin (a size we do not sell, say): it is
+        the shop's, and a ``productSet`` that leaves it out would delete it. Answers the variant's id."""
+        with self._lock:
+            shop = self.shop
+            product = shop.products[product_id]
+            now = self.clock.now()
+            for name, value in options:
+                option = next(o for o in product.options if o.name == name)
+                if value not in option.values:
+                    option.values.append(value)
+                    option.value_ids[value] = shop.new_id()
+            item_id = shop.new_id()
+            variant = Variant(
+                shop.new_id(),
+                product.id,
+                list(options),
+                sku,
+                None,
+                Decimal("0.00"),
+                item_id,
+                len(product.variant_ids) + 1,
+                now,
+                now,
+            )
+            shop.variants[variant.id] = variant
+            shop.items[item_id] = InventoryItem(item_id, variant.id, sku, True, now)
+            product.variant_ids.append(variant.id)
+            return variant.id
 
     def split_fulfillment_orders(self, order_id: int, locations: list[int] | None = None) -> list[int]:
         """The merchant splits the order's open fulfilment order into one per line (as Shopify does when lines
