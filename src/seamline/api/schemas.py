@@ -69,6 +69,32 @@ class PriceIn(Request):
     amount: Annotated[str, StringConstraints(pattern=r"^\d{1,10}(\.\d{1,4})?$")]
 
 
+class ImageIn(Request):
+    url: Annotated[str, StringConstraints(min_length=9, max_length=2000)]
+    alt: Annotated[str, StringConstraints(max_length=512)] | None = None
+    position: Annotated[int, Field(ge=1, le=1000)] | None = None
+
+
+class FibreIn(Request):
+    fibre: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    percent: Annotated[str, StringConstraints(pattern=r"^\d{1,3}(\.\d{1,2})?$")]
+
+
+class ChannelWordsIn(Request):
+    title: Annotated[str, StringConstraints(max_length=255)] | None = None
+    description: Annotated[str, StringConstraints(max_length=20000)] | None = None
+
+
+class ContentIn(Request):
+    """What a storefront or marketplace shows: published by each channel's connector (``catalog.content``)."""
+
+    description: Annotated[str, StringConstraints(max_length=20000)] | None = None
+    images: list[ImageIn] = []
+    care: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    composition: list[FibreIn] = []
+    overrides: dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], ChannelWordsIn] = {}
+
+
 class StyleIn(Request):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     season: str | None = None
@@ -82,6 +108,7 @@ class StyleIn(Request):
     tax_class: str | None = None
     status: Literal["active", "draft", "discontinued"] = "active"
     attributes: dict[str, Any] = {}
+    content: ContentIn | None = None
 
 
 class VariantOut(Response):
@@ -107,6 +134,7 @@ class StyleOut(Response):
     colours: list[dict[str, Any]]
     variants: list[VariantOut]
     prices: list[PriceOut]
+    content: dict[str, Any] | None = None
 
 
 class StyleList(Response):

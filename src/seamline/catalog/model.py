@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from seamline.catalog.content import StyleContent
+
 
 @dataclass(frozen=True, slots=True)
 class Colour:
@@ -64,6 +66,8 @@ class Style:
     status: str = "active"
     attributes: dict[str, Any] = field(default_factory=dict)
     version: int = 0
+    #: Description, images, care, composition and per-channel words (``catalog.content``).
+    content: StyleContent = field(default_factory=StyleContent)
 
     def variant(self, sku: str) -> Variant | None:
         return next((v for v in self.variants if v.sku == sku), None)

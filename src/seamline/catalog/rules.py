@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from seamline.catalog.content import build_content
 from seamline.catalog.gtin import normalise_gtin
 from seamline.catalog.model import Colour, Prepack, PrepackComponent, Price, Style, Variant
 from seamline.domain.errors import FieldError, InvalidInput
@@ -36,6 +37,7 @@ class StyleDraft:
     tax_class: str | None = None
     status: str = "active"
     attributes: dict[str, Any] = field(default_factory=dict)
+    content: dict[str, Any] | None = None
 
 
 def _code_ok(value: object) -> bool:
@@ -176,6 +178,9 @@ def build_style(draft: StyleDraft) -> Style:
             continue
         prices.append(Price(str(list_name), money.currency, money.amount))
 
+    content, content_errors = build_content(draft.content)
+    errors.extend(content_errors)
+
     if errors:
         raise InvalidInput(f"style {draft.code} is not valid", errors)
     return Style(
@@ -192,6 +197,7 @@ def build_style(draft: StyleDraft) -> Style:
         tax_class=draft.tax_class,
         status=draft.status,
         attributes=dict(draft.attributes),
+        content=content,
     )
 
 

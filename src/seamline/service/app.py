@@ -869,5 +869,6 @@ def style_view(style: Style) -> dict[str, Any]:
         "tax_class": style.tax_class,
         "status": style.status,
         "attributes": style.attributes,
+        "content": None if style.content.empty else style.content.as_json(),
         "version": style.version,
     }

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from seamline.catalog.content import content_from_json
 from seamline.catalog.model import Colour, Prepack, PrepackComponent, Price, Style, Variant
 from seamline.domain.money import minor_exponent
 from seamline.store.tables import prepack_components, prices, skus, styles
@@ -67,6 +68,7 @@ def get_style(conn: Connection, code: str, *, for_update: bool = False) -> Style
         status=row["status"],
         attributes=dict(row["attributes"]),
         version=row["version"],
+        content=content_from_json(row.get("content")),
     )
 
 
@@ -101,6 +103,7 @@ def save_style(conn: Connection, style: Style, now: datetime) -> None:
         "fits": list(style.fits),
         "colours": [{"code": c.code, "name": c.name} for c in style.colours],
         "attributes": style.attributes,
+        "content": None if style.content.empty else style.content.as_json(),
         "tax_class": style.tax_class,
         "status": style.status,
         "version": style.version,

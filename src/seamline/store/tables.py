@@ -63,6 +63,8 @@ styles = Table(
     Column("status", String(32), nullable=False),
     Column("version", Integer, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    #: ``catalog.content.StyleContent.as_json()``; NULL: no content.
+    Column("content", JSON),
 )
 
 skus = Table(

@@ -444,7 +444,7 @@ class ProductHandler:
         currency = channel.currency or _first_currency(style)
         if currency is None:
             return
-        drift = mapper.product_drift(report, style, currency=currency)
+        drift = mapper.product_drift(report, style, currency=currency, channel=self.channel.code)
         if not drift:
             return
         now = channel.app.clock.now()

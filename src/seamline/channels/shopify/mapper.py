@@ -15,6 +15,7 @@ outbound are GraphQL variables (``gid://shopify/...`` ids). Defined behaviour fo
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from seamline.catalog.content import PublishedContent
 from seamline.catalog.model import Style
 from seamline.channels.canonical import (
     AvailabilityPush,
@@ -496,10 +498,13 @@ def product_set_variables(
     price_list: str = "retail",
     product_id: str | None = None,
     vendor: str | None = None,
+    channel: str | None = None,
 ) -> dict[str, Any]:
     """``productSet`` variables publishing a style: one product, options Colour / Size (/ Fit), one variant
     per SKU with its barcode and the style's price. Upserts by our handle (or the product id we hold);
-    a discontinued style is sent ARCHIVED. Prepacks are wholesale-only and not published."""
+    a discontinued style is sent ARCHIVED. Prepacks are wholesale-only and not published. The title,
+    description (with care and composition) and images are the style's content, in ``channel``'s own words
+    where it has them."""
     variants = style.sorted_variants()
     if not variants:
         raise UnpublishableStyle(f"style {style.code} has no variants")
@@ -532,8 +537,9 @@ def product_set_variables(
                 "price": f"{amount}",
             }
         )
+    shown = style.content.for_channel(channel, style.name)
     product_input: dict[str, Any] = {
-        "title": style.name,
+        "title": shown.title,
         "handle": style_handle(style),
         "status": STATUS_TO_SHOPIFY.get(style.status, "DRAFT"),
         "productOptions": options,
@@ -541,20 +547,48 @@ def product_set_variables(
     }
     if style.category:
         product_input["productType"] = style.category
+    described = description_html(shown)
+    if described is not None:
+        product_input["descriptionHtml"] = described
+    if shown.images:
+        product_input["files"] = [
+            {"originalSource": image.url, "alt": image.alt or "", "contentType": "IMAGE"} for image in shown.images
+        ]
     if vendor:
         product_input["vendor"] = vendor
     identifier = {"id": to_gid("Product", product_id)} if product_id else {"handle": style_handle(style)}
     return {"identifier": identifier, "input": product_input, "synchronous": True}
 
 
+def description_html(content: PublishedContent) -> str | None:
+    """The description as Shopify's ``descriptionHtml``: each paragraph escaped, then care and composition."""
+    parts = [
+        f"<p>{html.escape(paragraph.strip())}</p>"
+        for paragraph in (content.description or "").split("\n\n")
+        if paragraph.strip()
+    ]
+    if content.care:
+        parts.append(f"<p><strong>Care:</strong> {html.escape(content.care)}</p>")
+    composition = content.composition_text()
+    if composition:
+        parts.append(f"<p><strong>Composition:</strong> {html.escape(composition)}</p>")
+    return "".join(parts) or None
+
+
 def product_drift(
-    report: ProductReport, style: Style, *, currency: str, price_list: str = "retail"
+    report: ProductReport,
+    style: Style,
+    *,
+    currency: str,
+    price_list: str = "retail",
+    channel: str | None = None,
 ) -> list[FieldDrift]:
     """Mastered fields Shopify shows differently from the master (title, and per SKU: barcode, price,
     options). Variants only Shopify has, and SKUs it lacks, are drift too."""
     drift: list[FieldDrift] = []
-    if report.title != style.name:
-        drift.append(FieldDrift(None, "title", style.name, report.title))
+    title = style.content.for_channel(channel, style.name).title
+    if report.title != title:
+        drift.append(FieldDrift(None, "title", title, report.title))
     try:
         amount: Decimal | None = _price(style, currency, price_list)
     except UnpublishableStyle:

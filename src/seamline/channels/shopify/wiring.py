@@ -393,7 +393,9 @@ def product_subscriber(
                 raise DeliveryRejected(f"style {code} has no price to publish")
             if product_id is not None:
                 _refuse_deleting_their_variants(app, channel, client, code, product_id, style)
-            variables = mapper.product_set_variables(style, currency=price_currency, product_id=product_id)
+            variables = mapper.product_set_variables(
+                style, currency=price_currency, product_id=product_id, channel=channel
+            )
             published = client.publish_product(variables)
         except UnpublishableStyle as exc:
             raise DeliveryRejected(str(exc)) from exc

@@ -216,6 +216,7 @@ def product_obj(shop: Shop, product: Product) -> Obj:
             "legacyResourceId": str(product.id),
             "title": product.title,
             "handle": product.handle,
+            "descriptionHtml": product.description_html,
             "status": product.status,
             "vendor": product.vendor,
             "productType": product.product_type,
@@ -481,6 +482,12 @@ def product_set(ctx: Context, args: dict[str, Any]) -> Obj:
             setattr(product, attr, data[key])
     if data.get("status") is not None:
         product.status = str(data["status"]).upper()
+    if data.get("descriptionHtml") is not None:
+        product.description_html = str(data["descriptionHtml"])
+    if data.get("files") is not None:
+        # productSet's list semantics: the product's media become exactly the files listed, in order; a file
+        # whose source it already has is kept, not added again.
+        product.media = [(str(f.get("originalSource")), str(f.get("alt") or "")) for f in data["files"]]
     if data.get("handle") and data["handle"] != product.handle:
         product.handle = shop.unique_handle(data["handle"])
     if options_in is not None:

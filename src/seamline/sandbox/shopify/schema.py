@@ -82,6 +82,7 @@ TYPES: dict[str, dict[str, Spec]] = {
         "legacyResourceId": _s(),
         "title": _s(),
         "handle": _s(),
+        "descriptionHtml": _s(),
         "status": _s(),
         "vendor": _s(),
         "productType": _s(),

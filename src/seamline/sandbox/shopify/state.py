@@ -129,6 +129,9 @@ class Product:
     variant_ids: list[int]
     created_at: datetime
     updated_at: datetime
+    description_html: str = ""
+    #: (original source URL, alt text), in order.
+    media: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
