@@ -15,6 +15,7 @@ from seamline.channels.square.connector import CountDrift, SquareConnector
 from seamline.integration import installed
 from seamline.sandbox.square import SquareSandbox
 from seamline.service import Seamline
+from seamline.store import tills_repo
 from tests.conftest import OVERSHIRT
 from tests.integration.finance_world import configure, ok
 from tests.integration.order_world import SKU
@@ -84,3 +85,81 @@ def test_a_till_sale_at_square_becomes_one_sale_and_one_sales_receipt(app: Seaml
     assert drift == [CountDrift(SKU, "STORE-1", 13, 10)]
     statuses = sorted(m["status"] for m in integration.inbox.list(source="square:soho"))
     assert statuses == ["processed", "processed"]
+
+
+def test_a_till_order_with_a_gift_card_wrap_charge_and_rounding_is_taken_whole(
+    app: Seamline, client: TestClient
+) -> None:
+    configure(client)  # ten of SKU at STORE-1
+    sandbox = SquareSandbox()
+    square = connector(app, sandbox, SquareLookups(), [])
+    ids = square.publish_style(app.get_style("OVS-001"), currency="EUR", idempotency_key="v1")
+    lookups = SquareLookups({vid: sku for sku, (vid, _) in ids.variations.items()}, {SQUARE_STORE: "STORE-1"})
+    square.lookups = lambda: lookups
+    integration = installed(app)
+    assert integration is not None
+    square.register(integration.handlers)
+    # 89.00 of goods + a 50.00 gift card + 3.00 gift wrap - 0.02 rounding = 141.98, paid in cash and card.
+    order = sandbox.ring_up(
+        SQUARE_STORE,
+        [(SKU, 1)],
+        [("CASH", 4000), ("CARD", 10198)],
+        gift_cards=[5000],
+        service_charges=[("Gift wrap", 300)],
+        rounding=-2,
+    )
+    gift_only = sandbox.ring_up(SQUARE_STORE, [], [("CARD", 2500)], gift_cards=[2500])
+    for note in sandbox.notifications + sandbox.notifications:  # every one delivered twice
+        event = inbound.verify(note.body, note.headers, [sandbox.config.signature_key], sandbox.config.notification_url)
+        integration.inbox.receive(inbound.inbound_message(event, note.body, note.headers, channel="soho"))
+    integration.inbox.drain()
+    statuses = {m["status"] for m in integration.inbox.list(source="square:soho")}
+    assert statuses == {"processed"}, "no part of either order refused it whole"
+    [sale] = ok(client.get("/v1/orders", params={"channel": "pos:STORE-1"}))["items"]
+    assert (sale["external_id"], sale["total"]) == (order["id"], "89.00")
+    assert sale["tenders"] == [{"type": "cash", "amount": "40.00"}, {"type": "card", "amount": "49.00"}]
+    extras = app.read(lambda conn: tills_repo.sale_extras(conn, location="STORE-1"))
+    by_order = sorted((e["external_id"] == order["id"], e["kind"], Decimal(e["amount"])) for e in extras)
+    assert by_order == [
+        (False, "gift_card", Decimal("25.00")),
+        (True, "gift_card", Decimal("50.00")),
+        (True, "rounding", Decimal("-0.02")),
+        (True, "service_charge", Decimal("3.00")),
+    ]
+    assert {e["order_id"] for e in extras if e["external_id"] == order["id"]} == {sale["id"]}
+    assert {e["order_id"] for e in extras if e["external_id"] == gift_only["id"]} == {None}
+    taken = Decimal(sale["total"]) + sum((Decimal(e["amount"]) for e in extras), Decimal(0))
+    assert taken == Decimal("141.98") + Decimal("25.00"), "every cent the till took is accounted for"
+
+
+def test_more_than_100_counts_go_to_square_in_batches_it_accepts(app: Seamline) -> None:
+    sandbox = SquareSandbox()
+    client = SquareClient(
+        SquareConfig("http://square.test", sandbox.config.access_token), transport=sandbox.transport()
+    )
+    for n in range(250):
+        sandbox.catalog[f"VAR-{n}"] = {"id": f"VAR-{n}", "type": "ITEM_VARIATION", "version": 1}
+    counts = [(f"VAR-{n}", SQUARE_STORE, n) for n in range(250)]
+    with pytest.raises(SquareRejected) as refused:
+        client._call(
+            "POST",
+            "/v2/inventory/changes/batch-create",
+            {
+                "idempotency_key": "all-at-once",
+                "changes": [
+                    {
+                        "type": "PHYSICAL_COUNT",
+                        "physical_count": {"catalog_object_id": v, "location_id": loc, "quantity": str(q)},
+                    }
+                    for v, loc, q in counts[:101]
+                ],
+            },
+        )
+    assert refused.value.codes == {"ARRAY_LENGTH_TOO_LONG"}
+    assert sandbox.counts == {}, "a refused batch changes nothing"
+    answers = client.set_counts(counts, idempotency_key="drift:1-250", occurred_at="2026-11-27T10:00:00Z")
+    assert [len(a["counts"]) for a in answers] == [100, 100, 50]
+    assert sandbox.counts == {(v, loc): q for v, loc, q in counts}
+    again = client.set_counts(counts, idempotency_key="drift:1-250", occurred_at="2026-11-27T10:00:00Z")
+    assert again == answers
+    assert [c.outcome for c in sandbox.calls[-3:]] == ["replayed"] * 3

@@ -192,3 +192,74 @@ def test_the_catalog_push_is_one_item_with_a_priced_variation_per_sku() -> None:
     assert "upc" not in second["item_variation_data"]
     with pytest.raises(mapper.SquareMappingError):
         mapper.catalog_upsert_body(STYLE, currency="USD", idempotency_key="k")
+
+
+def test_gift_cards_custom_amounts_and_service_charges_are_kept_beside_the_stock_sale() -> None:
+    lines = [
+        {"uid": "a", "catalog_object_id": "VAR-M", "quantity": "1", "total_money": {"amount": 8900, "currency": "EUR"}},
+        {
+            "uid": "gc",
+            "item_type": "GIFT_CARD",
+            "name": "Gift Card",
+            "quantity": "1",
+            "total_money": {"amount": 5000, "currency": "EUR"},
+        },
+        {"uid": "alt", "name": "Hemming", "quantity": "1", "total_money": {"amount": 1200, "currency": "EUR"}},
+    ]
+    charges = [{"uid": "sc", "name": "Gift wrap", "total_money": {"amount": 300, "currency": "EUR"}}]
+    tenders = [
+        {"type": "CASH", "amount_money": {"amount": 4000, "currency": "EUR"}},
+        {"type": "CARD", "amount_money": {"amount": 11400, "currency": "EUR"}},
+    ]
+    sale = mapper.map_order(order(line_items=lines, service_charges=charges, tenders=tenders), LOOKUPS)
+    assert [(li.sku, li.qty, li.unit_price) for li in sale.lines] == [("OVS-001-NVY-M", 1, Decimal("89.00"))]
+    assert [(o.uid, o.kind, o.name, o.amount) for o in sale.other_lines] == [
+        ("gc", mapper.GIFT_CARD, "Gift Card", Decimal("50.00")),
+        ("alt", mapper.CUSTOM_AMOUNT, "Hemming", Decimal("12.00")),
+        ("sc", mapper.SERVICE_CHARGE, "Gift wrap", Decimal("3.00")),
+    ]
+    # The goods are paid by the tenders in the order the till took them; the rest paid the other lines.
+    assert sale.tenders == (("cash", Decimal("40.00")), ("card", Decimal("49.00")))
+    assert sale.till_tenders == (("cash", Decimal("40.00")), ("card", Decimal("114.00")))
+    goods = sum((li.qty * li.unit_price for li in sale.lines), Decimal(0))
+    assert goods + sum(o.amount for o in sale.other_lines) == sum(a for _, a in sale.till_tenders)
+    assert sum(a for _, a in sale.tenders) == goods
+
+
+def test_a_negative_cash_rounding_shows_as_a_rounding_tender_on_the_sale() -> None:
+    lines = [{"catalog_object_id": "VAR-M", "quantity": "1", "total_money": {"amount": 8902, "currency": "EUR"}}]
+    rounding = {"uid": "r", "name": "Cash rounding", "amount_money": {"amount": -2, "currency": "EUR"}}
+    tenders = [{"type": "CASH", "amount_money": {"amount": 8900, "currency": "EUR"}}]
+    sale = mapper.map_order(order(line_items=lines, rounding_adjustment=rounding, tenders=tenders), LOOKUPS)
+    assert [(o.kind, o.amount) for o in sale.other_lines] == [(mapper.ROUNDING, Decimal("-0.02"))]
+    assert sale.tenders == (("cash", Decimal("89.00")), ("rounding", Decimal("0.02")))
+    assert sale.sale_body()["tenders"] == [{"type": "cash", "amount": "89.00"}, {"type": "rounding", "amount": "0.02"}]
+
+
+def test_an_order_selling_only_a_gift_card_has_no_stock_sale_but_keeps_its_amount() -> None:
+    lines = [{"item_type": "GIFT_CARD", "quantity": "1", "total_money": {"amount": 2500, "currency": "EUR"}}]
+    tenders = [{"type": "CARD", "amount_money": {"amount": 2500, "currency": "EUR"}}]
+    sale = mapper.map_order(order(line_items=lines, tenders=tenders), LOOKUPS)
+    assert (sale.lines, sale.tenders) == ((), ())
+    assert [(o.uid, o.kind, o.amount) for o in sale.other_lines] == [
+        ("line_items[0]", mapper.GIFT_CARD, Decimal("25.00"))
+    ]
+
+
+def test_other_lines_that_the_tenders_do_not_cover_still_refuse_the_order() -> None:
+    lines = [
+        {"catalog_object_id": "VAR-M", "quantity": "1", "total_money": {"amount": 8900, "currency": "EUR"}},
+        {"item_type": "CUSTOM_AMOUNT", "quantity": "1", "total_money": {"amount": 100, "currency": "EUR"}},
+    ]
+    tenders = [{"type": "CARD", "amount_money": {"amount": 8900, "currency": "EUR"}}]
+    with pytest.raises(mapper.SquareMappingError, match="other lines 1.00, tenders 89.00"):
+        mapper.map_order(order(line_items=lines, tenders=tenders), LOOKUPS)
+
+
+def test_split_tenders_takes_the_goods_from_the_first_tenders() -> None:
+    tenders = [("gift_card", Decimal("10.00")), ("card", Decimal("30.00"))]
+    assert mapper.split_tenders(tenders, Decimal("25.00")) == (
+        ("gift_card", Decimal("10.00")),
+        ("card", Decimal("15.00")),
+    )
+    assert mapper.split_tenders(tenders, Decimal("40.00")) == tuple(tenders)

@@ -955,6 +955,25 @@ pos_count_drifts = Table(
     Index(None, "location", "sku"),
 )
 
+#: The parts of a till order that are not stock (gift cards sold, custom amounts, service charges, cash
+#: rounding), kept beside the stock sale (``order_id``; none when the order sold no goods) with their amounts.
+pos_sale_extras = Table(
+    "pos_sale_extras",
+    metadata,
+    Column("channel", Code, primary_key=True),
+    Column("external_id", String(200), primary_key=True),
+    Column("uid", String(64), primary_key=True),
+    Column("order_id", String(40)),
+    Column("location", Code, nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Index(None, "location", "occurred_at"),
+)
+
 # ---------------------------------------------------------------------- Shopify (issue 5)
 #: Which Shopify product carries a style on a channel, and the style version it was last published at.
 shopify_products = Table(

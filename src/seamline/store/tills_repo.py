@@ -16,6 +16,7 @@ from seamline.store.tables import (
     locations,
     oversell_exceptions,
     pos_count_drifts,
+    pos_sale_extras,
     prices,
     skus,
     styles,
@@ -286,3 +287,23 @@ def stale_style_codes(conn: Connection, channel: str, limit: int) -> list[str]:
         .limit(limit)
     )
     return list(conn.execute(query).scalars())
+
+
+# ------------------------------------------------------------------------------------------------ extras
+def record_sale_extras(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Keep the non-stock parts of a till order; a part already kept (same channel, order and uid) is left
+    as it is, so a repeated notification has one effect."""
+    for row in rows:
+        insert_on_conflict(conn, pos_sale_extras, ("channel", "external_id", "uid"), row, None)
+
+
+def sale_extras(
+    conn: Connection, *, location: str | None = None, external_ids: Sequence[str] | None = None, limit: int = 500
+) -> list[dict[str, Any]]:
+    t = pos_sale_extras.c
+    query = select(pos_sale_extras).order_by(t.occurred_at, t.external_id, t.uid).limit(limit)
+    if location is not None:
+        query = query.where(t.location == location)
+    if external_ids is not None:
+        query = query.where(t.external_id.in_(list(external_ids)))
+    return [dict(r) for r in conn.execute(query).mappings()]

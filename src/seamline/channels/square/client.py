@@ -14,6 +14,8 @@ import httpx
 PRODUCTION_URL = "https://connect.squareup.com"
 SANDBOX_URL = "https://connect.squareupsandbox.com"
 SQUARE_VERSION = "2025-01-23"
+#: ``BatchChangeInventoryRequest.changes``: "Max size is 100 changes".
+MAX_INVENTORY_CHANGES = 100
 
 
 @dataclass(frozen=True)
@@ -98,9 +100,11 @@ class SquareClient:
         counts: list[dict[str, Any]] = body.get("counts") or []
         return counts
 
-    def set_counts(self, counts: list[tuple[str, str, int]], *, idempotency_key: str, occurred_at: str) -> Any:
+    def set_counts(self, counts: list[tuple[str, str, int]], *, idempotency_key: str, occurred_at: str) -> list[Any]:
         """``BatchChangeInventory``: (variation id, location id, quantity) as physical counts (Seamline's
-        number replaces the till's)."""
+        number replaces the till's), in calls of at most ``MAX_INVENTORY_CHANGES`` (Square refuses more with
+        ``ARRAY_LENGTH_TOO_LONG``). Each call's key is ``idempotency_key`` and its part number, so a retry
+        after a part failed replays the parts already applied and sends the rest; answers each call's body."""
         changes = [
             {
                 "type": "PHYSICAL_COUNT",
@@ -114,5 +118,10 @@ class SquareClient:
             }
             for variation, location, quantity in counts
         ]
-        body = {"idempotency_key": idempotency_key, "changes": changes, "ignore_unchanged_counts": True}
-        return self._call("POST", "/v2/inventory/changes/batch-create", body)
+        answers = []
+        parts = [changes[i : i + MAX_INVENTORY_CHANGES] for i in range(0, len(changes), MAX_INVENTORY_CHANGES)]
+        for number, part in enumerate(parts, start=1):
+            key = idempotency_key if len(parts) == 1 else f"{idempotency_key[:120]}:{number}"
+            body = {"idempotency_key": key, "changes": part, "ignore_unchanged_counts": True}
+            answers.append(self._call("POST", "/v2/inventory/changes/batch-create", body))
+        return answers

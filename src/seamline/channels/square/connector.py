@@ -123,22 +123,48 @@ class SquareConnector:
             raise InvalidMessage(str(exc)) from exc
 
     def _apply_order(self, conn: Connection, sale: Any) -> None:
+        """The stock lines as a till sale (when the order sold goods) and its non-stock lines (gift cards,
+        custom amounts, service charges, rounding) kept beside it with their amounts, in one transaction."""
         if sale is None:
             return
         assert isinstance(sale, mapper.SquareSale)
-        body = sale.sale_body()
-        OrderDesk(self.app).record_sale(
-            conn,
-            SaleRequest(
-                location=body["location"],
-                external_id=body["external_id"],
-                lines=[LineRequest(li["sku"], li["qty"], li["unit_price"]) for li in body["lines"]],
-                tenders=[TenderRequest(t["type"], t["amount"]) for t in body["tenders"]],
-                currency=body["currency"],
-                occurred_at=sale.occurred_at,
-                force=True,
-            ),
-        )
+        order_id: str | None = None
+        if sale.lines:
+            body = sale.sale_body()
+            _, view = OrderDesk(self.app).record_sale(
+                conn,
+                SaleRequest(
+                    location=body["location"],
+                    external_id=body["external_id"],
+                    lines=[LineRequest(li["sku"], li["qty"], li["unit_price"]) for li in body["lines"]],
+                    tenders=[TenderRequest(t["type"], t["amount"]) for t in body["tenders"]],
+                    currency=body["currency"],
+                    occurred_at=sale.occurred_at,
+                    force=True,
+                ),
+            )
+            order_id = str(view["id"])
+        if sale.other_lines:
+            now = self.app.clock.now()
+            tills_repo.record_sale_extras(
+                conn,
+                [
+                    {
+                        "channel": self.channel,
+                        "external_id": sale.order_id,
+                        "uid": other.uid[:64],
+                        "order_id": order_id,
+                        "location": sale.location,
+                        "kind": other.kind,
+                        "name": other.name[:200],
+                        "amount": other.amount,
+                        "currency": sale.currency,
+                        "occurred_at": sale.occurred_at,
+                        "recorded_at": now,
+                    }
+                    for other in sale.other_lines
+                ],
+            )
 
     def _parse_counts(self, message: StoredMessage) -> dict[tuple[str, str], int]:
         try:

@@ -7,6 +7,13 @@ Inbound, the webhook envelope (``merchant_id``, ``type``, ``event_id``, ``create
   string; a state change (a sale: ``IN_STOCK`` → ``SOLD``) sends the counts on both sides. Seamline owns
   stock, so counts are compared with what was published (drift), never booked as movements.
 Outbound, catalog and price pushes as ``BatchUpsertCatalogObjects`` bodies.
+
+A till order is not only stock: a gift card sold (``item_type: GIFT_CARD``), a custom amount keyed in (no
+``catalog_object_id``), a service charge (``service_charges[].total_money``, tax included) and a cash rounding
+(``rounding_adjustment.amount_money``, signed) are paid for by the same tenders. The order is taken whole: the
+catalog lines become the stock sale, the rest are kept beside it as :class:`OtherLine` records with their
+amounts (never dropped, never booked as stock), and the tenders are split between the two so that each side
+adds up exactly (see :func:`split_tenders`).
 """
 
 from __future__ import annotations
@@ -190,9 +197,32 @@ class SaleLine:
     unit_price: Decimal
 
 
+#: What a non-stock part of a till order is: a gift card sold or topped up, a keyed-in amount with no catalog
+#: object, a service charge, the cash rounding of the total.
+GIFT_CARD, CUSTOM_AMOUNT, SERVICE_CHARGE, ROUNDING = "gift_card", "custom_amount", "service_charge", "rounding"
+#: The tender type under which a negative rounding (the till took less than the goods' total) is recorded on
+#: the stock sale, so its tenders still add up to its lines.
+ROUNDING_TENDER = "rounding"
+
+
+@dataclass(frozen=True)
+class OtherLine:
+    """A part of the till order that is not stock: kept with its amount (signed; what the till charged for
+    it), never sold from the ledger."""
+
+    uid: str
+    kind: str
+    name: str
+    amount: Decimal
+
+
 @dataclass(frozen=True)
 class SquareSale:
-    """A completed Square order as a till sale for ``POST /v1/sales`` (or the offline batch)."""
+    """A completed Square order as a till sale for ``POST /v1/sales`` (or the offline batch).
+
+    ``lines``/``tenders`` are the stock sale (its tenders add up to its lines); ``other_lines`` are the
+    order's non-stock parts and ``till_tenders`` what the till actually took (net of tips), so that
+    stock lines + other lines = till tenders, to the cent."""
 
     order_id: str
     location: str
@@ -201,6 +231,8 @@ class SquareSale:
     tenders: tuple[tuple[str, Decimal], ...]
     occurred_at: datetime
     version: int
+    other_lines: tuple[OtherLine, ...] = ()
+    till_tenders: tuple[tuple[str, Decimal], ...] = ()
 
     def sale_body(self) -> dict[str, Any]:
         return {
@@ -225,26 +257,82 @@ def _split_line(sku: str, qty: int, total: Decimal, currency: str) -> list[SaleL
     return [SaleLine(sku, qty - rest, each * step), SaleLine(sku, rest, (each + 1) * step)]
 
 
+def split_tenders(tenders: Sequence[tuple[str, Decimal]], goods: Decimal) -> tuple[tuple[str, Decimal], ...]:
+    """The share of the till's tenders that paid for the goods: tenders are taken in the order the till took
+    them until the goods are paid (the rest paid the non-stock lines). When the till took less than the goods
+    (a negative cash rounding), the difference is a ``rounding`` tender on the sale: the goods were sold at
+    their price, and the rounding is visible, not hidden in a unit price."""
+    out: list[tuple[str, Decimal]] = []
+    due = goods
+    for kind, amount in tenders:
+        share = min(amount, due)
+        if share > 0:
+            out.append((kind, share))
+            due -= share
+    if due > 0:
+        out.append((ROUNDING_TENDER, due))
+    return tuple(out)
+
+
+def _other_line(i: int, item: Mapping[str, Any]) -> OtherLine | None:
+    """A line item that is not a catalog variation, or None for a catalog line."""
+    item_type = str(item.get("item_type") or "ITEM")
+    if item_type == "GIFT_CARD":
+        kind = GIFT_CARD
+    elif item_type == "CUSTOM_AMOUNT" or not item.get("catalog_object_id"):
+        kind = CUSTOM_AMOUNT
+    else:
+        return None
+    total, _ = money(item.get("total_money"))
+    name = str(item.get("name") or item.get("variation_name") or kind.replace("_", " "))
+    return OtherLine(str(item.get("uid") or f"line_items[{i}]"), kind, name, total)
+
+
 def map_order(order: Mapping[str, Any], lookups: SquareLookups) -> SquareSale:
-    """A ``RetrieveOrder`` order → a till sale. Every line must name a variation we published; tenders are
-    net of tips (a tip is not a sale) and must add up to the lines."""
+    """A ``RetrieveOrder`` order → a till sale. Catalog lines must name a variation we published; lines with
+    no catalog object (gift cards, custom amounts), service charges and the rounding adjustment are kept as
+    other lines. Tenders are net of tips (a tip is not a sale) and must add up to everything the order
+    charged."""
     if order.get("state") != "COMPLETED":
         raise SquareMappingError(f"order {order.get('id')} is {order.get('state')}, not COMPLETED")
     location = lookups.location_for.get(str(order.get("location_id")))
     if location is None:
         raise SquareMappingError(f"Square location {order.get('location_id')} is not linked to a store")
     lines: list[SaleLine] = []
-    currency = None
+    others: list[OtherLine] = []
+    currencies: set[str] = set()
     for i, item in enumerate(order.get("line_items") or []):
+        other = _other_line(i, item)
+        qty = parse_quantity(item.get("quantity")) if other is None else 0
+        total, item_currency = money(item.get("total_money"))
+        currencies.add(item_currency)
+        if other is not None:
+            if other.amount:
+                others.append(other)
+            continue
         sku = lookups.sku_for_variation.get(str(item.get("catalog_object_id")))
         if sku is None:
             raise SquareMappingError(f"line_items[{i}] names {item.get('catalog_object_id')}, not a published SKU")
-        qty = parse_quantity(item.get("quantity"))
-        total, currency = money(item.get("total_money"))
         if qty > 0:
-            lines.extend(_split_line(sku, qty, total, currency))
-    if not lines or currency is None:
+            lines.extend(_split_line(sku, qty, total, item_currency))
+    for i, charge in enumerate(order.get("service_charges") or []):
+        amount, charge_currency = money(charge.get("total_money") or charge.get("applied_money"))
+        currencies.add(charge_currency)
+        if amount:
+            uid = str(charge.get("uid") or f"service_charges[{i}]")
+            others.append(OtherLine(uid, SERVICE_CHARGE, str(charge.get("name") or "service charge"), amount))
+    rounding = order.get("rounding_adjustment")
+    if isinstance(rounding, Mapping) and rounding.get("amount_money"):
+        amount, rounding_currency = money(rounding["amount_money"])
+        currencies.add(rounding_currency)
+        if amount:
+            uid = str(rounding.get("uid") or "rounding_adjustment")
+            others.append(OtherLine(uid, ROUNDING, str(rounding.get("name") or "cash rounding"), amount))
+    if not lines and not others:
         raise SquareMappingError(f"order {order.get('id')} has no lines to sell")
+    if len(currencies) != 1:
+        raise SquareMappingError(f"order {order.get('id')} mixes currencies {sorted(currencies)}")
+    currency = currencies.pop()
     tenders: list[tuple[str, Decimal]] = []
     for i, tender in enumerate(order.get("tenders") or []):
         amount, tender_currency = money(tender.get("amount_money"))
@@ -255,18 +343,21 @@ def map_order(order: Mapping[str, Any], lookups: SquareLookups) -> SquareSale:
         kind = str(tender.get("type") or "OTHER")
         tenders.append((TENDER_TYPES.get(kind, kind.lower()), amount))
     sold = sum((li.qty * li.unit_price for li in lines), Decimal(0))
+    extra = sum((o.amount for o in others), Decimal(0))
     paid = sum((a for _, a in tenders), Decimal(0))
-    if sold != paid:
-        raise SquareMappingError(f"order {order.get('id')}: lines total {sold}, tenders {paid}")
+    if sold + extra != paid:
+        raise SquareMappingError(f"order {order.get('id')}: lines total {sold} and other lines {extra}, tenders {paid}")
     version = order.get("version")
     return SquareSale(
         order_id=str(order.get("id")),
         location=location,
         currency=currency,
         lines=tuple(lines),
-        tenders=tuple(tenders),
+        tenders=split_tenders(tenders, sold) if lines else (),
         occurred_at=parse_time(order.get("closed_at") or order.get("updated_at")),
         version=version if isinstance(version, int) else 0,
+        other_lines=tuple(others),
+        till_tenders=tuple(tenders),
     )
 
 

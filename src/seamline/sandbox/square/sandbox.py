@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from fastapi import FastAPI
 from seamline.sandbox.http import Answer, HttpSandbox, SandboxError
 
 SQUARE_VERSION = "2025-01-23"
+MAX_INVENTORY_CHANGES = 100
 
 
 @dataclass
@@ -118,6 +120,13 @@ class SquareSandbox(HttpSandbox):
         changes = body.get("changes")
         if not isinstance(changes, list) or not changes:
             raise self._invalid("MISSING_REQUIRED_PARAMETER", "Field must be set", "changes")
+        if len(changes) > MAX_INVENTORY_CHANGES:
+            # BatchChangeInventoryRequest.changes: "Max size is 100 changes"; nothing of the batch is applied.
+            raise self._invalid(
+                "ARRAY_LENGTH_TOO_LONG",
+                f"Array length {len(changes)} exceeds the maximum of {MAX_INVENTORY_CHANGES}",
+                "changes",
+            )
         staged: list[tuple[str, str, int]] = []
         for i, change in enumerate(changes):
             count = (change or {}).get("physical_count") if isinstance(change, dict) else None
@@ -238,6 +247,17 @@ class SquareSandbox(HttpSandbox):
             "calculated_at": _now(),
         }
 
+    @staticmethod
+    def _non_catalog_item(item_type: str, name: str, amount: int, currency: str) -> dict[str, Any]:
+        return {
+            "uid": uuid.uuid4().hex[:22],
+            "item_type": item_type,
+            "quantity": "1",
+            "name": name,
+            "base_price_money": {"amount": amount, "currency": currency},
+            "total_money": {"amount": amount, "currency": currency},
+        }
+
     def set_count(self, variation_id: str, location_id: str, quantity: int) -> None:
         with self._lock:
             self.counts[(variation_id, location_id)] = quantity
@@ -262,11 +282,24 @@ class SquareSandbox(HttpSandbox):
         return note
 
     def ring_up(
-        self, location_id: str, lines: list[tuple[str, int]], tenders: list[tuple[str, int]], *, currency: str = "EUR"
+        self,
+        location_id: str,
+        lines: list[tuple[str, int]],
+        tenders: list[tuple[str, int]],
+        *,
+        currency: str = "EUR",
+        gift_cards: Sequence[int] = (),
+        custom_amounts: Sequence[tuple[str, int]] = (),
+        service_charges: Sequence[tuple[str, int]] = (),
+        rounding: int = 0,
     ) -> dict[str, Any]:
         """A sale at the till: a COMPLETED order of (sku, qty) lines at their catalog prices, paid by (type,
         amount in minor units) tenders; stock counts fall, and the webhooks go out: ``order.updated`` and an
-        ``inventory.count.updated`` with the counts before and after the sale (IN_STOCK, then SOLD)."""
+        ``inventory.count.updated`` with the counts before and after the sale (IN_STOCK, then SOLD).
+
+        Besides catalog lines the till can sell gift cards (``item_type: GIFT_CARD``, no catalog object),
+        keyed-in (name, amount) custom amounts (``CUSTOM_AMOUNT``), add (name, amount) service charges and a
+        signed cash ``rounding`` (``rounding_adjustment``), as Square's orders carry them."""
         with self._lock:
             order_id = uuid.uuid4().hex[:29]
             now = _now()
@@ -279,6 +312,7 @@ class SquareSandbox(HttpSandbox):
                 items.append(
                     {
                         "uid": uuid.uuid4().hex[:22],
+                        "item_type": "ITEM",
                         "catalog_object_id": variation["id"],
                         "catalog_version": variation["version"],
                         "quantity": str(qty),
@@ -287,7 +321,27 @@ class SquareSandbox(HttpSandbox):
                         "total_money": {"amount": price * qty, "currency": currency},
                     }
                 )
-            total = sum(i["total_money"]["amount"] for i in items)
+            stock_items = list(items)
+            for amount in gift_cards:
+                items.append(self._non_catalog_item("GIFT_CARD", "Gift Card", amount, currency))
+            for name, amount in custom_amounts:
+                items.append(self._non_catalog_item("CUSTOM_AMOUNT", name, amount, currency))
+            charges = [
+                {
+                    "uid": uuid.uuid4().hex[:22],
+                    "name": name,
+                    "amount_money": {"amount": amount, "currency": currency},
+                    "applied_money": {"amount": amount, "currency": currency},
+                    "total_money": {"amount": amount, "currency": currency},
+                    "calculation_phase": "SUBTOTAL_PHASE",
+                }
+                for name, amount in service_charges
+            ]
+            total = (
+                sum(i["total_money"]["amount"] for i in items)
+                + sum(c["total_money"]["amount"] for c in charges)
+                + rounding
+            )
             order = {
                 "id": order_id,
                 "location_id": location_id,
@@ -303,6 +357,18 @@ class SquareSandbox(HttpSandbox):
                     for kind, amount in tenders
                 ],
                 "total_money": {"amount": total, "currency": currency},
+                **({"service_charges": charges} if charges else {}),
+                **(
+                    {
+                        "rounding_adjustment": {
+                            "uid": uuid.uuid4().hex[:22],
+                            "name": "Cash rounding",
+                            "amount_money": {"amount": rounding, "currency": currency},
+                        }
+                    }
+                    if rounding
+                    else {}
+                ),
                 "created_at": now,
                 "updated_at": now,
                 "closed_at": now,
@@ -324,12 +390,13 @@ class SquareSandbox(HttpSandbox):
                 },
             )
             counts = []
-            for item in items:
+            for item in stock_items:
                 key = (item["catalog_object_id"], location_id)
                 self.counts[key] = self.counts.get(key, 0) - int(item["quantity"])
                 counts.append(self._count(*key))
                 counts.append({**self._count(*key), "state": "SOLD", "quantity": item["quantity"]})
-            self.notify("inventory.count.updated", "inventory", str(uuid.uuid4()), {"inventory_counts": counts})
+            if counts:  # a gift card alone moves no stock
+                self.notify("inventory.count.updated", "inventory", str(uuid.uuid4()), {"inventory_counts": counts})
             return order
 
 

@@ -1,0 +1,46 @@
+"""stores and EDI: non-stock parts of till orders; X12 functional acknowledgements
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-07 19:40:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from seamline.store.types import UTCDateTime
+
+revision = "0013"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "pos_sale_extras",
+        sa.Column("channel", sa.String(length=64), nullable=False),
+        sa.Column("external_id", sa.String(length=200), nullable=False),
+        sa.Column("uid", sa.String(length=64), nullable=False),
+        sa.Column("order_id", sa.String(length=40), nullable=True),
+        sa.Column("location", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=24), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("amount", sa.Numeric(14, 4), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("occurred_at", UTCDateTime(), nullable=False),
+        sa.Column("recorded_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("channel", "external_id", "uid", name=op.f("pk_pos_sale_extras")),
+    )
+    with op.batch_alter_table("pos_sale_extras", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_pos_sale_extras_location_occurred_at"), ["location", "occurred_at"], unique=False
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("pos_sale_extras", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_pos_sale_extras_location_occurred_at"))
+    op.drop_table("pos_sale_extras")
