@@ -303,7 +303,7 @@ class SquareSandbox(HttpSandbox):
         with self._lock:
             order_id = uuid.uuid4().hex[:29]
             now = _now()
-            items = []
+            items: list[dict[str, Any]] = []
             for sku, qty in lines:
                 variation = self.variation_by_sku(sku)
                 if variation is None:
