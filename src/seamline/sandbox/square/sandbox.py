@@ -326,7 +326,7 @@ class SquareSandbox(HttpSandbox):
                 items.append(self._non_catalog_item("GIFT_CARD", "Gift Card", amount, currency))
             for name, amount in custom_amounts:
                 items.append(self._non_catalog_item("CUSTOM_AMOUNT", name, amount, currency))
-            charges = [
+            charges: list[dict[str, Any]] = [
                 {
                     "uid": uuid.uuid4().hex[:22],
                     "name": name,
