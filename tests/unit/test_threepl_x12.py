@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from seamline.channels.threepl.documents import Accepted, Rejected
-from seamline.channels.threepl.x12 import Delimiters, Tolerance, parse_interchange, tokenize
+from seamline.channels.threepl.x12 import Delimiters, Tolerance, parse_interchange, parse_interchanges, tokenize
 
 ISA = "ISA*00*          *00*          *ZZ*ACME3PL        *ZZ*SEAMLINE       *261126*2300*U*00401*000000007*0*T*>"
 
@@ -78,11 +78,47 @@ def test_delimiters_that_are_letters_or_clash_are_refused() -> None:
     ]
 
 
-def test_a_second_interchange_in_one_file_is_refused() -> None:
-    read = parse_interchange(interchange() + interchange())
+def second(text: str, number: int) -> str:
+    return (
+        text.replace("000000007", f"{number:09d}").replace("*7*X*", f"*{number}*X*").replace("GE*1*7", f"GE*1*{number}")
+    )
+
+
+def test_a_file_of_several_interchanges_is_read_whole_by_parse_interchanges_only() -> None:
+    text = interchange() + second(interchange(), 8) + second(interchange("~"), 9)
+    read = parse_interchanges(text)
+    assert isinstance(read, Accepted), read
+    assert [i.control_number for i in read.document] == ["000000007", "000000008", "000000009"]
+    assert [i.groups[0].control_number for i in read.document] == ["7", "8", "9"]
+    one = parse_interchange(text)
+    assert isinstance(one, Rejected)
+    assert [str(e) for e in one.errors] == ["line 8, segment 8, ISA: segment after IEA: a file carries one interchange"]
+
+
+def test_an_interchange_sent_twice_in_one_file_is_refused_unless_the_partner_is_known_for_it() -> None:
+    read = parse_interchanges(interchange() + interchange())
     assert isinstance(read, Rejected)
     assert [str(e) for e in read.errors] == [
-        "line 8, segment 8, ISA: segment after IEA: a file carries one interchange"
+        "line 8, segment 8, ISA13: interchange control number 000000007 is used again (first at line 1)"
+    ]
+    assert isinstance(parse_interchanges(interchange() + interchange(), [Tolerance.CONTROL_NUMBERS]), Accepted)
+
+
+def test_a_truncated_interchange_among_several_names_the_one_without_its_iea() -> None:
+    text = interchange().removesuffix("IEA*1*000000007~\n") + second(interchange(), 8)
+    read = parse_interchanges(text)
+    assert isinstance(read, Rejected)
+    assert [str(e) for e in read.errors] == [
+        "line 6, segment 6, GE: the interchange ends without an IEA trailer: the file is truncated"
+    ]
+
+
+def test_segments_between_interchanges_are_refused_with_their_line() -> None:
+    text = interchange() + "GE*1*7~\n" + second(interchange(), 8)
+    read = parse_interchanges(text)
+    assert isinstance(read, Rejected)
+    assert [str(e) for e in read.errors] == [
+        "line 8, segment 8, GE: segment after IEA: the next interchange must start with ISA"
     ]
 
 

@@ -131,8 +131,10 @@ class ShippedLine:
     line_no: int | None = None
     status: str | None = None
     lot: str | None = None
-    #: SSCCs of the cartons this line went out in (X12 945 ``MAN*GM`` of its LX loop).
+    #: SSCCs of the cartons this line went out in (X12 945 ``MAN*GM`` or ``N9*LV`` of its LX loop).
     cartons: tuple[str, ...] = ()
+    #: The 3PL's own carton ids (``N9*LV`` values that are not SSCCs), kept as sent.
+    license_plates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +149,9 @@ class ShipmentConfirmation:
     carrier: str | None = None
     tracking: str | None = None
     ship_to: Address | None = None
+    #: SSCCs of cartons named for the whole shipment (``N9*LV`` or ``MAN*GM`` before the first line).
+    cartons: tuple[str, ...] = ()
+    license_plates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

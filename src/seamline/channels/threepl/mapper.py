@@ -51,7 +51,7 @@ from seamline.channels.threepl.x12 import (
     Segment,
     Tolerance,
     TransactionSet,
-    parse_interchange,
+    parse_interchanges,
     write_interchange,
 )
 
@@ -98,10 +98,16 @@ class PartnerProfile:
 
 @dataclass(frozen=True, slots=True)
 class X12Documents(Generic[D]):
-    """The documents of one file, in the order of their transaction sets, with the envelope they came in."""
+    """The documents of one file, in the order of their transaction sets, with the envelopes they came in
+    (a partner may batch several interchanges in one file)."""
 
-    interchange: Interchange
+    interchanges: tuple[Interchange, ...]
     documents: tuple[D, ...]
+
+    @property
+    def interchange(self) -> Interchange:
+        """The file's first interchange (most files hold one)."""
+        return self.interchanges[0]
 
 
 # -- reading helpers ----------------------------------------------------------------------------------
@@ -163,15 +169,22 @@ class _Reader:
         self.warn(segment, f"{raw!r} is not a date (CCYYMMDD); ignored", position)
         return None
 
-    def item(self, segment: Segment, pairs: Sequence[tuple[int, int]], case_code: int | None = None) -> ItemRef:
-        """The item a line names, from its (qualifier, id) element pairs and its U.P.C. case code element."""
+    def item(
+        self,
+        segment: Segment,
+        pairs: Sequence[tuple[int, int]],
+        case_code: int | None = None,
+        extra_case_codes: Sequence[int] = (),
+    ) -> ItemRef:
+        """The item a line names, from its (qualifier, id) element pairs and its U.P.C. case code elements."""
         sku_rank = {q: i for i, q in enumerate(self.profile.sku_qualifiers)}
         skus: list[tuple[int, str, str]] = []
         gtin: str | None = None
         others: list[tuple[str, str]] = []
-        if case_code is not None and segment.value(case_code):
-            # The U.P.C. case code (2-5-5) has no check digit: it is an id, not a GTIN.
-            others.append(("UA", segment.value(case_code)))
+        for position in (case_code, *extra_case_codes):
+            if position is not None and segment.value(position):
+                # The U.P.C. case code (2-5-5) has no check digit: it is an id, not a GTIN.
+                others.append(("UA", segment.value(position)))
         for q_pos, v_pos in pairs:
             qualifier, value = segment.value(q_pos), segment.value(v_pos)
             if not qualifier and not value:
@@ -244,6 +257,12 @@ class _Reader:
             code_qualifier=n1.value(3) or None,
         )
         return address, index
+
+
+def _sscc_shaped(value: str) -> bool:
+    """18 digits, or 20 after AI 00: read as an SSCC (and its check digit checked)."""
+    digits = value.replace(" ", "")
+    return digits.isascii() and digits.isdigit() and len(digits) in (SSCC_LENGTH, SSCC_LENGTH + 2)
 
 
 def _pairs(first: int, count: int) -> list[tuple[int, int]]:
@@ -337,6 +356,9 @@ def _read_945(ts: TransactionSet, reader: _Reader) -> ShipmentConfirmation | Non
     lx_no: int | None = None
     lx_lines: list[ShippedLine] = []
     lx_cartons: list[str] = []
+    lx_plates: list[str] = []
+    shipment_cartons: list[str] = []
+    shipment_plates: list[str] = []
 
     def close_lx() -> None:
         lines.extend(
@@ -349,11 +371,13 @@ def _read_945(ts: TransactionSet, reader: _Reader) -> ShipmentConfirmation | Non
                 status=line.status,
                 lot=line.lot,
                 cartons=tuple(lx_cartons),
+                license_plates=tuple(lx_plates),
             )
             for line in lx_lines
         )
         lx_lines.clear()
         lx_cartons.clear()
+        lx_plates.clear()
 
     in_detail = False
     index = 0
@@ -377,10 +401,15 @@ def _read_945(ts: TransactionSet, reader: _Reader) -> ShipmentConfirmation | Non
             close_lx()
             in_detail = True
             lx_no = reader.quantity(seg, 1, "the line number")
-        elif seg.tag == "MAN" and seg.value(1) == "GM":
+        elif seg.tag == "N9" and seg.value(1) == "LV" and not _sscc_shaped(seg.value(2)):
+            # A license plate that is not an SSCC (the public sample's "LPN6569"): the 3PL's own carton id.
+            if seg.value(2):
+                (lx_plates if in_detail else shipment_plates).append(seg.value(2))
+        elif (seg.tag == "MAN" and seg.value(1) == "GM") or (seg.tag == "N9" and seg.value(1) == "LV"):
+            # A carton's SSCC: MAN*GM, or (many 3PLs) N9*LV, the license plate of the carton, in the LX loop.
             sscc = reader.sscc(seg, 2)
             if sscc is not None:
-                lx_cartons.append(sscc)
+                (lx_cartons if in_detail else shipment_cartons).append(sscc)
         elif seg.tag == "W12":
             in_detail = True
             shipped = reader.quantity(seg, 3, "the number of units shipped")
@@ -388,7 +417,8 @@ def _read_945(ts: TransactionSet, reader: _Reader) -> ShipmentConfirmation | Non
             difference = reader.quantity(seg, 4, "the quantity difference", required=False, signed=True)
             if None not in (shipped, ordered, difference) and (ordered or 0) - (shipped or 0) != difference:
                 reader.warn(seg, f"ordered {ordered} - shipped {shipped} is not the difference {difference}", 4)
-            item = reader.item(seg, [(7, 8), (17, 18)], case_code=6)
+            # W1207/08, W1217/18 and W1221/22 are (qualifier, id) pairs; W1216 is a second U.P.C. case code.
+            item = reader.item(seg, [(7, 8), (17, 18), (21, 22)], case_code=6, extra_case_codes=(16,))
             if shipped is not None:
                 lx_lines.append(
                     ShippedLine(
@@ -422,6 +452,8 @@ def _read_945(ts: TransactionSet, reader: _Reader) -> ShipmentConfirmation | Non
         carrier=carrier,
         tracking=tracking,
         ship_to=ship_to,
+        cartons=tuple(shipment_cartons),
+        license_plates=tuple(shipment_plates),
     )
 
 
@@ -453,7 +485,8 @@ def _read_944(ts: TransactionSet, reader: _Reader) -> StockReceipt | None:
             line_no = reader.quantity(seg, 1, "the line number")
         elif seg.tag == "W07":
             qty = reader.quantity(seg, 1, "the quantity received")
-            item = reader.item(seg, _pairs(4, 2), case_code=3)
+            # W0704/05, W0706/07 and W0710/11 are (qualifier, id) pairs.
+            item = reader.item(seg, [*_pairs(4, 2), (10, 11)], case_code=3)
             if qty is not None:
                 lines.append(ReceivedLine(item, qty, seg.value(2) or "EA", line_no, seg.value(8) or None))
         elif seg.tag == "W13":
@@ -601,6 +634,33 @@ class _OrderDraft:
     loose_items: list[AsnItem] = field(default_factory=list)
 
 
+def _items_in_packs(
+    reader: _Reader,
+    level: _Level,
+    item: AsnItem,
+    pack_levels: Sequence[_Level],
+    pack_ids: Sequence[str],
+    out: list[tuple[str, AsnItem]],
+) -> None:
+    """An item level with its cartons below it (S/T/I/P): each pack level's SN1 says how many of the item it
+    holds; a single pack without one holds them all. Quantities that do not add up are an error."""
+    quantities: list[int | None] = []
+    for pack in pack_levels:
+        sn1 = next((s for s in pack.body if s.tag == "SN1"), None)
+        quantities.append(None if sn1 is None else reader.quantity(sn1, 2, "the units in this pack"))
+    if len(pack_levels) == 1 and quantities[0] is None:
+        out.append((pack_ids[0], item))
+        return
+    if any(q is None for q in quantities):
+        reader.error(level.segment, f"the item is in {len(pack_levels)} packs: each pack level needs its SN1 quantity")
+        return
+    total = sum(q for q in quantities if q is not None)
+    if total != item.qty:
+        reader.error(level.segment, f"the item's SN1 says {item.qty} units, its packs hold {total}")
+        return
+    out.extend((pid, AsnItem(item.item, q or 0, item.uom)) for pid, q in zip(pack_ids, quantities, strict=True))
+
+
 def _read_856(ts: TransactionSet, reader: _Reader) -> AdvanceShipNotice | None:
     shipment_id: str | None = None
     issued_on = None
@@ -650,6 +710,26 @@ def _read_856(ts: TransactionSet, reader: _Reader) -> AdvanceShipNotice | None:
     ship_from: Address | None = None
     orders: dict[str, _OrderDraft] = {}
     packs: dict[str, tuple[str | None, list[AsnItem]]] = {}
+    # Partners whose 856 has no order level (S/T/P/I, S/T/I/P, or the shipment alone) ship one order per
+    # notice: its number is the shipment's PRF or REF*PO/ON, else the shipment id itself.
+    implicit = not any(level.code == "O" for level in levels.values())
+    if implicit:
+        shipment = next((levels[h] for h in order_of_levels if levels[h].code == "S"), None)
+        s_body = shipment.body if shipment is not None else []
+        prf = next((s for s in s_body if s.tag == "PRF" and s.value(1)), None)
+        po_ref = next((s for s in s_body if s.tag == "REF" and s.value(1) in ("PO", "ON") and s.value(2)), None)
+        number = prf.value(1) if prf else po_ref.value(2) if po_ref else (shipment_id or "")
+        references = tuple((s.value(1), s.value(2)) for s in s_body if s.tag == "REF")
+        orders[""] = _OrderDraft(number, reader.date(prf, 4) if prf else None, references)
+        if prf is None and po_ref is None:
+            reader.warn(ts.header, f"no order level, PRF or REF*PO: the shipment id {shipment_id} stands for the order")
+
+    def order_of(hl_id: str) -> str | None:
+        found = ancestor(hl_id, "O")
+        return "" if found is None and implicit else found
+
+    #: Items whose cartons are below them (S/T/I/P): (pack level, item) once the pack level is read.
+    item_packs: list[tuple[str, AsnItem]] = []
     for hl_id in order_of_levels:
         level = levels[hl_id]
         body = level.body
@@ -682,7 +762,7 @@ def _read_856(ts: TransactionSet, reader: _Reader) -> AdvanceShipNotice | None:
             man = next((s for s in body if s.tag == "MAN" and s.value(1) == "GM"), None)
             sscc = reader.sscc(man, 2) if man is not None else None
             packs[hl_id] = (sscc, [])
-            order = ancestor(hl_id, "O")
+            order = order_of(hl_id)
             if order is None:
                 reader.error(level.segment, "a pack level is not under an order level")
             elif level.code == "P" and order in orders:
@@ -698,20 +778,28 @@ def _read_856(ts: TransactionSet, reader: _Reader) -> AdvanceShipNotice | None:
             if qty is None:
                 continue
             asn_item = AsnItem(item, qty, sn1.value(3) or "EA")
+            below = [h for h in order_of_levels if levels[h].code == "P" and levels[h].parent == hl_id]
+            if below:
+                _items_in_packs(reader, level, asn_item, [levels[h] for h in below], below, item_packs)
+                continue
             pack = ancestor(hl_id, "P")
-            order = ancestor(hl_id, "O")
+            order = order_of(hl_id)
             if pack is not None and pack in packs:
                 packs[pack][1].append(asn_item)
             elif order is not None and order in orders:
                 orders[order].loose_items.append(asn_item)
             else:
                 reader.error(level.segment, "an item level is not under an order or a pack")
+    for pack_id, asn_item in item_packs:
+        packs[pack_id][1].append(asn_item)
     if ctt is not None:
         hl_count = len(levels)
         item_count = sum(1 for level in levels.values() if level.code == "I")
         stated = reader.quantity(ctt, 1, "the number of line items", required=False)
         if stated is not None and stated not in (hl_count, item_count):
             reader.warn(ctt, f"says {stated}, there are {hl_count} HL levels and {item_count} items", 1)
+    if implicit and not reader.errors and not any(level.code in ("I", "P", "T") for level in levels.values()):
+        reader.warn(ts.header, "the notice has a shipment level only: no cartons or items to expect")
     if not orders and not reader.errors:
         reader.errors.append(ts.header.issue("an 856 needs at least one order level (HL*O)"))
     if reader.errors or shipment_id is None:
@@ -760,20 +848,20 @@ def read_x12(
     ``expect`` limits the transaction set codes the file may carry (a 945 reader refuses an 846).
     """
     profile = profile or PartnerProfile()
-    envelope = parse_interchange(data, profile.tolerate)
+    envelope = parse_interchanges(data, profile.tolerate)
     errors: list[Issue] = []
     if isinstance(envelope, Rejected):
         # A count or control number the partner got wrong still leaves a readable structure: read the
         # contents too, so the file comes back with all its reasons at once rather than one per attempt.
-        structure = parse_interchange(data, frozenset(Tolerance))
+        structure = parse_interchanges(data, frozenset(Tolerance))
         if isinstance(structure, Rejected):
             return envelope
         errors.extend(envelope.errors)
         envelope = Accepted(structure.document, envelope.warnings)
-    interchange = envelope.document
+    interchanges = envelope.document
     warnings = list(envelope.warnings)
     documents: list[ThreePLDocument] = []
-    for ts in interchange.transaction_sets():
+    for interchange, ts in ((i, ts) for i in interchanges for ts in i.transaction_sets()):
         read = _READERS.get(ts.code)
         if read is None or (expect is not None and ts.code not in expect):
             wanted = sorted(expect if expect is not None else _READERS)
@@ -787,7 +875,7 @@ def read_x12(
             documents.append(document)
     if errors:
         return Rejected(tuple(errors), tuple(warnings))
-    return Accepted(X12Documents(interchange, tuple(documents)), tuple(warnings))
+    return Accepted(X12Documents(interchanges, tuple(documents)), tuple(warnings))
 
 
 def _read_only(data: bytes | str, profile: PartnerProfile | None, code: str, kind: type[D]) -> Outcome[X12Documents[D]]:
@@ -795,7 +883,7 @@ def _read_only(data: bytes | str, profile: PartnerProfile | None, code: str, kin
     if isinstance(outcome, Rejected):
         return outcome
     documents = tuple(d for d in outcome.document.documents if isinstance(d, kind))
-    return Accepted(X12Documents(outcome.document.interchange, documents), outcome.warnings)
+    return Accepted(X12Documents(outcome.document.interchanges, documents), outcome.warnings)
 
 
 def read_940(data: bytes | str, profile: PartnerProfile | None = None) -> Outcome[X12Documents[PickTicket]]:

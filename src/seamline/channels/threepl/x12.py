@@ -247,16 +247,13 @@ def _control(trailer: Segment, position: int, header: Segment, header_position: 
         )
 
 
-def parse_interchange(data: bytes | str, tolerate: Iterable[Tolerance] = ()) -> Outcome[Interchange]:
-    """Read one interchange (ISA ... IEA) and check its envelopes; nothing partial is returned."""
-    tokens = tokenize(data)
-    if isinstance(tokens, Rejected):
-        return tokens
-    delimiters, segments = tokens.document
-    checks = _Checks(frozenset(tolerate), warnings=list(tokens.warnings))
+def _structure(delimiters: Delimiters, segments: Sequence[Segment], checks: _Checks) -> Interchange | None:
+    """Check one interchange's envelopes (``segments`` start at its ISA); None when ``checks`` got errors."""
     isa = segments[0]
+    errors_before = len(checks.errors)
     if len(isa.elements) < 16:
-        return Rejected((isa.issue(f"ISA has {len(isa.elements)} elements, not 16"),), tuple(checks.warnings))
+        checks.fail(isa.issue(f"ISA has {len(isa.elements)} elements, not 16"))
+        return None
 
     groups: list[FunctionalGroup] = []
     iea: Segment | None = None
@@ -296,7 +293,7 @@ def parse_interchange(data: bytes | str, tolerate: Iterable[Tolerance] = ()) -> 
 
     for segment in segments[1:]:
         if iea is not None:
-            checks.fail(segment.issue("segment after IEA: a file carries one interchange"))
+            checks.fail(segment.issue("segment after IEA: the next interchange must start with ISA"))
             break
         tag = segment.tag
         if set_header is not None and tag not in ("SE", "ST", "GE", "IEA", "GS", "ISA"):
@@ -359,37 +356,91 @@ def parse_interchange(data: bytes | str, tolerate: Iterable[Tolerance] = ()) -> 
             checks.fail(segment.issue(f"{tag} is outside any transaction set"))
             break
 
-    if not checks.errors and iea is None:
+    if len(checks.errors) == errors_before and iea is None:
         last = segments[-1]
         if set_header is not None:
             checks.fail(set_header.issue(f"transaction set {set_header.value(2)} has no SE trailer: truncated"))
         elif group_header is not None:
             checks.fail(group_header.issue(f"functional group {group_header.value(6)} has no GE trailer: truncated"))
         checks.fail(last.issue("the interchange ends without an IEA trailer: the file is truncated"))
-    if not checks.errors and not groups:
+    if len(checks.errors) == errors_before and not groups:
         checks.fail(isa.issue("the interchange holds no functional group"))
+    if len(checks.errors) > errors_before or iea is None:
+        return None
+    return Interchange(
+        delimiters=delimiters,
+        sender_qualifier=isa.value(5),
+        sender_id=isa.value(6),
+        receiver_qualifier=isa.value(7),
+        receiver_id=isa.value(8),
+        date=isa.value(9),
+        time=isa.value(10),
+        version=isa.value(12),
+        control_number=isa.value(13),
+        acknowledgment_requested=isa.value(14),
+        usage=isa.value(15),
+        header=isa,
+        groups=tuple(groups),
+        trailer=iea,
+    )
+
+
+def parse_interchanges(data: bytes | str, tolerate: Iterable[Tolerance] = ()) -> Outcome[tuple[Interchange, ...]]:
+    """Read every interchange of a file (partners batch several ISA ... IEA in one file) and check each
+    one's envelopes; the whole file or its errors, nothing partial. Interchanges must use the delimiters
+    of the first ISA (a file mixing delimiters is refused at the segment that does not read), and two
+    interchanges with one control number (ISA13) are a resend inside the file (a control-number error)."""
+    tokens = tokenize(data)
+    if isinstance(tokens, Rejected):
+        return tokens
+    delimiters, segments = tokens.document
+    checks = _Checks(frozenset(tolerate), warnings=list(tokens.warnings))
+    runs: list[list[Segment]] = []
+    for segment in segments:
+        if segment.tag == "ISA" or not runs:
+            runs.append([])
+        runs[-1].append(segment)
+    interchanges: list[Interchange] = []
+    seen: dict[str, Segment] = {}
+    for run in runs:
+        if len(run[0].elements) >= 16 and run[0].elements[15][:1] != delimiters.component:
+            checks.fail(
+                run[0].issue(
+                    f"this interchange declares component separator {run[0].elements[15][:1]!r}, the file's first "
+                    f"ISA {delimiters.component!r}: one file, one set of delimiters",
+                    16,
+                )
+            )
+            continue
+        interchange = _structure(delimiters, run, checks)
+        if interchange is None:
+            continue
+        earlier = seen.get(interchange.control_number)
+        if earlier is not None:
+            checks.check(
+                Tolerance.CONTROL_NUMBERS,
+                run[0].issue(
+                    f"interchange control number {interchange.control_number} is used again (first at line "
+                    f"{earlier.line})",
+                    13,
+                ),
+            )
+        seen.setdefault(interchange.control_number, run[0])
+        interchanges.append(interchange)
     if checks.errors:
         return Rejected(tuple(checks.errors), tuple(checks.warnings))
-    assert iea is not None
-    return Accepted(
-        Interchange(
-            delimiters=delimiters,
-            sender_qualifier=isa.value(5),
-            sender_id=isa.value(6),
-            receiver_qualifier=isa.value(7),
-            receiver_id=isa.value(8),
-            date=isa.value(9),
-            time=isa.value(10),
-            version=isa.value(12),
-            control_number=isa.value(13),
-            acknowledgment_requested=isa.value(14),
-            usage=isa.value(15),
-            header=isa,
-            groups=tuple(groups),
-            trailer=iea,
-        ),
-        tuple(checks.warnings),
-    )
+    return Accepted(tuple(interchanges), tuple(checks.warnings))
+
+
+def parse_interchange(data: bytes | str, tolerate: Iterable[Tolerance] = ()) -> Outcome[Interchange]:
+    """Read a file that must hold exactly one interchange (ISA ... IEA); nothing partial is returned."""
+    read = parse_interchanges(data, tolerate)
+    if isinstance(read, Rejected):
+        return read
+    first, *more = read.document
+    if more:
+        return Rejected((more[0].header.issue("segment after IEA: a file carries one interchange"),), read.warnings)
+    return Accepted(first, read.warnings)
 
 
 # -- writing ------------------------------------------------------------------------------------------
