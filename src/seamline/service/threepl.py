@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from seamline.domain.clock import iso_utc
 from seamline.domain.errors import NotFound
 from seamline.service.app import Seamline
-from seamline.store import channels_repo, threepl_repo
+from seamline.store import channels_repo, edi_acks_repo, inbox_repo, threepl_repo
 
 
 class ThreePLReports:
@@ -40,6 +41,58 @@ class ThreePLReports:
             }
             for r in rows
         ]
+
+    def acknowledgements(self, channel: str, *, direction: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """997s exchanged with the 3PL, newest first: ``sent`` (ours, for its files) and ``received`` (its
+        answer to our 940s and 856s, with the order or transfer it names)."""
+        self._channel(channel)
+        rows = self.app.read(lambda conn: edi_acks_repo.acks(conn, channel, direction=direction, limit=limit))
+        return [ack_view(r) for r in rows]
+
+    def exceptions(self, channel: str, *, days: int = 30, limit: int = 100) -> dict[str, Any]:
+        """What needs a person: the 3PL's files refused (each reason names its line, segment and element, and
+        what was expected) and the 3PL's 997s that did not simply accept what we sent."""
+        self._channel(channel)
+        since = self.app.clock.now() - timedelta(days=days)
+        source = f"threepl:{channel}"
+        rejected = self.app.read(lambda conn: inbox_repo.rejected_since(conn, source, since))[-limit:]
+        files = []
+        for row in reversed(rejected):
+            headers = row["headers"] or {}
+            name = str(headers.get("file-name") or row["external_id"])
+            text = str(row["reason"] or "").removeprefix(f"{name}: ")
+            files.append(
+                {
+                    "message_id": int(row["id"]),
+                    "file_name": name,
+                    "rejected_at": iso_utc(row["processed_at"]),
+                    "reasons": [part.strip() for part in text.split("; ") if part.strip()],
+                }
+            )
+        acks = self.app.read(
+            lambda conn: edi_acks_repo.acks(conn, channel, direction="received", statuses=("R", "P", "E"), limit=limit)
+        )
+        return {"files": files, "acknowledgements": [ack_view(r) for r in acks]}
+
+
+def ack_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    detail = row["detail"] or {}
+    return {
+        "id": int(row["id"]),
+        "direction": row["direction"],
+        "functional_id": row["functional_id"],
+        "group_control_number": row["group_control_number"],
+        "status": row["status"],
+        "interchange_control_number": row["interchange_control_number"],
+        "file_name": row["file_name"],
+        "document": detail.get("document"),
+        "reasons": detail.get("reasons") or [],
+        "sets": [
+            {"code": s.get("code"), "control_number": s.get("control_number"), "status": s.get("status")}
+            for s in detail.get("sets") or []
+        ],
+        "recorded_at": iso_utc(row["recorded_at"]),
+    }
 
 
 def variance_report_view(row: Mapping[str, Any]) -> dict[str, Any]:

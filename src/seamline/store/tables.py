@@ -1069,6 +1069,24 @@ threepl_ship_notices = Table(
     UniqueConstraint("channel", "control_number"),
 )
 
+#: X12 997 functional acknowledgements: ``sent`` (ours, for a group the 3PL sent; ``interchange_control_number``
+#: is the 997's own) and ``received`` (the 3PL's, for a group we sent: a 940's or 856's control number).
+threepl_functional_acks = Table(
+    "threepl_functional_acks",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("channel", Code, nullable=False),
+    Column("direction", String(8), nullable=False),  # sent | received
+    Column("functional_id", String(2), nullable=False),
+    Column("group_control_number", String(9), nullable=False),
+    Column("status", String(1), nullable=False),  # A | E | P | R
+    Column("interchange_control_number", Integer),
+    Column("file_name", String(255)),
+    Column("detail", JSON, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    UniqueConstraint("channel", "direction", "functional_id", "group_control_number"),
+)
+
 # ---------------------------------------------------------------------- many processes (issue 16)
 #: One row per periodic job: the process that moves ``next_due_at`` forward runs that period's work, so a
 #: job runs once per period however many processes have it, and a dead owner's job is simply claimed by

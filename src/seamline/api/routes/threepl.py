@@ -3,7 +3,7 @@ Its files themselves are inbox messages (``GET /v1/integration/inbox?source=thre
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
@@ -51,3 +51,30 @@ def list_pick_tickets(
     """Orders released to the 3PL, newest first: the control number and file each went out under."""
     _may_read(who, code)
     return {"items": ThreePLReports(service(request)).pick_tickets(code, limit=limit)}
+
+
+@router.get("/{code}/acknowledgements")
+def list_acknowledgements(
+    code: ChannelCode,
+    request: Request,
+    direction: Literal["sent", "received"] | None = Query(default=None),
+    limit: int = Query(default=100, ge=1, le=1000),
+    who: Principal = Depends(principal),
+) -> dict[str, Any]:
+    """X12 997s exchanged with the 3PL, newest first: ours for its files, and its answers to our 940s/856s."""
+    _may_read(who, code)
+    return {"items": ThreePLReports(service(request)).acknowledgements(code, direction=direction, limit=limit)}
+
+
+@router.get("/{code}/exceptions")
+def list_exceptions(
+    code: ChannelCode,
+    request: Request,
+    days: int = Query(default=30, ge=1, le=365),
+    limit: int = Query(default=100, ge=1, le=1000),
+    who: Principal = Depends(principal),
+) -> dict[str, Any]:
+    """What needs a person at this 3PL: its files Seamline refused, each reason naming the line, segment and
+    element and what was expected, and its 997s that rejected (or only partly accepted) what we sent."""
+    _may_read(who, code)
+    return ThreePLReports(service(request)).exceptions(code, days=days, limit=limit)

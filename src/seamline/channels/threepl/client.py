@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from seamline.channels.threepl import csv_profile
+from seamline.channels.threepl.acks import GroupAck, write_997
 from seamline.channels.threepl.documents import AdvanceShipNotice, PickTicket
 from seamline.channels.threepl.dropfolder import DropFolder
 from seamline.channels.threepl.mapper import PartnerProfile, write_856, write_940
@@ -55,6 +56,15 @@ class ThreePLClient:
                 group_control_number=control_number,
                 at=self.clock.now(),
             )
+        self.folder.put(name, data.encode())
+        return name
+
+    def send_acknowledgements(self, acks: Sequence[GroupAck], *, control_number: int) -> str:
+        """Drop a 997 interchange answering the groups the 3PL sent; returns the file name."""
+        if self.settings.envelope is None:
+            raise ValueError("997s are X12: configure the envelope")
+        name = f"997-{control_number:09d}.edi"
+        data = write_997(self.settings.envelope, acks, interchange_control_number=control_number, at=self.clock.now())
         self.folder.put(name, data.encode())
         return name
 

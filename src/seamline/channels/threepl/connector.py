@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from seamline.channels.threepl.client import ThreePLClient
 from seamline.channels.threepl.documents import Accepted, Outcome, PickTicket, Rejected, ThreePLDocument
 from seamline.channels.threepl.dropfolder import DropFolder
-from seamline.channels.threepl.inbound import InboundFile, TakenFile, identify, read_documents, sha256
+from seamline.channels.threepl.inbound import ACK_KIND, InboundFile, TakenFile, identify, read_documents, sha256
 from seamline.channels.threepl.mapper import PartnerProfile
 from seamline.integration import (
     Delivered,
@@ -125,8 +125,16 @@ def parse_message(message: StoredMessage, profile: PartnerProfile | None = None)
     return outcome.document
 
 
+#: Told of every X12 file newly stored, with how it read (to answer it with a 997).
+Acknowledge = Callable[[InboundFile, Outcome[Any]], object]
+
+
 def take_into_inbox(
-    folder: DropFolder, inbox: _Inbox, source: str, profile: PartnerProfile | None = None
+    folder: DropFolder,
+    inbox: _Inbox,
+    source: str,
+    profile: PartnerProfile | None = None,
+    acknowledge: Acknowledge | None = None,
 ) -> list[TakenFile]:
     """One pass over the drop folder's inbound/: every settled file is stored in the inbox (deduplicated by
     its checksum, ``external_id = "sha256:<checksum>"``), then leaves inbound/: to archive/, or to error/
@@ -135,6 +143,9 @@ def take_into_inbox(
 
     A file leaves inbound/ only after the inbox stored it, so a crash in between stores it again on the
     next pass, which the checksum answers as a duplicate.
+
+    ``acknowledge`` hears of every new X12 file but a 997 (an acknowledgement is not acknowledged), with how
+    it read: a crash before it is called leaves that file without its 997.
     """
     taken: list[TakenFile] = []
     for name in folder.pending():
@@ -148,7 +159,13 @@ def take_into_inbox(
             moved = folder.archive(name, note="duplicate")
             taken.append(TakenFile(name, "duplicate", checksum, f"archive/{moved}", kind))
             continue
+        if kind == ACK_KIND:
+            moved = folder.archive(name)
+            taken.append(TakenFile(name, "received", checksum, f"archive/{moved}", kind))
+            continue
         outcome: Outcome[Any] = identified if isinstance(identified, Rejected) else read_documents(file, profile)
+        if acknowledge is not None and body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"ISA"):
+            acknowledge(file, outcome)
         if isinstance(outcome, Rejected):
             reasons = [f"error: {i}" for i in outcome.errors] + [f"warning: {i}" for i in outcome.warnings]
             moved = folder.reject(name, reasons)

@@ -26,6 +26,9 @@ from seamline.channels.threepl.x12 import tokenize
 D = TypeVar("D", bound=ThreePLDocument)
 
 X12_PREFIX = "x12-"
+#: A functional acknowledgement (997) of what we sent: read by its own handler, never acknowledged itself.
+ACK_SET = "997"
+ACK_KIND = X12_PREFIX + ACK_SET
 CSV_PREFIX = "csv-"
 
 
@@ -62,6 +65,8 @@ def detect_kind(body: bytes) -> Outcome[str]:
             return Rejected((Issue("the interchange holds no transaction set (no ST segment)"),))
         if len(codes) > 1:
             return Rejected((Issue(f"one file, one kind of document: this one mixes {', '.join(codes)}"),))
+        if codes[0] == ACK_SET:
+            return Accepted(X12_PREFIX + ACK_SET)
         if codes[0] not in INBOUND_TRANSACTION_SETS:
             wanted = ", ".join(sorted(INBOUND_TRANSACTION_SETS))
             return Rejected((Issue(f"a 3PL sends {wanted}; transaction set {codes[0]} is not taken here"),))
@@ -86,6 +91,8 @@ def identify(name: str, body: bytes) -> Outcome[InboundFile]:
 
 def read_documents(file: InboundFile, profile: PartnerProfile | None = None) -> Outcome[tuple[ThreePLDocument, ...]]:
     """Parse a file of a known kind into its canonical documents: all of them, or its errors."""
+    if file.kind == ACK_KIND:
+        return Rejected((Issue("a 997 acknowledges what we sent: it holds no documents to apply"),))
     if file.kind.startswith(X12_PREFIX):
         outcome = read_x12(file.body, profile, expect=frozenset({file.kind.removeprefix(X12_PREFIX)}))
         if isinstance(outcome, Rejected):

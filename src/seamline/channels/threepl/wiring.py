@@ -17,6 +17,8 @@
   envelope faults this 3PL is known for that are taken with a warning instead of refused;
 - ``ship_from``: the name on our side of outbound documents; ``company_prefix``: the GS1 company prefix
   for carton SSCCs (checked here, so a bad one is refused at wiring, not at the first carton);
+- ``send_997`` (true, x12 only): answer every X12 file with a 997 per functional group (see ``ack_exchange``);
+  the 3PL's own 997s for our 940s and 856s are always read and recorded;
 - ``settle_seconds`` (2), ``scan_every_seconds`` (30), ``release_every_seconds`` (30),
   ``complete_advice`` (true: an inventory advice covers the whole location).
 
@@ -38,6 +40,7 @@ from sqlalchemy import Connection
 
 from seamline.catalog.gs1 import make_sscc
 from seamline.channels.threepl import csv_profile
+from seamline.channels.threepl.ack_exchange import AckExchange
 from seamline.channels.threepl.apply import ThreePLFiles
 from seamline.channels.threepl.client import ThreePLClient, ThreePLSettings
 from seamline.channels.threepl.connector import UNREADABLE, take_into_inbox
@@ -58,7 +61,7 @@ from seamline.channels.threepl.dropfolder import (
     SftpDropFolder,
     SftpServer,
 )
-from seamline.channels.threepl.inbound import CSV_PREFIX, X12_PREFIX
+from seamline.channels.threepl.inbound import ACK_KIND, CSV_PREFIX, X12_PREFIX
 from seamline.channels.threepl.mapper import INBOUND_TRANSACTION_SETS, PartnerProfile
 from seamline.channels.threepl.rejections import RejectedFiles
 from seamline.channels.threepl.x12 import Envelope, Tolerance
@@ -318,9 +321,12 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
     inbox = context.integration.inbox
     rejected = RejectedFiles(context.app, folder, source)
 
+    exchange_acks = AckExchange(context.app, config.code, client, exchange.profile)
+    send_997 = exchange.format == "x12" and bool(settings.get("send_997", True))
+
     def scan() -> None:
         with session():
-            take_into_inbox(folder, inbox, source, exchange.profile)
+            take_into_inbox(folder, inbox, source, exchange.profile, exchange_acks.acknowledge if send_997 else None)
             rejected.move()
 
     def release() -> None:
@@ -350,7 +356,10 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
         every = float(settings.get("release_every_seconds", 30.0))
         jobs.append(PeriodicJob(f"threepl:{config.code}:announce", every, announce))
     return Wired(
-        handlers=[(source, message_type, files) for message_type in MESSAGE_TYPES],
+        handlers=[
+            *((source, message_type, files) for message_type in MESSAGE_TYPES),
+            (source, ACK_KIND, exchange_acks.handler()),
+        ],
         jobs=jobs,
         on_unwire=[] if connection is None else [connection.close],
     )

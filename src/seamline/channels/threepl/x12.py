@@ -483,7 +483,7 @@ class Envelope:
 
 
 #: Functional identifier code (GS01) of each transaction set this package writes.
-FUNCTIONAL_IDS = {"940": "OW", "856": "SH", "945": "SW", "944": "RE", "846": "IB", "947": "AW"}
+FUNCTIONAL_IDS = {"940": "OW", "856": "SH", "945": "SW", "944": "RE", "846": "IB", "947": "AW", "997": "FA"}
 
 
 def _check_value(value: str, where: str, delimiters: Delimiters) -> None:

@@ -38,9 +38,31 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_pos_sale_extras_location_occurred_at"), ["location", "occurred_at"], unique=False
         )
+    op.create_table(
+        "threepl_functional_acks",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("channel", sa.String(length=64), nullable=False),
+        sa.Column("direction", sa.String(length=8), nullable=False),
+        sa.Column("functional_id", sa.String(length=2), nullable=False),
+        sa.Column("group_control_number", sa.String(length=9), nullable=False),
+        sa.Column("status", sa.String(length=1), nullable=False),
+        sa.Column("interchange_control_number", sa.Integer(), nullable=True),
+        sa.Column("file_name", sa.String(length=255), nullable=True),
+        sa.Column("detail", sa.JSON(), nullable=False),
+        sa.Column("recorded_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_threepl_functional_acks")),
+        sa.UniqueConstraint(
+            "channel",
+            "direction",
+            "functional_id",
+            "group_control_number",
+            name=op.f("uq_threepl_functional_acks_channel_direction_functional_id_group_control_number"),
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("threepl_functional_acks")
     with op.batch_alter_table("pos_sale_extras", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_pos_sale_extras_location_occurred_at"))
     op.drop_table("pos_sale_extras")
