@@ -41,7 +41,7 @@ class FinanceConfigIn(Request):
     )
     default_tax_code: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
     cash_tenders: Annotated[list[TenderType], Field(max_length=20)] | None = None
-    processor_tenders: dict[str, Literal["stripe"]] | None = None
+    processor_tenders: dict[str, Literal["stripe", "square", "adyen"]] | None = None
     timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     stores: dict[str, StoreFinanceIn] = Field(default_factory=dict)
 
@@ -129,10 +129,12 @@ class CashMovementIn(Request):
 
 
 class ProcessorSettlementIn(Request):
-    processor: Literal["stripe"] = "stripe"
+    processor: Literal["stripe", "square", "adyen"] = "stripe"
     tender: TenderType = "card"
     transactions: Any = Field(
-        description="Stripe balance transactions: one object, a list, or a list object {object: list, data: [...]}"
+        description="Stripe balance transactions (one object, a list, or a list object {object: list, data: [...]}); "
+        "Square payout entries (the ListPayoutEntries answer {payout_entries: [...]}, or a list); Adyen's "
+        "Settlement details report (its CSV text, or its rows as objects keyed by column)"
     )
 
 

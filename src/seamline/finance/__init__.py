@@ -17,7 +17,11 @@ from seamline.finance.documents import (
     tender_shares,
 )
 from seamline.finance.journal import EntryBuilder, JournalEntry, JournalLine, UnbalancedEntry, balanced, trial_balance
-from seamline.finance.processors import ProcessorTransaction, parse_stripe_balance_transactions
+from seamline.finance.processors import (
+    ProcessorTransaction,
+    parse_processor_report,
+    parse_stripe_balance_transactions,
+)
 from seamline.finance.reconcile import Expected, PostingDifference, compare_postings
 from seamline.finance.settlement import (
     CashCount,
@@ -60,6 +64,7 @@ __all__ = [
     "document_entry",
     "document_number",
     "journal_entries",
+    "parse_processor_report",
     "parse_stripe_balance_transactions",
     "priced_lines",
     "split_inclusive",

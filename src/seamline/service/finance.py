@@ -42,7 +42,7 @@ from seamline.finance import (
     compute,
     document_entry,
     journal_entries,
-    parse_stripe_balance_transactions,
+    parse_processor_report,
     priced_lines,
 )
 from seamline.finance.amounts import quantum
@@ -732,19 +732,18 @@ class FinanceDesk:
     def import_processor_settlement(
         self, conn: Connection, store: str, day: date, *, processor: str, tender: str, transactions: Any
     ) -> dict[str, Any]:
-        """The card processor's balance transactions for the store's day. Re-importing is harmless: each
-        transaction counts once (by its id); one imported into another day is reported, not moved."""
+        """The card processor's settlement report for the store's day (Stripe balance transactions, Square
+        payout entries, Adyen's Settlement details report). Re-importing is harmless: each transaction counts
+        once (by its id); one imported into another day is reported, not moved."""
         config = self.config(conn)
         if config.processor_tenders.get(tender) != processor:
             raise InvalidInput(
                 f"{tender} is not settled by {processor}",
                 [FieldError("tender", f"processor tenders: {dict(config.processor_tenders)}")],
             )
-        if processor != "stripe":
-            raise InvalidInput("unknown processor", [FieldError("processor", "stripe is the one supported")])
-        parsed = parse_stripe_balance_transactions(transactions)
+        parsed = parse_processor_report(processor, transactions)
         settlement = self._open(conn, store, day)
-        raw = {str(t.get("id")): t for t in _items(transactions)}
+        raw = {str(t.get("id")): t for t in _items(transactions)} if not isinstance(transactions, str) else {}
         now = self._now()
         added, elsewhere = finance_repo.import_processor_transactions(
             conn,
@@ -760,7 +759,7 @@ class FinanceDesk:
                     "fee": t.fee,
                     "net": t.net,
                     "created": t.created,
-                    "raw": dict(raw.get(t.id, {})),
+                    "raw": dict(t.raw if t.raw is not None else raw.get(t.id, {})),
                     "imported_at": now,
                 }
                 for t in parsed
