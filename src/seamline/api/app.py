@@ -28,6 +28,7 @@ from seamline.api.routes import (
     sales,
     stock_documents,
     system,
+    webhooks_lightspeed,
     webhooks_shopify,
     webhooks_square,
 )
@@ -223,6 +224,7 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
     app.include_router(finance_routes.router)
     app.include_router(store_routes.router)  # issue 6: offline till batches, the till catalog
     app.include_router(webhooks_square.router)  # issue 6: signed Square POS webhooks into the inbox
+    app.include_router(webhooks_lightspeed.router)  # issue 21: signed Lightspeed X-Series webhooks into the inbox
     app.include_router(webhooks_shopify.router)  # issue 5: signed Shopify deliveries into the inbox
     app.include_router(shopify_routes.router)  # issue 15: link in this process, the sandbox shop's numbers
 

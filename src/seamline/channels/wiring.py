@@ -118,11 +118,29 @@ def availability_catch_up(context: WiringContext, channel: str, subscribers: lis
     return catch_up
 
 
+class _ByProvider:
+    """One channel kind served by several connectors, each wiring only the channels of its ``provider``."""
+
+    def __init__(self, *modules: Any) -> None:
+        self.modules = modules
+
+    def build(self, context: WiringContext, config: ChannelConfig) -> Wired | None:
+        for module in self.modules:
+            wired: Wired | None = module.build(context, config)
+            if wired is not None:
+                return wired
+        return None
+
+    def missing(self, settings: Mapping[str, Any]) -> list[str]:
+        return [key for module in self.modules for key in module.missing(settings)]
+
+
 def _connector_modules() -> dict[str, Any]:
     """Each kind's ``channels.<name>.wiring`` module: its ``build`` wires the connector, its ``missing`` names
     the settings it still needs. Accounting connections (PUT /v1/finance/accounting/{code}) are wired like
     channels, as accounting:<code>."""
     from seamline.channels.amazon import wiring as amazon
+    from seamline.channels.lightspeed import wiring as lightspeed
     from seamline.channels.mirakl import wiring as mirakl
     from seamline.channels.quickbooks import wiring as quickbooks
     from seamline.channels.shopify import wiring as shopify
@@ -132,7 +150,7 @@ def _connector_modules() -> dict[str, Any]:
 
     return {
         "shopify": shopify,
-        "pos": square,
+        "pos": _ByProvider(square, lightspeed),  # settings.provider: square | lightspeed (else a manual till)
         "amazon": amazon,
         "mirakl": mirakl,
         "threepl": threepl,

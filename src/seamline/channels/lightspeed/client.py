@@ -1,0 +1,113 @@
+"""The Lightspeed Retail (X-Series) API 2.0 client: outlets, and the till's stock set from the ledger through a
+stocktake consignment (open it at the outlet, count each product, complete it: the counted numbers become
+the outlet's inventory). Errors: ``LightspeedRateLimited`` (429, with ``Retry-After``: the documented limit is
+300 x registers + 50 requests per 5 minutes per retailer and application), ``LightspeedUnavailable`` (no
+answer, 5xx, a bad token), ``LightspeedRejected`` (4xx)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+STOCKTAKE_COMPLETE = "STOCKTAKE_COMPLETE"
+
+
+@dataclass(frozen=True)
+class LightspeedConfig:
+    #: ``https://<domain_prefix>.retail.lightspeed.app``
+    base_url: str
+    token: str
+    timeout_seconds: float = 20.0
+
+
+class LightspeedError(Exception):
+    pass
+
+
+class LightspeedRateLimited(LightspeedError):
+    def __init__(self, retry_after: float | None) -> None:
+        super().__init__(f"Lightspeed rate limit; retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+class LightspeedUnavailable(LightspeedError):
+    pass
+
+
+class LightspeedRejected(LightspeedError):
+    pass
+
+
+def retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds or as an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
+
+
+class LightspeedClient:
+    def __init__(self, config: LightspeedConfig, *, transport: httpx.BaseTransport | None = None) -> None:
+        self.config = config
+        self._http = httpx.Client(
+            base_url=config.base_url.rstrip("/"),
+            timeout=config.timeout_seconds,
+            transport=transport,
+            headers={"Authorization": f"Bearer {config.token}", "Accept": "application/json"},
+        )
+        #: What the last answer said is left of the window (``X-RateLimit-Remaining``).
+        self.remaining: int | None = None
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _call(self, method: str, path: str, json_body: Any = None) -> Any:
+        try:
+            response = self._http.request(method, path, json=json_body)
+        except httpx.HTTPError as exc:
+            raise LightspeedUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        left = response.headers.get("x-ratelimit-remaining")
+        self.remaining = int(left) if left and left.isdigit() else self.remaining
+        if response.status_code == 429:
+            raise LightspeedRateLimited(retry_after(response.headers.get("retry-after")))
+        if response.status_code in (401, 403) or response.status_code >= 500:
+            raise LightspeedUnavailable(f"Lightspeed HTTP {response.status_code}: {response.text[:200]}")
+        if response.status_code >= 400:
+            raise LightspeedRejected(f"Lightspeed HTTP {response.status_code}: {response.text[:300]}")
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise LightspeedUnavailable(f"Lightspeed answered HTTP {response.status_code} without JSON") from exc
+
+    def outlets(self) -> list[dict[str, Any]]:
+        data: list[dict[str, Any]] = self._call("GET", "/api/2.0/outlets").get("data") or []
+        return data
+
+    def set_inventory(self, outlet_id: str, counts: list[tuple[str, int]], *, name: str) -> str:
+        """Set the outlet's inventory of each (product id, count) by a stocktake; answers the consignment id."""
+        opened = self._call(
+            "POST",
+            "/api/2.0/consignments",
+            {"type": "STOCKTAKE", "outlet_id": outlet_id, "name": name, "status": "STOCKTAKE_IN_PROGRESS"},
+        )
+        consignment = str(opened["data"]["id"])
+        for product_id, count in counts:
+            self._call(
+                "POST",
+                f"/api/2.0/consignments/{quote(consignment)}/products",
+                {"product_id": product_id, "count": count},
+            )
+        self._call("PUT", f"/api/2.0/consignments/{quote(consignment)}", {"status": STOCKTAKE_COMPLETE})
+        return consignment

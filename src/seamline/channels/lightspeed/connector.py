@@ -1,0 +1,147 @@
+"""The Lightspeed Retail (X-Series) connector: the inbox handler for its sales and the till's stock from the
+ledger.
+
+- ``sale.update`` (a closed sale): mapped to a till sale and recorded through the order queue at the store the
+  register's outlet is linked to (``force``: the goods have left the shop; an oversell raises an exception
+  record), keyed by the Lightspeed sale id on the store's till channel, so a retried or re-sent webhook
+  records it once. A sale still open (saved, parked) sold nothing and is skipped. A return (negative
+  quantities) is not taken yet: it is rejected with that reason, visible in the inbox.
+- Stock out: every change of the channel's number (``AvailabilityChanged``) becomes a stocktake at the linked
+  outlet, in batches, so the till shows the ledger's number (Seamline owns stock); a 429 is a ``RateLimited``
+  outcome carrying Lightspeed's ``Retry-After``."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from seamline.channels.lightspeed import mapper
+from seamline.channels.lightspeed.client import (
+    LightspeedClient,
+    LightspeedRateLimited,
+    LightspeedRejected,
+    LightspeedUnavailable,
+)
+from seamline.channels.lightspeed.inbound import SALE_UPDATE, SOURCE
+from seamline.integration import (
+    Delivered,
+    Delivery,
+    DeliveryFailed,
+    DeliveryRejected,
+    FunctionHandler,
+    HandlerRegistry,
+    InvalidMessage,
+    RateLimited,
+    StoredMessage,
+    Subscriber,
+)
+from seamline.integration.events import AVAILABILITY_CHANGED
+from seamline.integration.inbox import MessageHandler
+from seamline.service import Seamline
+from seamline.service.orders import LineRequest, OrderDesk, SaleRequest, TenderRequest
+
+log = logging.getLogger("seamline.channels.lightspeed")
+
+CAPABILITIES = frozenset({"sales_in", "stock_push"})
+#: Products per stocktake: a stocktake is one call per product plus two, so a batch spends this many + 2 of
+#: the window's 300 x registers + 50 requests.
+STOCK_BATCH = 50
+
+
+class LightspeedConnector:
+    def __init__(
+        self,
+        app: Seamline,
+        client: LightspeedClient,
+        lookups: Callable[[], mapper.LightspeedLookups],
+        *,
+        channel: str,
+        currency: str = "EUR",
+    ) -> None:
+        self.app = app
+        self.client = client
+        self.lookups = lookups
+        self.channel = channel
+        self.currency = currency
+
+    @property
+    def source(self) -> str:
+        return f"{SOURCE}:{self.channel}"
+
+    def handlers(self) -> list[tuple[str, str, MessageHandler]]:
+        return [(self.source, SALE_UPDATE, FunctionHandler(self._parse_sale, self._apply_sale))]
+
+    def register(self, handlers: HandlerRegistry) -> None:
+        for source, message_type, handler in self.handlers():
+            handlers.register(source, message_type, handler)
+
+    def _parse_sale(self, message: StoredMessage) -> mapper.LightspeedSale | None:
+        try:
+            sale = mapper.map_sale(message.json(), self.lookups(), self.currency)
+        except (ValueError, mapper.LightspeedMappingError) as exc:
+            raise InvalidMessage(str(exc)) from exc
+        if sale is not None and sale.is_return:
+            raise InvalidMessage(f"sale {sale.sale_id} is a return: Lightspeed returns are not taken yet")
+        return sale
+
+    def _apply_sale(self, conn: Connection, sale: Any) -> None:
+        if sale is None:
+            return
+        assert isinstance(sale, mapper.LightspeedSale)
+        OrderDesk(self.app).record_sale(
+            conn,
+            SaleRequest(
+                location=sale.location,
+                external_id=sale.sale_id,
+                lines=[LineRequest(li.sku, li.qty, str(li.unit_price)) for li in sale.lines],
+                tenders=[TenderRequest(kind, str(amount)) for kind, amount in sale.tenders],
+                currency=sale.currency,
+                occurred_at=sale.occurred_at,
+                force=True,
+            ),
+        )
+
+    # ------------------------------------------------------------------------------------ stock push
+    def deliver_counts(
+        self, deliveries: Sequence[Delivery], *, outlet: str
+    ) -> list[Delivered | DeliveryFailed | DeliveryRejected | None]:
+        """The channel's new numbers as one stocktake at the outlet (the last number per SKU wins); SKUs
+        Lightspeed has no product for are skipped."""
+        product_for = {sku: pid for pid, sku in self.lookups().sku_for_product.items()}
+        latest: dict[str, int] = {}
+        for delivery in deliveries:
+            latest[str(delivery.payload["sku"])] = max(int(delivery.payload["available"]), 0)
+        counts = [(product_for[sku], n) for sku, n in sorted(latest.items()) if sku in product_for]
+        if counts:
+            ids = ",".join(sorted(d.event_id for d in deliveries))
+            name = f"Seamline {self.channel} " + hashlib.sha256(ids.encode()).hexdigest()[:12]
+            try:
+                self.client.set_inventory(outlet, counts, name=name)
+            except LightspeedRateLimited as exc:
+                return [RateLimited(str(exc), retry_after=exc.retry_after) for _ in deliveries]
+            except LightspeedUnavailable as exc:
+                return [DeliveryFailed(str(exc)) for _ in deliveries]
+            except LightspeedRejected as exc:
+                return [DeliveryRejected(f"Lightspeed refused the stocktake: {exc}") for _ in deliveries]
+        return [Delivered() for _ in deliveries]
+
+    def stock_subscriber(self, outlet: str) -> Subscriber:
+        def one(delivery: Delivery) -> Delivered | None:
+            [outcome] = self.deliver_counts([delivery], outlet=outlet)
+            if isinstance(outcome, DeliveryFailed | DeliveryRejected):
+                raise outcome
+            return outcome
+
+        return Subscriber(
+            name=f"{self.source}:stock",
+            event_types=frozenset({AVAILABILITY_CHANGED}),
+            deliver=one,
+            channels=frozenset({self.channel}),
+            coalesce=True,
+            deliver_batch=lambda batch: self.deliver_counts(batch, outlet=outlet),
+            batch_size=STOCK_BATCH,
+        )
