@@ -1,0 +1,118 @@
+"""A Lightspeed Retail (X-Series) POS channel wired from its configuration (issue 21), on SQLite and
+PostgreSQL: the till is shown the ledger's stock as soon as the channel is wired and after every change; its
+signed form-encoded ``sale.update`` webhooks, each delivered twice, are stored once at
+``POST /webhooks/lightspeed/{channel}`` and become one till sale at the outlet's store; a bad signature is 401
+with nothing stored; a return is rejected with its reason; the wiring state names what is missing."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from seamline.channels.lightspeed import wiring as lightspeed_wiring
+from seamline.channels.wiring import ConnectorWiring
+from seamline.integration import Integration
+from seamline.sandbox.lightspeed import LightspeedSandbox
+from seamline.sandbox.lightspeed.sandbox import sign
+from tests.conftest import receive
+from tests.integration.finance_world import configure, ok
+from tests.integration.order_world import SKU, assert_problem
+
+CHANNEL = "soho-lightspeed"
+SECRET = "soho-client-secret"
+
+
+def wiring(client: TestClient) -> ConnectorWiring:
+    found: ConnectorWiring = client.app.state.wiring  # type: ignore[attr-defined]
+    return found
+
+
+def integration(client: TestClient) -> Integration:
+    found: Integration = client.app.state.integration  # type: ignore[attr-defined]
+    return found
+
+
+@pytest.fixture
+def lightspeed(client: TestClient) -> LightspeedSandbox:
+    configure(client)  # ten of SKU at STORE-1
+    url = f"sandbox:lightspeed-{uuid.uuid4().hex[:8]}"
+    settings: dict[str, Any] = {
+        "provider": "lightspeed",
+        "base_url": url,
+        "token": "lightspeed-sandbox-token",
+        "client_secret": SECRET,
+        "outlets": {"OUT-1": "STORE-1"},
+        "registers": {"REG-1": "OUT-1"},
+    }
+    sandbox = lightspeed_wiring.sandbox(url, settings)
+    product = sandbox.add_product(SKU, "Navy overshirt M", Decimal("89.00"))
+    settings["products"] = {product: SKU}
+    body = {"kind": "pos", "sources": ["STORE-1"], "settings": settings}
+    ok(client.put(f"/v1/channels/{CHANNEL}", json=body), 201)
+    assert wiring(client).errors == {}
+    integration(client).dispatcher.drain()
+    return sandbox
+
+
+def post(client: TestClient, body: bytes, headers: dict[str, str]) -> Any:
+    return client.post(f"/webhooks/lightspeed/{CHANNEL}", content=body, headers={**headers, "Authorization": ""})
+
+
+def test_the_till_shows_the_ledgers_stock_when_wired_and_after_each_change(
+    client: TestClient, lightspeed: LightspeedSandbox
+) -> None:
+    product = lightspeed.product_by_sku(SKU)
+    assert product is not None
+    assert lightspeed.inventory[(product["id"], "OUT-1")] == 10, "caught up when the channel was wired"
+    receive(client, SKU, 5, to="STORE-1")
+    integration(client).dispatcher.drain()
+    assert lightspeed.inventory[(product["id"], "OUT-1")] == 15
+    assert all(c["status"] == "STOCKTAKE_COMPLETE" for c in lightspeed.consignments.values())
+
+
+def test_a_till_sale_delivered_twice_is_one_sale_at_the_outlets_store(
+    client: TestClient, lightspeed: LightspeedSandbox
+) -> None:
+    sale = lightspeed.ring_up("REG-1", [(SKU, 2)], [("Credit Card", Decimal("100")), ("Cash", Decimal("78"))])
+    answers = [post(client, note.body, note.headers) for note in lightspeed.notifications * 2]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert [a.json()["duplicate"] for a in answers] == [False, True]
+    integration(client).inbox.drain()
+    sales = ok(client.get("/v1/orders", params={"channel": "pos:STORE-1"}))["items"]
+    assert [(s["external_id"], s["total"], s["location"]) for s in sales] == [(sale["id"], "178.00", "STORE-1")]
+    assert sales[0]["tenders"] == [{"type": "card", "amount": "100.00"}, {"type": "cash", "amount": "78.00"}]
+    stock = ok(client.get("/v1/stock", params={"sku": SKU, "location": "STORE-1"}))["items"][0]
+    assert stock["on_hand"] == 8
+    integration(client).dispatcher.drain()
+    product = lightspeed.product_by_sku(SKU)
+    assert product is not None
+    assert lightspeed.inventory[(product["id"], "OUT-1")] == 8, "the till shows the ledger's number"
+
+
+def test_a_bad_signature_is_401_and_stores_nothing_and_a_return_is_rejected_with_why(
+    client: TestClient, lightspeed: LightspeedSandbox
+) -> None:
+    note = lightspeed.notify("sale.update", {"id": "x", "status": "SAVED"})
+    forged = {**note.headers, "x-signature": sign("not-the-secret", note.body)}
+    assert_problem(post(client, note.body, forged), 401, "invalid-webhook-signature")
+    assert integration(client).inbox.list(source=f"lightspeed:{CHANNEL}") == []
+    first = lightspeed.ring_up("REG-1", [(SKU, 1)], [("Cash", Decimal("89"))])
+    lightspeed.ring_up("REG-1", [(SKU, -1)], [("Cash", Decimal("-89"))], return_for=first["id"])
+    for sent in lightspeed.notifications[1:]:
+        assert post(client, sent.body, sent.headers).status_code == 200
+    integration(client).inbox.drain()
+    statuses = {m["status"]: m.get("reason") for m in integration(client).inbox.list(source=f"lightspeed:{CHANNEL}")}
+    assert "processed" in statuses
+    assert "returns are not taken yet" in str(statuses["rejected"])
+
+
+def test_a_lightspeed_channel_without_its_secret_is_incomplete_and_names_it(client: TestClient) -> None:
+    configure(client)
+    settings = {"provider": "lightspeed", "base_url": "sandbox:ls-missing", "token": "t", "outlets": {"O": "STORE-1"}}
+    ok(client.put("/v1/channels/ls-missing", json={"kind": "pos", "sources": ["STORE-1"], "settings": settings}), 201)
+    state = ok(client.get("/v1/channels/ls-missing"))["wiring"]
+    assert (state["state"], state["missing"]) == ("incomplete", ["client_secret"])
