@@ -71,7 +71,8 @@ def test_the_till_shows_the_ledgers_stock_when_wired_and_after_each_change(
     receive(client, SKU, 5, to="STORE-1")
     integration(client).dispatcher.drain()
     assert lightspeed.inventory[(product["id"], "OUT-1")] == 15
-    assert all(c["status"] == "STOCKTAKE_COMPLETE" for c in lightspeed.consignments.values())
+    updates = lightspeed.successes(f"/api/2.1/products/{product['id']}")
+    assert [u.body["details"]["inventory"][0]["current_amount"] for u in updates] == [10, 15]
 
 
 def test_a_till_sale_delivered_twice_is_one_sale_at_the_outlets_store(

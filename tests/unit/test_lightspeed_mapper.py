@@ -19,8 +19,12 @@ from seamline.channels.lightspeed.client import (
     LightspeedClient,
     LightspeedConfig,
     LightspeedRateLimited,
+    LightspeedRejected,
     retry_after,
 )
+from seamline.channels.lightspeed.connector import LightspeedConnector
+from seamline.integration import RateLimited
+from seamline.integration.events import Delivery
 from seamline.sandbox.lightspeed import LightspeedSandbox, LightspeedSandboxConfig, rate_limit, sign
 
 SECRET = "client-secret-1"
@@ -153,16 +157,49 @@ def test_retry_after_is_read_as_seconds_or_as_an_http_date() -> None:
     assert retry_after(None, now) is None
 
 
-def test_a_stocktake_sets_the_outlets_inventory_to_the_counted_numbers() -> None:
+def test_a_count_replaces_the_outlets_inventory_and_a_bad_update_is_refused() -> None:
     sandbox = LightspeedSandbox()
     product = sandbox.add_product("OVS-001-NVY-M", "Navy overshirt M", Decimal("89.00"))
     sandbox.inventory[(product, "OUT-1")] = 3
     client = LightspeedClient(LightspeedConfig("http://ls.test", sandbox.config.token), transport=sandbox.transport())
-    consignment = client.set_inventory("OUT-1", [(product, 12)], name="Seamline test")
-    assert sandbox.consignments[consignment]["status"] == "STOCKTAKE_COMPLETE"
+    client.set_inventory(product, "OUT-1", 12)
     assert sandbox.inventory[(product, "OUT-1")] == 12
-    refused = httpx.Client(transport=sandbox.transport(), base_url="http://ls.test").post(
-        "/api/2.0/consignments", json={"type": "SUPPLIER", "outlet_id": "OUT-1"},
+    with pytest.raises(LightspeedRejected):
+        client.set_inventory(product, "OUT-9", 1)
+    raw = httpx.Client(transport=sandbox.transport(), base_url="http://ls.test")
+    refused = raw.put(
+        f"/api/2.1/products/{product}",
+        json={"details": {"inventory": [{"outlet_id": "OUT-1", "current_amount": 1.5}]}},
         headers={"Authorization": f"Bearer {sandbox.config.token}"},
-    )  # fmt: skip
+    )
     assert refused.status_code == 422
+    assert sandbox.inventory[(product, "OUT-1")] == 12, "a refused update changes nothing"
+
+
+def delivery(n: int, sku: str, available: int) -> Delivery:
+    payload = {"sku": sku, "available": available}
+    at = datetime(2026, 11, 27, tzinfo=UTC)
+    return Delivery(n, "lightspeed:soho:stock", f"evt-{n}", "AvailabilityChanged", n, payload, None, at, 1)
+
+
+def test_counts_sent_before_the_window_ran_out_are_delivered_and_the_rest_wait_for_retry_after() -> None:
+    now = [0.0]
+    sandbox = LightspeedSandbox(LightspeedSandboxConfig(registers={}), clock=lambda: now[0])  # 50 calls a window
+    products = {sandbox.add_product(sku, sku, Decimal("10")): sku for sku in ("A", "B", "C")}
+    client = LightspeedClient(LightspeedConfig("http://ls.test", sandbox.config.token), transport=sandbox.transport())
+    for _ in range(49):
+        client.outlets()
+    connector = LightspeedConnector(
+        None,  # type: ignore[arg-type]  # the stock push reads no database
+        client,
+        lambda: mapper.LightspeedLookups(sku_for_product=products),
+        channel="soho",
+    )
+    outcomes = connector.deliver_counts(
+        [delivery(1, "A", 5), delivery(2, "B", 7), delivery(3, "A", 6), delivery(4, "C", -2)], outlet="OUT-1"
+    )
+    assert [type(o).__name__ for o in outcomes] == ["Delivered", "RateLimited", "Delivered", "RateLimited"]
+    limited = outcomes[1]
+    assert isinstance(limited, RateLimited)
+    assert limited.retry_after == 300.0
+    assert {products[p]: n for (p, _), n in sandbox.inventory.items()} == {"A": 6}, "the last number for A"

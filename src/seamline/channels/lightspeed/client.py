@@ -1,8 +1,12 @@
-"""The Lightspeed Retail (X-Series) API 2.0 client: outlets, and the till's stock set from the ledger through a
-stocktake consignment (open it at the outlet, count each product, complete it: the counted numbers become
-the outlet's inventory). Errors: ``LightspeedRateLimited`` (429, with ``Retry-After``: the documented limit is
-300 x registers + 50 requests per 5 minutes per retailer and application), ``LightspeedUnavailable`` (no
-answer, 5xx, a bad token), ``LightspeedRejected`` (4xx)."""
+"""The Lightspeed Retail (X-Series) API client: outlets, and the till's stock set from the ledger by the direct
+inventory update the X-Series docs describe ("Inventory Updates": ``PUT /api/2.1/products/{id}`` with
+``details.inventory[{outlet_id, current_amount}]``). Seamline owns stock, so the till's number is replaced,
+not adjusted; a stocktake consignment is not used because one started without filters counts every product
+of the store and zeroes the ones not counted when completed.
+
+Errors: ``LightspeedRateLimited`` (429, with ``Retry-After``: the documented limit is 300 x registers + 50
+requests per 5 minutes per retailer and application), ``LightspeedUnavailable`` (no answer, 5xx, a bad
+token), ``LightspeedRejected`` (4xx)."""
 
 from __future__ import annotations
 
@@ -13,8 +17,6 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-
-STOCKTAKE_COMPLETE = "STOCKTAKE_COMPLETE"
 
 
 @dataclass(frozen=True)
@@ -95,19 +97,7 @@ class LightspeedClient:
         data: list[dict[str, Any]] = self._call("GET", "/api/2.0/outlets").get("data") or []
         return data
 
-    def set_inventory(self, outlet_id: str, counts: list[tuple[str, int]], *, name: str) -> str:
-        """Set the outlet's inventory of each (product id, count) by a stocktake; answers the consignment id."""
-        opened = self._call(
-            "POST",
-            "/api/2.0/consignments",
-            {"type": "STOCKTAKE", "outlet_id": outlet_id, "name": name, "status": "STOCKTAKE_IN_PROGRESS"},
-        )
-        consignment = str(opened["data"]["id"])
-        for product_id, count in counts:
-            self._call(
-                "POST",
-                f"/api/2.0/consignments/{quote(consignment)}/products",
-                {"product_id": product_id, "count": count},
-            )
-        self._call("PUT", f"/api/2.0/consignments/{quote(consignment)}", {"status": STOCKTAKE_COMPLETE})
-        return consignment
+    def set_inventory(self, product_id: str, outlet_id: str, count: int) -> None:
+        """The product's count at the outlet becomes ``count``."""
+        body = {"details": {"inventory": [{"outlet_id": outlet_id, "current_amount": count}]}}
+        self._call("PUT", f"/api/2.1/products/{quote(product_id)}", body)

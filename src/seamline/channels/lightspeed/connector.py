@@ -6,13 +6,13 @@ ledger.
   record), keyed by the Lightspeed sale id on the store's till channel, so a retried or re-sent webhook
   records it once. A sale still open (saved, parked) sold nothing and is skipped. A return (negative
   quantities) is not taken yet: it is rejected with that reason, visible in the inbox.
-- Stock out: every change of the channel's number (``AvailabilityChanged``) becomes a stocktake at the linked
-  outlet, in batches, so the till shows the ledger's number (Seamline owns stock); a 429 is a ``RateLimited``
-  outcome carrying Lightspeed's ``Retry-After``."""
+- Stock out: every change of the channel's number (``AvailabilityChanged``) sets the product's count at the
+  linked outlet (one call per product: the documented limit is 300 x registers + 50 calls per 5 minutes, so
+  deliveries are coalesced per SKU), so the till shows the ledger's number (Seamline owns stock); a 429 is a
+  ``RateLimited`` outcome carrying Lightspeed's ``Retry-After``, for the SKUs not yet sent."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -47,8 +47,7 @@ from seamline.service.orders import LineRequest, OrderDesk, SaleRequest, TenderR
 log = logging.getLogger("seamline.channels.lightspeed")
 
 CAPABILITIES = frozenset({"sales_in", "stock_push"})
-#: Products per stocktake: a stocktake is one call per product plus two, so a batch spends this many + 2 of
-#: the window's 300 x registers + 50 requests.
+#: Deliveries handed over at once; each distinct SKU among them is one call.
 STOCK_BATCH = 50
 
 
@@ -109,25 +108,29 @@ class LightspeedConnector:
     def deliver_counts(
         self, deliveries: Sequence[Delivery], *, outlet: str
     ) -> list[Delivered | DeliveryFailed | DeliveryRejected | None]:
-        """The channel's new numbers as one stocktake at the outlet (the last number per SKU wins); SKUs
-        Lightspeed has no product for are skipped."""
+        """The channel's new numbers as the outlet's counts (the last number per SKU wins); SKUs Lightspeed has
+        no product for are skipped. A SKU whose call failed leaves its deliveries to be retried; those of the
+        SKUs already set are delivered."""
         product_for = {sku: pid for pid, sku in self.lookups().sku_for_product.items()}
         latest: dict[str, int] = {}
         for delivery in deliveries:
             latest[str(delivery.payload["sku"])] = max(int(delivery.payload["available"]), 0)
-        counts = [(product_for[sku], n) for sku, n in sorted(latest.items()) if sku in product_for]
-        if counts:
-            ids = ",".join(sorted(d.event_id for d in deliveries))
-            name = f"Seamline {self.channel} " + hashlib.sha256(ids.encode()).hexdigest()[:12]
+        failed: dict[str, Delivered | DeliveryFailed | DeliveryRejected] = {}
+        for sku, count in sorted(latest.items()):
+            if sku not in product_for:
+                continue
             try:
-                self.client.set_inventory(outlet, counts, name=name)
+                self.client.set_inventory(product_for[sku], outlet, count)
             except LightspeedRateLimited as exc:
-                return [RateLimited(str(exc), retry_after=exc.retry_after) for _ in deliveries]
+                # The window is spent: this SKU and every one after it wait for Lightspeed's Retry-After.
+                for later in (s for s in sorted(latest) if s >= sku):
+                    failed[later] = RateLimited(str(exc), retry_after=exc.retry_after)
+                break
             except LightspeedUnavailable as exc:
-                return [DeliveryFailed(str(exc)) for _ in deliveries]
+                failed[sku] = DeliveryFailed(str(exc))
             except LightspeedRejected as exc:
-                return [DeliveryRejected(f"Lightspeed refused the stocktake: {exc}") for _ in deliveries]
-        return [Delivered() for _ in deliveries]
+                failed[sku] = DeliveryRejected(f"Lightspeed refused the count of {sku}: {exc}")
+        return [failed.get(str(d.payload["sku"]), Delivered()) for d in deliveries]
 
     def stock_subscriber(self, outlet: str) -> Subscriber:
         def one(delivery: Delivery) -> Delivered | None:

@@ -1,7 +1,7 @@
-"""A local Lightspeed Retail (X-Series) retailer: the API 2.0 calls a stock connector makes (outlets, products,
-product inventory, and stocktake consignments: ``POST /api/2.0/consignments``, ``POST
-/api/2.0/consignments/{id}/products``, ``PUT /api/2.0/consignments/{id}`` to ``STOCKTAKE_COMPLETE``, which sets
-each counted product's inventory at the outlet), and the webhooks a till sends.
+"""A local Lightspeed Retail (X-Series) retailer: the API calls a stock connector makes (outlets, products,
+product inventory, and the direct inventory update documented under "Inventory Updates": ``PUT
+/api/2.1/products/{id}`` with ``{"details": {"inventory": [{"outlet_id", "current_amount"}]}}``, which sets the
+product's count at each outlet named), and the webhooks a till sends.
 
 Webhooks are POSTed ``application/x-www-form-urlencoded`` with a ``payload`` field holding the JSON object
 (the API 1.0 shape: a sale's ``register_sale_products`` and ``register_sale_payments``) and a ``type`` field;
@@ -31,7 +31,6 @@ from fastapi import FastAPI
 from seamline.sandbox.http import Answer, CallRecord, HttpSandbox, SandboxError, SandboxResponse
 
 WINDOW_SECONDS = 300.0
-STOCKTAKE_COMPLETE = "STOCKTAKE_COMPLETE"
 
 
 def rate_limit(registers: int) -> int:
@@ -73,7 +72,6 @@ class LightspeedSandbox(HttpSandbox):
         self.clock = clock
         self.products: dict[str, dict[str, Any]] = {}  # id -> product (sku, name, price_including_tax)
         self.inventory: dict[tuple[str, str], int] = {}  # (product id, outlet id) -> current amount
-        self.consignments: dict[str, dict[str, Any]] = {}
         self.sales: dict[str, dict[str, Any]] = {}
         self.notifications: list[Notification] = []
         self._window_start = self.clock()
@@ -128,12 +126,8 @@ class LightspeedSandbox(HttpSandbox):
                 if product_id not in self.products:
                     raise self._invalid(404, f"product {product_id} not found")
                 return Answer(200, {"data": self._inventory(product_id)})
-            case ("POST", ["api", "2.0", "consignments"]):
-                return self._open_consignment(body)
-            case ("POST", ["api", "2.0", "consignments", consignment_id, "products"]):
-                return self._count_product(consignment_id, body)
-            case ("PUT", ["api", "2.0", "consignments", consignment_id]):
-                return self._update_consignment(consignment_id, body)
+            case ("PUT", ["api", "2.1", "products", product_id]):
+                return self._update_product(product_id, body)
         return Answer(404, self.error_body(404, "Not Found"), "not_found")
 
     # -- stock ----------------------------------------------------------------------------------------
@@ -144,54 +138,28 @@ class LightspeedSandbox(HttpSandbox):
             if pid == product_id
         ]
 
-    def _open_consignment(self, body: Any) -> Answer:
-        if not isinstance(body, dict) or body.get("type") != "STOCKTAKE":
-            raise self._invalid(422, "type: only STOCKTAKE consignments are emulated")
-        outlet = body.get("outlet_id")
-        if outlet not in self.config.outlets:
-            raise self._invalid(422, f"outlet_id: {outlet} is not an outlet of this retailer")
-        consignment_id = uuid.uuid4().hex
-        self.consignments[consignment_id] = {
-            "id": consignment_id,
-            "type": "STOCKTAKE",
-            "outlet_id": outlet,
-            "name": str(body.get("name") or ""),
-            "status": str(body.get("status") or "STOCKTAKE_IN_PROGRESS"),
-            "products": {},
-        }
-        return Answer(201, {"data": self._view(consignment_id)})
-
-    def _count_product(self, consignment_id: str, body: Any) -> Answer:
-        consignment = self.consignments.get(consignment_id)
-        if consignment is None:
-            raise self._invalid(404, f"consignment {consignment_id} not found")
-        if consignment["status"] == STOCKTAKE_COMPLETE:
-            raise self._invalid(422, "the stocktake is complete")
-        if not isinstance(body, dict) or body.get("product_id") not in self.products:
-            raise self._invalid(422, f"product_id: {(body or {}).get('product_id')} is not a product")
-        count = body.get("count")
-        if isinstance(count, Decimal) and count == count.to_integral_value():
-            count = int(count)
-        if not isinstance(count, int) or isinstance(count, bool):
-            raise self._invalid(422, "count: a whole number")
-        consignment["products"][body["product_id"]] = count
-        return Answer(201, {"data": {"product_id": body["product_id"], "count": count}})
-
-    def _update_consignment(self, consignment_id: str, body: Any) -> Answer:
-        consignment = self.consignments.get(consignment_id)
-        if consignment is None:
-            raise self._invalid(404, f"consignment {consignment_id} not found")
-        status = (body or {}).get("status") if isinstance(body, dict) else None
-        if status == STOCKTAKE_COMPLETE and consignment["status"] != STOCKTAKE_COMPLETE:
-            for product_id, count in consignment["products"].items():
-                self.inventory[(product_id, consignment["outlet_id"])] = count
-        if isinstance(status, str):
-            consignment["status"] = status
-        return Answer(200, {"data": self._view(consignment_id)})
-
-    def _view(self, consignment_id: str) -> dict[str, Any]:
-        c = self.consignments[consignment_id]
-        return {k: v for k, v in c.items() if k != "products"}
+    def _update_product(self, product_id: str, body: Any) -> Answer:
+        """Only ``details.inventory`` is emulated: each entry sets ``current_amount`` at its outlet."""
+        if product_id not in self.products:
+            raise self._invalid(404, f"product {product_id} not found")
+        details = body.get("details") if isinstance(body, dict) else None
+        inventory = details.get("inventory") if isinstance(details, dict) else None
+        if not isinstance(inventory, list) or not inventory:
+            raise self._invalid(422, "details.inventory: a list of {outlet_id, current_amount}")
+        staged: list[tuple[str, int]] = []
+        for i, entry in enumerate(inventory):
+            outlet = entry.get("outlet_id") if isinstance(entry, dict) else None
+            amount = entry.get("current_amount") if isinstance(entry, dict) else None
+            if isinstance(amount, Decimal) and amount == amount.to_integral_value():
+                amount = int(amount)
+            if outlet not in self.config.outlets:
+                raise self._invalid(422, f"details.inventory[{i}].outlet_id: {outlet} is not an outlet")
+            if not isinstance(amount, int) or isinstance(amount, bool):
+                raise self._invalid(422, f"details.inventory[{i}].current_amount: a whole number")
+            staged.append((str(outlet), amount))
+        for outlet, amount in staged:
+            self.inventory[(product_id, outlet)] = amount
+        return Answer(200, {"data": {**self.products[product_id], "inventory": self._inventory(product_id)}})
 
     # -- the retailer's side --------------------------------------------------------------------------
     def add_product(self, sku: str, name: str, price_including_tax: Decimal) -> str:
