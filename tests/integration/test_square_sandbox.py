@@ -130,6 +130,13 @@ def test_a_till_order_with_a_gift_card_wrap_charge_and_rounding_is_taken_whole(
     assert {e["order_id"] for e in extras if e["external_id"] == gift_only["id"]} == {None}
     taken = Decimal(sale["total"]) + sum((Decimal(e["amount"]) for e in extras), Decimal(0))
     assert taken == Decimal("141.98") + Decimal("25.00"), "every cent the till took is accounted for"
+    shown = ok(client.get("/v1/stores/STORE-1/sale-extras"))["items"]
+    assert sorted((e["kind"], e["amount"], e["order_id"]) for e in shown) == [
+        ("gift_card", "25.00", None),
+        ("gift_card", "50.00", sale["id"]),
+        ("rounding", "-0.02", sale["id"]),
+        ("service_charge", "3.00", sale["id"]),
+    ]
 
 
 def test_more_than_100_counts_go_to_square_in_batches_it_accepts(app: Seamline) -> None:

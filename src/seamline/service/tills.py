@@ -20,6 +20,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection
@@ -288,6 +289,31 @@ class TillDesk:
             )
         tills_repo.save_ack(conn, location, till, version, self.app.clock.now())
         return {"location": location, "till": till, "version": version, "current": current, "behind": version < current}
+
+    def sale_extras(self, location: str, *, limit: int = 500) -> list[dict[str, Any]]:
+        """The parts of the store's till orders that are not stock (gift cards sold, custom amounts, service
+        charges, cash rounding), oldest first, each with the stock sale it came with (``order_id``, none when
+        the order sold no goods)."""
+
+        def work(conn: Connection) -> list[dict[str, Any]]:
+            self._store(conn, location)
+            return tills_repo.sale_extras(conn, location=location, limit=limit)
+
+        rows = self.app.read(work)
+        return [
+            {
+                "channel": r["channel"],
+                "external_id": r["external_id"],
+                "uid": r["uid"],
+                "order_id": r["order_id"],
+                "kind": r["kind"],
+                "name": r["name"],
+                "amount": str(r["amount"].quantize(Decimal("0.01"))),
+                "currency": r["currency"],
+                "occurred_at": iso_utc(r["occurred_at"]),
+            }
+            for r in rows
+        ]
 
     def catalog_status(self, location: str | None = None) -> dict[str, Any]:
         """Every store: the catalog version, what each till acknowledged, and whether the store is behind

@@ -122,3 +122,18 @@ def store_catalog_status(location: str, request: Request, who: Principal = Depen
     if not who.has_location(location):
         who.require_read()
     return TillDesk(service(request)).catalog_status(location)
+
+
+@router.get("/{location}/sale-extras")
+def sale_extras(
+    location: str,
+    request: Request,
+    limit: int = Query(default=500, ge=1, le=5000),
+    who: Principal = Depends(principal),
+) -> dict[str, Any]:
+    """What the store's tills took that is not stock (a POS platform's gift cards sold, custom amounts, service
+    charges, cash rounding), with the stock sale each came with: the sale's total plus these is what the till
+    took."""
+    if not who.has_location(location):
+        who.require_read()
+    return {"items": TillDesk(service(request)).sale_extras(location, limit=limit)}
