@@ -142,3 +142,12 @@ def test_a_997_without_ak9_is_refused_with_where_it_was_expected() -> None:
     read = acks.read_997(partner_997("AK1*OW*17", "AK2*940*0001", "AK5*A"))
     assert isinstance(read, Rejected)
     assert [str(e) for e in read.errors] == ["line 7, segment 7, SE01: a 997 ends with AK9 whose AK901 is A, E, P or R"]
+
+
+def test_a_set_seamline_does_not_take_from_a_3pl_is_rejected_as_not_supported() -> None:
+    purchase_order = x945(49, "W12*CC*1*1*0*EA**VN*OVS-001-NVY-M").replace("ST*945*", "ST*850*")
+    read = read_945(purchase_order)
+    assert isinstance(read, Rejected)
+    (answer,) = acks.acknowledge_file(purchase_order, read)
+    assert [(s.code, s.status, s.errors) for s in answer.sets] == [("850", "R", ("1",))]
+    assert answer.status == "R"

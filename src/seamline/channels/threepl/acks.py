@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from seamline.channels.threepl.documents import Accepted, Issue, Outcome, Rejected
+from seamline.channels.threepl.mapper import INBOUND_TRANSACTION_SETS
 from seamline.channels.threepl.x12 import (
     Envelope,
     FunctionalGroup,
@@ -86,15 +87,18 @@ def _element_position(issue: Issue, tag: str) -> int | None:
     return None
 
 
-def _set_ack(ts: TransactionSet, errors: Sequence[Issue], warnings: Sequence[Issue], refused: bool) -> SetAck:
+def _set_ack(
+    ts: TransactionSet, errors: Sequence[Issue], warnings: Sequence[Issue], refused: bool, supported: frozenset[str]
+) -> SetAck:
     first, last = ts.header.number, ts.trailer.number
     mine = [e for e in errors if e.segment is not None and first <= e.segment <= last]
-    codes: list[str] = []
+    codes: list[str] = [] if ts.code in supported else [SET_NOT_SUPPORTED]
     notes: list[SegmentNote] = []
     for issue in mine:
         assert issue.segment is not None
         if issue.segment == first and "is not one of" in issue.reason:
-            codes.append(SET_NOT_SUPPORTED)
+            if SET_NOT_SUPPORTED not in codes:
+                codes.append(SET_NOT_SUPPORTED)
             continue
         if issue.segment == last:
             codes.append(COUNT_MISMATCH if issue.element == "SE01" else CONTROL_MISMATCH)
@@ -117,7 +121,7 @@ def _set_ack(ts: TransactionSet, errors: Sequence[Issue], warnings: Sequence[Iss
         )
     if notes:
         codes.append(SEGMENTS_IN_ERROR)
-    if mine or refused:
+    if mine or refused or codes:
         status = REJECTED
     else:
         noted = any(w.segment is not None and first <= w.segment <= last for w in warnings)
@@ -125,8 +129,10 @@ def _set_ack(ts: TransactionSet, errors: Sequence[Issue], warnings: Sequence[Iss
     return SetAck(ts.code, ts.control_number, status, tuple(dict.fromkeys(codes))[:5], tuple(notes))
 
 
-def _group_ack(group: FunctionalGroup, errors: Sequence[Issue], warnings: Sequence[Issue], refused: bool) -> GroupAck:
-    sets = tuple(_set_ack(ts, errors, warnings, refused) for ts in group.transaction_sets)
+def _group_ack(
+    group: FunctionalGroup, errors: Sequence[Issue], warnings: Sequence[Issue], refused: bool, supported: frozenset[str]
+) -> GroupAck:
+    sets = tuple(_set_ack(ts, errors, warnings, refused, supported) for ts in group.transaction_sets)
     trailer = group.trailer.number
     codes = tuple(
         dict.fromkeys(
@@ -146,22 +152,28 @@ def _group_ack(group: FunctionalGroup, errors: Sequence[Issue], warnings: Sequen
 
 
 def acknowledge(
-    interchanges: Sequence[Interchange], errors: Sequence[Issue], warnings: Sequence[Issue]
+    interchanges: Sequence[Interchange],
+    errors: Sequence[Issue],
+    warnings: Sequence[Issue],
+    supported: frozenset[str] = INBOUND_TRANSACTION_SETS,
 ) -> tuple[GroupAck, ...]:
     """One acknowledgement per functional group received, from the reasons the file was read with (every
-    issue carries the position of its segment in the file, which places it in its set or group trailer)."""
+    issue carries the position of its segment in the file, which places it in its set or group trailer); a
+    set of a kind not taken from a 3PL (``supported``) is rejected as not supported (AK5 1)."""
     refused = bool(errors)
-    return tuple(_group_ack(g, errors, warnings, refused) for i in interchanges for g in i.groups)
+    return tuple(_group_ack(g, errors, warnings, refused, supported) for i in interchanges for g in i.groups)
 
 
-def acknowledge_file(data: bytes | str, read: Outcome[object]) -> tuple[GroupAck, ...]:
+def acknowledge_file(
+    data: bytes | str, read: Outcome[object], supported: frozenset[str] = INBOUND_TRANSACTION_SETS
+) -> tuple[GroupAck, ...]:
     """The acknowledgements of a file as it was read (``read``: its outcome); none when its envelopes cannot
     be made out at all."""
     structure = parse_interchanges(data, frozenset(Tolerance))
     if isinstance(structure, Rejected):
         return ()
     errors = read.errors if isinstance(read, Rejected) else ()
-    return acknowledge(structure.document, errors, read.warnings)
+    return acknowledge(structure.document, errors, read.warnings, supported)
 
 
 def ack_to_997(ack: GroupAck) -> OutgoingSet:
