@@ -117,3 +117,25 @@ def test_a_lightspeed_channel_without_its_secret_is_incomplete_and_names_it(clie
     ok(client.put("/v1/channels/ls-missing", json={"kind": "pos", "sources": ["STORE-1"], "settings": settings}), 201)
     state = ok(client.get("/v1/channels/ls-missing"))["wiring"]
     assert (state["state"], state["missing"]) == ("incomplete", ["client_secret"])
+
+
+def test_a_customer_from_the_till_and_a_sale_naming_them_share_one_customer(
+    client: TestClient, lightspeed: LightspeedSandbox
+) -> None:
+    ada = {"id": "cust-1", "first_name": "Ada", "last_name": "Lovelace", "email": " ADA@example.com", "mobile": ""}
+    walk_in = {"id": "cust-0", "name": "Walk-in customer", "email": "", "phone": ""}
+    for payload in (ada, walk_in):
+        note = lightspeed.notify("customer.update", payload)
+        assert post(client, note.body, note.headers).status_code == 200
+    integration(client).inbox.drain()
+    found = ok(client.get("/v1/customers", params={"email": "ada@example.com"}))["items"]
+    assert [(c["email"], c["name"]) for c in found] == [("ada@example.com", "Ada Lovelace")]
+    sale = lightspeed.ring_up("REG-1", [(SKU, 1)], [("Cash", Decimal("89"))])
+    sale_with_customer = {**sale, "customer_id": "cust-1", "customer": ada}
+    note = lightspeed.notify("sale.update", sale_with_customer)
+    assert post(client, note.body, note.headers).status_code == 200
+    integration(client).inbox.drain()
+    [order] = ok(client.get("/v1/orders", params={"channel": "pos:STORE-1"}))["items"]
+    assert order["customer_id"] == found[0]["id"]
+    statuses = sorted(m["status"] for m in integration(client).inbox.list(source=f"lightspeed:{CHANNEL}"))
+    assert statuses == ["processed", "processed", "processed"], "the walk-in customer is skipped, not rejected"

@@ -203,3 +203,15 @@ def test_counts_sent_before_the_window_ran_out_are_delivered_and_the_rest_wait_f
     assert isinstance(limited, RateLimited)
     assert limited.retry_after == 300.0
     assert {products[p]: n for (p, _), n in sandbox.inventory.items()} == {"A": 6}, "the last number for A"
+
+
+def test_a_customer_payload_gives_its_match_keys_and_the_walk_in_customer_has_none() -> None:
+    ada = mapper.map_customer({"id": "c1", "first_name": "Ada", "last_name": "Lovelace", "mobile": "+44 20 7946 0958"})
+    assert (ada.email, ada.phone, ada.name, ada.matchable) == (None, "+44 20 7946 0958", "Ada Lovelace", True)
+    walk_in = mapper.map_customer({"id": "c0", "name": "Walk-in customer", "email": "", "phone": None})
+    assert (walk_in.name, walk_in.matchable) == ("Walk-in customer", False)
+    mapped = mapper.map_sale(sale(customer={"id": "c0", "name": "Walk-in customer"}), LOOKUPS, "EUR")
+    assert mapped is not None
+    assert mapped.customer is None, "a sale to the walk-in customer names nobody"
+    with pytest.raises(mapper.LightspeedMappingError):
+        mapper.map_customer({"first_name": "no id"})

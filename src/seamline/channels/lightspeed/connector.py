@@ -4,8 +4,11 @@ ledger.
 - ``sale.update`` (a closed sale): mapped to a till sale and recorded through the order queue at the store the
   register's outlet is linked to (``force``: the goods have left the shop; an oversell raises an exception
   record), keyed by the Lightspeed sale id on the store's till channel, so a retried or re-sent webhook
-  records it once. A sale still open (saved, parked) sold nothing and is skipped. A return (negative
-  quantities) is not taken yet: it is rejected with that reason, visible in the inbox.
+  records it once, with its customer when the sale names one with an email or phone. A sale still open
+  (saved, parked) sold nothing and is skipped. A return (negative quantities) is not taken yet: it is
+  rejected with that reason, visible in the inbox.
+- ``customer.update``: a customer with an email or phone is matched to ours (or created), conflicts recorded,
+  never merged (``attach_customer``); the walk-in customer (neither) is skipped.
 - Stock out: every change of the channel's number (``AvailabilityChanged``) sets the product's count at the
   linked outlet (one call per product: the documented limit is 300 x registers + 50 calls per 5 minutes, so
   deliveries are coalesced per SKU), so the till shows the ledger's number (Seamline owns stock); a 429 is a
@@ -26,7 +29,8 @@ from seamline.channels.lightspeed.client import (
     LightspeedRejected,
     LightspeedUnavailable,
 )
-from seamline.channels.lightspeed.inbound import SALE_UPDATE, SOURCE
+from seamline.channels.lightspeed.inbound import CUSTOMER_UPDATE, SALE_UPDATE, SOURCE
+from seamline.domain.errors import InvalidInput
 from seamline.integration import (
     Delivered,
     Delivery,
@@ -42,13 +46,18 @@ from seamline.integration import (
 from seamline.integration.events import AVAILABILITY_CHANGED
 from seamline.integration.inbox import MessageHandler
 from seamline.service import Seamline
+from seamline.service.customers import Contact, ContactRequest, attach_customer, parse_contact
 from seamline.service.orders import LineRequest, OrderDesk, SaleRequest, TenderRequest
 
 log = logging.getLogger("seamline.channels.lightspeed")
 
-CAPABILITIES = frozenset({"sales_in", "stock_push"})
+CAPABILITIES = frozenset({"sales_in", "customers_in", "stock_push"})
 #: Deliveries handed over at once; each distinct SKU among them is one call.
 STOCK_BATCH = 50
+
+
+def contact_request(contact: mapper.LightspeedContact) -> ContactRequest:
+    return ContactRequest(email=contact.email, phone=contact.phone, name=contact.name)
 
 
 class LightspeedConnector:
@@ -72,7 +81,10 @@ class LightspeedConnector:
         return f"{SOURCE}:{self.channel}"
 
     def handlers(self) -> list[tuple[str, str, MessageHandler]]:
-        return [(self.source, SALE_UPDATE, FunctionHandler(self._parse_sale, self._apply_sale))]
+        return [
+            (self.source, SALE_UPDATE, FunctionHandler(self._parse_sale, self._apply_sale)),
+            (self.source, CUSTOMER_UPDATE, FunctionHandler(self._parse_customer, self._apply_customer)),
+        ]
 
     def register(self, handlers: HandlerRegistry) -> None:
         for source, message_type, handler in self.handlers():
@@ -99,10 +111,33 @@ class LightspeedConnector:
                 lines=[LineRequest(li.sku, li.qty, str(li.unit_price)) for li in sale.lines],
                 tenders=[TenderRequest(kind, str(amount)) for kind, amount in sale.tenders],
                 currency=sale.currency,
+                customer=None if sale.customer is None else contact_request(sale.customer),
                 occurred_at=sale.occurred_at,
                 force=True,
             ),
         )
+
+    # ------------------------------------------------------------------------------------ customers in
+    def _parse_customer(self, message: StoredMessage) -> tuple[str, Contact] | None:
+        """A customer with an email or phone becomes (or matches) our customer; one without is skipped."""
+        try:
+            found = mapper.map_customer(message.json())
+        except mapper.LightspeedMappingError as exc:
+            raise InvalidMessage(str(exc)) from exc
+        if not found.matchable:
+            return None
+        try:
+            contact = parse_contact(contact_request(found))
+        except InvalidInput as exc:
+            raise InvalidMessage(f"customer {found.customer_id}: {exc}") from exc
+        assert contact is not None
+        return found.customer_id, contact
+
+    def _apply_customer(self, conn: Connection, command: Any) -> None:
+        if command is None:
+            return
+        customer_id, contact = command
+        attach_customer(conn, contact, document=f"{self.source}:customer:{customer_id}", now=self.app.clock.now())
 
     # ------------------------------------------------------------------------------------ stock push
     def deliver_counts(

@@ -22,7 +22,8 @@ from seamline.integration import InboundMessage
 SOURCE = "lightspeed"
 HEADER_SIGNATURE = "x-signature"
 SALE_UPDATE = "sale.update"
-TOPICS = frozenset({SALE_UPDATE})
+CUSTOMER_UPDATE = "customer.update"
+TOPICS = frozenset({SALE_UPDATE, CUSTOMER_UPDATE})
 
 
 class WebhookRejected(Exception):

@@ -44,6 +44,38 @@ class SaleLine:
 
 
 @dataclass(frozen=True)
+class LightspeedContact:
+    """A Lightspeed customer as our contact: the match keys (email, phone) and a name."""
+
+    customer_id: str
+    email: str | None
+    phone: str | None
+    name: str | None
+
+    @property
+    def matchable(self) -> bool:
+        return bool(self.email or self.phone)
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def map_customer(payload: Any) -> LightspeedContact:
+    """A ``customer.update`` payload (or a sale's ``customer``): email, phone (``phone`` or ``mobile``) and the
+    name (``first_name last_name``, else ``name``). The till's walk-in customer has neither email nor phone."""
+    if not isinstance(payload, Mapping) or not isinstance(payload.get("id"), str):
+        raise LightspeedMappingError("a customer payload is an object with an id")
+    name = " ".join(p for p in (_text(payload.get("first_name")), _text(payload.get("last_name"))) if p)
+    return LightspeedContact(
+        customer_id=payload["id"],
+        email=_text(payload.get("email")),
+        phone=_text(payload.get("phone")) or _text(payload.get("mobile")),
+        name=name or _text(payload.get("name")),
+    )
+
+
+@dataclass(frozen=True)
 class LightspeedSale:
     sale_id: str
     location: str
@@ -53,6 +85,7 @@ class LightspeedSale:
     occurred_at: datetime
     #: The sale this one returns goods of (its lines have negative quantities).
     return_for: str | None = None
+    customer: LightspeedContact | None = None
 
     @property
     def is_return(self) -> bool:
@@ -138,6 +171,7 @@ def map_sale(payload: Any, lookups: LightspeedLookups, currency: str) -> Lightsp
     if sold != paid:
         raise LightspeedMappingError(f"sale {sale_id}: lines total {sold}, payments {paid}")
     return_for = payload.get("return_for")
+    customer = map_customer(payload["customer"]) if isinstance(payload.get("customer"), Mapping) else None
     return LightspeedSale(
         sale_id=sale_id,
         location=location,
@@ -146,4 +180,5 @@ def map_sale(payload: Any, lookups: LightspeedLookups, currency: str) -> Lightsp
         tenders=tuple(tenders),
         occurred_at=parse_time(payload.get("sale_date") or payload.get("created_at")),
         return_for=str(return_for) if return_for else None,
+        customer=customer if customer is not None and customer.matchable else None,
     )
