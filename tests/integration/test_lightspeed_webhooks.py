@@ -139,3 +139,28 @@ def test_a_customer_from_the_till_and_a_sale_naming_them_share_one_customer(
     assert order["customer_id"] == found[0]["id"]
     statuses = sorted(m["status"] for m in integration(client).inbox.list(source=f"lightspeed:{CHANNEL}"))
     assert statuses == ["processed", "processed", "processed"], "the walk-in customer is skipped, not rejected"
+
+
+def test_a_sale_of_a_product_not_linked_yet_is_held_and_applies_once_the_channel_links_it(
+    client: TestClient, lightspeed: LightspeedSandbox
+) -> None:
+    large = lightspeed.add_product("OVS-001-NVY-L", "Navy overshirt L", Decimal("89.00"))
+    sale = lightspeed.ring_up("REG-1", [("OVS-001-NVY-L", 1)], [("Cash", Decimal("89"))])
+    note = lightspeed.notifications[-1]
+    assert post(client, note.body, note.headers).status_code == 200
+    integration(client).inbox.drain()
+    [held] = integration(client).inbox.list(source=f"lightspeed:{CHANNEL}")
+    assert held["status"] == "held"
+    assert "not a published SKU" in str(held["reason"])
+    channel = ok(client.get(f"/v1/channels/{CHANNEL}"))
+    settings = {**channel["settings"], "products": {**channel["settings"]["products"], large: "OVS-001-NVY-L"}}
+    settings = {k: v for k, v in settings.items() if v != "***"} | {"token": "lightspeed-sandbox-token"}
+    settings["client_secret"] = SECRET
+    body = {"kind": "pos", "sources": ["STORE-1"], "settings": settings}
+    ok(client.put(f"/v1/channels/{CHANNEL}", json=body), 200)
+    wiring(client).refresh()
+    integration(client).inbox.drain()
+    [applied] = integration(client).inbox.list(source=f"lightspeed:{CHANNEL}")
+    assert applied["status"] == "processed"
+    sales = ok(client.get("/v1/orders", params={"channel": "pos:STORE-1"}))["items"]
+    assert [s["external_id"] for s in sales] == [sale["id"]]

@@ -6,7 +6,8 @@ ledger.
   record), keyed by the Lightspeed sale id on the store's till channel, so a retried or re-sent webhook
   records it once, with its customer when the sale names one with an email or phone. A sale still open
   (saved, parked) sold nothing and is skipped. A return (negative quantities) is not taken yet: it is
-  rejected with that reason, visible in the inbox.
+  rejected with that reason, visible in the inbox. A sale naming an outlet or product the settings do not
+  link yet is held (not rejected) and applies once the channel is rewired with the link.
 - ``customer.update``: a customer with an email or phone is matched to ours (or created), conflicts recorded,
   never merged (``attach_customer``); the walk-in customer (neither) is skipped.
 - Stock out: every change of the channel's number (``AvailabilityChanged``) sets the product's count at the
@@ -38,6 +39,7 @@ from seamline.integration import (
     DeliveryRejected,
     FunctionHandler,
     HandlerRegistry,
+    HoldMessage,
     InvalidMessage,
     RateLimited,
     StoredMessage,
@@ -93,6 +95,8 @@ class LightspeedConnector:
     def _parse_sale(self, message: StoredMessage) -> mapper.LightspeedSale | None:
         try:
             sale = mapper.map_sale(message.json(), self.lookups(), self.currency)
+        except mapper.LightspeedUnmapped as exc:
+            raise HoldMessage(f"{exc}: held until the channel's settings link it") from exc
         except (ValueError, mapper.LightspeedMappingError) as exc:
             raise InvalidMessage(str(exc)) from exc
         if sale is not None and sale.is_return:

@@ -26,6 +26,10 @@ class LightspeedMappingError(ValueError):
     """The payload is not the shape Lightspeed documents (or not one we can book)."""
 
 
+class LightspeedUnmapped(LightspeedMappingError):
+    """The payload names an outlet or product the channel's settings do not link yet: held, not rejected."""
+
+
 @dataclass(frozen=True)
 class LightspeedLookups:
     #: Lightspeed product id → our SKU.
@@ -131,7 +135,7 @@ def map_sale(payload: Any, lookups: LightspeedLookups, currency: str) -> Lightsp
     outlet = payload.get("outlet_id") or lookups.outlet_for_register.get(str(payload.get("register_id")))
     location = lookups.location_for.get(str(outlet))
     if location is None:
-        raise LightspeedMappingError(f"sale {sale_id}: outlet {outlet} is not linked to a store")
+        raise LightspeedUnmapped(f"sale {sale_id}: outlet {outlet} is not linked to a store")
     lines: list[SaleLine] = []
     for i, raw in enumerate(payload.get("register_sale_products") or []):
         where = f"register_sale_products[{i}]"
@@ -139,7 +143,7 @@ def map_sale(payload: Any, lookups: LightspeedLookups, currency: str) -> Lightsp
             raise LightspeedMappingError(f"{where} is not an object")
         sku = lookups.sku_for_product.get(str(raw.get("product_id")))
         if sku is None:
-            raise LightspeedMappingError(f"{where} names product {raw.get('product_id')}, not a published SKU")
+            raise LightspeedUnmapped(f"{where} names product {raw.get('product_id')}, not a published SKU")
         quantity = decimal(raw.get("quantity"), f"{where}.quantity")
         if quantity != quantity.to_integral_value():
             raise LightspeedMappingError(f"{where}.quantity {quantity} is not a whole number of units")

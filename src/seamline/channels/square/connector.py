@@ -45,6 +45,7 @@ from seamline.integration import (
     DeliveryRejected,
     FunctionHandler,
     HandlerRegistry,
+    HoldMessage,
     InvalidMessage,
     RateLimited,
     StoredMessage,
@@ -119,6 +120,8 @@ class SquareConnector:
             if not update.completed:
                 return None  # an open or cancelled ticket sold nothing
             return mapper.map_order(self.client.retrieve_order(update.order_id), self.lookups())
+        except mapper.SquareUnmapped as exc:
+            raise HoldMessage(str(exc)) from exc
         except mapper.SquareMappingError as exc:
             raise InvalidMessage(str(exc)) from exc
 

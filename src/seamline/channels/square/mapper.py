@@ -36,6 +36,11 @@ class SquareMappingError(ValueError):
     """The payload is not the shape Square documents (or not one we can book): never retried into success."""
 
 
+class SquareUnmapped(SquareMappingError):
+    """The payload names something our configuration does not link yet (a location, a variation): held, not
+    rejected, since linking it later makes the message apply."""
+
+
 def parse_time(value: Any) -> datetime:
     """Square's RFC 3339 times carry up to nanoseconds (``2020-12-29T18:38:45.455006797Z``)."""
     if not isinstance(value, str) or not value:
@@ -297,7 +302,7 @@ def map_order(order: Mapping[str, Any], lookups: SquareLookups) -> SquareSale:
         raise SquareMappingError(f"order {order.get('id')} is {order.get('state')}, not COMPLETED")
     location = lookups.location_for.get(str(order.get("location_id")))
     if location is None:
-        raise SquareMappingError(f"Square location {order.get('location_id')} is not linked to a store")
+        raise SquareUnmapped(f"Square location {order.get('location_id')} is not linked to a store")
     lines: list[SaleLine] = []
     others: list[OtherLine] = []
     currencies: set[str] = set()
@@ -312,7 +317,7 @@ def map_order(order: Mapping[str, Any], lookups: SquareLookups) -> SquareSale:
             continue
         sku = lookups.sku_for_variation.get(str(item.get("catalog_object_id")))
         if sku is None:
-            raise SquareMappingError(f"line_items[{i}] names {item.get('catalog_object_id')}, not a published SKU")
+            raise SquareUnmapped(f"line_items[{i}] names {item.get('catalog_object_id')}, not a published SKU")
         if qty > 0:
             lines.extend(_split_line(sku, qty, total, item_currency))
     for i, charge in enumerate(order.get("service_charges") or []):
