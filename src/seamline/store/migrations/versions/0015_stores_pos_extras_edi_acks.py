@@ -1,7 +1,7 @@
 """stores and EDI: non-stock parts of till orders; X12 functional acknowledgements
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-07 19:40:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from seamline.store.types import UTCDateTime
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
