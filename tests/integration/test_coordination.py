@@ -15,9 +15,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from seamline.channels.wiring import ChannelConfig, ConnectorWiring, PeriodicJob, Wired, WiringContext
+from seamline.domain.clock import FixedClock
 from seamline.integration import Integration, IntegrationSettings, install
 from seamline.integration.shared_limits import SharedTokenBucket
 from seamline.service import Seamline
+from seamline.service.coordination import Lease
 from seamline.store import coordination_repo
 from seamline.store.db import make_engine, run_transaction
 from tests.conftest import START, seed_world
@@ -98,6 +100,34 @@ def test_a_shared_bucket_grants_its_burst_once_across_processes_then_its_rate(en
     clock[0] += 10
     assert buckets[2].take(1) == 0
     assert buckets[0].wait_time() == pytest.approx(20)
+
+
+def test_of_processes_asking_for_a_lease_together_exactly_one_holds_it(engines: list[Engine]) -> None:
+    clock = FixedClock(START)
+    leases = [Lease(engine, "outbox-relay", ttl=10, clock=clock, owner=f"p{i}") for i, engine in enumerate(engines)]
+    held = race(engines, lambda engine, n: leases[n // THREADS].held())
+    assert held.count(True) == THREADS  # every thread of the one process that won, none of the others
+    assert [lease.held() for lease in leases].count(True) == 1
+
+
+def test_a_dead_holders_lease_moves_to_another_process_once_it_runs_out(engines: list[Engine]) -> None:
+    clock = FixedClock(START)
+    dead, survivor = (Lease(engine, "outbox-relay", ttl=10, clock=clock) for engine in engines[:2])
+    assert dead.held()
+    assert not survivor.held(ask=True)  # ask=True: the database now, not when the recheck is due
+    clock.advance(9)
+    assert not survivor.held(ask=True), "the holder's lease has not run out yet"
+    clock.advance(1)
+    assert survivor.held(ask=True), "a holder that stopped renewing loses the lease when it runs out"
+    assert not dead.held(ask=True)
+
+
+def test_a_released_lease_is_taken_at_once(engines: list[Engine]) -> None:
+    clock = FixedClock(START)
+    first, second = (Lease(engine, "outbox-relay", ttl=60, clock=clock) for engine in engines[:2])
+    assert first.held()
+    first.release()
+    assert second.held()
 
 
 # ---------------------------------------------------------------------- the wiring's periodic jobs
