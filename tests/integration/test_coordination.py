@@ -14,10 +14,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from seamline.channels.amazon.client import AmazonClient, AmazonConfig
 from seamline.channels.wiring import ChannelConfig, ConnectorWiring, PeriodicJob, Wired, WiringContext
 from seamline.domain.clock import FixedClock
 from seamline.integration import Integration, IntegrationSettings, install
 from seamline.integration.shared_limits import SharedTokenBucket
+from seamline.sandbox.amazon import AmazonSandbox
+from seamline.sandbox.amazon import SandboxConfig as AmazonSandboxConfig
 from seamline.service import Seamline
 from seamline.service.coordination import Lease
 from seamline.store import coordination_repo
@@ -128,6 +131,35 @@ def test_a_released_lease_is_taken_at_once(engines: list[Engine]) -> None:
     assert first.held()
     first.release()
     assert second.held()
+
+
+def test_two_processes_amazon_clients_share_the_patch_bucket_and_are_never_throttled(engines: list[Engine]) -> None:
+    """Each client alone would spend a burst of 10 at once; sharing the database's bucket, 2 clients x 10
+    PATCHes wait for the second ten at 5/s, and the sandbox (which enforces Amazon's limit) never says 429."""
+    clock = FixedClock(START)
+    sandbox = AmazonSandbox(AmazonSandboxConfig(), clock=clock)
+    sandbox.add_listing("SKU-1", "SHIRT", quantity=0)
+    seconds = lambda: (clock.now() - START).total_seconds()  # noqa: E731 - small numbers: exact microseconds
+    config = AmazonConfig(
+        endpoint="https://sellingpartnerapi-eu.amazon.sandbox.test",
+        seller_id=sandbox.config.seller_id,
+        access_token=sandbox.config.access_token,
+        marketplace_ids=("A1PA6795UKMFR9",),
+        product_type="SHIRT",
+    )
+
+    def client(engine: Engine) -> AmazonClient:
+        def shared(operation: str, rate: float, burst: float) -> SharedTokenBucket:
+            return SharedTokenBucket(engine, f"amazon:{config.seller_id}:{operation}", rate, burst, now=seconds)
+
+        return AmazonClient(config, transport=sandbox.transport(), clock=clock, sleep=clock.advance, buckets=shared)
+
+    clients = [client(engine) for engine in engines[:2]]
+    for n in range(10):
+        for each in clients:
+            each.patch_availability("SKU-1", product_type="SHIRT", quantity=n, marketplace_ids=["A1PA6795UKMFR9"])
+    assert [c.status for c in sandbox.operations("patchListingsItem")] == [200] * 20
+    assert (clock.now() - START).total_seconds() == pytest.approx(2.0, abs=0.01)  # (20 - burst 10) / 5 per s
 
 
 # ---------------------------------------------------------------------- the wiring's periodic jobs
