@@ -15,12 +15,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from seamline.channels.amazon.client import AmazonClient, AmazonConfig
+from seamline.channels.shopify.client import ShopifyClient, ShopifyConfig
 from seamline.channels.wiring import ChannelConfig, ConnectorWiring, PeriodicJob, Wired, WiringContext
 from seamline.domain.clock import FixedClock
 from seamline.integration import Integration, IntegrationSettings, install
 from seamline.integration.shared_limits import SharedTokenBucket
 from seamline.sandbox.amazon import AmazonSandbox
 from seamline.sandbox.amazon import SandboxConfig as AmazonSandboxConfig
+from seamline.sandbox.shopify import SandboxConfig as ShopifySandboxConfig
+from seamline.sandbox.shopify import ShopifySandbox
 from seamline.service import Seamline
 from seamline.service.coordination import Lease
 from seamline.store import coordination_repo
@@ -160,6 +163,30 @@ def test_two_processes_amazon_clients_share_the_patch_bucket_and_are_never_throt
             each.patch_availability("SKU-1", product_type="SHIRT", quantity=n, marketplace_ids=["A1PA6795UKMFR9"])
     assert [c.status for c in sandbox.operations("patchListingsItem")] == [200] * 20
     assert (clock.now() - START).total_seconds() == pytest.approx(2.0, abs=0.01)  # (20 - burst 10) / 5 per s
+
+
+def test_two_processes_shopify_clients_share_the_shops_cost_bucket_and_are_never_throttled(
+    engines: list[Engine],
+) -> None:
+    """Each client alone paces on the bucket Shopify reported to its own last call, which the other process
+    has spent since; sharing it through the database, 2 clients x 30 one-point queries on a 20-point bucket
+    wait for the points and Shopify (the sandbox, which enforces its bucket) never answers THROTTLED."""
+    clock = FixedClock(START)
+    shop = ShopifySandbox(ShopifySandboxConfig(bucket_maximum=20, restore_rate=2), clock=clock)
+    seconds = lambda: (clock.now() - START).total_seconds()  # noqa: E731
+
+    def client(engine: Engine) -> ShopifyClient:
+        points = SharedTokenBucket(engine, "shopify:shop:points", 2, 20, now=seconds)
+        config = ShopifyConfig(f"http://{shop.config.shop_domain}/admin/api/2026-07", shop.config.access_token)
+        return ShopifyClient(config, transport=shop.transport(), clock=clock, sleep=clock.advance, points=points)
+
+    clients = [client(engine) for engine in engines[:2]]
+    for _ in range(30):
+        for each in clients:
+            each.execute("query ShopName { shop { name } }", operation="ShopName")
+    assert sum(each.calls for each in clients) == 60
+    assert [each.throttled for each in clients] == [0, 0]
+    assert seconds() >= (60 - 20) / 2  # the points were waited for, not spent twice
 
 
 # ---------------------------------------------------------------------- the wiring's periodic jobs
