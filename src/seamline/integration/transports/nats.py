@@ -317,10 +317,15 @@ class NatsTransport:
             messages = readable
             if not messages:
                 return
-            if sub.rate_per_second is not None:
-                for _ in event_ids:
+            if sub.rate_per_second is None:
+                results = await asyncio.to_thread(self.dispatcher.deliver_events, sub.name, event_ids)
+            else:
+                # One token, then that one delivery: tokens taken for a whole batch first and spent together
+                # afterwards would send the batch at once, above the rate they were paced at.
+                results = []
+                for event_id in event_ids:
                     await asyncio.to_thread(self.dispatcher.acquire, sub, self._stop)
-            results = await asyncio.to_thread(self.dispatcher.deliver_events, sub.name, event_ids)
+                    results += await asyncio.to_thread(self.dispatcher.deliver_events, sub.name, [event_id])
             self.handled.update(results)
             # ``busy``: an older number of the same key (or this very delivery) is in flight; the worker
             # holding it chains to the newest pending number when it finishes (Dispatcher._chain), and a
