@@ -1,7 +1,7 @@
 """the subscription set in the database: deliveries follow configuration every process sees at once
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-07 19:45:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from seamline.store.types import UTCDateTime
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
