@@ -1,5 +1,6 @@
-"""The NATS JetStream transport against the real server (SEAMLINE_TEST_NATS_URL): two workers, each with a
-relay and durable pull consumers on one stream, share the events and handle each exactly once."""
+"""The NATS JetStream transport against the real server (SEAMLINE_TEST_NATS_URL): two workers with durable
+pull consumers on one stream share the events and handle each exactly once; one of them, the holder of the
+relay's lease, publishes them."""
 
 from __future__ import annotations
 
@@ -142,9 +143,10 @@ def test_two_workers_share_one_stream_and_handle_each_event_once(
     shares = [w.handled["succeeded"] for w in workers]
     assert sum(shares) == len(expected), shares
     assert all(shares), f"both workers took a share: {shares}"
-    # Both relays published every event; the broker kept one copy of each (Nats-Msg-Id = event id).
+    # One relay, the lease holder, published every event; the broker holds one copy of each.
     with app.engine.connect() as conn:
         assert stream_messages(settings) == len(outbox_repo.all_event_ids(conn))
+        assert sorted(w.relayed for w in workers) == [0, len(outbox_repo.all_event_ids(conn))]
     assert mirror.available("web", SKU) == 140
     with app.engine.connect() as conn:
         assert outbox_repo.unrelayed_count(conn) == 0

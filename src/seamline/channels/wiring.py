@@ -1,7 +1,11 @@
 """Connector wiring by configuration: each channel row (``PUT /v1/channels/{code}`` with a ``kind`` and
 ``settings``) becomes the subscribers, inbox handlers and periodic jobs of its connector, in ``seamline
 serve`` and ``seamline worker`` alike. Changing a channel's settings rewires it (at once in the process that
-took the PUT, within ``REFRESH_SECONDS`` elsewhere); removing a kind's settings unwires it.
+took the PUT, within ``VERSION_CHECK_SECONDS`` elsewhere); removing a kind's settings unwires it.
+
+What each wired subscriber takes is recorded in the database (``subscriptions``) by the process that wired
+it, before the PUT answers: every process's outbox creates deliveries from there, so a sale written through
+a process that has not wired the channel yet still leaves its push pending for one that has (issue 16).
 
 A kind's builder lives next to its connector (``seamline.channels.<kind>.wiring.build``) and answers a
 ``Wired``. Settings that point at an in-process sandbox (a URL starting with ``sandbox:``) are refused in
@@ -25,11 +29,15 @@ from seamline.integration.availability import catch_up_channel
 from seamline.integration.inbox import MessageHandler
 from seamline.service import Seamline
 from seamline.service.coordination import claim_period
-from seamline.store import accounting_repo, channels_repo
+from seamline.store import accounting_repo, channels_repo, subscriptions_repo
+from seamline.store.db import run_transaction
 
 log = logging.getLogger("seamline.wiring")
 
 REFRESH_SECONDS = 30.0
+#: How often a process asks whether any channel's or accounting connection's configuration changed (one
+#: small read): a change made through another process is wired here within about this long.
+VERSION_CHECK_SECONDS = 1.0
 SANDBOX_SCHEME = "sandbox:"
 
 
@@ -183,18 +191,20 @@ class ConnectorWiring:
 
     # ------------------------------------------------------------------ wiring
     def configs(self) -> list[ChannelConfig]:
+        return [c for c in self._all_configs() if c.kind in self.builders]
+
+    def _all_configs(self) -> list[ChannelConfig]:
         rows = self.app.read(channels_repo.connector_configs) + self.app.read(accounting_repo.connector_configs)
-        return [
-            ChannelConfig(r["code"], r["kind"], tuple(r["sources"] or ()), dict(r["settings"] or {}))
-            for r in rows
-            if r["kind"] in self.builders
-        ]
+        return [ChannelConfig(r["code"], r["kind"], tuple(r["sources"] or ()), dict(r["settings"] or {})) for r in rows]
 
     def refresh(self) -> list[str]:
         """Rewire the channels whose configuration changed; answers their codes."""
         changed: list[str] = []
         with self._lock:
-            configs = {c.code: c for c in self.configs()}
+            every = self._all_configs()
+            configs = {c.code: c for c in every if c.kind in self.builders}
+            # A connector kind this wiring was not given builders for (a test's) may be wired elsewhere.
+            connectors = {c.code for c in every if c.kind in self.builders or c.kind in self.requirements}
             for code in list(self._wired):
                 if code not in configs:
                     self._unwire(code)
@@ -219,14 +229,40 @@ class ConnectorWiring:
                     continue
                 self.errors.pop(code, None)
                 wired = wired or Wired()
+                try:
+                    self._declare(code, wired.subscribers)
+                except Exception:  # noqa: BLE001 - the database may be briefly away: wire it at the next refresh
+                    log.exception("channel %s: could not record its subscriptions; retrying later", code)
+                    self._close(code, wired)
+                    continue
                 self._wire(code, fingerprint, wired)
                 changed.append(code)
+            gone = [owner for owner in self._declared_owners() if owner not in connectors]
+            if gone:
+                run_transaction(self.app.engine, lambda conn: subscriptions_repo.forget(conn, gone))
         return changed
+
+    def _declare(self, code: str, subscribers: list[Subscriber]) -> None:
+        """Record what the channel's subscribers take, for every process's outbox (before the PUT answers).
+
+        A configuration that failed to build records nothing: another process may have built it, and the
+        deliveries of a channel nobody can reach wait, pending, for one that can."""
+        rows = [
+            subscriptions_repo.SubscriptionRow(
+                s.name, tuple(s.event_types), None if s.channels is None else tuple(s.channels), s.coalesce
+            )
+            for s in subscribers
+        ]
+        now = self.app.clock.now()
+        run_transaction(self.app.engine, lambda conn: subscriptions_repo.declare(conn, code, rows, now))
+
+    def _declared_owners(self) -> list[str]:
+        return run_transaction(self.app.engine, subscriptions_repo.declared_owners, write=False)
 
     def _wire(self, code: str, fingerprint: str, wired: Wired) -> None:
         registry, handlers = self.integration.registry, self.integration.handlers
         for subscriber in wired.subscribers:
-            registry.add(subscriber)
+            registry.add(subscriber, declared=True)
         for source, message_type, handler in wired.handlers:
             handlers.register(source, message_type, handler)
         for source in sorted({source for source, _, _ in wired.handlers}):
@@ -262,6 +298,10 @@ class ConnectorWiring:
             self.integration.handlers.unregister(source, message_type)
         for job in wired.jobs:
             self._due.pop(job.name, None)
+        self._close(code, wired)
+
+    @staticmethod
+    def _close(code: str, wired: Wired) -> None:
         for close in wired.on_unwire:
             try:
                 close()
@@ -345,10 +385,24 @@ class ConnectorWiring:
             self._thread.join(timeout=10)
             self._thread = None
 
+    def _config_version(self) -> tuple[Any, ...] | None:
+        try:
+            return self.app.read(subscriptions_repo.config_version)
+        except Exception:  # noqa: BLE001 - the database may be briefly away; the full refresh covers it
+            return None
+
     def _loop(self) -> None:
         refreshed = time.monotonic()
+        version = self._config_version()
+        checked = time.monotonic()
         while not self._stop.is_set():
-            if time.monotonic() - refreshed > REFRESH_SECONDS:
+            moved = False
+            if time.monotonic() - checked >= VERSION_CHECK_SECONDS:
+                checked = time.monotonic()
+                latest = self._config_version()
+                moved = latest is not None and latest != version
+                version = latest if latest is not None else version
+            if moved or time.monotonic() - refreshed > REFRESH_SECONDS:
                 refreshed = time.monotonic()
                 try:
                     self.refresh()
@@ -356,4 +410,4 @@ class ConnectorWiring:
                     log.exception("could not refresh connector wiring")
             self.run_due()
             due = list(self._due.values()) or [time.monotonic() + 1.0]
-            self._stop.wait(max(0.05, min(1.0, min(due) - time.monotonic())))
+            self._stop.wait(max(0.05, min(VERSION_CHECK_SECONDS, min(due) - time.monotonic())))

@@ -1,6 +1,10 @@
 """Writing events: into the outbox and, in the same transaction, one delivery per interested subscriber.
 
 Nothing here commits: the caller's transaction does, so an event exists exactly when its state change does.
+The interested subscribers are read in that transaction from the database (the subscriptions every
+configured connector declared, issue 16), plus the subscribers this process alone knows (its
+``SEAMLINE_WEBHOOK_SUBSCRIBERS``, a test's own): a channel configured through another process gets its
+deliveries from the moment its PUT answered, whether this process has wired it yet or not.
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ from seamline.domain.clock import Clock
 from seamline.domain.ids import random_hex
 from seamline.integration import metrics, tracing
 from seamline.integration.events import NewEvent
-from seamline.integration.subscribers import SubscriberRegistry
-from seamline.store import outbox_repo
+from seamline.integration.subscribers import SubscriberRegistry, Subscription
+from seamline.store import outbox_repo, subscriptions_repo
 
 #: Set in ``Connection.info`` when a transaction wrote events; read when the connection goes back to the
 #: pool (after commit) to wake the dispatcher. Cleared at the start of each transaction by the store.
@@ -32,6 +36,22 @@ class Outbox:
         self.registry = registry
         self.clock = clock
         self.notify = notify
+        self._parsed: tuple[list[Any], list[Subscription]] = ([], [])
+
+    def subscriptions(self, conn: Connection) -> list[Subscription]:
+        """Who takes events now: the database's declared subscriptions and this process's own subscribers."""
+        rows = subscriptions_repo.subscription_rows(conn)
+        if rows != self._parsed[0]:  # parsed again only when the configuration changed
+            parsed = [
+                Subscription(name, frozenset(types), None if channels is None else frozenset(channels), coalesce)
+                for name, types, channels, coalesce in rows
+            ]
+            self._parsed = (rows, parsed)
+        local = self.registry.local()
+        if not local:
+            return self._parsed[1]
+        names = {s.name for s in local}
+        return [*local, *(s for s in self._parsed[1] if s.name not in names)]
 
     def emit(self, conn: Connection, events: Sequence[NewEvent], *, trace_id: str | None = None) -> list[str]:
         """Append events and their deliveries; answers the event ids. Call inside a write transaction."""
@@ -50,7 +70,8 @@ class Outbox:
             }
             for e in events
         ]
-        interested = [(row, self.registry.for_event(row["type"], row["channel"])) for row in rows]
+        subscriptions = self.subscriptions(conn)
+        interested = [(row, [s for s in subscriptions if s.takes(row["type"], row["channel"])]) for row in rows]
         seqs = outbox_repo.append_events(conn, rows, now, seqs=any(subscribers for _, subscribers in interested))
         per_subscriber: dict[str, list[dict[str, Any]]] = defaultdict(list)
         coalescing: dict[str, list[str]] = defaultdict(list)

@@ -88,7 +88,8 @@ class Integration:
         self.dispatcher.start()
         self.inbox.start()
         self.retention.start()
-        if listen:
+        # With NATS, any process may hold the relay's lease: it hears other processes' commits at once.
+        if listen or self.nats is not None:
             wake = self.nats.wake if self.nats is not None else self.dispatcher.wake
             self._listener = NotifyListener(self.app.engine, wake)
             self._listener.start()

@@ -41,6 +41,9 @@ class IntegrationSettings:
     poll_seconds: float = 2.0
     batch_size: int = 50
     nats_grace_seconds: float = 2.0
+    #: The outbox relay to NATS runs in one process at a time, under a lease in the database that runs out
+    #: this long after its holder stops renewing it (a dead relay is replaced within about 1.3 times this).
+    relay_lease_seconds: float = 10.0
     inbox_max_attempts: int = 5
     #: A held message (its order not seen yet, an unknown SKU) is tried again at least this often.
     inbox_hold_recheck_seconds: float = 300.0
@@ -79,6 +82,7 @@ class IntegrationSettings:
             backoff_cap_seconds=number("SEAMLINE_DELIVERY_BACKOFF_CAP_SECONDS", cls.backoff_cap_seconds),
             lease_seconds=number("SEAMLINE_DELIVERY_LEASE_SECONDS", cls.lease_seconds),
             poll_seconds=number("SEAMLINE_DISPATCH_POLL_SECONDS", cls.poll_seconds),
+            relay_lease_seconds=number("SEAMLINE_RELAY_LEASE_SECONDS", cls.relay_lease_seconds),
             inbox_max_attempts=int(number("SEAMLINE_INBOX_MAX_ATTEMPTS", cls.inbox_max_attempts)),
             inbox_hold_recheck_seconds=number("SEAMLINE_INBOX_HOLD_RECHECK_SECONDS", cls.inbox_hold_recheck_seconds),
             retention_inbox_days=number("SEAMLINE_RETENTION_INBOX_DAYS", cls.retention_inbox_days),
@@ -97,8 +101,8 @@ class IntegrationSettings:
             raise InvalidInput(f"SEAMLINE_TRANSPORT must be one of {', '.join(TRANSPORTS)}, not {self.transport!r}")
         if self.max_attempts < 1:
             raise InvalidInput("SEAMLINE_DELIVERY_MAX_ATTEMPTS must be at least 1")
-        if self.lease_seconds <= 0 or self.poll_seconds <= 0:
-            raise InvalidInput("the delivery lease and the dispatch poll must be positive")
+        if self.lease_seconds <= 0 or self.poll_seconds <= 0 or self.relay_lease_seconds <= 0:
+            raise InvalidInput("the delivery lease, the relay lease and the dispatch poll must be positive")
 
     @property
     def resolved_nats_url(self) -> str:

@@ -76,20 +76,62 @@ class Subscriber:
         return self.channels is None or channel is None or channel in self.channels
 
 
+@dataclass(frozen=True)
+class Subscription:
+    """What a subscriber takes, without how it delivers: what a delivery row is created from. A configured
+    connector's subscriptions are read from the database by every process (``store.subscriptions_repo``)."""
+
+    name: str
+    event_types: frozenset[str]
+    channels: frozenset[str] | None = None
+    coalesce: bool = True
+
+    @classmethod
+    def of(cls, subscriber: Subscriber) -> Subscription:
+        return cls(subscriber.name, subscriber.event_types, subscriber.channels, subscriber.coalesce)
+
+    def takes(self, event_type: str, channel: str | None) -> bool:
+        if event_type not in self.event_types:
+            return False
+        return self.channels is None or channel is None or channel in self.channels
+
+
 @dataclass
 class SubscriberRegistry:
-    _by_name: dict[str, Subscriber] = field(default_factory=dict)
+    """The subscribers this process can deliver to. Those added ``declared`` (a connector wired from a
+    channel's configuration) also have their subscription in the database, which is where deliveries for
+    them are created from; the others (``SEAMLINE_WEBHOOK_SUBSCRIBERS``, a test's own) are known to this
+    process only, and the outbox creates their deliveries from here."""
 
-    def add(self, subscriber: Subscriber) -> Subscriber:
+    _by_name: dict[str, Subscriber] = field(default_factory=dict)
+    _declared: set[str] = field(default_factory=set)
+    _local: list[Subscription] = field(default_factory=list)
+
+    def add(self, subscriber: Subscriber, *, declared: bool = False) -> Subscriber:
         if subscriber.name in self._by_name:
             raise ValueError(f"a subscriber named {subscriber.name} is already registered")
         if subscriber.max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         self._by_name[subscriber.name] = subscriber
+        if declared:
+            self._declared.add(subscriber.name)
+        self._local = self._locals()
         return subscriber
 
     def remove(self, name: str) -> None:
         self._by_name.pop(name, None)
+        self._declared.discard(name)
+        self._local = self._locals()
+
+    def _locals(self) -> list[Subscription]:
+        return [Subscription.of(s) for n, s in sorted(self._by_name.items()) if n not in self._declared]
+
+    def local(self) -> list[Subscription]:
+        """The subscriptions of the subscribers known to this process only (not declared in the database)."""
+        return self._local
+
+    def is_declared(self, name: str) -> bool:
+        return name in self._declared
 
     def get(self, name: str) -> Subscriber | None:
         return self._by_name.get(name)

@@ -248,12 +248,16 @@ class HoldBatcher:
             )
 
         # Holds past their TTL on these SKUs give their units back first (evaluated here, not left to a cron).
+        # Their rows and the batch's are locked in one ordered statement first (issue 16): locking them in two
+        # rounds would hold a late row of the first while waiting for an early row of the second.
         skus = sorted({sku for d in demands.values() for sku, _, _ in d.lines})
-        if skus:
-            ledger_repo.expire_holds(conn, ledger_repo.expired_hold_ids(conn, now, skus=skus), now)
-
         order = sorted(demands)
-        available = ledger_repo.lock_available(conn, rows_needed(demands[i] for i in order))
+        needed = rows_needed(demands[i] for i in order)
+        lapsed = ledger_repo.expired_hold_ids(conn, now, skus=skus) if skus else []
+        ledger_repo.lock_available(conn, needed | set(ledger_repo.hold_rows(conn, lapsed)))
+        if lapsed:
+            ledger_repo.expire_holds(conn, lapsed, now)
+        available = ledger_repo.lock_available(conn, needed)
         decisions, net = decide_all(available, [demands[i] for i in order])
         ledger_repo.add_reserved(conn, net)
 

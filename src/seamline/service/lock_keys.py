@@ -9,16 +9,19 @@ from collections.abc import Iterable
 from sqlalchemy import Connection
 
 from seamline.service.group_commit import LockKeys
-from seamline.store import catalog_repo, channels_repo
+from seamline.store import catalog_repo, channels_repo, ledger_repo
 
 Key = tuple[str, str]
 
 
 def stock_rows(conn: Connection, skus: Iterable[str], locations: Iterable[str]) -> set[Key]:
-    """Each SKU, and each component of those that are prepacks (stock is kept in units), at each location."""
+    """Each SKU, and each component of those that are prepacks (stock is kept in units), at each location,
+    and the rows of the lapsed holds on them."""
     wanted = set(skus)
     units = wanted | {component for parts in catalog_repo.prepack_map(conn, wanted).values() for component, _ in parts}
-    return {(sku, location) for sku in units for location in set(locations)}
+    # The write expires the lapsed holds on its SKUs first, giving back units wherever they were held: their
+    # rows are locked with the others, or that expiry would lock them later, out of the global order.
+    return {(sku, location) for sku in units for location in set(locations)} | ledger_repo.lapsed_hold_rows(conn, units)
 
 
 def sale_rows(location: str, skus: Iterable[str]) -> LockKeys:

@@ -1,5 +1,6 @@
 """What several processes of one installation agree on through the database: who runs a periodic job this
-period, and what a shared rate limit still allows."""
+period, who holds a lease on work done by one process at a time (the outbox relay), and what a shared rate
+limit still allows."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, or_, select, update
 
 from seamline.store.tables import job_periods, rate_buckets
 from seamline.store.upsert import insert_on_conflict
@@ -55,3 +56,24 @@ def read_bucket(conn: Connection, name: str) -> dict[str, float] | None:
 
 def save_bucket(conn: Connection, name: str, values: Mapping[str, Any]) -> None:
     conn.execute(update(rate_buckets).where(rate_buckets.c.name == name).values(**dict(values)))
+
+
+def hold_lease(conn: Connection, name: str, *, owner: str, now: datetime, ttl: timedelta) -> bool:
+    """Take or renew the lease ``name`` for ``owner`` until ``now + ttl``: true when it was free, had run out,
+    or was already ``owner``'s. A lease is a ``job_periods`` row whose ``next_due_at`` is when it runs out; one
+    conditional update, so of processes asking at once exactly one holds it."""
+    insert_on_conflict(conn, job_periods, ["name"], {"name": name, "next_due_at": now}, None)
+    taken = conn.execute(
+        update(job_periods)
+        .where(job_periods.c.name == name, or_(job_periods.c.next_due_at <= now, job_periods.c.owner == owner))
+        .values(next_due_at=now + ttl, owner=owner, claimed_at=now)
+    )
+    return taken.rowcount == 1
+
+
+def release_lease(conn: Connection, name: str, *, owner: str, now: datetime) -> bool:
+    """Give the lease up at once (a process stopping cleanly), if ``owner`` still holds it."""
+    released = conn.execute(
+        update(job_periods).where(job_periods.c.name == name, job_periods.c.owner == owner).values(next_due_at=now)
+    )
+    return released.rowcount == 1

@@ -10,7 +10,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, bindparam, exists, func, or_, select, tuple_, union, union_all, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+    tuple_,
+    union,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from seamline.domain.errors import Shortage, ShortLine
@@ -247,10 +261,63 @@ def end_hold(conn: Connection, hold_id: str, *, status: str, now: datetime, requ
     condition = and_(holds.c.id == hold_id, holds.c.status == "held")
     if require_live:
         condition = and_(condition, holds.c.expires_at > now)
+    lines = _hold_lines(conn, [hold_id])
+    _lock_lines(conn, lines)
     flipped = conn.execute(update(holds).where(condition).values(status=status, ended_at=now)).rowcount == 1
     if flipped:
-        _unreserve(conn, _hold_lines(conn, [hold_id]))
+        _unreserve(conn, lines)
     return flipped
+
+
+def hold_rows(conn: Connection, hold_ids: Sequence[str]) -> list[tuple[str, str]]:
+    """The (sku, location) balance rows the given holds reserve."""
+    return sorted({(sku, location) for sku, location, _ in _hold_lines(conn, hold_ids)}) if hold_ids else []
+
+
+def lapsed_hold_rows(conn: Connection, skus: Iterable[str]) -> set[tuple[str, str]]:
+    """On PostgreSQL, the rows reserved by live holds on ``skus`` that have lapsed, or will within 5 seconds,
+    by the database's clock: a write taking these SKUs expires those holds first, so it declares their rows
+    among those it locks in the global order (``service.lock_keys``). SQLite has one writer: none needed."""
+    wanted = sorted(set(skus))
+    if not wanted or conn.dialect.name != "postgresql":
+        return set()
+    return {(r.sku, r.location) for r in conn.execute(_LAPSED_ROWS_PG, {"wanted": wanted})}
+
+
+_LAPSED = holds.alias("lapsed")
+_LAPSED_LINES = hold_lines.alias("lapsed_lines")
+_LAPSED_ROWS_PG = (
+    select(hold_lines.c.sku, hold_lines.c.location)
+    .distinct()
+    .where(
+        hold_lines.c.hold_id.in_(
+            select(_LAPSED.c.id).where(
+                _LAPSED.c.status == "held",
+                _LAPSED.c.expires_at <= text("clock_timestamp() + interval '5 seconds'"),
+                # Correlated, as in _EXPIRED_OF_SKUS: only the few lapsed holds the index finds are checked.
+                exists().where(
+                    _LAPSED_LINES.c.hold_id == _LAPSED.c.id,
+                    _LAPSED_LINES.c.sku.in_(bindparam("wanted", expanding=True)),
+                ),
+            )
+        )
+    )
+)
+
+
+def _lock_free(conn: Connection, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Lock those of ``keys`` no other transaction holds, in the global order, without waiting; answers them
+    (with the rows this transaction holds already). On SQLite the writer holds the database: all of them."""
+    if not keys or conn.dialect.name != "postgresql":
+        return keys
+    return {(r.sku, r.location) for r in conn.execute(_LOCK_FREE_PG, {"wanted": sorted(keys)})}
+
+
+def _lock_lines(conn: Connection, lines: Iterable[Line]) -> None:
+    """Lock the balance rows of a hold's lines, in the global order, before its status row (issue 16): the
+    hold batcher locks balance rows and then expires the lapsed holds on them, so taking a hold's row first
+    and its balances second (a release, the sweeper) would make a cycle with it, a deadlock."""
+    lock_available(conn, [(sku, location) for sku, location, _ in lines])
 
 
 def expired_hold_ids(
@@ -283,6 +350,18 @@ def expire_holds(conn: Connection, hold_ids: Sequence[str], now: datetime) -> in
     """Flip the given holds to expired where they are still held and past their time; return how many."""
     if not hold_ids:
         return 0
+    lines_of: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for hold_id, sku, location in conn.execute(
+        select(hold_lines.c.hold_id, hold_lines.c.sku, hold_lines.c.location).where(
+            hold_lines.c.hold_id.in_(list(hold_ids))
+        )
+    ):
+        lines_of[hold_id].add((sku, location))
+    # A lapsed hold is expired by whichever writer can lock its balance rows now (this transaction already
+    # holds, or no one does): waiting here, for rows taken outside the global order, could deadlock. One whose
+    # rows are busy is left to the next writer of its rows or the next sweep; it already counts as free.
+    free = _lock_free(conn, {row for rows in lines_of.values() for row in rows})
+    hold_ids = [hid for hid in hold_ids if lines_of.get(hid, set()) <= free]
     flipped = [
         hid
         for hid in sorted(hold_ids)
@@ -565,6 +644,9 @@ _READ_AVAILABLE = select(balances.c.sku, balances.c.location, _available.label("
 _LOCK_AVAILABLE_PG = _READ_AVAILABLE.order_by(
     balances.c.sku.collate("C"), balances.c.location.collate("C")
 ).with_for_update()
+_LOCK_FREE_PG = _READ_AVAILABLE.order_by(balances.c.sku.collate("C"), balances.c.location.collate("C")).with_for_update(
+    skip_locked=True
+)
 
 
 _ADD_RESERVED = (

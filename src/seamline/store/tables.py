@@ -1100,6 +1100,20 @@ job_periods = Table(
     Column("claimed_at", UTCDateTime, nullable=True),
 )
 
+#: What each configured subscriber takes (issue 16): written by the process that wires a channel or an
+#: accounting connection (``owner``), before its PUT answers, and read by every process that writes events,
+#: so deliveries follow the configuration in the database, not one process's memory.
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("subscriber", String(200), primary_key=True),
+    Column("owner", String(200), nullable=False, index=True),
+    Column("event_types", JSON, nullable=False),
+    Column("channels", JSON, nullable=True),  # null: every channel
+    Column("coalesced", Boolean, nullable=False),  # the Subscriber's ``coalesce``
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 #: Token buckets every process of an installation draws from (a platform's rate limit is per account, not
 #: per process). Times are seconds since the epoch, as the buckets' arithmetic takes them.
 rate_buckets = Table(

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
@@ -174,6 +174,24 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+class Bucket(Protocol):
+    """What the client paces an operation on: ``TokenBucket`` (this process's memory) or the database's
+    ``SharedTokenBucket``, which every process of an installation draws from (issue 16)."""
+
+    @property
+    def rate(self) -> float: ...
+
+    def take(self, wanted: int) -> int: ...
+
+    def wait_time(self) -> float: ...
+
+    def pause(self, seconds: float) -> None: ...
+
+
+#: Makes the bucket of one operation from (operation, rate per second, burst).
+BucketFactory = Callable[[str, float, float], Bucket]
+
+
 class AmazonClient:
     def __init__(
         self,
@@ -182,7 +200,11 @@ class AmazonClient:
         transport: httpx.BaseTransport | None = None,
         clock: Clock | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        buckets: BucketFactory | None = None,
     ) -> None:
+        """``buckets`` makes each operation's bucket; by default one in this process's memory on ``clock``.
+        Amazon counts calls per selling-partner account and application, whichever process makes them: an
+        installation of several processes passes buckets kept in the database."""
         self.config = config
         self.clock: Clock = clock or SystemClock()
         self._sleep = sleep
@@ -196,9 +218,9 @@ class AmazonClient:
         self.token_refreshes = 0
         #: Pre-signed document URLs (S3) take no SP-API token.
         self._documents = httpx.Client(transport=transport, timeout=config.timeout_seconds)
-        self._buckets = {
-            op: TokenBucket(rate, burst, now=self._seconds) for op, (rate, burst) in config.rate_limits.items()
-        }
+        make = buckets or (lambda _op, rate, burst: TokenBucket(rate, burst, now=self._seconds))
+        limits = config.rate_limits.items()
+        self._buckets: dict[str, Bucket] = {op: make(op, rate, burst) for op, (rate, burst) in limits}
         #: Calls made and 429s met over the client's life.
         self.calls = 0
         self.throttled = 0

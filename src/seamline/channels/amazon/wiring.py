@@ -30,6 +30,7 @@ from seamline.channels.wiring import (
     WiringContext,
     availability_catch_up,
 )
+from seamline.integration.shared_limits import SharedTokenBucket
 from seamline.sandbox.amazon import AmazonSandbox, SandboxConfig
 
 
@@ -69,8 +70,15 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
             settings.setdefault("access_token", platform.config.access_token)
         settings.setdefault("marketplace_ids", list(platform.config.marketplace_ids))
         settings.setdefault("currency", platform.config.currency)
-    # Amazon's rate limits are in real time: the client paces on the system clock, not on business time.
-    client = AmazonClient(AmazonConfig.from_settings(settings), transport=transport)
+    # Amazon's rate limits are in real time: the client paces on the system clock, not on business time, and
+    # on buckets every process of the installation shares (per selling-partner account and endpoint).
+    amazon = AmazonConfig.from_settings(settings)
+    engine = context.app.engine
+
+    def shared(operation: str, rate: float, burst: float) -> SharedTokenBucket:
+        return SharedTokenBucket(engine, f"amazon:{amazon.endpoint}:{amazon.seller_id}:{operation}", rate, burst)
+
+    client = AmazonClient(amazon, transport=transport, buckets=shared)
     currency = settings.get("currency")
     connector = AmazonConnector(context.app, config.code, client, currency=str(currency) if currency else None)
     integration = context.integration

@@ -6,6 +6,10 @@ points rather than being throttled), waits and retries when it is throttled anyw
 HTTP 200 or 429), and raises typed errors for what the dispatcher should retry (``ShopifyUnavailable``,
 ``ShopifyThrottled``) and what it should dead-letter (``ShopifyRejected``).
 
+Several processes of one installation share a shop's bucket: given ``points`` (a bucket in the database,
+``SharedTokenBucket``), the client also takes each call's expected cost from it before calling and writes
+back what Shopify reported after, so one process's spending is seen by the others before their next call.
+
 ``admin_api_url`` alone decides where it talks: a real shop (``https://<shop>.myshopify.com/admin/api/
 2026-07``) or the sandbox; the transport is injectable (``ShopifySandbox.transport()`` in tests)."""
 
@@ -19,7 +23,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -32,6 +36,7 @@ from seamline.channels.shopify.mapper import (
     to_gid,
 )
 from seamline.domain.clock import Clock, SystemClock
+from seamline.integration.retry import Budget
 
 API_VERSION = "2026-07"
 _KEY_NAMESPACE = uuid.UUID("5b0c6f4e-7f0a-4a53-9a54-5ea41e5e0001")
@@ -340,6 +345,19 @@ def batch_key(base: str | None, variables: Mapping[str, Any]) -> str:
     return str(uuid.uuid5(_KEY_NAMESPACE, f"{base or ''}|{digest}"))
 
 
+class PointsBucket(Protocol):
+    """A shop's cost bucket as every process of the installation sees it (``SharedTokenBucket``)."""
+
+    @property
+    def rate(self) -> float: ...
+
+    def take(self, wanted: int) -> int: ...
+
+    def give_back(self, count: int) -> None: ...
+
+    def observe(self, budget: Budget) -> None: ...
+
+
 class ShopifyClient:
     def __init__(
         self,
@@ -348,8 +366,10 @@ class ShopifyClient:
         transport: httpx.BaseTransport | None = None,
         clock: Clock | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        points: PointsBucket | None = None,
     ) -> None:
         self.config = config
+        self.points = points
         self.clock: Clock = clock or SystemClock()
         self._sleep = sleep
         self._http = httpx.Client(
@@ -403,6 +423,21 @@ class ShopifyClient:
         actual = cost.get("actualQueryCost")
         return (requested if isinstance(requested, int) else None, actual if isinstance(actual, int) else None)
 
+    def _shared_wait(self, cost: int) -> float:
+        """Take ``cost`` points from the shared bucket, all or none; answers how long to wait when short."""
+        if self.points is None:
+            return 0.0
+        granted = self.points.take(cost)
+        if granted >= cost:
+            return 0.0
+        self.points.give_back(granted)
+        return max(0.01, (cost - granted) / max(self.points.rate, 0.001))
+
+    def _share(self) -> None:
+        """Write Shopify's own account of the bucket (it counts every process's calls) to the shared one."""
+        if self.points is not None and self.throttle is not None:
+            self.points.observe(Budget(self.throttle.available, self.throttle.restore_rate))
+
     def _pause(self, seconds: float, waited: float) -> float:
         if waited + seconds > self.config.max_throttle_wait_seconds:
             raise ShopifyThrottled(seconds)
@@ -419,6 +454,10 @@ class ShopifyClient:
             wait = self._wait_for(self._costs.get(operation, 1))
             if wait > 0:
                 waited = self._pause(wait, waited)
+            short = self._shared_wait(self._costs.get(operation, 1))
+            if short > 0:
+                waited = self._pause(short, waited)
+                continue
             try:
                 response = self._http.post(self.config.graphql_url, content=body)
             except httpx.TransportError as exc:
@@ -442,6 +481,7 @@ class ShopifyClient:
                 raise ShopifyRejected(f"HTTP {status}: {str(payload)[:300]}", status=status)
             payload = payload if isinstance(payload, Mapping) else {}
             requested, actual = self._observe(payload.get("extensions"))
+            self._share()
             errors = [e for e in payload.get("errors") or [] if isinstance(e, Mapping)]
             throttled = status == 429 or any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors)
             if requested is not None:

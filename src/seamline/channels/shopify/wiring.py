@@ -62,11 +62,14 @@ from seamline.integration import (
 from seamline.integration.availability import coalesce_key
 from seamline.integration.catalog_events import style_coalesce_key
 from seamline.integration.events import ORDER_SHIPPED, STYLE_CHANGED
+from seamline.integration.shared_limits import SharedTokenBucket
 from seamline.sandbox.shopify import SandboxConfig, ShopifySandbox
 from seamline.service import Seamline
 from seamline.store import catalog_repo, outbox_repo, shopify_repo
 
 API_VERSION = "2026-07"
+#: A standard plan's cost bucket (2,000 points, 100 restored a second): where the shared bucket starts.
+SHARED_MAXIMUM, SHARED_RESTORE_RATE = 2000.0, 100.0
 #: The location of a sandbox shop made for a ``sandbox:`` URL.
 SANDBOX_LOCATION = "Sandbox warehouse"
 
@@ -123,11 +126,16 @@ def build_client(context: WiringContext, config: ChannelConfig) -> ShopifyClient
         domain = _setting(config, "shop_domain")
         transport = sandbox_for(domain, access_token=token).transport()
         url = f"http://{domain}/admin/api/{API_VERSION}"
+    # The cost bucket is the shop's (per app and shop), whichever process calls: shared through the database,
+    # at a standard plan's size until the shop's own answers correct its rate and level.
+    shop = str(settings.get("shop_domain") or url).lower()
+    points = SharedTokenBucket(context.app.engine, f"shopify:{shop}:points", SHARED_RESTORE_RATE, SHARED_MAXIMUM)
     return ShopifyClient(
         ShopifyConfig(url, token, max_throttle_wait_seconds=wait),
         transport=transport,
         clock=context.app.clock,
         sleep=time.sleep,
+        points=points,
     )
 
 

@@ -1,8 +1,10 @@
 """NATS JetStream transport (DESIGN 8), for scale-out.
 
-- The outbox relay publishes each event to ``<prefix>.<EventType>`` with ``Nats-Msg-Id`` = event id, so a
-  relay that publishes twice (a crash between publish and marking it relayed, two relays racing) is
-  deduplicated by the broker.
+- The outbox relay publishes each event to ``<prefix>.<EventType>`` with ``Nats-Msg-Id`` = event id. It runs
+  in one process of the installation at a time, the holder of the ``outbox-relay`` lease in the database
+  (``service.coordination.Lease``), which another process takes over within about 1.3 x
+  ``SEAMLINE_RELAY_LEASE_SECONDS`` when its holder dies. A relay that publishes twice all the same (a crash
+  between publish and marking it relayed, a holder that stalled past its lease) is deduplicated by the broker.
 - Workers consume with one durable pull consumer per (subscriber, event type) and explicit acks; several
   workers bound to the same durable consumer share its messages.
 - The database stays the record of each delivery: a worker leases the delivery row for the message's
@@ -35,12 +37,14 @@ from seamline.integration.dispatcher import Dispatcher
 from seamline.integration.settings import IntegrationSettings
 from seamline.integration.subscribers import Subscriber, SubscriberRegistry
 from seamline.service import Seamline
+from seamline.service.coordination import Lease
 from seamline.store import outbox_repo
 from seamline.store.db import run_transaction
 
 log = logging.getLogger("seamline.nats")
 
 RELAY_BATCH = 500
+RELAY_LEASE = "outbox-relay"
 
 
 def event_message(row: dict[str, Any]) -> bytes:
@@ -89,8 +93,11 @@ class NatsTransport:
         self.consume = consume
         self.fetch_batch = fetch_batch
         self.name = name or f"seamline-worker-{uuid.uuid4().hex[:8]}"
+        self.relay_lease = Lease(app.engine, RELAY_LEASE, ttl=settings.relay_lease_seconds, clock=app.clock)
         self.ready = threading.Event()
         self.handled: Counter[str] = Counter()
+        #: Events this transport's relay published (the lease holder's count; the others' stay at 0).
+        self.relayed = 0
         self._acks: set[asyncio.Task[None]] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -185,6 +192,7 @@ class NatsTransport:
         )
         for ack in acks:
             metrics.RELAYED.labels("duplicate" if ack.duplicate else "published").inc()
+        self.relayed += len(rows)
         now = self.app.clock.now()
         seqs = [int(row["seq"]) for row in rows]
         await asyncio.to_thread(run_transaction, self.app.engine, lambda c: outbox_repo.mark_relayed(c, seqs, now))
@@ -192,8 +200,19 @@ class NatsTransport:
 
     async def _relay_loop(self, js: JetStreamContext) -> None:
         assert self._relay_wake is not None
+        try:
+            await self._relay_while_held(js)
+        finally:
+            await asyncio.to_thread(self.relay_lease.release)  # the next process takes over without waiting
+
+    async def _relay_while_held(self, js: JetStreamContext) -> None:
+        assert self._relay_wake is not None
         while True:
             self._relay_wake.clear()
+            if not await asyncio.to_thread(self.relay_lease.held):
+                # Another process relays; ask again when the lease could have run out.
+                await asyncio.sleep(self.relay_lease.recheck_seconds)
+                continue
             try:
                 relayed = await self.relay_once(js)
             except Exception:  # noqa: BLE001 - publish or database trouble: try again shortly
@@ -203,7 +222,8 @@ class NatsTransport:
             if relayed >= RELAY_BATCH:
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._relay_wake.wait(), timeout=self.settings.poll_seconds)
+                timeout = min(self.settings.poll_seconds, self.relay_lease.recheck_seconds)
+                await asyncio.wait_for(self._relay_wake.wait(), timeout=timeout)
 
     # ------------------------------------------------------------------ consumers
     async def _subscribe(self, js: JetStreamContext, sub: Subscriber, event_type: str) -> Any:
@@ -297,10 +317,15 @@ class NatsTransport:
             messages = readable
             if not messages:
                 return
-            if sub.rate_per_second is not None:
-                for _ in event_ids:
+            if sub.rate_per_second is None:
+                results = await asyncio.to_thread(self.dispatcher.deliver_events, sub.name, event_ids)
+            else:
+                # One token, then that one delivery: tokens taken for a whole batch first and spent together
+                # afterwards would send the batch at once, above the rate they were paced at.
+                results = []
+                for event_id in event_ids:
                     await asyncio.to_thread(self.dispatcher.acquire, sub, self._stop)
-            results = await asyncio.to_thread(self.dispatcher.deliver_events, sub.name, event_ids)
+                    results += await asyncio.to_thread(self.dispatcher.deliver_events, sub.name, [event_id])
             self.handled.update(results)
             # ``busy``: an older number of the same key (or this very delivery) is in flight; the worker
             # holding it chains to the newest pending number when it finishes (Dispatcher._chain), and a
