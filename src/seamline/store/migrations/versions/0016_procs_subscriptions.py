@@ -1,7 +1,7 @@
 """the subscription set in the database: deliveries follow configuration every process sees at once
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-07 19:45:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from seamline.store.types import UTCDateTime
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
