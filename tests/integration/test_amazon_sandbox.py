@@ -49,11 +49,12 @@ class World:
         )
 
 
-def test_the_sandbox_allows_a_burst_of_ten_patches_then_answers_429_with_retry_after() -> None:
+def test_the_sandbox_allows_a_burst_of_five_patches_then_answers_429_with_retry_after() -> None:
+    """Listings Items v2021-08-01: patchListingsItem is 5 requests/s with a burst of 5 (not v2020-09-01's 10)."""
     world = World()
     world.sandbox.add_listing("SKU-1", "SHIRT", quantity=0)
-    answers = [world.patch_raw("SKU-1") for _ in range(11)]
-    assert [a.status_code for a in answers] == [200] * 10 + [429]
+    answers = [world.patch_raw("SKU-1") for _ in range(6)]
+    assert [a.status_code for a in answers] == [200] * 5 + [429]
     throttled = answers[-1]
     assert throttled.json()["errors"][0]["code"] == "QuotaExceeded"
     assert float(throttled.headers["retry-after"]) == pytest.approx(0.2)
@@ -73,7 +74,7 @@ def test_the_client_paces_itself_at_five_a_second_and_is_never_throttled() -> No
     assert world.sandbox.quantity("SKU-1") == 29
     assert [c.status for c in world.sandbox.operations("patchListingsItem")] == [200] * 30
     waited = (world.clock.now() - START).total_seconds()
-    assert waited == pytest.approx((30 - 10) / 5, abs=0.05), "burst of 10, then 5 a second"
+    assert waited == pytest.approx((30 - 5) / 5, abs=0.05), "burst of 5, then 5 a second"
 
 
 def test_a_429_is_waited_out_for_its_retry_after_and_handed_back_past_the_clients_patience() -> None:

@@ -97,6 +97,8 @@ class PickIn(Request):
 
 class ShipIn(Request):
     tracking: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    #: The carrier of this shipment (marketplaces confirm each parcel with its carrier and tracking).
+    carrier: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
 
 
 class AllocationRunIn(Request):

@@ -12,6 +12,9 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from seamline.service.channel_orders import ChannelLine, ChannelOrder, Verdict
+from seamline.service.customers import ContactRequest
+
 
 class SkipReason(StrEnum):
     """Why a channel line takes no stock: each has one defined behaviour."""
@@ -108,6 +111,31 @@ class OrderMapping:
     stock_lines: tuple[OrderLine, ...]
     skipped: tuple[SkippedLine, ...]
     detail: str = ""
+
+
+_VERDICTS = {
+    OrderVerdict.ACCEPT: Verdict.ACCEPT,
+    OrderVerdict.HOLD_UNKNOWN_SKU: Verdict.HOLD,
+    OrderVerdict.HOLD_FOREIGN_CURRENCY: Verdict.HOLD,
+    OrderVerdict.IGNORE_TEST_ORDER: Verdict.IGNORE,
+    OrderVerdict.IGNORE_NOTHING_TO_FULFIL: Verdict.IGNORE,
+}
+
+
+def queue_order(mapping: OrderMapping) -> ChannelOrder:
+    """The mapped order as the one channel-order use case takes it (``seamline.service.channel_orders``)."""
+    order = mapping.order
+    customer = None
+    if order.customer is not None:
+        customer = ContactRequest(order.customer.email, order.customer.phone, order.customer.name)
+    return ChannelOrder(
+        external_id=order.external_id,
+        currency=order.currency,
+        lines=tuple(ChannelLine(str(line.sku), line.qty, str(line.unit_price)) for line in mapping.stock_lines),
+        customer=customer,
+        verdict=_VERDICTS[mapping.verdict],
+        detail=f"{mapping.verdict.value}: {mapping.detail}" if mapping.detail else mapping.verdict.value,
+    )
 
 
 @dataclass(frozen=True)

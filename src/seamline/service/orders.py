@@ -48,7 +48,7 @@ from seamline.service import finance, metrics
 from seamline.service.app import Seamline
 from seamline.service.customers import Contact, ContactRequest, attach_customer, parse_contact
 from seamline.service.principal import Principal, default_till_channel, is_till_channel
-from seamline.store import catalog_repo, channels_repo, ledger_repo, orders_repo
+from seamline.store import channel_orders_repo, catalog_repo, channels_repo, ledger_repo, orders_repo
 
 #: The tender that pays an exchange's new order with the value of the goods brought back.
 EXCHANGE_CREDIT = "exchange_credit"
@@ -590,13 +590,26 @@ class OrderDesk:
         metrics.ORDER_STEPS.labels("pack").inc()
         return self._save_step(conn, order, new_lines, derive_status(new_lines))
 
-    def ship(self, conn: Connection, order_id: str, tracking: str | None = None) -> dict[str, Any]:
-        """Ship every packed unit. A wholesale order ships only inside its ship window."""
+    def ship(
+        self, conn: Connection, order_id: str, tracking: str | None = None, *, carrier: str | None = None
+    ) -> dict[str, Any]:
+        """Ship every packed unit as one shipment (its lines, carrier and tracking are kept in
+        ``order_shipments``, so a channel confirms each parcel). A wholesale order ships only inside its ship
+        window."""
         order = self._locked_order(conn, order_id)
         new_lines = ship_all(order["lines"], OrderStatus(order["status"]))
         if order["kind"] == OrderKind.WHOLESALE.value:
             require_in_window(order["ship_start"], order["cancel_date"], self._now().date())
         extra = {"tracking": tracking} if tracking else {}
+        before = {line.line_no: line.shipped for line in order["lines"]}
+        parcel = [
+            {"line_no": line.line_no, "sku": line.sku, "qty": line.shipped - before.get(line.line_no, 0)}
+            for line in new_lines
+            if line.shipped > before.get(line.line_no, 0)
+        ]
+        channel_orders_repo.record_shipment(
+            conn, order_id, parcel, carrier=carrier, tracking=tracking, now=self._now()
+        )
         metrics.ORDER_STEPS.labels("ship").inc()
         finance.note_shipment(conn, order_id)
         return self._save_step(conn, order, new_lines, derive_status(new_lines), **extra)

@@ -492,6 +492,34 @@ return_lines = Table(
     CheckConstraint("qty > 0", name="qty_positive"),
 )
 
+order_shipments = Table(
+    "order_shipments",
+    metadata,
+    # One row per shipment of an order: the units that left together, with their carrier and tracking, so
+    # each channel confirms each parcel (partial shipments included) as the ledger recorded it.
+    Column("order_id", String(40), ForeignKey("orders.id"), primary_key=True),
+    Column("shipment_no", Integer, primary_key=True),
+    Column("lines", JSON, nullable=False),  # [{line_no, sku, qty}]
+    Column("carrier", String(100)),
+    Column("tracking", String(200)),
+    Column("shipped_at", UTCDateTime, nullable=False),
+)
+
+channel_confirmations = Table(
+    "channel_confirmations",
+    metadata,
+    # What Seamline owes a marketplace and whether it was told: an acceptance decision (kind ``acceptance``,
+    # ref the channel's order id), a shipment (``shipment``, ref order id/shipment no), a refund (``refund``,
+    # ref the return id). ``sent_at`` is set once the platform took it; the row makes each one happen once.
+    Column("channel", Code, primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("ref", String(200), primary_key=True),
+    Column("detail", JSON, nullable=False),
+    Column("decided_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("error", Text),
+)
+
 refunds = Table(
     "refunds",
     metadata,

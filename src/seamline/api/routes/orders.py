@@ -119,7 +119,7 @@ def _step(request: Request, who: Principal, order_id: str, body: dict[str, Any],
         if step == "pick":
             return 200, desk.pick(conn, order_id, kw.get("lines"), trace_id=tid)
         if step == "ship":
-            return 200, desk.ship(conn, order_id, kw.get("tracking"))
+            return 200, desk.ship(conn, order_id, kw.get("tracking"), carrier=kw.get("carrier"))
         handler = {"pack": desk.pack, "cancel": desk.cancel, "close": desk.close}[step]
         return 200, handler(conn, order_id)
 
@@ -147,9 +147,20 @@ def pack(order_id: str, request: Request, who: Principal = Depends(principal)) -
 def ship(
     order_id: str, request: Request, body: ShipIn | None = None, who: Principal = Depends(principal)
 ) -> JSONResponse:
-    """Ship every packed unit, with a tracking number. An unpicked or unpacked order: 409."""
+    """Ship every packed unit as one shipment, with its tracking number and carrier. An unpicked or unpacked
+    order: 409."""
     data = body.model_dump() if body else {}
-    return _step(request, who, order_id, data, "ship", tracking=body.tracking if body else None)
+    if data.get("carrier") is None:
+        data.pop("carrier", None)  # a request without a carrier keeps the idempotency fingerprint it had
+    return _step(
+        request,
+        who,
+        order_id,
+        data,
+        "ship",
+        tracking=body.tracking if body else None,
+        carrier=body.carrier if body else None,
+    )
 
 
 @router.post("/orders/{order_id}/cancel", response_model=OrderOut)

@@ -3,7 +3,7 @@ catch-up (createFeedDocument → upload → createFeed → getFeed → getFeedDo
 the Orders API (getOrders, getOrderItems).
 
 Each operation has its own token bucket at Amazon's documented default rate and burst (``patchListingsItem``
-5/s, burst 10, per selling-partner account and application): the client waits for a token rather than be
+5/s, burst 5 in Listings Items v2021-08-01, per selling-partner account and application): the client waits for a token rather than be
 throttled, and when it is throttled anyway (HTTP 429) it waits ``Retry-After`` (or one token's time) and
 tries again, up to ``max_throttle_wait_seconds``; past that it raises ``AmazonThrottled`` for the
 dispatcher to reschedule. 5xx and no answer are ``AmazonUnavailable`` (retry); other 4xx ``AmazonRejected``.
@@ -45,7 +45,7 @@ LISTINGS_VERSION = "2021-08-01"
 FEEDS_VERSION = "2021-06-30"
 #: Amazon's default (rate per second, burst) per operation, per selling-partner account and application.
 DEFAULT_RATE_LIMITS: Mapping[str, tuple[float, float]] = {
-    "patchListingsItem": (5.0, 10.0),
+    "patchListingsItem": (5.0, 5.0),
     "getOrders": (0.0167, 20.0),
     "getOrderItems": (0.5, 30.0),
     "createFeedDocument": (0.5, 15.0),

@@ -1,7 +1,7 @@
 """The Amazon connector as the integration backbone sees it.
 
 - **Real-time availability**: a ``Subscriber`` of the channel's ``AvailabilityChanged`` (coalesced per SKU,
-  5 deliveries/s, burst 10: Amazon's ``patchListingsItem`` rate) that PATCHes ``fulfillment_availability``
+  5 deliveries/s, burst 5: Amazon's ``patchListingsItem`` rate) that PATCHes ``fulfillment_availability``
   on each marketplace listing of the SKU. SKUs are listed by linking them (``PUT /v1/channels/{code}/
   listings/{sku}``), or all of them with the ``auto_list`` setting. The payload's ``available`` is sent: 0
   while the listing is paused under the channel's threshold. Listing state per marketplace is kept
@@ -34,8 +34,7 @@ from seamline.channels.amazon.mapper import (
     listings_feed,
     map_order,
 )
-from seamline.channels.canonical import OrderCancellation, OrderMapping, OrderVerdict
-from seamline.domain.errors import Conflict
+from seamline.channels.canonical import OrderCancellation, OrderMapping, queue_order
 from seamline.integration import (
     AVAILABILITY_CHANGED,
     Delivered,
@@ -47,23 +46,20 @@ from seamline.integration import (
     RateLimited,
     Subscriber,
 )
-from seamline.service import Seamline
-from seamline.service.customers import ContactRequest
+from seamline.service import Seamline, channel_orders
 from seamline.service.marketplaces import ImportLine, ListingIssue, Listings
-from seamline.service.orders import LineRequest, OrderDesk, OrderRequest
-from seamline.store import catalog_repo, orders_repo
+from seamline.store import catalog_repo
 
 CAPABILITIES = frozenset({"availability_push", "bulk_catch_up", "order_pull", "auto_pause"})
 FEED_KIND = "amazon_listings_feed"
-#: Amazon's documented patchListingsItem rate per selling-partner account: 5 requests/s, burst 10.
+#: Amazon's documented patchListingsItem rate per selling-partner account: 5 requests/s, burst 5.
 PATCH_RATE_PER_SECOND = 5.0
-PATCH_BURST = 10.0
-_CLOSED_STATUSES = frozenset({"cancelled", "shipped", "closed"})
+PATCH_BURST = 5.0
 
 
-class OrderHeld(Exception):
-    """An order the connector will not put into the queue as it is (an unknown SKU, a foreign currency): the
-    inbox keeps it ``failed`` with this reason until someone links the SKU and retries it."""
+#: An order the connector will not put into the queue as it is (an unknown SKU, a foreign currency): the
+#: inbox keeps it ``failed`` with this reason until someone links the SKU and retries it.
+OrderHeld = channel_orders.OrderHeld
 
 
 def _issues(issues: tuple[Issue, ...]) -> list[ListingIssue]:
@@ -83,7 +79,7 @@ class AmazonConnector:
         self.client = client
         self.currency = currency
         self.listings = Listings(app)
-        self.desk = OrderDesk(app)
+        self.orders = channel_orders.ChannelOrders(app)
 
     @property
     def name(self) -> str:
@@ -267,32 +263,7 @@ class AmazonConnector:
         self._place(conn, mapped)
 
     def _cancel(self, conn: Connection, cancellation: OrderCancellation) -> None:
-        order_id = orders_repo.order_id_for(conn, self.channel, cancellation.external_id)
-        if order_id is None:
-            return  # cancelled before we ever saw it: nothing was taken
-        order = orders_repo.get_order(conn, order_id)
-        if order is None or order["status"] in _CLOSED_STATUSES:
-            return
-        try:
-            self.desk.cancel(conn, order_id)
-        except Conflict:
-            return  # picked already: the units are on their way back as a return, not a cancellation
+        self.orders.cancel(conn, self.channel, cancellation.external_id, None, kind="marketplace")
 
     def _place(self, conn: Connection, mapped: OrderMapping) -> None:
-        if mapped.verdict in (OrderVerdict.HOLD_UNKNOWN_SKU, OrderVerdict.HOLD_FOREIGN_CURRENCY):
-            raise OrderHeld(f"{mapped.order.external_id}: {mapped.verdict.value}: {mapped.detail}")
-        if mapped.verdict is not OrderVerdict.ACCEPT:
-            return
-        order = mapped.order
-        customer = order.customer
-        request = OrderRequest(
-            channel=self.channel,
-            external_id=order.external_id,
-            lines=[LineRequest(str(line.sku), line.qty, str(line.unit_price)) for line in mapped.stock_lines],
-            currency=order.currency or self.currency or "",
-            kind="marketplace",
-            customer=None
-            if customer is None
-            else ContactRequest(email=customer.email, phone=customer.phone, name=customer.name, country=None),
-        )
-        self.desk.place_order(conn, request)
+        self.orders.place(conn, self.channel, queue_order(mapped), kind="marketplace")

@@ -7,7 +7,7 @@ sandbox's own when it is a sandbox and they are left out),
 ``product_type``, ``currency``, and the periods of the connector's jobs: ``pull_orders_every_seconds`` (60),
 ``settle_feeds_every_seconds`` (60), ``catch_up_every_seconds`` (none: bulk catch-up only when set).
 
-Wired: the availability subscriber (5 PATCHes/s, burst 10, 429 → Retry-After), the order handler of the
+Wired: the availability subscriber (5 PATCHes/s, burst 5, 429 → Retry-After), the order handler of the
 inbox, and the periodic jobs (pull orders into the inbox, settle listings feeds, catch up).
 """
 

@@ -1,6 +1,9 @@
-"""The Mirakl Seller API client for offer stock: OF01 (upload an offers file, answered with an import id),
-OF02 (the import's status) and OF03 (its error report). Deliberately no OF24: a stock-only ``POST
-/api/offers`` resets every offer field it is not sent (price, description, lead time, discounts).
+"""The Mirakl Seller API client. Offer stock: OF01 (upload an offers file, answered with an import id),
+OF02 (the import's status) and OF03 (its error report). Orders: OR11 (list, paged by offset), OR21 (accept
+or refuse each line), OR23 (carrier tracking), OR24 (ship the whole order), ST01 (a shipment of some units,
+with its tracking: partial shipments), OR28 (refund lines), OR29 (cancel an order). Deliberately no OF24:
+a stock-only ``POST /api/offers`` resets every offer field it is not sent (price, description, lead time,
+discounts).
 
 Mirakl authenticates with the shop's API key in ``Authorization`` (no scheme). It answers 429 with
 ``Retry-After`` when an endpoint's rate is exceeded: the client waits it out up to
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +28,10 @@ from seamline.channels.mirakl.mapper import (
     parse_error_report,
     parse_import_status,
 )
+
+SHIPMENT_MODES = ("shipments", "order")
+#: OR11's largest page.
+ORDER_PAGE = 100
 
 #: Offers per OF01 file: Mirakl takes large files, but a smaller one settles (and fails) faster.
 DEFAULT_MAX_LINES = 10_000
@@ -44,10 +51,25 @@ class MiraklConfig:
     auto_list: bool = False
     timeout_seconds: float = 30.0
     max_throttle_wait_seconds: float = 30.0
+    #: Confirm shipments one parcel at a time with ST01 (``shipments``, the operator has multiple shipments
+    #: on) or per order with OR23 tracking + OR24 ship once every unit shipped (``order``).
+    shipment_mode: str = "shipments"
+    #: Our carrier name → the operator's Mirakl carrier code; a carrier not in it goes as ``carrier_name``.
+    carrier_codes: Mapping[str, str] = field(default_factory=dict)
+    #: The operator's refund reason code for a returned line (OR28).
+    refund_reason_code: str = "RETURN"
+    #: The operator's acceptance window (orders not answered in time are refused by Mirakl), and how long
+    #: before its end an order held for an unknown SKU is answered anyway (its unknown lines refused).
+    acceptance_window_hours: float = 48.0
+    acceptance_margin_hours: float = 2.0
+    #: The shop's currency; an order in another is held.
+    currency: str | None = None
 
     def __post_init__(self) -> None:
         if self.import_mode not in IMPORT_MODES:
             raise ValueError(f"import_mode must be one of {', '.join(IMPORT_MODES)}")
+        if self.shipment_mode not in SHIPMENT_MODES:
+            raise ValueError(f"shipment_mode must be one of {', '.join(SHIPMENT_MODES)}")
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> MiraklConfig:
@@ -64,6 +86,12 @@ class MiraklConfig:
             max_lines=int(settings.get("max_lines", DEFAULT_MAX_LINES)),
             min_import_interval_seconds=float(settings.get("min_import_interval_seconds", 60.0)),
             auto_list=bool(settings.get("auto_list", False)),
+            shipment_mode=str(settings.get("shipment_mode", "shipments")),
+            carrier_codes={str(k): str(v) for k, v in dict(settings.get("carrier_codes") or {}).items()},
+            refund_reason_code=str(settings.get("refund_reason_code", "RETURN")),
+            acceptance_window_hours=float(settings.get("acceptance_window_hours", 48.0)),
+            acceptance_margin_hours=float(settings.get("acceptance_margin_hours", 2.0)),
+            currency=None if settings.get("currency") is None else str(settings["currency"]),
         )
 
 
@@ -178,3 +206,67 @@ class MiraklClient:
             return parse_error_report(response.content)
         except MappingError as exc:
             raise MiraklUnavailable(f"OF03: {exc}") from exc
+
+    # ------------------------------------------------------------------ orders
+    def _json(self, operation: str, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise MiraklUnavailable(f"{operation}: not JSON: {response.text[:200]!r}") from exc
+
+    def list_orders(
+        self,
+        *,
+        updated_since: str | None = None,
+        states: Sequence[str] | None = None,
+        order_ids: Sequence[str] | None = None,
+        offset: int = 0,
+        max_results: int = ORDER_PAGE,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """OR11: one page of orders (oldest first) and the total the filters match."""
+        params: dict[str, Any] = {"offset": offset, "max": max_results}
+        if updated_since:
+            params["start_update_date"] = updated_since
+        if states:
+            params["order_state_codes"] = ",".join(states)
+        if order_ids:
+            params["order_ids"] = ",".join(order_ids)
+        body = self._json("OR11", self._send("OR11", "GET", "/api/orders", params=self._params(params)))
+        if not isinstance(body, Mapping) or not isinstance(body.get("orders"), list):
+            raise MiraklUnavailable("OR11: no orders list in the answer")
+        return [dict(o) for o in body["orders"]], int(body.get("total_count") or 0)
+
+    def accept_lines(self, order_id: str, decisions: Sequence[tuple[str, bool]]) -> None:
+        """OR21: accept (True) or refuse (False) every line of an order waiting for acceptance."""
+        lines = [{"id": line_id, "accepted": accepted} for line_id, accepted in decisions]
+        self._send("OR21", "PUT", f"/api/orders/{order_id}/accept", params=self._params(), json={"order_lines": lines})
+
+    def update_tracking(self, order_id: str, tracking: Mapping[str, str]) -> None:
+        """OR23: the order's carrier (``carrier_code`` or ``carrier_name``) and ``tracking_number``."""
+        self._send("OR23", "PUT", f"/api/orders/{order_id}/tracking", params=self._params(), json=dict(tracking))
+
+    def ship_order(self, order_id: str) -> None:
+        """OR24: every accepted unit of the order has shipped."""
+        self._send("OR24", "PUT", f"/api/orders/{order_id}/ship", params=self._params())
+
+    def create_shipments(self, shipments: Sequence[Mapping[str, Any]]) -> tuple[list[Any], list[Any]]:
+        """ST01: shipments of some units each; answers (successes, errors): one can fail alone."""
+        response = self._send(
+            "ST01", "POST", "/api/shipments", params=self._params(), json={"shipments": [dict(s) for s in shipments]}
+        )
+        body = self._json("ST01", response)
+        if not isinstance(body, Mapping):
+            raise MiraklUnavailable("ST01: the answer is not an object")
+        return list(body.get("shipment_success") or []), list(body.get("shipment_errors") or [])
+
+    def refund(self, refunds: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """OR28: refund order lines (``order_line_id``, ``quantity``, ``amount``, ``reason_code``)."""
+        response = self._send(
+            "OR28", "PUT", "/api/orders/refund", params=self._params(), json={"refunds": [dict(r) for r in refunds]}
+        )
+        body = self._json("OR28", response)
+        return list(body.get("refunds") or []) if isinstance(body, Mapping) else []
+
+    def cancel_order(self, order_id: str) -> None:
+        """OR29: cancel a whole order nothing of which has shipped."""
+        self._send("OR29", "PUT", f"/api/orders/{order_id}/cancel", params=self._params())

@@ -8,6 +8,8 @@
   through OF24 (``POST /api/offers``), which resets every offer field it is not sent.
 - **Import status** (OF02): ``WAITING_SYNCHRONIZATION_PRODUCT``/``WAITING``/``RUNNING`` until ``COMPLETE``
   or ``FAILED``, with line counts and ``has_error_report``.
+- **Orders** (OR11) come in as ``MarketplaceOrder``: the order's state, its lines with the offer SKU, units,
+  unit price, line state and units already refunded.
 - **Error report** (OF03): the file's lines in error, each with Mirakl's ``error-message`` (and, where the
   operator's version gives it, ``error-line``).
 """
@@ -18,7 +20,8 @@ import csv
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 DELIMITER = ";"
@@ -155,3 +158,109 @@ def parse_error_report(data: bytes) -> list[ErrorLine]:
             )
         )
     return out
+
+
+# ---------------------------------------------------------------------- orders (OR11)
+#: States in which an order's accepted lines are the customer's and ours to ship.
+ACCEPTED_STATES = frozenset(
+    {"WAITING_DEBIT", "WAITING_DEBIT_PAYMENT", "SHIPPING", "SHIPPED", "TO_COLLECT", "RECEIVED", "CLOSED"}
+)
+#: States in which nothing of the order will ship.
+ENDED_STATES = frozenset({"REFUSED", "CANCELED"})
+_DEAD_LINE_STATES = frozenset({"REFUSED", "CANCELED"})
+
+
+@dataclass(frozen=True)
+class MarketplaceLine:
+    line_id: str
+    offer_sku: str
+    qty: int
+    unit_price: Decimal
+    state: str
+    title: str
+    refunded: int = 0
+
+    @property
+    def live(self) -> bool:
+        """Neither refused nor cancelled: a line the customer will get."""
+        return self.state not in _DEAD_LINE_STATES
+
+
+@dataclass(frozen=True)
+class MarketplaceOrder:
+    order_id: str
+    state: str
+    currency: str
+    created: datetime
+    updated: datetime
+    lines: tuple[MarketplaceLine, ...]
+    customer_name: str | None
+    customer_email: str | None
+    updated_text: str
+
+
+def _time(value: Any, name: str) -> datetime:
+    if not isinstance(value, str) or not value:
+        raise MappingError(f"{name} is required")
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise MappingError(f"{name} {value!r} is not an ISO 8601 date") from None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def _money(value: Any, name: str) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise MappingError(f"{name} {value!r} is not an amount") from None
+
+
+def parse_order(body: Any) -> MarketplaceOrder:
+    """One OR11 order, checked: ids, state, currency, dates and every line's SKU, quantity and price."""
+    if not isinstance(body, Mapping) or not body.get("order_id") or not body.get("order_state"):
+        raise MappingError("not a Mirakl order (OR11): order_id and order_state are required")
+    currency = body.get("currency_iso_code")
+    if not isinstance(currency, str) or len(currency) != 3:
+        raise MappingError("currency_iso_code is required")
+    raw_lines = body.get("order_lines")
+    if not isinstance(raw_lines, list) or not raw_lines:
+        raise MappingError("order_lines is required")
+    lines = []
+    for raw in raw_lines:
+        if not isinstance(raw, Mapping) or not raw.get("order_line_id") or not raw.get("offer_sku"):
+            raise MappingError("each order line needs order_line_id and offer_sku")
+        qty = raw.get("quantity")
+        if isinstance(qty, bool) or not isinstance(qty, int) or qty < 0:
+            raise MappingError(f"order line {raw['order_line_id']}: quantity must be a whole number")
+        price = raw.get("price_unit")
+        if price is None and raw.get("price") is not None and qty:
+            price = _money(raw["price"], "price") / qty
+        refunds = raw.get("refunds") or []
+        refunded = sum(int(r.get("quantity") or 0) for r in refunds if isinstance(r, Mapping))
+        lines.append(
+            MarketplaceLine(
+                str(raw["order_line_id"]),
+                str(raw["offer_sku"]),
+                qty,
+                _money(price if price is not None else 0, "price_unit"),
+                str(raw.get("order_line_state") or ""),
+                str(raw.get("product_title") or raw["offer_sku"]),
+                refunded,
+            )
+        )
+    found = body.get("customer")
+    customer: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    name = " ".join(str(customer[k]) for k in ("firstname", "lastname") if customer.get(k)) or None
+    email = body.get("customer_notification_email")
+    return MarketplaceOrder(
+        str(body["order_id"]),
+        str(body["order_state"]),
+        currency,
+        _time(body.get("created_date"), "created_date"),
+        _time(body.get("last_updated_date"), "last_updated_date"),
+        tuple(lines),
+        name,
+        str(email) if isinstance(email, str) and email else None,
+        str(body["last_updated_date"]),
+    )

@@ -63,19 +63,19 @@ from seamline.channels.canonical import (
     RefundMapping,
     RefundVerdict,
     RestockType,
+    queue_order,
 )
 from seamline.channels.shopify import inbound, mapper
 from seamline.channels.shopify.mapper import MappingError, ShopifyLookups
 from seamline.domain.clock import ensure_utc
-from seamline.domain.errors import InvalidInput
 from seamline.integration import HoldMessage, InvalidMessage, StoredMessage
 from seamline.ledger import channel_atp
 from seamline.orders.model import OrderStatus
 from seamline.orders.returns import ReturnRequestLine
 from seamline.orders.state import ALLOWED_FROM, Step
 from seamline.service import Seamline
-from seamline.service.customers import ContactRequest
-from seamline.service.orders import LineRequest, OrderDesk, OrderRequest, ReturnRequest
+from seamline.service.channel_orders import ChannelOrders, OrderHeld
+from seamline.service.orders import OrderDesk, ReturnRequest
 from seamline.store import catalog_repo, channels_repo, ledger_repo, orders_repo, outbox_repo, shopify_repo
 
 log = logging.getLogger("seamline.shopify")
@@ -175,7 +175,7 @@ class OrderHandler:
 
     def __init__(self, channel: ShopifyChannel) -> None:
         self.channel = channel
-        self.desk = OrderDesk(channel.app)
+        self.orders = ChannelOrders(channel.app)
 
     def parse(self, message: StoredMessage) -> Parsed:
         """A created order that can never take stock (a test order, only gift cards or custom items) is
@@ -199,45 +199,19 @@ class OrderHandler:
             self._place(conn, mapping)
 
     def _place(self, conn: Connection, mapping: OrderMapping) -> str | None:
-        """Place the order if its verdict lets it in; answers our order id (None when ignored)."""
-        verdict = mapping.verdict
-        if verdict in (OrderVerdict.HOLD_UNKNOWN_SKU, OrderVerdict.HOLD_FOREIGN_CURRENCY):
-            raise HeldMessage(f"{verdict.value}: {mapping.detail}")
-        if verdict is not OrderVerdict.ACCEPT:
-            log.info("Shopify order %s not placed: %s", mapping.order.external_id, verdict.value)
-            return None
-        order = mapping.order
-        lines = [LineRequest(str(line.sku), line.qty, str(line.unit_price)) for line in mapping.stock_lines]
-        customer = None
-        if order.customer is not None:
-            customer = ContactRequest(order.customer.email, order.customer.phone, order.customer.name)
-        request = OrderRequest(self.channel.code, order.external_id, lines, order.currency, "dtc", customer)
+        """Place the order if its verdict lets it in (the one channel-order use case); answers our order id."""
         try:
-            _, view = self.desk.place_order(conn, request)
-        except InvalidInput as exc:
-            if exc.code not in ("invalid-email", "invalid-phone") or customer is None:
-                raise
-            # Nothing is written before the contact is checked: place it without the contact we cannot read.
-            _, view = self.desk.place_order(conn, OrderRequest(**{**_fields(request), "customer": None}))
-        return str(view["id"])
+            return self.orders.place(conn, self.channel.code, queue_order(mapping), kind="dtc")
+        except OrderHeld as exc:
+            raise HeldMessage(str(exc)) from exc
 
     def _cancel(self, conn: Connection, mapping: OrderMapping) -> None:
-        external_id = mapping.order.external_id
-        order_id = orders_repo.order_id_for(conn, self.channel.code, external_id)
-        if order_id is None:
-            order_id = self._place(conn, mapping)
-            if order_id is None:
-                return
-        order = orders_repo.get_order(conn, order_id)
-        assert order is not None
-        if OrderStatus(order["status"]) not in ALLOWED_FROM[Step.CANCEL]:
-            log.info("Shopify cancelled order %s, already %s here: left alone", external_id, order["status"])
-            return
-        self.desk.cancel(conn, order_id)
-
-
-def _fields(request: OrderRequest) -> dict[str, Any]:
-    return {name: getattr(request, name) for name in request.__slots__}
+        """Cancel (or, never seen, place and cancel at once so the late create is a no-op); an order already
+        shipped is left alone: what comes back is a refund."""
+        try:
+            self.orders.cancel(conn, self.channel.code, mapping.order.external_id, queue_order(mapping), kind="dtc")
+        except OrderHeld as exc:
+            raise HeldMessage(str(exc)) from exc
 
 
 # ---------------------------------------------------------------------- refunds

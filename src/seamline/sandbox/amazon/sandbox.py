@@ -45,8 +45,8 @@ from seamline.sandbox.clock import Clock, SystemClock
 from seamline.sandbox.http import SandboxResponse, match_route
 
 RATE_LIMITS: dict[str, tuple[float, float]] = {
-    "patchListingsItem": (5.0, 10.0),
-    "getListingsItem": (5.0, 10.0),
+    "patchListingsItem": (5.0, 5.0),
+    "getListingsItem": (5.0, 5.0),
     "getOrders": (0.0167, 20.0),
     "getOrderItems": (0.5, 30.0),
     "createFeedDocument": (0.5, 15.0),

@@ -14,8 +14,11 @@ Faithful in the ways that bite an integrator:
   column left out resets the field: the conservative reading of the docs); ``REPLACE`` is refused here.
 - **Rate limits** per endpoint (429 ``Retry-After``), ``Authorization: <api key>`` (401 otherwise).
 
-Knobs: ``add_offer``, ``offer``, ``throttle_next``, ``fail_next``, ``complete_imports``; ``calls`` logs every
-request."""
+Orders (OR11 list, OR21 accept/refuse, OR23 tracking, OR24 ship, ST01/ST11 partial shipments, OR28 refund,
+OR29 cancel) are kept by ``orders.OrderBook``, with the acceptance window and the debit step.
+
+Knobs: ``add_offer``, ``offer``, ``add_order``, ``order``, ``debit``, ``shipments``, ``throttle_next``,
+``fail_next``, ``complete_imports``; ``calls`` logs every request."""
 
 from __future__ import annotations
 
@@ -38,6 +41,8 @@ import httpx
 from seamline.sandbox.amazon.state import RateBucket
 from seamline.sandbox.clock import Clock, SystemClock
 from seamline.sandbox.http import SandboxResponse, match_route
+from seamline.sandbox.mirakl.orders import Order as MarketplaceOrder
+from seamline.sandbox.mirakl.orders import OrderBook
 
 RATE_LIMITS: dict[str, tuple[float, float]] = {
     "OF01": (1 / 60, 5.0),
@@ -45,6 +50,16 @@ RATE_LIMITS: dict[str, tuple[float, float]] = {
     "OF03": (1.0, 20.0),
     "OF21": (1.0, 20.0),
     "OF24": (1 / 60, 5.0),
+    # Orders: OR11 is documented "at most once a minute" for a background pull; a pull pages through, so
+    # the bucket holds a few pages. The writes are "at each order/shipment": bounded, not per minute.
+    "OR11": (1 / 60, 10.0),
+    "OR21": (5.0, 20.0),
+    "OR23": (5.0, 20.0),
+    "OR24": (5.0, 20.0),
+    "OR28": (5.0, 20.0),
+    "OR29": (5.0, 20.0),
+    "ST01": (5.0, 20.0),
+    "ST11": (1.0, 20.0),
 }
 _SKU_COLUMNS = ("sku", "shop-sku", "offer-sku")
 _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
@@ -53,6 +68,14 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("GET", re.compile(r"^/api/offers/imports/(?P<id>\d+)/error_report$"), "OF03"),
     ("GET", re.compile(r"^/api/offers$"), "OF21"),
     ("POST", re.compile(r"^/api/offers$"), "OF24"),
+    ("GET", re.compile(r"^/api/orders$"), "OR11"),
+    ("PUT", re.compile(r"^/api/orders/refund$"), "OR28"),
+    ("PUT", re.compile(r"^/api/orders/(?P<id>[^/]+)/accept$"), "OR21"),
+    ("PUT", re.compile(r"^/api/orders/(?P<id>[^/]+)/tracking$"), "OR23"),
+    ("PUT", re.compile(r"^/api/orders/(?P<id>[^/]+)/ship$"), "OR24"),
+    ("PUT", re.compile(r"^/api/orders/(?P<id>[^/]+)/cancel$"), "OR29"),
+    ("POST", re.compile(r"^/api/shipments$"), "ST01"),
+    ("GET", re.compile(r"^/api/shipments$"), "ST11"),
 ]
 
 
@@ -62,6 +85,10 @@ class SandboxConfig:
     shop_id: str = "2001"
     rate_limits: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(RATE_LIMITS))
     import_processing_seconds: float = 0.0
+    #: The operator's acceptance window: an order not accepted or refused by then is refused by Mirakl.
+    acceptance_window_seconds: float = 2 * 24 * 3600.0
+    #: Accepted orders are debited at once (``SHIPPING``); False leaves them ``WAITING_DEBIT_PAYMENT``.
+    auto_debit: bool = True
 
 
 @dataclass
@@ -130,6 +157,10 @@ class MiraklSandbox:
         }
         self.offers: dict[str, Offer] = {}
         self.imports: dict[int, OfferImport] = {}
+        self.book = OrderBook(
+            acceptance_window=timedelta(seconds=self.config.acceptance_window_seconds),
+            auto_debit=self.config.auto_debit,
+        )
         self.calls: list[CallRecord] = []
         self._throttles: list[float] = []
         self._faults: list[int] = []
@@ -145,6 +176,32 @@ class MiraklSandbox:
 
     def offer(self, shop_sku: str) -> Offer | None:
         return self.offers.get(shop_sku)
+
+    def add_order(
+        self,
+        order_id: str,
+        lines: list[tuple[str, int, Decimal]],
+        *,
+        currency: str = "EUR",
+        customer: Mapping[str, Any] | None = None,
+    ) -> MarketplaceOrder:
+        """A customer's order of ``lines`` (offer sku, quantity, unit price), ``WAITING_ACCEPTANCE``."""
+        with self._lock:
+            return self.book.add(order_id, lines, now=self.clock.now(), currency=currency, customer=customer)
+
+    def order(self, order_id: str) -> MarketplaceOrder:
+        with self._lock:
+            self.book.expire(self.clock.now())
+            return self.book.orders[order_id]
+
+    def debit(self, order_id: str, *, ok: bool = True) -> None:
+        """The customer's payment for an accepted order went through (``SHIPPING``) or failed (``CANCELED``)."""
+        with self._lock:
+            self.book.debit(order_id, now=self.clock.now(), ok=ok)
+
+    def shipments(self, order_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [s.as_json() for s in self.book.shipments if s.order_id == order_id]
 
     def throttle_next(self, count: int = 1, *, retry_after: float = 1.0) -> None:
         with self._lock:
@@ -199,7 +256,7 @@ class MiraklSandbox:
                         operation, match.groupdict(), params, lowered, body, now
                     )
             self.calls.append(CallRecord(now, operation, method.upper(), path, status))
-            content = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+            content = _content(answer)
             return SandboxResponse(status, content, {"content-type": content_type, **extra})
 
     def _limit(self, operation: str, now: datetime) -> float | None:
@@ -223,10 +280,36 @@ class MiraklSandbox:
             return self._of02(int(args["id"]), now)
         if operation == "OF03":
             return self._of03(int(args["id"]), now)
+        if operation.startswith(("OR", "ST")):
+            return (*self._orders(operation, args, params, body, now), "application/json")
         if operation == "OF21":
             offers = [o.as_json() for o in sorted(self.offers.values(), key=lambda o: o.shop_sku)]
             return 200, {"offers": offers, "total_count": len(offers)}, "application/json"
         return self._of24(body)
+
+    # -- orders and shipments (``orders.OrderBook``) -----------------------------------------------------
+
+    def _orders(
+        self, operation: str, args: dict[str, str], params: dict[str, str], body: bytes, now: datetime
+    ) -> tuple[int, Any]:
+        book = self.book
+        if operation == "OR11":
+            return book.list(params, now)
+        if operation == "ST11":
+            return book.list_shipments(params)
+        if operation in ("OR24", "OR29"):
+            return book.ship(args["id"], now) if operation == "OR24" else book.cancel(args["id"], now)
+        try:
+            payload = json.loads(body) if body else None
+        except ValueError:
+            return 400, _problem(400, "The body is not JSON.")
+        if operation == "OR21":
+            return book.accept(args["id"], payload, now)
+        if operation == "OR23":
+            return book.tracking(args["id"], payload, now)
+        if operation == "ST01":
+            return book.create_shipments(payload, now)
+        return book.refund(payload, now)
 
     # -- OF01, OF02, OF03 -------------------------------------------------------------------------------
 
@@ -378,6 +461,13 @@ class MiraklSandbox:
         item = OfferImport(len(self.imports) + 1001, "OF24", [], [], self.clock.now(), status="COMPLETE")
         self.imports[item.id] = item
         return 201, {"import_id": item.id}, "application/json"
+
+
+def _content(answer: Any) -> bytes:
+    """A JSON answer's bytes; nothing for a 204 (``None``)."""
+    if answer is None:
+        return b""
+    return answer if isinstance(answer, bytes) else json.dumps(answer).encode()
 
 
 def _multipart(content_type: str, body: bytes) -> dict[str, bytes]:

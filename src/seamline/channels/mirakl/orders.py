@@ -1,0 +1,442 @@
+"""Mirakl orders in and confirmations out (issue 21), through the one channel-order use case.
+
+- **Pull** (``run_once``, a periodic job claimed by one process per period): OR11 pages of the orders updated
+  since the stored cursor, each stored raw in the inbox (keyed by order id and ``last_updated_date``, so a
+  repeated pull stores nothing twice; versioned by that date, so an older state never overwrites a newer
+  one) *before* the cursor moves, then applied at once.
+- **Apply** (the inbox handler, in the inbox's transaction): an order ``WAITING_ACCEPTANCE`` gets its
+  acceptance decided once (``channel_orders.decide_acceptance``: each line the ledger can serve whole is
+  accepted, the rest refused; an unknown SKU holds the decision until near the end of the acceptance
+  window) and its accepted lines are placed in the queue at once, so the units are allocated while Mirakl
+  debits the customer. The decision is recorded (``channel_confirmations``) and sent with OR21 after the
+  transaction. An order accepted without us (in the back office) is placed with its live lines; a refused or
+  cancelled one (a failed debit, the window passed) is cancelled here.
+- **Shipments** (``shipment_subscriber``, on ``OrderShipped`` of the channel's orders): each shipment the
+  ledger recorded (``order_shipments``: its lines, carrier and tracking) is confirmed once: ST01 with its
+  lines and tracking (partial shipments), or, with ``shipment_mode: order``, OR23 with the parcel's
+  tracking and OR24 once every unit has shipped.
+- **Refunds** (``run_once``): each return booked against a Mirakl order is refunded with OR28, line by line,
+  at the amount the return credited.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import Connection
+
+from seamline.channels.mirakl.client import ORDER_PAGE, MiraklClient, MiraklError, MiraklRejected, MiraklThrottled
+from seamline.channels.mirakl.mapper import (
+    ACCEPTED_STATES,
+    ENDED_STATES,
+    MappingError,
+    MarketplaceLine,
+    MarketplaceOrder,
+    parse_order,
+)
+from seamline.domain.clock import iso_utc
+from seamline.integration import (
+    Delivered,
+    Delivery,
+    DeliveryFailed,
+    DeliveryRejected,
+    FunctionHandler,
+    InboundMessage,
+    InvalidMessage,
+    RateLimited,
+    Receipt,
+    StoredMessage,
+    Subscriber,
+)
+from seamline.integration.events import ORDER_SHIPPED
+from seamline.service import Seamline
+from seamline.service.channel_orders import (
+    ChannelLine,
+    ChannelOrder,
+    ChannelOrders,
+    OfferedLine,
+    OrderHeld,
+    Verdict,
+    decide_acceptance,
+)
+from seamline.service.customers import ContactRequest
+from seamline.service.marketplaces import Listings
+from seamline.store import channel_orders_repo, orders_repo
+
+ORDER_MESSAGE = "order"
+CURSOR = "orders"
+FIRST_PULL_LOOKBACK = timedelta(days=1)
+ACCEPTANCE, SHIPMENT, SHIPPED, REFUND = "acceptance", "shipment", "shipped", "refund"
+KIND = "marketplace"
+
+log = logging.getLogger("seamline.channels.mirakl")
+
+
+def source_for(channel: str) -> str:
+    return f"mirakl:{channel}"
+
+
+class _Inbox(Protocol):
+    def receive(self, message: InboundMessage) -> Receipt: ...
+
+    def process(self, message_id: int) -> str | None: ...
+
+
+def order_message(channel: str, raw: Mapping[str, Any]) -> InboundMessage:
+    order_id = str(raw.get("order_id") or "")
+    updated = str(raw.get("last_updated_date") or "")
+    version = None
+    with contextlib.suppress(MappingError):  # stored all the same: the handler rejects it, visibly
+        version = int(parse_order(raw).updated.timestamp() * 1_000_000)
+    return InboundMessage(
+        source=source_for(channel),
+        external_id=f"{order_id}@{updated}",
+        message_type=ORDER_MESSAGE,
+        body=json.dumps(dict(raw)).encode(),
+        headers={"channel": channel},
+        aggregate_key=f"order:{order_id}",
+        aggregate_version=version,
+    )
+
+
+@dataclass(frozen=True)
+class RunReport:
+    orders: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    #: OR21 calls made, and lines refused in them.
+    answered: int = 0
+    refused_lines: int = 0
+    #: OR28 calls made.
+    refunds: int = 0
+    error: str | None = None
+
+
+class MiraklOrders:
+    def __init__(self, app: Seamline, channel: str, client: MiraklClient) -> None:
+        self.app = app
+        self.channel = channel
+        self.client = client
+        self.orders = ChannelOrders(app)
+        self.cursors = Listings(app)
+
+    @property
+    def name(self) -> str:
+        return f"mirakl-orders:{self.channel}"
+
+    # ------------------------------------------------------------------ the inbox handler
+    def handler(self) -> FunctionHandler:
+        return FunctionHandler(self.parse, self.apply)
+
+    def parse(self, message: StoredMessage) -> MarketplaceOrder:
+        try:
+            return parse_order(message.json())
+        except MappingError as exc:
+            raise InvalidMessage(str(exc)) from None
+
+    def apply(self, conn: Connection, order: MarketplaceOrder) -> None:
+        if order.state == "WAITING_ACCEPTANCE":
+            self._decide(conn, order)
+        elif order.state in ACCEPTED_STATES:
+            self._ensure_placed(conn, order)
+        elif order.state in ENDED_STATES:
+            self.orders.cancel(conn, self.channel, order.order_id, None, kind=KIND)
+
+    def _skus(self, conn: Connection, lines: Sequence[MarketplaceLine]) -> dict[str, str]:
+        """Offer SKU → ours: the listing's mapping, else the offer SKU itself when it is one of ours."""
+        offers = [line.offer_sku for line in lines]
+        mapped = channel_orders_repo.skus_for_seller_skus(conn, self.channel, offers)
+        known = self.orders.known_skus(conn, [*offers, *mapped.values()])
+        out = {offer: sku for offer, sku in mapped.items() if sku in known}
+        for offer in offers:
+            if offer not in out and offer in known:
+                out[offer] = offer
+        return out
+
+    def _check_currency(self, order: MarketplaceOrder) -> None:
+        currency = self.client.config.currency
+        if currency and order.currency != currency:
+            raise OrderHeld(f"{order.order_id}: priced in {order.currency}, the channel sells in {currency}")
+
+    def _decide(self, conn: Connection, order: MarketplaceOrder) -> None:
+        if channel_orders_repo.get(conn, self.channel, ACCEPTANCE, order.order_id) is not None:
+            return  # decided once; OR21 is on its way (or was sent)
+        self._check_currency(order)
+        waiting = [line for line in order.lines if line.state == "WAITING_ACCEPTANCE"]
+        skus = self._skus(conn, waiting)
+        offered = [OfferedLine(line.line_id, skus.get(line.offer_sku), line.qty) for line in waiting]
+        known = set(skus.values())
+        config = self.client.config
+        decision = decide_acceptance(
+            offered,
+            known,
+            self.orders.available(conn, self.channel, known),
+            now=self.app.clock.now(),
+            deadline=order.created + timedelta(hours=config.acceptance_window_hours),
+            margin=timedelta(hours=config.acceptance_margin_hours),
+        )
+        if decision.held is not None:
+            raise OrderHeld(f"{order.order_id}: {decision.held}")
+        by_id = {line.line_id: line for line in waiting}
+        accepted = [(by_id[x.line_id], str(x.sku)) for x in decision.accepted]
+        detail = self._place(conn, order, accepted)
+        detail["refused"] = [{"line_id": x.line_id, "reason": why} for x, why in decision.refused]
+        channel_orders_repo.decide(conn, self.channel, ACCEPTANCE, order.order_id, detail, self.app.clock.now())
+
+    def _ensure_placed(self, conn: Connection, order: MarketplaceOrder) -> None:
+        """An order the customer was debited for: ours already, or accepted without us (placed now)."""
+        if channel_orders_repo.get(conn, self.channel, ACCEPTANCE, order.order_id) is not None:
+            return
+        self._check_currency(order)
+        live = [line for line in order.lines if line.live]
+        skus = self._skus(conn, live)
+        unknown = sorted({line.offer_sku for line in live if line.offer_sku not in skus})
+        if unknown:
+            raise OrderHeld(f"{order.order_id}: unknown SKU {', '.join(unknown)}: link the offer to one of ours")
+        detail = self._place(conn, order, [(line, skus[line.offer_sku]) for line in live])
+        detail["refused"] = []
+        now = self.app.clock.now()
+        channel_orders_repo.decide(conn, self.channel, ACCEPTANCE, order.order_id, detail, now)
+        channel_orders_repo.mark(conn, self.channel, ACCEPTANCE, order.order_id, sent_at=now, error=None)
+
+    def _place(
+        self, conn: Connection, order: MarketplaceOrder, lines: Sequence[tuple[MarketplaceLine, str]]
+    ) -> dict[str, Any]:
+        """Place the accepted lines (none: nothing placed); answers the decision's detail, each accepted
+        Mirakl line with the number of the order line it became."""
+        if not lines:
+            return {"order_id": None, "accepted": []}
+        customer = None
+        if order.customer_name or order.customer_email:
+            customer = ContactRequest(order.customer_email, None, order.customer_name)
+        queued = ChannelOrder(
+            order.order_id,
+            order.currency,
+            tuple(ChannelLine(sku, line.qty, str(line.unit_price)) for line, sku in lines),
+            customer,
+            Verdict.ACCEPT,
+        )
+        order_id = self.orders.place(conn, self.channel, queued, kind=KIND)
+        assert order_id is not None
+        numbers = [line.line_no for line in orders_repo.get_order(conn, order_id)["lines"]]  # type: ignore[index]
+        return {
+            "order_id": order_id,
+            "accepted": [
+                {"line_id": line.line_id, "offer_sku": line.offer_sku, "sku": sku, "qty": line.qty, "line_no": n}
+                for (line, sku), n in zip(lines, numbers, strict=True)
+            ],
+        }
+
+    # ------------------------------------------------------------------ the periodic round
+    def run_once(self, inbox: _Inbox) -> RunReport:
+        """Pull, apply, answer acceptances, send refunds. A throttled or unavailable Mirakl ends the round
+        early; what is left waits for the next (nothing is lost: the inbox and the decisions are durable)."""
+        report = RunReport()
+        try:
+            report = self.pull(inbox)
+            answered, refused = self.send_acceptances()
+            refunds = self.send_refunds()
+        except MiraklError as exc:
+            return RunReport(report.orders, report.stored, report.duplicates, error=str(exc))
+        return RunReport(report.orders, report.stored, report.duplicates, answered, refused, refunds)
+
+    def pull(self, inbox: _Inbox) -> RunReport:
+        """OR11 pages of the orders updated since the cursor, into the inbox; the cursor moves to when this
+        pull started (Mirakl takes a margin off ``start_update_date`` itself; repeats are duplicates)."""
+        started = self.app.clock.now()
+        since = self.cursors.cursor(self.channel, CURSOR) or iso_utc(started - FIRST_PULL_LOOKBACK)
+        offset = seen = stored = duplicates = 0
+        received: list[int] = []
+        while True:
+            page, total = self.client.list_orders(updated_since=since, offset=offset, max_results=ORDER_PAGE)
+            for raw in page:
+                seen += 1
+                receipt = inbox.receive(order_message(self.channel, raw))
+                if receipt.duplicate:
+                    duplicates += 1
+                else:
+                    stored += 1
+                    received.append(receipt.id)
+            offset += len(page)
+            if not page or offset >= total:
+                break
+        self.cursors.set_cursor(self.channel, CURSOR, iso_utc(started))
+        for message_id in received:
+            inbox.process(message_id)
+        return RunReport(seen, stored, duplicates)
+
+    def send_acceptances(self) -> tuple[int, int]:
+        """OR21 for every decision not sent yet; answers (orders answered, lines refused)."""
+        rows = self.app.read(lambda conn: channel_orders_repo.unsent(conn, self.channel, ACCEPTANCE))
+        answered = refused = 0
+        for row in rows:
+            detail = row["detail"]
+            answers = [(str(x["line_id"]), True) for x in detail.get("accepted", [])]
+            answers += [(str(x["line_id"]), False) for x in detail.get("refused", [])]
+            error = None
+            try:
+                self.client.accept_lines(str(row["ref"]), answers)
+            except MiraklRejected as exc:
+                # Mirakl will not take it (the window passed): the next pull sees the order refused.
+                error = str(exc)
+                log.warning("Mirakl %s refused the acceptance of %s: %s", self.channel, row["ref"], exc)
+            self._mark(ACCEPTANCE, str(row["ref"]), error)
+            answered += 1
+            refused += len(detail.get("refused", []))
+        return answered, refused
+
+    def send_refunds(self) -> int:
+        """OR28 for each return booked against one of the channel's orders and not refunded there yet."""
+        returns = self.app.read(lambda conn: channel_orders_repo.channel_returns(conn, self.channel))
+        sent = 0
+        for ret in returns:
+            decision = self._decision(str(ret["external_id"]))
+            if decision is None:
+                continue  # not an order taken from Mirakl
+            lines = {int(x["line_no"]): x for x in decision["detail"].get("accepted", [])}
+            refunds = []
+            for line in ret["lines"]:
+                target = lines.get(int(line["order_line_no"]))
+                if target is None:
+                    continue
+                refunds.append(
+                    {
+                        "order_line_id": target["line_id"],
+                        "quantity": int(line["qty"]),
+                        "amount": str(orders_repo.money(line["amount"], str(ret["currency"]))),
+                        "currency_iso_code": ret["currency"],
+                        "reason_code": self.client.config.refund_reason_code,
+                    }
+                )
+            error = None
+            if refunds:
+                try:
+                    self.client.refund(refunds)
+                except MiraklRejected as exc:
+                    error = str(exc)
+                    log.warning("Mirakl %s refused the refund of return %s: %s", self.channel, ret["id"], exc)
+                sent += 1
+            self._record(REFUND, str(ret["id"]), {"refunds": refunds}, error, sent=True)
+        return sent
+
+    def _decision(self, external_id: str) -> dict[str, Any] | None:
+        return self.app.read(lambda conn: channel_orders_repo.get(conn, self.channel, ACCEPTANCE, external_id))
+
+    def _mark(self, kind: str, ref: str, error: str | None) -> None:
+        now = self.app.clock.now()
+        self.app.write(lambda conn: channel_orders_repo.mark(conn, self.channel, kind, ref, sent_at=now, error=error))
+
+    # ------------------------------------------------------------------ shipments out
+    def shipment_subscriber(self) -> Subscriber:
+        return Subscriber(
+            name=f"mirakl-shipments:{self.channel}",
+            event_types=frozenset({ORDER_SHIPPED}),
+            deliver=self.deliver_shipment,
+            channels=frozenset({self.channel}),
+            coalesce=False,
+            max_concurrency=1,
+        )
+
+    def deliver_shipment(self, delivery: Delivery) -> Delivered:
+        """Confirm every shipment of the order not confirmed yet (a repeat finds none), each with its own
+        lines, carrier and tracking."""
+        order_id = str(delivery.payload["order_id"])
+        external_id = str(delivery.payload["external_id"])
+
+        def read(conn: Connection) -> tuple[Any, list[dict[str, Any]], set[str], str | None]:
+            decision = channel_orders_repo.get(conn, self.channel, ACCEPTANCE, external_id)
+            shipments = channel_orders_repo.shipments(conn, order_id)
+            refs = [(SHIPMENT, f"{order_id}/{row['shipment_no']}") for row in shipments] + [
+                (SHIPPED, f"{order_id}/all")
+            ]
+            done = set()
+            for kind, ref in refs:
+                row = channel_orders_repo.get(conn, self.channel, kind, ref)
+                if row is not None and row["sent_at"] is not None:
+                    done.add(ref)
+            order = orders_repo.get_order(conn, order_id)
+            return decision, shipments, done, None if order is None else str(order["status"])
+
+        decision, shipments, done, status = self.app.read(read)
+        if decision is None:
+            return Delivered()  # not an order taken from Mirakl
+        lines = {int(x["line_no"]): x for x in decision["detail"].get("accepted", [])}
+        try:
+            for shipment in shipments:
+                ref = f"{order_id}/{shipment['shipment_no']}"
+                if ref in done:
+                    continue
+                tracking = self._tracking(shipment)
+                if self.client.config.shipment_mode == "shipments":
+                    self._st01(external_id, shipment, lines, tracking, ref)
+                else:
+                    if tracking:
+                        self.client.update_tracking(external_id, tracking)
+                    self._record(SHIPMENT, ref, {"tracking": tracking}, None)
+            if self.client.config.shipment_mode == "order" and status in ("shipped", "closed"):
+                ref = f"{order_id}/all"
+                if ref not in done:
+                    self.client.ship_order(external_id)
+                    self._record(SHIPPED, ref, {}, None)
+        except MiraklThrottled as exc:
+            raise RateLimited(str(exc), retry_after=exc.retry_after) from exc
+        except MiraklRejected as exc:
+            raise DeliveryRejected(str(exc)) from exc
+        except MiraklError as exc:
+            raise DeliveryFailed(str(exc)) from exc
+        return Delivered()
+
+    def _tracking(self, shipment: Mapping[str, Any]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        carrier = shipment.get("carrier")
+        if carrier:
+            code = self.client.config.carrier_codes.get(str(carrier))
+            out["carrier_code" if code else "carrier_name"] = code or str(carrier)
+        if shipment.get("tracking"):
+            out["tracking_number"] = str(shipment["tracking"])
+            if not carrier:
+                out["carrier_name"] = "unknown"  # Mirakl needs a carrier with a tracking number
+        return out
+
+    def _st01(
+        self,
+        external_id: str,
+        shipment: Mapping[str, Any],
+        lines: Mapping[int, Mapping[str, Any]],
+        tracking: Mapping[str, str],
+        ref: str,
+    ) -> None:
+        parts = []
+        for part in shipment["lines"]:
+            target = lines.get(int(part["line_no"]))
+            if target is None:
+                raise DeliveryRejected(f"{ref}: order line {part['line_no']} has no Mirakl order line")
+            parts.append(
+                {"order_line_id": target["line_id"], "offer_sku": target["offer_sku"], "quantity": part["qty"]}
+            )
+        body: dict[str, Any] = {"order_id": external_id, "shipment_lines": parts, "shipped": True}
+        if tracking:
+            body["tracking"] = dict(tracking)
+        _, errors = self.client.create_shipments([body])
+        if errors:
+            message = "; ".join(str(e.get("message", e)) if isinstance(e, Mapping) else str(e) for e in errors)
+            self._record(SHIPMENT, ref, body, message)
+            raise DeliveryRejected(f"ST01 refused shipment {ref}: {message}")
+        self._record(SHIPMENT, ref, body, None)
+
+    def _record(self, kind: str, ref: str, detail: Mapping[str, Any], error: str | None, *, sent: bool = False) -> None:
+        """Record what was told (``sent``, or no error): a refused one stays unsent with its error."""
+        now = self.app.clock.now()
+
+        def work(conn: Connection) -> None:
+            channel_orders_repo.decide(conn, self.channel, kind, ref, detail, now)
+            done = sent or error is None
+            channel_orders_repo.mark(conn, self.channel, kind, ref, sent_at=now if done else None, error=error)
+
+        self.app.write(work)
