@@ -122,3 +122,87 @@ def test_a_wrong_key_and_replace_mode_are_refused() -> None:
         "/api/offers/imports", files={"file": ("o.csv", content, "text/csv")}, data={"import_mode": "REPLACE"}
     )
     assert refused.status_code == 400
+
+
+# ---------------------------------------------------------------------- orders and shipments
+def _put(world: World, path: str, body: Any = None) -> httpx.Response:
+    return world.client._http.put(path, json=body)
+
+
+def test_or11_pages_by_offset_and_refuses_a_page_over_100() -> None:
+    world = World()
+    for n in range(3):
+        world.sandbox.add_order(f"O-{n}-A", [("OVS-001-NVY-M", 1, Decimal("89.00"))])
+    first, total = world.client.list_orders(offset=0, max_results=2)
+    second, _ = world.client.list_orders(offset=2, max_results=2)
+    assert total == 3
+    assert [o["order_id"] for o in first + second] == ["O-0-A", "O-1-A", "O-2-A"]
+    assert first[0]["order_lines"][0]["order_line_state"] == "WAITING_ACCEPTANCE"
+    with pytest.raises(MiraklRejected, match="max must be between 1 and 100"):
+        world.client.list_orders(max_results=101)
+
+
+def test_or21_must_answer_every_line_and_only_while_waiting_for_acceptance() -> None:
+    world = World()
+    world.sandbox.add_order("O-1-A", [("OVS-001-NVY-M", 1, Decimal("89.00")), ("X", 1, Decimal("5.00"))])
+    answer = _put(world, "/api/orders/O-1-A/accept", {"order_lines": [{"id": "O-1-A-1", "accepted": True}]})
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "status": 400,
+        "message": "Every order line must be accepted or refused; missing: O-1-A-2",
+    }
+    world.client.accept_lines("O-1-A", [("O-1-A-1", True), ("O-1-A-2", False)])
+    order = world.sandbox.order("O-1-A")
+    assert (order.state, [line.state for line in order.lines]) == ("SHIPPING", ["SHIPPING", "REFUSED"])
+    with pytest.raises(MiraklRejected, match="not WAITING_ACCEPTANCE"):
+        world.client.accept_lines("O-1-A", [("O-1-A-1", True), ("O-1-A-2", False)])
+
+
+def test_an_order_not_answered_within_the_acceptance_window_is_refused_by_the_platform() -> None:
+    world = World(acceptance_window_seconds=3600)
+    world.sandbox.add_order("O-1-A", [("OVS-001-NVY-M", 1, Decimal("89.00"))])
+    world.clock.advance(3600)
+    assert world.sandbox.order("O-1-A").state == "REFUSED"
+    with pytest.raises(MiraklRejected, match="REFUSED"):
+        world.client.accept_lines("O-1-A", [("O-1-A-1", True)])
+
+
+def test_st01_ships_part_of_a_line_and_answers_each_shipment_alone_partial_success() -> None:
+    world = World()
+    world.sandbox.add_order("O-1-A", [("OVS-001-NVY-M", 3, Decimal("89.00"))])
+    world.client.accept_lines("O-1-A", [("O-1-A-1", True)])
+    good = {"order_id": "O-1-A", "shipment_lines": [{"order_line_id": "O-1-A-1", "quantity": 2}], "shipped": True}
+    too_many = {**good, "shipment_lines": [{"order_line_id": "O-1-A-1", "quantity": 2}]}
+    success, errors = world.client.create_shipments([good, too_many])
+    assert len(success) == 1
+    assert errors == [{"order_id": "O-1-A", "message": "Order line O-1-A-1: more units shipped than ordered (3)"}]
+    order = world.sandbox.order("O-1-A")
+    assert (order.state, order.lines[0].shipped) == ("SHIPPING", 2)
+    world.client.create_shipments([{**good, "shipment_lines": [{"order_line_id": "O-1-A-1", "quantity": 1}]}])
+    assert world.sandbox.order("O-1-A").state == "SHIPPED"
+
+
+def test_or23_needs_a_carrier_or24_ships_the_rest_and_or28_refunds_only_shipped_units() -> None:
+    world = World()
+    world.sandbox.add_order("O-1-A", [("OVS-001-NVY-M", 2, Decimal("89.00"))])
+    world.client.accept_lines("O-1-A", [("O-1-A-1", True)])
+    refund = {"order_line_id": "O-1-A-1", "quantity": 1, "amount": "89.00", "reason_code": "RETURN"}
+    with pytest.raises(MiraklRejected, match="0 shipped and not refunded"):
+        world.client.refund([refund])
+    with pytest.raises(MiraklRejected, match="carrier_code"):
+        world.client.update_tracking("O-1-A", {"tracking_number": "123"})
+    world.client.update_tracking("O-1-A", {"carrier_name": "Hermes", "tracking_number": "123"})
+    world.client.ship_order("O-1-A")
+    assert world.sandbox.order("O-1-A").as_json()["shipping_tracking"] == "123"
+    world.client.refund([refund])
+    assert world.sandbox.order("O-1-A").as_json()["order_lines"][0]["refunds"][0]["quantity"] == 1
+    with pytest.raises(MiraklRejected, match="cannot be cancelled"):
+        world.client.cancel_order("O-1-A")
+
+
+def test_order_endpoints_have_their_own_rate_limit_answered_429_with_retry_after() -> None:
+    world = World(max_wait=0.0)
+    for _ in range(10):
+        world.client.list_orders()
+    with pytest.raises(MiraklThrottled):
+        world.client.list_orders()

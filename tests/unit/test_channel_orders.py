@@ -50,13 +50,12 @@ def test_an_accepted_order_is_placed_a_held_one_held_and_a_test_order_ignored() 
 )
 def test_every_canonical_verdict_has_one_effect_in_the_queue(verdict: OrderVerdict, expected: Verdict) -> None:
     line = OrderLine("1", "OVS-001-NVY-M", None, None, 2, Decimal("89.00"), "Overshirt")
-    order = InboundOrder(
-        "A-1", "#1", NOW, "EUR", "EUR", (line,), CustomerRef("a@example.com", None, "A"), False, None
-    )
+    order = InboundOrder("A-1", "#1", NOW, "EUR", "EUR", (line,), CustomerRef("a@example.com", None, "A"), False, None)
     queued = queue_order(OrderMapping(order, verdict, (line,), (), "why"))
     assert queued.verdict is expected
     assert [(x.sku, x.qty, x.unit_price) for x in queued.lines] == [("OVS-001-NVY-M", 2, "89.00")]
-    assert queued.customer is not None and queued.customer.email == "a@example.com"
+    assert queued.customer is not None
+    assert queued.customer.email == "a@example.com"
     assert verdict.value in queued.detail
 
 
@@ -108,8 +107,11 @@ def test_an_unknown_sku_holds_the_decision_while_the_window_leaves_time_then_onl
     lines = [OfferedLine("L1", "A", 1), OfferedLine("L2", None, 1), OfferedLine("L3", "Z", 1)]
     deadline = NOW + timedelta(hours=3)
     early = decide_acceptance(lines, {"A"}, {"A": 5}, now=NOW, deadline=deadline, margin=MARGIN)
-    assert early.held is not None and "Z" in early.held and "line L2" in early.held
-    assert early.accepted == () and early.refused == ()
+    assert early.held is not None
+    assert "Z" in early.held
+    assert "line L2" in early.held
+    assert early.accepted == ()
+    assert early.refused == ()
     late = decide_acceptance(
         lines, {"A"}, {"A": 5}, now=NOW + timedelta(hours=1, minutes=1), deadline=deadline, margin=MARGIN
     )

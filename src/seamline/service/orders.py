@@ -48,7 +48,7 @@ from seamline.service import finance, metrics
 from seamline.service.app import Seamline
 from seamline.service.customers import Contact, ContactRequest, attach_customer, parse_contact
 from seamline.service.principal import Principal, default_till_channel, is_till_channel
-from seamline.store import channel_orders_repo, catalog_repo, channels_repo, ledger_repo, orders_repo
+from seamline.store import catalog_repo, channel_orders_repo, channels_repo, ledger_repo, orders_repo
 
 #: The tender that pays an exchange's new order with the value of the goods brought back.
 EXCHANGE_CREDIT = "exchange_credit"
@@ -607,9 +607,7 @@ class OrderDesk:
             for line in new_lines
             if line.shipped > before.get(line.line_no, 0)
         ]
-        channel_orders_repo.record_shipment(
-            conn, order_id, parcel, carrier=carrier, tracking=tracking, now=self._now()
-        )
+        channel_orders_repo.record_shipment(conn, order_id, parcel, carrier=carrier, tracking=tracking, now=self._now())
         metrics.ORDER_STEPS.labels("ship").inc()
         finance.note_shipment(conn, order_id)
         return self._save_step(conn, order, new_lines, derive_status(new_lines), **extra)

@@ -79,9 +79,7 @@ def channel_returns(conn: Connection, channel: str, *, limit: int = 200) -> list
 def decide(conn: Connection, channel: str, kind: str, ref: str, detail: Mapping[str, Any], now: datetime) -> bool:
     """Record a decision to tell the channel; False (and nothing changed) when one was recorded before."""
     c = channel_confirmations.c
-    if conn.execute(
-        select(c.ref).where(and_(c.channel == channel, c.kind == kind, c.ref == ref))
-    ).scalar_one_or_none():
+    if conn.execute(select(c.ref).where(and_(c.channel == channel, c.kind == kind, c.ref == ref))).scalar_one_or_none():
         return False
     insert_on_conflict(
         conn,

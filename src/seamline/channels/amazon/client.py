@@ -3,8 +3,8 @@ catch-up (createFeedDocument → upload → createFeed → getFeed → getFeedDo
 the Orders API (getOrders, getOrderItems).
 
 Each operation has its own token bucket at Amazon's documented default rate and burst (``patchListingsItem``
-5/s, burst 5 in Listings Items v2021-08-01, per selling-partner account and application): the client waits for a token rather than be
-throttled, and when it is throttled anyway (HTTP 429) it waits ``Retry-After`` (or one token's time) and
+5/s, burst 5 in Listings Items v2021-08-01, per selling-partner account and application): the client waits
+for a token rather than be throttled, and when it is throttled anyway (HTTP 429) it waits ``Retry-After`` (or one token's time) and
 tries again, up to ``max_throttle_wait_seconds``; past that it raises ``AmazonThrottled`` for the
 dispatcher to reschedule. 5xx and no answer are ``AmazonUnavailable`` (retry); other 4xx ``AmazonRejected``.
 

@@ -87,6 +87,12 @@ class _Inbox(Protocol):
 
     def process(self, message_id: int) -> str | None: ...
 
+    def retry(self, message_id: int) -> bool: ...
+
+    def list(
+        self, *, status: str | None = None, source: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]: ...
+
 
 def order_message(channel: str, raw: Mapping[str, Any]) -> InboundMessage:
     order_id = str(raw.get("order_id") or "")
@@ -240,6 +246,7 @@ class MiraklOrders:
         report = RunReport()
         try:
             report = self.pull(inbox)
+            self.revisit_held(inbox)
             answered, refused = self.send_acceptances()
             refunds = self.send_refunds()
         except MiraklError as exc:
@@ -270,6 +277,30 @@ class MiraklOrders:
         for message_id in received:
             inbox.process(message_id)
         return RunReport(seen, stored, duplicates)
+
+    def revisit_held(self, inbox: _Inbox) -> int:
+        """Orders waiting for acceptance whose message is held (an unknown SKU), in backoff or past its
+        attempts, are tried again each round: once the SKU is linked, or the acceptance deadline is near, they
+        are answered rather than left for Mirakl to refuse. Answers how many were tried."""
+        tried = 0
+        source = source_for(self.channel)
+        rows = [*inbox.list(status="received", source=source, limit=200), *inbox.list(status="failed", source=source)]
+        for row in rows:
+            if not row.get("reason") and row["status"] == "received":
+                continue  # not tried yet: the pull just processed it, or the inbox loop will
+            try:
+                body = json.loads(bytes(row["body"]))
+            except ValueError:
+                continue
+            if not isinstance(body, Mapping) or body.get("order_state") != "WAITING_ACCEPTANCE":
+                continue
+            if self._decision(str(body.get("order_id"))) is not None:
+                continue
+            if row["status"] == "failed" and not inbox.retry(int(row["id"])):
+                continue
+            inbox.process(int(row["id"]))
+            tried += 1
+        return tried
 
     def send_acceptances(self) -> tuple[int, int]:
         """OR21 for every decision not sent yet; answers (orders answered, lines refused)."""

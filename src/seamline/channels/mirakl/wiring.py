@@ -1,15 +1,21 @@
 """How a Mirakl channel is wired from its configuration (see ``seamline.channels.wiring``).
 
 ``settings``: ``base_url`` (the operator's Mirakl URL, or ``sandbox:mirakl[/<name>]``), ``api_key``,
-``shop_id``, ``import_mode``, ``min_import_interval_seconds``, ``auto_list``, and ``sync_every_seconds`` (15).
+``shop_id``, ``import_mode``, ``min_import_interval_seconds``, ``auto_list``, ``sync_every_seconds`` (15);
+for orders ``currency``, ``shipment_mode`` (``shipments``: ST01 per parcel; ``order``: OR23 + OR24),
+``carrier_codes``, ``refund_reason_code``, ``acceptance_window_hours`` (48), ``acceptance_margin_hours`` (2)
+and ``orders_every_seconds`` (60).
 
 Wired: the subscriber that records each new number on its offer, and the offer sync job: settle the OF01
 import in flight (OF02 status, OF03 error report line by line), then upload the pending numbers as the next
-OF01 ``PARTIAL_UPDATE`` file. Never OF24, which resets the fields it is not sent.
+OF01 ``PARTIAL_UPDATE`` file. Never OF24, which resets the fields it is not sent. Orders: the inbox handler
+of the channel's orders, the order job (OR11 pull, OR21 answers, OR28 refunds; one process per period) and
+the shipment subscriber (``OrderShipped`` → ST01, or OR23/OR24).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +24,7 @@ import httpx
 from seamline.channels import sandboxes
 from seamline.channels.mirakl.client import MiraklClient, MiraklConfig
 from seamline.channels.mirakl.connector import MiraklConnector
+from seamline.channels.mirakl.orders import ORDER_MESSAGE, MiraklOrders, source_for
 from seamline.channels.wiring import (
     SANDBOX_SCHEME,
     ChannelConfig,
@@ -27,6 +34,8 @@ from seamline.channels.wiring import (
     availability_catch_up,
 )
 from seamline.sandbox.mirakl import MiraklSandbox, SandboxConfig
+
+log = logging.getLogger("seamline.channels.mirakl")
 
 
 def sandbox(name: str = "default") -> MiraklSandbox:
@@ -58,12 +67,24 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
         context.app, config.code, MiraklClient(MiraklConfig.from_settings(settings), transport=transport)
     )
 
+    orders = MiraklOrders(context.app, config.code, connector.client)
+    integration = context.integration
+
     def sync() -> None:
         connector.sync_once()
 
+    def run_orders() -> None:
+        report = orders.run_once(integration.inbox)
+        if report.error:
+            log.warning("Mirakl orders of %s: %s", config.code, report.error)
+
     subscribers = [connector.subscriber()]
     return Wired(
-        subscribers=subscribers,
-        jobs=[PeriodicJob(f"{connector.name}:offer_sync", float(settings.get("sync_every_seconds", 15.0)), sync)],
+        subscribers=[*subscribers, orders.shipment_subscriber()],
+        handlers=[(source_for(config.code), ORDER_MESSAGE, orders.handler())],
+        jobs=[
+            PeriodicJob(f"{connector.name}:offer_sync", float(settings.get("sync_every_seconds", 15.0)), sync),
+            PeriodicJob(f"{connector.name}:orders", float(settings.get("orders_every_seconds", 60.0)), run_orders),
+        ],
         on_wire=[availability_catch_up(context, config.code, subscribers)],
     )
