@@ -1,12 +1,14 @@
 """The Amazon Selling Partner API client: Listings Items ``PATCH`` for availability, the Feeds API for bulk
 catch-up (createFeedDocument → upload → createFeed → getFeed → getFeedDocument → download the report) and
-the Orders API (getOrders, getOrderItems).
+the Orders API 2026-01-01 (``searchOrders``: each order with its items, replacing the deprecated v0
+``getOrders``/``getOrderItems``, kept for reading) and v0's ``confirmShipment`` (one package per shipment).
 
 Each operation has its own token bucket at Amazon's documented default rate and burst (``patchListingsItem``
-5/s, burst 5 in Listings Items v2021-08-01, per selling-partner account and application): the client waits
-for a token rather than be throttled, and when it is throttled anyway (HTTP 429) it waits ``Retry-After`` (or one token's time) and
-tries again, up to ``max_throttle_wait_seconds``; past that it raises ``AmazonThrottled`` for the
-dispatcher to reschedule. 5xx and no answer are ``AmazonUnavailable`` (retry); other 4xx ``AmazonRejected``.
+5/s, burst 5 in Listings Items v2021-08-01, per selling-partner account and application): the client waits for
+a token rather than be throttled, and when it is throttled anyway (HTTP 429) it waits ``Retry-After`` (or one
+token's time) and tries again, up to ``max_throttle_wait_seconds``; past that it raises ``AmazonThrottled``
+for the dispatcher to reschedule. 5xx and no answer are ``AmazonUnavailable`` (retry); other 4xx
+``AmazonRejected``.
 
 ``endpoint`` alone decides where it talks (a regional SP-API host or the sandbox); the transport is
 injectable (``AmazonSandbox.transport()`` in tests)."""
@@ -42,12 +44,17 @@ from seamline.domain.clock import Clock, SystemClock, iso_utc
 from seamline.integration.retry import TokenBucket
 
 LISTINGS_VERSION = "2021-08-01"
+ORDERS_VERSION = "2026-01-01"
+#: The ``searchOrders`` datasets the connector reads (the items come with every order).
+ORDER_DATASETS = ("BUYER", "FULFILLMENT", "PACKAGES")
 FEEDS_VERSION = "2021-06-30"
 #: Amazon's default (rate per second, burst) per operation, per selling-partner account and application.
 DEFAULT_RATE_LIMITS: Mapping[str, tuple[float, float]] = {
     "patchListingsItem": (5.0, 5.0),
     "getOrders": (0.0167, 20.0),
     "getOrderItems": (0.5, 30.0),
+    "searchOrders": (0.0056, 20.0),
+    "confirmShipment": (2.0, 10.0),
     "createFeedDocument": (0.5, 15.0),
     "createFeed": (0.0083, 15.0),
     "getFeed": (2.0, 15.0),
@@ -84,6 +91,9 @@ class AmazonConfig:
     timeout_seconds: float = 10.0
     max_throttle_wait_seconds: float = 30.0
     rate_limits: Mapping[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    #: Our carrier name → Amazon's ``carrierCode`` (``DHL``, ``UPS``, ...); one not in it goes as ``Other``
+    #: with its name.
+    carrier_codes: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.access_token and not (self.refresh_token and self.client_id and self.client_secret):
@@ -116,6 +126,7 @@ class AmazonConfig:
             patch_op=str(settings.get("patch_op", "merge")),
             fulfillment_channel_code=str(settings.get("fulfillment_channel_code", DEFAULT_FULFILLMENT_CHANNEL)),
             max_feed_messages=int(settings.get("max_feed_messages", MAX_FEED_MESSAGES)),
+            carrier_codes={str(k): str(v) for k, v in dict(settings.get("carrier_codes") or {}).items()},
             auto_list=bool(settings.get("auto_list", False)),
         )
 
@@ -466,6 +477,38 @@ class AmazonClient:
             [dict(o) for o in payload.get("Orders") or []],
             payload.get("NextToken") or None,
             payload.get("LastUpdatedBefore") or None,
+        )
+
+    def search_orders(
+        self, *, last_updated_after: datetime | str | None = None, pagination_token: str | None = None
+    ) -> OrdersPage:
+        """Orders API 2026-01-01 ``searchOrders``: a page of orders updated since ``last_updated_after``, each
+        with its items and the buyer, fulfilment and package datasets."""
+        params: dict[str, Any] = {"includedData": ",".join(ORDER_DATASETS)}
+        if pagination_token:
+            params["paginationToken"] = pagination_token
+        elif last_updated_after is not None:
+            after = last_updated_after if isinstance(last_updated_after, str) else iso_utc(last_updated_after)
+            params["lastUpdatedAfter"] = after
+            params["marketplaceIds"] = ",".join(self.config.marketplace_ids)
+        else:
+            raise ValueError("give last_updated_after or pagination_token")
+        answer = self.request("searchOrders", "GET", f"/orders/{ORDERS_VERSION}/orders", params=params)
+        pagination = answer.get("pagination") or {}
+        return OrdersPage(
+            [dict(o) for o in answer.get("orders") or []],
+            pagination.get("nextToken") or None,
+            answer.get("lastUpdatedBefore") or None,
+        )
+
+    def confirm_shipment(self, order_id: str, marketplace_id: str, package: Mapping[str, Any]) -> None:
+        """v0 ``confirmShipment``: one package (``packageReferenceId``, ``carrierCode``/``carrierName``,
+        ``trackingNumber``, ``shipDate``, ``orderItems``) of the order has shipped."""
+        self.request(
+            "confirmShipment",
+            "POST",
+            f"/orders/v0/orders/{quote(order_id, safe='')}/shipmentConfirmation",
+            body={"marketplaceId": marketplace_id, "packageDetail": dict(package)},
         )
 
     def get_order_items(self, order_id: str) -> list[dict[str, Any]]:

@@ -12,14 +12,20 @@
 - **Bulk catch-up**: ``catch_up`` compares every listing with the channel's ATP and sends the differences
   as ``JSON_LISTINGS_FEED`` documents (≤ 25,000 messages each, one feed per marketplace); ``settle_feeds``
   polls them and applies the processing report line by line.
-- **Orders**: ``pull_orders`` stores new and changed orders in the inbox; the handler from ``order_handler``
-  puts accepted ones into the one order queue (kind ``marketplace``) and cancels cancelled ones. Set the
-  channel's ``on_shortage`` to ``backorder``: Amazon has already sold the units, so refusing is no option.
+- **Orders**: ``pull_orders`` stores new and changed orders in the inbox (Orders API 2026-01-01
+  ``searchOrders``); the handler from ``order_handler`` puts accepted ones into the one order queue (kind
+  ``marketplace``) and cancels cancelled ones, by the one channel-order use case
+  (``seamline.service.channel_orders``: held, never rejected, when a SKU is unknown). Set the channel's
+  ``on_shortage`` to ``backorder``: Amazon has already sold the units, so refusing is no option.
+- **Shipments**: ``shipment_subscriber`` takes ``OrderShipped`` of the channel's orders and confirms each
+  shipment the ledger recorded (partial ones included) with ``confirmShipment``: one package per shipment,
+  its items and quantities, carrier (``carrier_codes``, else ``Other`` with its name) and tracking.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,8 +39,10 @@ from seamline.channels.amazon.mapper import (
     chunks,
     listings_feed,
     map_order,
+    map_order_2026,
 )
 from seamline.channels.canonical import OrderCancellation, OrderMapping, queue_order
+from seamline.domain.clock import iso_utc
 from seamline.integration import (
     AVAILABILITY_CHANGED,
     Delivered,
@@ -46,12 +54,15 @@ from seamline.integration import (
     RateLimited,
     Subscriber,
 )
+from seamline.integration.events import ORDER_SHIPPED
 from seamline.service import Seamline, channel_orders
 from seamline.service.marketplaces import ImportLine, ListingIssue, Listings
-from seamline.store import catalog_repo
+from seamline.store import catalog_repo, channel_orders_repo, orders_repo
 
 CAPABILITIES = frozenset({"availability_push", "bulk_catch_up", "order_pull", "auto_pause"})
 FEED_KIND = "amazon_listings_feed"
+#: ``channel_confirmations`` kinds: an order's lines ↔ Amazon order items, and each shipment confirmed.
+LINES, SHIPMENT = "lines", "shipment"
 #: Amazon's documented patchListingsItem rate per selling-partner account: 5 requests/s, burst 5.
 PATCH_RATE_PER_SECOND = 5.0
 PATCH_BURST = 5.0
@@ -102,9 +113,11 @@ class AmazonConnector:
         return FunctionHandler(inbound.parse_order_message, self.apply_order)
 
     def install(self, integration: Integration) -> None:
-        """Register the availability subscriber and the order handler (once)."""
+        """Register the availability and shipment subscribers and the order handler (once)."""
         if integration.registry.get(self.name) is None:
             integration.add_subscriber(self.subscriber())
+        if integration.registry.get(f"amazon-shipments:{self.channel}") is None:
+            integration.add_subscriber(self.shipment_subscriber())
         source = inbound.source_for(self.channel)
         if integration.handlers.get(source, inbound.ORDER_MESSAGE) is None:
             integration.handlers.register(source, inbound.ORDER_MESSAGE, self.order_handler())
@@ -254,16 +267,126 @@ class AmazonConnector:
 
     def apply_order(self, conn: Connection, stored: inbound.StoredOrder) -> None:
         """Inside the inbox's transaction: the order into the queue, or its cancellation."""
-        seller_skus = [str(i.get("SellerSKU")) for i in stored.items if i.get("SellerSKU")]
-        known = catalog_repo.known_skus(conn, seller_skus)
-        mapped = map_order(stored.order, stored.items, known_skus=set(known), currency=self.currency)
+        mapped: OrderMapping | OrderCancellation
+        if stored.version == inbound.ORDERS_2026:
+            skus = [
+                str(p["sellerSku"])
+                for i in stored.items
+                if isinstance(p := i.get("product"), Mapping) and p.get("sellerSku")
+            ]
+            known = catalog_repo.known_skus(conn, skus)
+            mapped = map_order_2026(stored.order, known_skus=set(known), currency=self.currency)
+        else:
+            seller_skus = [str(i.get("SellerSKU")) for i in stored.items if i.get("SellerSKU")]
+            known = catalog_repo.known_skus(conn, seller_skus)
+            mapped = map_order(stored.order, stored.items, known_skus=set(known), currency=self.currency)
         if isinstance(mapped, OrderCancellation):
             self._cancel(conn, mapped)
             return
-        self._place(conn, mapped)
+        self._place(conn, mapped, self._marketplace_of(stored))
+
+    def _marketplace_of(self, stored: inbound.StoredOrder) -> str:
+        channel = stored.order.get("salesChannel")
+        found = channel.get("marketplaceId") if isinstance(channel, Mapping) else stored.order.get("MarketplaceId")
+        return str(found or self.client.config.marketplace_ids[0])
 
     def _cancel(self, conn: Connection, cancellation: OrderCancellation) -> None:
         self.orders.cancel(conn, self.channel, cancellation.external_id, None, kind="marketplace")
 
-    def _place(self, conn: Connection, mapped: OrderMapping) -> None:
-        self.orders.place(conn, self.channel, queue_order(mapped), kind="marketplace")
+    def _place(self, conn: Connection, mapped: OrderMapping, marketplace: str) -> None:
+        order_id = self.orders.place(conn, self.channel, queue_order(mapped), kind="marketplace")
+        if order_id is None:
+            return
+        # Which Amazon order item each of our lines is: a shipment is confirmed item by item.
+        row = orders_repo.get_order(conn, order_id)
+        assert row is not None
+        numbers = [line.line_no for line in row["lines"]]
+        items = [
+            {"line_no": n, "order_item_id": line.line_id, "sku": line.sku, "qty": line.qty}
+            for line, n in zip(mapped.stock_lines, numbers, strict=False)
+        ]
+        detail = {"order_id": order_id, "marketplace_id": marketplace, "items": items}
+        now = self.app.clock.now()
+        if channel_orders_repo.decide(conn, self.channel, LINES, mapped.order.external_id, detail, now):
+            channel_orders_repo.mark(conn, self.channel, LINES, mapped.order.external_id, sent_at=now, error=None)
+
+    # ------------------------------------------------------------------ shipments out
+    def shipment_subscriber(self) -> Subscriber:
+        return Subscriber(
+            name=f"amazon-shipments:{self.channel}",
+            event_types=frozenset({ORDER_SHIPPED}),
+            deliver=self.deliver_shipment,
+            channels=frozenset({self.channel}),
+            coalesce=False,
+            max_concurrency=1,
+        )
+
+    def deliver_shipment(self, delivery: Delivery) -> Delivered:
+        """``OrderShipped`` of one of the channel's orders: every shipment the ledger recorded and Amazon was
+        not told of yet is confirmed (``confirmShipment``), one package each, with its items, carrier and
+        tracking. A repeat finds nothing left to confirm."""
+        order_id = str(delivery.payload["order_id"])
+        external_id = str(delivery.payload["external_id"])
+
+        def read(conn: Connection) -> tuple[dict[str, Any] | None, list[dict[str, Any]], set[str]]:
+            lines = channel_orders_repo.get(conn, self.channel, LINES, external_id)
+            shipments = channel_orders_repo.shipments(conn, order_id)
+            done = set()
+            for shipment in shipments:
+                ref = f"{order_id}/{shipment['shipment_no']}"
+                found = channel_orders_repo.get(conn, self.channel, SHIPMENT, ref)
+                if found is not None and found["sent_at"] is not None:
+                    done.add(ref)
+            return lines, shipments, done
+
+        lines, shipments, done = self.app.read(read)
+        if lines is None:
+            return Delivered()  # not an order taken from Amazon
+        items = {int(x["line_no"]): x for x in lines["detail"]["items"]}
+        for shipment in shipments:
+            ref = f"{order_id}/{shipment['shipment_no']}"
+            if ref in done:
+                continue
+            package = self._package(ref, shipment, items)
+            try:
+                self.client.confirm_shipment(external_id, str(lines["detail"]["marketplace_id"]), package)
+            except AmazonThrottled as exc:
+                raise RateLimited(str(exc), retry_after=exc.retry_after) from exc
+            except AmazonUnavailable as exc:
+                raise DeliveryFailed(str(exc), retry_after=exc.retry_after) from exc
+            except AmazonRejected as exc:
+                self._record(ref, package, str(exc))
+                raise DeliveryRejected(str(exc)) from exc
+            self._record(ref, package, None)
+        return Delivered()
+
+    def _package(self, ref: str, shipment: Mapping[str, Any], items: Mapping[int, Mapping[str, Any]]) -> dict[str, Any]:
+        if not shipment.get("tracking"):
+            raise DeliveryRejected(f"shipment {ref}: Amazon needs a tracking number to confirm it")
+        order_items = []
+        for part in shipment["lines"]:
+            item = items.get(int(part["line_no"]))
+            if item is None:
+                raise DeliveryRejected(f"shipment {ref}: order line {part['line_no']} has no Amazon order item")
+            order_items.append({"orderItemId": item["order_item_id"], "quantity": int(part["qty"])})
+        carrier = str(shipment.get("carrier") or "")
+        code = self.client.config.carrier_codes.get(carrier) if carrier else None
+        package: dict[str, Any] = {
+            "packageReferenceId": str(shipment["shipment_no"]),
+            "carrierCode": code or "Other",
+            "trackingNumber": str(shipment["tracking"]),
+            "shipDate": iso_utc(shipment["shipped_at"]),
+            "orderItems": order_items,
+        }
+        if not code:
+            package["carrierName"] = carrier or "Other"
+        return package
+
+    def _record(self, ref: str, package: Mapping[str, Any], error: str | None) -> None:
+        now = self.app.clock.now()
+
+        def work(conn: Connection) -> None:
+            channel_orders_repo.decide(conn, self.channel, SHIPMENT, ref, package, now)
+            channel_orders_repo.mark(conn, self.channel, SHIPMENT, ref, sent_at=None if error else now, error=error)
+
+        self.app.write(work)

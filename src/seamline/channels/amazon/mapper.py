@@ -346,3 +346,95 @@ def map_order(
     elif not lines:
         verdict, detail = OrderVerdict.IGNORE_NOTHING_TO_FULFIL, "no line takes stock"
     return OrderMapping(inbound, verdict, tuple(lines), tuple(skipped), detail)
+
+
+#: Orders API 2026-01-01 ``fulfillmentStatus`` values whose units are the buyer's and ours to ship.
+STOCK_STATUSES_2026 = frozenset({"PENDING", "UNSHIPPED", "PARTIALLY_SHIPPED", "SHIPPED"})
+
+
+def _money_2026(value: Any) -> tuple[Decimal, str] | None:
+    if not isinstance(value, Mapping) or value.get("amount") in (None, ""):
+        return None
+    try:
+        return Decimal(str(value["amount"])), str(value.get("currencyCode") or "")
+    except InvalidOperation:
+        raise MappingError(f"{value.get('amount')!r} is not an amount") from None
+
+
+def map_order_2026(
+    order: Mapping[str, Any],
+    *,
+    known_skus: Collection[str],
+    seller_skus: Mapping[str, str] | None = None,
+    currency: str | None = None,
+) -> OrderMapping | OrderCancellation:
+    """An order of the Orders API 2026-01-01 (``searchOrders`` with the ``FULFILLMENT`` and ``BUYER``
+    datasets: its items inside it, each with a unit price) → what the queue does with it, by the same rules
+    as a v0 order."""
+    order_id = order.get("orderId")
+    if not order_id:
+        raise MappingError("the order has no orderId")
+    fulfillment: Mapping[str, Any] = order["fulfillment"] if isinstance(order.get("fulfillment"), Mapping) else {}
+    status = str(fulfillment.get("fulfillmentStatus") or "")
+    if not status:
+        raise MappingError(f"order {order_id}: no fulfillment.fulfillmentStatus (ask for the FULFILLMENT dataset)")
+    if status == "CANCELLED":
+        return OrderCancellation(str(order_id), parse_time(order.get("lastUpdatedTime")), "Cancelled on Amazon")
+    items = order.get("orderItems")
+    if not isinstance(items, list):
+        raise MappingError(f"order {order_id}: orderItems is required")
+    lines: list[OrderLine] = []
+    skipped: list[SkippedLine] = []
+    line_currency = ""
+    for item in items:
+        if not isinstance(item, Mapping):
+            raise MappingError(f"order {order_id}: an order item is not an object")
+        item_id = str(item.get("orderItemId") or "")
+        qty = item.get("quantityOrdered")
+        if isinstance(qty, bool) or not isinstance(qty, int):
+            raise MappingError(f"item {item_id}: quantityOrdered {qty!r} is not a whole number")
+        product: Mapping[str, Any] = item["product"] if isinstance(item.get("product"), Mapping) else {}
+        price_block = product.get("price") if isinstance(product.get("price"), Mapping) else {}
+        price = _money_2026(price_block.get("unitPrice") if isinstance(price_block, Mapping) else None)
+        unit = Decimal(0) if price is None else price[0].quantize(_CENT)
+        if price is not None and price[1]:
+            line_currency = price[1]
+        seller_sku = product.get("sellerSku")
+        ours = (seller_skus or {}).get(str(seller_sku), str(seller_sku)) if seller_sku else None
+        title = str(product.get("title") or seller_sku or item_id)
+        if qty <= 0:
+            skipped.append(SkippedLine(item_id, SkipReason.NO_QUANTITY, ours, qty, title, unit))
+            continue
+        if ours is None or ours not in known_skus:
+            skipped.append(SkippedLine(item_id, SkipReason.UNKNOWN_SKU, ours, qty, title, unit))
+            continue
+        lines.append(OrderLine(item_id, ours, str(product.get("asin") or "") or None, None, qty, unit, title))
+    buyer: Mapping[str, Any] = order["buyer"] if isinstance(order.get("buyer"), Mapping) else {}
+    email = buyer.get("buyerEmail") or None
+    name = buyer.get("buyerName") or None
+    channel: Mapping[str, Any] = order["salesChannel"] if isinstance(order.get("salesChannel"), Mapping) else {}
+    inbound = InboundOrder(
+        external_id=str(order_id),
+        name=str(order_id),
+        placed_at=parse_time(order.get("createdTime")),
+        currency=line_currency,
+        presentment_currency=line_currency,
+        lines=tuple(lines),
+        customer=CustomerRef(email, None, name) if email or name else None,
+        test=False,
+        total=None,
+        source_name=str(channel.get("marketplaceName") or channel.get("channelName") or "") or None,
+    )
+    verdict, detail = OrderVerdict.ACCEPT, ""
+    if fulfillment.get("fulfilledBy") == "AMAZON":
+        verdict, detail = OrderVerdict.IGNORE_NOTHING_TO_FULFIL, "fulfilled by Amazon (FBA) from Amazon's own stock"
+    elif status not in STOCK_STATUSES_2026:
+        verdict, detail = OrderVerdict.IGNORE_NOTHING_TO_FULFIL, f"status {status} takes no stock"
+    elif any(s.reason is SkipReason.UNKNOWN_SKU for s in skipped):
+        unknown = ", ".join(sorted({str(s.sku) for s in skipped if s.reason is SkipReason.UNKNOWN_SKU}))
+        verdict, detail = OrderVerdict.HOLD_UNKNOWN_SKU, f"unknown sellerSku: {unknown}"
+    elif currency and line_currency and line_currency != currency:
+        verdict, detail = OrderVerdict.HOLD_FOREIGN_CURRENCY, f"priced in {line_currency}, channel sells in {currency}"
+    elif not lines:
+        verdict, detail = OrderVerdict.IGNORE_NOTHING_TO_FULFIL, "no line takes stock"
+    return OrderMapping(inbound, verdict, tuple(lines), tuple(skipped), detail)

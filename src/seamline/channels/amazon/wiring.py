@@ -7,8 +7,9 @@ sandbox's own when it is a sandbox and they are left out),
 ``product_type``, ``currency``, and the periods of the connector's jobs: ``pull_orders_every_seconds`` (60),
 ``settle_feeds_every_seconds`` (60), ``catch_up_every_seconds`` (none: bulk catch-up only when set).
 
-Wired: the availability subscriber (5 PATCHes/s, burst 5, 429 → Retry-After), the order handler of the
-inbox, and the periodic jobs (pull orders into the inbox, settle listings feeds, catch up).
+Wired: the availability subscriber (5 PATCHes/s, burst 5, 429 → Retry-After), the shipment subscriber
+(``OrderShipped`` → ``confirmShipment`` per shipment; ``carrier_codes`` maps our carrier names to Amazon's
+codes), the order handler of the inbox, and the periodic jobs (pull orders into the inbox, settle listings feeds, catch up).
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
         )
     subscribers = [connector.subscriber()]
     return Wired(
-        subscribers=subscribers,
+        subscribers=[*subscribers, connector.shipment_subscriber()],
         handlers=[(inbound.source_for(config.code), inbound.ORDER_MESSAGE, connector.order_handler())],
         jobs=jobs,
         on_wire=[availability_catch_up(context, config.code, subscribers)],

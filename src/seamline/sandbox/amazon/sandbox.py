@@ -1,7 +1,10 @@
 """A local Amazon Selling Partner API for one seller: Listings Items (``PATCH`` / ``GET`` on
 ``/listings/2021-08-01/items/{sellerId}/{sku}``), the Feeds API (documents, ``JSON_LISTINGS_FEED`` feeds and
-their processing reports, pre-signed upload/download URLs) and the Orders API v0 (``getOrders``,
-``getOrderItems``). One core, ``AmazonSandbox.handle``, serves the ASGI app and an ``httpx.MockTransport``.
+their processing reports, pre-signed upload/download URLs), the Orders API 2026-01-01 (``searchOrders``: orders
+with their items, and the ``includedData`` datasets asked for: ``BUYER``, ``FULFILLMENT``, ``PACKAGES``), the
+deprecated Orders API v0 (``getOrders``, ``getOrderItems``) and v0's ``confirmShipment`` (a package of some
+items with its carrier and tracking: partial shipments). One core, ``AmazonSandbox.handle``, serves the ASGI
+app and an ``httpx.MockTransport``.
 
 Faithful where it matters to a client: ``x-amz-access-token`` is required (403 otherwise), either the fixed
 token of the config or one issued by Login with Amazon (``POST /auth/o2/token``, ``grant_type=refresh_token``,
@@ -49,6 +52,8 @@ RATE_LIMITS: dict[str, tuple[float, float]] = {
     "getListingsItem": (5.0, 5.0),
     "getOrders": (0.0167, 20.0),
     "getOrderItems": (0.5, 30.0),
+    "searchOrders": (0.0056, 20.0),
+    "confirmShipment": (2.0, 10.0),
     "createFeedDocument": (0.5, 15.0),
     "createFeed": (0.0083, 15.0),
     "getFeed": (2.0, 15.0),
@@ -66,6 +71,8 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("GET", re.compile(r"^/feeds/2021-06-30/feeds/(?P<id>[^/]+)$"), "getFeed"),
     ("GET", re.compile(r"^/orders/v0/orders$"), "getOrders"),
     ("GET", re.compile(r"^/orders/v0/orders/(?P<id>[^/]+)/orderItems$"), "getOrderItems"),
+    ("GET", re.compile(r"^/orders/2026-01-01/orders$"), "searchOrders"),
+    ("POST", re.compile(r"^/orders/v0/orders/(?P<id>[^/]+)/shipmentConfirmation$"), "confirmShipment"),
     ("PUT", re.compile(r"^/feed-uploads/(?P<id>[^/]+)$"), "uploadDocument"),
     ("GET", re.compile(r"^/feed-downloads/(?P<id>[^/]+)$"), "downloadDocument"),
     ("POST", re.compile(r"^/auth/o2/token$"), "lwaToken"),
@@ -280,7 +287,9 @@ class AmazonSandbox:
                 if operation in self.config.rate_limits:
                     extra["x-amzn-ratelimit-limit"] = str(self.config.rate_limits[operation][0])
             self.calls.append(CallRecord(now, operation, method.upper(), path, status, recorded))
-            if isinstance(answer, bytes):
+            if answer is None:  # 204 No Content
+                content, content_type = b"", "application/json"
+            elif isinstance(answer, bytes):
                 content, content_type = answer, "application/json"
             else:
                 content, content_type = json.dumps(answer).encode(), "application/json"
@@ -645,6 +654,218 @@ class AmazonSandbox:
             for item in order.items
         ]
         return 200, {"payload": {"AmazonOrderId": order.amazon_order_id, "OrderItems": items}}, None
+
+    # -- Orders API 2026-01-01 --------------------------------------------------------------------------
+
+    def _search_orders(
+        self, args: dict[str, str], params: dict[str, str], body: Any, now: datetime
+    ) -> tuple[int, Any, Any]:
+        """``searchOrders``: exactly one of ``createdAfter`` / ``lastUpdatedAfter``; pages of
+        ``maxResultsPerPage`` (1..100, default 100) with ``pagination.nextToken``; datasets by ``includedData``."""
+        included = {x for x in params.get("includedData", "").split(",") if x}
+        unknown = included - _DATASETS
+        if unknown:
+            return 400, _error("InvalidInput", f"Invalid includedData: {', '.join(sorted(unknown))}."), None
+        try:
+            size = int(params.get("maxResultsPerPage", "100"))
+        except ValueError:
+            return 400, _error("InvalidInput", "maxResultsPerPage must be an integer."), None
+        if not 1 <= size <= 100:
+            return 400, _error("InvalidInput", "maxResultsPerPage must be between 1 and 100."), None
+        if params.get("paginationToken"):
+            try:
+                state = json.loads(base64.urlsafe_b64decode(params["paginationToken"].encode()))
+                after, before, offset = (
+                    datetime.fromisoformat(state["after"]),
+                    datetime.fromisoformat(state["before"]),
+                    int(state["offset"]),
+                )
+                by_update = bool(state["by_update"])
+            except (ValueError, KeyError, TypeError):
+                return 400, _error("InvalidInput", "Invalid paginationToken."), None
+        else:
+            given = [k for k in ("createdAfter", "lastUpdatedAfter") if params.get(k)]
+            if len(given) != 1:
+                return (
+                    400,
+                    _error("InvalidInput", "Exactly one of createdAfter and lastUpdatedAfter is required."),
+                    None,
+                )
+            try:
+                after = datetime.fromisoformat(params[given[0]].replace("Z", "+00:00"))
+            except ValueError:
+                return 400, _error("InvalidInput", f"Invalid date {params[given[0]]}."), None
+            by_update, before, offset = given[0] == "lastUpdatedAfter", now, 0
+        wanted = {m for m in params.get("marketplaceIds", "").split(",") if m}
+        matching = sorted(
+            (
+                o
+                for o in self.orders.values()
+                if after <= (o.last_update_date if by_update else o.purchase_date) <= before
+                and (not wanted or o.marketplace_id in wanted)
+            ),
+            key=lambda o: (o.last_update_date, o.amazon_order_id),
+        )
+        page = matching[offset : offset + size]
+        answer: dict[str, Any] = {"orders": [_order_2026(o, included) for o in page]}
+        answer["lastUpdatedBefore" if by_update else "createdBefore"] = _iso(before)
+        if offset + len(page) < len(matching):
+            token = {
+                "after": after.isoformat(),
+                "before": before.isoformat(),
+                "offset": offset + len(page),
+                "by_update": by_update,
+            }
+            answer["pagination"] = {"nextToken": base64.urlsafe_b64encode(json.dumps(token).encode()).decode()}
+        return 200, answer, None
+
+    def _confirm_shipment(
+        self, args: dict[str, str], params: dict[str, str], body: Any, now: datetime
+    ) -> tuple[int, Any, Any]:
+        """``confirmShipment`` (Orders v0): one package of some of an order's items, with its carrier and
+        tracking; the order goes ``PartiallyShipped`` until every unit has shipped. The same package confirmed
+        again with the same content changes nothing; with other content it is refused."""
+        order = self.orders.get(unquote(args["id"]))
+        if order is None:
+            return 404, _error("InvalidInput", f"Invalid orderId {args['id']}."), None
+        problem = _package_problem(order, body)
+        if problem is not None:
+            return 400, _error("InvalidInput", problem), None
+        package = body["packageDetail"]
+        reference = str(package["packageReferenceId"])
+        seen = next((p for p in order.packages if p["packageReferenceId"] == reference), None)
+        if seen is not None:
+            if seen["source"] == package:
+                return 204, None, body
+            return 400, _error("InvalidInput", f"Package {reference} was confirmed with other content."), None
+        if order.fulfillment_channel != "MFN" or order.status not in ("Unshipped", "PartiallyShipped"):
+            return (
+                400,
+                _error("InvalidInput", f"Order {order.amazon_order_id} is {order.status}: nothing to ship."),
+                None,
+            )
+        by_id = {item.order_item_id: item for item in order.items}
+        wanted: dict[str, int] = {}
+        for line in package["orderItems"]:
+            item = by_id.get(str(line["orderItemId"]))
+            if item is None:
+                return 400, _error("InvalidInput", f"Invalid orderItemId {line['orderItemId']}."), None
+            wanted[item.order_item_id] = wanted.get(item.order_item_id, 0) + int(line["quantity"])
+            if item.quantity_shipped + wanted[item.order_item_id] > item.quantity:
+                return 400, _error("InvalidInput", f"Quantity of {item.order_item_id} exceeds what is unshipped."), None
+        for item_id, qty in wanted.items():
+            by_id[item_id].quantity_shipped += qty
+        order.status = "Shipped" if all(i.quantity_shipped >= i.quantity for i in order.items) else "PartiallyShipped"
+        order.last_update_date = now
+        order.packages.append(
+            {
+                "packageReferenceId": reference,
+                "createdTime": _iso(now),
+                "packageStatus": {"status": "IN_TRANSIT"},
+                "carrier": package.get("carrierName") or package["carrierCode"],
+                "shipTime": package["shipDate"],
+                "shippingService": package.get("shippingMethod"),
+                "trackingNumber": package["trackingNumber"],
+                "packageItems": [{"orderItemId": k, "quantity": v} for k, v in wanted.items()],
+                "source": dict(package),
+            }
+        )
+        return 204, None, body
+
+
+_DATASETS = frozenset(
+    {
+        "BUYER",
+        "RECIPIENT",
+        "PROCEEDS",
+        "EXPENSE",
+        "PROMOTION",
+        "CANCELLATION",
+        "FULFILLMENT",
+        "PACKAGES",
+        "TAX",
+        "PAYMENT",
+        "FULFILLMENT_ORDERS",
+    }
+)
+_STATUS_2026 = {
+    "PendingAvailability": "PENDING_AVAILABILITY",
+    "Pending": "PENDING",
+    "Unshipped": "UNSHIPPED",
+    "PartiallyShipped": "PARTIALLY_SHIPPED",
+    "Shipped": "SHIPPED",
+    "Canceled": "CANCELLED",
+    "Unfulfillable": "UNFULFILLABLE",
+}
+
+
+def _package_problem(order: Order, body: Any) -> str | None:
+    if not isinstance(body, Mapping) or not body.get("marketplaceId"):
+        return "marketplaceId is required."
+    if body["marketplaceId"] != order.marketplace_id:
+        return f"Order {order.amazon_order_id} is not in marketplace {body['marketplaceId']}."
+    package = body.get("packageDetail")
+    if not isinstance(package, Mapping):
+        return "packageDetail is required."
+    for name in ("packageReferenceId", "carrierCode", "trackingNumber", "shipDate", "orderItems"):
+        if package.get(name) in (None, "", []):
+            return f"packageDetail.{name} is required."
+    if package["carrierCode"] == "Other" and not package.get("carrierName"):
+        return "carrierName is required when carrierCode is Other."
+    try:
+        datetime.fromisoformat(str(package["shipDate"]).replace("Z", "+00:00"))
+    except ValueError:
+        return f"Invalid shipDate {package['shipDate']}."
+    for line in package["orderItems"] if isinstance(package["orderItems"], list) else [None]:
+        if not isinstance(line, Mapping) or not line.get("orderItemId"):
+            return "Each order item needs an orderItemId."
+        qty = line.get("quantity")
+        if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0:
+            return f"Invalid quantity for {line['orderItemId']}."
+    return None
+
+
+def _order_2026(order: Order, included: set[str]) -> dict[str, Any]:
+    """An order as ``searchOrders`` answers it: its items always, each dataset only when asked for."""
+    items = []
+    for item in order.items:
+        entry: dict[str, Any] = {
+            "orderItemId": item.order_item_id,
+            "quantityOrdered": item.quantity,
+            "product": {
+                "asin": item.asin,
+                "title": item.title,
+                "sellerSku": item.seller_sku,
+                "price": {"unitPrice": {"amount": str(item.unit_price), "currencyCode": order.currency}},
+            },
+        }
+        if "FULFILLMENT" in included:
+            entry["fulfillment"] = {
+                "quantityFulfilled": item.quantity_shipped,
+                "quantityUnfulfilled": item.quantity - item.quantity_shipped,
+            }
+        items.append(entry)
+    out: dict[str, Any] = {
+        "orderId": order.amazon_order_id,
+        "createdTime": _iso(order.purchase_date),
+        "lastUpdatedTime": _iso(order.last_update_date),
+        "salesChannel": {
+            "channelName": "AMAZON",
+            "marketplaceId": order.marketplace_id,
+            "marketplaceName": "Amazon.de",
+        },
+        "orderItems": items,
+    }
+    if "BUYER" in included and order.buyer_email:
+        out["buyer"] = {"buyerEmail": order.buyer_email}
+    if "FULFILLMENT" in included:
+        out["fulfillment"] = {
+            "fulfillmentStatus": _STATUS_2026.get(order.status, order.status.upper()),
+            "fulfilledBy": "AMAZON" if order.fulfillment_channel == "AFN" else "MERCHANT",
+        }
+    if "PACKAGES" in included:
+        out["packages"] = [{k: v for k, v in p.items() if k != "source"} for p in order.packages]
+    return out
 
 
 def _order_json(order: Order) -> dict[str, Any]:

@@ -86,3 +86,5 @@ class Order:
     currency: str
     items: list[OrderItem]
     buyer_email: str | None = None
+    #: Confirmed shipments (confirmShipment ``packageDetail``), as the 2026-01-01 ``packages`` dataset shows them.
+    packages: list[dict[str, Any]] = field(default_factory=list)
