@@ -196,3 +196,64 @@ def test_orders_are_pulled_by_last_update_with_pages_and_line_totals() -> None:
     raw = world.raw.get("/orders/v0/orders", params={"MarketplaceIds": MARKETPLACE})
     assert raw.status_code == 400
     assert json.loads(raw.text)["errors"][0]["code"] == "InvalidInput"
+
+
+def test_search_orders_2026_needs_exactly_one_start_and_gives_each_dataset_only_when_asked() -> None:
+    world = World(orders_page_size=2)
+    world.sandbox.add_listing("SKU-1", "SHIRT", quantity=10)
+    for _ in range(3):
+        world.sandbox.place_order([("SKU-1", 2, Decimal("89.00"))])
+    first = world.client.search_orders(last_updated_after=START)
+    assert len(first.orders) == 3 and first.next_token is None, "maxResultsPerPage defaults to 100"
+    order = first.orders[0]
+    assert order["fulfillment"]["fulfillmentStatus"] == "UNSHIPPED"
+    assert order["orderItems"][0]["product"]["price"]["unitPrice"] == {"amount": "89.00", "currencyCode": "EUR"}
+    bare = world.raw.get("/orders/2026-01-01/orders", params={"createdAfter": "2026-11-27T00:00:00Z"})
+    assert bare.status_code == 200
+    assert "fulfillment" not in bare.json()["orders"][0] and "buyer" not in bare.json()["orders"][0]
+    both = world.raw.get(
+        "/orders/2026-01-01/orders",
+        params={"createdAfter": "2026-11-27T00:00:00Z", "lastUpdatedAfter": "2026-11-27T00:00:00Z"},
+    )
+    assert both.status_code == 400 and both.json()["errors"][0]["code"] == "InvalidInput"
+    paged = world.raw.get(
+        "/orders/2026-01-01/orders", params={"lastUpdatedAfter": "2026-11-27T00:00:00Z", "maxResultsPerPage": 2}
+    )
+    token = paged.json()["pagination"]["nextToken"]
+    assert len(world.client.search_orders(pagination_token=token).orders) == 1
+
+
+def test_confirm_shipment_ships_a_package_of_some_items_and_refuses_more_than_unshipped() -> None:
+    world = World()
+    world.sandbox.add_listing("SKU-1", "SHIRT", quantity=10)
+    order = world.sandbox.place_order([("SKU-1", 3, Decimal("89.00"))])
+    item = order.items[0].order_item_id
+    package = {
+        "packageReferenceId": "1",
+        "carrierCode": "DHL",
+        "trackingNumber": "00340434161234567890",
+        "shipDate": "2026-11-27T09:00:00Z",
+        "orderItems": [{"orderItemId": item, "quantity": 2}],
+    }
+    world.client.confirm_shipment(order.amazon_order_id, MARKETPLACE, package)
+    assert (order.status, order.items[0].quantity_shipped) == ("PartiallyShipped", 2)
+    world.client.confirm_shipment(order.amazon_order_id, MARKETPLACE, package)  # the same package again
+    assert order.items[0].quantity_shipped == 2
+    too_many = {**package, "packageReferenceId": "2", "orderItems": [{"orderItemId": item, "quantity": 2}]}
+    with pytest.raises(AmazonRejected, match="exceeds what is unshipped"):
+        world.client.confirm_shipment(order.amazon_order_id, MARKETPLACE, too_many)
+    other = {
+        **package,
+        "packageReferenceId": "2",
+        "carrierCode": "Other",
+        "orderItems": [{"orderItemId": item, "quantity": 1}],
+    }
+    with pytest.raises(AmazonRejected, match="carrierName is required"):
+        world.client.confirm_shipment(order.amazon_order_id, MARKETPLACE, other)
+    world.client.confirm_shipment(order.amazon_order_id, MARKETPLACE, {**other, "carrierName": "Hermes"})
+    assert order.status == "Shipped"
+    [seen] = world.client.search_orders(last_updated_after=START).orders
+    assert [(p["trackingNumber"], p["packageItems"]) for p in seen["packages"]] == [
+        ("00340434161234567890", [{"orderItemId": item, "quantity": 2}]),
+        ("00340434161234567890", [{"orderItemId": item, "quantity": 1}]),
+    ]
