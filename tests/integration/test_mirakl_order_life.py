@@ -233,3 +233,20 @@ def test_an_order_whose_debit_fails_is_cancelled_here_and_its_units_released(
     life.run_jobs()
     assert life.order("ZL-4004-A")["status"] == "cancelled"
     assert stock_of(client, M, "WH")["available"] == 1
+    life.run_jobs()
+    assert [c.operation for c in sandbox.calls].count("OR29") == 0, "Mirakl ended it: nothing to tell back"
+
+
+def test_an_order_cancelled_here_before_it_ships_is_cancelled_at_mirakl_once(
+    app: Seamline, client: TestClient, clock: FixedClock, mirakl: tuple[str, MiraklSandbox]
+) -> None:
+    name, sandbox = mirakl
+    life = Life(app, client, clock, name)
+    receive(client, M, 1)
+    sandbox.add_order("ZL-5005-A", [(M, 1, Decimal("89.00"))])
+    life.run_jobs()
+    life.step(life.order("ZL-5005-A")["id"], "cancel")
+    life.run_jobs()
+    life.run_jobs()
+    assert sandbox.order("ZL-5005-A").state == "CANCELED"
+    assert [c.operation for c in sandbox.calls].count("OR29") == 1

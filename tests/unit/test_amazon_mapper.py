@@ -163,3 +163,75 @@ def test_an_unknown_seller_sku_holds_the_order_and_a_foreign_currency_too() -> N
     )
     assert isinstance(mapped, OrderMapping)
     assert mapped.stock_lines[0].sku == "OVS-001-NVY-M"
+
+
+def _order_2026(status: str = "UNSHIPPED", fulfilled_by: str = "MERCHANT", **extra: Any) -> dict[str, Any]:
+    """The shape of the Orders API 2026-01-01 ``searchOrders`` example, with the FULFILLMENT dataset."""
+    return {
+        "orderId": "123-4567890-1234567",
+        "createdTime": "2026-11-27T08:00:00Z",
+        "lastUpdatedTime": "2026-11-27T08:01:00Z",
+        "salesChannel": {"channelName": "AMAZON", "marketplaceId": "A1PA6795UKMFR9", "marketplaceName": "Amazon.de"},
+        "buyer": {"buyerName": "Ada", "buyerEmail": "ada@marketplace.amazon.de"},
+        "fulfillment": {"fulfillmentStatus": status, "fulfilledBy": fulfilled_by},
+        "orderItems": [
+            {
+                "orderItemId": "11111111111111",
+                "quantityOrdered": 2,
+                "product": {
+                    "asin": "B0TEST0001",
+                    "title": "Navy overshirt M",
+                    "sellerSku": "OVS-001-NVY-M",
+                    "price": {"unitPrice": {"amount": "89.00", "currencyCode": "EUR"}},
+                },
+            }
+        ],
+        **extra,
+    }
+
+
+def test_a_2026_order_maps_its_items_unit_price_and_buyer() -> None:
+    mapped = mapper.map_order_2026(_order_2026(), known_skus={"OVS-001-NVY-M"}, currency="EUR")
+    assert isinstance(mapped, OrderMapping)
+    assert mapped.verdict is OrderVerdict.ACCEPT
+    [line] = mapped.stock_lines
+    assert (line.line_id, line.sku, line.qty, line.unit_price) == (
+        "11111111111111",
+        "OVS-001-NVY-M",
+        2,
+        Decimal("89.00"),
+    )
+    assert mapped.order.customer is not None
+    assert mapped.order.customer.email == "ada@marketplace.amazon.de"
+
+
+@pytest.mark.parametrize(
+    ("order", "known", "verdict"),
+    [
+        (_order_2026(), set(), OrderVerdict.HOLD_UNKNOWN_SKU),
+        (_order_2026(fulfilled_by="AMAZON"), {"OVS-001-NVY-M"}, OrderVerdict.IGNORE_NOTHING_TO_FULFIL),
+        (_order_2026(status="PENDING_AVAILABILITY"), {"OVS-001-NVY-M"}, OrderVerdict.IGNORE_NOTHING_TO_FULFIL),
+    ],
+)
+def test_a_2026_order_is_held_or_ignored_by_the_same_rules_as_a_v0_one(
+    order: dict[str, Any], known: set[str], verdict: OrderVerdict
+) -> None:
+    mapped = mapper.map_order_2026(order, known_skus=known, currency="EUR")
+    assert isinstance(mapped, OrderMapping)
+    assert mapped.verdict is verdict
+
+
+def test_a_2026_order_in_another_currency_is_held_and_a_cancelled_one_is_a_cancellation() -> None:
+    held = mapper.map_order_2026(_order_2026(), known_skus={"OVS-001-NVY-M"}, currency="GBP")
+    assert isinstance(held, OrderMapping)
+    assert held.verdict is OrderVerdict.HOLD_FOREIGN_CURRENCY
+    cancelled = mapper.map_order_2026(_order_2026(status="CANCELLED"), known_skus=set())
+    assert isinstance(cancelled, OrderCancellation)
+    assert cancelled.external_id == "123-4567890-1234567"
+
+
+def test_a_2026_order_without_the_fulfillment_dataset_is_refused_as_unreadable() -> None:
+    order = _order_2026()
+    del order["fulfillment"]
+    with pytest.raises(mapper.MappingError, match="FULFILLMENT"):
+        mapper.map_order_2026(order, known_skus=set())

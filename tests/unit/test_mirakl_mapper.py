@@ -53,3 +53,60 @@ def test_import_status_and_error_report_are_read_with_their_counts_and_reasons()
         mapper.parse_error_report(b"sku;quantity\nA;1\n")
     with pytest.raises(mapper.MappingError):
         mapper.parse_import_status({"status": "COMPLETE"})
+
+
+def _or11_order(**extra: object) -> dict[str, object]:
+    return {
+        "order_id": "ZL-1-A",
+        "order_state": "WAITING_ACCEPTANCE",
+        "currency_iso_code": "EUR",
+        "created_date": "2026-11-27T08:00:00Z",
+        "last_updated_date": "2026-11-27T08:05:00Z",
+        "customer": {"customer_id": "C-1", "firstname": "Ada", "lastname": "Lovelace"},
+        "order_lines": [
+            {
+                "order_line_id": "ZL-1-A-1",
+                "order_line_state": "WAITING_ACCEPTANCE",
+                "offer_sku": "OVS-001-NVY-M",
+                "quantity": 2,
+                "price": 178.0,
+                "refunds": [{"id": "RF-1", "quantity": 1, "amount": 89.0}],
+            }
+        ],
+        **extra,
+    }
+
+
+def test_an_or11_order_is_read_with_its_lines_unit_price_refunds_and_customer() -> None:
+    order = mapper.parse_order(_or11_order())
+    assert (order.order_id, order.state, order.currency, order.customer_name) == (
+        "ZL-1-A",
+        "WAITING_ACCEPTANCE",
+        "EUR",
+        "Ada Lovelace",
+    )
+    [line] = order.lines
+    assert (line.line_id, line.offer_sku, line.qty, line.unit_price, line.refunded, line.live) == (
+        "ZL-1-A-1",
+        "OVS-001-NVY-M",
+        2,
+        Decimal("89"),
+        1,
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"order_lines": []}, "order_lines is required"),
+        ({"currency_iso_code": None}, "currency_iso_code"),
+        ({"last_updated_date": "yesterday"}, "ISO 8601"),
+        ({"order_lines": [{"order_line_id": "L1", "offer_sku": "X", "quantity": 1.5}]}, "whole number"),
+    ],
+)
+def test_an_or11_order_that_is_not_the_documented_shape_is_refused_with_the_reason(
+    change: dict[str, object], message: str
+) -> None:
+    with pytest.raises(mapper.MappingError, match=message):
+        mapper.parse_order(_or11_order(**change))

@@ -132,3 +132,25 @@ def skus_for_seller_skus(conn: Connection, channel: str, seller_skus: Sequence[s
         select(c.seller_sku, c.sku).where(and_(c.channel == channel, c.seller_sku.in_(sorted(set(seller_skus)))))
     )
     return {str(seller): str(sku) for seller, sku in rows}
+
+
+def cancelled_untold(conn: Connection, channel: str, *, limit: int = 200) -> list[dict[str, Any]]:
+    """Orders of the channel cancelled here whose cancellation the channel has not been told of: each has an
+    ``acceptance`` row (it came from the marketplace) and no ``cancel`` row."""
+    cc, o = channel_confirmations.c, orders.c
+    told = select(cc.ref).where(and_(cc.channel == channel, cc.kind == "cancel"))
+    taken = select(cc.ref).where(and_(cc.channel == channel, cc.kind == "acceptance"))
+    rows = conn.execute(
+        select(o.id, o.external_id)
+        .where(
+            and_(
+                o.channel == channel,
+                o.status == "cancelled",
+                o.external_id.in_(taken),
+                o.external_id.not_in(told),
+            )
+        )
+        .order_by(o.seq)
+        .limit(limit)
+    ).mappings()
+    return [dict(r) for r in rows]

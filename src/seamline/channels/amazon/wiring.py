@@ -1,15 +1,16 @@
 """How an Amazon channel is wired from its configuration (see ``seamline.channels.wiring``).
 
 ``settings``: ``endpoint`` (the SP-API regional URL, or ``sandbox:amazon[/<name>]``), ``seller_id``,
-``access_token``, or Login with Amazon's ``refresh_token``, ``client_id`` and ``client_secret`` (the client
-then fetches access tokens and renews them on expiry, or once on a 401/403), ``marketplace_ids`` (the
-sandbox's own when it is a sandbox and they are left out),
-``product_type``, ``currency``, and the periods of the connector's jobs: ``pull_orders_every_seconds`` (60),
-``settle_feeds_every_seconds`` (60), ``catch_up_every_seconds`` (none: bulk catch-up only when set).
+``access_token``, or Login with Amazon's ``refresh_token``, ``client_id`` and ``client_secret`` (the client then
+fetches access tokens and renews them on expiry, or once on a 401/403), ``marketplace_ids`` (the sandbox's own
+when it is a sandbox and they are left out), ``product_type``, ``currency``, ``carrier_codes``, and the periods
+of the connector's jobs: ``pull_orders_every_seconds`` (60), ``settle_feeds_every_seconds`` (60),
+``catch_up_every_seconds`` (none: bulk catch-up only when set).
 
 Wired: the availability subscriber (5 PATCHes/s, burst 5, 429 → Retry-After), the shipment subscriber
 (``OrderShipped`` → ``confirmShipment`` per shipment; ``carrier_codes`` maps our carrier names to Amazon's
-codes), the order handler of the inbox, and the periodic jobs (pull orders into the inbox, settle listings feeds, catch up).
+codes), the order handler of the inbox, and the periodic jobs (pull orders into the inbox, settle listings
+feeds, catch up).
 """
 
 from __future__ import annotations

@@ -15,8 +15,9 @@
   ledger recorded (``order_shipments``: its lines, carrier and tracking) is confirmed once: ST01 with its
   lines and tracking (partial shipments), or, with ``shipment_mode: order``, OR23 with the parcel's
   tracking and OR24 once every unit has shipped.
-- **Refunds** (``run_once``): each return booked against a Mirakl order is refunded with OR28, line by line,
-  at the amount the return credited.
+- **Refunds and cancellations** (``run_once``): each return booked against a Mirakl order is refunded with
+  OR28, line by line, at the amount the return credited; an order cancelled here (not by Mirakl) is
+  cancelled there with OR29.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ from seamline.store import channel_orders_repo, orders_repo
 ORDER_MESSAGE = "order"
 CURSOR = "orders"
 FIRST_PULL_LOOKBACK = timedelta(days=1)
-ACCEPTANCE, SHIPMENT, SHIPPED, REFUND = "acceptance", "shipment", "shipped", "refund"
+ACCEPTANCE, SHIPMENT, SHIPPED, REFUND, CANCEL = "acceptance", "shipment", "shipped", "refund", "cancel"
 KIND = "marketplace"
 
 log = logging.getLogger("seamline.channels.mirakl")
@@ -153,6 +154,10 @@ class MiraklOrders:
             self._ensure_placed(conn, order)
         elif order.state in ENDED_STATES:
             self.orders.cancel(conn, self.channel, order.order_id, None, kind=KIND)
+            # Mirakl ended it: nothing to tell it back.
+            now = self.app.clock.now()
+            if channel_orders_repo.decide(conn, self.channel, CANCEL, order.order_id, {"by": "mirakl"}, now):
+                channel_orders_repo.mark(conn, self.channel, CANCEL, order.order_id, sent_at=now, error=None)
 
     def _skus(self, conn: Connection, lines: Sequence[MarketplaceLine]) -> dict[str, str]:
         """Offer SKU → ours: the listing's mapping, else the offer SKU itself when it is one of ours."""
@@ -248,6 +253,7 @@ class MiraklOrders:
             report = self.pull(inbox)
             self.revisit_held(inbox)
             answered, refused = self.send_acceptances()
+            self.send_cancellations()
             refunds = self.send_refunds()
         except MiraklError as exc:
             return RunReport(report.orders, report.stored, report.duplicates, error=str(exc))
@@ -321,6 +327,20 @@ class MiraklOrders:
             answered += 1
             refused += len(detail.get("refused", []))
         return answered, refused
+
+    def send_cancellations(self) -> int:
+        """OR29 for each of the channel's orders cancelled here (nothing of it shipped) that Mirakl still
+        expects; one Mirakl will not cancel (already shipping in part, or ended) is recorded with its reason."""
+        rows = self.app.read(lambda conn: channel_orders_repo.cancelled_untold(conn, self.channel))
+        for row in rows:
+            error = None
+            try:
+                self.client.cancel_order(str(row["external_id"]))
+            except MiraklRejected as exc:
+                error = str(exc)
+                log.warning("Mirakl %s refused to cancel %s: %s", self.channel, row["external_id"], exc)
+            self._record(CANCEL, str(row["external_id"]), {"by": "seamline", "order_id": row["id"]}, error, sent=True)
+        return len(rows)
 
     def send_refunds(self) -> int:
         """OR28 for each return booked against one of the channel's orders and not refunded there yet."""
