@@ -204,7 +204,7 @@ def test_search_orders_2026_needs_exactly_one_start_and_gives_each_dataset_only_
     for _ in range(3):
         world.sandbox.place_order([("SKU-1", 2, Decimal("89.00"))])
     first = world.client.search_orders(last_updated_after=START)
-    assert len(first.orders) == 3 and first.next_token is None, "maxResultsPerPage defaults to 100"
+    assert (len(first.orders), first.next_token) == (3, None), "maxResultsPerPage defaults to 100"
     order = first.orders[0]
     assert order["fulfillment"]["fulfillmentStatus"] == "UNSHIPPED"
     assert order["orderItems"][0]["product"]["price"]["unitPrice"] == {"amount": "89.00", "currencyCode": "EUR"}
