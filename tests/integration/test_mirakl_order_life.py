@@ -250,3 +250,33 @@ def test_an_order_cancelled_here_before_it_ships_is_cancelled_at_mirakl_once(
     life.run_jobs()
     assert sandbox.order("ZL-5005-A").state == "CANCELED"
     assert [c.operation for c in sandbox.calls].count("OR29") == 1
+
+
+def test_a_shipment_and_a_refund_whose_answers_were_lost_are_not_sent_twice(
+    app: Seamline, client: TestClient, clock: FixedClock, mirakl: tuple[str, MiraklSandbox]
+) -> None:
+    name, sandbox = mirakl
+    life = Life(app, client, clock, name)
+    receive(client, M, 2)
+    sandbox.add_order("ZL-6006-A", [(M, 2, Decimal("89.00"))])
+    life.run_jobs()
+    ours = life.order("ZL-6006-A")
+    life.step(ours["id"], "pick", {"lines": [{"sku": M, "qty": 1}]})
+    life.step(ours["id"], "pack")
+    sandbox.lose_next_answer("ST01")
+    life.step(ours["id"], "ship", {"tracking": "T-1", "carrier": "DHL"})
+    life.dispatch()  # ST01 applied, answered 504; the retry finds it with ST11
+    assert len(sandbox.shipments("ZL-6006-A")) == 1
+    assert sandbox.order("ZL-6006-A").lines[0].shipped == 1
+    returned = client.post(
+        "/v1/returns",
+        json={"order_id": ours["id"], "location": "WH", "lines": [{"sku": M, "qty": 1, "condition": "sellable"}]},
+    )
+    assert returned.status_code == 201, returned.text
+    sandbox.lose_next_answer("OR28")
+    life.run_jobs()  # OR28 applied, answered 504: the return stays untold
+    life.run_jobs()  # told again: Mirakl already shows the unit refunded, nothing is paid twice
+    life.run_jobs()
+    [line] = sandbox.order("ZL-6006-A").lines
+    assert line.refunded == 1
+    assert [c.operation for c in sandbox.calls].count("OR28") == 1

@@ -259,6 +259,22 @@ class MiraklClient:
             raise MiraklUnavailable("ST01: the answer is not an object")
         return list(body.get("shipment_success") or []), list(body.get("shipment_errors") or [])
 
+    def list_shipments(self, order_id: str) -> list[dict[str, Any]]:
+        """ST11: the order's shipments (every page)."""
+        out: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            params: dict[str, Any] = {"order_id": order_id}
+            if token:
+                params["page_token"] = token
+            body = self._json("ST11", self._send("ST11", "GET", "/api/shipments", params=self._params(params)))
+            if not isinstance(body, Mapping):
+                raise MiraklUnavailable("ST11: the answer is not an object")
+            out.extend(dict(s) for s in body.get("data") or [] if isinstance(s, Mapping))
+            token = body.get("next_page_token") or None
+            if not token:
+                return out
+
     def refund(self, refunds: Sequence[Mapping[str, Any]]) -> list[Any]:
         """OR28: refund order lines (``order_line_id``, ``quantity``, ``amount``, ``reason_code``)."""
         response = self._send(

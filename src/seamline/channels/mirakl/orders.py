@@ -28,6 +28,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any, Protocol
 
 from sqlalchemy import Connection
@@ -343,38 +344,73 @@ class MiraklOrders:
         return len(rows)
 
     def send_refunds(self) -> int:
-        """OR28 for each return booked against one of the channel's orders and not refunded there yet."""
+        """OR28 for the returns booked against the channel's orders that Mirakl was not told of. Per order,
+        what is sent is the difference between the units the ledger took back per line and the units Mirakl
+        already shows refunded (read with OR11 first), so a refund whose answer was lost is never paid twice.
+        Answers the OR28 calls made."""
         returns = self.app.read(lambda conn: channel_orders_repo.channel_returns(conn, self.channel))
-        sent = 0
+        by_order: dict[str, list[dict[str, Any]]] = {}
         for ret in returns:
-            decision = self._decision(str(ret["external_id"]))
-            if decision is None:
-                continue  # not an order taken from Mirakl
-            lines = {int(x["line_no"]): x for x in decision["detail"].get("accepted", [])}
-            refunds = []
-            for line in ret["lines"]:
-                target = lines.get(int(line["order_line_no"]))
-                if target is None:
-                    continue
-                refunds.append(
-                    {
-                        "order_line_id": target["line_id"],
-                        "quantity": int(line["qty"]),
-                        "amount": str(orders_repo.money(line["amount"], str(ret["currency"]))),
-                        "currency_iso_code": ret["currency"],
-                        "reason_code": self.client.config.refund_reason_code,
-                    }
-                )
+            by_order.setdefault(str(ret["external_id"]), []).append(ret)
+        sent = 0
+        for external_id, rets in by_order.items():
+            decision = self._decision(external_id)
+            refunds = [] if decision is None else self._refunds_due(external_id, decision, rets)
             error = None
             if refunds:
                 try:
                     self.client.refund(refunds)
                 except MiraklRejected as exc:
                     error = str(exc)
-                    log.warning("Mirakl %s refused the refund of return %s: %s", self.channel, ret["id"], exc)
+                    log.warning("Mirakl %s refused the refund of %s: %s", self.channel, external_id, exc)
                 sent += 1
-            self._record(REFUND, str(ret["id"]), {"refunds": refunds}, error, sent=True)
+            for ret in rets:
+                self._record(REFUND, str(ret["id"]), {"order": external_id, "refunds": refunds}, error, sent=True)
         return sent
+
+    def _refunds_due(
+        self, external_id: str, decision: Mapping[str, Any], rets: Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        lines = {int(x["line_no"]): x for x in decision["detail"].get("accepted", [])}
+        order_id = decision["detail"].get("order_id")
+        if not lines or order_id is None:
+            return []
+        row = self.app.read(lambda conn: orders_repo.get_order(conn, str(order_id)))
+        if row is None:
+            return []
+        returned = {line.line_no: line.returned for line in row["lines"]}
+        page, _ = self.client.list_orders(order_ids=[external_id], max_results=1)
+        shown = {}
+        if page:
+            shown = {line.line_id: line.refunded for line in parse_order(page[0]).lines}
+        currency = str(rets[0]["currency"])
+        unit: dict[int, tuple[Decimal, int]] = {}
+        for ret in rets:
+            for line in ret["lines"]:
+                amount, qty = unit.get(int(line["order_line_no"]), (Decimal(0), 0))
+                unit[int(line["order_line_no"])] = (
+                    amount + orders_repo.money(line["amount"], currency),
+                    qty + int(line["qty"]),
+                )
+        refunds = []
+        for line_no, (amount, qty) in sorted(unit.items()):
+            target = lines.get(line_no)
+            if target is None or qty <= 0:
+                continue
+            due = returned.get(line_no, 0) - shown.get(str(target["line_id"]), 0)
+            if due <= 0:
+                continue
+            value = orders_repo.money(amount / qty * min(due, qty), currency)
+            refunds.append(
+                {
+                    "order_line_id": target["line_id"],
+                    "quantity": min(due, qty),
+                    "amount": str(value),
+                    "currency_iso_code": currency,
+                    "reason_code": self.client.config.refund_reason_code,
+                }
+            )
+        return refunds
 
     def _decision(self, external_id: str) -> dict[str, Any] | None:
         return self.app.read(lambda conn: channel_orders_repo.get(conn, self.channel, ACCEPTANCE, external_id))
@@ -474,6 +510,9 @@ class MiraklOrders:
         body: dict[str, Any] = {"order_id": external_id, "shipment_lines": parts, "shipped": True}
         if tracking:
             body["tracking"] = dict(tracking)
+        if any(_same_shipment(found, body) for found in self.client.list_shipments(external_id)):
+            self._record(SHIPMENT, ref, body, None)  # sent before, its answer lost: Mirakl has it already
+            return
         _, errors = self.client.create_shipments([body])
         if errors:
             message = "; ".join(str(e.get("message", e)) if isinstance(e, Mapping) else str(e) for e in errors)
@@ -491,3 +530,15 @@ class MiraklOrders:
             channel_orders_repo.mark(conn, self.channel, kind, ref, sent_at=now if done else None, error=error)
 
         self.app.write(work)
+
+
+def _same_shipment(found: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
+    """Whether a shipment Mirakl lists (ST11) is the one ``body`` would create: same tracking, same lines."""
+    tracking = found.get("tracking") if isinstance(found.get("tracking"), Mapping) else {}
+    if (tracking or {}).get("tracking_number") != (body.get("tracking") or {}).get("tracking_number"):
+        return False
+
+    def lines(items: Any) -> list[tuple[str, int]]:
+        return sorted((str(x.get("order_line_id")), int(x.get("quantity") or 0)) for x in items or [])
+
+    return lines(found.get("shipment_lines")) == lines(body.get("shipment_lines"))

@@ -18,7 +18,7 @@ Orders (OR11 list, OR21 accept/refuse, OR23 tracking, OR24 ship, ST01/ST11 parti
 OR29 cancel) are kept by ``orders.OrderBook``, with the acceptance window and the debit step.
 
 Knobs: ``add_offer``, ``offer``, ``add_order``, ``order``, ``debit``, ``shipments``, ``throttle_next``,
-``fail_next``, ``complete_imports``; ``calls`` logs every request."""
+``fail_next``, ``lose_next_answer`` (applied, then a 5xx), ``complete_imports``; ``calls`` logs every request."""
 
 from __future__ import annotations
 
@@ -164,6 +164,8 @@ class MiraklSandbox:
         self.calls: list[CallRecord] = []
         self._throttles: list[float] = []
         self._faults: list[int] = []
+        #: Operations whose next call is applied and then answered 5xx (a lost answer).
+        self._lost: dict[str, int] = {}
         self._lock = threading.RLock()
 
     # -- knobs ------------------------------------------------------------------------------------------
@@ -211,6 +213,11 @@ class MiraklSandbox:
         with self._lock:
             self._faults.extend([status] * count)
 
+    def lose_next_answer(self, operation: str, status: int = 504) -> None:
+        """The next ``operation`` call is applied, and its answer lost (``status``): the caller cannot know."""
+        with self._lock:
+            self._lost[operation] = status
+
     def complete_imports(self) -> None:
         """Finish every import now, whatever the processing delay."""
         with self._lock:
@@ -255,6 +262,9 @@ class MiraklSandbox:
                     status, answer, content_type = self._dispatch(
                         operation, match.groupdict(), params, lowered, body, now
                     )
+                    if operation in self._lost and status < 400:
+                        status = self._lost.pop(operation)
+                        answer, content_type = _problem(status, "Gateway Timeout"), "application/json"
             self.calls.append(CallRecord(now, operation, method.upper(), path, status))
             content = _content(answer)
             return SandboxResponse(status, content, {"content-type": content_type, **extra})
