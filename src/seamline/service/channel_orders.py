@@ -32,7 +32,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import Connection
 
@@ -236,7 +235,3 @@ class ChannelOrders:
             by_sku.setdefault(b.sku, {})[b.location] = b.available
         return {sku: max(0, channel_atp(policy, sku, by_sku[sku], policies).atp) for sku in wanted}
 
-
-def line_numbers(view: Mapping[str, Any]) -> list[int]:
-    """The order's line numbers in the order its lines were requested."""
-    return [int(line["line_no"]) for line in view["lines"]]
