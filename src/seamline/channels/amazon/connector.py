@@ -68,11 +68,6 @@ PATCH_RATE_PER_SECOND = 5.0
 PATCH_BURST = 5.0
 
 
-#: An order the connector will not put into the queue as it is (an unknown SKU, a foreign currency): the
-#: inbox keeps it ``failed`` with this reason until someone links the SKU and retries it.
-OrderHeld = channel_orders.OrderHeld
-
-
 def _issues(issues: tuple[Issue, ...]) -> list[ListingIssue]:
     return [ListingIssue(i.message, i.code, i.severity) for i in issues]
 
