@@ -77,7 +77,9 @@ def test_an_amazon_channel_put_with_sandbox_settings_is_wired_and_a_sale_reaches
     wiring, integration = wiring_of(client), integration_of(client)
     subscriber = integration.registry.get("amazon:amazon")
     assert subscriber is not None, wiring.errors
-    assert (subscriber.rate_per_second, subscriber.burst, subscriber.channels) == (5.0, 10.0, frozenset({"amazon"}))
+    # Listings Items v2021-08-01: patchListingsItem 5/s, burst 5
+    assert (subscriber.rate_per_second, subscriber.burst, subscriber.channels) == (5.0, 5.0, frozenset({"amazon"}))
+    assert integration.registry.get("amazon-shipments:amazon") is not None, "OrderShipped → confirmShipment"
     assert sorted(j.name for j in wiring.wired()["amazon"].jobs) == [
         "amazon:amazon:pull_orders",
         "amazon:amazon:settle_feeds",
