@@ -7,8 +7,8 @@ canonical ``OrderMapping`` (``seamline.channels.canonical``), which ``queue_orde
 - **Place** (``place_action``): an ``accept`` verdict places the order in the one queue, idempotent by
   (channel, external id): a repeat answers the order already placed. An order the connector cannot map yet
   (an unknown SKU, a foreign currency, a location not mapped) is **held**, never rejected: ``OrderHeld`` is
-  raised, the inbox keeps the message and retries it, and once the configuration is fixed (the SKU linked,
-  the currency set) it applies. An order with nothing to fulfil (a test order, only gift cards) is ignored.
+  raised, the inbox keeps the message ``held`` and rechecks it, and once the configuration is fixed (the SKU
+  linked, the currency set) it applies. An order with nothing to fulfil (a test order, only gift cards) is ignored.
   A contact our matcher refuses (an unreadable email or phone) is dropped rather than losing the order.
 - **Cancel** (``cancel_action``): an order nothing of which has shipped is cancelled and its allocations
   released (units already picked stay sold, awaiting their return); one shipped in part or whole, closed or
@@ -78,8 +78,9 @@ class ChannelOrder:
 
 class OrderHeld(Exception):
     """The order cannot be applied as it is yet (unknown SKU, foreign currency, unmapped location, its order
-    not seen yet): the inbox retries it with backoff and, after its last attempt, keeps it ``failed`` with
-    this reason, to be applied once the configuration is fixed."""
+    not seen yet). The connector's inbox handler turns it into the inbox's ``HoldMessage``: the message is
+    ``held`` with this reason (no attempts spent, never rejected), rechecked, and applied once the
+    configuration is fixed."""
 
 
 class PlaceAction(StrEnum):
@@ -234,4 +235,3 @@ class ChannelOrders:
         for b in balances:
             by_sku.setdefault(b.sku, {})[b.location] = b.available
         return {sku: max(0, channel_atp(policy, sku, by_sku[sku], policies).atp) for sku in wanted}
-

@@ -50,6 +50,7 @@ from seamline.integration import (
     DeliveryFailed,
     DeliveryRejected,
     FunctionHandler,
+    HoldMessage,
     Integration,
     RateLimited,
     Subscriber,
@@ -289,7 +290,10 @@ class AmazonConnector:
         self.orders.cancel(conn, self.channel, cancellation.external_id, None, kind="marketplace")
 
     def _place(self, conn: Connection, mapped: OrderMapping, marketplace: str) -> None:
-        order_id = self.orders.place(conn, self.channel, queue_order(mapped), kind="marketplace")
+        try:
+            order_id = self.orders.place(conn, self.channel, queue_order(mapped), kind="marketplace")
+        except channel_orders.OrderHeld as exc:
+            raise HoldMessage(str(exc)) from exc  # held in the inbox, rechecked, applied once the SKU is linked
         if order_id is None:
             return
         # Which Amazon order item each of our lines is: a shipment is confirmed item by item.

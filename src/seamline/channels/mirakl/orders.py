@@ -49,6 +49,7 @@ from seamline.integration import (
     DeliveryFailed,
     DeliveryRejected,
     FunctionHandler,
+    HoldMessage,
     InboundMessage,
     InvalidMessage,
     RateLimited,
@@ -149,6 +150,12 @@ class MiraklOrders:
             raise InvalidMessage(str(exc)) from None
 
     def apply(self, conn: Connection, order: MarketplaceOrder) -> None:
+        try:
+            self._apply(conn, order)
+        except OrderHeld as exc:
+            raise HoldMessage(str(exc)) from exc  # held in the inbox, not failed: configuration can fix it
+
+    def _apply(self, conn: Connection, order: MarketplaceOrder) -> None:
         if order.state == "WAITING_ACCEPTANCE":
             self._decide(conn, order)
         elif order.state in ACCEPTED_STATES:
@@ -286,15 +293,11 @@ class MiraklOrders:
         return RunReport(seen, stored, duplicates)
 
     def revisit_held(self, inbox: _Inbox) -> int:
-        """Orders waiting for acceptance whose message is held (an unknown SKU), in backoff or past its
-        attempts, are tried again each round: once the SKU is linked, or the acceptance deadline is near, they
-        are answered rather than left for Mirakl to refuse. Answers how many were tried."""
+        """Orders waiting for acceptance that are held (an unknown SKU, a foreign currency) are tried again
+        every round, not only on the inbox's recheck: once the SKU is linked, or the acceptance deadline is
+        near, they are answered rather than left for Mirakl to refuse. Answers how many were tried."""
         tried = 0
-        source = source_for(self.channel)
-        rows = [*inbox.list(status="received", source=source, limit=200), *inbox.list(status="failed", source=source)]
-        for row in rows:
-            if not row.get("reason") and row["status"] == "received":
-                continue  # not tried yet: the pull just processed it, or the inbox loop will
+        for row in inbox.list(status="held", source=source_for(self.channel), limit=200):
             try:
                 body = json.loads(bytes(row["body"]))
             except ValueError:
@@ -303,10 +306,9 @@ class MiraklOrders:
                 continue
             if self._decision(str(body.get("order_id"))) is not None:
                 continue
-            if row["status"] == "failed" and not inbox.retry(int(row["id"])):
-                continue
-            inbox.process(int(row["id"]))
-            tried += 1
+            if inbox.retry(int(row["id"])):
+                inbox.process(int(row["id"]))
+                tried += 1
         return tried
 
     def send_acceptances(self) -> tuple[int, int]:
