@@ -275,3 +275,21 @@ def test_a_shipment_and_a_refund_whose_answers_were_lost_are_not_sent_twice(
     [line] = sandbox.order("ZL-6006-A").lines
     assert line.refunded == 1
     assert [c.operation for c in sandbox.calls].count("OR28") == 1
+
+
+def test_the_first_pull_takes_every_order_still_open_however_old_and_nothing_closed(
+    app: Seamline, client: TestClient, clock: FixedClock, mirakl: tuple[str, MiraklSandbox]
+) -> None:
+    name, sandbox = mirakl
+    sandbox.book.acceptance_window = timedelta(days=30)
+    sandbox.add_order("ZL-7007-A", [(M, 1, Decimal("89.00"))])
+    sandbox.add_order("ZL-7008-A", [(M, 1, Decimal("89.00"))])
+    sandbox.book.accept("ZL-7008-A", {"order_lines": [{"id": "ZL-7008-A-1", "accepted": False}]}, clock.now())
+    clock.advance(timedelta(days=5).total_seconds())
+    life = Life(app, client, clock, name, acceptance_window_hours=24 * 30)
+    receive(client, M, 1)
+    life.run_jobs()
+    assert [o["external_id"] for o in client.get("/v1/orders", params={"channel": "zalando"}).json()["items"]] == [
+        "ZL-7007-A"
+    ]
+    assert sandbox.order("ZL-7007-A").state == "SHIPPING"

@@ -74,7 +74,8 @@ from seamline.store import channel_orders_repo, orders_repo
 
 ORDER_MESSAGE = "order"
 CURSOR = "orders"
-FIRST_PULL_LOOKBACK = timedelta(days=1)
+#: What a channel's first pull takes: the orders still open at Mirakl, however old.
+OPEN_STATES = ("WAITING_ACCEPTANCE", "WAITING_DEBIT", "WAITING_DEBIT_PAYMENT", "SHIPPING")
 ACCEPTANCE, SHIPMENT, SHIPPED, REFUND, CANCEL = "acceptance", "shipment", "shipped", "refund", "cancel"
 KIND = "marketplace"
 
@@ -269,13 +270,18 @@ class MiraklOrders:
 
     def pull(self, inbox: _Inbox) -> RunReport:
         """OR11 pages of the orders updated since the cursor, into the inbox; the cursor moves to when this
-        pull started (Mirakl takes a margin off ``start_update_date`` itself; repeats are duplicates)."""
+        pull started (Mirakl takes a margin off ``start_update_date`` itself; repeats are duplicates). The
+        first pull of a channel takes every order still open, however old (waiting for acceptance, for its
+        debit, or to ship), and nothing closed."""
         started = self.app.clock.now()
-        since = self.cursors.cursor(self.channel, CURSOR) or iso_utc(started - FIRST_PULL_LOOKBACK)
+        since = self.cursors.cursor(self.channel, CURSOR)
+        states = None if since is not None else OPEN_STATES
         offset = seen = stored = duplicates = 0
         received: list[int] = []
         while True:
-            page, total = self.client.list_orders(updated_since=since, offset=offset, max_results=ORDER_PAGE)
+            page, total = self.client.list_orders(
+                updated_since=since, states=states, offset=offset, max_results=ORDER_PAGE
+            )
             for raw in page:
                 seen += 1
                 receipt = inbox.receive(order_message(self.channel, raw))
