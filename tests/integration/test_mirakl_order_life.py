@@ -6,6 +6,7 @@ everything again changes nothing."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -23,7 +24,7 @@ from seamline.integration import Integration
 from seamline.sandbox.mirakl import MiraklSandbox
 from seamline.sandbox.mirakl import SandboxConfig as MiraklSandboxConfig
 from seamline.service import Seamline
-from seamline.store.tables import inbox_messages, order_shipments
+from seamline.store.tables import channel_confirmations, inbox_messages, order_shipments
 from tests.conftest import receive, seed_world
 from tests.integration.helpers import stock_of
 
@@ -293,3 +294,48 @@ def test_the_first_pull_takes_every_order_still_open_however_old_and_nothing_clo
         "ZL-7007-A"
     ]
     assert sandbox.order("ZL-7007-A").state == "SHIPPING"
+
+
+def test_two_processes_running_the_order_round_at_once_place_and_accept_an_order_once(
+    app: Seamline, client: TestClient, clock: FixedClock, mirakl: tuple[str, MiraklSandbox]
+) -> None:
+    """Two order rounds raced in real threads (as two processes forced at once would): the inbox stores the
+    order once, one transaction places it and records the decision, the units are allocated once."""
+    name, sandbox = mirakl
+    life = Life(app, client, clock, name)
+    receive(client, M, 3)
+    sandbox.add_order("ZL-8008-A", [(M, 2, Decimal("89.00"))])
+    wired = life.wiring.wired()["zalando"]
+    [job] = [j for j in wired.jobs if j.name == "mirakl:zalando:orders"]
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def round_() -> None:
+        try:
+            start.wait()
+            job.run()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=round_) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    # What a round left (a write that lost a lock race is retried by the inbox after its backoff, a throttled
+    # call) the inbox and the next round finish.
+    clock.advance(120)
+    life.integration.inbox.drain()
+    life.run_jobs()
+    orders = client.get("/v1/orders", params={"channel": "zalando"}).json()["items"]
+    assert [(o["external_id"], [(x["sku"], x["qty"], x["allocated"]) for x in o["lines"]]) for o in orders] == [
+        ("ZL-8008-A", [(M, 2, 2)])
+    ]
+    assert stock_of(client, M, "WH")["committed"] == 2, "allocated once"
+    assert [line.state for line in sandbox.order("ZL-8008-A").lines] == ["SHIPPING"]
+    with app.engine.connect() as conn:
+        [decision] = conn.execute(
+            select(channel_confirmations).where(channel_confirmations.c.kind == "acceptance")
+        ).mappings()
+    assert decision["sent_at"] is not None

@@ -113,12 +113,16 @@ def unsent(conn: Connection, channel: str, kind: str, *, limit: int = 200) -> li
 
 
 def mark(conn: Connection, channel: str, kind: str, ref: str, *, sent_at: datetime | None, error: str | None) -> None:
+    """Record the platform's answer; a row already told is never marked again (a second sender's refusal of
+    what the first one delivered does not overwrite it)."""
     c = channel_confirmations.c
     values: dict[str, Any] = {"error": error}
     if sent_at is not None:
         values["sent_at"] = sent_at
     conn.execute(
-        update(channel_confirmations).where(and_(c.channel == channel, c.kind == kind, c.ref == ref)).values(**values)
+        update(channel_confirmations)
+        .where(and_(c.channel == channel, c.kind == kind, c.ref == ref, c.sent_at.is_(None)))
+        .values(**values)
     )
 
 
