@@ -1,7 +1,7 @@
 """order shipments (one row per shipment, its lines, carrier and tracking) and what each channel was told
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-07 19:40:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from seamline.store.types import UTCDateTime
 
-revision = "0015"
-down_revision = "0014"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
