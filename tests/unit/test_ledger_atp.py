@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from seamline.ledger import ChannelPolicy, channel_atp
-from seamline.ledger.atp import ChannelAvailability, prepack_atp
+from seamline.ledger.atp import ChannelAvailability, prepack_atp, sku_availability
 
 SKU = "OVS-001-NVY-M"
 
@@ -115,3 +115,33 @@ def test_prepack_with_a_missing_component_has_no_atp() -> None:
 
 def test_prepack_without_components_has_no_atp() -> None:
     assert prepack_atp({"S": 10}, []) == 0
+
+
+# ------------------------------------------------------------------------------------------------ the one ATP
+PACK = [("S", 1), ("M", 2), ("L", 2), ("XL", 1)]
+
+
+def test_a_prepacks_availability_is_whole_packs_of_its_components_channel_atp() -> None:
+    # M: 9 at WH, 2 fenced for b2b, 1 safety stock -> 6 -> 3 packs; L: 5 -> 2 packs; S, XL plenty.
+    policy = web(safety_stock=1)
+    b2b = ChannelPolicy("b2b", "wholesale", ("WH",), ring_fences={"M": 2})
+    available = {"S": {"WH": 9}, "M": {"WH": 9}, "L": {"WH": 4, "STORE-1": 2}, "XL": {"STORE-1": 9}}
+    result = sku_availability(policy, "PACK", available, [policy, b2b], PACK)
+    assert result == ChannelAvailability("PACK", 2, False)
+    assert result.atp == prepack_atp(
+        {c: channel_atp(policy, c, available[c], [policy, b2b]).atp for c, _ in PACK}, PACK
+    )
+
+
+def test_a_prepack_below_the_pause_threshold_is_paused_and_shown_zero() -> None:
+    available = {"S": {"WH": 9}, "M": {"WH": 9}, "L": {"WH": 9}, "XL": {"WH": 9}}
+    result = sku_availability(web(pause_below=5), "PACK", available, [], PACK)
+    assert (result.atp, result.paused, result.published) == (4, True, 0)
+
+
+def test_a_unit_skus_availability_is_its_channel_atp() -> None:
+    b2b = ChannelPolicy("b2b", "wholesale", ("WH",), ring_fences={SKU: 3})
+    available = {SKU: {"WH": 10, "STORE-1": 1}}
+    assert sku_availability(web(), SKU, available, [b2b]) == channel_atp(web(), SKU, available[SKU], [b2b])
+    assert sku_availability(web(), SKU, available, [b2b]).atp == 8
+    assert sku_availability(web(), "UNSTOCKED", available, [b2b]).atp == 0

@@ -29,8 +29,7 @@ from seamline.domain.clock import Clock
 from seamline.integration import metrics, tracing
 from seamline.integration.events import AVAILABILITY_CHANGED, LISTING_PAUSED, LISTING_RESUMED, NewEvent
 from seamline.integration.outbox import Outbox
-from seamline.ledger import channel_atp
-from seamline.ledger.atp import ChannelPolicy, prepack_atp
+from seamline.ledger.atp import ChannelPolicy, sku_availability
 from seamline.store import channels_repo, ledger_repo, marketplace_repo, outbox_repo
 from seamline.store.db import run_transaction
 
@@ -68,8 +67,8 @@ def catch_up_channel(
     ]
     events, behind = [], []
     for sku in sorted(available):  # units are stocked, packs are not: a pack's number follows its components
-        result = channel_atp(policy, sku, available[sku], policies)
-        number = 0 if result.paused else result.atp
+        result = sku_availability(policy, sku, available, policies)
+        number = result.published
         if all(numbers.get(sku) == number for numbers in shown):
             continue
         payload = {
@@ -171,13 +170,8 @@ class AvailabilityPublisher:
         for channel in sorted(targets):
             policy, skus = targets[channel]
             for sku in sorted(skus):
-                if sku in packs:
-                    component_atp = {c: channel_atp(policy, c, available[c], policies).atp for c, _ in packs[sku]}
-                    atp = prepack_atp(component_atp, packs[sku])
-                    paused = policy.pause_below > 0 and atp < policy.pause_below
-                else:
-                    result = channel_atp(policy, sku, available[sku], policies)
-                    atp, paused = result.atp, result.paused
+                result = sku_availability(policy, sku, available, policies, packs.get(sku))
+                atp, paused = result.atp, result.paused
                 before_atp, before_paused = last.get((channel, sku), (None, None))
                 if before_atp == atp and before_paused == paused:
                     continue

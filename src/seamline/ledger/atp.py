@@ -111,3 +111,25 @@ def channel_atp(
 def prepack_atp(component_atp: Mapping[str, int], components: Sequence[tuple[str, int]]) -> int:
     """How many whole packs the component units make."""
     return min((component_atp.get(sku, 0) // units for sku, units in components), default=0)
+
+
+def sku_availability(
+    policy: ChannelPolicy,
+    sku: str,
+    available: Mapping[str, Mapping[str, int]],
+    all_fences: Sequence[ChannelPolicy],
+    components: Sequence[tuple[str, int]] | None = None,
+) -> ChannelAvailability:
+    """The one ATP of a SKU on a channel (DESIGN 4.4): what the availability publisher emits, what
+    ``GET /v1/availability/{channel}`` answers and what Shopify's drift check compares against.
+
+    ``available`` is SKU -> location -> units available, for the SKU itself or, when ``components`` names a
+    prepack's (component SKU, units), for its components: a pack holds no stock of its own, so its ATP is the
+    whole packs its components' channel ATP make (each component with the channel's ring-fences and safety
+    stock), and it pauses below the channel's ``pause_below`` like any SKU.
+    """
+    if components is None:
+        return channel_atp(policy, sku, available.get(sku, {}), all_fences)
+    component_atp = {c: channel_atp(policy, c, available.get(c, {}), all_fences).atp for c, _ in components}
+    atp = prepack_atp(component_atp, components)
+    return ChannelAvailability(sku=sku, atp=atp, paused=policy.pause_below > 0 and atp < policy.pause_below)

@@ -29,10 +29,9 @@ from seamline.ledger import (
     HoldLineRequest,
     LocationKind,
     MovementRequest,
-    channel_atp,
     plan_movement,
 )
-from seamline.ledger.atp import prepack_atp
+from seamline.ledger.atp import sku_availability
 from seamline.ledger.batch import ChannelRule, Demand, Short, decide, rows_needed
 from seamline.ledger.holds import resolve_demand
 from seamline.ledger.model import PHYSICAL_KINDS
@@ -722,16 +721,8 @@ class Seamline:
                 by_sku[b.sku][b.location] = b.available
             items = []
             for code in page:
-                if code in packs:
-                    component_atp = {c: channel_atp(policy, c, by_sku[c], all_policies).atp for c, _ in packs[code]}
-                    atp = prepack_atp(component_atp, packs[code])
-                    paused = policy.pause_below > 0 and atp < policy.pause_below
-                    items.append({"sku": code, "available": 0 if paused else atp, "atp": atp, "paused": paused})
-                else:
-                    result = channel_atp(policy, code, by_sku[code], all_policies)
-                    items.append(
-                        {"sku": code, "available": result.published, "atp": result.atp, "paused": result.paused}
-                    )
+                result = sku_availability(policy, code, by_sku, all_policies, packs.get(code))
+                items.append({"sku": code, "available": result.published, "atp": result.atp, "paused": result.paused})
             return items, next_cursor
 
         return self.read(work)

@@ -69,7 +69,7 @@ from seamline.channels.shopify import inbound, mapper
 from seamline.channels.shopify.mapper import MappingError, ShopifyLookups
 from seamline.domain.clock import ensure_utc
 from seamline.integration import HoldMessage, InvalidMessage, StoredMessage
-from seamline.ledger import channel_atp
+from seamline.ledger.atp import sku_availability
 from seamline.orders.model import OrderStatus
 from seamline.orders.returns import ReturnRequestLine
 from seamline.orders.state import ALLOWED_FROM, Step
@@ -443,13 +443,18 @@ class ProductHandler:
 
 
 def current_availability(conn: Connection, channel: str, sku: str, now: datetime) -> tuple[int, int, bool] | None:
-    """(available to show, ATP, paused) of a unit SKU on the channel, from the ledger now."""
-    policies = channels_repo.policies(conn, skus=[sku])
+    """(available to show, ATP, paused) of a SKU on the channel, from the ledger now: a prepack's is the whole
+    packs its components make, as the publisher and the availability route count it."""
+    components = catalog_repo.prepack_map(conn, [sku]).get(sku)
+    units = [c for c, _ in components] if components is not None else [sku]
+    policies = channels_repo.policies(conn, skus=sorted({sku, *units}))
     policy = next((p for p in policies if p.code == channel), None)
     if policy is None:
         return None
-    balances = ledger_repo.read_balances(conn, now, skus=[sku], locations_in=list(policy.sources))
-    result = channel_atp(policy, sku, {b.location: b.available for b in balances}, policies)
+    available: dict[str, dict[str, int]] = defaultdict(dict)
+    for b in ledger_repo.read_balances(conn, now, skus=units, locations_in=list(policy.sources)):
+        available[b.sku][b.location] = b.available
+    result = sku_availability(policy, sku, available, policies, components)
     return result.published, result.atp, result.paused
 
 
