@@ -19,6 +19,9 @@ from seamline.integration import (
     AVAILABILITY_CHANGED,
     LISTING_PAUSED,
     LISTING_RESUMED,
+    ChannelRejected,
+    ChannelThrottled,
+    ChannelUnavailable,
     Delivery,
     DeliveryFailed,
     DeliveryRejected,
@@ -335,6 +338,35 @@ def test_a_rate_limited_delivery_waits_for_retry_after_without_using_an_attempt(
         clock.advance(7)
     assert integration.dispatcher.run_once("throttled") == 1
     assert delivery_rows(app, "throttled")[0]["status"] == "delivered"
+
+
+def test_a_platform_error_a_connector_lets_through_is_translated_by_the_dispatcher(
+    app: Seamline, clock: FixedClock, integration: Integration, world: TestClient
+) -> None:
+    answers: list[Exception] = [
+        ChannelThrottled("HTTP 429", retry_after=7),
+        ChannelUnavailable("HTTP 503"),
+        ChannelRejected("HTTP 422", messages=["quantity must be a whole number"]),
+    ]
+
+    def platform(delivery: Delivery) -> None:
+        raise answers.pop(0)
+
+    integration.add_subscriber(Subscriber("platform", frozenset({AVAILABILITY_CHANGED}), platform))
+    receive(world, SKU, 1)
+    assert integration.dispatcher.run_once("platform") == 1
+    [row] = delivery_rows(app, "platform")
+    assert (row["status"], row["attempts"]) == ("pending", 0), "throttled: no attempt used"
+    assert (row["next_attempt_at"] - clock.now()).total_seconds() == 7
+    clock.advance(7)
+    assert integration.dispatcher.run_once("platform") == 1
+    [row] = delivery_rows(app, "platform")
+    assert (row["status"], row["attempts"]) == ("pending", 1), "unavailable: retried with backoff"
+    clock.advance(120)
+    assert integration.dispatcher.run_once("platform") == 1
+    [row] = delivery_rows(app, "platform")
+    assert row["status"] == "dead", "refused: a dead letter at once"
+    assert row["last_error"] == "HTTP 422"
 
 
 def test_the_same_event_delivered_one_to_three_times_in_shuffled_order_has_one_effect(

@@ -5,6 +5,7 @@ It sits above the service (it never is imported by it): ``install(app)`` registe
 ``Seamline`` application, and the top layer (API, CLI) calls it.
 """
 
+from seamline.integration.channel_errors import ChannelError, ChannelRejected, ChannelThrottled, ChannelUnavailable
 from seamline.integration.events import (
     AVAILABILITY_CHANGED,
     EVENT_TYPES,
@@ -33,6 +34,7 @@ from seamline.integration.subscribers import (
     RateLimited,
     Subscriber,
     SubscriberRegistry,
+    delivery_outcome,
 )
 
 __all__ = [
@@ -42,6 +44,10 @@ __all__ = [
     "LISTING_PAUSED",
     "LISTING_RESUMED",
     "Budget",
+    "ChannelError",
+    "ChannelRejected",
+    "ChannelThrottled",
+    "ChannelUnavailable",
     "Delivered",
     "Delivery",
     "DeliveryFailed",
@@ -60,6 +66,7 @@ __all__ = [
     "Subscriber",
     "SubscriberRegistry",
     "WebhookConfig",
+    "delivery_outcome",
     "install",
     "installed",
 ]

@@ -28,6 +28,7 @@ from sqlalchemy import Connection
 
 from seamline.domain.clock import Clock
 from seamline.integration import metrics, tracing
+from seamline.integration.channel_errors import ChannelError
 from seamline.integration.events import AVAILABILITY_CHANGED, Delivery
 from seamline.integration.retry import Backoff
 from seamline.integration.settings import IntegrationSettings
@@ -39,6 +40,7 @@ from seamline.integration.subscribers import (
     RateLimited,
     Subscriber,
     SubscriberRegistry,
+    delivery_outcome,
 )
 from seamline.service import Seamline
 from seamline.store import outbox_repo
@@ -307,6 +309,8 @@ class Dispatcher:
         return self._outcome(sub, delivery, answer)
 
     def _outcome(self, sub: Subscriber, delivery: Delivery, answer: Delivered | BaseException | None) -> Outcome:
+        if isinstance(answer, ChannelError):  # a platform's answer a connector let through: the one translation
+            answer = delivery_outcome(answer)
         bucket = self.bucket(sub)
         if isinstance(answer, RateLimited):
             if bucket is not None:

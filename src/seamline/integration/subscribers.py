@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from seamline.integration.channel_errors import ChannelError, ChannelRejected, ChannelThrottled, ChannelUnavailable
 from seamline.integration.events import Delivery
 from seamline.integration.retry import Budget
 from seamline.integration.settings import WebhookConfig
@@ -42,11 +43,30 @@ class DeliveryRejected(Exception):
         self.reason = reason
 
 
+def delivery_outcome(
+    error: ChannelError, *, refused: str | None = None, budget: Budget | None = None
+) -> DeliveryFailed | DeliveryRejected:
+    """The one translation of a platform's answer into what the dispatcher does with the delivery: throttled,
+    wait ``retry_after`` without using an attempt (``RateLimited``); unavailable, retry with backoff, not
+    before ``retry_after`` (``DeliveryFailed``); refused, dead-letter at once with the platform's messages
+    (``DeliveryRejected``). ``refused`` names what was refused in that reason ("Xero refused invoice INV-1");
+    ``budget`` is the platform's live rate budget, for the subscriber's token bucket."""
+    if isinstance(error, ChannelThrottled):
+        return RateLimited(str(error), retry_after=error.retry_after, budget=budget)
+    if isinstance(error, ChannelUnavailable):
+        return DeliveryFailed(str(error), retry_after=error.retry_after, budget=budget)
+    if isinstance(error, ChannelRejected):
+        return DeliveryRejected(f"{refused}: {error}" if refused else str(error))
+    return DeliveryFailed(f"{type(error).__name__}: {error}", budget=budget)  # an unclassified platform answer
+
+
 Handler = Callable[[Delivery], "Delivered | None"]
 #: A batch handler answers one result per delivery, in order: ``Delivered`` (or None) for success, or the
-#: failure (``DeliveryFailed``, ``RateLimited``, ``DeliveryRejected``) for that delivery alone. Raising
-#: instead fails the whole batch the same way.
-BatchHandler = Callable[[Sequence[Delivery]], Sequence["Delivered | DeliveryFailed | DeliveryRejected | None"]]
+#: failure (``DeliveryFailed``, ``RateLimited``, ``DeliveryRejected``, or the platform's ``ChannelError``) for
+#: that delivery alone. Raising instead fails the whole batch the same way.
+BatchHandler = Callable[
+    [Sequence[Delivery]], Sequence["Delivered | DeliveryFailed | DeliveryRejected | ChannelError | None"]
+]
 
 
 @dataclass(frozen=True)
@@ -159,6 +179,18 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None  # an HTTP date: fall back to our own backoff
 
 
+def answer_error(response: httpx.Response) -> ChannelError:
+    """A webhook receiver's non-2xx answer: 429 throttled (Retry-After honoured); 408, 425 and 5xx unavailable;
+    any other 4xx refused."""
+    reason = f"HTTP {response.status_code}: {response.text[:200]}"
+    status = response.status_code
+    if status == 429:
+        return ChannelThrottled(reason, retry_after=_retry_after(response), status=status)
+    if status in (408, 425) or status >= 500:
+        return ChannelUnavailable(reason, retry_after=_retry_after(response), status=status)
+    return ChannelRejected(reason, status=status)
+
+
 def webhook_subscriber(config: WebhookConfig, transport: httpx.BaseTransport | None = None) -> Subscriber:
     """POST each event as JSON; ``Idempotency-Key`` is the event id, ``traceparent`` carries the trace id.
 
@@ -172,15 +204,10 @@ def webhook_subscriber(config: WebhookConfig, transport: httpx.BaseTransport | N
         try:
             response = client.post(config.url, content=json.dumps(delivery.as_json()), headers=headers)
         except httpx.HTTPError as exc:
-            raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from exc
+            raise delivery_outcome(ChannelUnavailable(f"{type(exc).__name__}: {exc}")) from exc
         if response.is_success:
             return Delivered()
-        reason = f"HTTP {response.status_code}: {response.text[:200]}"
-        if response.status_code == 429:
-            raise RateLimited(reason, retry_after=_retry_after(response))
-        if response.status_code in (408, 425) or response.status_code >= 500:
-            raise DeliveryFailed(reason, retry_after=_retry_after(response))
-        raise DeliveryRejected(reason)
+        raise delivery_outcome(answer_error(response))
 
     return Subscriber(
         name=config.name,

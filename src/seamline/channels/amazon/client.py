@@ -41,6 +41,7 @@ from seamline.channels.amazon.mapper import (
     patch_listing_body,
 )
 from seamline.domain.clock import Clock, SystemClock, iso_utc
+from seamline.integration.channel_errors import ChannelRejected, ChannelThrottled, ChannelUnavailable
 from seamline.integration.retry import TokenBucket
 
 LISTINGS_VERSION = "2021-08-01"
@@ -131,32 +132,25 @@ class AmazonConfig:
         )
 
 
-class AmazonError(Exception):
-    pass
-
-
-class AmazonThrottled(AmazonError):
+class AmazonThrottled(ChannelThrottled):
     """Amazon's rate limit leaves no room within ``max_throttle_wait_seconds``: come back after ``retry_after``."""
 
     def __init__(self, operation: str, retry_after: float) -> None:
-        super().__init__(f"{operation} throttled; retry after {retry_after:.2f}s")
+        super().__init__(f"{operation} throttled; retry after {retry_after:.2f}s", retry_after=retry_after)
         self.operation = operation
-        self.retry_after = retry_after
 
 
-class AmazonUnavailable(AmazonError):
-    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.retry_after = retry_after
+class AmazonUnavailable(ChannelUnavailable):
+    """No answer from SP-API (or LWA), or a 5xx."""
 
 
-class AmazonRejected(AmazonError):
-    """Amazon refused the request itself (credentials, a malformed body): the same request cannot succeed."""
+class AmazonRejected(ChannelRejected):
+    """Amazon refused the request itself (credentials, a malformed body): the same request cannot succeed.
+    ``errors``: SP-API's error objects as it sent them."""
 
     def __init__(self, reason: str, *, status: int | None = None, errors: Sequence[Any] = ()) -> None:
-        super().__init__(reason)
-        self.status = status
+        messages = [f"{e.get('code')}: {e.get('message')}" if isinstance(e, Mapping) else str(e) for e in errors]
+        super().__init__(reason, messages=messages, status=status)
         self.errors = list(errors)
 
 

@@ -6,9 +6,10 @@
   listings/{sku}``), or all of them with the ``auto_list`` setting. The payload's ``available`` is sent: 0
   while the listing is paused under the channel's threshold. Listing state per marketplace is kept
   (``marketplace_listings``): a delivery older than the number already asked for is acknowledged without a
-  call, so a late retry never shows an old number. Amazon's answers become the dispatcher's: 429 past the
-  client's patience → ``RateLimited`` (Retry-After honoured), 5xx or no answer → ``DeliveryFailed``,
-  ``INVALID`` or a 4xx → ``DeliveryRejected`` (dead-lettered; the listing shows ``error`` with the issues).
+  call, so a late retry never shows an old number. Amazon's answers become the dispatcher's
+  through ``integration.delivery_outcome``: 429 past the client's patience waits (Retry-After honoured), 5xx
+  or no answer retries, a 4xx dead-letters; ``INVALID`` dead-letters too (the listing shows ``error`` with
+  the issues).
 - **Bulk catch-up**: ``catch_up`` compares every listing with the channel's ATP and sends the differences
   as ``JSON_LISTINGS_FEED`` documents (≤ 25,000 messages each, one feed per marketplace); ``settle_feeds``
   polls them and applies the processing report line by line.
@@ -32,7 +33,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from seamline.channels.amazon import inbound
-from seamline.channels.amazon.client import AmazonClient, AmazonRejected, AmazonThrottled, AmazonUnavailable
+from seamline.channels.amazon.client import AmazonClient
 from seamline.channels.amazon.mapper import (
     AvailabilityUpdate,
     Issue,
@@ -45,22 +46,22 @@ from seamline.channels.canonical import OrderCancellation, OrderMapping, queue_o
 from seamline.domain.clock import iso_utc
 from seamline.integration import (
     AVAILABILITY_CHANGED,
+    ChannelError,
+    ChannelRejected,
     Delivered,
     Delivery,
-    DeliveryFailed,
     DeliveryRejected,
     FunctionHandler,
     HoldMessage,
     Integration,
-    RateLimited,
     Subscriber,
+    delivery_outcome,
 )
 from seamline.integration.events import ORDER_SHIPPED
 from seamline.service import Seamline, channel_orders
 from seamline.service.marketplaces import ImportLine, ListingIssue, Listings
 from seamline.store import catalog_repo, channel_orders_repo, orders_repo
 
-CAPABILITIES = frozenset({"availability_push", "bulk_catch_up", "order_pull", "auto_pause"})
 FEED_KIND = "amazon_listings_feed"
 #: ``channel_confirmations`` kinds: an order's lines ↔ Amazon order items, and each shipment confirmed.
 LINES, SHIPMENT = "lines", "shipment"
@@ -149,16 +150,13 @@ class AmazonConnector:
                 answer = self.client.patch_availability(
                     row["seller_sku"], product_type=product_type, quantity=qty, marketplace_ids=[marketplace]
                 )
-            except AmazonThrottled as exc:
-                raise RateLimited(str(exc), retry_after=exc.retry_after) from exc
-            except AmazonUnavailable as exc:
-                raise DeliveryFailed(str(exc), retry_after=exc.retry_after) from exc
-            except AmazonRejected as exc:
-                issue = ListingIssue(str(exc), f"HTTP{exc.status}" if exc.status else None)
-                self.listings.refused(
-                    self.channel, marketplace, sku, seq=delivery.event_seq, submission=None, issues=[issue]
-                )
-                raise DeliveryRejected(str(exc)) from exc
+            except ChannelError as exc:
+                if isinstance(exc, ChannelRejected):  # the listing shows why, beside the dead letter
+                    issue = ListingIssue(str(exc), f"HTTP{exc.status}" if exc.status else None)
+                    self.listings.refused(
+                        self.channel, marketplace, sku, seq=delivery.event_seq, submission=None, issues=[issue]
+                    )
+                raise delivery_outcome(exc) from exc
             if answer.accepted:
                 self.listings.published(
                     self.channel, marketplace, sku, qty=qty, seq=delivery.event_seq, submission=answer.submission_id

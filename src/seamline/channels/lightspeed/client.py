@@ -18,6 +18,8 @@ from urllib.parse import quote
 
 import httpx
 
+from seamline.integration.channel_errors import ChannelRejected, ChannelThrottled, ChannelUnavailable
+
 
 @dataclass(frozen=True)
 class LightspeedConfig:
@@ -27,22 +29,17 @@ class LightspeedConfig:
     timeout_seconds: float = 20.0
 
 
-class LightspeedError(Exception):
-    pass
-
-
-class LightspeedRateLimited(LightspeedError):
+class LightspeedRateLimited(ChannelThrottled):
     def __init__(self, retry_after: float | None) -> None:
-        super().__init__(f"Lightspeed rate limit; retry after {retry_after}s")
-        self.retry_after = retry_after
+        super().__init__(f"Lightspeed rate limit; retry after {retry_after}s", retry_after=retry_after)
 
 
-class LightspeedUnavailable(LightspeedError):
-    pass
+class LightspeedUnavailable(ChannelUnavailable):
+    """No answer from Lightspeed, or a 5xx."""
 
 
-class LightspeedRejected(LightspeedError):
-    pass
+class LightspeedRejected(ChannelRejected):
+    """Lightspeed refused the call (a 4xx other than 429)."""
 
 
 def retry_after(value: str | None, now: datetime | None = None) -> float | None:

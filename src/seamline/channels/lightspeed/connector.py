@@ -12,8 +12,8 @@ ledger.
   never merged (``attach_customer``); the walk-in customer (neither) is skipped.
 - Stock out: every change of the channel's number (``AvailabilityChanged``) sets the product's count at the
   linked outlet (one call per product: the documented limit is 300 x registers + 50 calls per 5 minutes, so
-  deliveries are coalesced per SKU), so the till shows the ledger's number (Seamline owns stock); a 429 is a
-  ``RateLimited`` outcome carrying Lightspeed's ``Retry-After``, for the SKUs not yet sent."""
+  deliveries are coalesced per SKU), so the till shows the ledger's number (Seamline owns stock); a 429
+  waits Lightspeed's ``Retry-After`` (``integration.delivery_outcome``), for the SKUs not yet sent."""
 
 from __future__ import annotations
 
@@ -26,13 +26,12 @@ from sqlalchemy import Connection
 from seamline.channels.lightspeed import mapper
 from seamline.channels.lightspeed.client import (
     LightspeedClient,
-    LightspeedRateLimited,
-    LightspeedRejected,
-    LightspeedUnavailable,
 )
 from seamline.channels.lightspeed.inbound import CUSTOMER_UPDATE, SALE_UPDATE, SOURCE
 from seamline.domain.errors import InvalidInput
 from seamline.integration import (
+    ChannelError,
+    ChannelThrottled,
     Delivered,
     Delivery,
     DeliveryFailed,
@@ -41,9 +40,9 @@ from seamline.integration import (
     HandlerRegistry,
     HoldMessage,
     InvalidMessage,
-    RateLimited,
     StoredMessage,
     Subscriber,
+    delivery_outcome,
 )
 from seamline.integration.events import AVAILABILITY_CHANGED
 from seamline.integration.inbox import MessageHandler
@@ -53,7 +52,6 @@ from seamline.service.orders import LineRequest, OrderDesk, SaleRequest, TenderR
 
 log = logging.getLogger("seamline.channels.lightspeed")
 
-CAPABILITIES = frozenset({"sales_in", "customers_in", "stock_push"})
 #: Deliveries handed over at once; each distinct SKU among them is one call.
 STOCK_BATCH = 50
 
@@ -160,15 +158,13 @@ class LightspeedConnector:
                 continue
             try:
                 self.client.set_inventory(product_for[sku], outlet, count)
-            except LightspeedRateLimited as exc:
+            except ChannelThrottled as exc:
                 # The window is spent: this SKU and every one after it wait for Lightspeed's Retry-After.
                 for later in (s for s in sorted(latest) if s >= sku):
-                    failed[later] = RateLimited(str(exc), retry_after=exc.retry_after)
+                    failed[later] = delivery_outcome(exc)
                 break
-            except LightspeedUnavailable as exc:
-                failed[sku] = DeliveryFailed(str(exc))
-            except LightspeedRejected as exc:
-                failed[sku] = DeliveryRejected(f"Lightspeed refused the count of {sku}: {exc}")
+            except ChannelError as exc:
+                failed[sku] = delivery_outcome(exc, refused=f"Lightspeed refused the count of {sku}")
         return [failed.get(str(d.payload["sku"]), Delivered()) for d in deliveries]
 
     def stock_subscriber(self, outlet: str) -> Subscriber:

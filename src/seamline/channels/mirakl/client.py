@@ -28,6 +28,7 @@ from seamline.channels.mirakl.mapper import (
     parse_error_report,
     parse_import_status,
 )
+from seamline.integration.channel_errors import ChannelRejected, ChannelThrottled, ChannelUnavailable
 
 SHIPMENT_MODES = ("shipments", "order")
 #: OR11's largest page.
@@ -95,26 +96,17 @@ class MiraklConfig:
         )
 
 
-class MiraklError(Exception):
-    pass
-
-
-class MiraklThrottled(MiraklError):
+class MiraklThrottled(ChannelThrottled):
     def __init__(self, operation: str, retry_after: float) -> None:
-        super().__init__(f"{operation} throttled; retry after {retry_after:.2f}s")
-        self.retry_after = retry_after
+        super().__init__(f"{operation} throttled; retry after {retry_after:.2f}s", retry_after=retry_after)
 
 
-class MiraklUnavailable(MiraklError):
-    def __init__(self, reason: str, *, status: int | None = None) -> None:
-        super().__init__(reason)
-        self.status = status
+class MiraklUnavailable(ChannelUnavailable):
+    """No answer from the operator's Mirakl, or a 5xx."""
 
 
-class MiraklRejected(MiraklError):
-    def __init__(self, reason: str, *, status: int | None = None) -> None:
-        super().__init__(reason)
-        self.status = status
+class MiraklRejected(ChannelRejected):
+    """Mirakl refused the call (a 4xx other than 429)."""
 
 
 def _retry_after(response: httpx.Response) -> float:

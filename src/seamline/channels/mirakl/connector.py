@@ -22,13 +22,12 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from seamline.channels.mirakl.client import MiraklClient, MiraklError
+from seamline.channels.mirakl.client import MiraklClient
 from seamline.channels.mirakl.mapper import OfferStock, offers_csv
-from seamline.integration import AVAILABILITY_CHANGED, Delivered, Delivery, Integration, Subscriber
+from seamline.integration import AVAILABILITY_CHANGED, ChannelError, Delivered, Delivery, Integration, Subscriber
 from seamline.service import Seamline
 from seamline.service.marketplaces import DEFAULT_MARKETPLACE, ImportLine, ListingIssue, Listings
 
-CAPABILITIES = frozenset({"availability_push", "offer_import", "import_error_report", "auto_pause"})
 IMPORT_KIND = "mirakl_offers"
 
 log = logging.getLogger("seamline.channels.mirakl")
@@ -126,7 +125,7 @@ class MiraklConnector:
             if waiting:
                 return SyncReport(settled, accepted, refused, waiting=waiting)
             uploaded, lines = self._upload(force=force)
-        except MiraklError as exc:  # throttled, unavailable or refused: the listings stay pending
+        except ChannelError as exc:  # throttled, unavailable or refused: the listings stay pending
             return SyncReport(settled, accepted, refused, waiting=waiting, error=str(exc))
         return SyncReport(settled, accepted, refused, uploaded, lines, waiting)
 

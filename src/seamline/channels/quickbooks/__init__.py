@@ -3,7 +3,6 @@ JournalEntry, each posted once, idempotently, with our document number as ``DocN
 
 from seamline.channels.quickbooks.client import PRODUCTION_URL, SANDBOX_URL, QuickBooksClient, QuickBooksConfig
 from seamline.channels.quickbooks.connector import (
-    CAPABILITIES,
     QuickBooksExporter,
     QuickBooksSettings,
     accounting_subscriber,
@@ -11,7 +10,6 @@ from seamline.channels.quickbooks.connector import (
 from seamline.channels.quickbooks.mapper import QuickBooksRefs
 
 __all__ = [
-    "CAPABILITIES",
     "PRODUCTION_URL",
     "SANDBOX_URL",
     "QuickBooksClient",

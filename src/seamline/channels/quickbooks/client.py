@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from seamline.channels.quickbooks.mapper import fault_errors
+from seamline.integration.channel_errors import ChannelRejected, ChannelThrottled, ChannelUnavailable
 
 PRODUCTION_URL = "https://quickbooks.api.intuit.com"
 SANDBOX_URL = "https://sandbox-quickbooks.api.intuit.com"
@@ -27,25 +28,22 @@ class QuickBooksConfig:
     timeout_seconds: float = 20.0
 
 
-class QuickBooksError(Exception):
-    pass
-
-
-class QuickBooksThrottled(QuickBooksError):
+class QuickBooksThrottled(ChannelThrottled):
     def __init__(self, retry_after: float | None) -> None:
-        super().__init__(f"QuickBooks throttled the call; retry after {retry_after}s")
-        self.retry_after = retry_after
+        super().__init__(f"QuickBooks throttled the call; retry after {retry_after}s", retry_after=retry_after)
 
 
-class QuickBooksUnavailable(QuickBooksError):
+class QuickBooksUnavailable(ChannelUnavailable):
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.retry_after = retry_after
+        super().__init__(reason, retry_after=retry_after)
 
 
-class QuickBooksRejected(QuickBooksError):
+class QuickBooksRejected(ChannelRejected):
+    """A ``Fault``: ``errors`` are its (code, message) pairs."""
+
     def __init__(self, errors: list[tuple[str, str]]) -> None:
-        super().__init__("; ".join(f"{code} {text}" for code, text in errors) or "rejected")
+        messages = [f"{code} {text}" for code, text in errors]
+        super().__init__("; ".join(messages) or "rejected", messages=messages)
         self.errors = errors
 
     @property

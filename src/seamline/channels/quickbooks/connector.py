@@ -1,8 +1,9 @@
 """The QuickBooks Online connector: a ``Subscriber`` to ``FinanceDocumentPosted`` posting each document to
 one QuickBooks company exactly once (export record checked first; ``requestid`` derived from the document id,
 so a redelivery after a lost answer replays; a ``6140 Duplicate Document Number`` of our own number means an
-earlier attempt got through: looked up by ``DocNumber`` and recorded). Throttling → ``RateLimited``; no
-answer or 5xx → ``DeliveryFailed``; a ``Fault`` → ``DeliveryRejected`` (dead letter)."""
+earlier attempt got through: looked up by ``DocNumber`` and recorded). QuickBooks' errors become the
+dispatcher's outcomes through ``integration.delivery_outcome``: throttling waits, no answer or 5xx retries,
+a ``Fault`` is a dead letter."""
 
 from __future__ import annotations
 
@@ -17,21 +18,19 @@ from seamline.channels.quickbooks import mapper
 from seamline.channels.quickbooks.client import (
     QuickBooksClient,
     QuickBooksRejected,
-    QuickBooksThrottled,
-    QuickBooksUnavailable,
 )
 from seamline.finance import EXCHANGE_CREDIT, Document, DocumentKind, FinanceConfig
 from seamline.integration import (
     FINANCE_DOCUMENT_POSTED,
+    ChannelError,
     Delivered,
     Delivery,
     DeliveryFailed,
     DeliveryRejected,
-    RateLimited,
     Subscriber,
+    delivery_outcome,
 )
 
-CAPABILITIES = frozenset({"invoices", "sales_receipts", "credit_memos", "payments", "journal_entries"})
 #: QuickBooks allows 500 requests a minute per company; stay well under it.
 CALLS_PER_SECOND = 5.0
 #: ``requestid``: 50 characters at most.
@@ -122,12 +121,10 @@ class QuickBooksExporter:
         doc = Document.from_json(delivery.payload["document"])
         try:
             self.export(doc)
-        except QuickBooksThrottled as exc:
-            raise RateLimited(str(exc), retry_after=exc.retry_after) from exc
-        except (QuickBooksUnavailable, WaitingFor) as exc:
-            raise DeliveryFailed(str(exc), retry_after=getattr(exc, "retry_after", None)) from exc
-        except QuickBooksRejected as exc:
-            raise DeliveryRejected(f"QuickBooks refused {doc.kind.value} {doc.number}: {exc}") from exc
+        except ChannelError as exc:
+            raise delivery_outcome(exc, refused=f"QuickBooks refused {doc.kind.value} {doc.number}") from exc
+        except WaitingFor as exc:
+            raise DeliveryFailed(str(exc)) from exc
         except mapper.QuickBooksMappingError as exc:
             raise DeliveryRejected(str(exc)) from exc
         return Delivered()

@@ -36,6 +36,7 @@ from seamline.channels.shopify.mapper import (
     to_gid,
 )
 from seamline.domain.clock import Clock, SystemClock
+from seamline.integration.channel_errors import ChannelRejected, ChannelThrottled, ChannelUnavailable
 from seamline.integration.retry import Budget
 
 API_VERSION = "2026-07"
@@ -199,39 +200,37 @@ class ShopifyConfig:
         return url if url.endswith("/graphql.json") else f"{url}/graphql.json"
 
 
-class ShopifyError(Exception):
-    pass
+#: How long a fulfilment held by the merchant in Shopify waits before it is tried again.
+ON_HOLD_RETRY_SECONDS = 900.0
 
 
-class ShopifyOnHold(ShopifyError):
+class ShopifyOnHold(ChannelUnavailable):
     """Everything left to fulfil is on a fulfilment order the merchant holds in Shopify (``ON_HOLD``): not
-    overridden; the delivery is tried again later, and stays visible until someone releases the hold."""
+    overridden; the delivery is tried again after ``ON_HOLD_RETRY_SECONDS``, and stays visible until someone
+    releases the hold."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, retry_after=ON_HOLD_RETRY_SECONDS)
 
 
-class ShopifyUnavailable(ShopifyError):
+class ShopifyUnavailable(ChannelUnavailable):
     """Shopify did not answer, or answered 5xx: retry later (with the same idempotency key)."""
 
-    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.retry_after = retry_after
 
-
-class ShopifyThrottled(ShopifyError):
+class ShopifyThrottled(ChannelThrottled):
     """The bucket will not have room within ``max_throttle_wait_seconds``: come back after ``retry_after``."""
 
     def __init__(self, retry_after: float) -> None:
-        super().__init__(f"Shopify cost bucket exhausted; retry after {retry_after:.1f}s")
-        self.retry_after = retry_after
+        super().__init__(f"Shopify cost bucket exhausted; retry after {retry_after:.1f}s", retry_after=retry_after)
 
 
-class ShopifyRejected(ShopifyError):
+class ShopifyRejected(ChannelRejected):
     """Shopify refused the request itself (credentials, an invalid document or input): retrying the same
-    request cannot succeed."""
+    request cannot succeed. ``errors``: Shopify's GraphQL errors as it sent them."""
 
     def __init__(self, reason: str, *, status: int | None = None, errors: Sequence[Any] = ()) -> None:
-        super().__init__(reason)
-        self.status = status
+        messages = [str(e.get("message")) if isinstance(e, Mapping) else str(e) for e in errors]
+        super().__init__(reason, messages=messages, status=status)
         self.errors = list(errors)
 
 

@@ -3,9 +3,9 @@
 
 Each delivery is one push: ``changeFromQuantity`` is ``delivery.previous["available"]``, the
 ``@idempotent`` key derives from the event id (a redelivery replays instead of applying twice), and
-``referenceDocumentUri`` names the event. Shopify's errors become the dispatcher's: bucket exhausted →
-``RateLimited``, no answer or 5xx → ``DeliveryFailed``, refused for good → ``DeliveryRejected``. Drift found
-on the way is handed to ``on_drift``; the live cost bucket rides back on ``Delivered.budget``.
+``referenceDocumentUri`` names the event. Shopify's errors (bucket exhausted, no answer or 5xx, refused for
+good) become the dispatcher's outcomes through ``integration.delivery_outcome``. Drift found on the way is
+handed to ``on_drift``; the live cost bucket rides back on ``Delivered.budget``.
 
 The inbox handlers for the webhook topics live in ``handlers``; ``wiring`` builds this subscriber (batched),
 the product publisher and the fulfilment pusher from a channel's settings."""
@@ -16,28 +16,20 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 
 from seamline.channels.canonical import AvailabilityPush
-from seamline.channels.shopify.client import (
-    Drift,
-    ShopifyClient,
-    ShopifyRejected,
-    ShopifyThrottled,
-    ShopifyUnavailable,
-)
+from seamline.channels.shopify.client import Drift, ShopifyClient
 from seamline.channels.shopify.mapper import MAX_QUANTITIES_PER_CALL, to_gid
 from seamline.integration import (
     AVAILABILITY_CHANGED,
     Budget,
+    ChannelError,
     Delivered,
     Delivery,
     DeliveryFailed,
     DeliveryRejected,
-    RateLimited,
     Subscriber,
+    delivery_outcome,
 )
 
-#: What the connector delivers through the dispatcher today; product publish and fulfilment join when their
-#: events exist.
-CAPABILITIES = frozenset({"availability_push"})
 #: An ``inventorySetQuantities`` call costs 10 points: the dispatcher's bucket counts deliveries, not points.
 POINTS_PER_DELIVERY = 10.0
 
@@ -85,12 +77,8 @@ def availability_subscriber(
                 reference_document_uri=f"seamline://events/{delivery.event_id}",
                 idempotency_key=delivery.event_id,
             )
-        except ShopifyThrottled as exc:
-            raise RateLimited(str(exc), retry_after=exc.retry_after, budget=_budget(client)) from exc
-        except ShopifyUnavailable as exc:
-            raise DeliveryFailed(str(exc), retry_after=exc.retry_after, budget=_budget(client)) from exc
-        except ShopifyRejected as exc:
-            raise DeliveryRejected(str(exc)) from exc
+        except ChannelError as exc:
+            raise delivery_outcome(exc, budget=_budget(client)) from exc
         for drift in report.drift:
             on_drift(drift)
         if report.rejected:
@@ -122,16 +110,8 @@ def availability_subscriber(
         key = hashlib.sha256("|".join(sorted(d.event_id for d in deliveries)).encode()).hexdigest()
         try:
             report = client.set_available(pushes, reference_document_uri=uri, idempotency_key=key)
-        except ShopifyThrottled as exc:
-            failure: DeliveryFailed | DeliveryRejected = RateLimited(
-                str(exc), retry_after=exc.retry_after, budget=_budget(client)
-            )
-            return [failure if r is None else r for r in results]
-        except ShopifyUnavailable as exc:
-            failure = DeliveryFailed(str(exc), retry_after=exc.retry_after, budget=_budget(client))
-            return [failure if r is None else r for r in results]
-        except ShopifyRejected as exc:
-            failure = DeliveryRejected(str(exc))
+        except ChannelError as exc:
+            failure = delivery_outcome(exc, budget=_budget(client))
             return [failure if r is None else r for r in results]
         for drift in report.drift:
             on_drift(drift)

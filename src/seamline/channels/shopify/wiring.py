@@ -36,28 +36,20 @@ from seamline.channels import sandboxes
 from seamline.channels.canonical import Tracking
 from seamline.channels.shopify import handlers as topic_handlers
 from seamline.channels.shopify import mapper
-from seamline.channels.shopify.client import (
-    Drift,
-    ShopifyClient,
-    ShopifyConfig,
-    ShopifyOnHold,
-    ShopifyRejected,
-    ShopifyThrottled,
-    ShopifyUnavailable,
-)
+from seamline.channels.shopify.client import Drift, ShopifyClient, ShopifyConfig
 from seamline.channels.shopify.connector import availability_subscriber
 from seamline.channels.shopify.mapper import UnpublishableStyle, legacy_id
 from seamline.channels.wiring import ChannelConfig, Wired, WiringContext
 from seamline.domain.errors import InvalidInput
 from seamline.integration import (
     AVAILABILITY_CHANGED,
+    ChannelError,
     Delivered,
     Delivery,
-    DeliveryFailed,
     DeliveryRejected,
     NewEvent,
-    RateLimited,
     Subscriber,
+    delivery_outcome,
 )
 from seamline.integration.availability import coalesce_key
 from seamline.integration.catalog_events import style_coalesce_key
@@ -292,7 +284,7 @@ def _derived_locations(
         return linked, (next(iter(linked)) if len(linked) == 1 else None)
     try:
         found = client.locations()
-    except (ShopifyThrottled, ShopifyUnavailable, ShopifyRejected, httpx.HTTPError):
+    except (ChannelError, httpx.HTTPError):
         return {}, None
     if len(found) != 1:
         return {}, None
@@ -317,20 +309,6 @@ def _record_push_drift(app: Seamline, channel: str, drift: Drift) -> None:
         "recorded_at": app.clock.now(),
     }
     app.write(lambda conn: shopify_repo.record_drift(conn, [row]))
-
-
-#: How long a fulfilment held by the merchant in Shopify waits before it is tried again.
-ON_HOLD_RETRY_SECONDS = 900.0
-
-
-def _failure(exc: Exception) -> Exception:
-    if isinstance(exc, ShopifyOnHold):
-        return DeliveryFailed(str(exc), retry_after=ON_HOLD_RETRY_SECONDS)
-    if isinstance(exc, ShopifyThrottled):
-        return RateLimited(str(exc), retry_after=exc.retry_after)
-    if isinstance(exc, ShopifyUnavailable):
-        return DeliveryFailed(str(exc), retry_after=exc.retry_after)
-    return DeliveryRejected(str(exc))
 
 
 def _refuse_deleting_their_variants(
@@ -407,8 +385,8 @@ def product_subscriber(
             published = client.publish_product(variables)
         except UnpublishableStyle as exc:
             raise DeliveryRejected(str(exc)) from exc
-        except (ShopifyThrottled, ShopifyUnavailable, ShopifyRejected) as exc:
-            raise _failure(exc) from exc
+        except ChannelError as exc:
+            raise delivery_outcome(exc) from exc
         if not published.ok or published.product_id is None:
             raise DeliveryRejected(f"productSet refused {code}: {list(published.user_errors)}")
         new_id = str(legacy_id(published.product_id))
@@ -475,8 +453,8 @@ def fulfilment_subscriber(app: Seamline, channel: str, client: ShopifyClient) ->
                 lines[str(line["sku"])] = lines.get(str(line["sku"]), 0) + int(line["qty"])
         try:
             result = client.create_fulfillment(external_id, tracking, lines=lines)
-        except (ShopifyThrottled, ShopifyUnavailable, ShopifyRejected, ShopifyOnHold) as exc:
-            raise _failure(exc) from exc
+        except ChannelError as exc:
+            raise delivery_outcome(exc) from exc
         if result.fulfillment_ids:
             made = [str(legacy_id(f)) for f in result.fulfillment_ids]
             order_id = str(payload["order_id"])

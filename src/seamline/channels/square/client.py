@@ -11,6 +11,8 @@ from urllib.parse import quote
 
 import httpx
 
+from seamline.integration.channel_errors import ChannelRejected, ChannelThrottled, ChannelUnavailable
+
 PRODUCTION_URL = "https://connect.squareup.com"
 SANDBOX_URL = "https://connect.squareupsandbox.com"
 SQUARE_VERSION = "2025-01-23"
@@ -26,23 +28,21 @@ class SquareConfig:
     timeout_seconds: float = 20.0
 
 
-class SquareError(Exception):
-    pass
-
-
-class SquareRateLimited(SquareError):
+class SquareRateLimited(ChannelThrottled):
     def __init__(self, retry_after: float | None) -> None:
-        super().__init__(f"Square rate limit; retry after {retry_after}s")
-        self.retry_after = retry_after
+        super().__init__(f"Square rate limit; retry after {retry_after}s", retry_after=retry_after)
 
 
-class SquareUnavailable(SquareError):
-    pass
+class SquareUnavailable(ChannelUnavailable):
+    """No answer from Square, or a 5xx."""
 
 
-class SquareRejected(SquareError):
+class SquareRejected(ChannelRejected):
+    """Square's ``errors`` array (``code``, ``detail``, ``field``) as it sent it."""
+
     def __init__(self, errors: list[dict[str, Any]]) -> None:
-        super().__init__("; ".join(f"{e.get('code')}: {e.get('detail')}" for e in errors) or "rejected")
+        messages = [f"{e.get('code')}: {e.get('detail')}" for e in errors]
+        super().__init__("; ".join(messages) or "rejected", messages=messages)
         self.errors = errors
 
     @property

@@ -30,15 +30,13 @@ from seamline.catalog.model import Style
 from seamline.channels.square import mapper
 from seamline.channels.square.client import (
     SquareClient,
-    SquareError,
-    SquareRateLimited,
     SquareRejected,
-    SquareUnavailable,
 )
 from seamline.channels.square.inbound import SOURCE
 from seamline.domain.clock import iso_utc
 from seamline.domain.errors import NotFound
 from seamline.integration import (
+    ChannelError,
     Delivered,
     Delivery,
     DeliveryFailed,
@@ -47,9 +45,9 @@ from seamline.integration import (
     HandlerRegistry,
     HoldMessage,
     InvalidMessage,
-    RateLimited,
     StoredMessage,
     Subscriber,
+    delivery_outcome,
 )
 from seamline.integration.events import AVAILABILITY_CHANGED, STORE_CATALOG_CHANGED
 from seamline.integration.inbox import MessageHandler
@@ -58,8 +56,6 @@ from seamline.service.orders import LineRequest, OrderDesk, SaleRequest, TenderR
 from seamline.store import ledger_repo, tills_repo
 
 log = logging.getLogger("seamline.channels.square")
-
-CAPABILITIES = frozenset({"sales_in", "inventory_counts_in", "catalog_push", "price_push"})
 
 
 @dataclass(frozen=True)
@@ -241,12 +237,9 @@ class SquareConnector:
             key = f"{self.channel}:counts:" + hashlib.sha256(ids.encode()).hexdigest()[:40]
             try:
                 self.client.set_counts(counts, idempotency_key=key, occurred_at=iso_utc(self.app.clock.now()))
-            except SquareRateLimited as exc:
-                return [RateLimited(str(exc), retry_after=exc.retry_after) for _ in deliveries]
-            except SquareUnavailable as exc:
-                return [DeliveryFailed(str(exc)) for _ in deliveries]
-            except SquareRejected as exc:
-                return [DeliveryRejected(f"Square refused the counts: {exc}") for _ in deliveries]
+            except ChannelError as exc:
+                failure = delivery_outcome(exc, refused="Square refused the counts")
+                return [failure for _ in deliveries]
         return [Delivered() for _ in deliveries]
 
     def stock_subscriber(self, square_location: str) -> Subscriber:
@@ -321,13 +314,9 @@ class SquareConnector:
     def deliver_catalog(self, delivery: Delivery) -> Delivered:
         try:
             self.push_styles([str(c) for c in delivery.payload.get("styles") or []])
-        except SquareRateLimited as exc:
-            raise RateLimited(str(exc), retry_after=exc.retry_after) from exc
-        except SquareUnavailable as exc:
-            raise DeliveryFailed(str(exc)) from exc
-        except SquareRejected as exc:
-            raise DeliveryRejected(f"Square refused the catalog push: {exc}") from exc
-        except (mapper.SquareMappingError, SquareError) as exc:
+        except ChannelError as exc:
+            raise delivery_outcome(exc, refused="Square refused the catalog push") from exc
+        except mapper.SquareMappingError as exc:
             raise DeliveryRejected(str(exc)) from exc
         return Delivered()
 

@@ -19,6 +19,7 @@ from seamline.channels.threepl.dropfolder import DropFolder
 from seamline.channels.threepl.mapper import PartnerProfile, write_856, write_940
 from seamline.channels.threepl.x12 import Envelope
 from seamline.domain.clock import Clock, SystemClock
+from seamline.integration.channel_errors import ChannelUnavailable
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,7 @@ class ThreePLClient:
                 group_control_number=control_number,
                 at=self.clock.now(),
             )
-        self.folder.put(name, data.encode())
+        self._drop(name, data.encode())
         return name
 
     def send_acknowledgements(self, acks: Sequence[GroupAck], *, control_number: int) -> str:
@@ -80,5 +81,11 @@ class ThreePLClient:
             group_control_number=control_number,
             at=self.clock.now(),
         )
-        self.folder.put(name, data.encode())
+        self._drop(name, data.encode())
         return name
+
+    def _drop(self, name: str, data: bytes) -> None:
+        try:
+            self.folder.put(name, data)
+        except OSError as exc:  # the folder (a disk, an SFTP server) is away: the file is written on a retry
+            raise ChannelUnavailable(f"drop folder unavailable: {exc}") from exc

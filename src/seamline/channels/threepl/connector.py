@@ -22,27 +22,18 @@ from seamline.channels.threepl.dropfolder import DropFolder
 from seamline.channels.threepl.inbound import ACK_KIND, InboundFile, TakenFile, identify, read_documents, sha256
 from seamline.channels.threepl.mapper import PartnerProfile
 from seamline.integration import (
+    ChannelError,
     Delivered,
     Delivery,
-    DeliveryFailed,
     DeliveryRejected,
     InboundMessage,
     InvalidMessage,
     Receipt,
     StoredMessage,
     Subscriber,
+    delivery_outcome,
 )
 
-CAPABILITIES = frozenset(
-    {
-        "pick_tickets",
-        "ship_notices",
-        "shipment_confirmations",
-        "stock_receipts",
-        "inventory_advice",
-        "inventory_adjustments",
-    }
-)
 _MAX_CONTROL_NUMBER = 999_999_999
 #: The message type of a file whose kind could not be read: stored all the same, then rejected with why.
 UNREADABLE = "unreadable"
@@ -74,8 +65,8 @@ def pick_ticket_subscriber(
             client.send_pick_tickets([ticket], control_number=control_number_for(delivery.event_seq))
         except ValueError as exc:
             raise DeliveryRejected(f"pick ticket {ticket.order_id} cannot be written: {exc}") from exc
-        except OSError as exc:
-            raise DeliveryFailed(f"drop folder unavailable: {exc}") from exc
+        except ChannelError as exc:
+            raise delivery_outcome(exc) from exc
         return Delivered()
 
     return Subscriber(

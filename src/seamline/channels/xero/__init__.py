@@ -2,10 +2,9 @@
 settlement journals, each posted once, idempotently, with our document number as Xero's reference."""
 
 from seamline.channels.xero.client import PRODUCTION_URL, XeroClient, XeroConfig
-from seamline.channels.xero.connector import CAPABILITIES, XeroExporter, XeroSettings, accounting_subscriber
+from seamline.channels.xero.connector import XeroExporter, XeroSettings, accounting_subscriber
 
 __all__ = [
-    "CAPABILITIES",
     "PRODUCTION_URL",
     "XeroClient",
     "XeroConfig",

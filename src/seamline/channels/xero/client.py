@@ -15,6 +15,7 @@ from urllib.parse import quote
 import httpx
 
 from seamline.channels.xero.mapper import validation_messages
+from seamline.integration.channel_errors import ChannelRejected, ChannelThrottled, ChannelUnavailable
 
 PRODUCTION_URL = "https://api.xero.com/api.xro/2.0"
 
@@ -27,27 +28,25 @@ class XeroConfig:
     timeout_seconds: float = 20.0
 
 
-class XeroError(Exception):
-    pass
-
-
-class XeroRateLimited(XeroError):
+class XeroRateLimited(ChannelThrottled):
     def __init__(self, retry_after: float | None, problem: str | None) -> None:
-        super().__init__(f"Xero rate limit ({problem or 'unknown'}); retry after {retry_after}s")
-        self.retry_after = retry_after
+        super().__init__(
+            f"Xero rate limit ({problem or 'unknown'}); retry after {retry_after}s", retry_after=retry_after
+        )
+        #: Which of Xero's limits it was (``X-Rate-Limit-Problem``: minute, day, concurrent).
         self.problem = problem
 
 
-class XeroUnavailable(XeroError):
+class XeroUnavailable(ChannelUnavailable):
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.retry_after = retry_after
+        super().__init__(reason, retry_after=retry_after)
 
 
-class XeroRejected(XeroError):
+class XeroRejected(ChannelRejected):
+    """A ``ValidationException``: ``messages`` are its validation errors."""
+
     def __init__(self, messages: list[str]) -> None:
-        super().__init__("; ".join(messages) or "rejected")
-        self.messages = messages
+        super().__init__("; ".join(messages) or "rejected", messages=messages)
 
     @property
     def duplicate_number(self) -> bool:

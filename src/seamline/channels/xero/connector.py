@@ -5,9 +5,9 @@ Before sending, it checks the export record (posted before: nothing to do); each
 ``Idempotency-Key`` derived from the document id (a redelivery after a lost answer replays Xero's first
 answer); a ``must be unique`` refusal of our own number means an earlier attempt got through, so the
 document is looked up by number and recorded. A payment waits (retried with backoff) until its invoice is in
-Xero. Xero's errors become the dispatcher's: 429 → ``RateLimited`` (``Retry-After`` honoured), no answer or
-5xx → ``DeliveryFailed``, a ``ValidationException`` → ``DeliveryRejected`` (dead letter, shown in the
-integration status)."""
+Xero. Xero's errors become the dispatcher's outcomes through ``integration.delivery_outcome``: 429 waits
+(``Retry-After`` honoured), no answer or 5xx retries, a ``ValidationException`` is a dead letter (shown in
+the integration status)."""
 
 from __future__ import annotations
 
@@ -24,19 +24,19 @@ from seamline.channels.accounting import (
     settled_at_the_till,
 )
 from seamline.channels.xero import mapper
-from seamline.channels.xero.client import XeroClient, XeroRateLimited, XeroRejected, XeroUnavailable
+from seamline.channels.xero.client import XeroClient, XeroRejected
 from seamline.finance import Document, DocumentKind, FinanceConfig
 from seamline.integration import (
     FINANCE_DOCUMENT_POSTED,
+    ChannelError,
     Delivered,
     Delivery,
     DeliveryFailed,
     DeliveryRejected,
-    RateLimited,
     Subscriber,
+    delivery_outcome,
 )
 
-CAPABILITIES = frozenset({"invoices", "credit_notes", "credit_note_allocations", "payments", "manual_journals"})
 #: Xero allows 60 calls a minute per organisation.
 CALLS_PER_SECOND = 1.0
 
@@ -149,12 +149,10 @@ class XeroExporter:
         doc = Document.from_json(delivery.payload["document"])
         try:
             self.export(doc)
-        except XeroRateLimited as exc:
-            raise RateLimited(str(exc), retry_after=exc.retry_after) from exc
-        except (XeroUnavailable, WaitingFor) as exc:
-            raise DeliveryFailed(str(exc), retry_after=getattr(exc, "retry_after", None)) from exc
-        except XeroRejected as exc:
-            raise DeliveryRejected(f"Xero refused {doc.kind.value} {doc.number}: {exc}") from exc
+        except ChannelError as exc:
+            raise delivery_outcome(exc, refused=f"Xero refused {doc.kind.value} {doc.number}") from exc
+        except WaitingFor as exc:
+            raise DeliveryFailed(str(exc)) from exc
         except mapper.XeroMappingError as exc:
             raise DeliveryRejected(str(exc)) from exc
         return Delivered()
