@@ -28,6 +28,7 @@ from seamline.integration import AVAILABILITY_CHANGED, Integration, Subscriber
 from seamline.integration.availability import catch_up_channel
 from seamline.integration.inbox import MessageHandler
 from seamline.service import Seamline
+from seamline.service.background import BackgroundLoop
 from seamline.service.coordination import claim_period
 from seamline.store import accounting_repo, channels_repo, subscriptions_repo
 from seamline.store.db import run_transaction
@@ -185,8 +186,11 @@ class ConnectorWiring:
         self._wired: dict[str, tuple[str, Wired]] = {}  # channel code -> (fingerprint, what it registered)
         self._due: dict[str, float] = {}  # job name -> monotonic time it runs next
         self._lock = threading.RLock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop("seamline-connectors", self._turn, logger=log)
+        self._refreshed = 0.0
+        #: The configuration version last seen (``subscriptions_repo.config_version``) and when it was read.
+        self._version: tuple[Any, ...] | None = None
+        self._checked = 0.0
         self.errors: dict[str, str] = {}  # channel code -> why it could not be wired
 
     # ------------------------------------------------------------------ wiring
@@ -372,18 +376,16 @@ class ConnectorWiring:
             return False
 
     def start(self) -> None:
-        if self._thread is not None:
+        if self._loop.running:
             return
         self.refresh()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="seamline-connectors", daemon=True)
-        self._thread.start()
+        self._refreshed = time.monotonic()
+        self._version = self._config_version()
+        self._checked = time.monotonic()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._loop.stop()
 
     def _config_version(self) -> tuple[Any, ...] | None:
         try:
@@ -391,23 +393,19 @@ class ConnectorWiring:
         except Exception:  # noqa: BLE001 - the database may be briefly away; the full refresh covers it
             return None
 
-    def _loop(self) -> None:
-        refreshed = time.monotonic()
-        version = self._config_version()
-        checked = time.monotonic()
-        while not self._stop.is_set():
-            moved = False
-            if time.monotonic() - checked >= VERSION_CHECK_SECONDS:
-                checked = time.monotonic()
-                latest = self._config_version()
-                moved = latest is not None and latest != version
-                version = latest if latest is not None else version
-            if moved or time.monotonic() - refreshed > REFRESH_SECONDS:
-                refreshed = time.monotonic()
-                try:
-                    self.refresh()
-                except Exception:  # noqa: BLE001 - the database may be briefly away
-                    log.exception("could not refresh connector wiring")
-            self.run_due()
-            due = list(self._due.values()) or [time.monotonic() + 1.0]
-            self._stop.wait(max(0.05, min(VERSION_CHECK_SECONDS, min(due) - time.monotonic())))
+    def _turn(self) -> float:
+        moved = False
+        if time.monotonic() - self._checked >= VERSION_CHECK_SECONDS:
+            self._checked = time.monotonic()
+            latest = self._config_version()
+            moved = latest is not None and latest != self._version
+            self._version = latest if latest is not None else self._version
+        if moved or time.monotonic() - self._refreshed > REFRESH_SECONDS:
+            self._refreshed = time.monotonic()
+            try:
+                self.refresh()
+            except Exception:  # noqa: BLE001 - the database may be briefly away
+                log.exception("could not refresh connector wiring")
+        self.run_due()
+        due = list(self._due.values()) or [time.monotonic() + 1.0]
+        return max(0.05, min(VERSION_CHECK_SECONDS, min(due) - time.monotonic()))

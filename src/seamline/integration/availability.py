@@ -30,6 +30,7 @@ from seamline.integration import metrics, tracing
 from seamline.integration.events import AVAILABILITY_CHANGED, LISTING_PAUSED, LISTING_RESUMED, NewEvent
 from seamline.integration.outbox import Outbox
 from seamline.ledger.atp import ChannelPolicy, sku_availability
+from seamline.service.background import BackgroundLoop
 from seamline.store import channels_repo, ledger_repo, marketplace_repo, outbox_repo
 from seamline.store.db import run_transaction
 
@@ -104,10 +105,8 @@ class AvailabilityPublisher:
         self.coalesce_seconds = coalesce_seconds
         self.outbox = outbox
         self.clock = clock
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._flushing = threading.Lock()
+        self._loop = BackgroundLoop("seamline-availability", self._turn, logger=log)
 
     # ------------------------------------------------------------------ publishing
     def flush(self, limit: int = FLUSH_LIMIT) -> int:
@@ -214,35 +213,25 @@ class AvailabilityPublisher:
 
     # ------------------------------------------------------------------ the background thread
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="seamline-availability", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._loop.stop()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()
-            try:
-                published = self.flush()
-            except Exception:  # noqa: BLE001 - the database may be briefly away; the rows stay in the journal
-                log.exception("publishing availability failed; will retry")
-                self._stop.wait(0.5)
-                continue
-            if published and self.coalesce_seconds > 0:
-                # Under a stream of writes, let the next burst gather: one recomputation (and, on SQLite, one
-                # turn of the single write lock) per interval instead of one per writer's commit. An idle
-                # system still publishes at once: the wait starts only after rows were published.
-                self._stop.wait(self.coalesce_seconds)
-                continue
-            self._wake.wait(POLL_SECONDS)
+    def _turn(self) -> float:
+        try:
+            published = self.flush()
+        except Exception:  # noqa: BLE001 - the database may be briefly away; the rows stay in the journal
+            log.exception("publishing availability failed; will retry")
+            self._loop.pause(0.5)
+            return 0.0
+        if published and self.coalesce_seconds > 0:
+            # Under a stream of writes, let the next burst gather: one recomputation (and, on SQLite, one
+            # turn of the single write lock) per interval instead of one per writer's commit. An idle
+            # system still publishes at once: the wait starts only after rows were published.
+            self._loop.pause(self.coalesce_seconds)
+            return 0.0
+        return POLL_SECONDS

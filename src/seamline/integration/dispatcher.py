@@ -43,6 +43,7 @@ from seamline.integration.subscribers import (
     delivery_outcome,
 )
 from seamline.service import Seamline
+from seamline.service.background import BackgroundLoop
 from seamline.store import outbox_repo
 from seamline.store.db import run_transaction
 
@@ -88,11 +89,9 @@ class Dispatcher:
         self.heartbeats: dict[str, datetime] = {}
         self._buckets: dict[str, SharedTokenBucket] = {}
         self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
+        self._loop = BackgroundLoop("seamline-dispatcher", self._turn, logger=log)
         self._inflight: dict[str, int] = {}
         self._idle: dict[str, bool] = {}
-        self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._gauges_at = 0.0
         #: Called before a synchronous ``run_once`` claims (the availability publisher's flush).
@@ -114,7 +113,7 @@ class Dispatcher:
         """Wait for one token (the NATS path delivers one message at a time). False if stopped first."""
         bucket = self.bucket(subscriber)
         while bucket is not None and not bucket.take(1):
-            if (stop or self._stop).wait(min(1.0, max(0.001, bucket.wait_time()))):
+            if (stop or self._loop.stop_event).wait(min(1.0, max(0.001, bucket.wait_time()))):
                 return False
         return True
 
@@ -453,23 +452,18 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ the background loop
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     def start(self) -> None:
-        if self._thread is not None:
+        if self._loop.running:
             return
-        self._stop.clear()
         workers = max(1, sum(s.max_concurrency for s in self.registry))
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="seamline-delivery")
-        self._thread = threading.Thread(target=self._loop, name="seamline-dispatcher", daemon=True)
-        self._thread.start()
+        self._gauges_at = 0.0  # the first turn reads the dead-letter gauges
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._loop.stop()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
@@ -478,22 +472,16 @@ class Dispatcher:
         except Exception:  # noqa: BLE001 - leases expire on their own; stopping must not fail over this
             log.warning("could not release delivery leases on stop; they will expire", exc_info=True)
 
-    def _loop(self) -> None:
-        try:
-            self.refresh_gauges()
-        except Exception:  # noqa: BLE001 - metrics must not keep deliveries from starting
-            log.exception("could not read dead-letter depth")
-        while not self._stop.is_set():
-            self._wake.clear()
-            with self._lock:
-                self._idle = dict.fromkeys(self._idle, False)
-            self._submit_ready()
-            if time.monotonic() - self._gauges_at > GAUGE_REFRESH_SECONDS:
-                try:
-                    self.refresh_gauges()
-                except Exception:  # noqa: BLE001
-                    log.exception("could not read dead-letter depth")
-            self._wake.wait(self._idle_timeout())
+    def _turn(self) -> float:
+        if not self._gauges_at or time.monotonic() - self._gauges_at > GAUGE_REFRESH_SECONDS:
+            try:
+                self.refresh_gauges()
+            except Exception:  # noqa: BLE001 - metrics must not keep deliveries from going out
+                log.exception("could not read dead-letter depth")
+        with self._lock:
+            self._idle = dict.fromkeys(self._idle, False)
+        self._submit_ready()
+        return self._idle_timeout()
 
     def _submit_ready(self) -> None:
         assert self._pool is not None
@@ -519,7 +507,7 @@ class Dispatcher:
             # A batch that found nothing does not wake the loop (that would spin); one that did may have left
             # more behind, so go round again.
             if claimed:
-                self._wake.set()
+                self._loop.wake()
 
     def _idle_timeout(self) -> float:
         timeout = self.settings.poll_seconds

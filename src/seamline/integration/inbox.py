@@ -38,6 +38,7 @@ from seamline.integration import metrics, tracing
 from seamline.integration.retry import Backoff
 from seamline.integration.settings import IntegrationSettings
 from seamline.service import Seamline
+from seamline.service.background import BackgroundLoop
 from seamline.store import inbox_repo
 from seamline.store.db import run_transaction
 
@@ -190,9 +191,7 @@ class Inbox:
         self.clock = clock or app.clock
         self.rng = rng or random.Random()
         self.backoff = Backoff(settings.backoff_base_seconds, settings.backoff_cap_seconds)
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop("seamline-inbox", self._turn, logger=log)
 
     def receive(self, message: InboundMessage) -> Receipt:
         """Store the raw message durably and answer; acknowledge the sender only after this returns."""
@@ -211,7 +210,7 @@ class Inbox:
         message_id, duplicate, status = run_transaction(self.app.engine, lambda c: inbox_repo.store_message(c, row))
         metrics.INBOX_MESSAGES.labels(message.source, "duplicate" if duplicate else "received").inc()
         if not duplicate:
-            self._wake.set()
+            self._loop.wake()
         return Receipt(message_id, duplicate, status)
 
     def process_due(self, limit: int = 100) -> int:
@@ -300,7 +299,7 @@ class Inbox:
             message = outcome["message"]
             metrics.INBOX_MESSAGES.labels(message.source, status).inc()
         if released.is_set():
-            self._wake.set()
+            self._loop.wake()
         return status
 
     def _hold(self, conn: Connection, message: StoredMessage, held: HoldMessage) -> None:
@@ -327,7 +326,7 @@ class Inbox:
             ),
         )
         if count:
-            self._wake.set()
+            self._loop.wake()
         return count
 
     def _failed(self, message: StoredMessage, exc: Exception) -> str:
@@ -359,7 +358,7 @@ class Inbox:
         now = self.clock.now()
         done = run_transaction(self.app.engine, lambda c: inbox_repo.retry_failed(c, message_id, now))
         if done:
-            self._wake.set()
+            self._loop.wake()
         return done
 
     def list(self, *, status: str | None = None, source: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
@@ -371,30 +370,20 @@ class Inbox:
 
     # ------------------------------------------------------------------ the background loop
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="seamline-inbox", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._loop.stop()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()
-            try:
-                while self.process_due() and not self._stop.is_set():
-                    pass
-                due = run_transaction(self.app.engine, inbox_repo.next_due, write=False)
-            except Exception:  # noqa: BLE001 - keep the processor alive; the database may come back
-                log.exception("inbox processing failed; will retry")
-                due = None
-            timeout = self.settings.poll_seconds
-            if due is not None:
-                timeout = min(timeout, max(0.02, (due - self.clock.now()).total_seconds()))
-            self._wake.wait(timeout)
+    def _turn(self) -> float:
+        try:
+            while self.process_due() and not self._loop.stopping:
+                pass
+            due = run_transaction(self.app.engine, inbox_repo.next_due, write=False)
+        except Exception:  # noqa: BLE001 - keep the processor alive; the database may come back
+            log.exception("inbox processing failed; will retry")
+            due = None
+        timeout = self.settings.poll_seconds
+        if due is not None:
+            timeout = min(timeout, max(0.02, (due - self.clock.now()).total_seconds()))
+        return timeout

@@ -5,7 +5,6 @@ automatically: someone has to look at them first."""
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,6 +12,7 @@ from seamline.domain.clock import Clock
 from seamline.integration import metrics
 from seamline.integration.settings import IntegrationSettings
 from seamline.service import Seamline
+from seamline.service.background import BackgroundLoop
 from seamline.service.coordination import claim_period
 from seamline.store import inbox_repo, outbox_repo
 from seamline.store.db import run_transaction
@@ -57,28 +57,20 @@ class RetentionSweeper:
     def __init__(self, app: Seamline, settings: IntegrationSettings) -> None:
         self.app = app
         self.settings = settings
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        every = settings.retention_interval_seconds
+        self._loop = BackgroundLoop("seamline-retention", self._purge, first_wait=every, error_wait=every, logger=log)
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="seamline-retention", daemon=True)
-            self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._loop.stop()
 
-    def _run(self) -> None:
+    def _purge(self) -> float:
         every = self.settings.retention_interval_seconds
-        while not self._stop.wait(every):
-            try:
-                if not claim_period(self.app.engine, "retention", now=self.app.clock.now(), every=every):
-                    continue  # another process of the installation purges this period
-                purged = purge(self.app, self.settings)
-                if purged.inbox_messages or purged.deliveries or purged.events:
-                    log.info("retention purged %s", purged)
-            except Exception:  # noqa: BLE001
-                log.exception("retention purge failed; will retry")
+        # Another process of the installation may have claimed this period: it purges, we wait for the next.
+        if claim_period(self.app.engine, "retention", now=self.app.clock.now(), every=every):
+            purged = purge(self.app, self.settings)
+            if purged.inbox_messages or purged.deliveries or purged.events:
+                log.info("retention purged %s", purged)
+        return every

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 
 from seamline.integration.outbox import WROTE_EVENTS
+from seamline.service.background import BackgroundLoop
 from seamline.store import outbox_repo
 
 log = logging.getLogger("seamline.integration")
@@ -69,25 +70,20 @@ class NotifyListener:
     def __init__(self, engine: Engine, callback: Callback) -> None:
         self.engine = engine
         self.callback = callback
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop("seamline-listen", self._listen, join_timeout=5, logger=log)
 
     def start(self) -> None:
-        if self.engine.dialect.name != "postgresql" or self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._run, name="seamline-listen", daemon=True)
-        self._thread.start()
+        if self.engine.dialect.name == "postgresql":
+            self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._loop.stop()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                outbox_repo.listen_for_events(self.engine, self.callback, self._stop)
-            except Exception:  # noqa: BLE001 - the fallback poll covers the gap; reconnect shortly
-                log.warning("LISTEN connection lost; reconnecting", exc_info=True)
-                self._stop.wait(1.0)
+    def _listen(self) -> float:
+        """Listen until stopped or the connection drops; then reconnect after a second."""
+        try:
+            outbox_repo.listen_for_events(self.engine, self.callback, self._loop.stop_event)
+        except Exception:  # noqa: BLE001 - the fallback poll covers the gap; reconnect shortly
+            log.warning("LISTEN connection lost; reconnecting", exc_info=True)
+            self._loop.pause(1.0)
+        return 0.0

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from seamline.service import Seamline
+from seamline.service.background import BackgroundLoop
 from seamline.store import dashboard_repo, outbox_repo
 
 log = logging.getLogger("seamline.web")
@@ -75,8 +76,9 @@ class KpiHistory:
         self._sold_total = 0
         self._oversold_total: int | None = None
         self._last_wall = 0.0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop(
+            "seamline-kpis", self._sample, first_wait=MIN_WALL_SECONDS, join_timeout=5, logger=log
+        )
 
     # ------------------------------------------------------------------ sampling
     def sample(self) -> KpiSample:
@@ -153,21 +155,14 @@ class KpiHistory:
 
     # ------------------------------------------------------------------ the background sampler
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="seamline-kpis", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._loop.stop()
 
-    def _loop(self) -> None:
-        while not self._stop.wait(MIN_WALL_SECONDS):
-            try:
-                self.maybe_sample()
-            except Exception:  # noqa: BLE001 - a missed sample is a gap in a chart, not a reason to stop
-                log.warning("could not sample the KPIs", exc_info=True)
+    def _sample(self) -> float:
+        try:
+            self.maybe_sample()
+        except Exception:  # noqa: BLE001 - a missed sample is a gap in a chart, not a reason to stop
+            log.warning("could not sample the KPIs", exc_info=True)
+        return MIN_WALL_SECONDS

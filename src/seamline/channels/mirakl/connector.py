@@ -19,13 +19,13 @@ number, like any other.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 
 from seamline.channels.mirakl.client import MiraklClient
 from seamline.channels.mirakl.mapper import OfferStock, offers_csv
 from seamline.integration import AVAILABILITY_CHANGED, ChannelError, Delivered, Delivery, Integration, Subscriber
 from seamline.service import Seamline
+from seamline.service.background import BackgroundLoop
 from seamline.service.marketplaces import DEFAULT_MARKETPLACE, ImportLine, ListingIssue, Listings
 
 IMPORT_KIND = "mirakl_offers"
@@ -158,29 +158,20 @@ class OfferSync:
     def __init__(self, connector: MiraklConnector, interval_seconds: float = 15.0) -> None:
         self.connector = connector
         self.interval_seconds = interval_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop(
+            f"mirakl-sync-{connector.channel}", self._sync, error_wait=interval_seconds, logger=log
+        )
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(
-                target=self._loop, name=f"mirakl-sync-{self.connector.channel}", daemon=True
-            )
-            self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._loop.stop()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                report = self.connector.sync_once()
-                if report.error:
-                    log.warning("Mirakl sync of %s: %s", self.connector.channel, report.error)
-            except Exception:  # noqa: BLE001 - keep syncing; the listing state says what is pending
-                log.exception("Mirakl sync of %s failed", self.connector.channel)
-            self._stop.wait(self.interval_seconds)
+    def _sync(self) -> float:
+        # A turn that raises is logged by the loop and tried again next interval; the listing state says
+        # what is pending.
+        report = self.connector.sync_once()
+        if report.error:
+            log.warning("Mirakl sync of %s: %s", self.connector.channel, report.error)
+        return self.interval_seconds
