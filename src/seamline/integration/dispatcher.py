@@ -29,7 +29,7 @@ from sqlalchemy import Connection
 from seamline.domain.clock import Clock
 from seamline.integration import metrics, tracing
 from seamline.integration.channel_errors import ChannelError
-from seamline.integration.events import AVAILABILITY_CHANGED, Delivery
+from seamline.integration.events import Delivery
 from seamline.integration.retry import Backoff
 from seamline.integration.settings import IntegrationSettings
 from seamline.integration.shared_limits import SharedTokenBucket
@@ -153,7 +153,7 @@ class Dispatcher:
             rows = outbox_repo.claim_due(
                 conn, sub.name, now=now, limit=want, lease_until=lease, worker=self.worker_id, fresh_before=fresh_before
             )
-            return [self._delivery(conn, row) for row in rows]
+            return [self._delivery(conn, sub, row) for row in rows]
 
         claimed = run_transaction(self.engine, claim)
         if bucket is not None and len(claimed) < want:
@@ -204,7 +204,7 @@ class Dispatcher:
                 if row is None:
                     refused[event_id] = state
                 else:
-                    claimed.append(self._delivery(conn, row))
+                    claimed.append(self._delivery(conn, sub, row))
             return refused, claimed
 
         if wanted:
@@ -233,20 +233,16 @@ class Dispatcher:
                 row = outbox_repo.claim_next_of_key(
                     conn, sub.name, str(key), now=now, lease_until=lease, worker=self.worker_id
                 )
-                return None if row is None else self._delivery(conn, row)
+                return None if row is None else self._delivery(conn, sub, row)
 
             following = run_transaction(self.engine, claim)
             if following is None:
                 return
             self._finish(sub, self._attempt_all(sub, [following]))
 
-    def _delivery(self, conn: Connection, row: dict[str, Any]) -> Delivery:
+    def _delivery(self, conn: Connection, sub: Subscriber, row: dict[str, Any]) -> Delivery:
         payload = row["payload"]
-        previous = None
-        if row["event_type"] == AVAILABILITY_CHANGED and payload.get("channel") and payload.get("sku"):
-            published = outbox_repo.published(conn, row["subscriber"], payload["channel"], payload["sku"])
-            if published is not None:
-                previous = {k: published[k] for k in ("available", "atp", "paused", "event_seq")}
+        previous = sub.delivery_policy.previous(conn, sub.name, row["event_type"], payload)
         return Delivery(
             id=int(row["id"]),
             subscriber=row["subscriber"],
@@ -261,25 +257,14 @@ class Dispatcher:
             extra={"coalesce_key": row["coalesce_key"]},
         )
 
-    @staticmethod
-    def _stale(delivery: Delivery) -> bool:
-        """An availability number older than the one this (coalescing) subscriber was last shown, such as a
-        dead letter replayed after newer numbers went out: pushing it would put an old stock level back on
-        the channel. An audit subscriber (coalesce off) gets every event, old or not."""
-        previous = delivery.previous
-        return (
-            delivery.event_type == AVAILABILITY_CHANGED
-            and previous is not None
-            and int(previous.get("event_seq") or 0) > delivery.event_seq
-        )
-
     def _attempt_all(self, sub: Subscriber, deliveries: Sequence[Delivery]) -> list[Outcome]:
-        """One call per delivery, or one call for the batch when the subscriber takes batches. Stale numbers
-        are retired without calling the subscriber."""
+        """One call per delivery, or one call for the batch when the subscriber takes batches. What the
+        subscriber's policy calls stale is retired without calling it (a coalescing subscriber only: an audit
+        subscriber gets every event, old or not)."""
         stale = {
             d.id: Outcome(d, "stale", "a newer number was already published")
             for d in deliveries
-            if sub.coalesce and self._stale(d)
+            if sub.coalesce and sub.delivery_policy.stale(d)
         }
         fresh = [d for d in deliveries if d.id not in stale]
         answered = {o.delivery.id: o for o in self._attempt_fresh(sub, fresh)} if fresh else {}
@@ -378,21 +363,7 @@ class Dispatcher:
         if o.result == "succeeded":
             if not outbox_repo.record_success(conn, d.id, now):
                 return "unchanged"
-            if d.event_type == AVAILABILITY_CHANGED and d.payload.get("channel") and d.payload.get("sku"):
-                outbox_repo.record_published(
-                    conn,
-                    {
-                        "subscriber": sub.name,
-                        "channel": d.payload["channel"],
-                        "sku": d.payload["sku"],
-                        "available": int(d.payload.get("available", d.payload.get("atp", 0))),
-                        "atp": int(d.payload.get("atp", 0)),
-                        "paused": bool(d.payload.get("paused", False)),
-                        "event_seq": d.event_seq,
-                        "event_id": d.event_id,
-                        "published_at": now,
-                    },
-                )
+            sub.delivery_policy.delivered(conn, sub.name, d, now)
             return "succeeded"
         error = o.error or o.result
         if o.result == "stale":

@@ -1,19 +1,25 @@
 """The subscriber registry: each connector declares the event types (and channels) it takes, how it wants
-them (coalesced or every one), its concurrency and its rate limit. A subscriber answers a delivery by
-returning (delivered, optionally with the platform's live budget) or raising one of the failures below."""
+them (coalesced or every one), its concurrency, its rate limit and its delivery policy (what the dispatcher
+asks around each delivery: ``PublishedNumbers`` for stock numbers). A subscriber answers a delivery by
+returning (delivered, optionally with the platform's live budget) or raising one of the failures below;
+``delivery_outcome`` turns a platform's ``ChannelError`` into one of them."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 import httpx
+from sqlalchemy import Connection
 
 from seamline.integration.channel_errors import ChannelError, ChannelRejected, ChannelThrottled, ChannelUnavailable
-from seamline.integration.events import Delivery
+from seamline.integration.events import AVAILABILITY_CHANGED, Delivery
 from seamline.integration.retry import Budget
 from seamline.integration.settings import WebhookConfig
+from seamline.store import outbox_repo
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,69 @@ BatchHandler = Callable[
 ]
 
 
+class DeliveryPolicy:
+    """What the dispatcher asks a subscriber's policy around each delivery, beyond calling the subscriber:
+    what it was shown before (handed over as ``Delivery.previous``), whether an event is stale for it (a
+    coalescing subscriber's stale event is retired without a call), and what to remember once it is
+    delivered (in the transaction that records the success). This one asks nothing of anyone."""
+
+    def previous(
+        self, conn: Connection, subscriber: str, event_type: str, payload: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        return None
+
+    def stale(self, delivery: Delivery) -> bool:
+        return False
+
+    def delivered(self, conn: Connection, subscriber: str, delivery: Delivery, now: datetime) -> None:
+        return None
+
+
+class PublishedNumbers(DeliveryPolicy):
+    """The policy of a subscriber that shows stock numbers (``AvailabilityChanged``): the number last shown
+    on the channel is the compare-and-set base of the next push (``previous``), a number older than that one
+    is never pushed over it (``stale``: a dead letter replayed after newer numbers went out), and a pushed
+    number is recorded as shown (``delivered``: drift checks and catch-up read it). Other event types of the
+    same subscriber pass through untouched."""
+
+    def previous(
+        self, conn: Connection, subscriber: str, event_type: str, payload: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        if event_type != AVAILABILITY_CHANGED or not payload.get("channel") or not payload.get("sku"):
+            return None
+        published = outbox_repo.published(conn, subscriber, payload["channel"], payload["sku"])
+        if published is None:
+            return None
+        return {k: published[k] for k in ("available", "atp", "paused", "event_seq")}
+
+    def stale(self, delivery: Delivery) -> bool:
+        previous = delivery.previous
+        return (
+            delivery.event_type == AVAILABILITY_CHANGED
+            and previous is not None
+            and int(previous.get("event_seq") or 0) > delivery.event_seq
+        )
+
+    def delivered(self, conn: Connection, subscriber: str, delivery: Delivery, now: datetime) -> None:
+        payload = delivery.payload
+        if delivery.event_type != AVAILABILITY_CHANGED or not payload.get("channel") or not payload.get("sku"):
+            return
+        outbox_repo.record_published(
+            conn,
+            {
+                "subscriber": subscriber,
+                "channel": payload["channel"],
+                "sku": payload["sku"],
+                "available": int(payload.get("available", payload.get("atp", 0))),
+                "atp": int(payload.get("atp", 0)),
+                "paused": bool(payload.get("paused", False)),
+                "event_seq": delivery.event_seq,
+                "event_id": delivery.event_id,
+                "published_at": now,
+            },
+        )
+
+
 @dataclass(frozen=True)
 class Subscriber:
     name: str
@@ -89,6 +158,19 @@ class Subscriber:
     deliver_batch: BatchHandler | None = None
     #: The most deliveries a batch call takes (the platform's limit); None: the dispatcher's batch size.
     batch_size: int | None = None
+    #: What the dispatcher asks around each delivery (``DeliveryPolicy``). None: ``PublishedNumbers`` for a
+    #: subscriber that takes ``AvailabilityChanged``, else a policy that asks nothing.
+    policy: DeliveryPolicy | None = None
+
+    def __post_init__(self) -> None:
+        if self.policy is None:
+            chosen = PublishedNumbers() if AVAILABILITY_CHANGED in self.event_types else DeliveryPolicy()
+            object.__setattr__(self, "policy", chosen)
+
+    @property
+    def delivery_policy(self) -> DeliveryPolicy:
+        assert self.policy is not None  # set in __post_init__
+        return self.policy
 
     def takes(self, event_type: str, channel: str | None) -> bool:
         if event_type not in self.event_types:
