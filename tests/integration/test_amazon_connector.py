@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from seamline.channels.marketplaces import install_marketplaces
 from seamline.domain.clock import FixedClock
 from seamline.integration import Integration, install
 from seamline.service import Seamline
@@ -148,22 +147,3 @@ def app_settings(tmp_path: Path) -> dict[str, Any]:
     """The hosts these channels name never resolve (reserved names; the sandbox is the transport): the operator
     allows them, as connector hosts must resolve to public addresses otherwise (issue #20)."""
     return {"drop_root": str(tmp_path), "outbound_allow": ("m.example", "sellingpartnerapi-eu.amazon.sandbox.test")}
-
-
-def test_configured_marketplace_channels_are_wired_from_their_settings(
-    app: Seamline, client: TestClient, clock: FixedClock, integration: Integration
-) -> None:
-    world = AmazonWorld(app, client, clock, integration, subscribe=False)
-    mirakl = {"kind": "mirakl", "sources": ["WH"], "settings": {"base_url": "https://m.example", "api_key": "k"}}
-    assert client.put("/v1/channels/mirakl-fr", json=mirakl).status_code == 201
-    assert client.put("/v1/channels/amazon-us", json={"kind": "amazon", "sources": ["WH"]}).status_code == 201
-    found = install_marketplaces(app, integration, transports={"amazon": world.sandbox.transport()})
-    assert [c.channel for c in found.amazon] == ["amazon"]
-    assert [c.channel for c in found.mirakl] == ["mirakl-fr"]
-    assert "amazon-us" in found.skipped
-    assert {"amazon:amazon", "mirakl:mirakl-fr"} <= set(integration.registry.names())
-    receive(client, SKU, 3)
-    world.dispatch()
-    assert world.sandbox.quantity(SKU) == 3
-    settings = client.get("/v1/channels/amazon").json()["settings"]
-    assert settings["access_token"] == "***", "the SP-API token is write-only"

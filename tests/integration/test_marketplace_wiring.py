@@ -154,6 +154,17 @@ def test_an_amazon_sandbox_url_naming_another_platform_is_not_wired_and_says_why
     )
 
 
+def test_a_marketplace_channel_without_its_endpoint_is_not_wired_says_so_and_never_shows_its_token(
+    client: TestClient,
+) -> None:
+    seed_world(client)
+    put_channel(client, "amazon-us", "amazon", {"access_token": "Atza|not-for-display"})
+    assert integration_of(client).registry.get("amazon:amazon-us") is None
+    shown = client.get("/v1/channels/amazon-us").json()
+    assert (shown["wiring"]["state"], shown["wiring"]["missing"]) == ("incomplete", ["endpoint"])
+    assert shown["settings"]["access_token"] == "***", "the SP-API token is write-only"
+
+
 def test_a_mirakl_channel_put_with_sandbox_settings_imports_its_stock_by_of01_from_the_sync_job(
     client: TestClient, mirakl: tuple[str, MiraklSandbox]
 ) -> None:
