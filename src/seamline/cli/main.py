@@ -16,6 +16,7 @@ from seamline.cli.bench import register_bench_commands
 from seamline.cli.dlq import register_integration_commands
 from seamline.cli.shopify import shopify_app
 from seamline.cli.tokens import tokens_app
+from seamline.cli.worker import worker
 from seamline.service import Settings, bootstrap
 from seamline.store.db import make_null_pool_engine
 from seamline.store.migrate import current_revision, upgrade
@@ -29,6 +30,7 @@ app.add_typer(shopify_app, name="shopify")  # issue 5: seamline shopify link
 app.add_typer(tokens_app, name="tokens")  # issue 20: create, list, revoke, rotate
 register_bench_commands(bench_app)
 register_integration_commands(app)
+app.command("worker")(worker)
 console = Console()
 err_console = Console(stderr=True)
 
