@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
 from seamline.api import create_app
@@ -73,12 +73,39 @@ def postgres_server_url() -> Iterator[str]:
     admin.dispose()
 
 
+#: The statements that empty a test database (per database URL), built once from the catalog.
+_EMPTYING: dict[str, str] = {}
+
+
+def _emptying_script(conn: Connection) -> str:
+    """DELETE from every table, dependents first, keeping the virtual locations the first migration made,
+    then restart the other tables' sequences: what ``TRUNCATE ... RESTART IDENTITY`` did, at a tenth of its
+    cost on tables a test leaves nearly empty (TRUNCATE makes and syncs new files for all 71 tables and their
+    indexes, a second and more per test on a busy machine)."""
+    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    deletes = [
+        "DELETE FROM locations WHERE NOT virtual" if name == "locations" else f'DELETE FROM "{name}"' for name in tables
+    ]
+    owned = conn.execute(
+        text(
+            "SELECT DISTINCT s.relname FROM pg_class s "
+            "JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass "
+            "JOIN pg_class t ON d.refobjid = t.oid "
+            "WHERE s.relkind = 'S' AND t.relname = ANY(:tables) ORDER BY 1"
+        ),
+        {"tables": [name for name in tables if name != "locations"]},
+    ).scalars()
+    restarts = [f'ALTER SEQUENCE "{name}" RESTART' for name in owned]
+    return ";\n".join(deletes + restarts)
+
+
 def _empty_postgres(url: str) -> None:
     engine = make_null_pool_engine(url)
-    names = ", ".join(t.name for t in metadata.sorted_tables if t.name != "locations")
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        conn.execute(text("DELETE FROM locations WHERE NOT virtual"))
+        script = _EMPTYING.get(url)
+        if script is None:
+            script = _EMPTYING[url] = _emptying_script(conn)
+        conn.exec_driver_sql(script)
     engine.dispose()
 
 

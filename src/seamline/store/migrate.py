@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -47,7 +48,10 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+@functools.cache
 def head_revision() -> str | None:
+    """The newest revision of the migrations this package ships: they cannot change under a running process,
+    and reading them (alembic compiles every file) cost ~50 ms per ``bootstrap``."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
