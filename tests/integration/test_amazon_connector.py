@@ -5,7 +5,6 @@ listings feed, and orders pulled into the one queue."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from seamline.domain.clock import FixedClock
-from seamline.integration import Integration, install
+from seamline.integration import Integration, IntegrationSettings
 from seamline.service import Seamline
 from tests.conftest import receive
 from tests.integration.marketplace_world import SETTINGS, AmazonWorld
@@ -23,10 +22,8 @@ SKU = "OVS-001-NVY-M"
 
 
 @pytest.fixture
-def integration(app: Seamline) -> Iterator[Integration]:
-    found = install(app, SETTINGS)
-    yield found
-    found.uninstall()
+def integration_settings() -> IntegrationSettings:
+    return SETTINGS
 
 
 def damage(client: TestClient, sku: str, qty: int) -> None:

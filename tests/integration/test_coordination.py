@@ -18,7 +18,7 @@ from seamline.channels.amazon.client import AmazonClient, AmazonConfig
 from seamline.channels.shopify.client import ShopifyClient, ShopifyConfig
 from seamline.channels.wiring import ChannelConfig, ConnectorWiring, PeriodicJob, Wired, WiringContext
 from seamline.domain.clock import FixedClock
-from seamline.integration import Integration, IntegrationSettings, install
+from seamline.integration import Integration
 from seamline.integration.shared_limits import SharedTokenBucket
 from seamline.sandbox.amazon import AmazonSandbox
 from seamline.sandbox.amazon import SandboxConfig as AmazonSandboxConfig
@@ -190,13 +190,6 @@ def test_two_processes_shopify_clients_share_the_shops_cost_bucket_and_are_never
 
 
 # ---------------------------------------------------------------------- the wiring's periodic jobs
-@pytest.fixture
-def integration(app: Seamline) -> Iterator[Integration]:
-    found = install(app, IntegrationSettings())
-    yield found
-    found.uninstall()
-
-
 def test_a_connector_job_wired_in_several_processes_runs_once_per_period(
     app: Seamline, integration: Integration, client: TestClient
 ) -> None:

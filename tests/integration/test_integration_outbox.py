@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -29,7 +28,6 @@ from seamline.integration import (
     IntegrationSettings,
     RateLimited,
     Subscriber,
-    install,
     installed,
 )
 from seamline.integration.idempotency import AvailabilityMirror
@@ -46,10 +44,8 @@ SETTINGS = IntegrationSettings(
 
 
 @pytest.fixture
-def integration(app: Seamline) -> Iterator[Integration]:
-    found = install(app, SETTINGS)
-    yield found
-    found.uninstall()
+def integration_settings() -> IntegrationSettings:
+    return SETTINGS
 
 
 @pytest.fixture

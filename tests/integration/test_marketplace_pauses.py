@@ -4,7 +4,6 @@ with the change that caused it, and shows on the channel and in the integration 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from seamline.domain.clock import FixedClock
-from seamline.integration import Integration, install
+from seamline.integration import Integration, IntegrationSettings
 from seamline.service import Seamline
 from tests.conftest import receive
 from tests.integration.marketplace_world import SETTINGS, AmazonWorld
@@ -28,10 +27,8 @@ def app_settings(tmp_path: Path) -> dict[str, Any]:
 
 
 @pytest.fixture
-def integration(app: Seamline) -> Iterator[Integration]:
-    found = install(app, SETTINGS)
-    yield found
-    found.uninstall()
+def integration_settings() -> IntegrationSettings:
+    return SETTINGS
 
 
 def web_order(client: TestClient, external_id: str, qty: int) -> None:

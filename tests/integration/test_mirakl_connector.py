@@ -4,7 +4,6 @@ leaves the numbers pending for the next."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from fastapi.testclient import TestClient
 from seamline.channels.mirakl.client import MiraklClient, MiraklConfig
 from seamline.channels.mirakl.connector import MiraklConnector
 from seamline.domain.clock import FixedClock
-from seamline.integration import Integration, install
+from seamline.integration import Integration, IntegrationSettings
 from seamline.sandbox.mirakl import MiraklSandbox, SandboxConfig
 from seamline.service import Seamline
 from tests.conftest import receive, seed_world
@@ -26,10 +25,8 @@ OFFERS = ["OVS-001-NVY-M", "OVS-001-NVY-L", "OVS-001-OLV-M"]
 
 
 @pytest.fixture
-def integration(app: Seamline) -> Iterator[Integration]:
-    found = install(app, SETTINGS)
-    yield found
-    found.uninstall()
+def integration_settings() -> IntegrationSettings:
+    return SETTINGS
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ channel's ring-fence, a hold and the channel's safety stock, on SQLite and Postg
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from sqlalchemy import Connection, select
 from seamline.channels.canonical import InventoryLevelReport
 from seamline.channels.shopify.handlers import InventoryLevelHandler, ShopifyChannel, current_availability
 from seamline.domain.clock import FixedClock
-from seamline.integration import AVAILABILITY_CHANGED, Integration, IntegrationSettings, install
+from seamline.integration import AVAILABILITY_CHANGED, Integration
 from seamline.service import Seamline
 from seamline.store import shopify_repo
 from seamline.store.tables import outbox_events
@@ -23,13 +22,6 @@ from tests.conftest import receive, seed_world
 M = "OVS-001-NVY-M"
 PACK = "OVS-001-NVY-PACK"  # 1 S + 2 M + 2 L + 1 XL
 ITEM = "gid://shopify/InventoryItem/7001"
-
-
-@pytest.fixture
-def integration(app: Seamline) -> Iterator[Integration]:
-    found = install(app, IntegrationSettings())
-    yield found
-    found.uninstall()
 
 
 @pytest.fixture
