@@ -80,7 +80,7 @@ _EMPTYING: dict[str, str] = {}
 def _emptying_script(conn: Connection) -> str:
     """DELETE from every table, dependents first, keeping the virtual locations the first migration made,
     then restart the other tables' sequences: what ``TRUNCATE ... RESTART IDENTITY`` did, at a tenth of its
-    cost on tables a test leaves nearly empty (TRUNCATE makes and syncs new files for all 71 tables and their
+    cost on tables a test leaves nearly empty (TRUNCATE makes and syncs new files for every table and its
     indexes, a second and more per test on a busy machine)."""
     tables = [t.name for t in reversed(metadata.sorted_tables)]
     deletes = [
