@@ -347,13 +347,10 @@ class AmazonConnector:
             package = self._package(ref, shipment, items)
             try:
                 self.client.confirm_shipment(external_id, str(lines["detail"]["marketplace_id"]), package)
-            except AmazonThrottled as exc:
-                raise RateLimited(str(exc), retry_after=exc.retry_after) from exc
-            except AmazonUnavailable as exc:
-                raise DeliveryFailed(str(exc), retry_after=exc.retry_after) from exc
-            except AmazonRejected as exc:
-                self._record(ref, package, str(exc))
-                raise DeliveryRejected(str(exc)) from exc
+            except ChannelError as exc:
+                if isinstance(exc, ChannelRejected):  # recorded against the shipment, beside the dead letter
+                    self._record(ref, package, str(exc))
+                raise delivery_outcome(exc) from exc
             self._record(ref, package, None)
         return Delivered()
 

@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
-from seamline.channels.mirakl.client import ORDER_PAGE, MiraklClient, MiraklError, MiraklRejected, MiraklThrottled
+from seamline.channels.mirakl.client import ORDER_PAGE, MiraklClient, MiraklRejected
 from seamline.channels.mirakl.mapper import (
     ACCEPTED_STATES,
     ENDED_STATES,
@@ -44,18 +44,18 @@ from seamline.channels.mirakl.mapper import (
 )
 from seamline.domain.clock import iso_utc
 from seamline.integration import (
+    ChannelError,
     Delivered,
     Delivery,
-    DeliveryFailed,
     DeliveryRejected,
     FunctionHandler,
     HoldMessage,
     InboundMessage,
     InvalidMessage,
-    RateLimited,
     Receipt,
     StoredMessage,
     Subscriber,
+    delivery_outcome,
 )
 from seamline.integration.events import ORDER_SHIPPED
 from seamline.service import Seamline
@@ -264,7 +264,7 @@ class MiraklOrders:
             answered, refused = self.send_acceptances()
             self.send_cancellations()
             refunds = self.send_refunds()
-        except MiraklError as exc:
+        except ChannelError as exc:
             return RunReport(report.orders, report.stored, report.duplicates, error=str(exc))
         return RunReport(report.orders, report.stored, report.duplicates, answered, refused, refunds)
 
@@ -479,12 +479,8 @@ class MiraklOrders:
                 if ref not in done:
                     self.client.ship_order(external_id)
                     self._record(SHIPPED, ref, {}, None)
-        except MiraklThrottled as exc:
-            raise RateLimited(str(exc), retry_after=exc.retry_after) from exc
-        except MiraklRejected as exc:
-            raise DeliveryRejected(str(exc)) from exc
-        except MiraklError as exc:
-            raise DeliveryFailed(str(exc)) from exc
+        except ChannelError as exc:
+            raise delivery_outcome(exc) from exc
         return Delivered()
 
     def _tracking(self, shipment: Mapping[str, Any]) -> dict[str, str]:
