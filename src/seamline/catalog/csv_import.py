@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from seamline.catalog.model import Style
 from seamline.catalog.rules import StyleDraft, build_style
 from seamline.domain.errors import InvalidInput
 
@@ -58,6 +59,7 @@ class RowError:
 @dataclass
 class ParsedCatalog:
     drafts: list[StyleDraft] = field(default_factory=list)  # each one passed build_style
+    styles: list[Style] = field(default_factory=list)  # what build_style made of each draft, in the same order
     errors: list[RowError] = field(default_factory=list)
     rows: int = 0
     rejected_styles: list[str] = field(default_factory=list)
@@ -102,7 +104,7 @@ def parse_catalog_rows(rows: Iterable[tuple[int, Mapping[str, str]]]) -> ParsedC
         if not errors:
             draft = _draft(code, group)
             try:
-                build_style(draft)
+                result.styles.append(build_style(draft))
                 result.drafts.append(draft)
             except InvalidInput as exc:
                 errors = [_locate(code, group, e.field, e.message) for e in exc.errors]

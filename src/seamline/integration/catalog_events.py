@@ -26,8 +26,9 @@ class CatalogEvents:
         if not saved:
             return
         events = []
+        found = catalog_repo.get_styles(conn, saved)  # one read for an import's thousands of styles
         for code in sorted(saved):
-            style = catalog_repo.get_style(conn, code)
+            style = found.get(code)
             if style is None:
                 continue
             payload = {"style": code, "version": style.version, "status": style.status}

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from seamline.domain.money import minor_exponent
 from seamline.store.tables import (
@@ -192,13 +193,36 @@ def current_version(conn: Connection, price_list: str) -> int:
     return int(value or 0)
 
 
-def save_catalog_item(
-    conn: Connection, price_list: str, sku: str, version: int, digest: str, data: Mapping[str, Any], now: datetime
-) -> None:
-    values = {"version": version, "digest": digest, "data": dict(data), "updated_at": now}
-    insert_on_conflict(
-        conn, till_catalog_items, ["price_list", "sku"], {"price_list": price_list, "sku": sku, **values}, values
+def _upsert_items(dialect: Any) -> Any:
+    stmt = dialect.insert(till_catalog_items)
+    return stmt.on_conflict_do_update(
+        index_elements=["price_list", "sku"],
+        set_={name: stmt.excluded[name] for name in ("version", "digest", "data", "updated_at")},
     )
+
+
+# Built once per dialect: an import republishes thousands of SKUs in one transaction (issue 18).
+_UPSERT_ITEMS = {d.dialect.name: _upsert_items(d) for d in (postgresql, sqlite)}
+
+
+def save_catalog_items(
+    conn: Connection, price_list: str, version: int, items: Sequence[tuple[Mapping[str, Any], str]], now: datetime
+) -> None:
+    """Store each item's (data, digest) at ``version``: one executemany, rows in SKU order."""
+    if not items:
+        return
+    rows = [
+        {
+            "price_list": price_list,
+            "sku": data["sku"],
+            "version": version,
+            "digest": digest,
+            "data": dict(data),
+            "updated_at": now,
+        }
+        for data, digest in sorted(items, key=lambda item: str(item[0]["sku"]))
+    ]
+    conn.execute(_UPSERT_ITEMS[conn.dialect.name], rows)
 
 
 def catalog_since(
