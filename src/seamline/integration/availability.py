@@ -30,7 +30,7 @@ from seamline.integration import metrics, tracing
 from seamline.integration.events import AVAILABILITY_CHANGED, LISTING_PAUSED, LISTING_RESUMED, NewEvent
 from seamline.integration.outbox import Outbox
 from seamline.ledger import channel_atp
-from seamline.ledger.atp import ChannelPolicy, prepack_atp
+from seamline.ledger.atp import ChannelPolicy, atp_many, prepack_atp
 from seamline.store import channels_repo, ledger_repo, marketplace_repo, outbox_repo
 from seamline.store.db import run_transaction
 
@@ -170,14 +170,16 @@ class AvailabilityPublisher:
         crossings: list[tuple[int, str]] = []  # (index in events, ListingPaused | ListingResumed)
         for channel in sorted(targets):
             policy, skus = targets[channel]
+            # Every number of the channel in one pass (a receipt of 100k SKUs recomputes them all at once).
+            components = {c for sku in skus if sku in packs for c, _ in packs[sku]}
+            numbers = atp_many(policy, sorted((skus - packs.keys()) | components), available, policies)
             for sku in sorted(skus):
                 if sku in packs:
-                    component_atp = {c: channel_atp(policy, c, available[c], policies).atp for c, _ in packs[sku]}
+                    component_atp = {c: numbers[c].atp for c, _ in packs[sku]}
                     atp = prepack_atp(component_atp, packs[sku])
                     paused = policy.pause_below > 0 and atp < policy.pause_below
                 else:
-                    result = channel_atp(policy, sku, available[sku], policies)
-                    atp, paused = result.atp, result.paused
+                    atp, paused = numbers[sku].atp, numbers[sku].paused
                 before_atp, before_paused = last.get((channel, sku), (None, None))
                 if before_atp == atp and before_paused == paused:
                     continue

@@ -111,3 +111,28 @@ def channel_atp(
 def prepack_atp(component_atp: Mapping[str, int], components: Sequence[tuple[str, int]]) -> int:
     """How many whole packs the component units make."""
     return min((component_atp.get(sku, 0) // units for sku, units in components), default=0)
+
+
+def atp_many(
+    policy: ChannelPolicy,
+    skus: Iterable[str],
+    available: Mapping[str, Mapping[str, int]],
+    all_fences: Sequence[ChannelPolicy],
+) -> dict[str, ChannelAvailability]:
+    """``channel_atp`` of ``policy`` for many SKUs at once (``available``: sku -> location -> units), for a
+    recompute of a whole catalog: the other channels' ring-fences are sorted out once, not once per SKU, and a
+    SKU that no other channel fences skips the fence walk. A fenced SKU goes through ``channel_atp`` itself, so
+    there is one rule; a unit test checks the two agree."""
+    fencing = [p for p in all_fences if p.code != policy.code and p.ring_fences]
+    sources = policy.sources
+    out: dict[str, ChannelAvailability] = {}
+    empty: Mapping[str, int] = {}
+    for sku in skus:
+        here = available.get(sku, empty)
+        if any(p.ring_fences.get(sku, 0) > 0 for p in fencing):
+            out[sku] = channel_atp(policy, sku, here, all_fences)
+            continue
+        pooled = sum(max(0, here.get(loc, 0)) for loc in sources)
+        atp = max(0, pooled - policy.safety_for(sku))
+        out[sku] = ChannelAvailability(sku=sku, atp=atp, paused=policy.pause_below > 0 and atp < policy.pause_below)
+    return out
