@@ -124,7 +124,7 @@ def atp_many(
     SKU that no other channel fences skips the fence walk. A fenced SKU goes through ``channel_atp`` itself, so
     there is one rule; a unit test checks the two agree."""
     fencing = [p for p in all_fences if p.code != policy.code and p.ring_fences]
-    sources = policy.sources
+    sources = frozenset(policy.sources)
     out: dict[str, ChannelAvailability] = {}
     empty: Mapping[str, int] = {}
     for sku in skus:
@@ -132,7 +132,8 @@ def atp_many(
         if any(p.ring_fences.get(sku, 0) > 0 for p in fencing):
             out[sku] = channel_atp(policy, sku, here, all_fences)
             continue
-        pooled = sum(max(0, here.get(loc, 0)) for loc in sources)
+        # A SKU is stocked at a few of a channel's many sources: walk its balances, not the sources.
+        pooled = sum(units for loc, units in here.items() if units > 0 and loc in sources)
         atp = max(0, pooled - policy.safety_for(sku))
         out[sku] = ChannelAvailability(sku=sku, atp=atp, paused=policy.pause_below > 0 and atp < policy.pause_below)
     return out

@@ -33,7 +33,7 @@ from seamline.ledger import (
     channel_atp,
     plan_movement,
 )
-from seamline.ledger.atp import prepack_atp
+from seamline.ledger.atp import atp_many, prepack_atp
 from seamline.ledger.batch import ChannelRule, Demand, Short, decide, rows_needed
 from seamline.ledger.holds import resolve_demand
 from seamline.ledger.model import PHYSICAL_KINDS, PlannedMovement
@@ -799,15 +799,16 @@ class Seamline:
                 conn, self.clock.now(), skus=unit_skus, locations_in=list(policy.sources)
             ):
                 by_sku[b.sku][b.location] = b.available
+            numbers = atp_many(policy, unit_skus, by_sku, all_policies)
             items = []
             for code in page:
                 if code in packs:
-                    component_atp = {c: channel_atp(policy, c, by_sku[c], all_policies).atp for c, _ in packs[code]}
+                    component_atp = {c: numbers[c].atp for c, _ in packs[code]}
                     atp = prepack_atp(component_atp, packs[code])
                     paused = policy.pause_below > 0 and atp < policy.pause_below
                     items.append({"sku": code, "available": 0 if paused else atp, "atp": atp, "paused": paused})
                 else:
-                    result = channel_atp(policy, code, by_sku[code], all_policies)
+                    result = numbers[code] if code in numbers else channel_atp(policy, code, {}, all_policies)
                     items.append(
                         {"sku": code, "available": result.published, "atp": result.atp, "paused": result.paused}
                     )

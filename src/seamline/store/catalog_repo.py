@@ -308,6 +308,15 @@ def style_codes(
     return [str(code) for code in conn.execute(query).scalars()]
 
 
+def style_states(conn: Connection, codes: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """code -> (version, status) of those of ``codes`` that exist: what a StyleChanged announces."""
+    out: dict[str, tuple[int, str]] = {}
+    for chunk in _chunks(sorted(set(codes))):
+        query = select(styles.c.code, styles.c.version, styles.c.status).where(styles.c.code.in_(chunk))
+        out.update({r.code: (int(r.version), str(r.status)) for r in conn.execute(query)})
+    return out
+
+
 def style_versions(conn: Connection) -> list[tuple[str, int, str]]:
     """Every style's (code, version, status), in code order: what a newly wired channel is compared with."""
     rows = conn.execute(select(styles.c.code, styles.c.version, styles.c.status).order_by(styles.c.code))
