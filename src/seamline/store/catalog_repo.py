@@ -100,9 +100,26 @@ def get_styles(conn: Connection, codes: Iterable[str], *, for_update: bool = Fal
     return out
 
 
+_GTIN_OWNERS_PG = "SELECT gtin, sku, style_code FROM skus WHERE gtin = ANY(%b::varchar[])"
+_SKU_OWNERS_PG = "SELECT sku, style_code FROM skus WHERE sku = ANY(%b::varchar[])"
+# The SKUs of an import's chunk in one statement over arrays (executemany pipelines a statement per row).
+_UPSERT_SKUS_PG = (
+    "INSERT INTO skus (sku, style_code, kind, colour, size, fit, gtin, status, position) "
+    "SELECT * FROM unnest(%b::varchar[], %b::varchar[], %b::varchar[], %b::varchar[], %b::varchar[], "
+    "%b::varchar[], %b::varchar[], %b::varchar[], %b::int[]) "
+    "ON CONFLICT (sku) DO UPDATE SET style_code = EXCLUDED.style_code, kind = EXCLUDED.kind, "
+    "colour = EXCLUDED.colour, size = EXCLUDED.size, fit = EXCLUDED.fit, gtin = EXCLUDED.gtin, "
+    "status = EXCLUDED.status, position = EXCLUDED.position"
+)
+_SKU_COLUMNS = ("sku", "style_code", "kind", "colour", "size", "fit", "gtin", "status", "position")
+
+
 def gtin_owners(conn: Connection, gtins: Iterable[str]) -> dict[str, tuple[str, str]]:
     """GTIN -> (sku, style) for GTINs already taken."""
     out: dict[str, tuple[str, str]] = {}
+    if conn.dialect.name == "postgresql":  # one statement over an array: no IN list for the driver to parse
+        rows = conn.exec_driver_sql(_GTIN_OWNERS_PG, (sorted(set(gtins)),))
+        return {gtin: (sku, style) for gtin, sku, style in rows}
     for chunk in _chunks(sorted(set(gtins))):
         rows = conn.execute(select(skus.c.gtin, skus.c.sku, skus.c.style_code).where(skus.c.gtin.in_(chunk)))
         out.update({r.gtin: (r.sku, r.style_code) for r in rows})
@@ -112,6 +129,8 @@ def gtin_owners(conn: Connection, gtins: Iterable[str]) -> dict[str, tuple[str, 
 def sku_owners(conn: Connection, codes: Iterable[str]) -> dict[str, str]:
     """SKU -> style for SKUs that exist."""
     out: dict[str, str] = {}
+    if conn.dialect.name == "postgresql":
+        return {str(sku): str(style) for sku, style in conn.exec_driver_sql(_SKU_OWNERS_PG, (sorted(set(codes)),))}
     for chunk in _chunks(sorted(set(codes))):
         rows = conn.execute(select(skus.c.sku, skus.c.style_code).where(skus.c.sku.in_(chunk)))
         out.update({r.sku: r.style_code for r in rows})
@@ -195,7 +214,7 @@ def _upsert_statement(dialect: Any, table: Any, key: Sequence[str]) -> Any:
 
 # Built once per dialect: a statement's construction costs more Python than its execution (issue 18's profile).
 _UPSERT_STYLES = {d.dialect.name: _upsert_statement(d, styles, ["code"]) for d in (postgresql, sqlite)}
-_UPSERT_SKUS = {d.dialect.name: _upsert_statement(d, skus, ["sku"]) for d in (postgresql, sqlite)}
+_UPSERT_SKUS = {"sqlite": _upsert_statement(sqlite, skus, ["sku"])}
 _SKUS_OF_STYLES = select(skus.c.sku, skus.c.style_code).where(skus.c.style_code.in_(bindparam("codes", expanding=True)))
 _FREE_GTINS = update(skus).where(skus.c.style_code.in_(bindparam("codes", expanding=True))).values(gtin=None)
 _DISCONTINUE = update(skus).where(skus.c.sku.in_(bindparam("codes", expanding=True))).values(status="discontinued")
@@ -281,7 +300,10 @@ def save_styles(conn: Connection, saved: Sequence[Style], now: datetime) -> None
             {"style_code": style.code, "list": p.list, "currency": p.currency, "amount": p.amount} for p in style.prices
         ]
     sku_rows.sort(key=lambda r: r["sku"])  # key order: concurrent importers lock rows in one order
-    conn.execute(_UPSERT_SKUS[dialect], sku_rows)
+    if dialect == "postgresql":
+        conn.exec_driver_sql(_UPSERT_SKUS_PG, tuple([r[c] for r in sku_rows] for c in _SKU_COLUMNS))
+    else:
+        conn.execute(_UPSERT_SKUS[dialect], sku_rows)
     gone = sorted(existing - {r["sku"] for r in sku_rows})
     for chunk in _chunks(gone):
         conn.execute(_DISCONTINUE, {"codes": chunk})

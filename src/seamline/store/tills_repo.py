@@ -3,13 +3,14 @@ acknowledged, a POS platform's ids for our styles, and count drift seen at a POS
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from seamline.domain.money import minor_exponent
 from seamline.store.tables import (
@@ -26,6 +27,7 @@ from seamline.store.tables import (
     till_catalog_items,
     till_catalog_versions,
 )
+from seamline.store.types import driver_time
 from seamline.store.upsert import insert_on_conflict
 
 #: ``Connection.info`` key: what the till catalog publisher changed in this transaction, for the outbox.
@@ -201,15 +203,30 @@ def _upsert_items(dialect: Any) -> Any:
     )
 
 
+_UPSERT_ITEMS_PG = (
+    "INSERT INTO till_catalog_items (price_list, sku, version, digest, data, updated_at) "
+    "SELECT %b, sku, %b, digest, data, %b "
+    "FROM unnest(%b::varchar[], %b::varchar[], %b::json[]) AS t(sku, digest, data) "
+    "ON CONFLICT (price_list, sku) DO UPDATE SET version = EXCLUDED.version, digest = EXCLUDED.digest, "
+    "data = EXCLUDED.data, updated_at = EXCLUDED.updated_at"
+)
 # Built once per dialect: an import republishes thousands of SKUs in one transaction (issue 18).
-_UPSERT_ITEMS = {d.dialect.name: _upsert_items(d) for d in (postgresql, sqlite)}
+_UPSERT_ITEMS = {"sqlite": _upsert_items(sqlite)}
 
 
 def save_catalog_items(
     conn: Connection, price_list: str, version: int, items: Sequence[tuple[Mapping[str, Any], str]], now: datetime
 ) -> None:
-    """Store each item's (data, digest) at ``version``: one executemany, rows in SKU order."""
+    """Store each item's (data, digest) at ``version``, in SKU order: one statement over arrays on PostgreSQL,
+    one executemany on SQLite."""
     if not items:
+        return
+    ordered = sorted(items, key=lambda item: str(item[0]["sku"]))
+    if conn.dialect.name == "postgresql":  # one statement over arrays; JSON as the column's serializer writes it
+        at = driver_time(now, "postgresql")
+        skus_ = [data["sku"] for data, _ in ordered]
+        datas = [json.dumps(dict(data)) for data, _ in ordered]
+        conn.exec_driver_sql(_UPSERT_ITEMS_PG, (price_list, version, at, skus_, [d for _, d in ordered], datas))
         return
     rows = [
         {
@@ -220,7 +237,7 @@ def save_catalog_items(
             "data": dict(data),
             "updated_at": now,
         }
-        for data, digest in sorted(items, key=lambda item: str(item[0]["sku"]))
+        for data, digest in ordered
     ]
     conn.execute(_UPSERT_ITEMS[conn.dialect.name], rows)
 
