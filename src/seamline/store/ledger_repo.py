@@ -969,6 +969,13 @@ _BULK_MOVEMENTS_PG = (
     "%b::varchar[], %b::text[]) WITH ORDINALITY AS t(sku, qty, from_location, to_location, kind, document, channel, "
     "reason, n) ORDER BY n"
 )
+# A receipt's movements share everything but the SKU and quantity: those are sent once, not as arrays of
+# 100k copies (binding the arrays was a fifth of a receipt's time on PostgreSQL).
+_BULK_MOVEMENTS_ALIKE_PG = (
+    f"INSERT INTO movements ({_MOVEMENT_COLUMNS}) "
+    "SELECT sku, qty, %b, %b, %b, %b, %b, %b, %b, %b, %b, %b "
+    "FROM unnest(%b::varchar[], %b::bigint[]) WITH ORDINALITY AS t(sku, qty, n) ORDER BY n"
+)
 _BULK_MOVEMENTS_SQLITE = f"INSERT INTO movements ({_MOVEMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
@@ -1007,7 +1014,13 @@ def record_movements(
             conn.exec_driver_sql(_BULK_ON_HAND_SQLITE, [(s, loc, d) for (s, loc), d in part])
     for start in range(0, len(moves), BULK_CHUNK):
         chunk = moves[start : start + BULK_CHUNK]
-        if dialect == "postgresql":
+        alike = {(m.from_location, m.to_location, m.kind, m.document, m.channel, m.reason) for m in chunk}
+        if dialect == "postgresql" and len(alike) == 1:
+            (source, target, kind, document, channel, reason) = next(iter(alike))
+            shared = (source, target, kind.value, document, channel, reason, idempotency_key, occurred, recorded)
+            arrays2 = [[m.sku for m in chunk], [m.qty for m in chunk]]
+            conn.exec_driver_sql(_BULK_MOVEMENTS_ALIKE_PG, (*shared, trace_id, *arrays2))
+        elif dialect == "postgresql":
             arrays = [
                 [m.sku for m in chunk],
                 [m.qty for m in chunk],
