@@ -160,3 +160,36 @@ def test_the_slow_flush_shim_slows_every_durable_commit_and_the_bench_reports_it
     # machine can only add to them.
     assert slow_flush >= delay_ms
     assert slow_commit >= delay_ms  # SQLite's own flush goes through the shim too
+
+
+def test_the_bulk_benchmark_runs_tiny_on_sqlite_and_reports_every_figure() -> None:
+    """bench/bulk.py at a tiny size on SQLite: the JSON has its shape, every job reconciles, the re-import is
+    all unchanged, every row of the catalog is received, published and exported (no speed is asserted)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "bulk.py"
+    spec = importlib.util.spec_from_file_location("bulk_bench", path)
+    assert spec is not None
+    assert spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    result = bench.run_bulk_bench([60], ["sqlite"])
+    json.dumps(result)
+    assert set(result) >= {"ok", "problems", "databases", "targets"}
+    sqlite = result["databases"]["sqlite"]
+    imported = sqlite["import"]["60"]
+    assert "error" not in imported, imported
+    assert imported["created"] == 3
+    assert imported["errors"] == 0
+    assert imported["reimport_unchanged"] is True
+    assert imported["reconcile_clean"] is True
+    assert imported["peak_rss_mb"] > 0
+    assert imported["naive_row_by_row"]["rows"] == 60
+    receipt = sqlite["receipt"]["60"]
+    assert "error" not in receipt, receipt
+    assert receipt["exported_skus"] == 60
+    assert receipt["journal_rows_published"] == 120, "each line changes its location's and the supplier's row"
+    assert receipt["reconcile_clean"] is True
+    for key in ("import_100k", "receipt_100k"):
+        assert sqlite[key]["seconds"] > 0
+        assert sqlite[key]["extrapolated"] is True

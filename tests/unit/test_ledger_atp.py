@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from seamline.ledger import ChannelPolicy, channel_atp
-from seamline.ledger.atp import ChannelAvailability, prepack_atp, sku_availability
+from seamline.ledger.atp import ChannelAvailability, atp_many, prepack_atp, sku_availability
 
 SKU = "OVS-001-NVY-M"
 
@@ -145,3 +145,40 @@ def test_a_unit_skus_availability_is_its_channel_atp() -> None:
     assert sku_availability(web(), SKU, available, [b2b]) == channel_atp(web(), SKU, available[SKU], [b2b])
     assert sku_availability(web(), SKU, available, [b2b]).atp == 8
     assert sku_availability(web(), "UNSTOCKED", available, [b2b]).atp == 0
+
+
+LOCATIONS = ("WH", "STORE-1", "STORE-2")
+SKUS = ("A", "B", "C")
+
+
+@st.composite
+def channel_worlds(draw: st.DrawFn) -> tuple[list[ChannelPolicy], dict[str, dict[str, int]]]:
+    policies = []
+    for n in range(draw(st.integers(1, 4))):
+        sources = tuple(draw(st.lists(st.sampled_from(LOCATIONS), min_size=1, max_size=3, unique=True)))
+        fences = draw(st.dictionaries(st.sampled_from(SKUS), st.integers(0, 6), max_size=2))
+        overrides = draw(st.dictionaries(st.sampled_from(SKUS), st.integers(0, 4), max_size=2))
+        policies.append(
+            ChannelPolicy(
+                code=f"ch{n}",
+                kind="web",
+                sources=sources,
+                safety_stock=draw(st.integers(0, 3)),
+                pause_below=draw(st.integers(0, 4)),
+                safety_overrides=overrides,
+                ring_fences=fences,
+            )
+        )
+    available = draw(
+        st.dictionaries(st.sampled_from(SKUS), st.dictionaries(st.sampled_from(LOCATIONS), st.integers(-3, 12)))
+    )
+    return policies, available
+
+
+@given(world=channel_worlds())
+def test_atp_for_many_skus_equals_atp_for_each(world: tuple[list[ChannelPolicy], dict[str, dict[str, int]]]) -> None:
+    policies, available = world
+    for policy in policies:
+        many = atp_many(policy, [*SKUS, "UNSTOCKED"], available, policies)
+        for sku in [*SKUS, "UNSTOCKED"]:
+            assert many[sku] == channel_atp(policy, sku, available.get(sku, {}), policies)

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -199,6 +200,36 @@ def build_style(draft: StyleDraft) -> Style:
         attributes=dict(draft.attributes),
         content=content,
     )
+
+
+def catalog_clashes(
+    style: Style, gtin_owners: Mapping[str, tuple[str, str]], sku_owners: Mapping[str, str]
+) -> list[FieldError]:
+    """What in ``style`` clashes with the rest of the catalog: a GTIN another style's SKU has, or a SKU of
+    another style. ``gtin_owners`` maps GTIN -> (sku, style) and ``sku_owners`` SKU -> style, as stored.
+
+    Within the style build_style has already refused duplicates, and saving frees the style's GTINs first,
+    so only other styles can clash. Variants and prepacks alike: both are SKUs with a GTIN."""
+    errors: list[FieldError] = []
+    items = [("variants", i, v.sku, v.gtin) for i, v in enumerate(style.variants)] + [
+        ("prepacks", i, p.sku, p.gtin) for i, p in enumerate(style.prepacks)
+    ]
+    for group, i, sku, gtin in items:
+        owner = gtin_owners.get(gtin or "")
+        if owner and owner[0] != sku and owner[1] != style.code:
+            errors.append(FieldError(f"{group}[{i}].gtin", f"GTIN {gtin} is already used by SKU {owner[0]}"))
+    for group, i, sku, _ in items:
+        other = sku_owners.get(sku)
+        if other and other != style.code:
+            errors.append(FieldError(f"{group}[{i}].sku", f"SKU {sku} belongs to style {other}"))
+    return errors
+
+
+def style_codes_of(style: Style) -> tuple[list[str], list[str]]:
+    """(SKUs, GTINs) a style claims, variants and prepacks alike."""
+    skus = [v.sku for v in style.variants] + [p.sku for p in style.prepacks]
+    gtins = [g for g in [v.gtin for v in style.variants] + [p.gtin for p in style.prepacks] if g]
+    return skus, gtins
 
 
 def same_definition(a: Style, b: Style) -> bool:

@@ -29,7 +29,7 @@ from seamline.domain.clock import Clock
 from seamline.integration import metrics, tracing
 from seamline.integration.events import AVAILABILITY_CHANGED, LISTING_PAUSED, LISTING_RESUMED, NewEvent
 from seamline.integration.outbox import Outbox
-from seamline.ledger.atp import ChannelPolicy, sku_availability
+from seamline.ledger.atp import ChannelPolicy, atp_many, sku_availability
 from seamline.service.background import BackgroundLoop
 from seamline.store import channels_repo, ledger_repo, marketplace_repo, outbox_repo
 from seamline.store.db import run_transaction
@@ -168,8 +168,14 @@ class AvailabilityPublisher:
         crossings: list[tuple[int, str]] = []  # (index in events, ListingPaused | ListingResumed)
         for channel in sorted(targets):
             policy, skus = targets[channel]
+            # Every unit SKU's number of the channel in one pass (a receipt of 100k SKUs recomputes them all at
+            # once); a prepack's through the one ATP function, from its components'.
+            numbers = atp_many(policy, sorted(skus - packs.keys()), available, policies)
             for sku in sorted(skus):
-                result = sku_availability(policy, sku, available, policies, packs.get(sku))
+                if sku in packs:
+                    result = sku_availability(policy, sku, available, policies, packs[sku])
+                else:
+                    result = numbers[sku]
                 atp, paused = result.atp, result.paused
                 before_atp, before_paused = last.get((channel, sku), (None, None))
                 if before_atp == atp and before_paused == paused:

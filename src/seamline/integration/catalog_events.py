@@ -26,10 +26,11 @@ class CatalogEvents:
         if not saved:
             return
         events = []
+        found = catalog_repo.style_states(conn, saved)  # one read for an import's thousands of styles
         for code in sorted(saved):
-            style = catalog_repo.get_style(conn, code)
-            if style is None:
+            if code not in found:
                 continue
-            payload = {"style": code, "version": style.version, "status": style.status}
+            version, status = found[code]
+            payload = {"style": code, "version": version, "status": status}
             events.append(NewEvent(STYLE_CHANGED, payload, None, style_coalesce_key(code)))
         self.outbox.emit(conn, events)

@@ -133,3 +133,29 @@ def sku_availability(
     component_atp = {c: channel_atp(policy, c, available.get(c, {}), all_fences).atp for c, _ in components}
     atp = prepack_atp(component_atp, components)
     return ChannelAvailability(sku=sku, atp=atp, paused=policy.pause_below > 0 and atp < policy.pause_below)
+
+
+def atp_many(
+    policy: ChannelPolicy,
+    skus: Iterable[str],
+    available: Mapping[str, Mapping[str, int]],
+    all_fences: Sequence[ChannelPolicy],
+) -> dict[str, ChannelAvailability]:
+    """``channel_atp`` of ``policy`` for many SKUs at once (``available``: sku -> location -> units), for a
+    recompute of a whole catalog: the other channels' ring-fences are sorted out once, not once per SKU, and a
+    SKU that no other channel fences skips the fence walk. A fenced SKU goes through ``channel_atp`` itself, so
+    there is one rule; a unit test checks the two agree."""
+    fencing = [p for p in all_fences if p.code != policy.code and p.ring_fences]
+    sources = frozenset(policy.sources)
+    out: dict[str, ChannelAvailability] = {}
+    empty: Mapping[str, int] = {}
+    for sku in skus:
+        here = available.get(sku, empty)
+        if any(p.ring_fences.get(sku, 0) > 0 for p in fencing):
+            out[sku] = channel_atp(policy, sku, here, all_fences)
+            continue
+        # A SKU is stocked at a few of a channel's many sources: walk its balances, not the sources.
+        pooled = sum(units for loc, units in here.items() if units > 0 and loc in sources)
+        atp = max(0, pooled - policy.safety_for(sku))
+        out[sku] = ChannelAvailability(sku=sku, atp=atp, paused=policy.pause_below > 0 and atp < policy.pause_below)
+    return out

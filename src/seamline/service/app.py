@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from seamline.catalog import Style, StyleDraft, build_style, same_definition
 from seamline.catalog.model import Variant
-from seamline.catalog.rules import CODE_RE
+from seamline.catalog.rules import CODE_RE, catalog_clashes, style_codes_of
 from seamline.domain.clock import Clock, iso_utc
 from seamline.domain.errors import Conflict, FieldError, InvalidInput, NotFound, Shortage, Unauthorized
 from seamline.domain.ids import random_hex
@@ -28,13 +28,14 @@ from seamline.ledger import (
     Difference,
     HoldLineRequest,
     LocationKind,
+    MovementKind,
     MovementRequest,
     plan_movement,
 )
-from seamline.ledger.atp import sku_availability
+from seamline.ledger.atp import atp_many, sku_availability
 from seamline.ledger.batch import ChannelRule, Demand, Short, decide, rows_needed
 from seamline.ledger.holds import resolve_demand
-from seamline.ledger.model import PHYSICAL_KINDS
+from seamline.ledger.model import PHYSICAL_KINDS, PlannedMovement
 from seamline.orders.reconcile import OrderDifference, compare_order_allocations
 from seamline.service import metrics
 from seamline.service.group_commit import GroupCommit, LockKeys, lock_in_order
@@ -292,24 +293,60 @@ class Seamline:
         return ("created" if current is None else "updated"), saved
 
     def _check_global_uniqueness(self, conn: Connection, style: Style) -> None:
-        errors: list[FieldError] = []
-        # Variants and prepacks alike: both are SKUs with a GTIN. Within the style, build_style has already
-        # refused duplicates, and saving frees the style's GTINs first, so only other styles can clash.
-        items = [("variants", i, v.sku, v.gtin) for i, v in enumerate(style.variants)] + [
-            ("prepacks", i, p.sku, p.gtin) for i, p in enumerate(style.prepacks)
-        ]
-        owners = catalog_repo.gtin_owners(conn, [gtin for *_, gtin in items if gtin])
-        for group, i, sku, gtin in items:
-            owner = owners.get(gtin or "")
-            if owner and owner[0] != sku and owner[1] != style.code:
-                errors.append(FieldError(f"{group}[{i}].gtin", f"GTIN {gtin} is already used by SKU {owner[0]}"))
-        sku_styles = catalog_repo.sku_owners(conn, [sku for _, _, sku, _ in items])
-        for group, i, sku, _ in items:
-            other = sku_styles.get(sku)
-            if other and other != style.code:
-                errors.append(FieldError(f"{group}[{i}].sku", f"SKU {sku} belongs to style {other}"))
+        skus, gtins = style_codes_of(style)
+        errors = catalog_clashes(style, catalog_repo.gtin_owners(conn, gtins), catalog_repo.sku_owners(conn, skus))
         if errors:
             raise InvalidInput(f"style {style.code} clashes with the catalog", errors, code="catalog-conflict")
+
+    def put_styles(self, conn: Connection, styles: Sequence[Style]) -> list[tuple[str, Style] | InvalidInput]:
+        """``put_style`` for many validated styles at once, in a few statements: for each style, in order,
+        ``(outcome, style)`` or the InvalidInput ``put_style`` would have raised (a clash with the catalog),
+        and that style is not written. Each style sees the catalog as the styles before it left it (a GTIN
+        freed by an earlier style of the batch may be taken by a later one), exactly as one ``put_style``
+        per style in this order would. Style codes must be distinct."""
+        codes = [style.code for style in styles]
+        if len(set(codes)) != len(codes):
+            raise ValueError("put_styles needs distinct style codes")
+        current = catalog_repo.get_styles(conn, codes, for_update=True)
+        wanted_skus: list[str] = []
+        wanted_gtins: list[str] = []
+        for style in styles:
+            skus, gtins = style_codes_of(style)
+            wanted_skus += skus
+            wanted_gtins += gtins
+        # What the database holds for the GTINs and SKUs this batch names, kept up to date as each style is
+        # saved: the state the next style's checks would read, without a round trip per style.
+        gtin_owners = catalog_repo.gtin_owners(conn, set(wanted_gtins))
+        sku_owners = catalog_repo.sku_owners(conn, set(wanted_skus))
+        gtins_of_style: dict[str, set[str]] = defaultdict(set)
+        for gtin, (_, owner_style) in gtin_owners.items():
+            gtins_of_style[owner_style].add(gtin)
+        out: list[tuple[str, Style] | InvalidInput] = []
+        to_save: list[Style] = []
+        for style in styles:
+            errors = catalog_clashes(style, gtin_owners, sku_owners)
+            if errors:
+                out.append(
+                    InvalidInput(f"style {style.code} clashes with the catalog", errors, code="catalog-conflict")
+                )
+                continue
+            existing = current.get(style.code)
+            if existing is not None and same_definition(existing, style):
+                out.append(("unchanged", existing))
+                continue
+            saved = replace(style, version=1 if existing is None else existing.version + 1)
+            to_save.append(saved)
+            out.append((("created" if existing is None else "updated"), saved))
+            for freed in gtins_of_style.pop(style.code, set()):  # saving frees the style's GTINs first
+                gtin_owners.pop(freed, None)
+            claims = [(v.sku, v.gtin) for v in saved.variants] + [(p.sku, p.gtin) for p in saved.prepacks]
+            for sku, claimed in claims:
+                sku_owners[sku] = style.code
+                if claimed:
+                    gtin_owners[claimed] = (sku, style.code)
+                    gtins_of_style[style.code].add(claimed)
+        catalog_repo.save_styles(conn, to_save, self.clock.now())
+        return out
 
     def get_style(self, code: str) -> Style:
         style = self.read(lambda conn: catalog_repo.get_style(conn, code))
@@ -468,6 +505,48 @@ class Seamline:
         metrics.MOVEMENTS.labels(planned.kind.value).inc()
         metrics.MOVEMENT_UNITS.labels(planned.kind.value).inc(planned.qty)
         return movement_view(row)
+
+    def receive_stock(
+        self,
+        conn: Connection,
+        location: str,
+        lines: Sequence[tuple[str, int]],
+        *,
+        document: str,
+        reason: str | None = None,
+        trace_id: str | None = None,
+    ) -> dict[str, Any]:
+        """A receipt of many lines into ``location`` (a 3PL stock snapshot, an opening balance, a delivery):
+        one ``receipt`` movement per line, each checked by the very rules of ``record_movement``, written by
+        the set-based path (``ledger_repo.record_movements``). All or nothing: any bad line is reported by its
+        index and nothing is written. Idempotent by ``document``: a receipt whose document already has receipt
+        movements writes nothing and answers ``replayed``."""
+        idempotency_repo.lock_keys(conn, [("receipt", document)])  # a concurrent twin waits, then replays
+        if ledger_repo.has_movements_of(conn, document, MovementKind.RECEIPT.value):
+            return {"location": location, "document": document, "movements": 0, "units": 0, "replayed": True}
+        kinds = catalog_repo.known_skus(conn, [sku for sku, _ in lines])
+        location_kinds = ledger_repo.location_kinds(conn)
+        errors: list[FieldError] = []
+        planned: list[PlannedMovement] = []
+        for i, (sku, qty) in enumerate(lines):
+            if kinds.get(sku) != "variant":
+                reason_text = "is a prepack: post its component SKUs" if sku in kinds else "does not exist"
+                errors.append(FieldError(f"lines[{i}].sku", reason_text))
+                continue
+            request = MovementRequest("receipt", sku, qty, to_location=location, reason=reason, document=document)
+            try:
+                planned.append(plan_movement(request, location_kinds))
+            except InvalidInput as exc:
+                errors += [
+                    FieldError(f"lines[{i}].{e.field}" if e.field == "qty" else e.field, e.message) for e in exc.errors
+                ]
+        if errors:
+            raise InvalidInput(f"receipt {document} has bad lines; nothing was received", errors[:100])
+        written = ledger_repo.record_movements(conn, planned, now=self.clock.now(), trace_id=trace_id)
+        metrics.MOVEMENTS.labels(MovementKind.RECEIPT.value).inc(written)
+        units = sum(move.qty for move in planned)
+        metrics.MOVEMENT_UNITS.labels(MovementKind.RECEIPT.value).inc(units)
+        return {"location": location, "document": document, "movements": written, "units": units, "replayed": False}
 
     # ---------------------------------------------------------------- holds
     def place_hold(
@@ -719,9 +798,13 @@ class Seamline:
                 conn, self.clock.now(), skus=unit_skus, locations_in=list(policy.sources)
             ):
                 by_sku[b.sku][b.location] = b.available
+            numbers = atp_many(policy, unit_skus, by_sku, all_policies)
             items = []
             for code in page:
-                result = sku_availability(policy, code, by_sku, all_policies, packs.get(code))
+                if code in packs or code not in numbers:
+                    result = sku_availability(policy, code, by_sku, all_policies, packs.get(code))
+                else:
+                    result = numbers[code]
                 items.append({"sku": code, "available": result.published, "atp": result.atp, "paused": result.paused})
             return items, next_cursor
 

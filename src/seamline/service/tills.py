@@ -234,8 +234,7 @@ class TillDesk:
             return None
         now = self.app.clock.now()
         version = tills_repo.bump_version(conn, STORE_PRICE_LIST, now)
-        for data, digest in changed:
-            tills_repo.save_catalog_item(conn, STORE_PRICE_LIST, data["sku"], version, digest, data, now)
+        tills_repo.save_catalog_items(conn, STORE_PRICE_LIST, version, changed, now)
         return {
             "price_list": STORE_PRICE_LIST,
             "version": version,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from seamline.catalog.content import content_from_json
 from seamline.catalog.model import Colour, Prepack, PrepackComponent, Price, Style, Variant
@@ -20,75 +22,119 @@ STYLES_SAVED = "seamline.catalog.styles_saved"
 
 
 def get_style(conn: Connection, code: str, *, for_update: bool = False) -> Style | None:
-    query = select(styles).where(styles.c.code == code)
-    if for_update and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = conn.execute(query).mappings().first()
-    if row is None:
-        return None
-    sku_rows = (
-        conn.execute(select(skus).where(skus.c.style_code == code, skus.c.status == "active").order_by(skus.c.position))
-        .mappings()
-        .all()
-    )
-    variants = [
-        Variant(r["sku"], r["colour"], r["size"], r["gtin"], r["fit"]) for r in sku_rows if r["kind"] == "variant"
-    ]
-    pack_rows = [r for r in sku_rows if r["kind"] == "prepack"]
-    comps: dict[str, list[PrepackComponent]] = {}
-    if pack_rows:
-        for c in conn.execute(
-            select(prepack_components)
-            .where(prepack_components.c.pack_sku.in_([r["sku"] for r in pack_rows]))
-            .order_by(prepack_components.c.pack_sku, prepack_components.c.component_sku)
+    return get_styles(conn, [code], for_update=for_update).get(code)
+
+
+#: Keys per IN list: far below any SQLite build's variable limit, and a statement text PostgreSQL sees often.
+IN_CHUNK = 500
+
+
+def _chunks(values: Sequence[str], size: int = IN_CHUNK) -> Iterator[list[str]]:
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
+
+
+def get_styles(conn: Connection, codes: Iterable[str], *, for_update: bool = False) -> dict[str, Style]:
+    """code -> Style for those of ``codes`` that exist, in four statements per chunk of codes (not four per
+    style). ``for_update`` locks the style rows (PostgreSQL), in code order so two importers never deadlock."""
+    wanted = sorted(set(codes))
+    out: dict[str, Style] = {}
+    for chunk in _chunks(wanted):
+        query = select(styles).where(styles.c.code.in_(chunk)).order_by(styles.c.code)
+        if for_update and conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        style_rows = conn.execute(query).mappings().all()
+        if not style_rows:
+            continue
+        found = [r["code"] for r in style_rows]
+        sku_rows: dict[str, list[Any]] = defaultdict(list)
+        for r in conn.execute(
+            select(skus)
+            .where(skus.c.style_code.in_(found), skus.c.status == "active")
+            .order_by(skus.c.style_code, skus.c.position)
         ).mappings():
-            comps.setdefault(c["pack_sku"], []).append(PrepackComponent(c["component_sku"], c["units"]))
-    price_rows = conn.execute(
-        select(prices).where(prices.c.style_code == code).order_by(prices.c.list, prices.c.currency)
-    ).mappings()
-    return Style(
-        code=row["code"],
-        name=row["name"],
-        season=row["season"],
-        category=row["category"],
-        size_scale=tuple(row["size_scale"]),
-        colours=tuple(Colour(c["code"], c["name"]) for c in row["colours"]),
-        variants=tuple(variants),
-        prepacks=tuple(Prepack(r["sku"], r["gtin"], tuple(comps.get(r["sku"], []))) for r in pack_rows),
-        prices=tuple(
-            Price(
-                p["list"],
-                p["currency"],
-                Decimal(p["amount"]).quantize(Decimal(1).scaleb(-minor_exponent(p["currency"]))),
+            sku_rows[r["style_code"]].append(r)
+        pack_skus = [r["sku"] for rows in sku_rows.values() for r in rows if r["kind"] == "prepack"]
+        comps: dict[str, list[PrepackComponent]] = {}
+        for pack_chunk in _chunks(pack_skus):
+            for c in conn.execute(
+                select(prepack_components)
+                .where(prepack_components.c.pack_sku.in_(pack_chunk))
+                .order_by(prepack_components.c.pack_sku, prepack_components.c.component_sku)
+            ).mappings():
+                comps.setdefault(c["pack_sku"], []).append(PrepackComponent(c["component_sku"], c["units"]))
+        price_rows: dict[str, list[Price]] = defaultdict(list)
+        for p in conn.execute(
+            select(prices)
+            .where(prices.c.style_code.in_(found))
+            .order_by(prices.c.style_code, prices.c.list, prices.c.currency)
+        ).mappings():
+            amount = Decimal(p["amount"]).quantize(Decimal(1).scaleb(-minor_exponent(p["currency"])))
+            price_rows[p["style_code"]].append(Price(p["list"], p["currency"], amount))
+        for row in style_rows:
+            code = row["code"]
+            rows = sku_rows.get(code, [])
+            out[code] = Style(
+                code=code,
+                name=row["name"],
+                season=row["season"],
+                category=row["category"],
+                size_scale=tuple(row["size_scale"]),
+                colours=tuple(Colour(c["code"], c["name"]) for c in row["colours"]),
+                variants=tuple(
+                    Variant(r["sku"], r["colour"], r["size"], r["gtin"], r["fit"])
+                    for r in rows
+                    if r["kind"] == "variant"
+                ),
+                prepacks=tuple(
+                    Prepack(r["sku"], r["gtin"], tuple(comps.get(r["sku"], []))) for r in rows if r["kind"] == "prepack"
+                ),
+                prices=tuple(price_rows.get(code, [])),
+                fits=tuple(row["fits"]),
+                tax_class=row["tax_class"],
+                status=row["status"],
+                attributes=dict(row["attributes"]),
+                version=row["version"],
+                content=content_from_json(row.get("content")),
             )
-            for p in price_rows
-        ),
-        fits=tuple(row["fits"]),
-        tax_class=row["tax_class"],
-        status=row["status"],
-        attributes=dict(row["attributes"]),
-        version=row["version"],
-        content=content_from_json(row.get("content")),
-    )
+    return out
+
+
+_GTIN_OWNERS_PG = "SELECT gtin, sku, style_code FROM skus WHERE gtin = ANY(%b::varchar[])"
+_SKU_OWNERS_PG = "SELECT sku, style_code FROM skus WHERE sku = ANY(%b::varchar[])"
+# The SKUs of an import's chunk in one statement over arrays (executemany pipelines a statement per row).
+_UPSERT_SKUS_PG = (
+    "INSERT INTO skus (sku, style_code, kind, colour, size, fit, gtin, status, position) "
+    "SELECT * FROM unnest(%b::varchar[], %b::varchar[], %b::varchar[], %b::varchar[], %b::varchar[], "
+    "%b::varchar[], %b::varchar[], %b::varchar[], %b::int[]) "
+    "ON CONFLICT (sku) DO UPDATE SET style_code = EXCLUDED.style_code, kind = EXCLUDED.kind, "
+    "colour = EXCLUDED.colour, size = EXCLUDED.size, fit = EXCLUDED.fit, gtin = EXCLUDED.gtin, "
+    "status = EXCLUDED.status, position = EXCLUDED.position"
+)
+_SKU_COLUMNS = ("sku", "style_code", "kind", "colour", "size", "fit", "gtin", "status", "position")
 
 
 def gtin_owners(conn: Connection, gtins: Iterable[str]) -> dict[str, tuple[str, str]]:
     """GTIN -> (sku, style) for GTINs already taken."""
-    wanted = list(gtins)
-    if not wanted:
-        return {}
-    rows = conn.execute(select(skus.c.gtin, skus.c.sku, skus.c.style_code).where(skus.c.gtin.in_(wanted)))
-    return {r.gtin: (r.sku, r.style_code) for r in rows}
+    out: dict[str, tuple[str, str]] = {}
+    if conn.dialect.name == "postgresql":  # one statement over an array: no IN list for the driver to parse
+        rows = conn.exec_driver_sql(_GTIN_OWNERS_PG, (sorted(set(gtins)),))
+        return {gtin: (sku, style) for gtin, sku, style in rows}
+    for chunk in _chunks(sorted(set(gtins))):
+        rows = conn.execute(select(skus.c.gtin, skus.c.sku, skus.c.style_code).where(skus.c.gtin.in_(chunk)))
+        out.update({r.gtin: (r.sku, r.style_code) for r in rows})
+    return out
 
 
 def sku_owners(conn: Connection, codes: Iterable[str]) -> dict[str, str]:
     """SKU -> style for SKUs that exist."""
-    wanted = list(codes)
-    if not wanted:
-        return {}
-    return {
-        r.sku: r.style_code for r in conn.execute(select(skus.c.sku, skus.c.style_code).where(skus.c.sku.in_(wanted)))
-    }
+    out: dict[str, str] = {}
+    if conn.dialect.name == "postgresql":
+        return {str(sku): str(style) for sku, style in conn.exec_driver_sql(_SKU_OWNERS_PG, (sorted(set(codes)),))}
+    for chunk in _chunks(sorted(set(codes))):
+        rows = conn.execute(select(skus.c.sku, skus.c.style_code).where(skus.c.sku.in_(chunk)))
+        out.update({r.sku: r.style_code for r in rows})
+    return out
 
 
 def save_style(conn: Connection, style: Style, now: datetime) -> None:
@@ -158,6 +204,120 @@ def save_style(conn: Connection, style: Style, now: datetime) -> None:
         )
 
 
+def _upsert_statement(dialect: Any, table: Any, key: Sequence[str]) -> Any:
+    """INSERT ... ON CONFLICT (key) DO UPDATE every other column to the new row's: for executemany."""
+    stmt = dialect.insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(key), set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in key}
+    )
+
+
+# Built once per dialect: a statement's construction costs more Python than its execution (issue 18's profile).
+_UPSERT_STYLES = {d.dialect.name: _upsert_statement(d, styles, ["code"]) for d in (postgresql, sqlite)}
+_UPSERT_SKUS = {"sqlite": _upsert_statement(sqlite, skus, ["sku"])}
+_SKUS_OF_STYLES = select(skus.c.sku, skus.c.style_code).where(skus.c.style_code.in_(bindparam("codes", expanding=True)))
+_FREE_GTINS = update(skus).where(skus.c.style_code.in_(bindparam("codes", expanding=True))).values(gtin=None)
+_DISCONTINUE = update(skus).where(skus.c.sku.in_(bindparam("codes", expanding=True))).values(status="discontinued")
+_DELETE_COMPONENTS = prepack_components.delete().where(
+    prepack_components.c.pack_sku.in_(bindparam("codes", expanding=True))
+)
+_DELETE_PRICES = prices.delete().where(prices.c.style_code.in_(bindparam("codes", expanding=True)))
+
+
+def save_styles(conn: Connection, saved: Sequence[Style], now: datetime) -> None:
+    """``save_style`` for many validated styles in a few statements per chunk (executemany, never a round trip
+    per row): the same rows, the same discontinued SKUs, the same note for the before-commit hooks.
+
+    Every GTIN of these styles is freed before any is assigned, so a GTIN moving between two of them, or
+    within one, never clashes; the caller has checked that the result is free of clashes (``put_styles``)."""
+    if not saved:
+        return
+    dialect = conn.dialect.name
+    conn.info.setdefault(STYLES_SAVED, set()).update(s.code for s in saved)  # the till catalog republishes these
+    codes = sorted(s.code for s in saved)
+    conn.execute(
+        _UPSERT_STYLES[dialect],
+        [
+            {
+                "code": style.code,
+                "name": style.name,
+                "season": style.season,
+                "category": style.category,
+                "size_scale": list(style.size_scale),
+                "fits": list(style.fits),
+                "colours": [{"code": c.code, "name": c.name} for c in style.colours],
+                "attributes": style.attributes,
+                "content": None if style.content.empty else style.content.as_json(),
+                "tax_class": style.tax_class,
+                "status": style.status,
+                "version": style.version,
+                "updated_at": now,
+            }
+            for style in sorted(saved, key=lambda s: s.code)
+        ],
+    )
+    existing: set[str] = set()
+    for chunk in _chunks(codes):
+        existing.update(r.sku for r in conn.execute(_SKUS_OF_STYLES, {"codes": chunk}))
+        conn.execute(_FREE_GTINS, {"codes": chunk})
+    sku_rows: list[dict[str, Any]] = []
+    components: list[dict[str, Any]] = []
+    price_rows: list[dict[str, Any]] = []
+    for style in saved:
+        position = 0
+        for variant in style.sorted_variants():
+            sku_rows.append(
+                {
+                    "sku": variant.sku,
+                    "style_code": style.code,
+                    "kind": "variant",
+                    "colour": variant.colour,
+                    "size": variant.size,
+                    "fit": variant.fit,
+                    "gtin": variant.gtin,
+                    "status": "active",
+                    "position": position,
+                }
+            )
+            position += 1
+        for pack in style.prepacks:
+            sku_rows.append(
+                {
+                    "sku": pack.sku,
+                    "style_code": style.code,
+                    "kind": "prepack",
+                    "colour": None,
+                    "size": None,
+                    "fit": None,
+                    "gtin": pack.gtin,
+                    "status": "active",
+                    "position": position,
+                }
+            )
+            components += [{"pack_sku": pack.sku, "component_sku": c.sku, "units": c.units} for c in pack.components]
+            position += 1
+        price_rows += [
+            {"style_code": style.code, "list": p.list, "currency": p.currency, "amount": p.amount} for p in style.prices
+        ]
+    sku_rows.sort(key=lambda r: r["sku"])  # key order: concurrent importers lock rows in one order
+    if dialect == "postgresql":
+        conn.exec_driver_sql(_UPSERT_SKUS_PG, tuple([r[c] for r in sku_rows] for c in _SKU_COLUMNS))
+    else:
+        conn.execute(_UPSERT_SKUS[dialect], sku_rows)
+    gone = sorted(existing - {r["sku"] for r in sku_rows})
+    for chunk in _chunks(gone):
+        conn.execute(_DISCONTINUE, {"codes": chunk})
+    packs = sorted({c["pack_sku"] for c in components} | {r["sku"] for r in sku_rows if r["kind"] == "prepack"})
+    for chunk in _chunks(packs):
+        conn.execute(_DELETE_COMPONENTS, {"codes": chunk})
+    if components:
+        conn.execute(prepack_components.insert(), components)
+    for chunk in _chunks(codes):
+        conn.execute(_DELETE_PRICES, {"codes": chunk})
+    if price_rows:
+        conn.execute(prices.insert(), price_rows)
+
+
 def style_codes(
     conn: Connection, *, season: str | None = None, after: str | None = None, limit: int = 100
 ) -> list[str]:
@@ -168,6 +328,15 @@ def style_codes(
     if after is not None:
         query = query.where(styles.c.code > after)
     return [str(code) for code in conn.execute(query).scalars()]
+
+
+def style_states(conn: Connection, codes: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """code -> (version, status) of those of ``codes`` that exist: what a StyleChanged announces."""
+    out: dict[str, tuple[int, str]] = {}
+    for chunk in _chunks(sorted(set(codes))):
+        query = select(styles.c.code, styles.c.version, styles.c.status).where(styles.c.code.in_(chunk))
+        out.update({r.code: (int(r.version), str(r.status)) for r in conn.execute(query)})
+    return out
 
 
 def style_versions(conn: Connection) -> list[tuple[str, int, str]]:

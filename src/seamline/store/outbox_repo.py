@@ -138,16 +138,24 @@ def lock_availability(
     out = _lock_existing(conn, ordered)
     missing = [key for key in ordered if key not in out]
     if missing:  # the first change of a (channel, sku): create its row, then lock it like the others
-        rows = [
-            {"channel": c, "sku": s, "atp": None, "paused": None, "event_id": None, "updated_at": now}
-            for c, s in missing
-        ]
-        dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        conn.execute(dialect_insert(channel_availability).values(rows).on_conflict_do_nothing())
+        # Straight to the driver: a receipt of a whole catalog creates thousands of these rows, and a multi-row
+        # VALUES built by SQLAlchemy costs seconds of compiling per burst (issue 18's profile).
+        at = driver_time(now, conn.dialect.name)
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(_CREATE_AVAILABILITY_PG, (at, [c for c, _ in missing], [s for _, s in missing]))
+        else:
+            conn.exec_driver_sql(_CREATE_AVAILABILITY_SQLITE, [(c, s, at) for c, s in missing])
         out.update(_lock_existing(conn, missing))
     return out
 
 
+_CREATE_AVAILABILITY_PG = (
+    "INSERT INTO channel_availability (channel, sku, updated_at) "
+    "SELECT channel, sku, %b FROM unnest(%b::varchar[], %b::varchar[]) AS t(channel, sku) ON CONFLICT DO NOTHING"
+)
+_CREATE_AVAILABILITY_SQLITE = (
+    "INSERT INTO channel_availability (channel, sku, updated_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+)
 _LOCK_AVAILABILITY = (
     select(channel_availability.c.sku, channel_availability.c.atp, channel_availability.c.paused)
     .where(

@@ -3,12 +3,14 @@ acknowledged, a POS platform's ids for our styles, and count drift seen at a POS
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy.dialects import sqlite
 
 from seamline.domain.money import minor_exponent
 from seamline.store.tables import (
@@ -25,6 +27,7 @@ from seamline.store.tables import (
     till_catalog_items,
     till_catalog_versions,
 )
+from seamline.store.types import driver_time
 from seamline.store.upsert import insert_on_conflict
 
 #: ``Connection.info`` key: what the till catalog publisher changed in this transaction, for the outbox.
@@ -192,13 +195,51 @@ def current_version(conn: Connection, price_list: str) -> int:
     return int(value or 0)
 
 
-def save_catalog_item(
-    conn: Connection, price_list: str, sku: str, version: int, digest: str, data: Mapping[str, Any], now: datetime
-) -> None:
-    values = {"version": version, "digest": digest, "data": dict(data), "updated_at": now}
-    insert_on_conflict(
-        conn, till_catalog_items, ["price_list", "sku"], {"price_list": price_list, "sku": sku, **values}, values
+def _upsert_items(dialect: Any) -> Any:
+    stmt = dialect.insert(till_catalog_items)
+    return stmt.on_conflict_do_update(
+        index_elements=["price_list", "sku"],
+        set_={name: stmt.excluded[name] for name in ("version", "digest", "data", "updated_at")},
     )
+
+
+_UPSERT_ITEMS_PG = (
+    "INSERT INTO till_catalog_items (price_list, sku, version, digest, data, updated_at) "
+    "SELECT %b, sku, %b, digest, data, %b "
+    "FROM unnest(%b::varchar[], %b::varchar[], %b::json[]) AS t(sku, digest, data) "
+    "ON CONFLICT (price_list, sku) DO UPDATE SET version = EXCLUDED.version, digest = EXCLUDED.digest, "
+    "data = EXCLUDED.data, updated_at = EXCLUDED.updated_at"
+)
+# Built once per dialect: an import republishes thousands of SKUs in one transaction (issue 18).
+_UPSERT_ITEMS = {"sqlite": _upsert_items(sqlite)}
+
+
+def save_catalog_items(
+    conn: Connection, price_list: str, version: int, items: Sequence[tuple[Mapping[str, Any], str]], now: datetime
+) -> None:
+    """Store each item's (data, digest) at ``version``, in SKU order: one statement over arrays on PostgreSQL,
+    one executemany on SQLite."""
+    if not items:
+        return
+    ordered = sorted(items, key=lambda item: str(item[0]["sku"]))
+    if conn.dialect.name == "postgresql":  # one statement over arrays; JSON as the column's serializer writes it
+        at = driver_time(now, "postgresql")
+        skus_ = [data["sku"] for data, _ in ordered]
+        datas = [json.dumps(dict(data)) for data, _ in ordered]
+        conn.exec_driver_sql(_UPSERT_ITEMS_PG, (price_list, version, at, skus_, [d for _, d in ordered], datas))
+        return
+    rows = [
+        {
+            "price_list": price_list,
+            "sku": data["sku"],
+            "version": version,
+            "digest": digest,
+            "data": dict(data),
+            "updated_at": now,
+        }
+        for data, digest in ordered
+    ]
+    conn.execute(_UPSERT_ITEMS[conn.dialect.name], rows)
 
 
 def catalog_since(

@@ -1,0 +1,411 @@
+"""Season-scale bulk work (issue #18): `python bench/bulk.py --help`. Prints one JSON document on stdout.
+
+Per database (SQLite; PostgreSQL from SEAMLINE_BENCH_POSTGRES_URL or SEAMLINE_TEST_POSTGRES_URL):
+- ``import``: ``seamline import catalog`` of 10k/30k/100k variants (``import_catalog``), in a forked child so
+  its peak RSS is its own; a re-import of the same file (must be all unchanged); reconcile after it.
+- ``receipt``: one receipt of as many lines as the largest catalog (``Seamline.receive_stock``), with three
+  channels over 20 locations; then from its commit to every channel's availability published (the
+  publisher's flush), the whole-channel export (``availability_pages``), and reconcile over the balances.
+Each beside its anchors, measured in the same run: ``naive_row_by_row`` (the same work through the public
+row-by-row path, ``import_catalog_by_style`` / ``record_movement`` per line, at most 2,000 rows, scaled
+linearly) and ``floor_bulk_insert_seconds`` (a bare executemany on SQLite / COPY on PostgreSQL of the same
+rows into a table of their own). ``import_100k`` and ``receipt_100k`` carry the seconds at 100k rows (scaled
+linearly from the largest size run, and flagged ``extrapolated``, when 100k was not run); ``ok`` says every
+target was met and every reconcile was clean.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import multiprocessing
+import os
+import platform
+import resource
+import shlex
+import sqlite3
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from stdnum import ean
+
+try:
+    from seamline.cli.catalog_import import import_catalog, import_catalog_by_style
+except ImportError:  # a checkout without `pip install -e .`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    from seamline.cli.catalog_import import import_catalog, import_catalog_by_style
+
+from seamline.integration import Integration
+from seamline.integration import install as install_integration
+from seamline.ledger import MovementRequest
+from seamline.service import Seamline, Settings, bootstrap
+
+COLUMNS = (
+    "style_code",
+    "style_name",
+    "season",
+    "category",
+    "size_scale",
+    "colour_code",
+    "colour_name",
+    "size",
+    "fit",
+    "sku",
+    "gtin",
+    "retail_price",
+    "wholesale_price",
+    "currency",
+    "tax_class",
+    "status",
+)
+SIZES = ("XS", "S", "M", "L", "XL")
+COLOURS = (("NVY", "Navy"), ("BLK", "Black"), ("OLV", "Olive"), ("ECR", "Ecru"))
+VARIANTS_PER_STYLE = len(SIZES) * len(COLOURS)  # 20: a realistic apparel style
+
+
+def gtin13(serial: int) -> str:
+    body = f"061414{serial:06d}"  # GS1's documentation prefix: never a real brand's
+    return body + ean.calc_check_digit(body)
+
+
+def catalog_rows(variants: int, *, season: str = "SS27", price: str = "49.00") -> Iterator[dict[str, str]]:
+    """``variants`` rows of a catalog CSV, 20 per style (the last style may be shorter)."""
+    for n in range(variants):
+        style, index = divmod(n, VARIANTS_PER_STYLE)
+        colour, size = COLOURS[index // len(SIZES)], SIZES[index % len(SIZES)]
+        code = f"ST{style:06d}"
+        yield {
+            "style_code": code,
+            "style_name": f"Style {style}",
+            "season": season,
+            "category": "tees",
+            "size_scale": "|".join(SIZES),
+            "colour_code": colour[0],
+            "colour_name": colour[1],
+            "size": size,
+            "fit": "",
+            "sku": f"{code}-{colour[0]}-{size}",
+            "gtin": gtin13(n),
+            "retail_price": price,
+            "wholesale_price": "20.00",
+            "currency": "EUR",
+            "tax_class": "standard",
+            "status": "active",
+        }
+
+
+def write_catalog_csv(path: Path, variants: int, **kwargs: str) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(catalog_rows(variants, **kwargs))
+    return path
+
+
+# ------------------------------------------------------------------------------------------ the benchmark
+LOCATIONS = [f"LOC-{i:02d}" for i in range(1, 21)]  # 20 stock locations: every channel's sources among them
+CHANNELS = {"web": LOCATIONS, "retail": LOCATIONS[:10], "marketplace": LOCATIONS[:5]}
+ANCHOR_MAX = 2000  # the row-by-row anchors run at most this many rows, then are scaled linearly
+TARGETS = {"import_100k_s": 60.0, "receipt_100k_s": 10.0, "publish_s": 5.0, "export_s": 3.0, "rss_mb": 300.0}
+
+
+def _fresh_database(kind: str, workdir: Path, name: str) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{workdir / (name + '.db')}"
+    base = make_url(_postgres_base() or "")
+    admin = create_engine(base.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    database = f"seamline_bulk_{name}_{uuid.uuid4().hex[:6]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{database}"'))
+    admin.dispose()
+    _CREATED.append(database)
+    return base.set(drivername="postgresql+psycopg", database=database).render_as_string(hide_password=False)
+
+
+_CREATED: list[str] = []
+
+
+def _drop_databases() -> None:
+    if not _CREATED:
+        return
+    admin = create_engine(
+        make_url(_postgres_base() or "").set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        for database in _CREATED:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    admin.dispose()
+    _CREATED.clear()
+
+
+def _postgres_base() -> str | None:
+    return os.environ.get("SEAMLINE_BENCH_POSTGRES_URL") or os.environ.get("SEAMLINE_TEST_POSTGRES_URL")
+
+
+def _app(url: str) -> tuple[Seamline, Integration]:
+    app = bootstrap(Settings(database_url=url, admin_token="bench-admin-token-0123456789abcdef0123"), migrate=True)
+    return app, install_integration(app)
+
+
+def _in_child(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``work`` in a forked child and answer its result with the child's own peak RSS (MB)."""
+    reader, writer = multiprocessing.get_context("fork").Pipe(duplex=False)
+
+    def run() -> None:
+        try:
+            result = work()
+        except Exception as exc:  # noqa: BLE001 - reported in the JSON, not raised in a child
+            result = {"error": repr(exc)}
+        result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        writer.send(result)
+
+    child = multiprocessing.get_context("fork").Process(target=run)
+    child.start()
+    result: dict[str, Any] = reader.recv()
+    child.join()
+    return result
+
+
+def _timed(work: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    value = work()
+    return time.perf_counter() - started, value
+
+
+def _floor_import(kind: str, url: str, rows: list[dict[str, str]]) -> float:
+    """A bare bulk insert of the same variant rows into a table of their own: the floor."""
+    values = [tuple(r[c] for c in COLUMNS) for r in rows]
+    columns = ", ".join(f"{c} text" for c in COLUMNS)
+    if kind == "sqlite":
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+        conn.execute(f"CREATE TABLE floor_rows ({columns})")
+        started = time.perf_counter()
+        conn.executemany(f"INSERT INTO floor_rows VALUES ({', '.join('?' * len(COLUMNS))})", values)
+        conn.commit()
+        conn.close()
+        return time.perf_counter() - started
+    import psycopg
+
+    with psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)) as pg:
+        pg.execute(f"CREATE TABLE floor_rows ({columns})")
+        started = time.perf_counter()
+        with pg.cursor().copy(f"COPY floor_rows ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            for value in values:
+                copy.write_row(value)
+        pg.commit()
+        return time.perf_counter() - started
+
+
+def _import_case(kind: str, workdir: Path, variants: int) -> dict[str, Any]:
+    path = write_catalog_csv(workdir / f"catalog_{variants}.csv", variants)
+    url = _fresh_database(kind, workdir, f"import{variants}")
+
+    def ours() -> dict[str, Any]:
+        app, _ = _app(url)
+        seconds, result = _timed(lambda: import_catalog(app, path))
+        again, repeat = _timed(lambda: import_catalog(app, path))
+        clean = app.reconcile().clean
+        app.engine.dispose()
+        return {
+            "seconds": round(seconds, 3),
+            "rows_per_s": round(variants / seconds),
+            "created": result.outcomes["created"],
+            "errors": len(result.errors),
+            "reimport_seconds": round(again, 3),
+            "reimport_unchanged": dict(repeat.outcomes) == {"unchanged": result.outcomes["created"]},
+            "reconcile_clean": clean,
+        }
+
+    out = _in_child(ours)
+    anchor_rows = min(variants, ANCHOR_MAX)
+    anchor_path = write_catalog_csv(workdir / f"anchor_{anchor_rows}.csv", anchor_rows)
+    anchor_url = _fresh_database(kind, workdir, f"anchor{variants}")
+    anchor_app, _ = _app(anchor_url)
+    naive, _ = _timed(lambda: import_catalog_by_style(anchor_app, anchor_path))
+    anchor_app.engine.dispose()
+    out["naive_row_by_row"] = {
+        "rows": anchor_rows,
+        "seconds": round(naive, 3),
+        "scaled_seconds": round(naive * variants / anchor_rows, 3),
+    }
+    out["floor_bulk_insert_seconds"] = round(
+        _floor_import(kind, _fresh_database(kind, workdir, f"floor{variants}"), list(catalog_rows(variants))), 3
+    )
+    return out
+
+
+def _receipt_case(kind: str, workdir: Path, variants: int) -> dict[str, Any]:
+    """One receipt of ``variants`` lines after the catalog is in, with channels over 20 locations; then the
+    time from its commit to every channel's availability published, the whole-channel export, reconcile."""
+    path = write_catalog_csv(workdir / f"catalog_{variants}.csv", variants)
+    url = _fresh_database(kind, workdir, f"receipt{variants}")
+    app, integration = _app(url)
+    for code in LOCATIONS:
+        app.write(lambda conn, c=code: app.put_location(conn, c, c, "warehouse"))
+    for channel, sources in CHANNELS.items():
+        body = {"kind": "web", "sources": sources, "safety_stock": 1, "pause_below": 0}
+        app.write(lambda conn, c=channel, b=body: app.put_channel(conn, c, b))
+    assert not import_catalog(app, path).errors
+    integration.availability.flush()
+    lines = [(r["sku"], 1 + n % 7) for n, r in enumerate(catalog_rows(variants))]
+    app.engine.dispose()
+
+    def ours() -> dict[str, Any]:
+        app, integration = _app(url)
+        seconds, _ = _timed(
+            lambda: app.write(lambda conn: app.receive_stock(conn, LOCATIONS[0], lines, document="RCPT-1"))
+        )
+        publish, published = _timed(integration.availability.flush)
+        export, exported = _timed(lambda: sum(len(page) for page in app.availability_pages("web")))
+        reconcile, report = _timed(app.reconcile)
+        app.engine.dispose()
+        return {
+            "seconds": round(seconds, 3),
+            "publish_seconds": round(publish, 3),
+            "journal_rows_published": published,
+            "export_seconds": round(export, 3),
+            "exported_skus": exported,
+            "reconcile_seconds": round(reconcile, 3),
+            "reconcile_rows": report.checked_rows,
+            "reconcile_clean": report.clean,
+        }
+
+    out = _in_child(ours)
+    anchor_rows = min(variants, ANCHOR_MAX)
+
+    def naive() -> None:
+        app.write(
+            lambda conn: [
+                app.record_movement(
+                    conn, MovementRequest("receipt", sku, qty, to_location=LOCATIONS[1], document="RCPT-N")
+                )
+                for sku, qty in lines[:anchor_rows]
+            ]
+        )
+
+    app, _ = _app(url)
+    naive_seconds, _ = _timed(naive)
+    app.engine.dispose()
+    out["naive_row_by_row"] = {
+        "rows": anchor_rows,
+        "seconds": round(naive_seconds, 3),
+        "scaled_seconds": round(naive_seconds * variants / anchor_rows, 3),
+    }
+    movement_rows = [{"sku": s, "qty": str(q), "to": LOCATIONS[0]} for s, q in lines]
+    out["floor_bulk_insert_seconds"] = round(
+        _floor_movements(kind, _fresh_database(kind, workdir, f"mfloor{variants}"), movement_rows), 3
+    )
+    return out
+
+
+def _floor_movements(kind: str, url: str, rows: list[dict[str, str]]) -> float:
+    values = [(r["sku"], r["qty"], r["to"]) for r in rows]
+    if kind == "sqlite":
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+        conn.execute("CREATE TABLE floor_moves (sku text, qty bigint, loc text)")
+        started = time.perf_counter()
+        conn.executemany("INSERT INTO floor_moves VALUES (?, ?, ?)", values)
+        conn.commit()
+        conn.close()
+        return time.perf_counter() - started
+    import psycopg
+
+    with psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)) as pg:
+        pg.execute("CREATE TABLE floor_moves (sku text, qty bigint, loc text)")
+        started = time.perf_counter()
+        with pg.cursor().copy("COPY floor_moves FROM STDIN") as copy:
+            for value in values:
+                copy.write_row(value)
+        pg.commit()
+        return time.perf_counter() - started
+
+
+def _at_target(cases: dict[str, dict[str, Any]], key: str, size: int = 100_000) -> dict[str, Any]:
+    """The figure at ``size`` rows: measured when run at that size, else scaled linearly from the largest."""
+    largest = max(cases, key=int)
+    seconds = cases[largest].get(key)
+    if seconds is None:
+        return {"seconds": None, "measured_at": int(largest)}
+    measured = int(largest) == size
+    return {
+        "seconds": round(seconds * size / int(largest), 3),
+        "measured_at": int(largest),
+        "extrapolated": not measured,
+    }
+
+
+def run_bulk_bench(sizes: list[int], databases: list[str]) -> dict[str, Any]:
+    result: dict[str, Any] = {"sizes": sizes, "targets": TARGETS, "databases": {}, "skipped": {}}
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="seamline-bulk-") as tmp:
+        workdir = Path(tmp)
+        for kind in databases:
+            if kind == "postgresql" and not _postgres_base():
+                result["skipped"][kind] = "no PostgreSQL (SEAMLINE_BENCH_POSTGRES_URL / SEAMLINE_TEST_POSTGRES_URL)"
+                continue
+            try:
+                imports = {str(n): _import_case(kind, workdir, n) for n in sizes}
+                receipt = _receipt_case(kind, workdir, max(sizes))
+            finally:
+                _drop_databases()
+            receipts = {str(max(sizes)): receipt}
+            figures = {
+                "import": imports,
+                "receipt": receipts,
+                "import_100k": _at_target(imports, "seconds"),
+                "receipt_100k": _at_target(receipts, "seconds"),
+                "publish_100k": _at_target(receipts, "publish_seconds"),
+                "export_100k": _at_target(receipts, "export_seconds"),
+            }
+            result["databases"][kind] = figures
+            checks = [
+                ("import_100k", figures["import_100k"]["seconds"], TARGETS["import_100k_s"]),
+                ("receipt_100k", figures["receipt_100k"]["seconds"], TARGETS["receipt_100k_s"]),
+                ("publish_100k", figures["publish_100k"]["seconds"], TARGETS["publish_s"]),
+                ("export_100k", figures["export_100k"]["seconds"], TARGETS["export_s"]),
+                ("import peak RSS", max(c["peak_rss_mb"] for c in imports.values()), TARGETS["rss_mb"]),
+            ]
+            for name, value, target in checks:
+                if value is None or value > target:
+                    problems.append(f"{kind}: {name} {value} > {target}")
+            for case in [*imports.values(), receipt]:
+                if "error" in case:
+                    problems.append(f"{kind}: {case['error']}")
+                elif not case["reconcile_clean"]:
+                    problems.append(f"{kind}: reconcile not clean")
+    result["problems"] = problems
+    result["ok"] = not problems
+    return result
+
+
+cli = typer.Typer(add_completion=False)
+
+
+@cli.command()
+def main(
+    quick: Annotated[bool, typer.Option(help="A smoke test: tiny sizes, figures extrapolated to 100k.")] = False,
+    sizes: Annotated[str, typer.Option(help="Catalog sizes (variants), comma-separated.")] = "10000,30000,100000",
+    databases: Annotated[str, typer.Option(help="sqlite,postgresql")] = "sqlite,postgresql",
+) -> None:
+    """Catalog import, a many-line receipt, availability publishing, the export and reconcile, at season scale."""
+    chosen = [300, 600] if quick else [int(s) for s in sizes.split(",")]
+    result = run_bulk_bench(sorted(chosen), databases.split(","))
+    result["command"] = "python bench/bulk.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    result["machine"] = {
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+    }
+    sys.stdout.write(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    cli()
