@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from seamline.domain.commerce import OrderCommerce, RefundCommerce
 from seamline.service.channel_orders import ChannelLine, ChannelOrder, Verdict
 from seamline.service.customers import ContactRequest
 
@@ -93,6 +94,8 @@ class InboundOrder:
     total: Decimal | None
     cancelled_at: datetime | None = None
     source_name: str | None = None
+    #: The channel's commercial truth (prices, discounts, tax, shipping, payments, its total), when mapped.
+    commerce: OrderCommerce | None = None
 
     @property
     def has_gift_cards(self) -> bool:
@@ -191,6 +194,8 @@ class InboundRefund:
     note: str | None
     currency: str | None
     lines: tuple[RefundLine, ...]
+    #: What the channel refunded in money (lines, shipping, adjustments, transactions), when mapped.
+    commerce: RefundCommerce | None = None
 
 
 @dataclass(frozen=True)
