@@ -4,7 +4,6 @@ amounts of the order the finance lead tried: an 18.00 discount and 10.00 shippin
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import date
 from decimal import Decimal
@@ -17,138 +16,12 @@ from seamline.domain.commerce import OrderCommerce, RefundCommerce
 from seamline.finance import Document, DocumentKind, FinanceConfig, Posting, TaxCode, document_entry
 from seamline.finance.channel import Unreproducible, credit_note_lines, invoice_lines
 from seamline.finance.journal import trial_balance
-from tests.paths import FIXTURES
+from tests.shopify_payloads import commerce_of, load_fixture, refund_of, shopify_order, shopify_refund, tax_line
 
 D = Decimal
 VAT20 = TaxCode("VAT20", D("0.2"), "VAT 20%")
 STATE6 = TaxCode("ST6", D("0.06"), "State tax 6%")
 CONFIG = FinanceConfig(tax_codes={"NONE": TaxCode("NONE", D(0), "No tax"), "VAT20": VAT20, "ST6": STATE6})
-
-
-def _load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / "shopify" / name).read_text())
-    return data
-
-
-def _money_set(amount: str, currency: str = "USD") -> dict[str, Any]:
-    return {
-        "shop_money": {"amount": amount, "currency_code": currency},
-        "presentment_money": {"amount": amount, "currency_code": currency},
-    }
-
-
-def _tax(title: str, rate: float, amount: str) -> dict[str, Any]:
-    # Shopify sends the rate as a JSON number (0.06), the amount as a string with its *_set twin.
-    return {"title": title, "rate": rate, "price": amount, "price_set": _money_set(amount)}
-
-
-def _alloc(amount: str, index: int = 0) -> dict[str, Any]:
-    return {"amount": amount, "amount_set": _money_set(amount), "discount_application_index": index}
-
-
-def shopify_order(
-    lines: list[tuple[str, str, int, str, list[dict[str, Any]]]],
-    *,
-    discounts: dict[str, str],
-    shipping: str,
-    total: str,
-    taxes_included: bool = False,
-    shipping_taxes: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """The fixture's order with its line items replaced by ``(sku, price, qty, id, tax lines)``, a
-    discount code allocated per ``discounts`` (line id → amount) and one shipping line."""
-    order = _load("orders_create.json")
-    template = order["line_items"][0]
-    items = []
-    for sku, price, qty, line_id, taxes in lines:
-        item = copy.deepcopy(template)
-        item.update(
-            id=int(line_id),
-            sku=sku,
-            price=price,
-            price_set=_money_set(price),
-            quantity=qty,
-            variant_id=int(line_id) + 1,
-            tax_lines=taxes,
-            discount_allocations=[_alloc(discounts[line_id])] if line_id in discounts else [],
-        )
-        items.append(item)
-    order["line_items"] = items
-    order["discount_applications"] = [{"type": "discount_code", "code": "SPRING18", "value": "18.0"}]
-    ship = order["shipping_lines"][0]
-    ship.update(
-        price=shipping,
-        price_set=_money_set(shipping),
-        discounted_price=shipping,
-        discounted_price_set=_money_set(shipping),
-        tax_lines=shipping_taxes or [],
-    )
-    order.update(
-        total_price=total,
-        total_price_set=_money_set(total),
-        taxes_included=taxes_included,
-        financial_status="paid",
-        total_outstanding="0.00",
-        payment_gateway_names=["shopify_payments"],
-    )
-    return order
-
-
-def commerce_of(order: dict[str, Any]) -> OrderCommerce:
-    commerce = mapper.map_order(order).order.commerce
-    assert commerce is not None
-    return commerce
-
-
-def shopify_refund(
-    lines: list[tuple[str, int, str, str]],
-    *,
-    refunded: str,
-    shipping: tuple[str, str] | None = None,
-    adjustments: list[tuple[str, str, str]] = (),  # type: ignore[assignment]
-) -> dict[str, Any]:
-    """The fixture's refund with ``(line id, qty, subtotal, tax)`` lines, a shipping refund (amount, tax),
-    order adjustments (kind, amount, tax) and one successful refund transaction of ``refunded``."""
-    refund = _load("refunds_create.json")
-    template = refund["refund_line_items"][0]
-    items = []
-    for line_id, qty, subtotal, tax in lines:
-        item = copy.deepcopy(template)
-        item.update(
-            line_item_id=int(line_id),
-            quantity=qty,
-            subtotal=float(subtotal),
-            subtotal_set=_money_set(subtotal),
-            total_tax=float(tax),
-            total_tax_set=_money_set(tax),
-        )
-        item["line_item"]["id"] = int(line_id)
-        items.append(item)
-    refund["refund_line_items"] = items
-    if shipping is not None:
-        refund["refund_shipping_lines"] = [
-            {
-                "id": 1,
-                "shipping_line_id": 271878346596884015,
-                "subtotal_amount_set": _money_set(shipping[0]),
-                "tax_amount_set": _money_set(shipping[1]),
-            }
-        ]
-    refund["order_adjustments"] = [
-        {"id": i, "kind": kind, "reason": kind, "amount": amount, "amount_set": _money_set(amount),
-         "tax_amount": tax, "tax_amount_set": _money_set(tax)}
-        for i, (kind, amount, tax) in enumerate(adjustments, start=1)
-    ]
-    txn = refund["transactions"][0]
-    txn.update(amount=refunded, gateway="shopify_payments")
-    refund["transactions"] = [txn]
-    return refund
-
-
-def refund_of(refund: dict[str, Any]) -> RefundCommerce:
-    commerce = mapper.map_refund(refund).refund.commerce
-    assert commerce is not None
-    return commerce
 
 
 def _doc(kind: DocumentKind, lines: Any, total: Decimal) -> Document:
@@ -190,7 +63,8 @@ def test_a_partial_shipment_takes_its_units_share_and_the_parts_add_up_to_the_ch
     second = invoice_lines(commerce, "USD", CONFIG, {1: 1, 2: 1}, {2: 1}, first=False)
     # 9.00 of discount on two hoodies: 4.50 each; shipping goes on the first invoice only.
     assert [li.gross for li in first.lines] == [D("39.50"), D("10.00")]
-    assert first.channel_total is None and second.channel_total is None
+    assert first.channel_total is None
+    assert second.channel_total is None
     assert first.total + second.total == D("170.00")
 
 
@@ -208,12 +82,12 @@ def test_tax_exclusive_uses_shopifys_tax_lines_and_taxes_shipping() -> None:
     # US: 6 % state tax on each line (Shopify rounds per line) and on shipping.
     order = shopify_order(
         [
-            ("TEE-NAVY-M", "90.00", 1, "1001", [_tax("State Tax", 0.06, "4.86")]),
-            ("HOOD-GREY-L", "44.00", 2, "1002", [_tax("State Tax", 0.06, "4.74")]),
+            ("TEE-NAVY-M", "90.00", 1, "1001", [tax_line("State Tax", 0.06, "4.86")]),
+            ("HOOD-GREY-L", "44.00", 2, "1002", [tax_line("State Tax", 0.06, "4.74")]),
         ],
         discounts={"1001": "9.00", "1002": "9.00"},
         shipping="10.00",
-        shipping_taxes=[_tax("State Tax", 0.06, "0.60")],
+        shipping_taxes=[tax_line("State Tax", 0.06, "0.60")],
         total="180.20",
     )
     doc = invoice_lines(commerce_of(order), "USD", CONFIG, {1: 1, 2: 2}, {}, first=True)
@@ -227,12 +101,12 @@ def test_tax_inclusive_takes_shopifys_tax_out_of_the_price() -> None:
     # UK: prices include 20 % VAT; Shopify's tax on 81.00 is 13.50, on 79.00 is 13.17, on shipping 1.67.
     order = shopify_order(
         [
-            ("TEE-NAVY-M", "90.00", 1, "1001", [_tax("VAT", 0.2, "13.50")]),
-            ("HOOD-GREY-L", "44.00", 2, "1002", [_tax("VAT", 0.2, "13.17")]),
+            ("TEE-NAVY-M", "90.00", 1, "1001", [tax_line("VAT", 0.2, "13.50")]),
+            ("HOOD-GREY-L", "44.00", 2, "1002", [tax_line("VAT", 0.2, "13.17")]),
         ],
         discounts={"1001": "9.00", "1002": "9.00"},
         shipping="10.00",
-        shipping_taxes=[_tax("VAT", 0.2, "1.67")],
+        shipping_taxes=[tax_line("VAT", 0.2, "1.67")],
         total="170.00",
         taxes_included=True,
     )
@@ -245,7 +119,7 @@ def test_tax_inclusive_takes_shopifys_tax_out_of_the_price() -> None:
 
 def test_a_tax_rate_the_chart_does_not_know_holds_with_the_reason() -> None:
     order = shopify_order(
-        [("TEE-NAVY-M", "90.00", 1, "1001", [_tax("County Tax", 0.0725, "6.53")])],
+        [("TEE-NAVY-M", "90.00", 1, "1001", [tax_line("County Tax", 0.0725, "6.53")])],
         discounts={},
         shipping="0.00",
         total="96.53",
@@ -258,7 +132,7 @@ def test_a_tax_rate_the_chart_does_not_know_holds_with_the_reason() -> None:
 
 def test_shopifys_own_sample_does_not_add_up_and_is_held_not_posted() -> None:
     # The shopify.dev sample order: lines 414.95, shipping 10.00 discounted to 0.00, total_price 404.95.
-    order = _load("orders_create.json")
+    order = load_fixture("orders_create.json")
     mapped = mapper.map_order(order)
     assert mapped.order.commerce is not None
     with pytest.raises(Unreproducible) as caught:
@@ -269,9 +143,8 @@ def test_shopifys_own_sample_does_not_add_up_and_is_held_not_posted() -> None:
 
 def test_the_reported_refund_credits_what_shopify_refunded() -> None:
     # 81.00 for the tee, of which Shopify kept 1.00 back (a refund discrepancy): 80.00 refunded.
-    refund = refund_of(
-        shopify_refund([("1001", 1, "81.00", "0.00")], refunded="80.00", adjustments=[("refund_discrepancy", "1.00", "0.00")])
-    )
+    adjustments = (("refund_discrepancy", "1.00", "0.00"),)
+    refund = refund_of(shopify_refund([("1001", 1, "81.00", "0.00")], refunded="80.00", adjustments=adjustments))
     doc = credit_note_lines(refund, commerce_of(REPORTED), "USD", CONFIG)
     assert doc.total == D("80.00")  # was 89.00: the list price, not what was refunded
     assert doc.channel_total == D("80.00")
@@ -280,15 +153,13 @@ def test_the_reported_refund_credits_what_shopify_refunded() -> None:
 
 def test_a_partial_refund_with_a_shipping_refund_taxed() -> None:
     order = shopify_order(
-        [("HOOD-GREY-L", "44.00", 2, "1002", [_tax("State Tax", 0.06, "4.74")])],
+        [("HOOD-GREY-L", "44.00", 2, "1002", [tax_line("State Tax", 0.06, "4.74")])],
         discounts={"1002": "9.00"},
         shipping="10.00",
-        shipping_taxes=[_tax("State Tax", 0.06, "0.60")],
+        shipping_taxes=[tax_line("State Tax", 0.06, "0.60")],
         total="94.34",
     )
-    refund = refund_of(
-        shopify_refund([("1002", 1, "39.50", "2.37")], refunded="52.47", shipping=("10.00", "0.60"))
-    )
+    refund = refund_of(shopify_refund([("1002", 1, "39.50", "2.37")], refunded="52.47", shipping=("10.00", "0.60")))
     doc = credit_note_lines(refund, commerce_of(order), "USD", CONFIG)
     assert doc.total == D("52.47")
     assert [(li.sku, li.gross, li.tax) for li in doc.lines] == [
@@ -300,16 +171,15 @@ def test_a_partial_refund_with_a_shipping_refund_taxed() -> None:
 
 def test_a_legacy_shipping_refund_adjustment_is_money_back() -> None:
     # Before API 2024-10 a shipping refund is an order adjustment of kind shipping_refund, amount negative.
-    refund = refund_of(
-        shopify_refund([("1001", 1, "81.00", "0.00")], refunded="91.00", adjustments=[("shipping_refund", "-10.00", "0.00")])
-    )
+    adjustments = (("shipping_refund", "-10.00", "0.00"),)
+    refund = refund_of(shopify_refund([("1001", 1, "81.00", "0.00")], refunded="91.00", adjustments=adjustments))
     doc = credit_note_lines(refund, commerce_of(REPORTED), "USD", CONFIG)
     assert doc.total == D("91.00")
 
 
 def test_a_refund_that_does_not_add_up_is_held() -> None:
     # The shopify.dev sample refund: 414.95 of lines, 85.00 of transactions.
-    refund = refund_of(_load("refunds_create.json"))
+    refund = refund_of(load_fixture("refunds_create.json"))
     with pytest.raises(Unreproducible) as caught:
         credit_note_lines(refund, None, "USD", CONFIG)
     assert caught.value.reason == "refund-total"
@@ -333,7 +203,8 @@ def test_commerce_round_trips_through_json() -> None:
 def test_the_journal_of_invoice_and_credit_note_balances_in_total() -> None:
     commerce = commerce_of(REPORTED)
     inv = invoice_lines(commerce, "USD", CONFIG, {1: 1, 2: 2}, {}, first=True)
-    cn = credit_note_lines(refund_of(shopify_refund([("1001", 1, "81.00", "0.00")], refunded="81.00")), commerce, "USD", CONFIG)
+    refund = refund_of(shopify_refund([("1001", 1, "81.00", "0.00")], refunded="81.00"))
+    cn = credit_note_lines(refund, commerce, "USD", CONFIG)
     entries = [
         document_entry(_doc(DocumentKind.INVOICE, inv.lines, inv.total), CONFIG),
         document_entry(_doc(DocumentKind.CREDIT_NOTE, cn.lines, cn.total), CONFIG),

@@ -138,6 +138,7 @@ def queue_order(mapping: OrderMapping) -> ChannelOrder:
         customer=customer,
         verdict=_VERDICTS[mapping.verdict],
         detail=f"{mapping.verdict.value}: {mapping.detail}" if mapping.detail else mapping.verdict.value,
+        commerce=order.commerce,
     )
 
 

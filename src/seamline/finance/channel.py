@@ -275,9 +275,9 @@ def credit_note_lines(
                 list_net=gross - refunded.tax,
                 discount_gross=ZERO,
                 discount=ZERO,
-                order_line_no=refunded.order_line_no if refunded.order_line_no is not None else (
-                    source.order_line_no if source is not None else None
-                ),
+                order_line_no=refunded.order_line_no
+                if refunded.order_line_no is not None
+                else (source.order_line_no if source is not None else None),
             )
         )
     for adj in refund.adjustments:

@@ -22,6 +22,7 @@ from prometheus_client import Counter, Gauge
 from sqlalchemy import Connection
 
 from seamline.domain.clock import iso_utc
+from seamline.domain.commerce import OrderCommerce, RefundCommerce
 from seamline.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from seamline.domain.money import Money, parse_currency
 from seamline.finance import (
@@ -46,6 +47,7 @@ from seamline.finance import (
     priced_lines,
 )
 from seamline.finance.amounts import quantum
+from seamline.finance.channel import Unreproducible, credit_note_lines, invoice_lines, refund_tenders
 from seamline.finance.chart import ACCOUNT_CODE_RE
 from seamline.finance.settlement import CASH_MOVEMENT_KINDS
 from seamline.service.app import Seamline
@@ -56,6 +58,9 @@ log = logging.getLogger("seamline.finance")
 DOCUMENTS = Counter("seamline_finance_documents_total", "Finance documents posted", ["kind"])
 POSTING_FAILURES = Counter(
     "seamline_finance_posting_failures_total", "Postings that failed in the event's transaction (left for the sweep)"
+)
+HELD = Counter(
+    "seamline_finance_held_total", "Documents held because the channel's total cannot be reproduced", ["reason"]
 )
 UNPOSTED = Gauge("seamline_finance_unposted", "Sales, returns and shipments without their document (last check)")
 
@@ -263,6 +268,45 @@ class FinanceDesk:
             )
         return priced_lines(priced, currency)
 
+    def _descriptions(self, conn: Connection, skus: Sequence[str]) -> dict[str, str]:
+        facts = finance_repo.sku_facts(conn, sorted(set(skus)))
+        out = {}
+        for sku, fact in facts.items():
+            words = [fact.get("name") or sku, fact.get("colour"), fact.get("size")]
+            out[sku] = " ".join(str(w) for w in words if w)
+        return out
+
+    def _hold(
+        self,
+        conn: Connection,
+        source_key: str,
+        kind: DocumentKind,
+        exc: Unreproducible,
+        order_id: str | None = None,
+        return_id: str | None = None,
+    ) -> None:
+        """The channel's total cannot be reproduced: hold the document for a person, post nothing."""
+        HELD.labels(exc.reason).inc()
+        log.warning("finance holds %s: %s", source_key, exc.detail)
+        finance_repo.hold(
+            conn,
+            {
+                "source_key": source_key,
+                "kind": kind.value,
+                "order_id": order_id,
+                "return_id": return_id,
+                "reason": exc.reason,
+                "detail": exc.detail,
+                "figures": exc.figures,
+                "created_at": self._now(),
+            },
+        )
+
+    def holds(self) -> list[dict[str, Any]]:
+        """Documents held for a person (the channel's total cannot be reproduced), oldest first."""
+        rows = self.app.read(finance_repo.list_holds)
+        return [{**r, "created_at": _iso(r["created_at"]), "resolved_at": _iso(r["resolved_at"])} for r in rows]
+
     def post_sale(self, conn: Connection, order_id: str, config: FinanceConfig | None = None) -> list[Document]:
         """A till sale's sales receipt, booked by its store's settlement for the day it happened."""
         config = config or self.config(conn)
@@ -295,7 +339,9 @@ class FinanceDesk:
         return [posted] if posted else []
 
     def post_shipment(self, conn: Connection, order_id: str, config: FinanceConfig | None = None) -> list[Document]:
-        """Invoice the units shipped and not invoiced yet, then apply the order's tenders to it."""
+        """Invoice the units shipped and not invoiced yet, then apply the order's tenders to it. An order
+        that carries the channel's numbers is invoiced at them (its discounts, tax lines and shipping), so
+        the invoices add up to the channel's total; when they cannot be reproduced the invoice is held."""
         config = config or self.config(conn)
         order = orders_repo.get_order(conn, order_id)
         if order is None or order["kind"] == "pos":
@@ -309,9 +355,32 @@ class FinanceDesk:
         if not todo:
             return []
         currency = order["currency"]
-        lines = self._priced(conn, config, currency, order["price_tier"] or "retail", todo)
         count = len(finance_repo.documents_of_order(conn, order_id, DocumentKind.INVOICE))
-        today = config.business_date(self._now())
+        source_key = f"invoice:{order_id}:{count + 1}"
+        channel_extra: dict[str, Any] = {}
+        if order.get("commerce"):
+            commerce = OrderCommerce.from_json(order["commerce"])
+            try:
+                built = invoice_lines(
+                    commerce,
+                    currency,
+                    config,
+                    {no: qty for no, _, qty, _ in todo},
+                    invoiced,
+                    first=count == 0,
+                    descriptions=self._descriptions(conn, [sku for _, sku, _, _ in todo]),
+                )
+            except Unreproducible as exc:
+                self._hold(conn, source_key, DocumentKind.INVOICE, exc, order_id=order_id)
+                return []
+            finance_repo.resolve_hold(conn, source_key, self._now())
+            lines: tuple[Any, ...] = built.lines
+            channel_extra = {
+                "channel_total": None if built.channel_total is None else str(built.channel_total),
+                "channel": dict(built.figures),
+            }
+        else:
+            today = config.business_date(self._now())
         total = sum((li.gross for li in lines), Decimal(0))
         paid = apply_tenders(order["tenders"], finance_repo.payments_applied(conn, order_id), total)
         invoice = Document(
@@ -327,11 +396,12 @@ class FinanceDesk:
             order_ref=order["external_id"],
             customer_id=order["customer_id"],
             memo=f"{order['kind']} order {order['external_id']} on {order['channel']}, shipment {count + 1}",
-            source_key=f"invoice:{order_id}:{count + 1}",
+            source_key=source_key,
             extra={
                 "order_kind": order["kind"],
                 "tracking": order["tracking"],
                 "paid": [{"tender": t, "amount": str(a)} for t, a in paid],
+                **channel_extra,
             },
         )
         posted = self._post(conn, invoice, config, order["trace_id"])
@@ -373,16 +443,40 @@ class FinanceDesk:
         order = orders_repo.get_order(conn, ret["order_id"])
         assert order is not None
         currency = ret["currency"]
-        lines = self._priced(
-            conn,
-            config,
-            currency,
-            None,
-            [(li["order_line_no"], li["sku"], li["qty"], li["amount"] / li["qty"]) for li in ret["lines"]],
-        )
-        value = sum((li.gross for li in lines), Decimal(0))
-        tenders = list(ret["refunds"])
-        credit = value - ret["refund_total"]
+        channel_extra: dict[str, Any] = {}
+        if ret.get("commerce"):
+            channel_refund = RefundCommerce.from_json(ret["commerce"])
+            order_commerce = OrderCommerce.from_json(order["commerce"]) if order.get("commerce") else None
+            try:
+                built = credit_note_lines(
+                    channel_refund,
+                    order_commerce,
+                    currency,
+                    config,
+                    descriptions=self._descriptions(conn, [li["sku"] for li in ret["lines"]]),
+                )
+            except Unreproducible as exc:
+                self._hold(conn, f"return:{return_id}", DocumentKind.CREDIT_NOTE, exc, order["id"], return_id)
+                return []
+            finance_repo.resolve_hold(conn, f"return:{return_id}", self._now())
+            lines: tuple[Any, ...] = built.lines
+            value = built.total
+            tenders = refund_tenders(channel_refund)
+            channel_extra = {
+                "channel_total": None if built.channel_total is None else str(built.channel_total),
+                "channel": {"refund": channel_refund.external_id},
+            }
+        else:
+            lines = self._priced(
+                conn,
+                config,
+                currency,
+                None,
+                [(li["order_line_no"], li["sku"], li["qty"], li["amount"] / li["qty"]) for li in ret["lines"]],
+            )
+            value = sum((li.gross for li in lines), Decimal(0))
+            tenders = list(ret["refunds"])
+        credit = value - sum((amount for _, amount in tenders), Decimal(0))
         if credit > 0:
             tenders.append((EXCHANGE_CREDIT, credit))
         kinds = ledger_repo.location_kinds(conn)
@@ -408,7 +502,7 @@ class FinanceDesk:
             applies_to=against[-1]["id"] if against else None,
             memo=f"return {return_id} of {order['kind']} order {order['external_id']} at {ret['location']}",
             source_key=f"return:{return_id}",
-            extra={"exchange_order_id": ret["exchange_order_id"]},
+            extra={"exchange_order_id": ret["exchange_order_id"], **channel_extra},
         )
         posted = self._post(conn, note, config, ret["trace_id"])
         if posted is None:

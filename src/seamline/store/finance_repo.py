@@ -20,6 +20,7 @@ from seamline.store.tables import (
     finance_config,
     finance_documents,
     finance_exports,
+    finance_holds,
     journal_entries,
     journal_lines,
     order_lines,
@@ -454,7 +455,25 @@ def unposted_returns(conn: Connection, limit: int) -> list[str]:
 
 
 def uninvoiced_orders(conn: Connection, limit: int) -> list[str]:
-    """Orders (not till sales) whose shipped value exceeds what their invoices total."""
+    """Orders (not till sales) whose shipped value exceeds what their invoices total; an order with the
+    channel's numbers is invoiced at them (below list when discounted), so it is one shipped and never
+    invoiced, or one held for a person."""
+    invoice_of = exists().where(
+        finance_documents.c.order_id == orders.c.id, finance_documents.c.kind == DocumentKind.INVOICE.value
+    )
+    held = exists().where(finance_holds.c.order_id == orders.c.id, finance_holds.c.resolved_at.is_(None))
+    has_shipped = exists().where(order_lines.c.order_id == orders.c.id, order_lines.c.shipped > 0)
+    channel_rows = conn.execute(
+        select(orders.c.id)
+        .where(orders.c.kind != "pos", orders.c.commerce.is_not(None), has_shipped, (~invoice_of) | held)
+        .order_by(orders.c.seq)
+        .limit(limit)
+    )
+    out = [r.id for r in channel_rows]
+    return out + [i for i in _uninvoiced_at_list(conn, limit) if i not in out][: max(0, limit - len(out))]
+
+
+def _uninvoiced_at_list(conn: Connection, limit: int) -> list[str]:
     shipped = (
         select(order_lines.c.order_id, func.sum(order_lines.c.shipped * order_lines.c.unit_price).label("value"))
         .where(order_lines.c.shipped > 0)
@@ -471,7 +490,11 @@ def uninvoiced_orders(conn: Connection, limit: int) -> list[str]:
         select(orders.c.id)
         .join(shipped, shipped.c.order_id == orders.c.id)
         .outerjoin(invoiced, invoiced.c.order_id == orders.c.id)
-        .where(orders.c.kind != "pos", shipped.c.value > func.coalesce(invoiced.c.value, literal(0)))
+        .where(
+            orders.c.kind != "pos",
+            orders.c.commerce.is_(None),
+            shipped.c.value > func.coalesce(invoiced.c.value, literal(0)),
+        )
         .order_by(orders.c.seq)
         .limit(limit)
     )
@@ -552,3 +575,73 @@ def sku_facts(conn: Connection, codes: Iterable[str]) -> dict[str, dict[str, Any
         .where(skus.c.sku.in_(wanted))
     )
     return {r.sku: dict(r._mapping) for r in rows}
+
+
+# ------------------------------------------------------------------------------------------------ holds
+def hold(conn: Connection, values: Mapping[str, Any]) -> None:
+    """Hold a document for a person (once per cause; a repeat refreshes the reason and the figures)."""
+    keep = {name: values[name] for name in ("reason", "detail", "figures")}
+    insert_on_conflict(
+        conn, finance_holds, ["source_key"], {**values, "resolved_at": None}, {**keep, "resolved_at": None}
+    )
+
+
+def resolve_hold(conn: Connection, source_key: str, now: datetime) -> None:
+    conn.execute(
+        update(finance_holds)
+        .where(finance_holds.c.source_key == source_key, finance_holds.c.resolved_at.is_(None))
+        .values(resolved_at=now)
+    )
+
+
+def list_holds(conn: Connection, *, open_only: bool = True, limit: int = 500) -> list[dict[str, Any]]:
+    query = select(finance_holds)
+    if open_only:
+        query = query.where(finance_holds.c.resolved_at.is_(None))
+    return [dict(r) for r in conn.execute(query.order_by(finance_holds.c.created_at).limit(limit)).mappings()]
+
+
+# ------------------------------------------------------------------------------------------------ channel totals
+def channel_orders(conn: Connection) -> list[dict[str, Any]]:
+    """Orders that carry the channel's numbers: id, currency, status, the commerce and shipped/qty units."""
+    units = (
+        select(
+            order_lines.c.order_id,
+            func.sum(order_lines.c.shipped).label("shipped"),
+            func.sum(order_lines.c.qty - order_lines.c.cancelled).label("open"),
+        )
+        .group_by(order_lines.c.order_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(orders.c.id, orders.c.currency, orders.c.status, orders.c.commerce, units.c.shipped, units.c.open)
+        .join(units, units.c.order_id == orders.c.id)
+        .where(orders.c.commerce.is_not(None), orders.c.kind != "pos")
+        .order_by(orders.c.seq)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def channel_returns(conn: Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(returns.c.id, returns.c.order_id, returns.c.currency, returns.c.commerce)
+        .where(returns.c.commerce.is_not(None))
+        .order_by(returns.c.created_at, returns.c.id)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def documents_by_kind(conn: Connection, kinds: Iterable[DocumentKind]) -> list[dict[str, Any]]:
+    """id, number, kind, order, return, currency, stored total, and the body's total and lines."""
+    d = finance_documents.c
+    rows = conn.execute(
+        select(d.id, d.number, d.kind, d.order_id, d.return_id, d.currency, d.total, d.body)
+        .where(d.kind.in_([k.value for k in kinds]))
+        .order_by(d.seq)
+    ).mappings()
+    out = []
+    for r in rows:
+        row = dict(r)
+        row["total"] = money(row["total"], row["currency"])
+        out.append(row)
+    return out

@@ -225,7 +225,9 @@ def _tax_lines(item: Mapping[str, Any]) -> tuple[TaxLine, ...]:
         if not isinstance(tax, Mapping):
             raise MappingError("a tax line is not an object")
         rate = _decimal(tax.get("rate"), "tax_lines[].rate")
-        out.append(TaxLine(_text(tax.get("title")) or "", rate if rate is not None else Decimal(0), _money(tax, "price")))
+        out.append(
+            TaxLine(_text(tax.get("title")) or "", rate if rate is not None else Decimal(0), _money(tax, "price"))
+        )
     return tuple(out)
 
 

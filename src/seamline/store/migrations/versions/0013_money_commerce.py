@@ -51,9 +51,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("target", "document_id", name=op.f("pk_finance_export_states")),
     )
     with op.batch_alter_table("finance_export_states", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_finance_export_states_status_target"), ["status", "target"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_finance_export_states_status_target"), ["status", "target"], unique=False)
 
 
 def downgrade() -> None:
