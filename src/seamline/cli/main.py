@@ -181,6 +181,12 @@ def reconcile(as_json: Annotated[bool, typer.Option("--json", help="Print the re
                 f"(expected {diff['expected_total']}, posted {diff['posted_total']}"
                 f" in {diff['documents']} documents)[/]"
             )
+        for money in books.get("money_differences", []):
+            named = f" {', '.join(money['documents'])}" if money["documents"] else ""
+            console.print(
+                f"[red]finance {money['check']} {money['source']}{named}: {money['problem']} "
+                f"(theirs {money['theirs']}, ours {money['ours']} {money['currency']}) {money['detail']}[/]"
+            )
         for entry in books["unbalanced_entries"]:
             console.print(f"[red]journal entry {entry} does not balance[/]")
         verdict = "[green]clean[/]" if report.clean and books["clean"] else "[red]differences found[/]"

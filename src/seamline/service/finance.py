@@ -49,6 +49,7 @@ from seamline.finance import (
 from seamline.finance.amounts import quantum
 from seamline.finance.channel import Unreproducible, credit_note_lines, invoice_lines, refund_tenders
 from seamline.finance.chart import ACCOUNT_CODE_RE
+from seamline.finance.reconcile import MoneyDifference, compare_channel_totals, document_consistency
 from seamline.finance.settlement import CASH_MOVEMENT_KINDS
 from seamline.service.app import Seamline
 from seamline.store import catalog_repo, finance_repo, ledger_repo, orders_repo
@@ -380,7 +381,8 @@ class FinanceDesk:
                 "channel": dict(built.figures),
             }
         else:
-            today = config.business_date(self._now())
+            lines = self._priced(conn, config, currency, order["price_tier"] or "retail", todo)
+        today = config.business_date(self._now())
         total = sum((li.gross for li in lines), Decimal(0))
         paid = apply_tenders(order["tenders"], finance_repo.payments_applied(conn, order_id), total)
         invoice = Document(
@@ -930,21 +932,31 @@ class FinanceDesk:
             expected += [Expected(f"order:{i}", "invoice", c, t, None) for i, c, t in finance_repo.shipped_totals(conn)]
             posted: dict[tuple[str, str], list[Decimal]] = {}
             kinds = (DocumentKind.SALES_RECEIPT, DocumentKind.CREDIT_NOTE, DocumentKind.INVOICE)
+            # Orders and refunds with the channel's numbers are checked against the channel (``money_checks``).
+            channel_orders = {r["id"] for r in finance_repo.channel_orders(conn)}
+            channel_returns = {r["id"] for r in finance_repo.channel_returns(conn)}
             for kind, order_id, return_id, total in finance_repo.document_totals(conn, kinds):
+                if (kind == DocumentKind.CREDIT_NOTE.value and return_id in channel_returns) or (
+                    kind == DocumentKind.INVOICE.value and order_id in channel_orders
+                ):
+                    continue
                 source = f"return:{return_id}" if kind == DocumentKind.CREDIT_NOTE.value else f"order:{order_id}"
                 posted.setdefault((source, kind), []).append(total)
             differences = compare_postings(expected, posted)
             unbalanced = finance_repo.unbalanced_entries(conn)
             config = self.config(conn)
             today = config.business_date(self._now())
+            money, money_checked = self.money_checks(conn, config)
             return {
-                "clean": not differences and not unbalanced,
+                "clean": not differences and not unbalanced and not money,
                 "checked": {
                     "sales": sum(1 for e in expected if e.kind == "sales_receipt"),
                     "returns": sum(1 for e in expected if e.kind == "credit_note"),
                     "shipped_orders": sum(1 for e in expected if e.kind == "invoice"),
+                    **money_checked,
                 },
                 "differences": [d.as_json() for d in differences],
+                "money_differences": [d.as_json() for d in money],
                 "unbalanced_entries": unbalanced,
                 "till_documents_awaiting_settlement": finance_repo.unsettled_till_documents(conn, today),
             }
@@ -952,6 +964,113 @@ class FinanceDesk:
         report = self.app.read(work)
         UNPOSTED.set(sum(1 for d in report["differences"] if d["problem"] == "missing"))
         return report
+
+    def money_checks(self, conn: Connection, config: FinanceConfig) -> tuple[list[MoneyDifference], dict[str, int]]:
+        """Money that must agree, beyond posting completeness: every document with itself; each channel
+        order's invoices with the channel's total (the channel's amounts for the units shipped so far,
+        its own order total once all of it is invoiced) and its payments with what the channel took; each
+        channel refund's credit notes with what the channel refunded; documents held for a person."""
+        out: list[MoneyDifference] = []
+        kinds = (
+            DocumentKind.INVOICE,
+            DocumentKind.CREDIT_NOTE,
+            DocumentKind.PAYMENT,
+            DocumentKind.REFUND,
+            DocumentKind.SALES_RECEIPT,
+        )
+        docs = finance_repo.documents_by_kind(conn, kinds)
+        for doc in docs:
+            found = document_consistency(doc)
+            if found is not None:
+                out.append(found)
+        by_order: dict[tuple[str | None, str], list[dict[str, Any]]] = {}
+        by_return: dict[str | None, list[dict[str, Any]]] = {}
+        for doc in docs:
+            by_order.setdefault((doc["order_id"], doc["kind"]), []).append(doc)
+            if doc["kind"] == DocumentKind.CREDIT_NOTE.value:
+                by_return.setdefault(doc["return_id"], []).append(doc)
+        held = {h["source_key"]: h for h in finance_repo.list_holds(conn)}
+        held_orders = {h["order_id"] for h in held.values() if h["kind"] == DocumentKind.INVOICE.value}
+        held_returns = {h["return_id"] for h in held.values() if h["kind"] == DocumentKind.CREDIT_NOTE.value}
+        orders_checked = 0
+        for row in finance_repo.channel_orders(conn):
+            if not row["shipped"] or row["id"] in held_orders:
+                continue
+            orders_checked += 1
+            order = orders_repo.get_order(conn, row["id"])
+            assert order is not None
+            commerce = OrderCommerce.from_json(row["commerce"])
+            invoices = by_order.get((row["id"], DocumentKind.INVOICE.value), [])
+            shipped = {li.line_no: li.shipped for li in order["lines"] if li.shipped}
+            everything = all(li.shipped == li.qty for li in order["lines"])
+            try:
+                expected = (
+                    commerce.channel_total
+                    if everything and commerce.channel_total is not None
+                    else invoice_lines(commerce, row["currency"], config, shipped, {}, first=True).total
+                )
+            except Unreproducible as exc:
+                out.append(
+                    MoneyDifference(
+                        "held",
+                        f"order:{row['id']}",
+                        exc.reason,
+                        row["currency"],
+                        commerce.channel_total,
+                        None,
+                        detail=exc.detail,
+                    )
+                )
+                continue
+            what = "the channel's order total" if everything else "the channel's amounts for the units shipped"
+            found = compare_channel_totals(
+                f"order:{row['id']}", "invoice", row["currency"], expected, invoices, detail=what
+            )
+            if found is not None:
+                out.append(found)
+            invoiced = sum((d["total"] for d in invoices), Decimal(0))
+            payments = by_order.get((row["id"], DocumentKind.PAYMENT.value), [])
+            found = compare_channel_totals(
+                f"order:{row['id']}",
+                "payment",
+                row["currency"],
+                min(commerce.paid, invoiced),
+                payments,
+                detail="what the channel took, up to what is invoiced",
+            )
+            if found is not None:
+                out.append(found)
+        returns_checked = 0
+        for row in finance_repo.channel_returns(conn):
+            if row["id"] in held_returns:
+                continue
+            returns_checked += 1
+            refund = RefundCommerce.from_json(row["commerce"])
+            theirs = refund.channel_total if refund.channel_total is not None else refund.computed_total
+            found = compare_channel_totals(
+                f"return:{row['id']}",
+                "credit_note",
+                row["currency"],
+                theirs,
+                by_return.get(row["id"], []),
+                detail=f"what the channel refunded (refund {refund.external_id})",
+            )
+            if found is not None:
+                out.append(found)
+        for hold in held.values():
+            out.append(
+                MoneyDifference(
+                    "held",
+                    hold["source_key"],
+                    hold["reason"],
+                    "",
+                    None,
+                    None,
+                    detail=hold["detail"],
+                )
+            )
+        checked = {"documents": len(docs), "channel_orders": orders_checked, "channel_refunds": returns_checked}
+        return out, checked
 
     # ---------------------------------------------------------------------------- accounting exports
     def document_for(self, source_key: str) -> dict[str, Any] | None:

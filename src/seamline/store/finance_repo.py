@@ -518,6 +518,7 @@ def return_totals(conn: Connection) -> list[tuple[str, str, Decimal]]:
     rows = conn.execute(
         select(returns.c.id, returns.c.currency, value.c.value)
         .join(value, value.c.return_id == returns.c.id)
+        .where(returns.c.commerce.is_(None))  # a channel's refund is checked against what it refunded
         .order_by(returns.c.created_at, returns.c.id)
     )
     return [(r.id, r.currency, money(r.value, r.currency)) for r in rows]
@@ -527,7 +528,8 @@ def shipped_totals(conn: Connection) -> list[tuple[str, str, Decimal]]:
     rows = conn.execute(
         select(orders.c.id, orders.c.currency, func.sum(order_lines.c.shipped * order_lines.c.unit_price))
         .join(order_lines, order_lines.c.order_id == orders.c.id)
-        .where(orders.c.kind != "pos", order_lines.c.shipped > 0)
+        # Orders with the channel's numbers are checked against the channel's total (``channel_orders``).
+        .where(orders.c.kind != "pos", order_lines.c.shipped > 0, orders.c.commerce.is_(None))
         .group_by(orders.c.id, orders.c.currency)
     )
     return [(r[0], r[1], money(r[2], r[1])) for r in rows]

@@ -1,0 +1,164 @@
+"""Money that ties out to the cent (issue 17), through Shopify's webhooks, the order queue and finance: the
+order the finance lead tried (an 18.00 discount, 10.00 shipping, Shopify's total 170.00) is invoiced
+170.00 and paid, Shopify's 80.00 refund is an 80.00 credit note and refund, reconcile is clean, and a
+corrupted document (or a channel total we cannot reproduce) makes reconcile fail naming it."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+from typer.testing import CliRunner
+
+from seamline.cli.main import app as cli
+from seamline.domain.clock import FixedClock
+from seamline.service import Seamline
+from seamline.store.tables import finance_documents
+from tests.conftest import receive
+from tests.integration.shopify_world import CHANNEL, SKU, ShopWorld
+from tests.shopify_payloads import shopify_order, shopify_refund, tax_line
+
+OTHER = "OVS-001-OLV-L"
+CONFIG = {
+    "tax_codes": [
+        {"code": "NONE", "rate": "0", "xero_tax_type": "NONE", "qbo_tax_code": "NON"},
+        {"code": "VAT20", "rate": "0.20", "xero_tax_type": "OUTPUT2", "qbo_tax_code": "5"},
+    ],
+    "default_tax_code": "NONE",
+}
+ORDER_ID = "820982911946154508"  # the fixture's order id
+
+
+def ok(response: Any, status: int = 200) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@pytest.fixture
+def reconcile(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("SEAMLINE_DATABASE_URL", database_url)
+    monkeypatch.delenv("SEAMLINE_ADMIN_TOKEN", raising=False)
+    return CliRunner()
+
+
+def reported_order(**changes: Any) -> dict[str, Any]:
+    body = shopify_order(
+        [(SKU, "90.00", 1, "1001", []), (OTHER, "44.00", 2, "1002", [])],
+        discounts={"1001": "9.00", "1002": "9.00"},
+        shipping="10.00",
+        total="170.00",
+        currency="EUR",
+    )
+    body.update(test=False, **changes)
+    return body
+
+
+def deliver(world: ShopWorld, topic: str, payload: dict[str, Any]) -> None:
+    assert world.post(world.sender.build(topic, payload)) == 200
+    world.process()
+
+
+def place_and_ship(client: TestClient, world: ShopWorld, payload: dict[str, Any]) -> dict[str, Any]:
+    ok(client.put("/v1/finance/config", json=CONFIG), 201)
+    receive(client, SKU, 3)
+    receive(client, OTHER, 3)
+    deliver(world, "orders/create", payload)
+    [order] = ok(client.get("/v1/orders", params={"channel": CHANNEL}))["items"]
+    for step in ("pick", "pack", "ship"):
+        ok(client.post(f"/v1/orders/{order['id']}/{step}", json={}))
+    return ok(client.get(f"/v1/orders/{order['id']}"))
+
+
+def documents(client: TestClient, order_id: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = ok(client.get("/v1/finance/documents", params={"order_id": order_id}))["items"]
+    return items
+
+
+def test_the_reported_shopify_order_is_invoiced_paid_and_credited_at_shopifys_numbers(
+    client: TestClient, app: Seamline, clock: FixedClock, reconcile: CliRunner
+) -> None:
+    world = ShopWorld(client, app, clock)
+    order = place_and_ship(client, world, reported_order())
+    assert order["total"] == "170.00"
+    commerce = order["commerce"]
+    assert commerce["channel_total"] == "170.00"
+    assert [(li["sku"], li["order_line_no"], li["discounts"][0]["source"]) for li in commerce["lines"]] == [
+        (SKU, 1, "SPRING18"),
+        (OTHER, 2, "SPRING18"),
+    ]
+    assert commerce["shipping"][0]["price"] == "10.00"
+    assert commerce["ship_to"]["city"] == "Shippington"
+    assert order["tenders"] == [{"type": "shopify_payments", "amount": "170.00"}]
+
+    docs = documents(client, order["id"])
+    assert [(d["kind"], d["total"]) for d in docs] == [("invoice", "170.00"), ("payment", "170.00")]
+    invoice = docs[0]
+    assert invoice["extra"]["channel_total"] == "170.00"
+    assert [li["sku"] for li in invoice["lines"]] == [SKU, OTHER, "shipping"]
+
+    refund = shopify_refund(
+        [("1001", 1, "81.00", "0.00")],
+        refunded="80.00",
+        adjustments=(("refund_discrepancy", "1.00", "0.00"),),
+        currency="EUR",
+    )
+    refund["refund_line_items"][0]["line_item"]["sku"] = SKU
+    deliver(world, "refunds/create", refund)
+    docs = documents(client, order["id"])
+    assert [(d["kind"], d["total"]) for d in docs][2:] == [("credit_note", "80.00"), ("refund", "80.00")]
+    assert docs[2]["extra"]["channel_total"] == "80.00"
+    assert docs[3]["tenders"] == [{"tender": "shopify_payments", "amount": "80.00"}]
+
+    report = ok(client.get("/v1/finance/reconciliation"))
+    assert report["clean"], report
+    assert report["checked"]["channel_orders"] == 1
+    assert report["checked"]["channel_refunds"] == 1
+    assert reconcile.invoke(cli, ["reconcile"]).exit_code == 0
+
+    # Corrupt the invoice's total (its column, not its body): reconcile names it and exits 1.
+    with app.engine.begin() as conn:
+        conn.execute(update(finance_documents).where(finance_documents.c.id == invoice["id"]).values(total="178.00"))
+    report = ok(client.get("/v1/finance/reconciliation"))
+    assert not report["clean"]
+    found = {(d["check"], d["problem"], d["theirs"], d["ours"]) for d in report["money_differences"]}
+    assert ("channel", "invoice amount", "170.00", "178.00") in found
+    assert any(invoice["number"] in d["documents"] for d in report["money_differences"] if d["check"] == "document")
+    result = reconcile.invoke(cli, ["reconcile"])
+    assert result.exit_code == 1, result.output
+    assert invoice["number"] in result.output
+
+
+def test_a_shopify_order_with_a_tax_rate_we_do_not_know_is_held_and_posted_once_configured(
+    client: TestClient, app: Seamline, clock: FixedClock
+) -> None:
+    world = ShopWorld(client, app, clock)
+    payload = shopify_order(
+        [(SKU, "90.00", 1, "1001", [tax_line("IVA", 0.21, "18.90", "EUR")])],
+        discounts={},
+        shipping="0.00",
+        total="108.90",
+        currency="EUR",
+    )
+    payload["test"] = False
+    order = place_and_ship(client, world, payload)
+    assert documents(client, order["id"]) == []  # nothing posted: never a wrong amount
+    report = ok(client.get("/v1/finance/reconciliation"))
+    assert not report["clean"]
+    [held] = [d for d in report["money_differences"] if d["check"] == "held"]
+    assert held["problem"] == "unknown-tax"
+    assert "0.21" in held["detail"]
+
+    config = json.loads(json.dumps(CONFIG))
+    config["tax_codes"].append({"code": "IVA21", "rate": "0.21"})
+    ok(client.put("/v1/finance/config", json=config))
+    ok(client.post("/v1/finance/post-pending", json={}))
+    docs = documents(client, order["id"])
+    assert [(d["kind"], d["total"]) for d in docs] == [("invoice", "108.90"), ("payment", "108.90")]
+    assert docs[0]["lines"][0]["tax_code"] == "IVA21"
+    assert Decimal(docs[0]["lines"][0]["tax"]) == Decimal("18.90")
+    assert ok(client.get("/v1/finance/reconciliation"))["clean"]
