@@ -116,8 +116,8 @@ def test_the_reported_shopify_order_is_invoiced_paid_and_credited_at_shopifys_nu
 
     report = ok(client.get("/v1/finance/reconciliation"))
     assert report["clean"], report
-    assert report["checked"]["channel_orders"] == 1
-    assert report["checked"]["channel_refunds"] == 1
+    assert report["money_checked"]["channel_orders"] == 1
+    assert report["money_checked"]["channel_refunds"] == 1
     assert reconcile.invoke(cli, ["reconcile"]).exit_code == 0
 
     # Corrupt the invoice's total (its column, not its body): reconcile names it and exits 1.

@@ -7,7 +7,8 @@ between the two (a crash after the answer, before the record: the retry replays 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any, Protocol
 
 from seamline.finance import EXCHANGE_CREDIT, Document, DocumentKind, Posting
@@ -19,8 +20,18 @@ class ExportLedger(Protocol):
     def export_of(self, target: str, document_id: str) -> Mapping[str, Any] | None: ...
 
     def record_export(
-        self, target: str, document_id: str, *, entity: str, external_id: str, external_number: str | None
+        self,
+        target: str,
+        document_id: str,
+        *,
+        entity: str,
+        external_id: str,
+        external_number: str | None,
+        remote_total: Decimal | None = None,
     ) -> None: ...
+
+    def record_refusal(self, target: str, document_id: str, messages: Sequence[str]) -> None:
+        """The platform refused the document with these messages (its export state becomes ``refused``)."""
 
     def document_for(self, source_key: str) -> Mapping[str, Any] | None: ...
 

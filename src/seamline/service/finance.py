@@ -52,7 +52,7 @@ from seamline.finance.chart import ACCOUNT_CODE_RE
 from seamline.finance.reconcile import MoneyDifference, compare_channel_totals, document_consistency
 from seamline.finance.settlement import CASH_MOVEMENT_KINDS
 from seamline.service.app import Seamline
-from seamline.store import catalog_repo, finance_repo, ledger_repo, orders_repo
+from seamline.store import accounting_repo, catalog_repo, finance_repo, ledger_repo, orders_repo
 
 log = logging.getLogger("seamline.finance")
 
@@ -953,8 +953,8 @@ class FinanceDesk:
                     "sales": sum(1 for e in expected if e.kind == "sales_receipt"),
                     "returns": sum(1 for e in expected if e.kind == "credit_note"),
                     "shipped_orders": sum(1 for e in expected if e.kind == "invoice"),
-                    **money_checked,
                 },
+                "money_checked": money_checked,
                 "differences": [d.as_json() for d in differences],
                 "money_differences": [d.as_json() for d in money],
                 "unbalanced_entries": unbalanced,
@@ -1069,7 +1069,60 @@ class FinanceDesk:
                     detail=hold["detail"],
                 )
             )
-        checked = {"documents": len(docs), "channel_orders": orders_checked, "channel_refunds": returns_checked}
+        acknowledged = 0
+        for state in finance_repo.exported_states(conn):
+            name = (state["number"] or state["document_id"],)
+            if state["status"] == "exported":
+                acknowledged += 1
+                if state["remote_total"] is not None and state["remote_total"] != state["total"]:
+                    out.append(
+                        MoneyDifference(
+                            "accounting",
+                            state["target"],
+                            "acknowledged amount",
+                            state["currency"],
+                            state["remote_total"],
+                            state["total"],
+                            name,
+                            f"{state['target']} holds {state['remote_total']}, our document {state['total']}",
+                        )
+                    )
+            elif state["status"] == "refused":
+                out.append(
+                    MoneyDifference(
+                        "accounting",
+                        state["target"],
+                        "refused",
+                        state["currency"],
+                        None,
+                        state["total"],
+                        name,
+                        "; ".join(state["messages"] or []),
+                    )
+                )
+        for row in accounting_repo.list_connections(conn):
+            target = f"{row['kind']}:{row['code']}"
+            dead = finance_repo.dead_documents(conn, target)
+            for state in finance_repo.export_states(conn, target, status="pending", ids=dead, limit=len(dead) or 1):
+                if state["id"] in dead:
+                    out.append(
+                        MoneyDifference(
+                            "accounting",
+                            target,
+                            "dead",
+                            state["currency"],
+                            None,
+                            state["total"],
+                            (state["number"] or state["id"],),
+                            "its delivery was dead-lettered",
+                        )
+                    )
+        checked = {
+            "documents": len(docs),
+            "channel_orders": orders_checked,
+            "channel_refunds": returns_checked,
+            "acknowledged_exports": acknowledged,
+        }
         return out, checked
 
     # ---------------------------------------------------------------------------- accounting exports
@@ -1081,10 +1134,18 @@ class FinanceDesk:
         return self.app.read(lambda conn: finance_repo.get_export(conn, target, document_id))
 
     def record_export(
-        self, target: str, document_id: str, *, entity: str, external_id: str, external_number: str | None
+        self,
+        target: str,
+        document_id: str,
+        *,
+        entity: str,
+        external_id: str,
+        external_number: str | None,
+        remote_total: Decimal | None = None,
     ) -> None:
         """What an accounting system called a document we posted to it (the credit note allocation and the
-        payments need their invoice's id there)."""
+        payments need their invoice's id there), and the total it acknowledged; its export state becomes
+        ``exported``."""
         values = {
             "target": target,
             "document_id": document_id,
@@ -1093,7 +1154,121 @@ class FinanceDesk:
             "external_number": external_number,
             "exported_at": self._now(),
         }
-        self.app.write(lambda conn: finance_repo.save_export(conn, values))
+
+        def work(conn: Connection) -> None:
+            finance_repo.save_export(conn, values)
+            finance_repo.set_export_state(
+                conn,
+                target,
+                document_id,
+                "exported",
+                now=self._now(),
+                external_id=external_id,
+                remote_total=remote_total,
+            )
+
+        self.app.write(work)
+
+    def record_refusal(self, target: str, document_id: str, messages: Sequence[str]) -> None:
+        """The accounting system refused the document: its state is ``refused`` with the platform's messages
+        (fix the cause, then backfill with ``refused`` included to export it again)."""
+        self.app.write(
+            lambda conn: finance_repo.set_export_state(
+                conn, target, document_id, "refused", now=self._now(), messages=list(messages)
+            )
+        )
+
+    # ---------------------------------------------------------------------------- export states
+    def exports(
+        self,
+        target: str,
+        *,
+        status: str | None = None,
+        kind: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> tuple[list[dict[str, Any]], str | None, dict[str, int]]:
+        """Each document's export state on one connection (``pending``, ``exported`` with the remote id,
+        ``refused`` with the platform's messages, ``dead`` when its delivery was dead-lettered without a
+        refusal on record), filterable by state and kind, oldest first; and the count per state."""
+        problems = []
+        if status is not None and status not in finance_repo.EXPORT_STATES:
+            problems.append(FieldError("status", f"must be one of {', '.join(finance_repo.EXPORT_STATES)}"))
+        if kind is not None and kind not in {k.value for k in DocumentKind}:
+            problems.append(FieldError("kind", f"{kind!r} is not a document kind"))
+        after = None
+        if cursor is not None:
+            if not cursor.isdigit():
+                problems.append(FieldError("cursor", "is not a cursor this API gave out"))
+            else:
+                after = int(cursor)
+        if problems:
+            raise InvalidInput("bad query", problems)
+
+        def work(conn: Connection) -> tuple[list[dict[str, Any]], set[str], dict[str, int]]:
+            dead = finance_repo.dead_documents(conn, target)
+            if status in ("dead", "pending"):
+                # Dead-lettered without a state on record are stored as pending: split them here.
+                rows = finance_repo.export_states(
+                    conn, target, status="pending", kind=kind, after_seq=after, limit=limit
+                )
+                rows = [r for r in rows if (r["id"] in dead) == (status == "dead")]
+            else:
+                rows = finance_repo.export_states(conn, target, status=status, kind=kind, after_seq=after, limit=limit)
+            counts = finance_repo.count_exports(conn, target)
+            if dead:
+                flagged = len(finance_repo.export_states(conn, target, status="pending", ids=dead, limit=len(dead)))
+                counts["dead"] = counts.get("dead", 0) + flagged
+                counts["pending"] = counts.get("pending", 0) - flagged
+            return rows, dead, counts
+
+        rows, dead, counts = self.app.read(work)
+        items = [_export_view(r, "dead" if r["status"] == "pending" and r["id"] in dead else r["status"]) for r in rows]
+        next_cursor = str(rows[-1]["seq"]) if len(rows) == limit else None
+        return items, next_cursor, {k: v for k, v in counts.items() if v}
+
+    def backfill_candidates(
+        self,
+        conn: Connection,
+        target: str,
+        *,
+        include_refused: bool = False,
+        after_seq: int | None = None,
+        limit: int = 500,
+    ) -> list[Document]:
+        """Documents never exported to ``target`` (those made before the connection existed, those whose
+        delivery died), and the refused ones when asked: a page, oldest first."""
+        dead = finance_repo.dead_documents(conn, target)
+        statuses = ("pending", "refused") if include_refused else ("pending",)
+        ids: list[str] = []
+        while len(ids) < limit:
+            rows = finance_repo.export_states(conn, target, statuses=statuses, after_seq=after_seq, limit=limit)
+            if not rows:
+                break
+            after_seq = rows[-1]["seq"]
+            # A pending one already queued (attempted) waits for its delivery, unless that died.
+            ids += [r["id"] for r in rows if r["status"] == "refused" or not r["attempts"] or r["id"] in dead]
+        ids = ids[:limit]
+        return [Document.from_json(d) for d in finance_repo.document_bodies(conn, ids)]
+
+
+def _export_view(row: Mapping[str, Any], state: str) -> dict[str, Any]:
+    cur = row["currency"]
+    return {
+        "document_id": row["id"],
+        "number": row["number"],
+        "kind": row["kind"],
+        "currency": cur,
+        "total": _m(row["total"], cur),
+        "issued_on": row["issued_on"].isoformat(),
+        "order_id": row["order_id"],
+        "status": state,
+        "external_id": row["external_id"],
+        "messages": list(row["messages"]),
+        "acknowledged_total": None if row["remote_total"] is None else _m(row["remote_total"], cur),
+        "attempts": row["attempts"],
+        "updated_at": _iso(row["updated_at"]),
+    }
 
 
 def _items(payload: Any) -> list[Mapping[str, Any]]:

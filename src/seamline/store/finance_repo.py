@@ -17,14 +17,17 @@ from seamline.domain.money import minor_exponent
 from seamline.finance.documents import Document, DocumentKind, document_number
 from seamline.finance.journal import JournalEntry
 from seamline.store.tables import (
+    deliveries,
     finance_config,
     finance_documents,
+    finance_export_states,
     finance_exports,
     finance_holds,
     journal_entries,
     journal_lines,
     order_lines,
     orders,
+    outbox_events,
     processor_transactions,
     return_lines,
     returns,
@@ -647,3 +650,163 @@ def documents_by_kind(conn: Connection, kinds: Iterable[DocumentKind]) -> list[d
         row["total"] = money(row["total"], row["currency"])
         out.append(row)
     return out
+
+
+# ------------------------------------------------------------------------------------------------ export states
+EXPORT_STATES = ("pending", "exported", "refused", "dead")
+
+
+def set_export_state(
+    conn: Connection,
+    target: str,
+    document_id: str,
+    status: str,
+    *,
+    now: datetime,
+    external_id: str | None = None,
+    messages: Sequence[str] = (),
+    remote_total: Decimal | None = None,
+) -> None:
+    """A document's export state on one connection; every call counts as an attempt."""
+    s = finance_export_states.c
+    values = {
+        "target": target,
+        "document_id": document_id,
+        "status": status,
+        "external_id": external_id,
+        "messages": list(messages),
+        "remote_total": remote_total,
+        "attempts": 1,
+        "updated_at": now,
+    }
+    update_values: dict[str, Any] = {
+        "status": status,
+        "messages": list(messages),
+        "attempts": s.attempts + 1,
+        "updated_at": now,
+    }
+    if external_id is not None:
+        update_values["external_id"] = external_id
+    if remote_total is not None:
+        update_values["remote_total"] = remote_total
+    insert_on_conflict(conn, finance_export_states, ["target", "document_id"], values, update_values)
+
+
+def exportable(conn: Connection) -> Any:
+    """Documents an accounting system is told about: not a till's (its store's settlement journal is)."""
+    d = finance_documents.c
+    return (d.kind != DocumentKind.SALES_RECEIPT.value) & ~(
+        (d.kind == DocumentKind.CREDIT_NOTE.value) & (d.posting == "settlement")
+    )
+
+
+def export_states(
+    conn: Connection,
+    target: str,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    ids: Iterable[str] | None = None,
+    statuses: Sequence[str] | None = None,
+    after_seq: int | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Each exportable document with its state on ``target`` (``pending`` when nothing was tried), in
+    posting order. ``status`` filters; ``dead`` is read by the caller from the dead letters."""
+    d, s = finance_documents.c, finance_export_states.c
+    state = func.coalesce(s.status, literal("pending"))
+    query = (
+        select(
+            d.seq,
+            d.id,
+            d.number,
+            d.kind,
+            d.currency,
+            d.total,
+            d.issued_on,
+            d.order_id,
+            d.created_at,
+            state.label("status"),
+            s.external_id,
+            s.messages,
+            s.remote_total,
+            s.attempts,
+            s.updated_at,
+        )
+        .select_from(finance_documents.outerjoin(finance_export_states, (s.document_id == d.id) & (s.target == target)))
+        .where(exportable(conn))
+    )
+    if status is not None:
+        query = query.where(state == status)
+    if statuses is not None:
+        query = query.where(state.in_(list(statuses)))
+    if ids is not None:
+        query = query.where(d.id.in_(sorted(ids)))
+    if kind is not None:
+        query = query.where(d.kind == kind)
+    if after_seq is not None:
+        query = query.where(d.seq > after_seq)
+    out = []
+    for r in conn.execute(query.order_by(d.seq).limit(limit)).mappings():
+        row = dict(r)
+        row["total"] = money(row["total"], row["currency"])
+        if row["remote_total"] is not None:
+            row["remote_total"] = money(row["remote_total"], row["currency"])
+        row["messages"] = list(row["messages"] or [])
+        row["attempts"] = int(row["attempts"] or 0)
+        out.append(row)
+    return out
+
+
+def exported_states(conn: Connection) -> list[dict[str, Any]]:
+    """Every recorded state of every connection, with the document's total (for the reconcile)."""
+    d, s = finance_documents.c, finance_export_states.c
+    rows = conn.execute(
+        select(s.target, s.document_id, s.status, s.remote_total, s.messages, d.number, d.total, d.currency)
+        .join(finance_documents, d.id == s.document_id)
+        .order_by(s.target, d.seq)
+    ).mappings()
+    out = []
+    for r in rows:
+        row = dict(r)
+        row["total"] = money(row["total"], row["currency"])
+        if row["remote_total"] is not None:
+            row["remote_total"] = money(row["remote_total"], row["currency"])
+        out.append(row)
+    return out
+
+
+def dead_documents(conn: Connection, target: str) -> set[str]:
+    """Documents whose delivery to ``target`` was dead-lettered (refused for good or out of attempts)."""
+    rows = conn.execute(
+        select(outbox_events.c.payload)
+        .join(deliveries, deliveries.c.event_id == outbox_events.c.id)
+        .where(deliveries.c.subscriber == target, deliveries.c.status == "dead")
+    )
+    out: set[str] = set()
+    for (payload,) in rows:
+        document = (payload or {}).get("document") if isinstance(payload, Mapping) else None
+        if isinstance(document, Mapping) and document.get("id"):
+            out.add(str(document["id"]))
+    return out
+
+
+def count_exports(conn: Connection, target: str) -> dict[str, int]:
+    d, s = finance_documents.c, finance_export_states.c
+    state = func.coalesce(s.status, literal("pending"))
+    rows = conn.execute(
+        select(state, func.count())
+        .select_from(finance_documents.outerjoin(finance_export_states, (s.document_id == d.id) & (s.target == target)))
+        .where(exportable(conn))
+        .group_by(state)
+    )
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def document_bodies(conn: Connection, ids: Sequence[str]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    rows = conn.execute(
+        select(finance_documents).where(finance_documents.c.id.in_(list(ids))).order_by(finance_documents.c.seq)
+    ).mappings()
+    return [_doc(r) for r in rows]

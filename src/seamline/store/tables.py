@@ -900,6 +900,7 @@ finance_export_states = Table(
     Column("status", String(16), nullable=False),
     Column("external_id", String(64)),
     Column("messages", JSON, nullable=False),  # the platform's validation messages when refused
+    Column("remote_total", Money),  # the total the platform acknowledged (its Total / Amount)
     Column("attempts", Integer, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index(None, "status", "target"),

@@ -114,7 +114,14 @@ class QuickBooksExporter:
             )
             return "found"
         external_id, number = mapper.created(answer, entity)
-        self.exports.record_export(self.target, doc.id, entity=entity, external_id=external_id, external_number=number)
+        self.exports.record_export(
+            self.target,
+            doc.id,
+            entity=entity,
+            external_id=external_id,
+            external_number=number,
+            remote_total=mapper.acknowledged_total(answer, entity),
+        )
         return "created"
 
     def deliver(self, delivery: Delivery) -> Delivered:
@@ -122,6 +129,8 @@ class QuickBooksExporter:
         try:
             self.export(doc)
         except ChannelError as exc:
+            if isinstance(exc, QuickBooksRejected):
+                self.exports.record_refusal(self.target, doc.id, [f"{code} {text}" for code, text in exc.errors])
             raise delivery_outcome(exc, refused=f"QuickBooks refused {doc.kind.value} {doc.number}") from exc
         except WaitingFor as exc:
             raise DeliveryFailed(str(exc)) from exc

@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("external_id", sa.String(length=64), nullable=True),
         sa.Column("messages", sa.JSON(), nullable=False),
+        sa.Column("remote_total", sa.Numeric(precision=14, scale=4), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("target", "document_id", name=op.f("pk_finance_export_states")),
