@@ -1178,6 +1178,9 @@ class FinanceDesk:
             )
         )
 
+    def export_attempts(self, target: str, document_id: str) -> int:
+        return self.app.read(lambda conn: finance_repo.export_attempts(conn, target, document_id))
+
     # ---------------------------------------------------------------------------- export states
     def exports(
         self,

@@ -810,3 +810,12 @@ def document_bodies(conn: Connection, ids: Sequence[str]) -> list[dict[str, Any]
         select(finance_documents).where(finance_documents.c.id.in_(list(ids))).order_by(finance_documents.c.seq)
     ).mappings()
     return [_doc(r) for r in rows]
+
+
+def export_attempts(conn: Connection, target: str, document_id: str) -> int:
+    """Changes of the document's export state on ``target`` that were not an export (0 when none)."""
+    s = finance_export_states.c
+    row = conn.execute(select(s.status, s.attempts).where(s.target == target, s.document_id == document_id)).first()
+    if row is None or row.status == "exported":
+        return 0
+    return int(row.attempts)

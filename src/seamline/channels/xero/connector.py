@@ -19,6 +19,7 @@ from decimal import Decimal
 from seamline.channels.accounting import (
     ExportLedger,
     WaitingFor,
+    attempt_step,
     idempotency_key,
     needs,
     paid_by_exchange,
@@ -120,7 +121,8 @@ class XeroExporter:
         self, doc: Document, collection: str, body: object, entity: str, id_key: str, number_key: str | None = None
     ) -> str:
         try:
-            answer = self.client.create(collection, body, idempotency_key=self._key(doc))
+            step = attempt_step("create", self.exports.export_attempts(self.target, doc.id))
+            answer = self.client.create(collection, body, idempotency_key=self._key(doc, step))
             # Xero answers 200 with each item's own status (summarizeErrors=false): read the item.
             external_id, number = mapper.created(answer, collection, id_key, number_key)
         except (XeroRejected, mapper.XeroItemRefused) as exc:
