@@ -18,7 +18,8 @@ from seamline.cli.main import app as cli
 from seamline.domain.clock import FixedClock
 from seamline.service import Seamline
 from seamline.store.tables import finance_documents
-from tests.conftest import receive
+from tests.conftest import ADMIN_TOKEN, receive
+from tests.integration.test_dashboard_pages import log_in
 from tests.integration.shopify_world import CHANNEL, SKU, ShopWorld
 from tests.shopify_payloads import shopify_order, shopify_refund, tax_line
 
@@ -117,6 +118,13 @@ def test_the_reported_shopify_order_is_invoiced_paid_and_credited_at_shopifys_nu
     report = ok(client.get("/v1/finance/reconciliation"))
     assert report["clean"], report
     assert report["money_checked"]["channel_orders"] == 1
+    page = log_in(client, next_url=f"/orders/{order['id']}").get(f"/orders/{order['id']}").text
+    money = page.split('data-testid="order-money"', 1)[1].split("</section>", 1)[0]
+    assert "SPRING18" in money
+    assert 'data-testid="channel-total">170.00 EUR' in money
+    assert 'data-testid="computed-total">170.00 EUR' in money
+    assert "Shippington" in money
+    client.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
     assert report["money_checked"]["channel_refunds"] == 1
     assert reconcile.invoke(cli, ["reconcile"]).exit_code == 0
 

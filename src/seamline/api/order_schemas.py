@@ -79,6 +79,13 @@ class OrderOut(Response):
     currency: str
     total: str
     lines: list[OrderLineOut]
+    commerce: dict[str, Any] | None = Field(
+        default=None,
+        description="the channel's commercial truth: per line unit price, discounts (with their allocation), tax "
+        "lines and duties; shipping lines; ship-to and bill-to; the buyer; payments by tender and gateway; the "
+        "currency and presentment currency; the channel's own total (channel_total) and what its lines add up "
+        "to (computed_total)",
+    )
 
 
 class OrderList(Response):
