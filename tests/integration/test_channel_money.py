@@ -169,4 +169,56 @@ def test_a_shopify_order_with_a_tax_rate_we_do_not_know_is_held_and_posted_once_
     assert [(d["kind"], d["total"]) for d in docs] == [("invoice", "108.90"), ("payment", "108.90")]
     assert docs[0]["lines"][0]["tax_code"] == "IVA21"
     assert Decimal(docs[0]["lines"][0]["tax"]) == Decimal("18.90")
-    assert ok(client.get("/v1/finance/reconciliation"))["clean"]
+    report = ok(client.get("/v1/finance/reconciliation"))
+    assert report["clean"], report
+
+
+def test_an_order_sent_to_the_api_with_its_channels_numbers_is_invoiced_in_parts_to_its_total(
+    client: TestClient,
+) -> None:
+    from tests.integration.order_world import seed_channels
+
+    seed_channels(client)
+    ok(client.put("/v1/finance/config", json=CONFIG), 201)
+    receive(client, SKU, 5)
+    body = {
+        "channel": "web",
+        "external_id": "API-1",
+        "currency": "EUR",
+        "lines": [{"sku": SKU, "qty": 3, "unit_price": "50.00"}],
+        "commerce": {
+            "channel_total": "172.00",
+            "lines": [
+                {
+                    "discounts": [{"amount": "10.00", "source": "VIP"}],
+                    "tax_lines": [{"title": "VAT", "rate": "0.20", "amount": "28.00"}],
+                }
+            ],
+            "shipping": [{"title": "DHL", "price": "3.33", "tax_lines": [{"rate": "0.20", "amount": "0.67"}]}],
+            "ship_to": {"name": "Ada", "city": "Leeds", "country": "GB"},
+            "payments": [{"tender": "card", "amount": "100.00", "gateway": "stripe"}],
+        },
+    }
+    mismatched = json.loads(json.dumps(body))
+    mismatched["commerce"]["lines"].append({})
+    bad = client.post("/v1/orders", json=mismatched)
+    assert bad.status_code == 422, bad.text
+    assert ok(client.get("/v1/orders", params={"channel": "web"}))["items"] == []
+
+    order = ok(client.post("/v1/orders", json=body), 201)
+    assert order["total"] == "172.00"
+    assert order["tenders"] == [{"type": "card", "amount": "100.00"}]  # part paid, the rest outstanding
+    ok(client.post(f"/v1/orders/{order['id']}/pick", json={"lines": [{"sku": SKU, "qty": 1}]}))
+    ok(client.post(f"/v1/orders/{order['id']}/pack", json={}))
+    ok(client.post(f"/v1/orders/{order['id']}/ship", json={}))
+    ok(client.post(f"/v1/orders/{order['id']}/pick", json={}))
+    ok(client.post(f"/v1/orders/{order['id']}/pack", json={}))
+    ok(client.post(f"/v1/orders/{order['id']}/ship", json={}))
+    docs = documents(client, order["id"])
+    invoices = [Decimal(d["total"]) for d in docs if d["kind"] == "invoice"]
+    # 1 of 3 units first (with the shipping): 50 - 3.33 + 9.33 tax + 4.00 shipping; then the other 2.
+    assert invoices == [Decimal("60.00"), Decimal("112.00")]
+    assert sum(invoices) == Decimal("172.00")
+    assert [d["total"] for d in docs if d["kind"] == "payment"] == ["60.00", "40.00"]
+    report = ok(client.get("/v1/finance/reconciliation"))
+    assert report["clean"], report

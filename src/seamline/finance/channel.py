@@ -208,7 +208,7 @@ def invoice_lines(
                         tax_code_for((), config, "duty"),
                         False,
                         currency,
-                        line.order_line_no,
+                        None,
                     )
                 )
     total = sum((li.gross for li in out), ZERO)
