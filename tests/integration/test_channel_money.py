@@ -19,8 +19,8 @@ from seamline.domain.clock import FixedClock
 from seamline.service import Seamline
 from seamline.store.tables import finance_documents
 from tests.conftest import ADMIN_TOKEN, receive
-from tests.integration.test_dashboard_pages import log_in
 from tests.integration.shopify_world import CHANNEL, SKU, ShopWorld
+from tests.integration.test_dashboard_pages import log_in
 from tests.shopify_payloads import shopify_order, shopify_refund, tax_line
 
 OTHER = "OVS-001-OLV-L"
