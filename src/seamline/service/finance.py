@@ -315,9 +315,34 @@ class FinanceDesk:
         if order is None or order["kind"] != "pos":
             return []
         currency = order["currency"]
-        lines = self._priced(
-            conn, config, currency, "retail", [(li.line_no, li.sku, li.qty, li.unit_price) for li in order["lines"]]
-        )
+        commerce = OrderCommerce.from_json(order["commerce"]) if order.get("commerce") else None
+        channel_extra: dict[str, Any] = {}
+        if commerce is not None and commerce.channel_totals.get("has_taxes") == "true":
+            # The till sent its tax lines: the receipt is its numbers, not our chart's recomputation.
+            try:
+                built = invoice_lines(
+                    commerce,
+                    currency,
+                    config,
+                    {li.order_line_no: li.qty for li in commerce.lines if li.order_line_no is not None},
+                    {},
+                    first=True,
+                    descriptions=self._descriptions(conn, [li.sku for li in order["lines"]]),
+                )
+            except Unreproducible as exc:
+                self._hold(conn, f"sale:{order_id}", DocumentKind.SALES_RECEIPT, exc, order_id=order_id)
+                return []
+            finance_repo.resolve_hold(conn, f"sale:{order_id}", self._now())
+            lines: tuple[Any, ...] = built.lines
+            channel_extra = {"channel_total": None if built.channel_total is None else str(built.channel_total)}
+        else:
+            lines = self._priced(
+                conn,
+                config,
+                currency,
+                "retail",
+                [(li.line_no, li.sku, li.qty, li.unit_price) for li in order["lines"]],
+            )
         doc = Document(
             id="doc_" + uuid.uuid4().hex,
             kind=DocumentKind.SALES_RECEIPT,
@@ -334,7 +359,11 @@ class FinanceDesk:
             customer_id=order["customer_id"],
             memo=f"till sale {order['external_id']} at {order['location']}",
             source_key=f"sale:{order_id}",
-            extra={"occurred_at": _iso(order["occurred_at"]), "exchange_of": order["exchange_of"]},
+            extra={
+                "occurred_at": _iso(order["occurred_at"]),
+                "exchange_of": order["exchange_of"],
+                **channel_extra,
+            },
         )
         posted = self._post(conn, doc, config, order["trace_id"])
         return [posted] if posted else []

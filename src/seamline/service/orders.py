@@ -100,6 +100,8 @@ class SaleRequest:
     occurred_at: datetime | None = None
     channel: str | None = None
     force: bool = False
+    #: The till's own numbers (a Square order's base prices, discounts, taxes and total), kept with the sale.
+    commerce: OrderCommerce | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -715,6 +717,7 @@ class OrderDesk:
             occurred_at=occurred_at,
             force=req.force,
             trace_id=trace_id,
+            commerce=req.commerce,
         )
         view = self.order_view(conn, order_id)
         if (
@@ -795,6 +798,7 @@ class OrderDesk:
                 "status": OrderStatus.CLOSED.value,
                 "currency": currency,
                 "total": self._total(lines),
+                **({} if commerce is None else {"commerce": commerce.as_json()}),
                 "location": location,
                 "prebook": False,
                 "exchange_of": exchange_of,
