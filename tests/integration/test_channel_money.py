@@ -222,3 +222,19 @@ def test_an_order_sent_to_the_api_with_its_channels_numbers_is_invoiced_in_parts
     assert [d["total"] for d in docs if d["kind"] == "payment"] == ["60.00", "40.00"]
     report = ok(client.get("/v1/finance/reconciliation"))
     assert report["clean"], report
+
+
+def test_a_shipping_only_refund_is_a_credit_note_of_what_shopify_refunded(
+    client: TestClient, app: Seamline, clock: FixedClock
+) -> None:
+    world = ShopWorld(client, app, clock)
+    order = place_and_ship(client, world, reported_order())
+    refund = shopify_refund([], refunded="10.00", shipping=("10.00", "0.00"), currency="EUR")
+    deliver(world, "refunds/create", refund)
+    deliver(world, "refunds/create", refund)  # a repeated delivery refunds once
+    docs = documents(client, order["id"])
+    assert [(d["kind"], d["total"]) for d in docs][2:] == [("credit_note", "10.00"), ("refund", "10.00")]
+    assert [li["sku"] for li in docs[2]["lines"]] == ["shipping"]
+    assert ok(client.get(f"/v1/orders/{order['id']}"))["status"] == "shipped"  # no goods came back
+    report = ok(client.get("/v1/finance/reconciliation"))
+    assert report["clean"], report

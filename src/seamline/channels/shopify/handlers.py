@@ -56,6 +56,7 @@ from sqlalchemy import Connection
 
 from seamline.channels.canonical import (
     FulfillmentReport,
+    InboundRefund,
     InventoryLevelReport,
     OrderMapping,
     OrderVerdict,
@@ -274,12 +275,26 @@ class RefundHandler:
         if unshipped:
             self._cancel_unshipped(conn, order, unshipped, refund.external_id)
         if not back:
+            self._refund_money_only(conn, order, refund, unshipped)
             return
         location = next((loc for _, _, _, loc in back if loc), None) or self._default_location(conn, order)
         lines = [ReturnRequestLine(sku, qty, condition) for sku, qty, condition, _ in back]
         commerce = _refund_commerce(refund.commerce, order.get("commerce"))
         view = self.desk.record_return(conn, ReturnRequest(order_id, location, lines, commerce=commerce))
         shopify_repo.set_document(conn, channel.code, "refund", refund.external_id, str(view["id"]))
+
+    def _refund_money_only(
+        self, conn: Connection, order: Mapping[str, Any], refund: InboundRefund, unshipped: int
+    ) -> None:
+        """Money refunded without goods coming back (shipping alone, a goodwill adjustment) is a return of no
+        lines carrying what Shopify refunded: its credit note and refund are the channel's figures. A refund
+        of units never shipped (a cancellation) credits nothing: nothing was invoiced for them."""
+        commerce = _refund_commerce(refund.commerce, order.get("commerce"))
+        if commerce is None or unshipped or not commerce.payments or commerce.lines:
+            return
+        location = self._default_location(conn, order)
+        view = self.desk.record_return(conn, ReturnRequest(order["id"], location, [], commerce=commerce))
+        shopify_repo.set_document(conn, self.channel.code, "refund", refund.external_id, str(view["id"]))
 
     def _cancel_unshipped(self, conn: Connection, order: Mapping[str, Any], units: int, refund_id: str) -> None:
         status = OrderStatus(order["status"])
