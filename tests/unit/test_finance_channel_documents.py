@@ -10,9 +10,18 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from seamline.channels.shopify import mapper
-from seamline.domain.commerce import OrderCommerce, RefundCommerce
+from seamline.domain.commerce import (
+    CommerceLine,
+    DiscountAllocation,
+    OrderCommerce,
+    RefundCommerce,
+    ShippingLine,
+    TaxLine,
+)
 from seamline.finance import Document, DocumentKind, FinanceConfig, Posting, TaxCode, document_entry
 from seamline.finance.channel import Unreproducible, credit_note_lines, invoice_lines
 from seamline.finance.journal import trial_balance
@@ -211,3 +220,67 @@ def test_the_journal_of_invoice_and_credit_note_balances_in_total() -> None:
     ]
     balances = trial_balance([e for e in entries if e is not None])
     assert balances[(CONFIG.account("receivable"), "USD")] == D("89.00")  # 170.00 invoiced less 81.00 credited
+
+
+# -- any order, shipped in any parts, is invoiced to exactly the channel's total ------------------------------
+@st.composite
+def channel_orders(draw: st.DrawFn) -> tuple[OrderCommerce, list[dict[int, int]]]:
+    """A channel order with per-line discounts and tax as a channel rounds them (per line, to the cent),
+    shipping, inclusive or exclusive tax; and its units shipped in random parts."""
+    inclusive = draw(st.booleans())
+    rate = draw(st.sampled_from([D(0), D("0.06"), D("0.2")]))
+    lines = []
+    total = D(0)
+    for no in range(1, draw(st.integers(1, 4)) + 1):
+        qty = draw(st.integers(1, 7))
+        price = D(draw(st.integers(1, 30000))) / 100
+        gross = price * qty
+        discount = D(draw(st.integers(0, int(gross * 100)))) / 100
+        base = gross - discount
+        tax = (base - base / (1 + rate) if inclusive else base * rate).quantize(D("0.01"))
+        lines.append(
+            CommerceLine(
+                str(no),
+                f"line {no}",
+                qty,
+                price,
+                f"SKU-{no}",
+                no,
+                discounts=(DiscountAllocation(discount, "CODE"),) if discount else (),
+                tax_lines=(TaxLine("tax", rate, tax),) if rate else (),
+            )
+        )
+        total += base + (D(0) if inclusive else tax)
+    ship_price = D(draw(st.integers(0, 2000))) / 100
+    ship_tax = (ship_price - ship_price / (1 + rate) if inclusive else ship_price * rate).quantize(D("0.01"))
+    shipping = (ShippingLine("post", ship_price, (), (TaxLine("tax", rate, ship_tax),) if rate else ()),)
+    total += ship_price + (D(0) if inclusive else ship_tax)
+    commerce = OrderCommerce("test", "USD", "USD", inclusive, tuple(lines), total, shipping)
+    left = {li.order_line_no: li.qty for li in lines}
+    parts: list[dict[int, int]] = []
+    while any(left.values()):
+        part = {no: draw(st.integers(0, n)) for no, n in left.items() if n}
+        if not any(part.values()):
+            no = next(no for no, n in left.items() if n)
+            part[no] = left[no]
+        for no, n in part.items():
+            left[no] -= n
+        parts.append({no: n for no, n in part.items() if n})
+    return commerce, parts
+
+
+@settings(max_examples=300, deadline=None)
+@given(channel_orders())
+def test_invoices_of_any_order_shipped_in_any_parts_add_up_to_the_channels_total(
+    case: tuple[OrderCommerce, list[dict[int, int]]],
+) -> None:
+    commerce, parts = case
+    invoiced: dict[int, int] = {}
+    totals = []
+    for i, part in enumerate(parts):
+        doc = invoice_lines(commerce, "USD", CONFIG, part, invoiced, first=i == 0)
+        _balanced(_doc(DocumentKind.INVOICE, doc.lines, doc.total))
+        totals.append(doc.total)
+        for no, n in part.items():
+            invoiced[no] = invoiced.get(no, 0) + n
+    assert sum(totals, D(0)) == commerce.channel_total
