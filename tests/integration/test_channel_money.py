@@ -160,6 +160,11 @@ def test_a_shopify_order_with_a_tax_rate_we_do_not_know_is_held_and_posted_once_
     [held] = [d for d in report["money_differences"] if d["check"] == "held"]
     assert held["problem"] == "unknown-tax"
     assert "0.21" in held["detail"]
+    page = log_in(client, next_url="/exceptions").get("/exceptions").text
+    card = page.split('data-testid="finance-holds"', 1)[1].split("</section>", 1)[0]
+    assert "unknown-tax" in card
+    assert "no tax code in the finance configuration has that rate" in card
+    client.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
 
     config = json.loads(json.dumps(CONFIG))
     config["tax_codes"].append({"code": "IVA21", "rate": "0.21"})
