@@ -243,3 +243,32 @@ def test_a_shipping_only_refund_is_a_credit_note_of_what_shopify_refunded(
     assert ok(client.get(f"/v1/orders/{order['id']}"))["status"] == "shipped"  # no goods came back
     report = ok(client.get("/v1/finance/reconciliation"))
     assert report["clean"], report
+
+
+def test_a_sandbox_shop_order_fulfilled_and_refunded_ties_out_without_refund_transactions(
+    client: TestClient, app: Seamline, clock: FixedClock
+) -> None:
+    """The Shopify sandbox's refund sends no transactions: what the refund lines come to goes back to the
+    order's own tender, and the credit note, the refund and Shopify's line amounts agree."""
+    from tests.integration.test_shopify_webhooks import fulfilled_outside
+
+    world = ShopWorld(client, app, clock)
+    world.publish()
+    ok(client.put("/v1/finance/config", json=CONFIG), 201)
+    receive(client, SKU, 3)
+    placed = world.sandbox.place_order([(SKU, 2)])
+    world.send_shop_events()
+    world.process()
+    fulfilled_outside(world, placed.id)
+    world.send_shop_events()
+    world.process()
+    world.sandbox.refund(placed.id, [(SKU, 1, "return")], location_id=world.online)
+    world.send_shop_events()
+    world.process()
+    [order] = ok(client.get("/v1/orders", params={"channel": CHANNEL}))["items"]
+    docs = documents(client, order["id"])
+    kinds = [(d["kind"], d["total"]) for d in docs]
+    assert kinds == [("invoice", "178.00"), ("payment", "178.00"), ("credit_note", "89.00"), ("refund", "89.00")]
+    assert docs[3]["tenders"][0]["tender"] == docs[1]["tenders"][0]["tender"]  # back to what paid
+    report = ok(client.get("/v1/finance/reconciliation"))
+    assert report["clean"], report

@@ -492,7 +492,9 @@ class FinanceDesk:
             finance_repo.resolve_hold(conn, f"return:{return_id}", self._now())
             lines: tuple[Any, ...] = built.lines
             value = built.total
-            tenders = refund_tenders(channel_refund)
+            # What the channel's transactions paid back; without any, what the order queue refunded to the
+            # order's tenders (the same amount: the channel's refund lines, shipping and adjustments).
+            tenders = refund_tenders(channel_refund) or list(ret["refunds"])
             channel_extra = {
                 "channel_total": None if built.channel_total is None else str(built.channel_total),
                 "channel": {"refund": channel_refund.external_id},

@@ -865,12 +865,21 @@ class OrderDesk:
         return_id = "ret_" + uuid.uuid4().hex
         self._book_return(conn, order, return_id, location, planned, trace_id)
         value = sum((line.amount for line in planned), Decimal(0))
-        if req.commerce is not None:
+        paid_back = (
+            []
+            if req.commerce is None
+            else [
+                (p.tender, p.amount) for p in req.commerce.payments if p.settled and p.kind == "refund" and p.amount > 0
+            ]
+        )
+        if paid_back:
             # The channel paid back what its refund transactions say, to the gateways they name.
-            refund = [(p.tender, p.amount) for p in req.commerce.payments if p.settled and p.amount > 0]
+            refund = paid_back
         else:
+            # No transaction sent: the channel's refunded amount goes back to the order's own tenders.
+            due = value if req.commerce is None else req.commerce.computed_total
             refund = split_refund(
-                value,
+                due,
                 order["tenders"],
                 orders_repo.refunded_by_tender(conn, order["id"], order["currency"]),
                 req.refund_tender,
