@@ -95,6 +95,7 @@ def insert_document(conn: Connection, doc: Document, *, now: datetime, trace_id:
         "body": body,
         "created_at": now,
         "trace_id": trace_id,
+        "units": sum(line.qty for line in doc.lines if _order_units(line.order_line_no, line.sku)),
     }
     seq = _insert_ignore(conn, finance_documents, values, ["source_key"], finance_documents.c.seq)
     if seq is None:
@@ -190,12 +191,17 @@ def payments_applied(conn: Connection, order_id: str) -> dict[str, Decimal]:
     return dict(out)
 
 
+def _order_units(order_line_no: Any, sku: Any) -> bool:
+    """A document line that counts units of an order line (shipping and duty lines name one, count none)."""
+    return order_line_no is not None and sku not in ("shipping", "duty")
+
+
 def invoiced_units(conn: Connection, order_id: str) -> dict[int, int]:
     """Order line number → units already invoiced (shipping, fees and duties are lines of no order line)."""
     out: dict[int, int] = defaultdict(int)
     for doc in documents_of_order(conn, order_id, DocumentKind.INVOICE):
         for line in doc["lines"]:
-            if line.get("order_line_no") is not None and line.get("sku") not in ("shipping", "duty"):
+            if _order_units(line.get("order_line_no"), line.get("sku")):
                 out[int(line["order_line_no"])] += int(line["qty"])
     return dict(out)
 
@@ -460,16 +466,25 @@ def unposted_returns(conn: Connection, limit: int) -> list[str]:
 
 def uninvoiced_orders(conn: Connection, limit: int) -> list[str]:
     """Orders (not till sales) whose shipped value exceeds what their invoices total; an order with the
-    channel's numbers is invoiced at them (below list when discounted), so it is one shipped and never
-    invoiced, or one held for a person."""
-    invoice_of = exists().where(
-        finance_documents.c.order_id == orders.c.id, finance_documents.c.kind == DocumentKind.INVOICE.value
+    channel's numbers is invoiced at them (below list when discounted), so for it units count: shipped units
+    beyond those its invoices carry (a posting that failed, one held for a person)."""
+    shipped_units = (
+        select(func.coalesce(func.sum(order_lines.c.shipped), 0))
+        .where(order_lines.c.order_id == orders.c.id)
+        .scalar_subquery()
     )
-    held = exists().where(finance_holds.c.order_id == orders.c.id, finance_holds.c.resolved_at.is_(None))
-    has_shipped = exists().where(order_lines.c.order_id == orders.c.id, order_lines.c.shipped > 0)
+    invoiced = (
+        select(func.coalesce(func.sum(finance_documents.c.units), 0))
+        .where(finance_documents.c.order_id == orders.c.id, finance_documents.c.kind == DocumentKind.INVOICE.value)
+        .scalar_subquery()
+    )
     channel_rows = conn.execute(
         select(orders.c.id)
-        .where(orders.c.kind != "pos", orders.c.commerce.is_not(None), has_shipped, (~invoice_of) | held)
+        .where(
+            orders.c.kind != "pos",
+            orders.c.commerce.is_not(None),
+            shipped_units > invoiced,
+        )
         .order_by(orders.c.seq)
         .limit(limit)
     )

@@ -764,6 +764,7 @@ finance_documents = Table(
     Column("body", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("trace_id", String(64)),
+    Column("units", Integer),  # an invoice's units of order lines (shipping, fees and duties are none)
     Index(None, "order_id"),
     Index(None, "return_id"),
     Index(None, "posting", "store", "settlement_id", "issued_on"),

@@ -24,6 +24,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("commerce", sa.JSON(), nullable=True))
     with op.batch_alter_table("returns", schema=None) as batch_op:
         batch_op.add_column(sa.Column("commerce", sa.JSON(), nullable=True))
+    with op.batch_alter_table("finance_documents", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("units", sa.Integer(), nullable=True))
     op.create_table(
         "finance_holds",
         sa.Column("source_key", sa.String(length=200), nullable=False),
@@ -62,6 +64,8 @@ def downgrade() -> None:
     with op.batch_alter_table("finance_holds", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_finance_holds_order_id"))
     op.drop_table("finance_holds")
+    with op.batch_alter_table("finance_documents", schema=None) as batch_op:
+        batch_op.drop_column("units")
     with op.batch_alter_table("returns", schema=None) as batch_op:
         batch_op.drop_column("commerce")
     with op.batch_alter_table("orders", schema=None) as batch_op:
