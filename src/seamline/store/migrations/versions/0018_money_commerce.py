@@ -1,8 +1,8 @@
 """money that ties out (issue 17): the channel's commercial truth on orders and returns, finance holds,
 and each document's export state per accounting connection
 
-Revision ID: 0017_money
-Revises: 0016
+Revision ID: 0018_money
+Revises: 0017
 Create Date: 2026-12-07 19:45:00.000000
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 from seamline.store.types import UTCDateTime
 
-revision = "0017_money"
-down_revision = "0016"
+revision = "0018_money"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
