@@ -173,22 +173,26 @@ def test_our_credit_note_payment_and_journal_have_the_documented_shapes() -> Non
     assert [line["LineAmount"] for line in body["ManualJournals"][0]["JournalLines"]] == [100, -100]
 
 
+SUMMARIZED = {"summarizeErrors": "true"}
+
+
 def test_the_sandbox_refuses_what_xero_refuses() -> None:
+    """With ``summarizeErrors=true`` a refusal is a ``ValidationException`` (400)."""
     sandbox, client = xero()
     unbalanced = fixture("create_manual_journals")
     unbalanced["ManualJournals"][0]["JournalLines"][1]["LineAmount"] = -99
-    response = client.put("/ManualJournals", json=unbalanced)
+    response = client.put("/ManualJournals", json=unbalanced, params=SUMMARIZED)
     assert response.status_code == 400
     assert response.json()["Type"] == "ValidationException"
     assert "must equal total credits" in json.dumps(response.json())
     wrong_total = fixture("create_invoices")
     wrong_total["Invoices"][0]["Contact"] = {"Name": "Someone"}
     wrong_total["Invoices"][0]["LineItems"][0]["LineAmount"] = 41
-    assert client.put("/Invoices", json=wrong_total).status_code == 400
+    assert client.put("/Invoices", json=wrong_total, params=SUMMARIZED).status_code == 400
     ok_invoice = fixture("create_invoices")
     ok_invoice["Invoices"][0].update(Contact={"Name": "Someone"}, InvoiceNumber="INV-1")
     assert client.put("/Invoices", json=ok_invoice).status_code == 200
-    again = client.put("/Invoices", json=ok_invoice)
+    again = client.put("/Invoices", json=ok_invoice, params=SUMMARIZED)
     assert again.status_code == 400
     assert "must be unique" in again.text
     assert (
@@ -212,3 +216,49 @@ def test_an_idempotency_key_replays_the_first_answer_and_a_429_says_when_to_retr
     throttled = client.put("/Invoices", json=body, headers={"Idempotency-Key": "k-2"})
     assert (throttled.status_code, throttled.headers["retry-after"]) == (429, "7")
     assert throttled.headers["x-rate-limit-problem"] == "minute"
+
+
+def test_without_summarize_errors_xero_answers_200_item_by_item_and_creates_the_valid_ones() -> None:
+    """Xero-OpenAPI ``summarizeErrors`` (default false): "return 200 OK and mix of successfully created
+    objects and any with validation errors"; each item carries ``StatusAttributeString`` and its own
+    ``ValidationErrors``."""
+    sandbox, client = xero()
+    body = fixture("create_invoices")
+    good = {**body["Invoices"][0], "Contact": {"Name": "Someone"}, "InvoiceNumber": "INV-1"}
+    bad = json.loads(json.dumps(good))
+    bad.update(InvoiceNumber="INV-2")
+    bad["LineItems"][0]["LineAmount"] = 41
+    response = client.put("/Invoices", json={"Invoices": [good, bad]})
+    assert response.status_code == 200
+    first, second = response.json()["Invoices"]
+    assert first["StatusAttributeString"] == "OK"
+    assert not first.get("ValidationErrors")
+    assert second["StatusAttributeString"] == "ERROR"
+    assert second["HasErrors"] is True
+    assert "does not match Quantity x UnitAmount" in second["ValidationErrors"][0]["Message"]
+    assert [d.data["InvoiceNumber"] for d in sandbox.invoices.values()] == ["INV-1"]
+    assert mapper.item_errors(first) == []
+    assert mapper.item_errors(second) == [second["ValidationErrors"][0]["Message"]]
+    # summarizeErrors=true: the refusal fails the whole call and nothing of it is created.
+    third = {**good, "InvoiceNumber": "INV-3"}
+    both = client.put("/Invoices", json={"Invoices": [third, bad]}, params=SUMMARIZED)
+    assert both.status_code == 400
+    assert [d.data["InvoiceNumber"] for d in sandbox.invoices.values()] == ["INV-1"]
+
+
+def test_the_client_reads_a_refused_item_in_a_200_answer_as_a_refusal() -> None:
+    answer = {
+        "Invoices": [
+            {
+                "InvoiceID": "00000000-0000-0000-0000-000000000000",
+                "StatusAttributeString": "ERROR",
+                "HasErrors": True,
+                "ValidationErrors": [{"Message": "Account code '4000' is not a valid code for this document."}],
+            }
+        ]
+    }
+    with pytest.raises(mapper.XeroItemRefused) as refused:
+        mapper.created(answer, "Invoices", "InvoiceID", "InvoiceNumber")
+    assert refused.value.messages == ["Account code '4000' is not a valid code for this document."]
+    ok_answer = {"Invoices": [{"InvoiceID": "abc", "InvoiceNumber": "INV-9", "StatusAttributeString": "OK"}]}
+    assert mapper.created(ok_answer, "Invoices", "InvoiceID", "InvoiceNumber") == ("abc", "INV-9")

@@ -263,3 +263,56 @@ def test_split_tenders_takes_the_goods_from_the_first_tenders() -> None:
         ("card", Decimal("15.00")),
     )
     assert mapper.split_tenders(tenders, Decimal("40.00")) == tuple(tenders)
+
+
+def test_a_square_sale_with_its_taxes_and_discount_keeps_squares_numbers_and_its_receipt_equals_them() -> None:
+    """Orders API shape: ``taxes`` (percentage, INCLUSIVE), ``discounts``, and per line ``base_price_money``,
+    ``applied_taxes``/``applied_discounts`` with their ``applied_money``; ``total_tip_money`` is not a sale."""
+    from seamline.finance import FinanceConfig, TaxCode
+    from seamline.finance.channel import invoice_lines
+
+    eur = {"currency": "EUR"}
+    body = order(
+        line_items=[
+            {
+                "uid": "li-1",
+                "catalog_object_id": "VAR-M",
+                "quantity": "3",
+                "name": "Overshirt navy M",
+                "base_price_money": {"amount": 8900, **eur},
+                "applied_discounts": [{"discount_uid": "d-1", "applied_money": {"amount": 1700, **eur}}],
+                "applied_taxes": [{"tax_uid": "vat", "applied_money": {"amount": 4167, **eur}}],
+                "total_discount_money": {"amount": 1700, **eur},
+                "total_tax_money": {"amount": 4167, **eur},
+                "total_money": {"amount": 25000, **eur},
+            }
+        ],
+        taxes=[{"uid": "vat", "name": "VAT", "percentage": "20", "type": "INCLUSIVE", "scope": "ORDER"}],
+        discounts=[{"uid": "d-1", "name": "Staff 17", "type": "FIXED_AMOUNT", "scope": "ORDER"}],
+        total_money={"amount": 25200, **eur},
+        total_tip_money={"amount": 200, **eur},
+    )
+    sale = mapper.map_order(body, LOOKUPS)
+    commerce = sale.commerce
+    assert commerce is not None
+    assert commerce.channel_total == Decimal("250.00")  # 252.00 taken, 2.00 of it a tip
+    assert commerce.taxes_included
+    assert commerce.computed_total == Decimal("250.00")
+    [line] = commerce.lines
+    assert (line.unit_price, line.discount, line.tax, line.discounts[0].source) == (
+        Decimal("89.00"),
+        Decimal("17.00"),
+        Decimal("41.67"),
+        "Staff 17",
+    )
+    config = FinanceConfig(tax_codes={"VAT20": TaxCode("VAT20", Decimal("0.2"), "VAT")}, default_tax_code="VAT20")
+    receipt = invoice_lines(commerce, "EUR", config, {1: 3}, {}, first=True)
+    assert receipt.total == Decimal("250.00")
+    assert receipt.lines[0].tax == Decimal("41.67")  # Square's tax, not ours recomputed
+
+
+def test_a_square_sale_without_tax_lines_says_so_and_is_taxed_by_our_chart() -> None:
+    sale = mapper.map_order(order(), LOOKUPS)
+    assert sale.commerce is not None
+    assert sale.commerce.channel_totals["has_taxes"] == "false"
+    assert sale.commerce.computed_total == Decimal("250.00")

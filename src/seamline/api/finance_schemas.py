@@ -187,3 +187,34 @@ class AccountingConnectionOut(Response):
 
 class AccountingConnectionList(Response):
     items: list[AccountingConnectionOut]
+
+
+class ExportStateOut(Response):
+    document_id: str
+    number: str | None
+    kind: str
+    currency: str
+    total: str
+    status: Literal["pending", "exported", "refused", "dead"]
+    external_id: str | None
+    messages: list[str]
+    acknowledged_total: str | None
+
+
+class ExportList(Response):
+    target: str
+    counts: dict[str, int]
+    items: list[ExportStateOut]
+    next_cursor: str | None
+
+
+class BackfillIn(Request):
+    include_refused: bool = Field(default=False, description="also export again the documents the books refused")
+    limit: Annotated[int, Field(strict=True, ge=1, le=5000)] = 500
+
+
+class BackfillOut(Response):
+    target: str
+    queued: int
+    documents: list[str]
+    more: bool

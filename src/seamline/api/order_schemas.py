@@ -42,6 +42,71 @@ class ShipWindowIn(Request):
     cancel: date | None = None
 
 
+Rate = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,3}(\.[0-9]{1,6})?$")]
+Text200 = Annotated[str, StringConstraints(max_length=200)]
+
+
+class TaxLineIn(Request):
+    title: Text200 = ""
+    rate: Rate = Field(description='a fraction: "0.2" for 20 %')
+    amount: Amount
+
+
+class DiscountIn(Request):
+    amount: Amount
+    source: Text200 = ""
+
+
+class CommerceLineIn(Request):
+    discounts: Annotated[list[DiscountIn], Field(max_length=20)] = []
+    tax_lines: Annotated[list[TaxLineIn], Field(max_length=10)] = []
+    duties: Annotated[list[TaxLineIn], Field(max_length=10)] = []
+
+
+class ShippingLineIn(Request):
+    title: Text200 = "shipping"
+    price: Amount
+    discounts: Annotated[list[DiscountIn], Field(max_length=20)] = []
+    tax_lines: Annotated[list[TaxLineIn], Field(max_length=10)] = []
+
+
+class AddressIn(Request):
+    name: Text200 | None = None
+    company: Text200 | None = None
+    line1: Text200 | None = None
+    line2: Text200 | None = None
+    city: Text200 | None = None
+    region: Text200 | None = None
+    postcode: Annotated[str, StringConstraints(max_length=32)] | None = None
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
+    phone: Annotated[str, StringConstraints(max_length=40)] | None = None
+
+
+class PaymentIn(Request):
+    tender: TenderType
+    amount: Amount
+    gateway: Text200 | None = None
+    reference: Text200 | None = None
+
+
+class CommerceIn(Request):
+    """The order's money as the selling channel computed it; finance invoices at these numbers."""
+
+    channel_total: Amount = Field(description="the channel's own total of the order (what the buyer is charged)")
+    taxes_included: bool = False
+    presentment_currency: Currency | None = None
+    name: Text200 | None = None
+    lines: Annotated[list[CommerceLineIn], Field(max_length=500)] = Field(
+        default=[], description="one per order line, in the same order (discounts, tax lines, duties)"
+    )
+    shipping: Annotated[list[ShippingLineIn], Field(max_length=10)] = []
+    ship_to: AddressIn | None = None
+    bill_to: AddressIn | None = None
+    payments: Annotated[list[PaymentIn], Field(max_length=20)] = Field(
+        default=[], description="money taken; when tenders are not given they are these"
+    )
+
+
 class OrderIn(Request):
     channel: Code
     external_id: ExternalId
@@ -54,6 +119,9 @@ class OrderIn(Request):
     price_tier: Code | None = None
     ship_window: ShipWindowIn | None = None
     prebook: bool = False
+    commerce: CommerceIn | None = Field(
+        default=None, description="the channel's numbers: invoices then equal channel_total to the cent"
+    )
 
 
 class OrderLineOut(Response):
@@ -79,6 +147,13 @@ class OrderOut(Response):
     currency: str
     total: str
     lines: list[OrderLineOut]
+    commerce: dict[str, Any] | None = Field(
+        default=None,
+        description="the channel's commercial truth: per line unit price, discounts (with their allocation), tax "
+        "lines and duties; shipping lines; ship-to and bill-to; the buyer; payments by tender and gateway; the "
+        "currency and presentment currency; the channel's own total (channel_total) and what its lines add up "
+        "to (computed_total)",
+    )
 
 
 class OrderList(Response):

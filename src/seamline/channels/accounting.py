@@ -7,7 +7,8 @@ between the two (a crash after the answer, before the record: the retry replays 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any, Protocol
 
 from seamline.finance import EXCHANGE_CREDIT, Document, DocumentKind, Posting
@@ -19,8 +20,24 @@ class ExportLedger(Protocol):
     def export_of(self, target: str, document_id: str) -> Mapping[str, Any] | None: ...
 
     def record_export(
-        self, target: str, document_id: str, *, entity: str, external_id: str, external_number: str | None
+        self,
+        target: str,
+        document_id: str,
+        *,
+        entity: str,
+        external_id: str,
+        external_number: str | None,
+        remote_total: Decimal | None = None,
     ) -> None: ...
+
+    def record_refusal(self, target: str, document_id: str, messages: Sequence[str]) -> None:
+        """The platform refused the document with these messages (its export state becomes ``refused``)."""
+
+    def export_attempts(self, target: str, document_id: str) -> int:
+        """How often the document's export state changed without it being exported (refused, queued again
+        by a backfill): 0 for a first export. Part of the idempotency key, so a re-export after a fix is a
+        new request and not the platform's replay of its first refusal."""
+        return 0
 
     def document_for(self, source_key: str) -> Mapping[str, Any] | None: ...
 
@@ -30,6 +47,11 @@ class WaitingFor(Exception):
 
     def __init__(self, what: str) -> None:
         super().__init__(f"waiting for {what} to be posted first")
+
+
+def attempt_step(step: str, attempts: int) -> str:
+    """``create`` for a first export, ``create2``... once it was refused or queued again."""
+    return step if attempts <= 0 else f"{step}{attempts + 1}"
 
 
 def idempotency_key(environment: str, document_id: str, step: str = "create", *, limit: int = 128) -> str:

@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from seamline.domain.commerce import OrderCommerce, RefundCommerce
 from seamline.service.channel_orders import ChannelLine, ChannelOrder, Verdict
 from seamline.service.customers import ContactRequest
 
@@ -93,6 +94,8 @@ class InboundOrder:
     total: Decimal | None
     cancelled_at: datetime | None = None
     source_name: str | None = None
+    #: The channel's commercial truth (prices, discounts, tax, shipping, payments, its total), when mapped.
+    commerce: OrderCommerce | None = None
 
     @property
     def has_gift_cards(self) -> bool:
@@ -135,6 +138,7 @@ def queue_order(mapping: OrderMapping) -> ChannelOrder:
         customer=customer,
         verdict=_VERDICTS[mapping.verdict],
         detail=f"{mapping.verdict.value}: {mapping.detail}" if mapping.detail else mapping.verdict.value,
+        commerce=order.commerce,
     )
 
 
@@ -191,6 +195,8 @@ class InboundRefund:
     note: str | None
     currency: str | None
     lines: tuple[RefundLine, ...]
+    #: What the channel refunded in money (lines, shipping, adjustments, transactions), when mapped.
+    commerce: RefundCommerce | None = None
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from seamline.cli.accounting import app as accounting_app
 from seamline.cli.bench import register_bench_commands
 from seamline.cli.dlq import register_integration_commands
 from seamline.cli.shopify import shopify_app
@@ -28,6 +29,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(bench_app, name="bench")
 app.add_typer(shopify_app, name="shopify")  # issue 5: seamline shopify link
 app.add_typer(tokens_app, name="tokens")  # issue 20: create, list, revoke, rotate
+app.add_typer(accounting_app, name="accounting")  # issue 17: backfill an accounting connection
 register_bench_commands(bench_app)
 register_integration_commands(app)
 app.command("worker")(worker)
@@ -180,6 +182,12 @@ def reconcile(as_json: Annotated[bool, typer.Option("--json", help="Print the re
                 f"[red]finance {diff['source']}: {diff['problem']} {diff['kind']} "
                 f"(expected {diff['expected_total']}, posted {diff['posted_total']}"
                 f" in {diff['documents']} documents)[/]"
+            )
+        for money in books.get("money_differences", []):
+            named = f" {', '.join(money['documents'])}" if money["documents"] else ""
+            console.print(
+                f"[red]finance {money['check']} {money['source']}{named}: {money['problem']} "
+                f"(theirs {money['theirs']}, ours {money['ours']} {money['currency']}) {money['detail']}[/]"
             )
         for entry in books["unbalanced_entries"]:
             console.print(f"[red]journal entry {entry} does not balance[/]")

@@ -68,3 +68,81 @@ def compare_postings(
         if key not in seen:
             out.append(PostingDifference(key[0], key[1], "", None, sum(found, Decimal(0)), len(found), "unexpected"))
     return out
+
+
+# ---------------------------------------------------------------------------------------------- the channel
+@dataclass(frozen=True)
+class MoneyDifference:
+    """Money that disagrees: a channel's figure against our documents, a document against itself, or our
+    document against what an accounting connection acknowledged. Names the document when there is one."""
+
+    check: str  # channel | document | accounting | held
+    source: str  # order:<id> | return:<id> | document:<id> | <target>
+    problem: str
+    currency: str
+    theirs: Decimal | None
+    ours: Decimal | None
+    documents: tuple[str, ...] = ()
+    detail: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "source": self.source,
+            "problem": self.problem,
+            "currency": self.currency,
+            "theirs": None if self.theirs is None else str(self.theirs),
+            "ours": None if self.ours is None else str(self.ours),
+            "documents": list(self.documents),
+            "detail": self.detail,
+        }
+
+
+def document_consistency(doc: Mapping[str, Any]) -> MoneyDifference | None:
+    """A posted document agrees with itself: its stored total, its body's total, its lines and its tenders
+    (for a payment or refund). A total edited in one place and not the others is named here."""
+    stored = Decimal(str(doc["total"]))
+    body = doc["body"]
+    totals = {"stored": stored, "body": Decimal(str(body["total"]))}
+    lines = body.get("lines") or []
+    if lines:
+        totals["lines"] = sum((Decimal(str(li["gross"])) for li in lines), Decimal(0))
+    if doc["kind"] in ("payment", "refund") and body.get("tenders"):
+        totals["tenders"] = sum((Decimal(str(t["amount"])) for t in body["tenders"]), Decimal(0))
+    if len(set(totals.values())) == 1:
+        return None
+    name = doc.get("number") or doc["id"]
+    return MoneyDifference(
+        "document",
+        f"document:{doc['id']}",
+        "inconsistent",
+        str(doc["currency"]),
+        totals.get("lines", totals["body"]),
+        stored,
+        (str(name),),
+        f"{doc['kind']} {name}: " + ", ".join(f"{k} {v}" for k, v in totals.items()),
+    )
+
+
+def compare_channel_totals(
+    source: str,
+    kind: str,
+    currency: str,
+    channel_total: Decimal | None,
+    documents: Sequence[Mapping[str, Any]],
+    *,
+    detail: str = "",
+) -> MoneyDifference | None:
+    """The channel's figure for a source (an order's total, a refund's transactions) against the documents
+    we posted for it; None when they agree to the cent (or the channel gave no figure and we posted none)."""
+    names = tuple(str(d.get("number") or d["id"]) for d in documents)
+    ours = sum((Decimal(str(d["total"])) for d in documents), Decimal(0)) if documents else None
+    if channel_total is None:
+        return None
+    if ours is None:
+        if channel_total == 0:
+            return None
+        return MoneyDifference("channel", source, f"missing {kind}", currency, channel_total, None, (), detail)
+    if ours != channel_total:
+        return MoneyDifference("channel", source, f"{kind} amount", currency, channel_total, ours, names, detail)
+    return None

@@ -35,13 +35,14 @@ from enum import StrEnum
 
 from sqlalchemy import Connection
 
+from seamline.domain.commerce import OrderCommerce
 from seamline.domain.errors import InvalidInput
 from seamline.ledger import channel_atp
 from seamline.orders.model import OrderStatus
 from seamline.orders.state import ALLOWED_FROM, Step
 from seamline.service.app import Seamline
 from seamline.service.customers import ContactRequest
-from seamline.service.orders import LineRequest, OrderDesk, OrderRequest
+from seamline.service.orders import LineRequest, OrderDesk, OrderRequest, TenderRequest
 from seamline.store import catalog_repo, channels_repo, ledger_repo, orders_repo
 
 log = logging.getLogger("seamline.channel_orders")
@@ -74,6 +75,9 @@ class ChannelOrder:
     customer: ContactRequest | None
     verdict: Verdict
     detail: str = ""
+    #: The channel's commercial truth (prices, discounts, tax, shipping, payments, its total), when mapped:
+    #: finance invoices at it, and what the channel took pays the order.
+    commerce: OrderCommerce | None = None
 
 
 class OrderHeld(Exception):
@@ -185,14 +189,27 @@ class ChannelOrders:
             return None
         lines = [LineRequest(line.sku, line.qty, line.unit_price) for line in order.lines]
         customer = order.customer
-        request = OrderRequest(channel, order.external_id, lines, order.currency, kind, customer)
+        commerce = order.commerce
+        tenders = (
+            [TenderRequest(p.tender, str(p.amount)) for p in commerce.payments if p.settled and p.kind != "refund"]
+            if commerce is not None
+            else []
+        )
+        request = OrderRequest(
+            channel, order.external_id, lines, order.currency, kind, customer, tenders=tenders, commerce=commerce
+        )
         try:
             _, view = self.desk.place_order(conn, request)
         except InvalidInput as exc:
             if exc.code not in ("invalid-email", "invalid-phone") or customer is None:
                 raise
             # Nothing is written before the contact is checked: place it without the contact we cannot read.
-            _, view = self.desk.place_order(conn, OrderRequest(channel, order.external_id, lines, order.currency, kind))
+            _, view = self.desk.place_order(
+                conn,
+                OrderRequest(
+                    channel, order.external_id, lines, order.currency, kind, tenders=tenders, commerce=commerce
+                ),
+            )
         return str(view["id"])
 
     def cancel(

@@ -22,6 +22,7 @@ from prometheus_client import Counter, Gauge
 from sqlalchemy import Connection
 
 from seamline.domain.clock import iso_utc
+from seamline.domain.commerce import OrderCommerce, RefundCommerce
 from seamline.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from seamline.domain.money import Money, parse_currency
 from seamline.finance import (
@@ -46,16 +47,21 @@ from seamline.finance import (
     priced_lines,
 )
 from seamline.finance.amounts import quantum
+from seamline.finance.channel import Unreproducible, credit_note_lines, invoice_lines, refund_tenders
 from seamline.finance.chart import ACCOUNT_CODE_RE
+from seamline.finance.reconcile import MoneyDifference, compare_channel_totals, document_consistency
 from seamline.finance.settlement import CASH_MOVEMENT_KINDS
 from seamline.service.app import Seamline
-from seamline.store import catalog_repo, finance_repo, ledger_repo, orders_repo
+from seamline.store import accounting_repo, catalog_repo, finance_repo, ledger_repo, orders_repo
 
 log = logging.getLogger("seamline.finance")
 
 DOCUMENTS = Counter("seamline_finance_documents_total", "Finance documents posted", ["kind"])
 POSTING_FAILURES = Counter(
     "seamline_finance_posting_failures_total", "Postings that failed in the event's transaction (left for the sweep)"
+)
+HELD = Counter(
+    "seamline_finance_held_total", "Documents held because the channel's total cannot be reproduced", ["reason"]
 )
 UNPOSTED = Gauge("seamline_finance_unposted", "Sales, returns and shipments without their document (last check)")
 
@@ -263,6 +269,45 @@ class FinanceDesk:
             )
         return priced_lines(priced, currency)
 
+    def _descriptions(self, conn: Connection, skus: Sequence[str]) -> dict[str, str]:
+        facts = finance_repo.sku_facts(conn, sorted(set(skus)))
+        out = {}
+        for sku, fact in facts.items():
+            words = [fact.get("name") or sku, fact.get("colour"), fact.get("size")]
+            out[sku] = " ".join(str(w) for w in words if w)
+        return out
+
+    def _hold(
+        self,
+        conn: Connection,
+        source_key: str,
+        kind: DocumentKind,
+        exc: Unreproducible,
+        order_id: str | None = None,
+        return_id: str | None = None,
+    ) -> None:
+        """The channel's total cannot be reproduced: hold the document for a person, post nothing."""
+        HELD.labels(exc.reason).inc()
+        log.warning("finance holds %s: %s", source_key, exc.detail)
+        finance_repo.hold(
+            conn,
+            {
+                "source_key": source_key,
+                "kind": kind.value,
+                "order_id": order_id,
+                "return_id": return_id,
+                "reason": exc.reason,
+                "detail": exc.detail,
+                "figures": exc.figures,
+                "created_at": self._now(),
+            },
+        )
+
+    def holds(self) -> list[dict[str, Any]]:
+        """Documents held for a person (the channel's total cannot be reproduced), oldest first."""
+        rows = self.app.read(finance_repo.list_holds)
+        return [{**r, "created_at": _iso(r["created_at"]), "resolved_at": _iso(r["resolved_at"])} for r in rows]
+
     def post_sale(self, conn: Connection, order_id: str, config: FinanceConfig | None = None) -> list[Document]:
         """A till sale's sales receipt, booked by its store's settlement for the day it happened."""
         config = config or self.config(conn)
@@ -270,9 +315,34 @@ class FinanceDesk:
         if order is None or order["kind"] != "pos":
             return []
         currency = order["currency"]
-        lines = self._priced(
-            conn, config, currency, "retail", [(li.line_no, li.sku, li.qty, li.unit_price) for li in order["lines"]]
-        )
+        commerce = OrderCommerce.from_json(order["commerce"]) if order.get("commerce") else None
+        channel_extra: dict[str, Any] = {}
+        if commerce is not None and commerce.channel_totals.get("has_taxes") == "true":
+            # The till sent its tax lines: the receipt is its numbers, not our chart's recomputation.
+            try:
+                built = invoice_lines(
+                    commerce,
+                    currency,
+                    config,
+                    {li.order_line_no: li.qty for li in commerce.lines if li.order_line_no is not None},
+                    {},
+                    first=True,
+                    descriptions=self._descriptions(conn, [li.sku for li in order["lines"]]),
+                )
+            except Unreproducible as exc:
+                self._hold(conn, f"sale:{order_id}", DocumentKind.SALES_RECEIPT, exc, order_id=order_id)
+                return []
+            finance_repo.resolve_hold(conn, f"sale:{order_id}", self._now())
+            lines: tuple[Any, ...] = built.lines
+            channel_extra = {"channel_total": None if built.channel_total is None else str(built.channel_total)}
+        else:
+            lines = self._priced(
+                conn,
+                config,
+                currency,
+                "retail",
+                [(li.line_no, li.sku, li.qty, li.unit_price) for li in order["lines"]],
+            )
         doc = Document(
             id="doc_" + uuid.uuid4().hex,
             kind=DocumentKind.SALES_RECEIPT,
@@ -289,13 +359,19 @@ class FinanceDesk:
             customer_id=order["customer_id"],
             memo=f"till sale {order['external_id']} at {order['location']}",
             source_key=f"sale:{order_id}",
-            extra={"occurred_at": _iso(order["occurred_at"]), "exchange_of": order["exchange_of"]},
+            extra={
+                "occurred_at": _iso(order["occurred_at"]),
+                "exchange_of": order["exchange_of"],
+                **channel_extra,
+            },
         )
         posted = self._post(conn, doc, config, order["trace_id"])
         return [posted] if posted else []
 
     def post_shipment(self, conn: Connection, order_id: str, config: FinanceConfig | None = None) -> list[Document]:
-        """Invoice the units shipped and not invoiced yet, then apply the order's tenders to it."""
+        """Invoice the units shipped and not invoiced yet, then apply the order's tenders to it. An order
+        that carries the channel's numbers is invoiced at them (its discounts, tax lines and shipping), so
+        the invoices add up to the channel's total; when they cannot be reproduced the invoice is held."""
         config = config or self.config(conn)
         order = orders_repo.get_order(conn, order_id)
         if order is None or order["kind"] == "pos":
@@ -309,8 +385,32 @@ class FinanceDesk:
         if not todo:
             return []
         currency = order["currency"]
-        lines = self._priced(conn, config, currency, order["price_tier"] or "retail", todo)
         count = len(finance_repo.documents_of_order(conn, order_id, DocumentKind.INVOICE))
+        source_key = f"invoice:{order_id}:{count + 1}"
+        channel_extra: dict[str, Any] = {}
+        if order.get("commerce"):
+            commerce = OrderCommerce.from_json(order["commerce"])
+            try:
+                built = invoice_lines(
+                    commerce,
+                    currency,
+                    config,
+                    {no: qty for no, _, qty, _ in todo},
+                    invoiced,
+                    first=count == 0,
+                    descriptions=self._descriptions(conn, [sku for _, sku, _, _ in todo]),
+                )
+            except Unreproducible as exc:
+                self._hold(conn, source_key, DocumentKind.INVOICE, exc, order_id=order_id)
+                return []
+            finance_repo.resolve_hold(conn, source_key, self._now())
+            lines: tuple[Any, ...] = built.lines
+            channel_extra = {
+                "channel_total": None if built.channel_total is None else str(built.channel_total),
+                "channel": dict(built.figures),
+            }
+        else:
+            lines = self._priced(conn, config, currency, order["price_tier"] or "retail", todo)
         today = config.business_date(self._now())
         total = sum((li.gross for li in lines), Decimal(0))
         paid = apply_tenders(order["tenders"], finance_repo.payments_applied(conn, order_id), total)
@@ -327,11 +427,12 @@ class FinanceDesk:
             order_ref=order["external_id"],
             customer_id=order["customer_id"],
             memo=f"{order['kind']} order {order['external_id']} on {order['channel']}, shipment {count + 1}",
-            source_key=f"invoice:{order_id}:{count + 1}",
+            source_key=source_key,
             extra={
                 "order_kind": order["kind"],
                 "tracking": order["tracking"],
                 "paid": [{"tender": t, "amount": str(a)} for t, a in paid],
+                **channel_extra,
             },
         )
         posted = self._post(conn, invoice, config, order["trace_id"])
@@ -373,16 +474,42 @@ class FinanceDesk:
         order = orders_repo.get_order(conn, ret["order_id"])
         assert order is not None
         currency = ret["currency"]
-        lines = self._priced(
-            conn,
-            config,
-            currency,
-            None,
-            [(li["order_line_no"], li["sku"], li["qty"], li["amount"] / li["qty"]) for li in ret["lines"]],
-        )
-        value = sum((li.gross for li in lines), Decimal(0))
-        tenders = list(ret["refunds"])
-        credit = value - ret["refund_total"]
+        channel_extra: dict[str, Any] = {}
+        if ret.get("commerce"):
+            channel_refund = RefundCommerce.from_json(ret["commerce"])
+            order_commerce = OrderCommerce.from_json(order["commerce"]) if order.get("commerce") else None
+            try:
+                built = credit_note_lines(
+                    channel_refund,
+                    order_commerce,
+                    currency,
+                    config,
+                    descriptions=self._descriptions(conn, [li["sku"] for li in ret["lines"]]),
+                )
+            except Unreproducible as exc:
+                self._hold(conn, f"return:{return_id}", DocumentKind.CREDIT_NOTE, exc, order["id"], return_id)
+                return []
+            finance_repo.resolve_hold(conn, f"return:{return_id}", self._now())
+            lines: tuple[Any, ...] = built.lines
+            value = built.total
+            # What the channel's transactions paid back; without any, what the order queue refunded to the
+            # order's tenders (the same amount: the channel's refund lines, shipping and adjustments).
+            tenders = refund_tenders(channel_refund) or list(ret["refunds"])
+            channel_extra = {
+                "channel_total": None if built.channel_total is None else str(built.channel_total),
+                "channel": {"refund": channel_refund.external_id},
+            }
+        else:
+            lines = self._priced(
+                conn,
+                config,
+                currency,
+                None,
+                [(li["order_line_no"], li["sku"], li["qty"], li["amount"] / li["qty"]) for li in ret["lines"]],
+            )
+            value = sum((li.gross for li in lines), Decimal(0))
+            tenders = list(ret["refunds"])
+        credit = value - sum((amount for _, amount in tenders), Decimal(0))
         if credit > 0:
             tenders.append((EXCHANGE_CREDIT, credit))
         kinds = ledger_repo.location_kinds(conn)
@@ -408,7 +535,7 @@ class FinanceDesk:
             applies_to=against[-1]["id"] if against else None,
             memo=f"return {return_id} of {order['kind']} order {order['external_id']} at {ret['location']}",
             source_key=f"return:{return_id}",
-            extra={"exchange_order_id": ret["exchange_order_id"]},
+            extra={"exchange_order_id": ret["exchange_order_id"], **channel_extra},
         )
         posted = self._post(conn, note, config, ret["trace_id"])
         if posted is None:
@@ -836,21 +963,31 @@ class FinanceDesk:
             expected += [Expected(f"order:{i}", "invoice", c, t, None) for i, c, t in finance_repo.shipped_totals(conn)]
             posted: dict[tuple[str, str], list[Decimal]] = {}
             kinds = (DocumentKind.SALES_RECEIPT, DocumentKind.CREDIT_NOTE, DocumentKind.INVOICE)
+            # Orders and refunds with the channel's numbers are checked against the channel (``money_checks``).
+            channel_orders = {r["id"] for r in finance_repo.channel_orders(conn)}
+            channel_returns = {r["id"] for r in finance_repo.channel_returns(conn)}
             for kind, order_id, return_id, total in finance_repo.document_totals(conn, kinds):
+                if (kind == DocumentKind.CREDIT_NOTE.value and return_id in channel_returns) or (
+                    kind == DocumentKind.INVOICE.value and order_id in channel_orders
+                ):
+                    continue
                 source = f"return:{return_id}" if kind == DocumentKind.CREDIT_NOTE.value else f"order:{order_id}"
                 posted.setdefault((source, kind), []).append(total)
             differences = compare_postings(expected, posted)
             unbalanced = finance_repo.unbalanced_entries(conn)
             config = self.config(conn)
             today = config.business_date(self._now())
+            money, money_checked = self.money_checks(conn, config)
             return {
-                "clean": not differences and not unbalanced,
+                "clean": not differences and not unbalanced and not money,
                 "checked": {
                     "sales": sum(1 for e in expected if e.kind == "sales_receipt"),
                     "returns": sum(1 for e in expected if e.kind == "credit_note"),
                     "shipped_orders": sum(1 for e in expected if e.kind == "invoice"),
                 },
+                "money_checked": money_checked,
                 "differences": [d.as_json() for d in differences],
+                "money_differences": [d.as_json() for d in money],
                 "unbalanced_entries": unbalanced,
                 "till_documents_awaiting_settlement": finance_repo.unsettled_till_documents(conn, today),
             }
@@ -858,6 +995,166 @@ class FinanceDesk:
         report = self.app.read(work)
         UNPOSTED.set(sum(1 for d in report["differences"] if d["problem"] == "missing"))
         return report
+
+    def money_checks(self, conn: Connection, config: FinanceConfig) -> tuple[list[MoneyDifference], dict[str, int]]:
+        """Money that must agree, beyond posting completeness: every document with itself; each channel
+        order's invoices with the channel's total (the channel's amounts for the units shipped so far,
+        its own order total once all of it is invoiced) and its payments with what the channel took; each
+        channel refund's credit notes with what the channel refunded; documents held for a person."""
+        out: list[MoneyDifference] = []
+        kinds = (
+            DocumentKind.INVOICE,
+            DocumentKind.CREDIT_NOTE,
+            DocumentKind.PAYMENT,
+            DocumentKind.REFUND,
+            DocumentKind.SALES_RECEIPT,
+        )
+        docs = finance_repo.documents_by_kind(conn, kinds)
+        for doc in docs:
+            found = document_consistency(doc)
+            if found is not None:
+                out.append(found)
+        by_order: dict[tuple[str | None, str], list[dict[str, Any]]] = {}
+        by_return: dict[str | None, list[dict[str, Any]]] = {}
+        for doc in docs:
+            by_order.setdefault((doc["order_id"], doc["kind"]), []).append(doc)
+            if doc["kind"] == DocumentKind.CREDIT_NOTE.value:
+                by_return.setdefault(doc["return_id"], []).append(doc)
+        held = {h["source_key"]: h for h in finance_repo.list_holds(conn)}
+        held_orders = {h["order_id"] for h in held.values() if h["kind"] == DocumentKind.INVOICE.value}
+        held_returns = {h["return_id"] for h in held.values() if h["kind"] == DocumentKind.CREDIT_NOTE.value}
+        orders_checked = 0
+        for row in finance_repo.channel_orders(conn):
+            if not row["shipped"] or row["id"] in held_orders:
+                continue
+            orders_checked += 1
+            order = orders_repo.get_order(conn, row["id"])
+            assert order is not None
+            commerce = OrderCommerce.from_json(row["commerce"])
+            invoices = by_order.get((row["id"], DocumentKind.INVOICE.value), [])
+            shipped = {li.line_no: li.shipped for li in order["lines"] if li.shipped}
+            everything = all(li.shipped == li.qty for li in order["lines"])
+            try:
+                expected = (
+                    commerce.channel_total
+                    if everything and commerce.channel_total is not None
+                    else invoice_lines(commerce, row["currency"], config, shipped, {}, first=True).total
+                )
+            except Unreproducible as exc:
+                out.append(
+                    MoneyDifference(
+                        "held",
+                        f"order:{row['id']}",
+                        exc.reason,
+                        row["currency"],
+                        commerce.channel_total,
+                        None,
+                        detail=exc.detail,
+                    )
+                )
+                continue
+            what = "the channel's order total" if everything else "the channel's amounts for the units shipped"
+            found = compare_channel_totals(
+                f"order:{row['id']}", "invoice", row["currency"], expected, invoices, detail=what
+            )
+            if found is not None:
+                out.append(found)
+            invoiced = sum((d["total"] for d in invoices), Decimal(0))
+            payments = by_order.get((row["id"], DocumentKind.PAYMENT.value), [])
+            found = compare_channel_totals(
+                f"order:{row['id']}",
+                "payment",
+                row["currency"],
+                min(commerce.paid, invoiced),
+                payments,
+                detail="what the channel took, up to what is invoiced",
+            )
+            if found is not None:
+                out.append(found)
+        returns_checked = 0
+        for row in finance_repo.channel_returns(conn):
+            if row["id"] in held_returns:
+                continue
+            returns_checked += 1
+            refund = RefundCommerce.from_json(row["commerce"])
+            theirs = refund.channel_total if refund.channel_total is not None else refund.computed_total
+            found = compare_channel_totals(
+                f"return:{row['id']}",
+                "credit_note",
+                row["currency"],
+                theirs,
+                by_return.get(row["id"], []),
+                detail=f"what the channel refunded (refund {refund.external_id})",
+            )
+            if found is not None:
+                out.append(found)
+        for hold in held.values():
+            out.append(
+                MoneyDifference(
+                    "held",
+                    hold["source_key"],
+                    hold["reason"],
+                    "",
+                    None,
+                    None,
+                    detail=hold["detail"],
+                )
+            )
+        acknowledged = 0
+        for state in finance_repo.exported_states(conn):
+            name = (state["number"] or state["document_id"],)
+            if state["status"] == "exported":
+                acknowledged += 1
+                if state["remote_total"] is not None and state["remote_total"] != state["total"]:
+                    out.append(
+                        MoneyDifference(
+                            "accounting",
+                            state["target"],
+                            "acknowledged amount",
+                            state["currency"],
+                            state["remote_total"],
+                            state["total"],
+                            name,
+                            f"{state['target']} holds {state['remote_total']}, our document {state['total']}",
+                        )
+                    )
+            elif state["status"] == "refused":
+                out.append(
+                    MoneyDifference(
+                        "accounting",
+                        state["target"],
+                        "refused",
+                        state["currency"],
+                        None,
+                        state["total"],
+                        name,
+                        "; ".join(state["messages"] or []),
+                    )
+                )
+        for row in accounting_repo.list_connections(conn):
+            target = f"{row['kind']}:{row['code']}"
+            dead = finance_repo.dead_documents(conn, target)
+            for state in finance_repo.export_states(conn, target, status="pending", ids=dead, limit=len(dead) or 1):
+                if state["id"] in dead:
+                    out.append(
+                        MoneyDifference(
+                            "accounting",
+                            target,
+                            "dead",
+                            state["currency"],
+                            None,
+                            state["total"],
+                            (state["number"] or state["id"],),
+                            "its delivery was dead-lettered",
+                        )
+                    )
+        checked = {
+            "documents": len(docs),
+            "channel_orders": orders_checked,
+            "channel_refunds": returns_checked,
+            "acknowledged_exports": acknowledged,
+        }
+        return out, checked
 
     # ---------------------------------------------------------------------------- accounting exports
     def document_for(self, source_key: str) -> dict[str, Any] | None:
@@ -868,10 +1165,18 @@ class FinanceDesk:
         return self.app.read(lambda conn: finance_repo.get_export(conn, target, document_id))
 
     def record_export(
-        self, target: str, document_id: str, *, entity: str, external_id: str, external_number: str | None
+        self,
+        target: str,
+        document_id: str,
+        *,
+        entity: str,
+        external_id: str,
+        external_number: str | None,
+        remote_total: Decimal | None = None,
     ) -> None:
         """What an accounting system called a document we posted to it (the credit note allocation and the
-        payments need their invoice's id there)."""
+        payments need their invoice's id there), and the total it acknowledged; its export state becomes
+        ``exported``."""
         values = {
             "target": target,
             "document_id": document_id,
@@ -880,7 +1185,124 @@ class FinanceDesk:
             "external_number": external_number,
             "exported_at": self._now(),
         }
-        self.app.write(lambda conn: finance_repo.save_export(conn, values))
+
+        def work(conn: Connection) -> None:
+            finance_repo.save_export(conn, values)
+            finance_repo.set_export_state(
+                conn,
+                target,
+                document_id,
+                "exported",
+                now=self._now(),
+                external_id=external_id,
+                remote_total=remote_total,
+            )
+
+        self.app.write(work)
+
+    def record_refusal(self, target: str, document_id: str, messages: Sequence[str]) -> None:
+        """The accounting system refused the document: its state is ``refused`` with the platform's messages
+        (fix the cause, then backfill with ``refused`` included to export it again)."""
+        self.app.write(
+            lambda conn: finance_repo.set_export_state(
+                conn, target, document_id, "refused", now=self._now(), messages=list(messages)
+            )
+        )
+
+    def export_attempts(self, target: str, document_id: str) -> int:
+        return self.app.read(lambda conn: finance_repo.export_attempts(conn, target, document_id))
+
+    # ---------------------------------------------------------------------------- export states
+    def exports(
+        self,
+        target: str,
+        *,
+        status: str | None = None,
+        kind: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> tuple[list[dict[str, Any]], str | None, dict[str, int]]:
+        """Each document's export state on one connection (``pending``, ``exported`` with the remote id,
+        ``refused`` with the platform's messages, ``dead`` when its delivery was dead-lettered without a
+        refusal on record), filterable by state and kind, oldest first; and the count per state."""
+        problems = []
+        if status is not None and status not in finance_repo.EXPORT_STATES:
+            problems.append(FieldError("status", f"must be one of {', '.join(finance_repo.EXPORT_STATES)}"))
+        if kind is not None and kind not in {k.value for k in DocumentKind}:
+            problems.append(FieldError("kind", f"{kind!r} is not a document kind"))
+        after = None
+        if cursor is not None:
+            if not cursor.isdigit():
+                problems.append(FieldError("cursor", "is not a cursor this API gave out"))
+            else:
+                after = int(cursor)
+        if problems:
+            raise InvalidInput("bad query", problems)
+
+        def work(conn: Connection) -> tuple[list[dict[str, Any]], set[str], dict[str, int]]:
+            dead = finance_repo.dead_documents(conn, target)
+            if status in ("dead", "pending"):
+                # Dead-lettered without a state on record are stored as pending: split them here.
+                rows = finance_repo.export_states(
+                    conn, target, status="pending", kind=kind, after_seq=after, limit=limit
+                )
+                rows = [r for r in rows if (r["id"] in dead) == (status == "dead")]
+            else:
+                rows = finance_repo.export_states(conn, target, status=status, kind=kind, after_seq=after, limit=limit)
+            counts = finance_repo.count_exports(conn, target)
+            if dead:
+                flagged = len(finance_repo.export_states(conn, target, status="pending", ids=dead, limit=len(dead)))
+                counts["dead"] = counts.get("dead", 0) + flagged
+                counts["pending"] = counts.get("pending", 0) - flagged
+            return rows, dead, counts
+
+        rows, dead, counts = self.app.read(work)
+        items = [_export_view(r, "dead" if r["status"] == "pending" and r["id"] in dead else r["status"]) for r in rows]
+        next_cursor = str(rows[-1]["seq"]) if len(rows) == limit else None
+        return items, next_cursor, {k: v for k, v in counts.items() if v}
+
+    def backfill_candidates(
+        self,
+        conn: Connection,
+        target: str,
+        *,
+        include_refused: bool = False,
+        after_seq: int | None = None,
+        limit: int = 500,
+    ) -> list[Document]:
+        """Documents never exported to ``target`` (those made before the connection existed, those whose
+        delivery died), and the refused ones when asked: a page, oldest first."""
+        dead = finance_repo.dead_documents(conn, target)
+        statuses = ("pending", "refused") if include_refused else ("pending",)
+        ids: list[str] = []
+        while len(ids) < limit:
+            rows = finance_repo.export_states(conn, target, statuses=statuses, after_seq=after_seq, limit=limit)
+            if not rows:
+                break
+            after_seq = rows[-1]["seq"]
+            # A pending one already queued (attempted) waits for its delivery, unless that died.
+            ids += [r["id"] for r in rows if r["status"] == "refused" or not r["attempts"] or r["id"] in dead]
+        ids = ids[:limit]
+        return [Document.from_json(d) for d in finance_repo.document_bodies(conn, ids)]
+
+
+def _export_view(row: Mapping[str, Any], state: str) -> dict[str, Any]:
+    cur = row["currency"]
+    return {
+        "document_id": row["id"],
+        "number": row["number"],
+        "kind": row["kind"],
+        "currency": cur,
+        "total": _m(row["total"], cur),
+        "issued_on": row["issued_on"].isoformat(),
+        "order_id": row["order_id"],
+        "status": state,
+        "external_id": row["external_id"],
+        "messages": list(row["messages"]),
+        "acknowledged_total": None if row["remote_total"] is None else _m(row["remote_total"], cur),
+        "attempts": row["attempts"],
+        "updated_at": _iso(row["updated_at"]),
+    }
 
 
 def _items(payload: Any) -> list[Mapping[str, Any]]:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from seamline.domain.clock import ensure_utc, iso_utc
+from seamline.domain.commerce import OrderCommerce, RefundCommerce
 from seamline.domain.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, Shortage, ShortLine
 from seamline.domain.money import Money, minor_exponent, parse_currency
 from seamline.domain.quantity import require_positive_qty
@@ -83,6 +84,9 @@ class OrderRequest:
     ship_start: date | None = None
     cancel_date: date | None = None
     prebook: bool = False
+    #: The channel's commercial truth (prices, discounts, tax, shipping, payments and its total): stored with
+    #: the order; finance invoices from it. The tenders then pay the channel's total (or part of it).
+    commerce: OrderCommerce | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +100,8 @@ class SaleRequest:
     occurred_at: datetime | None = None
     channel: str | None = None
     force: bool = False
+    #: The till's own numbers (a Square order's base prices, discounts, taxes and total), kept with the sale.
+    commerce: OrderCommerce | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +110,9 @@ class ReturnRequest:
     location: str
     lines: Sequence[ReturnRequestLine]
     refund_tender: str | None = None
+    #: What the channel refunded (lines, shipping, adjustments, transactions): the refund is its
+    #: transactions, and finance credits from it.
+    commerce: RefundCommerce | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,9 +284,10 @@ class OrderDesk:
 
     @staticmethod
     def _parse_tenders(
-        requested: Sequence[TenderRequest], currency: str, due: Decimal, *, required: bool
+        requested: Sequence[TenderRequest], currency: str, due: Decimal, *, required: bool, partial: bool = False
     ) -> list[tuple[str, Decimal]]:
-        """Tenders in the order's currency that add up to exactly what is due (cash tenders net of change)."""
+        """Tenders in the order's currency that add up to exactly what is due (cash tenders net of change);
+        ``partial``: at most what is due (a channel order part paid, the rest outstanding)."""
         problems = _Problems()
         out: list[tuple[str, Decimal]] = []
         for i, tender in enumerate(requested):
@@ -294,7 +304,7 @@ class OrderDesk:
         if not out and not required:
             return out
         paid = sum((amount for _, amount in out), Decimal(0))
-        if paid != due:
+        if paid != due and not (partial and paid < due):
             raise InvalidInput(
                 f"the tenders add up to {paid} {currency}, but {due} {currency} is due",
                 [FieldError("tenders", f"must add up to {due}")],
@@ -338,7 +348,11 @@ class OrderDesk:
         check_window(req.ship_start, req.cancel_date)
         tier = req.price_tier or ("wholesale" if kind is OrderKind.WHOLESALE else "retail")
         lines = self._parse_lines(conn, req.lines, currency, tier)
-        tenders = self._parse_tenders(req.tenders, currency, self._total(lines), required=False)
+        if req.commerce is not None:
+            due = req.commerce.channel_total if req.commerce.channel_total is not None else self._total(lines)
+            tenders = self._parse_tenders(req.tenders, currency, due, required=False, partial=True)
+        else:
+            tenders = self._parse_tenders(req.tenders, currency, self._total(lines), required=False)
         contact = parse_contact(req.customer)
         status, order_id = self._create_order(
             conn,
@@ -355,6 +369,7 @@ class OrderDesk:
             cancel_date=req.cancel_date,
             prebook=req.prebook,
             trace_id=trace_id,
+            commerce=req.commerce,
         )
         return status, self.order_view(conn, order_id)
 
@@ -385,6 +400,7 @@ class OrderDesk:
         prebook: bool = False,
         exchange_of: str | None = None,
         trace_id: str | None = None,
+        commerce: OrderCommerce | None = None,
     ) -> tuple[int, str]:
         now = self._now()
         order_id = "ord_" + uuid.uuid4().hex
@@ -397,7 +413,13 @@ class OrderDesk:
                 "kind": kind.value,
                 "status": OrderStatus.PLACED.value,
                 "currency": currency,
-                "total": self._total(lines),
+                # The channel's own total when it sent one (discounts, shipping and tax included).
+                "total": (
+                    commerce.channel_total
+                    if commerce is not None and commerce.channel_total is not None
+                    else self._total(lines)
+                ),
+                **({} if commerce is None else {"commerce": commerce.as_json()}),
                 "price_tier": price_tier,
                 "ship_start": ship_start,
                 "cancel_date": cancel_date,
@@ -695,6 +717,7 @@ class OrderDesk:
             occurred_at=occurred_at,
             force=req.force,
             trace_id=trace_id,
+            commerce=req.commerce,
         )
         view = self.order_view(conn, order_id)
         if (
@@ -761,6 +784,7 @@ class OrderDesk:
         force: bool = False,
         exchange_of: str | None = None,
         trace_id: str | None = None,
+        commerce: OrderCommerce | None = None,
     ) -> tuple[int, str]:
         now = self._now()
         order_id = "ord_" + uuid.uuid4().hex
@@ -774,6 +798,7 @@ class OrderDesk:
                 "status": OrderStatus.CLOSED.value,
                 "currency": currency,
                 "total": self._total(lines),
+                **({} if commerce is None else {"commerce": commerce.as_json()}),
                 "location": location,
                 "prebook": False,
                 "exchange_of": exchange_of,
@@ -840,13 +865,26 @@ class OrderDesk:
         return_id = "ret_" + uuid.uuid4().hex
         self._book_return(conn, order, return_id, location, planned, trace_id)
         value = sum((line.amount for line in planned), Decimal(0))
-        refund = split_refund(
-            value,
-            order["tenders"],
-            orders_repo.refunded_by_tender(conn, order["id"], order["currency"]),
-            req.refund_tender,
+        paid_back = (
+            []
+            if req.commerce is None
+            else [
+                (p.tender, p.amount) for p in req.commerce.payments if p.settled and p.kind == "refund" and p.amount > 0
+            ]
         )
-        self._insert_return(conn, order, return_id, location, planned, refund, trace_id)
+        if paid_back:
+            # The channel paid back what its refund transactions say, to the gateways they name.
+            refund = paid_back
+        else:
+            # No transaction sent: the channel's refunded amount goes back to the order's own tenders.
+            due = value if req.commerce is None else req.commerce.computed_total
+            refund = split_refund(
+                due,
+                order["tenders"],
+                orders_repo.refunded_by_tender(conn, order["id"], order["currency"]),
+                req.refund_tender,
+            )
+        self._insert_return(conn, order, return_id, location, planned, refund, trace_id, req.commerce)
         return self.return_view(conn, return_id)
 
     def _book_return(
@@ -898,6 +936,7 @@ class OrderDesk:
         planned: Sequence[PlannedReturnLine],
         refund: Sequence[tuple[str, Decimal]],
         trace_id: str | None,
+        commerce: RefundCommerce | None = None,
     ) -> None:
         orders_repo.insert_return(
             conn,
@@ -909,6 +948,7 @@ class OrderDesk:
                 "refund_total": sum((amount for _, amount in refund), Decimal(0)),
                 "created_at": self._now(),
                 "trace_id": trace_id,
+                **({} if commerce is None else {"commerce": commerce.as_json()}),
             },
             [
                 {
@@ -1131,6 +1171,7 @@ def order_view(order: Mapping[str, Any]) -> dict[str, Any]:
             for line in lines
         ],
         "tenders": [{"type": kind, "amount": _money(amount, currency)} for kind, amount in order["tenders"]],
+        "commerce": order.get("commerce"),
     }
     if order["status"] == OrderStatus.CANCELLED.value:
         view["awaiting_return"] = [
@@ -1163,6 +1204,7 @@ def return_view(row: Mapping[str, Any]) -> dict[str, Any]:
         },
         "exchange_order_id": row["exchange_order_id"],
         "created_at": iso_utc(row["created_at"]),
+        "channel_refund": row.get("commerce"),
     }
 
 

@@ -17,13 +17,17 @@ from seamline.domain.money import minor_exponent
 from seamline.finance.documents import Document, DocumentKind, document_number
 from seamline.finance.journal import JournalEntry
 from seamline.store.tables import (
+    deliveries,
     finance_config,
     finance_documents,
+    finance_export_states,
     finance_exports,
+    finance_holds,
     journal_entries,
     journal_lines,
     order_lines,
     orders,
+    outbox_events,
     processor_transactions,
     return_lines,
     returns,
@@ -91,6 +95,7 @@ def insert_document(conn: Connection, doc: Document, *, now: datetime, trace_id:
         "body": body,
         "created_at": now,
         "trace_id": trace_id,
+        "units": sum(line.qty for line in doc.lines if _order_units(line.order_line_no, line.sku)),
     }
     seq = _insert_ignore(conn, finance_documents, values, ["source_key"], finance_documents.c.seq)
     if seq is None:
@@ -186,12 +191,18 @@ def payments_applied(conn: Connection, order_id: str) -> dict[str, Decimal]:
     return dict(out)
 
 
+def _order_units(order_line_no: Any, sku: Any) -> bool:
+    """A document line that counts units of an order line (shipping and duty lines name one, count none)."""
+    return order_line_no is not None and sku not in ("shipping", "duty")
+
+
 def invoiced_units(conn: Connection, order_id: str) -> dict[int, int]:
-    """Order line number → units already invoiced."""
+    """Order line number → units already invoiced (shipping, fees and duties are lines of no order line)."""
     out: dict[int, int] = defaultdict(int)
     for doc in documents_of_order(conn, order_id, DocumentKind.INVOICE):
         for line in doc["lines"]:
-            out[int(line["order_line_no"])] += int(line["qty"])
+            if _order_units(line.get("order_line_no"), line.get("sku")):
+                out[int(line["order_line_no"])] += int(line["qty"])
     return dict(out)
 
 
@@ -298,11 +309,11 @@ def list_entries(
 
 
 def unbalanced_entries(conn: Connection) -> list[str]:
-    """Ids of entries whose lines do not balance (never, unless the table was edited by hand)."""
+    """Ids of entries whose lines do not balance (never, unless the table was edited by hand). Compared at
+    the stored precision: SQLite sums NUMERIC as binary floats (53.33 + 10.01 is not 63.34 there)."""
+    difference = func.sum(journal_lines.c.debit) - func.sum(journal_lines.c.credit)
     rows = conn.execute(
-        select(journal_lines.c.entry_id)
-        .group_by(journal_lines.c.entry_id)
-        .having(func.sum(journal_lines.c.debit) != func.sum(journal_lines.c.credit))
+        select(journal_lines.c.entry_id).group_by(journal_lines.c.entry_id).having(func.round(difference, 4) != 0)
     )
     return [r[0] for r in rows]
 
@@ -454,7 +465,34 @@ def unposted_returns(conn: Connection, limit: int) -> list[str]:
 
 
 def uninvoiced_orders(conn: Connection, limit: int) -> list[str]:
-    """Orders (not till sales) whose shipped value exceeds what their invoices total."""
+    """Orders (not till sales) whose shipped value exceeds what their invoices total; an order with the
+    channel's numbers is invoiced at them (below list when discounted), so for it units count: shipped units
+    beyond those its invoices carry (a posting that failed, one held for a person)."""
+    shipped_units = (
+        select(func.coalesce(func.sum(order_lines.c.shipped), 0))
+        .where(order_lines.c.order_id == orders.c.id)
+        .scalar_subquery()
+    )
+    invoiced = (
+        select(func.coalesce(func.sum(finance_documents.c.units), 0))
+        .where(finance_documents.c.order_id == orders.c.id, finance_documents.c.kind == DocumentKind.INVOICE.value)
+        .scalar_subquery()
+    )
+    channel_rows = conn.execute(
+        select(orders.c.id)
+        .where(
+            orders.c.kind != "pos",
+            orders.c.commerce.is_not(None),
+            shipped_units > invoiced,
+        )
+        .order_by(orders.c.seq)
+        .limit(limit)
+    )
+    out = [r.id for r in channel_rows]
+    return out + [i for i in _uninvoiced_at_list(conn, limit) if i not in out][: max(0, limit - len(out))]
+
+
+def _uninvoiced_at_list(conn: Connection, limit: int) -> list[str]:
     shipped = (
         select(order_lines.c.order_id, func.sum(order_lines.c.shipped * order_lines.c.unit_price).label("value"))
         .where(order_lines.c.shipped > 0)
@@ -471,7 +509,11 @@ def uninvoiced_orders(conn: Connection, limit: int) -> list[str]:
         select(orders.c.id)
         .join(shipped, shipped.c.order_id == orders.c.id)
         .outerjoin(invoiced, invoiced.c.order_id == orders.c.id)
-        .where(orders.c.kind != "pos", shipped.c.value > func.coalesce(invoiced.c.value, literal(0)))
+        .where(
+            orders.c.kind != "pos",
+            orders.c.commerce.is_(None),
+            shipped.c.value > func.coalesce(invoiced.c.value, literal(0)),
+        )
         .order_by(orders.c.seq)
         .limit(limit)
     )
@@ -495,6 +537,7 @@ def return_totals(conn: Connection) -> list[tuple[str, str, Decimal]]:
     rows = conn.execute(
         select(returns.c.id, returns.c.currency, value.c.value)
         .join(value, value.c.return_id == returns.c.id)
+        .where(returns.c.commerce.is_(None))  # a channel's refund is checked against what it refunded
         .order_by(returns.c.created_at, returns.c.id)
     )
     return [(r.id, r.currency, money(r.value, r.currency)) for r in rows]
@@ -504,7 +547,8 @@ def shipped_totals(conn: Connection) -> list[tuple[str, str, Decimal]]:
     rows = conn.execute(
         select(orders.c.id, orders.c.currency, func.sum(order_lines.c.shipped * order_lines.c.unit_price))
         .join(order_lines, order_lines.c.order_id == orders.c.id)
-        .where(orders.c.kind != "pos", order_lines.c.shipped > 0)
+        # Orders with the channel's numbers are checked against the channel's total (``channel_orders``).
+        .where(orders.c.kind != "pos", order_lines.c.shipped > 0, orders.c.commerce.is_(None))
         .group_by(orders.c.id, orders.c.currency)
     )
     return [(r[0], r[1], money(r[2], r[1])) for r in rows]
@@ -552,3 +596,242 @@ def sku_facts(conn: Connection, codes: Iterable[str]) -> dict[str, dict[str, Any
         .where(skus.c.sku.in_(wanted))
     )
     return {r.sku: dict(r._mapping) for r in rows}
+
+
+# ------------------------------------------------------------------------------------------------ holds
+def hold(conn: Connection, values: Mapping[str, Any]) -> None:
+    """Hold a document for a person (once per cause; a repeat refreshes the reason and the figures)."""
+    keep = {name: values[name] for name in ("reason", "detail", "figures")}
+    insert_on_conflict(
+        conn, finance_holds, ["source_key"], {**values, "resolved_at": None}, {**keep, "resolved_at": None}
+    )
+
+
+def resolve_hold(conn: Connection, source_key: str, now: datetime) -> None:
+    conn.execute(
+        update(finance_holds)
+        .where(finance_holds.c.source_key == source_key, finance_holds.c.resolved_at.is_(None))
+        .values(resolved_at=now)
+    )
+
+
+def list_holds(conn: Connection, *, open_only: bool = True, limit: int = 500) -> list[dict[str, Any]]:
+    query = select(finance_holds)
+    if open_only:
+        query = query.where(finance_holds.c.resolved_at.is_(None))
+    return [dict(r) for r in conn.execute(query.order_by(finance_holds.c.created_at).limit(limit)).mappings()]
+
+
+# ------------------------------------------------------------------------------------------------ channel totals
+def channel_orders(conn: Connection) -> list[dict[str, Any]]:
+    """Orders that carry the channel's numbers: id, currency, status, the commerce and shipped/qty units."""
+    units = (
+        select(
+            order_lines.c.order_id,
+            func.sum(order_lines.c.shipped).label("shipped"),
+            func.sum(order_lines.c.qty - order_lines.c.cancelled).label("open"),
+        )
+        .group_by(order_lines.c.order_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(orders.c.id, orders.c.currency, orders.c.status, orders.c.commerce, units.c.shipped, units.c.open)
+        .join(units, units.c.order_id == orders.c.id)
+        .where(orders.c.commerce.is_not(None), orders.c.kind != "pos")
+        .order_by(orders.c.seq)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def channel_returns(conn: Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(returns.c.id, returns.c.order_id, returns.c.currency, returns.c.commerce)
+        .where(returns.c.commerce.is_not(None))
+        .order_by(returns.c.created_at, returns.c.id)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def documents_by_kind(conn: Connection, kinds: Iterable[DocumentKind]) -> list[dict[str, Any]]:
+    """id, number, kind, order, return, currency, stored total, and the body's total and lines."""
+    d = finance_documents.c
+    rows = conn.execute(
+        select(d.id, d.number, d.kind, d.order_id, d.return_id, d.currency, d.total, d.body)
+        .where(d.kind.in_([k.value for k in kinds]))
+        .order_by(d.seq)
+    ).mappings()
+    out = []
+    for r in rows:
+        row = dict(r)
+        row["total"] = money(row["total"], row["currency"])
+        out.append(row)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ export states
+EXPORT_STATES = ("pending", "exported", "refused", "dead")
+
+
+def set_export_state(
+    conn: Connection,
+    target: str,
+    document_id: str,
+    status: str,
+    *,
+    now: datetime,
+    external_id: str | None = None,
+    messages: Sequence[str] = (),
+    remote_total: Decimal | None = None,
+) -> None:
+    """A document's export state on one connection; every call counts as an attempt."""
+    s = finance_export_states.c
+    values = {
+        "target": target,
+        "document_id": document_id,
+        "status": status,
+        "external_id": external_id,
+        "messages": list(messages),
+        "remote_total": remote_total,
+        "attempts": 1,
+        "updated_at": now,
+    }
+    update_values: dict[str, Any] = {
+        "status": status,
+        "messages": list(messages),
+        "attempts": s.attempts + 1,
+        "updated_at": now,
+    }
+    if external_id is not None:
+        update_values["external_id"] = external_id
+    if remote_total is not None:
+        update_values["remote_total"] = remote_total
+    insert_on_conflict(conn, finance_export_states, ["target", "document_id"], values, update_values)
+
+
+def exportable(conn: Connection) -> Any:
+    """Documents an accounting system is told about: not a till's (its store's settlement journal is)."""
+    d = finance_documents.c
+    return (d.kind != DocumentKind.SALES_RECEIPT.value) & ~(
+        (d.kind == DocumentKind.CREDIT_NOTE.value) & (d.posting == "settlement")
+    )
+
+
+def export_states(
+    conn: Connection,
+    target: str,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    ids: Iterable[str] | None = None,
+    statuses: Sequence[str] | None = None,
+    after_seq: int | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Each exportable document with its state on ``target`` (``pending`` when nothing was tried), in
+    posting order. ``status`` filters; ``dead`` is read by the caller from the dead letters."""
+    d, s = finance_documents.c, finance_export_states.c
+    state = func.coalesce(s.status, literal("pending"))
+    query = (
+        select(
+            d.seq,
+            d.id,
+            d.number,
+            d.kind,
+            d.currency,
+            d.total,
+            d.issued_on,
+            d.order_id,
+            d.created_at,
+            state.label("status"),
+            s.external_id,
+            s.messages,
+            s.remote_total,
+            s.attempts,
+            s.updated_at,
+        )
+        .select_from(finance_documents.outerjoin(finance_export_states, (s.document_id == d.id) & (s.target == target)))
+        .where(exportable(conn))
+    )
+    if status is not None:
+        query = query.where(state == status)
+    if statuses is not None:
+        query = query.where(state.in_(list(statuses)))
+    if ids is not None:
+        query = query.where(d.id.in_(sorted(ids)))
+    if kind is not None:
+        query = query.where(d.kind == kind)
+    if after_seq is not None:
+        query = query.where(d.seq > after_seq)
+    out = []
+    for r in conn.execute(query.order_by(d.seq).limit(limit)).mappings():
+        row = dict(r)
+        row["total"] = money(row["total"], row["currency"])
+        if row["remote_total"] is not None:
+            row["remote_total"] = money(row["remote_total"], row["currency"])
+        row["messages"] = list(row["messages"] or [])
+        row["attempts"] = int(row["attempts"] or 0)
+        out.append(row)
+    return out
+
+
+def exported_states(conn: Connection) -> list[dict[str, Any]]:
+    """Every recorded state of every connection, with the document's total (for the reconcile)."""
+    d, s = finance_documents.c, finance_export_states.c
+    rows = conn.execute(
+        select(s.target, s.document_id, s.status, s.remote_total, s.messages, d.number, d.total, d.currency)
+        .join(finance_documents, d.id == s.document_id)
+        .order_by(s.target, d.seq)
+    ).mappings()
+    out = []
+    for r in rows:
+        row = dict(r)
+        row["total"] = money(row["total"], row["currency"])
+        if row["remote_total"] is not None:
+            row["remote_total"] = money(row["remote_total"], row["currency"])
+        out.append(row)
+    return out
+
+
+def dead_documents(conn: Connection, target: str) -> set[str]:
+    """Documents whose delivery to ``target`` was dead-lettered (refused for good or out of attempts)."""
+    rows = conn.execute(
+        select(outbox_events.c.payload)
+        .join(deliveries, deliveries.c.event_id == outbox_events.c.id)
+        .where(deliveries.c.subscriber == target, deliveries.c.status == "dead")
+    )
+    out: set[str] = set()
+    for (payload,) in rows:
+        document = (payload or {}).get("document") if isinstance(payload, Mapping) else None
+        if isinstance(document, Mapping) and document.get("id"):
+            out.add(str(document["id"]))
+    return out
+
+
+def count_exports(conn: Connection, target: str) -> dict[str, int]:
+    d, s = finance_documents.c, finance_export_states.c
+    state = func.coalesce(s.status, literal("pending"))
+    rows = conn.execute(
+        select(state, func.count())
+        .select_from(finance_documents.outerjoin(finance_export_states, (s.document_id == d.id) & (s.target == target)))
+        .where(exportable(conn))
+        .group_by(state)
+    )
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def document_bodies(conn: Connection, ids: Sequence[str]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    rows = conn.execute(
+        select(finance_documents).where(finance_documents.c.id.in_(list(ids))).order_by(finance_documents.c.seq)
+    ).mappings()
+    return [_doc(r) for r in rows]
+
+
+def export_attempts(conn: Connection, target: str, document_id: str) -> int:
+    """Changes of the document's export state on ``target`` that were not an export (0 when none)."""
+    s = finance_export_states.c
+    row = conn.execute(select(s.status, s.attempts).where(s.target == target, s.document_id == document_id)).first()
+    if row is None or row.status == "exported":
+        return 0
+    return int(row.attempts)

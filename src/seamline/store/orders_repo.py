@@ -225,7 +225,8 @@ def insert_return(
     refund_rows: Sequence[tuple[str, Decimal]],
 ) -> None:
     conn.execute(returns.insert().values(**values))
-    conn.execute(return_lines.insert(), [{"return_id": values["id"], **line} for line in lines])
+    if lines:  # a channel's refund of money alone (shipping, an adjustment) brings no goods back
+        conn.execute(return_lines.insert(), [{"return_id": values["id"], **line} for line in lines])
     if refund_rows:
         conn.execute(
             refunds.insert(),

@@ -428,6 +428,9 @@ orders = Table(
     Column("occurred_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("trace_id", String(64)),
+    # The channel's commercial truth (domain/commerce.py ``OrderCommerce``): prices, discounts, tax, shipping,
+    # addresses, payments and the channel's own total, as the channel computed them.
+    Column("commerce", JSON),
     UniqueConstraint("channel", "external_id"),
     Index(None, "status", "seq"),
     Index(None, "channel", "seq"),
@@ -477,6 +480,7 @@ returns = Table(
     Column("exchange_order_id", String(40)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("trace_id", String(64)),
+    Column("commerce", JSON),  # what the channel refunded (``RefundCommerce``), when it came from a channel
 )
 
 return_lines = Table(
@@ -760,6 +764,7 @@ finance_documents = Table(
     Column("body", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("trace_id", String(64)),
+    Column("units", Integer),  # an invoice's units of order lines (shipping, fees and duties are none)
     Index(None, "order_id"),
     Index(None, "return_id"),
     Index(None, "posting", "store", "settlement_id", "issued_on"),
@@ -869,6 +874,37 @@ finance_exports = Table(
     Column("external_id", String(64), nullable=False),
     Column("external_number", String(64)),
     Column("exported_at", UTCDateTime, nullable=False),
+)
+
+# A document finance will not post because the channel's total cannot be reproduced (an unknown tax
+# treatment, a currency without a rate): held for a person, with the reason and the figures.
+finance_holds = Table(
+    "finance_holds",
+    metadata,
+    Column("source_key", String(200), primary_key=True),  # the document's cause, e.g. invoice:<order id>:1
+    Column("kind", String(16), nullable=False),
+    Column("order_id", String(40), index=True),
+    Column("return_id", String(40)),
+    Column("reason", String(64), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("figures", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime),
+)
+
+# Each document's export state per accounting connection: pending | exported | refused | dead.
+finance_export_states = Table(
+    "finance_export_states",
+    metadata,
+    Column("target", Code, primary_key=True),
+    Column("document_id", String(40), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("external_id", String(64)),
+    Column("messages", JSON, nullable=False),  # the platform's validation messages when refused
+    Column("remote_total", Money),  # the total the platform acknowledged (its Total / Amount)
+    Column("attempts", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "status", "target"),
 )
 
 # -- 3PL (issue 7) ----------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from seamline.ledger import SELLABLE_KINDS, LocationKind
 from seamline.orders.model import OrderStatus
 from seamline.orders.returns import ReturnRequestLine
 from seamline.service import Principal
+from seamline.service.finance import FinanceDesk
 from seamline.service.orders import OrderDesk, ReturnRequest
 from seamline.service.tills import TillDesk
 from seamline.store import dashboard_repo
@@ -406,6 +407,7 @@ def exceptions_view(d: Dashboard, *, force_reconcile: bool = False) -> dict[str,
         "waiting_messages": d.service.read(dashboard_repo.waiting_messages),
         "reconcile": report,
         "reconciled_at": ran_at,
+        "finance_holds": FinanceDesk(d.service).holds(),
     }
 
 

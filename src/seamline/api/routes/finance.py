@@ -19,10 +19,13 @@ from seamline.api.finance_schemas import (
     AccountingConnectionIn,
     AccountingConnectionList,
     AccountingConnectionOut,
+    BackfillIn,
+    BackfillOut,
     CashMovementIn,
     CountIn,
     DocumentList,
     DocumentOut,
+    ExportList,
     FinanceConfigIn,
     FinanceConfigOut,
     JournalList,
@@ -33,6 +36,7 @@ from seamline.api.finance_schemas import (
     SettlementOut,
 )
 from seamline.api.routes.common import PROBLEMS, run_command
+from seamline.integration.finance import queue_backfill
 from seamline.service import Principal
 from seamline.service.accounting import AccountingDesk
 from seamline.service.finance import FinanceDesk, JournalQuery
@@ -275,3 +279,53 @@ def list_accounting_connections(request: Request, who: Principal = Depends(princ
 def get_accounting_connection(code: str, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
     who.require_read()
     return {**AccountingDesk(service(request)).connection(code), **_wiring_state(request, code)}
+
+
+@router.get("/accounting/{code}/exports", response_model=ExportList)
+def accounting_exports(
+    code: str,
+    request: Request,
+    status: str | None = Query(None, description="pending | exported | refused | dead"),
+    kind: str | None = Query(None, description="invoice, payment, credit_note, refund, journal"),
+    cursor: str | None = Query(None),
+    limit: int = Query(100, ge=1, le=1000),
+    who: Principal = Depends(principal),
+) -> dict[str, Any]:
+    """Each document's export state on these books: ``pending``, ``exported`` (with the id the books gave it
+    and the total they acknowledged), ``refused`` (with the platform's validation messages) or ``dead``
+    (its delivery dead-lettered); filterable by state and kind, oldest first, with the count per state."""
+    who.require_read()
+    connection = AccountingDesk(service(request)).connection(code)
+    items, next_cursor, counts = FinanceDesk(service(request)).exports(
+        connection["target"], status=status, kind=kind, cursor=cursor, limit=limit
+    )
+    return {"target": connection["target"], "counts": counts, "items": items, "next_cursor": next_cursor}
+
+
+@router.post("/accounting/{code}/backfill", response_model=BackfillOut)
+def accounting_backfill(
+    code: str, request: Request, body: BackfillIn | None = None, who: Principal = Depends(principal)
+) -> JSONResponse:
+    """Export what was posted before these books were connected (and what died on the way; the refused
+    ones too with ``include_refused``): a page of ``limit`` documents queued for this connection only.
+    Idempotent: a document queued, or exported, is not queued again. Admin only."""
+    who.require_admin()
+    app = service(request)
+    connection = AccountingDesk(app).connection(code)
+    target = connection["target"]
+    include_refused = bool(body and body.include_refused)
+    limit = body.limit if body else 500
+    desk = FinanceDesk(app)
+
+    def work(conn: Connection) -> tuple[int, Any]:
+        docs = desk.backfill_candidates(conn, target, include_refused=include_refused, limit=limit)
+        queued = queue_backfill(conn, target, docs, app.clock.now())
+        left = desk.backfill_candidates(conn, target, include_refused=False, limit=1)
+        return 200, {
+            "target": target,
+            "queued": queued,
+            "documents": [d.number or d.id for d in docs],
+            "more": bool(left),
+        }
+
+    return run_command(request, who, {"backfill": code, "include_refused": include_refused, "limit": limit}, work)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,9 +11,18 @@ from sqlalchemy import Connection
 
 from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service, trace_id
-from seamline.api.order_schemas import AllocationRunIn, OrderIn, OrderList, OrderOut, PickIn, ShipIn
+from seamline.api.order_schemas import AllocationRunIn, CommerceLineIn, OrderIn, OrderList, OrderOut, PickIn, ShipIn
 from seamline.api.routes.common import PROBLEMS, run_command
-from seamline.domain.errors import Forbidden
+from seamline.domain.commerce import (
+    Address,
+    CommerceLine,
+    DiscountAllocation,
+    OrderCommerce,
+    Payment,
+    ShippingLine,
+    TaxLine,
+)
+from seamline.domain.errors import FieldError, Forbidden, InvalidInput
 from seamline.service import Principal
 from seamline.service.customers import ContactRequest
 from seamline.service.lock_keys import order_rows
@@ -46,6 +56,60 @@ def require_order_access(who: Principal, order: dict[str, Any]) -> None:
     raise unknown_order(order["id"], in_body=False)
 
 
+def commerce_of(body: OrderIn) -> OrderCommerce | None:
+    """The channel's numbers of an order sent to the API: one commerce line per order line, at the line's
+    own price (which must be given: the channel's, not a price list's)."""
+    given = body.commerce
+    if given is None:
+        return None
+    errors = [
+        FieldError(f"lines[{i}].unit_price", "give the channel's price when commerce is given")
+        for i, line in enumerate(body.lines)
+        if line.unit_price is None
+    ]
+    if given.lines and len(given.lines) != len(body.lines):
+        errors.append(FieldError("commerce.lines", f"one per order line: {len(body.lines)}"))
+    if errors:
+        raise InvalidInput("the commerce does not fit the lines", errors)
+
+    def taxes(items: Any) -> tuple[TaxLine, ...]:
+        return tuple(TaxLine(t.title, Decimal(t.rate), Decimal(t.amount)) for t in items)
+
+    def discounts(items: Any) -> tuple[DiscountAllocation, ...]:
+        return tuple(DiscountAllocation(Decimal(d.amount), d.source) for d in items)
+
+    extra: list[CommerceLineIn | None] = list(given.lines) or [None] * len(body.lines)
+    return OrderCommerce(
+        source="api",
+        name=given.name or body.external_id,
+        currency=body.currency,
+        presentment_currency=given.presentment_currency or body.currency,
+        taxes_included=given.taxes_included,
+        lines=tuple(
+            CommerceLine(
+                line_id=str(i),
+                title=line.sku,
+                qty=line.qty,
+                unit_price=Decimal(str(line.unit_price)),
+                sku=line.sku,
+                order_line_no=i,
+                discounts=discounts(more.discounts) if more else (),
+                tax_lines=taxes(more.tax_lines) if more else (),
+                duties=taxes(more.duties) if more else (),
+            )
+            for i, (line, more) in enumerate(zip(body.lines, extra, strict=True), start=1)
+        ),
+        channel_total=Decimal(given.channel_total),
+        shipping=tuple(
+            ShippingLine(s.title, Decimal(s.price), discounts(s.discounts), taxes(s.tax_lines)) for s in given.shipping
+        ),
+        payments=tuple(Payment(p.tender, Decimal(p.amount), p.gateway, reference=p.reference) for p in given.payments),
+        ship_to=Address(**given.ship_to.model_dump()) if given.ship_to else None,
+        bill_to=Address(**given.bill_to.model_dump()) if given.bill_to else None,
+        customer={"email": body.customer.email, "name": body.customer.name} if body.customer else {},
+    )
+
+
 @router.post("/orders", status_code=201, response_model=OrderOut, responses={200: {"model": OrderOut}})
 def post_order(body: OrderIn, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
     """Capture an order of any channel and allocate it from the channel's sources in their order (a hold
@@ -53,6 +117,10 @@ def post_order(body: OrderIn, request: Request, who: Principal = Depends(princip
     by the channel's shortage policy; 409 ``insufficient-stock`` and nothing written when the channel
     rejects shortages; 200 with the first order for a repeated ``(channel, external_id)``."""
     who.require_channel(body.channel)
+    commerce = commerce_of(body)
+    tenders = [TenderRequest(t.type, t.amount) for t in body.tenders]
+    if commerce is not None and not tenders:
+        tenders = [TenderRequest(p.tender, str(p.amount)) for p in commerce.payments]
     req = OrderRequest(
         channel=body.channel,
         external_id=body.external_id,
@@ -61,11 +129,12 @@ def post_order(body: OrderIn, request: Request, who: Principal = Depends(princip
         kind=body.kind,
         customer=contact(body.customer),
         hold_id=body.hold_id,
-        tenders=[TenderRequest(t.type, t.amount) for t in body.tenders],
+        tenders=tenders,
         price_tier=body.price_tier,
         ship_start=body.ship_window.start if body.ship_window else None,
         cancel_date=body.ship_window.cancel if body.ship_window else None,
         prebook=body.prebook,
+        commerce=commerce,
     )
     desk = OrderDesk(service(request))
     tid = trace_id(request)

@@ -13,7 +13,14 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from seamline.channels.accounting import ExportLedger, WaitingFor, idempotency_key, needs, settled_at_the_till
+from seamline.channels.accounting import (
+    ExportLedger,
+    WaitingFor,
+    attempt_step,
+    idempotency_key,
+    needs,
+    settled_at_the_till,
+)
 from seamline.channels.quickbooks import mapper
 from seamline.channels.quickbooks.client import (
     QuickBooksClient,
@@ -102,7 +109,8 @@ class QuickBooksExporter:
         return "not_exported"
 
     def _create(self, doc: Document, entity: str, body: dict[str, Any]) -> str:
-        request_id = idempotency_key(self.settings.environment, doc.id, "c", limit=REQUEST_ID_LIMIT)
+        step = attempt_step("c", self.exports.export_attempts(self.target, doc.id))
+        request_id = idempotency_key(self.settings.environment, doc.id, step, limit=REQUEST_ID_LIMIT)
         try:
             answer = self.client.create(entity, body, request_id=request_id)
         except QuickBooksRejected as exc:
@@ -114,7 +122,14 @@ class QuickBooksExporter:
             )
             return "found"
         external_id, number = mapper.created(answer, entity)
-        self.exports.record_export(self.target, doc.id, entity=entity, external_id=external_id, external_number=number)
+        self.exports.record_export(
+            self.target,
+            doc.id,
+            entity=entity,
+            external_id=external_id,
+            external_number=number,
+            remote_total=mapper.acknowledged_total(answer, entity),
+        )
         return "created"
 
     def deliver(self, delivery: Delivery) -> Delivered:
@@ -122,6 +137,8 @@ class QuickBooksExporter:
         try:
             self.export(doc)
         except ChannelError as exc:
+            if isinstance(exc, QuickBooksRejected):
+                self.exports.record_refusal(self.target, doc.id, [f"{code} {text}" for code, text in exc.errors])
             raise delivery_outcome(exc, refused=f"QuickBooks refused {doc.kind.value} {doc.number}") from exc
         except WaitingFor as exc:
             raise DeliveryFailed(str(exc)) from exc

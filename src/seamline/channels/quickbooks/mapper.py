@@ -195,6 +195,21 @@ def created(response: Any, entity: str) -> tuple[str, str | None]:
         raise QuickBooksMappingError(f"QuickBooks answered without {entity}.Id") from exc
 
 
+def acknowledged_total(response: Any, entity: str) -> Decimal | None:
+    """The total QuickBooks holds for what it created: ``TotalAmt`` of an invoice, receipt, memo or payment
+    (a journal entry has none: None)."""
+    try:
+        value = response[entity].get("TotalAmt")
+    except (KeyError, TypeError, AttributeError):
+        return None
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        return None
+
+
 def fault_errors(response: Any) -> list[tuple[str, str]]:
     """(code, message + detail) of each error in a ``Fault``."""
     fault = response.get("Fault") if isinstance(response, Mapping) else None

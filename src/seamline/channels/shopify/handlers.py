@@ -48,7 +48,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +56,7 @@ from sqlalchemy import Connection
 
 from seamline.channels.canonical import (
     FulfillmentReport,
+    InboundRefund,
     InventoryLevelReport,
     OrderMapping,
     OrderVerdict,
@@ -68,6 +69,7 @@ from seamline.channels.canonical import (
 from seamline.channels.shopify import inbound, mapper
 from seamline.channels.shopify.mapper import MappingError, ShopifyLookups
 from seamline.domain.clock import ensure_utc
+from seamline.domain.commerce import OrderCommerce, RefundCommerce
 from seamline.integration import HoldMessage, InvalidMessage, StoredMessage
 from seamline.ledger.atp import sku_availability
 from seamline.orders.model import OrderStatus
@@ -214,6 +216,15 @@ class OrderHandler:
             raise HeldMessage(str(exc)) from exc
 
 
+def _refund_commerce(refund: RefundCommerce | None, order: Mapping[str, Any] | None) -> RefundCommerce | None:
+    """The channel's refund with each refunded line tied to our order line (through the order's stored
+    commerce); None when the order came without the channel's numbers (finance then prices the return)."""
+    if refund is None or not order:
+        return None
+    numbers = {li.line_id: li.order_line_no for li in OrderCommerce.from_json(order).lines}
+    return replace(refund, lines=tuple(replace(li, order_line_no=numbers.get(li.line_id)) for li in refund.lines))
+
+
 # ---------------------------------------------------------------------- refunds
 class RefundHandler:
     def __init__(self, channel: ShopifyChannel) -> None:
@@ -264,11 +275,26 @@ class RefundHandler:
         if unshipped:
             self._cancel_unshipped(conn, order, unshipped, refund.external_id)
         if not back:
+            self._refund_money_only(conn, order, refund, unshipped)
             return
         location = next((loc for _, _, _, loc in back if loc), None) or self._default_location(conn, order)
         lines = [ReturnRequestLine(sku, qty, condition) for sku, qty, condition, _ in back]
-        view = self.desk.record_return(conn, ReturnRequest(order_id, location, lines))
+        commerce = _refund_commerce(refund.commerce, order.get("commerce"))
+        view = self.desk.record_return(conn, ReturnRequest(order_id, location, lines, commerce=commerce))
         shopify_repo.set_document(conn, channel.code, "refund", refund.external_id, str(view["id"]))
+
+    def _refund_money_only(
+        self, conn: Connection, order: Mapping[str, Any], refund: InboundRefund, unshipped: int
+    ) -> None:
+        """Money refunded without goods coming back (shipping alone, a goodwill adjustment) is a return of no
+        lines carrying what Shopify refunded: its credit note and refund are the channel's figures. A refund
+        of units never shipped (a cancellation) credits nothing: nothing was invoiced for them."""
+        commerce = _refund_commerce(refund.commerce, order.get("commerce"))
+        if commerce is None or unshipped or not commerce.payments or commerce.lines:
+            return
+        location = self._default_location(conn, order)
+        view = self.desk.record_return(conn, ReturnRequest(order["id"], location, [], commerce=commerce))
+        shopify_repo.set_document(conn, self.channel.code, "refund", refund.external_id, str(view["id"]))
 
     def _cancel_unshipped(self, conn: Connection, order: Mapping[str, Any], units: int, refund_id: str) -> None:
         status = OrderStatus(order["status"])

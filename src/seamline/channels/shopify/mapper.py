@@ -47,6 +47,18 @@ from seamline.channels.canonical import (
     SkipReason,
     VariantReport,
 )
+from seamline.domain.commerce import (
+    Address,
+    CommerceLine,
+    DiscountAllocation,
+    OrderCommerce,
+    Payment,
+    RefundAdjustment,
+    RefundCommerce,
+    RefundedLine,
+    ShippingLine,
+    TaxLine,
+)
 
 MAX_QUANTITIES_PER_CALL = 250
 #: The reason we give Shopify for a number we publish: our ledger corrects the channel's presentation.
@@ -193,6 +205,226 @@ def _customer(payload: Mapping[str, Any]) -> CustomerRef | None:
     return CustomerRef(email, phone, name, legacy_id(customer.get("id")))
 
 
+# -- inbound: the commercial truth --------------------------------------------------------------------
+
+#: ``financial_status`` values for which Shopify holds the buyer's money (part of it refunded or not).
+PAID_STATUSES = frozenset({"paid", "partially_paid", "partially_refunded", "refunded"})
+
+
+def _money(item: Mapping[str, Any], key: str) -> Decimal:
+    """A required amount in shop money (``<key>_set.shop_money.amount`` or ``<key>``)."""
+    value = _shop_money(item, key)
+    if value is None:
+        raise MappingError(f"{key} is missing")
+    return value
+
+
+def _tax_lines(item: Mapping[str, Any]) -> tuple[TaxLine, ...]:
+    out = []
+    for tax in item.get("tax_lines") or ():
+        if not isinstance(tax, Mapping):
+            raise MappingError("a tax line is not an object")
+        rate = _decimal(tax.get("rate"), "tax_lines[].rate")
+        out.append(
+            TaxLine(_text(tax.get("title")) or "", rate if rate is not None else Decimal(0), _money(tax, "price"))
+        )
+    return tuple(out)
+
+
+def _discounts(item: Mapping[str, Any], applications: Sequence[Any]) -> tuple[DiscountAllocation, ...]:
+    out = []
+    for alloc in item.get("discount_allocations") or ():
+        if not isinstance(alloc, Mapping):
+            raise MappingError("a discount allocation is not an object")
+        index = alloc.get("discount_application_index")
+        source = ""
+        if isinstance(index, int) and 0 <= index < len(applications) and isinstance(applications[index], Mapping):
+            app = applications[index]
+            source = _text(app.get("code")) or _text(app.get("title")) or _text(app.get("type")) or ""
+        out.append(DiscountAllocation(_money(alloc, "amount"), source))
+    return tuple(out)
+
+
+def _address(block: Any) -> Address | None:
+    if not isinstance(block, Mapping):
+        return None
+    name = _text(block.get("name")) or (
+        " ".join(p for p in (_text(block.get("first_name")), _text(block.get("last_name"))) if p) or None
+    )
+    return Address(
+        name=name,
+        company=_text(block.get("company")),
+        line1=_text(block.get("address1")),
+        line2=_text(block.get("address2")),
+        city=_text(block.get("city")),
+        region=_text(block.get("province_code")) or _text(block.get("province")),
+        postcode=_text(block.get("zip")),
+        country=_text(block.get("country_code")) or _text(block.get("country")),
+        phone=_text(block.get("phone")),
+    )
+
+
+def _transactions(items: Any) -> tuple[Payment, ...]:
+    out = []
+    for txn in items or ():
+        if not isinstance(txn, Mapping):
+            continue
+        gateway = _text(txn.get("gateway"))
+        amount = _shop_money(txn, "amount")
+        if amount is None:
+            continue
+        out.append(
+            Payment(
+                tender=gateway or "shopify",
+                amount=amount,
+                gateway=gateway,
+                kind=_text(txn.get("kind")) or "sale",
+                status=_text(txn.get("status")) or "success",
+                reference=legacy_id(txn.get("id")),
+            )
+        )
+    return tuple(out)
+
+
+def _order_payments(data: Mapping[str, Any], total: Decimal | None) -> tuple[Payment, ...]:
+    """The money Shopify took: its transactions when the payload carries them, else (a webhook order body
+    has none) what ``financial_status`` and ``total_outstanding`` say was paid, booked to the first gateway
+    (the tender's account is configured per gateway name)."""
+    if isinstance(data.get("transactions"), list):
+        return _transactions(data["transactions"])
+    status = _text(data.get("financial_status"))
+    if status not in PAID_STATUSES or total is None:
+        return ()
+    outstanding = _decimal(data.get("total_outstanding"), "total_outstanding") or Decimal(0)
+    paid = total - outstanding
+    if paid <= 0:
+        return ()
+    gateways = [str(g) for g in data.get("payment_gateway_names") or () if g]
+    gateway = gateways[0] if gateways else "shopify"
+    return (Payment(tender=gateway, amount=paid, gateway=", ".join(gateways) or None, kind="sale"),)
+
+
+def order_commerce(data: Mapping[str, Any], lines: Sequence[OrderLine], stock: Sequence[OrderLine]) -> OrderCommerce:
+    """The order's money as Shopify computed it (shop money): lines with their discount allocations, tax
+    lines and duties; shipping lines (charged, discounted, taxed); addresses, buyer, payments, totals."""
+    applications = [a for a in data.get("discount_applications") or () if isinstance(a, Mapping)]
+    stock_no = {line.line_id: i for i, line in enumerate(stock, start=1)}
+    items = {legacy_id(item.get("id")): item for item in data["line_items"]}
+    commerce_lines = []
+    for line in lines:
+        item = items[line.line_id]
+        duties = tuple(
+            TaxLine("duty " + (_text(d.get("harmonized_system_code")) or ""), Decimal(0), _money(d, "price"))
+            for d in item.get("duties") or ()
+            if isinstance(d, Mapping)
+        )
+        commerce_lines.append(
+            CommerceLine(
+                line_id=line.line_id,
+                title=line.title,
+                qty=line.qty,
+                unit_price=line.unit_price,
+                sku=line.sku,
+                order_line_no=stock_no.get(line.line_id),
+                kind="gift_card" if line.gift_card else "custom" if line.custom else "goods",
+                discounts=_discounts(item, applications),
+                tax_lines=_tax_lines(item),
+                duties=duties,
+            )
+        )
+    shipping = []
+    for ship in data.get("shipping_lines") or ():
+        if not isinstance(ship, Mapping) or ship.get("is_removed"):
+            continue
+        price = _money(ship, "price")
+        discounts = _discounts(ship, applications)
+        discounted = _shop_money(ship, "discounted_price")
+        if not discounts and discounted is not None and discounted < price:
+            discounts = (DiscountAllocation(price - discounted, "shipping"),)
+        shipping.append(ShippingLine(_text(ship.get("title")) or "shipping", price, discounts, _tax_lines(ship)))
+    total = _shop_money(data, "total_price")
+    customer_block = data.get("customer")
+    customer: Mapping[str, Any] = customer_block if isinstance(customer_block, Mapping) else {}
+    ref = _customer(data)
+    totals = {}
+    for key in ("subtotal_price", "total_tax", "total_discounts", "total_shipping_price", "total_duties"):
+        value = _shop_money(data, key)
+        if value is not None:
+            totals[key] = str(value)
+    currency = str(data["currency"])
+    return OrderCommerce(
+        source="shopify",
+        name=_text(data.get("name")),
+        currency=currency,
+        presentment_currency=str(data.get("presentment_currency") or currency),
+        taxes_included=bool(data.get("taxes_included")),
+        lines=tuple(commerce_lines),
+        channel_total=total,
+        shipping=tuple(shipping),
+        payments=_order_payments(data, total),
+        ship_to=_address(data.get("shipping_address")),
+        bill_to=_address(data.get("billing_address")),
+        customer={
+            "external_id": legacy_id(customer.get("id")),
+            "email": ref.email if ref else None,
+            "name": ref.name if ref else None,
+        },
+        channel_totals=totals,
+    )
+
+
+def refund_commerce(data: Mapping[str, Any], currency: str | None) -> RefundCommerce:
+    """What Shopify refunded: per refunded line its subtotal (after discounts) and tax, shipping refunds
+    (``refund_shipping_lines`` from API 2024-10; before that an order adjustment of kind
+    ``shipping_refund``), order adjustments (a negative ``amount`` is money that went back to the buyer),
+    and the refund transactions (what actually moved)."""
+    lines = []
+    for entry in data.get("refund_line_items") or ():
+        found = entry.get("line_item")
+        item: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+        lines.append(
+            RefundedLine(
+                line_id=str(legacy_id(entry.get("line_item_id") or item.get("id"))),
+                qty=_qty(entry.get("quantity"), "refund_line_items[].quantity"),
+                subtotal=_money(entry, "subtotal"),
+                tax=_shop_money(entry, "total_tax") or Decimal(0),
+                sku=_text(item.get("sku")),
+                title=_text(item.get("name")) or _text(item.get("title")) or "",
+            )
+        )
+    adjustments = []
+    for ship in data.get("refund_shipping_lines") or ():
+        if not isinstance(ship, Mapping):
+            continue
+        amount = _shop_money(ship, "subtotal_amount") or Decimal(0)
+        tax = _shop_money(ship, "tax_amount") or Decimal(0)
+        adjustments.append(RefundAdjustment("shipping", amount + tax, tax, "shipping refund"))
+    for adj in data.get("order_adjustments") or ():
+        if not isinstance(adj, Mapping):
+            continue
+        amount = _shop_money(adj, "amount") or Decimal(0)
+        tax = _shop_money(adj, "tax_amount") or Decimal(0)
+        kind = "shipping" if adj.get("kind") == "shipping_refund" else "adjustment"
+        reason = _text(adj.get("reason")) or _text(adj.get("kind")) or ""
+        adjustments.append(RefundAdjustment(kind, -(amount + tax), -tax, reason))
+    payments = tuple(p for p in _transactions(data.get("transactions")) if p.kind == "refund")
+    settled = [p.amount for p in payments if p.settled]
+    if currency is None:
+        for txn in data.get("transactions") or ():
+            if isinstance(txn, Mapping) and _text(txn.get("currency")):
+                currency = _text(txn.get("currency"))
+                break
+    return RefundCommerce(
+        source="shopify",
+        external_id=str(legacy_id(data["id"])),
+        currency=currency or "",
+        lines=tuple(lines),
+        adjustments=tuple(adjustments),
+        payments=payments,
+        channel_total=sum(settled, Decimal(0)) if settled else None,
+    )
+
+
 def map_order(payload: Any, lookups: ShopifyLookups | None = None) -> OrderMapping:
     """An ``orders/create`` (or ``orders/updated``) body → the canonical order and what to do with it."""
     lookups = lookups or ShopifyLookups()
@@ -245,6 +477,7 @@ def map_order(payload: Any, lookups: ShopifyLookups | None = None) -> OrderMappi
         total=_shop_money(data, "total_price"),
         cancelled_at=parse_time(data.get("cancelled_at")),
         source_name=_text(data.get("source_name")),
+        commerce=order_commerce(data, lines, stock),
     )
     unknown = [s for s in skipped if s.reason is SkipReason.UNKNOWN_SKU]
     if order.test and not lookups.accept_test_orders:
@@ -333,6 +566,7 @@ def map_refund(payload: Any, lookups: ShopifyLookups | None = None) -> RefundMap
         note=_text(data.get("note")),
         currency=currency,
         lines=tuple(lines),
+        commerce=refund_commerce(data, currency),
     )
     if unknown:
         return RefundMapping(

@@ -140,6 +140,7 @@ class SquareConnector:
                     currency=body["currency"],
                     occurred_at=sale.occurred_at,
                     force=True,
+                    commerce=sale.commerce,
                 ),
             )
             order_id = str(view["id"])

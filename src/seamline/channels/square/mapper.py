@@ -26,6 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from seamline.catalog.model import Style
+from seamline.domain.commerce import CommerceLine, DiscountAllocation, OrderCommerce, Payment, TaxLine
 from seamline.domain.money import minor_exponent
 
 IN_STOCK = "IN_STOCK"
@@ -238,6 +239,9 @@ class SquareSale:
     version: int
     other_lines: tuple[OtherLine, ...] = ()
     till_tenders: tuple[tuple[str, Decimal], ...] = ()
+    #: Square's own numbers: base prices, applied discounts and taxes, the order's total net of tips (kept
+    #: for a sale of catalog lines only; one with gift cards or custom amounts is not yet).
+    commerce: OrderCommerce | None = None
 
     def sale_body(self) -> dict[str, Any]:
         return {
@@ -363,6 +367,74 @@ def map_order(order: Mapping[str, Any], lookups: SquareLookups) -> SquareSale:
         version=version if isinstance(version, int) else 0,
         other_lines=tuple(others),
         till_tenders=tuple(tenders),
+        commerce=sale_commerce(order, lookups, currency, tenders) if lines and not others else None,
+    )
+
+
+def _optional_money(value: Any) -> Decimal | None:
+    return None if not isinstance(value, Mapping) or value.get("amount") is None else money(value)[0]
+
+
+def sale_commerce(
+    order: Mapping[str, Any], lookups: SquareLookups, currency: str, tenders: Sequence[tuple[str, Decimal]]
+) -> OrderCommerce:
+    """Square's numbers for a sale (Orders API): per line the ``base_price_money``, its applied discounts and
+    applied taxes (at the order tax's ``percentage``; ``INCLUSIVE`` taxes are within the price), the
+    order's ``total_money`` less tips, and the tenders. ``has_taxes`` in ``channel_totals`` says whether
+    Square sent its tax lines (a sale without them is taxed by our chart)."""
+    taxes = {
+        str(t.get("uid")): t for t in order.get("taxes") or [] if isinstance(t, Mapping) and t.get("uid") is not None
+    }
+    discounts = {str(d.get("uid")): d for d in order.get("discounts") or [] if isinstance(d, Mapping)}
+    inclusive = bool(taxes) and all(t.get("type") == "INCLUSIVE" for t in taxes.values())
+    lines = []
+    for i, item in enumerate(order.get("line_items") or []):
+        qty = parse_quantity(item.get("quantity"))
+        total = money(item.get("total_money"))[0]
+        base = _optional_money(item.get("base_price_money"))
+        unit = base if base is not None else (total / qty if qty else total)
+        applied_discounts = tuple(
+            DiscountAllocation(
+                money(d.get("applied_money"))[0],
+                str(discounts.get(str(d.get("discount_uid")), {}).get("name") or d.get("discount_uid") or ""),
+            )
+            for d in item.get("applied_discounts") or []
+            if isinstance(d, Mapping)
+        )
+        if not applied_discounts and _optional_money(item.get("total_discount_money")):
+            applied_discounts = (DiscountAllocation(money(item["total_discount_money"])[0], "discount"),)
+        tax_lines = []
+        for applied in item.get("applied_taxes") or []:
+            tax = taxes.get(str(applied.get("tax_uid")), {})
+            rate = Decimal(str(tax.get("percentage") or 0)) / 100
+            tax_lines.append(TaxLine(str(tax.get("name") or "tax"), rate, money(applied.get("applied_money"))[0]))
+        if not tax_lines and _optional_money(item.get("total_tax_money")):
+            tax_lines.append(TaxLine("tax", Decimal(0), money(item["total_tax_money"])[0]))
+        lines.append(
+            CommerceLine(
+                line_id=str(item.get("uid") or i),
+                title=str(item.get("name") or ""),
+                qty=qty,
+                unit_price=unit,
+                sku=lookups.sku_for_variation.get(str(item.get("catalog_object_id"))),
+                order_line_no=i + 1,
+                discounts=applied_discounts,
+                tax_lines=tuple(tax_lines),
+            )
+        )
+    order_total = _optional_money(order.get("total_money"))
+    tip = _optional_money(order.get("total_tip_money")) or Decimal(0)
+    has_taxes = bool(taxes) or any(li.tax_lines for li in lines)
+    return OrderCommerce(
+        source="square",
+        currency=currency,
+        presentment_currency=currency,
+        taxes_included=inclusive,
+        lines=tuple(lines),
+        channel_total=None if order_total is None else order_total - tip,
+        payments=tuple(Payment(t, a, "square") for t, a in tenders),
+        name=str(order.get("id")),
+        channel_totals={"has_taxes": "true" if has_taxes else "false", "tips": str(tip)},
     )
 
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 
 from seamline.channels.accounting import (
     ExportLedger,
     WaitingFor,
+    attempt_step,
     idempotency_key,
     needs,
     paid_by_exchange,
@@ -73,8 +75,12 @@ class XeroExporter:
     def _key(self, doc: Document, step: str = "create") -> str:
         return idempotency_key(self.settings.environment, doc.id, step)
 
-    def _record(self, doc: Document, entity: str, external_id: str, number: str | None) -> None:
-        self.exports.record_export(self.target, doc.id, entity=entity, external_id=external_id, external_number=number)
+    def _record(
+        self, doc: Document, entity: str, external_id: str, number: str | None, total: Decimal | None = None
+    ) -> None:
+        self.exports.record_export(
+            self.target, doc.id, entity=entity, external_id=external_id, external_number=number, remote_total=total
+        )
 
     def export(self, doc: Document) -> str:
         """Post one document; answers what happened: ``created``, ``found`` (an earlier attempt had got
@@ -115,21 +121,24 @@ class XeroExporter:
         self, doc: Document, collection: str, body: object, entity: str, id_key: str, number_key: str | None = None
     ) -> str:
         try:
-            answer = self.client.create(collection, body, idempotency_key=self._key(doc))
-        except XeroRejected as exc:
-            if not (exc.duplicate_number and doc.number):
-                raise
+            step = attempt_step("create", self.exports.export_attempts(self.target, doc.id))
+            answer = self.client.create(collection, body, idempotency_key=self._key(doc, step))
+            # Xero answers 200 with each item's own status (summarizeErrors=false): read the item.
+            external_id, number = mapper.created(answer, collection, id_key, number_key)
+        except (XeroRejected, mapper.XeroItemRefused) as exc:
+            rejected = exc if isinstance(exc, XeroRejected) else XeroRejected(exc.messages)
+            if not (rejected.duplicate_number and doc.number):
+                raise rejected from None
             found = (
                 self.client.find_invoice(doc.number)
                 if collection == "Invoices"
                 else self.client.find_credit_note(doc.number)
             )
             if found is None:
-                raise
-            self._record(doc, entity, str(found[id_key]), doc.number)
+                raise rejected from None
+            self._record(doc, entity, str(found[id_key]), doc.number, mapper.acknowledged_total(found))
             return "found"
-        external_id, number = mapper.created(answer, collection, id_key, number_key)
-        self._record(doc, entity, external_id, number)
+        self._record(doc, entity, external_id, number, mapper.acknowledged_total(answer[collection][0]))
         return "created"
 
     def _allocate(self, doc: Document, credit_note_source: str, invoice_id: str) -> str:
@@ -150,6 +159,8 @@ class XeroExporter:
         try:
             self.export(doc)
         except ChannelError as exc:
+            if isinstance(exc, XeroRejected):
+                self.exports.record_refusal(self.target, doc.id, exc.messages)
             raise delivery_outcome(exc, refused=f"Xero refused {doc.kind.value} {doc.number}") from exc
         except WaitingFor as exc:
             raise DeliveryFailed(str(exc)) from exc

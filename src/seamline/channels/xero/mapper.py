@@ -181,14 +181,59 @@ def manual_journal_body(doc: Document, *, tracking_category: str | None = None) 
     }
 
 
+def item_errors(item: Mapping[str, Any]) -> list[str]:
+    """The validation messages of one item of a create answer. With ``summarizeErrors=false`` (Xero's
+    default) a call answers 200 and each item says for itself: ``StatusAttributeString`` ``ERROR`` (or
+    ``HasErrors``) with its ``ValidationErrors``; an HTTP 200 alone says nothing about an item."""
+    messages = [
+        str(e["Message"]) for e in item.get("ValidationErrors") or [] if isinstance(e, Mapping) and e.get("Message")
+    ]
+    refused = str(item.get("StatusAttributeString") or "").upper() == "ERROR" or bool(item.get("HasErrors"))
+    if refused and not messages:
+        messages = ["Xero refused the item without a message"]
+    return messages if refused or messages else []
+
+
 def created(response: Any, key: str, id_key: str, number_key: str | None = None) -> tuple[str, str | None]:
-    """(Xero's id, its number) of the one thing a create call answered."""
+    """(Xero's id, its number) of the one thing a create call answered; ``XeroItemRefused`` when Xero
+    answered 200 but refused the item."""
     try:
         item = response[key][0]
-        found = str(item[id_key])
     except (KeyError, IndexError, TypeError) as exc:
+        raise XeroMappingError(f"Xero answered without {key}[0]") from exc
+    if not isinstance(item, Mapping):
+        raise XeroMappingError(f"Xero answered {key}[0] that is not an object")
+    refused = item_errors(item)
+    if refused:
+        raise XeroItemRefused(refused)
+    try:
+        found = str(item[id_key])
+    except KeyError as exc:
         raise XeroMappingError(f"Xero answered without {key}[0].{id_key}") from exc
     return found, (str(item[number_key]) if number_key and item.get(number_key) else None)
+
+
+def acknowledged_total(item: Any) -> Decimal | None:
+    """The total Xero holds for what it created: an invoice's or credit note's ``Total``, a payment's
+    ``Amount``; None when it says neither."""
+    if not isinstance(item, Mapping):
+        return None
+    for key in ("Total", "Amount"):
+        value = item.get(key)
+        if value is not None and not isinstance(value, bool):
+            try:
+                return Decimal(str(value))
+            except ArithmeticError:
+                return None
+    return None
+
+
+class XeroItemRefused(ValueError):
+    """Xero answered the call (200) and refused this item with validation messages."""
+
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__("; ".join(messages))
+        self.messages = messages
 
 
 def validation_messages(response: Any) -> list[str]:

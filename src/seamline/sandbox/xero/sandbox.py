@@ -4,14 +4,20 @@ Allocations, Payments and ManualJournals, created with ``PUT`` as the Xero SDKs 
 It checks what Xero checks for these calls (a contact by ``ContactID`` or ``Name``; line items with an
 ``AccountCode`` of the chart; ``LineAmount`` = ``Quantity`` x ``UnitAmount`` less any discount; a unique
 ``InvoiceNumber``/``CreditNoteNumber``; payments and allocations against an ``AUTHORISED`` document and no
-more than is due; a manual journal that balances) and answers Xero's ``ValidationException``. It honours
+more than is due; a manual journal that balances) and answers as Xero does (``xero_accounting.yaml``,
+parameter ``summarizeErrors``, default false): a create of several items answers 200 with every item, the
+ones refused with ``HasErrors``, ``StatusAttributeString: ERROR`` and their ``ValidationErrors`` (the
+others created, ``StatusAttributeString: OK``); with ``summarizeErrors=true`` a refused item fails the
+whole call with a ``ValidationException`` (400) and nothing is created. It honours
 ``Idempotency-Key`` (the first answer is replayed), needs ``Authorization: Bearer`` and ``xero-tenant-id``,
 and throttles with 429 + ``Retry-After`` + ``X-Rate-Limit-Problem`` on request."""
 
 from __future__ import annotations
 
+import copy
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -157,22 +163,24 @@ class XeroSandbox(HttpSandbox):
         parts = path[len(BASE) + 1 :].strip("/").split("/")
         if method in ("PUT", "POST") and not isinstance(body, dict):
             raise self._invalid({}, ["The request body is not JSON"])
+        summarize = str(query.get("summarizeErrors", "false")).lower() == "true"
         match (method, parts):
             case ("PUT" | "POST", ["Invoices"]):
-                return self._envelope(
-                    "Invoices", [self._create(item, "Invoice") for item in self._items(body, "Invoices")]
-                )
+                items = self._items(body, "Invoices")
+                return self._batch("Invoices", "InvoiceID", items, lambda i: self._create(i, "Invoice"), summarize)
             case ("PUT" | "POST", ["CreditNotes"]):
                 items = self._items(body, "CreditNotes")
-                return self._envelope("CreditNotes", [self._create(item, "CreditNote") for item in items])
+                create = lambda i: self._create(i, "CreditNote")  # noqa: E731
+                return self._batch("CreditNotes", "CreditNoteID", items, create, summarize)
             case ("PUT", ["CreditNotes", credit_id, "Allocations"]):
                 items = self._items(body, "Allocations")
                 return self._envelope("Allocations", [self._allocate(credit_id, item) for item in items])
             case ("PUT" | "POST", ["Payments"]):
-                return self._envelope("Payments", [self._pay(item) for item in self._items(body, "Payments")])
+                items = self._items(body, "Payments")
+                return self._batch("Payments", "PaymentID", items, self._pay, summarize)
             case ("PUT" | "POST", ["ManualJournals"]):
                 items = self._items(body, "ManualJournals")
-                return self._envelope("ManualJournals", [self._journal(item) for item in items])
+                return self._batch("ManualJournals", "ManualJournalID", items, self._journal, summarize)
             case ("GET", ["Invoices"]):
                 numbers = [n for n in query.get("InvoiceNumbers", "").split(",") if n]
                 found = [d for d in self.invoices.values() if not numbers or d.data.get("InvoiceNumber") in numbers]
@@ -191,6 +199,46 @@ class XeroSandbox(HttpSandbox):
                 ]
                 return self._envelope("CreditNotes", [self._view(d) for d in notes])
         return Answer(404, {"Message": "The resource you're looking for cannot be found"}, "not_found")
+
+    def _batch(
+        self,
+        key: str,
+        id_key: str,
+        items: list[dict[str, Any]],
+        make: Callable[[dict[str, Any]], dict[str, Any]],
+        summarize: bool,
+    ) -> Answer:
+        """Create each item. ``summarizeErrors=false`` (Xero's default): 200 with every item, a refused one
+        carrying its ``ValidationErrors``, an empty id and ``StatusAttributeString: ERROR``, the valid ones
+        created. ``true``: the first refusal fails the call (400) and nothing of it is created."""
+        if summarize:
+            state = copy.deepcopy(
+                (self.contacts, self.invoices, self.credit_notes, self.payments, self.manual_journals)
+            )
+            try:
+                return self._envelope(key, [{**make(i), "StatusAttributeString": "OK"} for i in items])
+            except SandboxError:
+                self.contacts, self.invoices, self.credit_notes, self.payments, self.manual_journals = state
+                raise
+        out: list[dict[str, Any]] = []
+        for item in items:
+            try:
+                made = make(item)
+            except SandboxError as exc:
+                if exc.answer.status != 400 or not isinstance(exc.answer.body, dict):
+                    raise
+                [element] = exc.answer.body.get("Elements") or [{"ValidationErrors": []}]
+                out.append(
+                    {
+                        **element,
+                        id_key: "00000000-0000-0000-0000-000000000000",
+                        "HasErrors": True,
+                        "StatusAttributeString": "ERROR",
+                    }
+                )
+                continue
+            out.append({**made, "HasErrors": False, "StatusAttributeString": "OK"})
+        return self._envelope(key, out)
 
     def _items(self, body: dict[str, Any], key: str) -> list[dict[str, Any]]:
         items = body.get(key)
