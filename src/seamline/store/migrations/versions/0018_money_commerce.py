@@ -1,7 +1,7 @@
 """money that ties out (issue 17): the channel's commercial truth on orders and returns, finance holds,
 and each document's export state per accounting connection
 
-Revision ID: 0018_money
+Revision ID: 0018
 Revises: 0017
 Create Date: 2026-12-07 19:45:00.000000
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 from seamline.store.types import UTCDateTime
 
-revision = "0018_money"
+revision = "0018"
 down_revision = "0017"
 branch_labels = None
 depends_on = None
