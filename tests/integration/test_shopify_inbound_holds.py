@@ -126,3 +126,41 @@ def test_a_held_delivery_is_on_the_exceptions_page_with_why_and_what_it_waits_fo
     assert 'data-status="held"' in card
     assert f"order {placed.id} is not known yet" in card
     assert f"order:{placed.id}" in card
+
+
+def test_a_shopify_pos_sale_is_a_till_sale_at_its_store_not_a_web_order_from_the_warehouse(
+    client: TestClient, app: Seamline, clock: FixedClock
+) -> None:
+    world = ShopWorld(client, app, clock)
+    world.publish()
+    receive(client, SKU, 5)  # WH
+    receive(client, SKU, 3, to="STORE-1")
+    world.integration.dispatcher.drain()
+    world.sandbox.drain_events()
+    sale = world.sandbox.place_order([(SKU, 2)], location_id=world.store_location, source_name="pos")
+    world.send_shop_events()
+    world.process()
+    [order] = _orders(client)
+    assert order["external_id"] == str(sale.id)
+    assert order["kind"] == "pos"
+    assert order["location"] == "STORE-1"
+    assert stock_of(client, SKU, "STORE-1")["on_hand"] == 1, "taken from the store's shelf"
+    assert stock_of(client, SKU, "WH")["on_hand"] == 5, "nothing allocated from the warehouse"
+    assert stock_of(client, SKU, "WH")["committed"] == 0
+    assert sum(t["amount"] != "0" for t in order["tenders"]) >= 1
+
+
+def test_a_shopify_pos_sale_at_an_unmapped_location_is_held_until_it_is_mapped(
+    client: TestClient, app: Seamline, clock: FixedClock
+) -> None:
+    world = ShopWorld(client, app, clock)
+    world.publish()
+    receive(client, SKU, 3, to="STORE-1")
+    popup = world.sandbox.add_location("Pop-up")
+    world.sandbox.drain_events()
+    world.sandbox.place_order([(SKU, 1)], location_id=popup, source_name="pos")
+    world.send_shop_events()
+    world.process()
+    [held] = world.inbox(status="held")
+    assert f"location {popup}" in held["reason"]
+    assert _orders(client) == []

@@ -94,6 +94,8 @@ class InboundOrder:
     total: Decimal | None
     cancelled_at: datetime | None = None
     source_name: str | None = None
+    #: The channel location the order was placed at (a Shopify POS sale's store), when it names one.
+    location_id: str | None = None
     #: The channel's commercial truth (prices, discounts, tax, shipping, payments, its total), when mapped.
     commerce: OrderCommerce | None = None
 

@@ -756,7 +756,10 @@ class OrderDesk:
         lines = self._parse_lines(conn, req.lines, currency, "retail")
         if not req.tenders:
             raise InvalidInput("a sale records how it was paid", [FieldError("tenders", "needs at least one tender")])
-        tenders = self._parse_tenders(req.tenders, currency, self._total(lines), required=True)
+        due = self._total(lines)
+        if req.commerce is not None and req.commerce.channel_total is not None:
+            due = req.commerce.channel_total  # the till's own total (its discounts and taxes): what it took
+        tenders = self._parse_tenders(req.tenders, currency, due, required=True)
         contact = parse_contact(req.customer)
         occurred_at = None
         if req.occurred_at is not None:

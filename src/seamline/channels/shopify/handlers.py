@@ -50,6 +50,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection
@@ -76,8 +77,8 @@ from seamline.orders.model import OrderStatus
 from seamline.orders.returns import ReturnRequestLine
 from seamline.orders.state import ALLOWED_FROM, Step
 from seamline.service import Seamline
-from seamline.service.channel_orders import ChannelOrders, OrderHeld
-from seamline.service.orders import OrderDesk, ReturnRequest
+from seamline.service.channel_orders import ChannelOrders, OrderHeld, PlaceAction, place_action
+from seamline.service.orders import LineRequest, OrderDesk, ReturnRequest, SaleRequest, TenderRequest
 from seamline.store import catalog_repo, channels_repo, ledger_repo, orders_repo, outbox_repo, shopify_repo
 
 log = logging.getLogger("seamline.shopify")
@@ -201,11 +202,59 @@ class OrderHandler:
             self._place(conn, mapping)
 
     def _place(self, conn: Connection, mapping: OrderMapping) -> str | None:
-        """Place the order if its verdict lets it in (the one channel-order use case); answers our order id."""
+        """Place the order if its verdict lets it in (the one channel-order use case); answers our order id.
+        A Shopify POS sale (``source_name: pos``) is a till sale at the store its location maps to."""
+        if mapping.order.source_name == "pos":
+            return self._till_sale(conn, mapping)
         try:
             return self.orders.place(conn, self.channel.code, queue_order(mapping), kind="dtc")
         except OrderHeld as exc:
             raise HeldMessage(str(exc)) from exc
+
+    def _till_sale(self, conn: Connection, mapping: OrderMapping) -> str | None:
+        """A sale rung up on Shopify POS: the goods left the store's shelf, so it is taken from that store's
+        stock and booked in the store's day (a closed ``pos`` order, as a Square or Lightspeed till sale), never
+        allocated from the warehouse as a web order would be. Held until the POS location is mapped."""
+        order = mapping.order
+        held = place_action(queue_order(mapping).verdict)
+        if held is PlaceAction.HOLD:
+            raise HeldMessage(f"Shopify POS sale {order.external_id}: {mapping.verdict.value}: {mapping.detail}")
+        if held is PlaceAction.IGNORE:
+            return None
+        codes = {**shopify_repo.location_codes(conn, self.channel.code), **self.channel.location_map}
+        store = codes.get(order.location_id) if order.location_id is not None else None
+        if store is None:
+            raise HeldMessage(
+                f"Shopify POS sale {order.external_id} at location {order.location_id or '(none given)'}: map that "
+                "location to its store in the channel's location_map (or run seamline shopify link)"
+            )
+        existing = orders_repo.order_id_for(conn, self.channel.code, order.external_id)
+        if existing is not None:
+            return existing
+        commerce = order.commerce
+        paid = [] if commerce is None else [p for p in commerce.payments if p.settled and p.kind != "refund"]
+        if paid:
+            tenders = [TenderRequest(p.tender, str(p.amount)) for p in paid]
+        else:  # no payment in the body: what the lines come to, paid at the till
+            total = sum((line.unit_price * line.qty for line in mapping.stock_lines), Decimal(0))
+            tenders = [TenderRequest("shopify_pos", str(total))]
+        customer = queue_order(mapping).customer
+        _, view = OrderDesk(self.channel.app).record_sale(
+            conn,
+            SaleRequest(
+                location=store,
+                external_id=order.external_id,
+                lines=[LineRequest(str(line.sku), line.qty, str(line.unit_price)) for line in mapping.stock_lines],
+                tenders=tenders,
+                currency=order.currency,
+                customer=customer,
+                occurred_at=order.placed_at,
+                channel=self.channel.code,
+                force=True,  # the goods already left the shop floor
+                commerce=commerce if paid else None,
+            ),
+        )
+        return str(view["id"])
 
     def _cancel(self, conn: Connection, mapping: OrderMapping) -> None:
         """Cancel (or, never seen, place and cancel at once so the late create is a no-op); an order already

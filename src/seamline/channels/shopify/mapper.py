@@ -477,6 +477,7 @@ def map_order(payload: Any, lookups: ShopifyLookups | None = None) -> OrderMappi
         total=_shop_money(data, "total_price"),
         cancelled_at=parse_time(data.get("cancelled_at")),
         source_name=_text(data.get("source_name")),
+        location_id=legacy_id(data.get("location_id")),
         commerce=order_commerce(data, lines, stock),
     )
     unknown = [s for s in skipped if s.reason is SkipReason.UNKNOWN_SKU]

@@ -266,6 +266,7 @@ class ShopifySandbox:
         presentment_currency: str | None = None,
         gift_cards: list[Decimal] | None = None,
         custom_items: list[tuple[str, Decimal]] | None = None,
+        source_name: str = "web",
     ) -> Order:
         """A storefront checkout: each (sku, qty) line moves units from ``available`` to ``committed`` at the
         order's location (the first location by default) and one fulfilment order per location is opened."""
@@ -314,6 +315,9 @@ class ShopifySandbox:
                 now,
                 test=test,
             )
+            order.source_name = source_name
+            if source_name == "pos":
+                order.location_id = location  # a POS sale names the store it was rung up at
             shop.next_order_number += 1
             shop.orders[order.id] = order
             stock_lines = [line for line in items if line.variant_id is not None]
