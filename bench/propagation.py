@@ -131,7 +131,7 @@ def run_transport(
     # Sales share commits through the group commit, as `POST /v1/sales` does under `seamline serve` (default
     # on; SEAMLINE_GROUP_COMMIT). --no-group-commit: one transaction per sale.
     batcher = (
-        GroupCommit(service.engine, service.before_commit, GroupCommitSettings.from_settings(service.settings))
+        GroupCommit(service.engine, service.bus, GroupCommitSettings.from_settings(service.settings))
         if group_commit
         else None
     )

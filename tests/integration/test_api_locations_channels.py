@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 
 from seamline.service import Seamline
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import ledger_repo, locations_repo
 from seamline.store.tables import channels, idempotency_records
 from tests.conftest import receive, seed_world
@@ -314,9 +315,9 @@ def test_availability_pages_through_every_active_sku_with_a_cursor(client: TestC
 
 
 def test_location_kinds_are_read_once_per_transaction_and_a_saved_location_is_seen_at_once(app: Seamline) -> None:
-    """A group commit runs many sales in one transaction; each asks for the location kinds. They are read once
-    per transaction, a location saved in that transaction is seen by the next ask, and the copy never
-    outlives its transaction (the pooled connection's next transaction reads afresh)."""
+    """A group commit runs many sales in one transaction; each asks its unit of work for the location kinds.
+    They are read once per transaction (savepoints included), a location saved in that transaction through
+    ``put_location`` is seen by the next ask, and the copy never outlives its unit of work."""
     statements: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -326,22 +327,24 @@ def test_location_kinds_are_read_once_per_transaction_and_a_saved_location_is_se
     event.listen(app.engine, "before_cursor_execute", count)
     try:
 
-        def first(conn: Any) -> tuple[dict[str, Any], dict[str, Any], int]:
-            before = ledger_repo.location_kinds(conn)
-            again = ledger_repo.location_kinds(conn)
+        def first(uow: UnitOfWork) -> tuple[dict[str, Any], dict[str, Any], int]:
+            before = uow.location_kinds()
+            with uow.savepoint() as nested:
+                again = nested.location_kinds()
             reads = len(statements)
-            locations_repo.save_location(conn, "STORE-7", "Leeds", "store", app.clock.now())
-            return before | again, ledger_repo.location_kinds(conn), reads
+            app.put_location(uow, "STORE-7", "Leeds", "store")
+            statements.clear()
+            return before | again, uow.location_kinds(), reads
 
         kinds, after_save, reads_before_save = app.write(first)
         assert reads_before_save == 1
         assert "STORE-7" not in kinds
         assert after_save["STORE-7"].value == "store"
-        assert len(statements) == 2  # read again after the save, once
+        assert len(statements) == 1  # read again after the save, once
 
-        # Another transaction (on whichever pooled connection) reads afresh and sees a location saved elsewhere.
-        app.write(lambda conn: locations_repo.save_location(conn, "STORE-8", "York", "store", app.clock.now()))
-        assert "STORE-8" in app.read(ledger_repo.location_kinds)
-        assert len(statements) == 3
+        # Another transaction (another unit of work) reads afresh and sees a location saved elsewhere.
+        app.write(lambda uow: locations_repo.save_location(uow.conn, "STORE-8", "York", "store", app.clock.now()))
+        assert "STORE-8" in app.write(lambda uow: uow.location_kinds())
+        assert len(statements) == 2
     finally:
         event.remove(app.engine, "before_cursor_execute", count)

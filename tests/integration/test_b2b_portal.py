@@ -247,7 +247,7 @@ def test_a_suppliers_856_ship_notice_becomes_supply_that_pre_books_can_be_promis
         ),
         shipped_on=date(2026, 12, 1),
     )
-    applied = app.write(lambda conn: apply_asn_supply(WholesalePortal(app), conn, notice, location="WH"))
+    applied = app.write(lambda uow: apply_asn_supply(WholesalePortal(app), uow.conn, notice, location="WH"))
     assert applied.unresolved == ("NOT-OURS",)
     lines = client.get("/v1/inbound-supply", params={"status": "open"}).json()["items"]
     assert [(x["reference"], x["kind"], x["sku"], x["qty"], x["expected_on"]) for x in lines] == [

@@ -9,7 +9,6 @@ from functools import partial
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection
 
 from seamline.catalog import StyleDraft
 from seamline.domain.clock import FixedClock
@@ -18,6 +17,7 @@ from seamline.integration.events import ORDER_SHIPPED
 from seamline.ledger import MovementRequest
 from seamline.service import Seamline
 from seamline.service.orders import OrderDesk
+from seamline.service.unit_of_work import UnitOfWork
 from tests.conftest import ADMIN_TOKEN, receive, seed_world
 from tests.integration.finance_world import DAY, configure, ok, sell
 
@@ -178,11 +178,11 @@ def _big_catalog(app: Seamline, styles: int, colours: int, sizes: int) -> None:
         )
         app.write(partial(app.put_style, draft=draft))
 
-    def stock(conn: Connection) -> None:
+    def stock(uow: UnitOfWork) -> None:
         for n in range(0, styles, 10):  # stock for a tenth of the styles is enough rows to matter
             for c in range(colours):
                 for s in scale:
-                    app.record_movement(conn, MovementRequest("receipt", f"BIG-{n:04d}-C{c}-{s}", 5, to_location="WH"))
+                    app.record_movement(uow, MovementRequest("receipt", f"BIG-{n:04d}-C{c}-{s}", 5, to_location="WH"))
 
     app.write(stock)
 

@@ -15,9 +15,11 @@ from prometheus_client import REGISTRY
 
 from seamline.domain.errors import Conflict, SeamlineError, Shortage, Unavailable
 from seamline.ledger import HoldLineRequest
+from seamline.ledger.events import BalancesChanged
 from seamline.service import Seamline
 from seamline.service.app import IdempotencyKey, Stored
 from seamline.service.batcher import BatchSettings, HoldBatcher
+from seamline.service.handlers import MessageBus
 from seamline.store import catalog_repo, channels_repo, ledger_repo
 from seamline.store.db import _writer_lock
 from tests.conftest import receive, seed_world
@@ -328,12 +330,13 @@ def test_a_key_held_by_an_uncommitted_single_request_is_replayed_by_a_batch_not_
     key = IdempotencyKey("caller-1", "checkout-single", "same-request")
     written, release = threading.Event(), threading.Event()
 
-    def hold_back(_conn: Any) -> None:  # runs before the commit, in the single request's thread only
+    def hold_back(*_: Any) -> None:  # runs before the commit, in the single request's thread only
         if threading.current_thread().name == "single-request":
             written.set()
             release.wait(10)
 
-    app.before_commit.append(hold_back)
+    table = app.bus.handlers
+    app.bus = MessageBus(app.bus.deps, {**table, BalancesChanged: [*table[BalancesChanged], hold_back]})
     batcher = HoldBatcher(app, BatchSettings(window_seconds=10, max_batch=3))
     batcher.start()
     outcome: dict[str, Any] = {}
@@ -365,7 +368,7 @@ def test_a_key_held_by_an_uncommitted_single_request_is_replayed_by_a_batch_not_
         for thread in others:
             thread.join(10)
         batcher.stop()
-        app.before_commit.remove(hold_back)
+        app.bus = MessageBus(app.bus.deps, table)
     assert isinstance(outcome["single"], Stored)
     assert not outcome["single"].replayed
     for name in ("keyed", "n1", "n2"):
@@ -388,14 +391,15 @@ def test_callers_on_an_event_loop_whose_batch_hangs_get_503_after_the_answer_tim
     receive(client, HOT, 10)
     release = threading.Event()
 
-    def hang(_conn: Any) -> None:  # runs before the commit, in the batch writer's thread only
+    def hang(*_: Any) -> None:  # runs before the commit, in the batch writer's thread only
         if threading.current_thread().name == "seamline-hold-batcher" and not release.is_set():
             release.wait(10)
 
     answer_time = 0.4
     batcher = HoldBatcher(app, BatchSettings(window_seconds=0.05, max_batch=64, answer_timeout_seconds=answer_time))
     batcher.start()
-    app.before_commit.append(hang)
+    table = app.bus.handlers
+    app.bus = MessageBus(app.bus.deps, {**table, BalancesChanged: [*table[BalancesChanged], hang]})
 
     async def hold() -> Stored | BaseException:
         try:
@@ -417,7 +421,7 @@ def test_callers_on_an_event_loop_whose_batch_hangs_get_503_after_the_answer_tim
         stuck, waited, answered, still_tracked = asyncio.run(scenario())
     finally:
         release.set()
-        app.before_commit.remove(hang)
+        app.bus = MessageBus(app.bus.deps, table)
         batcher.stop()
     assert all(isinstance(r, Unavailable) for r in stuck), stuck
     assert "not answered in time" in str(stuck[0])

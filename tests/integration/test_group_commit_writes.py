@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -14,11 +14,14 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 
 from seamline.domain.errors import Conflict
+from seamline.ledger.events import BalancesChanged
 from seamline.service import Seamline
 from seamline.service.group_commit import GroupCommit, GroupCommitSettings
+from seamline.service.handlers import MessageBus
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import ledger_repo
 from seamline.store.tables import outbox_events
 from tests.conftest import receive
@@ -32,7 +35,7 @@ def wide_window(app: Seamline, client: TestClient) -> Iterator[GroupCommit]:
     """A group commit with a wide window, so requests started together share a batch."""
     seed_channels(client)
     previous = app.group_commit
-    found = GroupCommit(app.engine, app.before_commit, GroupCommitSettings(window_seconds=0.3, max_batch=64))
+    found = GroupCommit(app.engine, app.bus, GroupCommitSettings(window_seconds=0.3, max_batch=64))
     found.start()
     app.group_commit = found
     yield found
@@ -127,21 +130,25 @@ def test_a_sale_refused_inside_a_batch_leaves_no_event_behind(
     assert app.reconcile().clean
 
 
-def test_notes_of_a_request_rolled_back_to_its_savepoint_never_reach_the_hooks(app: Seamline) -> None:
-    """A request that noted balance rows for the hooks and then failed: the hooks of the batch's one commit
-    see only what its neighbours noted."""
+def test_events_of_a_request_rolled_back_to_its_savepoint_never_reach_the_handlers(app: Seamline) -> None:
+    """A request that raised BalancesChanged and then failed: the handlers of the batch's one commit see only
+    the events its neighbours raised."""
     seen: list[set[tuple[str, str]]] = []
+
+    def record(_deps: Any, _uow: UnitOfWork, events: Sequence[BalancesChanged]) -> None:
+        seen.append({row for e in events for row in e.rows})
+
     committer = GroupCommit(
         app.engine,
-        [lambda conn: seen.append(set(ledger_repo.touched(conn)))],
+        MessageBus(handlers={BalancesChanged: [record]}),
         GroupCommitSettings(window_seconds=0.3, max_batch=3),
     )
     committer.start()
     barrier = threading.Barrier(3)
 
     def touching(sku: str, fail: bool) -> str:
-        def work(conn: Connection) -> str:
-            ledger_repo.touch(conn, sku, "WH")
+        def work(uow: UnitOfWork) -> str:
+            ledger_repo.touch(uow, sku, "WH")
             if fail:
                 raise Conflict(f"{sku} refused after noting its row")
             return sku
@@ -158,4 +165,4 @@ def test_notes_of_a_request_rolled_back_to_its_savepoint_never_reach_the_hooks(a
     finally:
         committer.stop()
     assert sorted(answers) == ["A", "B refused after noting its row", "C"]
-    assert seen == [{("A", "WH"), ("C", "WH")}], "one commit, without B's note"
+    assert seen == [{("A", "WH"), ("C", "WH")}], "one commit, without B's events"

@@ -5,11 +5,11 @@ retried (the 3PL's files rely on it: a file is applied whole or not at all)."""
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection
 
 from seamline.integration import FunctionHandler, InboundMessage, Integration, InvalidMessage, StoredMessage
 from seamline.ledger import MovementRequest
 from seamline.service import Seamline
+from seamline.service.unit_of_work import UnitOfWork
 from tests.conftest import seed_world
 
 SKU = "OVS-001-NVY-M"
@@ -24,11 +24,11 @@ def test_a_message_apply_rejects_halfway_is_rejected_and_leaves_nothing_written(
     def parse(message: StoredMessage) -> list[int]:
         return [int(q) for q in message.body.decode().split(",")]
 
-    def apply(conn: Connection, quantities: list[int]) -> None:
+    def apply(uow: UnitOfWork, quantities: list[int]) -> None:
         for n, qty in enumerate(quantities, start=1):
             if qty <= 0:
                 raise InvalidMessage(f"line {n}: {qty} is not a quantity")
-            app.record_movement(conn, MovementRequest(kind="receipt", sku=SKU, qty=qty, to_location="WH"))
+            app.record_movement(uow, MovementRequest(kind="receipt", sku=SKU, qty=qty, to_location="WH"))
 
     integration.handlers.register("halfway", "receipts", FunctionHandler(parse, apply))
     try:

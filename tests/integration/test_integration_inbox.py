@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
-from sqlalchemy import Connection
 
 from seamline.domain.clock import FixedClock
 from seamline.integration import (
@@ -27,6 +26,7 @@ from seamline.integration import (
 )
 from seamline.ledger import MovementRequest
 from seamline.service import Seamline
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import outbox_repo
 from tests.conftest import seed_world
 
@@ -61,11 +61,11 @@ class StockCounts:
             raise InvalidMessage("qty must be a positive whole number")
         return MovementRequest(kind="receipt", sku=str(body.get("sku")), qty=body["qty"], to_location="WH")
 
-    def apply(self, conn: Connection, command: MovementRequest) -> None:
+    def apply(self, uow: UnitOfWork, command: MovementRequest) -> None:
         if self.failures_left:
             self.failures_left -= 1
             raise RuntimeError("the ledger was briefly unavailable")
-        self.applied.append(self.app.record_movement(conn, command))
+        self.applied.append(self.app.record_movement(uow, command))
 
 
 def message(external_id: str, body: Any, **extra: Any) -> InboundMessage:
@@ -220,7 +220,7 @@ def test_messages_of_one_aggregate_apply_in_order_and_a_stale_update_is_skipped(
     def parse(m: StoredMessage) -> tuple[str, int]:
         return m.external_id, int(m.aggregate_version or 0)
 
-    def apply(conn: Connection, command: tuple[str, int]) -> None:
+    def apply(uow: UnitOfWork, command: tuple[str, int]) -> None:
         if command[0] == "v2" and not any(c[0] == "v2-failed-once" for c in seen):
             seen.append(("v2-failed-once", 0))
             raise RuntimeError("transient")

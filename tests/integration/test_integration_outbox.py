@@ -517,12 +517,9 @@ def test_the_background_publisher_answers_an_idle_change_at_once_and_coalesces_a
     """SEAMLINE_AVAILABILITY_COALESCE_MS: after publishing, the publisher waits that long before its next
     transaction, so a stream of writes is one recomputation per interval; the first change after a quiet
     spell is still published at once."""
-    from seamline.integration.availability import WROTE_JOURNAL
-    from seamline.integration.wakeup import CommitSignal
-
     publisher = integration.availability
     publisher.coalesce_seconds = 1.0
-    signal = CommitSignal.for_engine(app.engine, WROTE_JOURNAL)
+    signal = integration.journal_committed
     signal.add(publisher.wake)  # as Integration.start() wires it: woken at the commit of a journal write
     publisher.start()
     try:

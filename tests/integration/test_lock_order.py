@@ -12,11 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
-from sqlalchemy import Connection, update
+from sqlalchemy import update
 
 from seamline.service import Seamline
 from seamline.service.group_commit import GroupCommit, GroupCommitSettings
+from seamline.service.handlers import MessageBus
 from seamline.service.lock_keys import sale_rows
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store.db import make_engine
 from seamline.store.tables import balances
 from tests.conftest import receive, seed_world
@@ -32,7 +34,8 @@ def retried(reason: str) -> float:
 def two_processes(app: Seamline, database_url: str) -> Iterator[list[GroupCommit]]:
     other = make_engine(database_url, pool_size=4)
     commits = [
-        GroupCommit(engine, [], GroupCommitSettings(window_seconds=0.5, max_batch=2)) for engine in (app.engine, other)
+        GroupCommit(engine, MessageBus(), GroupCommitSettings(window_seconds=0.5, max_batch=2))
+        for engine in (app.engine, other)
     ]
     for commit in commits:
         commit.start()
@@ -42,13 +45,13 @@ def two_processes(app: Seamline, database_url: str) -> Iterator[list[GroupCommit
     other.dispose()
 
 
-def take_one(row: tuple[str, str], meet: threading.Barrier | None = None) -> Callable[[Connection], None]:
+def take_one(row: tuple[str, str], meet: threading.Barrier | None = None) -> Callable[[UnitOfWork], None]:
     """A write that takes one unit off ``row`` and, when ``meet`` is given, then waits (briefly) for the
     other batch's first write: without a lock order, each batch now holds the row the other wants next."""
 
-    def work(conn: Connection) -> None:
+    def work(uow: UnitOfWork) -> None:
         key = (balances.c.sku == row[0]) & (balances.c.location == row[1])
-        conn.execute(update(balances).where(key).values(on_hand=balances.c.on_hand - 1))
+        uow.conn.execute(update(balances).where(key).values(on_hand=balances.c.on_hand - 1))
         if meet is not None:
             # Broken when the other batch waits for our locks: nothing to meet, go on.
             with contextlib.suppress(threading.BrokenBarrierError):

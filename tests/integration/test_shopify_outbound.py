@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 
 from seamline.channels.canonical import Tracking
 from seamline.domain.clock import FixedClock
 from seamline.ledger.model import MovementKind, PlannedMovement
 from seamline.sandbox.shopify import SandboxResponse
 from seamline.service import Seamline
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import ledger_repo, shopify_repo
 from seamline.store.tables import deliveries
 from tests.conftest import receive
@@ -113,10 +114,10 @@ def many_skus(client: TestClient, count: int, per_style: int = 250) -> list[str]
 def receive_all(app: Seamline, skus: list[str], qty: int) -> None:
     """One transaction receiving every SKU (a big delivery booked at once)."""
 
-    def work(conn: Connection) -> None:
+    def work(uow: UnitOfWork) -> None:
         for sku in skus:
             move = PlannedMovement(MovementKind.RECEIPT, sku, qty, "supplier", "WH", None, None, None, False)
-            ledger_repo.record_movement(conn, move, now=app.clock.now())
+            ledger_repo.record_movement(uow, move, now=app.clock.now())
 
     app.write(work)
 

@@ -171,9 +171,7 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
         app.state.hold_batcher = batcher
         group_commit = None
         if service.settings.group_commit:
-            group_commit = GroupCommit(
-                service.engine, service.before_commit, GroupCommitSettings.from_settings(service.settings)
-            )
+            group_commit = GroupCommit(service.engine, service.bus, GroupCommitSettings.from_settings(service.settings))
             group_commit.start()
             service.group_commit = group_commit
         if sweeper:

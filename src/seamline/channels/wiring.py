@@ -122,7 +122,7 @@ def availability_catch_up(context: WiringContext, channel: str, subscribers: lis
 
     def catch_up() -> None:
         app, outbox = context.app, context.integration.outbox
-        app.write(lambda conn: catch_up_channel(conn, outbox, app.clock, channel, names))
+        app.write(lambda uow: catch_up_channel(uow, outbox, app.clock, channel, names))
 
     return catch_up
 

@@ -14,13 +14,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import Connection
 
 from seamline.domain.errors import SeamlineError
 from seamline.integration.finance import queue_backfill
 from seamline.service import bootstrap
 from seamline.service.accounting import AccountingDesk
 from seamline.service.finance import FinanceDesk
+from seamline.service.unit_of_work import UnitOfWork
 
 app = typer.Typer(help="Accounting connections: backfill what was posted before one existed.", no_args_is_help=True)
 console = Console()
@@ -54,7 +54,8 @@ def backfill(
         task = progress.add_task(f"queueing for {target}", total=todo or None)
         while True:
 
-            def work(conn: Connection, refused: bool = include_refused) -> int:
+            def work(uow: UnitOfWork, refused: bool = include_refused) -> int:
+                conn = uow.conn
                 docs = desk.backfill_candidates(conn, target, include_refused=refused, limit=batch)
                 return queue_backfill(conn, target, docs, service.clock.now())
 

@@ -59,6 +59,7 @@ from seamline.integration import install as install_integration
 from seamline.ledger import HoldLineRequest, MovementRequest
 from seamline.service import Seamline, Settings, bootstrap
 from seamline.service.batcher import BatchSettings, HoldBatcher
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import ledger_repo
 
 if TYPE_CHECKING:
@@ -499,14 +500,14 @@ class OursTarget(Target):
             database_url=self.url, sqlite_synchronous=self.synchronous, admin_token="bench-" + secrets.token_hex(16)
         )
         app = self.app = bootstrap(settings, migrate=True, pool_size=self.pool_size)
-        app.write(lambda conn: app.put_location(conn, WAREHOUSE, "Central warehouse", "warehouse"))
+        app.write(lambda uow: app.put_location(uow, WAREHOUSE, "Central warehouse", "warehouse"))
         for draft in catalog.style_drafts():
             app.write(partial(app.put_style, draft=draft))
-        app.write(lambda conn: app.put_channel(conn, CHANNEL, {"kind": "shopify", "sources": [WAREHOUSE]}))
+        app.write(lambda uow: app.put_channel(uow, CHANNEL, {"kind": "shopify", "sources": [WAREHOUSE]}))
 
-        def receive(conn: Connection) -> None:
+        def receive(uow: UnitOfWork) -> None:
             for sku, qty in stock.items():
-                app.record_movement(conn, MovementRequest(kind="receipt", sku=sku, qty=qty, to_location=WAREHOUSE))
+                app.record_movement(uow, MovementRequest(kind="receipt", sku=sku, qty=qty, to_location=WAREHOUSE))
 
         app.write(receive)
         if self.events:

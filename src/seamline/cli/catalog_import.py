@@ -72,7 +72,7 @@ def import_catalog(
     for indexes in _chunks(len(parsed.styles), parsed.styles, chunk_variants):
         styles = [parsed.styles[i] for i in indexes]
         try:
-            outcomes = app.write(lambda conn, s=styles: app.put_styles(conn, s))  # type: ignore[misc]
+            outcomes = app.write(lambda uow, s=styles: app.put_styles(uow, s))  # type: ignore[misc]
         except IntegrityError:
             # A concurrent writer took a GTIN or SKU this chunk checked as free: redo the chunk style by style,
             # so only the styles that now clash are refused.
@@ -90,7 +90,7 @@ def import_catalog(
 
 def _put_one(app: Seamline, draft: StyleDraft) -> tuple[str, Style] | InvalidInput:
     try:
-        return app.write(lambda conn: app.put_style(conn, draft))
+        return app.write(lambda uow: app.put_style(uow, draft))
     except InvalidInput as exc:
         return exc
 

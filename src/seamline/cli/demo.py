@@ -60,6 +60,7 @@ from seamline.integration import install as install_integration
 from seamline.ledger import MovementRequest
 from seamline.service import Seamline, Settings, bootstrap
 from seamline.service.orders import OrderDesk
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import dashboard_repo, outbox_repo
 from seamline.web import DriftLog, DriftRecord
 from seamline.web.kpis import percentile as nearest_rank
@@ -212,8 +213,8 @@ def build_world(
             screen_subscriber(TILLS, {pos_channel(c): screens[pos_channel(c)] for c, _ in STORES}),
         ],
     )
-    app.write(lambda conn: app.put_location(conn, "WH", "Central warehouse", "warehouse"))
-    app.write(lambda conn: app.put_location(conn, "3PL-EU", "3PL Rotterdam", "threepl"))
+    app.write(lambda uow: app.put_location(uow, "WH", "Central warehouse", "warehouse"))
+    app.write(lambda uow: app.put_location(uow, "3PL-EU", "3PL Rotterdam", "threepl"))
     for code, name in STORES:
         app.write(partial(app.put_location, code=code, name=name, kind="store"))
     for code, body in CHANNELS.items():
@@ -231,10 +232,10 @@ def build_world(
                 *((sku, code, 2 if hot else rng.randint(1, 5)) for code, _ in STORES),
             ]
 
-        def receive(conn: Connection, rs: list[tuple[str, str, int]] = receipts) -> None:
+        def receive(uow: UnitOfWork, rs: list[tuple[str, str, int]] = receipts) -> None:
             for sku, location, qty in rs:
                 if qty:
-                    app.record_movement(conn, MovementRequest("receipt", sku, qty, to_location=location))
+                    app.record_movement(uow, MovementRequest("receipt", sku, qty, to_location=location))
 
         app.write(receive)
         opening.update({(sku, loc): qty for sku, loc, qty in receipts if qty})
@@ -526,12 +527,12 @@ class PeakHourDriver:
             self._allocated = [o for o in self._allocated if o not in ready]
         desk = OrderDesk(self.app)
 
-        def ship(conn: Connection, ids: list[str]) -> list[dict[str, Any]]:
+        def ship(uow: UnitOfWork, ids: list[str]) -> list[dict[str, Any]]:
             out = []
             for oid in ids:
-                desk.pick(conn, oid)
-                desk.pack(conn, oid)
-                out.append(desk.ship(conn, oid, f"TRK{oid[-10:].upper()}"))
+                desk.pick(uow, oid)
+                desk.pack(uow, oid)
+                out.append(desk.ship(uow, oid, f"TRK{oid[-10:].upper()}"))
             return out
 
         ids = [order_id for _, order_id in ready]

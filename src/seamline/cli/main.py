@@ -207,7 +207,7 @@ def allocate(
 
     service = bootstrap()
     desk = OrderDesk(service)
-    result = service.write(lambda conn: desk.run_allocation(conn, limit=limit))
+    result = service.write(lambda uow: desk.run_allocation(uow, limit=limit))
     for item in result["orders"]:
         console.print(f"{item['order_id']}: {item['units']} units allocated, now {item['status']}")
     for order_id in result["skipped_past_cancel_date"]:

@@ -45,7 +45,7 @@ def create_cmd(
     """Issue a token; its secret is printed once."""
     desk = _desk(ctx)
     try:
-        issued = desk.app.write(lambda conn: desk.issue(conn, name, scope, expires_in_seconds=expires_in))
+        issued = desk.app.write(lambda uow: desk.issue(uow.conn, name, scope, expires_in_seconds=expires_in))
     except SeamlineError as exc:
         raise _fail(exc) from None
     console.print(f"token {issued['id']} ({', '.join(issued['scopes'])}); the secret, shown once:")
@@ -81,7 +81,7 @@ def revoke_cmd(
     """Revoke a token: refused at once here, within 5 seconds by running servers."""
     desk = _desk(ctx)
     try:
-        view = desk.app.write(lambda conn: desk.revoke(conn, token_id, force=force))
+        view = desk.app.write(lambda uow: desk.revoke(uow.conn, token_id, force=force))
     except SeamlineError as exc:
         raise _fail(exc) from None
     console.print(f"token {view['id']} revoked at {view['revoked_at']}")
@@ -96,7 +96,7 @@ def rotate_cmd(
     """A new secret for the token (printed once); the old one is revoked, or expires after the grace."""
     desk = _desk(ctx)
     try:
-        rotated = desk.app.write(lambda conn: desk.rotate(conn, token_id, grace_seconds=grace))
+        rotated = desk.app.write(lambda uow: desk.rotate(uow.conn, token_id, grace_seconds=grace))
     except SeamlineError as exc:
         raise _fail(exc) from None
     previous = rotated["previous"]

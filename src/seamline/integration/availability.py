@@ -1,7 +1,8 @@
 """Real-time availability (DESIGN 4.4), in two steps.
 
 1. A writing transaction appends the balance rows it changed to the availability journal
-   (``availability_dirty``), in the same transaction (a before-commit hook): an insert, so writers of one hot
+   (``availability_dirty``), in the same transaction (the ``BalancesChanged`` handler, ``service.handlers``):
+   an insert, so writers of one hot
    SKU never queue behind each other here, and a crash after the commit loses nothing.
 2. The publisher takes journal rows (as many as have piled up) and, in one transaction, recomputes ATP once
    for every affected (channel, sku), writes ``AvailabilityChanged`` (and ``ListingPaused``/``ListingResumed``
@@ -21,9 +22,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from seamline.domain.clock import Clock
 from seamline.integration import metrics, tracing
@@ -31,13 +32,11 @@ from seamline.integration.events import AVAILABILITY_CHANGED, LISTING_PAUSED, LI
 from seamline.integration.outbox import Outbox
 from seamline.ledger.atp import ChannelPolicy, atp_many, sku_availability
 from seamline.service.background import BackgroundLoop
+from seamline.service.unit_of_work import UnitOfWork, run_unit_of_work
 from seamline.store import channels_repo, ledger_repo, marketplace_repo, outbox_repo
-from seamline.store.db import run_transaction
 
 log = logging.getLogger("seamline.availability")
 
-#: Set in ``Connection.info`` by a transaction that wrote to the journal; fires the publisher after commit.
-WROTE_JOURNAL = "seamline.availability_journal_written"
 #: Journal rows one publishing transaction takes at most.
 FLUSH_LIMIT = 5000
 #: How often an idle publisher looks for rows it was not woken for (another process crashed after commit).
@@ -49,12 +48,13 @@ def coalesce_key(channel: str, sku: str) -> str:
 
 
 def catch_up_channel(
-    conn: Connection, outbox: Outbox, clock: Clock, channel: str, subscribers: Sequence[str]
+    uow: UnitOfWork, outbox: Outbox, clock: Clock, channel: str, subscribers: Sequence[str]
 ) -> list[str]:
     """A newly wired channel's current numbers (issue #15): the publisher only emits when a balance changes,
     so stock that was already there would never reach it. Emits ``AvailabilityChanged`` for each unit SKU
     stocked at the channel's sources whose number one of ``subscribers`` has not published yet; answers the
     SKUs. A rewire finds them published and sends nothing."""
+    conn = uow.conn
     policies = channels_repo.policies(conn)
     policy = next((p for p in policies if p.code == channel), None)
     if policy is None or not policy.sources or not subscribers:
@@ -82,21 +82,23 @@ def catch_up_channel(
         }
         events.append(NewEvent(AVAILABILITY_CHANGED, payload, channel, coalesce_key(channel, sku)))
         behind.append(sku)
-    outbox.emit(conn, events)
+    outbox.emit(uow, events)
     return behind
 
 
 class AvailabilityJournal:
-    """The before-commit hook: records which balance rows the transaction changed."""
+    """The ``BalancesChanged`` handler's collaborator: records which balance rows the transaction changed, and
+    wakes the publisher once it committed (``on_commit``, set by ``integration.install``)."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, on_commit: Callable[[], None] | None = None) -> None:
         self.clock = clock
+        self.on_commit = on_commit
 
-    def __call__(self, conn: Connection) -> None:
-        touched = ledger_repo.touched(conn)
-        if touched:
-            outbox_repo.journal_changes(conn, sorted(touched), tracing.current(), self.clock.now())
-            conn.info[WROTE_JOURNAL] = True
+    def balances_changed(self, uow: UnitOfWork, rows: Sequence[tuple[str, str]]) -> None:
+        if rows:
+            outbox_repo.journal_changes(uow.conn, sorted(rows), tracing.current(), self.clock.now())
+            if self.on_commit is not None:
+                uow.after_commit(self.on_commit)
 
 
 class AvailabilityPublisher:
@@ -115,12 +117,13 @@ class AvailabilityPublisher:
         total = 0
         with self._flushing:
             while True:
-                taken = run_transaction(self.engine, lambda conn: self.publish_journal(conn, limit))
+                taken = run_unit_of_work(self.engine, lambda uow: self.publish_journal(uow, limit))
                 total += taken
                 if taken < limit:
                     return total
 
-    def publish_journal(self, conn: Connection, limit: int = FLUSH_LIMIT) -> int:
+    def publish_journal(self, uow: UnitOfWork, limit: int = FLUSH_LIMIT) -> int:
+        conn = uow.conn
         rows = outbox_repo.take_journal(conn, limit)
         if not rows:
             return 0
@@ -128,14 +131,15 @@ class AvailabilityPublisher:
         for row in rows:  # oldest first: the newest change's trace names the number
             if row["trace_id"]:
                 traces[row["sku"]] = row["trace_id"]
-        self.publish(conn, {(r["sku"], r["location"]) for r in rows}, traces)
+        self.publish(uow, {(r["sku"], r["location"]) for r in rows}, traces)
         metrics.AVAILABILITY_BATCH.observe(len(rows))
         return len(rows)
 
     def publish(
-        self, conn: Connection, touched: set[tuple[str, str]], traces: Mapping[str, str] | None = None
+        self, uow: UnitOfWork, touched: set[tuple[str, str]], traces: Mapping[str, str] | None = None
     ) -> list[str]:
         """Emit events for the (channel, sku) pairs whose availability these balance rows may have changed."""
+        conn = uow.conn
         touched_locations: dict[str, set[str]] = defaultdict(set)  # sku -> locations changed
         for sku, location in touched:
             touched_locations[sku].add(location)
@@ -199,7 +203,7 @@ class AvailabilityPublisher:
                 saved.append((channel, sku, atp, paused, index))
         if not events:
             return []
-        ids = self.outbox.emit(conn, events)
+        ids = self.outbox.emit(uow, events)
         by_index = dict(enumerate(ids))
         outbox_repo.save_availability(conn, [(c, s, atp, paused, by_index[i]) for c, s, atp, paused, i in saved], now)
         # The pause log (issue 7): each crossing is recorded with the state change, keyed by its event.

@@ -1,6 +1,6 @@
-"""Finance documents to the outbox: a before-commit hook that announces each document the transaction
-posted as ``FinanceDocumentPosted``, in that same transaction (no document without its event, and no event
-for a posting that rolled back). The accounting connectors (Xero, QuickBooks Online) subscribe to it."""
+"""Finance documents announced again to one accounting connection (a backfill). A document's first
+announcement, ``FinanceDocumentPosted`` in the transaction that posted it, is the handler table's
+(``service.handlers.announce_documents``, written by ``integration.announcements``)."""
 
 from __future__ import annotations
 
@@ -11,19 +11,9 @@ from typing import Any
 from sqlalchemy import Connection
 
 from seamline.finance import Document
-from seamline.integration.events import FINANCE_DOCUMENT_POSTED, NewEvent
-from seamline.integration.outbox import Outbox, new_event_id
+from seamline.integration.events import FINANCE_DOCUMENT_POSTED
+from seamline.integration.outbox import new_event_id
 from seamline.store import finance_repo, outbox_repo
-
-
-class FinancePublisher:
-    def __init__(self, outbox: Outbox) -> None:
-        self.outbox = outbox
-
-    def __call__(self, conn: Connection) -> None:
-        posted = conn.info.pop(finance_repo.POSTED, None)
-        if posted:
-            self.outbox.emit(conn, [NewEvent(FINANCE_DOCUMENT_POSTED, {"document": doc}) for doc in posted])
 
 
 def queue_backfill(conn: Connection, target: str, documents: Sequence[Document], now: datetime) -> int:

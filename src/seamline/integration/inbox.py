@@ -39,6 +39,7 @@ from seamline.integration.retry import Backoff
 from seamline.integration.settings import IntegrationSettings
 from seamline.service import Seamline
 from seamline.service.background import BackgroundLoop
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import inbox_repo
 from seamline.store.db import run_transaction
 
@@ -114,8 +115,8 @@ class MessageHandler(Protocol):
         """Validate the raw message into a canonical command, or raise InvalidMessage."""
         ...
 
-    def apply(self, conn: Connection, command: Any) -> None:
-        """Execute the command inside the inbox's transaction (through the service, never raw SQL)."""
+    def apply(self, uow: UnitOfWork, command: Any) -> None:
+        """Execute the command inside the inbox's unit of work (through the service, never raw SQL)."""
         ...
 
 
@@ -124,13 +125,13 @@ class FunctionHandler:
     """A handler from two functions, for handlers too small to deserve a class."""
 
     parse_fn: Callable[[StoredMessage], Any]
-    apply_fn: Callable[[Connection, Any], None]
+    apply_fn: Callable[[UnitOfWork, Any], None]
 
     def parse(self, message: StoredMessage) -> Any:
         return self.parse_fn(message)
 
-    def apply(self, conn: Connection, command: Any) -> None:
-        self.apply_fn(conn, command)
+    def apply(self, uow: UnitOfWork, command: Any) -> None:
+        self.apply_fn(uow, command)
 
 
 class HandlerRegistry:
@@ -236,7 +237,8 @@ class Inbox:
         outcome: dict[str, Any] = {}
         released = threading.Event()
 
-        def work(conn: Connection) -> str | None:
+        def work(uow: UnitOfWork) -> str | None:
+            conn = uow.conn
             row = inbox_repo.lock_message(conn, message_id)
             if row is None:
                 return None
@@ -265,10 +267,11 @@ class Inbox:
                 return "held"
             try:
                 # A handler that finds, while applying, that the message can never apply (a line naming no
-                # SKU of ours) raises InvalidMessage: whatever it wrote is rolled back and the message rejected.
-                # One that cannot apply *yet* raises HoldMessage: rolled back too, and the message held.
-                with conn.begin_nested():
-                    handler.apply(conn, command)
+                # SKU of ours) raises InvalidMessage: whatever it wrote is rolled back, with the events it raised,
+                # and the message rejected. One that cannot apply *yet* raises HoldMessage: rolled back too, and
+                # the message held.
+                with uow.savepoint() as applying:
+                    handler.apply(applying, command)
             except InvalidMessage as exc:
                 inbox_repo.finish(conn, message.id, "rejected", now, stored_text(exc.reason))
                 return "rejected"

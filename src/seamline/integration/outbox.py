@@ -1,16 +1,18 @@
 """Writing events: into the outbox and, in the same transaction, one delivery per interested subscriber.
 
-Nothing here commits: the caller's transaction does, so an event exists exactly when its state change does.
-The interested subscribers are read in that transaction from the database (the subscriptions every
-configured connector declared, issue 16), plus the subscribers this process alone knows (its
-``SEAMLINE_WEBHOOK_SUBSCRIBERS``, a test's own): a channel configured through another process gets its
-deliveries from the moment its PUT answered, whether this process has wired it yet or not.
+Nothing here commits: the caller's unit of work does, so an event exists exactly when its state change does,
+and once it committed it wakes the dispatcher (``Outbox.on_commit``, set by ``integration.install`` to the
+commit signal the dispatcher or the NATS relay listens to). The interested subscribers are read in that
+transaction from the database (the subscriptions every configured connector declared, issue 16), plus the
+subscribers this process alone knows (its ``SEAMLINE_WEBHOOK_SUBSCRIBERS``, a test's own): a channel
+configured through another process gets its deliveries from the moment its PUT answered, whether this
+process has wired it yet or not.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -20,11 +22,8 @@ from seamline.domain.ids import random_hex
 from seamline.integration import metrics, tracing
 from seamline.integration.events import NewEvent
 from seamline.integration.subscribers import SubscriberRegistry, Subscription
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import outbox_repo, subscriptions_repo
-
-#: Set in ``Connection.info`` when a transaction wrote events; read when the connection goes back to the
-#: pool (after commit) to wake the dispatcher. Cleared at the start of each transaction by the store.
-WROTE_EVENTS = "seamline.outbox_written"
 
 
 def new_event_id() -> str:
@@ -32,11 +31,20 @@ def new_event_id() -> str:
 
 
 class Outbox:
-    def __init__(self, registry: SubscriberRegistry, clock: Clock, *, notify: bool = True) -> None:
+    def __init__(
+        self,
+        registry: SubscriberRegistry,
+        clock: Clock,
+        *,
+        notify: bool = True,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
         self.registry = registry
         self.clock = clock
         self.notify = notify
         self._parsed: tuple[list[Any], list[Subscription]] = ([], [])
+        #: Called once a transaction that wrote events committed (wakes this process's dispatcher).
+        self.on_commit = on_commit
 
     def subscriptions(self, conn: Connection) -> list[Subscription]:
         """Who takes events now: the database's declared subscriptions and this process's own subscribers."""
@@ -53,10 +61,11 @@ class Outbox:
         names = {s.name for s in local}
         return [*local, *(s for s in self._parsed[1] if s.name not in names)]
 
-    def emit(self, conn: Connection, events: Sequence[NewEvent], *, trace_id: str | None = None) -> list[str]:
+    def emit(self, uow: UnitOfWork, events: Sequence[NewEvent], *, trace_id: str | None = None) -> list[str]:
         """Append events and their deliveries; answers the event ids. Call inside a write transaction."""
         if not events:
             return []
+        conn = uow.conn
         now = self.clock.now()
         trace = trace_id or tracing.current()
         rows: list[dict[str, Any]] = [
@@ -96,7 +105,8 @@ class Outbox:
             outbox_repo.add_deliveries(conn, per_subscriber[name])
         for row in rows:
             metrics.EVENTS.labels(row["type"]).inc()
-        conn.info[WROTE_EVENTS] = True
+        if self.on_commit is not None:
+            uow.after_commit(self.on_commit)
         if self.notify:
             outbox_repo.notify(conn)
         return [r["id"] for r in rows]

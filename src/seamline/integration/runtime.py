@@ -1,5 +1,6 @@
-"""Wiring the integration layer onto an application: ``install`` registers the availability hook and the
-subscribers; ``Integration.start`` runs the background workers (``seamline serve`` and ``seamline worker``)."""
+"""Wiring the integration layer onto an application: ``install`` plugs the outbox announcements and the
+availability journal into the application's handler table (``service.handlers.Dependencies``) and registers
+the subscribers; ``Integration.start`` runs the background workers (``seamline serve`` and ``seamline worker``)."""
 
 from __future__ import annotations
 
@@ -9,18 +10,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from seamline.integration import tracing
-from seamline.integration.availability import WROTE_JOURNAL, AvailabilityJournal, AvailabilityPublisher
-from seamline.integration.catalog_events import CatalogEvents
+from seamline.integration.announcements import OutboxAnnouncements
+from seamline.integration.availability import AvailabilityJournal, AvailabilityPublisher
 from seamline.integration.dispatcher import Dispatcher
-from seamline.integration.finance import FinancePublisher
 from seamline.integration.inbox import HandlerRegistry, Inbox
-from seamline.integration.order_events import OrderEvents
 from seamline.integration.outbox import Outbox
 from seamline.integration.retention import RetentionSweeper
 from seamline.integration.settings import IntegrationSettings
 from seamline.integration.status import integration_status
 from seamline.integration.subscribers import Subscriber, SubscriberRegistry, webhook_subscriber
-from seamline.integration.tills import TillCatalogEvents
 from seamline.integration.transports.nats import NatsTransport
 from seamline.integration.wakeup import CommitSignal, NotifyListener
 from seamline.service import Seamline
@@ -43,15 +41,17 @@ class Integration:
         self.registry = registry
         self.handlers = handlers
         sqlite = app.engine.dialect.name == "sqlite"
-        self.outbox = Outbox(registry, app.clock, notify=settings.notify and not sqlite)
-        self.journal = AvailabilityJournal(app.clock)
+        #: Fired after the commit of a transaction that wrote outbox events / availability journal rows.
+        self.events_committed = CommitSignal()
+        self.journal_committed = CommitSignal()
+        self.outbox = Outbox(
+            registry, app.clock, notify=settings.notify and not sqlite, on_commit=self.events_committed.fire
+        )
+        self.journal = AvailabilityJournal(app.clock, on_commit=self.journal_committed.fire)
+        self.announcements = OutboxAnnouncements(self.outbox)
         self.availability = AvailabilityPublisher(
             app.engine, self.outbox, app.clock, coalesce_seconds=settings.availability_coalesce_seconds
         )
-        self.finance = FinancePublisher(self.outbox)
-        self.tills = TillCatalogEvents(self.outbox)
-        self.catalog_events = CatalogEvents(self.outbox)
-        self.order_events = OrderEvents(self.outbox)
         nats_mode = settings.transport == "nats"
         self.dispatcher = Dispatcher(
             app, registry, settings, fresh_grace=settings.nats_grace_seconds if nats_mode else None
@@ -59,8 +59,6 @@ class Integration:
         self.inbox = Inbox(app, handlers, settings)
         self.retention = RetentionSweeper(app, settings)
         self.nats: NatsTransport | None = None
-        self._signal = CommitSignal.for_engine(app.engine)
-        self._journal_signal = CommitSignal.for_engine(app.engine, WROTE_JOURNAL)
         # A test or the CLI draining the dispatcher by hand sees the availability of what was just written.
         self.dispatcher.before_claim.append(self.availability.flush)
         self._listener: NotifyListener | None = None
@@ -79,11 +77,11 @@ class Integration:
         self._running = True
         if self.settings.transport == "nats":
             self.nats = NatsTransport(self.app, self.registry, self.dispatcher, self.settings)
-            self._signal.add(self.nats.wake)
+            self.events_committed.add(self.nats.wake)
             self.nats.start()
         else:
-            self._signal.add(self.dispatcher.wake)
-        self._journal_signal.add(self.availability.wake)
+            self.events_committed.add(self.dispatcher.wake)
+        self.journal_committed.add(self.availability.wake)
         self.availability.start()
         self.dispatcher.start()
         self.inbox.start()
@@ -106,29 +104,26 @@ class Integration:
         if self._listener is not None:
             self._listener.stop()
             self._listener = None
-        self._signal.discard(self.dispatcher.wake)
+        self.events_committed.discard(self.dispatcher.wake)
         if self.nats is not None:
-            self._signal.discard(self.nats.wake)
+            self.events_committed.discard(self.nats.wake)
             self.nats.stop()
             self.nats = None
         self.retention.stop()
         self.inbox.stop()
-        self._journal_signal.discard(self.availability.wake)
+        self.journal_committed.discard(self.availability.wake)
         self.availability.stop()
         self.dispatcher.stop()
 
     def uninstall(self) -> None:
-        """Stop and take every before-commit hook off the application (tests that build several)."""
+        """Stop and unplug the announcements and the journal from the application (tests that build several)."""
         self.stop()
-        for hook in self.hooks():
-            if hook in self.app.before_commit:
-                self.app.before_commit.remove(hook)
+        deps = self.app.bus.deps
+        if deps.announcements is self.announcements:
+            deps.announcements = None
+        if deps.journal is self.journal:
+            deps.journal = None
         _installed.pop(self.app, None)
-
-    def hooks(self) -> list[Any]:
-        """The before-commit hooks, in the order they run. The event hooks peek at notes (styles saved, orders
-        shipped) that the tills and finance hooks then take, so they go first."""
-        return [self.catalog_events, self.order_events, self.journal, self.finance, self.tills]
 
     def status(self) -> dict[str, Any]:
         return integration_status(self)
@@ -156,9 +151,8 @@ def install(
     for subscriber in subscribers:
         registry.add(subscriber)
     integration = Integration(app, settings, registry, handlers or HandlerRegistry())
-    peekers, takers = integration.hooks()[:2], integration.hooks()[2:]
-    app.before_commit[:0] = peekers  # before any hook the service installed too
-    app.before_commit.extend(takers)
+    app.bus.deps.announcements = integration.announcements
+    app.bus.deps.journal = integration.journal
     _installed[app] = integration
     return integration
 

@@ -1,8 +1,9 @@
 """Waking dispatchers the moment events are committed.
 
-In this process: a transaction that wrote events flags its connection (``outbox.WROTE_EVENTS``); when the
-connection goes back to the pool, after the commit, the flag fires the callbacks. That covers every write
-path (the service's ``write``, group commit, the inbox) without each one remembering to signal.
+In this process: a unit of work that wrote outbox events (or availability journal rows) asks to be told
+after its commit (``UnitOfWork.after_commit``); the ``CommitSignal`` it is given fires the callbacks (the
+dispatcher's, the NATS relay's, the availability publisher's ``wake``). Every write path runs in a unit of
+work (the service's ``write``, the group commit, the inbox, the publisher), so none has to remember to signal.
 In another process: PostgreSQL NOTIFY, sent by the writing transaction and delivered at its commit.
 """
 
@@ -10,13 +11,10 @@ from __future__ import annotations
 
 import logging
 import threading
-import weakref
 from collections.abc import Callable
-from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
-from seamline.integration.outbox import WROTE_EVENTS
 from seamline.service.background import BackgroundLoop
 from seamline.store import outbox_repo
 
@@ -26,25 +24,11 @@ Callback = Callable[[], None]
 
 
 class CommitSignal:
-    """Callbacks fired after the commit of a transaction that set ``flag`` in its connection's info."""
+    """Callbacks fired after the commit of a transaction that wrote what they wait for."""
 
-    _by_engine: weakref.WeakKeyDictionary[Engine, dict[str, CommitSignal]] = weakref.WeakKeyDictionary()
-    _guard = threading.Lock()
-
-    def __init__(self, engine: Engine, flag: str = WROTE_EVENTS) -> None:
+    def __init__(self) -> None:
         self._callbacks: list[Callback] = []
         self._lock = threading.Lock()
-        self.flag = flag
-        event.listen(engine, "checkin", self._on_checkin)
-
-    @classmethod
-    def for_engine(cls, engine: Engine, flag: str = WROTE_EVENTS) -> CommitSignal:
-        with cls._guard:
-            signals = cls._by_engine.setdefault(engine, {})
-            signal = signals.get(flag)
-            if signal is None:
-                signal = signals[flag] = cls(engine, flag)
-            return signal
 
     def add(self, callback: Callback) -> None:
         with self._lock:
@@ -55,9 +39,7 @@ class CommitSignal:
             if callback in self._callbacks:
                 self._callbacks.remove(callback)
 
-    def _on_checkin(self, _dbapi_connection: Any, record: Any) -> None:
-        if record is None or not record.info.pop(self.flag, None):
-            return
+    def fire(self) -> None:
         with self._lock:
             callbacks = list(self._callbacks)
         for callback in callbacks:

@@ -39,9 +39,11 @@ from seamline.ledger.model import PHYSICAL_KINDS, PlannedMovement
 from seamline.orders.reconcile import OrderDifference, compare_order_allocations
 from seamline.service import metrics
 from seamline.service.group_commit import GroupCommit, LockKeys, lock_in_order
+from seamline.service.handlers import MessageBus
 from seamline.service.outbound import OutboundPolicy
 from seamline.service.principal import Principal, require_till_channel
 from seamline.service.settings import Settings
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import (
     auth_repo,
     catalog_repo,
@@ -113,32 +115,32 @@ class Seamline:
         #: Moves on every revocation in this process: caches of who is calling (the dashboard's too) that
         #: were filled under an older epoch are not trusted.
         self.auth_epoch = 0
-        #: Called inside every write transaction, after its work and before commit, with the connection.
-        #: What a hook writes (outbox events for the balance rows in ``ledger_repo.touched(conn)``, say)
-        #: commits or rolls back with the change itself: no event without its state, no state without it.
-        self.before_commit: list[Callable[[Connection], None]] = []
+        #: The handler table's collaborators and runner (``service.handlers``): run inside every write
+        #: transaction, after its work and before commit, for the domain events the work raised.
+        self.bus = MessageBus()
         #: Group commit for sales and orders, started by the API with ``seamline serve`` (issue 9).
         self.group_commit: GroupCommit | None = None
 
     # ---------------------------------------------------------------- transactions and idempotency
-    def write(self, work: Callable[[Connection], T], *, batch: bool = False, lock_keys: LockKeys | None = None) -> T:
-        """Run ``work`` in a write transaction with the before-commit hooks. ``batch``: share the transaction
-        (and its commit) with concurrent writes through the group commit, when one is running (issue 9).
-        ``lock_keys``: the balance rows ``work`` may touch, locked first in the global order (issue 16)."""
+    def write(self, work: Callable[[UnitOfWork], T], *, batch: bool = False, lock_keys: LockKeys | None = None) -> T:
+        """Run ``work`` in a write transaction with its unit of work; the handler table runs for the events it
+        raised before commit (``service.handlers``). ``batch``: share the transaction (and its commit) with
+        concurrent writes through the group commit, when one is running (issue 9). ``lock_keys``: the balance
+        rows ``work`` may touch, locked first in the global order (issue 16)."""
         if batch and self.group_commit is not None and self.group_commit.running:
             return self.group_commit.submit(work, lock_keys)
-        if not self.before_commit and lock_keys is None:
-            return run_transaction(self.engine, work)
 
-        def with_hooks(conn: Connection) -> T:
+        def in_transaction(conn: Connection) -> tuple[T, UnitOfWork]:
+            uow = UnitOfWork(conn)
             if lock_keys is not None:
                 lock_in_order(conn, [lock_keys])
-            result = work(conn)
-            for hook in self.before_commit:
-                hook(conn)
-            return result
+            result = work(uow)
+            self.bus.handle(uow)
+            return result, uow
 
-        return run_transaction(self.engine, with_hooks)
+        result, uow = run_transaction(self.engine, in_transaction)
+        uow.committed()
+        return result
 
     def read(self, work: Callable[[Connection], T]) -> T:
         with transaction(self.engine, write=False) as conn:
@@ -147,7 +149,7 @@ class Seamline:
     def idempotent(
         self,
         idem: IdempotencyKey | None,
-        work: Callable[[Connection], tuple[int, Any]],
+        work: Callable[[UnitOfWork], tuple[int, Any]],
         *,
         batch: bool = False,
         lock_keys: LockKeys | None = None,
@@ -161,14 +163,15 @@ class Seamline:
             status, body = self.write(work, batch=batch, lock_keys=lock_keys)
             return Stored(status, body)
 
-        def guarded(conn: Connection) -> Stored:
+        def guarded(uow: UnitOfWork) -> Stored:
             # The key's lock, the one the hold batches take: a concurrent writer of this key (single or
             # batched, any process) is waited for, then replayed, instead of meeting it at the unique index.
+            conn = uow.conn
             idempotency_repo.lock_keys(conn, [(idem.principal, idem.key)])
             prior = idempotency_repo.find(conn, idem.principal, idem.key)
             if prior is not None:
                 return self._replay(prior, idem)
-            status, body = work(conn)
+            status, body = work(uow)
             idempotency_repo.save(conn, idem.principal, idem.key, idem.request_hash, status, body, self.clock.now())
             return Stored(status, body)
 
@@ -233,13 +236,14 @@ class Seamline:
 
     def ensure_admin_token(self, token: str) -> None:
         self.write(
-            lambda conn: auth_repo.ensure_token(
-                conn, "bootstrap-admin", "bootstrap admin", token, ["admin"], self.clock.now()
+            lambda uow: auth_repo.ensure_token(
+                uow.conn, "bootstrap-admin", "bootstrap admin", token, ["admin"], self.clock.now()
             )
         )
 
     # ---------------------------------------------------------------- locations
-    def put_location(self, conn: Connection, code: str, name: str, kind: str) -> tuple[bool, dict[str, Any]]:
+    def put_location(self, uow: UnitOfWork, code: str, name: str, kind: str) -> tuple[bool, dict[str, Any]]:
+        conn = uow.conn
         if not catalog_code_ok(code):
             raise InvalidInput("bad location code", [FieldError("code", "must be 1-64 letters, digits or . _ - /")])
         try:
@@ -263,6 +267,7 @@ class Seamline:
         ):
             raise Conflict(f"{code} holds stock; its kind cannot change", code="location-kind-locked")
         locations_repo.save_location(conn, code, name.strip(), kind, self.clock.now())
+        uow.forget_location_kinds()
         saved = locations_repo.get_location(conn, code)
         assert saved is not None
         return existing is None, location_view(saved)
@@ -277,11 +282,12 @@ class Seamline:
         return location_view(row)
 
     # ---------------------------------------------------------------- catalog
-    def put_style(self, conn: Connection, draft: StyleDraft) -> tuple[str, Style]:
+    def put_style(self, uow: UnitOfWork, draft: StyleDraft) -> tuple[str, Style]:
         """Create or replace a style; answers ``created``, ``updated`` or ``unchanged``.
 
         An identical definition changes nothing, not even the version, so re-importing a file is free.
         """
+        conn = uow.conn
         style = build_style(draft)
         current = catalog_repo.get_style(conn, style.code, for_update=True)
         self._check_global_uniqueness(conn, style)
@@ -289,7 +295,7 @@ class Seamline:
             return "unchanged", current
         version = 1 if current is None else current.version + 1
         saved = replace(style, version=version)
-        catalog_repo.save_style(conn, saved, self.clock.now())
+        catalog_repo.save_style(uow, saved, self.clock.now())
         return ("created" if current is None else "updated"), saved
 
     def _check_global_uniqueness(self, conn: Connection, style: Style) -> None:
@@ -298,12 +304,13 @@ class Seamline:
         if errors:
             raise InvalidInput(f"style {style.code} clashes with the catalog", errors, code="catalog-conflict")
 
-    def put_styles(self, conn: Connection, styles: Sequence[Style]) -> list[tuple[str, Style] | InvalidInput]:
+    def put_styles(self, uow: UnitOfWork, styles: Sequence[Style]) -> list[tuple[str, Style] | InvalidInput]:
         """``put_style`` for many validated styles at once, in a few statements: for each style, in order,
         ``(outcome, style)`` or the InvalidInput ``put_style`` would have raised (a clash with the catalog),
         and that style is not written. Each style sees the catalog as the styles before it left it (a GTIN
         freed by an earlier style of the batch may be taken by a later one), exactly as one ``put_style``
         per style in this order would. Style codes must be distinct."""
+        conn = uow.conn
         codes = [style.code for style in styles]
         if len(set(codes)) != len(codes):
             raise ValueError("put_styles needs distinct style codes")
@@ -345,7 +352,7 @@ class Seamline:
                 if claimed:
                     gtin_owners[claimed] = (sku, style.code)
                     gtins_of_style[style.code].add(claimed)
-        catalog_repo.save_styles(conn, to_save, self.clock.now())
+        catalog_repo.save_styles(uow, to_save, self.clock.now())
         return out
 
     def get_style(self, code: str) -> Style:
@@ -402,7 +409,8 @@ class Seamline:
             self._outbound = (self.settings, OutboundPolicy.from_settings(self.settings))
         return self._outbound[1]
 
-    def put_channel(self, conn: Connection, code: str, body: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+    def put_channel(self, uow: UnitOfWork, code: str, body: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+        conn = uow.conn
         if not catalog_code_ok(code):
             raise InvalidInput("bad channel code", [FieldError("code", "must be 1-64 letters, digits or . _ - /")])
         errors: list[FieldError] = []
@@ -478,12 +486,13 @@ class Seamline:
     # ---------------------------------------------------------------- movements
     def record_movement(
         self,
-        conn: Connection,
+        uow: UnitOfWork,
         request: MovementRequest,
         *,
         trace_id: str | None = None,
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
+        conn = uow.conn
         kinds = catalog_repo.known_skus(conn, [request.sku])
         if request.sku not in kinds:
             raise InvalidInput(f"unknown SKU {request.sku}", [FieldError("sku", "does not exist")], code="unknown-sku")
@@ -493,14 +502,14 @@ class Seamline:
                 [FieldError("sku", "is a prepack")],
                 code="prepack-not-stocked",
             )
-        planned = plan_movement(request, ledger_repo.location_kinds(conn))
+        planned = plan_movement(request, uow.location_kinds())
         if planned.checked:
             # Goods leaving must be available, and a hold past its expiry no longer counts (DESIGN 4.3): write
             # the expiry of the SKU's lapsed holds first rather than wait for the sweeper.
             now = self.clock.now()
-            ledger_repo.expire_holds(conn, ledger_repo.expired_hold_ids(conn, now, skus=[planned.sku]), now)
+            ledger_repo.expire_holds(uow, ledger_repo.expired_hold_ids(conn, now, skus=[planned.sku]), now)
         row = ledger_repo.record_movement(
-            conn, planned, now=self.clock.now(), trace_id=trace_id, idempotency_key=idempotency_key
+            uow, planned, now=self.clock.now(), trace_id=trace_id, idempotency_key=idempotency_key
         )
         metrics.MOVEMENTS.labels(planned.kind.value).inc()
         metrics.MOVEMENT_UNITS.labels(planned.kind.value).inc(planned.qty)
@@ -508,7 +517,7 @@ class Seamline:
 
     def receive_stock(
         self,
-        conn: Connection,
+        uow: UnitOfWork,
         location: str,
         lines: Sequence[tuple[str, int]],
         *,
@@ -521,6 +530,7 @@ class Seamline:
         the set-based path (``ledger_repo.record_movements``). All or nothing: any bad line is reported by its
         index and nothing is written. Idempotent by ``document``: a receipt whose document already has receipt
         movements writes nothing and answers ``replayed``."""
+        conn = uow.conn
         idempotency_repo.lock_keys(conn, [("receipt", document)])  # a concurrent twin waits, then replays
         if ledger_repo.has_movements_of(conn, document, MovementKind.RECEIPT.value):
             return {"location": location, "document": document, "movements": 0, "units": 0, "replayed": True}
@@ -542,7 +552,7 @@ class Seamline:
                 ]
         if errors:
             raise InvalidInput(f"receipt {document} has bad lines; nothing was received", errors[:100])
-        written = ledger_repo.record_movements(conn, planned, now=self.clock.now(), trace_id=trace_id)
+        written = ledger_repo.record_movements(uow, planned, now=self.clock.now(), trace_id=trace_id)
         metrics.MOVEMENTS.labels(MovementKind.RECEIPT.value).inc(written)
         units = sum(move.qty for move in planned)
         metrics.MOVEMENT_UNITS.labels(MovementKind.RECEIPT.value).inc(units)
@@ -551,7 +561,7 @@ class Seamline:
     # ---------------------------------------------------------------- holds
     def place_hold(
         self,
-        conn: Connection,
+        uow: UnitOfWork,
         *,
         channel: str | None,
         lines: Sequence[HoldLineRequest],
@@ -567,6 +577,7 @@ class Seamline:
         are checked on rows no one else can change until this transaction ends.
 
         ``till_of``: a store token's hold, allowed only under a till channel of those stores."""
+        conn = uow.conn
         ttl = self.check_ttl(ttl_seconds)
         sourcing = channels_repo.sourcing(conn, channel) if channel is not None else None
         if channel is not None and sourcing is None:
@@ -589,7 +600,7 @@ class Seamline:
         net: dict[tuple[str, str], int] = defaultdict(int)
         for sku, loc, qty in resolved_lines:
             net[(sku, loc)] += qty
-        ledger_repo.add_reserved(conn, dict(net))
+        ledger_repo.add_reserved(uow, dict(net))
         now = self.clock.now()
         hold_id = "hld_" + random_hex()
         expires_at = now + timedelta(seconds=ttl)
@@ -623,9 +634,9 @@ class Seamline:
         """Place a hold in its own transaction. On a shortage, sweep expired holds of those SKUs and try once
         more: a checkout abandoned a minute ago must not block the next buyer because the sweeper is late."""
 
-        def work(conn: Connection) -> tuple[int, Any]:
+        def work(uow: UnitOfWork) -> tuple[int, Any]:
             hold = self.place_hold(
-                conn, channel=channel, lines=lines, ttl_seconds=ttl_seconds, trace_id=trace_id, till_of=till_of
+                uow, channel=channel, lines=lines, ttl_seconds=ttl_seconds, trace_id=trace_id, till_of=till_of
             )
             return 201, hold
 
@@ -675,13 +686,14 @@ class Seamline:
         fences = tuple(p for p in policies if p.ring_fences)
         return {p.code: ChannelRule(p, fences) for p in policies if p.code in channels}
 
-    def release_hold(self, conn: Connection, hold_id: str) -> dict[str, Any]:
+    def release_hold(self, uow: UnitOfWork, hold_id: str) -> dict[str, Any]:
         """Release a live hold. Releasing twice answers the same; an expired or committed hold is a 409."""
+        conn = uow.conn
         now = self.clock.now()
         hold = ledger_repo.get_hold(conn, hold_id)
         if hold is None:
             raise NotFound(f"no hold {hold_id}", code="unknown-hold")
-        if ledger_repo.end_hold(conn, hold_id, status="released", now=now, require_live=True):
+        if ledger_repo.end_hold(uow, hold_id, status="released", now=now, require_live=True):
             hold = ledger_repo.get_hold(conn, hold_id)
             assert hold is not None
             return hold_view(hold)
@@ -704,8 +716,8 @@ class Seamline:
             view["status"] = "expired"  # evaluated at read; the sweeper will write it
         return view
 
-    def commit_hold(self, conn: Connection, hold_id: str, document: str) -> list[tuple[str, str, int]]:
-        lines = ledger_repo.commit_hold(conn, hold_id, document=document, now=self.clock.now())
+    def commit_hold(self, uow: UnitOfWork, hold_id: str, document: str) -> list[tuple[str, str, int]]:
+        lines = ledger_repo.commit_hold(uow, hold_id, document=document, now=self.clock.now())
         if lines is None:
             raise Conflict(f"hold {hold_id} is not live", code="hold-not-held")
         return lines
@@ -713,9 +725,10 @@ class Seamline:
     def sweep_expired(self, *, skus: Sequence[str] | None = None, limit: int = 500) -> int:
         """Expire holds past their TTL and return their units. Safe to run from several processes."""
 
-        def work(conn: Connection) -> int:
+        def work(uow: UnitOfWork) -> int:
             now = self.clock.now()
-            return ledger_repo.expire_holds(conn, ledger_repo.expired_hold_ids(conn, now, skus=skus, limit=limit), now)
+            expired = ledger_repo.expired_hold_ids(uow.conn, now, skus=skus, limit=limit)
+            return ledger_repo.expire_holds(uow, expired, now)
 
         # Look before taking the write lock: usually nothing has expired, and on SQLite a write transaction
         # would queue behind every writer just to find that out.

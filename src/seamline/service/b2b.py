@@ -32,6 +32,7 @@ from seamline.ledger.model import MovementRequest
 from seamline.service.app import Seamline, catalog_code_ok
 from seamline.service.customers import ContactRequest
 from seamline.service.orders import LineRequest, OrderDesk, OrderRequest
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import b2b_repo, catalog_repo, channels_repo, ledger_repo, orders_repo, outbox_repo
 
 #: The price list an account falls back to when its tier has no price for a style.
@@ -192,10 +193,11 @@ class WholesalePortal:
 
     # ------------------------------------------------------------------ orders
     def place_order(
-        self, conn: Connection, code: str, req: PortalOrder, *, trace_id: str | None = None
+        self, uow: UnitOfWork, code: str, req: PortalOrder, *, trace_id: str | None = None
     ) -> tuple[int, dict[str, Any]]:
         """An order of the account into the one queue: 201, or 200 with the first order for a PO number
         already placed; 409 and nothing written when units it would backorder are not coming in time."""
+        conn = uow.conn
         account = self._account(conn, code)
         if not account["active"]:
             raise Conflict(f"account {code} is not active", code="account-inactive")
@@ -228,7 +230,7 @@ class WholesalePortal:
         components = sorted({c for s in skus for c, _ in packs.get(s, [(s, 1)])})
         b2b_repo.lock_supply(conn, components)  # promises of these SKUs' future units: one at a time
         status, order = self.desk.place_order(
-            conn,
+            uow,
             OrderRequest(
                 channel=account["channel"],
                 external_id=f"{code}/{req.po_number}",
@@ -356,7 +358,7 @@ class WholesalePortal:
 
     def receive_supply(
         self,
-        conn: Connection,
+        uow: UnitOfWork,
         reference: str,
         lines: Sequence[PortalLine] | None = None,
         *,
@@ -364,6 +366,7 @@ class WholesalePortal:
     ) -> dict[str, Any]:
         """The goods arrived: a receipt movement per line (all that is still to come, or ``lines``), the
         supply marked received, and the allocation run, in one transaction: pre-books get their units first."""
+        conn = uow.conn
         rows = [r for r in b2b_repo.supply_rows(conn, reference, for_update=True) if r["status"] == "open"]
         if not rows:
             raise NotFound(f"no open supply {reference}", code="unknown-supply")
@@ -387,14 +390,14 @@ class WholesalePortal:
             row = by_sku[sku]
             movements.append(
                 self.app.record_movement(
-                    conn,
+                    uow,
                     MovementRequest(kind="receipt", sku=sku, qty=qty, to_location=row["location"], document=reference),
                     trace_id=trace_id,
                 )
             )
             received = row["received"] + qty
             b2b_repo.record_received(conn, row["id"], received, "received" if received >= row["qty"] else "open", now)
-        allocation = self.desk.run_allocation(conn)
+        allocation = self.desk.run_allocation(uow)
         return {
             "reference": reference,
             "movements": movements,

@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection
-
 from seamline.domain.clock import iso_utc
 from seamline.domain.errors import Conflict, SeamlineError, Shortage, Unavailable
 from seamline.domain.ids import random_hex
@@ -37,6 +35,7 @@ from seamline.service import metrics
 from seamline.service.app import IdempotencyKey, Seamline, Stored
 from seamline.service.group_commit import drain_in_batches
 from seamline.service.principal import require_till_channel
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import catalog_repo, idempotency_repo, ledger_repo
 
 log = logging.getLogger("seamline.batcher")
@@ -152,7 +151,7 @@ class HoldBatcher:
         for request in batch:
             metrics.BATCH_QUEUE_WAIT.observe(started - request.enqueued)
         try:
-            outcomes = self.app.write(lambda conn: self._apply(conn, batch))
+            outcomes = self.app.write(lambda uow: self._apply(uow, batch))
         except Exception as exc:  # the batch's transaction failed as a whole: every caller learns why
             log.exception("hold batch of %d failed", len(batch))
             _answer(batch, [exc] * len(batch))
@@ -172,8 +171,9 @@ class HoldBatcher:
         metrics.HOLDS.labels("short").inc(short)
         metrics.HOLD_UNITS.inc(units)
 
-    def _apply(self, conn: Connection, batch: list[HoldRequest]) -> list[Stored | SeamlineError]:
+    def _apply(self, uow: UnitOfWork, batch: list[HoldRequest]) -> list[Stored | SeamlineError]:
         """Decide and write a whole batch in the caller's transaction; return one outcome per request."""
+        conn = uow.conn
         now = self.app.clock.now()
         outcomes: list[Stored | SeamlineError | None] = [None] * len(batch)
 
@@ -256,10 +256,10 @@ class HoldBatcher:
         lapsed = ledger_repo.expired_hold_ids(conn, now, skus=skus) if skus else []
         ledger_repo.lock_available(conn, needed | set(ledger_repo.hold_rows(conn, lapsed)))
         if lapsed:
-            ledger_repo.expire_holds(conn, lapsed, now)
+            ledger_repo.expire_holds(uow, lapsed, now)
         available = ledger_repo.lock_available(conn, needed)
         decisions, net = decide_all(available, [demands[i] for i in order])
-        ledger_repo.add_reserved(conn, net)
+        ledger_repo.add_reserved(uow, net)
 
         hold_rows: list[ledger_repo.NewHold] = []
         line_rows: list[tuple[str, int, str, str, int]] = []

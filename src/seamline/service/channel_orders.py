@@ -43,6 +43,7 @@ from seamline.orders.state import ALLOWED_FROM, Step
 from seamline.service.app import Seamline
 from seamline.service.customers import ContactRequest
 from seamline.service.orders import LineRequest, OrderDesk, OrderRequest, TenderRequest
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import catalog_repo, channels_repo, ledger_repo, orders_repo
 
 log = logging.getLogger("seamline.channel_orders")
@@ -179,7 +180,7 @@ class ChannelOrders:
         self.app = app
         self.desk = OrderDesk(app)
 
-    def place(self, conn: Connection, channel: str, order: ChannelOrder, *, kind: str) -> str | None:
+    def place(self, uow: UnitOfWork, channel: str, order: ChannelOrder, *, kind: str) -> str | None:
         """The order into the queue (held or ignored by its verdict); answers our order id, None if ignored."""
         action = place_action(order.verdict)
         if action is PlaceAction.HOLD:
@@ -199,13 +200,13 @@ class ChannelOrders:
             channel, order.external_id, lines, order.currency, kind, customer, tenders=tenders, commerce=commerce
         )
         try:
-            _, view = self.desk.place_order(conn, request)
+            _, view = self.desk.place_order(uow, request)
         except InvalidInput as exc:
             if exc.code not in ("invalid-email", "invalid-phone") or customer is None:
                 raise
             # Nothing is written before the contact is checked: place it without the contact we cannot read.
             _, view = self.desk.place_order(
-                conn,
+                uow,
                 OrderRequest(
                     channel, order.external_id, lines, order.currency, kind, tenders=tenders, commerce=commerce
                 ),
@@ -213,9 +214,10 @@ class ChannelOrders:
         return str(view["id"])
 
     def cancel(
-        self, conn: Connection, channel: str, external_id: str, order: ChannelOrder | None, *, kind: str
+        self, uow: UnitOfWork, channel: str, external_id: str, order: ChannelOrder | None, *, kind: str
     ) -> CancelAction:
         """The channel cancelled its order ``external_id``; ``order`` is its body when it is a whole order."""
+        conn = uow.conn
         order_id = orders_repo.order_id_for(conn, channel, external_id)
         status = None
         if order_id is not None:
@@ -227,12 +229,12 @@ class ChannelOrders:
             raise OrderHeld(f"cancelled order {external_id} not seen yet: {order.detail}")
         if action is CancelAction.PLACE_THEN_CANCEL:
             assert order is not None
-            order_id = self.place(conn, channel, order, kind=kind)
+            order_id = self.place(uow, channel, order, kind=kind)
             if order_id is not None:
-                self.desk.cancel(conn, order_id)
+                self.desk.cancel(uow, order_id)
         elif action is CancelAction.CANCEL:
             assert order_id is not None
-            self.desk.cancel(conn, order_id)
+            self.desk.cancel(uow, order_id)
         else:
             log.info("%s cancelled order %s: %s (status %s)", channel, external_id, action.value, status)
         return action

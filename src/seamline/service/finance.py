@@ -1,10 +1,10 @@
 """Finance commands (DESIGN 7): documents and journal entries posted from what the order queue recorded,
 store-day settlements, the chart-of-accounts configuration, and the reconciliation report.
 
-Posting happens in the transaction of the business event: ``OrderDesk`` notes a till sale, a shipment or a
-return on the connection (``note_sale``/``note_shipment``/``note_return``); ``FinancePoster``, a before-commit
-hook, posts their documents inside a savepoint, so a posting bug never fails a sale: it is logged, counted,
-and ``post_pending`` (run by every settlement close, by ``POST /v1/finance/post-pending`` and by the
+Posting happens in the transaction of the business event: ``OrderDesk`` raises ``SaleRecorded``,
+``OrderShipped`` or ``ReturnBooked`` on its unit of work; the handler table (``service.handlers``) hands them to
+``FinancePoster``, which posts their documents inside a savepoint, so a posting bug never fails a sale: it is
+logged, counted, and ``post_pending`` (run by every settlement close, by ``POST /v1/finance/post-pending`` and by the
 reconciliation) posts what is missing. Every posting is keyed by its cause, so posting twice posts once.
 """
 
@@ -52,6 +52,7 @@ from seamline.finance.chart import ACCOUNT_CODE_RE
 from seamline.finance.reconcile import MoneyDifference, compare_channel_totals, document_consistency
 from seamline.finance.settlement import CASH_MOVEMENT_KINDS
 from seamline.service.app import Seamline
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import accounting_repo, catalog_repo, finance_repo, ledger_repo, orders_repo
 
 log = logging.getLogger("seamline.finance")
@@ -65,59 +66,35 @@ HELD = Counter(
 )
 UNPOSTED = Gauge("seamline_finance_unposted", "Sales, returns and shipments without their document (last check)")
 
-#: ``Connection.info`` key: business events of this transaction that finance posts before commit.
-PENDING = "seamline.finance_pending"
 TILL_LOCATION_KINDS = frozenset({"store"})
 
 
-# ------------------------------------------------------------------------------------------------ hooks
-def _note(conn: Connection, kind: str, key: str) -> None:
-    conn.info.setdefault(PENDING, []).append((kind, key))
-
-
-def note_sale(conn: Connection, order_id: str) -> None:
-    """A till sale was recorded in this transaction: post its sales receipt before commit."""
-    _note(conn, "sale", order_id)
-
-
-def note_shipment(conn: Connection, order_id: str) -> None:
-    """Units of this order shipped in this transaction: invoice them (and apply its payments) before commit."""
-    _note(conn, "shipment", order_id)
-
-
-def note_return(conn: Connection, return_id: str) -> None:
-    """Goods came back in this transaction: post the credit note (and refunds) before commit."""
-    _note(conn, "return", return_id)
-
-
+# ------------------------------------------------------------------------------------------------ posting
 class FinancePoster:
-    """The before-commit hook that posts what ``note_*`` recorded. Cheap when nothing was noted."""
+    """Posts the documents of a transaction's business facts (``service.handlers``: ``SaleRecorded``,
+    ``OrderShipped``, ``ReturnBooked``) inside a savepoint: a posting failure is logged and counted, the
+    documents and events of the savepoint are dropped, and the sale stands (the sweep posts it later)."""
 
     def __init__(self, app: Seamline) -> None:
         self.desk = FinanceDesk(app)
 
-    def __call__(self, conn: Connection) -> None:
-        pending: list[tuple[str, str]] | None = conn.info.pop(PENDING, None)
-        if not pending:
+    def __call__(self, uow: UnitOfWork, causes: Sequence[tuple[str, str]]) -> None:
+        if not causes:
             return
-        posted = finance_repo.posted_in(conn)
-        before = len(posted)
         try:
-            with conn.begin_nested():
-                self.desk.post_events(conn, pending)
+            with uow.savepoint() as posting:
+                self.desk.post_events(posting, causes)
         except Exception:  # noqa: BLE001 - the sale stands; the sweep posts its document later
-            del posted[before:]
             POSTING_FAILURES.inc()
-            log.exception("finance posting of %s failed; left for post-pending", pending)
+            log.exception("finance posting of %s failed; left for post-pending", list(causes))
 
 
 def install(app: Seamline) -> FinancePoster:
     """Post finance documents from every write transaction of ``app`` (once)."""
-    for hook in app.before_commit:
-        if isinstance(hook, FinancePoster):
-            return hook
+    if isinstance(app.bus.deps.finance, FinancePoster):
+        return app.bus.deps.finance
     poster = FinancePoster(app)
-    app.before_commit.insert(0, poster)  # before any hook that announces what was posted
+    app.bus.deps.finance = poster
     return poster
 
 
@@ -212,20 +189,22 @@ class FinanceDesk:
         return (200 if existed else 201), config.as_json()
 
     # ---------------------------------------------------------------------------- posting
-    def post_events(self, conn: Connection, events: Sequence[tuple[str, str]]) -> list[Document]:
+    def post_events(self, uow: UnitOfWork, events: Sequence[tuple[str, str]]) -> list[Document]:
+        conn = uow.conn
         config = self.config(conn)
         out: list[Document] = []
         for kind, key in dict.fromkeys(events):  # each once, in the order noted
             if kind == "sale":
-                out += self.post_sale(conn, key, config)
+                out += self.post_sale(uow, key, config)
             elif kind == "shipment":
-                out += self.post_shipment(conn, key, config)
+                out += self.post_shipment(uow, key, config)
             elif kind == "return":
-                out += self.post_return(conn, key, config)
+                out += self.post_return(uow, key, config)
         return out
 
-    def _post(self, conn: Connection, doc: Document, config: FinanceConfig, trace_id: str | None) -> Document | None:
-        posted = finance_repo.insert_document(conn, doc, now=self._now(), trace_id=trace_id)
+    def _post(self, uow: UnitOfWork, doc: Document, config: FinanceConfig, trace_id: str | None) -> Document | None:
+        conn = uow.conn
+        posted = finance_repo.insert_document(uow, doc, now=self._now(), trace_id=trace_id)
         if posted is None:
             return None
         entry = document_entry(posted, config)
@@ -308,8 +287,10 @@ class FinanceDesk:
         rows = self.app.read(finance_repo.list_holds)
         return [{**r, "created_at": _iso(r["created_at"]), "resolved_at": _iso(r["resolved_at"])} for r in rows]
 
-    def post_sale(self, conn: Connection, order_id: str, config: FinanceConfig | None = None) -> list[Document]:
+    def post_sale(self, uow: UnitOfWork, order_id: str, config: FinanceConfig | None = None) -> list[Document]:
         """A till sale's sales receipt, booked by its store's settlement for the day it happened."""
+        conn = uow.conn
+        conn = uow.conn
         config = config or self.config(conn)
         order = orders_repo.get_order(conn, order_id)
         if order is None or order["kind"] != "pos":
@@ -365,13 +346,14 @@ class FinanceDesk:
                 **channel_extra,
             },
         )
-        posted = self._post(conn, doc, config, order["trace_id"])
+        posted = self._post(uow, doc, config, order["trace_id"])
         return [posted] if posted else []
 
-    def post_shipment(self, conn: Connection, order_id: str, config: FinanceConfig | None = None) -> list[Document]:
+    def post_shipment(self, uow: UnitOfWork, order_id: str, config: FinanceConfig | None = None) -> list[Document]:
         """Invoice the units shipped and not invoiced yet, then apply the order's tenders to it. An order
         that carries the channel's numbers is invoiced at them (its discounts, tax lines and shipping), so
         the invoices add up to the channel's total; when they cannot be reproduced the invoice is held."""
+        conn = uow.conn
         config = config or self.config(conn)
         order = orders_repo.get_order(conn, order_id)
         if order is None or order["kind"] == "pos":
@@ -435,7 +417,7 @@ class FinanceDesk:
                 **channel_extra,
             },
         )
-        posted = self._post(conn, invoice, config, order["trace_id"])
+        posted = self._post(uow, invoice, config, order["trace_id"])
         if posted is None:
             return []
         out = [posted]
@@ -459,14 +441,15 @@ class FinanceDesk:
                 source_key=f"payment:{posted.id}:{tender}",
                 extra={"credit_note_source": f"return:{order['exchange_of']}"} if exchange else {},
             )
-            applied = self._post(conn, payment, config, order["trace_id"])
+            applied = self._post(uow, payment, config, order["trace_id"])
             if applied:
                 out.append(applied)
         return out
 
-    def post_return(self, conn: Connection, return_id: str, config: FinanceConfig | None = None) -> list[Document]:
+    def post_return(self, uow: UnitOfWork, return_id: str, config: FinanceConfig | None = None) -> list[Document]:
         """The credit note for a return, at the price paid, and (unless a till's settlement books it) one
         refund document per tender paid back, the exchange credit included."""
+        conn = uow.conn
         config = config or self.config(conn)
         ret = orders_repo.get_return(conn, return_id)
         if ret is None:
@@ -512,7 +495,7 @@ class FinanceDesk:
         credit = value - sum((amount for _, amount in tenders), Decimal(0))
         if credit > 0:
             tenders.append((EXCHANGE_CREDIT, credit))
-        kinds = ledger_repo.location_kinds(conn)
+        kinds = uow.location_kinds()
         till = order["kind"] == "pos" and kinds.get(ret["location"]) in TILL_LOCATION_KINDS
         invoices = finance_repo.documents_of_order(conn, order["id"], DocumentKind.INVOICE)
         returned_lines = {li["order_line_no"] for li in ret["lines"]}
@@ -537,7 +520,7 @@ class FinanceDesk:
             source_key=f"return:{return_id}",
             extra={"exchange_order_id": ret["exchange_order_id"], **channel_extra},
         )
-        posted = self._post(conn, note, config, ret["trace_id"])
+        posted = self._post(uow, note, config, ret["trace_id"])
         if posted is None:
             return []
         out = [posted]
@@ -561,24 +544,25 @@ class FinanceDesk:
                 memo=f"{tender} refund of {posted.number}",
                 source_key=f"refund:{return_id}:{i}",
             )
-            refunded = self._post(conn, refund, config, ret["trace_id"])
+            refunded = self._post(uow, refund, config, ret["trace_id"])
             if refunded:
                 out.append(refunded)
         return out
 
-    def post_pending(self, conn: Connection, limit: int = 500) -> dict[str, Any]:
+    def post_pending(self, uow: UnitOfWork, limit: int = 500) -> dict[str, Any]:
         """Post whatever is missing: till sales, returns and shipments without their documents (the sweep)."""
+        conn = uow.conn
         config = self.config(conn)
         sales = finance_repo.unposted_sales(conn, limit)
         returned = finance_repo.unposted_returns(conn, limit)
         shipped = finance_repo.uninvoiced_orders(conn, limit)
         posted: list[Document] = []
         for order_id in sales:
-            posted += self.post_sale(conn, order_id, config)
+            posted += self.post_sale(uow, order_id, config)
         for order_id in shipped:
-            posted += self.post_shipment(conn, order_id, config)
+            posted += self.post_shipment(uow, order_id, config)
         for return_id in returned:
-            posted += self.post_return(conn, return_id, config)
+            posted += self.post_return(uow, return_id, config)
         return {
             "posted": len(posted),
             "documents": [{"id": d.id, "kind": d.kind.value, "number": d.number} for d in posted],
@@ -896,15 +880,16 @@ class FinanceDesk:
         view["imported"] = {"new": added, "repeated": len(parsed) - added, "in_other_settlements": elsewhere}
         return view
 
-    def close(self, conn: Connection, store: str, day: date, *, trace_id: str | None = None) -> dict[str, Any]:
+    def close(self, uow: UnitOfWork, store: str, day: date, *, trace_id: str | None = None) -> dict[str, Any]:
         """Close the store day: post what is missing, claim its till documents (and earlier ones left
         unsettled), freeze the figures and book one balanced entry per tender. Once only."""
+        conn = uow.conn
         config = self.config(conn)
         today = config.business_date(self._now(), store)
         if day > today:
             raise InvalidInput("a day closes once it has begun", [FieldError("date", f"is after today ({today})")])
         self._store(conn, store)
-        self.post_pending(conn)
+        self.post_pending(uow)
         settlement = self._open(conn, store, day)
         inputs, docs = self._input(conn, settlement, config)
         figures = compute(inputs, config)
@@ -932,7 +917,7 @@ class FinanceDesk:
                 source_key=entry.source_key,
                 extra={"settlement_id": settlement["id"], "tender": entry.tender},
             )
-            posted = finance_repo.insert_document(conn, doc, now=self._now(), trace_id=trace_id)
+            posted = finance_repo.insert_document(uow, doc, now=self._now(), trace_id=trace_id)
             if posted is None:
                 continue
             finance_repo.insert_entry(
@@ -1186,7 +1171,8 @@ class FinanceDesk:
             "exported_at": self._now(),
         }
 
-        def work(conn: Connection) -> None:
+        def work(uow: UnitOfWork) -> None:
+            conn = uow.conn
             finance_repo.save_export(conn, values)
             finance_repo.set_export_state(
                 conn,
@@ -1204,8 +1190,8 @@ class FinanceDesk:
         """The accounting system refused the document: its state is ``refused`` with the platform's messages
         (fix the cause, then backfill with ``refused`` included to export it again)."""
         self.app.write(
-            lambda conn: finance_repo.set_export_state(
-                conn, target, document_id, "refused", now=self._now(), messages=list(messages)
+            lambda uow: finance_repo.set_export_state(
+                uow.conn, target, document_id, "refused", now=self._now(), messages=list(messages)
             )
         )
 

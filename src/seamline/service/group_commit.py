@@ -3,9 +3,10 @@
 Holds have their own batcher that decides a whole batch in memory and writes one net change per hot row.
 Sales and orders carry far more logic (allocation, customers, prices, documents), so here each request runs
 its own unchanged service code inside a SAVEPOINT of one shared transaction: a request that fails rolls back
-to its savepoint and gets its own error, its neighbours are unaffected, and the batch commits (one fsync,
-one round of before-commit hooks) before any caller is answered. A deadlock or serialization failure on
-PostgreSQL aborts and retries the whole batch, as it would a single transaction.
+to its savepoint (and its unit of work's events with it) and gets its own error, its neighbours are
+unaffected, and the batch commits (one fsync, one run of the handler table for the events of the requests
+that succeeded) before any caller is answered. A deadlock or serialization failure on PostgreSQL aborts and
+retries the whole batch, as it would a single transaction.
 
 Lock order: requests of one batch would otherwise take balance rows in the order the requests arrived, so
 two batches (one per process) could each hold a row the other wants. A request declares the balance rows it
@@ -18,7 +19,6 @@ Beyond ``max_queue`` waiting requests the caller gets 503 with ``Retry-After``, 
 
 from __future__ import annotations
 
-import copy
 import logging
 import queue
 import threading
@@ -32,7 +32,9 @@ from sqlalchemy import Connection
 
 from seamline.domain.errors import Unavailable
 from seamline.service import metrics
+from seamline.service.handlers import MessageBus
 from seamline.service.settings import Settings
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import ledger_repo
 from seamline.store.db import count_retry, is_retryable, run_transaction
 
@@ -49,7 +51,7 @@ LockKeys = Callable[[Connection], Iterable[tuple[str, str]]]
 
 @dataclass
 class _Request(Generic[T]):
-    work: Callable[[Connection], T]
+    work: Callable[[UnitOfWork], T]
     lock_keys: LockKeys | None = None
     enqueued: float = field(default_factory=time.perf_counter)
     future: Future[T] = field(default_factory=Future)
@@ -115,34 +117,21 @@ def lock_in_order(conn: Connection, declared: list[LockKeys]) -> None:
         ledger_repo.lock_available(conn, keys)
 
 
-def _transaction_notes(conn: Connection) -> dict[str, Any]:
-    """What this transaction noted so far for its before-commit hooks (touched balances, documents to
-    publish): copied before each request, so a request rolled back to its savepoint leaves no note behind
-    and no hook emits an event for a write that did not happen."""
-    return {k: copy.copy(v) for k, v in conn.info.items() if isinstance(k, str) and k.startswith("seamline.")}
-
-
-def _restore_notes(conn: Connection, notes: dict[str, Any]) -> None:
-    for key in [k for k in conn.info if isinstance(k, str) and k.startswith("seamline.")]:
-        del conn.info[key]
-    conn.info.update(notes)
-
-
 class GroupCommit:
     def __init__(
         self,
         engine: Any,
-        before_commit: list[Callable[[Connection], None]],
+        bus: MessageBus,
         settings: GroupCommitSettings | None = None,
     ) -> None:
         self.engine = engine
-        self.before_commit = before_commit  # the application's hooks, run once per batch
+        self.bus = bus  # the application's handler table, run once per batch for the surviving events
         self.settings = settings or GroupCommitSettings()
         self._queue: queue.Queue[_Request[Any] | None] = queue.Queue(maxsize=self.settings.max_queue)
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ callers
-    def submit(self, work: Callable[[Connection], T], lock_keys: LockKeys | None = None) -> T:
+    def submit(self, work: Callable[[UnitOfWork], T], lock_keys: LockKeys | None = None) -> T:
         """Run ``work`` in the next batch and answer its result (or raise its error) once the batch committed.
         ``lock_keys``: the balance rows it may touch, locked with the batch's others before any request runs."""
         if self._thread is None:
@@ -182,29 +171,27 @@ class GroupCommit:
             metrics.WRITE_BATCH_QUEUE_WAIT.observe(started - request.enqueued)
         metrics.WRITE_BATCH_SIZE.observe(len(batch))
 
-        def work(conn: Connection) -> list[tuple[bool, Any]]:
+        def work(conn: Connection) -> tuple[list[tuple[bool, Any]], UnitOfWork]:
             lock_in_order(conn, [r.lock_keys for r in batch if r.lock_keys is not None])
+            uow = UnitOfWork(conn)
             outcomes: list[tuple[bool, Any]] = []
             for request in batch:
-                noted = _transaction_notes(conn)
-                savepoint = conn.begin_nested()
+                # Each request in its own savepoint and its own unit of work: one that fails is rolled back
+                # with the events it raised; those of the ones that succeed join the batch's.
                 try:
-                    result = request.work(conn)
+                    with uow.savepoint() as own:
+                        result = request.work(own)
                 except Exception as exc:  # noqa: BLE001 - the request's own answer; its neighbours go on
-                    savepoint.rollback()
-                    _restore_notes(conn, noted)
                     if is_retryable(exc):
                         raise _Retry(exc) from exc
                     outcomes.append((False, exc))
                 else:
-                    savepoint.commit()
                     outcomes.append((True, result))
-            for hook in self.before_commit:
-                hook(conn)
-            return outcomes
+            self.bus.handle(uow)  # once per batch, for the surviving requests' events
+            return outcomes, uow
 
         try:
-            outcomes = self._with_retries(work)
+            outcomes, uow = self._with_retries(work)
         except Exception as exc:  # noqa: BLE001 - the batch as a whole failed: every caller hears it
             log.warning("a group commit of %d writes failed: %s", len(batch), exc)
             for request in batch:
@@ -212,13 +199,14 @@ class GroupCommit:
             return
         finally:
             metrics.WRITE_BATCH_SECONDS.observe(time.perf_counter() - started)
+        uow.committed()
         for request, (ok, value) in zip(batch, outcomes, strict=True):
             if ok:
                 request.future.set_result(value)
             else:
                 request.future.set_exception(value)
 
-    def _with_retries(self, work: Callable[[Connection], list[tuple[bool, Any]]]) -> list[tuple[bool, Any]]:
+    def _with_retries(self, work: Callable[[Connection], R]) -> R:
         for attempt in range(8):
             try:
                 return run_transaction(self.engine, work)

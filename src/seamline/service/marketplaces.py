@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from seamline.domain.clock import iso_utc
 from seamline.domain.errors import FieldError, InvalidInput, NotFound
 from seamline.service.app import Seamline
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import catalog_repo, channels_repo, marketplace_repo
 
 #: Where a platform has no marketplaces of its own (a Mirakl shop), its listings sit under this one.
@@ -74,7 +75,8 @@ class Listings:
         Only linked SKUs are listed (a brand lists a chosen part of its catalog on a marketplace); ``create``
         lists every SKU that gets a number, on every marketplace given."""
 
-        def work(conn: Connection) -> list[dict[str, Any]]:
+        def work(uow: UnitOfWork) -> list[dict[str, Any]]:
+            conn = uow.conn
             now = self.app.clock.now()
             if create:
                 marketplace_repo.ensure_listings(conn, channel, sku, marketplaces, product_type=product_type, now=now)
@@ -96,8 +98,8 @@ class Listings:
         self, channel: str, marketplace: str, sku: str, *, qty: int, seq: int, submission: str | None
     ) -> None:
         self.app.write(
-            lambda conn: marketplace_repo.record_published(
-                conn, (channel, marketplace, sku), qty=qty, seq=seq, submission=submission, now=self.app.clock.now()
+            lambda uow: marketplace_repo.record_published(
+                uow.conn, (channel, marketplace, sku), qty=qty, seq=seq, submission=submission, now=self.app.clock.now()
             )
         )
 
@@ -111,7 +113,8 @@ class Listings:
         submission: str | None,
         issues: Sequence[ListingIssue],
     ) -> None:
-        def work(conn: Connection) -> None:
+        def work(uow: UnitOfWork) -> None:
+            conn = uow.conn
             now = self.app.clock.now()
             message = "; ".join(i.message for i in issues if i.severity == "ERROR") or "refused"
             marketplace_repo.record_refused(
@@ -128,8 +131,8 @@ class Listings:
         if issues:
             now = self.app.clock.now()
             self.app.write(
-                lambda conn: marketplace_repo.insert_issues(
-                    conn, _issue_rows(channel, marketplace, sku, source, issues, now)
+                lambda uow: marketplace_repo.insert_issues(
+                    uow.conn, _issue_rows(channel, marketplace, sku, source, issues, now)
                 )
             )
 
@@ -145,7 +148,8 @@ class Listings:
         listings to send it to. A listing a newer live number is on its way to, or an import already carries,
         is left alone."""
 
-        def work(conn: Connection) -> list[dict[str, Any]]:
+        def work(uow: UnitOfWork) -> list[dict[str, Any]]:
+            conn = uow.conn
             now = self.app.clock.now()
             out = []
             for row in marketplace_repo.listed_skus(conn, channel):
@@ -176,7 +180,8 @@ class Listings:
     ) -> int:
         """Record a submitted import and mark its listings as carried by it."""
 
-        def work(conn: Connection) -> int:
+        def work(uow: UnitOfWork) -> int:
+            conn = uow.conn
             import_id = marketplace_repo.insert_import(
                 conn,
                 {
@@ -211,7 +216,7 @@ class Listings:
         return self.app.read(lambda conn: marketplace_repo.last_import_at(conn, channel, kind))
 
     def note_import_status(self, import_id: int, platform_status: str) -> None:
-        self.app.write(lambda conn: marketplace_repo.update_import(conn, import_id, platform_status=platform_status))
+        self.app.write(lambda uow: marketplace_repo.update_import(uow.conn, import_id, platform_status=platform_status))
 
     def finish_import(
         self,
@@ -225,7 +230,8 @@ class Listings:
         """Settle every line of an import: refused where ``errors`` names its (marketplace, sku) or the whole
         import ``failed``, accepted otherwise. Answers how many lines went each way."""
 
-        def work(conn: Connection) -> dict[str, int]:
+        def work(uow: UnitOfWork) -> dict[str, int]:
+            conn = uow.conn
             row = marketplace_repo.get_import(conn, import_id)
             if row is None:
                 raise NotFound(f"no import {import_id}", code="unknown-import")
@@ -370,7 +376,7 @@ class Listings:
         return self.app.read(lambda conn: marketplace_repo.get_cursor(conn, channel, name))
 
     def set_cursor(self, channel: str, name: str, value: str) -> None:
-        self.app.write(lambda conn: marketplace_repo.set_cursor(conn, channel, name, value, self.app.clock.now()))
+        self.app.write(lambda uow: marketplace_repo.set_cursor(uow.conn, channel, name, value, self.app.clock.now()))
 
 
 def _issue_rows(

@@ -31,6 +31,7 @@ from seamline.orders.allocation import (
     plan_channel_allocation,
     plan_pick,
 )
+from seamline.orders.events import OrderShipped, ReturnBooked, SaleRecorded
 from seamline.orders.model import QUEUED_KINDS, Condition, LineState, OrderKind, OrderStatus
 from seamline.orders.oversell import oversold_units, short_allocations
 from seamline.orders.returns import PlannedReturnLine, ReturnRequestLine, plan_return, split_refund
@@ -45,10 +46,11 @@ from seamline.orders.state import (
     ship_all,
 )
 from seamline.orders.wholesale import allocation_priority, check_window, past_cancel, require_in_window
-from seamline.service import finance, metrics
+from seamline.service import metrics
 from seamline.service.app import Seamline
 from seamline.service.customers import Contact, ContactRequest, attach_customer, parse_contact
 from seamline.service.principal import Principal, default_till_channel, is_till_channel
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import catalog_repo, channel_orders_repo, channels_repo, ledger_repo, orders_repo
 
 #: The tender that pays an exchange's new order with the value of the goods brought back.
@@ -329,10 +331,11 @@ class OrderDesk:
         return code
 
     # ------------------------------------------------------------------------------------ orders
-    def place_order(self, conn: Connection, req: OrderRequest, *, trace_id: str | None = None) -> tuple[int, Any]:
+    def place_order(self, uow: UnitOfWork, req: OrderRequest, *, trace_id: str | None = None) -> tuple[int, Any]:
         """Capture an order and allocate it per its channel's policy: 201 with status ``allocated``,
         ``partially_allocated`` or ``backordered``; 409 and nothing written when the channel rejects
         shortages; 200 with the first order when (channel, external_id) was seen before."""
+        conn = uow.conn
         channel = channels_repo.get_channel(conn, req.channel)
         if channel is None:
             raise Seamline.unknown_channel(req.channel)
@@ -355,7 +358,7 @@ class OrderDesk:
             tenders = self._parse_tenders(req.tenders, currency, self._total(lines), required=False)
         contact = parse_contact(req.customer)
         status, order_id = self._create_order(
-            conn,
+            uow,
             channel=channel,
             external_id=req.external_id,
             kind=kind,
@@ -383,7 +386,7 @@ class OrderDesk:
 
     def _create_order(
         self,
-        conn: Connection,
+        uow: UnitOfWork,
         *,
         channel: Mapping[str, Any],
         external_id: str,
@@ -402,6 +405,7 @@ class OrderDesk:
         trace_id: str | None = None,
         commerce: OrderCommerce | None = None,
     ) -> tuple[int, str]:
+        conn = uow.conn
         now = self._now()
         order_id = "ord_" + uuid.uuid4().hex
         existing = self._claim(
@@ -441,13 +445,13 @@ class OrderDesk:
         if customer_id is None:
             customer_id = attach_customer(conn, contact, document=order_id, now=now)
         if hold_id is not None:
-            allocated = self._commit_hold(conn, order_id, channel["code"], channel["sources"], hold_id, lines)
+            allocated = self._commit_hold(uow, order_id, channel["code"], channel["sources"], hold_id, lines)
         else:
             # A pre-book takes what the channel may take on hand now (units on hand are promised by
             # allocation, or they are not promised at all) and backorders the rest, which the allocation run
             # serves by ship date as supply arrives; it is never refused for want of stock on hand.
             allocated = self._allocate(
-                conn,
+                uow,
                 order_id,
                 channel["code"],
                 list(channel["sources"]),
@@ -464,7 +468,7 @@ class OrderDesk:
 
     def _commit_hold(
         self,
-        conn: Connection,
+        uow: UnitOfWork,
         order_id: str,
         channel: str,
         sources: Sequence[str],
@@ -472,6 +476,7 @@ class OrderDesk:
         lines: Sequence[ParsedLine],
     ) -> dict[int, int]:
         """A checkout's hold becomes the order's allocations. It must hold exactly the order's units."""
+        conn = uow.conn
         hold = ledger_repo.get_hold(conn, hold_id)
         if hold is None:
             raise InvalidInput(
@@ -497,12 +502,12 @@ class OrderDesk:
                 [FieldError("hold_id", "holds other SKUs or quantities than the order's lines")],
                 code="hold-mismatch",
             )
-        self.app.commit_hold(conn, hold_id, order_id)
+        self.app.commit_hold(uow, hold_id, order_id)
         return {p.line_no: p.qty for p in lines}
 
     def _allocate(
         self,
-        conn: Connection,
+        uow: UnitOfWork,
         order_id: str,
         channel: str,
         sources: Sequence[str],
@@ -515,11 +520,12 @@ class OrderDesk:
 
         Holds past their expiry are expired first (an abandoned checkout does not block an order), then
         the rows are locked in order and the plan is applied with conditional updates."""
+        conn = uow.conn
         if not demand:
             return {}
         now = self._now()
         skus = sorted(component_demand(demand))
-        ledger_repo.expire_holds(conn, ledger_repo.expired_hold_ids(conn, now, skus=skus), now)
+        ledger_repo.expire_holds(uow, ledger_repo.expired_hold_ids(conn, now, skus=skus), now)
         available = ledger_repo.lock_available(conn, [(sku, loc) for sku in skus for loc in sources])
         # The rows read are locked, so the channel's bounds hold until this transaction ends.
         policies = channels_repo.policies(conn, skus=skus)
@@ -528,7 +534,7 @@ class OrderDesk:
         plan = plan_channel_allocation(demand, policy, fences, sources, available, allow_split=allow_split)
         if reject and not plan.complete:
             raise Shortage(plan.shortages())
-        short = ledger_repo.allocate(conn, order_id, plan.takes(), now=now)
+        short = ledger_repo.allocate(uow, order_id, plan.takes(), now=now)
         if short:  # the rows are locked, so this means a bug rather than a race: refuse, write nothing
             raise Shortage(short)
         return {line.line_no: line.units for line in plan.lines}
@@ -552,7 +558,7 @@ class OrderDesk:
 
     def pick(
         self,
-        conn: Connection,
+        uow: UnitOfWork,
         order_id: str,
         requested: Sequence[tuple[str, int]] | None = None,
         *,
@@ -560,6 +566,7 @@ class OrderDesk:
     ) -> dict[str, Any]:
         """Pick allocated units (all, or the given SKUs and quantities): each leaves its location with a
         ``pick`` movement to the customer and its allocation ends. Picking more than allocated is refused."""
+        conn = uow.conn
         order = self._locked_order(conn, order_id)
         status = OrderStatus(order["status"])
         require_step(Step.PICK, status)
@@ -588,7 +595,7 @@ class OrderDesk:
                 channel=order["channel"],
                 checked=False,
             )
-            if ledger_repo.pick_allocation(conn, alloc_id, qty, move, now=now, trace_id=trace_id) is None:
+            if ledger_repo.pick_allocation(uow, alloc_id, qty, move, now=now, trace_id=trace_id) is None:
                 raise Conflict(
                     f"{sku} is not on hand at {location} to pick: see GET /v1/exceptions",
                     code="allocation-oversold",
@@ -606,18 +613,20 @@ class OrderDesk:
         metrics.ORDER_STEPS.labels("pick").inc()
         return self._save_step(conn, order, new_lines, derive_status(new_lines))
 
-    def pack(self, conn: Connection, order_id: str) -> dict[str, Any]:
+    def pack(self, uow: UnitOfWork, order_id: str) -> dict[str, Any]:
+        conn = uow.conn
         order = self._locked_order(conn, order_id)
         new_lines = pack_all(order["lines"], OrderStatus(order["status"]))
         metrics.ORDER_STEPS.labels("pack").inc()
         return self._save_step(conn, order, new_lines, derive_status(new_lines))
 
     def ship(
-        self, conn: Connection, order_id: str, tracking: str | None = None, *, carrier: str | None = None
+        self, uow: UnitOfWork, order_id: str, tracking: str | None = None, *, carrier: str | None = None
     ) -> dict[str, Any]:
         """Ship every packed unit as one shipment (its lines, carrier and tracking are kept in
         ``order_shipments``, so a channel confirms each parcel). A wholesale order ships only inside its ship
         window."""
+        conn = uow.conn
         order = self._locked_order(conn, order_id)
         new_lines = ship_all(order["lines"], OrderStatus(order["status"]))
         if order["kind"] == OrderKind.WHOLESALE.value:
@@ -631,28 +640,31 @@ class OrderDesk:
         ]
         channel_orders_repo.record_shipment(conn, order_id, parcel, carrier=carrier, tracking=tracking, now=self._now())
         metrics.ORDER_STEPS.labels("ship").inc()
-        finance.note_shipment(conn, order_id)
+        uow.raise_event(OrderShipped(order_id))
         return self._save_step(conn, order, new_lines, derive_status(new_lines), **extra)
 
-    def cancel(self, conn: Connection, order_id: str) -> dict[str, Any]:
+    def cancel(self, uow: UnitOfWork, order_id: str) -> dict[str, Any]:
         """Cancel what is not picked: open allocations go back to ``available``, backorders are dropped.
         Units already picked stay sold (``awaiting_return`` lists them): bringing them back is a return."""
+        conn = uow.conn
         order = self._locked_order(conn, order_id)
         new_lines = cancel_all(order["lines"], OrderStatus(order["status"]))
-        ledger_repo.cancel_allocations(conn, order_id)
+        ledger_repo.cancel_allocations(uow, order_id)
         metrics.ORDER_STEPS.labels("cancel").inc()
         return self._save_step(conn, order, new_lines, OrderStatus.CANCELLED)
 
-    def close(self, conn: Connection, order_id: str) -> dict[str, Any]:
+    def close(self, uow: UnitOfWork, order_id: str) -> dict[str, Any]:
+        conn = uow.conn
         order = self._locked_order(conn, order_id)
         require_step(Step.CLOSE, OrderStatus(order["status"]))
         metrics.ORDER_STEPS.labels("close").inc()
         return self._save_step(conn, order, order["lines"], OrderStatus.CLOSED)
 
     # ------------------------------------------------------------------------------------ allocation run
-    def run_allocation(self, conn: Connection, *, limit: int = 500) -> dict[str, Any]:
+    def run_allocation(self, uow: UnitOfWork, *, limit: int = 500) -> dict[str, Any]:
         """Allocate backordered units as stock has arrived: wholesale pre-books by ship date, then every
         other backorder by the day it was placed. Orders past their cancel date are skipped."""
+        conn = uow.conn
         now = self._now()
         today = now.date()
         candidates = orders_repo.backorder_candidates(conn, ALLOWED_FROM[Step.ALLOCATE], limit)
@@ -679,7 +691,7 @@ class OrderDesk:
                 for line in lines
                 if line.backordered > 0
             ]
-            units = self._allocate(conn, order["id"], code, sources, allow_split, demand, reject=False)
+            units = self._allocate(uow, order["id"], code, sources, allow_split, demand, reject=False)
             if not any(units.values()):
                 continue
             new_lines = [replace(line, allocated=line.allocated + units.get(line.line_no, 0)) for line in lines]
@@ -695,7 +707,7 @@ class OrderDesk:
 
     # ------------------------------------------------------------------------------------ POS sales
     def record_sale(
-        self, conn: Connection, req: SaleRequest, *, trace_id: str | None = None, caller: Principal | None = None
+        self, uow: UnitOfWork, req: SaleRequest, *, trace_id: str | None = None, caller: Principal | None = None
     ) -> tuple[int, Any]:
         """A till sale, captured and fulfilled in one transaction at its store: a closed ``pos`` order and
         a ``sale`` movement per SKU. Not enough available is a 409 unless ``force`` (the goods already
@@ -704,9 +716,10 @@ class OrderDesk:
         ``caller`` (an API token; None for a connector) files sales only under the store's till channels, and
         a repeated external id answers the first order only when it is the caller's to read: another store's
         sale on a shared till channel is 409 ``external-id-taken``, without the order."""
+        conn = uow.conn
         location, currency, lines, tenders, contact, occurred_at = self._checked_sale(conn, req, caller)
         status, order_id = self._create_sale(
-            conn,
+            uow,
             location=location,
             channel=req.channel or pos_channel(location),
             external_id=req.external_id,
@@ -773,7 +786,7 @@ class OrderDesk:
 
     def _create_sale(
         self,
-        conn: Connection,
+        uow: UnitOfWork,
         *,
         location: str,
         channel: str,
@@ -789,6 +802,7 @@ class OrderDesk:
         trace_id: str | None = None,
         commerce: OrderCommerce | None = None,
     ) -> tuple[int, str]:
+        conn = uow.conn
         now = self._now()
         order_id = "ord_" + uuid.uuid4().hex
         existing = self._claim(
@@ -824,7 +838,7 @@ class OrderDesk:
         if customer_id is not None:
             orders_repo.update_order(conn, order_id, customer_id=customer_id)
         demand = component_demand(p.demand() for p in lines)
-        ledger_repo.expire_holds(conn, ledger_repo.expired_hold_ids(conn, now, skus=sorted(demand)), now)
+        ledger_repo.expire_holds(uow, ledger_repo.expired_hold_ids(conn, now, skus=sorted(demand)), now)
         short: list[ShortLine] = []
         for sku, qty in sorted(demand.items()):
             move = PlannedMovement(
@@ -839,13 +853,13 @@ class OrderDesk:
                 checked=True,
             )
             try:
-                ledger_repo.record_movement(conn, move, now=now, occurred_at=occurred_at, trace_id=trace_id)
+                ledger_repo.record_movement(uow, move, now=now, occurred_at=occurred_at, trace_id=trace_id)
             except Shortage as exc:
                 if not force:
                     short.extend(exc.lines)
                     continue
                 row, after = ledger_repo.record_forced_movement(
-                    conn, move, now=now, occurred_at=occurred_at, trace_id=trace_id
+                    uow, move, now=now, occurred_at=occurred_at, trace_id=trace_id
                 )
                 record_oversell(conn, after, moved=qty, cause="sale", document=order_id, movement_id=row["id"], now=now)
             metrics.MOVEMENTS.labels("sale").inc()
@@ -853,20 +867,21 @@ class OrderDesk:
         if short:
             raise Shortage(short)
         metrics.ORDERS.labels("pos", "closed").inc()
-        finance.note_sale(conn, order_id)
+        uow.raise_event(SaleRecorded(order_id))
         return 201, order_id
 
     # ------------------------------------------------------------------------------------ returns
-    def record_return(self, conn: Connection, req: ReturnRequest, *, trace_id: str | None = None) -> dict[str, Any]:
+    def record_return(self, uow: UnitOfWork, req: ReturnRequest, *, trace_id: str | None = None) -> dict[str, Any]:
         """Goods come back against the original order, from any channel, at any location: sellable units
         into that location's stock, damaged ones to ``damaged``; refunded to the original tenders."""
+        conn = uow.conn
         order = orders_repo.get_order(conn, req.order_id, for_update=True)
         if order is None:
             raise unknown_order(req.order_id, in_body=True)
         location = self._sellable_location(conn, req.location)
         planned = plan_return(order["lines"], req.lines)
         return_id = "ret_" + uuid.uuid4().hex
-        self._book_return(conn, order, return_id, location, planned, trace_id)
+        self._book_return(uow, order, return_id, location, planned, trace_id)
         value = sum((line.amount for line in planned), Decimal(0))
         paid_back = (
             []
@@ -887,18 +902,19 @@ class OrderDesk:
                 orders_repo.refunded_by_tender(conn, order["id"], order["currency"]),
                 req.refund_tender,
             )
-        self._insert_return(conn, order, return_id, location, planned, refund, trace_id, req.commerce)
+        self._insert_return(uow, order, return_id, location, planned, refund, trace_id, req.commerce)
         return self.return_view(conn, return_id)
 
     def _book_return(
         self,
-        conn: Connection,
+        uow: UnitOfWork,
         order: Mapping[str, Any],
         return_id: str,
         location: str,
         planned: Sequence[PlannedReturnLine],
         trace_id: str | None,
     ) -> None:
+        conn = uow.conn
         now = self._now()
         components = self._components(conn, sorted({line.sku for line in planned}))
         units: dict[tuple[str, str], int] = defaultdict(int)
@@ -919,7 +935,7 @@ class OrderDesk:
                 channel=order["channel"],
                 checked=False,
             )
-            ledger_repo.record_movement(conn, move, now=now, trace_id=trace_id)
+            ledger_repo.record_movement(uow, move, now=now, trace_id=trace_id)
             metrics.MOVEMENTS.labels("return").inc()
             metrics.MOVEMENT_UNITS.labels("return").inc(qty)
         back: dict[int, int] = defaultdict(int)
@@ -932,7 +948,7 @@ class OrderDesk:
 
     def _insert_return(
         self,
-        conn: Connection,
+        uow: UnitOfWork,
         order: Mapping[str, Any],
         return_id: str,
         location: str,
@@ -941,6 +957,7 @@ class OrderDesk:
         trace_id: str | None,
         commerce: RefundCommerce | None = None,
     ) -> None:
+        conn = uow.conn
         orders_repo.insert_return(
             conn,
             {
@@ -966,13 +983,14 @@ class OrderDesk:
             ],
             refund,
         )
-        finance.note_return(conn, return_id)
+        uow.raise_event(ReturnBooked(return_id))
 
-    def exchange(self, conn: Connection, req: ExchangeRequest, *, trace_id: str | None = None) -> dict[str, Any]:
+    def exchange(self, uow: UnitOfWork, req: ExchangeRequest, *, trace_id: str | None = None) -> dict[str, Any]:
         """A return and a new order, linked, in one transaction. The goods brought back pay for the new
         ones (``exchange_credit``); any rest is refunded to the original tenders, and any difference due
         is paid by ``tenders``. ``fulfil: here`` hands the new goods over at ``location`` now (a sale);
         ``ship`` places an order on the original channel, allocated by its policy."""
+        conn = uow.conn
         order = orders_repo.get_order(conn, req.order_id, for_update=True)
         if order is None:
             raise unknown_order(req.order_id, in_body=True)
@@ -994,18 +1012,18 @@ class OrderDesk:
         credit = min(returned, wanted)
         paid = self._parse_tenders(req.tenders, currency, wanted - credit, required=wanted > credit)
         return_id = "ret_" + uuid.uuid4().hex
-        self._book_return(conn, order, return_id, location, planned, trace_id)
+        self._book_return(uow, order, return_id, location, planned, trace_id)
         refund = split_refund(
             returned - credit,
             order["tenders"],
             orders_repo.refunded_by_tender(conn, order["id"], currency),
             req.refund_tender,
         )
-        self._insert_return(conn, order, return_id, location, planned, refund, trace_id)
+        self._insert_return(uow, order, return_id, location, planned, refund, trace_id)
         tenders = ([(EXCHANGE_CREDIT, credit)] if credit else []) + paid
         if fulfil == "here":
             _, new_id = self._create_sale(
-                conn,
+                uow,
                 location=location,
                 channel=pos_channel(location),
                 external_id=return_id,
@@ -1021,7 +1039,7 @@ class OrderDesk:
             if channel is None:
                 raise Conflict(f"channel {order['channel']} no longer exists to ship from", code="conflict")
             _, new_id = self._create_order(
-                conn,
+                uow,
                 channel=channel,
                 external_id=return_id,
                 kind=OrderKind(order["kind"]),

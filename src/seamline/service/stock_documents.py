@@ -26,6 +26,7 @@ from seamline.orders.stock_documents import (
 from seamline.service import metrics
 from seamline.service.app import Seamline
 from seamline.service.orders import record_oversell
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import catalog_repo, ledger_repo, stock_documents_repo
 
 
@@ -80,7 +81,7 @@ class StockDesk:
 
     def _move(
         self,
-        conn: Connection,
+        uow: UnitOfWork,
         kind: MovementKind,
         sku: str,
         qty: int,
@@ -93,7 +94,7 @@ class StockDesk:
         reason: str | None = None,
     ) -> dict[str, Any]:
         move = PlannedMovement(kind, sku, qty, src, dst, reason, document, None, checked)
-        row = ledger_repo.record_movement(conn, move, now=self._now(), trace_id=trace_id)
+        row = ledger_repo.record_movement(uow, move, now=self._now(), trace_id=trace_id)
         metrics.MOVEMENTS.labels(kind.value).inc()
         metrics.MOVEMENT_UNITS.labels(kind.value).inc(qty)
         return row
@@ -140,8 +141,9 @@ class StockDesk:
             raise NotFound(f"no transfer {transfer_id}", code="unknown-transfer")
         return transfer
 
-    def ship_transfer(self, conn: Connection, transfer_id: str, *, trace_id: str | None = None) -> dict[str, Any]:
+    def ship_transfer(self, uow: UnitOfWork, transfer_id: str, *, trace_id: str | None = None) -> dict[str, Any]:
         """from -> in_transit. Units in transit are in no channel's availability. All lines or none."""
+        conn = uow.conn
         transfer = self._locked_transfer(conn, transfer_id)
         require_transfer_step("ship", TransferStatus(transfer["status"]))
         short: list[ShortLine] = []
@@ -150,7 +152,7 @@ class StockDesk:
                 continue
             try:
                 self._move(
-                    conn,
+                    uow,
                     MovementKind.TRANSFER_OUT,
                     line["sku"],
                     line["qty"],
@@ -171,7 +173,7 @@ class StockDesk:
 
     def receive_transfer(
         self,
-        conn: Connection,
+        uow: UnitOfWork,
         transfer_id: str,
         lines: Sequence[tuple[str, int]] | None = None,
         *,
@@ -179,6 +181,7 @@ class StockDesk:
     ) -> dict[str, Any]:
         """in_transit -> to. Without lines, exactly what shipped arrived. A short receipt writes the missing
         units off in transit, an over receipt books the extra as a gain: explicit adjustments, both."""
+        conn = uow.conn
         transfer = self._locked_transfer(conn, transfer_id)
         require_transfer_step("receive", TransferStatus(transfer["status"]))
         shipped = {line["sku"]: line["qty"] for line in transfer["lines"]}
@@ -187,7 +190,7 @@ class StockDesk:
         for item in receipt_lines(shipped, received):
             if item.arrived:
                 self._move(
-                    conn,
+                    uow,
                     MovementKind.TRANSFER_IN,
                     item.sku,
                     item.arrived,
@@ -199,7 +202,7 @@ class StockDesk:
                 )
             if item.short:
                 self._move(
-                    conn,
+                    uow,
                     MovementKind.ADJUSTMENT,
                     item.sku,
                     item.short,
@@ -212,7 +215,7 @@ class StockDesk:
                 )
             if item.over:
                 self._move(
-                    conn,
+                    uow,
                     MovementKind.ADJUSTMENT,
                     item.sku,
                     item.over,
@@ -315,10 +318,11 @@ class StockDesk:
             stock_documents_repo.enter_count(conn, count_id, sku, counted=counted, on_hand=on_hand, now=now)
         return self.count_view(conn, count_id)
 
-    def post_count(self, conn: Connection, count_id: str, *, trace_id: str | None = None) -> dict[str, Any]:
+    def post_count(self, uow: UnitOfWork, count_id: str, *, trace_id: str | None = None) -> dict[str, Any]:
         """Book the differences as ``count`` movements (to or from ``adjustment``). A loss is goods that are
         not there, so it is booked even when they were promised: an oversell exception then names the
         orders short. SKUs never counted are left alone."""
+        conn = uow.conn
         count = self._locked_count(conn, count_id)
         require_count_open(CountStatus(count["status"]), "post")
         now = self._now()
@@ -339,7 +343,7 @@ class StockDesk:
                     None,
                     False,
                 )
-                row, after = ledger_repo.record_forced_movement(conn, move, now=now, trace_id=trace_id)
+                row, after = ledger_repo.record_forced_movement(uow, move, now=now, trace_id=trace_id)
                 record_oversell(
                     conn, after, moved=-variance, cause="count", document=count_id, movement_id=row["id"], now=now
                 )
@@ -355,7 +359,7 @@ class StockDesk:
                     None,
                     False,
                 )
-                ledger_repo.record_movement(conn, move, now=now, trace_id=trace_id)
+                ledger_repo.record_movement(uow, move, now=now, trace_id=trace_id)
             if variance:
                 metrics.MOVEMENTS.labels("count").inc()
                 metrics.MOVEMENT_UNITS.labels("count").inc(abs(variance))

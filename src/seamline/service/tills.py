@@ -25,12 +25,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from seamline.catalog.events import TillCatalogChanged
 from seamline.domain.clock import ensure_utc, iso_utc
 from seamline.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from seamline.service.app import Seamline
 from seamline.service.customers import ContactRequest
 from seamline.service.orders import LineRequest, OrderDesk, SaleRequest, TenderRequest
 from seamline.service.principal import Principal
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import catalog_repo, ledger_repo, tills_repo
 
 #: The price list a store's tills sell from (``POST /v1/sales`` prices lines from it too).
@@ -89,12 +91,13 @@ class TillDesk:
 
     # ------------------------------------------------------------------------------------ offline batches
     def record_offline_batch(
-        self, conn: Connection, batch: OfflineBatch, *, trace_id: str | None = None, caller: Principal | None = None
+        self, uow: UnitOfWork, batch: OfflineBatch, *, trace_id: str | None = None, caller: Principal | None = None
     ) -> tuple[int, dict[str, Any]]:
         """201 with each sale's result and the store's availability now; 200 with the first results for a
         replay; 409 ``batch-mismatch`` for the same batch id with other sales; 422 and nothing written when
         any sale is not valid (every problem listed, by ``sales[i]``); 403 when ``caller`` may not file the
         batch's sales under its channel (``OrderDesk.record_sale``)."""
+        conn = uow.conn
         location = self._store(conn, batch.location)
         self._check_shape(batch)
         now = self.app.clock.now()
@@ -124,7 +127,7 @@ class TillDesk:
             )
         results: dict[int, dict[str, Any]] = {}
         for index in self._order(batch.sales):
-            status, order = desk.record_sale(conn, requests[index], trace_id=trace_id, caller=caller)
+            status, order = desk.record_sale(uow, requests[index], trace_id=trace_id, caller=caller)
             results[index] = {
                 "external_id": batch.sales[index].external_id,
                 "order_id": order["id"],
@@ -345,28 +348,31 @@ class TillDesk:
 
 
 class TillCatalogPublisher:
-    """Before commit: the styles this transaction saved are republished to the till catalog, so a price
-    change and the version that announces it commit together. What changed is left in ``conn.info`` for
-    the integration layer's outbox (``StoreCatalogChanged``)."""
+    """The ``StyleSaved`` handler's collaborator (``service.handlers``): the styles a transaction saved are
+    republished to the till catalog in that transaction, so a price change and the version that announces it
+    commit together. What changed is raised as ``TillCatalogChanged`` (the outbox announces it)."""
 
     def __init__(self, app: Seamline) -> None:
         self.desk = TillDesk(app)
 
-    def __call__(self, conn: Connection) -> None:
-        saved = conn.info.get(catalog_repo.STYLES_SAVED)  # read, not taken: other hooks (StyleChanged) read it
-        if not saved:
+    def __call__(self, uow: UnitOfWork, styles: Sequence[str]) -> None:
+        if not styles:
             return
-        changed = self.desk.publish(conn, sorted(saved))
+        changed = self.desk.publish(uow.conn, styles)
         if changed is not None:
-            conn.info[tills_repo.CATALOG_CHANGED] = changed
+            uow.raise_event(
+                TillCatalogChanged(
+                    changed["price_list"], changed["version"], tuple(changed["skus"]), tuple(changed["styles"])
+                )
+            )
 
 
 def install(app: Seamline) -> TillCatalogPublisher:
-    for hook in app.before_commit:
-        if isinstance(hook, TillCatalogPublisher):
-            return hook
+    """Republish the till catalog from every write transaction of ``app`` that saves a style (once)."""
+    if isinstance(app.bus.deps.till_catalog, TillCatalogPublisher):
+        return app.bus.deps.till_catalog
     publisher = TillCatalogPublisher(app)
-    app.before_commit.append(publisher)
+    app.bus.deps.till_catalog = publisher
     return publisher
 
 

@@ -12,13 +12,12 @@ from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from seamline.catalog.content import content_from_json
+from seamline.catalog.events import StyleSaved
 from seamline.catalog.model import Colour, Prepack, PrepackComponent, Price, Style, Variant
 from seamline.domain.money import minor_exponent
 from seamline.store.tables import prepack_components, prices, skus, styles
 from seamline.store.upsert import insert_on_conflict
-
-#: ``Connection.info`` key: the style codes this transaction saved (read by before-commit hooks).
-STYLES_SAVED = "seamline.catalog.styles_saved"
+from seamline.store.work import Work
 
 
 def get_style(conn: Connection, code: str, *, for_update: bool = False) -> Style | None:
@@ -137,10 +136,11 @@ def sku_owners(conn: Connection, codes: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def save_style(conn: Connection, style: Style, now: datetime) -> None:
+def save_style(uow: Work, style: Style, now: datetime) -> None:
     """Write a validated style. SKUs dropped from the definition are discontinued, never deleted:
     movements reference them forever."""
-    conn.info.setdefault(STYLES_SAVED, set()).add(style.code)  # the till catalog republishes these
+    conn = uow.conn
+    uow.raise_event(StyleSaved(style.code))
     row: dict[str, Any] = {
         "name": style.name,
         "season": style.season,
@@ -224,16 +224,18 @@ _DELETE_COMPONENTS = prepack_components.delete().where(
 _DELETE_PRICES = prices.delete().where(prices.c.style_code.in_(bindparam("codes", expanding=True)))
 
 
-def save_styles(conn: Connection, saved: Sequence[Style], now: datetime) -> None:
+def save_styles(uow: Work, saved: Sequence[Style], now: datetime) -> None:
     """``save_style`` for many validated styles in a few statements per chunk (executemany, never a round trip
-    per row): the same rows, the same discontinued SKUs, the same note for the before-commit hooks.
+    per row): the same rows, the same discontinued SKUs, the same ``StyleSaved`` events.
 
     Every GTIN of these styles is freed before any is assigned, so a GTIN moving between two of them, or
     within one, never clashes; the caller has checked that the result is free of clashes (``put_styles``)."""
+    conn = uow.conn
     if not saved:
         return
     dialect = conn.dialect.name
-    conn.info.setdefault(STYLES_SAVED, set()).update(s.code for s in saved)  # the till catalog republishes these
+    for style in saved:
+        uow.raise_event(StyleSaved(style.code))
     codes = sorted(s.code for s in saved)
     conn.execute(
         _UPSERT_STYLES[dialect],

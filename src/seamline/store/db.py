@@ -126,11 +126,9 @@ def transaction(engine: Engine, *, write: bool = True) -> Iterator[Connection]:
         with _writer_lock(engine), engine.connect() as conn:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
             with conn.begin():
-                _forget_transaction_state(conn)
                 yield conn
         return
     with engine.connect() as conn, conn.begin():
-        _forget_transaction_state(conn)
         yield conn
 
 
@@ -144,14 +142,7 @@ def snapshot(engine: Engine) -> Iterator[Connection]:
         if engine.dialect.name == "postgresql":
             conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         with conn.begin():
-            _forget_transaction_state(conn)
             yield conn
-
-
-def _forget_transaction_state(conn: Connection) -> None:
-    """``Connection.info`` outlives a transaction (it belongs to the pooled connection): start each one clean."""
-    for key in [k for k in conn.info if isinstance(k, str) and k.startswith("seamline.")]:
-        del conn.info[key]
 
 
 def is_retryable(exc: BaseException) -> bool:

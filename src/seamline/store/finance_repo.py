@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from seamline.domain.money import minor_exponent
 from seamline.finance.documents import Document, DocumentKind, document_number
+from seamline.finance.events import DocumentPosted
 from seamline.finance.journal import JournalEntry
 from seamline.store.tables import (
     deliveries,
@@ -38,9 +39,7 @@ from seamline.store.tables import (
     styles,
 )
 from seamline.store.upsert import insert_on_conflict
-
-#: ``Connection.info`` key: documents this transaction posted, for the outbox hook to announce.
-POSTED = "seamline.finance_posted"
+from seamline.store.work import Work
 
 
 def money(value: Any, currency: str) -> Decimal:
@@ -57,12 +56,6 @@ def _insert_ignore(conn: Connection, table: Any, values: Mapping[str, Any], key:
     return conn.execute(stmt.returning(returning)).scalar_one_or_none()
 
 
-def posted_in(conn: Connection) -> list[dict[str, Any]]:
-    """The documents (as JSON) this transaction posted so far."""
-    value: list[dict[str, Any]] = conn.info.get(POSTED, [])
-    return value
-
-
 # ------------------------------------------------------------------------------------------------ config
 def get_config(conn: Connection) -> dict[str, Any] | None:
     value = conn.execute(select(finance_config.c.config).where(finance_config.c.id == 1)).scalar_one_or_none()
@@ -75,9 +68,10 @@ def save_config(conn: Connection, config: Mapping[str, Any], now: datetime) -> N
 
 
 # ------------------------------------------------------------------------------------------------ documents
-def insert_document(conn: Connection, doc: Document, *, now: datetime, trace_id: str | None = None) -> Document | None:
+def insert_document(uow: Work, doc: Document, *, now: datetime, trace_id: str | None = None) -> Document | None:
     """Write the document unless its cause (``source_key``) already posted one; number it from its sequence.
     Answers the numbered document, or None when it was posted before."""
+    conn = uow.conn
     body = doc.as_json()
     values = {
         "id": doc.id,
@@ -105,7 +99,7 @@ def insert_document(conn: Connection, doc: Document, *, now: datetime, trace_id:
     conn.execute(
         update(finance_documents).where(finance_documents.c.seq == seq).values(number=number, body=numbered.as_json())
     )
-    conn.info.setdefault(POSTED, []).append(numbered.as_json())
+    uow.raise_event(DocumentPosted(numbered.as_json()))
     return numbered
 
 

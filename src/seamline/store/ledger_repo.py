@@ -28,49 +28,30 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from seamline.domain.errors import Shortage, ShortLine
+from seamline.ledger.events import BalancesChanged
 from seamline.ledger.model import Balance, LocationKind, PlannedMovement
 from seamline.store import catalog_repo, channels_repo
 from seamline.store.tables import allocations, balances, hold_lines, holds, locations, movements
 from seamline.store.types import driver_time
+from seamline.store.work import Work
 
 Line = tuple[str, str, int]  # (sku, location, qty)
 
 _available = balances.c.on_hand - balances.c.committed - balances.c.reserved
 
-#: Key in ``Connection.info`` of the (sku, location) balance rows this transaction changed. The service reads
-#: it before commit to recompute availability for exactly those rows (DESIGN 4.4).
-TOUCHED = "seamline.touched_balances"
 
-
-def touch(conn: Connection, sku: str, location: str) -> None:
-    conn.info.setdefault(TOUCHED, set()).add((sku, location))
-
-
-def touched(conn: Connection) -> set[tuple[str, str]]:
-    """The balance rows changed so far in this transaction (cleared when the next one begins)."""
-    value: set[tuple[str, str]] = conn.info.get(TOUCHED, set())
-    return value
+def touch(uow: Work, sku: str, location: str) -> None:
+    """This balance row changed in ``uow``'s transaction: availability is recomputed for it (DESIGN 4.4)."""
+    uow.raise_event(BalancesChanged(((sku, location),)))
 
 
 _LOCATION_KINDS = select(locations.c.code, locations.c.kind)
 
 
-#: ``Connection.info`` key of the location kinds read in the current transaction (see ``location_kinds``).
-LOCATION_KINDS_READ = "seamline.location_kinds"
-
-
 def location_kinds(conn: Connection) -> dict[str, LocationKind]:
-    """Every location's kind, read once per transaction: a group commit runs dozens of sales or orders in one
-    transaction and each asked again (a round trip per request on PostgreSQL). ``save_location`` forgets the
-    copy; the answer is tied to the transaction it was read in, so a pooled connection never reuses it."""
-    transaction = conn.get_transaction()
-    read = conn.info.get(LOCATION_KINDS_READ)
-    if read is not None and transaction is not None and read[0] is transaction:
-        return dict(read[1])
-    kinds = {r.code: LocationKind(r.kind) for r in conn.execute(_LOCATION_KINDS)}
-    if transaction is not None:
-        conn.info[LOCATION_KINDS_READ] = (transaction, kinds)
-    return dict(kinds)
+    """Every location's kind. A write reads them once per transaction through its unit of work
+    (``UnitOfWork.location_kinds``), which keeps the answer for its savepoints."""
+    return {r.code: LocationKind(r.kind) for r in conn.execute(_LOCATION_KINDS)}
 
 
 def _add_on_hand_statement(dialect: Any) -> Any:
@@ -90,8 +71,9 @@ def _add_on_hand_statement(dialect: Any) -> Any:
 _ADD_ON_HAND = {"postgresql": _add_on_hand_statement(postgresql), "sqlite": _add_on_hand_statement(sqlite)}
 
 
-def _add_on_hand(conn: Connection, sku: str, location: str, delta: int) -> None:
-    touch(conn, sku, location)
+def _add_on_hand(uow: Work, sku: str, location: str, delta: int) -> None:
+    conn = uow.conn
+    touch(uow, sku, location)
     conn.execute(_ADD_ON_HAND[conn.dialect.name], {"add_sku": sku, "add_location": location, "add_delta": delta})
 
 
@@ -109,10 +91,11 @@ _TAKE_AVAILABLE = (
 _INSERT_MOVEMENT = movements.insert().returning(movements.c.id)
 
 
-def _take_available(conn: Connection, sku: str, location: str, qty: int) -> bool:
+def _take_available(uow: Work, sku: str, location: str, qty: int) -> bool:
+    conn = uow.conn
     result = conn.execute(_TAKE_AVAILABLE, {"take_sku": sku, "take_location": location, "take_qty": qty})
     if result.rowcount == 1:
-        touch(conn, sku, location)
+        touch(uow, sku, location)
         return True
     return False
 
@@ -123,7 +106,7 @@ def available_at(conn: Connection, sku: str, location: str) -> int:
 
 
 def record_movement(
-    conn: Connection,
+    uow: Work,
     move: PlannedMovement,
     *,
     now: datetime,
@@ -136,16 +119,17 @@ def record_movement(
     A checked source must have the units *available* (not merely on hand): goods that leave never take
     units already promised to a hold or an order. Raises Shortage and writes nothing otherwise.
     """
+    conn = uow.conn
     for location in sorted((move.from_location, move.to_location)):
         if location == move.from_location:
             if move.checked:
-                if not _take_available(conn, move.sku, location, move.qty):
+                if not _take_available(uow, move.sku, location, move.qty):
                     have = available_at(conn, move.sku, location)
                     raise Shortage([ShortLine(move.sku, move.qty, have, location)])
             else:
-                _add_on_hand(conn, move.sku, location, -move.qty)
+                _add_on_hand(uow, move.sku, location, -move.qty)
         else:
-            _add_on_hand(conn, move.sku, location, move.qty)
+            _add_on_hand(uow, move.sku, location, move.qty)
     row = {
         "sku": move.sku,
         "qty": move.qty,
@@ -164,8 +148,9 @@ def record_movement(
     return {"id": movement_id, **row}
 
 
-def reserve(conn: Connection, lines: Sequence[Line]) -> list[ShortLine]:
+def reserve(uow: Work, lines: Sequence[Line]) -> list[ShortLine]:
     """Reserve every line or report every short one. The caller rolls back when the list is not empty."""
+    conn = uow.conn
     short: list[ShortLine] = []
     for sku, location, qty in sorted(lines):
         result = conn.execute(
@@ -176,18 +161,19 @@ def reserve(conn: Connection, lines: Sequence[Line]) -> list[ShortLine]:
         if result.rowcount != 1:
             short.append(ShortLine(sku, qty, max(0, available_at(conn, sku, location)), location))
         else:
-            touch(conn, sku, location)
+            touch(uow, sku, location)
     return short
 
 
-def try_reserve_one(conn: Connection, sku: str, location: str, qty: int) -> bool:
+def try_reserve_one(uow: Work, sku: str, location: str, qty: int) -> bool:
+    conn = uow.conn
     result = conn.execute(
         update(balances)
         .where(balances.c.sku == sku, balances.c.location == location, _available >= qty)
         .values(reserved=balances.c.reserved + qty)
     )
     if result.rowcount == 1:
-        touch(conn, sku, location)
+        touch(uow, sku, location)
         return True
     return False
 
@@ -242,9 +228,10 @@ def _net(lines: Iterable[Line]) -> list[Line]:
     return sorted((sku, loc, qty) for (sku, loc), qty in total.items())
 
 
-def _unreserve(conn: Connection, lines: Iterable[Line]) -> None:
+def _unreserve(uow: Work, lines: Iterable[Line]) -> None:
+    conn = uow.conn
     for sku, loc, qty in _net(lines):
-        touch(conn, sku, loc)
+        touch(uow, sku, loc)
         conn.execute(
             update(balances)
             .where(balances.c.sku == sku, balances.c.location == loc)
@@ -252,12 +239,13 @@ def _unreserve(conn: Connection, lines: Iterable[Line]) -> None:
         )
 
 
-def end_hold(conn: Connection, hold_id: str, *, status: str, now: datetime, require_live: bool) -> bool:
+def end_hold(uow: Work, hold_id: str, *, status: str, now: datetime, require_live: bool) -> bool:
     """Move a hold from ``held`` to ``status`` (released or expired) and give its units back.
 
     The status flip is conditional, so of two racing releases (or a release and the sweeper) exactly
     one gives the units back. ``require_live`` refuses to release a hold that has already timed out.
     """
+    conn = uow.conn
     condition = and_(holds.c.id == hold_id, holds.c.status == "held")
     if require_live:
         condition = and_(condition, holds.c.expires_at > now)
@@ -265,7 +253,7 @@ def end_hold(conn: Connection, hold_id: str, *, status: str, now: datetime, requ
     _lock_lines(conn, lines)
     flipped = conn.execute(update(holds).where(condition).values(status=status, ended_at=now)).rowcount == 1
     if flipped:
-        _unreserve(conn, lines)
+        _unreserve(uow, lines)
     return flipped
 
 
@@ -346,8 +334,9 @@ _EXPIRED_OF_SKUS = (
 )
 
 
-def expire_holds(conn: Connection, hold_ids: Sequence[str], now: datetime) -> int:
+def expire_holds(uow: Work, hold_ids: Sequence[str], now: datetime) -> int:
     """Flip the given holds to expired where they are still held and past their time; return how many."""
+    conn = uow.conn
     if not hold_ids:
         return 0
     lines_of: dict[str, set[tuple[str, str]]] = defaultdict(set)
@@ -373,15 +362,16 @@ def expire_holds(conn: Connection, hold_ids: Sequence[str], now: datetime) -> in
         == 1
     ]
     if flipped:
-        _unreserve(conn, _hold_lines(conn, flipped))
+        _unreserve(uow, _hold_lines(conn, flipped))
     return len(flipped)
 
 
-def commit_hold(conn: Connection, hold_id: str, *, document: str, now: datetime) -> list[Line] | None:
+def commit_hold(uow: Work, hold_id: str, *, document: str, now: datetime) -> list[Line] | None:
     """Turn a live hold into order allocations (reserved -> committed; available does not change).
 
     Returns the allocated lines, or None when the hold is not live (released, expired, already committed).
     """
+    conn = uow.conn
     flipped = conn.execute(
         update(holds)
         .where(holds.c.id == hold_id, holds.c.status == "held", holds.c.expires_at > now)
@@ -391,7 +381,7 @@ def commit_hold(conn: Connection, hold_id: str, *, document: str, now: datetime)
         return None
     lines = _net(_hold_lines(conn, [hold_id]))
     for sku, loc, qty in lines:
-        touch(conn, sku, loc)  # available does not change, but committed does: readers of the row care
+        touch(uow, sku, loc)  # available does not change, but committed does: readers of the row care
         conn.execute(
             update(balances)
             .where(balances.c.sku == sku, balances.c.location == loc)
@@ -665,7 +655,7 @@ _ADD_RESERVED_PG = (
 )
 
 
-def add_reserved(conn: Connection, net: dict[tuple[str, str], int]) -> None:
+def add_reserved(uow: Work, net: dict[tuple[str, str], int]) -> None:
     """Apply a batch's net reservations: one conditional update per row, whatever the number of requests, in
     one statement on PostgreSQL and one executemany of a statement built once on SQLite.
 
@@ -673,6 +663,7 @@ def add_reserved(conn: Connection, net: dict[tuple[str, str], int]) -> None:
     which the row locks rule out, so it aborts the batch (and its retry decides again). Each row matches at
     most one balance (its primary key), so the total row count equals the number of rows exactly when none
     missed."""
+    conn = uow.conn
     rows = [(sku, loc, qty) for (sku, loc), qty in sorted(net.items()) if qty]
     if not rows:
         return
@@ -686,7 +677,7 @@ def add_reserved(conn: Connection, net: dict[tuple[str, str], int]) -> None:
     if updated != len(rows):
         raise RuntimeError("a balance row changed under a locked batch")
     for sku, loc, _ in rows:
-        touch(conn, sku, loc)
+        touch(uow, sku, loc)
 
 
 _INSERT_HOLD = (
@@ -754,10 +745,11 @@ class NewHold:
 
 
 # ---------------------------------------------------------------------------- order allocations (DESIGN 5)
-def allocate(conn: Connection, document: str, takes: Sequence[Line], *, now: datetime) -> list[ShortLine]:
+def allocate(uow: Work, document: str, takes: Sequence[Line], *, now: datetime) -> list[ShortLine]:
     """Commit units to an order straight from ``available`` (no hold first): one conditional UPDATE per row,
     in row order. Returns the rows that no longer had the units (the caller rolls back); else inserts the
     open allocations and returns []."""
+    conn = uow.conn
     short: list[ShortLine] = []
     for sku, loc, qty in _net(takes):
         result = conn.execute(
@@ -768,7 +760,7 @@ def allocate(conn: Connection, document: str, takes: Sequence[Line], *, now: dat
         if result.rowcount != 1:
             short.append(ShortLine(sku, qty, max(0, available_at(conn, sku, loc)), loc))
         else:
-            touch(conn, sku, loc)
+            touch(uow, sku, loc)
     if short:
         return short
     if takes:
@@ -833,7 +825,7 @@ def _insert_movement(
 
 
 def pick_allocation(
-    conn: Connection, allocation_id: int, qty: int, move: PlannedMovement, *, now: datetime, trace_id: str | None
+    uow: Work, allocation_id: int, qty: int, move: PlannedMovement, *, now: datetime, trace_id: str | None
 ) -> dict[str, Any] | None:
     """Pick ``qty`` units of one open allocation: the units leave the shelf (a ``pick`` movement to the
     customer) and stop being committed, in one step. The decrement happens here, not at ship (DESIGN 4.3).
@@ -841,6 +833,7 @@ def pick_allocation(
     ``move`` is the planned pick movement (its ``from_location`` is the allocation's location). Returns the
     movement, or None when the units are not on hand any more (sold by a forced sale, lost in a count):
     nothing is changed then."""
+    conn = uow.conn
     location = move.from_location
     for side in sorted((location, move.to_location)):
         if side == location:
@@ -856,9 +849,9 @@ def pick_allocation(
             )
             if result.rowcount != 1:
                 return None
-            touch(conn, move.sku, location)
+            touch(uow, move.sku, location)
         else:
-            _add_on_hand(conn, move.sku, side, qty)
+            _add_on_hand(uow, move.sku, side, qty)
     row = conn.execute(select(allocations).where(allocations.c.id == allocation_id)).mappings().one()
     if row["status"] != "open" or row["qty"] < qty:
         raise RuntimeError(f"allocation {allocation_id} changed under a locked order")
@@ -881,8 +874,9 @@ def pick_allocation(
     return _insert_movement(conn, move, now=now, occurred_at=None, trace_id=trace_id)
 
 
-def cancel_allocations(conn: Connection, document: str) -> list[Line]:
+def cancel_allocations(uow: Work, document: str) -> list[Line]:
     """End a document's open allocations: their units go back to ``available``. Returns what was released."""
+    conn = uow.conn
     rows = open_allocations(conn, document)
     if not rows:
         return []
@@ -893,7 +887,7 @@ def cancel_allocations(conn: Connection, document: str) -> list[Line]:
     )
     released = _net((sku, loc, qty) for _, sku, loc, qty in rows)
     for sku, loc, qty in released:
-        touch(conn, sku, loc)
+        touch(uow, sku, loc)
         conn.execute(
             update(balances)
             .where(balances.c.sku == sku, balances.c.location == loc)
@@ -903,7 +897,7 @@ def cancel_allocations(conn: Connection, document: str) -> list[Line]:
 
 
 def record_forced_movement(
-    conn: Connection,
+    uow: Work,
     move: PlannedMovement,
     *,
     now: datetime,
@@ -913,6 +907,7 @@ def record_forced_movement(
     """Record goods that physically left (an offline till's sale, a count's loss) even when the ledger
     says they were promised: the source is not checked, so ``available`` may go negative. Returns the
     movement and the source's balance after it, for the caller's oversell check."""
+    conn = uow.conn
     unchecked = PlannedMovement(
         kind=move.kind,
         sku=move.sku,
@@ -924,7 +919,7 @@ def record_forced_movement(
         channel=move.channel,
         checked=False,
     )
-    row = record_movement(conn, unchecked, now=now, occurred_at=occurred_at, trace_id=trace_id)
+    row = record_movement(uow, unchecked, now=now, occurred_at=occurred_at, trace_id=trace_id)
     after = conn.execute(
         select(balances).where(balances.c.sku == move.sku, balances.c.location == move.from_location)
     ).one()
@@ -980,7 +975,7 @@ _BULK_MOVEMENTS_SQLITE = f"INSERT INTO movements ({_MOVEMENT_COLUMNS}) VALUES (?
 
 
 def record_movements(
-    conn: Connection,
+    uow: Work,
     moves: Sequence[PlannedMovement],
     *,
     now: datetime,
@@ -991,8 +986,9 @@ def record_movements(
     """``record_movement`` for many movements whose source is not checked (a receipt, a gain): the same
     movement rows, in order, and the same balances, in a few statements per ``BULK_CHUNK`` rows instead of
     four per movement. Balance rows get one net change each, in (sku, location) order, so concurrent writers
-    never deadlock on them; every row changed is noted for the availability journal, as ``record_movement``
-    notes it. Answers how many movements were written. Movements are only ever inserted."""
+    never deadlock on them; every row changed is raised as ``BalancesChanged`` for the availability journal, as
+    ``record_movement`` raises it. Answers how many movements were written. Movements are only ever inserted."""
+    conn = uow.conn
     if any(move.checked for move in moves):
         raise ValueError("record_movements takes unchecked movements only: a checked source needs record_movement")
     if not moves:
@@ -1002,7 +998,7 @@ def record_movements(
         net[(move.sku, move.from_location)] -= move.qty
         net[(move.sku, move.to_location)] += move.qty
     rows = sorted(net.items())
-    conn.info.setdefault(TOUCHED, set()).update(key for key, _ in rows)
+    uow.raise_event(BalancesChanged(tuple(key for key, _ in rows)))
     dialect = conn.dialect.name
     recorded, occurred = driver_time(now, dialect), driver_time(occurred_at or now, dialect)
     for start in range(0, len(rows), BULK_CHUNK):

@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from seamline.store.ledger_repo import LOCATION_KINDS_READ
 from seamline.store.tables import locations
 from seamline.store.upsert import insert_on_conflict
 
@@ -22,7 +21,6 @@ def list_locations(conn: Connection) -> list[dict[str, Any]]:
 
 
 def save_location(conn: Connection, code: str, name: str, kind: str, now: datetime) -> None:
-    conn.info.pop(LOCATION_KINDS_READ, None)  # this transaction's copy of the kinds is out of date
     insert_on_conflict(
         conn,
         locations,

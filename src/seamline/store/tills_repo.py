@@ -30,9 +30,6 @@ from seamline.store.tables import (
 from seamline.store.types import driver_time
 from seamline.store.upsert import insert_on_conflict
 
-#: ``Connection.info`` key: what the till catalog publisher changed in this transaction, for the outbox.
-CATALOG_CHANGED = "seamline.tills.catalog_changed"
-
 
 # ------------------------------------------------------------------------------------------------ batches
 def claim_batch(

@@ -98,13 +98,13 @@ class Dashboard:
         value, session = self.signer.issue(token_id)
         now = self.service.clock.now()
         until = now + timedelta(seconds=self.signer.lifetime_seconds)
-        self.service.write(lambda conn: auth_repo.open_session(conn, session.key, token_id, now, until))
+        self.service.write(lambda uow: auth_repo.open_session(uow.conn, session.key, token_id, now, until))
         return value
 
     def end_session(self, session: WebSession) -> None:
         """Log out: the session ends for every holder of its cookie (this process at once, others within
         ``PRINCIPAL_CACHE_SECONDS``)."""
-        self.service.write(lambda conn: auth_repo.end_session(conn, session.key, self.service.clock.now()))
+        self.service.write(lambda uow: auth_repo.end_session(uow.conn, session.key, self.service.clock.now()))
         self._principals.pop(session.key, None)
 
     def principal_for(self, session: WebSession) -> Principal | None:

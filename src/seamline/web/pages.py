@@ -355,17 +355,17 @@ def take_order_action(d: Dashboard, principal: Principal, order_id: str, step: O
     name = f"{order['channel']} order {order['external_id']}"
     with tracing.traced(tracing.new_trace_id()) as trace:
         if step.action == "pick":
-            done = d.service.write(lambda conn: desk.pick(conn, order_id, None, trace_id=trace))
+            done = d.service.write(lambda uow: desk.pick(uow, order_id, None, trace_id=trace))
             return f"Picked {name}: every allocated unit left its location; the order is {done['status']}."
         if step.action == "pack":
-            done = d.service.write(lambda conn: desk.pack(conn, order_id))
+            done = d.service.write(lambda uow: desk.pack(uow, order_id))
             return f"Packed {name}; the order is {done['status']}."
         if step.action == "ship":
-            done = d.service.write(lambda conn: desk.ship(conn, order_id, step.tracking))
+            done = d.service.write(lambda uow: desk.ship(uow, order_id, step.tracking))
             tracked = f" with tracking {step.tracking}" if step.tracking else " without a tracking number"
             return f"Shipped {name}{tracked}; the order is {done['status']}."
         if step.action == "cancel":
-            done = d.service.write(lambda conn: desk.cancel(conn, order_id))
+            done = d.service.write(lambda uow: desk.cancel(uow, order_id))
             return f"Cancelled {name}: what was not picked went back to available; the order is {done['status']}."
         if step.action == "return":
             if not step.sku or not step.qty or not step.location:
@@ -384,7 +384,7 @@ def take_order_action(d: Dashboard, principal: Principal, order_id: str, step: O
                 lines=[ReturnRequestLine(step.sku, step.qty, step.condition)],
                 refund_tender=step.refund_tender or None,
             )
-            done = d.service.write(lambda conn: desk.record_return(conn, req, trace_id=trace))
+            done = d.service.write(lambda uow: desk.record_return(uow, req, trace_id=trace))
             refund = done.get("refund") or {}
             amount = refund.get("amount") or refund.get("total")
             money = f"; refunded {amount} {order['currency']}" if amount is not None else ""

@@ -13,7 +13,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field, StringConstraints
-from sqlalchemy import Connection
 
 from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service, trace_id
@@ -24,6 +23,7 @@ from seamline.api.schemas import Request as RequestModel
 from seamline.service import Principal
 from seamline.service.b2b import PortalLine, PortalOrder, SupplyDocument, WholesalePortal
 from seamline.service.customers import ContactRequest
+from seamline.service.unit_of_work import UnitOfWork
 
 router = APIRouter(
     prefix="/v1", tags=["wholesale"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False
@@ -93,7 +93,8 @@ def put_account(
     who.require_admin()
     portal = _portal(request)
 
-    def work(conn: Connection) -> tuple[int, Any]:
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        conn = uow.conn
         created, view = portal.put_account(conn, code, body.model_dump())
         return (201 if created else 200), view
 
@@ -150,8 +151,8 @@ def place_order(
     portal = _portal(request)
     tid = trace_id(request)
 
-    def work(conn: Connection) -> tuple[int, Any]:
-        return portal.place_order(conn, code, req, trace_id=tid)
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        return portal.place_order(uow, code, req, trace_id=tid)
 
     return run_command(request, who, {"account": code, **body.model_dump(mode="json")}, work)
 
@@ -194,7 +195,8 @@ def put_supply(
     )
     portal = _portal(request)
 
-    def work(conn: Connection) -> tuple[int, Any]:
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        conn = uow.conn
         created, view = portal.put_supply(conn, doc)
         return (201 if created else 200), view
 
@@ -223,7 +225,7 @@ def receive_supply(
     portal = _portal(request)
     tid = trace_id(request)
 
-    def work(conn: Connection) -> tuple[int, Any]:
-        return 200, portal.receive_supply(conn, reference, lines, trace_id=tid)
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        return 200, portal.receive_supply(uow, reference, lines, trace_id=tid)
 
     return run_command(request, who, {"receive": reference, **(body.model_dump() if body else {})}, work)

@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Connection
 
 from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service
@@ -15,6 +14,7 @@ from seamline.api.schemas import SkuOut, StyleIn, StyleList, StyleOut
 from seamline.catalog import StyleDraft
 from seamline.service import Principal
 from seamline.service.app import style_view
+from seamline.service.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["catalog"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False)
 
@@ -29,8 +29,8 @@ def put_style(code: str, body: StyleIn, request: Request, who: Principal = Depen
     data = body.model_dump(exclude_none=False)
     draft = StyleDraft(code=code, **data)
 
-    def work(conn: Connection) -> tuple[int, Any]:
-        outcome, style = service(request).put_style(conn, draft)
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        outcome, style = service(request).put_style(uow, draft)
         return (201 if outcome == "created" else 200), style_view(style)
 
     return run_command(request, who, data, work)

@@ -7,13 +7,13 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Connection
 
 from seamline.api.deps import idempotency_key, service
 from seamline.api.problems import MEDIA_TYPE
 from seamline.api.schemas import Problem
 from seamline.service import Principal
 from seamline.service.group_commit import LockKeys
+from seamline.service.unit_of_work import UnitOfWork
 
 _PROBLEM = {"model": Problem, "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -35,7 +35,7 @@ def run_command(
     request: Request,
     who: Principal,
     body: Any,
-    work: Callable[[Connection], tuple[int, Any]],
+    work: Callable[[UnitOfWork], tuple[int, Any]],
     *,
     batch: bool = False,
     lock_keys: LockKeys | None = None,

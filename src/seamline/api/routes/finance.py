@@ -6,12 +6,12 @@ counts, records cash movements and closes its own days; the configuration is adm
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Connection
 
 from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service, trace_id
@@ -40,6 +40,7 @@ from seamline.integration.finance import queue_backfill
 from seamline.service import Principal
 from seamline.service.accounting import AccountingDesk
 from seamline.service.finance import FinanceDesk, JournalQuery
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import accounting_repo
 
 router = APIRouter(
@@ -61,7 +62,8 @@ def put_config(body: FinanceConfigIn, request: Request, who: Principal = Depends
     desk = FinanceDesk(service(request))
     config = body.as_config()
 
-    def work(conn: Connection) -> tuple[int, Any]:
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        conn = uow.conn
         return desk.put_config(conn, config)
 
     return run_command(request, who, config, work)
@@ -125,7 +127,13 @@ def get_settlement(store: str, day: date, request: Request, who: Principal = Dep
 
 
 def _settlement_command(
-    request: Request, who: Principal, store: str, day: date, step: str, body: Any, work: Any
+    request: Request,
+    who: Principal,
+    store: str,
+    day: date,
+    step: str,
+    body: Any,
+    work: Callable[[UnitOfWork], tuple[int, Any]],
 ) -> JSONResponse:
     who.require_location(store)
     return run_command(request, who, {"store": store, "date": day.isoformat(), "step": step, "body": body}, work)
@@ -138,7 +146,8 @@ def count_cash(
     """The drawer count (a recount replaces it until the day is closed); over/short follows."""
     desk = FinanceDesk(service(request))
 
-    def work(conn: Connection) -> tuple[int, Any]:
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        conn = uow.conn
         view = desk.count_cash(
             conn,
             store,
@@ -161,7 +170,8 @@ def cash_movement(
     """Cash paid into (``paid_in``) or out of (``paid_out``) the drawer, with the reason."""
     desk = FinanceDesk(service(request))
 
-    def work(conn: Connection) -> tuple[int, Any]:
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        conn = uow.conn
         view = desk.add_cash_movement(
             conn,
             store,
@@ -186,7 +196,8 @@ def processor_settlement(
     minor units). Each counts once, however often it is imported."""
     desk = FinanceDesk(service(request))
 
-    def work(conn: Connection) -> tuple[int, Any]:
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        conn = uow.conn
         view = desk.import_processor_settlement(
             conn, store, day, processor=body.processor, tender=body.tender, transactions=body.transactions
         )
@@ -202,8 +213,8 @@ def close(store: str, day: date, request: Request, who: Principal = Depends(prin
     desk = FinanceDesk(service(request))
     tid = trace_id(request)
 
-    def work(conn: Connection) -> tuple[int, Any]:
-        return 200, desk.close(conn, store, day, trace_id=tid)
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        return 200, desk.close(uow, store, day, trace_id=tid)
 
     return _settlement_command(request, who, store, day, "close", {}, work)
 
@@ -225,8 +236,8 @@ def post_pending(
     limit = body.limit if body else 500
     desk = FinanceDesk(service(request))
 
-    def work(conn: Connection) -> tuple[int, Any]:
-        return 200, desk.post_pending(conn, limit)
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        return 200, desk.post_pending(uow, limit)
 
     return run_command(request, who, {"post_pending": limit}, work)
 
@@ -255,7 +266,8 @@ def put_accounting_connection(
     desk = AccountingDesk(service(request))
     payload = body.model_dump(mode="json")
 
-    def work(conn: Connection) -> tuple[int, Any]:
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        conn = uow.conn
         return desk.put_connection(conn, code, payload)
 
     response = run_command(request, who, {"code": code, **payload}, work)
@@ -317,7 +329,8 @@ def accounting_backfill(
     limit = body.limit if body else 500
     desk = FinanceDesk(app)
 
-    def work(conn: Connection) -> tuple[int, Any]:
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        conn = uow.conn
         docs = desk.backfill_candidates(conn, target, include_refused=include_refused, limit=limit)
         queued = queue_backfill(conn, target, docs, app.clock.now())
         left = desk.backfill_candidates(conn, target, include_refused=False, limit=1)

@@ -12,7 +12,6 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from seamline.api.bodies import JsonRoute
@@ -30,6 +29,7 @@ from seamline.api.schemas import AvailabilityOut, HoldIn, HoldOut, MovementIn, M
 from seamline.domain.errors import Forbidden, NotFound
 from seamline.ledger import HoldLineRequest, MovementRequest
 from seamline.service import Principal
+from seamline.service.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["ledger"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False)
 
@@ -56,8 +56,8 @@ def post_movement(body: MovementIn, request: Request, who: Principal = Depends(p
     key = request.headers.get("idempotency-key")
     tid = trace_id(request)
 
-    def work(conn: Connection) -> tuple[int, Any]:
-        return 201, service(request).record_movement(conn, movement, trace_id=tid, idempotency_key=key)
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        return 201, service(request).record_movement(uow, movement, trace_id=tid, idempotency_key=key)
 
     return run_command(request, who, data, work)
 
@@ -153,8 +153,8 @@ def release_hold(hold_id: str, request: Request, who: Principal = Depends(princi
             raise NotFound(f"no hold {hold_id}", code="unknown-hold")
         who.require_location_for_all([line["location"] for line in hold["lines"]])
 
-    def work(conn: Connection) -> tuple[int, Any]:
-        return 200, svc.release_hold(conn, hold_id)
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        return 200, svc.release_hold(uow, hold_id)
 
     return run_command(request, who, {"hold": hold_id}, work)
 

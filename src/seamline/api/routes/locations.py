@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Connection
 
 from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service
@@ -15,6 +14,7 @@ from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.api.schemas import ChannelIn, ChannelList, ChannelOut, LocationIn, LocationList, LocationOut
 from seamline.channels.wiring import ConnectorWiring
 from seamline.service import Principal
+from seamline.service.unit_of_work import UnitOfWork
 
 router = APIRouter(
     prefix="/v1", tags=["locations and channels"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False
@@ -26,8 +26,8 @@ def put_location(code: str, body: LocationIn, request: Request, who: Principal =
     who.require_admin()
     data = body.model_dump()
 
-    def work(conn: Connection) -> tuple[int, Any]:
-        created, view = service(request).put_location(conn, code, body.name, body.kind)
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        created, view = service(request).put_location(uow, code, body.name, body.kind)
         return (201 if created else 200), view
 
     return run_command(request, who, data, work)
@@ -51,8 +51,8 @@ def put_channel(code: str, body: ChannelIn, request: Request, who: Principal = D
     who.require_admin()
     data = body.model_dump(exclude={"wiring"})
 
-    def work(conn: Connection) -> tuple[int, Any]:
-        created, view = service(request).put_channel(conn, code, data)
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        created, view = service(request).put_channel(uow, code, data)
         return (201 if created else 200), view
 
     response = run_command(request, who, data, work)

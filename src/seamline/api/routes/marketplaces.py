@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import StringConstraints
-from sqlalchemy import Connection
 
 from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service
@@ -17,6 +16,7 @@ from seamline.api.schemas import Code
 from seamline.api.schemas import Request as RequestModel
 from seamline.service import Principal
 from seamline.service.marketplaces import DEFAULT_MARKETPLACE, Listings
+from seamline.service.unit_of_work import UnitOfWork
 
 router = APIRouter(
     prefix="/v1/channels", tags=["marketplaces"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False
@@ -66,7 +66,8 @@ def link_listing(
     who.require_channel(code)
     listings = Listings(service(request))
 
-    def work(conn: Connection) -> tuple[int, Any]:
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        conn = uow.conn
         return 200, listings.link(
             conn,
             code,

@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Connection
 
 from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service, trace_id
@@ -27,6 +26,7 @@ from seamline.service import Principal
 from seamline.service.customers import ContactRequest
 from seamline.service.lock_keys import order_rows
 from seamline.service.orders import LineRequest, OrderDesk, OrderRequest, TenderRequest, unknown_order
+from seamline.service.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["orders"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False)
 
@@ -139,8 +139,8 @@ def post_order(body: OrderIn, request: Request, who: Principal = Depends(princip
     desk = OrderDesk(service(request))
     tid = trace_id(request)
 
-    def work(conn: Connection) -> tuple[int, Any]:
-        return desk.place_order(conn, req, trace_id=tid)
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        return desk.place_order(uow, req, trace_id=tid)
 
     rows = order_rows(body.channel, [line.sku for line in body.lines])
     return run_command(request, who, body.model_dump(mode="json"), work, batch=True, lock_keys=rows)
@@ -184,13 +184,13 @@ def _step(request: Request, who: Principal, order_id: str, body: dict[str, Any],
     require_order_access(who, desk.get_order(order_id))
     tid = trace_id(request)
 
-    def work(conn: Connection) -> tuple[int, Any]:
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
         if step == "pick":
-            return 200, desk.pick(conn, order_id, kw.get("lines"), trace_id=tid)
+            return 200, desk.pick(uow, order_id, kw.get("lines"), trace_id=tid)
         if step == "ship":
-            return 200, desk.ship(conn, order_id, kw.get("tracking"), carrier=kw.get("carrier"))
+            return 200, desk.ship(uow, order_id, kw.get("tracking"), carrier=kw.get("carrier"))
         handler = {"pack": desk.pack, "cancel": desk.cancel, "close": desk.close}[step]
-        return 200, handler(conn, order_id)
+        return 200, handler(uow, order_id)
 
     return run_command(request, who, {"order": order_id, "step": step, **body}, work)
 
@@ -254,7 +254,7 @@ def allocation_run(
     limit = body.limit if body else 500
     desk = OrderDesk(service(request))
 
-    def work(conn: Connection) -> tuple[int, Any]:
-        return 201, desk.run_allocation(conn, limit=limit)
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        return 201, desk.run_allocation(uow, limit=limit)
 
     return run_command(request, who, {"allocation_run": limit}, work)

@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Connection
 
 from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service, trace_id
@@ -15,6 +14,7 @@ from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.orders.returns import ReturnRequestLine
 from seamline.service import Principal
 from seamline.service.orders import ExchangeRequest, LineRequest, OrderDesk, ReturnRequest, TenderRequest
+from seamline.service.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["returns"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False)
 
@@ -34,8 +34,8 @@ def post_return(body: ReturnIn, request: Request, who: Principal = Depends(princ
     desk = OrderDesk(service(request))
     tid = trace_id(request)
 
-    def work(conn: Connection) -> tuple[int, Any]:
-        return 201, desk.record_return(conn, req, trace_id=tid)
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        return 201, desk.record_return(uow, req, trace_id=tid)
 
     return run_command(request, who, body.model_dump(mode="json"), work)
 
@@ -65,7 +65,7 @@ def post_exchange(body: ExchangeIn, request: Request, who: Principal = Depends(p
     desk = OrderDesk(service(request))
     tid = trace_id(request)
 
-    def work(conn: Connection) -> tuple[int, Any]:
-        return 201, desk.exchange(conn, req, trace_id=tid)
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        return 201, desk.exchange(uow, req, trace_id=tid)
 
     return run_command(request, who, body.model_dump(mode="json"), work)

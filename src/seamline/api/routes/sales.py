@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Connection
 
 from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service, trace_id
@@ -16,6 +15,7 @@ from seamline.api.routes.orders import contact
 from seamline.service import Principal
 from seamline.service.lock_keys import sale_rows
 from seamline.service.orders import LineRequest, OrderDesk, SaleRequest, TenderRequest
+from seamline.service.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["sales"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False)
 
@@ -43,8 +43,8 @@ def post_sale(body: SaleIn, request: Request, who: Principal = Depends(principal
     desk = OrderDesk(service(request))
     tid = trace_id(request)
 
-    def work(conn: Connection) -> tuple[int, Any]:
-        return desk.record_sale(conn, req, trace_id=tid, caller=who)
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        return desk.record_sale(uow, req, trace_id=tid, caller=who)
 
     rows = sale_rows(body.location, [line.sku for line in body.lines])
     return run_command(request, who, body.model_dump(mode="json"), work, batch=True, lock_keys=rows)

@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Connection
 
 from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service, trace_id
@@ -14,6 +13,7 @@ from seamline.api.order_schemas import CountIn, CountLinesIn, CountOut, ReceiveI
 from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.service import Principal
 from seamline.service.stock_documents import StockDesk
+from seamline.service.unit_of_work import UnitOfWork
 
 router = APIRouter(
     prefix="/v1", tags=["transfers and counts"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False
@@ -28,7 +28,8 @@ def post_transfer(body: TransferIn, request: Request, who: Principal = Depends(p
     lines = [(line.sku, line.qty) for line in body.lines]
     tid = trace_id(request)
 
-    def work(conn: Connection) -> tuple[int, Any]:
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        conn = uow.conn
         return 201, desk.create_transfer(conn, body.from_, body.to, lines, trace_id=tid)
 
     return run_command(request, who, body.model_dump(by_alias=True), work)
@@ -49,8 +50,8 @@ def ship_transfer(transfer_id: str, request: Request, who: Principal = Depends(p
     who.require_location(desk.get_transfer(transfer_id)["from"])
     tid = trace_id(request)
 
-    def work(conn: Connection) -> tuple[int, Any]:
-        return 200, desk.ship_transfer(conn, transfer_id, trace_id=tid)
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        return 200, desk.ship_transfer(uow, transfer_id, trace_id=tid)
 
     return run_command(request, who, {"transfer": transfer_id, "step": "ship"}, work)
 
@@ -65,8 +66,8 @@ def receive_transfer(
     lines = [(line.sku, line.qty) for line in body.lines] if body and body.lines else None
     tid = trace_id(request)
 
-    def work(conn: Connection) -> tuple[int, Any]:
-        return 200, desk.receive_transfer(conn, transfer_id, lines, trace_id=tid)
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        return 200, desk.receive_transfer(uow, transfer_id, lines, trace_id=tid)
 
     data = {"transfer": transfer_id, "step": "receive", **(body.model_dump() if body else {})}
     return run_command(request, who, data, work)
@@ -77,7 +78,8 @@ def cancel_transfer(transfer_id: str, request: Request, who: Principal = Depends
     desk = StockDesk(service(request))
     who.require_location(desk.get_transfer(transfer_id)["from"])
 
-    def work(conn: Connection) -> tuple[int, Any]:
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        conn = uow.conn
         return 200, desk.cancel_transfer(conn, transfer_id)
 
     return run_command(request, who, {"transfer": transfer_id, "step": "cancel"}, work)
@@ -90,7 +92,8 @@ def post_count(body: CountIn, request: Request, who: Principal = Depends(princip
     desk = StockDesk(service(request))
     tid = trace_id(request)
 
-    def work(conn: Connection) -> tuple[int, Any]:
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        conn = uow.conn
         return 201, desk.start_count(conn, body.location, body.skus, trace_id=tid)
 
     return run_command(request, who, body.model_dump(), work)
@@ -113,7 +116,8 @@ def enter_count(
     who.require_location(desk.get_count(count_id)["location"])
     lines = [(line.sku, line.counted) for line in body.lines]
 
-    def work(conn: Connection) -> tuple[int, Any]:
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        conn = uow.conn
         return 200, desk.enter_count(conn, count_id, lines)
 
     return run_command(request, who, {"count": count_id, **body.model_dump()}, work)
@@ -126,8 +130,8 @@ def post_count_differences(count_id: str, request: Request, who: Principal = Dep
     who.require_location(desk.get_count(count_id)["location"])
     tid = trace_id(request)
 
-    def work(conn: Connection) -> tuple[int, Any]:
-        return 200, desk.post_count(conn, count_id, trace_id=tid)
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        return 200, desk.post_count(uow, count_id, trace_id=tid)
 
     return run_command(request, who, {"count": count_id, "step": "post"}, work)
 
@@ -137,7 +141,8 @@ def cancel_count(count_id: str, request: Request, who: Principal = Depends(princ
     desk = StockDesk(service(request))
     who.require_location(desk.get_count(count_id)["location"])
 
-    def work(conn: Connection) -> tuple[int, Any]:
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        conn = uow.conn
         return 200, desk.cancel_count(conn, count_id)
 
     return run_command(request, who, {"count": count_id, "step": "cancel"}, work)

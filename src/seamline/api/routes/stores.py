@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Connection
 
 from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service, trace_id
@@ -24,6 +23,7 @@ from seamline.api.store_schemas import (
 from seamline.service import Principal
 from seamline.service.orders import LineRequest, TenderRequest
 from seamline.service.tills import OfflineBatch, OfflineSale, TillDesk
+from seamline.service.unit_of_work import UnitOfWork
 
 router = APIRouter(
     prefix="/v1/stores", tags=["stores"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False
@@ -66,8 +66,8 @@ def post_offline_batch(
     desk = TillDesk(service(request))
     tid = trace_id(request)
 
-    def work(conn: Connection) -> tuple[int, Any]:
-        return desk.record_offline_batch(conn, batch, trace_id=tid, caller=who)
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        return desk.record_offline_batch(uow, batch, trace_id=tid, caller=who)
 
     return run_command(request, who, {"location": location, **body.model_dump(mode="json")}, work)
 
@@ -85,7 +85,7 @@ def publish_catalog(request: Request, who: Principal = Depends(principal)) -> di
     what the tills were given gets a new version. Admin only."""
     who.require_admin()
     desk = TillDesk(service(request))
-    changed = service(request).write(lambda conn: desk.publish(conn))
+    changed = service(request).write(lambda uow: desk.publish(uow.conn))
     status = desk.catalog_status()
     return {"version": status["version"], "changed_skus": len(changed["skus"]) if changed else 0}
 
@@ -114,7 +114,7 @@ def ack_catalog(
     """A till has applied the catalog up to ``version``."""
     who.require_location(location)
     desk = TillDesk(service(request))
-    return service(request).write(lambda conn: desk.ack(conn, location, body.till, body.version))
+    return service(request).write(lambda uow: desk.ack(uow.conn, location, body.till, body.version))
 
 
 @router.get("/{location}/catalog/status", response_model=CatalogStatusOut)

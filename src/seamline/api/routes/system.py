@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import Connection
 
 from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service
@@ -15,6 +14,7 @@ from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.api.schemas import RotatedOut, RotateIn, TokenIn, TokenInfo, TokenList, TokenOut
 from seamline.service import Principal
 from seamline.service.tokens import TokenDesk
+from seamline.service.unit_of_work import UnitOfWork
 
 router = APIRouter(tags=["system"], route_class=JsonRoute, strict_content_type=False)
 
@@ -53,7 +53,8 @@ def create_token(body: TokenIn, request: Request, who: Principal = Depends(princ
     desk = TokenDesk(service(request))
     issued: dict[str, Any] = {}
 
-    def work(conn: Connection) -> tuple[int, Any]:
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        conn = uow.conn
         issued.update(
             desk.issue(
                 conn,
@@ -93,7 +94,7 @@ def revoke_token(
     ``last-admin-token`` unless ``force``."""
     who.require_admin()
     desk = TokenDesk(service(request))
-    view: dict[str, Any] = service(request).write(lambda conn: desk.revoke(conn, token_id, force=force))
+    view: dict[str, Any] = service(request).write(lambda uow: desk.revoke(uow.conn, token_id, force=force))
     service(request).forget_tokens()  # again after commit: a lookup racing the revocation cached the old row
     return view
 
@@ -109,7 +110,8 @@ def rotate_token(
     grace = body.grace_seconds if body else 0
     rotated: dict[str, Any] = {}
 
-    def work(conn: Connection) -> tuple[int, Any]:
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        conn = uow.conn
         rotated.update(desk.rotate(conn, token_id, grace_seconds=grace))
         return 201, {**rotated, "token": None}
 

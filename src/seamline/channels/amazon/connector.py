@@ -60,6 +60,7 @@ from seamline.integration import (
 from seamline.integration.events import ORDER_SHIPPED
 from seamline.service import Seamline, channel_orders
 from seamline.service.marketplaces import ImportLine, ListingIssue, Listings
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import catalog_repo, channel_orders_repo, orders_repo
 
 FEED_KIND = "amazon_listings_feed"
@@ -259,8 +260,9 @@ class AmazonConnector:
             self.channel, self.client, integration.inbox, self.listings, now=self.app.clock.now()
         )
 
-    def apply_order(self, conn: Connection, stored: inbound.StoredOrder) -> None:
+    def apply_order(self, uow: UnitOfWork, stored: inbound.StoredOrder) -> None:
         """Inside the inbox's transaction: the order into the queue, or its cancellation."""
+        conn = uow.conn
         mapped: OrderMapping | OrderCancellation
         if stored.version == inbound.ORDERS_2026:
             skus = [
@@ -275,21 +277,22 @@ class AmazonConnector:
             known = catalog_repo.known_skus(conn, seller_skus)
             mapped = map_order(stored.order, stored.items, known_skus=set(known), currency=self.currency)
         if isinstance(mapped, OrderCancellation):
-            self._cancel(conn, mapped)
+            self._cancel(uow, mapped)
             return
-        self._place(conn, mapped, self._marketplace_of(stored))
+        self._place(uow, mapped, self._marketplace_of(stored))
 
     def _marketplace_of(self, stored: inbound.StoredOrder) -> str:
         channel = stored.order.get("salesChannel")
         found = channel.get("marketplaceId") if isinstance(channel, Mapping) else stored.order.get("MarketplaceId")
         return str(found or self.client.config.marketplace_ids[0])
 
-    def _cancel(self, conn: Connection, cancellation: OrderCancellation) -> None:
-        self.orders.cancel(conn, self.channel, cancellation.external_id, None, kind="marketplace")
+    def _cancel(self, uow: UnitOfWork, cancellation: OrderCancellation) -> None:
+        self.orders.cancel(uow, self.channel, cancellation.external_id, None, kind="marketplace")
 
-    def _place(self, conn: Connection, mapped: OrderMapping, marketplace: str) -> None:
+    def _place(self, uow: UnitOfWork, mapped: OrderMapping, marketplace: str) -> None:
+        conn = uow.conn
         try:
-            order_id = self.orders.place(conn, self.channel, queue_order(mapped), kind="marketplace")
+            order_id = self.orders.place(uow, self.channel, queue_order(mapped), kind="marketplace")
         except channel_orders.OrderHeld as exc:
             raise HoldMessage(str(exc)) from exc  # held in the inbox, rechecked, applied once the SKU is linked
         if order_id is None:
@@ -379,7 +382,8 @@ class AmazonConnector:
     def _record(self, ref: str, package: Mapping[str, Any], error: str | None) -> None:
         now = self.app.clock.now()
 
-        def work(conn: Connection) -> None:
+        def work(uow: UnitOfWork) -> None:
+            conn = uow.conn
             channel_orders_repo.decide(conn, self.channel, SHIPMENT, ref, package, now)
             channel_orders_repo.mark(conn, self.channel, SHIPMENT, ref, sent_at=None if error else now, error=error)
 

@@ -21,8 +21,6 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection
-
 from seamline.channels.lightspeed import mapper
 from seamline.channels.lightspeed.client import (
     LightspeedClient,
@@ -49,6 +47,7 @@ from seamline.integration.inbox import MessageHandler
 from seamline.service import Seamline
 from seamline.service.customers import Contact, ContactRequest, attach_customer, parse_contact
 from seamline.service.orders import LineRequest, OrderDesk, SaleRequest, TenderRequest
+from seamline.service.unit_of_work import UnitOfWork
 
 log = logging.getLogger("seamline.channels.lightspeed")
 
@@ -101,12 +100,12 @@ class LightspeedConnector:
             raise InvalidMessage(f"sale {sale.sale_id} is a return: Lightspeed returns are not taken yet")
         return sale
 
-    def _apply_sale(self, conn: Connection, sale: Any) -> None:
+    def _apply_sale(self, uow: UnitOfWork, sale: Any) -> None:
         if sale is None:
             return
         assert isinstance(sale, mapper.LightspeedSale)
         OrderDesk(self.app).record_sale(
-            conn,
+            uow,
             SaleRequest(
                 location=sale.location,
                 external_id=sale.sale_id,
@@ -135,7 +134,8 @@ class LightspeedConnector:
         assert contact is not None
         return found.customer_id, contact
 
-    def _apply_customer(self, conn: Connection, command: Any) -> None:
+    def _apply_customer(self, uow: UnitOfWork, command: Any) -> None:
+        conn = uow.conn
         if command is None:
             return
         customer_id, contact = command

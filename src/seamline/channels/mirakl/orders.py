@@ -70,6 +70,7 @@ from seamline.service.channel_orders import (
 )
 from seamline.service.customers import ContactRequest
 from seamline.service.marketplaces import Listings
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import channel_orders_repo, orders_repo
 
 ORDER_MESSAGE = "order"
@@ -150,19 +151,20 @@ class MiraklOrders:
         except MappingError as exc:
             raise InvalidMessage(str(exc)) from None
 
-    def apply(self, conn: Connection, order: MarketplaceOrder) -> None:
+    def apply(self, uow: UnitOfWork, order: MarketplaceOrder) -> None:
         try:
-            self._apply(conn, order)
+            self._apply(uow, order)
         except OrderHeld as exc:
             raise HoldMessage(str(exc)) from exc  # held in the inbox, not failed: configuration can fix it
 
-    def _apply(self, conn: Connection, order: MarketplaceOrder) -> None:
+    def _apply(self, uow: UnitOfWork, order: MarketplaceOrder) -> None:
+        conn = uow.conn
         if order.state == "WAITING_ACCEPTANCE":
-            self._decide(conn, order)
+            self._decide(uow, order)
         elif order.state in ACCEPTED_STATES:
-            self._ensure_placed(conn, order)
+            self._ensure_placed(uow, order)
         elif order.state in ENDED_STATES:
-            self.orders.cancel(conn, self.channel, order.order_id, None, kind=KIND)
+            self.orders.cancel(uow, self.channel, order.order_id, None, kind=KIND)
             # Mirakl ended it: nothing to tell it back.
             now = self.app.clock.now()
             if channel_orders_repo.decide(conn, self.channel, CANCEL, order.order_id, {"by": "mirakl"}, now):
@@ -184,7 +186,8 @@ class MiraklOrders:
         if currency and order.currency != currency:
             raise OrderHeld(f"{order.order_id}: priced in {order.currency}, the channel sells in {currency}")
 
-    def _decide(self, conn: Connection, order: MarketplaceOrder) -> None:
+    def _decide(self, uow: UnitOfWork, order: MarketplaceOrder) -> None:
+        conn = uow.conn
         if channel_orders_repo.get(conn, self.channel, ACCEPTANCE, order.order_id) is not None:
             return  # decided once; OR21 is on its way (or was sent)
         self._check_currency(order)
@@ -205,12 +208,13 @@ class MiraklOrders:
             raise OrderHeld(f"{order.order_id}: {decision.held}")
         by_id = {line.line_id: line for line in waiting}
         accepted = [(by_id[x.line_id], str(x.sku)) for x in decision.accepted]
-        detail = self._place(conn, order, accepted)
+        detail = self._place(uow, order, accepted)
         detail["refused"] = [{"line_id": x.line_id, "reason": why} for x, why in decision.refused]
         channel_orders_repo.decide(conn, self.channel, ACCEPTANCE, order.order_id, detail, self.app.clock.now())
 
-    def _ensure_placed(self, conn: Connection, order: MarketplaceOrder) -> None:
+    def _ensure_placed(self, uow: UnitOfWork, order: MarketplaceOrder) -> None:
         """An order the customer was debited for: ours already, or accepted without us (placed now)."""
+        conn = uow.conn
         if channel_orders_repo.get(conn, self.channel, ACCEPTANCE, order.order_id) is not None:
             return
         self._check_currency(order)
@@ -219,17 +223,18 @@ class MiraklOrders:
         unknown = sorted({line.offer_sku for line in live if line.offer_sku not in skus})
         if unknown:
             raise OrderHeld(f"{order.order_id}: unknown SKU {', '.join(unknown)}: link the offer to one of ours")
-        detail = self._place(conn, order, [(line, skus[line.offer_sku]) for line in live])
+        detail = self._place(uow, order, [(line, skus[line.offer_sku]) for line in live])
         detail["refused"] = []
         now = self.app.clock.now()
         channel_orders_repo.decide(conn, self.channel, ACCEPTANCE, order.order_id, detail, now)
         channel_orders_repo.mark(conn, self.channel, ACCEPTANCE, order.order_id, sent_at=now, error=None)
 
     def _place(
-        self, conn: Connection, order: MarketplaceOrder, lines: Sequence[tuple[MarketplaceLine, str]]
+        self, uow: UnitOfWork, order: MarketplaceOrder, lines: Sequence[tuple[MarketplaceLine, str]]
     ) -> dict[str, Any]:
         """Place the accepted lines (none: nothing placed); answers the decision's detail, each accepted
         Mirakl line with the number of the order line it became."""
+        conn = uow.conn
         if not lines:
             return {"order_id": None, "accepted": []}
         customer = None
@@ -242,7 +247,7 @@ class MiraklOrders:
             customer,
             Verdict.ACCEPT,
         )
-        order_id = self.orders.place(conn, self.channel, queued, kind=KIND)
+        order_id = self.orders.place(uow, self.channel, queued, kind=KIND)
         assert order_id is not None
         numbers = [line.line_no for line in orders_repo.get_order(conn, order_id)["lines"]]  # type: ignore[index]
         return {
@@ -425,7 +430,9 @@ class MiraklOrders:
 
     def _mark(self, kind: str, ref: str, error: str | None) -> None:
         now = self.app.clock.now()
-        self.app.write(lambda conn: channel_orders_repo.mark(conn, self.channel, kind, ref, sent_at=now, error=error))
+        self.app.write(
+            lambda uow: channel_orders_repo.mark(uow.conn, self.channel, kind, ref, sent_at=now, error=error)
+        )
 
     # ------------------------------------------------------------------ shipments out
     def shipment_subscriber(self) -> Subscriber:
@@ -528,7 +535,8 @@ class MiraklOrders:
         """Record what was told (``sent``, or no error): a refused one stays unsent with its error."""
         now = self.app.clock.now()
 
-        def work(conn: Connection) -> None:
+        def work(uow: UnitOfWork) -> None:
+            conn = uow.conn
             channel_orders_repo.decide(conn, self.channel, kind, ref, detail, now)
             done = sent or error is None
             channel_orders_repo.mark(conn, self.channel, kind, ref, sent_at=now if done else None, error=error)

@@ -79,6 +79,7 @@ from seamline.orders.state import ALLOWED_FROM, Step
 from seamline.service import Seamline
 from seamline.service.channel_orders import ChannelOrders, OrderHeld, PlaceAction, place_action
 from seamline.service.orders import LineRequest, OrderDesk, ReturnRequest, SaleRequest, TenderRequest
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import catalog_repo, channels_repo, ledger_repo, orders_repo, outbox_repo, shopify_repo
 
 log = logging.getLogger("seamline.shopify")
@@ -105,9 +106,9 @@ class ShopifyChannel:
     #: The availability subscriber's name (its published numbers are what we compare drift against).
     subscriber: str
     #: Re-push our number for these SKUs (an inventory drift); called inside the transaction.
-    repush: Callable[[Connection, Sequence[tuple[str, int | None]]], None]
+    repush: Callable[[UnitOfWork, Sequence[tuple[str, int | None]]], None]
     #: Publish these styles again (a product drift); called inside the transaction.
-    republish: Callable[[Connection, Sequence[str]], None]
+    republish: Callable[[UnitOfWork, Sequence[str]], None]
 
     @property
     def source(self) -> str:
@@ -194,27 +195,29 @@ class OrderHandler:
                 raise InvalidMessage(f"{verdict.verdict.value}: {verdict.detail}")
         return parsed
 
-    def apply(self, conn: Connection, command: Parsed) -> None:
+    def apply(self, uow: UnitOfWork, command: Parsed) -> None:
+        conn = uow.conn
         mapping = _map_order(self.channel, conn, command.payload)
         if command.topic == "orders/cancelled":
-            self._cancel(conn, mapping)
+            self._cancel(uow, mapping)
         else:
-            self._place(conn, mapping)
+            self._place(uow, mapping)
 
-    def _place(self, conn: Connection, mapping: OrderMapping) -> str | None:
+    def _place(self, uow: UnitOfWork, mapping: OrderMapping) -> str | None:
         """Place the order if its verdict lets it in (the one channel-order use case); answers our order id.
         A Shopify POS sale (``source_name: pos``) is a till sale at the store its location maps to."""
         if mapping.order.source_name == "pos":
-            return self._till_sale(conn, mapping)
+            return self._till_sale(uow, mapping)
         try:
-            return self.orders.place(conn, self.channel.code, queue_order(mapping), kind="dtc")
+            return self.orders.place(uow, self.channel.code, queue_order(mapping), kind="dtc")
         except OrderHeld as exc:
             raise HeldMessage(str(exc)) from exc
 
-    def _till_sale(self, conn: Connection, mapping: OrderMapping) -> str | None:
+    def _till_sale(self, uow: UnitOfWork, mapping: OrderMapping) -> str | None:
         """A sale rung up on Shopify POS: the goods left the store's shelf, so it is taken from that store's
         stock and booked in the store's day (a closed ``pos`` order, as a Square or Lightspeed till sale), never
         allocated from the warehouse as a web order would be. Held until the POS location is mapped."""
+        conn = uow.conn
         order = mapping.order
         held = place_action(queue_order(mapping).verdict)
         if held is PlaceAction.HOLD:
@@ -240,7 +243,7 @@ class OrderHandler:
             tenders = [TenderRequest("shopify_pos", str(total))]
         customer = queue_order(mapping).customer
         _, view = OrderDesk(self.channel.app).record_sale(
-            conn,
+            uow,
             SaleRequest(
                 location=store,
                 external_id=order.external_id,
@@ -256,11 +259,11 @@ class OrderHandler:
         )
         return str(view["id"])
 
-    def _cancel(self, conn: Connection, mapping: OrderMapping) -> None:
+    def _cancel(self, uow: UnitOfWork, mapping: OrderMapping) -> None:
         """Cancel (or, never seen, place and cancel at once so the late create is a no-op); an order already
         shipped is left alone: what comes back is a refund."""
         try:
-            self.orders.cancel(conn, self.channel.code, mapping.order.external_id, queue_order(mapping), kind="dtc")
+            self.orders.cancel(uow, self.channel.code, mapping.order.external_id, queue_order(mapping), kind="dtc")
         except OrderHeld as exc:
             raise HeldMessage(str(exc)) from exc
 
@@ -283,7 +286,8 @@ class RefundHandler:
     def parse(self, message: StoredMessage) -> Parsed:
         return _load(message)
 
-    def apply(self, conn: Connection, command: Parsed) -> None:
+    def apply(self, uow: UnitOfWork, command: Parsed) -> None:
+        conn = uow.conn
         channel = self.channel
         try:
             mapping: RefundMapping = mapper.map_refund(command.payload, channel.lookups(conn, command.payload))
@@ -322,36 +326,37 @@ class RefundHandler:
             returnable[sku] -= line.qty
             back.append((sku, line.qty, "sellable" if line.restock else "damaged", line.location))
         if unshipped:
-            self._cancel_unshipped(conn, order, unshipped, refund.external_id)
+            self._cancel_unshipped(uow, order, unshipped, refund.external_id)
         if not back:
-            self._refund_money_only(conn, order, refund, unshipped)
+            self._refund_money_only(uow, order, refund, unshipped)
             return
         location = next((loc for _, _, _, loc in back if loc), None) or self._default_location(conn, order)
         lines = [ReturnRequestLine(sku, qty, condition) for sku, qty, condition, _ in back]
         commerce = _refund_commerce(refund.commerce, order.get("commerce"))
-        view = self.desk.record_return(conn, ReturnRequest(order_id, location, lines, commerce=commerce))
+        view = self.desk.record_return(uow, ReturnRequest(order_id, location, lines, commerce=commerce))
         shopify_repo.set_document(conn, channel.code, "refund", refund.external_id, str(view["id"]))
 
     def _refund_money_only(
-        self, conn: Connection, order: Mapping[str, Any], refund: InboundRefund, unshipped: int
+        self, uow: UnitOfWork, order: Mapping[str, Any], refund: InboundRefund, unshipped: int
     ) -> None:
         """Money refunded without goods coming back (shipping alone, a goodwill adjustment) is a return of no
         lines carrying what Shopify refunded: its credit note and refund are the channel's figures. A refund
         of units never shipped (a cancellation) credits nothing: nothing was invoiced for them."""
+        conn = uow.conn
         commerce = _refund_commerce(refund.commerce, order.get("commerce"))
         if commerce is None or unshipped or not commerce.payments or commerce.lines:
             return
         location = self._default_location(conn, order)
-        view = self.desk.record_return(conn, ReturnRequest(order["id"], location, [], commerce=commerce))
+        view = self.desk.record_return(uow, ReturnRequest(order["id"], location, [], commerce=commerce))
         shopify_repo.set_document(conn, self.channel.code, "refund", refund.external_id, str(view["id"]))
 
-    def _cancel_unshipped(self, conn: Connection, order: Mapping[str, Any], units: int, refund_id: str) -> None:
+    def _cancel_unshipped(self, uow: UnitOfWork, order: Mapping[str, Any], units: int, refund_id: str) -> None:
         status = OrderStatus(order["status"])
         if status is OrderStatus.CANCELLED:
             return  # orders/cancelled came first and released them
         open_units = sum(line.open - line.picked for line in order["lines"])
         if units >= open_units and status in ALLOWED_FROM[Step.CANCEL]:
-            self.desk.cancel(conn, order["id"])
+            self.desk.cancel(uow, order["id"])
             return
         raise HeldMessage(
             f"refund {refund_id} removes {units} of {open_units} unshipped units of order {order['id']}: "
@@ -378,7 +383,8 @@ class FulfillmentHandler:
         except MappingError as exc:
             raise InvalidMessage(str(exc)) from None
 
-    def apply(self, conn: Connection, report: FulfillmentReport) -> None:
+    def apply(self, uow: UnitOfWork, report: FulfillmentReport) -> None:
+        conn = uow.conn
         channel = self.channel
         if report.external_id in shopify_repo.documents(conn, channel.code, "pushed_fulfillment"):
             return  # our own fulfilment coming back
@@ -409,12 +415,12 @@ class FulfillmentHandler:
         if not wanted:
             return
         if status in ALLOWED_FROM[Step.PICK]:
-            self.desk.pick(conn, order_id, wanted)
-        self.desk.pack(conn, order_id)
+            self.desk.pick(uow, order_id, wanted)
+        self.desk.pack(uow, order_id)
         tracking = report.tracking_numbers[0] if report.tracking_numbers else None
         if report.tracking_company and tracking:
             tracking = f"{report.tracking_company} {tracking}"
-        self.desk.ship(conn, order_id, tracking)
+        self.desk.ship(uow, order_id, tracking)
         shopify_repo.set_document(conn, channel.code, "fulfillment", report.external_id, order_id)
 
 
@@ -430,7 +436,8 @@ class InventoryLevelHandler:
         except MappingError as exc:
             raise InvalidMessage(str(exc)) from None
 
-    def apply(self, conn: Connection, report: InventoryLevelReport) -> None:
+    def apply(self, uow: UnitOfWork, report: InventoryLevelReport) -> None:
+        conn = uow.conn
         channel = self.channel
         if channel.publish_location_id is not None and report.location_id != channel.publish_location_id:
             return
@@ -468,7 +475,7 @@ class InventoryLevelHandler:
                 }
             ],
         )
-        channel.repush(conn, [(sku, report.available)])
+        channel.repush(uow, [(sku, report.available)])
 
 
 class ProductHandler:
@@ -482,7 +489,8 @@ class ProductHandler:
         except MappingError as exc:
             raise InvalidMessage(str(exc)) from None
 
-    def apply(self, conn: Connection, report: ProductReport) -> None:
+    def apply(self, uow: UnitOfWork, report: ProductReport) -> None:
+        conn = uow.conn
         channel = self.channel
         code = shopify_repo.style_of_product(conn, channel.code, report.product_id)
         if code is None:
@@ -514,7 +522,7 @@ class ProductHandler:
                 for d in drift
             ],
         )
-        channel.republish(conn, [code])
+        channel.republish(uow, [code])
 
 
 def current_availability(conn: Connection, channel: str, sku: str, now: datetime) -> tuple[int, int, bool] | None:

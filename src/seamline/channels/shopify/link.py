@@ -12,12 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
-from sqlalchemy import Connection
-
 from seamline.channels.shopify import inbound
 from seamline.channels.shopify.client import ShopifyClient, VariantMatch
 from seamline.channels.shopify.mapper import barcode_from_gtin, legacy_id
 from seamline.integration import Integration
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import shopify_repo
 
 PAGE = 500
@@ -110,7 +109,8 @@ def link_channel(
         if links:
             app.write(partial(shopify_repo.link_variants, channel=channel, links=links, now=app.clock.now()))
 
-    def save_products(conn: Connection) -> int:
+    def save_products(uow: UnitOfWork) -> int:
+        conn = uow.conn
         saved = 0
         for style, ids in sorted(products.items()):
             if len(ids) != 1 or shopify_repo.product_of_style(conn, channel, style) is not None:

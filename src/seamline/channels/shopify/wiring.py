@@ -57,6 +57,7 @@ from seamline.integration.events import ORDER_SHIPPED, STYLE_CHANGED
 from seamline.integration.shared_limits import SharedTokenBucket
 from seamline.sandbox.shopify import SandboxConfig, ShopifySandbox
 from seamline.service import Seamline
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import catalog_repo, outbox_repo, shopify_repo
 
 API_VERSION = "2026-07"
@@ -176,7 +177,8 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
         )
     outbox = context.integration.outbox
 
-    def repush(conn: Connection, seen: Sequence[tuple[str, int | None]]) -> None:
+    def repush(uow: UnitOfWork, seen: Sequence[tuple[str, int | None]]) -> None:
+        conn = uow.conn
         events = []
         for sku, theirs in seen:
             current = topic_handlers.current_availability(conn, config.code, sku, app.clock.now())
@@ -192,20 +194,21 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
                 "seen": theirs,
             }
             events.append(NewEvent(AVAILABILITY_CHANGED, payload, config.code, coalesce_key(config.code, sku)))
-        outbox.emit(conn, events)
+        outbox.emit(uow, events)
 
-    def republish(conn: Connection, styles: Sequence[str]) -> None:
+    def republish(uow: UnitOfWork, styles: Sequence[str]) -> None:
+        conn = uow.conn
         events = []
         for code in styles:
             style = catalog_repo.get_style(conn, code)
             if style is not None:
                 payload = {"style": code, "version": style.version, "status": style.status}
                 events.append(NewEvent(STYLE_CHANGED, payload, config.code, style_coalesce_key(code)))
-        outbox.emit(conn, events)
+        outbox.emit(uow, events)
 
-    def push_linked(conn: Connection, skus: Sequence[str]) -> None:
+    def push_linked(uow: UnitOfWork, skus: Sequence[str]) -> None:
         # Newly linked variants show nothing yet: push our numbers, with no compare (we never published).
-        repush(conn, [(sku, None) for sku in skus])
+        repush(uow, [(sku, None) for sku in skus])
 
     wired.subscribers.append(product_subscriber(app, config.code, client, currency=currency, after_link=push_linked))
     wired.subscribers.append(fulfilment_subscriber(app, config.code, client))
@@ -226,14 +229,15 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
         """Styles that existed before the channel was wired (or changed while it was not) are published, and
         linked SKUs whose shown number is not the ledger's are pushed: only the gap, so a rewire sends little."""
 
-        def work(conn: Connection) -> None:
+        def work(uow: UnitOfWork) -> None:
+            conn = uow.conn
             held = shopify_repo.published_versions(conn, config.code)
             stale = [
                 code
                 for code, version, status in catalog_repo.style_versions(conn)
                 if held.get(code) != version and (code in held or status != "discontinued")
             ]
-            republish(conn, stale)
+            republish(uow, stale)
             if publish_location is None:
                 return
             shown = {
@@ -245,7 +249,7 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
                 current = topic_handlers.current_availability(conn, config.code, sku, now)
                 if current is not None and shown.get(sku) != current[0]:
                     behind.append((sku, None))
-            repush(conn, behind)
+            repush(uow, behind)
 
         app.write(work)
 
@@ -308,7 +312,7 @@ def _record_push_drift(app: Seamline, channel: str, drift: Drift) -> None:
         "source": "push",
         "recorded_at": app.clock.now(),
     }
-    app.write(lambda conn: shopify_repo.record_drift(conn, [row]))
+    app.write(lambda uow: shopify_repo.record_drift(uow.conn, [row]))
 
 
 def _refuse_deleting_their_variants(
@@ -339,7 +343,7 @@ def product_subscriber(
     client: ShopifyClient,
     *,
     currency: Any,
-    after_link: Callable[[Connection, Sequence[str]], None] | None = None,
+    after_link: Callable[[UnitOfWork, Sequence[str]], None] | None = None,
 ) -> Subscriber:
     """``StyleChanged`` → the style's product in the shop (``productSet`` by our handle or the product id we
     hold: the same style published twice is one product), archived when discontinued; the product, variant
@@ -363,8 +367,8 @@ def product_subscriber(
                 if errors:
                     raise DeliveryRejected(f"archive refused: {errors}")
                 app.write(
-                    lambda conn: shopify_repo.save_product(
-                        conn,
+                    lambda uow: shopify_repo.save_product(
+                        uow.conn,
                         channel,
                         code,
                         product_id=product_id,
@@ -402,7 +406,8 @@ def product_subscriber(
             if v.sku
         ]
 
-        def save(conn: Connection) -> None:
+        def save(uow: UnitOfWork) -> None:
+            conn = uow.conn
             now = app.clock.now()
             shopify_repo.save_product(
                 conn,
@@ -418,7 +423,7 @@ def product_subscriber(
             shopify_repo.link_variants(conn, channel, links, now)
             fresh = [link["sku"] for link in links if before.get(link["sku"]) != link["inventory_item_id"]]
             if after_link is not None and fresh:
-                after_link(conn, fresh)
+                after_link(uow, fresh)
 
         app.write(save)
         return Delivered()
@@ -459,7 +464,8 @@ def fulfilment_subscriber(app: Seamline, channel: str, client: ShopifyClient) ->
             made = [str(legacy_id(f)) for f in result.fulfillment_ids]
             order_id = str(payload["order_id"])
 
-            def save(conn: Connection) -> None:
+            def save(uow: UnitOfWork) -> None:
+                conn = uow.conn
                 now = app.clock.now()
                 for fulfillment_id in made:  # their webhook echoes are recognised as ours
                     if shopify_repo.claim_document(conn, channel, "pushed_fulfillment", fulfillment_id, now):

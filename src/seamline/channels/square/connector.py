@@ -53,6 +53,7 @@ from seamline.integration.events import AVAILABILITY_CHANGED, STORE_CATALOG_CHAN
 from seamline.integration.inbox import MessageHandler
 from seamline.service import Seamline
 from seamline.service.orders import LineRequest, OrderDesk, SaleRequest, TenderRequest
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import ledger_repo, tills_repo
 
 log = logging.getLogger("seamline.channels.square")
@@ -121,9 +122,10 @@ class SquareConnector:
         except mapper.SquareMappingError as exc:
             raise InvalidMessage(str(exc)) from exc
 
-    def _apply_order(self, conn: Connection, sale: Any) -> None:
+    def _apply_order(self, uow: UnitOfWork, sale: Any) -> None:
         """The stock lines as a till sale (when the order sold goods) and its non-stock lines (gift cards,
         custom amounts, service charges, rounding) kept beside it with their amounts, in one transaction."""
+        conn = uow.conn
         if sale is None:
             return
         assert isinstance(sale, mapper.SquareSale)
@@ -131,7 +133,7 @@ class SquareConnector:
         if sale.lines:
             body = sale.sale_body()
             _, view = OrderDesk(self.app).record_sale(
-                conn,
+                uow,
                 SaleRequest(
                     location=body["location"],
                     external_id=body["external_id"],
@@ -179,7 +181,8 @@ class SquareConnector:
                 out[(sku, store)] = quantity
         return out
 
-    def _apply_counts(self, conn: Connection, counts: Any) -> None:
+    def _apply_counts(self, uow: UnitOfWork, counts: Any) -> None:
+        conn = uow.conn
         for (sku, store), quantity in sorted(counts.items()):
             ours = ledger_repo.available_at(conn, sku, store)
             if ours != quantity:
@@ -218,7 +221,7 @@ class SquareConnector:
             key = f"{self.channel}:drift:{pending[0]['id']}-{pending[-1]['id']}"
             self.client.set_counts(counts, idempotency_key=key[:128], occurred_at=iso_utc(self.app.clock.now()))
         ids = [int(d["id"]) for d in pending]
-        self.app.write(lambda conn: tills_repo.mark_repushed(conn, ids))
+        self.app.write(lambda uow: tills_repo.mark_repushed(uow.conn, ids))
         return len(counts)
 
     # ------------------------------------------------------------------------------------ stock push
@@ -294,7 +297,8 @@ class SquareConnector:
         return self.app.read(work)
 
     def _save_refs(self, code: str, ids: mapper.CatalogIds, version: int) -> None:
-        def work(conn: Connection) -> None:
+        def work(uow: UnitOfWork) -> None:
+            conn = uow.conn
             tills_repo.save_catalog_refs(conn, self.channel, code, refs_to_json(ids), version, self.app.clock.now())
 
         self.app.write(work)

@@ -10,8 +10,6 @@ import logging
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import Connection
-
 from seamline.channels.threepl import acks
 from seamline.channels.threepl.client import ThreePLClient
 from seamline.channels.threepl.documents import Outcome, Rejected
@@ -19,6 +17,7 @@ from seamline.channels.threepl.inbound import InboundFile
 from seamline.channels.threepl.mapper import PartnerProfile
 from seamline.integration import FunctionHandler, InvalidMessage, StoredMessage
 from seamline.service import Seamline
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import edi_acks_repo
 
 log = logging.getLogger("seamline.channels.threepl.acks")
@@ -42,7 +41,8 @@ class AckExchange:
             return None
         now = self.app.clock.now()
 
-        def claim(conn: Connection) -> int:
+        def claim(uow: UnitOfWork) -> int:
+            conn = uow.conn
             number = edi_acks_repo.next_ack_control_number(conn, self.channel)
             rows = [
                 {
@@ -71,7 +71,8 @@ class AckExchange:
             raise InvalidMessage("; ".join(str(issue) for issue in read.errors))
         return read.document
 
-    def apply(self, conn: Connection, command: Any) -> None:
+    def apply(self, uow: UnitOfWork, command: Any) -> None:
+        conn = uow.conn
         now = self.app.clock.now()
         rows = []
         for ack in command:

@@ -46,6 +46,7 @@ from seamline.service import Seamline
 from seamline.service.b2b import PortalLine, WholesalePortal
 from seamline.service.orders import OrderDesk
 from seamline.service.stock_documents import StockDesk
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import b2b_repo, catalog_repo, ledger_repo, orders_repo, stock_documents_repo, threepl_repo
 
 #: X12 product id qualifiers that never name an item: MF is the manufacturer's name.
@@ -161,7 +162,8 @@ class ThreePLFiles:
         return ThreePLFile(message.id, name, message.message_type, documents)
 
     # ------------------------------------------------------------------ apply
-    def apply(self, conn: Connection, command: ThreePLFile) -> None:
+    def apply(self, uow: UnitOfWork, command: ThreePLFile) -> None:
+        conn = uow.conn
         resolver = ItemResolver(conn, [item for d in command.documents for item in _items(d)])
         problems = _Problems()
         plan: list[Any] = []
@@ -185,11 +187,11 @@ class ThreePLFiles:
         snapshots = [d for d in plan if isinstance(d, InventorySnapshot)]
         for step in plan:
             if isinstance(step, _Shipment):
-                self._ship(conn, step)
+                self._ship(uow, step)
             elif isinstance(step, _Receipt):
-                self._receive(conn, step)
+                self._receive(uow, step)
             elif isinstance(step, _Adjustment):
-                self._adjust(conn, step)
+                self._adjust(uow, step)
             elif isinstance(step, AdvanceShipNotice):
                 apply_asn_supply(self.portal, conn, step, location=self.location)
         if snapshots:
@@ -238,16 +240,17 @@ class ThreePLFiles:
             problems.add(f"shipment of order {doc.order_id}: no unit is shipped")
         return _Shipment(found[0], doc, picks)
 
-    def _ship(self, conn: Connection, step: _Shipment) -> None:
+    def _ship(self, uow: UnitOfWork, step: _Shipment) -> None:
+        conn = uow.conn
         trace = tracing.current()
         if step.picks:
-            self.desk.pick(conn, step.order_id, step.picks, trace_id=trace)
+            self.desk.pick(uow, step.order_id, step.picks, trace_id=trace)
         order = orders_repo.get_order(conn, step.order_id)
         assert order is not None
         if any(line.picked > line.packed for line in order["lines"]):
-            self.desk.pack(conn, step.order_id)
+            self.desk.pack(uow, step.order_id)
         tracking = step.document.tracking or step.document.shipment_id
-        self.desk.ship(conn, step.order_id, tracking=tracking)
+        self.desk.ship(uow, step.order_id, tracking=tracking)
 
     # -- 944 -------------------------------------------------------------------------------------------
     def _plan_receipt(
@@ -280,7 +283,8 @@ class ThreePLFiles:
                 damaged[component] += units
         return _Receipt(doc, dict(good), {k: v for k, v in damaged.items() if v}, transfer)
 
-    def _receive(self, conn: Connection, step: _Receipt) -> None:
+    def _receive(self, uow: UnitOfWork, step: _Receipt) -> None:
+        conn = uow.conn
         trace = tracing.current()
         document = f"3pl:{self.channel}:{step.document.receipt_id}"
         remaining = {sku: qty for sku, qty in step.units.items() if qty > 0}
@@ -288,23 +292,23 @@ class ThreePLFiles:
         if step.transfer is not None:
             # our own stock arriving from another location: in transit -> the 3PL; what the receipt leaves
             # out is written off in transit, what it adds is booked as a gain (the transfer's own rules)
-            self.stock.receive_transfer(conn, step.transfer, sorted(remaining.items()), trace_id=trace)
+            self.stock.receive_transfer(uow, step.transfer, sorted(remaining.items()), trace_id=trace)
             remaining = {}
         elif reference:
             open_rows = [r for r in b2b_repo.supply_rows(conn, reference) if r["status"] == "open"]
             against = sorted({r["sku"] for r in open_rows} & set(remaining))
             if against:
                 lines = [PortalLine(sku, remaining.pop(sku)) for sku in against]
-                self.portal.receive_supply(conn, reference, lines, trace_id=trace)
+                self.portal.receive_supply(uow, reference, lines, trace_id=trace)
         for sku, qty in sorted(remaining.items()):
             self.app.record_movement(
-                conn,
+                uow,
                 MovementRequest(kind="receipt", sku=sku, qty=qty, to_location=self.location, document=document),
                 trace_id=trace,
             )
         for sku, qty in sorted(step.damaged.items()):
             self.app.record_movement(
-                conn,
+                uow,
                 MovementRequest(
                     kind="damage",
                     sku=sku,
@@ -334,12 +338,12 @@ class ThreePLFiles:
                     moves.append((component, units, reason))
         return _Adjustment(doc, moves)
 
-    def _adjust(self, conn: Connection, step: _Adjustment) -> None:
+    def _adjust(self, uow: UnitOfWork, step: _Adjustment) -> None:
         document = f"3pl:{self.channel}:{step.document.adjustment_id}"
         for sku, change, reason in step.moves:
             gain = change > 0
             self.app.record_movement(
-                conn,
+                uow,
                 MovementRequest(
                     kind="adjustment",
                     sku=sku,

@@ -69,6 +69,7 @@ from seamline.channels.wiring import ChannelConfig, PeriodicJob, Wired, WiringCo
 from seamline.domain.clock import Clock
 from seamline.ledger.model import LocationKind
 from seamline.service import Seamline
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import catalog_repo, ledger_repo, locations_repo, orders_repo, stock_documents_repo, threepl_repo
 
 #: Every message type a 3PL file is stored under.
@@ -219,7 +220,8 @@ def release_pick_tickets(
     answers the files written. A ticket claimed but not written (a crash, the folder away) is written on
     the next run under the same number, so the 3PL never sees one order twice under two numbers."""
 
-    def claim(conn: Connection) -> None:
+    def claim(uow: UnitOfWork) -> None:
+        conn = uow.conn
         number = threepl_repo.next_control_number(conn, channel)
         today = app.clock.now().date()
         for n, order_id in enumerate(threepl_repo.unsent_orders_at(conn, channel, location, today=today)):
@@ -232,7 +234,7 @@ def release_pick_tickets(
         ticket = app.read(lambda conn: pick_ticket_for(conn, order_id, location, ship_from))  # noqa: B023
         name = "" if ticket is None else client.send_pick_tickets([ticket], control_number=int(row["control_number"]))
         app.write(
-            lambda conn: threepl_repo.mark_pick_ticket_sent(conn, channel, order_id, name, app.clock.now())  # noqa: B023
+            lambda uow: threepl_repo.mark_pick_ticket_sent(uow.conn, channel, order_id, name, app.clock.now())  # noqa: B023
         )
         if name:
             written.append(name)
@@ -278,7 +280,8 @@ def announce_transfers(
     SSCC's serial is the notice's control number, so a rewrite after a crash carries the same carton number
     as the label already printed from it. Answers the files written."""
 
-    def claim(conn: Connection) -> None:
+    def claim(uow: UnitOfWork) -> None:
+        conn = uow.conn
         number = threepl_repo.next_notice_number(conn, channel)
         for n, transfer_id in enumerate(threepl_repo.unannounced_transfers_to(conn, channel, location)):
             sscc = make_sscc(company_prefix, number + n)
@@ -291,7 +294,7 @@ def announce_transfers(
         notice = app.read(lambda conn: ship_notice_for(conn, transfer_id, sscc, ship_from))  # noqa: B023
         name = "" if notice is None else client.send_ship_notices([notice], control_number=int(row["control_number"]))
         app.write(
-            lambda conn: threepl_repo.mark_ship_notice_sent(conn, channel, transfer_id, name, app.clock.now())  # noqa: B023
+            lambda uow: threepl_repo.mark_ship_notice_sent(uow.conn, channel, transfer_id, name, app.clock.now())  # noqa: B023
         )
         if name:
             written.append(name)

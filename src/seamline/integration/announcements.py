@@ -1,0 +1,73 @@
+"""Business facts to the outbox: what the handler table (``seamline.service.handlers``) hands the integration
+layer to announce, written in the same transaction as the facts themselves (no event without its state, no
+state without its event). Installed by ``integration.install`` as ``Dependencies.announcements``.
+
+- ``styles_changed``: ``StyleChanged`` per style saved, so a storefront (Shopify) publishes the master again.
+- ``orders_shipped``: ``OrderShipped`` per order whose units shipped, with its channel, external id and
+  tracking, on the order's own trace, so the channel it came from creates its fulfilment.
+- ``documents_posted``: ``FinanceDocumentPosted`` per finance document; the accounting connectors (Xero,
+  QuickBooks Online) subscribe to it.
+- ``till_catalog_changed``: ``StoreCatalogChanged`` per new till catalog version; a POS connector pushes the
+  changed styles and prices to its platform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from seamline.catalog.events import TillCatalogChanged
+from seamline.integration.catalog_events import style_coalesce_key
+from seamline.integration.events import (
+    FINANCE_DOCUMENT_POSTED,
+    ORDER_SHIPPED,
+    STORE_CATALOG_CHANGED,
+    STYLE_CHANGED,
+    NewEvent,
+)
+from seamline.integration.outbox import Outbox
+from seamline.service.unit_of_work import UnitOfWork
+from seamline.store import catalog_repo, orders_repo
+
+
+class OutboxAnnouncements:
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+
+    def styles_changed(self, uow: UnitOfWork, styles: Sequence[str]) -> None:
+        events = []
+        found = catalog_repo.style_states(uow.conn, styles)  # one read for an import's thousands of styles
+        for code in styles:
+            if code not in found:
+                continue
+            version, status = found[code]
+            payload = {"style": code, "version": version, "status": status}
+            events.append(NewEvent(STYLE_CHANGED, payload, None, style_coalesce_key(code)))
+        self.outbox.emit(uow, events)
+
+    def orders_shipped(self, uow: UnitOfWork, order_ids: Sequence[str]) -> None:
+        events = []
+        for order_id in order_ids:
+            order = orders_repo.get_order(uow.conn, order_id)
+            if order is None:
+                continue
+            payload = {
+                "order_id": order_id,
+                "channel": order["channel"],
+                "external_id": order["external_id"],
+                "tracking": order["tracking"],
+                "status": order["status"],
+            }
+            # The order's own trace: its shipment notice is part of its story, and the order page finds
+            # the channel's fulfilment delivery by it (the request that shipped may carry none).
+            events.append(NewEvent(ORDER_SHIPPED, payload, order["channel"], trace_id=order["trace_id"]))
+        self.outbox.emit(uow, events)
+
+    def documents_posted(self, uow: UnitOfWork, documents: Sequence[dict[str, Any]]) -> None:
+        self.outbox.emit(uow, [NewEvent(FINANCE_DOCUMENT_POSTED, {"document": doc}) for doc in documents])
+
+    def till_catalog_changed(self, uow: UnitOfWork, changes: Sequence[TillCatalogChanged]) -> None:
+        self.outbox.emit(uow, [NewEvent(STORE_CATALOG_CHANGED, change.as_payload()) for change in changes])
+
+
+__all__ = ["OutboxAnnouncements"]

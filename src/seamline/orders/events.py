@@ -1,0 +1,31 @@
+"""The order queue's domain events: the business facts finance posts and channels are told about."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from seamline.domain.events import DomainEvent
+
+
+@dataclass(frozen=True)
+class SaleRecorded(DomainEvent):
+    """A till sale was recorded (the goods left the store with the customer)."""
+
+    order_id: str
+
+
+@dataclass(frozen=True)
+class OrderShipped(DomainEvent):
+    """Units of this order shipped."""
+
+    order_id: str
+
+
+@dataclass(frozen=True)
+class ReturnBooked(DomainEvent):
+    """Goods came back against an order (a return, or the return half of an exchange)."""
+
+    return_id: str
+
+
+__all__ = ["OrderShipped", "ReturnBooked", "SaleRecorded"]
