@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 
 from seamline.service import Seamline
 from seamline.service.unit_of_work import UnitOfWork
-from seamline.store import ledger_repo, locations_repo
+from seamline.store import locations_repo
 from seamline.store.tables import channels, idempotency_records
 from tests.conftest import receive, seed_world
 from tests.integration.helpers import assert_problem, atp
