@@ -160,7 +160,7 @@ def run_transport(
             try:
                 with tracing.traced(trace):
                     service.write(
-                        lambda conn, m=move, t=trace: service.record_movement(conn, m, trace_id=t), batch=True
+                        lambda uow, m=move, t=trace: service.record_movement(uow, m, trace_id=t), batch=True
                     )
             except Exception as exc:  # noqa: BLE001 - reported, not fatal
                 errors.append(repr(exc))

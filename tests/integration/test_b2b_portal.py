@@ -181,7 +181,7 @@ def race(app: Seamline, attempts: list[tuple[str, str, int, bool]]) -> tuple[Cou
         start.wait()
         req = PortalOrder(po, [PortalLine(SKU, qty)], prebook=prebook)
         try:
-            status, _ = app.write(lambda conn: portal.place_order(conn, account, req))
+            status, _ = app.write(lambda uow: portal.place_order(uow, account, req))
         except Shortage:
             with lock:
                 outcomes["short"] += 1

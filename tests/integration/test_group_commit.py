@@ -243,12 +243,12 @@ def test_a_net_reservation_a_row_cannot_take_aborts_the_whole_batch(app: Seamlin
     receive(client, HOT, 5)
     receive(client, other, 5)
     with pytest.raises(RuntimeError, match="changed under a locked batch"):
-        app.write(lambda conn: ledger_repo.add_reserved(conn, {(HOT, "WH"): 2, (other, "WH"): 6}))
+        app.write(lambda uow: ledger_repo.add_reserved(uow, {(HOT, "WH"): 2, (other, "WH"): 6}))
     assert {row["sku"]: row["reserved"] for row in app.stock(location="WH") if row["sku"] in (HOT, other)} == {
         HOT: 0,
         other: 0,
     }
-    app.write(lambda conn: ledger_repo.add_reserved(conn, {(HOT, "WH"): 2, (other, "WH"): 5}))
+    app.write(lambda uow: ledger_repo.add_reserved(uow, {(HOT, "WH"): 2, (other, "WH"): 5}))
     assert {row["sku"]: row["reserved"] for row in app.stock(location="WH") if row["sku"] in (HOT, other)} == {
         HOT: 2,
         other: 5,

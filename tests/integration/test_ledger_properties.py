@@ -65,11 +65,11 @@ Shorts = list[tuple[str, int, int]]  # (sku, requested, available)
 def seed(app: Seamline) -> None:
     """Locations, the overshirt (with its prepack) and the two channels, through the service layer."""
     for code, kind in (("WH", "warehouse"), ("STORE-1", "store"), ("STORE-2", "store")):
-        app.write(lambda conn, c=code, k=kind: app.put_location(conn, c, c, k))
-    app.write(lambda conn: app.put_style(conn, StyleDraft(code="OVS-001", **OVERSHIRT)))
+        app.write(lambda uow, c=code, k=kind: app.put_location(uow, c, c, k))
+    app.write(lambda uow: app.put_style(uow, StyleDraft(code="OVS-001", **OVERSHIRT)))
     for code, (sources, split) in CHANNELS.items():
         body = {"kind": "web", "sources": list(sources), "allow_split": split}
-        app.write(lambda conn, c=code, b=body: app.put_channel(conn, c, b))
+        app.write(lambda uow, c=code, b=body: app.put_channel(uow, c, b))
 
 
 # ---------------------------------------------------------------------- the model
@@ -229,7 +229,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def move(self, request: MovementRequest) -> bool:
         """Post a movement; answers whether it was recorded (False on a shortage, which must write nothing)."""
         try:
-            self.app.write(lambda conn: self.app.record_movement(conn, request))
+            self.app.write(lambda uow: self.app.record_movement(uow, request))
         except Shortage:
             return False
         return True
@@ -304,7 +304,7 @@ class LedgerMachine(RuleBasedStateMachine):
         hold_id = data.draw(st.sampled_from(self.hold_ids))
         hold = self.model.holds[hold_id]
         try:
-            answer = self.app.write(lambda conn: self.app.release_hold(conn, hold_id))
+            answer = self.app.write(lambda uow: self.app.release_hold(uow, hold_id))
         except Conflict as exc:
             code = exc.code
             assert code == "hold-expired", code

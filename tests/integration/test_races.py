@@ -289,7 +289,7 @@ def test_releases_race_the_sweeper_and_each_other_units_come_back_once(
         barrier.wait()
         for hold_id in mine:
             try:
-                status = app.write(lambda conn, h=hold_id: app.release_hold(conn, h))["status"]
+                status = app.write(lambda uow, h=hold_id: app.release_hold(uow, h))["status"]
             except Conflict as exc:
                 status = f"409 {exc.code}"
             with answers_lock:
@@ -359,7 +359,7 @@ def release_at_once(app: Seamline, hold_id: str, threads: int) -> list[str]:
     def release(_i: int, barrier: threading.Barrier) -> Tally:
         barrier.wait()
         try:
-            status = app.write(lambda conn: app.release_hold(conn, hold_id))["status"]
+            status = app.write(lambda uow: app.release_hold(uow, hold_id))["status"]
         except Conflict as exc:
             status = f"409 {exc.code}"
         answers.append(status)

@@ -257,7 +257,7 @@ def test_the_same_batch_uploaded_by_two_racing_requests_sells_once(client: TestC
     def post() -> None:
         start.wait()
         try:
-            answers.append(app.write(lambda conn: desk.record_offline_batch(conn, upload)))
+            answers.append(app.write(lambda uow: desk.record_offline_batch(uow, upload)))
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             failures.append(exc)
 

@@ -193,7 +193,7 @@ class FinanceDesk:
         conn = uow.conn
         config = self.config(conn)
         out: list[Document] = []
-        for kind, key in dict.fromkeys(events):  # each once, in the order noted
+        for kind, key in dict.fromkeys(events):  # each once, in the order raised
             if kind == "sale":
                 out += self.post_sale(uow, key, config)
             elif kind == "shipment":

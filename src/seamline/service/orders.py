@@ -318,8 +318,8 @@ class OrderDesk:
     def _total(lines: Sequence[ParsedLine]) -> Decimal:
         return sum((line.qty * line.unit_price for line in lines), Decimal(0))
 
-    def _sellable_location(self, conn: Connection, code: str, field_name: str = "location") -> str:
-        kinds = ledger_repo.location_kinds(conn)
+    def _sellable_location(self, uow: UnitOfWork, code: str, field_name: str = "location") -> str:
+        kinds = uow.location_kinds()
         if code not in kinds:
             raise InvalidInput(
                 f"unknown location {code}", [FieldError(field_name, f"location {code!r} does not exist")]
@@ -717,7 +717,7 @@ class OrderDesk:
         a repeated external id answers the first order only when it is the caller's to read: another store's
         sale on a shared till channel is 409 ``external-id-taken``, without the order."""
         conn = uow.conn
-        location, currency, lines, tenders, contact, occurred_at = self._checked_sale(conn, req, caller)
+        location, currency, lines, tenders, contact, occurred_at = self._checked_sale(uow, req, caller)
         status, order_id = self._create_sale(
             uow,
             location=location,
@@ -745,13 +745,14 @@ class OrderDesk:
             )
         return status, view
 
-    def check_sale(self, conn: Connection, req: SaleRequest, caller: Principal | None = None) -> None:
+    def check_sale(self, uow: UnitOfWork, req: SaleRequest, caller: Principal | None = None) -> None:
         """Validate a sale without writing anything (an offline till's batch is checked whole first)."""
-        self._checked_sale(conn, req, caller)
+        self._checked_sale(uow, req, caller)
 
     def _checked_sale(
-        self, conn: Connection, req: SaleRequest, caller: Principal | None = None
+        self, uow: UnitOfWork, req: SaleRequest, caller: Principal | None = None
     ) -> tuple[str, str, list[ParsedLine], list[tuple[str, Decimal]], Contact | None, datetime | None]:
+        conn = uow.conn
         facts = channels_repo.kind_and_sources(conn, req.channel) if req.channel is not None else None
         if caller is not None:
             kind, sources = facts or (None, [])
@@ -762,7 +763,7 @@ class OrderDesk:
                     "store's till channels (pos:<store>, or a pos channel sourcing the store)",
                     code="insufficient-scope",
                 )
-        location = self._sellable_location(conn, req.location)
+        location = self._sellable_location(uow, req.location)
         if req.channel is not None and facts is None:
             raise Seamline.unknown_channel(req.channel)
         currency = parse_currency(req.currency)
@@ -878,7 +879,7 @@ class OrderDesk:
         order = orders_repo.get_order(conn, req.order_id, for_update=True)
         if order is None:
             raise unknown_order(req.order_id, in_body=True)
-        location = self._sellable_location(conn, req.location)
+        location = self._sellable_location(uow, req.location)
         planned = plan_return(order["lines"], req.lines)
         return_id = "ret_" + uuid.uuid4().hex
         self._book_return(uow, order, return_id, location, planned, trace_id)
@@ -994,7 +995,7 @@ class OrderDesk:
         order = orders_repo.get_order(conn, req.order_id, for_update=True)
         if order is None:
             raise unknown_order(req.order_id, in_body=True)
-        location = self._sellable_location(conn, req.location)
+        location = self._sellable_location(uow, req.location)
         fulfil = req.fulfil or ("here" if order["kind"] == OrderKind.POS.value else "ship")
         planned = plan_return(order["lines"], req.return_lines)
         currency = order["currency"]

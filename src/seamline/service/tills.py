@@ -115,7 +115,7 @@ class TillDesk:
         problems: list[tuple[FieldError, str]] = []
         for index, request in requests.items():  # the whole batch is checked before anything is written
             try:
-                desk.check_sale(conn, request, caller)
+                desk.check_sale(uow, request, caller)
             except InvalidInput as exc:
                 problems += _prefixed(exc, f"sales[{index}]")
         if problems:
