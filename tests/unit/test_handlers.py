@@ -3,7 +3,9 @@ business fact, in which order, and what does not run (a rolled-back request, a m
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -191,3 +193,15 @@ def test_a_finance_posting_that_fails_leaves_the_sale_and_drops_what_it_posted()
     assert conn.savepoints == ["rolled back"]
     assert uow.events == [], "no DocumentPosted for a document that was rolled back"
     assert REGISTRY.get_sample_value("seamline_finance_posting_failures_total") == before + 1
+
+
+def test_the_design_document_lists_every_event_and_its_handlers_in_the_tables_order() -> None:
+    design = (Path(__file__).resolve().parents[2] / "docs" / "design.md").read_text()
+    rows = [line for line in design.splitlines() if line.strip().startswith("| `") and "` | `" in line]
+    documented = {}
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip().strip("|").split("|")]
+        documented[cells[0].strip("`")] = re.findall(r"`(\w+)`", cells[1])
+    table = [(event_type.__name__, [h.__name__ for h in handlers]) for event_type, handlers in EVENT_HANDLERS.items()]
+    listed = [(name, [h for h in documented.get(name, []) if not h[0].isupper()]) for name, _ in table]
+    assert listed == table, "docs/design.md, 'The write path', lists the handler table as built"
