@@ -69,6 +69,10 @@ def link_channel(
     products: dict[str, set[str]] = defaultdict(set)  # style -> Shopify product ids its variants matched
     done = 0
     after: str | None = None
+
+    def save_links(uow: UnitOfWork, links: list[dict[str, str]]) -> None:
+        shopify_repo.link_variants(uow.conn, channel, links, app.clock.now())
+
     while True:
         page = app.read(partial(shopify_repo.linkable_skus, after=after, limit=PAGE))
         if not page:
@@ -107,7 +111,7 @@ def link_channel(
             if progress:
                 progress(sku, done, total)
         if links:
-            app.write(partial(shopify_repo.link_variants, channel=channel, links=links, now=app.clock.now()))
+            app.write(partial(save_links, links=links))
 
     def save_products(uow: UnitOfWork) -> int:
         conn = uow.conn
@@ -130,7 +134,8 @@ def link_channel(
         if name.strip().lower() in by_name
     }
     if shop_locations:
-        app.write(partial(shopify_repo.link_locations, channel=channel, links=shop_locations, now=app.clock.now()))
+        now = app.clock.now()
+        app.write(lambda uow: shopify_repo.link_locations(uow.conn, channel=channel, links=shop_locations, now=now))
     report.locations = len(shop_locations)
     report.calls = client.calls - calls_before
     if report.linked:
