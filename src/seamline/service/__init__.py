@@ -4,5 +4,6 @@ from seamline.service.app import Seamline
 from seamline.service.bootstrap import bootstrap
 from seamline.service.principal import Principal
 from seamline.service.settings import Settings
+from seamline.service.unit_of_work import UnitOfWork
 
-__all__ = ["Principal", "Seamline", "Settings", "bootstrap"]
+__all__ = ["Principal", "Seamline", "Settings", "UnitOfWork", "bootstrap"]
