@@ -159,9 +159,7 @@ def run_transport(
             move = MovementRequest(kind="employee_purchase", sku=sku, qty=1, from_location=store)
             try:
                 with tracing.traced(trace):
-                    service.write(
-                        lambda uow, m=move, t=trace: service.record_movement(uow, m, trace_id=t), batch=True
-                    )
+                    service.write(lambda uow, m=move, t=trace: service.record_movement(uow, m, trace_id=t), batch=True)
             except Exception as exc:  # noqa: BLE001 - reported, not fatal
                 errors.append(repr(exc))
                 continue

@@ -158,7 +158,7 @@ class WaitsForItsOrder:
         body: dict[str, Any] = message.json()
         return body
 
-    def apply(self, conn: Connection, command: dict[str, Any]) -> None:
+    def apply(self, _uow: UnitOfWork, command: dict[str, Any]) -> None:
         if command["kind"] == "order":
             self.orders.add(command["order"])
         elif command["order"] not in self.orders:
