@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 
 from seamline.channels.canonical import InventoryLevelReport
 from seamline.channels.shopify.handlers import InventoryLevelHandler, ShopifyChannel, current_availability
 from seamline.domain.clock import FixedClock
 from seamline.integration import AVAILABILITY_CHANGED, Integration
-from seamline.service import Seamline
+from seamline.service import Seamline, UnitOfWork
 from seamline.store import shopify_repo
 from seamline.store.tables import outbox_events
 from tests.conftest import receive, seed_world
@@ -106,7 +106,7 @@ class Repushes:
     def __init__(self) -> None:
         self.seen: list[tuple[str, int | None]] = []
 
-    def __call__(self, conn: Connection, seen: Any) -> None:
+    def __call__(self, _uow: UnitOfWork, seen: Any) -> None:
         self.seen.extend(seen)
 
 
@@ -120,7 +120,7 @@ def shopify_channel(app: Seamline, repush: Repushes) -> ShopifyChannel:
         accept_test_orders=False,
         subscriber="shopify:web",
         repush=repush,
-        republish=lambda conn, styles: None,
+        republish=lambda uow, styles: None,
     )
 
 
@@ -130,8 +130,8 @@ def test_shopify_showing_a_prepacks_whole_packs_is_not_drift_and_another_number_
     """A pack linked to a Shopify inventory item: Shopify showing the 2 packs the components make is our
     number (the drift check once counted a pack's own, empty, balance: 0, and called that drift)."""
     app.write(
-        lambda conn: shopify_repo.link_variants(
-            conn,
+        lambda uow: shopify_repo.link_variants(
+            uow.conn,
             "web",
             [{"sku": PACK, "product_id": "p1", "variant_id": "v1", "inventory_item_id": ITEM, "linked_by": "sku"}],
             clock.now(),
@@ -141,7 +141,7 @@ def test_shopify_showing_a_prepacks_whole_packs_is_not_drift_and_another_number_
     handler = InventoryLevelHandler(shopify_channel(app, repush))
     for theirs in (2, 7):
         report = InventoryLevelReport(inventory_item_id=ITEM, location_id="l1", available=theirs, updated_at=None)
-        app.write(lambda conn, report=report: handler.apply(conn, report))
+        app.write(lambda uow, report=report: handler.apply(uow, report))
     drift = app.read(lambda conn: shopify_repo.drift(conn, "web", kind="inventory"))
     assert [(d["sku"], d["ours"], d["theirs"]) for d in drift] == [(PACK, "2", "7")]
     assert repush.seen == [(PACK, 7)]
