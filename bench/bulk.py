@@ -249,10 +249,10 @@ def _receipt_case(kind: str, workdir: Path, variants: int) -> dict[str, Any]:
     url = _fresh_database(kind, workdir, f"receipt{variants}")
     app, integration = _app(url)
     for code in LOCATIONS:
-        app.write(lambda conn, c=code: app.put_location(conn, c, c, "warehouse"))
+        app.write(lambda uow, c=code: app.put_location(uow, c, c, "warehouse"))
     for channel, sources in CHANNELS.items():
         body = {"kind": "web", "sources": sources, "safety_stock": 1, "pause_below": 0}
-        app.write(lambda conn, c=channel, b=body: app.put_channel(conn, c, b))
+        app.write(lambda uow, c=channel, b=body: app.put_channel(uow, c, b))
     assert not import_catalog(app, path).errors
     integration.availability.flush()
     lines = [(r["sku"], 1 + n % 7) for n, r in enumerate(catalog_rows(variants))]
@@ -261,7 +261,7 @@ def _receipt_case(kind: str, workdir: Path, variants: int) -> dict[str, Any]:
     def ours() -> dict[str, Any]:
         app, integration = _app(url)
         seconds, _ = _timed(
-            lambda: app.write(lambda conn: app.receive_stock(conn, LOCATIONS[0], lines, document="RCPT-1"))
+            lambda: app.write(lambda uow: app.receive_stock(uow, LOCATIONS[0], lines, document="RCPT-1"))
         )
         publish, published = _timed(integration.availability.flush)
         export, exported = _timed(lambda: sum(len(page) for page in app.availability_pages("web")))
@@ -283,9 +283,9 @@ def _receipt_case(kind: str, workdir: Path, variants: int) -> dict[str, Any]:
 
     def naive() -> None:
         app.write(
-            lambda conn: [
+            lambda uow: [
                 app.record_movement(
-                    conn, MovementRequest("receipt", sku, qty, to_location=LOCATIONS[1], document="RCPT-N")
+                    uow, MovementRequest("receipt", sku, qty, to_location=LOCATIONS[1], document="RCPT-N")
                 )
                 for sku, qty in lines[:anchor_rows]
             ]

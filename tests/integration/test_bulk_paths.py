@@ -248,18 +248,18 @@ def test_a_bulk_receipt_writes_what_one_record_movement_per_line_writes(
     states, outcomes = [], []
     for bulk in (False, True):
         app = fresh_app()
-        app.write(lambda conn, a=app: a.put_location(conn, "WH", "Warehouse", "warehouse"))
+        app.write(lambda uow, a=app: a.put_location(uow, "WH", "Warehouse", "warehouse"))
         assert import_catalog(app, path).errors == []
         refused = []
         for n, lines in enumerate(receipts):
             document = f"RCPT-{n}"
             try:
                 if bulk:
-                    app.write(lambda conn, a=app, ls=lines, d=document: a.receive_stock(conn, where, ls, document=d))
+                    app.write(lambda uow, a=app, ls=lines, d=document: a.receive_stock(uow, where, ls, document=d))
                 else:
                     app.write(
-                        lambda conn, a=app, ls=lines, d=document: [
-                            a.record_movement(conn, MovementRequest("receipt", sku, qty, to_location=where, document=d))
+                        lambda uow, a=app, ls=lines, d=document: [
+                            a.record_movement(uow, MovementRequest("receipt", sku, qty, to_location=where, document=d))
                             for sku, qty in ls
                         ]
                     )
