@@ -96,6 +96,32 @@ def test_shipping_a_shopify_order_here_creates_its_fulfilment_with_tracking_and_
     assert len(world.sandbox.shop.orders[placed.id].fulfillment_ids) == 1
 
 
+def test_a_partial_shipment_here_fulfils_only_its_lines_in_shopify_with_its_carrier(
+    client: TestClient, app: Seamline, clock: FixedClock
+) -> None:
+    world = ShopWorld(client, app, clock)
+    world.publish()
+    other = "OVS-001-OLV-L"
+    receive(client, SKU, 3)
+    receive(client, other, 3)
+    placed = world.sandbox.place_order([(SKU, 2), (other, 1)])
+    world.send_shop_events()
+    world.process()
+    [order] = client.get("/v1/orders", params={"channel": CHANNEL}).json()["items"]
+    pick = {"lines": [{"sku": SKU, "qty": 2}]}
+    assert client.post(f"/v1/orders/{order['id']}/pick", json=pick).status_code == 200
+    assert client.post(f"/v1/orders/{order['id']}/pack").status_code == 200
+    shipped = client.post(f"/v1/orders/{order['id']}/ship", json={"tracking": "JD1", "carrier": "DHL"})
+    assert shipped.status_code == 200, shipped.text
+    world.integration.dispatcher.drain()
+    shop_order = world.sandbox.shop.orders[placed.id]
+    [fulfillment_id] = shop_order.fulfillment_ids
+    fulfillment = world.sandbox.shop.fulfillments[fulfillment_id]
+    skus = {line.id: line.sku for line in shop_order.line_items}
+    assert [(skus[item], qty) for item, qty in fulfillment.lines] == [(SKU, 2)], "only what left here"
+    assert [(t.company, t.number) for t in fulfillment.tracking] == [("DHL", "JD1")]
+
+
 def existing_product(world: ShopWorld) -> None:
     """The shop had the overshirt before Seamline: one variant without a SKU, only its barcode."""
     style = Style(

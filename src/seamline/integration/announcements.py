@@ -27,7 +27,7 @@ from seamline.integration.events import (
 )
 from seamline.integration.outbox import Outbox
 from seamline.service.unit_of_work import UnitOfWork
-from seamline.store import catalog_repo, orders_repo
+from seamline.store import catalog_repo, channel_orders_repo, orders_repo
 
 
 class OutboxAnnouncements:
@@ -51,13 +51,22 @@ class OutboxAnnouncements:
             order = orders_repo.get_order(uow.conn, order_id)
             if order is None:
                 continue
-            payload = {
+            payload: dict[str, Any] = {
                 "order_id": order_id,
                 "channel": order["channel"],
                 "external_id": order["external_id"],
                 "tracking": order["tracking"],
                 "status": order["status"],
             }
+            parcels = channel_orders_repo.shipments(uow.conn, order_id)
+            if parcels:
+                # The shipment just recorded: its lines, carrier and tracking, so the channel fulfils only what
+                # left (a partial shipment included), not everything still open on its side.
+                last = parcels[-1]
+                payload["shipment_no"] = last["shipment_no"]
+                payload["lines"] = [{"sku": line["sku"], "qty": line["qty"]} for line in last["lines"]]
+                payload["carrier"] = last["carrier"]
+                payload["tracking"] = last["tracking"] or order["tracking"]
             # The order's own trace: its shipment notice is part of its story, and the order page finds
             # the channel's fulfilment delivery by it (the request that shipped may carry none).
             events.append(NewEvent(ORDER_SHIPPED, payload, order["channel"], trace_id=order["trace_id"]))
