@@ -1,6 +1,7 @@
 """Issue #16, end to end: 3 `seamline serve` and 2 `seamline worker --transport nats` processes on one
 PostgreSQL database and the NATS server, a mixed load of holds, orders and till sales through every API
-process, a worker (the relay's lease holder when it is a worker) and an API process killed mid-load. Then:
+process, a worker (the relay's lease holder when it is a worker), an API process and the broker (a NATS server
+of the test's own, started again on the same port and store) killed mid-load. Then:
 0 units oversold, 0 deadlocks, the hold sweep claimed once per period, every event relayed, a rate-limited
 webhook never above its shared limit at the receiver, and a channel configured through one process gets a
 delivery for every number written through another right after its PUT answered.
@@ -13,6 +14,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -30,7 +32,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 import httpx
-import nats
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
@@ -45,7 +46,7 @@ HOT = SKUS[:2]
 STORES = ["STORE-1", "STORE-2"]
 RATE, BURST = 2.0, 2.0  # the webhook's limit; its bucket holds max(1, rate) tokens
 SWEEP_SECONDS = 5.0  # the hold sweeper's period (Settings.sweep_interval_seconds)
-LOAD_SECONDS = 12.0
+LOAD_SECONDS = 16.0
 DEADLOCKS = "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
 
 
@@ -79,6 +80,46 @@ def services() -> Iterator[tuple[str, str]]:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+class Broker:
+    """A NATS JetStream server of this test's own (the shared one at SEAMLINE_TEST_NATS_URL serves other
+    tests), so it can be killed mid-load and started again on the same port and store."""
+
+    def __init__(self, store: Path) -> None:
+        binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
+        if not Path(binary).exists():
+            _service_missing("the nats-server binary (to start and kill a broker of this test's own)")
+        self.binary = binary
+        self.store = store
+        self.port = free_port()
+        self.url = f"nats://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                assert time.monotonic() < deadline, "the test's NATS server did not come up"
+                time.sleep(0.1)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
 
 
 def free_port() -> int:
@@ -293,7 +334,10 @@ def pid_of(owner: str | None) -> int | None:
 def test_three_api_processes_and_two_workers_survive_kills_with_nothing_oversold_lost_or_doubled(
     services: tuple[str, str], tmp_path: Path
 ) -> None:
-    url, nats_url = services
+    url, _shared_nats = services
+    broker = Broker(tmp_path / "nats")
+    broker.start()
+    nats_url = broker.url
     run = uuid.uuid4().hex[:8]
     receiver = Receiver()
     server = receiver.serve()
@@ -371,6 +415,13 @@ def test_three_api_processes_and_two_workers_survive_kills_with_nothing_oversold
             alive.remove(cluster.bases[2])
             cluster.api[2].send_signal(signal.SIGKILL)
             killed.update(api=cluster.api[2].pid, api_at=time.monotonic())
+            time.sleep(2.0)
+            # The broker dies mid-load and comes back on the same port and store 3 s later.
+            broker.kill()
+            killed.update(broker_at=time.monotonic())
+            time.sleep(3.0)
+            broker.start()
+            killed.update(broker_back_at=time.monotonic())
 
         chaos = threading.Thread(target=disrupt, daemon=True)
         load_started = time.monotonic()
@@ -378,7 +429,7 @@ def test_three_api_processes_and_two_workers_survive_kills_with_nothing_oversold
         outcomes = asyncio.run(drive(alive, LOAD_SECONDS))
         phases["loaded"] = round(time.monotonic() - began, 1)
         chaos.join(timeout=30)
-        assert killed.get("api"), f"the kills did not happen: {killed}\n{cluster.tail()}"
+        assert killed.get("broker_back_at"), f"the kills did not happen: {killed}\n{cluster.tail()}"
 
         # Everything written is relayed to the broker by whichever process holds the lease now.
         deadline = time.monotonic() + 30
@@ -425,7 +476,7 @@ def test_three_api_processes_and_two_workers_survive_kills_with_nothing_oversold
                 process.kill()
         server.shutdown()
         engine.dispose()
-        asyncio.run(drop_stream(nats_url, f"SEAMLINE_PROCS_{run}"))
+        broker.stop()
 
     summary = {
         "outcomes": dict(outcomes),
@@ -473,13 +524,3 @@ def test_three_api_processes_and_two_workers_survive_kills_with_nothing_oversold
     assert pushes["sale"] == 201, pushes
     assert sold, mkl2_events
     assert [e.id for e in mkl2_events if e.deliveries == 0] == [], "a number of mkl2 without its push"
-
-
-async def drop_stream(url: str, stream: str) -> None:
-    nc = await nats.connect(url)
-    try:
-        await nc.jetstream().delete_stream(stream)
-    except Exception:  # noqa: BLE001 - never made, or already gone
-        pass
-    finally:
-        await nc.close()
