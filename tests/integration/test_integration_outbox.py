@@ -3,6 +3,7 @@ PostgreSQL. The dispatcher runs against the real database; time is the fixed tes
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 import time
@@ -30,11 +31,12 @@ from seamline.integration import (
     Subscriber,
     installed,
 )
+from seamline.integration import install as install_integration
 from seamline.integration.idempotency import AvailabilityMirror
 from seamline.integration.retention import purge
-from seamline.service import Seamline
+from seamline.service import Seamline, Settings, bootstrap
 from seamline.store.tables import deliveries, outbox_events
-from tests.conftest import receive, seed_world
+from tests.conftest import ADMIN_TOKEN, OVERSHIRT, receive, seed_world
 
 SKU = "OVS-001-OLV-M"  # in no prepack: one event per change
 
@@ -541,3 +543,52 @@ def test_the_coalescing_interval_is_configured_in_milliseconds() -> None:
     assert interval({}) == 0.02
     assert interval({"SEAMLINE_AVAILABILITY_COALESCE_MS": "0"}) == 0
     assert interval({"SEAMLINE_AVAILABILITY_COALESCE_MS": "50"}) == 0.05
+
+
+def test_a_subscribers_max_concurrency_holds_across_processes(
+    app: Seamline, integration: Integration, world: TestClient, database_url: str, clock: FixedClock
+) -> None:
+    """Two dispatchers on one database (two processes' worth) and a slow subscriber allowed one batch at a
+    time: raced in real threads, never two batches in flight at once, and every delivery made once."""
+    other = bootstrap(Settings(database_url=database_url, admin_token=ADMIN_TOKEN), clock=clock, migrate=False)
+    other_integration = install_integration(other, dataclasses.replace(SETTINGS, batch_size=2))
+    in_flight, most, delivered = [0], [0], []
+    lock = threading.Lock()
+
+    def slow(delivery: Delivery) -> None:
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        time.sleep(0.05)
+        with lock:
+            in_flight[0] -= 1
+            delivered.append(delivery.event_id)
+
+    for each in (integration, other_integration):
+        each.add_subscriber(Subscriber("one-at-a-time", frozenset({AVAILABILITY_CHANGED}), slow, coalesce=False))
+    integration.dispatcher.settings = dataclasses.replace(integration.dispatcher.settings, batch_size=2)
+    try:
+        for sku in [v["sku"] for v in OVERSHIRT["variants"]]:
+            receive(world, sku, 1)
+        integration.availability.flush()
+        expected = len(delivery_rows(app, "one-at-a-time"))
+        assert expected >= 8
+
+        def drain(dispatcher: Any) -> None:
+            for _ in range(200):
+                dispatcher.run_once("one-at-a-time")
+                if len(delivered) >= expected:
+                    return
+
+        racers = [
+            threading.Thread(target=drain, args=(d,)) for d in (integration.dispatcher, other_integration.dispatcher)
+        ]
+        for racer in racers:
+            racer.start()
+        for racer in racers:
+            racer.join(timeout=60)
+        assert sorted(delivered) == sorted({r["event_id"] for r in delivery_rows(app, "one-at-a-time")})
+        assert most[0] == 1, f"{most[0]} batches of a max_concurrency=1 subscriber were in flight at once"
+    finally:
+        other_integration.uninstall()
+        other.engine.dispose()

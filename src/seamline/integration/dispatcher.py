@@ -151,7 +151,14 @@ class Dispatcher:
 
         def claim(conn: Connection) -> list[Delivery]:
             rows = outbox_repo.claim_due(
-                conn, sub.name, now=now, limit=want, lease_until=lease, worker=self.worker_id, fresh_before=fresh_before
+                conn,
+                sub.name,
+                now=now,
+                limit=want,
+                lease_until=lease,
+                worker=self.worker_id,
+                fresh_before=fresh_before,
+                max_concurrency=sub.max_concurrency,
             )
             return [self._delivery(conn, sub, row) for row in rows]
 
@@ -199,7 +206,13 @@ class Dispatcher:
             claimed: list[Delivery] = []
             for event_id in wanted:
                 state, row = outbox_repo.claim_event(
-                    conn, sub.name, event_id, now=now, lease_until=lease, worker=self.worker_id
+                    conn,
+                    sub.name,
+                    event_id,
+                    now=now,
+                    lease_until=lease,
+                    worker=self.worker_id,
+                    max_concurrency=None if claimed else sub.max_concurrency,
                 )
                 if row is None:
                     refused[event_id] = state

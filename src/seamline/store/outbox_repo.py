@@ -361,6 +361,30 @@ def _take(conn: Connection, ids: Sequence[int], lease_until: datetime, worker: s
     return [dict(r) for r in rows]
 
 
+def batches_in_flight(conn: Connection, subscriber: str, now: datetime) -> int:
+    """Batches of ``subscriber`` leased and not finished, by every process: a batch is the deliveries one
+    dispatcher leased together (one holder, one lease)."""
+    c = deliveries.c
+    leased = (
+        select(c.locked_by, c.locked_until)
+        .where(c.subscriber == subscriber, c.status == "pending", c.locked_until > now)
+        .distinct()
+        .subquery()
+    )
+    return int(conn.execute(select(func.count()).select_from(leased)).scalar_one())
+
+
+def _at_capacity(conn: Connection, subscriber: str, now: datetime, max_concurrency: int | None) -> bool:
+    """Whether ``subscriber`` already has ``max_concurrency`` batches in flight across every process. The
+    claims of one subscriber are serialised (a transaction-scoped advisory lock on PostgreSQL; SQLite's
+    writer lock already does it), so two processes cannot both see room for the last slot."""
+    if max_concurrency is None:
+        return False
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"seamline.claim:{subscriber}"})
+    return batches_in_flight(conn, subscriber, now) >= max_concurrency
+
+
 def claim_due(
     conn: Connection,
     subscriber: str,
@@ -370,10 +394,14 @@ def claim_due(
     lease_until: datetime,
     worker: str,
     fresh_before: datetime | None = None,
+    max_concurrency: int | None = None,
 ) -> list[dict[str, Any]]:
     """Lease up to ``limit`` due deliveries of one subscriber, oldest first, skipping rows another dispatcher
-    holds. At most one delivery per coalesce key is in flight at a time. With ``fresh_before`` (NATS mode),
-    first attempts created after it are left to the broker's consumers."""
+    holds. At most one delivery per coalesce key is in flight at a time, and, with ``max_concurrency``, at most
+    that many batches of the subscriber in every process together. With ``fresh_before`` (NATS mode), first
+    attempts created after it are left to the broker's consumers."""
+    if _at_capacity(conn, subscriber, now, max_concurrency):
+        return []
     condition = and_(deliveries.c.subscriber == subscriber, _claimable(now))
     if fresh_before is not None:
         condition = and_(
@@ -394,7 +422,14 @@ def claim_due(
 
 
 def claim_event(
-    conn: Connection, subscriber: str, event_id: str, *, now: datetime, lease_until: datetime, worker: str
+    conn: Connection,
+    subscriber: str,
+    event_id: str,
+    *,
+    now: datetime,
+    lease_until: datetime,
+    worker: str,
+    max_concurrency: int | None = None,
 ) -> tuple[str, dict[str, Any] | None]:
     """Lease the delivery of one event to one subscriber (the NATS path). Answers ``claimed`` with the row,
     or why not: ``missing`` (not for this subscriber), ``done`` (delivered, superseded or dead), ``scheduled``
@@ -417,6 +452,8 @@ def claim_event(
         return "done", None
     if row["next_attempt_at"] > now:
         return "scheduled", None
+    if _at_capacity(conn, subscriber, now, max_concurrency):
+        return "busy", None
     ok = conn.execute(select(deliveries.c.id).where(deliveries.c.id == row["id"], _claimable(now))).first()
     if ok is None:
         return "busy", None

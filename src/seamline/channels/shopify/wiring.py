@@ -122,7 +122,16 @@ def build_client(context: WiringContext, config: ChannelConfig) -> ShopifyClient
     # The cost bucket is the shop's (per app and shop), whichever process calls: shared through the database,
     # at a standard plan's size until the shop's own answers correct its rate and level.
     shop = str(settings.get("shop_domain") or url).lower()
-    points = SharedTokenBucket(context.app.engine, f"shopify:{shop}:points", SHARED_RESTORE_RATE, SHARED_MAXIMUM)
+    # On the same clock as the client's own model of the bucket (the business clock: the system clock in
+    # production), so what Shopify reported and what the shared row restores agree.
+    clock = context.app.clock
+    points = SharedTokenBucket(
+        context.app.engine,
+        f"shopify:{shop}:points",
+        SHARED_RESTORE_RATE,
+        SHARED_MAXIMUM,
+        now=lambda: clock.now().timestamp(),
+    )
     return ShopifyClient(
         ShopifyConfig(url, token, max_throttle_wait_seconds=wait),
         transport=transport,
