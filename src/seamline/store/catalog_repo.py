@@ -136,12 +136,9 @@ def sku_owners(conn: Connection, codes: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def save_style(uow: Work, style: Style, now: datetime) -> None:
-    """Write a validated style. SKUs dropped from the definition are discontinued, never deleted:
-    movements reference them forever."""
-    conn = uow.conn
-    uow.raise_event(StyleSaved(style.code))
-    row: dict[str, Any] = {
+def _style_row(style: Style, now: datetime) -> dict[str, Any]:
+    """A style's ``styles`` row without its code: one shape for the single save and the chunked one."""
+    return {
         "name": style.name,
         "season": style.season,
         "category": style.category,
@@ -155,6 +152,14 @@ def save_style(uow: Work, style: Style, now: datetime) -> None:
         "version": style.version,
         "updated_at": now,
     }
+
+
+def save_style(uow: Work, style: Style, now: datetime) -> None:
+    """Write a validated style. SKUs dropped from the definition are discontinued, never deleted:
+    movements reference them forever."""
+    conn = uow.conn
+    uow.raise_event(StyleSaved(style.code))
+    row = _style_row(style, now)
     insert_on_conflict(conn, styles, ["code"], {"code": style.code, **row}, row)
     existing = {r.sku for r in conn.execute(select(skus.c.sku).where(skus.c.style_code == style.code))}
     keep: set[str] = set()
@@ -239,24 +244,7 @@ def save_styles(uow: Work, saved: Sequence[Style], now: datetime) -> None:
     codes = sorted(s.code for s in saved)
     conn.execute(
         _UPSERT_STYLES[dialect],
-        [
-            {
-                "code": style.code,
-                "name": style.name,
-                "season": style.season,
-                "category": style.category,
-                "size_scale": list(style.size_scale),
-                "fits": list(style.fits),
-                "colours": [{"code": c.code, "name": c.name} for c in style.colours],
-                "attributes": style.attributes,
-                "content": None if style.content.empty else style.content.as_json(),
-                "tax_class": style.tax_class,
-                "status": style.status,
-                "version": style.version,
-                "updated_at": now,
-            }
-            for style in sorted(saved, key=lambda s: s.code)
-        ],
+        [{"code": style.code, **_style_row(style, now)} for style in sorted(saved, key=lambda s: s.code)],
     )
     existing: set[str] = set()
     for chunk in _chunks(codes):
