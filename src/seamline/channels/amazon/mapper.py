@@ -278,6 +278,33 @@ def _money(value: Any) -> tuple[Decimal, str] | None:
         raise MappingError(f"{value.get('Amount')!r} is not an amount") from None
 
 
+def _order_verdict(
+    *,
+    fba: bool,
+    status: str | None,
+    skipped: Sequence[SkippedLine],
+    sku_field: str,
+    currency: str | None,
+    line_currency: str | None,
+    has_lines: bool,
+) -> tuple[OrderVerdict, str]:
+    """Whether an Amazon order takes stock here, for either Orders API version: ``status`` is the order's
+    status when it is one that takes no stock (None when it takes stock); ``sku_field`` names the SKU field
+    as that version spells it."""
+    if fba:
+        return OrderVerdict.IGNORE_NOTHING_TO_FULFIL, "fulfilled by Amazon (FBA) from Amazon's own stock"
+    if status is not None:
+        return OrderVerdict.IGNORE_NOTHING_TO_FULFIL, f"status {status} takes no stock"
+    unknown = sorted({str(s.sku) for s in skipped if s.reason is SkipReason.UNKNOWN_SKU})
+    if unknown:
+        return OrderVerdict.HOLD_UNKNOWN_SKU, f"unknown {sku_field}: {', '.join(unknown)}"
+    if currency and line_currency and line_currency != currency:
+        return OrderVerdict.HOLD_FOREIGN_CURRENCY, f"priced in {line_currency}, channel sells in {currency}"
+    if not has_lines:
+        return OrderVerdict.IGNORE_NOTHING_TO_FULFIL, "no line takes stock"
+    return OrderVerdict.ACCEPT, ""
+
+
 def map_order(
     order: Mapping[str, Any],
     items: Sequence[Mapping[str, Any]],
@@ -333,18 +360,15 @@ def map_order(
         total=None if total is None else total[0],
         source_name=str(order.get("SalesChannel") or "") or None,
     )
-    verdict, detail = OrderVerdict.ACCEPT, ""
-    if order.get("FulfillmentChannel") == "AFN":
-        verdict, detail = OrderVerdict.IGNORE_NOTHING_TO_FULFIL, "fulfilled by Amazon (FBA) from Amazon's own stock"
-    elif status not in STOCK_STATUSES:
-        verdict, detail = OrderVerdict.IGNORE_NOTHING_TO_FULFIL, f"status {status or 'missing'} takes no stock"
-    elif any(s.reason is SkipReason.UNKNOWN_SKU for s in skipped):
-        unknown = ", ".join(sorted({str(s.sku) for s in skipped if s.reason is SkipReason.UNKNOWN_SKU}))
-        verdict, detail = OrderVerdict.HOLD_UNKNOWN_SKU, f"unknown SellerSKU: {unknown}"
-    elif currency and line_currency and line_currency != currency:
-        verdict, detail = OrderVerdict.HOLD_FOREIGN_CURRENCY, f"priced in {line_currency}, channel sells in {currency}"
-    elif not lines:
-        verdict, detail = OrderVerdict.IGNORE_NOTHING_TO_FULFIL, "no line takes stock"
+    verdict, detail = _order_verdict(
+        fba=order.get("FulfillmentChannel") == "AFN",
+        status=None if status in STOCK_STATUSES else (status or "missing"),
+        skipped=skipped,
+        sku_field="SellerSKU",
+        currency=currency,
+        line_currency=line_currency,
+        has_lines=bool(lines),
+    )
     return OrderMapping(inbound, verdict, tuple(lines), tuple(skipped), detail)
 
 
@@ -425,16 +449,13 @@ def map_order_2026(
         total=None,
         source_name=str(channel.get("marketplaceName") or channel.get("channelName") or "") or None,
     )
-    verdict, detail = OrderVerdict.ACCEPT, ""
-    if fulfillment.get("fulfilledBy") == "AMAZON":
-        verdict, detail = OrderVerdict.IGNORE_NOTHING_TO_FULFIL, "fulfilled by Amazon (FBA) from Amazon's own stock"
-    elif status not in STOCK_STATUSES_2026:
-        verdict, detail = OrderVerdict.IGNORE_NOTHING_TO_FULFIL, f"status {status} takes no stock"
-    elif any(s.reason is SkipReason.UNKNOWN_SKU for s in skipped):
-        unknown = ", ".join(sorted({str(s.sku) for s in skipped if s.reason is SkipReason.UNKNOWN_SKU}))
-        verdict, detail = OrderVerdict.HOLD_UNKNOWN_SKU, f"unknown sellerSku: {unknown}"
-    elif currency and line_currency and line_currency != currency:
-        verdict, detail = OrderVerdict.HOLD_FOREIGN_CURRENCY, f"priced in {line_currency}, channel sells in {currency}"
-    elif not lines:
-        verdict, detail = OrderVerdict.IGNORE_NOTHING_TO_FULFIL, "no line takes stock"
+    verdict, detail = _order_verdict(
+        fba=fulfillment.get("fulfilledBy") == "AMAZON",
+        status=None if status in STOCK_STATUSES_2026 else str(status),
+        skipped=skipped,
+        sku_field="sellerSku",
+        currency=currency,
+        line_currency=line_currency,
+        has_lines=bool(lines),
+    )
     return OrderMapping(inbound, verdict, tuple(lines), tuple(skipped), detail)
