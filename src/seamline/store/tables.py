@@ -317,6 +317,8 @@ deliveries = Table(
     UniqueConstraint("subscriber", "event_id"),
     Index(None, "subscriber", "status", "next_attempt_at"),
     Index(None, "subscriber", "coalesce_key", "status"),
+    #: A subscriber's leased deliveries (its batches in flight): found without reading its whole backlog.
+    Index(None, "subscriber", "locked_until"),
     Index(None, "status", "created_at"),
     Index(None, "event_seq"),
     Index(None, "trace_id"),
