@@ -186,7 +186,7 @@ def test_or23_needs_a_carrier_or24_ships_the_rest_and_or28_refunds_only_shipped_
     world = World()
     world.sandbox.add_order("O-1-A", [("OVS-001-NVY-M", 2, Decimal("89.00"))])
     world.client.accept_lines("O-1-A", [("O-1-A-1", True)])
-    refund = {"order_line_id": "O-1-A-1", "quantity": 1, "amount": "89.00", "reason_code": "RETURN"}
+    refund = {"order_line_id": "O-1-A-1", "quantity": 1, "amount": "89.00", "shipping_amount": 0, "reason_code": "17"}
     with pytest.raises(MiraklRejected, match="0 shipped and not refunded"):
         world.client.refund([refund])
     with pytest.raises(MiraklRejected, match="carrier_code"):
@@ -206,3 +206,88 @@ def test_order_endpoints_have_their_own_rate_limit_answered_429_with_retry_after
         world.client.list_orders()
     with pytest.raises(MiraklThrottled):
         world.client.list_orders()
+
+
+def taxed_order(world: World) -> None:
+    world.sandbox.add_order(
+        "O-9-A",
+        [("OVS-001-NVY-M", 2, Decimal("89.00")), ("OVS-001-NVY-L", 1, Decimal("79.00"))],
+        tax_rate=Decimal("0.19"),
+        shipping={1: Decimal("4.95")},
+    )
+    world.client.accept_lines("O-9-A", [("O-9-A-1", True), ("O-9-A-2", True)])
+
+
+def cancel(line_id: str, qty: int, amount: str, taxes: str | None, reason: str = "35") -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "order_line_id": line_id,
+        "quantity": qty,
+        "amount": amount,
+        "shipping_amount": "0",
+        "reason_code": reason,
+    }
+    if taxes is not None:
+        item["taxes"] = [{"code": "VAT19", "amount": taxes}]
+    return item
+
+
+def test_or11_shows_the_orders_money_in_the_tax_mode_asked_for() -> None:
+    world = World()
+    taxed_order(world)
+    included = world.raw.get("/api/orders", params={"order_tax_mode": "TAX_INCLUDED"}).json()["orders"][0]
+    excluded = world.raw.get("/api/orders", params={"order_tax_mode": "TAX_EXCLUDED"}).json()["orders"][0]
+    assert (included["total_price"], included["order_lines"][0]["taxes"][0]["amount"]) == (261.95, 28.42)
+    # Without tax: 178.00 - 28.42, 4.95 - 0.79, 79.00 - 12.61; the buyer pays the taxes on top.
+    assert (excluded["order_tax_mode"], excluded["total_price"]) == ("TAX_EXCLUDED", 220.13)
+    taxes = sum(t["amount"] for ln in excluded["order_lines"] for t in [*ln["taxes"], *ln["shipping_taxes"]])
+    assert round(excluded["total_price"] + taxes, 2) == included["total_price"]
+    assert world.raw.get("/api/orders", params={"order_tax_mode": "GROSS"}).status_code == 400
+
+
+def test_or30_cancels_units_not_shipped_within_what_the_line_holds_with_its_taxes_and_a_cancel_reason() -> None:
+    world = World()
+    taxed_order(world)
+    assert {r["code"]: r["type"] for r in world.client.reasons()}["35"] == "CANCELATION"
+    with pytest.raises(MiraklRejected, match="CANCELATION reasons"):
+        world.client.cancel_lines([cancel("O-9-A-2", 1, "79.00", "12.61", reason="17")])
+    with pytest.raises(MiraklRejected, match="taxes is required"):
+        world.client.cancel_lines([cancel("O-9-A-2", 1, "79.00", None)])
+    with pytest.raises(MiraklRejected, match="more than the 79.00 left"):
+        world.client.cancel_lines([cancel("O-9-A-2", 1, "80.00", "12.61")])
+    with pytest.raises(MiraklRejected, match="2 to cancel but 1 not shipped"):
+        world.client.cancel_lines([cancel("O-9-A-2", 2, "79.00", "12.61")])
+    world.client.create_shipments(
+        [{"order_id": "O-9-A", "shipment_lines": [{"order_line_id": "O-9-A-1", "quantity": 2}], "shipped": True}]
+    )
+    with pytest.raises(MiraklRejected, match="only units not shipped"):
+        world.client.cancel_lines([cancel("O-9-A-1", 1, "89.00", "14.21")])
+    [created] = world.client.cancel_lines([cancel("O-9-A-2", 1, "79.00", "12.61")])
+    assert (created["quantity"], created["amount"], created["reason_code"]) == (1, 79.0, "35")
+    order = world.sandbox.order("O-9-A").as_json()
+    assert [ln["order_line_state"] for ln in order["order_lines"]] == ["SHIPPED", "CANCELED"]
+    assert order["order_state"] == "SHIPPED", "every unit shipped or cancelled"
+    assert order["order_lines"][1]["cancelations"][0]["taxes"] == [{"code": "VAT19", "amount": 12.61}]
+
+
+def test_or28_refunds_at_most_what_was_paid_with_its_taxes_and_a_refund_reason() -> None:
+    world = World()
+    taxed_order(world)
+    world.client.create_shipments(
+        [{"order_id": "O-9-A", "shipment_lines": [{"order_line_id": "O-9-A-1", "quantity": 2}], "shipped": True}]
+    )
+    refund = cancel("O-9-A-1", 1, "89.00", "14.21", reason="17")
+    with pytest.raises(MiraklRejected, match="REFUND reasons"):
+        world.client.refund([{**refund, "reason_code": "35"}])
+    with pytest.raises(MiraklRejected, match="shipping_taxes is required"):
+        world.client.refund([{**refund, "shipping_amount": "4.95"}])
+    with pytest.raises(MiraklRejected, match="shipping_amount is more than"):
+        world.client.refund(
+            [{**refund, "shipping_amount": "5.00", "shipping_taxes": [{"code": "VAT19", "amount": "0.79"}]}]
+        )
+    world.client.refund([refund])
+    with pytest.raises(MiraklRejected, match="amount 90.00 is more than the 89.00 left"):
+        world.client.refund([{**refund, "amount": "90.00"}])
+    with pytest.raises(MiraklRejected, match="more tax than the line has left"):
+        world.client.refund([{**refund, "taxes": [{"code": "VAT19", "amount": "14.22"}]}])
+    world.client.refund([refund])
+    assert [r["amount"] for r in world.sandbox.order("O-9-A").as_json()["order_lines"][0]["refunds"]] == [89.0, 89.0]

@@ -1,7 +1,9 @@
 """The Mirakl Seller API client. Offer stock: OF01 (upload an offers file, answered with an import id),
 OF02 (the import's status) and OF03 (its error report). Orders: OR11 (list, paged by offset), OR21 (accept
 or refuse each line), OR23 (carrier tracking), OR24 (ship the whole order), ST01 (a shipment of some units,
-with its tracking: partial shipments), OR28 (refund lines), OR29 (cancel an order). Deliberately no OF24:
+with its tracking: partial shipments), OR28 (refund lines), OR29 (cancel an order), OR30 (cancel units of
+lines), RE01 (the reason codes). Contract: developer.mirakl.com seller API pages (or28.md, or30.md) and
+the OpenAPI-generated models of the Seller API (OR11/OR28/OR30 request and response fields). Deliberately no OF24:
 a stock-only ``POST /api/offers`` resets every offer field it is not sent (price, description, lead time,
 discounts).
 
@@ -31,6 +33,7 @@ from seamline.channels.mirakl.mapper import (
 from seamline.integration.channel_errors import ChannelRejected, ChannelThrottled, ChannelUnavailable
 
 SHIPMENT_MODES = ("shipments", "order")
+TAX_MODES = ("TAX_INCLUDED", "TAX_EXCLUDED")
 #: OR11's largest page.
 ORDER_PAGE = 100
 
@@ -57,8 +60,16 @@ class MiraklConfig:
     shipment_mode: str = "shipments"
     #: Our carrier name → the operator's Mirakl carrier code; a carrier not in it goes as ``carrier_name``.
     carrier_codes: Mapping[str, str] = field(default_factory=dict)
-    #: The operator's refund reason code for a returned line (OR28).
-    refund_reason_code: str = "RETURN"
+    #: The operator's reason codes (its RE01 list, e.g. "17" item returned, "35" out of stock): for a returned
+    #: line (OR28) and for units cancelled after acceptance (OR30).
+    refund_reason_code: str = "17"
+    cancel_reason_code: str = "35"
+    #: The tax mode orders are read (OR11) and refunds and cancellations sent (OR28, OR30) in:
+    #: ``TAX_INCLUDED`` (price fields include tax, as EU marketplaces show them) or ``TAX_EXCLUDED``.
+    order_tax_mode: str = "TAX_INCLUDED"
+    #: Our cancellation reason (``out_of_stock``, ``customer``...) → the operator's CANCELATION reason code;
+    #: a reason not in it goes as ``cancel_reason_code``.
+    cancel_reason_codes: Mapping[str, str] = field(default_factory=dict)
     #: The operator's acceptance window (orders not answered in time are refused by Mirakl), and how long
     #: before its end an order held for an unknown SKU is answered anyway (its unknown lines refused).
     acceptance_window_hours: float = 48.0
@@ -71,6 +82,8 @@ class MiraklConfig:
             raise ValueError(f"import_mode must be one of {', '.join(IMPORT_MODES)}")
         if self.shipment_mode not in SHIPMENT_MODES:
             raise ValueError(f"shipment_mode must be one of {', '.join(SHIPMENT_MODES)}")
+        if self.order_tax_mode not in TAX_MODES:
+            raise ValueError(f"order_tax_mode must be one of {', '.join(TAX_MODES)}")
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> MiraklConfig:
@@ -89,7 +102,10 @@ class MiraklConfig:
             auto_list=bool(settings.get("auto_list", False)),
             shipment_mode=str(settings.get("shipment_mode", "shipments")),
             carrier_codes={str(k): str(v) for k, v in dict(settings.get("carrier_codes") or {}).items()},
-            refund_reason_code=str(settings.get("refund_reason_code", "RETURN")),
+            refund_reason_code=str(settings.get("refund_reason_code", "17")),
+            cancel_reason_code=str(settings.get("cancel_reason_code", "35")),
+            order_tax_mode=str(settings.get("order_tax_mode", "TAX_INCLUDED")),
+            cancel_reason_codes={str(k): str(v) for k, v in dict(settings.get("cancel_reason_codes") or {}).items()},
             acceptance_window_hours=float(settings.get("acceptance_window_hours", 48.0)),
             acceptance_margin_hours=float(settings.get("acceptance_margin_hours", 2.0)),
             currency=None if settings.get("currency") is None else str(settings["currency"]),
@@ -216,7 +232,9 @@ class MiraklClient:
         max_results: int = ORDER_PAGE,
     ) -> tuple[list[dict[str, Any]], int]:
         """OR11: one page of orders (oldest first) and the total the filters match."""
-        params: dict[str, Any] = {"offset": offset, "max": max_results}
+        # The tax mode is asked for, not left to the platform's default: the prices read are then known to
+        # include (or exclude) the taxes listed beside them.
+        params: dict[str, Any] = {"offset": offset, "max": max_results, "order_tax_mode": self.config.order_tax_mode}
         if updated_since:
             params["start_update_date"] = updated_since
         if states:
@@ -268,12 +286,26 @@ class MiraklClient:
                 return out
 
     def refund(self, refunds: Sequence[Mapping[str, Any]]) -> list[Any]:
-        """OR28: refund order lines (``order_line_id``, ``quantity``, ``amount``, ``reason_code``)."""
-        response = self._send(
-            "OR28", "PUT", "/api/orders/refund", params=self._params(), json={"refunds": [dict(r) for r in refunds]}
-        )
-        body = self._json("OR28", response)
-        return list(body.get("refunds") or []) if isinstance(body, Mapping) else []
+        """OR28: refund order lines (``order_line_id``, ``quantity``, ``amount``, ``shipping_amount``,
+        ``taxes``/``shipping_taxes`` as ``[{code, amount}]``, ``reason_code``), amounts in the configured tax
+        mode."""
+        body = {"refunds": [dict(r) for r in refunds], "order_tax_mode": self.config.order_tax_mode}
+        answer = self._json("OR28", self._send("OR28", "PUT", "/api/orders/refund", params=self._params(), json=body))
+        return list(answer.get("refunds") or []) if isinstance(answer, Mapping) else []
+
+    def cancel_lines(self, cancelations: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """OR30: cancel units of order lines not shipped (same fields as a refund, ``quantity`` required).
+        Answers the cancellations created."""
+        body = {"cancelations": [dict(c) for c in cancelations], "order_tax_mode": self.config.order_tax_mode}
+        answer = self._json("OR30", self._send("OR30", "PUT", "/api/orders/cancel", params=self._params(), json=body))
+        return list(answer.get("cancelations") or []) if isinstance(answer, Mapping) else []
+
+    def reasons(self) -> list[dict[str, Any]]:
+        """RE01: the operator's reasons (``code``, ``type``, ``label``, ``is_shop_right``)."""
+        answer = self._json("RE01", self._send("RE01", "GET", "/api/reasons", params=self._params()))
+        if not isinstance(answer, Mapping) or not isinstance(answer.get("reasons"), list):
+            raise MiraklUnavailable("RE01: no reasons list in the answer")
+        return [dict(r) for r in answer["reasons"] if isinstance(r, Mapping)]
 
     def cancel_order(self, order_id: str) -> None:
         """OR29: cancel a whole order nothing of which has shipped."""

@@ -14,8 +14,10 @@ Faithful in the ways that bite an integrator:
   column left out resets the field: the conservative reading of the docs); ``REPLACE`` is refused here.
 - **Rate limits** per endpoint (429 ``Retry-After``), ``Authorization: <api key>`` (401 otherwise).
 
-Orders (OR11 list, OR21 accept/refuse, OR23 tracking, OR24 ship, ST01/ST11 partial shipments, OR28 refund,
-OR29 cancel) are kept by ``orders.OrderBook``, with the acceptance window and the debit step.
+Orders (OR11 list with their money: prices, promotions, shipping, taxes in the asked ``order_tax_mode``;
+OR21 accept/refuse, OR23 tracking, OR24 ship, ST01/ST11 partial shipments, OR28 refund, OR29 cancel an
+order, OR30 cancel units of lines, RE01 the reason list) are kept by ``orders.OrderBook``, with the
+acceptance window and the debit step.
 
 Knobs: ``add_offer``, ``offer``, ``add_order``, ``order``, ``debit``, ``shipments``, ``throttle_next``,
 ``fail_next``, ``lose_next_answer`` (applied, then a 5xx), ``complete_imports``; ``calls`` logs every request."""
@@ -41,8 +43,8 @@ import httpx
 from seamline.sandbox.amazon.state import RateBucket
 from seamline.sandbox.clock import Clock, SystemClock
 from seamline.sandbox.http import SandboxResponse, match_route
+from seamline.sandbox.mirakl.orders import DEFAULT_REASONS, OrderBook, Reason
 from seamline.sandbox.mirakl.orders import Order as MarketplaceOrder
-from seamline.sandbox.mirakl.orders import OrderBook
 
 RATE_LIMITS: dict[str, tuple[float, float]] = {
     "OF01": (1 / 60, 5.0),
@@ -58,6 +60,8 @@ RATE_LIMITS: dict[str, tuple[float, float]] = {
     "OR24": (5.0, 20.0),
     "OR28": (5.0, 20.0),
     "OR29": (5.0, 20.0),
+    "OR30": (5.0, 20.0),
+    "RE01": (1.0, 20.0),
     "ST01": (5.0, 20.0),
     "ST11": (1.0, 20.0),
 }
@@ -70,6 +74,8 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(r"^/api/offers$"), "OF24"),
     ("GET", re.compile(r"^/api/orders$"), "OR11"),
     ("PUT", re.compile(r"^/api/orders/refund$"), "OR28"),
+    ("PUT", re.compile(r"^/api/orders/cancel$"), "OR30"),
+    ("GET", re.compile(r"^/api/reasons$"), "RE01"),
     ("PUT", re.compile(r"^/api/orders/(?P<id>[^/]+)/accept$"), "OR21"),
     ("PUT", re.compile(r"^/api/orders/(?P<id>[^/]+)/tracking$"), "OR23"),
     ("PUT", re.compile(r"^/api/orders/(?P<id>[^/]+)/ship$"), "OR24"),
@@ -89,6 +95,8 @@ class SandboxConfig:
     acceptance_window_seconds: float = 2 * 24 * 3600.0
     #: Accepted orders are debited at once (``SHIPPING``); False leaves them ``WAITING_DEBIT_PAYMENT``.
     auto_debit: bool = True
+    #: The operator's reason list (RE01): OR28 takes a ``REFUND`` reason, OR30 a ``CANCELATION`` one.
+    reasons: tuple[Reason, ...] = DEFAULT_REASONS
 
 
 @dataclass
@@ -160,6 +168,7 @@ class MiraklSandbox:
         self.book = OrderBook(
             acceptance_window=timedelta(seconds=self.config.acceptance_window_seconds),
             auto_debit=self.config.auto_debit,
+            reasons=self.config.reasons,
         )
         self.calls: list[CallRecord] = []
         self._throttles: list[float] = []
@@ -186,10 +195,12 @@ class MiraklSandbox:
         *,
         currency: str = "EUR",
         customer: Mapping[str, Any] | None = None,
+        **money: Any,
     ) -> MarketplaceOrder:
-        """A customer's order of ``lines`` (offer sku, quantity, unit price), ``WAITING_ACCEPTANCE``."""
+        """A customer's order of ``lines`` (offer sku, quantity, unit price), ``WAITING_ACCEPTANCE``; ``money``:
+        ``tax_mode``, ``tax_rate``, ``shipping`` and ``promotions`` by line number (``OrderBook.add``)."""
         with self._lock:
-            return self.book.add(order_id, lines, now=self.clock.now(), currency=currency, customer=customer)
+            return self.book.add(order_id, lines, now=self.clock.now(), currency=currency, customer=customer, **money)
 
     def order(self, order_id: str) -> MarketplaceOrder:
         with self._lock:
@@ -290,6 +301,8 @@ class MiraklSandbox:
             return self._of02(int(args["id"]), now)
         if operation == "OF03":
             return self._of03(int(args["id"]), now)
+        if operation == "RE01":
+            return 200, {"reasons": [r.as_json() for r in self.config.reasons]}, "application/json"
         if operation.startswith(("OR", "ST")):
             return (*self._orders(operation, args, params, body, now), "application/json")
         if operation == "OF21":
@@ -319,6 +332,8 @@ class MiraklSandbox:
             return book.tracking(args["id"], payload, now)
         if operation == "ST01":
             return book.create_shipments(payload, now)
+        if operation == "OR30":
+            return book.cancel_lines(payload, now)
         return book.refund(payload, now)
 
     # -- OF01, OF02, OF03 -------------------------------------------------------------------------------
