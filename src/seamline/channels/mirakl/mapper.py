@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -179,6 +179,8 @@ class MarketplaceLine:
     state: str
     title: str
     refunded: int = 0
+    #: Units cancelled after acceptance (OR30 ``cancelations``).
+    cancelled: int = 0
 
     @property
     def live(self) -> bool:
@@ -197,6 +199,8 @@ class MarketplaceOrder:
     customer_name: str | None
     customer_email: str | None
     updated_text: str
+    #: The order as OR11 answered it (its money is read by ``commerce.order_commerce``).
+    body: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _time(value: Any, name: str) -> datetime:
@@ -238,6 +242,7 @@ def parse_order(body: Any) -> MarketplaceOrder:
             price = _money(raw["price"], "price") / qty
         refunds = raw.get("refunds") or []
         refunded = sum(int(r.get("quantity") or 0) for r in refunds if isinstance(r, Mapping))
+        cancelled = sum(int(c.get("quantity") or 0) for c in raw.get("cancelations") or [] if isinstance(c, Mapping))
         lines.append(
             MarketplaceLine(
                 str(raw["order_line_id"]),
@@ -247,6 +252,7 @@ def parse_order(body: Any) -> MarketplaceOrder:
                 str(raw.get("order_line_state") or ""),
                 str(raw.get("product_title") or raw["offer_sku"]),
                 refunded,
+                cancelled,
             )
         )
     found = body.get("customer")
@@ -263,4 +269,5 @@ def parse_order(body: Any) -> MarketplaceOrder:
         name,
         str(email) if isinstance(email, str) and email else None,
         str(body["last_updated_date"]),
+        dict(body),
     )
