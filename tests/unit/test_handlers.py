@@ -51,6 +51,9 @@ class Recorder:
     def orders_shipped(self, _uow: UnitOfWork, order_ids: Sequence[str]) -> None:
         self.log.append(("announce shipments", list(order_ids)))
 
+    def order_lines_cancelled(self, _uow: UnitOfWork, events: Sequence[Any]) -> None:
+        self.log.append(("announce line cancellations", [e.cancellation for e in events]))
+
     def documents_posted(self, _uow: UnitOfWork, documents: Sequence[dict[str, Any]]) -> None:
         self.log.append(("announce documents", [d["source"] for d in documents]))
 

@@ -176,6 +176,19 @@ class ShipIn(Request):
     carrier: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
 
 
+class CancelLineIn(Request):
+    line_no: Annotated[int, Field(strict=True, ge=1)]
+    qty: Annotated[int, Field(strict=True, ge=1, le=1_000_000)]
+
+
+class CancelLinesIn(Request):
+    """Units of some lines to cancel while the rest of the order goes on (only units not picked)."""
+
+    lines: Annotated[list[CancelLineIn], Field(min_length=1, max_length=500)]
+    #: Why (``out_of_stock``, ``customer``, ...): a marketplace channel maps it to its own reason code.
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+
+
 class AllocationRunIn(Request):
     limit: Annotated[int, Field(strict=True, ge=1, le=5000)] = 500
 

@@ -5,6 +5,8 @@ state without its event). Installed by ``integration.install`` as ``Dependencies
 - ``styles_changed``: ``StyleChanged`` per style saved, so a storefront (Shopify) publishes the master again.
 - ``orders_shipped``: ``OrderShipped`` per order whose units shipped, with its channel, external id and
   tracking, on the order's own trace, so the channel it came from creates its fulfilment.
+- ``order_lines_cancelled``: ``OrderLinesCancelled`` per cancellation of some lines' units, to the order's
+  channel (a marketplace cancels them on its side).
 - ``documents_posted``: ``FinanceDocumentPosted`` per finance document; the accounting connectors (Xero,
   QuickBooks Online) subscribe to it.
 - ``till_catalog_changed``: ``StoreCatalogChanged`` per new till catalog version; a POS connector pushes the
@@ -20,12 +22,14 @@ from seamline.catalog.events import TillCatalogChanged
 from seamline.integration.catalog_events import style_coalesce_key
 from seamline.integration.events import (
     FINANCE_DOCUMENT_POSTED,
+    ORDER_LINES_CANCELLED,
     ORDER_SHIPPED,
     STORE_CATALOG_CHANGED,
     STYLE_CHANGED,
     NewEvent,
 )
 from seamline.integration.outbox import Outbox
+from seamline.orders.events import OrderLinesCancelled
 from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import catalog_repo, channel_orders_repo, orders_repo
 
@@ -70,6 +74,27 @@ class OutboxAnnouncements:
             # The order's own trace: its shipment notice is part of its story, and the order page finds
             # the channel's fulfilment delivery by it (the request that shipped may carry none).
             events.append(NewEvent(ORDER_SHIPPED, payload, order["channel"], trace_id=order["trace_id"]))
+        self.outbox.emit(uow, events)
+
+    def order_lines_cancelled(self, uow: UnitOfWork, cancelled: Sequence[OrderLinesCancelled]) -> None:
+        """``OrderLinesCancelled`` per cancellation, to the order's channel, with the lines and units (our line
+        numbers and SKUs), on the order's own trace."""
+        events = []
+        for fact in cancelled:
+            order = orders_repo.get_order(uow.conn, fact.order_id)
+            if order is None:
+                continue
+            skus = {line.line_no: line.sku for line in order["lines"]}
+            payload: dict[str, Any] = {
+                "order_id": fact.order_id,
+                "channel": order["channel"],
+                "external_id": order["external_id"],
+                "cancellation": fact.cancellation,
+                "lines": [{"line_no": no, "sku": skus.get(no), "qty": qty} for no, qty in fact.lines],
+                "reason": fact.reason,
+                "status": order["status"],
+            }
+            events.append(NewEvent(ORDER_LINES_CANCELLED, payload, order["channel"], trace_id=order["trace_id"]))
         self.outbox.emit(uow, events)
 
     def documents_posted(self, uow: UnitOfWork, documents: Sequence[dict[str, Any]]) -> None:

@@ -22,10 +22,21 @@ class OrderShipped(DomainEvent):
 
 
 @dataclass(frozen=True)
+class OrderLinesCancelled(DomainEvent):
+    """Units of some lines of this order were cancelled while the rest goes on (``cancellation`` names this
+    cancellation; ``lines`` are (line number, units))."""
+
+    order_id: str
+    cancellation: str
+    lines: tuple[tuple[int, int], ...]
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class ReturnBooked(DomainEvent):
     """Goods came back against an order (a return, or the return half of an exchange)."""
 
     return_id: str
 
 
-__all__ = ["OrderShipped", "ReturnBooked", "SaleRecorded"]
+__all__ = ["OrderLinesCancelled", "OrderShipped", "ReturnBooked", "SaleRecorded"]

@@ -896,6 +896,31 @@ def cancel_allocations(uow: Work, document: str) -> list[Line]:
     return released
 
 
+def release_allocated(uow: Work, document: str, sku: str, qty: int) -> int:
+    """Give ``qty`` units of a document's open allocations of ``sku`` back to ``available`` (a line's units
+    cancelled while the rest of the document goes on), newest allocation first, splitting one when only part
+    of it goes. Answers the units released (fewer when fewer are allocated)."""
+    conn = uow.conn
+    left = qty
+    rows = [r for r in open_allocations(conn, document) if r[1] == sku]
+    for alloc_id, _, location, units in reversed(rows):
+        if left <= 0:
+            break
+        take = min(units, left)
+        if take == units:
+            conn.execute(update(allocations).where(allocations.c.id == alloc_id).values(status="cancelled"))
+        else:
+            conn.execute(update(allocations).where(allocations.c.id == alloc_id).values(qty=units - take))
+        conn.execute(
+            update(balances)
+            .where(balances.c.sku == sku, balances.c.location == location)
+            .values(committed=balances.c.committed - take)
+        )
+        touch(uow, sku, location)
+        left -= take
+    return qty - left
+
+
 def record_forced_movement(
     uow: Work,
     move: PlannedMovement,

@@ -10,7 +10,16 @@ from fastapi.responses import JSONResponse
 
 from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service, trace_id
-from seamline.api.order_schemas import AllocationRunIn, CommerceLineIn, OrderIn, OrderList, OrderOut, PickIn, ShipIn
+from seamline.api.order_schemas import (
+    AllocationRunIn,
+    CancelLinesIn,
+    CommerceLineIn,
+    OrderIn,
+    OrderList,
+    OrderOut,
+    PickIn,
+    ShipIn,
+)
 from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.domain.commerce import (
     Address,
@@ -24,6 +33,7 @@ from seamline.domain.commerce import (
 from seamline.domain.errors import FieldError, Forbidden, InvalidInput
 from seamline.service import Principal
 from seamline.service.customers import ContactRequest
+from seamline.service.line_cancellations import LineCancellations
 from seamline.service.lock_keys import order_rows
 from seamline.service.orders import LineRequest, OrderDesk, OrderRequest, TenderRequest, unknown_order
 from seamline.service.unit_of_work import UnitOfWork
@@ -237,6 +247,25 @@ def cancel(order_id: str, request: Request, who: Principal = Depends(principal))
     """Cancel what is not picked: allocations go back to available. Picked units are listed in
     ``awaiting_return``; a shipped order cannot be cancelled (return it)."""
     return _step(request, who, order_id, {}, "cancel")
+
+
+@router.post("/orders/{order_id}/cancel-lines", response_model=OrderOut)
+def cancel_lines(
+    order_id: str, body: CancelLinesIn, request: Request, who: Principal = Depends(principal)
+) -> JSONResponse:
+    """Cancel units of some lines (not picked yet) while the rest of the order goes on: their allocations go
+    back to available, and the order's channel is told (a marketplace cancels them on its side). More units
+    than are unpicked, or a line the order does not have: 422 with nothing changed."""
+    app = service(request)
+    require_order_access(who, OrderDesk(app).get_order(order_id))
+    wanted: dict[int, int] = {}
+    for line in body.lines:
+        wanted[line.line_no] = wanted.get(line.line_no, 0) + line.qty
+
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        return 200, LineCancellations(app).cancel_lines(uow, order_id, wanted, reason=body.reason)
+
+    return run_command(request, who, {"order": order_id, "step": "cancel-lines", **body.model_dump()}, work)
 
 
 @router.post("/orders/{order_id}/close", response_model=OrderOut)

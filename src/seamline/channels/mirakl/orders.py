@@ -34,6 +34,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection
 
 from seamline.channels.mirakl.client import ORDER_PAGE, MiraklClient, MiraklRejected
+from seamline.channels.mirakl.commerce import CommerceError, TakenLine, adjustment, lines_by_id, order_commerce
 from seamline.channels.mirakl.mapper import (
     ACCEPTED_STATES,
     ENDED_STATES,
@@ -43,6 +44,7 @@ from seamline.channels.mirakl.mapper import (
     parse_order,
 )
 from seamline.domain.clock import iso_utc
+from seamline.domain.commerce import OrderCommerce
 from seamline.integration import (
     ChannelError,
     Delivered,
@@ -57,7 +59,7 @@ from seamline.integration import (
     Subscriber,
     delivery_outcome,
 )
-from seamline.integration.events import ORDER_SHIPPED
+from seamline.integration.events import ORDER_LINES_CANCELLED, ORDER_SHIPPED
 from seamline.service import Seamline
 from seamline.service.channel_orders import (
     ChannelLine,
@@ -78,6 +80,7 @@ CURSOR = "orders"
 #: What a channel's first pull takes: the orders still open at Mirakl, however old.
 OPEN_STATES = ("WAITING_ACCEPTANCE", "WAITING_DEBIT", "WAITING_DEBIT_PAYMENT", "SHIPPING")
 ACCEPTANCE, SHIPMENT, SHIPPED, REFUND, CANCEL = "acceptance", "shipment", "shipped", "refund", "cancel"
+CANCEL_LINES = "cancel_lines"
 KIND = "marketplace"
 
 log = logging.getLogger("seamline.channels.mirakl")
@@ -240,16 +243,26 @@ class MiraklOrders:
         customer = None
         if order.customer_name or order.customer_email:
             customer = ContactRequest(order.customer_email, None, order.customer_name)
+        # The operator's money for the lines taken (order lines are numbered 1.. in the order given): finance
+        # invoices at it, so the invoices add up to the operator's total or are held.
+        taken = {line.line_id: TakenLine(n, sku) for n, (line, sku) in enumerate(lines, start=1)}
+        try:
+            commerce = order_commerce(order.body, taken, tax_mode=self.client.config.order_tax_mode)
+        except CommerceError as exc:
+            raise InvalidMessage(f"{order.order_id}: {exc}") from None
         queued = ChannelOrder(
             order.order_id,
             order.currency,
-            tuple(ChannelLine(sku, line.qty, str(line.unit_price)) for line, sku in lines),
+            tuple(ChannelLine(sku, line.qty, str(_paid_unit(commerce, line))) for line, sku in lines),
             customer,
             Verdict.ACCEPT,
+            commerce=commerce,
         )
         order_id = self.orders.place(uow, self.channel, queued, kind=KIND)
         assert order_id is not None
         numbers = [line.line_no for line in orders_repo.get_order(conn, order_id)["lines"]]  # type: ignore[index]
+        if numbers != list(range(1, len(lines) + 1)):
+            raise RuntimeError(f"{order.order_id}: order lines numbered {numbers}, not 1..{len(lines)}")
         return {
             "order_id": order_id,
             "accepted": [
@@ -348,6 +361,11 @@ class MiraklOrders:
         rows = self.app.read(lambda conn: channel_orders_repo.cancelled_untold(conn, self.channel))
         for row in rows:
             error = None
+            page, _ = self.client.list_orders(order_ids=[str(row["external_id"])], max_results=1)
+            if page and parse_order(page[0]).state in ENDED_STATES:
+                # Cancelled there already (its lines cancelled one by one with OR30): nothing left to cancel.
+                self._record(CANCEL, str(row["external_id"]), {"by": "lines", "order_id": row["id"]}, None)
+                continue
             try:
                 self.client.cancel_order(str(row["external_id"]))
             except MiraklRejected as exc:
@@ -405,20 +423,40 @@ class MiraklOrders:
                     amount + orders_repo.money(line["amount"], currency),
                     qty + int(line["qty"]),
                 )
+        commerce = OrderCommerce.from_json(row["commerce"]) if row.get("commerce") else None
+        by_id = lines_by_id(commerce) if commerce is not None else {}
         refunds = []
         for line_no, (amount, qty) in sorted(unit.items()):
             target = lines.get(line_no)
             if target is None or qty <= 0:
                 continue
-            due = returned.get(line_no, 0) - shown.get(str(target["line_id"]), 0)
+            already = shown.get(str(target["line_id"]), 0)
+            due = returned.get(line_no, 0) - already
             if due <= 0:
                 continue
-            value = orders_repo.money(amount / qty * min(due, qty), currency)
+            units = min(due, qty)
+            found = by_id.get(str(target["line_id"]))
+            if commerce is not None and found is not None:
+                # The operator's own amounts for these units (its price after promotions, its taxes), in the
+                # tax mode the order was read in: what it charged, never more.
+                refunds.append(
+                    adjustment(
+                        commerce,
+                        found,
+                        already,
+                        units,
+                        reason_code=self.client.config.refund_reason_code,
+                        with_shipping=False,
+                    )
+                )
+                continue
+            value = orders_repo.money(amount / qty * units, currency)
             refunds.append(
                 {
                     "order_line_id": target["line_id"],
-                    "quantity": min(due, qty),
+                    "quantity": units,
                     "amount": str(value),
+                    "shipping_amount": "0",
                     "currency_iso_code": currency,
                     "reason_code": self.client.config.refund_reason_code,
                 }
@@ -433,6 +471,85 @@ class MiraklOrders:
         self.app.write(
             lambda uow: channel_orders_repo.mark(uow.conn, self.channel, kind, ref, sent_at=now, error=error)
         )
+
+    # ------------------------------------------------------------------ line cancellations out (OR30)
+    def line_cancel_subscriber(self) -> Subscriber:
+        return Subscriber(
+            name=f"mirakl-line-cancellations:{self.channel}",
+            event_types=frozenset({ORDER_LINES_CANCELLED}),
+            deliver=self.deliver_line_cancellation,
+            channels=frozenset({self.channel}),
+            coalesce=False,
+            max_concurrency=1,
+        )
+
+    def deliver_line_cancellation(self, delivery: Delivery) -> Delivered:
+        """Cancel at Mirakl (OR30) the units cancelled here. Per line, what is sent is the units our ledger
+        cancelled less those Mirakl already shows cancelled (read with OR11 first; a line Mirakl ended counts
+        as cancelled), so a repeat, or an answer lost, never cancels twice. Amounts are the operator's own
+        for those units (the line's last units: the first ones are what ships and is invoiced), with their
+        taxes, in the tax mode orders are read in; the reason is the operator's CANCELATION code."""
+        payload = delivery.payload
+        order_id, external_id = str(payload["order_id"]), str(payload["external_id"])
+        ref = f"{order_id}/{payload['cancellation']}"
+
+        def read(conn: Connection) -> tuple[Any, Any, Any]:
+            decision = channel_orders_repo.get(conn, self.channel, ACCEPTANCE, external_id)
+            done = channel_orders_repo.get(conn, self.channel, CANCEL_LINES, ref)
+            return decision, done, orders_repo.get_order(conn, order_id)
+
+        decision, done, order = self.app.read(read)
+        if decision is None or order is None:
+            return Delivered()  # not an order taken from Mirakl
+        if done is not None and done["sent_at"] is not None:
+            return Delivered()
+        accepted = {int(x["line_no"]): x for x in decision["detail"].get("accepted", [])}
+        config = self.client.config
+        reason = payload.get("reason")
+        code = config.cancel_reason_codes.get(str(reason), config.cancel_reason_code) if reason else None
+        code = code or config.cancel_reason_code
+        try:
+            page, _ = self.client.list_orders(order_ids=[external_id], max_results=1)
+            shown = {line.line_id: line for line in parse_order(page[0]).lines} if page else {}
+            commerce = OrderCommerce.from_json(order["commerce"]) if order.get("commerce") else None
+            by_id = lines_by_id(commerce) if commerce is not None else {}
+            items = []
+            for line in order["lines"]:
+                target = accepted.get(line.line_no)
+                if target is None or not line.cancelled:
+                    continue
+                theirs = shown.get(str(target["line_id"]))
+                if theirs is None:
+                    continue
+                gone = theirs.qty if theirs.state in ("CANCELED", "REFUSED") else theirs.cancelled
+                due = line.cancelled - gone
+                if due <= 0:
+                    continue
+                found = by_id.get(str(target["line_id"]))
+                if commerce is not None and found is not None:
+                    start = found.qty - gone - due
+                    items.append(adjustment(commerce, found, start, due, reason_code=code, with_shipping=False))
+                else:
+                    items.append(
+                        {
+                            "order_line_id": target["line_id"],
+                            "quantity": due,
+                            "amount": str(orders_repo.money(line.unit_price * due, order["currency"])),
+                            "shipping_amount": "0",
+                            "currency_iso_code": order["currency"],
+                            "reason_code": code,
+                        }
+                    )
+            if items:
+                try:
+                    self.client.cancel_lines(items)
+                except MiraklRejected as exc:
+                    self._record(CANCEL_LINES, ref, {"cancelations": items}, str(exc))
+                    raise DeliveryRejected(f"OR30 refused the cancellation {ref}: {exc}") from exc
+        except ChannelError as exc:
+            raise delivery_outcome(exc) from exc
+        self._record(CANCEL_LINES, ref, {"cancelations": items}, None)
+        return Delivered()
 
     # ------------------------------------------------------------------ shipments out
     def shipment_subscriber(self) -> Subscriber:
@@ -542,6 +659,15 @@ class MiraklOrders:
             channel_orders_repo.mark(conn, self.channel, kind, ref, sent_at=now if done else None, error=error)
 
         self.app.write(work)
+
+
+def _paid_unit(commerce: OrderCommerce, line: MarketplaceLine) -> Decimal:
+    """What the buyer paid per unit of ``line`` (its price after promotions over its units, to the cent): the
+    order line's price, so a return here credits what was paid, not the offer's price before promotion."""
+    found = next((x for x in commerce.lines if x.line_id == line.line_id), None)
+    if found is None or not found.qty:
+        return line.unit_price
+    return ((found.gross - found.discount) / found.qty).quantize(Decimal("0.01"))
 
 
 def _same_shipment(found: Mapping[str, Any], body: Mapping[str, Any]) -> bool:

@@ -3,14 +3,16 @@
 ``settings``: ``base_url`` (the operator's Mirakl URL, or ``sandbox:mirakl[/<name>]``), ``api_key``,
 ``shop_id``, ``import_mode``, ``min_import_interval_seconds``, ``auto_list``, ``sync_every_seconds`` (15);
 for orders ``currency``, ``shipment_mode`` (``shipments``: ST01 per parcel; ``order``: OR23 + OR24),
-``carrier_codes``, ``refund_reason_code``, ``acceptance_window_hours`` (48), ``acceptance_margin_hours`` (2)
-and ``orders_every_seconds`` (60).
+``carrier_codes``, ``refund_reason_code`` (RE01 REFUND code, "17"), ``cancel_reason_code`` (RE01 CANCELATION
+code, "35") and ``cancel_reason_codes`` (our reason → theirs), ``order_tax_mode`` (``TAX_INCLUDED``),
+``acceptance_window_hours`` (48), ``acceptance_margin_hours`` (2) and ``orders_every_seconds`` (60).
 
 Wired: the subscriber that records each new number on its offer, and the offer sync job: settle the OF01
 import in flight (OF02 status, OF03 error report line by line), then upload the pending numbers as the next
 OF01 ``PARTIAL_UPDATE`` file. Never OF24, which resets the fields it is not sent. Orders: the inbox handler
 of the channel's orders, the order job (OR11 pull, OR21 answers, OR28 refunds; one process per period) and
-the shipment subscriber (``OrderShipped`` → ST01, or OR23/OR24).
+the shipment subscriber (``OrderShipped`` → ST01, or OR23/OR24) and the line cancellation subscriber
+(``OrderLinesCancelled`` → OR30).
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
 
     subscribers = [connector.subscriber()]
     return Wired(
-        subscribers=[*subscribers, orders.shipment_subscriber()],
+        subscribers=[*subscribers, orders.shipment_subscriber(), orders.line_cancel_subscriber()],
         handlers=[(source_for(config.code), ORDER_MESSAGE, orders.handler())],
         jobs=[
             PeriodicJob(f"{connector.name}:offer_sync", float(settings.get("sync_every_seconds", 15.0)), sync),
