@@ -291,3 +291,37 @@ def test_or28_refunds_at_most_what_was_paid_with_its_taxes_and_a_refund_reason()
         world.client.refund([{**refund, "taxes": [{"code": "VAT19", "amount": "14.22"}]}])
     world.client.refund([refund])
     assert [r["amount"] for r in world.sandbox.order("O-9-A").as_json()["order_lines"][0]["refunds"]] == [89.0, 89.0]
+
+
+PRODUCT_HEADER = (
+    "sku;product-id;product-id-type;price;quantity;state;update-delete;"
+    "category;title;description;brand;main_image;color;size"
+)
+
+
+def test_of01_with_products_checks_each_row_against_the_operators_model_and_lists_the_others() -> None:
+    world = World()
+    assert "H-SHIRTS" in {h["code"] for h in world.client.hierarchies()}
+    assert {a["code"] for a in world.client.attributes() if a["required"]} >= {"category", "title", "main_image"}
+    good = "A-M;A-M;SHOP_SKU;89.00;3;11;update;H-SHIRTS;Shirt;Twill;Brand;https://cdn.example.com/a.jpg;Navy;M"
+    no_title = "A-L;A-L;SHOP_SKU;89.00;3;11;update;H-SHIRTS;;Twill;Brand;https://cdn.example.com/a.jpg;Navy;L"
+    bad_category = "B-M;B-M;SHOP_SKU;59.00;1;11;update;H-KNIT;Knit;Wool;Brand;https://cdn.example.com/b.jpg;Grey;M"
+    content = "\n".join([PRODUCT_HEADER, good, no_title, bad_category]).encode()
+    import_id = world.client.import_offers(content, with_products=True, mode="NORMAL")
+    world.sandbox.complete_imports()
+    status = world.client.import_status(import_id)
+    assert (status.status, status.lines_in_success, status.lines_in_error) == ("COMPLETE", 1, 2)
+    errors = {e.shop_sku: e.message for e in world.client.error_report(import_id)}
+    assert errors == {
+        "A-L": "The attribute 'title' (Title) is required.",
+        "B-M": "The category 'H-KNIT' does not exist in the operator's catalog (H11).",
+    }
+    assert world.sandbox.product("A-M") is not None
+    assert world.sandbox.product("A-M")["category"] == "H-SHIRTS"  # type: ignore[index]
+    offer = world.sandbox.offer("A-M")
+    assert offer is not None
+    assert (offer.price, offer.quantity, offer.product_id_type) == (Decimal("89.00"), 3, "SHOP_SKU")
+    assert world.sandbox.offer("A-L") is None
+    unknown = (PRODUCT_HEADER + ";fabric_weight\n" + good + ";200").encode()
+    with pytest.raises(MiraklRejected, match="fabric_weight"):
+        world.client.import_offers(unknown, with_products=True, mode="NORMAL")

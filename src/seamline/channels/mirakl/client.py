@@ -184,14 +184,20 @@ class MiraklClient:
                 )
             return response
 
-    def import_offers(self, content: bytes, *, file_name: str = "offers.csv") -> int:
-        """OF01: upload an offers file in the configured mode; answers Mirakl's import id."""
+    def import_offers(
+        self, content: bytes, *, file_name: str = "offers.csv", with_products: bool = False, mode: str | None = None
+    ) -> int:
+        """OF01: upload an offers file in ``mode`` (the configured one by default); ``with_products``: the file
+        also carries product information (the operator's attribute columns). Answers Mirakl's import id."""
+        data = {"import_mode": mode or self.config.import_mode}
+        if with_products:
+            data["with_products"] = "true"
         response = self._send(
             "OF01",
             "POST",
             "/api/offers/imports",
             params=self._params(),
-            data={"import_mode": self.config.import_mode},
+            data=data,
             files={"file": (file_name, content, "text/csv")},
         )
         try:
@@ -214,6 +220,20 @@ class MiraklClient:
             return parse_error_report(response.content)
         except MappingError as exc:
             raise MiraklUnavailable(f"OF03: {exc}") from exc
+
+    def hierarchies(self) -> list[dict[str, Any]]:
+        """H11: the operator's categories (``code``, ``label``, ``level``, ``parent_code``)."""
+        answer = self._json("H11", self._send("H11", "GET", "/api/hierarchies", params=self._params()))
+        if not isinstance(answer, Mapping) or not isinstance(answer.get("hierarchies"), list):
+            raise MiraklUnavailable("H11: no hierarchies list in the answer")
+        return [dict(h) for h in answer["hierarchies"] if isinstance(h, Mapping)]
+
+    def attributes(self) -> list[dict[str, Any]]:
+        """PM11: the operator's product attributes (``code``, ``label``, ``type``, ``required``)."""
+        answer = self._json("PM11", self._send("PM11", "GET", "/api/products/attributes", params=self._params()))
+        if not isinstance(answer, Mapping) or not isinstance(answer.get("attributes"), list):
+            raise MiraklUnavailable("PM11: no attributes list in the answer")
+        return [dict(a) for a in answer["attributes"] if isinstance(a, Mapping)]
 
     # ------------------------------------------------------------------ orders
     def _json(self, operation: str, response: httpx.Response) -> Any:

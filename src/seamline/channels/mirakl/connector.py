@@ -27,6 +27,7 @@ from seamline.integration import AVAILABILITY_CHANGED, ChannelError, Delivered, 
 from seamline.service import Seamline
 from seamline.service.background import BackgroundLoop
 from seamline.service.marketplaces import DEFAULT_MARKETPLACE, ImportLine, ListingIssue, Listings
+from seamline.store import catalog_repo
 
 IMPORT_KIND = "mirakl_offers"
 
@@ -75,53 +76,30 @@ class MiraklConnector:
 
     def deliver(self, delivery: Delivery) -> Delivered:
         """Record the number to show on the SKU's offer; the next import carries it."""
+        sku = str(delivery.payload["sku"])
+        # A prepack is a wholesale unit: never listed on a consumer marketplace, whatever ``auto_list`` says.
+        create = self.client.config.auto_list and not self._is_prepack(sku)
         self.listings.prepare_push(
             self.channel,
-            str(delivery.payload["sku"]),
+            sku,
             qty=int(delivery.payload.get("available", delivery.payload.get("atp", 0))),
             seq=delivery.event_seq,
             paused=bool(delivery.payload.get("paused", False)),
             marketplaces=[DEFAULT_MARKETPLACE],
-            create=self.client.config.auto_list,
+            create=create,
         )
         return Delivered()
+
+    def _is_prepack(self, sku: str) -> bool:
+        found = self.app.read(lambda conn: catalog_repo.get_sku(conn, sku))
+        return found is not None and found.get("kind") == "prepack"
 
     # ------------------------------------------------------------------ the import cycle
     def sync_once(self, *, force: bool = False) -> SyncReport:
         """Settle the import in flight, then upload the next one (``force`` ignores the minimum interval)."""
         settled = accepted = refused = waiting = 0
         try:
-            for row in self.listings.open_imports(self.channel, IMPORT_KIND):
-                status = self.client.import_status(int(row["external_id"]))
-                if not status.finished:
-                    self.listings.note_import_status(row["id"], status.status)
-                    waiting += 1
-                    continue
-                errors: dict[tuple[str, str], list[ListingIssue]] = {}
-                if status.lines_in_error or status.has_error_report:
-                    by_sku = {line["seller_sku"]: line for line in row["lines"]}
-                    by_line = {int(line["line"]): line for line in row["lines"]}
-                    for error in self.client.error_report(int(row["external_id"])):
-                        line = by_sku.get(error.shop_sku or "") or by_line.get(error.line or 0)
-                        if line is not None:
-                            errors.setdefault((line["marketplace"], line["sku"]), []).append(
-                                ListingIssue(error.message, "OF01_LINE_ERROR")
-                            )
-                failed = None if status.status == "COMPLETE" else f"import {status.import_id} ended {status.status}"
-                counts = self.listings.finish_import(
-                    row["id"],
-                    platform_status=status.status,
-                    summary={
-                        "lines_read": status.lines_read,
-                        "lines_in_success": status.lines_in_success,
-                        "lines_in_error": status.lines_in_error,
-                    },
-                    errors=errors,
-                    failed=failed,
-                )
-                settled += 1
-                accepted += counts["accepted"]
-                refused += counts["refused"]
+            settled, accepted, refused, waiting = settle_imports(self.listings, self.client, self.channel, IMPORT_KIND)
             if waiting:
                 return SyncReport(settled, accepted, refused, waiting=waiting)
             uploaded, lines = self._upload(force=force)
@@ -150,6 +128,45 @@ class MiraklConnector:
             self.channel, IMPORT_KIND, lines, external_id=str(import_id), platform_status="WAITING"
         )
         return ours, len(lines)
+
+
+def settle_imports(listings: Listings, client: MiraklClient, channel: str, kind: str) -> tuple[int, int, int, int]:
+    """Settle the channel's OF01 imports of ``kind`` in flight: OF02 until ``COMPLETE``/``FAILED``, then OF03
+    when lines failed, every line in error recorded against its SKU (listing ``error`` + ``listing_issues``,
+    with Mirakl's message), the others accepted. Answers (settled, accepted, refused, still waiting)."""
+    settled = accepted = refused = waiting = 0
+    for row in listings.open_imports(channel, kind):
+        status = client.import_status(int(row["external_id"]))
+        if not status.finished:
+            listings.note_import_status(row["id"], status.status)
+            waiting += 1
+            continue
+        errors: dict[tuple[str, str], list[ListingIssue]] = {}
+        if status.lines_in_error or status.has_error_report:
+            by_sku = {line["seller_sku"]: line for line in row["lines"]}
+            by_line = {int(line["line"]): line for line in row["lines"]}
+            for error in client.error_report(int(row["external_id"])):
+                line = by_sku.get(error.shop_sku or "") or by_line.get(error.line or 0)
+                if line is not None:
+                    errors.setdefault((line["marketplace"], line["sku"]), []).append(
+                        ListingIssue(error.message, "OF01_LINE_ERROR")
+                    )
+        failed = None if status.status == "COMPLETE" else f"import {status.import_id} ended {status.status}"
+        counts = listings.finish_import(
+            row["id"],
+            platform_status=status.status,
+            summary={
+                "lines_read": status.lines_read,
+                "lines_in_success": status.lines_in_success,
+                "lines_in_error": status.lines_in_error,
+            },
+            errors=errors,
+            failed=failed,
+        )
+        settled += 1
+        accepted += counts["accepted"]
+        refused += counts["refused"]
+    return settled, accepted, refused, waiting
 
 
 class OfferSync:

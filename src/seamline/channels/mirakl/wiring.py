@@ -7,6 +7,11 @@ for orders ``currency``, ``shipment_mode`` (``shipments``: ST01 per parcel; ``or
 code, "35") and ``cancel_reason_codes`` (our reason → theirs), ``order_tax_mode`` (``TAX_INCLUDED``),
 ``acceptance_window_hours`` (48), ``acceptance_margin_hours`` (2) and ``orders_every_seconds`` (60).
 
+Listings from the master (with ``currency`` and ``catalog``: ``{categories: {ours: operator's H11 code},
+attributes: {category|title|description|brand|colour|size|gtin|care|composition|variant_group: operator's
+PM11 code, images: [codes in order]}, brand, price_list}``): the ``StyleChanged`` subscriber and the catalog
+job (``catalog_every_seconds``, 60) that lists styles with OF01 ``with_products``.
+
 Wired: the subscriber that records each new number on its offer, and the offer sync job: settle the OF01
 import in flight (OF02 status, OF03 error report line by line), then upload the pending numbers as the next
 OF01 ``PARTIAL_UPDATE`` file. Never OF24, which resets the fields it is not sent. Orders: the inbox handler
@@ -24,8 +29,10 @@ from typing import Any
 import httpx
 
 from seamline.channels import sandboxes
+from seamline.channels.mirakl.catalog import MiraklCatalog
 from seamline.channels.mirakl.client import MiraklClient, MiraklConfig
 from seamline.channels.mirakl.connector import MiraklConnector
+from seamline.channels.mirakl.listings import CatalogMapping
 from seamline.channels.mirakl.orders import ORDER_MESSAGE, MiraklOrders, source_for
 from seamline.channels.wiring import (
     SANDBOX_SCHEME,
@@ -81,12 +88,33 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
             log.warning("Mirakl orders of %s: %s", config.code, report.error)
 
     subscribers = [connector.subscriber()]
+    extra = [orders.shipment_subscriber(), orders.line_cancel_subscriber()]
+    jobs = [
+        PeriodicJob(f"{connector.name}:offer_sync", float(settings.get("sync_every_seconds", 15.0)), sync),
+        PeriodicJob(f"{connector.name}:orders", float(settings.get("orders_every_seconds", 60.0)), run_orders),
+    ]
+    if settings.get("catalog") and settings.get("currency"):
+        # Listings from the master: styles saved here are listed there (OF01 with products).
+        catalog = MiraklCatalog(
+            context.app,
+            config.code,
+            connector.client,
+            CatalogMapping.from_settings(settings["catalog"]),
+            currency=str(settings["currency"]),
+        )
+
+        def publish() -> None:
+            report = catalog.publish_once()
+            if report.error:
+                log.warning("Mirakl catalog of %s: %s", config.code, report.error)
+
+        extra.append(catalog.subscriber())
+        jobs.append(
+            PeriodicJob(f"{connector.name}:catalog", float(settings.get("catalog_every_seconds", 60.0)), publish)
+        )
     return Wired(
-        subscribers=[*subscribers, orders.shipment_subscriber(), orders.line_cancel_subscriber()],
+        subscribers=[*subscribers, *extra],
         handlers=[(source_for(config.code), ORDER_MESSAGE, orders.handler())],
-        jobs=[
-            PeriodicJob(f"{connector.name}:offer_sync", float(settings.get("sync_every_seconds", 15.0)), sync),
-            PeriodicJob(f"{connector.name}:orders", float(settings.get("orders_every_seconds", 60.0)), run_orders),
-        ],
+        jobs=jobs,
         on_wire=[availability_catch_up(context, config.code, subscribers)],
     )

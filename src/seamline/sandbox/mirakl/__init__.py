@@ -4,6 +4,6 @@ per-endpoint rate limits (429 + Retry-After)."""
 
 from seamline.sandbox.http import SandboxResponse
 from seamline.sandbox.mirakl.asgi import create_app
-from seamline.sandbox.mirakl.sandbox import CallRecord, MiraklSandbox, Offer, SandboxConfig
+from seamline.sandbox.mirakl.sandbox import Attribute, CallRecord, MiraklSandbox, Offer, SandboxConfig
 
-__all__ = ["CallRecord", "MiraklSandbox", "Offer", "SandboxConfig", "SandboxResponse", "create_app"]
+__all__ = ["Attribute", "CallRecord", "MiraklSandbox", "Offer", "SandboxConfig", "SandboxResponse", "create_app"]

@@ -12,6 +12,11 @@ Faithful in the ways that bite an integrator:
   of the sandbox clock; lines apply only then. ``PARTIAL_UPDATE`` changes only the columns in the file of
   offers that exist (an unknown SKU is a line in error); ``NORMAL`` is emulated as a full offer write (a
   column left out resets the field: the conservative reading of the docs); ``REPLACE`` is refused here.
+- **Products with offers**: OF01 ``with_products=true`` (the Seller API's "This file also contains product
+  information") takes product attribute columns beside the offer's; each product row is checked against
+  the operator's model (PM11 ``GET /api/products/attributes``: required attributes, media URLs) and its
+  category against the operator's tree (H11 ``GET /api/hierarchies``); a row that fails is a line of the
+  error report (OF03) with the reason, the others go live. An unknown column refuses the file.
 - **Rate limits** per endpoint (429 ``Retry-After``), ``Authorization: <api key>`` (401 otherwise).
 
 Orders (OR11 list with their money: prices, promotions, shipping, taxes in the asked ``order_tax_mode``;
@@ -62,6 +67,8 @@ RATE_LIMITS: dict[str, tuple[float, float]] = {
     "OR29": (5.0, 20.0),
     "OR30": (5.0, 20.0),
     "RE01": (1.0, 20.0),
+    "H11": (1.0, 20.0),
+    "PM11": (1.0, 20.0),
     "ST01": (5.0, 20.0),
     "ST11": (1.0, 20.0),
 }
@@ -76,6 +83,8 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("PUT", re.compile(r"^/api/orders/refund$"), "OR28"),
     ("PUT", re.compile(r"^/api/orders/cancel$"), "OR30"),
     ("GET", re.compile(r"^/api/reasons$"), "RE01"),
+    ("GET", re.compile(r"^/api/hierarchies$"), "H11"),
+    ("GET", re.compile(r"^/api/products/attributes$"), "PM11"),
     ("PUT", re.compile(r"^/api/orders/(?P<id>[^/]+)/accept$"), "OR21"),
     ("PUT", re.compile(r"^/api/orders/(?P<id>[^/]+)/tracking$"), "OR23"),
     ("PUT", re.compile(r"^/api/orders/(?P<id>[^/]+)/ship$"), "OR24"),
@@ -83,6 +92,68 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(r"^/api/shipments$"), "ST01"),
     ("GET", re.compile(r"^/api/shipments$"), "ST11"),
 ]
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """A product attribute of the operator's model (PM11): its code, label, type (``TEXT``, ``LONG_TEXT``,
+    ``MEDIA``, ``LIST``, ``HIERARCHY`` for the category) and whether a product needs it."""
+
+    code: str
+    label: str
+    type: str = "TEXT"
+    required: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "label": self.label,
+            "type": self.type,
+            "required": self.required,
+            "hierarchy_code": "",
+            "variant": self.code in ("color", "size"),
+        }
+
+
+#: An apparel operator's catalog, shaped like H11 and PM11 answers: a category tree's leaves and attributes.
+DEFAULT_HIERARCHIES = {
+    "H-APPAREL": "Apparel",
+    "H-SHIRTS": "Apparel > Shirts",
+    "H-OUTERWEAR": "Apparel > Outerwear",
+}
+DEFAULT_ATTRIBUTES = (
+    Attribute("category", "Category", "HIERARCHY", required=True),
+    Attribute("title", "Title", "TEXT", required=True),
+    Attribute("description", "Description", "LONG_TEXT", required=True),
+    Attribute("brand", "Brand", "TEXT", required=True),
+    Attribute("main_image", "Main image", "MEDIA", required=True),
+    Attribute("image_2", "Image 2", "MEDIA"),
+    Attribute("image_3", "Image 3", "MEDIA"),
+    Attribute("color", "Colour", "LIST", required=True),
+    Attribute("size", "Size", "LIST", required=True),
+    Attribute("ean", "EAN", "TEXT"),
+    Attribute("composition", "Composition", "TEXT"),
+    Attribute("care", "Care instructions", "TEXT"),
+    Attribute("variant_group", "Variant group", "TEXT"),
+)
+#: An OF01 file's offer columns (the rest of a ``with_products`` file is product attributes).
+OFFER_COLUMNS = frozenset(
+    {
+        "sku",
+        "shop-sku",
+        "offer-sku",
+        "product-id",
+        "product-id-type",
+        "price",
+        "quantity",
+        "state",
+        "update-delete",
+        "description",
+        "internal-description",
+        "discount-price",
+        "leadtime-to-ship",
+    }
+)
 
 
 @dataclass
@@ -97,6 +168,10 @@ class SandboxConfig:
     auto_debit: bool = True
     #: The operator's reason list (RE01): OR28 takes a ``REFUND`` reason, OR30 a ``CANCELATION`` one.
     reasons: tuple[Reason, ...] = DEFAULT_REASONS
+    #: The operator's catalog: its categories (H11, code → label; products go in these leaf codes) and its
+    #: product attributes (PM11), checked on every product row of an OF01 ``with_products`` import.
+    hierarchies: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_HIERARCHIES))
+    attributes: tuple[Attribute, ...] = DEFAULT_ATTRIBUTES
 
 
 @dataclass
@@ -140,6 +215,8 @@ class OfferImport:
     errors: list[tuple[int, dict[str, str], str]] = field(default_factory=list)
     inserted: int = 0
     updated: int = 0
+    #: The file also carries product information (OF01 ``with_products``).
+    with_products: bool = False
 
 
 @dataclass(frozen=True)
@@ -164,6 +241,8 @@ class MiraklSandbox:
             op: RateBucket(rate, burst, burst, now) for op, (rate, burst) in self.config.rate_limits.items()
         }
         self.offers: dict[str, Offer] = {}
+        #: Products created by ``with_products`` imports, by shop SKU: their attribute values.
+        self.products: dict[str, dict[str, str]] = {}
         self.imports: dict[int, OfferImport] = {}
         self.book = OrderBook(
             acceptance_window=timedelta(seconds=self.config.acceptance_window_seconds),
@@ -235,6 +314,9 @@ class MiraklSandbox:
             for item in self.imports.values():
                 self._progress(item, self.clock.now(), force=True)
 
+    def product(self, shop_sku: str) -> dict[str, str] | None:
+        return self.products.get(shop_sku)
+
     def operations(self, operation: str) -> list[CallRecord]:
         return [c for c in self.calls if c.operation == operation]
 
@@ -301,6 +383,14 @@ class MiraklSandbox:
             return self._of02(int(args["id"]), now)
         if operation == "OF03":
             return self._of03(int(args["id"]), now)
+        if operation == "H11":
+            items = [
+                {"code": c, "label": label, "level": label.count(">") + 1, "parent_code": ""}
+                for c, label in sorted(self.config.hierarchies.items())
+            ]
+            return 200, {"hierarchies": items}, "application/json"
+        if operation == "PM11":
+            return 200, {"attributes": [a.as_json() for a in self.config.attributes]}, "application/json"
         if operation == "RE01":
             return 200, {"reasons": [r.as_json() for r in self.config.reasons]}, "application/json"
         if operation.startswith(("OR", "ST")):
@@ -358,7 +448,14 @@ class MiraklSandbox:
             return 400, _problem(400, "The file needs a header with a sku column."), "application/json"
         header = [h.strip() for h in rows[0]]
         records = [dict(zip(header, r, strict=False)) for r in rows[1:] if any(cell.strip() for cell in r)]
-        item = OfferImport(len(self.imports) + 1001, mode, header, records, now)
+        flag = (parts.get("with_products", b"").decode() or params.get("with_products") or "false").lower()
+        with_products = flag == "true"
+        if with_products:
+            unknown = sorted(set(header) - OFFER_COLUMNS - {a.code for a in self.config.attributes})
+            if unknown:
+                message = f"Unknown column(s) {', '.join(unknown)}: not an attribute of the operator's model (PM11)."
+                return 400, _problem(400, message), "application/json"
+        item = OfferImport(len(self.imports) + 1001, mode, header, records, now, with_products=with_products)
         self.imports[item.id] = item
         return 201, {"import_id": item.id}, "application/json"
 
@@ -414,10 +511,30 @@ class MiraklSandbox:
                 item.errors.append((number, row, problem))
         item.status = "COMPLETE"
 
+    def _product_problem(self, row: dict[str, str]) -> str | None:
+        """A product row checked against the operator's model: required attributes, a known category (H11),
+        media as https URLs."""
+        for attribute in self.config.attributes:
+            value = row.get(attribute.code, "").strip()
+            if not value:
+                if attribute.required:
+                    return f"The attribute '{attribute.code}' ({attribute.label}) is required."
+                continue
+            if attribute.type == "HIERARCHY" and value not in self.config.hierarchies:
+                return f"The category '{value}' does not exist in the operator's catalog (H11)."
+            if attribute.type == "MEDIA" and not value.startswith("https://"):
+                return f"The media '{attribute.code}' must be an https URL."
+        return None
+
     def _apply_row(self, item: OfferImport, row: dict[str, str]) -> str | None:
         sku = next((row[c].strip() for c in _SKU_COLUMNS if row.get(c, "").strip()), "")
         if not sku:
             return "The offer sku is required."
+        if item.with_products:
+            problem = self._product_problem(row)
+            if problem is not None:
+                return problem
+            self.products[sku] = {a.code: row[a.code] for a in self.config.attributes if row.get(a.code)}
         values: dict[str, Any] = {}
         if "quantity" in row:
             raw = row["quantity"].strip()
