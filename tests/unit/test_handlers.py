@@ -51,6 +51,9 @@ class Recorder:
     def orders_shipped(self, _uow: UnitOfWork, order_ids: Sequence[str]) -> None:
         self.log.append(("announce shipments", list(order_ids)))
 
+    def returns_booked(self, _uow: UnitOfWork, return_ids: Sequence[str]) -> None:
+        self.log.append(("announce returns", list(return_ids)))
+
     def order_lines_cancelled(self, _uow: UnitOfWork, events: Sequence[Any]) -> None:
         self.log.append(("announce line cancellations", [e.cancellation for e in events]))
 
@@ -127,8 +130,9 @@ def test_an_exchange_posts_its_credit_note_before_its_sales_receipt_and_a_batch_
         uow.raise_event(SaleRecorded(f"ord_{n}"))
     uow.raise_event(ReturnBooked("ret_1"))
     bus_with(recorder).handle(uow)
-    assert recorder.log[:3] == [
+    assert recorder.log[:4] == [
         ("post", [("return", "ret_1")]),
+        ("announce returns", ["ret_1"]),
         ("post", [("sale", "ord_0"), ("sale", "ord_1"), ("sale", "ord_2")]),
         ("journal", [("SKU-0", "STORE-1"), ("SKU-1", "STORE-1"), ("SKU-2", "STORE-1")]),
     ]

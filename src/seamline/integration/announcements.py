@@ -7,6 +7,7 @@ state without its event). Installed by ``integration.install`` as ``Dependencies
   tracking, on the order's own trace, so the channel it came from creates its fulfilment.
 - ``order_lines_cancelled``: ``OrderLinesCancelled`` per cancellation of some lines' units, to the order's
   channel (a marketplace cancels them on its side).
+- ``returns_booked``: ``ReturnBooked`` per return, to its order's channel (a marketplace refunds it).
 - ``documents_posted``: ``FinanceDocumentPosted`` per finance document; the accounting connectors (Xero,
   QuickBooks Online) subscribe to it.
 - ``till_catalog_changed``: ``StoreCatalogChanged`` per new till catalog version; a POS connector pushes the
@@ -24,6 +25,7 @@ from seamline.integration.events import (
     FINANCE_DOCUMENT_POSTED,
     ORDER_LINES_CANCELLED,
     ORDER_SHIPPED,
+    RETURN_BOOKED,
     STORE_CATALOG_CHANGED,
     STYLE_CHANGED,
     NewEvent,
@@ -95,6 +97,26 @@ class OutboxAnnouncements:
                 "status": order["status"],
             }
             events.append(NewEvent(ORDER_LINES_CANCELLED, payload, order["channel"], trace_id=order["trace_id"]))
+        self.outbox.emit(uow, events)
+
+    def returns_booked(self, uow: UnitOfWork, return_ids: Sequence[str]) -> None:
+        """``ReturnBooked`` per return, to its order's channel, on the order's trace: a marketplace refunds it."""
+        events = []
+        for return_id in return_ids:
+            ret = orders_repo.get_return(uow.conn, return_id)
+            order = None if ret is None else orders_repo.get_order(uow.conn, ret["order_id"])
+            if ret is None or order is None:
+                continue
+            payload = {
+                "return_id": return_id,
+                "order_id": order["id"],
+                "channel": order["channel"],
+                "external_id": order["external_id"],
+                "lines": [
+                    {"order_line_no": li["order_line_no"], "sku": li["sku"], "qty": li["qty"]} for li in ret["lines"]
+                ],
+            }
+            events.append(NewEvent(RETURN_BOOKED, payload, order["channel"], trace_id=order["trace_id"]))
         self.outbox.emit(uow, events)
 
     def documents_posted(self, uow: UnitOfWork, documents: Sequence[dict[str, Any]]) -> None:

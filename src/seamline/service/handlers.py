@@ -65,6 +65,8 @@ class Announcements(Protocol):
 
     def order_lines_cancelled(self, uow: UnitOfWork, events: Sequence[OrderLinesCancelled]) -> None: ...
 
+    def returns_booked(self, uow: UnitOfWork, return_ids: Sequence[str]) -> None: ...
+
     def documents_posted(self, uow: UnitOfWork, documents: Sequence[dict[str, Any]]) -> None: ...
 
     def till_catalog_changed(self, uow: UnitOfWork, changes: Sequence[TillCatalogChanged]) -> None: ...
@@ -120,6 +122,12 @@ def post_credit_notes(deps: Dependencies, uow: UnitOfWork, events: Sequence[Retu
         deps.finance(uow, [("return", key) for key in _unique([e.return_id for e in events])])
 
 
+def announce_returns(deps: Dependencies, uow: UnitOfWork, events: Sequence[ReturnBooked]) -> None:
+    """``ReturnBooked`` into the outbox: the channel the order came from refunds it (Mirakl OR28)."""
+    if deps.announcements is not None:
+        deps.announcements.returns_booked(uow, _unique([e.return_id for e in events]))
+
+
 def post_sales_receipts(deps: Dependencies, uow: UnitOfWork, events: Sequence[SaleRecorded]) -> None:
     """Finance posts the till sale's sales receipt (raises ``DocumentPosted``)."""
     if deps.finance is not None:
@@ -159,7 +167,10 @@ EVENT_HANDLERS: dict[type[DomainEvent], list[Handler]] = {
     StyleSaved: [announce_style_changes, republish_till_catalog],
     OrderShipped: [announce_shipments, post_invoices],
     OrderLinesCancelled: [announce_line_cancellations],
-    ReturnBooked: [post_credit_notes],  # before SaleRecorded: an exchange books its return, then its sale
+    ReturnBooked: [
+        post_credit_notes,
+        announce_returns,
+    ],  # before SaleRecorded: an exchange books its return, then its sale
     SaleRecorded: [post_sales_receipts],
     BalancesChanged: [journal_availability],
     TillCatalogChanged: [announce_till_catalog],

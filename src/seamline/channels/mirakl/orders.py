@@ -15,9 +15,16 @@
   ledger recorded (``order_shipments``: its lines, carrier and tracking) is confirmed once: ST01 with its
   lines and tracking (partial shipments), or, with ``shipment_mode: order``, OR23 with the parcel's
   tracking and OR24 once every unit has shipped.
-- **Refunds and cancellations** (``run_once``): each return booked against a Mirakl order is refunded with
-  OR28, line by line, at the amount the return credited; an order cancelled here (not by Mirakl) is
-  cancelled there with OR29.
+- **Money** (``commerce.order_commerce``): each order is placed with the operator's numbers for the lines
+  taken (prices after promotions, taxes, shipping, its total less the lines refused), so finance invoices at
+  them; each order line at what the buyer paid per unit.
+- **Line cancellations** (``line_cancel_subscriber``, on ``OrderLinesCancelled``): units cancelled here after
+  acceptance are cancelled there with OR30, at the operator's amount and tax for them, with its CANCELATION
+  reason code.
+- **Refunds and cancellations** (``refund_subscriber`` on ``ReturnBooked``, and ``run_once`` for what it
+  missed): each return booked against a Mirakl order is refunded with OR28, line by line, at the operator's
+  amount and taxes for the units returned; an order cancelled here (not by Mirakl) is cancelled there with
+  OR29 unless its lines were all cancelled already.
 """
 
 from __future__ import annotations
@@ -59,7 +66,7 @@ from seamline.integration import (
     Subscriber,
     delivery_outcome,
 )
-from seamline.integration.events import ORDER_LINES_CANCELLED, ORDER_SHIPPED
+from seamline.integration.events import ORDER_LINES_CANCELLED, ORDER_SHIPPED, RETURN_BOOKED
 from seamline.service import Seamline
 from seamline.service.channel_orders import (
     ChannelLine,
@@ -383,21 +390,45 @@ class MiraklOrders:
         by_order: dict[str, list[dict[str, Any]]] = {}
         for ret in returns:
             by_order.setdefault(str(ret["external_id"]), []).append(ret)
-        sent = 0
-        for external_id, rets in by_order.items():
-            decision = self._decision(external_id)
-            refunds = [] if decision is None else self._refunds_due(external_id, decision, rets)
-            error = None
-            if refunds:
-                try:
-                    self.client.refund(refunds)
-                except MiraklRejected as exc:
-                    error = str(exc)
-                    log.warning("Mirakl %s refused the refund of %s: %s", self.channel, external_id, exc)
-                sent += 1
-            for ret in rets:
-                self._record(REFUND, str(ret["id"]), {"order": external_id, "refunds": refunds}, error, sent=True)
-        return sent
+        return sum(self._refund_order(external_id, rets) for external_id, rets in by_order.items())
+
+    def _refund_order(self, external_id: str, rets: Sequence[Mapping[str, Any]]) -> int:
+        """OR28 for these returns of one order (what is due: see ``send_refunds``); answers the calls made."""
+        decision = self._decision(external_id)
+        refunds = [] if decision is None else self._refunds_due(external_id, decision, rets)
+        error = None
+        if refunds:
+            try:
+                self.client.refund(refunds)
+            except MiraklRejected as exc:
+                error = str(exc)
+                log.warning("Mirakl %s refused the refund of %s: %s", self.channel, external_id, exc)
+        for ret in rets:
+            self._record(REFUND, str(ret["id"]), {"order": external_id, "refunds": refunds}, error, sent=True)
+        return 1 if refunds else 0
+
+    def refund_subscriber(self) -> Subscriber:
+        return Subscriber(
+            name=f"mirakl-refunds:{self.channel}",
+            event_types=frozenset({RETURN_BOOKED}),
+            deliver=self.deliver_refund,
+            channels=frozenset({self.channel}),
+            coalesce=False,
+            max_concurrency=1,
+        )
+
+    def deliver_refund(self, delivery: Delivery) -> Delivered:
+        """A return booked against one of the channel's orders: refunded at Mirakl (OR28) at once, with what
+        is due for its order (a return told before, by this or by the order round, sends nothing)."""
+        external_id = str(delivery.payload["external_id"])
+        returns = self.app.read(lambda conn: channel_orders_repo.channel_returns(conn, self.channel))
+        rets = [r for r in returns if str(r["external_id"]) == external_id]
+        if rets:
+            try:
+                self._refund_order(external_id, rets)
+            except ChannelError as exc:
+                raise delivery_outcome(exc) from exc
+        return Delivered()
 
     def _refunds_due(
         self, external_id: str, decision: Mapping[str, Any], rets: Sequence[Mapping[str, Any]]

@@ -17,7 +17,8 @@ import in flight (OF02 status, OF03 error report line by line), then upload the 
 OF01 ``PARTIAL_UPDATE`` file. Never OF24, which resets the fields it is not sent. Orders: the inbox handler
 of the channel's orders, the order job (OR11 pull, OR21 answers, OR28 refunds; one process per period) and
 the shipment subscriber (``OrderShipped`` → ST01, or OR23/OR24) and the line cancellation subscriber
-(``OrderLinesCancelled`` → OR30).
+(``OrderLinesCancelled`` → OR30) and the refund subscriber (``ReturnBooked`` → OR28; the order round refunds
+what it missed).
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
             log.warning("Mirakl orders of %s: %s", config.code, report.error)
 
     subscribers = [connector.subscriber()]
-    extra = [orders.shipment_subscriber(), orders.line_cancel_subscriber()]
+    extra = [orders.shipment_subscriber(), orders.line_cancel_subscriber(), orders.refund_subscriber()]
     jobs = [
         PeriodicJob(f"{connector.name}:offer_sync", float(settings.get("sync_every_seconds", 15.0)), sync),
         PeriodicJob(f"{connector.name}:orders", float(settings.get("orders_every_seconds", 60.0)), run_orders),

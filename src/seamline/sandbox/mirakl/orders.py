@@ -15,9 +15,20 @@
   bad shipment does not fail the others). A line is ``SHIPPED`` once all its units have shipped; the order
   once all its lines have. **ST11** ``GET /api/shipments?order_id=`` lists them (``data``,
   ``next_page_token``).
-- **OR28** ``PUT /api/orders/refund``: ``{refunds: [{order_line_id, quantity, amount, reason_code,
-  currency_iso_code}]}``, only for shipped units not refunded yet; the refunds show on the line in OR11.
+- **OR28** ``PUT /api/orders/refund``: ``{refunds: [{order_line_id, quantity, amount, shipping_amount,
+  taxes, shipping_taxes, reason_code, currency_iso_code}], order_tax_mode}`` for shipped units not refunded
+  yet; **OR30** ``PUT /api/orders/cancel``: ``{cancelations: [...]}`` the same fields, for units not shipped
+  and not cancelled. Both: the amount, shipping amount and each tax within what the line still holds (its
+  price after promotions less what refunds and cancellations took), taxes required when the line carries
+  them, a reason code of the operator's list of the right type (``REFUND``, ``CANCELATION``; **RE01** ``GET
+  /api/reasons``). They show on the line (``refunds[]``, ``cancelations[]``); a line whose units all shipped
+  or were cancelled is ``SHIPPED`` (``CANCELED`` when none shipped), and the order follows its lines.
 - **OR29** ``PUT /api/orders/{id}/cancel``: the whole order, while nothing of it has shipped.
+- **Money** (OR11): each line's ``price_unit``, ``price`` (after its ``promotions``), ``shipping_price``,
+  ``taxes[]`` and ``shipping_taxes[]`` (``code``, ``rate`` in percent, ``amount``) and ``total_price``; the
+  order's ``price``, ``shipping_price`` and ``total_price`` (refused lines left out), in the
+  ``order_tax_mode`` asked for (the order's own by default): ``TAX_INCLUDED`` prices include the taxes
+  listed, ``TAX_EXCLUDED`` ones do not.
 
 Errors are Mirakl's ``{"status": <code>, "message": "..."}``.
 """
