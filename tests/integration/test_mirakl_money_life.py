@@ -167,6 +167,9 @@ def test_a_line_cancelled_after_acceptance_and_a_refund_reach_mirakl_and_the_inv
     [credit] = [d for d in docs if d["kind"] == "credit_note"]
     assert money(credit["total"]) == money(refund["amount"]), "the credit note is what Mirakl refunded"
     assert FinanceDesk(app).holds() == [], "nothing held: every amount reproduced"
+    report = FinanceDesk(app).reconciliation()
+    assert (report["clean"], report["money_differences"], report["differences"]) == (True, [], [])
+    assert report["money_checked"]["channel_orders"] >= 1, report["money_checked"]
 
     # Everything again: nothing is sent twice.
     counts = {op: [c.operation for c in sandbox.calls].count(op) for op in ("OR21", "OR30", "ST01", "OR28", "OR29")}

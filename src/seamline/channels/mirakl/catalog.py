@@ -31,7 +31,7 @@ from seamline.service import Seamline
 from seamline.service.channel_orders import ChannelOrders
 from seamline.service.marketplaces import DEFAULT_MARKETPLACE, ImportLine, ListingIssue, Listings
 from seamline.service.unit_of_work import UnitOfWork
-from seamline.store import catalog_repo, channel_orders_repo, marketplace_repo
+from seamline.store import catalog_repo, channel_orders_repo, channels_repo, marketplace_repo
 
 PRODUCT = "product"
 IMPORT_KIND = "mirakl_products"
@@ -135,7 +135,7 @@ class MiraklCatalog:
     ) -> tuple[list[ProductRow], list[Skipped]]:
         found = catalog_repo.get_styles(conn, styles)
         skus = [v.sku for style in found.values() for v in style.variants]
-        quantities = ChannelOrders(self.app).available(conn, self.channel, skus)
+        quantities = self._quantities(conn, skus)
         sellers = {sku: self._seller_sku(conn, sku) for sku in skus}
         rows: list[ProductRow] = []
         skipped: list[Skipped] = []
@@ -158,6 +158,27 @@ class MiraklCatalog:
             skipped.extend(left)
         return rows, skipped
 
+    def _quantities(self, conn: Connection, skus: Sequence[str]) -> dict[str, int]:
+        """What each offer shows: the number the stock sync last decided for its listing (0 while paused),
+        else the channel's ATP now (0 under the channel's ``pause_below``)."""
+        out: dict[str, int] = {}
+        missing = []
+        for sku in skus:
+            rows = [
+                r
+                for r in marketplace_repo.get_listings(conn, self.channel, sku)
+                if r["marketplace"] == DEFAULT_MARKETPLACE
+            ]
+            if rows and rows[0]["desired_qty"] is not None:
+                out[sku] = 0 if rows[0]["paused"] else int(rows[0]["desired_qty"])
+            else:
+                missing.append(sku)
+        channel = channels_repo.get_channel(conn, self.channel)
+        pause_below = int((channel or {}).get("pause_below") or 0)
+        for sku, atp in ChannelOrders(self.app).available(conn, self.channel, missing).items():
+            out[sku] = 0 if pause_below > 0 and atp < pause_below else atp
+        return out
+
     def _seller_sku(self, conn: Connection, sku: str) -> str:
         found = [
             r for r in marketplace_repo.get_listings(conn, self.channel, sku) if r["marketplace"] == DEFAULT_MARKETPLACE
@@ -171,7 +192,8 @@ class MiraklCatalog:
         def work(uow: UnitOfWork) -> list[ImportLine]:
             conn = uow.conn
             seq = marketplace_repo.latest_event_seq(conn)
-            by_seller = {}
+            by_seller: dict[str, str] = {}
+            seqs: dict[str, int] = {}
             for row in rows:
                 sku = self._our_sku(conn, row.sku)
                 category = row.values.get(self.mapping.attributes.get("category", ""), None)
@@ -179,10 +201,19 @@ class MiraklCatalog:
                     conn, self.channel, sku, [DEFAULT_MARKETPLACE], product_type=category, now=now
                 )
                 key = (self.channel, DEFAULT_MARKETPLACE, sku)
-                marketplace_repo.record_desired(conn, key, qty=row.qty, seq=seq, paused=False, now=now, again=True)
+                [listing] = [
+                    r for r in marketplace_repo.get_listings(conn, self.channel, sku) if r["marketplace"] == key[1]
+                ]
+                if listing["desired_seq"] is None:
+                    # A new listing: the number in the file is the ATP now, asked for as of the latest event.
+                    marketplace_repo.record_desired(conn, key, qty=row.qty, seq=seq, paused=False, now=now)
+                    seqs[row.sku] = seq
+                else:
+                    seqs[row.sku] = int(listing["desired_seq"])  # the stock sync's own number (``_quantities``)
                 by_seller[row.sku] = sku
             return [
-                ImportLine(n, DEFAULT_MARKETPLACE, by_seller[r.sku], r.sku, r.qty, seq) for n, r in enumerate(rows, 1)
+                ImportLine(n, DEFAULT_MARKETPLACE, by_seller[r.sku], r.sku, r.qty, seqs[r.sku])
+                for n, r in enumerate(rows, 1)
             ]
 
         lines = self.app.write(work)
