@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +25,7 @@ from seamline.service import Seamline, Settings, bootstrap
 from seamline.store.db import make_null_pool_engine
 from seamline.store.migrate import upgrade
 from seamline.store.tables import metadata
+from tests.scratch_databases import drop_in_background, scratch_name, stale_databases
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789"
 START = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)  # Black Friday, 08:00 UTC
@@ -55,10 +55,11 @@ def postgres_server_url() -> Iterator[str]:
         _service_missing("PostgreSQL (SEAMLINE_TEST_POSTGRES_URL)")
     assert base is not None
     base = base.replace("postgresql://", "postgresql+psycopg://", 1) if base.startswith("postgresql://") else base
-    name = f"seamline_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = scratch_name("session")
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
+            stale = stale_databases(conn)
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # noqa: BLE001 - any failure to reach the server means the service is missing
         admin.dispose()
@@ -68,9 +69,8 @@ def postgres_server_url() -> Iterator[str]:
     upgrade(engine)
     engine.dispose()
     yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+    drop_in_background(base, [name, *stale])
 
 
 #: The statements that empty a test database (per database URL), built once from the catalog.

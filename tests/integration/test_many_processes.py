@@ -37,6 +37,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
 from tests.conftest import _service_missing
+from tests.scratch_databases import drop_in_background, scratch_name
 
 pytestmark = pytest.mark.postgres
 
@@ -68,7 +69,7 @@ def services() -> Iterator[tuple[str, str]]:
     except OSError as exc:
         _service_missing(f"NATS at {nats_url} ({exc})")
     base = base.replace("postgresql://", "postgresql+psycopg://", 1) if base.startswith("postgresql://") else base
-    name = f"seamline_procs_{uuid.uuid4().hex[:8]}"
+    name = scratch_name("procs")
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -77,9 +78,8 @@ def services() -> Iterator[tuple[str, str]]:
         admin.dispose()
         _service_missing(f"PostgreSQL ({exc})")
     yield make_url(base).set(database=name).render_as_string(hide_password=False), nats_url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+    drop_in_background(base, [name])
 
 
 class Broker:

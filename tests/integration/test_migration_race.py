@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from sqlalchemy.engine import make_url
 
 from seamline.store.db import make_null_pool_engine
 from seamline.store.migrate import is_current, upgrade
+from tests.scratch_databases import drop_in_background, scratch_name
 
 PROCESSES = 4
 
@@ -52,14 +52,13 @@ def empty_postgres_url() -> Iterator[str]:
             pytest.fail("PostgreSQL is required (SEAMLINE_REQUIRE_SERVICES=1)")
         pytest.skip("PostgreSQL not available")
     base = base.replace("postgresql://", "postgresql+psycopg://", 1) if base.startswith("postgresql://") else base
-    name = f"seamline_migrate_race_{uuid.uuid4().hex[:8]}"
+    name = scratch_name("migrate_race")
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+    drop_in_background(base, [name])
 
 
 @pytest.mark.postgres
