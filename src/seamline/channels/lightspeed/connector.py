@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from seamline.channels.lightspeed import mapper
@@ -44,10 +45,12 @@ from seamline.integration import (
 )
 from seamline.integration.events import AVAILABILITY_CHANGED
 from seamline.integration.inbox import MessageHandler
+from seamline.orders.returns import ReturnRequestLine
 from seamline.service import Seamline
 from seamline.service.customers import Contact, ContactRequest, attach_customer, parse_contact
-from seamline.service.orders import LineRequest, OrderDesk, SaleRequest, TenderRequest
+from seamline.service.orders import LineRequest, OrderDesk, ReturnRequest, SaleRequest, TenderRequest, pos_channel
 from seamline.service.unit_of_work import UnitOfWork
+from seamline.store import orders_repo, shopify_repo
 
 log = logging.getLogger("seamline.channels.lightspeed")
 
@@ -96,14 +99,20 @@ class LightspeedConnector:
             raise HoldMessage(f"{exc}: held until the channel's settings link it") from exc
         except (ValueError, mapper.LightspeedMappingError) as exc:
             raise InvalidMessage(str(exc)) from exc
-        if sale is not None and sale.is_return:
-            raise InvalidMessage(f"sale {sale.sale_id} is a return: Lightspeed returns are not taken yet")
+        if sale is not None and sale.is_return and sale.return_for is None:
+            raise InvalidMessage(
+                f"sale {sale.sale_id} returns goods without naming the sale they came from (return_for): an "
+                "unreferenced return is not taken; record it with POST /v1/returns against the original order"
+            )
         return sale
 
     def _apply_sale(self, uow: UnitOfWork, sale: Any) -> None:
         if sale is None:
             return
         assert isinstance(sale, mapper.LightspeedSale)
+        if sale.is_return:
+            self._apply_return(uow, sale)
+            return
         OrderDesk(self.app).record_sale(
             uow,
             SaleRequest(
@@ -117,6 +126,39 @@ class LightspeedConnector:
                 force=True,
             ),
         )
+
+    def _apply_return(self, uow: UnitOfWork, sale: mapper.LightspeedSale) -> None:
+        conn = uow.conn
+        assert sale.return_for is not None
+        stores = sorted(set(self.lookups().location_for.values()))
+        found = (orders_repo.order_id_for(conn, pos_channel(store), sale.return_for) for store in stores)
+        order_id = next((order for order in found if order is not None), None)
+        if order_id is None:
+            raise HoldMessage(f"return {sale.sale_id}: sale {sale.return_for} is not recorded here (yet)")
+        order = orders_repo.get_order(conn, order_id, for_update=True)
+        assert order is not None
+        prices = {line.sku: line.unit_price for line in order["lines"]}
+        value = sum((-line.qty * prices.get(line.sku, line.unit_price) for line in sale.lines), Decimal(0))
+        refunded = sum((amount for _, amount in sale.tenders), Decimal(0))
+        if value != refunded:
+            raise InvalidMessage(
+                f"return {sale.sale_id}: Lightspeed refunded {refunded} {sale.currency}, the returned units were "
+                f"sold for {value}: record it with POST /v1/returns and the refund it needs"
+            )
+        # One effect per return sale, whatever Lightspeed re-sends (the claim is the channel's document key).
+        if not shopify_repo.claim_document(conn, self.channel, "ls_return", sale.sale_id[:64], self.app.clock.now()):
+            return
+        tenders = {kind for kind, _ in sale.tenders}
+        view = OrderDesk(self.app).record_return(
+            uow,
+            ReturnRequest(
+                order_id=order_id,
+                location=sale.location,
+                lines=[ReturnRequestLine(line.sku, -line.qty, "sellable") for line in sale.lines],
+                refund_tender=tenders.pop() if len(tenders) == 1 else None,
+            ),
+        )
+        shopify_repo.set_document(conn, self.channel, "ls_return", sale.sale_id[:64], str(view["id"]))
 
     # ------------------------------------------------------------------------------------ customers in
     def _parse_customer(self, message: StoredMessage) -> tuple[str, Contact] | None:
