@@ -116,8 +116,17 @@ def test_a_till_order_with_a_gift_card_wrap_charge_and_rounding_is_taken_whole(
     statuses = {m["status"] for m in integration.inbox.list(source="square:soho")}
     assert statuses == {"processed"}, "no part of either order refused it whole"
     [sale] = ok(client.get("/v1/orders", params={"channel": "pos:STORE-1"}))["items"]
-    assert (sale["external_id"], sale["total"]) == (order["id"], "89.00")
-    assert sale["tenders"] == [{"type": "cash", "amount": "40.00"}, {"type": "card", "amount": "49.00"}]
+    assert (sale["external_id"], sale["total"]) == (order["id"], "89.00"), "the goods' total"
+    # The sale is paid by all the till took; Square's numbers carry every part of the order as a line.
+    assert sale["tenders"] == [{"type": "cash", "amount": "40.00"}, {"type": "card", "amount": "101.98"}]
+    commerce = ok(client.get(f"/v1/orders/{sale['id']}"))["commerce"]
+    assert (commerce["channel_total"], commerce["computed_total"]) == ("141.98", "141.98")
+    assert [(li["kind"], li["unit_price"], li["order_line_no"]) for li in commerce["lines"]] == [
+        ("goods", "89.00", 1),
+        ("gift_card", "50.00", None),
+        ("service_charge", "3.00", None),
+        ("rounding", "-0.02", None),
+    ]
     extras = app.read(lambda conn: tills_repo.sale_extras(conn, location="STORE-1"))
     by_order = sorted((e["external_id"] == order["id"], e["kind"], Decimal(e["amount"])) for e in extras)
     assert by_order == [
@@ -170,3 +179,46 @@ def test_more_than_100_counts_go_to_square_in_batches_it_accepts(app: Seamline) 
     again = client.set_counts(counts, idempotency_key="drift:1-250", occurred_at="2026-11-27T10:00:00Z")
     assert again == answers
     assert [c.outcome for c in sandbox.calls[-3:]] == ["replayed"] * 3
+
+
+def test_a_square_sale_with_a_custom_amount_service_charge_and_rounding_has_a_receipt_equal_to_its_total(
+    app: Seamline, client: TestClient
+) -> None:
+    """Square's ``total_money`` (goods 89.00 + hemming 12.00 + gift wrap 3.00 - 0.02 cash rounding = 103.98, VAT
+    20 % within every taxable part as Square computed it) is the sales receipt's total, to the cent."""
+    configure(client)
+    sandbox = SquareSandbox()
+    square = connector(app, sandbox, SquareLookups(), [])
+    ids = square.publish_style(app.get_style("OVS-001"), currency="EUR", idempotency_key="v1")
+    lookups = SquareLookups({vid: sku for sku, (vid, _) in ids.variations.items()}, {SQUARE_STORE: "STORE-1"})
+    square.lookups = lambda: lookups
+    integration = installed(app)
+    assert integration is not None
+    square.register(integration.handlers)
+    order = sandbox.ring_up(
+        SQUARE_STORE,
+        [(SKU, 1)],
+        [("CASH", 10398)],
+        custom_amounts=[("Hemming", 1200)],
+        service_charges=[("Gift wrap", 300)],
+        rounding=-2,
+        inclusive_tax="20",
+    )
+    assert order["total_money"] == {"amount": 10398, "currency": "EUR"}
+    for note in sandbox.notifications:
+        event = inbound.verify(note.body, note.headers, [sandbox.config.signature_key], sandbox.config.notification_url)
+        integration.inbox.receive(inbound.inbound_message(event, note.body, note.headers, channel="soho"))
+    integration.inbox.drain()
+    assert {m["status"] for m in integration.inbox.list(source="square:soho")} == {"processed"}
+    [sale] = ok(client.get("/v1/orders", params={"channel": "pos:STORE-1"}))["items"]
+    [receipt] = ok(client.get("/v1/finance/documents", params={"order_id": sale["id"]}))["items"]
+    assert (receipt["kind"], receipt["total"]) == ("sales_receipt", "103.98")
+    lines = [(li["sku"], li["gross"], li["tax"]) for li in receipt["lines"]]
+    assert lines == [
+        (SKU, "89.00", "14.83"),
+        ("custom", "12.00", "2.00"),
+        ("service_charge", "3.00", "0.50"),
+        ("rounding", "-0.02", "0.00"),
+    ], "Square's taxes, not ours recomputed; the rounding untaxed"
+    stock = ok(client.get("/v1/stock", params={"sku": SKU, "location": "STORE-1"}))["items"][0]
+    assert stock["on_hand"] == 9, "only the goods took stock"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -316,3 +317,75 @@ def test_a_square_sale_without_tax_lines_says_so_and_is_taxed_by_our_chart() -> 
     assert sale.commerce is not None
     assert sale.commerce.channel_totals["has_taxes"] == "false"
     assert sale.commerce.computed_total == Decimal("250.00")
+
+
+def test_custom_amounts_service_charges_and_rounding_are_commerce_lines_adding_up_to_squares_total() -> None:
+    """Orders API shape: a keyed-in line has no ``catalog_object_id``; a service charge carries ``total_money``
+    and ``applied_taxes``; ``rounding_adjustment.amount_money`` is signed; ``total_money`` includes them all."""
+    from seamline.finance import FinanceConfig, TaxCode
+    from seamline.finance.channel import invoice_lines
+
+    eur = {"currency": "EUR"}
+    vat = [{"uid": "vat", "name": "VAT", "percentage": "20", "type": "INCLUSIVE", "scope": "ORDER"}]
+
+    def taxed(amount: int, tax: int) -> dict[str, Any]:
+        return {
+            "applied_taxes": [{"tax_uid": "vat", "applied_money": {"amount": tax, **eur}}],
+            "total_tax_money": {"amount": tax, **eur},
+            "total_money": {"amount": amount, **eur},
+        }
+
+    body = order(
+        line_items=[
+            {"uid": "a", "catalog_object_id": "VAR-M", "quantity": "3", **taxed(25000, 4167)},
+            {"uid": "c", "item_type": "CUSTOM_AMOUNT", "name": "Hemming", "quantity": "1", **taxed(1200, 200)},
+            {
+                "uid": "g",
+                "item_type": "GIFT_CARD",
+                "name": "Gift Card",
+                "quantity": "1",
+                "total_money": {"amount": 500, **eur},
+            },
+        ],
+        service_charges=[{"uid": "s", "name": "Gift wrap", **taxed(300, 50)}],
+        rounding_adjustment={"uid": "r", "name": "Cash rounding", "amount_money": {"amount": -2, **eur}},
+        taxes=vat,
+        tenders=[{"type": "CASH", "amount_money": {"amount": 26998, **eur}}],
+        total_money={"amount": 26998, **eur},
+    )
+    sale = mapper.map_order(body, LOOKUPS)
+    commerce = sale.commerce
+    assert commerce is not None
+    assert [(li.kind, li.order_line_no, li.unit_price, li.tax) for li in commerce.lines] == [
+        ("goods", 1, Decimal("250.00") / 3, Decimal("41.67")),
+        ("custom", None, Decimal("12.00"), Decimal("2.00")),
+        ("gift_card", None, Decimal("5.00"), Decimal(0)),
+        ("service_charge", None, Decimal("3.00"), Decimal("0.50")),
+        ("rounding", None, Decimal("-0.02"), Decimal(0)),
+    ]
+    assert commerce.channel_total == commerce.computed_total == Decimal("269.98")
+    assert commerce.payments[0].amount == Decimal("269.98"), "paid by all the till took"
+    config = FinanceConfig(
+        tax_codes={"VAT20": TaxCode("VAT20", Decimal("0.2"), "VAT"), "ZERO": TaxCode("ZERO", Decimal(0), "zero")},
+        default_tax_code="VAT20",
+    )
+    # A gift card is a liability: until gift cards are booked the receipt is held, naming the line.
+    from seamline.finance.channel import Unreproducible
+
+    with pytest.raises(Unreproducible) as held:
+        invoice_lines(commerce, "EUR", config, {1: 3}, {}, first=True)
+    assert held.value.reason == "gift-card"
+    gift = Decimal("5.00")
+    without_gift = replace(
+        commerce,
+        lines=tuple(li for li in commerce.lines if li.kind != "gift_card"),
+        channel_total=Decimal("269.98") - gift,
+    )
+    receipt = invoice_lines(without_gift, "EUR", config, {1: 3}, {}, first=True)
+    assert receipt.total == Decimal("264.98")
+    assert [(li.sku, li.gross, li.tax) for li in receipt.lines] == [
+        ("OVS-001-NVY-M", Decimal("250.00"), Decimal("41.67")),
+        ("custom", Decimal("12.00"), Decimal("2.00")),
+        ("service_charge", Decimal("3.00"), Decimal("0.50")),
+        ("rounding", Decimal("-0.02"), Decimal(0)),
+    ]

@@ -64,7 +64,8 @@ def _sum(values: Sequence[Any], attr: str = "amount") -> Decimal:
 @dataclass(frozen=True)
 class CommerceLine:
     """One channel line. ``order_line_no`` is our order line it became (None for a line that takes no
-    stock: a gift card, a custom item); ``kind`` is ``goods``, ``gift_card`` or ``custom``."""
+    stock: a gift card, a custom item); ``kind`` is ``goods``, ``gift_card``, ``custom``, or a till's
+    ``service_charge`` or cash ``rounding`` (qty 1, the amount as ``unit_price``, negative for a round-down)."""
 
     line_id: str
     title: str

@@ -24,6 +24,9 @@ from seamline.finance.documents import DocumentLine
 SHIPPING_SKU = "shipping"
 DUTY_SKU = "duty"
 ADJUSTMENT_SKU = "adjustment"
+#: Channel lines that take no stock and go on the first invoice (or the sale's receipt) as charged: a custom
+#: item or amount, a till's service charge, a cash rounding adjustment.
+NON_STOCK_KINDS = frozenset({"custom", "service_charge", "rounding"})
 
 
 class Unreproducible(Exception):
@@ -188,7 +191,7 @@ def invoice_lines(
     for line in commerce.lines:
         if line.order_line_no is not None and ship.get(line.order_line_no, 0) > 0:
             add(line, invoiced.get(line.order_line_no, 0), min(ship[line.order_line_no], line.qty))
-        elif first and line.order_line_no is None and line.kind == "custom" and line.qty > 0:
+        elif first and line.order_line_no is None and line.kind in NON_STOCK_KINDS and line.qty > 0:
             add(line, 0, line.qty)
     if first:
         for ship_line in commerce.shipping:

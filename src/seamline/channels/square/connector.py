@@ -138,7 +138,11 @@ class SquareConnector:
                     location=body["location"],
                     external_id=body["external_id"],
                     lines=[LineRequest(li["sku"], li["qty"], li["unit_price"]) for li in body["lines"]],
-                    tenders=[TenderRequest(t["type"], t["amount"]) for t in body["tenders"]],
+                    # With Square's numbers the sale is the whole order (its custom amounts, service charges
+                    # and rounding are lines of its commerce): it is paid by everything the till took.
+                    tenders=[TenderRequest(t["type"], t["amount"]) for t in body["tenders"]]
+                    if sale.commerce is None
+                    else [TenderRequest(kind, str(amount)) for kind, amount in sale.till_tenders],
                     currency=body["currency"],
                     occurred_at=sale.occurred_at,
                     force=True,

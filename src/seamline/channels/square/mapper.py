@@ -239,8 +239,8 @@ class SquareSale:
     version: int
     other_lines: tuple[OtherLine, ...] = ()
     till_tenders: tuple[tuple[str, Decimal], ...] = ()
-    #: Square's own numbers: base prices, applied discounts and taxes, the order's total net of tips (kept
-    #: for a sale of catalog lines only; one with gift cards or custom amounts is not yet).
+    #: Square's own numbers: base prices, applied discounts and taxes, the non-stock parts as lines of their
+    #: own, the order's total net of tips (for every sale with stock lines); paid by ``till_tenders``.
     commerce: OrderCommerce | None = None
 
     def sale_body(self) -> dict[str, Any]:
@@ -310,6 +310,7 @@ def map_order(order: Mapping[str, Any], lookups: SquareLookups) -> SquareSale:
     lines: list[SaleLine] = []
     others: list[OtherLine] = []
     currencies: set[str] = set()
+    line_numbers: dict[int, int] = {}  # Square line index -> the first of our order lines it became
     for i, item in enumerate(order.get("line_items") or []):
         other = _other_line(i, item)
         qty = parse_quantity(item.get("quantity")) if other is None else 0
@@ -323,6 +324,7 @@ def map_order(order: Mapping[str, Any], lookups: SquareLookups) -> SquareSale:
         if sku is None:
             raise SquareUnmapped(f"line_items[{i}] names {item.get('catalog_object_id')}, not a published SKU")
         if qty > 0:
+            line_numbers[i] = len(lines) + 1
             lines.extend(_split_line(sku, qty, total, item_currency))
     for i, charge in enumerate(order.get("service_charges") or []):
         amount, charge_currency = money(charge.get("total_money") or charge.get("applied_money"))
@@ -367,7 +369,7 @@ def map_order(order: Mapping[str, Any], lookups: SquareLookups) -> SquareSale:
         version=version if isinstance(version, int) else 0,
         other_lines=tuple(others),
         till_tenders=tuple(tenders),
-        commerce=sale_commerce(order, lookups, currency, tenders) if lines and not others else None,
+        commerce=sale_commerce(order, lookups, currency, tenders, line_numbers) if lines else None,
     )
 
 
@@ -375,20 +377,49 @@ def _optional_money(value: Any) -> Decimal | None:
     return None if not isinstance(value, Mapping) or value.get("amount") is None else money(value)[0]
 
 
+def _taxes_of(applied: Any, taxes: Mapping[str, Mapping[str, Any]], fallback: Any) -> tuple[TaxLine, ...]:
+    """A line's (or a service charge's) ``applied_taxes`` at the order tax's ``percentage``, as Square computed
+    them; ``total_tax_money`` alone when Square sent no applied taxes."""
+    out = []
+    for tax_ref in applied or []:
+        if not isinstance(tax_ref, Mapping):
+            continue
+        tax = taxes.get(str(tax_ref.get("tax_uid")), {})
+        rate = Decimal(str(tax.get("percentage") or 0)) / 100
+        out.append(TaxLine(str(tax.get("name") or "tax"), rate, money(tax_ref.get("applied_money"))[0]))
+    if not out and _optional_money(fallback):
+        out.append(TaxLine("tax", Decimal(0), money(fallback)[0]))
+    return tuple(out)
+
+
 def sale_commerce(
-    order: Mapping[str, Any], lookups: SquareLookups, currency: str, tenders: Sequence[tuple[str, Decimal]]
+    order: Mapping[str, Any],
+    lookups: SquareLookups,
+    currency: str,
+    tenders: Sequence[tuple[str, Decimal]],
+    line_numbers: Mapping[int, int] | None = None,
 ) -> OrderCommerce:
     """Square's numbers for a sale (Orders API): per line the ``base_price_money``, its applied discounts and
     applied taxes (at the order tax's ``percentage``; ``INCLUSIVE`` taxes are within the price), the
     order's ``total_money`` less tips, and the tenders. ``has_taxes`` in ``channel_totals`` says whether
-    Square sent its tax lines (a sale without them is taxed by our chart)."""
+    Square sent its tax lines (a sale without them is taxed by our chart).
+
+    The parts of the order that are not stock are lines of their own, so that the lines add up to
+    ``total_money``: a custom amount (no ``catalog_object_id``) is a ``custom`` line, a gift card sold
+    (``item_type: GIFT_CARD``) a ``gift_card`` line with its amount (a liability, not revenue: finance holds
+    a sale carrying one until gift cards are booked), each ``service_charges[]`` a ``service_charge`` line at
+    its ``total_money`` less the tax Square added to it, and ``rounding_adjustment`` a ``rounding`` line.
+    None of them names an order line (``order_line_no``): they take no stock. ``line_numbers`` maps a
+    Square line's index to the first of our order lines it became (a line split over units is two)."""
     taxes = {
         str(t.get("uid")): t for t in order.get("taxes") or [] if isinstance(t, Mapping) and t.get("uid") is not None
     }
     discounts = {str(d.get("uid")): d for d in order.get("discounts") or [] if isinstance(d, Mapping)}
     inclusive = bool(taxes) and all(t.get("type") == "INCLUSIVE" for t in taxes.values())
+    numbers = dict(line_numbers) if line_numbers is not None else None
     lines = []
     for i, item in enumerate(order.get("line_items") or []):
+        other = _other_line(i, item)
         qty = parse_quantity(item.get("quantity"))
         total = money(item.get("total_money"))[0]
         base = _optional_money(item.get("base_price_money"))
@@ -403,25 +434,48 @@ def sale_commerce(
         )
         if not applied_discounts and _optional_money(item.get("total_discount_money")):
             applied_discounts = (DiscountAllocation(money(item["total_discount_money"])[0], "discount"),)
-        tax_lines = []
-        for applied in item.get("applied_taxes") or []:
-            tax = taxes.get(str(applied.get("tax_uid")), {})
-            rate = Decimal(str(tax.get("percentage") or 0)) / 100
-            tax_lines.append(TaxLine(str(tax.get("name") or "tax"), rate, money(applied.get("applied_money"))[0]))
-        if not tax_lines and _optional_money(item.get("total_tax_money")):
-            tax_lines.append(TaxLine("tax", Decimal(0), money(item["total_tax_money"])[0]))
+        tax_lines = _taxes_of(item.get("applied_taxes"), taxes, item.get("total_tax_money"))
+        if other is None:
+            kind = "goods"
+            line_no = (numbers.get(i) if numbers is not None else i + 1) if qty > 0 else None
+        else:
+            kind = "gift_card" if other.kind == GIFT_CARD else "custom"
+            line_no = None
         lines.append(
             CommerceLine(
                 line_id=str(item.get("uid") or i),
-                title=str(item.get("name") or ""),
+                title=str(item.get("name") or item.get("variation_name") or (other.name if other else "")),
                 qty=qty,
                 unit_price=unit,
-                sku=lookups.sku_for_variation.get(str(item.get("catalog_object_id"))),
-                order_line_no=i + 1,
+                sku=lookups.sku_for_variation.get(str(item.get("catalog_object_id"))) if other is None else None,
+                order_line_no=line_no,
+                kind=kind,
                 discounts=applied_discounts,
-                tax_lines=tuple(tax_lines),
+                tax_lines=tax_lines,
             )
         )
+    for i, charge in enumerate(order.get("service_charges") or []):
+        if not isinstance(charge, Mapping):
+            continue
+        charged = money(charge.get("total_money") or charge.get("applied_money"))[0]
+        charge_taxes = _taxes_of(charge.get("applied_taxes"), taxes, charge.get("total_tax_money"))
+        added_tax = Decimal(0) if inclusive else sum((t.amount for t in charge_taxes), Decimal(0))
+        lines.append(
+            CommerceLine(
+                line_id=str(charge.get("uid") or f"service_charges[{i}]"),
+                title=str(charge.get("name") or "service charge"),
+                qty=1,
+                unit_price=charged - added_tax,
+                kind=SERVICE_CHARGE,
+                tax_lines=charge_taxes,
+            )
+        )
+    rounding = order.get("rounding_adjustment")
+    if isinstance(rounding, Mapping) and rounding.get("amount_money"):
+        amount = money(rounding["amount_money"])[0]
+        if amount:
+            uid = str(rounding.get("uid") or "rounding_adjustment")
+            lines.append(CommerceLine(uid, str(rounding.get("name") or "cash rounding"), 1, amount, kind=ROUNDING))
     order_total = _optional_money(order.get("total_money"))
     tip = _optional_money(order.get("total_tip_money")) or Decimal(0)
     has_taxes = bool(taxes) or any(li.tax_lines for li in lines)

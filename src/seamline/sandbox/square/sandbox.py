@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from fastapi import FastAPI
@@ -292,6 +293,7 @@ class SquareSandbox(HttpSandbox):
         custom_amounts: Sequence[tuple[str, int]] = (),
         service_charges: Sequence[tuple[str, int]] = (),
         rounding: int = 0,
+        inclusive_tax: str | None = None,
     ) -> dict[str, Any]:
         """A sale at the till: a COMPLETED order of (sku, qty) lines at their catalog prices, paid by (type,
         amount in minor units) tenders; stock counts fall, and the webhooks go out: ``order.updated`` and an
@@ -299,7 +301,12 @@ class SquareSandbox(HttpSandbox):
 
         Besides catalog lines the till can sell gift cards (``item_type: GIFT_CARD``, no catalog object),
         keyed-in (name, amount) custom amounts (``CUSTOM_AMOUNT``), add (name, amount) service charges and a
-        signed cash ``rounding`` (``rounding_adjustment``), as Square's orders carry them."""
+        signed cash ``rounding`` (``rounding_adjustment``), as Square's orders carry them.
+
+        ``inclusive_tax`` (a percentage, "20") puts one order-scoped ``INCLUSIVE`` tax on every line and service
+        charge, as the Orders API reports it: the order's ``taxes[]`` (uid, name, percentage, type, scope), and
+        per line ``applied_taxes[{tax_uid, applied_money}]`` and ``total_tax_money`` (the tax within the price,
+        rounded half up to the minor unit); totals are unchanged (the tax is within them)."""
         with self._lock:
             order_id = uuid.uuid4().hex[:29]
             now = _now()
@@ -337,6 +344,20 @@ class SquareSandbox(HttpSandbox):
                 }
                 for name, amount in service_charges
             ]
+            taxes: list[dict[str, Any]] = []
+            if inclusive_tax is not None:
+                tax_uid = uuid.uuid4().hex[:22]
+                taxes.append(
+                    {"uid": tax_uid, "name": "VAT", "percentage": inclusive_tax, "type": "INCLUSIVE", "scope": "ORDER"}
+                )
+                rate = Decimal(inclusive_tax)
+                for part in [*items, *charges]:
+                    gross = Decimal(part["total_money"]["amount"])
+                    within = int((gross * rate / (100 + rate)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+                    part["applied_taxes"] = [
+                        {"uid": uuid.uuid4().hex[:22], "tax_uid": tax_uid, "applied_money": _m(within, currency)}
+                    ]
+                    part["total_tax_money"] = _m(within, currency)
             total = (
                 sum(i["total_money"]["amount"] for i in items)
                 + sum(c["total_money"]["amount"] for c in charges)
@@ -358,6 +379,7 @@ class SquareSandbox(HttpSandbox):
                 ],
                 "total_money": {"amount": total, "currency": currency},
                 **({"service_charges": charges} if charges else {}),
+                **({"taxes": taxes} if taxes else {}),
                 **(
                     {
                         "rounding_adjustment": {
@@ -398,6 +420,10 @@ class SquareSandbox(HttpSandbox):
             if counts:  # a gift card alone moves no stock
                 self.notify("inventory.count.updated", "inventory", str(uuid.uuid4()), {"inventory_counts": counts})
             return order
+
+
+def _m(amount: int, currency: str) -> dict[str, Any]:
+    return {"amount": amount, "currency": currency}
 
 
 def create_app(sandbox: SquareSandbox) -> FastAPI:
