@@ -72,9 +72,9 @@ class LightspeedClient:
     def close(self) -> None:
         self._http.close()
 
-    def _call(self, method: str, path: str, json_body: Any = None) -> Any:
+    def _call(self, method: str, path: str, json_body: Any = None, params: dict[str, str] | None = None) -> Any:
         try:
-            response = self._http.request(method, path, json=json_body)
+            response = self._http.request(method, path, json=json_body, params=params)
         except httpx.HTTPError as exc:
             raise LightspeedUnavailable(f"{type(exc).__name__}: {exc}") from exc
         left = response.headers.get("x-ratelimit-remaining")
@@ -97,4 +97,37 @@ class LightspeedClient:
     def set_inventory(self, product_id: str, outlet_id: str, count: int) -> None:
         """The product's count at the outlet becomes ``count``."""
         body = {"details": {"inventory": [{"outlet_id": outlet_id, "current_amount": count}]}}
+        self._call("PUT", f"/api/2.1/products/{quote(product_id)}", body)
+
+    # -- products (channels.lightspeed.catalog) -------------------------------------------------------
+    def variant_attributes(self) -> dict[str, str]:
+        """The retailer's variant attributes, name → id (``GET /api/2.0/variant_attributes``)."""
+        data = self._call("GET", "/api/2.0/variant_attributes").get("data") or []
+        return {str(a["name"]): str(a["id"]) for a in data if isinstance(a, dict) and a.get("name")}
+
+    def create_variant_attribute(self, name: str) -> str:
+        return str(self._call("POST", "/api/2.0/variant_attributes", {"name": name})["data"]["id"])
+
+    def create_products(self, body: dict[str, Any]) -> list[str]:
+        """``POST /api/2.0/products`` (a product or a whole variant family): the new ids, in Lightspeed's order
+        (not the order sent): pair them with SKUs by reading the family back."""
+        ids = self._call("POST", "/api/2.0/products", body).get("data")
+        if not isinstance(ids, list) or not ids:
+            raise LightspeedUnavailable(f"Lightspeed answered a product create without ids: {str(ids)[:200]}")
+        return [str(i) for i in ids]
+
+    def family(self, product_id: str) -> dict[str, Any]:
+        """The product's whole family (``GET /api/3.0/products/{id}``, any member's id)."""
+        data: dict[str, Any] = self._call("GET", f"/api/3.0/products/{quote(product_id)}").get("data") or {}
+        return data
+
+    def products_with_sku(self, sku: str) -> list[dict[str, Any]]:
+        """Products whose SKU is ``sku`` (``GET /api/2.0/search?type=products&sku=``)."""
+        data: list[dict[str, Any]] = (
+            self._call("GET", "/api/2.0/search", params={"type": "products", "sku": sku}).get("data") or []
+        )
+        return data
+
+    def update_product(self, product_id: str, body: dict[str, Any]) -> None:
+        """``PUT /api/2.1/products/{id}`` with ``common`` and/or ``details``."""
         self._call("PUT", f"/api/2.1/products/{quote(product_id)}", body)

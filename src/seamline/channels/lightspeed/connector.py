@@ -13,7 +13,17 @@ ledger.
 - Stock out: every change of the channel's number (``AvailabilityChanged``) sets the product's count at the
   linked outlet (one call per product: the documented limit is 300 x registers + 50 calls per 5 minutes, so
   deliveries are coalesced per SKU), so the till shows the ledger's number (Seamline owns stock); a 429
-  waits Lightspeed's ``Retry-After`` (``integration.delivery_outcome``), for the SKUs not yet sent."""
+  waits Lightspeed's ``Retry-After`` (``integration.delivery_outcome``), for the SKUs not yet sent.
+- Products out (``catalog_subscriber``): every ``StoreCatalogChanged`` (a saved style whose till-visible fields
+  changed: ``service.handlers`` republishes the till catalog and ``integration.announcements`` announces it)
+  pushes each named style as it is now (``channels.lightspeed.catalog``): a style Lightspeed does not have yet
+  becomes one variant family (Colour and Size attributes, each variant's SKU, barcode and price), whose product
+  ids are read back and kept per SKU (``channel_catalog_refs``); a style it has is updated product by product
+  (``PUT /api/2.1/products/{id}``), so a re-save changes the products and never adds a second family. A create
+  whose answer was lost is found again by SKU before anything is created twice. A SKU added to a style
+  Lightspeed already has is not created (the 2.1 update cannot add a variant): it is logged and left out.
+  A style that cannot be sent as it is (no price in the channel's currency) is refused for a person.
+  ``push_stale`` (a periodic job) catches up the styles saved before the channel was wired."""
 
 from __future__ import annotations
 
@@ -22,12 +32,11 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from seamline.channels.lightspeed import mapper
-from seamline.channels.lightspeed.client import (
-    LightspeedClient,
-)
+from seamline.catalog.model import Style
+from seamline.channels.lightspeed import catalog, mapper
+from seamline.channels.lightspeed.client import LightspeedClient, LightspeedRejected
 from seamline.channels.lightspeed.inbound import CUSTOMER_UPDATE, SALE_UPDATE, SOURCE
-from seamline.domain.errors import InvalidInput
+from seamline.domain.errors import InvalidInput, NotFound
 from seamline.integration import (
     ChannelError,
     ChannelThrottled,
@@ -43,14 +52,14 @@ from seamline.integration import (
     Subscriber,
     delivery_outcome,
 )
-from seamline.integration.events import AVAILABILITY_CHANGED
+from seamline.integration.events import AVAILABILITY_CHANGED, STORE_CATALOG_CHANGED
 from seamline.integration.inbox import MessageHandler
 from seamline.orders.returns import ReturnRequestLine
 from seamline.service import Seamline
 from seamline.service.customers import Contact, ContactRequest, attach_customer, parse_contact
 from seamline.service.orders import LineRequest, OrderDesk, ReturnRequest, SaleRequest, TenderRequest, pos_channel
 from seamline.service.unit_of_work import UnitOfWork
-from seamline.store import orders_repo, shopify_repo
+from seamline.store import orders_repo, shopify_repo, tills_repo
 
 log = logging.getLogger("seamline.channels.lightspeed")
 
@@ -71,12 +80,16 @@ class LightspeedConnector:
         *,
         channel: str,
         currency: str = "EUR",
+        tax_inclusive: bool = True,
     ) -> None:
         self.app = app
         self.client = client
         self.lookups = lookups
         self.channel = channel
         self.currency = currency
+        #: Whether the outlets' prices include tax (the retailer's tax setup): which price field is sent.
+        self.tax_inclusive = tax_inclusive
+        self._attribute_ids: dict[str, str] | None = None
 
     @property
     def source(self) -> str:
@@ -182,6 +195,118 @@ class LightspeedConnector:
             return
         customer_id, contact = command
         attach_customer(conn, contact, document=f"{self.source}:customer:{customer_id}", now=self.app.clock.now())
+
+    # ------------------------------------------------------------------------------------ products out
+    def _refs(self, code: str) -> dict[str, Any] | None:
+        rows = self.app.read(lambda conn: tills_repo.catalog_refs(conn, self.channel, code))
+        return rows.get(code)
+
+    def _attributes(self) -> dict[str, str]:
+        """The ids of the Colour and Size variant attributes, created the first time they are needed."""
+        if self._attribute_ids is None:
+            found = self.client.variant_attributes()
+            for name in (catalog.COLOUR, catalog.SIZE):
+                if name not in found:
+                    found[name] = self.client.create_variant_attribute(name)
+            self._attribute_ids = found
+        return self._attribute_ids
+
+    def push_style(self, style: Style) -> dict[str, str]:
+        """The style at Lightspeed as it is now; answers SKU → Lightspeed product id."""
+        done = self._refs(style.code)
+        known: dict[str, str] = dict((done or {}).get("refs", {}).get("products") or {})
+        linked = {sku: pid for pid, sku in self.lookups().sku_for_product.items()}
+        for variant in style.variants:  # a product the settings link already is that SKU's product
+            if variant.sku not in known and variant.sku in linked:
+                known[variant.sku] = linked[variant.sku]
+        attributes = self._attributes()
+        if not known:
+            known = self._adopt(style) or self._create(style, attributes)
+        else:
+            for variant in style.sorted_variants():
+                if variant.sku not in known:
+                    log.warning(
+                        "Lightspeed channel %s: %s is new in %s; the family exists and the 2.1 update cannot add "
+                        "a variant: add it in Lightspeed, then link it in the channel settings",
+                        self.channel,
+                        variant.sku,
+                        style.code,
+                    )
+                    continue
+                body = catalog.update_body(
+                    style, variant, attributes, currency=self.currency, tax_inclusive=self.tax_inclusive
+                )
+                self.client.update_product(known[variant.sku], body)
+        refs = {"products": known}
+
+        def work(uow: UnitOfWork) -> None:
+            tills_repo.save_catalog_refs(uow.conn, self.channel, style.code, refs, style.version, self.app.clock.now())
+
+        self.app.write(work)
+        return known
+
+    def _adopt(self, style: Style) -> dict[str, str]:
+        """The family Lightspeed already has for this style (a create whose answer was lost), if any: a family
+        is created whole, so its first SKU tells (one call, not one per SKU)."""
+        variants = style.sorted_variants()
+        found = self.client.products_with_sku(variants[0].sku) if variants else []
+        if not found:
+            return {}
+        family = catalog.ids_by_sku(self.client.family(str(found[0]["id"])))
+        return {sku: pid for sku, pid in family.items() if sku in {v.sku for v in variants}}
+
+    def _create(self, style: Style, attributes: dict[str, str]) -> dict[str, str]:
+        body = catalog.family_body(style, attributes, currency=self.currency, tax_inclusive=self.tax_inclusive)
+        ids = self.client.create_products(body)
+        # The ids come in Lightspeed's order, not ours: pair them with SKUs by reading the family back.
+        return catalog.ids_by_sku(self.client.family(ids[0]))
+
+    def push_styles(self, codes: Sequence[str]) -> list[str]:
+        """Push each style Lightspeed does not have in its current version; answers the styles pushed."""
+        pushed = []
+        for code in sorted(set(codes)):
+            try:
+                style = self.app.get_style(code)
+            except NotFound:
+                continue
+            done = self._refs(code)
+            if done is not None and done["style_version"] >= style.version:
+                continue
+            self.push_style(style)
+            pushed.append(code)
+        return pushed
+
+    def push_stale(self, limit: int = 50) -> list[str]:
+        """Styles Lightspeed has never had, or has in an older version (saved before the channel was wired, or a
+        push that was dead-lettered): pushed now. One Lightspeed cannot take (no price in the channel's
+        currency, a refusal) is logged and skipped, so it cannot hold the others back."""
+        codes = self.app.read(lambda conn: tills_repo.stale_style_codes(conn, self.channel, limit))
+        pushed: list[str] = []
+        for code in codes:
+            try:
+                pushed += self.push_styles([code])
+            except (catalog.LightspeedCatalogError, LightspeedRejected) as exc:
+                log.warning("Lightspeed channel %s: style %s not pushed: %s", self.channel, code, exc)
+        return pushed
+
+    def deliver_catalog(self, delivery: Delivery) -> Delivered:
+        try:
+            self.push_styles([str(c) for c in delivery.payload.get("styles") or []])
+        except ChannelError as exc:
+            raise delivery_outcome(exc, refused="Lightspeed refused the product push") from exc
+        except catalog.LightspeedCatalogError as exc:
+            raise DeliveryRejected(str(exc)) from exc
+        return Delivered()
+
+    def catalog_subscriber(self, *, max_attempts: int | None = None) -> Subscriber:
+        return Subscriber(
+            name=f"{self.source}:catalog",
+            event_types=frozenset({STORE_CATALOG_CHANGED}),
+            deliver=self.deliver_catalog,
+            coalesce=False,
+            max_concurrency=1,
+            max_attempts=max_attempts,
+        )
 
     # ------------------------------------------------------------------------------------ stock push
     def deliver_counts(

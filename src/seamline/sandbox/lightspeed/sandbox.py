@@ -8,6 +8,16 @@ Webhooks are POSTed ``application/x-www-form-urlencoded`` with a ``payload`` fie
 they are signed with the add-on's client secret: ``X-Signature: signature=<hex HMAC-SHA256 of the raw body>,
 algorithm=HMAC-SHA256``.
 
+Products (x-series-api.lightspeedhq.com "Variants", "Creating Variants", "Updating Variants"): variant attributes
+(``GET``/``POST /api/2.0/variant_attributes``); a family created by ``POST /api/2.0/products`` (``name`` and
+``variants[]`` with ``sku``, ``variant_definitions``, ``product_codes`` and a price), answered with the new ids as a
+flat list in Lightspeed's order (sorted by attribute values, not the order sent); a whole family read by
+``GET /api/3.0/products/{id}``; products found by SKU with ``GET /api/2.0/search?type=products&sku=``; a product
+updated by ``PUT /api/2.1/products/{id}`` (``common`` for the whole family, ``details`` for the one product; it
+cannot create a variant). A SKU is one product: a create naming a SKU the retailer has is refused (422) with
+nothing created, as is a family of more than 200 variants or a definition naming no variant attribute. A price is
+kept both ways (``price_including_tax``/``price_excluding_tax``) at the retailer's tax rate.
+
 Rate limit (published at x-series-api.lightspeedhq.com/docs/rate_limiting): ``300 x registers + 50`` requests
 per retailer per application in a 5-minute (300 s) window; every answer carries ``X-RateLimit-Limit`` and
 ``X-RateLimit-Remaining``, a refused one is ``429`` with ``Retry-After`` (seconds to the window's end)."""
@@ -46,6 +56,8 @@ class LightspeedSandboxConfig:
     outlets: dict[str, str] = field(default_factory=lambda: {"OUT-1": "Soho"})
     registers: dict[str, str] = field(default_factory=lambda: {"REG-1": "OUT-1"})
     currency: str = "EUR"
+    #: The outlets' sales tax (a product's price is kept with and without it).
+    tax_rate: Decimal = Decimal("0.20")
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,7 @@ class LightspeedSandbox(HttpSandbox):
         self.config = config or LightspeedSandboxConfig()
         self.clock = clock
         self.products: dict[str, dict[str, Any]] = {}  # id -> product (sku, name, price_including_tax)
+        self.attributes: dict[str, str] = {}  # variant attribute id -> name
         self.inventory: dict[tuple[str, str], int] = {}  # (product id, outlet id) -> current amount
         self.sales: dict[str, dict[str, Any]] = {}
         self.notifications: list[Notification] = []
@@ -127,7 +140,26 @@ class LightspeedSandbox(HttpSandbox):
                     raise self._invalid(404, f"product {product_id} not found")
                 return Answer(200, {"data": self._inventory(product_id)})
             case ("PUT", ["api", "2.1", "products", product_id]):
+                if isinstance(body, dict) and ("common" in body or set(body.get("details") or {}) - {"inventory"}):
+                    return self._edit_product(product_id, body)
                 return self._update_product(product_id, body)
+            case ("GET", ["api", "2.0", "variant_attributes"]):
+                return Answer(200, {"data": [{"id": k, "name": v} for k, v in self.attributes.items()]})
+            case ("POST", ["api", "2.0", "variant_attributes"]):
+                name = body.get("name") if isinstance(body, dict) else None
+                if not isinstance(name, str) or not name.strip():
+                    raise self._invalid(422, "name: is required")
+                attribute_id = str(uuid.uuid4())
+                self.attributes[attribute_id] = name
+                return Answer(201, {"data": {"id": attribute_id, "name": name}})
+            case ("POST", ["api", "2.0", "products"]):
+                return self._create_products(body)
+            case ("GET", ["api", "3.0", "products", product_id]):
+                return self._family(product_id)
+            case ("GET", ["api", "2.0", "search"]):
+                if query.get("type") != "products":
+                    raise self._invalid(400, "type: only products are searched here")
+                return Answer(200, {"data": [p for p in self.products.values() if p["sku"] == query.get("sku")]})
         return Answer(404, self.error_body(404, "Not Found"), "not_found")
 
     # -- stock ----------------------------------------------------------------------------------------
@@ -161,6 +193,129 @@ class LightspeedSandbox(HttpSandbox):
             self.inventory[(product_id, outlet)] = amount
         return Answer(200, {"data": {**self.products[product_id], "inventory": self._inventory(product_id)}})
 
+    # -- products -------------------------------------------------------------------------------------
+    def _prices(self, where: str, data: dict[str, Any]) -> dict[str, float]:
+        """One of ``price_including_tax``/``price_excluding_tax`` (a number): both, at the tax rate."""
+        given = {k: data[k] for k in ("price_including_tax", "price_excluding_tax") if data.get(k) is not None}
+        if len(given) != 1:
+            raise self._invalid(422, f"{where}: one of price_including_tax or price_excluding_tax")
+        [(key, value)] = given.items()
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+            raise self._invalid(422, f"{where}.{key}: a number")
+        amount = Decimal(str(value))
+        rate = 1 + self.config.tax_rate
+        incl = amount if key == "price_including_tax" else (amount * rate).quantize(Decimal("0.00001"))
+        excl = amount if key == "price_excluding_tax" else (amount / rate).quantize(Decimal("0.00001"))
+        return {"price_including_tax": _money(incl), "price_excluding_tax": _money(excl)}
+
+    def _options(self, where: str, definitions: Any) -> list[dict[str, str]]:
+        if not isinstance(definitions, list) or not definitions:
+            raise self._invalid(422, f"{where}.variant_definitions: is required")
+        options = []
+        for j, d in enumerate(definitions):
+            attribute = d.get("attribute_id") if isinstance(d, dict) else None
+            if attribute not in self.attributes:
+                raise self._invalid(422, f"{where}.variant_definitions[{j}].attribute_id: not a variant attribute")
+            options.append({"name": self.attributes[str(attribute)], "value": str(d.get("value") or "")})
+        return options
+
+    @staticmethod
+    def _codes(where: str, codes: Any) -> list[dict[str, str]]:
+        if codes is None:
+            return []
+        if not isinstance(codes, list) or not all(
+            isinstance(c, dict) and c.get("type") and c.get("code") for c in codes
+        ):
+            raise SandboxError(Answer(422, {"error": f"{where}.product_codes: a list of {{type, code}}"}, "rejected"))
+        return [{"type": str(c["type"]), "code": str(c["code"])} for c in codes]
+
+    def _create_products(self, body: Any) -> Answer:
+        if not isinstance(body, dict) or not isinstance(body.get("name"), str) or not body["name"].strip():
+            raise self._invalid(422, "name: is required")
+        variants = body.get("variants")
+        if not isinstance(variants, list) or not variants:
+            raise self._invalid(422, "variants: is required")
+        if len(variants) > 200:
+            raise self._invalid(422, "variants: there is a limit of 200 variants per family")
+        if any(p["name"] == body["name"] for p in self.products.values()):
+            raise self._invalid(422, f"name: {body['name']} is another family's name")
+        staged: list[dict[str, Any]] = []
+        for i, variant in enumerate(variants):
+            where = f"variants[{i}]"
+            if not isinstance(variant, dict):
+                raise self._invalid(422, f"{where}: an object")
+            sku = variant.get("sku")
+            if not isinstance(sku, str) or not sku:
+                raise self._invalid(422, f"{where}.sku: is required here (the sandbox generates none)")
+            if self.product_by_sku(sku) is not None or any(sku == p["sku"] for p in staged):
+                raise self._invalid(422, f"{where}.sku: {sku} is already used by another product")
+            staged.append(
+                {
+                    "sku": sku,
+                    "variant_options": self._options(where, variant.get("variant_definitions")),
+                    "product_codes": self._codes(where, variant.get("product_codes")),
+                    **self._prices(where, variant),
+                }
+            )
+        parent = str(uuid.uuid4())
+        ids: list[tuple[tuple[str, ...], str]] = []
+        for i, product in enumerate(staged):
+            product_id = parent if i == 0 else str(uuid.uuid4())
+            self.products[product_id] = {
+                "id": product_id,
+                "name": body["name"],
+                "description": str(body.get("description") or ""),
+                "variant_parent_id": None if i == 0 else parent,
+                "has_variants": i == 0 and len(staged) > 1,
+                **product,
+            }
+            options: list[dict[str, str]] = product["variant_options"]
+            ids.append((tuple(o["value"] for o in options), product_id))
+        # The answer is Lightspeed's order: by the variants' attribute values, not the order sent.
+        return Answer(201, {"data": [pid for _, pid in sorted(ids)]})
+
+    def _members(self, product_id: str) -> list[dict[str, Any]]:
+        product = self.products.get(product_id)
+        if product is None:
+            raise self._invalid(404, f"product {product_id} not found")
+        parent = product["variant_parent_id"] or product_id
+        return [p for p in self.products.values() if p["id"] == parent or p["variant_parent_id"] == parent]
+
+    def _family(self, product_id: str) -> Answer:
+        members = self._members(product_id)
+        first = members[0]
+        return Answer(200, {"data": {"id": first["id"], "name": first["name"], "variants": members}})
+
+    def _edit_product(self, product_id: str, body: dict[str, Any]) -> Answer:
+        """``common`` (name, description) for every member of the family, ``details`` for this product."""
+        members = self._members(product_id)
+        common = body.get("common") or {}
+        details = body.get("details") or {}
+        if not isinstance(common, dict) or not isinstance(details, dict):
+            raise self._invalid(422, "common and details: objects")
+        changes: dict[str, Any] = {}
+        if "sku" in details:
+            sku = details["sku"]
+            other = self.product_by_sku(str(sku))
+            if not isinstance(sku, str) or not sku or (other is not None and other["id"] != product_id):
+                raise self._invalid(422, f"details.sku: {sku} is already used by another product")
+            changes["sku"] = sku
+        if "variant_definitions" in details:
+            changes["variant_options"] = self._options("details", details["variant_definitions"])
+        if "product_codes" in details:
+            changes["product_codes"] = self._codes("details", details["product_codes"])
+        if any(k in details for k in ("price_including_tax", "price_excluding_tax")):
+            changes.update(self._prices("details", details))
+        if "inventory" in details:
+            self._update_product(product_id, {"details": {"inventory": details["inventory"]}})
+        name = common.get("name")
+        if name is not None and any(p["name"] == name and p not in members for p in self.products.values()):
+            raise self._invalid(422, f"common.name: {name} is another family's name")
+        for member in members:
+            member.update({k: str(v) for k, v in common.items() if k in ("name", "description") and v is not None})
+        self.products[product_id].update(changes)
+        return Answer(200, {"data": self.products[product_id]})
+
     # -- the retailer's side --------------------------------------------------------------------------
     def add_product(self, sku: str, name: str, price_including_tax: Decimal) -> str:
         with self._lock:
@@ -169,6 +324,8 @@ class LightspeedSandbox(HttpSandbox):
                 "id": product_id,
                 "sku": sku,
                 "name": name,
+                "variant_parent_id": None,
+                "has_variants": False,
                 "price_including_tax": _money(price_including_tax),
             }
             return product_id
