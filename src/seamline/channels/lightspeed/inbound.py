@@ -3,6 +3,13 @@ whose ``X-Signature`` header is ``signature=<hex>, algorithm=HMAC-SHA256``: the 
 body under the add-on's client secret, compared in constant time (every secret tried, during a rotation).
 The route answers 401 and stores nothing unless ``verify`` passes.
 
+What the published contract says (checked again for issue 21): x-series-api.lightspeedhq.com/docs/webhooks
+(also docs.vendhq.com/docs/webhooks) documents the form-encoded POST with its ``payload`` field, the 5-second
+answer and the retries (up to 20 over 48 h), but, in the copies read, names no signature header or algorithm.
+The ``X-Signature: signature=..., algorithm=HMAC-SHA256`` scheme is the one public X-Series client code sends
+and checks; it is kept, unconfirmed by Lightspeed's own pages. The community threads that describe
+``X-Signature`` as ``md5(payload + app secret)`` concern Lightspeed eCom (C-Series), another product.
+
 Lightspeed sends no delivery id and retries a delivery up to 20 times over 48 hours, so the inbox dedupes on
 the type, the object's id and a digest of its payload: a retry is a duplicate, a new version of the sale is a
 new message (and the sale itself is recorded once, keyed by its id on the till channel)."""
