@@ -80,6 +80,7 @@ def test_a_saved_style_is_one_family_with_prices_and_a_resave_updates_it(
     assert {p["sku"]: p["id"] for p in again} == ids, "the same products, none added"
     assert {Decimal(str(p["price_including_tax"])) for p in again} == {Decimal("95.00")}
     assert len(lightspeed.successes("/api/2.0/products")) == 1, "created once"
+    assert lightspeed.inventory[(ids[SKU], "OUT-1")] == 10, "a new product shows the ledger's number at once"
 
     # A sale of a pushed product is that SKU at the outlet's store.
     sale = lightspeed.ring_up("REG-1", [(SKU, 1)], [("Cash", Decimal("95"))])

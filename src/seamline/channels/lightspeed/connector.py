@@ -32,6 +32,8 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import Connection
+
 from seamline.catalog.model import Style
 from seamline.channels.lightspeed import catalog, mapper
 from seamline.channels.lightspeed.client import LightspeedClient, LightspeedRejected
@@ -54,12 +56,13 @@ from seamline.integration import (
 )
 from seamline.integration.events import AVAILABILITY_CHANGED, STORE_CATALOG_CHANGED
 from seamline.integration.inbox import MessageHandler
+from seamline.ledger.atp import sku_availability
 from seamline.orders.returns import ReturnRequestLine
 from seamline.service import Seamline
 from seamline.service.customers import Contact, ContactRequest, attach_customer, parse_contact
 from seamline.service.orders import LineRequest, OrderDesk, ReturnRequest, SaleRequest, TenderRequest, pos_channel
 from seamline.service.unit_of_work import UnitOfWork
-from seamline.store import orders_repo, shopify_repo, tills_repo
+from seamline.store import channels_repo, ledger_repo, orders_repo, shopify_repo, tills_repo
 
 log = logging.getLogger("seamline.channels.lightspeed")
 
@@ -90,6 +93,8 @@ class LightspeedConnector:
         #: Whether the outlets' prices include tax (the retailer's tax setup): which price field is sent.
         self.tax_inclusive = tax_inclusive
         self._attribute_ids: dict[str, str] | None = None
+        #: The outlet whose counts the stock subscriber sets (None when the channel sets none).
+        self.outlet: str | None = None
 
     @property
     def source(self) -> str:
@@ -220,8 +225,9 @@ class LightspeedConnector:
             if variant.sku not in known and variant.sku in linked:
                 known[variant.sku] = linked[variant.sku]
         attributes = self._attributes()
+        created: dict[str, str] = {}
         if not known:
-            known = self._adopt(style) or self._create(style, attributes)
+            known = created = self._adopt(style) or self._create(style, attributes)
         else:
             for variant in style.sorted_variants():
                 if variant.sku not in known:
@@ -243,7 +249,33 @@ class LightspeedConnector:
             tills_repo.save_catalog_refs(uow.conn, self.channel, style.code, refs, style.version, self.app.clock.now())
 
         self.app.write(work)
+        if created:
+            self._show_stock(created)
         return known
+
+    def _show_stock(self, products: dict[str, str]) -> None:
+        """New products are shown the channel's numbers at once (earlier numbers skipped them: Lightspeed had
+        no product for them); a failure is logged and the next change of a number sends it."""
+        if self.outlet is None:
+            return
+        skus = sorted(products)
+
+        def numbers(conn: Connection) -> dict[str, int]:
+            policies = channels_repo.policies(conn)
+            policy = next((p for p in policies if p.code == self.channel), None)
+            if policy is None or not policy.sources:
+                return {}
+            available: dict[str, dict[str, int]] = {}
+            now = self.app.clock.now()
+            for balance in ledger_repo.read_balances(conn, now, skus=skus, locations_in=list(policy.sources)):
+                available.setdefault(balance.sku, {})[balance.location] = balance.available
+            return {sku: max(sku_availability(policy, sku, available, policies).published, 0) for sku in skus}
+
+        try:
+            for sku, count in self.app.read(numbers).items():
+                self.client.set_inventory(products[sku], self.outlet, count)
+        except ChannelError as exc:
+            log.warning("Lightspeed channel %s: new products' counts not sent yet: %s", self.channel, exc)
 
     def _adopt(self, style: Style) -> dict[str, str]:
         """The family Lightspeed already has for this style (a create whose answer was lost), if any: a family
@@ -335,6 +367,8 @@ class LightspeedConnector:
         return [failed.get(str(d.payload["sku"]), Delivered()) for d in deliveries]
 
     def stock_subscriber(self, outlet: str) -> Subscriber:
+        self.outlet = outlet
+
         def one(delivery: Delivery) -> Delivered | None:
             [outcome] = self.deliver_counts([delivery], outlet=outlet)
             if isinstance(outcome, DeliveryFailed | DeliveryRejected):
