@@ -303,10 +303,10 @@ class SquareSandbox(HttpSandbox):
         keyed-in (name, amount) custom amounts (``CUSTOM_AMOUNT``), add (name, amount) service charges and a
         signed cash ``rounding`` (``rounding_adjustment``), as Square's orders carry them.
 
-        ``inclusive_tax`` (a percentage, "20") puts one order-scoped ``INCLUSIVE`` tax on every line and service
-        charge, as the Orders API reports it: the order's ``taxes[]`` (uid, name, percentage, type, scope), and
-        per line ``applied_taxes[{tax_uid, applied_money}]`` and ``total_tax_money`` (the tax within the price,
-        rounded half up to the minor unit); totals are unchanged (the tax is within them)."""
+        ``inclusive_tax`` (a percentage, "20") puts one order-scoped ``INCLUSIVE`` tax on every line (gift cards
+        aside) and service charge, as the Orders API reports it: the order's ``taxes[]`` (uid, name, percentage,
+        type, scope), and per line ``applied_taxes[{tax_uid, applied_money}]`` and ``total_tax_money`` (the tax
+        within the price, rounded half up to the minor unit); totals are unchanged (the tax is within them)."""
         with self._lock:
             order_id = uuid.uuid4().hex[:29]
             now = _now()
@@ -351,7 +351,8 @@ class SquareSandbox(HttpSandbox):
                     {"uid": tax_uid, "name": "VAT", "percentage": inclusive_tax, "type": "INCLUSIVE", "scope": "ORDER"}
                 )
                 rate = Decimal(inclusive_tax)
-                for part in [*items, *charges]:
+                taxable = [i for i in items if i["item_type"] != "GIFT_CARD"]  # a gift card sold is not taxed
+                for part in [*taxable, *charges]:
                     gross = Decimal(part["total_money"]["amount"])
                     within = int((gross * rate / (100 + rate)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
                     part["applied_taxes"] = [
