@@ -227,3 +227,19 @@ def test_a_square_sale_with_a_custom_amount_service_charge_and_rounding_has_a_re
     ], "Square's taxes, not ours recomputed; the rounding untaxed"
     stock = ok(client.get("/v1/stock", params={"sku": SKU, "location": "STORE-1"}))["items"][0]
     assert stock["on_hand"] == 9, "only the goods took stock"
+
+    # Without Square's tax lines the goods are taxed by our chart: the receipt is the goods alone, paid by the
+    # tenders' share for them, and the custom amount stays beside it (our chart cannot tax what it does not know).
+    untaxed = sandbox.ring_up(SQUARE_STORE, [(SKU, 1)], [("CARD", 10100)], custom_amounts=[("Hemming", 1200)])
+    for note in sandbox.notifications[-2:]:
+        event = inbound.verify(note.body, note.headers, [sandbox.config.signature_key], sandbox.config.notification_url)
+        integration.inbox.receive(inbound.inbound_message(event, note.body, note.headers, channel="soho"))
+    integration.inbox.drain()
+    [second] = [
+        o
+        for o in ok(client.get("/v1/orders", params={"channel": "pos:STORE-1"}))["items"]
+        if o["external_id"] == untaxed["id"]
+    ]
+    assert second["tenders"] == [{"type": "card", "amount": "89.00"}]
+    [receipt] = ok(client.get("/v1/finance/documents", params={"order_id": second["id"]}))["items"]
+    assert receipt["total"] == "89.00"

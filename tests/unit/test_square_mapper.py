@@ -225,6 +225,7 @@ def test_gift_cards_custom_amounts_and_service_charges_are_kept_beside_the_stock
     goods = sum((li.qty * li.unit_price for li in sale.lines), Decimal(0))
     assert goods + sum(o.amount for o in sale.other_lines) == sum(a for _, a in sale.till_tenders)
     assert sum(a for _, a in sale.tenders) == goods
+    assert sale.commerce is None, "no tax lines from Square: the goods are taxed by our chart, the rest beside"
 
 
 def test_a_negative_cash_rounding_shows_as_a_rounding_tender_on_the_sale() -> None:

@@ -240,7 +240,8 @@ class SquareSale:
     other_lines: tuple[OtherLine, ...] = ()
     till_tenders: tuple[tuple[str, Decimal], ...] = ()
     #: Square's own numbers: base prices, applied discounts and taxes, the non-stock parts as lines of their
-    #: own, the order's total net of tips (for every sale with stock lines); paid by ``till_tenders``.
+    #: own, the order's total net of tips (a sale with stock lines, and with Square's tax lines when it has
+    #: non-stock parts); paid by ``till_tenders``.
     commerce: OrderCommerce | None = None
 
     def sale_body(self) -> dict[str, Any]:
@@ -369,8 +370,26 @@ def map_order(order: Mapping[str, Any], lookups: SquareLookups) -> SquareSale:
         version=version if isinstance(version, int) else 0,
         other_lines=tuple(others),
         till_tenders=tuple(tenders),
-        commerce=sale_commerce(order, lookups, currency, tenders, line_numbers) if lines else None,
+        commerce=_whole_commerce(order, lookups, currency, tenders, line_numbers, bool(others)) if lines else None,
     )
+
+
+def _whole_commerce(
+    order: Mapping[str, Any],
+    lookups: SquareLookups,
+    currency: str,
+    tenders: Sequence[tuple[str, Decimal]],
+    line_numbers: Mapping[int, int],
+    others: bool,
+) -> OrderCommerce | None:
+    """Square's numbers for the sale, paid by all the till took. An order with non-stock parts but without
+    Square's tax lines keeps none: its goods are taxed by our chart (their receipt is the goods alone, paid by
+    the tenders' share for them) and the other parts stay beside it, since our chart cannot tax a custom amount
+    or a service charge it knows nothing of."""
+    commerce = sale_commerce(order, lookups, currency, tenders, line_numbers)
+    if others and commerce.channel_totals.get("has_taxes") != "true":
+        return None
+    return commerce
 
 
 def _optional_money(value: Any) -> Decimal | None:
