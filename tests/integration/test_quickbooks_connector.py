@@ -53,7 +53,9 @@ def books(app: Seamline, client: TestClient, clock: FixedClock) -> Books:
         transport=sandbox.transport(),
     )
     exporter = QuickBooksExporter(qbo, desk, desk.current_config, QuickBooksSettings(environment="test"))
-    integration = install(app, subscribers=[accounting_subscriber(exporter, rate_per_second=None, max_attempts=6)])
+    # One call per document here (the batch is tested in test_quickbooks_batch.py).
+    subscriber = accounting_subscriber(exporter, rate_per_second=None, max_attempts=6, batch=False)
+    integration = install(app, subscribers=[subscriber])
     return Books(sandbox, integration, exporter, clock)
 
 

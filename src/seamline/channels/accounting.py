@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from seamline.finance import EXCHANGE_CREDIT, Document, DocumentKind, Posting
+from seamline.finance.parties import Party
 
 
 class ExportLedger(Protocol):
@@ -40,6 +41,17 @@ class ExportLedger(Protocol):
         return 0
 
     def document_for(self, source_key: str) -> Mapping[str, Any] | None: ...
+
+
+class Parties(Protocol):
+    """Who a document's receivable belongs to and the contact each connection made for it
+    (``service.receivables.ReceivableParties``; tests may bring a dictionary)."""
+
+    def party_of(self, doc: Document) -> Party: ...
+
+    def contact_of(self, target: str, party: str) -> str | None: ...
+
+    def record_contact(self, target: str, party: Party, external_id: str) -> str: ...
 
 
 class WaitingFor(Exception):

@@ -909,6 +909,18 @@ finance_export_states = Table(
     Index(None, "status", "target"),
 )
 
+accounting_contacts = Table(
+    # The contact (Xero) / customer (QuickBooks) a receivable party is booked to on one accounting connection:
+    # ``party`` is ``customer:<id>``, ``account:<wholesale account>`` or ``cash:<channel>``. Created once.
+    "accounting_contacts",
+    metadata,
+    Column("target", Code, primary_key=True),
+    Column("party", String(80), primary_key=True),
+    Column("external_id", String(64), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
 # -- 3PL (issue 7) ----------------------------------------------------------------------------------------
 
 threepl_variance_reports = Table(

@@ -18,6 +18,10 @@ SANDBOX_URL = "https://sandbox-quickbooks.api.intuit.com"
 #: The minor version whose entity shapes the mapper writes.
 MINOR_VERSION = "75"
 DUPLICATE_DOC_NUMBER = "6140"
+#: The most items one ``POST /batch`` takes ("The maximum number of payloads in a single batch request is 30",
+#: Intuit, Building Smarter with Intuit: Batch without a Scratch, blogs.intuit.com 2023-07-19); the same page:
+#: 40 batch requests per minute per realm.
+BATCH_LIMIT = 30
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,28 @@ class QuickBooksClient:
         """``POST /{entity}`` (invoice, salesreceipt, creditmemo, payment, journalentry)."""
         params = {"minorversion": MINOR_VERSION, "requestid": request_id}
         return self._call("POST", f"/{entity.lower()}", params=params, json_body=body)
+
+    def batch(self, items: list[dict[str, Any]], *, request_id: str) -> list[dict[str, Any]]:
+        """``POST /batch``: up to ``BATCH_LIMIT`` items (``{"bId", "operation": "create", "<Entity>": {...}}``).
+        QuickBooks answers 200 with one ``BatchItemResponse`` per item, each its entity or its own ``Fault``:
+        read them item by item (``mapper.batch_results``); a throttled or failed call raises as any call."""
+        if len(items) > BATCH_LIMIT:
+            raise ValueError(f"a QuickBooks batch takes {BATCH_LIMIT} items at most, not {len(items)}")
+        params = {"minorversion": MINOR_VERSION, "requestid": request_id}
+        body = self._call("POST", "/batch", params=params, json_body={"BatchItemRequest": items})
+        answered = body.get("BatchItemResponse") if isinstance(body, dict) else None
+        if not isinstance(answered, list):
+            raise QuickBooksUnavailable("QuickBooks answered a batch without BatchItemResponse")
+        return [item for item in answered if isinstance(item, dict)]
+
+    def find_customer(self, display_name: str) -> dict[str, Any] | None:
+        """The customer whose ``DisplayName`` this is (unique per company), if any."""
+        quoted = display_name.replace("\\", "").replace("'", "\\'")
+        query = f"select * from Customer where DisplayName = '{quoted}'"
+        body = self._call("GET", "/query", params={"query": query, "minorversion": MINOR_VERSION})
+        rows = (body.get("QueryResponse") or {}).get("Customer") or []
+        found = [r for r in rows if r.get("DisplayName") == display_name]
+        return found[0] if found else None
 
     def find(self, entity: str, doc_number: str) -> dict[str, Any] | None:
         query = f"select * from {entity} where DocNumber = '{doc_number.replace(chr(39), '')}'"

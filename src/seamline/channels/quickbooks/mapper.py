@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from seamline.finance import Document, FinanceConfig, Role
+from seamline.finance.parties import Party
 
 
 class QuickBooksMappingError(ValueError):
@@ -88,14 +89,24 @@ def _item_lines(
     return out + discounts
 
 
+Customer = dict[str, str] | None
+
+
 def _sales_entity(
-    doc: Document, config: FinanceConfig, refs: QuickBooksRefs, environment: str, item: str, *, with_discounts: bool
+    doc: Document,
+    config: FinanceConfig,
+    refs: QuickBooksRefs,
+    environment: str,
+    item: str,
+    *,
+    with_discounts: bool,
+    customer: Customer = None,
 ) -> dict[str, Any]:
     return {
         "DocNumber": doc.number,
         "TxnDate": doc.issued_on.isoformat(),
         "PrivateNote": private_note(doc, environment),
-        "CustomerRef": refs.customer(doc.channel),
+        "CustomerRef": customer or refs.customer(doc.channel),
         "CurrencyRef": {"value": doc.currency},
         "GlobalTaxCalculation": "TaxInclusive",
         "Line": _item_lines(doc, config, refs, item, with_discounts=with_discounts),
@@ -104,9 +115,15 @@ def _sales_entity(
 
 
 def invoice_body(
-    doc: Document, config: FinanceConfig, refs: QuickBooksRefs, environment: str, *, due: date | None = None
+    doc: Document,
+    config: FinanceConfig,
+    refs: QuickBooksRefs,
+    environment: str,
+    *,
+    due: date | None = None,
+    customer: Customer = None,
 ) -> dict[str, Any]:
-    body = _sales_entity(doc, config, refs, environment, refs.sales_item, with_discounts=True)
+    body = _sales_entity(doc, config, refs, environment, refs.sales_item, with_discounts=True, customer=customer)
     body["DueDate"] = (due or doc.issued_on).isoformat()
     if doc.order_ref:
         body["CustomerMemo"] = {"value": f"Order {doc.order_ref}"}
@@ -114,25 +131,32 @@ def invoice_body(
 
 
 def sales_receipt_body(
-    doc: Document, config: FinanceConfig, refs: QuickBooksRefs, environment: str, tender: str
+    doc: Document, config: FinanceConfig, refs: QuickBooksRefs, environment: str, tender: str, customer: Customer = None
 ) -> dict[str, Any]:
-    body = _sales_entity(doc, config, refs, environment, refs.sales_item, with_discounts=True)
+    body = _sales_entity(doc, config, refs, environment, refs.sales_item, with_discounts=True, customer=customer)
     body["DepositToAccountRef"] = refs.account(config.tender_account(tender))
     body["PaymentRefNum"] = (doc.order_ref or doc.number or "")[:21]
     return body
 
 
-def credit_memo_body(doc: Document, config: FinanceConfig, refs: QuickBooksRefs, environment: str) -> dict[str, Any]:
-    return _sales_entity(doc, config, refs, environment, refs.returns_item, with_discounts=False)
+def credit_memo_body(
+    doc: Document, config: FinanceConfig, refs: QuickBooksRefs, environment: str, customer: Customer = None
+) -> dict[str, Any]:
+    return _sales_entity(doc, config, refs, environment, refs.returns_item, with_discounts=False, customer=customer)
 
 
 def payment_body(
-    doc: Document, config: FinanceConfig, refs: QuickBooksRefs, environment: str, invoice_id: str
+    doc: Document,
+    config: FinanceConfig,
+    refs: QuickBooksRefs,
+    environment: str,
+    invoice_id: str,
+    customer: Customer = None,
 ) -> dict[str, Any]:
     [(tender, amount)] = doc.tenders
     return {
         "TotalAmt": number(amount),
-        "CustomerRef": refs.customer(doc.channel),
+        "CustomerRef": customer or refs.customer(doc.channel),
         "TxnDate": doc.issued_on.isoformat(),
         "PaymentRefNum": doc.number,
         "PrivateNote": private_note(doc, environment),
@@ -155,9 +179,11 @@ def _journal_line(
     }
 
 
-def refund_journal_body(doc: Document, config: FinanceConfig, refs: QuickBooksRefs, environment: str) -> dict[str, Any]:
+def refund_journal_body(
+    doc: Document, config: FinanceConfig, refs: QuickBooksRefs, environment: str, customer: Customer = None
+) -> dict[str, Any]:
     [(tender, amount)] = doc.tenders
-    customer = refs.customer(doc.channel)
+    customer = customer or refs.customer(doc.channel)
     return {
         "DocNumber": doc.number,
         "TxnDate": doc.issued_on.isoformat(),
@@ -185,6 +211,17 @@ def journal_entry_body(doc: Document, refs: QuickBooksRefs, environment: str) ->
         "CurrencyRef": {"value": doc.currency},
         "Line": lines,
     }
+
+
+def customer_body(party: Party) -> dict[str, Any]:
+    """A ``Customer`` for a receivable party: ``DisplayName`` is unique per company (``6240 Duplicate Name
+    Exists Error`` otherwise) and carries our reference, so the customer is found again by it."""
+    body: dict[str, Any] = {"DisplayName": party.display_name, "Notes": f"seamline:{party.key}"}
+    if party.kind == "account":
+        body["CompanyName"] = party.name[:100]
+    if party.email:
+        body["PrimaryEmailAddr"] = {"Address": party.email}
+    return body
 
 
 def created(response: Any, entity: str) -> tuple[str, str | None]:
@@ -218,4 +255,24 @@ def fault_errors(response: Any) -> list[tuple[str, str]]:
     for error in errors or []:
         if isinstance(error, Mapping):
             out.append((str(error.get("code")), f"{error.get('Message')}: {error.get('Detail')}"))
+    return out
+
+
+def batch_item(bid: str, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+    """One ``BatchItemRequest``: create ``entity`` with ``body``, answered under the same ``bId``."""
+    return {"bId": bid, "operation": "create", entity: body}
+
+
+def batch_results(answered: list[dict[str, Any]], entity_of: Mapping[str, str]) -> dict[str, Any]:
+    """Each ``bId``'s answer: its created entity (a dict with ``Id``), or its ``Fault``'s (code, message)
+    pairs (a list). An item QuickBooks did not answer at all is missing from the result."""
+    out: dict[str, Any] = {}
+    for item in answered:
+        bid = str(item.get("bId"))
+        if bid not in entity_of:
+            continue
+        if isinstance(item.get("Fault"), Mapping):
+            out[bid] = fault_errors(item) or [("?", "refused without a message")]
+        elif isinstance(item.get(entity_of[bid]), Mapping):
+            out[bid] = dict(item[entity_of[bid]])
     return out

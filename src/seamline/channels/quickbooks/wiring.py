@@ -5,7 +5,10 @@ subscriber that posts every finance document to that QuickBooks Online company (
 Settings: ``base_url`` (``https://quickbooks.api.intuit.com``, or ``sandbox:<name>`` for the in-process
 sandbox, refused in production), ``access_token``, ``realm_id``; optional ``customers`` (channel → customer
 id), ``default_customer``, ``sales_item``, ``returns_item``, ``accounts`` (our code → QuickBooks account id),
-``due_days`` and ``sales_receipts`` (a web order paid at once as a SalesReceipt, default true)."""
+``due_days``, ``sales_receipts`` (a web order paid at once as a SalesReceipt, default true), ``receivables``
+(``per_customer``, the default: a QuickBooks customer per customer and wholesale account, created once;
+``per_channel``: every document on its channel's customer) and ``batch`` (documents posted up to 30 at a time
+through ``POST /batch``, default true)."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from seamline.channels.quickbooks.mapper import QuickBooksRefs
 from seamline.channels.wiring import SANDBOX_SCHEME, ChannelConfig, Wired, WiringContext
 from seamline.sandbox.quickbooks import QuickBooksSandbox, QuickBooksSandboxConfig
 from seamline.service.finance import FinanceDesk
+from seamline.service.receivables import ReceivableParties
 from seamline.store.accounting_repo import WIRING_PREFIX
 
 
@@ -74,5 +78,6 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
             due_days={str(k): int(v) for k, v in (settings.get("due_days") or {"wholesale": 30}).items()},
             sales_receipts=bool(settings.get("sales_receipts", True)),
         ),
+        parties=None if settings.get("receivables") == "per_channel" else ReceivableParties(context.app),
     )
-    return Wired(subscribers=[accounting_subscriber(exporter)])
+    return Wired(subscribers=[accounting_subscriber(exporter, batch=bool(settings.get("batch", True)))])

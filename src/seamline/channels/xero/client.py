@@ -98,13 +98,20 @@ class XeroClient:
         return body
 
     def create(self, collection: str, body: Any, *, idempotency_key: str) -> Any:
-        """``PUT /{collection}``: Invoices, CreditNotes, Payments, ManualJournals."""
+        """``PUT /{collection}``: Contacts, Invoices, CreditNotes, Payments, ManualJournals."""
         return self._call("PUT", f"/{collection}", json_body=body, idempotency_key=idempotency_key)
 
     def allocate_credit_note(self, credit_note_id: str, body: Any, *, idempotency_key: str) -> Any:
         return self._call(
             "PUT", f"/CreditNotes/{quote(credit_note_id)}/Allocations", json_body=body, idempotency_key=idempotency_key
         )
+
+    def find_contact(self, contact_number: str) -> dict[str, Any] | None:
+        """``GET /Contacts?where=ContactNumber=="..."`` (xero_accounting.yaml getContacts, ``where``)."""
+        quoted = contact_number.replace('"', "")
+        body = self._call("GET", "/Contacts", params={"where": f'ContactNumber=="{quoted}"'})
+        found = [c for c in body.get("Contacts") or [] if c.get("ContactNumber") == contact_number]
+        return found[0] if found else None
 
     def find_invoice(self, number: str) -> dict[str, Any] | None:
         body = self._call("GET", "/Invoices", params={"InvoiceNumbers": number})

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from seamline.channels.accounting import (
     ExportLedger,
+    Parties,
     WaitingFor,
     attempt_step,
     idempotency_key,
@@ -62,11 +63,14 @@ class XeroExporter:
         exports: ExportLedger,
         config: Callable[[], FinanceConfig],
         settings: XeroSettings | None = None,
+        parties: Parties | None = None,
     ) -> None:
         self.client = client
         self.exports = exports
         self.config = config
         self.settings = settings or XeroSettings()
+        #: None: every document on its channel's contact (as before receivables per customer).
+        self.parties = parties
 
     @property
     def target(self) -> str:
@@ -93,11 +97,15 @@ class XeroExporter:
         if doc.kind is DocumentKind.INVOICE:
             days = self.settings.due_days.get(str(doc.extra.get("order_kind")), 0)
             body = mapper.invoice_body(
-                doc, config, due=doc.issued_on + timedelta(days=days), contacts=self.settings.contacts
+                doc,
+                config,
+                due=doc.issued_on + timedelta(days=days),
+                contacts=self.settings.contacts,
+                contact=self._contact(doc),
             )
             return self._create(doc, "Invoices", body, "Invoice", "InvoiceID", "InvoiceNumber")
         if doc.kind is DocumentKind.CREDIT_NOTE:
-            body = mapper.credit_note_body(doc, config, contacts=self.settings.contacts)
+            body = mapper.credit_note_body(doc, config, contacts=self.settings.contacts, contact=self._contact(doc))
             return self._create(doc, "CreditNotes", body, "CreditNote", "CreditNoteID", "CreditNoteNumber")
         if doc.kind is DocumentKind.PAYMENT:
             invoice = needs(self.exports, self.target, doc.applies_to, "invoice")
@@ -116,6 +124,32 @@ class XeroExporter:
             body = mapper.manual_journal_body(doc, tracking_category=self.settings.tracking_category)
             return self._create(doc, "ManualJournals", body, "ManualJournal", "ManualJournalID")
         return "not_exported"
+
+    def _contact(self, doc: Document) -> dict[str, str] | None:
+        """The document's receivable contact: the one on record for its party on this connection, else the
+        one Xero holds with the party's ``ContactNumber`` (an earlier attempt whose answer was lost), else a
+        new one; None for the channel's cash customer. A contact Xero refuses refuses the document, with
+        Xero's messages."""
+        if self.parties is None:
+            return None
+        party = self.parties.party_of(doc)
+        if party.anonymous:
+            return None
+        known = self.parties.contact_of(self.target, party.key)
+        if known is not None:
+            return {"ContactID": known}
+        found = self.client.find_contact(party.number)
+        if found is not None:
+            contact_id = str(found["ContactID"])
+        else:
+            step = attempt_step("contact", self.exports.export_attempts(self.target, doc.id))
+            key = idempotency_key(self.settings.environment, party.key, step)
+            answer = self.client.create("Contacts", mapper.contact_body(party), idempotency_key=key)
+            try:
+                contact_id, _ = mapper.created(answer, "Contacts", "ContactID")
+            except mapper.XeroItemRefused as exc:
+                raise XeroRejected([f"contact {party.display_name}: {m}" for m in exc.messages]) from None
+        return {"ContactID": self.parties.record_contact(self.target, party, contact_id)}
 
     def _create(
         self, doc: Document, collection: str, body: object, entity: str, id_key: str, number_key: str | None = None

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from seamline.finance import Document, FinanceConfig, Role
+from seamline.finance.parties import Party
 
 
 class XeroMappingError(ValueError):
@@ -31,8 +32,8 @@ def number(value: Decimal) -> int | float:
 
 
 def contact_for(doc: Document, contacts: Mapping[str, str] | None = None) -> dict[str, str]:
-    """One Xero contact per channel ("web customers") unless the channel is mapped to a ContactID: shop and
-    marketplace buyers are not Xero contacts worth keeping one by one."""
+    """The channel's cash customer ("web customers") unless the channel is mapped to a ContactID: for buyers
+    we never identified (``finance.parties``), and for every document when no parties are wired."""
     channel = doc.channel or "seamline"
     contact_id = (contacts or {}).get(channel)
     if contact_id:
@@ -75,14 +76,31 @@ def _sales_lines(doc: Document, config: FinanceConfig, account: str, *, with_dis
     return out
 
 
+def contact_body(party: Party) -> dict[str, Any]:
+    """``PUT /Contacts`` for a receivable party: ``ContactNumber`` is our reference ("used to identify contacts
+    in external systems", xero_accounting.yaml Contact), found again with ``where=ContactNumber==``; the
+    name carries the reference too, because Xero wants contact names unique across active contacts."""
+    contact: dict[str, Any] = {"Name": party.display_name, "ContactNumber": party.number, "IsCustomer": True}
+    if party.kind == "account":
+        contact["AccountNumber"] = party.reference[:50]
+    if party.email:
+        contact["EmailAddress"] = party.email
+    return {"Contacts": [contact]}
+
+
 def invoice_body(
-    doc: Document, config: FinanceConfig, *, due: date | None = None, contacts: Mapping[str, str] | None = None
+    doc: Document,
+    config: FinanceConfig,
+    *,
+    due: date | None = None,
+    contacts: Mapping[str, str] | None = None,
+    contact: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     return {
         "Invoices": [
             {
                 "Type": "ACCREC",
-                "Contact": contact_for(doc, contacts),
+                "Contact": dict(contact) if contact else contact_for(doc, contacts),
                 "LineItems": _sales_lines(doc, config, config.account(Role.REVENUE), with_discounts=True),
                 "Date": doc.issued_on.isoformat(),
                 "DueDate": (due or doc.issued_on).isoformat(),
@@ -97,13 +115,17 @@ def invoice_body(
 
 
 def credit_note_body(
-    doc: Document, config: FinanceConfig, *, contacts: Mapping[str, str] | None = None
+    doc: Document,
+    config: FinanceConfig,
+    *,
+    contacts: Mapping[str, str] | None = None,
+    contact: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     return {
         "CreditNotes": [
             {
                 "Type": "ACCRECCREDIT",
-                "Contact": contact_for(doc, contacts),
+                "Contact": dict(contact) if contact else contact_for(doc, contacts),
                 "Date": doc.issued_on.isoformat(),
                 "LineItems": _sales_lines(doc, config, config.account(Role.RETURNS), with_discounts=False),
                 "CreditNoteNumber": doc.number,

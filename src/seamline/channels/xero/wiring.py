@@ -3,7 +3,9 @@ that posts every finance document to that Xero organisation (see ``seamline.chan
 
 Settings: ``base_url`` (``https://api.xero.com/api.xro/2.0``, or ``sandbox:<name>`` for the in-process
 sandbox, refused in production), ``access_token``, ``tenant_id``; optional ``contacts`` (channel → ContactID),
-``due_days`` (order kind → days) and ``tracking_category`` (store codes, on settlement journals)."""
+``due_days`` (order kind → days), ``tracking_category`` (store codes, on settlement journals) and
+``receivables`` (``per_customer``, the default: a contact per customer and wholesale account, created once;
+``per_channel``: every document on its channel's contact, as before)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from seamline.channels.xero.client import XeroClient, XeroConfig
 from seamline.channels.xero.connector import XeroExporter, XeroSettings, accounting_subscriber
 from seamline.sandbox.xero import XeroSandbox, XeroSandboxConfig
 from seamline.service.finance import FinanceDesk
+from seamline.service.receivables import ReceivableParties
 from seamline.store.accounting_repo import WIRING_PREFIX
 
 
@@ -35,6 +38,12 @@ def sandbox(url: str, settings: Mapping[str, Any] | None = None) -> XeroSandbox:
 
 def missing(settings: Mapping[str, Any]) -> list[str]:
     return [key for key in ("base_url", "access_token", "tenant_id") if not settings.get(key)]
+
+
+def per_customer(context: WiringContext, settings: Mapping[str, Any]) -> ReceivableParties | None:
+    """Receivables per customer and wholesale account (the default), or per channel when the connection's
+    ``receivables`` setting says ``per_channel``."""
+    return None if settings.get("receivables") == "per_channel" else ReceivableParties(context.app)
 
 
 def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
@@ -60,5 +69,6 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
             due_days={str(k): int(v) for k, v in (settings.get("due_days") or {"wholesale": 30}).items()},
             tracking_category=settings.get("tracking_category"),
         ),
+        parties=per_customer(context, settings),
     )
     return Wired(subscribers=[accounting_subscriber(exporter)])

@@ -1,5 +1,6 @@
 """A local QuickBooks Online company speaking the Accounting API v3 (``/v3/company/{realmId}/...``): Invoice,
-SalesReceipt, CreditMemo, Payment and JournalEntry created with ``POST``, and the ``query`` endpoint.
+SalesReceipt, CreditMemo, Payment, JournalEntry and Customer created with ``POST`` (alone or up to 30 in one
+``POST /batch``, answered item by item), and the ``query`` endpoint.
 
 It checks what QuickBooks checks for these calls (references to customers, items, accounts and tax codes
 that exist; ``Qty`` x ``UnitPrice`` = ``Amount`` on item lines; a ``DocNumber`` of 21 characters at most and
@@ -11,6 +12,8 @@ Bearer`` and throttles with 429 + ``Retry-After`` on request."""
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -27,7 +30,12 @@ ENTITIES = {
     "creditmemo": "CreditMemo",
     "payment": "Payment",
     "journalentry": "JournalEntry",
+    "customer": "Customer",
 }
+#: "The maximum number of payloads in a single batch request is 30. The maximum number of batch requests is 40
+#: per minute per realmID." (Intuit, Building Smarter with Intuit: Batch without a Scratch, 2023-07-19.)
+BATCH_LIMIT = 30
+BATCHES_PER_MINUTE = 40
 CENT = Decimal("0.01")
 
 
@@ -41,6 +49,8 @@ class QuickBooksSandboxConfig:
     accounts: frozenset[str] | None = None
     receivable_accounts: frozenset[str] = frozenset({"1100"})
     tax_codes: frozenset[str] | None = None
+    #: The clock the batch limit (40 a minute) is counted on; tests bring theirs.
+    clock: Callable[[], float] = time.monotonic
 
 
 def _num(value: Any) -> Decimal | None:
@@ -61,6 +71,9 @@ class QuickBooksSandbox(HttpSandbox):
         self.config = config or QuickBooksSandboxConfig()
         self.entities: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in ENTITIES.values()}
         self._next_id = 100
+        self._batch_times: list[float] = []
+        for cid, name in self.config.customers.items():
+            self.entities["Customer"][cid] = {"Id": cid, "DisplayName": name, "SyncToken": "0", "Active": True}
 
     def of(self, entity: str) -> list[dict[str, Any]]:
         return list(self.entities[entity].values())
@@ -98,6 +111,8 @@ class QuickBooksSandbox(HttpSandbox):
             return Answer(404, self.error_body(404, "not found"), "not_found")
         if method == "GET" and match["entity"] == "query":
             return self._query(query.get("query", ""))
+        if method == "POST" and match["entity"] == "batch":
+            return self._batch(body)
         entity = ENTITIES.get(match["entity"])
         if method != "POST" or entity is None:
             return Answer(404, self.error_body(404, "not found"), "not_found")
@@ -107,16 +122,72 @@ class QuickBooksSandbox(HttpSandbox):
         return Answer(200, {entity: created, "time": datetime.now(UTC).isoformat()})
 
     def _query(self, text: str) -> Answer:
-        found = re.fullmatch(r"select \* from (\w+) where DocNumber = '([^']*)'", text.strip(), re.IGNORECASE)
+        return Answer(200, {"QueryResponse": self._query_response(text), "time": datetime.now(UTC).isoformat()})
+
+    def _query_response(self, text: str) -> dict[str, Any]:
+        """``select * from <Entity> where DocNumber|DisplayName = '<value>'`` (a quote inside is ``\\'``)."""
+        found = re.fullmatch(
+            r"select \* from (\w+) where (DocNumber|DisplayName) = '((?:[^'\\]|\\.)*)'", text.strip(), re.IGNORECASE
+        )
         if found is None or found.group(1) not in self.entities:
             raise self._invalid("4000", "Error parsing query", f"QueryParserError: {text!r}")
-        rows = [e for e in self.entities[found.group(1)].values() if e.get("DocNumber") == found.group(2)]
-        return Answer(
-            200, {"QueryResponse": {found.group(1): rows} if rows else {}, "time": datetime.now(UTC).isoformat()}
-        )
+        value = re.sub(r"\\(.)", r"\1", found.group(3))
+        rows = [e for e in self.entities[found.group(1)].values() if e.get(found.group(2)) == value]
+        return {found.group(1): rows} if rows else {}
+
+    # -- batch ----------------------------------------------------------------------------------------
+    def _batch(self, body: Any) -> Answer:
+        """``POST /batch``: up to 30 ``BatchItemRequest`` items (``bId``, ``operation: create`` and the entity,
+        or ``Query``), each done on its own, in order: the answer is 200 with one ``BatchItemResponse`` per item,
+        its entity (or ``QueryResponse``) or its own ``Fault``, so one refused item does not stop the others.
+        More than 40 batch calls in a minute are throttled (429)."""
+        now = self.config.clock()
+        self._batch_times = [t for t in self._batch_times if now - t < 60]
+        if len(self._batch_times) >= BATCHES_PER_MINUTE:
+            wait = 60 - (now - self._batch_times[0])
+            raise SandboxError(
+                Answer(429, self.error_body(429, "throttled"), "rate_limited", {"retry-after": str(max(1, int(wait)))})
+            )
+        self._batch_times.append(now)
+        items = body.get("BatchItemRequest") if isinstance(body, dict) else None
+        if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
+            raise self._invalid(
+                "2020", "Required param missing", "BatchItemRequest is a list of objects", "BatchItemRequest"
+            )
+        if len(items) > BATCH_LIMIT:
+            raise self._invalid(
+                "6000",
+                "A business validation error has occurred",
+                f"A batch takes {BATCH_LIMIT} items at most; this one has {len(items)}",
+                "BatchItemRequest",
+            )
+        ids = [str(i.get("bId") or "") for i in items]
+        if "" in ids or len(set(ids)) != len(ids):
+            raise self._invalid("2020", "Required param missing", "Each batch item needs its own bId", "bId")
+        answered = [self._batch_one(bid, item) for bid, item in zip(ids, items, strict=True)]
+        return Answer(200, {"BatchItemResponse": answered, "time": datetime.now(UTC).isoformat()})
+
+    def _batch_one(self, bid: str, item: dict[str, Any]) -> dict[str, Any]:
+        try:
+            if "Query" in item:
+                return {"bId": bid, "QueryResponse": self._query_response(str(item["Query"]))}
+            entities = [k for k in item if k in self.entities]
+            if item.get("operation") != "create" or len(entities) != 1 or not isinstance(item[entities[0]], dict):
+                raise self._invalid(
+                    "2010",
+                    "Request has invalid or unsupported property",
+                    "A batch item creates one entity (operation create) or is a Query",
+                    "operation",
+                )
+            return {"bId": bid, entities[0]: self._create(entities[0], item[entities[0]])}
+        except SandboxError as exc:
+            fault = exc.answer.body.get("Fault") if isinstance(exc.answer.body, dict) else None
+            return {"bId": bid, "Fault": fault or {"type": "SystemFault", "Error": []}}
 
     # -- creation -------------------------------------------------------------------------------------
     def _create(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+        if entity == "Customer":
+            return self._new_customer(body)
         number = body.get("DocNumber")
         if number is not None:
             if not isinstance(number, str) or len(number) > 21:
@@ -156,6 +227,31 @@ class QuickBooksSandbox(HttpSandbox):
         if entity == "CreditMemo":
             created["RemainingCredit"] = total
         self.entities[entity][created["Id"]] = created
+        return created
+
+    def _new_customer(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A ``Customer``: its ``DisplayName`` (made from the name parts when left out) is unique across
+        customers, vendors and employees: ``6240 Duplicate Name Exists Error`` otherwise."""
+        parts = [body.get(k) for k in ("GivenName", "MiddleName", "FamilyName")]
+        name = body.get("DisplayName") or " ".join(str(p) for p in parts if p) or body.get("CompanyName")
+        if not isinstance(name, str) or not name.strip() or len(name) > 500:
+            raise self._invalid(
+                "2020",
+                "Required param missing, need to supply the required value for the API",
+                "Required parameter DisplayName (or a name) is missing in the request",
+                "DisplayName",
+            )
+        if any(c.get("DisplayName") == name for c in self.entities["Customer"].values()):
+            raise self._invalid(
+                "6240",
+                "Duplicate Name Exists Error",
+                "The name supplied already exists. : Another customer, vendor or employee is already using this name.",
+                "DisplayName",
+            )
+        self._next_id += 1
+        created = {**body, "DisplayName": name, "Id": str(self._next_id), "SyncToken": "0", "Active": True}
+        self.entities["Customer"][created["Id"]] = created
+        self.config.customers[created["Id"]] = name
         return created
 
     def _customer(self, body: dict[str, Any], *, required: bool) -> None:

@@ -1,5 +1,6 @@
 """A local Xero organisation speaking the Accounting API (``/api.xro/2.0``): Invoices, CreditNotes with
-Allocations, Payments and ManualJournals, created with ``PUT`` as the Xero SDKs do and read back with ``GET``.
+Allocations, Payments, ManualJournals and Contacts (found again with ``GET /Contacts?where=``), created with
+``PUT`` as the Xero SDKs do and read back with ``GET``.
 
 It checks what Xero checks for these calls (a contact by ``ContactID`` or ``Name``; line items with an
 ``AccountCode`` of the chart; ``LineAmount`` = ``Quantity`` x ``UnitAmount`` less any discount; a unique
@@ -86,6 +87,7 @@ class XeroSandbox(HttpSandbox):
         super().__init__()
         self.config = config or XeroSandboxConfig()
         self.contacts: dict[str, str] = {}  # ContactID -> Name
+        self.contact_records: dict[str, dict[str, Any]] = {}  # ContactID -> the contact as PUT /Contacts made it
         self.invoices: dict[str, Document] = {}
         self.credit_notes: dict[str, Document] = {}
         self.payments: dict[str, dict[str, Any]] = {}
@@ -165,6 +167,19 @@ class XeroSandbox(HttpSandbox):
             raise self._invalid({}, ["The request body is not JSON"])
         summarize = str(query.get("summarizeErrors", "false")).lower() == "true"
         match (method, parts):
+            case ("PUT" | "POST", ["Contacts"]):
+                items = self._items(body, "Contacts")
+                return self._batch("Contacts", "ContactID", items, self._new_contact, summarize)
+            case ("GET", ["Contacts"]):
+                wanted = re.fullmatch(r'(\w+)=="([^"]*)"', query.get("where", ""))
+                if query.get("where") and wanted is None:
+                    raise self._invalid({}, [f"The where clause {query.get('where')!r} is not understood"])
+                listed = [
+                    c
+                    for c in self.contact_records.values()
+                    if wanted is None or str(c.get(wanted.group(1))) == wanted.group(2)
+                ]
+                return self._envelope("Contacts", listed)
             case ("PUT" | "POST", ["Invoices"]):
                 items = self._items(body, "Invoices")
                 return self._batch("Invoices", "InvoiceID", items, lambda i: self._create(i, "Invoice"), summarize)
@@ -212,13 +227,19 @@ class XeroSandbox(HttpSandbox):
         carrying its ``ValidationErrors``, an empty id and ``StatusAttributeString: ERROR``, the valid ones
         created. ``true``: the first refusal fails the call (400) and nothing of it is created."""
         if summarize:
-            state = copy.deepcopy(
-                (self.contacts, self.invoices, self.credit_notes, self.payments, self.manual_journals)
-            )
+            held = (self.contacts, self.contact_records, self.invoices, self.credit_notes)
+            state = copy.deepcopy((*held, self.payments, self.manual_journals))
             try:
                 return self._envelope(key, [{**make(i), "StatusAttributeString": "OK"} for i in items])
             except SandboxError:
-                self.contacts, self.invoices, self.credit_notes, self.payments, self.manual_journals = state
+                (
+                    self.contacts,
+                    self.contact_records,
+                    self.invoices,
+                    self.credit_notes,
+                    self.payments,
+                    self.manual_journals,
+                ) = state
                 raise
         out: list[dict[str, Any]] = []
         for item in items:
@@ -245,6 +266,33 @@ class XeroSandbox(HttpSandbox):
         if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
             raise self._invalid({}, [f"{key} must be a non-empty list of objects"])
         return items
+
+    # -- contacts -------------------------------------------------------------------------------------
+    def _new_contact(self, item: dict[str, Any]) -> dict[str, Any]:
+        """A contact as ``PUT /Contacts`` makes it (xero_accounting.yaml, Contact): a ``Name`` unique across
+        active contacts (the OpenAPI example's message when it is not), ``ContactNumber`` and
+        ``AccountNumber`` of 50 characters at most."""
+        errors: list[str] = []
+        name = item.get("Name")
+        if not isinstance(name, str) or not name.strip():
+            errors.append("The contact name must be specified")
+        elif len(name) > 255:
+            errors.append("The contact name must be 255 characters at most")
+        elif name in self.contacts.values():
+            errors.append(
+                f"The contact name {name} is already assigned to another contact. "
+                "The contact name must be unique across all active contacts."
+            )
+        for key in ("ContactNumber", "AccountNumber"):
+            value = item.get(key)
+            if value is not None and (not isinstance(value, str) or len(value) > 50):
+                errors.append(f"{key} must be text of 50 characters at most")
+        if errors:
+            raise self._invalid(item, errors)
+        cid = self.add_contact(str(name))
+        record = {**item, "ContactID": cid, "ContactStatus": "ACTIVE"}
+        self.contact_records[cid] = record
+        return record
 
     # -- invoices and credit notes --------------------------------------------------------------------
     def _contact(self, raw: Any, errors: list[str]) -> dict[str, Any]:
