@@ -29,6 +29,8 @@ class Party:
     reference: str  # our id of it: the customer id, the account code, the channel code
     name: str
     email: str | None = None
+    #: Net days its invoices are due in (a wholesale account's terms); None: the connection's default.
+    terms_days: int | None = None
 
     @property
     def anonymous(self) -> bool:
@@ -49,8 +51,8 @@ class Party:
         return self.key[:REFERENCE_LIMIT]
 
 
-def wholesale_party(code: str, name: str) -> Party:
-    return Party(f"account:{code}", "account", code, name or code)
+def wholesale_party(code: str, name: str, terms_days: int | None = None) -> Party:
+    return Party(f"account:{code}", "account", code, name or code, terms_days=terms_days)
 
 
 def customer_party(customer_id: str, name: str | None, email: str | None) -> Party:

@@ -94,6 +94,9 @@ class WholesalePortal:
             currency = ""
         if not str(body.get("name") or "").strip():
             errors.append(FieldError("name", "is required"))
+        terms = body.get("payment_terms_days")
+        if terms is not None and (isinstance(terms, bool) or not isinstance(terms, int) or not 0 <= terms <= 365):
+            errors.append(FieldError("payment_terms_days", "is a whole number of days from 0 to 365"))
         if errors:
             raise InvalidInput(f"account {code} is not valid", errors)
         existing = b2b_repo.get_account(conn, code)
@@ -104,6 +107,9 @@ class WholesalePortal:
             "currency": currency,
             "allow_prebook": bool(body.get("allow_prebook", False)),
             "active": bool(body.get("active", True)),
+            # Its invoices are due this many days after they are raised (the books' due date); None: the
+            # accounting connection's default for wholesale orders.
+            "payment_terms_days": terms,
         }
         b2b_repo.save_account(conn, code, values, self.app.clock.now())
         saved = b2b_repo.get_account(conn, code)
@@ -425,6 +431,7 @@ def account_view(row: Mapping[str, Any]) -> dict[str, Any]:
         "currency": row["currency"],
         "allow_prebook": bool(row["allow_prebook"]),
         "active": bool(row["active"]),
+        "payment_terms_days": row["payment_terms_days"],
     }
 
 

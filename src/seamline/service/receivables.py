@@ -27,7 +27,7 @@ class ReceivableParties:
             if doc.order_id:
                 account = receivables_repo.wholesale_account_of(conn, doc.order_id)
                 if account is not None:
-                    return wholesale_party(str(account["code"]), str(account["name"]))
+                    return wholesale_party(str(account["code"]), str(account["name"]), account["payment_terms_days"])
             if doc.customer_id:
                 found = receivables_repo.customer(conn, doc.customer_id)
                 if found is not None:

@@ -13,7 +13,7 @@ from seamline.store.upsert import insert_on_conflict
 
 def wholesale_account_of(conn: Connection, order_id: str) -> dict[str, Any] | None:
     query = (
-        select(wholesale_accounts.c.code, wholesale_accounts.c.name)
+        select(wholesale_accounts.c.code, wholesale_accounts.c.name, wholesale_accounts.c.payment_terms_days)
         .join(b2b_orders, b2b_orders.c.account == wholesale_accounts.c.code)
         .where(b2b_orders.c.order_id == order_id)
     )

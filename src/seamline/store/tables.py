@@ -699,6 +699,7 @@ wholesale_accounts = Table(
     Column("active", Boolean, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("payment_terms_days", Integer),  # net days its invoices are due in (None: the books' default)
 )
 
 b2b_orders = Table(

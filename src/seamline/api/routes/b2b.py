@@ -41,6 +41,8 @@ class AccountIn(RequestModel):
     currency: Currency
     allow_prebook: bool = False
     active: bool = True
+    #: Net days: the account's invoices are due this long after they are raised (None: the books' default).
+    payment_terms_days: Annotated[int, Field(ge=0, le=365)] | None = None
 
 
 class PortalLineIn(RequestModel):

@@ -30,6 +30,7 @@ from seamline.channels.quickbooks.client import (
     QuickBooksRejected,
 )
 from seamline.finance import EXCHANGE_CREDIT, Document, DocumentKind, FinanceConfig
+from seamline.finance.parties import Party
 from seamline.integration import (
     FINANCE_DOCUMENT_POSTED,
     ChannelError,
@@ -101,16 +102,27 @@ class QuickBooksExporter:
             return "not_exported"
         config, refs, env = self.config(), self.settings.refs, self.settings.environment
         if doc.kind is DocumentKind.INVOICE:
-            customer = self._customer(doc)
+            party = self.parties.party_of(doc) if self.parties is not None else None
+            customer = self._customer(doc, party)
             tender = paid_at_once(doc) if self.settings.sales_receipts else None
             if tender is not None:
                 return "SalesReceipt", mapper.sales_receipt_body(doc, config, refs, env, tender, customer)
             days = self.settings.due_days.get(str(doc.extra.get("order_kind")), 0)
+            if party is not None and party.terms_days is not None:
+                days = party.terms_days  # a wholesale account's own terms
             due = doc.issued_on + timedelta(days=days)
             return "Invoice", mapper.invoice_body(doc, config, refs, env, due=due, customer=customer)
         if doc.kind is DocumentKind.PAYMENT:
             invoice = needs(self.exports, self.target, doc.applies_to, "invoice")
             if invoice["entity"] == "SalesReceipt":
+                # Part of its sales receipt: exported with it (else it would stay pending, and be backfilled).
+                self.exports.record_export(
+                    self.target,
+                    doc.id,
+                    entity="SalesReceipt",
+                    external_id=str(invoice["external_id"]),
+                    external_number=invoice.get("external_number"),
+                )
                 return "covered"
             customer = self._customer(doc)
             return "Payment", mapper.payment_body(doc, config, refs, env, str(invoice["external_id"]), customer)
@@ -122,13 +134,13 @@ class QuickBooksExporter:
             return "JournalEntry", mapper.journal_entry_body(doc, refs, env)
         return "not_exported"
 
-    def _customer(self, doc: Document) -> dict[str, str] | None:
+    def _customer(self, doc: Document, party: Party | None = None) -> dict[str, str] | None:
         """The document's receivable customer: the one on record for its party on this connection, else the
         one QuickBooks holds under the party's ``DisplayName`` (an earlier attempt whose answer was lost),
         else a new one; None for the channel's cash customer (``refs.customers``, then the default one)."""
         if self.parties is None:
             return None
-        party = self.parties.party_of(doc)
+        party = party or self.parties.party_of(doc)
         if party.anonymous:
             return None
         known = self.parties.contact_of(self.target, party.key)

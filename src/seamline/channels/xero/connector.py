@@ -29,6 +29,7 @@ from seamline.channels.accounting import (
 from seamline.channels.xero import mapper
 from seamline.channels.xero.client import XeroClient, XeroRejected
 from seamline.finance import Document, DocumentKind, FinanceConfig
+from seamline.finance.parties import Party
 from seamline.integration import (
     FINANCE_DOCUMENT_POSTED,
     ChannelError,
@@ -95,13 +96,16 @@ class XeroExporter:
         if settled_at_the_till(doc):
             return "not_exported"
         if doc.kind is DocumentKind.INVOICE:
+            party = self.parties.party_of(doc) if self.parties is not None else None
             days = self.settings.due_days.get(str(doc.extra.get("order_kind")), 0)
+            if party is not None and party.terms_days is not None:
+                days = party.terms_days  # a wholesale account's own terms
             body = mapper.invoice_body(
                 doc,
                 config,
                 due=doc.issued_on + timedelta(days=days),
                 contacts=self.settings.contacts,
-                contact=self._contact(doc),
+                contact=self._contact(doc, party),
             )
             return self._create(doc, "Invoices", body, "Invoice", "InvoiceID", "InvoiceNumber")
         if doc.kind is DocumentKind.CREDIT_NOTE:
@@ -125,14 +129,14 @@ class XeroExporter:
             return self._create(doc, "ManualJournals", body, "ManualJournal", "ManualJournalID")
         return "not_exported"
 
-    def _contact(self, doc: Document) -> dict[str, str] | None:
+    def _contact(self, doc: Document, party: Party | None = None) -> dict[str, str] | None:
         """The document's receivable contact: the one on record for its party on this connection, else the
         one Xero holds with the party's ``ContactNumber`` (an earlier attempt whose answer was lost), else a
         new one; None for the channel's cash customer. A contact Xero refuses refuses the document, with
         Xero's messages."""
         if self.parties is None:
             return None
-        party = self.parties.party_of(doc)
+        party = party or self.parties.party_of(doc)
         if party.anonymous:
             return None
         known = self.parties.contact_of(self.target, party.key)

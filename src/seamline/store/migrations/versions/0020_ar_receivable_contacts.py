@@ -1,5 +1,6 @@
 """accounts receivable per customer and per wholesale account (issue 17): the contact (Xero) or customer
-(QuickBooks) each receivable party is booked to, per accounting connection, created once
+(QuickBooks) each receivable party is booked to, per accounting connection, created once; a wholesale
+account's payment terms
 
 Revision ID: ar_receivable_contacts
 Revises: 0019
@@ -29,7 +30,11 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("target", "party", name=op.f("pk_accounting_contacts")),
     )
+    with op.batch_alter_table("wholesale_accounts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("payment_terms_days", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("wholesale_accounts", schema=None) as batch_op:
+        batch_op.drop_column("payment_terms_days")
     op.drop_table("accounting_contacts")
