@@ -89,7 +89,8 @@ class XeroExporter:
 
     def export(self, doc: Document) -> str:
         """Post one document; answers what happened: ``created``, ``found`` (an earlier attempt had got
-        through), ``exported_before`` or ``not_exported`` (the settlement journal carries it)."""
+        through), ``exported_before``, ``covered`` (an exchange's refund, which its credit note's allocation
+        carries) or ``not_exported`` (the settlement journal carries it)."""
         if self.exports.export_of(self.target, doc.id) is not None:
             return "exported_before"
         config = self.config()
@@ -120,7 +121,11 @@ class XeroExporter:
             return self._create(doc, "Payments", body, "Payment", "PaymentID")
         if doc.kind is DocumentKind.REFUND:
             if paid_by_exchange(doc):
-                return "not_exported"  # allocated to the exchange's invoice when that one is paid
+                # Allocated to the exchange's invoice when that one is paid: exported with its credit note
+                # (else it stayed pending for ever, and every backfill queued it again).
+                note = needs(self.exports, self.target, doc.applies_to, "credit note")
+                self._record(doc, "CreditNote", str(note["external_id"]), note.get("external_number"))
+                return "covered"
             note = needs(self.exports, self.target, doc.applies_to, "credit note")
             body = mapper.payment_body(doc, config, credit_note_id=str(note["external_id"]))
             return self._create(doc, "Payments", body, "Payment", "PaymentID")

@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -67,6 +67,8 @@ class SquareSandbox(HttpSandbox):
         self.orders: dict[str, dict[str, Any]] = {}
         self.counts: dict[tuple[str, str], int] = {}  # (variation id, location id) -> IN_STOCK
         self.notifications: list[Notification] = []
+        #: The seller's clock (when a sale is rung up); tests on a fixed business clock set theirs.
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     # -- platform hooks -------------------------------------------------------------------------------
     def authorised(self, headers: dict[str, str]) -> bool:
@@ -269,7 +271,7 @@ class SquareSandbox(HttpSandbox):
                 "merchant_id": self.config.merchant_id,
                 "type": event_type,
                 "event_id": str(uuid.uuid4()),
-                "created_at": _now(),
+                "created_at": self.clock().isoformat().replace("+00:00", "Z"),
                 "data": {"type": data_type, "id": data_id, "object": obj},
             }
         ).encode()
@@ -309,7 +311,7 @@ class SquareSandbox(HttpSandbox):
         within the price, rounded half up to the minor unit); totals are unchanged (the tax is within them)."""
         with self._lock:
             order_id = uuid.uuid4().hex[:29]
-            now = _now()
+            now = self.clock().isoformat().replace("+00:00", "Z")
             items: list[dict[str, Any]] = []
             for sku, qty in lines:
                 variation = self.variation_by_sku(sku)

@@ -39,6 +39,8 @@ class XeroSandboxConfig:
     tenant_id: str = "xero-sandbox-tenant"
     #: The chart's account codes (None: any code is on the chart).
     accounts: frozenset[str] | None = None
+    #: Codes on the chart but archived: a line posted to one is refused until it is restored.
+    archived: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -267,6 +269,13 @@ class XeroSandbox(HttpSandbox):
             raise self._invalid({}, [f"{key} must be a non-empty list of objects"])
         return items
 
+    @staticmethod
+    def _archived(code: str) -> str:
+        return (
+            f"Account code '{code}' has been archived, or has been deleted. Each line item must reference a valid "
+            "account."
+        )
+
     # -- contacts -------------------------------------------------------------------------------------
     def _new_contact(self, item: dict[str, Any]) -> dict[str, Any]:
         """A contact as ``PUT /Contacts`` makes it (xero_accounting.yaml, Contact): a ``Name`` unique across
@@ -386,6 +395,8 @@ class XeroSandbox(HttpSandbox):
                 errors.append("Account code must be specified")
             elif self.config.accounts is not None and code not in self.config.accounts:
                 errors.append(f"Account code '{code}' is not a valid code for this document.")
+            elif code in self.config.archived:
+                errors.append(self._archived(code))
             tax_type = line.get("TaxType", "NONE")
             if not isinstance(tax_type, str):
                 errors.append("TaxType must be text")
@@ -460,6 +471,8 @@ class XeroSandbox(HttpSandbox):
             errors.append("An Account must be specified by Code or AccountID")
         elif self.config.accounts is not None and code not in self.config.accounts:
             errors.append(f"Account code '{code}' is not a valid code")
+        elif code in self.config.archived:
+            errors.append(self._archived(code))
         amount = _num(item.get("Amount"))
         if amount is None or amount <= 0:
             errors.append("Payment amount must be greater than zero")
@@ -500,6 +513,8 @@ class XeroSandbox(HttpSandbox):
                 continue
             if self.config.accounts is not None and line["AccountCode"] not in self.config.accounts:
                 errors.append(f"Account code '{line['AccountCode']}' is not a valid code")
+            elif line["AccountCode"] in self.config.archived:
+                errors.append(self._archived(line["AccountCode"]))
             if amount > 0:
                 debits += amount
             else:

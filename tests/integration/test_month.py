@@ -1,0 +1,127 @@
+"""A realistic month ties out (issue 17, "Tests and figures"): Shopify orders with discounts, shipping and
+taxes included and excluded, partial refunds with a shipping refund, till days on Square with a return,
+wholesale invoices on the account's terms, an exchange, and a Xero partial failure fixed and re-exported.
+At the end reconcile is clean, every document equals its channel's numbers, the trial balance of what Xero
+holds equals Seamline's journal, and a corrupted document, posting or movement makes reconcile fail naming
+it. The month is built by ``month_world.Month`` so later work can add its own days."""
+
+from __future__ import annotations
+
+import functools
+from decimal import Decimal
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+from typer.testing import CliRunner
+
+from seamline.channels.xero import connector as xero_connector
+from seamline.channels.xero import wiring as xero_wiring
+from seamline.cli.main import app as cli
+from seamline.domain.clock import FixedClock
+from seamline.service import Seamline
+from seamline.store.tables import finance_documents, journal_lines, movements
+from tests.integration.month_world import DISCOUNTS, Month, ok
+from tests.integration.shopify_world import CHANNEL as SHOPIFY
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def unpaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Xero's pace is one call a second on the wall clock; the month runs on the fixed clock."""
+    unpaced = functools.partial(xero_connector.accounting_subscriber, rate_per_second=None)
+    monkeypatch.setattr(xero_wiring, "accounting_subscriber", unpaced)
+
+
+@pytest.fixture
+def runner(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("SEAMLINE_DATABASE_URL", database_url)
+    monkeypatch.delenv("SEAMLINE_ADMIN_TOKEN", raising=False)
+    return CliRunner()
+
+
+def test_a_month_of_business_ties_out_to_the_cent_and_reconcile_names_what_is_corrupted(
+    client: TestClient, app: Seamline, clock: FixedClock, runner: CliRunner
+) -> None:
+    month = Month(client, app, clock)
+    month.play()
+
+    # Xero refused the discounted invoice (its discounts account archived) and took everything else.
+    [refused] = ok(client.get("/v1/finance/accounting/books/exports", params={"status": "refused"}))["items"]
+    assert refused["kind"] == "invoice"
+    assert refused["total"] == "170.00"
+    assert set(refused["messages"]) == {  # one per discount line
+        f"Account code '{DISCOUNTS}' has been archived, or has been deleted. Each line item must reference a valid "
+        "account."
+    }
+    report = ok(client.get("/v1/finance/reconciliation"))
+    assert not report["clean"]
+    # The invoice refused, and its payment, which waited for it past its retries, dead: nothing else.
+    problems = {(d["check"], d["problem"], tuple(d["documents"])) for d in report["money_differences"]}
+    assert {(c, p) for c, p, _ in problems} == {("accounting", "refused"), ("accounting", "dead")}
+    assert ("accounting", "refused", (refused["number"],)) in problems
+
+    queued = month.fix_the_books()
+    assert refused["number"] in queued["documents"]
+    counts = ok(client.get("/v1/finance/accounting/books/exports"))["counts"]
+    pending = ok(client.get("/v1/finance/accounting/books/exports", params={"status": "pending"}))["items"]
+    assert set(counts) == {"exported"}, (counts, pending)
+
+    # Clean, four ways, through the API and the command.
+    report = ok(client.get("/v1/finance/reconciliation"))
+    assert report["clean"], report
+    checked = report["money_checked"]
+    assert checked["channel_orders"] == 3
+    assert checked["channel_refunds"] == 2
+    assert checked["acknowledged_exports"] > 0
+    assert report["checked"]["sales"] == 3
+    assert report["till_documents_awaiting_settlement"] == 0
+    result = runner.invoke(cli, ["reconcile"])
+    assert result.exit_code == 0, result.output
+
+    # Every document equals its channel's numbers.
+    docs = ok(client.get("/v1/finance/documents", params={"limit": 500}))["items"]
+    for (kind, external), total in month.channel_totals.items():
+        if kind == "order":
+            ours = [d for d in docs if d["order_id"] == month.orders[external] and d["kind"] == "invoice"]
+            assert sum(Decimal(d["total"]) for d in ours) == total, external
+        elif kind == "sale":
+            [receipt] = [d for d in docs if d["order_id"] == month.orders[external] and d["kind"] == "sales_receipt"]
+            assert Decimal(receipt["total"]) == total
+    refunds = sorted(Decimal(d["total"]) for d in docs if d["kind"] == "credit_note" and d["channel"] == SHOPIFY)
+    assert refunds == sorted(t for (k, _), t in month.channel_totals.items() if k == "refund")
+    wholesale = [d for d in docs if d["order_id"] in (month.orders["PO-1"], month.orders["PO-2"])]
+    assert [(d["kind"], d["total"]) for d in wholesale] == [("invoice", "152.00"), ("invoice", "76.00")]
+    held = {i.data["Reference"]: i.data for i in month.xero.invoices.values()}
+    assert held["ATELIER/PO-1"]["DueDate"] == "2027-01-26"  # raised 2026-11-27, the account's 60 days
+
+    # What Xero holds is Seamline's journal, account by account; what is owed is the account's two invoices.
+    balances = month.journal_balances()
+    assert month.xero_balances() == balances
+    assert balances["1100"] == Decimal("228.00")
+    assert sum(balances.values()) == 0
+    assert len(balances) >= 6
+
+    # Corrupt one document, one posting and one movement: reconcile names each and the command exits 1.
+    invoice = next(d for d in docs if d["order_id"] == month.orders["PO-2"])
+    posted = next(d for d in docs if d["order_id"] == month.orders["PO-1"])
+    [entry] = ok(client.get("/v1/finance/journal", params={"document": posted["id"]}))["items"]
+    with app.engine.begin() as conn:
+        conn.execute(update(finance_documents).where(finance_documents.c.id == invoice["id"]).values(total="75.00"))
+        conn.execute(
+            update(journal_lines)
+            .where(journal_lines.c.entry_id == entry["id"], journal_lines.c.line_no == 1)
+            .values(debit=journal_lines.c.debit + 1)
+        )
+        moved = conn.execute(select(movements.c.id, movements.c.sku).order_by(movements.c.id.desc()).limit(1)).first()
+        assert moved is not None
+        conn.execute(update(movements).where(movements.c.id == moved.id).values(qty=movements.c.qty + 1))
+    report = ok(client.get("/v1/finance/reconciliation"))
+    assert not report["clean"]
+    assert any(invoice["number"] in d["documents"] for d in report["money_differences"])
+    assert report["unbalanced_entries"] == [entry["id"]]
+    result = runner.invoke(cli, ["reconcile"])
+    assert result.exit_code == 1, result.output
+    assert invoice["number"] in result.output
+    assert moved.sku in result.output
