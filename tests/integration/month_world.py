@@ -6,8 +6,8 @@ The brand sells on Shopify (the fixture's order shapes: discounts, shipping, tax
 partial refunds with shipping refunds), at its Soho store through Square (till days with sales and a return,
 each day closed), to a wholesale account on terms through the B2B portal, and on its own web channel (an
 exchange). Its books are a Xero organisation (the in-process sandbox) connected from the first day, whose
-chart has the discounts account archived: the discounted invoice is refused until the account is restored
-and the document exported again."""
+chart has our discounts account archived (it books discounts to its own 4015): the discounted invoice is
+refused until the connection maps the account, and is then exported again."""
 
 from __future__ import annotations
 
@@ -49,6 +49,8 @@ CONFIG: dict[str, Any] = {
 JANE = {"email": "jane.doe@example.com", "name": "Jane Doe"}
 #: The discounts account (finance chart default): archived in the brand's Xero chart at the start.
 DISCOUNTS = "4010"
+#: The organisation's own discounts account.
+XERO_DISCOUNTS = "4015"
 
 
 def ok(response: Any, status: int = 200) -> dict[str, Any]:
@@ -70,6 +72,7 @@ class Month:
     #: Our order id per channel's order id.
     orders: dict[str, str] = field(default_factory=dict)
     closed: set[str] = field(default_factory=set)
+    xero_settings: dict[str, Any] = field(default_factory=dict)
     _notified: int = 0
 
     # ------------------------------------------------------------------------------------------ the brand
@@ -103,7 +106,8 @@ class Month:
         xero_settings = {"base_url": books, "access_token": "xero-token", "tenant_id": "tenant-1"}
         ok(client.put("/v1/finance/accounting/books", json={"kind": "xero", "settings": xero_settings}), 201)
         self.xero = xero_wiring.sandbox(books, xero_settings)
-        self.xero.config.archived.add(DISCOUNTS)
+        self.xero.config.archived.add(DISCOUNTS)  # the organisation books discounts to 4015 now
+        self.xero_settings = xero_settings
 
     @property
     def wiring(self) -> Any:
@@ -287,15 +291,17 @@ class Month:
         self.deliver()
 
     def fix_the_books(self) -> dict[str, Any]:
-        """Restore the archived account in Xero and export the refused documents again."""
-        self.xero.config.archived.discard(DISCOUNTS)
+        """Map our discounts account to the organisation's on the connection (once, by configuration) and
+        export the refused documents again."""
+        self.xero_settings = {**self.xero_settings, "accounts": {DISCOUNTS: XERO_DISCOUNTS}}
+        ok(self.client.put("/v1/finance/accounting/books", json={"kind": "xero", "settings": self.xero_settings}))
         queued = ok(self.client.post("/v1/finance/accounting/books/backfill", json={"include_refused": True}))
         self.deliver(10)
         return queued
 
     # ------------------------------------------------------------------------------------------ the figures
-    def journal_balances(self) -> dict[str, Decimal]:
-        """Seamline's journal, debits less credits per account."""
+    def journal_balances(self, accounts: dict[str, str] | None = None) -> dict[str, Decimal]:
+        """Seamline's journal, debits less credits per account (named as ``accounts`` maps them)."""
         out: dict[str, Decimal] = defaultdict(Decimal)
         cursor: str | None = None
         while True:
@@ -303,7 +309,8 @@ class Month:
             page = ok(self.client.get("/v1/finance/journal", params=params))
             for entry in page["items"]:
                 for line in entry["lines"]:
-                    out[line["account"]] += Decimal(line["debit"]) - Decimal(line["credit"])
+                    account = (accounts or {}).get(line["account"], line["account"])
+                    out[account] += Decimal(line["debit"]) - Decimal(line["credit"])
             cursor = page["next_cursor"]
             if not cursor:
                 break

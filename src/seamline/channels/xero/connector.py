@@ -55,6 +55,9 @@ class XeroSettings:
     due_days: Mapping[str, int] = field(default_factory=lambda: {"wholesale": 30})
     #: A Xero tracking category whose options are store codes, for the settlement journals.
     tracking_category: str | None = None
+    #: Our account code → the organisation's, where its chart differs (codes not listed are the same there):
+    #: mapped once on the connection, applied to every line, payment and journal it is sent.
+    accounts: Mapping[str, str] = field(default_factory=dict)
 
 
 class XeroExporter:
@@ -165,6 +168,7 @@ class XeroExporter:
     ) -> str:
         try:
             step = attempt_step("create", self.exports.export_attempts(self.target, doc.id))
+            body = mapper.map_accounts(body, self.settings.accounts)
             answer = self.client.create(collection, body, idempotency_key=self._key(doc, step))
             # Xero answers 200 with each item's own status (summarizeErrors=false): read the item.
             external_id, number = mapper.created(answer, collection, id_key, number_key)

@@ -203,6 +203,29 @@ def manual_journal_body(doc: Document, *, tracking_category: str | None = None) 
     }
 
 
+def map_accounts(body: dict[str, Any], accounts: Mapping[str, str]) -> dict[str, Any]:
+    """The body with our account codes replaced by the organisation's (``AccountCode`` of line items and
+    journal lines, a payment's ``Account.Code``)."""
+    if not accounts:
+        return body
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        out = {k: walk(v) for k, v in value.items()}
+        if isinstance(out.get("AccountCode"), str):
+            out["AccountCode"] = accounts.get(out["AccountCode"], out["AccountCode"])
+        account = out.get("Account")
+        if isinstance(account, dict) and isinstance(account.get("Code"), str):
+            out["Account"] = {**account, "Code": accounts.get(account["Code"], account["Code"])}
+        return out
+
+    mapped: dict[str, Any] = walk(body)
+    return mapped
+
+
 def item_errors(item: Mapping[str, Any]) -> list[str]:
     """The validation messages of one item of a create answer. With ``summarizeErrors=false`` (Xero's
     default) a call answers 200 and each item says for itself: ``StatusAttributeString`` ``ERROR`` (or

@@ -3,7 +3,8 @@ that posts every finance document to that Xero organisation (see ``seamline.chan
 
 Settings: ``base_url`` (``https://api.xero.com/api.xro/2.0``, or ``sandbox:<name>`` for the in-process
 sandbox, refused in production), ``access_token``, ``tenant_id``; optional ``contacts`` (channel → ContactID),
-``due_days`` (order kind → days), ``tracking_category`` (store codes, on settlement journals) and
+``due_days`` (order kind → days), ``accounts`` (our account code → the organisation's, where they differ),
+``tracking_category`` (store codes, on settlement journals) and
 ``receivables`` (``per_customer``, the default: a contact per customer and wholesale account, created once;
 ``per_channel``: every document on its channel's contact, as before)."""
 
@@ -68,6 +69,7 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
             contacts={str(k): str(v) for k, v in (settings.get("contacts") or {}).items()},
             due_days={str(k): int(v) for k, v in (settings.get("due_days") or {"wholesale": 30}).items()},
             tracking_category=settings.get("tracking_category"),
+            accounts={str(k): str(v) for k, v in (settings.get("accounts") or {}).items()},
         ),
         parties=per_customer(context, settings),
     )
