@@ -203,7 +203,7 @@ def manual_journal_body(doc: Document, *, tracking_category: str | None = None) 
     }
 
 
-def map_accounts(body: dict[str, Any], accounts: Mapping[str, str]) -> dict[str, Any]:
+def map_accounts(body: Any, accounts: Mapping[str, str]) -> Any:
     """The body with our account codes replaced by the organisation's (``AccountCode`` of line items and
     journal lines, a payment's ``Account.Code``)."""
     if not accounts:
@@ -222,8 +222,7 @@ def map_accounts(body: dict[str, Any], accounts: Mapping[str, str]) -> dict[str,
             out["Account"] = {**account, "Code": accounts.get(account["Code"], account["Code"])}
         return out
 
-    mapped: dict[str, Any] = walk(body)
-    return mapped
+    return walk(body)
 
 
 def item_errors(item: Mapping[str, Any]) -> list[str]:
