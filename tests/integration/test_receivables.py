@@ -125,6 +125,12 @@ def test_xero_books_each_customer_and_wholesale_account_to_one_contact_created_o
     assert jane["EmailAddress"] == "jane.doe@example.com"
     assert jane["Name"].startswith("Jane Doe (")
     assert contacts_on_record(app) == {n: c["ContactID"] for n, c in by_number.items()}
+    listed = ok(client.get("/v1/finance/accounting/books/contacts"))
+    assert listed["target"] == "xero:books"
+    assert [(i["party"], i["external_id"], i["name"]) for i in listed["items"]] == sorted(
+        (n, c["ContactID"], c["Name"]) for n, c in by_number.items()
+    )
+    assert client.get("/v1/finance/accounting/nobody/contacts").status_code == 404
 
     invoices = {d.data["Reference"]: d.data for d in xero.invoices.values()}
     assert invoices["ATELIER/PO-1"]["Contact"]["ContactID"] == atelier["ContactID"]

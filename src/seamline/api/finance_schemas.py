@@ -208,6 +208,18 @@ class ExportList(Response):
     next_cursor: str | None
 
 
+class ContactOut(Response):
+    party: str = Field(description="customer:<id>, account:<wholesale account> or cash:<channel>")
+    external_id: str = Field(description="the Xero ContactID or QuickBooks Customer Id")
+    name: str
+    created_at: str
+
+
+class ContactList(Response):
+    target: str
+    items: list[ContactOut]
+
+
 class BackfillIn(Request):
     include_refused: bool = Field(default=False, description="also export again the documents the books refused")
     limit: Annotated[int, Field(strict=True, ge=1, le=5000)] = 500

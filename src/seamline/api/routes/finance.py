@@ -22,6 +22,7 @@ from seamline.api.finance_schemas import (
     BackfillIn,
     BackfillOut,
     CashMovementIn,
+    ContactList,
     CountIn,
     DocumentList,
     DocumentOut,
@@ -40,6 +41,7 @@ from seamline.integration.finance import queue_backfill
 from seamline.service import Principal
 from seamline.service.accounting import AccountingDesk
 from seamline.service.finance import FinanceDesk, JournalQuery
+from seamline.service.receivables import ReceivableParties
 from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import accounting_repo
 
@@ -312,6 +314,16 @@ def accounting_exports(
         connection["target"], status=status, kind=kind, cursor=cursor, limit=limit
     )
     return {"target": connection["target"], "counts": counts, "items": items, "next_cursor": next_cursor}
+
+
+@router.get("/accounting/{code}/contacts", response_model=ContactList)
+def accounting_contacts(code: str, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    """The receivable contacts these books hold for us: one per customer and per wholesale account, made
+    once (the Xero contact / QuickBooks customer each party's documents are booked to)."""
+    who.require_read()
+    connection = AccountingDesk(service(request)).connection(code)
+    items = ReceivableParties(service(request)).contacts(connection["target"])
+    return {"target": connection["target"], "items": items}
 
 
 @router.post("/accounting/{code}/backfill", response_model=BackfillOut)
