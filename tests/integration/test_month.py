@@ -25,8 +25,6 @@ from seamline.store.tables import finance_documents, journal_lines, movements
 from tests.integration.month_world import DISCOUNTS, XERO_DISCOUNTS, Month, ok
 from tests.integration.shopify_world import CHANNEL as SHOPIFY
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(autouse=True)
 def unpaced(monkeypatch: pytest.MonkeyPatch) -> None:
