@@ -2,7 +2,7 @@
 (QuickBooks) each receivable party is booked to, per accounting connection, created once; a wholesale
 account's payment terms
 
-Revision ID: ar_receivable_contacts
+Revision ID: 0020
 Revises: 0019
 Create Date: 2026-12-07 22:30:00.000000
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 from seamline.store.types import UTCDateTime
 
-revision = "ar_receivable_contacts"
+revision = "0020"
 down_revision = "0019"
 branch_labels = None
 depends_on = None
