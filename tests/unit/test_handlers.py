@@ -19,7 +19,7 @@ from seamline.catalog.events import StyleSaved, TillCatalogChanged
 from seamline.domain.events import DomainEvent
 from seamline.finance.events import DocumentPosted
 from seamline.ledger.events import BalancesChanged
-from seamline.orders.events import OrderShipped, ReturnBooked, SaleRecorded
+from seamline.orders.events import OrderCancelled, OrderShipped, ReturnBooked, SaleRecorded
 from seamline.service.finance import FinancePoster
 from seamline.service.handlers import EVENT_HANDLERS, Dependencies, MessageBus
 from seamline.service.unit_of_work import UnitOfWork
@@ -53,6 +53,9 @@ class Recorder:
 
     def returns_booked(self, _uow: UnitOfWork, return_ids: Sequence[str]) -> None:
         self.log.append(("announce returns", list(return_ids)))
+
+    def orders_cancelled(self, _uow: UnitOfWork, order_ids: Sequence[str]) -> None:
+        self.log.append(("announce cancellations", list(order_ids)))
 
     def order_lines_cancelled(self, _uow: UnitOfWork, events: Sequence[Any]) -> None:
         self.log.append(("announce line cancellations", [e.cancellation for e in events]))
@@ -136,6 +139,16 @@ def test_an_exchange_posts_its_credit_note_before_its_sales_receipt_and_a_batch_
         ("post", [("sale", "ord_0"), ("sale", "ord_1"), ("sale", "ord_2")]),
         ("journal", [("SKU-0", "STORE-1"), ("SKU-1", "STORE-1"), ("SKU-2", "STORE-1")]),
     ]
+
+
+def test_a_cancelled_order_is_announced_once_per_order() -> None:
+    recorder = Recorder()
+    uow, _ = fake_uow()
+    uow.raise_event(OrderCancelled("ord_2"))
+    uow.raise_event(OrderCancelled("ord_1"))
+    uow.raise_event(OrderCancelled("ord_2"))
+    bus_with(recorder).handle(uow)
+    assert recorder.log == [("announce cancellations", ["ord_2", "ord_1"])]
 
 
 def test_events_of_a_rolled_back_savepoint_reach_no_handler() -> None:

@@ -5,6 +5,8 @@ state without its event). Installed by ``integration.install`` as ``Dependencies
 - ``styles_changed``: ``StyleChanged`` per style saved, so a storefront (Shopify) publishes the master again.
 - ``orders_shipped``: ``OrderShipped`` per order whose units shipped, with its channel, external id and
   tracking, on the order's own trace, so the channel it came from creates its fulfilment.
+- ``orders_cancelled``: ``OrderCancelled`` per whole order cancelled here, to the order's channel (Amazon is
+  told by its order acknowledgement feed).
 - ``order_lines_cancelled``: ``OrderLinesCancelled`` per cancellation of some lines' units, to the order's
   channel (a marketplace cancels them on its side).
 - ``returns_booked``: ``ReturnBooked`` per return, to its order's channel (a marketplace refunds it).
@@ -23,6 +25,7 @@ from seamline.catalog.events import TillCatalogChanged
 from seamline.integration.catalog_events import style_coalesce_key
 from seamline.integration.events import (
     FINANCE_DOCUMENT_POSTED,
+    ORDER_CANCELLED,
     ORDER_LINES_CANCELLED,
     ORDER_SHIPPED,
     RETURN_BOOKED,
@@ -76,6 +79,17 @@ class OutboxAnnouncements:
             # The order's own trace: its shipment notice is part of its story, and the order page finds
             # the channel's fulfilment delivery by it (the request that shipped may carry none).
             events.append(NewEvent(ORDER_SHIPPED, payload, order["channel"], trace_id=order["trace_id"]))
+        self.outbox.emit(uow, events)
+
+    def orders_cancelled(self, uow: UnitOfWork, order_ids: Sequence[str]) -> None:
+        """``OrderCancelled`` per order of a channel cancelled whole here, on the order's own trace."""
+        events = []
+        for order_id in order_ids:
+            order = orders_repo.get_order(uow.conn, order_id)
+            if order is None or not order["channel"]:
+                continue
+            payload = {"order_id": order_id, "channel": order["channel"], "external_id": order["external_id"]}
+            events.append(NewEvent(ORDER_CANCELLED, payload, order["channel"], trace_id=order["trace_id"]))
         self.outbox.emit(uow, events)
 
     def order_lines_cancelled(self, uow: UnitOfWork, cancelled: Sequence[OrderLinesCancelled]) -> None:

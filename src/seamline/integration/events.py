@@ -16,6 +16,11 @@ Events are in the past tense and name the business fact. Payloads are JSON objec
   (Shopify) publish the style again, or archive it when discontinued. Coalesced per style.
 - ``OrderShipped``: ``{order_id, channel, external_id, tracking, status}`` when units of an order ship; the
   channel the order came from (Shopify) creates its fulfilment with the tracking.
+- ``OrderCancelled``: ``{order_id, channel, external_id}`` when a whole order is cancelled here; the
+  marketplace the order came from (Amazon) is told, unless the cancellation came from it.
+- ``OrderLinesCancelled``: ``{order_id, channel, external_id, cancellation, lines, reason, status}`` when
+  units of some lines are cancelled; ``ReturnBooked``: ``{return_id, order_id, channel, external_id,
+  lines}`` when goods come back against a channel's order (a marketplace refunds them).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ FINANCE_DOCUMENT_POSTED = "FinanceDocumentPosted"
 STORE_CATALOG_CHANGED = "StoreCatalogChanged"
 STYLE_CHANGED = "StyleChanged"
 ORDER_SHIPPED = "OrderShipped"
+ORDER_CANCELLED = "OrderCancelled"
 ORDER_LINES_CANCELLED = "OrderLinesCancelled"
 RETURN_BOOKED = "ReturnBooked"
 EVENT_TYPES = (
@@ -42,6 +48,7 @@ EVENT_TYPES = (
     STORE_CATALOG_CHANGED,
     STYLE_CHANGED,
     ORDER_SHIPPED,
+    ORDER_CANCELLED,
     ORDER_LINES_CANCELLED,
     RETURN_BOOKED,
 )

@@ -22,6 +22,13 @@ class OrderShipped(DomainEvent):
 
 
 @dataclass(frozen=True)
+class OrderCancelled(DomainEvent):
+    """The whole order was cancelled here (nothing of it had shipped): the channel it came from is told."""
+
+    order_id: str
+
+
+@dataclass(frozen=True)
 class OrderLinesCancelled(DomainEvent):
     """Units of some lines of this order were cancelled while the rest goes on (``cancellation`` names this
     cancellation; ``lines`` are (line number, units))."""
@@ -39,4 +46,4 @@ class ReturnBooked(DomainEvent):
     return_id: str
 
 
-__all__ = ["OrderLinesCancelled", "OrderShipped", "ReturnBooked", "SaleRecorded"]
+__all__ = ["OrderCancelled", "OrderLinesCancelled", "OrderShipped", "ReturnBooked", "SaleRecorded"]

@@ -35,7 +35,7 @@ from seamline.catalog.events import StyleSaved, TillCatalogChanged
 from seamline.domain.events import DomainEvent
 from seamline.finance.events import DocumentPosted
 from seamline.ledger.events import BalancesChanged
-from seamline.orders.events import OrderLinesCancelled, OrderShipped, ReturnBooked, SaleRecorded
+from seamline.orders.events import OrderCancelled, OrderLinesCancelled, OrderShipped, ReturnBooked, SaleRecorded
 from seamline.service.unit_of_work import UnitOfWork
 
 #: (kind, key) of a business fact finance posts a document for: ("sale", order id), ("shipment", order id),
@@ -62,6 +62,8 @@ class Announcements(Protocol):
     def styles_changed(self, uow: UnitOfWork, styles: Sequence[str]) -> None: ...
 
     def orders_shipped(self, uow: UnitOfWork, order_ids: Sequence[str]) -> None: ...
+
+    def orders_cancelled(self, uow: UnitOfWork, order_ids: Sequence[str]) -> None: ...
 
     def order_lines_cancelled(self, uow: UnitOfWork, events: Sequence[OrderLinesCancelled]) -> None: ...
 
@@ -107,6 +109,12 @@ def announce_shipments(deps: Dependencies, uow: UnitOfWork, events: Sequence[Ord
     """``OrderShipped`` into the outbox: the channel the order came from creates its fulfilment."""
     if deps.announcements is not None:
         deps.announcements.orders_shipped(uow, sorted({e.order_id for e in events}))
+
+
+def announce_cancellations(deps: Dependencies, uow: UnitOfWork, events: Sequence[OrderCancelled]) -> None:
+    """``OrderCancelled`` into the outbox: the marketplace the order came from is told (Amazon)."""
+    if deps.announcements is not None:
+        deps.announcements.orders_cancelled(uow, _unique([e.order_id for e in events]))
 
 
 def announce_line_cancellations(deps: Dependencies, uow: UnitOfWork, events: Sequence[OrderLinesCancelled]) -> None:
@@ -166,6 +174,7 @@ Handler = Callable[[Dependencies, UnitOfWork, Sequence[Any]], None]
 EVENT_HANDLERS: dict[type[DomainEvent], list[Handler]] = {
     StyleSaved: [announce_style_changes, republish_till_catalog],
     OrderShipped: [announce_shipments, post_invoices],
+    OrderCancelled: [announce_cancellations],
     OrderLinesCancelled: [announce_line_cancellations],
     ReturnBooked: [
         post_credit_notes,

@@ -31,7 +31,7 @@ from seamline.orders.allocation import (
     plan_channel_allocation,
     plan_pick,
 )
-from seamline.orders.events import OrderShipped, ReturnBooked, SaleRecorded
+from seamline.orders.events import OrderCancelled, OrderShipped, ReturnBooked, SaleRecorded
 from seamline.orders.model import QUEUED_KINDS, Condition, LineState, OrderKind, OrderStatus
 from seamline.orders.oversell import oversold_units, short_allocations
 from seamline.orders.returns import PlannedReturnLine, ReturnRequestLine, plan_return, split_refund
@@ -651,6 +651,7 @@ class OrderDesk:
         new_lines = cancel_all(order["lines"], OrderStatus(order["status"]))
         ledger_repo.cancel_allocations(uow, order_id)
         metrics.ORDER_STEPS.labels("cancel").inc()
+        uow.raise_event(OrderCancelled(order_id))
         return self._save_step(conn, order, new_lines, OrderStatus.CANCELLED)
 
     def close(self, uow: UnitOfWork, order_id: str) -> dict[str, Any]:
