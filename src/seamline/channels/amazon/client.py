@@ -40,6 +40,7 @@ from seamline.channels.amazon.mapper import (
     parse_submission,
     patch_listing_body,
 )
+from seamline.channels.amazon.order_feeds import XML_CONTENT_TYPE, OrderFeedReport, parse_order_feed_report
 from seamline.domain.clock import Clock, SystemClock, iso_utc
 from seamline.integration.channel_errors import ChannelRejected, ChannelThrottled, ChannelUnavailable
 from seamline.integration.retry import TokenBucket
@@ -47,7 +48,7 @@ from seamline.integration.retry import TokenBucket
 LISTINGS_VERSION = "2021-08-01"
 ORDERS_VERSION = "2026-01-01"
 #: The ``searchOrders`` datasets the connector reads (the items come with every order).
-ORDER_DATASETS = ("BUYER", "FULFILLMENT", "PACKAGES")
+ORDER_DATASETS = ("BUYER", "RECIPIENT", "FULFILLMENT", "PACKAGES", "PROCEEDS")
 FEEDS_VERSION = "2021-06-30"
 #: Amazon's default (rate per second, burst) per operation, per selling-partner account and application.
 DEFAULT_RATE_LIMITS: Mapping[str, tuple[float, float]] = {
@@ -415,6 +416,26 @@ class AmazonClient:
         document_id, url = self.create_feed_document()
         self.upload(url, json.dumps(document).encode())
         return self.create_feed(document_id, marketplace_ids or self.config.marketplace_ids)
+
+    def submit_order_feed(self, feed_type: str, content: bytes, marketplace_ids: Sequence[str] | None = None) -> str:
+        """An XML order feed (``POST_ORDER_ACKNOWLEDGEMENT_DATA``, ``POST_PAYMENT_ADJUSTMENT_DATA``):
+        createFeedDocument → upload → createFeed; answers the feed id."""
+        document_id, url = self.create_feed_document(XML_CONTENT_TYPE)
+        self.upload(url, content, XML_CONTENT_TYPE)
+        return self.create_feed(document_id, marketplace_ids or self.config.marketplace_ids, feed_type)
+
+    def order_feed_result(self, feed_id: str) -> tuple[str, OrderFeedReport | None]:
+        """An order feed's status and, once it has finished, its XML processing report (None when the
+        result document is not one: a FATAL feed's bare error)."""
+        feed = self.get_feed(feed_id)
+        status = str(feed.get("processingStatus"))
+        if not feed.get("resultFeedDocumentId") or status not in FEED_FINAL:
+            return status, None
+        raw = self.download_document(str(feed["resultFeedDocumentId"]))
+        try:
+            return status, parse_order_feed_report(raw)
+        except MappingError:
+            return status, None
 
     def get_feed(self, feed_id: str) -> dict[str, Any]:
         answer: dict[str, Any] = self.request(

@@ -21,6 +21,15 @@
 - **Shipments**: ``shipment_subscriber`` takes ``OrderShipped`` of the channel's orders and confirms each
   shipment the ledger recorded (partial ones included) with ``confirmShipment``: one package per shipment,
   its items and quantities, carrier (``carrier_codes``, else ``Other`` with its name) and tracking.
+- **Cancellations and refunds out**: ``adjustment_subscriber`` takes ``OrderCancelled`` and ``ReturnBooked``
+  of the channel's orders. A cancellation made here goes as a ``POST_ORDER_ACKNOWLEDGEMENT_DATA`` feed
+  (``StatusCode`` ``Failure``, reason ``NoInventory``); one that came from Amazon is not sent back. A return
+  goes as a ``POST_PAYMENT_ADJUSTMENT_DATA`` feed: per returned line its Amazon order item, and the money
+  Amazon charged for those units (principal after promotions, and tax when Amazon's amounts exclude it),
+  split per unit by the largest remainder exactly as the invoices split it. Each is recorded in
+  ``channel_confirmations`` (kinds ``cancel`` and ``refund``) with its feed id; ``settle_order_feeds``
+  polls the feeds and marks each told, or records the processing report's error against it.
+  Neither Orders API version has a cancel or refund call (see ``order_feeds``).
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection
@@ -42,8 +52,19 @@ from seamline.channels.amazon.mapper import (
     map_order,
     map_order_2026,
 )
+from seamline.channels.amazon.order_feeds import (
+    ACKNOWLEDGEMENT_FEED,
+    ADJUSTMENT_FEED,
+    AdjustedItem,
+    Adjustment,
+    Cancellation,
+    acknowledgement_feed,
+    adjustment_feed,
+    unit_slice,
+)
 from seamline.channels.canonical import OrderCancellation, OrderMapping, queue_order
 from seamline.domain.clock import iso_utc
+from seamline.domain.commerce import OrderCommerce
 from seamline.integration import (
     AVAILABILITY_CHANGED,
     ChannelError,
@@ -57,7 +78,7 @@ from seamline.integration import (
     Subscriber,
     delivery_outcome,
 )
-from seamline.integration.events import ORDER_SHIPPED
+from seamline.integration.events import ORDER_CANCELLED, ORDER_SHIPPED, RETURN_BOOKED
 from seamline.service import Seamline, channel_orders
 from seamline.service.marketplaces import ImportLine, ListingIssue, Listings
 from seamline.service.unit_of_work import UnitOfWork
@@ -66,6 +87,8 @@ from seamline.store import catalog_repo, channel_orders_repo, orders_repo
 FEED_KIND = "amazon_listings_feed"
 #: ``channel_confirmations`` kinds: an order's lines ↔ Amazon order items, and each shipment confirmed.
 LINES, SHIPMENT = "lines", "shipment"
+#: ``channel_confirmations`` kinds: a cancellation (ref: Amazon's order id) and a refund (ref: our return id).
+CANCEL, REFUND = "cancel", "refund"
 #: Amazon's documented patchListingsItem rate per selling-partner account: 5 requests/s, burst 5.
 PATCH_RATE_PER_SECOND = 5.0
 PATCH_BURST = 5.0
@@ -116,6 +139,8 @@ class AmazonConnector:
             integration.add_subscriber(self.subscriber())
         if integration.registry.get(f"amazon-shipments:{self.channel}") is None:
             integration.add_subscriber(self.shipment_subscriber())
+        if integration.registry.get(f"amazon-adjustments:{self.channel}") is None:
+            integration.add_subscriber(self.adjustment_subscriber())
         source = inbound.source_for(self.channel)
         if integration.handlers.get(source, inbound.ORDER_MESSAGE) is None:
             integration.handlers.register(source, inbound.ORDER_MESSAGE, self.order_handler())
@@ -287,6 +312,11 @@ class AmazonConnector:
         return str(found or self.client.config.marketplace_ids[0])
 
     def _cancel(self, uow: UnitOfWork, cancellation: OrderCancellation) -> None:
+        # Amazon cancelled it: recorded as told, so the OrderCancelled this raises sends nothing back.
+        now = self.app.clock.now()
+        ref = cancellation.external_id
+        if channel_orders_repo.decide(uow.conn, self.channel, CANCEL, ref, {"by": "amazon"}, now):
+            channel_orders_repo.mark(uow.conn, self.channel, CANCEL, ref, sent_at=now, error=None)
         self.orders.cancel(uow, self.channel, cancellation.external_id, None, kind="marketplace")
 
     def _place(self, uow: UnitOfWork, mapped: OrderMapping, marketplace: str) -> None:
@@ -388,3 +418,172 @@ class AmazonConnector:
             channel_orders_repo.mark(conn, self.channel, SHIPMENT, ref, sent_at=None if error else now, error=error)
 
         self.app.write(work)
+
+    # ------------------------------------------------------------------ cancellations and refunds out
+    def adjustment_subscriber(self) -> Subscriber:
+        return Subscriber(
+            name=f"amazon-adjustments:{self.channel}",
+            event_types=frozenset({ORDER_CANCELLED, RETURN_BOOKED}),
+            deliver=self.deliver_adjustment,
+            channels=frozenset({self.channel}),
+            coalesce=False,
+            max_concurrency=1,
+        )
+
+    def deliver_adjustment(self, delivery: Delivery) -> Delivered:
+        """``OrderCancelled`` → an order acknowledgement feed cancelling it; ``ReturnBooked`` → a payment
+        adjustment feed refunding the returned units. A repeat finds the feed recorded and sends nothing."""
+        if delivery.event_type == ORDER_CANCELLED:
+            return self._tell_cancellation(str(delivery.payload["order_id"]), str(delivery.payload["external_id"]))
+        return self._tell_refund(str(delivery.payload["return_id"]), str(delivery.payload["external_id"]))
+
+    def _tell_cancellation(self, order_id: str, external_id: str) -> Delivered:
+        def read(conn: Connection) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+            return (
+                channel_orders_repo.get(conn, self.channel, LINES, external_id),
+                channel_orders_repo.get(conn, self.channel, CANCEL, external_id),
+            )
+
+        lines, told = self.app.read(read)
+        if lines is None or told is not None:
+            return Delivered()  # not an order taken from Amazon, or Amazon knows (it cancelled, or a feed went)
+        cancellation = Cancellation(external_id, merchant_order_id=order_id)
+        content = acknowledgement_feed(self.client.config.seller_id, [cancellation])
+        marketplace = str(lines["detail"]["marketplace_id"])
+        detail = {"order_id": order_id, "feed_type": ACKNOWLEDGEMENT_FEED, "message_id": 1, "status": "Failure"}
+        return self._submit(CANCEL, external_id, ACKNOWLEDGEMENT_FEED, content, marketplace, detail)
+
+    def _tell_refund(self, return_id: str, external_id: str) -> Delivered:
+        def read(
+            conn: Connection,
+        ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, Any] | None, dict[str, Any] | None]:
+            ret = orders_repo.get_return(conn, return_id)
+            order = None if ret is None else orders_repo.get_order(conn, ret["order_id"])
+            return (
+                channel_orders_repo.get(conn, self.channel, LINES, external_id),
+                channel_orders_repo.get(conn, self.channel, REFUND, return_id),
+                ret,
+                order,
+            )
+
+        lines, told, ret, order = self.app.read(read)
+        if lines is None or told is not None or ret is None or order is None:
+            return Delivered()
+        adjustment = refund_adjustment(
+            external_id,
+            ret,
+            order,
+            {int(x["line_no"]): str(x["order_item_id"]) for x in lines["detail"]["items"]},
+        )
+        content = adjustment_feed(self.client.config.seller_id, [adjustment])
+        detail = {
+            "order_id": order["id"],
+            "external_id": external_id,
+            "feed_type": ADJUSTMENT_FEED,
+            "message_id": 1,
+            "currency": adjustment.currency,
+            "items": [
+                {
+                    "order_item_id": i.order_item_id,
+                    "quantity": i.quantity,
+                    "principal": str(i.principal),
+                    "tax": str(i.tax),
+                }
+                for i in adjustment.items
+            ],
+            "total": str(sum((i.total for i in adjustment.items), Decimal(0))),
+        }
+        return self._submit(REFUND, return_id, ADJUSTMENT_FEED, content, str(lines["detail"]["marketplace_id"]), detail)
+
+    def _submit(
+        self, kind: str, ref: str, feed_type: str, content: bytes, marketplace: str, detail: dict[str, Any]
+    ) -> Delivered:
+        try:
+            feed_id = self.client.submit_order_feed(feed_type, content, [marketplace])
+        except ChannelError as exc:
+            if isinstance(exc, ChannelRejected):  # a visible record beside the dead letter
+                self._record_feed(kind, ref, {**detail, "feed_id": None}, str(exc))
+            raise delivery_outcome(exc) from exc
+        self._record_feed(kind, ref, {**detail, "feed_id": feed_id}, None)
+        return Delivered()
+
+    def _record_feed(self, kind: str, ref: str, detail: Mapping[str, Any], error: str | None) -> None:
+        now = self.app.clock.now()
+
+        def work(uow: UnitOfWork) -> None:
+            channel_orders_repo.decide(uow.conn, self.channel, kind, ref, detail, now)
+            if error is not None:
+                channel_orders_repo.mark(uow.conn, self.channel, kind, ref, sent_at=None, error=error)
+
+        self.app.write(work)
+
+    def settle_order_feeds(self) -> dict[str, int]:
+        """Poll every cancellation and refund feed not settled yet: a message Amazon processed without error
+        marks it told; an error in the processing report (or a feed that ended FATAL) is recorded against it,
+        for a person to see. Answers how many of each."""
+        totals = {"told": 0, "refused": 0, "open": 0}
+
+        def read(conn: Connection) -> list[dict[str, Any]]:
+            return [
+                row
+                for kind in (CANCEL, REFUND)
+                for row in channel_orders_repo.unsent(conn, self.channel, kind)
+                if row["error"] is None and (row["detail"] or {}).get("feed_id")
+            ]
+
+        for row in self.app.read(read):
+            detail = row["detail"]
+            status, report = self.client.order_feed_result(str(detail["feed_id"]))
+            if status not in ("DONE", "FATAL", "CANCELLED"):
+                totals["open"] += 1
+                continue
+            error: str | None = None
+            if status != "DONE" or report is None:
+                error = f"feed {detail['feed_id']} ended {status}"
+            else:
+                found = report.errors(int(detail.get("message_id") or 1))
+                if found:
+                    error = "; ".join(f"{i.code}: {i.message}" if i.code else i.message for i in found)
+            self._settled(str(row["kind"]), str(row["ref"]), error)
+            totals["refused" if error else "told"] += 1
+        return totals
+
+    def _settled(self, kind: str, ref: str, error: str | None) -> None:
+        now = self.app.clock.now()
+
+        def work(uow: UnitOfWork) -> None:
+            channel_orders_repo.mark(uow.conn, self.channel, kind, ref, sent_at=None if error else now, error=error)
+
+        self.app.write(work)
+
+
+def refund_adjustment(
+    external_id: str, ret: Mapping[str, Any], order: Mapping[str, Any], items: Mapping[int, str]
+) -> Adjustment:
+    """What Amazon gives back for a return: per returned line, its order item and the money Amazon charged
+    for those units (its own figures when the order carries them; else the price paid)."""
+    commerce = OrderCommerce.from_json(order["commerce"]) if order.get("commerce") else None
+    returned = {int(line.line_no): int(line.returned) for line in order["lines"]}
+    this_return: dict[int, int] = defaultdict(int)
+    for line in ret["lines"]:
+        this_return[int(line["order_line_no"])] += int(line["qty"])
+    out: list[AdjustedItem] = []
+    for line in ret["lines"]:
+        number, qty = int(line["order_line_no"]), int(line["qty"])
+        item_id = items.get(number)
+        if item_id is None:
+            raise DeliveryRejected(f"return {ret['id']}: order line {number} has no Amazon order item")
+        source = commerce.line_for(number) if commerce is not None else None
+        if source is None or commerce is None:
+            out.append(AdjustedItem(item_id, Decimal(str(line["amount"])), quantity=qty))
+            continue
+        # The units before this return's were refunded by earlier returns: slice after them.
+        start = returned.get(number, 0) - this_return[number]
+        currency = commerce.currency
+        gross = unit_slice(source.gross - source.discount, source.qty, start, qty, currency)
+        tax = unit_slice(source.tax, source.qty, start, qty, currency)
+        if commerce.taxes_included:
+            out.append(AdjustedItem(item_id, gross, quantity=qty))
+        else:
+            out.append(AdjustedItem(item_id, gross, tax=tax, quantity=qty))
+    return Adjustment(external_id, str(ret["currency"]), tuple(out))

@@ -31,6 +31,15 @@ from seamline.channels.canonical import (
     SkippedLine,
     SkipReason,
 )
+from seamline.domain.commerce import (
+    Address,
+    CommerceLine,
+    DiscountAllocation,
+    OrderCommerce,
+    Payment,
+    ShippingLine,
+    TaxLine,
+)
 
 FEED_TYPE = "JSON_LISTINGS_FEED"
 FEED_VERSION = "2.0"
@@ -42,6 +51,7 @@ DEFAULT_FULFILLMENT_CHANNEL = "DEFAULT"
 #: Order statuses that take stock: Amazon has already taken the units off the listing's quantity.
 STOCK_STATUSES = frozenset({"Pending", "Unshipped", "PartiallyShipped", "Shipped", "InvoiceUnconfirmed"})
 _CENT = Decimal("0.0001")
+ZERO = Decimal(0)
 
 
 class MappingError(ValueError):
@@ -437,6 +447,7 @@ def map_order_2026(
     email = buyer.get("buyerEmail") or None
     name = buyer.get("buyerName") or None
     channel: Mapping[str, Any] = order["salesChannel"] if isinstance(order.get("salesChannel"), Mapping) else {}
+    commerce = order_commerce_2026(order, lines)
     inbound = InboundOrder(
         external_id=str(order_id),
         name=str(order_id),
@@ -446,8 +457,9 @@ def map_order_2026(
         lines=tuple(lines),
         customer=CustomerRef(email, None, name) if email or name else None,
         test=False,
-        total=None,
+        total=None if commerce is None else commerce.channel_total,
         source_name=str(channel.get("marketplaceName") or channel.get("channelName") or "") or None,
+        commerce=commerce,
     )
     verdict, detail = _order_verdict(
         fba=fulfillment.get("fulfilledBy") == "AMAZON",
@@ -459,3 +471,182 @@ def map_order_2026(
         has_lines=bool(lines),
     )
     return OrderMapping(inbound, verdict, tuple(lines), tuple(skipped), detail)
+
+
+# ---------------------------------------------------------------------- the order's money (issue 17)
+def _breakdowns(proceeds: Any) -> dict[str, tuple[Decimal, dict[str, Decimal]]]:
+    """``proceeds.breakdowns`` → type → (subtotal, {detailed subtype: value})."""
+    out: dict[str, tuple[Decimal, dict[str, Decimal]]] = {}
+    if not isinstance(proceeds, Mapping):
+        return out
+    for entry in proceeds.get("breakdowns") or ():
+        if not isinstance(entry, Mapping) or not entry.get("type"):
+            continue
+        amount = _money_2026(entry.get("subtotal"))
+        details: dict[str, Decimal] = {}
+        for detail in entry.get("detailedBreakdowns") or ():
+            value = _money_2026(detail.get("value")) if isinstance(detail, Mapping) else None
+            if value is not None and detail.get("subtype"):
+                details[str(detail["subtype"])] = details.get(str(detail["subtype"]), ZERO) + value[0]
+        previous = out.get(str(entry["type"]), (ZERO, {}))
+        out[str(entry["type"])] = (previous[0] + (ZERO if amount is None else amount[0]), {**previous[1], **details})
+    return out
+
+
+def _part(breakdowns: Mapping[str, tuple[Decimal, dict[str, Decimal]]], kind: str, subtype: str) -> Decimal:
+    """The part of a ``TAX`` or ``DISCOUNT`` breakdown on ``subtype`` (``ITEM``/``SHIPPING``); a breakdown with
+    no detail is all on the item. A discount is money off, whatever its sign in the payload."""
+    total, details = breakdowns.get(kind, (ZERO, {}))
+    value = details.get(subtype, ZERO) if details else (total if subtype == "ITEM" else ZERO)
+    return abs(value) if kind == "DISCOUNT" else value
+
+
+def tax_rate(tax: Decimal, net: Decimal) -> Decimal:
+    """The rate Amazon charged ``tax`` at on ``net`` (it sends amounts, not rates): to the tenth of a percent
+    when that rate gives the tax to the cent (19 %, 7.7 %), else to four places (the chart then has no
+    such code and the order is held as an unknown tax treatment, never posted wrong)."""
+    if tax == 0 or net <= 0:
+        return ZERO
+    exact = tax / net
+    coarse = exact.quantize(Decimal("0.001"))
+    if (net * coarse).quantize(Decimal("0.01")) == tax.quantize(Decimal("0.01")):
+        return coarse.normalize()
+    return exact.quantize(Decimal("0.0001"))
+
+
+def _address_2026(value: Any) -> Address | None:
+    if not isinstance(value, Mapping):
+        return None
+    return Address(
+        name=value.get("name") or None,
+        company=value.get("companyName") or None,
+        line1=value.get("addressLine1") or None,
+        line2=" ".join(str(v) for v in (value.get("addressLine2"), value.get("addressLine3")) if v) or None,
+        city=value.get("city") or None,
+        region=value.get("stateOrRegion") or None,
+        postcode=value.get("postalCode") or None,
+        country=value.get("countryCode") or None,
+        phone=value.get("phone") or None,
+    )
+
+
+def order_commerce_2026(order: Mapping[str, Any], stock: Sequence[OrderLine]) -> OrderCommerce | None:
+    """The order's money as Amazon computed it (the ``PROCEEDS`` dataset of Orders API 2026-01-01): per item
+    ``proceeds.breakdowns`` of type ``ITEM`` (unit price × quantity), ``SHIPPING``, ``TAX`` and ``DISCOUNT``
+    (their ``detailedBreakdowns`` split them between ``ITEM`` and ``SHIPPING``), and the order's
+    ``proceeds.grandTotal`` as the channel's total. None when the order carries no proceeds.
+
+    Amazon sends amounts, not whether they include tax: the published example adds ``TAX`` to ``ITEM`` and
+    ``SHIPPING`` to make ``grandTotal``, so tax is exclusive when the items add up that way and inclusive
+    when they add up without it; when neither reproduces ``grandTotal`` the figures are kept as they are and
+    finance holds the order (its computed total differs from Amazon's)."""
+    proceeds = order.get("proceeds")
+    if not isinstance(proceeds, Mapping):
+        return None
+    grand = _money_2026(proceeds.get("grandTotal"))
+    stock_no = {line.line_id: i for i, line in enumerate(stock, start=1)}
+    lines: list[CommerceLine] = []
+    shipping: list[ShippingLine] = []
+    currency = grand[1] if grand else ""
+    exclusive = inclusive = ZERO
+    totals = {"ITEM": ZERO, "SHIPPING": ZERO, "TAX": ZERO, "DISCOUNT": ZERO}
+    for item in order.get("orderItems") or ():
+        if not isinstance(item, Mapping):
+            continue
+        item_id = str(item.get("orderItemId") or "")
+        product: Mapping[str, Any] = item["product"] if isinstance(item.get("product"), Mapping) else {}
+        price_block = product.get("price") if isinstance(product.get("price"), Mapping) else {}
+        unit = _money_2026(price_block.get("unitPrice") if isinstance(price_block, Mapping) else None)
+        qty = int(item.get("quantityOrdered") or 0)
+        parts = _breakdowns(item.get("proceeds"))
+        gross = parts["ITEM"][0] if "ITEM" in parts else (ZERO if unit is None else unit[0] * qty)
+        unit_price = unit[0] if unit is not None else (gross / qty if qty else ZERO)
+        item_tax, item_discount = _part(parts, "TAX", "ITEM"), _part(parts, "DISCOUNT", "ITEM")
+        ship = parts.get("SHIPPING", (ZERO, {}))[0]
+        ship_tax, ship_discount = _part(parts, "TAX", "SHIPPING"), _part(parts, "DISCOUNT", "SHIPPING")
+        if unit is not None and unit[1]:
+            currency = currency or unit[1]
+        for key, value in (("ITEM", gross), ("SHIPPING", ship), ("TAX", item_tax + ship_tax)):
+            totals[key] += value
+        totals["DISCOUNT"] += item_discount + ship_discount
+        exclusive += gross - item_discount + item_tax + ship - ship_discount + ship_tax
+        inclusive += gross - item_discount + ship - ship_discount
+        seller_sku = product.get("sellerSku")
+        ours = next((line.sku for line in stock if line.line_id == item_id), None)
+        lines.append(
+            CommerceLine(
+                line_id=item_id,
+                title=str(product.get("title") or seller_sku or item_id),
+                qty=qty,
+                unit_price=unit_price,
+                sku=ours or (str(seller_sku) if seller_sku else None),
+                order_line_no=stock_no.get(item_id),
+                discounts=(DiscountAllocation(item_discount, "promotion"),) if item_discount else (),
+                tax_lines=(TaxLine("tax", ZERO, item_tax),) if item_tax else (),
+            )
+        )
+        if ship or ship_tax:
+            shipping.append(
+                ShippingLine(
+                    "shipping",
+                    ship,
+                    (DiscountAllocation(ship_discount, "promotion"),) if ship_discount else (),
+                    (TaxLine("tax", ZERO, ship_tax),) if ship_tax else (),
+                )
+            )
+    total = None if grand is None else grand[0]
+    taxes_included = total is not None and total == inclusive and total != exclusive
+    # Each tax line's rate, now that it is known whether the amounts include it.
+    lines = [_with_rate(line, line.gross - line.discount - (line.tax if taxes_included else ZERO)) for line in lines]
+    shipping = [
+        ShippingLine(
+            s.title,
+            s.price,
+            s.discounts,
+            tuple(
+                TaxLine(
+                    t.title, tax_rate(t.amount, s.price - s.discount - (t.amount if taxes_included else ZERO)), t.amount
+                )
+                for t in s.tax_lines
+            ),
+        )
+        for s in shipping
+    ]
+    buyer: Mapping[str, Any] = order["buyer"] if isinstance(order.get("buyer"), Mapping) else {}
+    recipient: Mapping[str, Any] = order["recipient"] if isinstance(order.get("recipient"), Mapping) else {}
+    return OrderCommerce(
+        source="amazon",
+        name=str(order.get("orderId") or "") or None,
+        currency=currency,
+        presentment_currency=currency,
+        taxes_included=taxes_included,
+        lines=tuple(lines),
+        channel_total=total,
+        shipping=tuple(shipping),
+        payments=() if not total else (Payment("amazon", total, "amazon", "sale", "success", None),),
+        ship_to=_address_2026(recipient.get("deliveryAddress")),
+        customer={"email": buyer.get("buyerEmail"), "name": buyer.get("buyerName")},
+        channel_totals={k.lower(): str(v) for k, v in totals.items()},
+    )
+
+
+def _net(amount: Decimal, tax: Decimal, taxes_included: bool) -> Decimal:
+    return amount - tax if taxes_included else amount
+
+
+def _with_rate(line: CommerceLine, net: Decimal) -> CommerceLine:
+    if not line.tax_lines:
+        return line
+    taxes = tuple(TaxLine(t.title, tax_rate(t.amount, net), t.amount) for t in line.tax_lines)
+    return CommerceLine(
+        line.line_id,
+        line.title,
+        line.qty,
+        line.unit_price,
+        line.sku,
+        line.order_line_no,
+        line.kind,
+        line.discounts,
+        taxes,
+        line.duties,
+    )

@@ -9,8 +9,9 @@ of the connector's jobs: ``pull_orders_every_seconds`` (60), ``settle_feeds_ever
 
 Wired: the availability subscriber (5 PATCHes/s, burst 5, 429 → Retry-After), the shipment subscriber
 (``OrderShipped`` → ``confirmShipment`` per shipment; ``carrier_codes`` maps our carrier names to Amazon's
-codes), the order handler of the inbox, and the periodic jobs (pull orders into the inbox, settle listings
-feeds, catch up).
+codes), the cancellation and refund subscriber (``OrderCancelled``/``ReturnBooked`` → the order feeds), the
+order handler of the inbox, and the periodic jobs (pull orders into the inbox, settle listings and order feeds,
+catch up).
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
 
     def settle_feeds() -> None:
         connector.settle_feeds()
+        connector.settle_order_feeds()
 
     def catch_up() -> None:
         connector.catch_up()
@@ -114,7 +116,7 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
         )
     subscribers = [connector.subscriber()]
     return Wired(
-        subscribers=[*subscribers, connector.shipment_subscriber()],
+        subscribers=[*subscribers, connector.shipment_subscriber(), connector.adjustment_subscriber()],
         handlers=[(inbound.source_for(config.code), inbound.ORDER_MESSAGE, connector.order_handler())],
         jobs=jobs,
         on_wire=[availability_catch_up(context, config.code, subscribers)],

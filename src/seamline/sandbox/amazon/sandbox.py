@@ -36,6 +36,7 @@ from urllib.parse import parse_qs, unquote
 
 import httpx
 
+from seamline.sandbox.amazon import order_feeds
 from seamline.sandbox.amazon.state import (
     Feed,
     FeedDocument,
@@ -194,9 +195,18 @@ class AmazonSandbox:
         fulfillment_channel: str = "MFN",
         buyer_email: str | None = "buyer@marketplace.amazon.de",
         currency: str | None = None,
+        tax_rate: Decimal | None = None,
+        shipping: Decimal = Decimal(0),
+        promotions: dict[str, Decimal] | None = None,
+        shipping_promotion: Decimal = Decimal(0),
     ) -> Order:
         """A buyer checks out (sku, qty, unit price) lines. Amazon takes a merchant-fulfilled order's units off
-        the listing's quantity at once, and refuses more than it shows."""
+        the listing's quantity at once, and refuses more than it shows.
+
+        Money as Amazon computes it for the ``PROCEEDS`` dataset: ``promotions`` (sku → amount off the line),
+        ``shipping`` charged with the first item less ``shipping_promotion``, and tax at ``tax_rate`` on
+        each discounted amount, rounded to the cent per item (added to the price, as in the published
+        example order, whose grand total is items + shipping + tax)."""
         with self._lock:
             now = self.clock.now()
             if fulfillment_channel == "MFN":
@@ -213,6 +223,14 @@ class AmazonSandbox:
                 OrderItem(f"{order_id}-{i}", sku, f"B0{abs(hash(sku)) % 10**8:08d}", sku, qty, price)
                 for i, (sku, qty, price) in enumerate(lines, start=1)
             ]
+            cent = Decimal("0.01")
+            for n, item in enumerate(items):
+                item.discount = (promotions or {}).get(item.seller_sku, Decimal(0))
+                if n == 0:
+                    item.shipping, item.shipping_discount = shipping, shipping_promotion
+                if tax_rate is not None:
+                    item.tax = ((item.unit_price * item.quantity - item.discount) * tax_rate).quantize(cent)
+                    item.shipping_tax = ((item.shipping - item.shipping_discount) * tax_rate).quantize(cent)
             order = Order(
                 order_id,
                 self.config.marketplace_ids[0],
@@ -236,6 +254,21 @@ class AmazonSandbox:
                     if listing is not None:
                         listing.availability["DEFAULT"] = listing.availability.get("DEFAULT", 0) + item.quantity
             order.status = "Canceled"
+            order.last_update_date = self.clock.now()
+
+    def refund_in_seller_central(self, order_id: str, order_item_id: str, components: dict[str, Decimal]) -> None:
+        """The seller refunds an item by hand in Seller Central (no feed): Amazon books it all the same."""
+        with self._lock:
+            order = self.orders[order_id]
+            order.adjustments.append(
+                {
+                    "orderItemId": order_item_id,
+                    "reason": "GeneralAdjustment",
+                    "components": dict(components),
+                    "quantity": None,
+                    "postedDate": self.clock.now(),
+                }
+            )
             order.last_update_date = self.clock.now()
 
     def operations(self, operation: str) -> list[CallRecord]:
@@ -493,6 +526,22 @@ class AmazonSandbox:
                 feed.status, feed.started_at = "IN_PROGRESS", now
             return
         feed.started_at = feed.started_at or now
+        if feed.feed_type in order_feeds.ORDER_FEEDS:
+            outcome = order_feeds.process(
+                feed.feed_type,
+                self.documents[feed.input_document_id].content or b"",
+                seller_id=self.config.seller_id,
+                marketplace_ids=feed.marketplace_ids,
+                orders=self.orders,
+                listings=self.listings,
+                now=now,
+            )
+            result = FeedDocument("amzn1.tortuga.4.result." + uuid.uuid4().hex, "text/xml")
+            result.content = order_feeds.report(self.config.seller_id, feed.id, outcome)
+            self.documents[result.id] = result
+            feed.status = "FATAL" if outcome.fatal else "DONE"
+            feed.finished_at, feed.result_document_id = now, result.id
+            return
         report, fatal = self._process(feed)
         result = FeedDocument("amzn1.tortuga.4.result." + uuid.uuid4().hex, "application/json")
         result.content = json.dumps(report).encode()
@@ -509,7 +558,10 @@ class AmazonSandbox:
             return {"header": header, "issues": [_issue("FATAL", message)], "summary": summary}, True
 
         if feed.feed_type != "JSON_LISTINGS_FEED":
-            return fatal(f"The sandbox processes JSON_LISTINGS_FEED only, not {feed.feed_type}.")
+            return fatal(
+                f"The sandbox processes JSON_LISTINGS_FEED, {', '.join(order_feeds.ORDER_FEEDS)} only, "
+                f"not {feed.feed_type}."
+            )
         try:
             document = json.loads(content)
         except ValueError:
@@ -842,7 +894,16 @@ def _order_2026(order: Order, included: set[str]) -> dict[str, Any]:
         if "FULFILLMENT" in included:
             entry["fulfillment"] = {
                 "quantityFulfilled": item.quantity_shipped,
-                "quantityUnfulfilled": item.quantity - item.quantity_shipped,
+                "quantityUnfulfilled": item.quantity - item.quantity_shipped - item.quantity_cancelled,
+            }
+        if "PROCEEDS" in included:
+            entry["proceeds"] = {
+                "proceedsTotal": _money(item.proceeds, order.currency),
+                "breakdowns": _item_breakdowns(item, order.currency),
+            }
+        if "CANCELLATION" in included and item.cancelled_by:
+            entry["cancellation"] = {
+                "cancellationExecution": {"cancelledBy": item.cancelled_by, "cancelReason": item.cancel_reason}
             }
         items.append(entry)
     out: dict[str, Any] = {
@@ -865,6 +926,63 @@ def _order_2026(order: Order, included: set[str]) -> dict[str, Any]:
         }
     if "PACKAGES" in included:
         out["packages"] = [{k: v for k, v in p.items() if k != "source"} for p in order.packages]
+    if "RECIPIENT" in included:
+        out["recipient"] = {"deliveryAddress": dict(_RECIPIENT)}
+    if "PROCEEDS" in included:
+        totals: dict[str, Decimal] = {}
+        for item in order.items:
+            for entry in _item_breakdowns(item, order.currency):
+                totals[entry["type"]] = totals.get(entry["type"], Decimal(0)) + Decimal(entry["subtotal"]["amount"])
+        out["proceeds"] = {
+            "grandTotal": _money(sum((i.proceeds for i in order.items), Decimal(0)), order.currency),
+            "breakdowns": [{"type": k, "subtotal": _money(v, order.currency)} for k, v in totals.items()],
+        }
+    return out
+
+
+_RECIPIENT = {
+    "name": "Erika Mustermann",
+    "addressLine1": "Heidestrasse 17",
+    "city": "Koeln",
+    "postalCode": "51147",
+    "countryCode": "DE",
+    "addressType": "RESIDENTIAL",
+}
+
+
+def _money(amount: Decimal, currency: str) -> dict[str, str]:
+    return {"amount": str(amount), "currencyCode": currency}
+
+
+def _item_breakdowns(item: OrderItem, currency: str) -> list[dict[str, Any]]:
+    """An item's ``proceeds.breakdowns`` as the Orders API 2026-01-01 model names them: ``ITEM`` (unit price ×
+    quantity), ``SHIPPING``, ``TAX`` and ``DISCOUNT`` (money off, negative), the last two split between
+    ``ITEM`` and ``SHIPPING`` in ``detailedBreakdowns``."""
+    out: list[dict[str, Any]] = [{"type": "ITEM", "subtotal": _money(item.unit_price * item.quantity, currency)}]
+    if item.shipping:
+        out.append({"type": "SHIPPING", "subtotal": _money(item.shipping, currency)})
+    if item.tax or item.shipping_tax:
+        out.append(
+            {
+                "type": "TAX",
+                "subtotal": _money(item.tax + item.shipping_tax, currency),
+                "detailedBreakdowns": [
+                    {"subtype": "ITEM", "value": _money(item.tax, currency)},
+                    {"subtype": "SHIPPING", "value": _money(item.shipping_tax, currency)},
+                ],
+            }
+        )
+    if item.discount or item.shipping_discount:
+        out.append(
+            {
+                "type": "DISCOUNT",
+                "subtotal": _money(-(item.discount + item.shipping_discount), currency),
+                "detailedBreakdowns": [
+                    {"subtype": "ITEM", "value": _money(-item.discount, currency)},
+                    {"subtype": "SHIPPING", "value": _money(-item.shipping_discount, currency)},
+                ],
+            }
+        )
     return out
 
 

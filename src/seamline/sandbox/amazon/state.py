@@ -73,6 +73,29 @@ class OrderItem:
     quantity: int
     unit_price: Decimal
     quantity_shipped: int = 0
+    #: The money Amazon computed for the item (the 2026-01-01 ``PROCEEDS`` dataset): tax on the item, the
+    #: promotion taken off it, the shipping charged with it and the tax and promotion on that shipping.
+    tax: Decimal = Decimal(0)
+    discount: Decimal = Decimal(0)
+    shipping: Decimal = Decimal(0)
+    shipping_tax: Decimal = Decimal(0)
+    shipping_discount: Decimal = Decimal(0)
+    #: Units the seller cancelled (an order acknowledgement feed), and why.
+    quantity_cancelled: int = 0
+    cancelled_by: str | None = None
+    cancel_reason: str | None = None
+
+    @property
+    def proceeds(self) -> Decimal:
+        """What the buyer pays for the item: its price less promotions, shipping less promotions, and tax."""
+        return (
+            self.unit_price * self.quantity
+            - self.discount
+            + self.tax
+            + self.shipping
+            - self.shipping_discount
+            + self.shipping_tax
+        )
 
 
 @dataclass
@@ -88,3 +111,16 @@ class Order:
     buyer_email: str | None = None
     #: Confirmed shipments (confirmShipment ``packageDetail``), as the 2026-01-01 ``packages`` dataset shows them.
     packages: list[dict[str, Any]] = field(default_factory=list)
+    #: Refunds the seller made (payment adjustment feeds): one entry per adjusted item, as Amazon books them.
+    adjustments: list[dict[str, Any]] = field(default_factory=list)
+
+    def refunded(self, order_item_id: str, component: str | None = None) -> Decimal:
+        """What was given back on an item: one component (``Principal``, ``Tax``, ...) or all of them."""
+        total = Decimal(0)
+        for entry in self.adjustments:
+            if entry["orderItemId"] != order_item_id:
+                continue
+            for kind, amount in entry["components"].items():
+                if component is None or kind == component:
+                    total += amount
+        return total
