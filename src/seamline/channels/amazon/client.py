@@ -53,6 +53,7 @@ FEEDS_VERSION = "2021-06-30"
 #: Amazon's default (rate per second, burst) per operation, per selling-partner account and application.
 DEFAULT_RATE_LIMITS: Mapping[str, tuple[float, float]] = {
     "patchListingsItem": (5.0, 5.0),
+    "putListingsItem": (5.0, 5.0),
     "getOrders": (0.0167, 20.0),
     "getOrderItems": (0.5, 30.0),
     "searchOrders": (0.0056, 20.0),
@@ -375,6 +376,39 @@ class AmazonClient:
         )
         answer = self.request(
             "patchListingsItem", "PATCH", path, params={"marketplaceIds": ",".join(marketplace_ids)}, body=body
+        )
+        try:
+            return parse_submission(answer)
+        except MappingError as exc:
+            raise AmazonUnavailable(f"patchListingsItem: {exc}") from exc
+
+    def _listing_path(self, seller_sku: str) -> str:
+        return (
+            f"/listings/{LISTINGS_VERSION}/items/{quote(self.config.seller_id, safe='')}/{quote(seller_sku, safe='')}"
+        )
+
+    def put_listing(self, seller_sku: str, body: Mapping[str, Any], marketplace_ids: Sequence[str]) -> Submission:
+        """``putListingsItem``: create the listing, or replace it whole (``listings.put_body``)."""
+        answer = self.request(
+            "putListingsItem",
+            "PUT",
+            self._listing_path(seller_sku),
+            params={"marketplaceIds": ",".join(marketplace_ids)},
+            body=dict(body),
+        )
+        try:
+            return parse_submission(answer)
+        except MappingError as exc:
+            raise AmazonUnavailable(f"putListingsItem: {exc}") from exc
+
+    def patch_listing(self, seller_sku: str, body: Mapping[str, Any], marketplace_ids: Sequence[str]) -> Submission:
+        """``patchListingsItem`` with any patches (``listings.content_patch_body``)."""
+        answer = self.request(
+            "patchListingsItem",
+            "PATCH",
+            self._listing_path(seller_sku),
+            params={"marketplaceIds": ",".join(marketplace_ids)},
+            body=dict(body),
         )
         try:
             return parse_submission(answer)

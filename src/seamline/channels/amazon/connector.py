@@ -21,6 +21,14 @@
 - **Shipments**: ``shipment_subscriber`` takes ``OrderShipped`` of the channel's orders and confirms each
   shipment the ledger recorded (partial ones included) with ``confirmShipment``: one package per shipment,
   its items and quantities, carrier (``carrier_codes``, else ``Other`` with its name) and tracking.
+- **Listings from the master**: ``content_subscriber`` takes ``StyleChanged`` and publishes each listable
+  variant of the style on each marketplace it is linked to (every marketplace with ``auto_list``): the
+  first time with ``putListingsItem`` (the content, the variant's colour, size and GTIN, the price, and the
+  quantity to show), after that with ``patchListingsItem`` replacing the content attributes
+  (``listings``). The productType is the listing's own, else the channel's ``product_types`` for the
+  style's category, else its ``product_type``. Amazon's ``issues`` are kept on the listing; an
+  ``INVALID`` answer dead-letters the delivery with them. Prepacks and wholesale-only styles are never
+  listed (nor are their numbers sent): a linked one gets an issue saying why.
 - **Cancellations and refunds out**: ``adjustment_subscriber`` takes ``OrderCancelled`` and ``ReturnBooked``
   of the channel's orders. A cancellation made here goes as a ``POST_ORDER_ACKNOWLEDGEMENT_DATA`` feed
   (``StatusCode`` ``Failure``, reason ``NoInventory``); one that came from Amazon is not sent back. A return
@@ -44,6 +52,13 @@ from sqlalchemy import Connection
 
 from seamline.channels.amazon import inbound
 from seamline.channels.amazon.client import AmazonClient
+from seamline.channels.amazon.listings import (
+    ListingSettings,
+    content_patch_body,
+    not_listable,
+    put_body,
+    variant_attributes,
+)
 from seamline.channels.amazon.mapper import (
     AvailabilityUpdate,
     Issue,
@@ -78,17 +93,19 @@ from seamline.integration import (
     Subscriber,
     delivery_outcome,
 )
-from seamline.integration.events import ORDER_CANCELLED, ORDER_SHIPPED, RETURN_BOOKED
+from seamline.integration.events import ORDER_CANCELLED, ORDER_SHIPPED, RETURN_BOOKED, STYLE_CHANGED
 from seamline.service import Seamline, channel_orders
 from seamline.service.marketplaces import ImportLine, ListingIssue, Listings
 from seamline.service.unit_of_work import UnitOfWork
-from seamline.store import catalog_repo, channel_orders_repo, orders_repo
+from seamline.store import catalog_repo, channel_orders_repo, marketplace_repo, orders_repo
 
 FEED_KIND = "amazon_listings_feed"
 #: ``channel_confirmations`` kinds: an order's lines ↔ Amazon order items, and each shipment confirmed.
 LINES, SHIPMENT = "lines", "shipment"
 #: ``channel_confirmations`` kinds: a cancellation (ref: Amazon's order id) and a refund (ref: our return id).
 CANCEL, REFUND = "cancel", "refund"
+#: ``channel_confirmations`` kind: a listing Amazon created from the master (ref ``marketplace/sku``).
+CONTENT = "content"
 #: Amazon's documented patchListingsItem rate per selling-partner account: 5 requests/s, burst 5.
 PATCH_RATE_PER_SECOND = 5.0
 PATCH_BURST = 5.0
@@ -139,6 +156,8 @@ class AmazonConnector:
             integration.add_subscriber(self.subscriber())
         if integration.registry.get(f"amazon-shipments:{self.channel}") is None:
             integration.add_subscriber(self.shipment_subscriber())
+        if integration.registry.get(f"amazon-content:{self.channel}") is None:
+            integration.add_subscriber(self.content_subscriber())
         if integration.registry.get(f"amazon-adjustments:{self.channel}") is None:
             integration.add_subscriber(self.adjustment_subscriber())
         source = inbound.source_for(self.channel)
@@ -151,6 +170,8 @@ class AmazonConnector:
         qty = int(delivery.payload.get("available", delivery.payload.get("atp", 0)))
         paused = bool(delivery.payload.get("paused", False))
         config = self.client.config
+        if self._is_prepack(sku):
+            return Delivered()  # a prepack is wholesale only: never listed, so no number to show
         rows = self.listings.prepare_push(
             self.channel,
             sku,
@@ -203,6 +224,127 @@ class AmazonConnector:
         if refused:
             raise DeliveryRejected(f"Amazon refused {sku}: " + " | ".join(refused))
         return Delivered()
+
+    def _is_prepack(self, sku: str) -> bool:
+        row = self.app.read(lambda conn: catalog_repo.get_sku(conn, sku))
+        return row is not None and row.get("kind") == "prepack"
+
+    # ------------------------------------------------------------------ listings from the master
+    def content_subscriber(self) -> Subscriber:
+        return Subscriber(
+            name=f"amazon-content:{self.channel}",
+            event_types=frozenset({STYLE_CHANGED}),
+            deliver=self.deliver_style,
+            channels=frozenset({self.channel}),
+            coalesce=True,
+            max_concurrency=1,
+        )
+
+    def listing_settings(self) -> ListingSettings:
+        settings = self.listings.settings(self.channel)
+        currency = self.currency or str(settings.get("currency") or "")
+        return ListingSettings.from_settings(
+            {**settings, "product_type": settings.get("product_type") or self.client.config.product_type},
+            currency=currency,
+        )
+
+    def deliver_style(self, delivery: Delivery) -> Delivered:
+        """``StyleChanged``: every listable variant of the style on each of its marketplaces, created with
+        ``putListingsItem`` the first time and its content replaced with ``patchListingsItem`` after."""
+        code = str(delivery.payload["style"])
+        config = self.client.config
+        settings = self.listing_settings()
+
+        def read(conn: Connection) -> tuple[Any, dict[str, list[dict[str, Any]]], set[str]]:
+            style = catalog_repo.get_style(conn, code)
+            if style is None:
+                return None, {}, set()
+            skus = [v.sku for v in style.variants] + [p.sku for p in style.prepacks]
+            rows = {sku: marketplace_repo.get_listings(conn, self.channel, sku) for sku in skus}
+            created = {
+                f"{row['marketplace']}/{sku}"
+                for sku, found in rows.items()
+                for row in found
+                if (c := channel_orders_repo.get(conn, self.channel, CONTENT, f"{row['marketplace']}/{sku}"))
+                and c["sent_at"] is not None
+            }
+            return style, rows, created
+
+        style, rows, created = self.app.read(read)
+        if style is None or style.status != "active":
+            return Delivered()  # nothing to show (a discontinued style's listings keep what they have)
+        refused: list[str] = []
+        for sku in [v.sku for v in style.sorted_variants()] + [p.sku for p in style.prepacks]:
+            linked = {r["marketplace"]: r for r in rows.get(sku, []) if r["marketplace"] in config.marketplace_ids}
+            marketplaces = sorted(linked) if not config.auto_list else list(config.marketplace_ids)
+            reason = not_listable(style, sku, settings)
+            if reason is not None:
+                for marketplace in sorted(linked):  # linked by someone: say why it is not listed
+                    issue = ListingIssue(reason, "NOT_LISTABLE")
+                    self.listings.record_issues(self.channel, marketplace, sku, None, [issue])
+                continue
+            variant = style.variant(sku)
+            for marketplace in marketplaces:
+                row = linked.get(marketplace)
+                product_type = (row or {}).get("product_type") or settings.product_type(style)
+                seller_sku = str((row or {}).get("seller_sku") or sku)
+                attributes = variant_attributes(
+                    style, variant, channel=self.channel, marketplace=marketplace, settings=settings
+                )
+                ref = f"{marketplace}/{sku}"
+                try:
+                    if ref in created:
+                        answer = self.client.patch_listing(
+                            seller_sku, content_patch_body(product_type, attributes, marketplace), [marketplace]
+                        )
+                    else:
+                        available = self._available(sku)
+                        attributes["fulfillment_availability"] = [
+                            {"fulfillment_channel_code": config.fulfillment_channel_code, "quantity": available}
+                        ]
+                        answer = self.client.put_listing(seller_sku, put_body(product_type, attributes), [marketplace])
+                except ChannelError as exc:
+                    raise delivery_outcome(exc) from exc
+                issues = _issues(answer.issues)
+                self.listings.record_issues(self.channel, marketplace, sku, answer.submission_id, issues)
+                self._content_answer(
+                    ref, marketplace, sku, seller_sku, product_type, style.version, answer.accepted, issues
+                )
+                if not answer.accepted:
+                    refused.append(f"{ref}: " + "; ".join(i.message for i in issues if i.severity == "ERROR"))
+        if refused:
+            raise DeliveryRejected(f"Amazon refused listings of {code}: " + " | ".join(refused))
+        return Delivered()
+
+    def _available(self, sku: str) -> int:
+        items, _ = self.app.availability(self.channel, sku=sku, limit=1)
+        return int(items[0]["available"]) if items and items[0]["sku"] == sku else 0
+
+    def _content_answer(
+        self,
+        ref: str,
+        marketplace: str,
+        sku: str,
+        seller_sku: str,
+        product_type: str,
+        version: int,
+        accepted: bool,
+        issues: list[ListingIssue],
+    ) -> None:
+        now = self.app.clock.now()
+        error = None if accepted else "; ".join(i.message for i in issues if i.severity == "ERROR") or "INVALID"
+        detail = {"product_type": product_type, "version": version}
+
+        def work(uow: UnitOfWork) -> None:
+            conn = uow.conn
+            channel_orders_repo.decide(conn, self.channel, CONTENT, ref, detail, now)
+            channel_orders_repo.mark(conn, self.channel, CONTENT, ref, sent_at=now if accepted else None, error=error)
+            if accepted:  # the listing's productType is the one Amazon now has: quantity PATCHes name it
+                marketplace_repo.link_listing(
+                    conn, self.channel, marketplace, sku, seller_sku=seller_sku, product_type=product_type, now=now
+                )
+
+        self.app.write(work)
 
     # ------------------------------------------------------------------ bulk catch-up
     def current_availability(self) -> dict[str, tuple[int, bool]]:

@@ -9,9 +9,11 @@ of the connector's jobs: ``pull_orders_every_seconds`` (60), ``settle_feeds_ever
 
 Wired: the availability subscriber (5 PATCHes/s, burst 5, 429 → Retry-After), the shipment subscriber
 (``OrderShipped`` → ``confirmShipment`` per shipment; ``carrier_codes`` maps our carrier names to Amazon's
-codes), the cancellation and refund subscriber (``OrderCancelled``/``ReturnBooked`` → the order feeds), the
-order handler of the inbox, and the periodic jobs (pull orders into the inbox, settle listings and order feeds,
-catch up).
+codes), the listings subscriber (``StyleChanged`` → ``putListingsItem``/``patchListingsItem`` from the master;
+``product_types`` maps a style category to Amazon's productType, ``language_tag``, ``brand`` and
+``price_list`` shape the attributes), the cancellation and refund subscriber (``OrderCancelled`` and
+``ReturnBooked`` → the order feeds), the order handler of the inbox, and the periodic jobs (pull orders into
+the inbox, settle listings and order feeds, catch up).
 """
 
 from __future__ import annotations
@@ -116,7 +118,12 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
         )
     subscribers = [connector.subscriber()]
     return Wired(
-        subscribers=[*subscribers, connector.shipment_subscriber(), connector.adjustment_subscriber()],
+        subscribers=[
+            *subscribers,
+            connector.shipment_subscriber(),
+            connector.adjustment_subscriber(),
+            connector.content_subscriber(),
+        ],
         handlers=[(inbound.source_for(config.code), inbound.ORDER_MESSAGE, connector.order_handler())],
         jobs=jobs,
         on_wire=[availability_catch_up(context, config.code, subscribers)],

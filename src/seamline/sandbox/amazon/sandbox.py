@@ -50,6 +50,7 @@ from seamline.sandbox.http import SandboxResponse, match_route
 
 RATE_LIMITS: dict[str, tuple[float, float]] = {
     "patchListingsItem": (5.0, 5.0),
+    "putListingsItem": (5.0, 5.0),
     "getListingsItem": (5.0, 5.0),
     "getOrders": (0.0167, 20.0),
     "getOrderItems": (0.5, 30.0),
@@ -66,6 +67,7 @@ MAX_FEED_MESSAGES = 25_000
 _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("PATCH", re.compile(r"^/listings/2021-08-01/items/(?P<seller>[^/]+)/(?P<sku>[^/]+)$"), "patchListingsItem"),
     ("GET", re.compile(r"^/listings/2021-08-01/items/(?P<seller>[^/]+)/(?P<sku>[^/]+)$"), "getListingsItem"),
+    ("PUT", re.compile(r"^/listings/2021-08-01/items/(?P<seller>[^/]+)/(?P<sku>[^/]+)$"), "putListingsItem"),
     ("POST", re.compile(r"^/feeds/2021-06-30/documents$"), "createFeedDocument"),
     ("GET", re.compile(r"^/feeds/2021-06-30/documents/(?P<id>[^/]+)$"), "getFeedDocument"),
     ("POST", re.compile(r"^/feeds/2021-06-30/feeds$"), "createFeed"),
@@ -400,15 +402,59 @@ class AmazonSandbox:
         if listing is not None and not marketplaces <= listing.marketplace_ids:
             issues.append(_issue("MARKETPLACE_NOT_LISTED", f"'{sku}' is not listed in {sorted(marketplaces)}."))
         for patch in patches:
+            if isinstance(patch, Mapping) and patch.get("path") != PATCH_PATH:
+                issues.extend(_content_patch_issues(patch, marketplaces))
+                continue
             problem = _patch_problem(patch)
             if problem:
                 issues.append(_issue("INVALID_PATCH", problem, attributeNames=["fulfillment_availability"]))
-        if issues or listing is None:
+        if any(i["severity"] == "ERROR" for i in issues) or listing is None:
             return 200, {"sku": sku, "status": "INVALID", "submissionId": submission, "issues": issues}, body
         for patch in patches:
-            _apply_patch(listing, patch)
+            if patch.get("path") == PATCH_PATH:
+                _apply_patch(listing, patch)
+            elif patch["op"] == "delete":
+                listing.attributes.pop(str(patch["path"]).removeprefix("/attributes/"), None)
+            else:
+                listing.attributes[str(patch["path"]).removeprefix("/attributes/")] = patch["value"]
         listing.updated_at = now
         return 200, {"sku": sku, "status": "ACCEPTED", "submissionId": submission, "issues": []}, body
+
+    def _put_listings_item(
+        self, args: dict[str, str], params: dict[str, str], body: Any, now: datetime
+    ) -> tuple[int, Any, Any]:
+        """``putListingsItem``: create a listing or replace it whole. The attributes are checked against the
+        product type's requirements the sandbox knows (``PRODUCT_TYPES``): a missing required attribute, a
+        value that is not an array of objects, a marketplace not asked for or a text without its
+        ``language_tag`` is an ERROR (``INVALID``, nothing changes); a listing without an image is a WARNING
+        (``ACCEPTED``)."""
+        sku = unquote(args["sku"])
+        if unquote(args["seller"]) != self.config.seller_id:
+            return 403, _error("Unauthorized", "The seller id does not match the access token."), body
+        if not params.get("marketplaceIds"):
+            return 400, _error("InvalidInput", "Missing required 'marketplaceIds'."), body
+        if (
+            not isinstance(body, Mapping)
+            or not body.get("productType")
+            or not isinstance(body.get("attributes"), Mapping)
+        ):
+            return 400, _error("InvalidInput", "productType and attributes are required."), body
+        requirements = body.get("requirements", "LISTING")
+        if requirements not in ("LISTING", "LISTING_PRODUCT_ONLY", "LISTING_OFFER_ONLY"):
+            return 400, _error("InvalidInput", f"Invalid requirements {requirements!r}."), body
+        marketplaces = set(params["marketplaceIds"].split(","))
+        issues = _listing_issues(str(body["productType"]), str(requirements), body["attributes"], marketplaces)
+        submission = uuid.uuid4().hex
+        if any(i["severity"] == "ERROR" for i in issues):
+            return 200, {"sku": sku, "status": "INVALID", "submissionId": submission, "issues": issues}, body
+        attributes = {k: v for k, v in body["attributes"].items() if k != "fulfillment_availability"}
+        listing = Listing(sku, str(body["productType"]), marketplaces, attributes=attributes)
+        availability = body["attributes"].get("fulfillment_availability")
+        if availability:
+            _apply_patch(listing, {"op": "replace", "path": PATCH_PATH, "value": availability})
+        listing.updated_at = now
+        self.listings[sku] = listing
+        return 200, {"sku": sku, "status": "ACCEPTED", "submissionId": submission, "issues": issues}, body
 
     def _get_listings_item(
         self, args: dict[str, str], params: dict[str, str], body: Any, now: datetime
@@ -1002,6 +1048,107 @@ def _order_json(order: Order) -> dict[str, Any]:
     if order.buyer_email:
         out["BuyerInfo"] = {"BuyerEmail": order.buyer_email}
     return out
+
+
+#: The product types the sandbox knows and the attributes each requires for ``LISTING`` (product facts and
+#: the offer); Amazon's own definitions (``getDefinitionsProductType``) require these among many others.
+_APPAREL = ("item_name", "brand", "product_description", "bullet_point", "color", "size", "condition_type")
+_APPAREL_TYPES = ("SHIRT", "PANTS", "DRESS", "SWEATER", "COAT", "SKIRT")
+PRODUCT_TYPES: dict[str, tuple[str, ...]] = dict.fromkeys(_APPAREL_TYPES, _APPAREL)
+_OFFER = ("purchasable_offer",)
+_IDENTIFIERS = (
+    "externally_assigned_product_identifier",
+    "merchant_suggested_asin",
+    "supplier_declared_has_product_identifier_exemption",
+)
+#: Text attributes: each value names its language.
+_LOCALIZED = frozenset(
+    {"item_name", "brand", "product_description", "bullet_point", "color", "size", "care_instructions", "fabric_type"}
+)
+
+
+def _missing(name: str) -> dict[str, Any]:
+    return _issue(
+        "90220",
+        f"'{name}' is required but not supplied.",
+        attributeNames=[name],
+        categories=["MISSING_ATTRIBUTE"],
+    )
+
+
+def _invalid(name: str, message: str) -> dict[str, Any]:
+    return _issue("90000900", message, attributeNames=[name], categories=["INVALID_ATTRIBUTE"])
+
+
+def _value_issues(name: str, value: Any, marketplaces: set[str]) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, Mapping) for v in value):
+        return [_invalid(name, f"'{name}' must be a non-empty array of objects.")]
+    out = []
+    for entry in value:
+        market = entry.get("marketplace_id")
+        if market is not None and market not in marketplaces:
+            out.append(_invalid(name, f"'{name}' names marketplace {market}, not one asked for."))
+        if name in _LOCALIZED and not entry.get("language_tag"):
+            out.append(_invalid(name, f"'{name}' needs a language_tag."))
+    if name == "externally_assigned_product_identifier":
+        for entry in value:
+            code = str(entry.get("value") or "")
+            if entry.get("type") not in ("ean", "upc", "gtin", "isbn") or not _gtin_ok(code):
+                out.append(_invalid(name, f"'{code}' is not a valid {entry.get('type')}."))
+    if name == "purchasable_offer":
+        for entry in value:
+            if not entry.get("currency") or not entry.get("our_price"):
+                out.append(_invalid(name, "'purchasable_offer' needs currency and our_price."))
+    return out
+
+
+def _gtin_ok(code: str) -> bool:
+    if not code.isdigit() or len(code) not in (8, 12, 13, 14):
+        return False
+    digits = [int(c) for c in code]
+    check = digits.pop()
+    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
+    return (10 - total % 10) % 10 == check
+
+
+def _listing_issues(
+    product_type: str, requirements: str, attributes: Mapping[str, Any], marketplaces: set[str]
+) -> list[dict[str, Any]]:
+    required = PRODUCT_TYPES.get(product_type)
+    if required is None:
+        return [_issue("4000003", f"The product type '{product_type}' is not valid.", categories=["INVALID_ATTRIBUTE"])]
+    if requirements == "LISTING_OFFER_ONLY":
+        wanted: tuple[str, ...] = ("condition_type", *_OFFER)
+    elif requirements == "LISTING_PRODUCT_ONLY":
+        wanted = required
+    else:
+        wanted = (*required, *_OFFER)
+    issues = [_missing(name) for name in wanted if name not in attributes]
+    if requirements != "LISTING_OFFER_ONLY" and not any(name in attributes for name in _IDENTIFIERS):
+        issues.append(_missing("externally_assigned_product_identifier"))
+    for name, value in attributes.items():
+        if name != "fulfillment_availability":
+            issues.extend(_value_issues(name, value, marketplaces))
+    if requirements != "LISTING_OFFER_ONLY" and "main_product_image_locator" not in attributes:
+        issues.append(
+            _issue(
+                "90244",
+                "The listing has no main image; it will not show in search results.",
+                "WARNING",
+                attributeNames=["main_product_image_locator"],
+                categories=["MISSING_IMAGE"],
+            )
+        )
+    return issues
+
+
+def _content_patch_issues(patch: Mapping[str, Any], marketplaces: set[str]) -> list[dict[str, Any]]:
+    path = str(patch.get("path") or "")
+    if not path.startswith("/attributes/") or patch.get("op") not in ("add", "replace", "merge", "delete"):
+        return [_issue("INVALID_PATCH", f"Unsupported patch {patch.get('op')!r} on {path!r}.")]
+    if patch["op"] == "delete":
+        return []
+    return _value_issues(path.removeprefix("/attributes/"), patch.get("value"), marketplaces)
 
 
 def _patch_problem(patch: Any) -> str | None:
