@@ -128,6 +128,14 @@ def test_an_amazon_order_is_invoiced_at_its_grand_total_shipped_in_two_parts_and
     assert told["sent_at"] is not None
     assert told["error"] is None
 
+    # The credit note and the refund equal what Amazon refunded: the invoiced amounts of that unit.
+    docs = ok(client.get("/v1/finance/documents", params={"order_id": ours["id"]}))["items"]
+    assert [(d["kind"], d["total"]) for d in docs if d["return_id"] == returned["id"]] == [
+        ("credit_note", "99.96"),
+        ("refund", "99.96"),
+    ]
+    assert returned["refund"]["total"] == "99.96"
+
     # Amazon shows what the ledger shows: units shipped, and units refunded per item.
     lines = {x["sku"]: x for x in ok(client.get(f"/v1/orders/{ours['id']}"))["lines"]}
     assert {i.seller_sku: i.quantity_shipped for i in order.items} == {s: x["shipped"] for s, x in lines.items()}

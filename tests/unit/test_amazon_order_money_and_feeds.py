@@ -1,7 +1,7 @@
 """Pure tests of what Amazon's orders are worth and of the order feeds that tell Amazon of cancellations and
 refunds: the commercial truth read from Amazon's published ``getOrder`` example (Orders API 2026-01-01,
-``tests/fixtures/marketplaces``), the XML documents the connector builds, the processing report it reads,
-and the per-unit split a refund is sliced by."""
+``tests/fixtures/marketplaces``), the XML documents the connector builds, and the processing report it
+reads."""
 
 from __future__ import annotations
 
@@ -200,14 +200,3 @@ def test_the_processing_report_gives_each_messages_errors_and_warnings_apart() -
         order_feeds.parse_order_feed_report(b"<AmazonEnvelope><Message/></AmazonEnvelope>")
     with pytest.raises(order_feeds.MappingError):
         order_feeds.parse_order_feed_report(b"not xml")
-
-
-@pytest.mark.parametrize(
-    ("amount", "qty"), [(Decimal("168.00"), 2), (Decimal("10.00"), 3), (Decimal("0.05"), 4), (Decimal("-7.01"), 3)]
-)
-def test_the_per_unit_slices_of_an_amount_add_up_to_it(amount: Decimal, qty: int) -> None:
-    slices = [order_feeds.unit_slice(amount, qty, n, 1) for n in range(qty)]
-    assert sum(slices) == amount
-    assert max(slices) - min(slices) <= Decimal("0.01")
-    assert order_feeds.unit_slice(amount, qty, 0, qty) == amount
-    assert order_feeds.unit_slice(Decimal("10.00"), 3, 0, 1) == Decimal("3.34")  # the odd cent goes first

@@ -23,7 +23,7 @@ from seamline.domain.commerce import (
     TaxLine,
 )
 from seamline.finance import Document, DocumentKind, FinanceConfig, Posting, TaxCode, document_entry
-from seamline.finance.channel import Unreproducible, credit_note_lines, invoice_lines
+from seamline.finance.channel import Unreproducible, credit_note_lines, invoice_lines, refund_of_return
 from seamline.finance.journal import trial_balance
 from tests.shopify_payloads import commerce_of, load_fixture, refund_of, shopify_order, shopify_refund, tax_line
 
@@ -284,3 +284,28 @@ def test_invoices_of_any_order_shipped_in_any_parts_add_up_to_the_channels_total
         for no, n in part.items():
             invoiced[no] = invoiced.get(no, 0) + n
     assert sum(totals, D(0)) == commerce.channel_total
+
+
+# -- a return booked here of a channel's order: credited at what the channel charged for those units --------
+def test_returns_booked_here_are_credited_unit_by_unit_at_what_the_invoices_charged() -> None:
+    line = CommerceLine(
+        "item-1",
+        "Overshirt",
+        3,
+        D("30.00"),
+        "OVS-M",
+        order_line_no=1,
+        discounts=(DiscountAllocation(D("10.00"), "promo"),),
+        tax_lines=(TaxLine("VAT", D("0.2"), D("16.00")),),
+    )
+    commerce = OrderCommerce("amazon", "USD", "USD", False, (line,), D("96.00"))
+    invoiced = invoice_lines(commerce, "USD", CONFIG, {1: 3}, {}, first=True)
+    per_unit = [refund_of_return(commerce, f"ret_{n}", [(1, 1)], {1: n}) for n in range(3)]
+    notes = [credit_note_lines(r, commerce, "USD", CONFIG) for r in per_unit if r is not None]
+    # One unit at a time, the odd cents first: the three credit notes add up to the invoice exactly.
+    assert [n.total for n in notes] == [D("32.01"), D("32.00"), D("31.99")]
+    assert sum(n.total for n in notes) == invoiced.total == D("96.00")
+    two = refund_of_return(commerce, "ret_x", [(1, 1), (1, 1)], {})
+    assert two is not None
+    assert [(li.subtotal, li.tax) for li in two.lines] == [(D("26.67"), D("5.34")), (D("26.67"), D("5.33"))]
+    assert refund_of_return(commerce, "ret_y", [(2, 1)], {}) is None  # not one of the channel's lines

@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from seamline.domain.commerce import CommerceLine, OrderCommerce, RefundCommerce, ShippingLine, TaxLine
+from seamline.domain.commerce import (
+    CommerceLine,
+    OrderCommerce,
+    RefundCommerce,
+    RefundedLine,
+    ShippingLine,
+    TaxLine,
+)
 from seamline.finance.amounts import ZERO, allocate, to_minor
 from seamline.finance.chart import NO_TAX, FinanceConfig, TaxCode
 from seamline.finance.documents import DocumentLine
@@ -334,3 +341,27 @@ def _refund_code(taxes: Sequence[TaxLine], tax: Decimal, config: FinanceConfig, 
 def refund_tenders(refund: RefundCommerce) -> list[tuple[str, Decimal]]:
     """The channel's successful refund transactions, as (tender, amount) in the order they were made."""
     return [(p.tender, p.amount) for p in refund.payments if p.settled and p.kind == "refund" and p.amount > 0]
+
+
+def refund_of_return(
+    commerce: OrderCommerce, return_id: str, lines: Sequence[tuple[int, int]], returned: Mapping[int, int]
+) -> RefundCommerce | None:
+    """What a return booked here (no channel refund came with it) gives back, at the channel's own figures:
+    per returned line (order line no, units; ``returned``: units of each line returned before) the units'
+    share of the line's amount
+    after discounts and of its tax, sliced per unit exactly as the invoices sliced them. So the credit note
+    equals what those units were invoiced at, and a marketplace told of the return (Amazon's payment
+    adjustment) is told the same figures. None when a returned line is not one of the channel's."""
+    currency = commerce.currency
+    out: list[RefundedLine] = []
+    taken = dict(returned)
+    for number, units in lines:
+        line = commerce.line_for(number)
+        if line is None or units <= 0:
+            return None
+        before = taken.get(number, 0)
+        taken[number] = before + units
+        amount = _slice(line.gross - line.discount, line.qty, before, units, currency)
+        tax = _slice(line.tax, line.qty, before, units, currency)
+        out.append(RefundedLine(line.line_id, units, amount, tax, number, line.sku, line.title))
+    return RefundCommerce(commerce.source, return_id, currency, tuple(out))

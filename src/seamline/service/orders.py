@@ -20,6 +20,7 @@ from seamline.domain.commerce import OrderCommerce, RefundCommerce
 from seamline.domain.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, Shortage, ShortLine
 from seamline.domain.money import Money, minor_exponent, parse_currency
 from seamline.domain.quantity import require_positive_qty
+from seamline.finance.channel import refund_of_return
 from seamline.ledger import SELLABLE_KINDS, Balance
 from seamline.ledger.model import MovementKind, PlannedMovement
 from seamline.orders.allocation import (
@@ -883,6 +884,12 @@ class OrderDesk:
         location = self._sellable_location(uow, req.location)
         planned = plan_return(order["lines"], req.lines)
         return_id = "ret_" + uuid.uuid4().hex
+        if req.commerce is None and order.get("commerce"):
+            # A return of a channel's order booked here: refunded at what the channel charged for the units.
+            returned = {line.line_no: line.returned for line in order["lines"]}
+            units = [(line.order_line_no, line.qty) for line in planned]
+            derived = refund_of_return(OrderCommerce.from_json(order["commerce"]), return_id, units, returned)
+            req = replace(req, commerce=derived)
         self._book_return(uow, order, return_id, location, planned, trace_id)
         value = sum((line.amount for line in planned), Decimal(0))
         paid_back = (

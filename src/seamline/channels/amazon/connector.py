@@ -33,10 +33,10 @@
   of the channel's orders. A cancellation made here goes as a ``POST_ORDER_ACKNOWLEDGEMENT_DATA`` feed
   (``StatusCode`` ``Failure``, reason ``NoInventory``); one that came from Amazon is not sent back. A return
   goes as a ``POST_PAYMENT_ADJUSTMENT_DATA`` feed: per returned line its Amazon order item, and the money
-  Amazon charged for those units (principal after promotions, and tax when Amazon's amounts exclude it),
-  split per unit by the largest remainder exactly as the invoices split it. Each is recorded in
-  ``channel_confirmations`` (kinds ``cancel`` and ``refund``) with its feed id; ``settle_order_feeds``
-  polls the feeds and marks each told, or records the processing report's error against it.
+  the return refunds for it, which for an order carrying Amazon's figures is what Amazon charged for those
+  units (principal after promotions, and tax when Amazon's amounts exclude it), the credit note's amounts.
+  Each is recorded in ``channel_confirmations`` (kinds ``cancel`` and ``refund``) with its feed id;
+  ``settle_order_feeds`` polls the feeds and marks each told, or records the processing report's error.
   Neither Orders API version has a cancel or refund call (see ``order_feeds``).
 """
 
@@ -75,11 +75,10 @@ from seamline.channels.amazon.order_feeds import (
     Cancellation,
     acknowledgement_feed,
     adjustment_feed,
-    unit_slice,
 )
 from seamline.channels.canonical import OrderCancellation, OrderMapping, queue_order
 from seamline.domain.clock import iso_utc
-from seamline.domain.commerce import OrderCommerce
+from seamline.domain.commerce import OrderCommerce, RefundCommerce
 from seamline.integration import (
     AVAILABILITY_CHANGED,
     ChannelError,
@@ -702,30 +701,29 @@ class AmazonConnector:
 def refund_adjustment(
     external_id: str, ret: Mapping[str, Any], order: Mapping[str, Any], items: Mapping[int, str]
 ) -> Adjustment:
-    """What Amazon gives back for a return: per returned line, its order item and the money Amazon charged
-    for those units (its own figures when the order carries them; else the price paid)."""
-    commerce = OrderCommerce.from_json(order["commerce"]) if order.get("commerce") else None
-    returned = {int(line.line_no): int(line.returned) for line in order["lines"]}
-    this_return: dict[int, int] = defaultdict(int)
-    for line in ret["lines"]:
-        this_return[int(line["order_line_no"])] += int(line["qty"])
+    """What Amazon gives back for a return: per returned line, its order item and the money the return
+    refunds for it. A return of an order that carries Amazon's figures refunds them (the credit note's
+    amounts, ``finance.channel.refund_of_return``: principal after promotions and tax, sliced per unit as the
+    invoices were); one of an order without them, the price paid."""
+    commerce = RefundCommerce.from_json(ret["commerce"]) if ret.get("commerce") else None
+    order_commerce = OrderCommerce.from_json(order["commerce"]) if order.get("commerce") else None
+    inclusive = bool(order_commerce and order_commerce.taxes_included)
     out: list[AdjustedItem] = []
+    if commerce is not None and commerce.lines:
+        for refunded in commerce.lines:
+            number = refunded.order_line_no
+            item_id = items.get(number) if number is not None else None
+            if item_id is None:
+                raise DeliveryRejected(f"return {ret['id']}: order line {number} has no Amazon order item")
+            if inclusive:  # Amazon's amounts include the tax: the principal is what the buyer paid
+                out.append(AdjustedItem(item_id, refunded.subtotal, quantity=refunded.qty))
+            else:
+                out.append(AdjustedItem(item_id, refunded.subtotal, tax=refunded.tax, quantity=refunded.qty))
+        return Adjustment(external_id, str(ret["currency"]), tuple(out))
     for line in ret["lines"]:
         number, qty = int(line["order_line_no"]), int(line["qty"])
         item_id = items.get(number)
         if item_id is None:
             raise DeliveryRejected(f"return {ret['id']}: order line {number} has no Amazon order item")
-        source = commerce.line_for(number) if commerce is not None else None
-        if source is None or commerce is None:
-            out.append(AdjustedItem(item_id, Decimal(str(line["amount"])), quantity=qty))
-            continue
-        # The units before this return's were refunded by earlier returns: slice after them.
-        start = returned.get(number, 0) - this_return[number]
-        currency = commerce.currency
-        gross = unit_slice(source.gross - source.discount, source.qty, start, qty, currency)
-        tax = unit_slice(source.tax, source.qty, start, qty, currency)
-        if commerce.taxes_included:
-            out.append(AdjustedItem(item_id, gross, quantity=qty))
-        else:
-            out.append(AdjustedItem(item_id, gross, tax=tax, quantity=qty))
+        out.append(AdjustedItem(item_id, Decimal(str(line["amount"])), quantity=qty))
     return Adjustment(external_id, str(ret["currency"]), tuple(out))

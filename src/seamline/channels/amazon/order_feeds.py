@@ -183,20 +183,6 @@ def adjustment_feed(seller_id: str, adjustments: Sequence[Adjustment]) -> bytes:
     return _bytes(root)
 
 
-def unit_slice(amount: Decimal, qty: int, start: int, units: int, currency: str = "") -> Decimal:
-    """Units ``start`` .. ``start + units`` of an amount computed for ``qty`` units, split per unit by the
-    largest remainder in cents (the first units take the odd cents): the slices of a line add up to it."""
-    if qty <= 0 or units <= 0:
-        return Decimal(0)
-    if start == 0 and units >= qty:
-        return amount
-    cents = int((amount * 100).to_integral_value())
-    base, odd = divmod(abs(cents), qty)
-    sign = -1 if cents < 0 else 1
-    parts = [base + (1 if n < odd else 0) for n in range(qty)]
-    return Decimal(sign * sum(parts[start : start + units])) / 100
-
-
 # ---------------------------------------------------------------------- the processing report
 @dataclass(frozen=True)
 class OrderFeedReport:
