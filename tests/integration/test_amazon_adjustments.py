@@ -186,3 +186,31 @@ def test_an_order_cancelled_here_is_cancelled_at_amazon_and_one_amazon_cancelled
     world.dispatch()
     feeds = [c for c in world.sandbox.calls if c.operation == "createFeed"]
     assert len(feeds) == 1, "Amazon's own cancellation is not sent back to it"
+
+
+def test_an_amazon_order_taxed_at_a_rate_the_chart_does_not_know_is_held_never_posted_wrong(
+    app: Seamline, client: TestClient, clock: FixedClock, integration: Integration
+) -> None:
+    world = AmazonWorld(app, client, clock, integration)
+    ok(client.put("/v1/finance/config", json=CONFIG), 201)  # 0 % and 19 % only
+    receive(client, M, 2)
+    world.dispatch()
+    order = world.sandbox.place_order([(M, 1, Decimal("89.00"))], tax_rate=Decimal("0.07"))
+    ours = pull(world, integration, client)
+    assert ok(client.get(f"/v1/orders/{ours['id']}"))["commerce"]["channel_total"] == "95.23"  # 89 + 6.23
+    for name in ("pick", "pack"):
+        step(client, ours["id"], name)
+    step(client, ours["id"], "ship", {"tracking": "T-1", "carrier": "DHL"})
+    world.dispatch()
+    assert order.status == "Shipped"
+    assert ok(client.get("/v1/finance/documents", params={"order_id": ours["id"]}))["items"] == []
+    report = ok(client.get("/v1/finance/reconciliation"))
+    [held] = [d for d in report["money_differences"] if d["check"] == "held"]
+    assert held["problem"] == "unknown-tax"
+    assert "0.07" in held["detail"]
+
+    config = {**CONFIG, "tax_codes": [*CONFIG["tax_codes"], {"code": "VAT7", "rate": "0.07"}]}
+    ok(client.put("/v1/finance/config", json=config))
+    ok(client.post("/v1/finance/post-pending", json={}))
+    docs = ok(client.get("/v1/finance/documents", params={"order_id": ours["id"]}))["items"]
+    assert [(d["kind"], d["total"]) for d in docs] == [("invoice", "95.23"), ("payment", "95.23")]
