@@ -155,6 +155,8 @@ def test_an_amazon_order_is_invoiced_at_its_grand_total_shipped_in_two_parts_and
     assert refused is not None
     assert refused["sent_at"] is None
     assert refused["error"].startswith("18107: ")
+    shown = ok(client.get("/v1/channels/amazon/confirmations", params={"refused": "true"}))["items"]
+    assert [(c["kind"], c["ref"], c["error"][:6]) for c in shown] == [("refund", again["id"], "18107:")]
     assert order.refunded(m_item, "Principal") == Decimal("134.00")  # 84 + 50: the refused one changed nothing
     assert world.connector.settle_order_feeds() == {"told": 0, "refused": 0, "open": 0}  # settled once
 

@@ -241,7 +241,12 @@ def test_availability_is_read_by_its_channels_token_and_read_tokens_only(client:
 
 def test_a_channels_marketplace_calls_are_its_tokens_and_read_tokens_only(client: TestClient) -> None:
     clients = world(client)
-    for path in ("/v1/channels/web/listings", "/v1/channels/web/pauses", "/v1/channels/web"):
+    for path in (
+        "/v1/channels/web/listings",
+        "/v1/channels/web/pauses",
+        "/v1/channels/web/confirmations",
+        "/v1/channels/web",
+    ):
         assert statuses(clients, lambda c, p=path: c.get(p)) == expect({"admin", "read", "channel:web"}, ok=200), path
     linked = statuses(clients, lambda c: c.put(f"/v1/channels/other/listings/{SKU}", json={}))
     assert {who for who, status in linked.items() if status == 403} == set(WHO) - {"admin", "channel:other"}

@@ -32,9 +32,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Connection
 
+from seamline.domain.clock import iso_utc
 from seamline.domain.commerce import OrderCommerce
 from seamline.domain.errors import InvalidInput
 from seamline.ledger import channel_atp
@@ -44,7 +46,7 @@ from seamline.service.app import Seamline
 from seamline.service.customers import ContactRequest
 from seamline.service.orders import LineRequest, OrderDesk, OrderRequest, TenderRequest
 from seamline.service.unit_of_work import UnitOfWork
-from seamline.store import catalog_repo, channels_repo, ledger_repo, orders_repo
+from seamline.store import catalog_repo, channel_orders_repo, channels_repo, ledger_repo, orders_repo
 
 log = logging.getLogger("seamline.channel_orders")
 
@@ -238,6 +240,28 @@ class ChannelOrders:
         else:
             log.info("%s cancelled order %s: %s (status %s)", channel, external_id, action.value, status)
         return action
+
+    def confirmations(
+        self, channel: str, *, kind: str | None = None, refused: bool = False, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """What the channel is owed (acceptances, shipments, cancellations, refunds, listings created) and
+        whether it was told: ``error`` is the platform's refusal, for a person to act on."""
+
+        def work(conn: Connection) -> list[dict[str, Any]]:
+            rows = channel_orders_repo.list_confirmations(conn, channel, kind=kind, refused=refused, limit=limit)
+            return [
+                {
+                    "kind": r["kind"],
+                    "ref": r["ref"],
+                    "detail": r["detail"],
+                    "decided_at": iso_utc(r["decided_at"]),
+                    "sent_at": None if r["sent_at"] is None else iso_utc(r["sent_at"]),
+                    "error": r["error"],
+                }
+                for r in rows
+            ]
+
+        return self.app.read(work)
 
     def known_skus(self, conn: Connection, skus: Iterable[str]) -> set[str]:
         return set(catalog_repo.known_skus(conn, sorted(set(skus))))

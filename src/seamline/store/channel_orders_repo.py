@@ -126,6 +126,21 @@ def mark(conn: Connection, channel: str, kind: str, ref: str, *, sent_at: dateti
     )
 
 
+def list_confirmations(
+    conn: Connection, channel: str, *, kind: str | None = None, refused: bool = False, limit: int = 100
+) -> list[dict[str, Any]]:
+    """What Seamline owes the channel and whether it was told, newest decision first; ``refused``: only the
+    ones the platform refused (an error recorded and not told since)."""
+    c = channel_confirmations.c
+    query = select(channel_confirmations).where(c.channel == channel)
+    if kind is not None:
+        query = query.where(c.kind == kind)
+    if refused:
+        query = query.where(and_(c.error.is_not(None), c.sent_at.is_(None)))
+    rows = conn.execute(query.order_by(c.decided_at.desc(), c.kind, c.ref).limit(limit)).mappings()
+    return [dict(r) for r in rows]
+
+
 def skus_for_seller_skus(conn: Connection, channel: str, seller_skus: Sequence[str]) -> dict[str, str]:
     """The platform's SKU → ours, from the channel's listings (a SKU listed under its own name maps to itself
     only through the catalog, which the caller checks)."""

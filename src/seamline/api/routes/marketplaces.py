@@ -15,6 +15,7 @@ from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.api.schemas import Code
 from seamline.api.schemas import Request as RequestModel
 from seamline.service import Principal
+from seamline.service.channel_orders import ChannelOrders
 from seamline.service.marketplaces import DEFAULT_MARKETPLACE, Listings
 from seamline.service.unit_of_work import UnitOfWork
 
@@ -93,6 +94,22 @@ def list_pauses(
     listings, oldest first, with the ATP at the crossing; and the SKUs paused now."""
     _may_read(who, code)
     return Listings(service(request)).pauses(code, sku=sku, after=after, limit=limit)
+
+
+@router.get("/{code}/confirmations")
+def list_confirmations(
+    code: ChannelCode,
+    request: Request,
+    kind: str | None = Query(default=None, pattern="^[a-z_]{1,32}$"),
+    refused: bool = Query(default=False),
+    limit: int = Query(default=100, ge=1, le=1000),
+    who: Principal = Depends(principal),
+) -> dict[str, Any]:
+    """What the marketplace is owed and whether it was told: order acceptances, shipment confirmations,
+    cancellations, refunds and listings created (``kind``), newest first; ``refused=true`` lists only what
+    the platform refused, with its reason (``error``)."""
+    _may_read(who, code)
+    return {"items": ChannelOrders(service(request)).confirmations(code, kind=kind, refused=refused, limit=limit)}
 
 
 @router.get("/{code}/listing-issues")
