@@ -150,3 +150,17 @@ def test_a_listing_amazon_finds_invalid_is_dead_lettered_with_its_issues(
     assert M not in world.sandbox.listings
     [dead] = dead_letters(app, "amazon-content:amazon")
     assert "'brand' is required but not supplied." in str(dead["last_error"])
+
+
+def test_a_linked_prepack_is_left_out_of_the_bulk_catch_up(
+    app: Seamline, client: TestClient, clock: FixedClock, integration: Integration
+) -> None:
+    world = AmazonWorld(app, client, clock, integration, subscribe=False)  # the connector was down
+    assert client.put(f"/v1/channels/amazon/listings/{PACK}", json={"marketplace": MARKETPLACE}).status_code == 200
+    for size, qty in (("S", 1), ("M", 2), ("L", 2), ("XL", 1)):
+        receive(client, f"OVS-001-NVY-{size}", qty)
+    report = world.connector.catch_up()
+    assert report.listings == 4, "the four NVY sizes; the pack (ATP 1) is not sent"
+    world.connector.settle_feeds()
+    assert PACK not in world.sandbox.listings
+    assert world.sandbox.quantity(M) == 2

@@ -224,6 +224,15 @@ class AmazonConnector:
             raise DeliveryRejected(f"Amazon refused {sku}: " + " | ".join(refused))
         return Delivered()
 
+    def _prepacks(self, skus: list[str]) -> set[str]:
+        def read(conn: Connection) -> set[str]:
+            found: set[str] = set()
+            for part in chunks(sorted(set(skus)), 1000):
+                found |= catalog_repo.prepack_map(conn, part).keys()
+            return found
+
+        return self.app.read(read) if skus else set()
+
     def _is_prepack(self, sku: str) -> bool:
         row = self.app.read(lambda conn: catalog_repo.get_sku(conn, sku))
         return row is not None and row.get("kind") == "prepack"
@@ -361,6 +370,8 @@ class AmazonConnector:
         """Send, as listings feeds, every listing whose shown number differs from ATP (all of them, ``full``)."""
         seq = self.listings.latest_seq()  # read first: the ATP read below is at least this new
         rows = self.listings.plan_catch_up(self.channel, self.current_availability(), seq=seq, full=full)
+        packs = self._prepacks([r["sku"] for r in rows])
+        rows = [r for r in rows if r["sku"] not in packs]  # a prepack is never listed, even when linked
         config = self.client.config
         by_marketplace: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
