@@ -309,3 +309,15 @@ def test_returns_booked_here_are_credited_unit_by_unit_at_what_the_invoices_char
     assert two is not None
     assert [(li.subtotal, li.tax) for li in two.lines] == [(D("26.67"), D("5.34")), (D("26.67"), D("5.33"))]
     assert refund_of_return(commerce, "ret_y", [(2, 1)], {}) is None  # not one of the channel's lines
+
+
+def test_a_return_of_a_tax_inclusive_order_refunds_the_price_paid_once() -> None:
+    line = CommerceLine("l-1", "Tee", 1, D("69.00"), "TEE", 1, tax_lines=(TaxLine("VAT", D("0.19"), D("11.02")),))
+    commerce = OrderCommerce("mirakl", "EUR", "EUR", True, (line,), D("69.00"))
+    refund = refund_of_return(commerce, "ret_1", [(1, 1)], {})
+    assert refund is not None
+    assert refund.computed_total == D("69.00")  # the tax is within the price, not added again
+    assert RefundCommerce.from_json(refund.as_json()).computed_total == D("69.00")
+    assert credit_note_lines(
+        refund, commerce, "EUR", FinanceConfig(tax_codes={"V": TaxCode("V", D("0.19"), "19")})
+    ).total == D("69.00")

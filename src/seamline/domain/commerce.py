@@ -387,10 +387,13 @@ class RefundCommerce:
     payments: tuple[Payment, ...] = ()
     #: The channel's own total of the refund: its successful refund transactions.
     channel_total: Decimal | None = None
+    #: Each line's ``subtotal`` already includes its ``tax`` (a refund of a tax-inclusive order's lines, as
+    #: ``finance.channel.refund_of_return`` makes it); False: ``computed_total`` adds each line's tax to it.
+    taxes_included: bool = False
 
     @property
     def computed_total(self) -> Decimal:
-        lines = sum((li.subtotal + li.tax for li in self.lines), ZERO)
+        lines = sum((li.subtotal + (ZERO if self.taxes_included else li.tax) for li in self.lines), ZERO)
         return lines + sum((a.amount for a in self.adjustments), ZERO)
 
     def as_json(self) -> dict[str, Any]:
@@ -403,6 +406,7 @@ class RefundCommerce:
             "payments": [p.as_json() for p in self.payments],
             "channel_total": None if self.channel_total is None else str(self.channel_total),
             "computed_total": str(self.computed_total),
+            "taxes_included": self.taxes_included,
         }
 
     @classmethod
@@ -416,4 +420,5 @@ class RefundCommerce:
             adjustments=tuple(RefundAdjustment.from_json(a) for a in data.get("adjustments") or ()),
             payments=tuple(Payment.from_json(p) for p in data.get("payments") or ()),
             channel_total=None if total is None else _d(total),
+            taxes_included=bool(data.get("taxes_included")),
         )

@@ -364,4 +364,4 @@ def refund_of_return(
         amount = _slice(line.gross - line.discount, line.qty, before, units, currency)
         tax = _slice(line.tax, line.qty, before, units, currency)
         out.append(RefundedLine(line.line_id, units, amount, tax, number, line.sku, line.title))
-    return RefundCommerce(commerce.source, return_id, currency, tuple(out))
+    return RefundCommerce(commerce.source, return_id, currency, tuple(out), taxes_included=commerce.taxes_included)
