@@ -216,3 +216,32 @@ def test_an_amazon_order_taxed_at_a_rate_the_chart_does_not_know_is_held_never_p
     ok(client.post("/v1/finance/post-pending", json={}))
     docs = ok(client.get("/v1/finance/documents", params={"order_id": ours["id"]}))["items"]
     assert [(d["kind"], d["total"]) for d in docs] == [("invoice", "95.23"), ("payment", "95.23")]
+
+
+def test_a_line_cancelled_whole_is_cancelled_at_amazon_and_one_cancelled_in_part_is_a_visible_refusal(
+    app: Seamline, client: TestClient, clock: FixedClock, integration: Integration
+) -> None:
+    world = AmazonWorld(app, client, clock, integration)
+    receive(client, M, 3)
+    receive(client, L, 3)
+    world.dispatch()
+    order = world.sandbox.place_order([(M, 1, Decimal("89.00")), (L, 2, Decimal("79.00"))])
+    ours = pull(world, integration, client)
+    m_item, l_item = order.items
+
+    body = {"lines": [{"line_no": 1, "qty": 1}], "reason": "customer"}
+    ok(client.post(f"/v1/orders/{ours['id']}/cancel-lines", json=body))
+    world.dispatch()
+    assert world.connector.settle_order_feeds() == {"told": 1, "refused": 0, "open": 0}
+    assert (m_item.quantity_cancelled, m_item.cancelled_by, m_item.cancel_reason) == (1, "MERCHANT", "BuyerCanceled")
+    assert l_item.quantity_cancelled == 0
+    assert order.status == "Unshipped"  # L still to ship
+
+    ok(client.post(f"/v1/orders/{ours['id']}/cancel-lines", json={"lines": [{"line_no": 2, "qty": 1}]}))
+    world.dispatch()
+    feeds = [c for c in world.sandbox.calls if c.operation == "createFeed"]
+    assert len(feeds) == 1, "a part of an item cannot be cancelled at Amazon: nothing is sent"
+    assert l_item.quantity_cancelled == 0
+    [shown] = ok(client.get("/v1/channels/amazon/confirmations", params={"refused": "true"}))["items"]
+    assert shown["kind"] == "cancel"
+    assert "line 2: 1 of 2 units cancelled" in shown["error"]

@@ -70,9 +70,11 @@ from seamline.channels.amazon.mapper import (
 from seamline.channels.amazon.order_feeds import (
     ACKNOWLEDGEMENT_FEED,
     ADJUSTMENT_FEED,
+    DEFAULT_CANCEL_REASON,
     AdjustedItem,
     Adjustment,
     Cancellation,
+    CancelledItem,
     acknowledgement_feed,
     adjustment_feed,
 )
@@ -92,7 +94,13 @@ from seamline.integration import (
     Subscriber,
     delivery_outcome,
 )
-from seamline.integration.events import ORDER_CANCELLED, ORDER_SHIPPED, RETURN_BOOKED, STYLE_CHANGED
+from seamline.integration.events import (
+    ORDER_CANCELLED,
+    ORDER_LINES_CANCELLED,
+    ORDER_SHIPPED,
+    RETURN_BOOKED,
+    STYLE_CHANGED,
+)
 from seamline.service import Seamline, channel_orders
 from seamline.service.marketplaces import ImportLine, ListingIssue, Listings
 from seamline.service.unit_of_work import UnitOfWork
@@ -105,6 +113,12 @@ LINES, SHIPMENT = "lines", "shipment"
 CANCEL, REFUND = "cancel", "refund"
 #: ``channel_confirmations`` kind: a listing Amazon created from the master (ref ``marketplace/sku``).
 CONTENT = "content"
+#: Our cancellation reasons (``POST /v1/orders/{id}/cancel-lines`` ``reason``) → Amazon's ``CancelReason``.
+CANCEL_REASONS = {
+    "out_of_stock": "NoInventory",
+    "customer": "BuyerCanceled",
+    "address": "ShippingAddressUndeliverable",
+}
 #: Amazon's documented patchListingsItem rate per selling-partner account: 5 requests/s, burst 5.
 PATCH_RATE_PER_SECOND = 5.0
 PATCH_BURST = 5.0
@@ -575,7 +589,7 @@ class AmazonConnector:
     def adjustment_subscriber(self) -> Subscriber:
         return Subscriber(
             name=f"amazon-adjustments:{self.channel}",
-            event_types=frozenset({ORDER_CANCELLED, RETURN_BOOKED}),
+            event_types=frozenset({ORDER_CANCELLED, ORDER_LINES_CANCELLED, RETURN_BOOKED}),
             deliver=self.deliver_adjustment,
             channels=frozenset({self.channel}),
             coalesce=False,
@@ -587,6 +601,8 @@ class AmazonConnector:
         adjustment feed refunding the returned units. A repeat finds the feed recorded and sends nothing."""
         if delivery.event_type == ORDER_CANCELLED:
             return self._tell_cancellation(str(delivery.payload["order_id"]), str(delivery.payload["external_id"]))
+        if delivery.event_type == ORDER_LINES_CANCELLED:
+            return self._tell_line_cancellation(delivery.payload)
         return self._tell_refund(str(delivery.payload["return_id"]), str(delivery.payload["external_id"]))
 
     def _tell_cancellation(self, order_id: str, external_id: str) -> Delivered:
@@ -604,6 +620,49 @@ class AmazonConnector:
         marketplace = str(lines["detail"]["marketplace_id"])
         detail = {"order_id": order_id, "feed_type": ACKNOWLEDGEMENT_FEED, "message_id": 1, "status": "Failure"}
         return self._submit(CANCEL, external_id, ACKNOWLEDGEMENT_FEED, content, marketplace, detail)
+
+    def _tell_line_cancellation(self, payload: Mapping[str, Any]) -> Delivered:
+        """Units of some lines cancelled here: Amazon's order acknowledgement cancels an order item whole
+        (``StatusCode`` ``Success``, the item with its ``CancelReason``), before any of it ships. A line
+        cancelled whole goes; one cancelled in part (or with units shipped) cannot be said to Amazon, and that
+        is recorded against the cancellation for a person, with nothing sent."""
+        order_id, external_id = str(payload["order_id"]), str(payload["external_id"])
+        ref = f"{external_id}/{payload['cancellation']}"
+
+        def read(conn: Connection) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, Any] | None]:
+            return (
+                channel_orders_repo.get(conn, self.channel, LINES, external_id),
+                channel_orders_repo.get(conn, self.channel, CANCEL, ref),
+                orders_repo.get_order(conn, order_id),
+            )
+
+        lines, told, order = self.app.read(read)
+        if lines is None or told is not None or order is None:
+            return Delivered()
+        items = {int(x["line_no"]): str(x["order_item_id"]) for x in lines["detail"]["items"]}
+        states = {line.line_no: line for line in order["lines"]}
+        reason = CANCEL_REASONS.get(str(payload.get("reason") or ""), DEFAULT_CANCEL_REASON)
+        whole: list[CancelledItem] = []
+        partial: list[str] = []
+        for entry in payload.get("lines") or ():
+            number = int(entry["line_no"])
+            state = states.get(number)
+            if state is None or number not in items:
+                partial.append(f"line {number} has no Amazon order item")
+            elif state.shipped or state.cancelled < state.qty:
+                partial.append(
+                    f"line {number}: {state.cancelled} of {state.qty} units cancelled, {state.shipped} shipped"
+                )
+            else:
+                whole.append(CancelledItem(items[number], reason))
+        marketplace = str(lines["detail"]["marketplace_id"])
+        detail = {"order_id": order_id, "feed_type": ACKNOWLEDGEMENT_FEED, "message_id": 1, "status": "Success"}
+        if partial:
+            problem = "Amazon cancels an order item whole, before any of it ships: " + "; ".join(partial)
+            self._record_feed(CANCEL, ref, {**detail, "feed_id": None}, problem)
+            return Delivered()
+        content = acknowledgement_feed(self.client.config.seller_id, [Cancellation(external_id, tuple(whole))])
+        return self._submit(CANCEL, ref, ACKNOWLEDGEMENT_FEED, content, marketplace, detail)
 
     def _tell_refund(self, return_id: str, external_id: str) -> Delivered:
         def read(
