@@ -884,8 +884,9 @@ class OrderDesk:
         location = self._sellable_location(uow, req.location)
         planned = plan_return(order["lines"], req.lines)
         return_id = "ret_" + uuid.uuid4().hex
-        if req.commerce is None and order.get("commerce"):
-            # A return of a channel's order booked here: refunded at what the channel charged for the units.
+        if req.commerce is None and order.get("commerce") and order["kind"] == OrderKind.MARKETPLACE.value:
+            # A return of a marketplace's order booked here (the marketplace is told of it and refunds it):
+            # refunded at what the marketplace charged for the units, so its refund and our credit note agree.
             returned = {line.line_no: line.returned for line in order["lines"]}
             units = [(line.order_line_no, line.qty) for line in planned]
             derived = refund_of_return(OrderCommerce.from_json(order["commerce"]), return_id, units, returned)
