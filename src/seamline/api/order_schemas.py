@@ -35,6 +35,9 @@ class OrderLineIn(Request):
 class TenderIn(Request):
     type: TenderType
     amount: Amount
+    code: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None, description="a gift_card tender's card code: the sale takes the amount off the card"
+    )
 
 
 class ShipWindowIn(Request):
