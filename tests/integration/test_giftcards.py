@@ -14,18 +14,25 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
+from seamline.channels.square import SquareClient, SquareConfig, SquareLookups, inbound
+from seamline.channels.square.connector import SquareConnector
 from seamline.cli.context import CliContext
 from seamline.cli.main import app as cli
 from seamline.domain.clock import FixedClock
 from seamline.domain.errors import Conflict
 from seamline.finance import FinanceConfig, Role
+from seamline.integration import installed
+from seamline.sandbox.square import SquareSandbox
 from seamline.service import Seamline
 from seamline.service.giftcards import GiftCardDesk
 from seamline.store.tables import gift_card_movements, gift_cards, journal_entries, journal_lines
 from tests.conftest import receive
+from tests.integration.finance_world import configure
 from tests.integration.order_world import SKU, assert_problem, sale_body, seed_channels
 from tests.integration.shopify_world import CHANNEL, ShopWorld
 from tests.shopify_payloads import shopify_order
+
+SQUARE_STORE = "EF6D9SACKWBKZ"  # the Square sandbox's store
 
 LIABILITY = FinanceConfig().account(Role.GIFT_CARDS)
 BREAKAGE = FinanceConfig().account(Role.GIFT_CARD_BREAKAGE)
@@ -44,10 +51,11 @@ def issue(client: TestClient, amount: str, currency: str = "EUR", **extra: Any) 
 
 def card_rows(app: Seamline) -> tuple[int, int, int]:
     def count(conn: Any) -> tuple[int, int, int]:
-        return tuple(  # type: ignore[return-value]
-            conn.execute(select(func.count()).select_from(t)).scalar_one()
+        cards, moves, entries = (
+            int(conn.execute(select(func.count()).select_from(t)).scalar_one())
             for t in (gift_cards, gift_card_movements, journal_entries)
         )
+        return cards, moves, entries
 
     return app.read(count)
 
@@ -238,7 +246,8 @@ def test_a_card_past_its_date_expires_into_breakage_once(
     clock.advance(20 * 86400)
     result = runner.invoke(cli, ["gift-cards", "expire"], obj=CliContext(clock))
     assert result.exit_code == 0, result.output
-    assert "breakage 25.00 EUR" in result.output and "expired: 1" in result.output
+    assert "breakage 25.00 EUR" in result.output
+    assert "expired: 1" in result.output
     found = ok(client.get(f"/v1/gift-cards/{card['code']}"))
     assert (found["status"], found["balance"]) == ("expired", "0.00")
     assert [(m["kind"], m["amount"]) for m in found["movements"]][-1] == ("expire", "25.00")
@@ -265,13 +274,18 @@ def test_reconcile_is_clean_and_then_fails_naming_the_card_after_corruption(
     assert CliRunner().invoke(cli, ["reconcile"]).exit_code == 0
 
     # a balance edited by hand
-    app.write(lambda uow: uow.conn.execute(update(gift_cards).where(gift_cards.c.code == second["code"]).values(balance=99)))
+    app.write(
+        lambda uow: uow.conn.execute(update(gift_cards).where(gift_cards.c.code == second["code"]).values(balance=99))
+    )
     report = reconciliation(client)
     assert not report["clean"]
     assert [(d["problem"], d["card"]) for d in report["gift_card_differences"]] == [("card-balance", second["code"])]
     result = CliRunner().invoke(cli, ["reconcile"])
-    assert result.exit_code == 1 and second["code"] in result.output
-    app.write(lambda uow: uow.conn.execute(update(gift_cards).where(gift_cards.c.code == second["code"]).values(balance=12)))
+    assert result.exit_code == 1
+    assert second["code"] in result.output
+    app.write(
+        lambda uow: uow.conn.execute(update(gift_cards).where(gift_cards.c.code == second["code"]).values(balance=12))
+    )
     assert reconciliation(client)["clean"]
 
     # a posting edited: the redemption's liability line says 1.00, not 10.00
@@ -299,7 +313,7 @@ def test_reconcile_is_clean_and_then_fails_naming_the_card_after_corruption(
 # ---------------------------------------------------------------------------------------------- Shopify
 def gift_line(payload: dict[str, Any], line_id: int, price: str) -> dict[str, Any]:
     """A gift card line as Shopify sends it (``gift_card: true``, no shipping), cut from the fixture's line."""
-    gift = copy.deepcopy(payload["line_items"][0])
+    gift: dict[str, Any] = copy.deepcopy(payload["line_items"][0])
     gift.update(
         id=line_id,
         gift_card=True,
@@ -353,7 +367,9 @@ def test_a_shopify_order_of_only_a_gift_card_issues_it(client: TestClient, app: 
     world = ShopWorld(client, app, clock)
     payload = shopify_order([], discounts={}, shipping="0.00", total="25.00")
     payload.update(test=False, currency="EUR", shipping_lines=[])
-    payload["line_items"] = [gift_line(shopify_order([(SKU, "1.00", 1, "1", [])], discounts={}, shipping="0", total="1"), 77, "25.00")]
+    payload["line_items"] = [
+        gift_line(shopify_order([(SKU, "1.00", 1, "1", [])], discounts={}, shipping="0", total="1"), 77, "25.00")
+    ]
     deliver(world, payload)
     assert world.inbox(status="rejected") == []
     assert ok(client.get(f"/v1/gift-cards/{CHANNEL.upper()}-77"))["balance"] == "25.00"
@@ -408,3 +424,39 @@ def test_a_shopify_payment_by_gift_card_redeems_it_and_one_the_card_cannot_pay_i
     deliver(world, paid_with_card("999", "5.00", "5.00", 9003))  # a card Seamline does not know
     reasons = sorted(d["problem"] for d in reconciliation(client)["money_differences"] if d["check"] == "held")
     assert reasons == ["gift-card-insufficient", "unknown-gift-card"]
+
+
+# ---------------------------------------------------------------------------------------------- Square
+def test_a_gift_card_sold_at_a_square_till_is_issued_once_and_takes_no_stock(app: Seamline, client: TestClient) -> None:
+    """A Square line with no catalog object and ``item_type: GIFT_CARD`` (Square's Orders API, OrderLineItem
+    item_type) issues a card keyed by the line's uid; the webhooks delivered twice issue it once."""
+    configure(client)  # ten of SKU at STORE-1
+    sandbox = SquareSandbox()
+    square = SquareConnector(
+        app,
+        SquareClient(SquareConfig("http://square.test", sandbox.config.access_token), transport=sandbox.transport()),
+        SquareLookups,
+        channel="soho",
+    )
+    ids = square.publish_style(app.get_style("OVS-001"), currency="EUR", idempotency_key="v1")
+    lookups = SquareLookups({vid: sku for sku, (vid, _) in ids.variations.items()}, {SQUARE_STORE: "STORE-1"})
+    square.lookups = lambda: lookups
+    integration = installed(app)
+    assert integration is not None
+    square.register(integration.handlers)
+    sandbox.ring_up(SQUARE_STORE, [(SKU, 1)], [("CARD", 13900)], gift_cards=[5000])
+    for note in sandbox.notifications + sandbox.notifications:
+        event = inbound.verify(note.body, note.headers, [sandbox.config.signature_key], sandbox.config.notification_url)
+        integration.inbox.receive(inbound.inbound_message(event, note.body, note.headers, channel="soho"))
+    integration.inbox.drain()
+    [sale] = ok(client.get("/v1/orders", params={"channel": "pos:STORE-1"}))["items"]
+    assert [(li["sku"], li["qty"]) for li in sale["lines"]] == [(SKU, 1)]
+    [card] = ok(client.get("/v1/gift-cards"))["items"]
+    found = ok(client.get(f"/v1/gift-cards/{card_code(app)}"))
+    assert (found["balance"], found["channel"], found["movements"][0]["order_id"]) == ("50.00", "soho", sale["id"])
+    assert found["code"].startswith("SOHO-")
+    assert account_balance(app, LIABILITY) == Decimal("50.00")
+
+
+def card_code(app: Seamline) -> str:
+    return str(app.read(lambda conn: conn.execute(select(gift_cards.c.code)).scalar_one()))

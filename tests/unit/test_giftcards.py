@@ -102,7 +102,8 @@ def entry(kind: MovementKind, amount: str, source: str | None = None) -> dict[tu
         config=CONFIG,
     )
     assert built.source_key == "giftcard:gcm_1"
-    assert "WXYZ" in built.memo and "ABCD1234" not in built.memo  # the code stays off the journal
+    assert "WXYZ" in built.memo
+    assert "ABCD1234" not in built.memo
     return trial_balance([built])
 
 
@@ -213,7 +214,8 @@ def test_the_liability_check_fails_naming_the_card() -> None:
         {"EUR": D("35.00")}, {"A": D("25.00"), "B": D("10.00")}, [card("A", "30.00"), card("B", "10.00")], sums
     )
     assert [(f.problem, f.card) for f in found_all] == [("card-posting", "A"), ("liability", None)]
-    assert found_all[1].journal == D("35.00") and found_all[1].cards == D("40.00")
+    assert found_all[1].journal == D("35.00")
+    assert found_all[1].cards == D("40.00")
     # a posting to the liability that belongs to no card
     [stray] = liability_check({"EUR": D("41.00")}, by_card, [card("A", "30.00"), card("B", "10.00")], sums)
     assert stray.problem == "liability"
