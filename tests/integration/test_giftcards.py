@@ -30,6 +30,7 @@ from tests.conftest import receive
 from tests.integration.finance_world import configure
 from tests.integration.order_world import SKU, assert_problem, sale_body, seed_channels
 from tests.integration.shopify_world import CHANNEL, ShopWorld
+from tests.integration.test_dashboard_pages import log_in
 from tests.shopify_payloads import shopify_order
 
 SQUARE_STORE = "EF6D9SACKWBKZ"  # the Square sandbox's store
@@ -460,3 +461,23 @@ def test_a_gift_card_sold_at_a_square_till_is_issued_once_and_takes_no_stock(app
 
 def card_code(app: Seamline) -> str:
     return str(app.read(lambda conn: conn.execute(select(gift_cards.c.code)).scalar_one()))
+
+
+# ---------------------------------------------------------------------------------------------- the dashboard
+def test_the_exceptions_page_shows_cards_masked_and_whether_the_liability_agrees(
+    client: TestClient, app: Seamline
+) -> None:
+    card = issue(client, "30.00", code="PAPER-CARD-7731")
+    log_in(client)
+    page = client.get("/exceptions").text
+    assert "liability agrees" in page
+    assert 'data-stat="gift-card-liability-EUR">30.00 EUR' in page
+    assert "7731" in page
+    assert card["code"] not in page
+    assert "PAPER-CARD" not in page
+    app.write(
+        lambda uow: uow.conn.execute(update(gift_cards).where(gift_cards.c.code == card["code"]).values(balance=3))
+    )
+    page = client.get("/exceptions").text
+    assert "liability differs" in page
+    assert "balance 3.00, its movements add up to 30.00" in page
