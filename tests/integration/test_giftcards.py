@@ -481,3 +481,25 @@ def test_the_exceptions_page_shows_cards_masked_and_whether_the_liability_agrees
     page = client.get("/exceptions").text
     assert "liability differs" in page
     assert "balance 3.00, its movements add up to 30.00" in page
+
+
+def test_a_return_of_a_sale_paid_by_card_puts_the_money_back_on_the_card(client: TestClient, app: Seamline) -> None:
+    seed_channels(client)
+    receive(client, SKU, 2, to="STORE-1")
+    card = issue(client, "50.00")
+    body = sale_body(
+        lines=[{"sku": SKU, "qty": 1, "unit_price": "89.00"}],
+        tenders=[{"type": "gift_card", "amount": "30.00", "code": card["code"]}, {"type": "cash", "amount": "59.00"}],
+    )
+    sale = ok(client.post("/v1/sales", json=body), 201)
+    assert ok(client.get(f"/v1/gift-cards/{card['code']}"))["balance"] == "20.00"
+    back = {"order_id": sale["id"], "location": "STORE-1", "lines": [{"sku": SKU, "qty": 1, "condition": "sellable"}]}
+    ret = ok(client.post("/v1/returns", json=back), 201)
+    refunded = {t["tender"]: t["amount"] for t in ret["refund"]["tenders"]}
+    assert refunded["gift_card"] == "30.00"
+    assert [(m["kind"], m["amount"]) for m in ret["gift_cards"]] == [("refund_to_card", "30.00")]
+    found = ok(client.get(f"/v1/gift-cards/{card['code']}"))
+    assert found["balance"] == "50.00"
+    assert [m["kind"] for m in found["movements"]] == ["issue", "redeem", "refund_to_card"]
+    assert account_balance(app, LIABILITY) == Decimal("50.00")
+    assert reconciliation(client)["gift_card_differences"] == []

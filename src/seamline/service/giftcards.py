@@ -380,6 +380,50 @@ class GiftCardDesk:
             )
         return out
 
+    def refund_return(
+        self, uow: UnitOfWork, ret: dict[str, Any], *, trace_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """A return refunded to the ``gift_card`` tender puts the money back on the cards its order was paid
+        with (each up to what it paid, latest first); what is left (the order was not paid by card) becomes a
+        new card, store credit. Once per return."""
+        conn = uow.conn
+        due = sum(
+            (Decimal(t["amount"]) for t in ret["refund"]["tenders"] if t["tender"] == GIFT_CARD_TENDER), Decimal(0)
+        )
+        if due <= 0:
+            return []
+        out: list[dict[str, Any]] = []
+        paid: dict[str, Decimal] = {}
+        for move in giftcard_repo.movements_of_order(conn, ret["order_id"]):
+            sign = {"redeem": 1, "refund_to_card": -1}.get(move["kind"], 0)
+            paid[move["code"]] = paid.get(move["code"], Decimal(0)) + sign * move["amount"]
+        for code, room in reversed(list(paid.items())):
+            part = min(room, due)
+            if part <= 0:
+                continue
+            out.append(
+                self.refund_to_card(
+                    uow,
+                    code,
+                    part,
+                    source=f"return:{ret['id']}:card:{code}",
+                    order_id=ret["order_id"],
+                    trace_id=trace_id,
+                )
+            )
+            due -= part
+        if due > 0:
+            _, card = self.issue(
+                uow,
+                amount=due,
+                currency=ret["currency"],
+                source=f"return:{ret['id']}:store-credit",
+                order_id=ret["order_id"],
+                trace_id=trace_id,
+            )
+            out.append({"kind": "issue", "code": card["code"], "amount": card["initial_amount"]})
+        return out
+
     # ------------------------------------------------------------------------------------ channels
     def channel_order(
         self,
