@@ -17,7 +17,7 @@ import logging
 import re
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -460,57 +460,126 @@ class GiftCardDesk:
             if payment.tender != GIFT_CARD_TENDER or not payment.settled or payment.kind == "refund":
                 continue
             source = f"channel:{channel}:{external_id}:payment:{i}"
-            hold_key = f"giftcard:{source}"
             card: dict[str, Any] | None = None
             if payment.card is not None:
                 card = giftcard_repo.card_by(conn, external_ref=f"{channel}:{payment.card}") or giftcard_repo.get_card(
                     conn, payment.card
                 )
-            try:
-                if card is None:
-                    raise NotFound(
-                        f"{channel} took {payment.amount} {commerce.currency} by gift card on order {external_id}, "
-                        + (
-                            f"from card {payment.card}, which Seamline does not know"
-                            if payment.card
-                            else "without naming the card"
-                        ),
-                        code="unknown-gift-card",
-                    )
-                with uow.savepoint() as redemption:
-                    self.redeem(
-                        redemption,
-                        card["code"],
-                        payment.amount,
-                        source=source,
-                        channel=channel,
-                        order_id=order_id,
-                        currency=commerce.currency,
-                        trace_id=trace_id,
-                    )
-                finance_repo.resolve_hold(conn, hold_key, self._now())
-            except (NotFound, Conflict, InvalidInput) as exc:
-                log.warning("gift card payment held: %s", exc.detail)
-                finance_repo.hold(
-                    conn,
-                    {
-                        "source_key": hold_key,
-                        "kind": "gift_card",
-                        "order_id": order_id,
-                        "return_id": None,
-                        "reason": exc.code,
-                        "detail": f"{exc.detail}. The channel already took the money: take it off the right card "
-                        "by hand (or fix the card) and resolve this hold.",
-                        "figures": {
-                            "amount": str(payment.amount),
-                            "currency": commerce.currency,
-                            "card": payment.card,
-                            "order": external_id,
-                        },
-                        "created_at": self._now(),
-                    },
+            missing = None
+            if card is None:
+                missing = NotFound(
+                    f"{channel} took {payment.amount} {commerce.currency} by gift card on order {external_id}, "
+                    + (
+                        f"from card {payment.card}, which Seamline does not know"
+                        if payment.card
+                        else "without naming the card"
+                    ),
+                    code="unknown-gift-card",
                 )
+            self.redeem_or_hold(
+                uow,
+                None if card is None else card["code"],
+                payment.amount,
+                currency=commerce.currency,
+                source=source,
+                channel=channel,
+                order_id=order_id,
+                reference=external_id,
+                card_ref=payment.card,
+                missing=missing,
+                trace_id=trace_id,
+            )
         return issued
+
+    def redeem_or_hold(
+        self,
+        uow: UnitOfWork,
+        code: str | None,
+        amount: Decimal,
+        *,
+        currency: str,
+        source: str,
+        channel: str | None,
+        order_id: str | None,
+        reference: str,
+        card_ref: str | None = None,
+        missing: NotFound | None = None,
+        trace_id: str | None = None,
+    ) -> bool:
+        """Money already taken by gift card (a channel's payment, an offline till's tender): take it off the
+        card, or, when the card cannot pay it (unknown, expired, too little on it), hold it for a person as a
+        finance hold (the exceptions page; reconcile is not clean until it is resolved). True when taken."""
+        conn = uow.conn
+        hold_key = f"giftcard:{source}"
+        try:
+            if code is None:
+                raise missing or NotFound(f"a gift card payment on {reference} names no card", code="unknown-gift-card")
+            with uow.savepoint() as redemption:
+                self.redeem(
+                    redemption,
+                    code,
+                    amount,
+                    source=source,
+                    channel=channel,
+                    order_id=order_id,
+                    currency=currency,
+                    trace_id=trace_id,
+                )
+            finance_repo.resolve_hold(conn, hold_key, self._now())
+            return True
+        except (NotFound, Conflict, InvalidInput) as exc:
+            log.warning("gift card payment held: %s", exc.detail)
+            finance_repo.hold(
+                conn,
+                {
+                    "source_key": hold_key,
+                    "kind": "gift_card",
+                    "order_id": order_id,
+                    "return_id": None,
+                    "reason": exc.code,
+                    "detail": f"{exc.detail}. The money was already taken: take it off the right card by hand "
+                    "(or fix the card) and resolve this hold.",
+                    "figures": {
+                        "amount": str(amount),
+                        "currency": currency,
+                        "card": card_ref if card_ref is not None else (None if code is None else masked(code)),
+                        "order": reference,
+                    },
+                    "created_at": self._now(),
+                },
+            )
+            return False
+
+    def redeem_offline_sales(
+        self,
+        uow: UnitOfWork,
+        results: Sequence[dict[str, Any]],
+        tenders: Mapping[str, Sequence[tuple[str, Decimal, str | None]]],
+        currency: Mapping[str, str],
+        *,
+        channel: str | None,
+        trace_id: str | None = None,
+    ) -> None:
+        """An offline till's sales (``TillDesk.record_offline_batch`` results): the gift card tenders of each
+        sale recorded now are taken off their cards; the till already took them, so one that cannot pay is
+        held for a person, never a refused batch."""
+        for result in results:
+            if result["status"] != "recorded":
+                continue
+            for i, (kind, amount, code) in enumerate(tenders.get(result["external_id"], ())):
+                if kind != GIFT_CARD_TENDER:
+                    continue
+                self.redeem_or_hold(
+                    uow,
+                    code,
+                    amount,
+                    currency=currency[result["external_id"]],
+                    source=f"order:{result['order_id']}:tender:{i}",
+                    channel=channel,
+                    order_id=result["order_id"],
+                    reference=f"till sale {result['external_id']}",
+                    trace_id=trace_id,
+                )
 
     # ------------------------------------------------------------------------------------ reads
     def get(self, code: str) -> dict[str, Any]:
