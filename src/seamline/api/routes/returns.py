@@ -40,7 +40,9 @@ def post_return(body: ReturnIn, request: Request, who: Principal = Depends(princ
     def work(uow: UnitOfWork) -> tuple[int, Any]:
         view = desk.record_return(uow, req, trace_id=tid)
         # Refunded to the gift_card tender: back on the cards that paid, or a new card (issue 17).
-        view["gift_cards"] = cards.refund_return(uow, view, trace_id=tid)
+        put_back = cards.refund_return(uow, view, trace_id=tid)
+        if put_back:
+            view["gift_cards"] = put_back
         return 201, view
 
     return run_command(request, who, body.model_dump(mode="json"), work)
