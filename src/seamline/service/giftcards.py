@@ -196,6 +196,9 @@ class GiftCardDesk:
             "updated_at": now,
         }
         if not giftcard_repo.insert_card(conn, values):
+            raced = giftcard_repo.card_by(conn, source=source)  # the same cause, committed by another writer
+            if raced is not None:
+                return 200, card_view(raced, giftcard_repo.movements(conn, raced["code"]))
             raise Conflict(f"a gift card with code {values['code']} exists", code="gift-card-code-taken")
         self._move(
             uow,
