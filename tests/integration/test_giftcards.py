@@ -199,32 +199,37 @@ def test_a_till_sale_asking_more_than_the_card_holds_is_refused_and_writes_nothi
     assert card_rows(app) == before
 
 
-def test_two_tills_racing_for_one_card_only_one_wins_when_only_one_fits(app: Seamline, client: TestClient) -> None:
+@pytest.mark.parametrize(("tills", "each", "wins"), [(2, "40.00", 1), (8, "10.00", 5)])
+def test_tills_racing_for_one_card_win_only_what_it_holds(
+    app: Seamline, client: TestClient, tills: int, each: str, wins: int
+) -> None:
+    """Real threads, each its own transaction, released together: a 50.00 card pays exactly as many
+    redemptions as fit (one of two 40.00s; five of eight 10.00s), never going below zero."""
     card = issue(client, "50.00")
     desk = GiftCardDesk(app)
-    barrier = threading.Barrier(2, timeout=30)
+    barrier = threading.Barrier(tills, timeout=30)
     outcomes: list[str] = []
     lock = threading.Lock()
 
     def till(i: int) -> None:
         barrier.wait()
         try:
-            app.write(lambda uow: desk.redeem(uow, card["code"], Decimal("40.00"), source=f"race:{i}"))
+            app.write(lambda uow: desk.redeem(uow, card["code"], Decimal(each), source=f"race:{i}"))
             result = "won"
         except Conflict as exc:
             result = exc.code
         with lock:
             outcomes.append(result)
 
-    threads = [threading.Thread(target=till, args=(i,)) for i in range(2)]
+    threads = [threading.Thread(target=till, args=(i,)) for i in range(tills)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
-    assert sorted(outcomes) == ["gift-card-insufficient", "won"]
+    assert sorted(outcomes) == sorted(["won"] * wins + ["gift-card-insufficient"] * (tills - wins))
     found = ok(client.get(f"/v1/gift-cards/{card['code']}"))
-    assert found["balance"] == "10.00"
-    assert [m["kind"] for m in found["movements"]] == ["issue", "redeem"]
+    assert Decimal(found["balance"]) == Decimal("50.00") - wins * Decimal(each)
+    assert [m["kind"] for m in found["movements"]] == ["issue"] + ["redeem"] * wins
     assert reconciliation(client)["gift_card_differences"] == []
 
 
