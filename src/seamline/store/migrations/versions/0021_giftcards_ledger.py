@@ -1,7 +1,7 @@
 """gift cards as one liability across channels (issue 17): the cards and their immutable movements
 
 Revision ID: giftcards_ledger
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-07 22:40:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from seamline.store.types import UTCDateTime
 
 revision = "giftcards_ledger"
-down_revision = "0019"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
