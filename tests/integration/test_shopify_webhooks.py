@@ -122,20 +122,25 @@ def test_a_shopify_order_enters_the_one_queue_allocated_with_its_customer_matche
     assert stock_of(client, SKU, "WH")["committed"] == 2
 
 
-def test_gift_cards_and_custom_items_are_skipped_and_an_order_of_only_those_is_ignored(
+def test_gift_cards_and_custom_items_take_no_stock_and_an_order_of_only_custom_items_is_ignored(
     client: TestClient, app: Seamline, clock: FixedClock
 ) -> None:
+    """Gift card lines issue cards (issue 17), custom items are money only; neither takes stock. An order of
+    only gift cards is applied (its cards are issued); one of only custom items has nothing for us."""
     world = ShopWorld(client, app, clock)
     world.publish()
     receive(client, SKU, 3)
     world.sandbox.place_order([(SKU, 1)], gift_cards=[Decimal("50.00")], custom_items=[("Monogram", Decimal("10.00"))])
     world.sandbox.place_order([], gift_cards=[Decimal("25.00")])
+    world.sandbox.place_order([], custom_items=[("Alteration", Decimal("15.00"))])
     world.send_shop_events()
     world.process()
     [order] = orders_of(client)
     assert [(line["sku"], line["qty"]) for line in order["lines"]] == [(SKU, 1)]
     [ignored] = world.inbox(status="rejected")
     assert "ignore_nothing_to_fulfil" in ignored["reason"]
+    cards = client.get("/v1/gift-cards").json()["items"]
+    assert sorted(card["balance"] for card in cards) == ["25.00", "50.00"]
 
 
 def test_shopify_sample_order_is_a_test_order_and_is_ignored_unless_the_channel_accepts_them(

@@ -129,9 +129,16 @@ def test_a_till_order_with_a_gift_card_wrap_charge_and_rounding_is_taken_whole(
         ("service_charge", "3.00", None),
         ("rounding", "-0.02", None),
     ]
-    # A gift card sold is a liability, not revenue: until gift cards are booked its receipt waits for a person.
-    [held] = [h for h in FinanceDesk(app).holds() if h["order_id"] == sale["id"]]
-    assert held["reason"] == "gift-card"
+    # A gift card sold is a liability, not revenue (issue 17): the receipt carries it as a gift_card line (booked to
+    # the gift card clearing) and the card is issued, keyed by Square's line uid.
+    assert [h for h in FinanceDesk(app).holds() if h["order_id"] == sale["id"]] == []
+    [receipt] = ok(client.get("/v1/finance/documents", params={"order_id": sale["id"]}))["items"]
+    assert receipt["total"] == "141.98"
+    assert [(li["sku"], li["gross"], li["tax"]) for li in receipt["lines"] if li["sku"] == "gift_card"] == [
+        ("gift_card", "50.00", "0.00")
+    ]
+    cards = ok(client.get("/v1/gift-cards"))["items"]
+    assert sorted(c["balance"] for c in cards) == ["25.00", "50.00"]
     extras = app.read(lambda conn: tills_repo.sale_extras(conn, location="STORE-1"))
     by_order = sorted((e["external_id"] == order["id"], e["kind"], Decimal(e["amount"])) for e in extras)
     assert by_order == [

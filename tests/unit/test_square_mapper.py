@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -370,23 +369,14 @@ def test_custom_amounts_service_charges_and_rounding_are_commerce_lines_adding_u
         tax_codes={"VAT20": TaxCode("VAT20", Decimal("0.2"), "VAT"), "ZERO": TaxCode("ZERO", Decimal(0), "zero")},
         default_tax_code="VAT20",
     )
-    # A gift card is a liability: until gift cards are booked the receipt is held, naming the line.
-    from seamline.finance.channel import Unreproducible
-
-    with pytest.raises(Unreproducible) as held:
-        invoice_lines(commerce, "EUR", config, {1: 3}, {}, first=True)
-    assert held.value.reason == "gift-card"
-    gift = Decimal("5.00")
-    without_gift = replace(
-        commerce,
-        lines=tuple(li for li in commerce.lines if li.kind != "gift_card"),
-        channel_total=Decimal("269.98") - gift,
-    )
-    receipt = invoice_lines(without_gift, "EUR", config, {1: 3}, {}, first=True)
-    assert receipt.total == Decimal("264.98")
+    # A gift card is a liability: it is on the receipt as ``gift_card``, untaxed, and finance books it to the
+    # gift card clearing, not revenue (issue 17).
+    receipt = invoice_lines(commerce, "EUR", config, {1: 3}, {}, first=True)
+    assert receipt.total == Decimal("269.98")
     assert [(li.sku, li.gross, li.tax) for li in receipt.lines] == [
         ("OVS-001-NVY-M", Decimal("250.00"), Decimal("41.67")),
         ("custom", Decimal("12.00"), Decimal("2.00")),
+        ("gift_card", Decimal("5.00"), Decimal(0)),
         ("service_charge", Decimal("3.00"), Decimal("0.50")),
         ("rounding", Decimal("-0.02"), Decimal(0)),
     ]

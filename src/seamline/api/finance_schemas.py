@@ -44,6 +44,9 @@ class FinanceConfigIn(Request):
     processor_tenders: dict[str, Literal["stripe", "square", "adyen"]] | None = None
     timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     stores: dict[str, StoreFinanceIn] = Field(default_factory=dict)
+    gift_card_expiry_months: Annotated[int, Field(strict=True, ge=1, le=600)] | None = Field(
+        default=None, description="a gift card expires this many months after it was issued; null: never"
+    )
 
     def as_config(self) -> dict[str, Any]:
         data = self.model_dump(exclude_none=True, by_alias=True)
@@ -62,6 +65,7 @@ class FinanceConfigOut(Response):
     processor_tenders: dict[str, str]
     timezone: str
     stores: dict[str, Any]
+    gift_card_expiry_months: int | None = None
 
 
 class JournalLineOut(Response):
@@ -157,6 +161,8 @@ class ReconciliationOut(Response):
     differences: list[dict[str, Any]]
     unbalanced_entries: list[str]
     till_documents_awaiting_settlement: int
+    #: The gift card liability in the journal against the cards' balances (issue 17), naming the card.
+    gift_card_differences: list[dict[str, Any]] = []
 
 
 class PostPendingIn(Request):

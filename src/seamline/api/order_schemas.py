@@ -37,6 +37,12 @@ class TenderIn(Request):
     amount: Amount
 
 
+class SaleTenderIn(TenderIn):
+    code: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None, description="a gift_card tender's card code: the sale takes the amount off the card"
+    )
+
+
 class ShipWindowIn(Request):
     start: date | None = None
     cancel: date | None = None
@@ -198,7 +204,7 @@ class SaleIn(Request):
     external_id: ExternalId
     channel: Code | None = None
     lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=500)]
-    tenders: Annotated[list[TenderIn], Field(min_length=1, max_length=20)]
+    tenders: Annotated[list[SaleTenderIn], Field(min_length=1, max_length=20)]
     currency: Currency
     customer: CustomerIn | None = None
     occurred_at: datetime | None = None

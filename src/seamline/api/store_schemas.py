@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
-from seamline.api.order_schemas import CustomerIn, OrderLineIn, TenderIn
+from seamline.api.order_schemas import CustomerIn, OrderLineIn, SaleTenderIn
 from seamline.api.schemas import Code, Request, Response
 
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
@@ -22,7 +22,7 @@ class OfflineSaleIn(Request):
         default=None, description="the till's own receipt counter: orders sales made in the same second"
     )
     lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=500)]
-    tenders: Annotated[list[TenderIn], Field(min_length=1, max_length=20)]
+    tenders: Annotated[list[SaleTenderIn], Field(min_length=1, max_length=20)]
     currency: Currency
     customer: CustomerIn | None = None
 

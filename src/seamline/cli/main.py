@@ -15,6 +15,7 @@ from rich.table import Table
 from seamline.cli.accounting import app as accounting_app
 from seamline.cli.bench import register_bench_commands
 from seamline.cli.dlq import register_integration_commands
+from seamline.cli.giftcards import giftcards_app
 from seamline.cli.shopify import shopify_app
 from seamline.cli.tokens import tokens_app
 from seamline.cli.worker import worker
@@ -30,6 +31,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(shopify_app, name="shopify")  # issue 5: seamline shopify link
 app.add_typer(tokens_app, name="tokens")  # issue 20: create, list, revoke, rotate
 app.add_typer(accounting_app, name="accounting")  # issue 17: backfill an accounting connection
+app.add_typer(giftcards_app, name="gift-cards")  # issue 17: the expiry (breakage) sweep
 register_bench_commands(bench_app)
 register_integration_commands(app)
 app.command("worker")(worker)
@@ -189,6 +191,8 @@ def reconcile(as_json: Annotated[bool, typer.Option("--json", help="Print the re
                 f"[red]finance {money['check']} {money['source']}{named}: {money['problem']} "
                 f"(theirs {money['theirs']}, ours {money['ours']} {money['currency']}) {money['detail']}[/]"
             )
+        for card in books.get("gift_card_differences", []):
+            console.print(f"[red]finance gift cards{' ' + card['card'] if card['card'] else ''}: {card['detail']}[/]")
         for entry in books["unbalanced_entries"]:
             console.print(f"[red]journal entry {entry} does not balance[/]")
         verdict = "[green]clean[/]" if report.clean and books["clean"] else "[red]differences found[/]"

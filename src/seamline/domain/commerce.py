@@ -196,6 +196,8 @@ class Payment:
     kind: str = "sale"  # sale | capture | authorization | refund
     status: str = "success"
     reference: str | None = None
+    #: The card a gift card payment was taken from, as the channel names it (Shopify's ``gift_card_id``).
+    card: str | None = None
 
     @property
     def settled(self) -> bool:
@@ -209,6 +211,7 @@ class Payment:
             "kind": self.kind,
             "status": self.status,
             "reference": self.reference,
+            **({} if self.card is None else {"card": self.card}),
         }
 
     @classmethod
@@ -220,6 +223,7 @@ class Payment:
             str(data.get("kind") or "sale"),
             str(data.get("status") or "success"),
             _opt(data.get("reference")),
+            _opt(data.get("card")),
         )
 
 

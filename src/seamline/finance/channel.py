@@ -5,7 +5,7 @@ Nothing here recomputes a price: every amount is the channel's line amount, disc
 shipping line or refund figure, split over the units shipped by the largest-remainder method in the
 currency's minor unit (so the invoices of an order shipped in parts add up to exactly the channel's line
 amounts). What cannot be reproduced (a tax rate the chart has no tax code for, a channel total its own
-lines do not add up to, a gift card sold, a currency other than the order's) raises ``Unreproducible``
+lines do not add up to, a currency other than the order's) raises ``Unreproducible``
 with the reason and the figures: the caller holds the document for a person and posts nothing.
 """
 
@@ -140,14 +140,6 @@ def check_order(commerce: OrderCommerce, currency: str) -> None:
             f"the channel's amounts are in {commerce.currency}, the order in {currency}: no rate to convert",
             {"channel_currency": commerce.currency, "order_currency": currency},
         )
-    gift = [li for li in commerce.lines if li.kind == "gift_card"]
-    if gift:
-        raise Unreproducible(
-            "gift-card",
-            "the order sells gift cards (" + ", ".join(li.title for li in gift) + "): a gift card is a liability, "
-            "not revenue, and is not booked yet",
-            {"lines": [li.line_id for li in gift]},
-        )
     computed = to_minor(commerce.computed_total, currency)
     if commerce.channel_total is not None and computed != commerce.channel_total:
         raise Unreproducible(
@@ -170,7 +162,8 @@ def invoice_lines(
 ) -> ChannelDocument:
     """The invoice for ``ship`` (order line no → units shipped now) after ``invoiced`` units of each line
     went on earlier invoices. The first invoice also carries shipping, custom lines (fees, warranties:
-    nothing to ship) and duties. When every unit is invoiced the invoices add up to the channel's total."""
+    nothing to ship), gift cards sold (booked against the gift card clearing, not revenue) and duties. When
+    every unit is invoiced the invoices add up to the channel's total."""
     check_order(commerce, currency)
     descriptions = descriptions or {}
     inc = commerce.taxes_included
@@ -198,7 +191,9 @@ def invoice_lines(
     for line in commerce.lines:
         if line.order_line_no is not None and ship.get(line.order_line_no, 0) > 0:
             add(line, invoiced.get(line.order_line_no, 0), min(ship[line.order_line_no], line.qty))
-        elif first and line.order_line_no is None and line.kind in NON_STOCK_KINDS and line.qty > 0:
+        elif first and line.order_line_no is None and line.kind in (*NON_STOCK_KINDS, "gift_card") and line.qty > 0:
+            # A gift card sold is on the first invoice at its price, as the sku ``gift_card``: its money is
+            # booked to the gift card clearing (the card's issue moved it to the liability), not revenue.
             add(line, 0, line.qty)
     if first:
         for ship_line in commerce.shipping:

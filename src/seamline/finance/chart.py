@@ -36,6 +36,10 @@ class Role(StrEnum):
     PROCESSOR_VARIANCE = "processor_variance"
     #: Any tender without an account of its own (a channel's payment, a gift card provider).
     TENDER_CLEARING = "tender_clearing"
+    #: What the brand owes gift card holders (issue 17): the sum of open card balances.
+    GIFT_CARDS = "gift_cards"
+    #: Income from gift card balances that expired unused.
+    GIFT_CARD_BREAKAGE = "gift_card_breakage"
 
 
 DEFAULT_ACCOUNTS: dict[str, str] = {
@@ -52,6 +56,8 @@ DEFAULT_ACCOUNTS: dict[str, str] = {
     Role.PROCESSOR_RECEIVABLE: "1010",
     Role.PROCESSOR_VARIANCE: "6130",
     Role.TENDER_CLEARING: "1090",
+    Role.GIFT_CARDS: "2170",
+    Role.GIFT_CARD_BREAKAGE: "4930",
 }
 DEFAULT_TENDER_ACCOUNTS = {"exchange_credit": "2150", "gift_card": "2160"}
 ACCOUNT_CODE_RE = re.compile(r"^[A-Za-z0-9._\-]{1,32}$")
@@ -94,6 +100,8 @@ class FinanceConfig:
     #: The business day of documents that belong to no store (invoices, their payments).
     timezone: str = "UTC"
     stores: Mapping[str, StoreConfig] = field(default_factory=dict)
+    #: The brand's gift card policy: a card expires this many months after it was issued (None: never).
+    gift_card_expiry_months: int | None = None
 
     # -------------------------------------------------------------------------------- lookups
     def account(self, role: Role | str) -> str:
@@ -158,6 +166,7 @@ class FinanceConfig:
             "stores": {
                 code: {"timezone": s.timezone, "float": str(s.float)} for code, s in sorted(self.stores.items())
             },
+            "gift_card_expiry_months": self.gift_card_expiry_months,
         }
 
     @classmethod
@@ -218,6 +227,10 @@ class FinanceConfig:
             if float_ is not None and float_ < 0:
                 errors.append(FieldError(f"{where}.float", "must not be negative"))
             stores[str(code)] = StoreConfig(zone, float_ or Decimal(0))
+        expiry = data.get("gift_card_expiry_months")
+        if expiry is not None and (isinstance(expiry, bool) or not isinstance(expiry, int) or not 1 <= expiry <= 600):
+            errors.append(FieldError("gift_card_expiry_months", "is a whole number of months (1-600), or null: never"))
+            expiry = None
         if errors:
             raise InvalidInput("the finance configuration is not valid", errors)
         return cls(
@@ -230,6 +243,7 @@ class FinanceConfig:
             processor_tenders=processors,
             timezone=str(timezone),
             stores=stores,
+            gift_card_expiry_months=expiry,
         )
 
 

@@ -49,6 +49,9 @@ NUMBER_PREFIX = {
     DocumentKind.SALES_RECEIPT: "SR",
     DocumentKind.JOURNAL: "JNL",
 }
+#: A line that sold a gift card (``finance.giftcards``): its money is a liability, never revenue; its account
+#: is the gift card tender's clearing, which the card's issue debited.
+GIFT_CARD_SKU = "gift_card"
 #: What pays an exchange's new goods with the value of those brought back (the order queue's name for it).
 EXCHANGE_CREDIT = "exchange_credit"
 
@@ -290,7 +293,11 @@ def document_entry(doc: Document, config: FinanceConfig) -> JournalEntry | None:
     receivable = config.account(Role.RECEIVABLE)
     if doc.kind is DocumentKind.INVOICE:
         entry.debit(receivable, doc.total, f"invoice {ref}")
-        entry.credit(config.account(Role.REVENUE), sum((li.list_net for li in doc.lines), ZERO), "sales")
+        sold = [li for li in doc.lines if li.sku != GIFT_CARD_SKU]
+        entry.credit(config.account(Role.REVENUE), sum((li.list_net for li in sold), ZERO), "sales")
+        # Gift cards sold are not revenue: their issue credited the liability against the gift card clearing.
+        cards = sum((li.list_net for li in doc.lines if li.sku == GIFT_CARD_SKU), ZERO)
+        entry.credit(config.tender_account(GIFT_CARD_SKU), cards, "gift cards sold", tender=GIFT_CARD_SKU)
         entry.debit(config.account(Role.DISCOUNTS), doc.discount_total, "discounts")
         for code, tax in sorted(doc.tax_by_code().items()):
             entry.credit(config.tax_account(code), tax, f"tax {code}", tax_code=code)
@@ -323,6 +330,8 @@ class TenderShare:
     revenue: Decimal
     discount: Decimal
     tax: Mapping[str, Decimal]
+    #: Gift cards sold within it: booked to the gift card clearing, not revenue.
+    gift_cards: Decimal = ZERO
 
 
 def tender_shares(doc: Document) -> list[TenderShare]:
@@ -335,11 +344,12 @@ def tender_shares(doc: Document) -> list[TenderShare]:
     cur = doc.currency
     discount = allocate(doc.discount_total, weights, cur)
     tax_parts = {code: allocate(amount, weights, cur) for code, amount in sorted(doc.tax_by_code().items())}
+    cards = allocate(sum((li.list_net for li in doc.lines if li.sku == GIFT_CARD_SKU), ZERO), weights, cur)
     out = []
     for i, (tender, amount) in enumerate(tenders):
         tax = {code: parts[i] for code, parts in tax_parts.items()}
-        revenue = amount - sum(tax.values(), ZERO) + discount[i]
-        out.append(TenderShare(tender, amount, revenue, discount[i], tax))
+        revenue = amount - sum(tax.values(), ZERO) + discount[i] - cards[i]
+        out.append(TenderShare(tender, amount, revenue, discount[i], tax, cards[i]))
     return out
 
 
@@ -359,5 +369,6 @@ def sum_shares(shares: Iterable[TenderShare]) -> dict[str, TenderShare]:
             prior.revenue + share.revenue,
             prior.discount + share.discount,
             tax,
+            prior.gift_cards + share.gift_cards,
         )
     return out

@@ -26,7 +26,14 @@ from typing import Any
 
 from seamline.finance.amounts import ZERO, quantum
 from seamline.finance.chart import FinanceConfig, Role
-from seamline.finance.documents import Document, DocumentKind, TenderShare, sum_shares, tender_shares
+from seamline.finance.documents import (
+    GIFT_CARD_SKU,
+    Document,
+    DocumentKind,
+    TenderShare,
+    sum_shares,
+    tender_shares,
+)
 from seamline.finance.journal import EntryBuilder, JournalEntry
 from seamline.finance.processors import ProcessorTransaction
 
@@ -312,11 +319,14 @@ def journal_entries(figures: SettlementFigures, config: FinanceConfig, settlemen
         kw: dict[str, Any] = {"tender": t.tender}
         if t.sold is not None:
             entry.credit(config.account(Role.REVENUE), t.sold.revenue, "sales", **kw)
+            # Gift cards sold at the till: their issue moved the money to the liability (finance.giftcards).
+            entry.credit(config.tender_account(GIFT_CARD_SKU), t.sold.gift_cards, "gift cards sold", **kw)
             entry.debit(config.account(Role.DISCOUNTS), t.sold.discount, "discounts", **kw)
             for code, tax in sorted(t.sold.tax.items()):
                 entry.credit(config.tax_account(code), tax, f"tax {code} on sales", tax_code=code, **kw)
         if t.refunded is not None:
             entry.debit(config.account(Role.RETURNS), t.refunded.revenue, "refunds", **kw)
+            entry.debit(config.tender_account(GIFT_CARD_SKU), t.refunded.gift_cards, "gift cards refunded", **kw)
             for code, tax in sorted(t.refunded.tax.items()):
                 entry.debit(config.tax_account(code), tax, f"tax {code} on refunds", tax_code=code, **kw)
         if t.mode == "cash":

@@ -52,6 +52,7 @@ from seamline.finance.chart import ACCOUNT_CODE_RE
 from seamline.finance.reconcile import MoneyDifference, compare_channel_totals, document_consistency
 from seamline.finance.settlement import CASH_MOVEMENT_KINDS
 from seamline.service.app import Seamline
+from seamline.service.giftcards import GiftCardDesk
 from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import accounting_repo, catalog_repo, finance_repo, ledger_repo, orders_repo
 
@@ -963,8 +964,10 @@ class FinanceDesk:
             config = self.config(conn)
             today = config.business_date(self._now())
             money, money_checked = self.money_checks(conn, config)
+            cards, money_checked["gift_cards"] = GiftCardDesk(self.app).liability_differences(conn, config)
             return {
-                "clean": not differences and not unbalanced and not money,
+                "clean": not differences and not unbalanced and not money and not cards,
+                "gift_card_differences": [d.as_json() for d in cards],
                 "checked": {
                     "sales": sum(1 for e in expected if e.kind == "sales_receipt"),
                     "returns": sum(1 for e in expected if e.kind == "credit_note"),

@@ -10,7 +10,7 @@ from datetime import datetime
 from seamline.domain.errors import FieldError, Forbidden, InvalidInput
 
 SCOPE_RE = re.compile(
-    r"^(admin|read|channel:[A-Za-z0-9._\-/]{1,64}|location:[A-Za-z0-9._\-/]{1,64}|account:[A-Za-z0-9._\-/]{1,64})$"
+    r"^(admin|read|giftcards:read|giftcards:write|channel:[A-Za-z0-9._\-/]{1,64}|location:[A-Za-z0-9._\-/]{1,64}|account:[A-Za-z0-9._\-/]{1,64})$"
 )
 
 
@@ -48,7 +48,8 @@ def validate_scopes(scopes: list[str]) -> list[str]:
             [
                 FieldError(
                     "scopes",
-                    "each scope is admin, read, channel:<code>, location:<code> or account:<code>; at least one",
+                    "each scope is admin, read, giftcards:read, giftcards:write, channel:<code>, location:<code> "
+                    "or account:<code>; at least one",
                 )
             ],
         )
@@ -88,6 +89,14 @@ class Principal:
         if channel is None:
             return self.has_location(location)
         return till_channel and (self.has_location(location) or self.has_channel(channel))
+
+    def may_issue_gift_cards(self) -> bool:
+        """Issue gift cards (``giftcards:write``): a brand's customer service tool or gifting site."""
+        return self.is_admin or "giftcards:write" in self.scopes
+
+    def may_read_gift_cards(self) -> bool:
+        """Look a card up by its code (``giftcards:read``, or write, or the read scope)."""
+        return self.can_read() or "giftcards:read" in self.scopes or self.may_issue_gift_cards()
 
     def require_admin(self) -> None:
         if not self.is_admin:

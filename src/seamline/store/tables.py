@@ -1205,3 +1205,44 @@ rate_buckets = Table(
     Column("stamp", Numeric(asdecimal=False), nullable=False),
     Column("blocked_until", Numeric(asdecimal=False), nullable=False),
 )
+
+#: Gift cards (issue 17): one liability across channels. ``balance`` is the sum of the card's movements,
+#: kept on the row so a redemption is one conditional update (``balance >= amount``) that two tills cannot
+#: both win; the CHECK makes a negative balance impossible whatever the code does.
+gift_cards = Table(
+    "gift_cards",
+    metadata,
+    Column("code", Code, primary_key=True),
+    Column("currency", String(3), nullable=False),
+    Column("initial_amount", Money, nullable=False),
+    Column("balance", Money, nullable=False),
+    Column("status", String(16), nullable=False),  # active | redeemed | expired
+    Column("channel", Code),  # where it was issued (none: the API without a channel)
+    Column("source", String(200), nullable=False, unique=True),  # what issued it: order:<id>:<line>, api:<key>...
+    Column("external_ref", String(200), unique=True),  # the channel's own id of the card (Shopify's gift card id)
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("expires_on", Date),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("balance >= 0", name="balance_not_negative"),
+    Index(None, "status", "expires_on"),
+)
+
+#: Every change of a card's balance, immutable; ``source`` makes a cause take effect once (a sale's tender, a
+#: channel order's payment, an expiry).
+gift_card_movements = Table(
+    "gift_card_movements",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("code", Code, ForeignKey("gift_cards.code"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # issue | redeem | refund_to_card | expire
+    Column("amount", Money, nullable=False),  # positive; the kind gives the sign
+    Column("balance_after", Money, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("channel", Code),
+    Column("source", String(200), nullable=False, unique=True),
+    Column("order_id", String(40), index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("trace_id", String(64)),
+    CheckConstraint("amount > 0", name="amount_positive"),
+)

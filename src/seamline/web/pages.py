@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from seamline.domain.errors import FieldError, InvalidInput, SeamlineError
@@ -16,9 +17,10 @@ from seamline.orders.model import OrderStatus
 from seamline.orders.returns import ReturnRequestLine
 from seamline.service import Principal
 from seamline.service.finance import FinanceDesk
+from seamline.service.giftcards import GiftCardDesk
 from seamline.service.orders import OrderDesk, ReturnRequest
 from seamline.service.tills import TillDesk
-from seamline.store import dashboard_repo
+from seamline.store import dashboard_repo, giftcard_repo
 from seamline.web.charts import Sparkline, sparkline
 from seamline.web.kpis import LAG_WINDOW, KpiSample, percentile
 
@@ -408,6 +410,24 @@ def exceptions_view(d: Dashboard, *, force_reconcile: bool = False) -> dict[str,
         "reconcile": report,
         "reconciled_at": ran_at,
         "finance_holds": FinanceDesk(d.service).holds(),
+        "gift_cards": gift_cards_view(d),
+    }
+
+
+def gift_cards_view(d: Dashboard, limit: int = 50) -> dict[str, Any]:
+    """The latest gift cards (codes masked but for the last four), the open liability per currency, and
+    whether the journal's liability agrees with the cards (``GiftCardDesk.liability_differences``)."""
+    desk, finance = GiftCardDesk(d.service), FinanceDesk(d.service)
+    differences, checked = d.service.read(lambda conn: desk.liability_differences(conn, finance.config(conn)))
+    cards = desk.cards(limit=limit)
+    open_by_currency: dict[str, Decimal] = defaultdict(Decimal)
+    for card in d.service.read(giftcard_repo.all_cards):
+        open_by_currency[card["currency"]] += card["balance"]
+    return {
+        "cards": [{k: v for k, v in card.items() if k != "code"} for card in cards],
+        "open": {cur: str(amount) for cur, amount in sorted(open_by_currency.items()) if amount},
+        "checked": checked,
+        "differences": [diff.as_json() for diff in differences],
     }
 
 

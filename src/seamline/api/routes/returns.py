@@ -13,6 +13,7 @@ from seamline.api.order_schemas import ExchangeIn, ExchangeOut, ReturnIn, Return
 from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.orders.returns import ReturnRequestLine
 from seamline.service import Principal
+from seamline.service.giftcards import GiftCardDesk
 from seamline.service.orders import ExchangeRequest, LineRequest, OrderDesk, ReturnRequest, TenderRequest
 from seamline.service.unit_of_work import UnitOfWork
 
@@ -34,8 +35,15 @@ def post_return(body: ReturnIn, request: Request, who: Principal = Depends(princ
     desk = OrderDesk(service(request))
     tid = trace_id(request)
 
+    cards = GiftCardDesk(service(request))
+
     def work(uow: UnitOfWork) -> tuple[int, Any]:
-        return 201, desk.record_return(uow, req, trace_id=tid)
+        view = desk.record_return(uow, req, trace_id=tid)
+        # Refunded to the gift_card tender: back on the cards that paid, or a new card (issue 17).
+        put_back = cards.refund_return(uow, view, trace_id=tid)
+        if put_back:
+            view["gift_cards"] = put_back
+        return 201, view
 
     return run_command(request, who, body.model_dump(mode="json"), work)
 

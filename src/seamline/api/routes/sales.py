@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -13,6 +14,7 @@ from seamline.api.order_schemas import ExceptionList, OrderOut, SaleIn
 from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.api.routes.orders import contact
 from seamline.service import Principal
+from seamline.service.giftcards import GiftCardDesk
 from seamline.service.lock_keys import sale_rows
 from seamline.service.orders import LineRequest, OrderDesk, SaleRequest, TenderRequest
 from seamline.service.unit_of_work import UnitOfWork
@@ -43,11 +45,22 @@ def post_sale(body: SaleIn, request: Request, who: Principal = Depends(principal
     desk = OrderDesk(service(request))
     tid = trace_id(request)
 
+    cards = GiftCardDesk(service(request))
+    card_tenders = [(t.type, Decimal(t.amount), t.code) for t in body.tenders]
+
     def work(uow: UnitOfWork) -> tuple[int, Any]:
-        return desk.record_sale(uow, req, trace_id=tid, caller=who)
+        status, order = desk.record_sale(uow, req, trace_id=tid, caller=who)
+        # A gift_card tender takes its amount off the card it names, in the sale's transaction: a card that
+        # cannot pay refuses the sale (409), nothing written (issue 17).
+        cards.redeem_sale_tenders(uow, order, card_tenders, trace_id=tid)
+        return status, order
 
     rows = sale_rows(body.location, [line.sku for line in body.lines])
-    return run_command(request, who, body.model_dump(mode="json"), work, batch=True, lock_keys=rows)
+    dumped = body.model_dump(mode="json")
+    for tender in dumped["tenders"]:  # a tender without a code keeps the idempotency fingerprint it had
+        if tender.get("code") is None:
+            tender.pop("code", None)
+    return run_command(request, who, dumped, work, batch=True, lock_keys=rows)
 
 
 @router.get("/exceptions", response_model=ExceptionList)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -21,6 +22,7 @@ from seamline.api.store_schemas import (
     TillCatalogOut,
 )
 from seamline.service import Principal
+from seamline.service.giftcards import GiftCardDesk
 from seamline.service.orders import LineRequest, TenderRequest
 from seamline.service.tills import OfflineBatch, OfflineSale, TillDesk
 from seamline.service.unit_of_work import UnitOfWork
@@ -66,10 +68,22 @@ def post_offline_batch(
     desk = TillDesk(service(request))
     tid = trace_id(request)
 
-    def work(uow: UnitOfWork) -> tuple[int, Any]:
-        return desk.record_offline_batch(uow, batch, trace_id=tid, caller=who)
+    cards = GiftCardDesk(service(request))
+    card_tenders = {s.external_id: [(t.type, Decimal(t.amount), t.code) for t in s.tenders] for s in body.sales}
+    currencies = {s.external_id: s.currency for s in body.sales}
 
-    return run_command(request, who, {"location": location, **body.model_dump(mode="json")}, work)
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        status, answer = desk.record_offline_batch(uow, batch, trace_id=tid, caller=who)
+        # Gift card tenders the till took offline come off their cards; one that cannot pay is held (issue 17).
+        cards.redeem_offline_sales(uow, answer["sales"], card_tenders, currencies, channel=body.channel, trace_id=tid)
+        return status, answer
+
+    dumped = {"location": location, **body.model_dump(mode="json")}
+    for sale in dumped["sales"]:  # a tender without a code keeps the idempotency fingerprint it had
+        for tender in sale["tenders"]:
+            if tender.get("code") is None:
+                tender.pop("code", None)
+    return run_command(request, who, dumped, work)
 
 
 @router.get("/catalog-status", response_model=CatalogStatusOut)

@@ -78,6 +78,7 @@ from seamline.orders.returns import ReturnRequestLine
 from seamline.orders.state import ALLOWED_FROM, Step
 from seamline.service import Seamline
 from seamline.service.channel_orders import ChannelOrders, OrderHeld, PlaceAction, place_action
+from seamline.service.giftcards import GiftCardDesk
 from seamline.service.orders import LineRequest, OrderDesk, ReturnRequest, SaleRequest, TenderRequest
 from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import catalog_repo, channels_repo, ledger_repo, orders_repo, outbox_repo, shopify_repo
@@ -191,7 +192,10 @@ class OrderHandler:
                 verdict = mapper.map_order(parsed.payload, lookups)
             except MappingError as exc:
                 raise InvalidMessage(str(exc)) from None
-            if verdict.verdict in (OrderVerdict.IGNORE_TEST_ORDER, OrderVerdict.IGNORE_NOTHING_TO_FULFIL):
+            gift_cards_only = verdict.verdict is OrderVerdict.IGNORE_NOTHING_TO_FULFIL and verdict.order.has_gift_cards
+            if verdict.verdict in (OrderVerdict.IGNORE_TEST_ORDER, OrderVerdict.IGNORE_NOTHING_TO_FULFIL) and not (
+                gift_cards_only
+            ):
                 raise InvalidMessage(f"{verdict.verdict.value}: {verdict.detail}")
         return parsed
 
@@ -209,9 +213,21 @@ class OrderHandler:
         if mapping.order.source_name == "pos":
             return self._till_sale(uow, mapping)
         try:
-            return self.orders.place(uow, self.channel.code, queue_order(mapping), kind="dtc")
+            order_id = self.orders.place(uow, self.channel.code, queue_order(mapping), kind="dtc")
         except OrderHeld as exc:
             raise HeldMessage(str(exc)) from exc
+        self._gift_cards(uow, mapping, order_id)
+        return order_id
+
+    def _gift_cards(self, uow: UnitOfWork, mapping: OrderMapping, order_id: str | None) -> None:
+        """Its gift card lines issue cards (no stock: the mapper skips them) and its payments by gift card
+        are taken off the cards they name (issue 17), in the order's transaction. A test order issues none."""
+        order = mapping.order
+        if order.commerce is None or mapping.verdict is OrderVerdict.IGNORE_TEST_ORDER:
+            return
+        GiftCardDesk(self.channel.app).channel_order(
+            uow, self.channel.code, order.external_id, order.commerce, order_id=order_id
+        )
 
     def _till_sale(self, uow: UnitOfWork, mapping: OrderMapping) -> str | None:
         """A sale rung up on Shopify POS: the goods left the store's shelf, so it is taken from that store's

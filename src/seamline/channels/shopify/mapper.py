@@ -281,9 +281,19 @@ def _transactions(items: Any) -> tuple[Payment, ...]:
                 kind=_text(txn.get("kind")) or "sale",
                 status=_text(txn.get("status")) or "success",
                 reference=legacy_id(txn.get("id")),
+                card=_gift_card_id(txn) if gateway == "gift_card" else None,
             )
         )
     return tuple(out)
+
+
+def _gift_card_id(txn: Mapping[str, Any]) -> str | None:
+    """The card a ``gift_card`` gateway transaction was taken from: Shopify puts ``gift_card_id`` (and
+    ``gift_card_last_characters``) in the transaction's ``receipt`` (REST Transaction resource; a transaction
+    created through the API names it at the top level too)."""
+    receipt = txn.get("receipt")
+    found = receipt.get("gift_card_id") if isinstance(receipt, Mapping) else None
+    return legacy_id(found if found is not None else txn.get("gift_card_id"))
 
 
 def _order_payments(data: Mapping[str, Any], total: Decimal | None) -> tuple[Payment, ...]:

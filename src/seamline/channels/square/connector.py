@@ -52,6 +52,7 @@ from seamline.integration import (
 from seamline.integration.events import AVAILABILITY_CHANGED, STORE_CATALOG_CHANGED
 from seamline.integration.inbox import MessageHandler
 from seamline.service import Seamline
+from seamline.service.giftcards import GiftCardDesk, channel_card_code
 from seamline.service.orders import LineRequest, OrderDesk, SaleRequest, TenderRequest
 from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import ledger_repo, tills_repo
@@ -171,6 +172,21 @@ class SquareConnector:
                     for other in sale.other_lines
                 ],
             )
+            # A gift card sold at the till is a card in Seamline's liability (issue 17), keyed by the line's uid:
+            # Square's gift card number is not in the order.
+            cards = GiftCardDesk(self.app)
+            for other in sale.other_lines:
+                if other.kind == mapper.GIFT_CARD and other.amount > 0:
+                    source = f"channel:{self.channel}:{sale.order_id}:line:{other.uid}"
+                    cards.issue(
+                        uow,
+                        amount=other.amount,
+                        currency=sale.currency,
+                        source=source,
+                        channel=self.channel,
+                        code=channel_card_code(self.channel, other.uid),
+                        order_id=order_id,
+                    )
 
     def _parse_counts(self, message: StoredMessage) -> dict[tuple[str, str], int]:
         try:
