@@ -1,6 +1,6 @@
 """gift cards as one liability across channels (issue 17): the cards and their immutable movements
 
-Revision ID: giftcards_ledger
+Revision ID: 0021
 Revises: 0020
 Create Date: 2026-12-07 22:40:00.000000
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 from seamline.store.types import UTCDateTime
 
-revision = "giftcards_ledger"
+revision = "0021"
 down_revision = "0020"
 branch_labels = None
 depends_on = None
