@@ -40,6 +40,12 @@ class Role(StrEnum):
     GIFT_CARDS = "gift_cards"
     #: Income from gift card balances that expired unused.
     GIFT_CARD_BREAKAGE = "gift_card_breakage"
+    #: Cost of goods (``finance.cost``): stock at cost, what it cost to sell, what was lost or written off,
+    #: and goods received at cost not yet invoiced by the supplier (the supplier's bill clears it).
+    INVENTORY = "inventory"
+    COGS = "cogs"
+    SHRINKAGE = "shrinkage"
+    GOODS_RECEIVED = "goods_received"
 
 
 DEFAULT_ACCOUNTS: dict[str, str] = {
@@ -58,6 +64,10 @@ DEFAULT_ACCOUNTS: dict[str, str] = {
     Role.TENDER_CLEARING: "1090",
     Role.GIFT_CARDS: "2170",
     Role.GIFT_CARD_BREAKAGE: "4930",
+    Role.INVENTORY: "1300",
+    Role.COGS: "5000",
+    Role.SHRINKAGE: "5100",
+    Role.GOODS_RECEIVED: "2120",
 }
 DEFAULT_TENDER_ACCOUNTS = {"exchange_credit": "2150", "gift_card": "2160"}
 ACCOUNT_CODE_RE = re.compile(r"^[A-Za-z0-9._\-]{1,32}$")
@@ -102,6 +112,8 @@ class FinanceConfig:
     stores: Mapping[str, StoreConfig] = field(default_factory=dict)
     #: The brand's gift card policy: a card expires this many months after it was issued (None: never).
     gift_card_expiry_months: int | None = None
+    #: The brand's base currency: stock is valued at cost in it (receipts' unit costs are given in it).
+    base_currency: str = "EUR"
 
     # -------------------------------------------------------------------------------- lookups
     def account(self, role: Role | str) -> str:
@@ -163,6 +175,7 @@ class FinanceConfig:
             "cash_tenders": sorted(self.cash_tenders),
             "processor_tenders": dict(sorted(self.processor_tenders.items())),
             "timezone": self.timezone,
+            "base_currency": self.base_currency,
             "stores": {
                 code: {"timezone": s.timezone, "float": str(s.float)} for code, s in sorted(self.stores.items())
             },
@@ -231,6 +244,10 @@ class FinanceConfig:
         if expiry is not None and (isinstance(expiry, bool) or not isinstance(expiry, int) or not 1 <= expiry <= 600):
             errors.append(FieldError("gift_card_expiry_months", "is a whole number of months (1-600), or null: never"))
             expiry = None
+        base_currency = data.get("base_currency", "EUR")
+        if not isinstance(base_currency, str) or not re.fullmatch(r"[A-Z]{3}", base_currency):
+            errors.append(FieldError("base_currency", "must be an ISO 4217 code such as EUR"))
+            base_currency = "EUR"
         if errors:
             raise InvalidInput("the finance configuration is not valid", errors)
         return cls(
@@ -244,6 +261,7 @@ class FinanceConfig:
             timezone=str(timezone),
             stores=stores,
             gift_card_expiry_months=expiry,
+            base_currency=base_currency,
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 
 
@@ -73,6 +74,8 @@ class MovementRequest:
     reason: str | None = None
     document: str | None = None
     channel: str | None = None
+    #: A receipt's unit cost in the base currency (``finance.cost``); None: the catalog's standard cost.
+    unit_cost: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,7 @@ class PlannedMovement:
     document: str | None
     channel: str | None
     checked: bool
+    unit_cost: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,11 @@ def plan_movement(request: MovementRequest, location_kinds: dict[str, LocationKi
             [FieldError("kind", "is not a kind that can be posted directly")],
         )
     qty = require_positive_qty(request.qty)
+    if request.unit_cost is not None and kind is not MovementKind.RECEIPT:
+        raise InvalidInput(
+            "only a receipt carries a unit cost: other movements are valued at the location's average",
+            [FieldError("unit_cost", "is only for a receipt")],
+        )
     for field, code in (("from", request.from_location), ("to", request.to_location)):
         if code is not None and code not in location_kinds:
             raise InvalidInput(f"unknown location {code}", [FieldError(field, f"location {code!r} does not exist")])
@@ -90,4 +95,5 @@ def plan_movement(request: MovementRequest, location_kinds: dict[str, LocationKi
         channel=request.channel,
         # Goods leaving a sellable location must be available there: a damage write-off never eats a hold.
         checked=location_kinds[src] in PHYSICAL_KINDS,
+        unit_cost=request.unit_cost,
     )

@@ -6,7 +6,7 @@ import logging
 import secrets
 
 from seamline.domain.clock import Clock, SystemClock
-from seamline.service import finance, tills
+from seamline.service import costing, finance, tills
 from seamline.service.app import Seamline
 from seamline.service.settings import Settings
 from seamline.store.db import make_engine
@@ -45,6 +45,7 @@ def bootstrap(
     app = Seamline(engine, clock or SystemClock(), settings)
     finance.install(app)  # documents and journal entries post in the business event's own transaction
     tills.install(app)  # a saved style republishes the till catalog in its own transaction
+    costing.install(app)  # value at cost crossing the walls is booked in the movement's own transaction
     token = settings.admin_token
     if token is None and generate_admin_token and settings.env == "development":
         token = "sl_dev_" + secrets.token_urlsafe(24)

@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 from seamline.catalog.events import StyleSaved, TillCatalogChanged
 from seamline.domain.events import DomainEvent
-from seamline.finance.events import DocumentPosted
+from seamline.finance.events import DocumentPosted, InventoryValued
 from seamline.ledger.events import BalancesChanged
 from seamline.orders.events import OrderCancelled, OrderLinesCancelled, OrderShipped, ReturnBooked, SaleRecorded
 from seamline.service.unit_of_work import UnitOfWork
@@ -53,6 +53,14 @@ class TillCatalogPublishing(Protocol):
     """``service.tills.TillCatalogPublisher``: republishes the till catalog for these styles."""
 
     def __call__(self, uow: UnitOfWork, styles: Sequence[str]) -> None: ...
+
+
+class CostPosting(Protocol):
+    """``service.costing.CostPoster``: books value at cost in the journal, in a savepoint of ``uow``."""
+
+    def inventory_valued(self, uow: UnitOfWork, events: Sequence[InventoryValued]) -> None: ...
+
+    def orders_shipped(self, uow: UnitOfWork, order_ids: Sequence[str]) -> None: ...
 
 
 class Announcements(Protocol):
@@ -86,6 +94,7 @@ class Dependencies:
     till_catalog: TillCatalogPublishing | None = None  # service.tills.install
     announcements: Announcements | None = None  # integration.install
     journal: Journal | None = None  # integration.install
+    costing: CostPosting | None = None  # service.costing.install
 
 
 def _unique(values: Sequence[str]) -> list[str]:
@@ -148,6 +157,19 @@ def post_invoices(deps: Dependencies, uow: UnitOfWork, events: Sequence[OrderShi
         deps.finance(uow, [("shipment", key) for key in _unique([e.order_id for e in events])])
 
 
+def book_cost_of_shipments(deps: Dependencies, uow: UnitOfWork, events: Sequence[OrderShipped]) -> None:
+    """Cost of goods sold for what the order's picks took off the shelves (raises ``DocumentPosted``)."""
+    if deps.costing is not None:
+        deps.costing.orders_shipped(uow, _unique([e.order_id for e in events]))
+
+
+def book_inventory_value(deps: Dependencies, uow: UnitOfWork, events: Sequence[InventoryValued]) -> None:
+    """Value at cost crossing the walls goes to the journal, one entry per cause: a till sale's COGS, a
+    return's reversal, a receipt, a count's or an adjustment's shrinkage (raises ``DocumentPosted``)."""
+    if deps.costing is not None:
+        deps.costing.inventory_valued(uow, list(events))
+
+
 def journal_availability(deps: Dependencies, uow: UnitOfWork, events: Sequence[BalancesChanged]) -> None:
     """The changed balance rows go to the availability journal; the publisher recomputes ATP after commit."""
     if deps.journal is not None:
@@ -173,7 +195,7 @@ Handler = Callable[[Dependencies, UnitOfWork, Sequence[Any]], None]
 #: within a round. A new consequence of a business fact is one more line here.
 EVENT_HANDLERS: dict[type[DomainEvent], list[Handler]] = {
     StyleSaved: [announce_style_changes, republish_till_catalog],
-    OrderShipped: [announce_shipments, post_invoices],
+    OrderShipped: [announce_shipments, post_invoices, book_cost_of_shipments],
     OrderCancelled: [announce_cancellations],
     OrderLinesCancelled: [announce_line_cancellations],
     ReturnBooked: [
@@ -181,6 +203,7 @@ EVENT_HANDLERS: dict[type[DomainEvent], list[Handler]] = {
         announce_returns,
     ],  # before SaleRecorded: an exchange books its return, then its sale
     SaleRecorded: [post_sales_receipts],
+    InventoryValued: [book_inventory_value],
     BalancesChanged: [journal_availability],
     TillCatalogChanged: [announce_till_catalog],
     DocumentPosted: [announce_documents],

@@ -28,9 +28,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from seamline.domain.errors import Shortage, ShortLine
+from seamline.finance.cost import valued as cost_valued
 from seamline.ledger.events import BalancesChanged
 from seamline.ledger.model import Balance, LocationKind, PlannedMovement
-from seamline.store import catalog_repo, channels_repo
+from seamline.store import catalog_repo, channels_repo, cost_repo
 from seamline.store.tables import allocations, balances, hold_lines, holds, locations, movements
 from seamline.store.types import driver_time
 from seamline.store.work import Work
@@ -89,6 +90,8 @@ _TAKE_AVAILABLE = (
     .values(on_hand=balances.c.on_hand - bindparam("take_qty"))
 )
 _INSERT_MOVEMENT = movements.insert().returning(movements.c.id)
+#: A movement's cost columns when neither side is valued (every insert binds the same columns).
+_NO_COST: dict[str, Any] = dict.fromkeys(("unit_cost", "cost_value", "cost_currency", "cost_source", "cost_cause"))
 
 
 def _take_available(uow: Work, sku: str, location: str, qty: int) -> bool:
@@ -143,6 +146,9 @@ def record_movement(
         "occurred_at": occurred_at or now,
         "recorded_at": now,
         "trace_id": trace_id,
+        # Valued at cost once both balance rows are locked (``cost_repo``): the cost rows follow them.
+        **_NO_COST,
+        **cost_repo.value_movement(uow, move, occurred_at=occurred_at or now, now=now),
     }
     movement_id = conn.execute(_INSERT_MOVEMENT, row).scalar_one()
     return {"id": movement_id, **row}
@@ -804,8 +810,9 @@ def document_allocations(conn: Connection, document: str) -> list[dict[str, Any]
 
 
 def _insert_movement(
-    conn: Connection, move: PlannedMovement, *, now: datetime, occurred_at: datetime | None, trace_id: str | None
+    uow: Work, move: PlannedMovement, *, now: datetime, occurred_at: datetime | None, trace_id: str | None
 ) -> dict[str, Any]:
+    conn = uow.conn
     row = {
         "sku": move.sku,
         "qty": move.qty,
@@ -819,6 +826,8 @@ def _insert_movement(
         "occurred_at": occurred_at or now,
         "recorded_at": now,
         "trace_id": trace_id,
+        **_NO_COST,
+        **cost_repo.value_movement(uow, move, occurred_at=occurred_at or now, now=now),
     }
     movement_id = conn.execute(_INSERT_MOVEMENT, row).scalar_one()
     return {"id": movement_id, **row}
@@ -871,7 +880,7 @@ def pick_allocation(
                 created_at=row["created_at"],
             )
         )
-    return _insert_movement(conn, move, now=now, occurred_at=None, trace_id=trace_id)
+    return _insert_movement(uow, move, now=now, occurred_at=None, trace_id=trace_id)
 
 
 def cancel_allocations(uow: Work, document: str) -> list[Line]:
@@ -980,23 +989,28 @@ _BULK_ON_HAND_SQLITE = (
 )
 _MOVEMENT_COLUMNS = (
     "sku, qty, from_location, to_location, kind, document, channel, reason, idempotency_key, occurred_at, "
-    "recorded_at, trace_id"
+    "recorded_at, trace_id, unit_cost, cost_value, cost_currency, cost_source, cost_cause"
 )
 _BULK_MOVEMENTS_PG = (
     f"INSERT INTO movements ({_MOVEMENT_COLUMNS}) "
-    "SELECT sku, qty, from_location, to_location, kind, document, channel, reason, %b, %b, %b, %b "
+    "SELECT sku, qty, from_location, to_location, kind, document, channel, reason, %b, %b, %b, %b, "
+    "unit_cost, cost_value, cost_currency, cost_source, cost_cause "
     "FROM unnest(%b::varchar[], %b::bigint[], %b::varchar[], %b::varchar[], %b::varchar[], %b::varchar[], "
-    "%b::varchar[], %b::text[]) WITH ORDINALITY AS t(sku, qty, from_location, to_location, kind, document, channel, "
-    "reason, n) ORDER BY n"
+    "%b::varchar[], %b::text[], %b::numeric[], %b::numeric[], %b::varchar[], %b::varchar[], %b::varchar[]) "
+    "WITH ORDINALITY AS t(sku, qty, from_location, to_location, kind, document, channel, "
+    "reason, unit_cost, cost_value, cost_currency, cost_source, cost_cause, n) ORDER BY n"
 )
-# A receipt's movements share everything but the SKU and quantity: those are sent once, not as arrays of
-# 100k copies (binding the arrays was a fifth of a receipt's time on PostgreSQL).
+# A receipt's movements share everything but the SKU, the quantity and the cost: those are sent once, not as
+# arrays of 100k copies (binding the arrays was a fifth of a receipt's time on PostgreSQL).
 _BULK_MOVEMENTS_ALIKE_PG = (
     f"INSERT INTO movements ({_MOVEMENT_COLUMNS}) "
-    "SELECT sku, qty, %b, %b, %b, %b, %b, %b, %b, %b, %b, %b "
-    "FROM unnest(%b::varchar[], %b::bigint[]) WITH ORDINALITY AS t(sku, qty, n) ORDER BY n"
+    "SELECT sku, qty, %b, %b, %b, %b, %b, %b, %b, %b, %b, %b, unit_cost, cost_value, %b, cost_source, %b "
+    "FROM unnest(%b::varchar[], %b::bigint[], %b::numeric[], %b::numeric[], %b::varchar[]) "
+    "WITH ORDINALITY AS t(sku, qty, unit_cost, cost_value, cost_source, n) ORDER BY n"
 )
-_BULK_MOVEMENTS_SQLITE = f"INSERT INTO movements ({_MOVEMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_BULK_MOVEMENTS_SQLITE = (
+    f"INSERT INTO movements ({_MOVEMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def record_movements(
@@ -1033,14 +1047,40 @@ def record_movements(
             conn.exec_driver_sql(_BULK_ON_HAND_PG, columns)
         else:
             conn.exec_driver_sql(_BULK_ON_HAND_SQLITE, [(s, loc, d) for (s, loc), d in part])
+    # At cost once the balance rows are written (they lock the keys the cost rows follow).
+    if all(m.kind.value == "receipt" and cost_valued(m.to_location) for m in moves):
+        costs = cost_repo.value_receipts(uow, moves, occurred_at=occurred_at or now, now=now)
+    else:
+        costs = [
+            {**_NO_COST, **cost_repo.value_movement(uow, m, occurred_at=occurred_at or now, now=now)} for m in moves
+        ]
     for start in range(0, len(moves), BULK_CHUNK):
         chunk = moves[start : start + BULK_CHUNK]
-        alike = {(m.from_location, m.to_location, m.kind, m.document, m.channel, m.reason) for m in chunk}
+        cost = costs[start : start + BULK_CHUNK]
+        alike = {
+            (
+                m.from_location,
+                m.to_location,
+                m.kind,
+                m.document,
+                m.channel,
+                m.reason,
+                c["cost_currency"],
+                c["cost_cause"],
+            )
+            for m, c in zip(chunk, cost, strict=True)
+        }
         if dialect == "postgresql" and len(alike) == 1:
-            (source, target, kind, document, channel, reason) = next(iter(alike))
+            (source, target, kind, document, channel, reason, currency, cause) = next(iter(alike))
             shared = (source, target, kind.value, document, channel, reason, idempotency_key, occurred, recorded)
-            arrays2 = [[m.sku for m in chunk], [m.qty for m in chunk]]
-            conn.exec_driver_sql(_BULK_MOVEMENTS_ALIKE_PG, (*shared, trace_id, *arrays2))
+            arrays2 = [
+                [m.sku for m in chunk],
+                [m.qty for m in chunk],
+                [c["unit_cost"] for c in cost],
+                [c["cost_value"] for c in cost],
+                [c["cost_source"] for c in cost],
+            ]
+            conn.exec_driver_sql(_BULK_MOVEMENTS_ALIKE_PG, (*shared, trace_id, currency, cause, *arrays2))
         elif dialect == "postgresql":
             arrays = [
                 [m.sku for m in chunk],
@@ -1051,6 +1091,7 @@ def record_movements(
                 [m.document for m in chunk],
                 [m.channel for m in chunk],
                 [m.reason for m in chunk],
+                *([c[name] for c in cost] for name in _NO_COST),
             ]
             conn.exec_driver_sql(_BULK_MOVEMENTS_PG, (idempotency_key, occurred, recorded, trace_id, *arrays))
         else:
@@ -1070,11 +1111,20 @@ def record_movements(
                         occurred,
                         recorded,
                         trace_id,
+                        *(_driver_decimal(c[name]) if name in _DECIMALS else c[name] for name in _NO_COST),
                     )
-                    for m in chunk
+                    for m, c in zip(chunk, cost, strict=True)
                 ],
             )
     return len(moves)
+
+
+_DECIMALS = frozenset({"unit_cost", "cost_value"})
+
+
+def _driver_decimal(value: Any) -> Any:
+    """A Decimal bound straight to SQLite's driver, as SQLAlchemy's Numeric binds it (a string keeps it exact)."""
+    return None if value is None else str(value)
 
 
 def has_movements_of(conn: Connection, document: str, kind: str) -> bool:

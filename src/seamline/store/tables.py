@@ -36,6 +36,9 @@ metadata = MetaData(
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 Code = String(64)
+#: A unit cost (4 decimals, finance.cost.COST_PLACES) and a value at cost (a whole receipt's).
+CostAmount = Numeric(14, 4)
+CostValue = Numeric(20, 4)
 
 locations = Table(
     "locations",
@@ -138,10 +141,44 @@ movements = Table(
     Column("occurred_at", UTCDateTime, nullable=False),
     Column("recorded_at", UTCDateTime, nullable=False),
     Column("trace_id", String(64)),
+    # At cost (finance.cost), set once when written: the unit cost applied, the value moved (base currency),
+    # where the cost came from, and the journal entry the value is booked in (None: a pick, booked at its
+    # order's shipment; or a movement that stays inside the valued locations).
+    Column("unit_cost", CostAmount),
+    Column("cost_value", CostValue),
+    Column("cost_currency", String(3)),
+    Column("cost_source", String(16)),
+    Column("cost_cause", String(200)),
     CheckConstraint("qty > 0", name="qty_positive"),
     CheckConstraint("from_location <> to_location", name="two_sides"),
     Index(None, "sku", "id"),
     Index(None, "document"),
+)
+
+#: Moving weighted average cost per (sku, location) over the valued locations (finance.cost): a projection
+#: of the movements at cost, updated in the movement's transaction (reconcile rebuilds it).
+stock_costs = Table(
+    "stock_costs",
+    metadata,
+    Column("sku", Code, primary_key=True),
+    Column("location", Code, primary_key=True),
+    Column("qty", BigInteger, nullable=False),
+    Column("value", CostValue, nullable=False),
+    Column("unit_cost", CostAmount, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("unit_cost >= 0", name="unit_cost_not_negative"),
+)
+
+#: A variant's standard cost: what a receipt without a cost of its own is valued at.
+standard_costs = Table(
+    "standard_costs",
+    metadata,
+    Column("sku", Code, ForeignKey("skus.sku"), primary_key=True),
+    Column("unit_cost", CostAmount, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("unit_cost >= 0", name="unit_cost_not_negative"),
 )
 
 balances = Table(

@@ -1,0 +1,532 @@
+"""Cost of goods' SQL (``finance.cost``): each movement valued as it is written, the moving average cost per
+(sku, location), standard costs, valuation as of a date, and what reconcile compares.
+
+``value_movement`` runs inside the ledger's movement write, after the balance rows were updated: the
+balance rows of (sku, from) and (sku, to) are locked by then, so the cost rows of the same keys (written
+only here, only after that) are read and written by one transaction at a time, in the movement's order."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, func, literal, or_, select, union, union_all
+
+from seamline.finance.cost import (
+    SOURCE_AVERAGE,
+    SOURCE_CATALOG,
+    SOURCE_DOCUMENT,
+    SOURCE_MISSING,
+    SOURCE_RECEIPT,
+    CostRow,
+    Valued,
+    booking,
+    cause_of,
+    issue,
+    receive,
+    round_cost,
+    valued,
+)
+from seamline.finance.events import InventoryValued
+from seamline.ledger.model import PlannedMovement
+from seamline.store.tables import (
+    finance_config,
+    finance_documents,
+    journal_entries,
+    journal_lines,
+    movements,
+    orders,
+    standard_costs,
+    stock_costs,
+)
+from seamline.store.upsert import insert_on_conflict
+from seamline.store.work import Work
+
+Key = tuple[str, str]  # (sku, location)
+DEFAULT_CURRENCY = "EUR"
+
+
+def base_currency(conn: Connection) -> str:
+    """The currency stock is valued in (the finance configuration's ``base_currency``)."""
+    config = conn.execute(select(finance_config.c.config).where(finance_config.c.id == 1)).scalar_one_or_none()
+    found = (config or {}).get("base_currency") if isinstance(config, dict) else None
+    return str(found or DEFAULT_CURRENCY)
+
+
+# ------------------------------------------------------------------------------------------------ cost rows
+_ROWS = select(
+    stock_costs.c.sku,
+    stock_costs.c.location,
+    stock_costs.c.qty,
+    stock_costs.c.value,
+    stock_costs.c.unit_cost,
+    stock_costs.c.currency,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    row: CostRow
+    currency: str
+
+
+def _read_rows(conn: Connection, keys: Sequence[Key]) -> dict[Key, _Stored]:
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    query = _ROWS.where(or_(*(and_(stock_costs.c.sku == s, stock_costs.c.location == loc) for s, loc in wanted)))
+    return {
+        (r.sku, r.location): _Stored(
+            CostRow(
+                int(r.qty), Decimal(str(r.value)).quantize(Decimal("0.0001")), round_cost(Decimal(str(r.unit_cost)))
+            ),
+            r.currency,
+        )
+        for r in conn.execute(query)
+    }
+
+
+def _write_row(conn: Connection, key: Key, row: CostRow, currency: str, now: datetime) -> None:
+    values = {"qty": row.qty, "value": row.value, "unit_cost": max(row.unit_cost, Decimal(0)), "currency": currency}
+    insert_on_conflict(
+        conn,
+        stock_costs,
+        ["sku", "location"],
+        {"sku": key[0], "location": key[1], **values, "updated_at": now},
+        {**values, "updated_at": now},
+    )
+
+
+def standard_cost(conn: Connection, sku: str) -> Decimal | None:
+    value = conn.execute(select(standard_costs.c.unit_cost).where(standard_costs.c.sku == sku)).scalar_one_or_none()
+    return None if value is None else round_cost(Decimal(str(value)))
+
+
+def standard_costs_of(conn: Connection, skus: Sequence[str]) -> dict[str, Decimal]:
+    if not skus:
+        return {}
+    rows = conn.execute(
+        select(standard_costs.c.sku, standard_costs.c.unit_cost).where(standard_costs.c.sku.in_(sorted(set(skus))))
+    )
+    return {r.sku: round_cost(Decimal(str(r.unit_cost))) for r in rows}
+
+
+def save_standard_cost(conn: Connection, sku: str, unit_cost: Decimal, currency: str, now: datetime) -> None:
+    values = {"unit_cost": unit_cost, "currency": currency, "updated_at": now}
+    insert_on_conflict(conn, standard_costs, ["sku"], {"sku": sku, **values}, values)
+
+
+def _left_at(conn: Connection, document: str, sku: str, kinds: Sequence[str]) -> tuple[Decimal, str] | None:
+    """The unit cost at which a document's units of ``sku`` left (weighted over its movements of ``kinds``)."""
+    row = conn.execute(
+        select(func.sum(movements.c.cost_value), func.sum(movements.c.qty), func.max(movements.c.cost_currency)).where(
+            movements.c.document == document,
+            movements.c.sku == sku,
+            movements.c.kind.in_(list(kinds)),
+            movements.c.cost_value.is_not(None),
+        )
+    ).one()
+    if row[0] is None or not row[1]:
+        return None
+    return round_cost(Decimal(str(row[0])) / int(row[1])), str(row[2])
+
+
+# ------------------------------------------------------------------------------------------------ one movement
+def value_movement(uow: Work, move: PlannedMovement, *, occurred_at: datetime, now: datetime) -> dict[str, Any]:
+    """Value ``move`` at cost, update the cost rows of its valued sides, and raise ``InventoryValued`` when
+    its value crosses the walls. Answers the movement's cost columns (all None when neither side is valued).
+    Called after the balance rows of both sides were written in this transaction (they lock the keys)."""
+    conn = uow.conn
+    src, dst = valued(move.from_location), valued(move.to_location)
+    if not (src or dst):
+        return {}
+    keys = [(move.sku, loc) for loc, on in ((move.from_location, src), (move.to_location, dst)) if on]
+    stored = _read_rows(conn, keys)
+    currency: str | None = next((s.currency for s in stored.values()), None)
+    # What the goods carry: from the source row when the source is valued, else from outside.
+    if src:
+        source = stored.get((move.sku, move.from_location))
+        currency = currency or base_currency(conn)
+        fixed: Decimal | None = None
+        if move.kind.value == "transfer_in" and move.document:
+            left = _left_at(conn, move.document, move.sku, ("transfer_out",))
+            fixed = left[0] if left else None
+        after, carried = issue(source.row if source else CostRow(), move.qty, currency, fixed)
+        if source is None and fixed is None:
+            carried = Valued(carried.unit_cost, carried.value, SOURCE_MISSING)  # nothing here was ever costed
+        _write_row(conn, (move.sku, move.from_location), after, currency, now)
+        unit_cost, value, how = carried.unit_cost, carried.value, carried.source
+    else:
+        target = stored.get((move.sku, move.to_location))
+        unit_cost, how, currency = _incoming_cost(conn, move, target, currency)
+        value = None
+    if dst:
+        target = stored.get((move.sku, move.to_location))
+        before = target.row if target else CostRow()
+        row = receive(before, move.qty, unit_cost, currency, value)
+        if value is None:
+            value = row.value - before.value
+        _write_row(conn, (move.sku, move.to_location), row, currency, now)
+    assert value is not None
+    cause = cause_of(move.kind.value, move.document, move.reason, uuid.uuid4().hex)
+    booked = booking(move.kind.value, move.from_location, move.to_location)
+    if booked is None or cause is None:
+        cause = None
+    elif value:
+        uow.raise_event(
+            InventoryValued(
+                cause=cause,
+                kind=move.kind.value,
+                role=booked.account_role,
+                memo=booked.memo,
+                currency=currency,
+                value=value,
+                inward=dst,
+                occurred_at=occurred_at,
+                document=move.document,
+            )
+        )
+    return {
+        "unit_cost": unit_cost,
+        "cost_value": value,
+        "cost_currency": currency,
+        "cost_source": how,
+        "cost_cause": cause,
+    }
+
+
+def _incoming_cost(
+    conn: Connection, move: PlannedMovement, target: _Stored | None, currency: str | None
+) -> tuple[Decimal, str, str]:
+    """(unit cost, where it came from, currency) of goods coming in from outside the valued locations."""
+    kind = move.kind.value
+    if kind == "receipt":
+        currency = base_currency(conn)
+        if move.unit_cost is not None:
+            return move.unit_cost, SOURCE_RECEIPT, currency
+        catalog = standard_cost(conn, move.sku)
+        if catalog is not None:
+            return catalog, SOURCE_CATALOG, currency
+    elif kind == "return" and move.document:
+        # Back at the cost its order's units went out at (a till sale or a pick).
+        left = _left_at(conn, move.document, move.sku, ("sale", "pick", "employee_purchase"))
+        if left is not None:
+            return left[0], SOURCE_DOCUMENT, left[1]
+    currency = currency or base_currency(conn)
+    if target is not None and target.row.qty > 0:
+        return target.row.unit_cost, SOURCE_AVERAGE, currency  # a gain (count, adjustment) at the average
+    if kind != "receipt":
+        catalog = standard_cost(conn, move.sku)
+        if catalog is not None:
+            return catalog, SOURCE_CATALOG, currency
+    if target is not None and target.row.unit_cost > 0:
+        return target.row.unit_cost, SOURCE_AVERAGE, currency
+    return Decimal(0), SOURCE_MISSING, currency
+
+
+# ------------------------------------------------------------------------------------------------ many receipts
+def value_receipts(
+    uow: Work, moves: Sequence[PlannedMovement], *, occurred_at: datetime, now: datetime
+) -> list[dict[str, Any]]:
+    """``value_movement`` for a bulk receipt (every move from the supplier into a valued location, balance
+    rows already written): the cost rows are read once and written once per key, one event per document.
+    Answers each movement's cost columns, in order."""
+    conn = uow.conn
+    currency = base_currency(conn)
+    keys = sorted({(m.sku, m.to_location) for m in moves})
+    stored: dict[Key, _Stored] = {}
+    for start in range(0, len(keys), 500):
+        stored.update(_read_rows(conn, keys[start : start + 500]))
+    rows: dict[Key, CostRow] = {key: s.row for key, s in stored.items()}
+    catalog = standard_costs_of(conn, [m.sku for m in moves if m.unit_cost is None])
+    out: list[dict[str, Any]] = []
+    totals: dict[tuple[str, str | None, str], Decimal] = {}
+    for move in moves:
+        key = (move.sku, move.to_location)
+        before = rows.get(key, CostRow())
+        if move.unit_cost is not None:
+            unit_cost, how = move.unit_cost, SOURCE_RECEIPT
+        elif move.sku in catalog:
+            unit_cost, how = catalog[move.sku], SOURCE_CATALOG
+        elif before.qty > 0 or before.unit_cost > 0:
+            unit_cost, how = before.unit_cost, SOURCE_AVERAGE
+        else:
+            unit_cost, how = Decimal(0), SOURCE_MISSING
+        after = receive(before, move.qty, unit_cost, currency)
+        rows[key] = after
+        value = after.value - before.value
+        cause = cause_of(move.kind.value, move.document, move.reason, uuid.uuid4().hex)
+        assert cause is not None
+        totals[(cause, move.document, move.kind.value)] = (
+            totals.get((cause, move.document, move.kind.value), Decimal(0)) + value
+        )
+        out.append(
+            {
+                "unit_cost": unit_cost,
+                "cost_value": value,
+                "cost_currency": currency,
+                "cost_source": how,
+                "cost_cause": cause,
+            }
+        )
+    for key in keys:
+        _write_row(conn, key, rows[key], currency, now)
+    for (cause, document, kind), value in totals.items():
+        booked = booking(kind, "supplier", "warehouse")
+        if booked is not None and value:
+            uow.raise_event(
+                InventoryValued(
+                    cause=cause,
+                    kind=kind,
+                    role=booked.account_role,
+                    memo=booked.memo,
+                    currency=currency,
+                    value=value,
+                    inward=True,
+                    occurred_at=occurred_at,
+                    document=document,
+                )
+            )
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ reads
+def cost_rows(conn: Connection, *, sku: str | None = None, location: str | None = None) -> list[dict[str, Any]]:
+    query = select(stock_costs)
+    if sku is not None:
+        query = query.where(stock_costs.c.sku == sku)
+    if location is not None:
+        query = query.where(stock_costs.c.location == location)
+    return [dict(r) for r in conn.execute(query.order_by(stock_costs.c.sku, stock_costs.c.location)).mappings()]
+
+
+def _signed_movements(as_of: datetime | None) -> Any:
+    """Every movement's two sides at cost: (sku, location, qty, value), + where it went, - where it left."""
+    into = select(
+        movements.c.sku,
+        movements.c.to_location.label("location"),
+        movements.c.qty.label("qty"),
+        func.coalesce(movements.c.cost_value, 0).label("value"),
+        case((movements.c.cost_source == SOURCE_MISSING, movements.c.qty), else_=0).label("uncosted"),
+    )
+    out_of = select(
+        movements.c.sku,
+        movements.c.from_location.label("location"),
+        (-movements.c.qty).label("qty"),
+        (-func.coalesce(movements.c.cost_value, 0)).label("value"),
+        literal(0).label("uncosted"),
+    )
+    if as_of is not None:
+        into = into.where(movements.c.occurred_at <= as_of)
+        out_of = out_of.where(movements.c.occurred_at <= as_of)
+    return union_all(into, out_of).subquery("signed")
+
+
+def valuation(
+    conn: Connection,
+    *,
+    as_of: datetime | None,
+    locations: Sequence[str],
+    by_sku: bool,
+    after: tuple[str, str] | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Units and value at cost per location (and per SKU) over the movements that occurred by ``as_of``:
+    the sum of the movements' values, never the cost rows (they say only now). Rows with neither units nor
+    value are left out."""
+    signed = _signed_movements(as_of)
+    columns = [signed.c.location] + ([signed.c.sku] if by_sku else [])
+    query = (
+        select(
+            *columns,
+            func.sum(signed.c.qty).label("units"),
+            func.sum(signed.c.value).label("value"),
+            func.sum(signed.c.uncosted).label("uncosted"),
+        )
+        .where(signed.c.location.in_(list(locations)))
+        .group_by(*columns)
+        .having(or_(func.sum(signed.c.qty) != 0, func.round(func.sum(signed.c.value), 4) != 0))
+    )
+    if by_sku and after is not None:
+        query = query.where(
+            or_(signed.c.location > after[0], and_(signed.c.location == after[0], signed.c.sku > after[1]))
+        )
+    query = query.order_by(*columns)
+    if limit is not None:
+        query = query.limit(limit)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+# ------------------------------------------------------------------------------------------------ reconcile
+def cost_row_differences(conn: Connection) -> Iterator[tuple[str, str, Decimal, Decimal]]:
+    """(sku, location, stored value, value of its movements) wherever the cost row disagrees with the sum of
+    the movements at cost, compared in the database at the stored precision."""
+    signed = _signed_movements(None)
+    moved = (
+        select(signed.c.sku, signed.c.location, func.sum(signed.c.value).label("value"))
+        .group_by(signed.c.sku, signed.c.location)
+        .subquery("moved")
+    )
+    keys = union(
+        select(stock_costs.c.sku, stock_costs.c.location),
+        select(moved.c.sku, moved.c.location).where(func.round(moved.c.value, 4) != 0),
+    ).subquery("keys")
+    stored = func.coalesce(stock_costs.c.value, 0)
+    wanted = func.coalesce(moved.c.value, 0)
+    query = (
+        select(keys.c.sku, keys.c.location, stored.label("stored"), wanted.label("wanted"))
+        .select_from(
+            keys.outerjoin(
+                stock_costs, and_(stock_costs.c.sku == keys.c.sku, stock_costs.c.location == keys.c.location)
+            ).outerjoin(moved, and_(moved.c.sku == keys.c.sku, moved.c.location == keys.c.location))
+        )
+        .where(func.round(stored - wanted, 4) != 0)
+        .order_by(keys.c.sku, keys.c.location)
+    )
+    for row in conn.execution_options(stream_results=True, yield_per=1000).execute(query):
+        yield row.sku, row.location, _money(row.stored), _money(row.wanted)
+
+
+def _money(value: Any) -> Decimal:
+    """A stored or summed amount at the stored precision (SQLite sums NUMERIC as binary floats)."""
+    return Decimal(str(value or 0)).quantize(Decimal("0.0001"))
+
+
+def posting_differences(conn: Connection, inventory_account: str) -> Iterator[tuple[str, Decimal, Decimal]]:
+    """(cause, value its movements moved across the walls, amount its journal entry booked to the inventory
+    account) wherever they differ: the movements of each cause (a sale, a return, a receipt, a count...)
+    against the entry posted for it, and each shipped order's picks against its shipments' entries. Signed:
+    goods in are positive. Picks of an order that has not shipped yet are not expected in the journal."""
+    inward = case((movements.c.to_location.in_(_UNVALUED), -1), else_=1)
+    moved = (
+        select(movements.c.cost_cause.label("cause"), func.sum(inward * movements.c.cost_value).label("value"))
+        .where(movements.c.cost_cause.is_not(None))
+        .group_by(movements.c.cost_cause)
+    )
+    shipped = select(orders.c.id).where(
+        orders.c.kind != "pos", orders.c.status.in_(("shipped", "partially_shipped", "closed"))
+    )
+    picked = (
+        select(
+            (literal("cost:shipment:") + movements.c.document).label("cause"),
+            func.sum(-movements.c.cost_value).label("value"),
+        )
+        .where(movements.c.kind == "pick", movements.c.document.in_(shipped), movements.c.cost_value.is_not(None))
+        .group_by(movements.c.document)
+    )
+    expected = union_all(moved, picked).subquery("expected")
+    signed_line = journal_lines.c.debit - journal_lines.c.credit
+    doc_cause = case(
+        (
+            finance_documents.c.source_key.like("cost:shipment:%"),
+            literal("cost:shipment:") + finance_documents.c.order_id,
+        ),
+        else_=finance_documents.c.source_key,
+    )
+    booked = (
+        select(doc_cause.label("cause"), func.sum(signed_line).label("value"))
+        .select_from(
+            finance_documents.join(journal_entries, journal_entries.c.document_id == finance_documents.c.id).join(
+                journal_lines, journal_lines.c.entry_id == journal_entries.c.id
+            )
+        )
+        .where(finance_documents.c.source_key.like("cost:%"), journal_lines.c.account == inventory_account)
+        .group_by(doc_cause)
+        .subquery("booked")
+    )
+    keys = union(select(expected.c.cause), select(booked.c.cause)).subquery("keys")
+    want = func.coalesce(expected.c.value, 0)
+    have = func.coalesce(booked.c.value, 0)
+    query = (
+        select(keys.c.cause, want.label("want"), have.label("have"))
+        .select_from(
+            keys.outerjoin(expected, expected.c.cause == keys.c.cause).outerjoin(booked, booked.c.cause == keys.c.cause)
+        )
+        .where(func.round(want - have, 4) != 0)
+        .order_by(keys.c.cause)
+    )
+    for row in conn.execution_options(stream_results=True, yield_per=1000).execute(query):
+        yield row.cause, _money(row.want), _money(row.have)
+
+
+_UNVALUED = sorted({"supplier", "customer", "adjustment", "damaged", "samples"})
+
+
+def inventory_account_balance(conn: Connection, inventory_account: str) -> Decimal:
+    """Debits minus credits of the inventory account over the whole journal."""
+    value = conn.execute(
+        select(func.sum(journal_lines.c.debit - journal_lines.c.credit)).where(
+            journal_lines.c.account == inventory_account
+        )
+    ).scalar()
+    return _money(value)
+
+
+def awaiting_shipment_value(conn: Connection) -> Decimal:
+    """The value at cost of picks whose order has not shipped: left the shelves, not yet booked to COGS."""
+    shipped = select(orders.c.id).where(
+        orders.c.kind != "pos", orders.c.status.in_(("shipped", "partially_shipped", "closed"))
+    )
+    value = conn.execute(
+        select(func.sum(movements.c.cost_value)).where(movements.c.kind == "pick", movements.c.document.not_in(shipped))
+    ).scalar()
+    return _money(value)
+
+
+def uncosted_movements(conn: Connection, limit: int = 100) -> list[dict[str, Any]]:
+    """Movements valued at nothing because no cost was known (a receipt without a cost anywhere): flagged."""
+    rows = conn.execute(
+        select(
+            movements.c.id,
+            movements.c.sku,
+            movements.c.kind,
+            movements.c.to_location,
+            movements.c.from_location,
+            movements.c.qty,
+            movements.c.document,
+        )
+        .where(movements.c.cost_source == SOURCE_MISSING)
+        .order_by(movements.c.id)
+        .limit(limit)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def uncosted_count(conn: Connection) -> int:
+    return int(
+        conn.execute(
+            select(func.count()).select_from(movements).where(movements.c.cost_source == SOURCE_MISSING)
+        ).scalar_one()
+    )
+
+
+def picks_to_book(conn: Connection, order_id: str) -> Decimal:
+    """The value at cost of an order's picks (its COGS once shipped)."""
+    value = conn.execute(
+        select(func.sum(movements.c.cost_value)).where(movements.c.document == order_id, movements.c.kind == "pick")
+    ).scalar()
+    return _money(value)
+
+
+def booked_shipments(conn: Connection, order_id: str) -> tuple[int, Decimal]:
+    """How many shipment COGS entries an order has, and the value they credited to inventory."""
+    rows = conn.execute(
+        select(finance_documents.c.total).where(
+            finance_documents.c.order_id == order_id, finance_documents.c.source_key.like("cost:shipment:%")
+        )
+    ).all()
+    return len(rows), sum((Decimal(str(r[0])) for r in rows), Decimal(0))
+
+
+__all__ = [
+    "SOURCE_AVERAGE",
+    "SOURCE_CATALOG",
+    "SOURCE_DOCUMENT",
+    "base_currency",
+    "value_movement",
+    "value_receipts",
+]
