@@ -47,6 +47,7 @@ class FinanceConfigIn(Request):
     gift_card_expiry_months: Annotated[int, Field(strict=True, ge=1, le=600)] | None = Field(
         default=None, description="a gift card expires this many months after it was issued; null: never"
     )
+    base_currency: Currency | None = Field(default=None, description="stock is valued at cost in it")
 
     def as_config(self) -> dict[str, Any]:
         data = self.model_dump(exclude_none=True, by_alias=True)
@@ -163,6 +164,20 @@ class ReconciliationOut(Response):
     till_documents_awaiting_settlement: int
     #: The gift card liability in the journal against the cards' balances (issue 17), naming the card.
     gift_card_differences: list[dict[str, Any]] = []
+
+
+class ValuationOut(Response):
+    as_of: str | None
+    currency: str
+    total: str
+    units: int
+    uncosted_units: int
+    locations: list[dict[str, Any]]
+
+
+class StandardCostIn(Request):
+    unit_cost: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    currency: Currency | None = None
 
 
 class PostPendingIn(Request):

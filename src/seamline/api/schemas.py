@@ -204,6 +204,9 @@ class MovementIn(Request):
     to: Code | None = None
     reason: Annotated[str, StringConstraints(max_length=500)] | None = None
     document: Annotated[str, StringConstraints(max_length=128)] | None = None
+    #: A receipt's unit cost, a decimal string in the base currency (``currency``, when given, must be it).
+    unit_cost: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
+    currency: Annotated[str, StringConstraints(min_length=3, max_length=3)] | None = None
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -6,7 +6,7 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,6 +16,7 @@ from seamline.cli.accounting import app as accounting_app
 from seamline.cli.bench import register_bench_commands
 from seamline.cli.dlq import register_integration_commands
 from seamline.cli.giftcards import giftcards_app
+from seamline.cli.finance import finance_app
 from seamline.cli.shopify import shopify_app
 from seamline.cli.tokens import tokens_app
 from seamline.cli.worker import worker
@@ -30,6 +31,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(bench_app, name="bench")
 app.add_typer(shopify_app, name="shopify")  # issue 5: seamline shopify link
 app.add_typer(tokens_app, name="tokens")  # issue 20: create, list, revoke, rotate
+app.add_typer(finance_app, name="finance")  # issue 17: valuation at cost
 app.add_typer(accounting_app, name="accounting")  # issue 17: backfill an accounting connection
 app.add_typer(giftcards_app, name="gift-cards")  # issue 17: the expiry (breakage) sweep
 register_bench_commands(bench_app)
@@ -118,6 +120,74 @@ def import_catalog_cmd(
         raise typer.Exit(1)
 
 
+def _print_inventory_leg(leg: dict[str, Any]) -> None:
+    """Reconcile's inventory leg: valuation = movements at cost = the inventory account."""
+    cur = leg["currency"]
+    for row in leg["cost_row_differences"]:
+        console.print(
+            f"[red]inventory {row['sku']} @ {row['location']}: cost row holds {row['stored']} {cur}, "
+            f"its movements at cost {row['movements']}[/]"
+        )
+    for post in leg["posting_differences"]:
+        console.print(
+            f"[red]inventory {post['source']}: movements moved {post['movements']} {cur} at cost, "
+            f"the journal booked {post['journal']} to {leg['account']}[/]"
+        )
+    if not leg["totals_agree"]:
+        console.print(
+            f"[red]inventory: valuation {leg['valuation']} + awaiting shipment {leg['awaiting_shipment']} {cur} "
+            f"!= account {leg['account']} balance {leg['account_balance']}[/]"
+        )
+    if leg["uncosted_movements"]:
+        console.print(
+            f"[yellow]inventory: {leg['uncosted_movements']} movements received without any cost (valued at 0)[/]"
+        )
+
+
+@import_app.command("stock")
+def import_stock_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV: sku, qty and unit_cost (optional).")],
+    location: Annotated[str, typer.Option(help="The location receiving the stock.")],
+    document: Annotated[str, typer.Option(help="The receipt's document (importing it again writes nothing).")],
+) -> None:
+    """Receive stock from a CSV (an opening balance, a delivery): one receipt movement per row, at the row's
+    ``unit_cost`` (in the base currency) or else the variant's standard cost. A bad row: nothing is written."""
+    import csv
+    from decimal import Decimal, InvalidOperation
+
+    from seamline.domain.errors import InvalidInput
+
+    lines: list[tuple[str, int, Decimal | None]] = []
+    problems: list[str] = []
+    with file.open(newline="", encoding="utf-8-sig") as handle:
+        for n, row in enumerate(csv.DictReader(handle), start=2):
+            raw_qty, raw_cost = (row.get("qty") or "").strip(), (row.get("unit_cost") or "").strip()
+            try:
+                cost = Decimal(raw_cost) if raw_cost else None
+                if cost is not None and (not cost.is_finite() or cost < 0):
+                    raise InvalidOperation
+            except InvalidOperation:
+                problems.append(f"row {n}: unit_cost {raw_cost!r} is not a decimal, 0 or more")
+                continue
+            if not raw_qty.isdigit():
+                problems.append(f"row {n}: qty {raw_qty!r} is not a whole number")
+                continue
+            lines.append(((row.get("sku") or "").strip(), int(raw_qty), cost))
+    if problems:
+        for problem in problems:
+            err_console.print(f"[red]{problem}[/]")
+        raise typer.Exit(1)
+    service = bootstrap()
+    try:
+        result = service.write(lambda uow: service.receive_stock(uow, location, lines, document=document))
+    except InvalidInput as exc:
+        for error in exc.errors:
+            err_console.print(f"[red]{error.field}: {error.message}[/]")
+        raise typer.Exit(1) from None
+    verb = "already received" if result["replayed"] else "received"
+    console.print(f"{document}: {result['movements']} lines, {result['units']} units {verb} at {location}")
+
+
 @app.command()
 def reconcile(as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False) -> None:
     """Rebuild balances from movements, holds and allocations, and check finance (every closed sale and
@@ -195,6 +265,7 @@ def reconcile(as_json: Annotated[bool, typer.Option("--json", help="Print the re
             console.print(f"[red]finance gift cards{' ' + card['card'] if card['card'] else ''}: {card['detail']}[/]")
         for entry in books["unbalanced_entries"]:
             console.print(f"[red]journal entry {entry} does not balance[/]")
+        _print_inventory_leg(books["inventory"])
         verdict = "[green]clean[/]" if report.clean and books["clean"] else "[red]differences found[/]"
         checked = ", ".join(f"{n} {what}" for what, n in books["checked"].items())
         console.print(f"reconcile: {report.checked_rows} balance rows and {checked} checked, {verdict}")

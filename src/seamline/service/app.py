@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -519,7 +520,7 @@ class Seamline:
         self,
         uow: UnitOfWork,
         location: str,
-        lines: Sequence[tuple[str, int]],
+        lines: Sequence[tuple[str, int] | tuple[str, int, Decimal | None]],
         *,
         document: str,
         reason: str | None = None,
@@ -534,16 +535,24 @@ class Seamline:
         idempotency_repo.lock_keys(conn, [("receipt", document)])  # a concurrent twin waits, then replays
         if ledger_repo.has_movements_of(conn, document, MovementKind.RECEIPT.value):
             return {"location": location, "document": document, "movements": 0, "units": 0, "replayed": True}
-        kinds = catalog_repo.known_skus(conn, [sku for sku, _ in lines])
+        kinds = catalog_repo.known_skus(conn, [line[0] for line in lines])
         location_kinds = ledger_repo.location_kinds(conn)
         errors: list[FieldError] = []
         planned: list[PlannedMovement] = []
-        for i, (sku, qty) in enumerate(lines):
+        for i, line in enumerate(lines):
+            sku, qty = line[0], line[1]
+            # A line's unit cost (a stock import's ``unit_cost`` column); None: the catalog's standard cost.
+            unit_cost = line[2] if len(line) > 2 else None
             if kinds.get(sku) != "variant":
                 reason_text = "is a prepack: post its component SKUs" if sku in kinds else "does not exist"
                 errors.append(FieldError(f"lines[{i}].sku", reason_text))
                 continue
-            request = MovementRequest("receipt", sku, qty, to_location=location, reason=reason, document=document)
+            if unit_cost is not None and (not isinstance(unit_cost, Decimal) or unit_cost < 0):
+                errors.append(FieldError(f"lines[{i}].unit_cost", "must be a decimal, 0 or more"))
+                continue
+            request = MovementRequest(
+                "receipt", sku, qty, to_location=location, reason=reason, document=document, unit_cost=unit_cost
+            )
             try:
                 planned.append(plan_movement(request, location_kinds))
             except InvalidInput as exc:
@@ -905,7 +914,15 @@ def movement_view(row: dict[str, Any]) -> dict[str, Any]:
         "occurred_at": iso_utc(row["occurred_at"]),
         "recorded_at": iso_utc(row["recorded_at"]),
         "trace_id": row["trace_id"],
+        # At cost (finance.cost): the unit cost applied, the value moved, where the cost came from.
+        "unit_cost": None if row.get("unit_cost") is None else str(Decimal(str(row["unit_cost"])).quantize(_COST)),
+        "cost_value": None if row.get("cost_value") is None else str(Decimal(str(row["cost_value"])).quantize(_COST)),
+        "cost_currency": row.get("cost_currency"),
+        "cost_source": row.get("cost_source"),
     }
+
+
+_COST = Decimal("0.0001")
 
 
 def hold_view(hold: dict[str, Any]) -> dict[str, Any]:

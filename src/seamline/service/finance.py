@@ -51,6 +51,7 @@ from seamline.finance.channel import Unreproducible, credit_note_lines, invoice_
 from seamline.finance.chart import ACCOUNT_CODE_RE
 from seamline.finance.reconcile import MoneyDifference, compare_channel_totals, document_consistency
 from seamline.finance.settlement import CASH_MOVEMENT_KINDS
+from seamline.service import costing
 from seamline.service.app import Seamline
 from seamline.service.giftcards import GiftCardDesk
 from seamline.service.unit_of_work import UnitOfWork
@@ -965,9 +966,12 @@ class FinanceDesk:
             today = config.business_date(self._now())
             money, money_checked = self.money_checks(conn, config)
             cards, money_checked["gift_cards"] = GiftCardDesk(self.app).liability_differences(conn, config)
+            # The fourth leg (issue 17): valuation = movements at cost = the inventory account.
+            inventory = costing.inventory_leg(conn, config)
             return {
-                "clean": not differences and not unbalanced and not money and not cards,
+                "clean": not differences and not unbalanced and not money and not cards and inventory["clean"],
                 "gift_card_differences": [d.as_json() for d in cards],
+                "inventory": inventory,
                 "checked": {
                     "sales": sum(1 for e in expected if e.kind == "sales_receipt"),
                     "returns": sum(1 for e in expected if e.kind == "credit_note"),

@@ -22,6 +22,7 @@ from seamline.finance.cost import (
     SOURCE_DOCUMENT,
     SOURCE_MISSING,
     SOURCE_RECEIPT,
+    UNVALUED_LOCATIONS,
     CostRow,
     Valued,
     booking,
@@ -47,6 +48,7 @@ from seamline.store.upsert import insert_on_conflict
 from seamline.store.work import Work
 
 Key = tuple[str, str]  # (sku, location)
+_UNVALUED = sorted(UNVALUED_LOCATIONS)
 DEFAULT_CURRENCY = "EUR"
 
 
@@ -368,6 +370,7 @@ def cost_row_differences(conn: Connection) -> Iterator[tuple[str, str, Decimal, 
     signed = _signed_movements(None)
     moved = (
         select(signed.c.sku, signed.c.location, func.sum(signed.c.value).label("value"))
+        .where(signed.c.location.not_in(_UNVALUED))
         .group_by(signed.c.sku, signed.c.location)
         .subquery("moved")
     )
@@ -453,7 +456,6 @@ def posting_differences(conn: Connection, inventory_account: str) -> Iterator[tu
         yield row.cause, _money(row.want), _money(row.have)
 
 
-_UNVALUED = sorted({"supplier", "customer", "adjustment", "damaged", "samples"})
 
 
 def inventory_account_balance(conn: Connection, inventory_account: str) -> Decimal:

@@ -35,11 +35,14 @@ from seamline.api.finance_schemas import (
     ProcessorSettlementIn,
     ReconciliationOut,
     SettlementOut,
+    StandardCostIn,
+    ValuationOut,
 )
 from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.integration.finance import queue_backfill
 from seamline.service import Principal
 from seamline.service.accounting import AccountingDesk
+from seamline.service.costing import Costing
 from seamline.service.finance import FinanceDesk, JournalQuery
 from seamline.service.receivables import ReceivableParties
 from seamline.service.unit_of_work import UnitOfWork
@@ -227,6 +230,52 @@ def reconciliation(request: Request, who: Principal = Depends(principal)) -> dic
     totals agree to the cent, and every journal entry balances."""
     who.require_read()
     return FinanceDesk(service(request)).reconciliation()
+
+
+@router.get("/valuation", response_model=ValuationOut)
+def valuation(
+    request: Request,
+    as_of: str | None = Query(default=None, max_length=40, description="a date (its end, UTC) or an ISO datetime"),
+    location: str | None = Query(default=None, max_length=64),
+    by_sku: bool = Query(default=False, description="also list the value per SKU, paged"),
+    cursor: str | None = Query(default=None, max_length=200),
+    limit: int = Query(default=500, ge=1, le=5000),
+    who: Principal = Depends(principal),
+) -> dict[str, Any]:
+    """Inventory value at cost per location as of a date (now when not given): the sum of the movements at cost
+    that occurred by then (DESIGN 13b). ``by_sku`` lists each SKU's value too, paged; ``total`` is always over
+    every location asked. Units received without any known cost are counted in ``uncosted_units``."""
+    who.require_read()
+    return Costing(service(request)).valuation(
+        as_of=as_of, location=location, by_sku=by_sku, cursor=cursor, limit=limit
+    )
+
+
+@router.get("/stock-costs")
+def stock_costs(
+    request: Request,
+    sku: str | None = Query(default=None, max_length=64),
+    location: str | None = Query(default=None, max_length=64),
+    who: Principal = Depends(principal),
+) -> dict[str, Any]:
+    """The moving average unit cost per SKU and location, now (units, average, value)."""
+    who.require_read()
+    return {"items": Costing(service(request)).cost_rows(sku=sku, location=location)}
+
+
+@router.put("/standard-costs/{sku}")
+def put_standard_cost(
+    sku: str, body: StandardCostIn, request: Request, who: Principal = Depends(principal)
+) -> JSONResponse:
+    """A variant's standard cost (admin): what a receipt that carries no unit cost of its own is valued at."""
+    who.require_admin()
+    costing = Costing(service(request))
+    data = body.model_dump(exclude_none=True)
+
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        return 200, costing.set_standard_cost(uow, sku, data)
+
+    return run_command(request, who, data, work)
 
 
 @router.post("/post-pending", response_model=PostPendingOut)

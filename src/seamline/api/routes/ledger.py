@@ -26,9 +26,11 @@ from seamline.api.deps import (
 )
 from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.api.schemas import AvailabilityOut, HoldIn, HoldOut, MovementIn, MovementOut, StockOut
-from seamline.domain.errors import Forbidden, NotFound
+from seamline.domain.errors import FieldError, Forbidden, InvalidInput, NotFound
+from seamline.finance.cost import parse_unit_cost
 from seamline.ledger import HoldLineRequest, MovementRequest
 from seamline.service import Principal
+from seamline.service.costing import check_cost_currency
 from seamline.service.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["ledger"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False)
@@ -44,6 +46,10 @@ def post_movement(body: MovementIn, request: Request, who: Principal = Depends(p
     if body.from_ is None and body.to is None:
         who.require_admin()
     data = body.model_dump(by_alias=True)
+    # A bad cost is refused before anything is written (problem+json naming ``unit_cost``).
+    unit_cost = None if body.unit_cost is None else parse_unit_cost(body.unit_cost)
+    if body.currency is not None and unit_cost is None:
+        raise InvalidInput("a currency goes with a unit cost", [FieldError("currency", "give unit_cost with it")])
     movement = MovementRequest(
         kind=body.kind,
         sku=body.sku,
@@ -52,11 +58,14 @@ def post_movement(body: MovementIn, request: Request, who: Principal = Depends(p
         to_location=body.to,
         reason=body.reason,
         document=body.document,
+        unit_cost=unit_cost,
     )
     key = request.headers.get("idempotency-key")
     tid = trace_id(request)
 
     def work(uow: UnitOfWork) -> tuple[int, Any]:
+        if unit_cost is not None:
+            check_cost_currency(uow.conn, body.currency)
         return 201, service(request).record_movement(uow, movement, trace_id=tid, idempotency_key=key)
 
     return run_command(request, who, data, work)

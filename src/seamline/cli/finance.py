@@ -1,0 +1,52 @@
+"""`seamline finance`: inventory value at cost as of a date (the same answer as GET /v1/finance/valuation)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+finance_app = typer.Typer(help="Finance: inventory valuation at cost.", no_args_is_help=True)
+console = Console()
+
+
+@finance_app.command("valuation")
+def valuation(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="A date (its end, UTC) or an ISO datetime.")] = None,
+    location: Annotated[str | None, typer.Option(help="One location (default: every valued location).")] = None,
+    by_sku: Annotated[bool, typer.Option("--by-sku", help="List each SKU's value too.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+) -> None:
+    """Inventory value at cost per location as of a date: the sum of the movements at cost by then."""
+    from seamline.service import bootstrap
+    from seamline.service.costing import Costing
+
+    costing = Costing(bootstrap())
+    answer = costing.valuation(as_of=as_of, location=location, by_sku=by_sku, limit=5000)
+    items = list(answer.get("items", []))
+    while by_sku and answer.get("next_cursor"):
+        answer = costing.valuation(
+            as_of=as_of, location=location, by_sku=True, cursor=answer["next_cursor"], limit=5000
+        )
+        items += answer["items"]
+    if by_sku:
+        answer["items"] = items
+        answer.pop("next_cursor", None)
+    if as_json:
+        console.print_json(json.dumps(answer))
+        return
+    table = Table("location", *(["sku"] if by_sku else []), "units", "value", "uncosted units")
+    for row in items if by_sku else answer["locations"]:
+        table.add_row(
+            row["location"],
+            *([row["sku"]] if by_sku else []),
+            str(row["units"]),
+            row["value"],
+            str(row["uncosted_units"]),
+        )
+    console.print(table)
+    when = answer["as_of"] or "now"
+    console.print(f"inventory at cost as of {when}: {answer['total']} {answer['currency']} ({answer['units']} units)")

@@ -1,0 +1,276 @@
+"""Cost of goods (issue 17) on both databases: receipts at cost make a moving average per SKU and location, a
+shipment and a till sale book COGS at it, a sellable return reverses it at the cost the sale went out at,
+valuation as of a date is the sum of the movements at cost by then, and reconcile's inventory leg
+(valuation = movements at cost = the inventory account) is clean, and fails naming what was corrupted."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from seamline.domain.clock import FixedClock
+from seamline.service import Seamline
+from seamline.service.finance import FinanceDesk
+from seamline.store.tables import finance_documents, journal_entries, journal_lines, movements
+from tests.integration.helpers import assert_problem, snapshot
+from tests.integration.order_world import SKU, fulfil, place, sale_body, seed_channels
+
+INVENTORY, COGS, GOODS_RECEIVED = "1300", "5000", "2120"
+
+
+def receive_at(client: TestClient, qty: int, unit_cost: str | None, to: str = "WH", sku: str = SKU) -> dict[str, Any]:
+    body: dict[str, Any] = {"kind": "receipt", "sku": sku, "qty": qty, "to": to}
+    if unit_cost is not None:
+        body["unit_cost"] = unit_cost
+    response = client.post("/v1/movements", json=body)
+    assert response.status_code == 201, response.text
+    moved: dict[str, Any] = response.json()
+    return moved
+
+
+def cost_row(client: TestClient, location: str, sku: str = SKU) -> dict[str, Any]:
+    response = client.get("/v1/finance/stock-costs", params={"sku": sku, "location": location})
+    assert response.status_code == 200, response.text
+    [row] = response.json()["items"]
+    found: dict[str, Any] = row
+    return found
+
+
+def cost_journals(app: Seamline) -> dict[str, dict[str, Decimal]]:
+    """Each cost journal's source → account → signed amount (debits positive)."""
+    out: dict[str, dict[str, Decimal]] = {}
+    with app.engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                finance_documents.c.source_key, journal_lines.c.account, journal_lines.c.debit, journal_lines.c.credit
+            )
+            .join(journal_entries, journal_entries.c.document_id == finance_documents.c.id)
+            .join(journal_lines, journal_lines.c.entry_id == journal_entries.c.id)
+            .where(finance_documents.c.source_key.like("cost:%"))
+        )
+        for source, account, debit, credit in rows:
+            by_account = out.setdefault(source, {})
+            amount = Decimal(str(debit)) - Decimal(str(credit))
+            by_account[account] = (by_account.get(account, Decimal(0)) + amount).quantize(Decimal("0.01"))
+    return out
+
+
+def inventory_leg(app: Seamline) -> dict[str, Any]:
+    report = FinanceDesk(app).reconciliation()
+    leg: dict[str, Any] = report["inventory"]
+    assert report["clean"] == (report["clean"] and leg["clean"])
+    return leg
+
+
+def test_receipts_at_two_costs_make_the_weighted_average_and_each_is_booked_against_goods_received(
+    client: TestClient, app: Seamline
+) -> None:
+    seed_channels(client)
+    first = receive_at(client, 10, "10.00")
+    second = receive_at(client, 30, "14.00")
+    assert (first["unit_cost"], first["cost_value"], first["cost_source"]) == ("10.0000", "100.0000", "receipt")
+    assert (second["unit_cost"], second["cost_value"]) == ("14.0000", "420.0000")
+    row = cost_row(client, "WH")
+    assert (row["units"], row["unit_cost"], row["value"]) == (40, "13.0000", "520.00")
+    booked = cost_journals(app)
+    assert sorted(booked.values(), key=lambda b: b[INVENTORY]) == [
+        {INVENTORY: Decimal("100.00"), GOODS_RECEIVED: Decimal("-100.00")},
+        {INVENTORY: Decimal("420.00"), GOODS_RECEIVED: Decimal("-420.00")},
+    ]
+    leg = inventory_leg(app)
+    assert leg["clean"], {k: v for k, v in leg.items() if k != "uncosted"}
+    assert (leg["valuation"], leg["account_balance"]) == ("520.00", "520.00")
+
+
+def test_a_shipment_books_cogs_at_the_average_and_a_return_reverses_it_at_the_cost_it_went_out_at(
+    client: TestClient, app: Seamline
+) -> None:
+    seed_channels(client)
+    receive_at(client, 10, "10.00")
+    receive_at(client, 30, "14.00")  # average 13.00
+    order = place(client, lines=[{"sku": SKU, "qty": 4, "unit_price": "89.00"}])
+    client.post(f"/v1/orders/{order['id']}/pick")
+    leg = inventory_leg(app)
+    assert leg["awaiting_shipment"] == "52.00" and leg["clean"], leg  # picked, not shipped: not COGS yet
+    fulfil_rest(client, order["id"])
+    booked = cost_journals(app)
+    [shipment] = [v for k, v in booked.items() if k.startswith(f"cost:shipment:{order['id']}:")]
+    assert shipment == {INVENTORY: Decimal("-52.00"), COGS: Decimal("52.00")}
+    # The average moves after the sale; the return comes back at 13.00, the cost the sale went out at.
+    receive_at(client, 4, "20.00")  # (36 * 13 + 4 * 20) / 40 = 13.70
+    assert cost_row(client, "WH")["unit_cost"] == "13.7000"
+    response = client.post(
+        "/v1/returns",
+        json={"order_id": order["id"], "location": "WH", "lines": [{"sku": SKU, "qty": 1, "condition": "sellable"}]},
+    )
+    assert response.status_code == 201, response.text
+    booked = cost_journals(app)
+    assert booked[f"cost:return:{response.json()['id']}"] == {INVENTORY: Decimal("13.00"), COGS: Decimal("-13.00")}
+    row = cost_row(client, "WH")
+    assert (row["units"], row["value"]) == (41, "561.00")  # 40 - 4 + 4 + 1 units; 520 - 52 + 80 + 13
+    # A damaged unit back is not inventory: no reversal.
+    response = client.post(
+        "/v1/returns",
+        json={"order_id": order["id"], "location": "WH", "lines": [{"sku": SKU, "qty": 1, "condition": "damaged"}]},
+    )
+    assert response.status_code == 201, response.text
+    assert f"cost:return:{response.json()['id']}" not in cost_journals(app)
+    leg = inventory_leg(app)
+    assert leg["clean"], leg
+    assert leg["valuation"] == leg["account_balance"] == "561.00"
+
+
+def fulfil_rest(client: TestClient, order_id: str) -> None:
+    assert client.post(f"/v1/orders/{order_id}/pack").status_code == 200
+    response = client.post(f"/v1/orders/{order_id}/ship", json={"tracking": "1Z1"})
+    assert response.status_code == 200, response.text
+
+
+def test_a_till_sale_books_its_cogs_in_the_sales_transaction(client: TestClient, app: Seamline) -> None:
+    seed_channels(client)
+    receive_at(client, 3, "7.3333", to="STORE-1")  # 21.9999 -> 22.00 at cost
+    response = client.post(
+        "/v1/sales",
+        json=sale_body(
+            lines=[{"sku": SKU, "qty": 3, "unit_price": "89.00"}], tenders=[{"type": "card", "amount": "267.00"}]
+        ),
+    )
+    assert response.status_code == 201, response.text
+    booked = cost_journals(app)
+    # The sale empties the row: it takes the exact value left, no rounding residue stays at cost.
+    assert booked[f"cost:sale:{response.json()['id']}"] == {INVENTORY: Decimal("-22.00"), COGS: Decimal("22.00")}
+    row = cost_row(client, "STORE-1")
+    assert (row["units"], row["value"]) == (0, "0.00")
+    leg = inventory_leg(app)
+    assert leg["clean"] and leg["valuation"] == "0.00", leg
+
+
+def test_a_transfer_moves_value_at_the_source_average_and_a_count_loss_is_shrinkage(
+    client: TestClient, app: Seamline
+) -> None:
+    seed_channels(client)
+    receive_at(client, 10, "12.00")
+    response = client.post("/v1/transfers", json={"from": "WH", "to": "STORE-2", "lines": [{"sku": SKU, "qty": 4}]})
+    assert response.status_code == 201, response.text
+    transfer = response.json()["id"]
+    assert client.post(f"/v1/transfers/{transfer}/ship").status_code == 200
+    assert client.post(f"/v1/transfers/{transfer}/receive", json={"lines": [{"sku": SKU, "qty": 4}]}).status_code == 200
+    assert cost_row(client, "STORE-2")["value"] == "48.00"
+    assert cost_row(client, "WH")["value"] == "72.00"
+    response = client.post(
+        "/v1/movements", json={"kind": "adjustment", "sku": SKU, "qty": 1, "from": "WH", "reason": "lost"}
+    )
+    assert response.status_code == 201, response.text
+    [loss] = [v for k, v in cost_journals(app).items() if k.startswith("cost:adjustment:")]
+    assert loss == {INVENTORY: Decimal("-12.00"), "5100": Decimal("12.00")}
+    leg = inventory_leg(app)
+    assert leg["clean"] and leg["valuation"] == "108.00", leg
+
+
+def test_valuation_as_of_a_past_date_leaves_out_later_movements(
+    client: TestClient, app: Seamline, clock: FixedClock
+) -> None:
+    seed_channels(client)
+    receive_at(client, 10, "10.00")
+    receive_at(client, 5, "8.00", to="STORE-1")
+    day_one = clock.now().date().isoformat()
+    clock.advance(2 * 86400)
+    receive_at(client, 10, "16.00")
+    then = client.get("/v1/finance/valuation", params={"as_of": day_one}).json()
+    assert (then["total"], then["units"]) == ("140.00", 15)
+    assert {r["location"]: r["value"] for r in then["locations"]} == {"STORE-1": "40.00", "WH": "100.00"}
+    now = client.get("/v1/finance/valuation").json()
+    assert (now["total"], now["units"]) == ("300.00", 25)
+    one = client.get("/v1/finance/valuation", params={"location": "WH", "by_sku": "true"}).json()
+    assert one["items"] == [{"location": "WH", "sku": SKU, "units": 20, "value": "260.00", "uncosted_units": 0}]
+    assert client.get("/v1/finance/valuation", params={"as_of": "yesterday"}).status_code == 422
+
+
+def test_a_receipt_without_any_cost_is_flagged_and_the_catalog_standard_cost_is_used_when_set(
+    client: TestClient, app: Seamline
+) -> None:
+    seed_channels(client)
+    moved = receive_at(client, 2, None)
+    assert (moved["cost_source"], moved["cost_value"]) == ("missing", "0.0000")
+    valuation = client.get("/v1/finance/valuation").json()
+    assert valuation["uncosted_units"] == 2
+    assert inventory_leg(app)["uncosted_movements"] == 1
+    response = client.put("/v1/finance/standard-costs/" + SKU, json={"unit_cost": "9.50"})
+    assert response.status_code == 200, response.text
+    moved = receive_at(client, 2, None)
+    assert (moved["cost_source"], moved["cost_value"]) == ("catalog", "19.0000")
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"unit_cost": "-1.00"}, "unit_cost"),
+        ({"unit_cost": "abc"}, "unit_cost"),
+        ({"unit_cost": "1.00001"}, "unit_cost"),
+        ({"unit_cost": "NaN"}, "unit_cost"),
+        ({"unit_cost": "5.00", "currency": "USD"}, "currency"),
+    ],
+)
+def test_a_bad_unit_cost_is_a_problem_and_nothing_is_written(
+    client: TestClient, app: Seamline, extra: dict[str, str], field: str
+) -> None:
+    seed_channels(client)
+    before = snapshot(client, app)
+    response = client.post("/v1/movements", json={"kind": "receipt", "sku": SKU, "qty": 1, "to": "WH", **extra})
+    assert_problem(response, 422, "validation-error", field)
+    assert snapshot(client, app) == before
+    assert client.get("/v1/finance/valuation").json()["total"] == "0.00"
+
+
+def test_a_unit_cost_on_a_movement_that_is_not_a_receipt_is_refused(client: TestClient, app: Seamline) -> None:
+    seed_channels(client)
+    receive_at(client, 2, "5.00")
+    before = snapshot(client, app)
+    response = client.post(
+        "/v1/movements",
+        json={"kind": "adjustment", "sku": SKU, "qty": 1, "to": "WH", "reason": "found", "unit_cost": "1.00"},
+    )
+    assert_problem(response, 422, "validation-error", "unit_cost")
+    assert snapshot(client, app) == before
+
+
+def test_reconcile_names_a_corrupted_posting_and_a_corrupted_movement_cost(client: TestClient, app: Seamline) -> None:
+    seed_channels(client)
+    receive_at(client, 10, "10.00")
+    order = place(client, lines=[{"sku": SKU, "qty": 2, "unit_price": "89.00"}])
+    fulfil(client, order["id"])
+    assert inventory_leg(app)["clean"]
+    # One posting: the shipment's credit to inventory is edited (and its COGS line, so the entry balances).
+    with app.engine.begin() as conn:
+        entry = conn.execute(
+            select(journal_entries.c.id)
+            .join(finance_documents, finance_documents.c.id == journal_entries.c.document_id)
+            .where(finance_documents.c.source_key.like(f"cost:shipment:{order['id']}:%"))
+        ).scalar_one()
+        conn.execute(
+            update(journal_lines)
+            .where(journal_lines.c.entry_id == entry, journal_lines.c.account == INVENTORY)
+            .values(credit=Decimal("21.00"))
+        )
+        conn.execute(
+            update(journal_lines)
+            .where(journal_lines.c.entry_id == entry, journal_lines.c.account == COGS)
+            .values(debit=Decimal("21.00"))
+        )
+    leg = inventory_leg(app)
+    assert not leg["clean"]
+    assert leg["posting_differences"] == [
+        {"source": f"cost:shipment:{order['id']}", "movements": "-20.00", "journal": "-21.00"}
+    ]
+    assert not leg["totals_agree"]
+    # One movement's cost: the receipt's value is edited; its row and its receipt entry disagree with it.
+    with app.engine.begin() as conn:
+        conn.execute(update(movements).where(movements.c.kind == "receipt").values(cost_value=Decimal("90")))
+    leg = inventory_leg(app)
+    assert {"sku": SKU, "location": "WH", "stored": "80.00", "movements": "70.00"} in leg["cost_row_differences"]
+    assert any(p["movements"] == "90.00" and p["journal"] == "100.00" for p in leg["posting_differences"])
+    assert not FinanceDesk(app).reconciliation()["clean"]
