@@ -95,7 +95,8 @@ def test_a_shipment_books_cogs_at_the_average_and_a_return_reverses_it_at_the_co
     order = place(client, lines=[{"sku": SKU, "qty": 4, "unit_price": "89.00"}])
     client.post(f"/v1/orders/{order['id']}/pick")
     leg = inventory_leg(app)
-    assert leg["awaiting_shipment"] == "52.00" and leg["clean"], leg  # picked, not shipped: not COGS yet
+    assert leg["awaiting_shipment"] == "52.00"  # picked, not shipped: not COGS yet
+    assert leg["clean"], leg
     fulfil_rest(client, order["id"])
     booked = cost_journals(app)
     [shipment] = [v for k, v in booked.items() if k.startswith(f"cost:shipment:{order['id']}:")]
@@ -146,7 +147,8 @@ def test_a_till_sale_books_its_cogs_in_the_sales_transaction(client: TestClient,
     row = cost_row(client, "STORE-1")
     assert (row["units"], row["value"]) == (0, "0.00")
     leg = inventory_leg(app)
-    assert leg["clean"] and leg["valuation"] == "0.00", leg
+    assert leg["clean"], leg
+    assert leg["valuation"] == "0.00"
 
 
 def test_a_transfer_moves_value_at_the_source_average_and_a_count_loss_is_shrinkage(
@@ -168,7 +170,8 @@ def test_a_transfer_moves_value_at_the_source_average_and_a_count_loss_is_shrink
     [loss] = [v for k, v in cost_journals(app).items() if k.startswith("cost:adjustment:")]
     assert loss == {INVENTORY: Decimal("-12.00"), "5100": Decimal("12.00")}
     leg = inventory_leg(app)
-    assert leg["clean"] and leg["valuation"] == "108.00", leg
+    assert leg["clean"], leg
+    assert leg["valuation"] == "108.00"
 
 
 def test_valuation_as_of_a_past_date_leaves_out_later_movements(

@@ -456,8 +456,6 @@ def posting_differences(conn: Connection, inventory_account: str) -> Iterator[tu
         yield row.cause, _money(row.want), _money(row.have)
 
 
-
-
 def inventory_account_balance(conn: Connection, inventory_account: str) -> Decimal:
     """Debits minus credits of the inventory account over the whole journal."""
     value = conn.execute(
