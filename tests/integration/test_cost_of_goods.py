@@ -5,13 +5,17 @@ valuation as of a date is the sum of the movements at cost by then, and reconcil
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
+from typer.testing import CliRunner
 
+from seamline.cli.main import app as cli
 from seamline.domain.clock import FixedClock
 from seamline.service import Seamline
 from seamline.service.finance import FinanceDesk
@@ -131,6 +135,18 @@ def fulfil_rest(client: TestClient, order_id: str) -> None:
     assert response.status_code == 200, response.text
 
 
+def test_a_document_received_in_two_transactions_books_each_part_once(client: TestClient, app: Seamline) -> None:
+    seed_channels(client)
+    for qty, cost in ((3, "10.00"), (2, "11.00")):
+        body = {"kind": "receipt", "sku": SKU, "qty": qty, "to": "WH", "unit_cost": cost, "document": "asn-7"}
+        assert client.post("/v1/movements", json=body).status_code == 201
+    parts = sorted(v[INVENTORY] for k, v in cost_journals(app).items() if k.startswith("cost:receipt:asn-7:"))
+    assert parts == [Decimal("22.00"), Decimal("30.00")]
+    leg = inventory_leg(app)
+    assert leg["clean"], leg
+    assert leg["account_balance"] == "52.00"
+
+
 def test_a_till_sale_books_its_cogs_in_the_sales_transaction(client: TestClient, app: Seamline) -> None:
     seed_channels(client)
     receive_at(client, 3, "7.3333", to="STORE-1")  # 21.9999 -> 22.00 at cost
@@ -141,9 +157,9 @@ def test_a_till_sale_books_its_cogs_in_the_sales_transaction(client: TestClient,
         ),
     )
     assert response.status_code == 201, response.text
-    booked = cost_journals(app)
+    [sale] = [v for k, v in cost_journals(app).items() if k.startswith(f"cost:sale:{response.json()['id']}:")]
     # The sale empties the row: it takes the exact value left, no rounding residue stays at cost.
-    assert booked[f"cost:sale:{response.json()['id']}"] == {INVENTORY: Decimal("-22.00"), COGS: Decimal("22.00")}
+    assert sale == {INVENTORY: Decimal("-22.00"), COGS: Decimal("22.00")}
     row = cost_row(client, "STORE-1")
     assert (row["units"], row["value"]) == (0, "0.00")
     leg = inventory_leg(app)
@@ -277,3 +293,66 @@ def test_reconcile_names_a_corrupted_posting_and_a_corrupted_movement_cost(clien
     assert {"sku": SKU, "location": "WH", "stored": "80.00", "movements": "70.00"} in leg["cost_row_differences"]
     assert any(p["movements"] == "90.00" and p["journal"] == "100.00" for p in leg["posting_differences"])
     assert not FinanceDesk(app).reconciliation()["clean"]
+
+
+# ------------------------------------------------------------------------------------------------ the CLI
+@pytest.fixture
+def runner(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("SEAMLINE_DATABASE_URL", database_url)
+    monkeypatch.delenv("SEAMLINE_ADMIN_TOKEN", raising=False)
+    return CliRunner()
+
+
+def test_a_stock_import_receives_at_each_rows_cost_and_the_cli_values_it_as_the_api_does(
+    client: TestClient, app: Seamline, runner: CliRunner, tmp_path: Path
+) -> None:
+    seed_channels(client)
+    sheet = tmp_path / "opening.csv"
+    sheet.write_text(f"sku,qty,unit_cost\n{SKU},10,11.50\nOVS-001-NVY-L,4,\n")
+    client.put("/v1/finance/standard-costs/OVS-001-NVY-L", json={"unit_cost": "9.00", "currency": "EUR"})
+    result = runner.invoke(cli, ["import", "stock", str(sheet), "--location", "WH", "--document", "opening-1"])
+    assert result.exit_code == 0, result.output
+    assert cost_row(client, "WH")["value"] == "115.00"
+    assert cost_row(client, "WH", "OVS-001-NVY-L")["value"] == "36.00"
+    again = runner.invoke(cli, ["import", "stock", str(sheet), "--location", "WH", "--document", "opening-1"])
+    assert again.exit_code == 0, again.output
+    assert "already received" in again.output
+    [receipt] = [v for k, v in cost_journals(app).items() if k.startswith("cost:receipt:opening-1:")]
+    assert receipt == {INVENTORY: Decimal("151.00"), GOODS_RECEIVED: Decimal("-151.00")}
+    shown = runner.invoke(cli, ["finance", "valuation", "--json", "--by-sku"])
+    assert shown.exit_code == 0, shown.output
+    answer = json.loads(shown.output)
+    api = client.get("/v1/finance/valuation", params={"by_sku": "true"}).json()
+    assert answer["total"] == api["total"] == "151.00"
+    assert answer["items"] == api["items"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"sku,qty,unit_cost\n{SKU},1,-2\n")
+    refused = runner.invoke(cli, ["import", "stock", str(bad), "--location", "WH", "--document", "bad-1"])
+    assert refused.exit_code == 1
+    assert "unit_cost" in refused.output
+
+
+def test_seamline_reconcile_exits_1_naming_the_corrupted_cost_posting(
+    client: TestClient, app: Seamline, runner: CliRunner
+) -> None:
+    seed_channels(client)
+    receive_at(client, 5, "10.00", to="STORE-1")
+    response = client.post("/v1/sales", json=sale_body())
+    assert response.status_code == 201, response.text
+    clean = runner.invoke(cli, ["reconcile"])
+    assert clean.exit_code == 0, clean.output
+    with app.engine.begin() as conn:
+        source, entry = conn.execute(
+            select(finance_documents.c.source_key, journal_entries.c.id)
+            .join(finance_documents, finance_documents.c.id == journal_entries.c.document_id)
+            .where(finance_documents.c.source_key.like(f"cost:sale:{response.json()['id']}:%"))
+        ).one()
+        conn.execute(
+            update(journal_lines)
+            .where(journal_lines.c.entry_id == entry, journal_lines.c.account == INVENTORY)
+            .values(credit=Decimal("1.00"))
+        )
+    result = runner.invoke(cli, ["reconcile"])
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.output.split())  # the console wraps long lines
+    assert f"inventory {source}: movements moved -10.00 EUR at cost, the journal booked -1.00" in said

@@ -90,10 +90,11 @@ def test_value_crossing_the_walls_is_booked_by_kind_and_transfers_are_not() -> N
 
 
 def test_each_cause_is_one_journal_entry() -> None:
-    assert cause_of("sale", "ord_1", None, "t") == "cost:sale:ord_1"
-    assert cause_of("return", "ord_1", "return ret_9", "t") == "cost:return:ret_9"
-    assert cause_of("pick", "ord_1", None, "t") is None  # booked when the order ships
-    assert cause_of("adjustment", None, "lost", "abc") == "cost:adjustment:abc"
+    assert cause_of("sale", "ord_1", None, "t1") == "cost:sale:ord_1:t1"
+    assert cause_of("receipt", "asn-7", None, "t2") == "cost:receipt:asn-7:t2"  # a part of a document, once
+    assert cause_of("return", "ord_1", "return ret_9", "t1") == "cost:return:ret_9"
+    assert cause_of("pick", "ord_1", None, "t1") is None  # booked when the order ships
+    assert cause_of("adjustment", None, "lost", "t3") == "cost:adjustment:movement:t3"
 
 
 # ------------------------------------------------------------------------------------------------ properties

@@ -144,18 +144,16 @@ def booking(kind: str, source: str, target: str) -> Booking | None:
     return Booking("shrinkage", f"{kind.replace('_', ' ')} at cost")
 
 
-def cause_of(kind: str, document: str | None, reason: str | None, token: str) -> str | None:
+def cause_of(kind: str, document: str | None, reason: str | None, transaction: str) -> str | None:
     """The journal entry a movement's value is booked in (its ``source_key``), or None for a pick, booked at
-    its order's shipment (``shipment_cause``). A till sale, a count, a stock receipt: one entry per document;
-    a return: one per return; a movement of its own (posted through the API): one per movement (``token``,
-    unique)."""
+    its order's shipment (``shipment_cause``). A return: one entry per return. Anything else: one entry per
+    document (or per movement of none) per transaction, ``transaction`` naming it: a document written over
+    several transactions (a 3PL's receipts, a transfer's short receipts) books each part once."""
     if kind == "pick":
         return None
     if kind == "return" and reason and reason.startswith("return "):
         return f"cost:return:{reason.removeprefix('return ')}"
-    if document:
-        return f"cost:{kind}:{document}"
-    return f"cost:{kind}:{token}"
+    return f"cost:{kind}:{document or 'movement'}:{transaction}"
 
 
 def shipment_cause(order_id: str, number: int) -> str:

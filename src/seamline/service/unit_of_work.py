@@ -11,6 +11,7 @@ A ``UnitOfWork`` is handed to every write (``Seamline.write``/``idempotent``, th
   leaves no event behind.
 - ``after_commit(callback)``: run once the transaction committed (waking the dispatcher, the availability
   publisher); never for a transaction that rolled back.
+- ``token``: names the transaction (its savepoints share it).
 - ``location_kinds()``: every location's kind, read once per transaction and shared by its savepoints (a
   group commit runs dozens of sales in one transaction); ``forget_location_kinds()`` after saving a location.
 """
@@ -18,6 +19,7 @@ A ``UnitOfWork`` is handed to every write (``Seamline.write``/``idempotent``, th
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -37,10 +39,13 @@ T = TypeVar("T")
 class _Shared:
     """What the savepoints of one transaction share: caches of reads made in it."""
 
-    __slots__ = ("location_kinds",)
+    __slots__ = ("location_kinds", "token")
 
     def __init__(self) -> None:
         self.location_kinds: dict[str, LocationKind] | None = None
+        #: Names this transaction (shared by its savepoints): what it books at cost is one journal entry
+        #: per document per transaction (``finance.cost.cause_of``).
+        self.token = uuid.uuid4().hex[:16]
 
 
 class UnitOfWork:
@@ -53,6 +58,11 @@ class UnitOfWork:
     @property
     def conn(self) -> Connection:
         return self._conn
+
+    @property
+    def token(self) -> str:
+        """Unique to this transaction, the same in its savepoints."""
+        return self._shared.token
 
     # ------------------------------------------------------------------ events
     def raise_event(self, event: DomainEvent) -> None:

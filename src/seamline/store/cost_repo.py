@@ -7,7 +7,6 @@ only here, only after that) are read and written by one transaction at a time, i
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -174,7 +173,7 @@ def value_movement(uow: Work, move: PlannedMovement, *, occurred_at: datetime, n
             value = row.value - before.value
         _write_row(conn, (move.sku, move.to_location), row, currency, now)
     assert value is not None
-    cause = cause_of(move.kind.value, move.document, move.reason, uuid.uuid4().hex)
+    cause = cause_of(move.kind.value, move.document, move.reason, uow.token)
     booked = booking(move.kind.value, move.from_location, move.to_location)
     if booked is None or cause is None:
         cause = None
@@ -261,7 +260,7 @@ def value_receipts(
         after = receive(before, move.qty, unit_cost, currency)
         rows[key] = after
         value = after.value - before.value
-        cause = cause_of(move.kind.value, move.document, move.reason, uuid.uuid4().hex)
+        cause = cause_of(move.kind.value, move.document, move.reason, uow.token)
         assert cause is not None
         totals[(cause, move.document, move.kind.value)] = (
             totals.get((cause, move.document, move.kind.value), Decimal(0)) + value

@@ -17,5 +17,10 @@ class Work(Protocol):
 
     def raise_event(self, event: DomainEvent) -> None: ...
 
+    @property
+    def token(self) -> str:
+        """Unique to the transaction (the same in its savepoints)."""
+        ...
+
 
 __all__ = ["Work"]
