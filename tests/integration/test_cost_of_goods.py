@@ -356,3 +356,61 @@ def test_seamline_reconcile_exits_1_naming_the_corrupted_cost_posting(
     assert result.exit_code == 1, result.output
     said = " ".join(result.output.split())  # the console wraps long lines
     assert f"inventory {source}: movements moved -10.00 EUR at cost, the journal booked -1.00" in said
+
+
+def test_a_styles_variant_carries_its_standard_cost_and_a_bad_one_writes_nothing(
+    client: TestClient, app: Seamline
+) -> None:
+    seed_channels(client)
+    style = client.get("/v1/styles/OVS-001").json()
+    body = {k: style[k] for k in ("name", "season", "size_scale", "colours", "prices")}
+    body["variants"] = [{k: v[k] for k in ("sku", "colour", "size", "gtin")} for v in style["variants"]]
+    for variant in body["variants"]:
+        if variant["sku"] == SKU:
+            variant["cost"] = "-3"
+    response = client.put("/v1/styles/OVS-001", json=body)
+    assert_problem(response, 422, "validation-error", "variants[1].cost")
+    assert client.get("/v1/styles/OVS-001").json()["version"] == style["version"]
+    for variant in body["variants"]:
+        if variant["sku"] == SKU:
+            variant["cost"] = "8.25"
+    response = client.put("/v1/styles/OVS-001", json=body)
+    assert response.status_code == 200, response.text
+    moved = receive_at(client, 4, None)
+    assert (moved["cost_source"], moved["unit_cost"], moved["cost_value"]) == ("catalog", "8.2500", "33.0000")
+
+
+def test_valuation_is_read_scoped_like_the_other_finance_reads(client: TestClient) -> None:
+    seed_channels(client)
+    response = client.post("/v1/tokens", json={"name": "a till", "scopes": ["location:STORE-1"]})
+    assert response.status_code == 201, response.text
+    till = TestClient(client.app, headers={"Authorization": f"Bearer {response.json()['token']}"})
+    assert_problem(till.get("/v1/finance/valuation"), 403, "insufficient-scope")
+    assert_problem(till.get("/v1/finance/stock-costs"), 403, "insufficient-scope")
+    assert client.get("/v1/finance/valuation").status_code == 200
+
+
+def test_a_cost_journal_that_never_posted_is_named_and_then_booked_by_post_missing_costs(
+    client: TestClient, app: Seamline
+) -> None:
+    seed_channels(client)
+    receive_at(client, 6, "10.00")
+    order = place(client, lines=[{"sku": SKU, "qty": 2, "unit_price": "89.00"}])
+    fulfil(client, order["id"])
+    with app.engine.begin() as conn:  # as if both postings had failed in their transactions
+        docs = select(finance_documents.c.id).where(finance_documents.c.source_key.like("cost:%"))
+        entries = select(journal_entries.c.id).where(journal_entries.c.document_id.in_(docs))
+        conn.execute(journal_lines.delete().where(journal_lines.c.entry_id.in_(entries)))
+        conn.execute(journal_entries.delete().where(journal_entries.c.document_id.in_(docs)))
+        conn.execute(finance_documents.delete().where(finance_documents.c.source_key.like("cost:%")))
+    leg = inventory_leg(app)
+    assert not leg["clean"]
+    assert {p["source"] for p in leg["posting_differences"]} >= {f"cost:shipment:{order['id']}"}
+    assert sorted(p["journal"] for p in leg["posting_differences"]) == ["0.00", "0.00"]
+    response = client.post("/v1/finance/post-missing-costs", json={})
+    assert response.status_code == 200, response.text
+    assert response.json()["posted"] == 2
+    leg = inventory_leg(app)
+    assert leg["clean"], leg
+    assert leg["account_balance"] == "40.00"
+    assert client.post("/v1/finance/post-missing-costs", json={}).json()["posted"] == 0

@@ -50,6 +50,8 @@ class VariantIn(Request):
     size: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     fit: str | None = None
     gtin: Annotated[str, StringConstraints(max_length=20)] | None = None
+    #: The variant's standard cost in the base currency: a receipt without a unit cost is valued at it.
+    cost: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
 
 
 class PrepackComponentIn(Request):

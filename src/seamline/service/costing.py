@@ -26,7 +26,7 @@ from seamline.domain.errors import FieldError, InvalidInput, NotFound
 from seamline.domain.money import parse_currency
 from seamline.finance import Document, DocumentKind, EntryBuilder, FinanceConfig, Posting, Role
 from seamline.finance.amounts import quantum, to_minor
-from seamline.finance.cost import UNVALUED_LOCATIONS, parse_unit_cost, shipment_cause
+from seamline.finance.cost import UNVALUED_LOCATIONS, booking, parse_unit_cost, shipment_cause
 from seamline.finance.events import InventoryValued
 from seamline.service.app import Seamline
 from seamline.service.unit_of_work import UnitOfWork
@@ -93,6 +93,41 @@ class CostPoster:
             when = min(e.occurred_at for e in found)
             memo = f"{first.kind.replace('_', ' ')} {first.document or ''} at cost".replace("  ", " ")
             self._book(uow, config, cause, first.currency, when, memo, parts, order_id=None)
+
+    def post_missing(self, uow: UnitOfWork, limit: int = 500) -> int:
+        """Book what reconcile finds never booked (a posting that failed in its event's transaction): each
+        cause whose movements moved value and whose journal has nothing. An entry with a wrong amount is
+        left for a person (reconcile lists it): re-posting cannot tell which side is right."""
+        conn = uow.conn
+        config = _config(conn)
+        posted = 0
+        missing = [
+            cause
+            for cause, moved, booked in cost_repo.posting_differences(conn, config.account(Role.INVENTORY))
+            if booked == 0 and moved != 0
+        ][:limit]
+        for cause in missing:
+            if cause.startswith("cost:shipment:"):
+                posted += self.book_shipment(uow, cause.removeprefix("cost:shipment:"), config) is not None
+                continue
+            found = cost_repo.cause_parts(conn, cause)
+            if not found:
+                continue
+            parts = []
+            for part in found:
+                source, target = ("WH", "customer") if part["outward"] else ("supplier", "WH")
+                booked_as = booking(str(part["kind"]), source, target)
+                if booked_as is None:
+                    continue
+                value = Decimal(str(part["value"] or 0))
+                parts.append(_Part(booked_as.account_role, booked_as.memo, -value if part["outward"] else value))
+            first = found[0]
+            when = min(p["occurred_at"] for p in found)
+            memo = f"{first['kind'].replace('_', ' ')} {first['document'] or ''} at cost".replace("  ", " ")
+            posted += (
+                self._book(uow, config, cause, str(first["currency"]), when, memo, parts, order_id=None) is not None
+            )
+        return posted
 
     def book_shipment(self, uow: UnitOfWork, order_id: str, config: FinanceConfig) -> Document | None:
         """COGS for what the order's picks took off the shelves and no shipment entry booked yet."""
@@ -280,6 +315,14 @@ class Costing:
         currency = check_cost_currency(conn, body.get("currency"))
         cost_repo.save_standard_cost(conn, sku, unit_cost, currency, self.app.clock.now())
         return {"sku": sku, "unit_cost": str(unit_cost), "currency": currency}
+
+    def save_standard_costs(self, uow: UnitOfWork, costs: dict[str, Decimal]) -> None:
+        """Standard costs of a style's variants (``PUT /v1/styles`` ``variants[].cost``), in the base currency."""
+        conn = uow.conn
+        currency = cost_repo.base_currency(conn)
+        now = self.app.clock.now()
+        for sku, unit_cost in sorted(costs.items()):
+            cost_repo.save_standard_cost(conn, sku, unit_cost, currency, now)
 
     def cost_rows(self, *, sku: str | None = None, location: str | None = None) -> list[dict[str, Any]]:
         rows = self.app.read(lambda conn: cost_repo.cost_rows(conn, sku=sku, location=location))

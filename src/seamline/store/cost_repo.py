@@ -43,11 +43,15 @@ from seamline.store.tables import (
     standard_costs,
     stock_costs,
 )
+from seamline.store.types import aggregate_time
 from seamline.store.upsert import insert_on_conflict
 from seamline.store.work import Work
 
 Key = tuple[str, str]  # (sku, location)
 _UNVALUED = sorted(UNVALUED_LOCATIONS)
+#: Reconcile's reads stream their rows (memory grows with the differences, not the ledger). Per statement:
+#: ``Connection.execution_options`` would leave every later statement of the connection on a server cursor.
+_STREAMED: dict[str, Any] = {"stream_results": True, "yield_per": 1000}
 DEFAULT_CURRENCY = "EUR"
 
 
@@ -389,7 +393,7 @@ def cost_row_differences(conn: Connection) -> Iterator[tuple[str, str, Decimal, 
         .where(func.round(stored - wanted, 4) != 0)
         .order_by(keys.c.sku, keys.c.location)
     )
-    for row in conn.execution_options(stream_results=True, yield_per=1000).execute(query):
+    for row in conn.execute(query, execution_options=_STREAMED):
         yield row.sku, row.location, _money(row.stored), _money(row.wanted)
 
 
@@ -451,7 +455,7 @@ def posting_differences(conn: Connection, inventory_account: str) -> Iterator[tu
         .where(func.round(want - have, 4) != 0)
         .order_by(keys.c.cause)
     )
-    for row in conn.execution_options(stream_results=True, yield_per=1000).execute(query):
+    for row in conn.execute(query, execution_options=_STREAMED):
         yield row.cause, _money(row.want), _money(row.have)
 
 
@@ -501,6 +505,24 @@ def uncosted_count(conn: Connection) -> int:
             select(func.count()).select_from(movements).where(movements.c.cost_source == SOURCE_MISSING)
         ).scalar_one()
     )
+
+
+def cause_parts(conn: Connection, cause: str) -> list[dict[str, Any]]:
+    """What a cause's movements moved across the walls, per kind and direction (to post a missing entry)."""
+    outward = movements.c.to_location.in_(_UNVALUED)
+    rows = conn.execute(
+        select(
+            movements.c.kind,
+            outward.label("outward"),
+            func.sum(movements.c.cost_value).label("value"),
+            func.min(movements.c.occurred_at).label("occurred_at"),
+            func.max(movements.c.document).label("document"),
+            func.max(movements.c.cost_currency).label("currency"),
+        )
+        .where(movements.c.cost_cause == cause)
+        .group_by(movements.c.kind, outward)
+    ).mappings()
+    return [{**r, "occurred_at": aggregate_time(r["occurred_at"])} for r in rows]
 
 
 def picks_to_book(conn: Connection, order_id: str) -> Decimal:

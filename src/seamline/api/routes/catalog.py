@@ -12,8 +12,10 @@ from seamline.api.deps import principal, service
 from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.api.schemas import SkuOut, StyleIn, StyleList, StyleOut
 from seamline.catalog import StyleDraft
+from seamline.finance.cost import parse_unit_cost
 from seamline.service import Principal
 from seamline.service.app import style_view
+from seamline.service.costing import Costing
 from seamline.service.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["catalog"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False)
@@ -28,9 +30,15 @@ def put_style(code: str, body: StyleIn, request: Request, who: Principal = Depen
     who.require_admin()
     data = body.model_dump(exclude_none=False)
     draft = StyleDraft(code=code, **data)
+    # A variant's standard cost (finance.cost): refused before anything is written when it is not one.
+    costs = {
+        v.sku: parse_unit_cost(v.cost, f"variants[{i}].cost") for i, v in enumerate(body.variants) if v.cost is not None
+    }
 
     def work(uow: UnitOfWork) -> tuple[int, Any]:
         outcome, style = service(request).put_style(uow, draft)
+        if costs:
+            Costing(service(request)).save_standard_costs(uow, costs)
         return (201 if outcome == "created" else 200), style_view(style)
 
     return run_command(request, who, data, work)

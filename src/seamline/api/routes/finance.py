@@ -42,7 +42,7 @@ from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.integration.finance import queue_backfill
 from seamline.service import Principal
 from seamline.service.accounting import AccountingDesk
-from seamline.service.costing import Costing
+from seamline.service.costing import Costing, CostPoster
 from seamline.service.finance import FinanceDesk, JournalQuery
 from seamline.service.receivables import ReceivableParties
 from seamline.service.unit_of_work import UnitOfWork
@@ -276,6 +276,22 @@ def put_standard_cost(
         return 200, costing.set_standard_cost(uow, sku, data)
 
     return run_command(request, who, data, work)
+
+
+@router.post("/post-missing-costs", response_model=PostPendingOut)
+def post_missing_costs(
+    request: Request, body: PostPendingIn | None = None, who: Principal = Depends(principal)
+) -> JSONResponse:
+    """Book the cost journals reconcile finds missing (a posting that failed in its movement's transaction);
+    an entry with a wrong amount is left listed for a person (admin)."""
+    who.require_admin()
+    limit = body.limit if body else 500
+    poster = CostPoster(service(request))
+
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        return 200, {"posted": poster.post_missing(uow, limit), "documents": []}
+
+    return run_command(request, who, {"limit": limit}, work)
 
 
 @router.post("/post-pending", response_model=PostPendingOut)
