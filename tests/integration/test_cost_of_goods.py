@@ -17,11 +17,13 @@ from typer.testing import CliRunner
 
 from seamline.cli.main import app as cli
 from seamline.domain.clock import FixedClock
+from seamline.sandbox.xero import XeroSandbox
 from seamline.service import Seamline
 from seamline.service.finance import FinanceDesk
 from seamline.store.tables import finance_documents, journal_entries, journal_lines, movements
 from tests.integration.helpers import assert_problem, snapshot
 from tests.integration.order_world import SKU, fulfil, place, sale_body, seed_channels
+from tests.integration.test_xero_connector import books_for
 
 INVENTORY, COGS, GOODS_RECEIVED = "1300", "5000", "2120"
 
@@ -414,3 +416,35 @@ def test_a_cost_journal_that_never_posted_is_named_and_then_booked_by_post_missi
     assert leg["clean"], leg
     assert leg["account_balance"] == "40.00"
     assert client.post("/v1/finance/post-missing-costs", json={}).json()["posted"] == 0
+
+
+def test_cost_journals_are_exported_to_xero_as_manual_journals_with_their_export_state(
+    client: TestClient, app: Seamline, clock: FixedClock
+) -> None:
+    books = books_for(app, clock, XeroSandbox())
+    try:
+        seed_channels(client)
+        receive_at(client, 4, "12.50", to="STORE-1")
+        response = client.post("/v1/sales", json=sale_body())
+        assert response.status_code == 201, response.text
+        books.deliver()
+        journals = {j["Narration"].split(":")[0]: j for j in books.sandbox.manual_journals.values()}
+        with app.engine.connect() as conn:
+            numbers = dict(
+                conn.execute(
+                    select(finance_documents.c.source_key, finance_documents.c.number).where(
+                        finance_documents.c.source_key.like("cost:%")
+                    )
+                ).all()
+            )
+        [sale_number] = [n for k, n in numbers.items() if k.startswith("cost:sale:")]
+        lines = {
+            line["AccountCode"]: Decimal(str(line["LineAmount"])) for line in journals[sale_number]["JournalLines"]
+        }
+        assert lines == {INVENTORY: Decimal("-12.50"), COGS: Decimal("12.50")}
+        assert set(numbers.values()) <= set(journals)  # the receipt's journal too
+        items, _, _ = FinanceDesk(app).exports("xero:books", kind="journal")
+        assert {i["number"] for i in items} == set(numbers.values())
+        assert {i["status"] for i in items} == {"exported"}
+    finally:
+        books.integration.uninstall()
