@@ -30,6 +30,7 @@ from seamline.store.tables import (
     outbox_events,
     prices,
     skus,
+    stock_costs,
     styles,
     till_catalog_items,
 )
@@ -220,12 +221,18 @@ RECEIVABLE = [r["sku"] for r in CATALOG_ROWS]
 
 def ledger_state(app: Seamline) -> dict[str, Any]:
     def read(conn: Any) -> dict[str, Any]:
-        moved = select(*[c for c in movements.c if c.name not in ("id", "recorded_at", "occurred_at")])
+        # A cost journal's cause names its transaction (``UnitOfWork.token``): the same in both paths but for it.
+        skipped = ("id", "recorded_at", "occurred_at", "cost_cause")
+        moved = select(*[c for c in movements.c if c.name not in skipped], movements.c.cost_cause)
+        at_cost = select(*[c for c in stock_costs.c if c.name != "updated_at"])
         return {
             "balances": [
                 tuple(r) for r in conn.execute(select(balances).order_by(balances.c.sku, balances.c.location))
             ],
-            "movements": [tuple(r) for r in conn.execute(moved.order_by(movements.c.id))],
+            "movements": [
+                (*r[:-1], r[-1] and r[-1].rsplit(":", 1)[0]) for r in conn.execute(moved.order_by(movements.c.id))
+            ],
+            "at_cost": [tuple(r) for r in conn.execute(at_cost.order_by(stock_costs.c.sku, stock_costs.c.location))],
             "journal": sorted({(r.sku, r.location) for r in conn.execute(select(availability_dirty))}),
         }
 
