@@ -131,6 +131,26 @@ def test_a_shipment_books_cogs_at_the_average_and_a_return_reverses_it_at_the_co
     assert leg["valuation"] == leg["account_balance"] == "561.00"
 
 
+def test_an_order_picked_again_after_a_partial_shipment_awaits_its_next_shipment_without_a_difference(
+    client: TestClient, app: Seamline
+) -> None:
+    seed_channels(client)
+    receive_at(client, 10, "10.00")
+    order = place(client, lines=[{"sku": SKU, "qty": 4, "unit_price": "89.00"}])
+    assert client.post(f"/v1/orders/{order['id']}/pick", json={"lines": [{"sku": SKU, "qty": 1}]}).status_code == 200
+    fulfil_rest(client, order["id"])
+    assert client.post(f"/v1/orders/{order['id']}/pick", json={"lines": [{"sku": SKU, "qty": 3}]}).status_code == 200
+    leg = inventory_leg(app)
+    assert leg["clean"], leg
+    assert (leg["valuation"], leg["awaiting_shipment"], leg["account_balance"]) == ("60.00", "30.00", "90.00")
+    fulfil_rest(client, order["id"])
+    leg = inventory_leg(app)
+    assert leg["clean"], leg
+    assert (leg["awaiting_shipment"], leg["account_balance"]) == ("0.00", "60.00")
+    booked = sorted(v[COGS] for k, v in cost_journals(app).items() if k.startswith(f"cost:shipment:{order['id']}:"))
+    assert booked == [Decimal("10.00"), Decimal("30.00")]
+
+
 def fulfil_rest(client: TestClient, order_id: str) -> None:
     assert client.post(f"/v1/orders/{order_id}/pack").status_code == 200
     response = client.post(f"/v1/orders/{order_id}/ship", json={"tracking": "1Z1"})

@@ -386,7 +386,7 @@ def inventory_leg(conn: Connection, config: FinanceConfig, limit: int = 1000) ->
         ),
         Decimal(0),
     )
-    awaiting = cost_repo.awaiting_shipment_value(conn)
+    awaiting = cost_repo.awaiting_shipment_value(conn, account)
     balance = cost_repo.inventory_account_balance(conn, account)
     totals_agree = to_minor(value + awaiting, currency) == to_minor(balance, currency)
     uncosted = cost_repo.uncosted_count(conn)

@@ -39,7 +39,7 @@ from seamline.store.tables import (
     journal_entries,
     journal_lines,
     movements,
-    orders,
+    order_lines,
     standard_costs,
     stock_costs,
 )
@@ -402,35 +402,49 @@ def _money(value: Any) -> Decimal:
     return Decimal(str(value or 0)).quantize(Decimal("0.0001"))
 
 
+def _fully_shipped() -> Any:
+    """Orders every picked unit of which has shipped: their picks' value is all booked to COGS by then. An
+    order with picked units still to ship (picked again after a partial shipment, or picked and cancelled)
+    has its picks awaiting shipment: what its shipments booked so far is not compared yet."""
+    return (
+        select(order_lines.c.order_id)
+        .group_by(order_lines.c.order_id)
+        .having(func.sum(order_lines.c.picked) == func.sum(order_lines.c.shipped), func.sum(order_lines.c.shipped) > 0)
+    )
+
+
+def _shipment_docs() -> Any:
+    return finance_documents.c.source_key.like("cost:shipment:%")
+
+
 def posting_differences(conn: Connection, inventory_account: str) -> Iterator[tuple[str, Decimal, Decimal]]:
     """(cause, value its movements moved across the walls, amount its journal entry booked to the inventory
     account) wherever they differ: the movements of each cause (a sale, a return, a receipt, a count...)
-    against the entry posted for it, and each shipped order's picks against its shipments' entries. Signed:
-    goods in are positive. Picks of an order that has not shipped yet are not expected in the journal."""
+    against the entry posted for it, and each fully shipped order's picks against its shipments' entries.
+    Signed: goods in are positive. Orders with picks awaiting shipment are not compared (``awaiting_shipment``
+    counts them)."""
     inward = case((movements.c.to_location.in_(_UNVALUED), -1), else_=1)
     moved = (
         select(movements.c.cost_cause.label("cause"), func.sum(inward * movements.c.cost_value).label("value"))
         .where(movements.c.cost_cause.is_not(None))
         .group_by(movements.c.cost_cause)
     )
-    shipped = select(orders.c.id).where(
-        orders.c.kind != "pos", orders.c.status.in_(("shipped", "partially_shipped", "closed"))
-    )
     picked = (
         select(
             (literal("cost:shipment:") + movements.c.document).label("cause"),
             func.sum(-movements.c.cost_value).label("value"),
         )
-        .where(movements.c.kind == "pick", movements.c.document.in_(shipped), movements.c.cost_value.is_not(None))
+        .where(
+            movements.c.kind == "pick",
+            movements.c.document.in_(_fully_shipped()),
+            movements.c.cost_value.is_not(None),
+        )
         .group_by(movements.c.document)
     )
     expected = union_all(moved, picked).subquery("expected")
     signed_line = journal_lines.c.debit - journal_lines.c.credit
     doc_cause = case(
-        (
-            finance_documents.c.source_key.like("cost:shipment:%"),
-            literal("cost:shipment:") + finance_documents.c.order_id,
-        ),
+        (_shipment_docs(), literal("cost:shipment:") + finance_documents.c.order_id),
         else_=finance_documents.c.source_key,
     )
     booked = (
@@ -440,7 +454,11 @@ def posting_differences(conn: Connection, inventory_account: str) -> Iterator[tu
                 journal_lines, journal_lines.c.entry_id == journal_entries.c.id
             )
         )
-        .where(finance_documents.c.source_key.like("cost:%"), journal_lines.c.account == inventory_account)
+        .where(
+            finance_documents.c.source_key.like("cost:%"),
+            journal_lines.c.account == inventory_account,
+            or_(~_shipment_docs(), finance_documents.c.order_id.in_(_fully_shipped())),
+        )
         .group_by(doc_cause)
         .subquery("booked")
     )
@@ -469,15 +487,28 @@ def inventory_account_balance(conn: Connection, inventory_account: str) -> Decim
     return _money(value)
 
 
-def awaiting_shipment_value(conn: Connection) -> Decimal:
-    """The value at cost of picks whose order has not shipped: left the shelves, not yet booked to COGS."""
-    shipped = select(orders.c.id).where(
-        orders.c.kind != "pos", orders.c.status.in_(("shipped", "partially_shipped", "closed"))
-    )
-    value = conn.execute(
-        select(func.sum(movements.c.cost_value)).where(movements.c.kind == "pick", movements.c.document.not_in(shipped))
+def awaiting_shipment_value(conn: Connection, inventory_account: str) -> Decimal:
+    """The value at cost of picks not yet booked to COGS: the picks of orders with picked units still to ship,
+    less what their shipments so far booked (left the shelves, still in the inventory account)."""
+    picked = conn.execute(
+        select(func.sum(movements.c.cost_value)).where(
+            movements.c.kind == "pick", movements.c.document.not_in(_fully_shipped())
+        )
     ).scalar()
-    return _money(value)
+    booked = conn.execute(
+        select(func.sum(journal_lines.c.credit - journal_lines.c.debit))
+        .select_from(
+            finance_documents.join(journal_entries, journal_entries.c.document_id == finance_documents.c.id).join(
+                journal_lines, journal_lines.c.entry_id == journal_entries.c.id
+            )
+        )
+        .where(
+            _shipment_docs(),
+            journal_lines.c.account == inventory_account,
+            finance_documents.c.order_id.not_in(_fully_shipped()),
+        )
+    ).scalar()
+    return _money(picked) - _money(booked)
 
 
 def uncosted_movements(conn: Connection, limit: int = 100) -> list[dict[str, Any]]:
