@@ -26,7 +26,6 @@ from seamline.integration import Integration
 from seamline.sandbox.square import SquareSandbox
 from seamline.sandbox.xero import XeroSandbox
 from seamline.service import Seamline
-from tests.conftest import receive
 from tests.integration.order_world import fulfil
 from tests.integration.shopify_world import CHANNEL as SHOPIFY
 from tests.integration.shopify_world import ShopWorld
@@ -81,9 +80,17 @@ class Month:
         client = self.client
         self.shop = ShopWorld(client, self.app, self.clock)  # the conftest world and the Shopify channel
         ok(client.put("/v1/finance/config", json=CONFIG), 201)
-        for sku, qty in ((SKU, 30), (OTHER, 10), (LARGE, 10)):
-            receive(client, sku, qty)
-        receive(client, SKU, 10, to="STORE-1")
+        # The month's stock arrives at cost (issue 17's cost of goods): two deliveries of the hero SKU at
+        # two costs, so its average is a weighted one; the store's stock at a third.
+        for sku, qty, cost, to in (
+            (SKU, 20, "31.00", "WH"),
+            (SKU, 10, "34.00", "WH"),
+            (OTHER, 10, "18.50", "WH"),
+            (LARGE, 10, "31.00", "WH"),
+            (SKU, 10, "32.40", "STORE-1"),
+        ):
+            body = {"kind": "receipt", "sku": sku, "qty": qty, "to": to, "unit_cost": cost}
+            ok(client.post("/v1/movements", json=body), 201)
         ok(client.put("/v1/channels/b2b", json={"kind": "wholesale", "sources": ["WH"]}), 201)
         account = {"name": "Atelier Nord", "channel": "b2b", "currency": "EUR", "payment_terms_days": 60}
         ok(client.put("/v1/b2b/accounts/ATELIER", json=account), 201)

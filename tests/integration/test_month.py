@@ -22,7 +22,7 @@ from seamline.cli.main import app as cli
 from seamline.domain.clock import FixedClock
 from seamline.service import Seamline
 from seamline.store.tables import finance_documents, journal_lines, movements
-from tests.integration.month_world import DISCOUNTS, XERO_DISCOUNTS, Month, ok
+from tests.integration.month_world import DISCOUNTS, SKU, XERO_DISCOUNTS, Month, ok
 from tests.integration.shopify_world import CHANNEL as SHOPIFY
 
 
@@ -94,7 +94,9 @@ def test_a_month_of_business_ties_out_to_the_cent_and_reconcile_names_what_is_co
             assert Decimal(receipt["total"]) == total
     refunds = sorted(Decimal(d["total"]) for d in docs if d["kind"] == "credit_note" and d["channel"] == SHOPIFY)
     assert refunds == sorted(t for (k, _), t in month.channel_totals.items() if k == "refund")
-    wholesale = [d for d in docs if d["order_id"] in (month.orders["PO-1"], month.orders["PO-2"])]
+    wholesale = [
+        d for d in docs if d["order_id"] in (month.orders["PO-1"], month.orders["PO-2"]) and d["kind"] != "journal"
+    ]  # an order's journals are its cost of goods
     assert [(d["kind"], d["total"]) for d in wholesale] == [("invoice", "152.00"), ("invoice", "76.00")]
     held = {i.data["Reference"]: i.data for i in month.xero.invoices.values()}
     assert held["ATELIER/PO-1"]["DueDate"] == "2027-01-26"  # raised 2026-11-27, the account's 60 days
@@ -107,10 +109,16 @@ def test_a_month_of_business_ties_out_to_the_cent_and_reconcile_names_what_is_co
     assert balances["1100"] == Decimal("228.00")
     assert sum(balances.values()) == 0
     assert len(balances) >= 6
+    # The inventory account Xero holds is the stock at cost: valuation = movements at cost = the account.
+    inventory = report["inventory"]
+    assert inventory["clean"], inventory
+    assert Decimal(inventory["valuation"]) + Decimal(inventory["awaiting_shipment"]) == balances["1300"]
+    assert balances["1300"] == Decimal(ok(client.get("/v1/finance/valuation"))["total"])
+    assert balances["5000"] > 0  # cost of the goods sold, net of the sellable returns
 
     # Corrupt one document, one posting and one movement: reconcile names each and the command exits 1.
-    invoice = next(d for d in docs if d["order_id"] == month.orders["PO-2"])
-    posted = next(d for d in docs if d["order_id"] == month.orders["PO-1"])
+    invoice = next(d for d in docs if d["order_id"] == month.orders["PO-2"] and d["kind"] == "invoice")
+    posted = next(d for d in docs if d["order_id"] == month.orders["PO-1"] and d["kind"] == "invoice")
     [entry] = ok(client.get("/v1/finance/journal", params={"document": posted["id"]}))["items"]
     with app.engine.begin() as conn:
         conn.execute(update(finance_documents).where(finance_documents.c.id == invoice["id"]).values(total="75.00"))
@@ -122,8 +130,19 @@ def test_a_month_of_business_ties_out_to_the_cent_and_reconcile_names_what_is_co
         moved = conn.execute(select(movements.c.id, movements.c.sku).order_by(movements.c.id.desc()).limit(1)).first()
         assert moved is not None
         conn.execute(update(movements).where(movements.c.id == moved.id).values(qty=movements.c.qty + 1))
+        # And the month's first delivery, at cost: its value no longer adds up to its cost row or its journal.
+        first = conn.execute(select(movements.c.id).order_by(movements.c.id).limit(1)).scalar_one()
+        conn.execute(update(movements).where(movements.c.id == first).values(cost_value=movements.c.cost_value + 1))
     report = ok(client.get("/v1/finance/reconciliation"))
     assert not report["clean"]
+    leg = report["inventory"]
+    assert [(d["sku"], d["location"]) for d in leg["cost_row_differences"]] == [(SKU, "WH")]
+    [delivery] = leg["posting_differences"]
+    assert (delivery["source"].startswith("cost:receipt:"), delivery["movements"], delivery["journal"]) == (
+        True,
+        "621.00",
+        "620.00",
+    )
     assert any(invoice["number"] in d["documents"] for d in report["money_differences"])
     assert report["unbalanced_entries"] == [entry["id"]]
     result = runner.invoke(cli, ["reconcile"])
