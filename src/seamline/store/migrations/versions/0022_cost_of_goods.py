@@ -1,7 +1,7 @@
 """cost of goods (issue 17): movements at cost, the moving average cost per (sku, location), standard costs
 
 Revision ID: cost_of_goods
-Revises: 0020
+Revises: 0021
 Create Date: 2026-12-07 22:40:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from seamline.store.types import UTCDateTime
 
 revision = "cost_of_goods"
-down_revision = "0020"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
