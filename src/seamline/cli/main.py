@@ -15,8 +15,8 @@ from rich.table import Table
 from seamline.cli.accounting import app as accounting_app
 from seamline.cli.bench import register_bench_commands
 from seamline.cli.dlq import register_integration_commands
-from seamline.cli.giftcards import giftcards_app
 from seamline.cli.finance import finance_app
+from seamline.cli.giftcards import giftcards_app
 from seamline.cli.shopify import shopify_app
 from seamline.cli.tokens import tokens_app
 from seamline.cli.worker import worker
