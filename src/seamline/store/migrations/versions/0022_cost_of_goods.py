@@ -1,6 +1,6 @@
 """cost of goods (issue 17): movements at cost, the moving average cost per (sku, location), standard costs
 
-Revision ID: cost_of_goods
+Revision ID: 0022
 Revises: 0021
 Create Date: 2026-12-07 22:40:00.000000
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 from seamline.store.types import UTCDateTime
 
-revision = "cost_of_goods"
+revision = "0022"
 down_revision = "0021"
 branch_labels = None
 depends_on = None
