@@ -11,7 +11,7 @@ from seamline.ledger.model import (
     MovementKind,
     MovementRequest,
 )
-from seamline.ledger.movements import plan_movement
+from seamline.ledger.movements import plan_alike, plan_movement
 from seamline.ledger.reconcile import Difference, compare_balances
 
 __all__ = [
@@ -27,5 +27,6 @@ __all__ = [
     "MovementRequest",
     "channel_atp",
     "compare_balances",
+    "plan_alike",
     "plan_movement",
 ]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+from decimal import Decimal
+
 from seamline.domain.errors import FieldError, InvalidInput
 from seamline.domain.quantity import require_positive_qty
 from seamline.ledger.model import (
@@ -97,3 +101,43 @@ def plan_movement(request: MovementRequest, location_kinds: dict[str, LocationKi
         checked=location_kinds[src] in PHYSICAL_KINDS,
         unit_cost=request.unit_cost,
     )
+
+
+def plan_alike(
+    request: MovementRequest,
+    lines: Sequence[tuple[str, object, Decimal | None]],
+    location_kinds: dict[str, LocationKind],
+) -> tuple[list[PlannedMovement], list[tuple[int, FieldError]]]:
+    """``plan_movement`` for many movements that differ only in SKU, quantity and unit cost (a receipt's
+    lines): the kind and the two sides are resolved once, by ``plan_movement`` itself (which raises what is
+    wrong with them, a unit cost on a kind that takes none included), and each line's quantity is checked by
+    the very rule ``plan_movement`` applies. Answers the planned movements and, per bad line, its index and the
+    quantity's error (``field`` "qty")."""
+    costed = next((cost for _, _, cost in lines if cost is not None), None)
+    template = plan_movement(replace(request, qty=1, unit_cost=costed), location_kinds)
+    planned: list[PlannedMovement] = []
+    errors: list[tuple[int, FieldError]] = []
+    for i, (sku, qty, unit_cost) in enumerate(lines):
+        if type(qty) is int and qty > 0:  # the common case skips the call; the rule is require_positive_qty's
+            units = qty
+        else:
+            try:
+                units = require_positive_qty(qty)
+            except InvalidInput as exc:
+                errors.extend((i, e) for e in exc.errors)
+                continue
+        planned.append(
+            PlannedMovement(
+                template.kind,
+                sku,
+                units,
+                template.from_location,
+                template.to_location,
+                template.reason,
+                template.document,
+                template.channel,
+                template.checked,
+                unit_cost,
+            )
+        )
+    return planned, errors

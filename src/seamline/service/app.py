@@ -5,6 +5,7 @@ The API, the CLI and the benchmarks all call these; none of them writes SQL of i
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -31,6 +32,7 @@ from seamline.ledger import (
     LocationKind,
     MovementKind,
     MovementRequest,
+    plan_alike,
     plan_movement,
 )
 from seamline.ledger.atp import atp_many, sku_availability
@@ -536,29 +538,34 @@ class Seamline:
         if ledger_repo.has_movements_of(conn, document, MovementKind.RECEIPT.value):
             return {"location": location, "document": document, "movements": 0, "units": 0, "replayed": True}
         kinds = catalog_repo.known_skus(conn, [line[0] for line in lines])
-        location_kinds = ledger_repo.location_kinds(conn)
         errors: list[FieldError] = []
-        planned: list[PlannedMovement] = []
+        line_errors: list[tuple[int, FieldError]] = []
+        receivable: list[tuple[str, int, Decimal | None]] = []
+        at: list[int] = []  # the line index of each receivable line
         for i, line in enumerate(lines):
             sku, qty = line[0], line[1]
             # A line's unit cost (a stock import's ``unit_cost`` column); None: the catalog's standard cost.
             unit_cost = line[2] if len(line) > 2 else None
             if kinds.get(sku) != "variant":
                 reason_text = "is a prepack: post its component SKUs" if sku in kinds else "does not exist"
-                errors.append(FieldError(f"lines[{i}].sku", reason_text))
+                line_errors.append((i, FieldError(f"lines[{i}].sku", reason_text)))
                 continue
             if unit_cost is not None and (not isinstance(unit_cost, Decimal) or unit_cost < 0):
-                errors.append(FieldError(f"lines[{i}].unit_cost", "must be a decimal, 0 or more"))
+                line_errors.append((i, FieldError(f"lines[{i}].unit_cost", "must be a decimal, 0 or more")))
                 continue
-            request = MovementRequest(
-                "receipt", sku, qty, to_location=location, reason=reason, document=document, unit_cost=unit_cost
-            )
-            try:
-                planned.append(plan_movement(request, location_kinds))
-            except InvalidInput as exc:
-                errors += [
-                    FieldError(f"lines[{i}].{e.field}" if e.field == "qty" else e.field, e.message) for e in exc.errors
-                ]
+            receivable.append((sku, qty, unit_cost))
+            at.append(i)
+        # The lines differ only in SKU, quantity and unit cost: the kind and sides are planned once (``plan_alike``,
+        # by the rules of ``plan_movement``, whose errors name the field), each quantity by a single movement's rule.
+        request = MovementRequest("receipt", "", 1, to_location=location, reason=reason, document=document)
+        planned: list[PlannedMovement] = []
+        try:
+            planned, bad = plan_alike(request, receivable, uow.location_kinds())
+        except InvalidInput as exc:
+            errors += exc.errors
+            bad = []
+        line_errors += [(at[n], FieldError(f"lines[{at[n]}].qty", e.message)) for n, e in bad]
+        errors += [e for _, e in sorted(line_errors, key=lambda pair: pair[0])]
         if errors:
             raise InvalidInput(f"receipt {document} has bad lines; nothing was received", errors[:100])
         written = ledger_repo.record_movements(uow, planned, now=self.clock.now(), trace_id=trace_id)
@@ -832,16 +839,57 @@ class Seamline:
 
         return self.read(work)
 
-    def availability_pages(self, channel: str, *, page_size: int = 1000) -> Iterator[list[dict[str, Any]]]:
+    def availability_pages(self, channel: str, *, page_size: int = 10_000) -> Iterator[list[dict[str, Any]]]:
         """Every SKU's availability for ``channel``, a page at a time, each page its own short read: a whole
         channel is exported in constant memory, and no transaction stays open while a slow client reads.
-        An unknown channel raises on the first page, before anything is sent."""
+        An unknown channel raises on the first page, before anything is sent.
+
+        The same numbers as ``availability`` (the one ATP, ``atp_many``/``sku_availability``), read by set: a
+        page is a range of active SKUs in code order, so its kinds come with the SKUs and its balances and
+        per-SKU policies are read by that range (``sku > after AND sku <= last``), a few statements per 10k
+        SKUs instead of an IN list of every SKU of the page."""
         cursor: str | None = None
         while True:
-            items, cursor = self.availability(channel, after=cursor, limit=page_size)
+            page = functools.partial(self._availability_range, channel=channel, after=cursor, limit=page_size)
+            items, cursor = self.read(page)
             yield items
             if cursor is None:
                 return
+
+    def _availability_range(
+        self, conn: Connection, channel: str, after: str | None, limit: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        sourcing = channels_repo.sourcing(conn, channel)
+        if sourcing is None:
+            raise NotFound(f"no channel {channel}", code="unknown-channel")
+        page = catalog_repo.active_skus_with_kinds(conn, after=after, limit=limit + 1)
+        next_cursor = None
+        if len(page) > limit:
+            page, next_cursor = page[:limit], page[limit - 1][0]
+        if not page:
+            return [], None
+        last = page[-1][0]
+        packs = catalog_repo.prepack_map(conn, [s for s, kind in page if kind == "prepack"])
+        components = sorted({c for p in packs.values() for c, _ in p})
+        all_policies = channels_repo.policies(conn, sku_range=(after, last), extra_skus=components)
+        policy = next(p for p in all_policies if p.code == channel)
+        now = self.clock.now()
+        by_sku: dict[str, dict[str, int]] = defaultdict(dict)
+        for sku, location, available in ledger_repo.available_in_range(conn, now, after, last, policy.sources):
+            by_sku[sku][location] = available
+        outside = [c for c in components if not ((after is None or c > after) and c <= last)]
+        for b in (
+            ledger_repo.read_balances(conn, now, skus=outside, locations_in=list(policy.sources)) if outside else []
+        ):
+            by_sku[b.sku][b.location] = b.available
+        numbers = atp_many(policy, [s for s, kind in page if kind == "variant"], by_sku, all_policies)
+        items = []
+        for code, _ in page:
+            result = numbers.get(code)
+            if result is None:  # a prepack: from its components, through the one ATP function
+                result = sku_availability(policy, code, by_sku, all_policies, packs.get(code))
+            items.append({"sku": code, "available": result.published, "atp": result.atp, "paused": result.paused})
+        return items, next_cursor
 
     def movements_of(self, sku: str, location: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         return [

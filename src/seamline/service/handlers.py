@@ -35,6 +35,7 @@ from seamline.catalog.events import StyleSaved, TillCatalogChanged
 from seamline.domain.events import DomainEvent
 from seamline.finance.events import DocumentPosted, InventoryValued
 from seamline.ledger.events import BalancesChanged
+from seamline.ledger.model import PHYSICAL_KINDS, LocationKind
 from seamline.orders.events import OrderCancelled, OrderLinesCancelled, OrderShipped, ReturnBooked, SaleRecorded
 from seamline.service.unit_of_work import UnitOfWork
 
@@ -171,9 +172,15 @@ def book_inventory_value(deps: Dependencies, uow: UnitOfWork, events: Sequence[I
 
 
 def journal_availability(deps: Dependencies, uow: UnitOfWork, events: Sequence[BalancesChanged]) -> None:
-    """The changed balance rows go to the availability journal; the publisher recomputes ATP after commit."""
+    """The changed balance rows go to the availability journal; the publisher recomputes ATP after commit.
+
+    Rows at the built-in virtual locations (supplier, customer, adjustment, ...) are left out: a channel
+    sources only sellable locations (``put_channel``) and a virtual location never becomes one, so no ATP
+    reads them. A receipt of 100k lines journals its 100k received rows, not 200k."""
     if deps.journal is not None:
-        deps.journal.balances_changed(uow, sorted({row for e in events for row in e.rows}))
+        kinds = uow.location_kinds()
+        rows = {row for e in events for row in e.rows if kinds.get(row[1], LocationKind.WAREHOUSE) in PHYSICAL_KINDS}
+        deps.journal.balances_changed(uow, sorted(rows))
 
 
 def announce_till_catalog(deps: Dependencies, uow: UnitOfWork, events: Sequence[TillCatalogChanged]) -> None:

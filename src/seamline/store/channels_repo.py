@@ -68,13 +68,31 @@ def kind_and_sources(conn: Connection, code: str) -> tuple[str, list[str]] | Non
     return None if row is None else (str(row.kind), list(row.sources))
 
 
-def policies(conn: Connection, skus: Sequence[str] | None = None) -> list[ChannelPolicy]:
+def policies(
+    conn: Connection,
+    skus: Sequence[str] | None = None,
+    *,
+    sku_range: tuple[str | None, str] | None = None,
+    extra_skus: Sequence[str] = (),
+) -> list[ChannelPolicy]:
     """Every channel's policy: ATP for one channel needs the others' ring-fences.
 
-    ``skus`` limits the per-SKU overrides loaded to those SKUs (a page of availability, not the catalog)."""
+    ``skus`` limits the per-SKU overrides loaded to those SKUs (a page of availability, not the catalog);
+    ``sku_range`` (after, last] to the SKUs of that range and ``extra_skus`` (a whole-catalog export's page)."""
     overrides: dict[str, dict[str, int]] = {}
     fences: dict[str, dict[str, int]] = {}
-    rows = conn.execute(_ALL_SKU_POLICIES) if skus is None else conn.execute(_SKU_POLICIES_OF, {"skus": list(skus)})
+    if sku_range is not None:
+        after, last = sku_range
+        query = select(channel_sku_policies).where(channel_sku_policies.c.sku <= last)
+        if after is not None:
+            query = query.where(channel_sku_policies.c.sku > after)
+        rows = list(conn.execute(query))
+        if extra_skus:
+            rows += list(conn.execute(_SKU_POLICIES_OF, {"skus": list(extra_skus)}))
+    elif skus is None:
+        rows = list(conn.execute(_ALL_SKU_POLICIES))
+    else:
+        rows = list(conn.execute(_SKU_POLICIES_OF, {"skus": list(skus)}))
     for r in rows:
         if r.safety_stock is not None:
             overrides.setdefault(r.channel, {})[r.sku] = r.safety_stock
