@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from seamline.api import create_app
 from seamline.catalog.gtin import check_digit
 from seamline.cli.catalog_import import ImportResult, import_catalog, import_catalog_by_style
 from seamline.domain.clock import FixedClock
@@ -277,3 +279,61 @@ def test_a_bulk_receipt_writes_what_one_record_movement_per_line_writes(
         assert app.reconcile().clean
     assert outcomes[0] == outcomes[1]
     assert states[0] == states[1]
+
+
+def test_a_b2b_supply_received_in_parts_writes_what_one_record_movement_per_line_writes(
+    fresh_app: Callable[[], Seamline], tmp_path: Path
+) -> None:
+    """Receiving inbound supply (``POST /v1/inbound-supply/{ref}/receive``) goes through the set-based receipt
+    path, per location of the supply; in two parts under one document (no replay of the second part), it leaves
+    the balances, movements and availability journal that one ``record_movement`` per line leaves."""
+    path = write_csv(tmp_path / "catalog.csv", CATALOG_ROWS)
+    parts = [[("RC-NVY-S", 2), ("RC-BLK-L", 3)], None]  # then everything still to come
+    lines = {"RC-NVY-S": ("WH", 5), "RC-BLK-L": ("STORE", 3), "RC-NVY-M": ("STORE", 4), "RC-BLK-S": ("WH", 1)}
+    states = []
+    for bulk in (False, True):
+        app = fresh_app()
+        app.write(lambda uow, a=app: a.put_location(uow, "WH", "Warehouse", "warehouse"))
+        app.write(lambda uow, a=app: a.put_location(uow, "STORE", "Store", "store"))
+        assert import_catalog(app, path).errors == []
+        if bulk:
+            with TestClient(create_app(app), headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as client:
+                for location in ("WH", "STORE"):
+                    body = {
+                        "kind": "po",
+                        "location": location,
+                        "expected_on": "2027-01-15",
+                        "lines": [{"sku": s, "qty": q} for s, (loc, q) in sorted(lines.items()) if loc == location],
+                    }
+                    assert client.put(f"/v1/inbound-supply/PO-{location}", json=body).is_success
+                for part in parts:
+                    for location in ("WH", "STORE"):
+                        mine = None if part is None else [(s, q) for s, q in part if lines[s][0] == location]
+                        if mine == []:
+                            continue
+                        body = {} if mine is None else {"lines": [{"sku": s, "qty": q} for s, q in mine]}
+                        answer = client.post(f"/v1/inbound-supply/PO-{location}/receive", json=body)
+                        assert answer.status_code == 200, answer.text
+                        written = {(m["sku"], m["qty"]) for m in answer.json()["movements"]}
+                        expected = mine or [
+                            (s, q - dict(parts[0] or []).get(s, 0))
+                            for s, (loc, q) in lines.items()
+                            if loc == location and q > dict(parts[0] or []).get(s, 0)
+                        ]
+                        assert written == set(expected), "the answer lists the movements written"
+        else:
+            first = dict(parts[0] or [])
+            for sku, (location, qty) in sorted(lines.items()):
+                for units in (first.get(sku, 0), qty - first.get(sku, 0)):
+                    if units:
+                        request = MovementRequest(
+                            "receipt", sku, units, to_location=location, document=f"PO-{location}"
+                        )
+                        app.write(lambda uow, a=app, r=request: a.record_movement(uow, r))
+        state = ledger_state(app)
+        # The bulk path writes a location's lines together; the API's request names the trace (the last column).
+        state["movements"] = sorted(m[:-1] for m in state["movements"])
+        states.append(state)
+        assert app.reconcile().clean
+    assert states[0] == states[1]
+    assert states[1]["balances"], "stock arrived"

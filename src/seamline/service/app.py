@@ -537,6 +537,31 @@ class Seamline:
         idempotency_repo.lock_keys(conn, [("receipt", document)])  # a concurrent twin waits, then replays
         if ledger_repo.has_movements_of(conn, document, MovementKind.RECEIPT.value):
             return {"location": location, "document": document, "movements": 0, "units": 0, "replayed": True}
+        planned = self.receive_lines(uow, location, lines, document=document, reason=reason, trace_id=trace_id)
+        units = sum(move.qty for move in planned)
+        return {
+            "location": location,
+            "document": document,
+            "movements": len(planned),
+            "units": units,
+            "replayed": False,
+        }
+
+    def receive_lines(
+        self,
+        uow: UnitOfWork,
+        location: str,
+        lines: Sequence[tuple[str, int] | tuple[str, int, Decimal | None]],
+        *,
+        document: str,
+        reason: str | None = None,
+        trace_id: str | None = None,
+    ) -> list[PlannedMovement]:
+        """``receive_stock`` without its replay check, for a caller whose document carries several receipts
+        (a B2B supply delivered in parts) or who keeps its own idempotency (a 3PL's 944, by its inbox): one
+        ``receipt`` movement per line, in order, each checked by the rules of ``record_movement``, all or
+        nothing, written by ``ledger_repo.record_movements``. Answers the movements written."""
+        conn = uow.conn
         kinds = catalog_repo.known_skus(conn, [line[0] for line in lines])
         errors: list[FieldError] = []
         line_errors: list[tuple[int, FieldError]] = []
@@ -570,9 +595,8 @@ class Seamline:
             raise InvalidInput(f"receipt {document} has bad lines; nothing was received", errors[:100])
         written = ledger_repo.record_movements(uow, planned, now=self.clock.now(), trace_id=trace_id)
         metrics.MOVEMENTS.labels(MovementKind.RECEIPT.value).inc(written)
-        units = sum(move.qty for move in planned)
-        metrics.MOVEMENT_UNITS.labels(MovementKind.RECEIPT.value).inc(units)
-        return {"location": location, "document": document, "movements": written, "units": units, "replayed": False}
+        metrics.MOVEMENT_UNITS.labels(MovementKind.RECEIPT.value).inc(sum(move.qty for move in planned))
+        return planned
 
     # ---------------------------------------------------------------- holds
     def place_hold(

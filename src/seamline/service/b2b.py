@@ -28,8 +28,7 @@ from seamline.domain.errors import Conflict, FieldError, InvalidInput, NotFound,
 from seamline.domain.money import parse_currency
 from seamline.domain.quantity import require_positive_qty
 from seamline.ledger import SELLABLE_KINDS
-from seamline.ledger.model import MovementRequest
-from seamline.service.app import Seamline, catalog_code_ok
+from seamline.service.app import Seamline, catalog_code_ok, movement_view
 from seamline.service.customers import ContactRequest
 from seamline.service.orders import LineRequest, OrderDesk, OrderRequest
 from seamline.service.unit_of_work import UnitOfWork
@@ -391,16 +390,17 @@ class WholesalePortal:
             for i, line in enumerate(lines):
                 wanted[line.sku] = wanted.get(line.sku, 0) + require_positive_qty(line.qty, f"lines[{i}].qty")
         now = self.app.clock.now()
-        movements = []
+        # The receipt movements by the set-based path, one statement set per location of the supply (a
+        # season's supply is thousands of lines), each line checked by the rules of one record_movement.
+        per_location: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for sku, qty in sorted(wanted.items()):
+            per_location[by_sku[sku]["location"]].append((sku, qty))
+        before = ledger_repo.last_movement_id(conn)
+        for location, received_lines in sorted(per_location.items()):
+            self.app.receive_lines(uow, location, received_lines, document=reference, trace_id=trace_id)
+        movements = [movement_view(r) for r in ledger_repo.movements_after(conn, before, document=reference)]
         for sku, qty in sorted(wanted.items()):
             row = by_sku[sku]
-            movements.append(
-                self.app.record_movement(
-                    uow,
-                    MovementRequest(kind="receipt", sku=sku, qty=qty, to_location=row["location"], document=reference),
-                    trace_id=trace_id,
-                )
-            )
             received = row["received"] + qty
             b2b_repo.record_received(conn, row["id"], received, "received" if received >= row["qty"] else "open", now)
         allocation = self.desk.run_allocation(uow)

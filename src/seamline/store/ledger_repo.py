@@ -1164,6 +1164,17 @@ def _driver_decimal(value: Any) -> Any:
     return None if value is None else str(value)
 
 
+def last_movement_id(conn: Connection) -> int:
+    """The highest movement id this transaction sees (0 for none): ``movements_after`` reads what follows."""
+    return int(conn.execute(select(func.coalesce(func.max(movements.c.id), 0))).scalar_one())
+
+
+def movements_after(conn: Connection, after_id: int, *, document: str) -> list[dict[str, Any]]:
+    """The movements of ``document`` with ids above ``after_id``, in id order: what a bulk write just wrote."""
+    query = select(movements).where(movements.c.id > after_id, movements.c.document == document)
+    return [dict(r) for r in conn.execute(query.order_by(movements.c.id)).mappings()]
+
+
 def has_movements_of(conn: Connection, document: str, kind: str) -> bool:
     """Whether any movement of ``kind`` names ``document`` (indexed by document)."""
     query = select(movements.c.id).where(movements.c.document == document, movements.c.kind == kind).limit(1)

@@ -300,12 +300,10 @@ class ThreePLFiles:
             if against:
                 lines = [PortalLine(sku, remaining.pop(sku)) for sku in against]
                 self.portal.receive_supply(uow, reference, lines, trace_id=trace)
-        for sku, qty in sorted(remaining.items()):
-            self.app.record_movement(
-                uow,
-                MovementRequest(kind="receipt", sku=sku, qty=qty, to_location=self.location, document=document),
-                trace_id=trace,
-            )
+        if remaining:
+            # A 944 can be a whole stock delivery of thousands of lines: the set-based receipt path, with the
+            # rules of one record_movement per line (the inbox makes the message itself idempotent).
+            self.app.receive_lines(uow, self.location, sorted(remaining.items()), document=document, trace_id=trace)
         for sku, qty in sorted(step.damaged.items()):
             self.app.record_movement(
                 uow,
