@@ -5,7 +5,10 @@ Per database (SQLite; PostgreSQL from SEAMLINE_BENCH_POSTGRES_URL or SEAMLINE_TE
   its peak RSS is its own; a re-import of the same file (must be all unchanged); reconcile after it.
 - ``receipt``: one receipt of as many lines as the largest catalog (``Seamline.receive_stock``), with three
   channels over 20 locations; then from its commit to every channel's availability published (the
-  publisher's flush), the whole-channel export (``availability_pages``), and reconcile over the balances.
+  publisher's flush), the whole-channel export (``availability_pages``), and reconcile over the balances;
+- ``reconcile_balances``: every SKU then stocked at all 20 locations (2.1M balance rows at 100k SKUs, seeded
+  by set as the ledger writes receipts), reconcile in a process of its own (its peak RSS) while this process
+  places and releases holds: their p99 during it beside their p99 just before it.
 Each beside its anchors, measured in the same run: ``naive_row_by_row`` (the same work through the public
 row-by-row path, ``import_catalog_by_style`` / ``record_movement`` per line, at most 2,000 rows, scaled
 linearly) and ``floor_bulk_insert_seconds`` (a bare executemany on SQLite / COPY on PostgreSQL of the same
@@ -45,8 +48,9 @@ except ImportError:  # a checkout without `pip install -e .`
 
 from seamline.integration import Integration
 from seamline.integration import install as install_integration
-from seamline.ledger import MovementRequest
+from seamline.ledger import HoldLineRequest, MovementRequest
 from seamline.service import Seamline, Settings, bootstrap
+from seamline.store.types import driver_time
 
 COLUMNS = (
     "style_code",
@@ -114,7 +118,18 @@ def write_catalog_csv(path: Path, variants: int, **kwargs: str) -> Path:
 LOCATIONS = [f"LOC-{i:02d}" for i in range(1, 21)]  # 20 stock locations: every channel's sources among them
 CHANNELS = {"web": LOCATIONS, "retail": LOCATIONS[:10], "marketplace": LOCATIONS[:5]}
 ANCHOR_MAX = 2000  # the row-by-row anchors run at most this many rows, then are scaled linearly
-TARGETS = {"import_100k_s": 60.0, "receipt_100k_s": 10.0, "publish_s": 5.0, "export_s": 3.0, "rss_mb": 300.0}
+TARGETS = {
+    "import_100k_s": 60.0,
+    "receipt_100k_s": 10.0,
+    "publish_s": 5.0,
+    "export_s": 3.0,
+    "rss_mb": 300.0,
+    "reconcile_rss_mb": 500.0,
+}
+#: Holds during reconcile keep "their usual p99": at most this factor of the p99 measured just before it,
+#: plus a few milliseconds for a 2-core machine's scheduling noise.
+HOLD_P99_FACTOR, HOLD_P99_SLACK_MS = 2.0, 10.0
+RECONCILE_QTY = 3  # units per (SKU, location) of the seeded ledger
 
 
 def _fresh_database(kind: str, workdir: Path, name: str) -> str:
@@ -303,7 +318,115 @@ def _receipt_case(kind: str, workdir: Path, variants: int) -> dict[str, Any]:
     out["floor_bulk_insert_seconds"] = round(
         _floor_movements(kind, _fresh_database(kind, workdir, f"mfloor{variants}"), movement_rows), 3
     )
+    out["reconcile_balances"] = _reconcile_case(url, [sku for sku, _ in lines])
     return out
+
+
+def _seed_every_location(url: str) -> int:
+    """Receipts of ``RECONCILE_QTY`` of every SKU at every location the receipt did not fill, written as the
+    ledger writes them (movements from the supplier, balances raised, the supplier's rows lowered), in a few
+    set-based statements: a ledger of 2M+ balance rows that reconciles clean. Answers the balance rows."""
+    app, _ = _app(url)
+    dialect = app.engine.dialect.name
+    at = driver_time(app.clock.now(), dialect)
+    others = LOCATIONS[1:]
+    marks = ", ".join(f"'{code}'" for code in others)  # the bench's own constant codes
+    with app.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO movements (sku, qty, from_location, to_location, kind, document, occurred_at, "
+                f"recorded_at) SELECT s.sku, {RECONCILE_QTY}, 'supplier', l.code, 'receipt', 'RECON-SEED', :at, :at "
+                f"FROM skus s CROSS JOIN locations l WHERE s.kind = 'variant' AND l.code IN ({marks}) "
+                "ORDER BY s.sku, l.code"
+            ),
+            {"at": at},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO balances (sku, location, on_hand, committed, reserved) "
+                f"SELECT s.sku, l.code, {RECONCILE_QTY}, 0, 0 FROM skus s CROSS JOIN locations l "
+                f"WHERE s.kind = 'variant' AND l.code IN ({marks}) "
+                "ON CONFLICT (sku, location) DO UPDATE SET on_hand = balances.on_hand + excluded.on_hand"
+            )
+        )
+        conn.execute(
+            text(
+                f"UPDATE balances SET on_hand = on_hand - {RECONCILE_QTY * len(others)} WHERE location = 'supplier' "
+                "AND sku IN (SELECT sku FROM skus WHERE kind = 'variant')"
+            )
+        )
+        rows = int(conn.execute(text("SELECT count(*) FROM balances")).scalar_one())
+    app.engine.dispose()
+    return rows
+
+
+def _holds(app: Seamline, skus: list[str], until: Callable[[int], bool]) -> list[float]:
+    """Holds of one unit on the web channel, each released at once, timed one by one until ``until(n)``."""
+    latencies: list[float] = []
+    n = 0
+    while not until(n):
+        sku = skus[(n * 7919) % len(skus)]
+        started = time.perf_counter()
+        hold = app.write(
+            lambda uow, s=sku: app.place_hold(uow, channel="web", lines=[HoldLineRequest(s, 1)], ttl_seconds=60)
+        )
+        latencies.append(time.perf_counter() - started)
+        app.write(lambda uow, h=hold["id"]: app.release_hold(uow, h))
+        n += 1
+    return latencies
+
+
+def _p99_ms(latencies: list[float]) -> float:
+    ordered = sorted(latencies)
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 2)
+
+
+def _reconcile_case(url: str, skus: list[str]) -> dict[str, Any]:
+    """Reconcile over every location's balance rows (2M+ at 100k SKUs x 20 locations) in a process of its own
+    (its peak RSS is its own), while this process places holds: their p99 during it beside the p99 of the same
+    holds just before it, in the same run."""
+    rows = _seed_every_location(url)
+    app, _ = _app(url)
+    stamp = time.perf_counter()
+    before = _holds(app, skus, lambda n: n >= 50 and time.perf_counter() - stamp > 5.0)
+    app.engine.dispose()
+    reader, writer = multiprocessing.get_context("fork").Pipe(duplex=False)
+
+    def run() -> None:
+        child, _ = _app(url)
+        writer.send("ready")  # started and migrated: the holds are timed from here, during reconcile only
+        try:
+            seconds, report = _timed(child.reconcile)
+            result: dict[str, Any] = {
+                "seconds": round(seconds, 3),
+                "checked_rows": report.checked_rows,
+                "clean": report.clean,
+            }
+        except Exception as exc:  # noqa: BLE001 - reported in the JSON, not raised in a child
+            result = {"error": repr(exc), "clean": False}
+        result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        writer.send(result)
+
+    process = multiprocessing.get_context("fork").Process(target=run)
+    app, _ = _app(url)
+    process.start()
+    assert reader.recv() == "ready"
+    during = _holds(app, skus, lambda n: not process.is_alive() and n >= 1)
+    result: dict[str, Any] = reader.recv()
+    process.join()
+    app.engine.dispose()
+    result.update(
+        {
+            "balance_rows": rows,
+            "holds_before": len(before),
+            "hold_p99_ms_before": _p99_ms(before),
+            "holds_during": len(during),
+            "hold_p99_ms_during": _p99_ms(during),
+        }
+    )
+    limit = result["hold_p99_ms_before"] * HOLD_P99_FACTOR + HOLD_P99_SLACK_MS
+    result["holds_at_usual_p99"] = result["hold_p99_ms_during"] <= limit
+    return result
 
 
 def _floor_movements(kind: str, url: str, rows: list[dict[str, str]]) -> float:
@@ -381,6 +504,17 @@ def run_bulk_bench(sizes: list[int], databases: list[str]) -> dict[str, Any]:
                     problems.append(f"{kind}: {case['error']}")
                 elif not case["reconcile_clean"]:
                     problems.append(f"{kind}: reconcile not clean")
+            big = receipt.get("reconcile_balances", {})
+            figures["reconcile_balances"] = big
+            if "error" in big or not big.get("clean"):
+                problems.append(f"{kind}: reconcile over {big.get('balance_rows')} balance rows not clean: {big}")
+            elif big["peak_rss_mb"] > TARGETS["reconcile_rss_mb"]:
+                problems.append(f"{kind}: reconcile peak RSS {big['peak_rss_mb']} > {TARGETS['reconcile_rss_mb']}")
+            if big and not big.get("holds_at_usual_p99"):
+                problems.append(
+                    f"{kind}: hold p99 {big.get('hold_p99_ms_during')} ms during reconcile, "
+                    f"{big.get('hold_p99_ms_before')} ms before"
+                )
     result["problems"] = problems
     result["ok"] = not problems
     return result
