@@ -35,7 +35,7 @@ from seamline.catalog.events import StyleSaved, TillCatalogChanged
 from seamline.domain.events import DomainEvent
 from seamline.finance.events import DocumentPosted, InventoryValued
 from seamline.ledger.events import BalancesChanged
-from seamline.ledger.model import PHYSICAL_KINDS, LocationKind
+from seamline.ledger.model import VIRTUAL_LOCATIONS
 from seamline.orders.events import OrderCancelled, OrderLinesCancelled, OrderShipped, ReturnBooked, SaleRecorded
 from seamline.service.unit_of_work import UnitOfWork
 
@@ -174,12 +174,12 @@ def book_inventory_value(deps: Dependencies, uow: UnitOfWork, events: Sequence[I
 def journal_availability(deps: Dependencies, uow: UnitOfWork, events: Sequence[BalancesChanged]) -> None:
     """The changed balance rows go to the availability journal; the publisher recomputes ATP after commit.
 
-    Rows at the built-in virtual locations (supplier, customer, adjustment, ...) are left out: a channel
-    sources only sellable locations (``put_channel``) and a virtual location never becomes one, so no ATP
-    reads them. A receipt of 100k lines journals its 100k received rows, not 200k."""
+    Rows at the built-in virtual locations (supplier, customer, adjustment, ...; one of each, under its kind as
+    code, never re-created as a sellable one) are left out: a channel sources only sellable locations
+    (``put_channel``), so no ATP reads them. A receipt of 100k lines journals its 100k received rows, not
+    200k; a till sale its store's row, not the customer's too. No statement: the codes are constants."""
     if deps.journal is not None:
-        kinds = uow.location_kinds()
-        rows = {row for e in events for row in e.rows if kinds.get(row[1], LocationKind.WAREHOUSE) in PHYSICAL_KINDS}
+        rows = {row for e in events for row in e.rows if row[1] not in VIRTUAL_LOCATIONS}
         deps.journal.balances_changed(uow, sorted(rows))
 
 
