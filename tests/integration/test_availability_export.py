@@ -33,12 +33,20 @@ def test_the_export_streams_every_sku_with_the_numbers_the_pages_give(
     for sku, qty in (("OVS-001-NVY-S", 4), ("OVS-001-NVY-M", 9), ("OVS-001-NVY-L", 7), ("OVS-001-NVY-XL", 2)):
         receive(client, sku, qty)
     assert client.put("/v1/channels/web", json={"kind": "shopify", "sources": ["WH"], "safety_stock": 1}).is_success
+    # Per-SKU policies on both channels: the export reads them by SKU range, the pages by SKU list.
+    overrides = [{"sku": "OVS-001-NVY-M", "safety_stock": 4}, {"sku": "OVS-001-NVY-L", "safety_stock": 0}]
+    body = {"kind": "shopify", "sources": ["WH"], "safety_stock": 1, "sku_overrides": overrides}
+    assert client.put("/v1/channels/web", json=body).is_success
+    fence = {"kind": "wholesale", "sources": ["WH"], "sku_overrides": [{"sku": "OVS-001-NVY-S", "ring_fence": 3}]}
+    assert client.put("/v1/channels/b2b", json=fence).is_success
     original = app.availability_pages
     monkeypatch.setattr(app, "availability_pages", lambda channel: original(channel, page_size=3))  # several pages
 
     expected = paged(client, "web", limit=4)
     assert len(expected) == 9  # 8 variants and the prepack, each once
     assert any(item["available"] > 0 for item in expected)
+    numbers = {item["sku"]: item["atp"] for item in expected}
+    assert (numbers["OVS-001-NVY-S"], numbers["OVS-001-NVY-M"], numbers["OVS-001-NVY-L"]) == (0, 5, 7), "the policies"
 
     ndjson = client.get("/v1/availability/web/export")
     assert ndjson.status_code == 200

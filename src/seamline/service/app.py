@@ -901,11 +901,11 @@ class Seamline:
         by_sku: dict[str, dict[str, int]] = defaultdict(dict)
         for sku, location, available in ledger_repo.available_in_range(conn, now, after, last, policy.sources):
             by_sku[sku][location] = available
-        outside = [c for c in components if not ((after is None or c > after) and c <= last)]
-        for b in (
-            ledger_repo.read_balances(conn, now, skus=outside, locations_in=list(policy.sources)) if outside else []
-        ):
-            by_sku[b.sku][b.location] = b.available
+        # A pack's components may lie outside the range (and the database's collation, not Python's, orders
+        # the range): they are read by list, few as they are; a component read twice has the same rows.
+        if components:
+            for b in ledger_repo.read_balances(conn, now, skus=components, locations_in=list(policy.sources)):
+                by_sku[b.sku][b.location] = b.available
         numbers = atp_many(policy, [s for s, kind in page if kind == "variant"], by_sku, all_policies)
         items = []
         for code, _ in page:
