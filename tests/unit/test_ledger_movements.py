@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from seamline.domain import InvalidInput
-from seamline.ledger import LocationKind, MovementKind, MovementRequest, plan_movement
+from seamline.ledger import LocationKind, MovementKind, MovementRequest, plan_alike, plan_movement
 from seamline.ledger.model import VIRTUAL_LOCATIONS, PlannedMovement
 
 SKU = "OVS-001-NVY-M"
@@ -163,3 +165,41 @@ def test_unknown_location_is_refused_naming_the_side(field: str, kwargs: dict[st
 def test_quantity_that_is_not_a_positive_whole_number_is_refused(qty: object) -> None:
     error = refused("receipt", qty=qty, to_location="WH")
     assert [e.field for e in error.errors] == ["qty"]
+
+
+# ------------------------------------------------------------------------------------------ plan_alike
+@given(
+    lines=st.lists(
+        st.tuples(
+            st.sampled_from([SKU, "OVS-001-NVY-L"]),
+            st.one_of(st.integers(-2, 5), st.just(True), st.just("3"), st.just(2.0)),
+        ),
+        max_size=12,
+    ),
+    kind=st.sampled_from(["receipt", "adjustment", "damage"]),
+    to=st.sampled_from(["WH", "3PL", "supplier", None]),
+    where=st.sampled_from(["WH", None]),
+)
+def test_plan_alike_plans_each_line_as_plan_movement_does(
+    lines: list[tuple[str, object]], kind: str, to: str | None, where: str | None
+) -> None:
+    """Many movements that differ only in SKU and quantity: the same planned movements as one plan_movement
+    per line, the same refusals of the kind and sides (raised), and each bad quantity reported by its line."""
+    base = {"to_location": to, "from_location": where if kind == "damage" else None, "reason": "counted"}
+
+    def one(sku: str, qty: object) -> PlannedMovement | str:
+        try:
+            return plan_movement(MovementRequest(kind, sku, qty, **base), LOCATIONS)  # type: ignore[arg-type]
+        except InvalidInput as exc:
+            return "|".join(f"{e.field}:{e.message}" for e in exc.errors)
+
+    try:
+        planned, bad = plan_alike(MovementRequest(kind, "", 1, **base), lines, LOCATIONS)  # type: ignore[arg-type]
+    except InvalidInput:
+        # The sides are wrong for every line: each single plan is refused for a reason not about its quantity.
+        assert all(not isinstance(one(sku, 1), PlannedMovement) for sku, _ in [(SKU, 1), *lines])
+        return
+    singles = [one(sku, qty) for sku, qty in lines]
+    assert planned == [s for s in singles if isinstance(s, PlannedMovement)]
+    assert [i for i, _ in bad] == [i for i, s in enumerate(singles) if not isinstance(s, PlannedMovement)]
+    assert [f"{e.field}:{e.message}" for _, e in bad] == [s for s in singles if isinstance(s, str)]
