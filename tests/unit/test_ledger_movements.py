@@ -194,7 +194,8 @@ def test_plan_alike_plans_each_line_as_plan_movement_does(
             return "|".join(f"{e.field}:{e.message}" for e in exc.errors)
 
     try:
-        planned, bad = plan_alike(MovementRequest(kind, "", 1, **base), lines, LOCATIONS)  # type: ignore[arg-type]
+        costed = [(sku, qty, None) for sku, qty in lines]
+        planned, bad = plan_alike(MovementRequest(kind, "", 1, **base), costed, LOCATIONS)  # type: ignore[arg-type]
     except InvalidInput:
         # The sides are wrong for every line: each single plan is refused for a reason not about its quantity.
         assert all(not isinstance(one(sku, 1), PlannedMovement) for sku, _ in [(SKU, 1), *lines])
