@@ -112,12 +112,18 @@ def standard_cost(conn: Connection, sku: str) -> Decimal | None:
 
 
 def standard_costs_of(conn: Connection, skus: Sequence[str]) -> dict[str, Decimal]:
-    if not skus:
-        return {}
-    rows = conn.execute(
-        select(standard_costs.c.sku, standard_costs.c.unit_cost).where(standard_costs.c.sku.in_(sorted(set(skus))))
-    )
-    return {r.sku: round_cost(Decimal(str(r.unit_cost))) for r in rows}
+    wanted = sorted(set(skus))
+    out: dict[str, Decimal] = {}
+    # In chunks: a receipt of 100k SKUs as one IN list is over PostgreSQL's 65,535 parameters per statement
+    # (bench/bulk.py's 100k-line receipt failed on it) and SQLite's expansion of it is slow.
+    for start in range(0, len(wanted), _COST_CHUNK):
+        part = wanted[start : start + _COST_CHUNK]
+        query = select(standard_costs.c.sku, standard_costs.c.unit_cost).where(standard_costs.c.sku.in_(part))
+        out.update({r.sku: round_cost(Decimal(str(r.unit_cost))) for r in conn.execute(query)})
+    return out
+
+
+_COST_CHUNK = 10_000
 
 
 def save_standard_cost(conn: Connection, sku: str, unit_cost: Decimal, currency: str, now: datetime) -> None:
