@@ -44,7 +44,7 @@ from seamline.store.tables import (
     stock_costs,
 )
 from seamline.store.types import aggregate_time
-from seamline.store.upsert import insert_on_conflict
+from seamline.store.upsert import insert_on_conflict, upsert_many
 from seamline.store.work import Work
 
 Key = tuple[str, str]  # (sku, location)
@@ -84,15 +84,26 @@ def _read_rows(conn: Connection, keys: Sequence[Key]) -> dict[Key, _Stored]:
     if not wanted:
         return {}
     query = _ROWS.where(or_(*(and_(stock_costs.c.sku == s, stock_costs.c.location == loc) for s, loc in wanted)))
-    return {
-        (r.sku, r.location): _Stored(
-            CostRow(
-                int(r.qty), Decimal(str(r.value)).quantize(Decimal("0.0001")), round_cost(Decimal(str(r.unit_cost)))
-            ),
-            r.currency,
-        )
-        for r in conn.execute(query)
-    }
+    return {(r.sku, r.location): _stored(r) for r in conn.execute(query)}
+
+
+def _stored(r: Any) -> _Stored:
+    value = Decimal(str(r.value)).quantize(Decimal("0.0001"))
+    return _Stored(CostRow(int(r.qty), value, round_cost(Decimal(str(r.unit_cost)))), r.currency)
+
+
+def _read_rows_by_sku(conn: Connection, keys: Sequence[Key]) -> dict[Key, _Stored]:
+    """``_read_rows`` for many keys: the rows of their SKUs read by SKU list in chunks (an OR of one term per
+    key took most of a 100k-line receipt), the keys asked for kept."""
+    wanted = set(keys)
+    skus = sorted({sku for sku, _ in wanted})
+    out: dict[Key, _Stored] = {}
+    for start in range(0, len(skus), _COST_CHUNK):
+        query = _ROWS.where(stock_costs.c.sku.in_(skus[start : start + _COST_CHUNK]))
+        for r in conn.execute(query):
+            if (r.sku, r.location) in wanted:
+                out[(r.sku, r.location)] = _stored(r)
+    return out
 
 
 def _write_row(conn: Connection, key: Key, row: CostRow, currency: str, now: datetime) -> None:
@@ -249,9 +260,7 @@ def value_receipts(
     conn = uow.conn
     currency = base_currency(conn)
     keys = sorted({(m.sku, m.to_location) for m in moves})
-    stored: dict[Key, _Stored] = {}
-    for start in range(0, len(keys), 500):
-        stored.update(_read_rows(conn, keys[start : start + 500]))
+    stored = _read_rows_by_sku(conn, keys)
     rows: dict[Key, CostRow] = {key: s.row for key, s in stored.items()}
     catalog = standard_costs_of(conn, [m.sku for m in moves if m.unit_cost is None])
     out: list[dict[str, Any]] = []
@@ -284,8 +293,23 @@ def value_receipts(
                 "cost_cause": cause,
             }
         )
-    for key in keys:
-        _write_row(conn, key, rows[key], currency, now)
+    upsert_many(
+        conn,
+        stock_costs,
+        ["sku", "location"],
+        [
+            {
+                "sku": key[0],
+                "location": key[1],
+                "qty": rows[key].qty,
+                "value": rows[key].value,
+                "unit_cost": max(rows[key].unit_cost, Decimal(0)),
+                "currency": currency,
+                "updated_at": now,
+            }
+            for key in keys
+        ],
+    )
     for (cause, document, kind), value in totals.items():
         booked = booking(kind, "supplier", "warehouse")
         if booked is not None and value:
