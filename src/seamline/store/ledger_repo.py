@@ -581,7 +581,9 @@ def balance_differences(conn: Connection) -> Iterator[tuple[str, str, str, int, 
         .where(or_(*(stored != wanted for stored, wanted in pairs.values())))
         .order_by(keys.c.sku, keys.c.location)
     )
-    for row in conn.execution_options(stream_results=True, yield_per=1000).execute(query):
+    # Streamed per statement: ``Connection.execution_options`` would change the connection in place and put
+    # every later statement on it (an INSERT in a write transaction, on PostgreSQL) on a server-side cursor.
+    for row in conn.execute(query, execution_options={"stream_results": True, "yield_per": 1000}):
         for name in pairs:
             stored, wanted = int(row._mapping[f"{name}_0"]), int(row._mapping[f"{name}_1"])
             if stored != wanted:
