@@ -1,7 +1,8 @@
 """Amazon listings from the product master (issue 21), against the Amazon sandbox, on SQLite and PostgreSQL:
 a style saved with content creates each linked variant's listing with ``putListingsItem`` (title in the
 channel's words, description, bullets of composition and care, images in order, colour, size, GTIN, the
-retail price in the marketplace's currency, the product type mapped from the style's category); saving it
+retail price in the marketplace's currency, the product type mapped from the style's category) under the
+family's variation parent (the style's code, product facts only); saving it
 again replaces the content with ``patchListingsItem``; a prepack is never listed, even when linked, and gets
 an issue saying why; a listing Amazon finds invalid dead-letters with Amazon's issues on record."""
 
@@ -119,6 +120,15 @@ def test_a_style_saved_with_content_is_listed_from_the_master_and_a_prepack_neve
     ]
     assert not dead_letters(app, "amazon-content:amazon")
 
+    # The family's variation parent exists at Amazon, under the SKU its variants name, and is never bought.
+    assert attributes["child_parent_sku_relationship"][0]["parent_sku"] == "OVS-001"
+    parent = world.sandbox.listings["OVS-001"]
+    assert parent.attributes["parentage_level"][0]["value"] == "parent"
+    assert parent.attributes["variation_theme"][0]["name"] == "COLOR/SIZE"
+    assert parent.attributes["item_name"][0]["value"] == "Seamline Overshirt"
+    assert "purchasable_offer" not in parent.attributes
+    assert [c for c in puts if c.path.endswith("/OVS-001")], "the parent is created with putListingsItem"
+
     # Saved again with new words: the content is replaced by a PATCH, not a second PUT.
     changed = {**CONTENT, "description": "Brushed cotton, boxy fit.", "images": CONTENT["images"][1:]}
     assert client.put("/v1/styles/OVS-001", json={**OVERSHIRT, "content": changed}).status_code == 200
@@ -128,6 +138,9 @@ def test_a_style_saved_with_content_is_listed_from_the_master_and_a_prepack_neve
     assert world.sandbox.listings[M].attributes["product_description"][0]["value"] == "Brushed cotton, boxy fit."
     assert "other_product_image_locator_1" not in world.sandbox.listings[M].attributes
     assert world.sandbox.quantity(M) == 3  # the content update left the quantity alone
+    assert world.sandbox.listings["OVS-001"].attributes["product_description"][0]["value"] == (
+        "Brushed cotton, boxy fit."
+    )
 
     # The prepack's number is never sent either.
     receive(client, "OVS-001-NVY-S", 2)

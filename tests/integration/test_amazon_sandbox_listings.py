@@ -84,3 +84,31 @@ def test_a_content_patch_replaces_and_deletes_and_leaves_the_quantity() -> None:
     assert listing.attributes["product_description"][0]["value"] == "Boxy fit."
     assert "main_product_image_locator" not in listing.attributes
     assert world.sandbox.quantity("SKU-1") == 4
+
+
+def parent(**changes: Any) -> dict[str, Any]:
+    attributes: dict[str, Any] = {
+        "item_name": text("Overshirt"),
+        "brand": text("Seamline"),
+        "parentage_level": [{"value": "parent", "marketplace_id": MARKETPLACE}],
+        "variation_theme": [{"name": "COLOR/SIZE", "marketplace_id": MARKETPLACE}],
+    }
+    attributes.update(changes)
+    return {k: v for k, v in attributes.items() if v is not None}
+
+
+def test_a_variation_parent_needs_no_identifier_or_offer_but_is_product_facts_only() -> None:
+    world = World()
+    answer = world.client.put_listing("OVS-001", put_body("SHIRT", parent(), "LISTING_PRODUCT_ONLY"), [MARKETPLACE])
+    assert answer.status == "ACCEPTED"
+    assert "OVS-001" in world.sandbox.listings
+    as_offer = world.client.put_listing("OVS-002", put_body("SHIRT", parent(), "LISTING"), [MARKETPLACE])
+    assert as_offer.status == "INVALID"
+    assert "OVS-002" not in world.sandbox.listings
+    no_theme = world.client.put_listing(
+        "OVS-003", put_body("SHIRT", parent(variation_theme=None), "LISTING_PRODUCT_ONLY"), [MARKETPLACE]
+    )
+    assert no_theme.status == "INVALID"
+    assert [i.message for i in no_theme.issues if i.severity == "ERROR"] == [
+        "'variation_theme' is required but not supplied."
+    ]

@@ -130,3 +130,14 @@ def test_a_put_carries_product_type_and_requirements_and_a_patch_replaces_conten
     assert ops["/attributes/main_product_image_locator"] == "delete"  # the style has no images any more
     assert ops["/attributes/bullet_point"] == "delete"
     assert "/attributes/fulfillment_availability" not in ops  # the quantity is the availability path's
+
+
+def test_the_variation_parent_carries_the_familys_facts_and_nothing_to_buy() -> None:
+    got = listings.parent_attributes(style(), channel="amazon", marketplace=MARKET, settings=SETTINGS)
+    assert got["item_name"] == [{"value": "Seamline Overshirt", "language_tag": "de_DE", "marketplace_id": MARKET}]
+    assert got["parentage_level"] == [{"value": "parent", "marketplace_id": MARKET}]
+    assert got["variation_theme"] == [{"name": "COLOR/SIZE", "marketplace_id": MARKET}]
+    assert got["brand"][0]["value"] == "Seamline"
+    assert got["main_product_image_locator"][0]["media_location"] == "https://cdn.example.com/f.jpg"
+    for never in ("purchasable_offer", "list_price", "externally_assigned_product_identifier", "color", "size"):
+        assert never not in got

@@ -56,6 +56,7 @@ from seamline.channels.amazon.listings import (
     ListingSettings,
     content_patch_body,
     not_listable,
+    parent_attributes,
     put_body,
     variant_attributes,
 )
@@ -290,12 +291,19 @@ class AmazonConnector:
                 if (c := channel_orders_repo.get(conn, self.channel, CONTENT, f"{row['marketplace']}/{sku}"))
                 and c["sent_at"] is not None
             }
+            created |= {  # the variation parents sent (no listing row of their own: they are never stocked)
+                f"{marketplace}/{code}"
+                for marketplace in config.marketplace_ids
+                if (c := channel_orders_repo.get(conn, self.channel, CONTENT, f"{marketplace}/{code}"))
+                and c["sent_at"] is not None
+            }
             return style, rows, created
 
         style, rows, created = self.app.read(read)
         if style is None or style.status != "active":
             return Delivered()  # nothing to show (a discontinued style's listings keep what they have)
         refused: list[str] = []
+        parents_sent: set[str] = set()
         for sku in [v.sku for v in style.sorted_variants()] + [p.sku for p in style.prepacks]:
             linked = {r["marketplace"]: r for r in rows.get(sku, []) if r["marketplace"] in config.marketplace_ids}
             marketplaces = sorted(linked) if not config.auto_list else list(config.marketplace_ids)
@@ -309,6 +317,11 @@ class AmazonConnector:
             for marketplace in marketplaces:
                 row = linked.get(marketplace)
                 product_type = (row or {}).get("product_type") or settings.product_type(style)
+                if marketplace not in parents_sent:  # the family's parent first: its variants name it
+                    parents_sent.add(marketplace)
+                    problem = self._send_parent(style, marketplace, product_type, settings, created)
+                    if problem:
+                        refused.append(problem)
                 seller_sku = str((row or {}).get("seller_sku") or sku)
                 attributes = variant_attributes(
                     style, variant, channel=self.channel, marketplace=marketplace, settings=settings
@@ -338,6 +351,32 @@ class AmazonConnector:
             raise DeliveryRejected(f"Amazon refused listings of {code}: " + " | ".join(refused))
         return Delivered()
 
+    def _send_parent(
+        self, style: Any, marketplace: str, product_type: str, settings: ListingSettings, created: set[str]
+    ) -> str | None:
+        """The variation parent (SKU = the style's code) on ``marketplace``: created with ``putListingsItem``
+        (``LISTING_PRODUCT_ONLY``: never bought, no offer) the first time, its content replaced after.
+        Answers what Amazon refused, if anything."""
+        ref = f"{marketplace}/{style.code}"
+        attributes = parent_attributes(style, channel=self.channel, marketplace=marketplace, settings=settings)
+        try:
+            if ref in created:
+                answer = self.client.patch_listing(
+                    style.code, content_patch_body(product_type, attributes, marketplace), [marketplace]
+                )
+            else:
+                body = put_body(product_type, attributes, "LISTING_PRODUCT_ONLY")
+                answer = self.client.put_listing(style.code, body, [marketplace])
+        except ChannelError as exc:
+            raise delivery_outcome(exc) from exc
+        issues = _issues(answer.issues)
+        self._content_answer(
+            ref, marketplace, style.code, style.code, product_type, style.version, answer.accepted, issues, link=False
+        )
+        if answer.accepted:
+            return None
+        return f"{ref}: " + "; ".join(i.message for i in issues if i.severity == "ERROR")
+
     def _available(self, sku: str) -> int:
         items, _ = self.app.availability(self.channel, sku=sku, limit=1)
         return int(items[0]["available"]) if items and items[0]["sku"] == sku else 0
@@ -352,6 +391,8 @@ class AmazonConnector:
         version: int,
         accepted: bool,
         issues: list[ListingIssue],
+        *,
+        link: bool = True,
     ) -> None:
         now = self.app.clock.now()
         error = None if accepted else "; ".join(i.message for i in issues if i.severity == "ERROR") or "INVALID"
@@ -361,7 +402,7 @@ class AmazonConnector:
             conn = uow.conn
             channel_orders_repo.decide(conn, self.channel, CONTENT, ref, detail, now)
             channel_orders_repo.mark(conn, self.channel, CONTENT, ref, sent_at=now if accepted else None, error=error)
-            if accepted:  # the listing's productType is the one Amazon now has: quantity PATCHes name it
+            if accepted and link:  # the listing's productType is the one Amazon now has: quantity PATCHes name it
                 marketplace_repo.link_listing(
                     conn, self.channel, marketplace, sku, seller_sku=seller_sku, product_type=product_type, now=now
                 )

@@ -181,6 +181,29 @@ def variant_attributes(
     return attributes
 
 
+def parent_attributes(style: Style, *, channel: str, marketplace: str, settings: ListingSettings) -> dict[str, Any]:
+    """The attributes of the variation parent (SKU = the style's code) its variants name in
+    ``child_parent_sku_relationship``: the family's title, brand, description and main image,
+    ``parentage_level`` ``parent`` and the ``variation_theme``. A parent is never bought: no offer, no
+    identifier (sent with ``requirements`` ``LISTING_PRODUCT_ONLY``)."""
+    content = style.content.for_channel(channel, style.name)
+    attributes: dict[str, Any] = {
+        "item_name": _text(content.title, marketplace, settings),
+        "parentage_level": [{"value": "parent", "marketplace_id": marketplace}],
+        "variation_theme": [{"name": "COLOR/SIZE", "marketplace_id": marketplace}],
+    }
+    brand = settings.brand or style.attributes.get("brand")
+    if brand:
+        attributes["brand"] = _text(str(brand), marketplace, settings)
+    if content.description:
+        attributes["product_description"] = _text(content.description, marketplace, settings)
+    if content.images:
+        attributes["main_product_image_locator"] = [
+            {"media_location": content.images[0].url, "marketplace_id": marketplace}
+        ]
+    return attributes
+
+
 def put_body(product_type: str, attributes: Mapping[str, Any], requirements: str = "LISTING") -> dict[str, Any]:
     """The body of ``PUT /listings/2021-08-01/items/{sellerId}/{sku}`` (creates the listing, or replaces it
     whole)."""

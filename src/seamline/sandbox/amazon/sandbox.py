@@ -1056,6 +1056,15 @@ _APPAREL = ("item_name", "brand", "product_description", "bullet_point", "color"
 _APPAREL_TYPES = ("SHIRT", "PANTS", "DRESS", "SWEATER", "COAT", "SKIRT")
 PRODUCT_TYPES: dict[str, tuple[str, ...]] = dict.fromkeys(_APPAREL_TYPES, _APPAREL)
 _OFFER = ("purchasable_offer",)
+#: What a variation parent (``parentage_level`` ``parent``) needs: the family's name and its theme.
+_PARENT = ("item_name", "brand", "parentage_level", "variation_theme")
+
+
+def _is_parent(attributes: Mapping[str, Any]) -> bool:
+    level = attributes.get("parentage_level")
+    return isinstance(level, list) and any(isinstance(e, Mapping) and e.get("value") == "parent" for e in level)
+
+
 _IDENTIFIERS = (
     "externally_assigned_product_identifier",
     "merchant_suggested_asin",
@@ -1117,14 +1126,20 @@ def _listing_issues(
     required = PRODUCT_TYPES.get(product_type)
     if required is None:
         return [_issue("4000003", f"The product type '{product_type}' is not valid.", categories=["INVALID_ATTRIBUTE"])]
-    if requirements == "LISTING_OFFER_ONLY":
-        wanted: tuple[str, ...] = ("condition_type", *_OFFER)
+    parent = _is_parent(attributes)
+    if parent and requirements != "LISTING_PRODUCT_ONLY":
+        return [_issue("INVALID_PARENT", "A variation parent is listed with requirements LISTING_PRODUCT_ONLY.")]
+    if parent:
+        wanted: tuple[str, ...] = _PARENT
+    elif requirements == "LISTING_OFFER_ONLY":
+        wanted = ("condition_type", *_OFFER)
     elif requirements == "LISTING_PRODUCT_ONLY":
         wanted = required
     else:
         wanted = (*required, *_OFFER)
     issues = [_missing(name) for name in wanted if name not in attributes]
-    if requirements != "LISTING_OFFER_ONLY" and not any(name in attributes for name in _IDENTIFIERS):
+    # A parent is never bought, so it needs no product identifier.
+    if not parent and requirements != "LISTING_OFFER_ONLY" and not any(name in attributes for name in _IDENTIFIERS):
         issues.append(_missing("externally_assigned_product_identifier"))
     for name, value in attributes.items():
         if name != "fulfillment_availability":
