@@ -1,0 +1,234 @@
+"""Till sales: captured and fulfilled in one transaction at the store, checked against what the store has
+(or forced, with an oversell exception when the goods had already left)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection
+
+from seamline.domain.clock import ensure_utc
+from seamline.domain.commerce import OrderCommerce
+from seamline.domain.errors import Conflict, FieldError, Forbidden, InvalidInput, Shortage, ShortLine
+from seamline.domain.money import parse_currency
+from seamline.ledger import Balance
+from seamline.ledger.model import MovementKind, PlannedMovement
+from seamline.orders.allocation import component_demand
+from seamline.orders.events import SaleRecorded
+from seamline.orders.model import LineState, OrderKind, OrderStatus
+from seamline.orders.oversell import oversold_units, short_allocations
+from seamline.service import metrics
+from seamline.service.channels import Channels
+from seamline.service.customers import Contact, attach_customer, parse_contact
+from seamline.service.orders.common import (
+    OrderPart,
+    ParsedLine,
+    claim,
+    parse_lines,
+    parse_tenders,
+    pos_channel,
+    sellable_location,
+    total,
+)
+from seamline.service.orders.requests import SaleRequest
+from seamline.service.orders.views import read_order_view
+from seamline.service.principal import Principal, is_till_channel
+from seamline.service.unit_of_work import UnitOfWork
+from seamline.store import channels_repo, ledger_repo, orders_repo
+
+
+def record_oversell(
+    conn: Connection, after: Balance, *, moved: int, cause: str, document: str, movement_id: int, now: datetime
+) -> dict[str, Any] | None:
+    """After goods left ``after.location`` unchecked: when they were promised elsewhere, record an oversell
+    exception naming the allocations now short, and count the units in the oversold KPI."""
+    units = oversold_units(moved, after.on_hand, after.committed, after.reserved)
+    if units <= 0:
+        return None
+    short = short_allocations(after.on_hand, ledger_repo.open_allocations_at(conn, after.sku, after.location))
+    row = {
+        "sku": after.sku,
+        "location": after.location,
+        "units": units,
+        "cause": cause,
+        "document": document,
+        "movement_id": movement_id,
+        "short_allocations": [
+            {"allocation_id": s.allocation_id, "order_id": s.document, "units_short": s.units_short} for s in short
+        ],
+        "created_at": now,
+    }
+    exception_id = orders_repo.insert_exception(conn, row)
+    metrics.OVERSOLD_UNITS.inc(units)
+    return {"id": exception_id, **row}
+
+
+class PosSales(OrderPart):
+    def record_sale(
+        self, uow: UnitOfWork, req: SaleRequest, *, trace_id: str | None = None, caller: Principal | None = None
+    ) -> tuple[int, Any]:
+        """A till sale, captured and fulfilled in one transaction at its store: a closed ``pos`` order and
+        a ``sale`` movement per SKU. Not enough available is a 409 unless ``force`` (the goods already
+        left): then it is recorded and an oversell exception names the allocations now short.
+
+        ``caller`` (an API token; None for a connector) files sales only under the store's till channels, and
+        a repeated external id answers the first order only when it is the caller's to read: another store's
+        sale on a shared till channel is 409 ``external-id-taken``, without the order."""
+        conn = uow.conn
+        location, currency, lines, tenders, contact, occurred_at = self._checked_sale(uow, req, caller)
+        status, order_id = self.create_sale(
+            uow,
+            location=location,
+            channel=req.channel or pos_channel(location),
+            external_id=req.external_id,
+            currency=currency,
+            lines=lines,
+            tenders=tenders,
+            contact=contact,
+            occurred_at=occurred_at,
+            force=req.force,
+            trace_id=trace_id,
+            commerce=req.commerce,
+        )
+        view = read_order_view(conn, order_id)
+        if (
+            status == 200
+            and caller is not None
+            and view["location"] != location
+            and not (caller.is_admin or caller.has_channel(view["channel"]))
+        ):
+            raise Conflict(
+                f"external id {req.external_id} is another store's sale on this channel",
+                code="external-id-taken",
+            )
+        return status, view
+
+    def check_sale(self, uow: UnitOfWork, req: SaleRequest, caller: Principal | None = None) -> None:
+        """Validate a sale without writing anything (an offline till's batch is checked whole first)."""
+        self._checked_sale(uow, req, caller)
+
+    def _checked_sale(
+        self, uow: UnitOfWork, req: SaleRequest, caller: Principal | None = None
+    ) -> tuple[str, str, list[ParsedLine], list[tuple[str, Decimal]], Contact | None, datetime | None]:
+        conn = uow.conn
+        facts = channels_repo.kind_and_sources(conn, req.channel) if req.channel is not None else None
+        if caller is not None:
+            kind, sources = facts or (None, [])
+            till = req.channel is None or is_till_channel(req.channel, kind, sources, [req.location])
+            if not caller.may_sell(req.location, req.channel, till_channel=till):
+                raise Forbidden(
+                    f"this token may not record sales at {req.location} under channel {req.channel}: only the "
+                    "store's till channels (pos:<store>, or a pos channel sourcing the store)",
+                    code="insufficient-scope",
+                )
+        location = sellable_location(uow, req.location)
+        if req.channel is not None and facts is None:
+            raise Channels.unknown_channel(req.channel)
+        currency = parse_currency(req.currency)
+        lines = parse_lines(conn, req.lines, currency, "retail")
+        if not req.tenders:
+            raise InvalidInput("a sale records how it was paid", [FieldError("tenders", "needs at least one tender")])
+        due = total(lines)
+        if req.commerce is not None and req.commerce.channel_total is not None:
+            due = req.commerce.channel_total  # the till's own total (its discounts and taxes): what it took
+        tenders = parse_tenders(req.tenders, currency, due, required=True)
+        contact = parse_contact(req.customer)
+        occurred_at = None
+        if req.occurred_at is not None:
+            try:
+                occurred_at = ensure_utc(req.occurred_at)
+            except ValueError:
+                raise InvalidInput(
+                    "a time needs its zone", [FieldError("occurred_at", "must carry a UTC offset")]
+                ) from None
+        return location, currency, lines, tenders, contact, occurred_at
+
+    def create_sale(
+        self,
+        uow: UnitOfWork,
+        *,
+        location: str,
+        channel: str,
+        external_id: str,
+        currency: str,
+        lines: Sequence[ParsedLine],
+        tenders: Sequence[tuple[str, Decimal]],
+        contact: Contact | None = None,
+        customer_id: str | None = None,
+        occurred_at: datetime | None = None,
+        force: bool = False,
+        exchange_of: str | None = None,
+        trace_id: str | None = None,
+        commerce: OrderCommerce | None = None,
+    ) -> tuple[int, str]:
+        conn = uow.conn
+        now = self._now()
+        order_id = "ord_" + uuid.uuid4().hex
+        existing = claim(
+            conn,
+            {
+                "id": order_id,
+                "channel": channel,
+                "external_id": external_id,
+                "kind": OrderKind.POS.value,
+                "status": OrderStatus.CLOSED.value,
+                "currency": currency,
+                "total": total(lines),
+                **({} if commerce is None else {"commerce": commerce.as_json()}),
+                "location": location,
+                "prebook": False,
+                "exchange_of": exchange_of,
+                "placed_at": now,
+                "occurred_at": occurred_at or now,
+                "updated_at": now,
+                "trace_id": trace_id,
+            },
+        )
+        if existing is not None:
+            metrics.ORDERS.labels("pos", "duplicate").inc()
+            return 200, existing
+        state = [
+            LineState(p.line_no, p.sku, p.qty, p.unit_price, picked=p.qty, packed=p.qty, shipped=p.qty) for p in lines
+        ]
+        orders_repo.insert_lines(conn, order_id, state)
+        orders_repo.insert_tenders(conn, order_id, tenders)
+        if customer_id is None:
+            customer_id = attach_customer(conn, contact, document=order_id, now=now)
+        if customer_id is not None:
+            orders_repo.update_order(conn, order_id, customer_id=customer_id)
+        demand = component_demand(p.demand() for p in lines)
+        ledger_repo.expire_holds(uow, ledger_repo.expired_hold_ids(conn, now, skus=sorted(demand)), now)
+        short: list[ShortLine] = []
+        for sku, qty in sorted(demand.items()):
+            move = PlannedMovement(
+                kind=MovementKind.SALE,
+                sku=sku,
+                qty=qty,
+                from_location=location,
+                to_location="customer",
+                reason=None,
+                document=order_id,
+                channel=channel,
+                checked=True,
+            )
+            try:
+                ledger_repo.record_movement(uow, move, now=now, occurred_at=occurred_at, trace_id=trace_id)
+            except Shortage as exc:
+                if not force:
+                    short.extend(exc.lines)
+                    continue
+                row, after = ledger_repo.record_forced_movement(
+                    uow, move, now=now, occurred_at=occurred_at, trace_id=trace_id
+                )
+                record_oversell(conn, after, moved=qty, cause="sale", document=order_id, movement_id=row["id"], now=now)
+            metrics.MOVEMENTS.labels("sale").inc()
+            metrics.MOVEMENT_UNITS.labels("sale").inc(qty)
+        if short:
+            raise Shortage(short)
+        metrics.ORDERS.labels("pos", "closed").inc()
+        uow.raise_event(SaleRecorded(order_id))
+        return 201, order_id

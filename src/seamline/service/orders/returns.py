@@ -1,0 +1,228 @@
+"""Returns and exchanges: goods back against the original order, from any channel, at any location, refunded
+to the original tenders; an exchange is a return and a new order (or sale), linked, in one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from seamline.domain.commerce import OrderCommerce, RefundCommerce
+from seamline.domain.errors import Conflict
+from seamline.finance.channel import refund_of_return
+from seamline.ledger.model import MovementKind, PlannedMovement
+from seamline.orders.events import ReturnBooked
+from seamline.orders.model import Condition, LineState, OrderKind
+from seamline.orders.returns import PlannedReturnLine, plan_return, split_refund
+from seamline.service import metrics
+from seamline.service.orders.common import (
+    EXCHANGE_CREDIT,
+    OrderPart,
+    components_of,
+    parse_lines,
+    parse_tenders,
+    pos_channel,
+    sellable_location,
+    total,
+    unknown_order,
+)
+from seamline.service.orders.placing import OrderPlacing
+from seamline.service.orders.pos_sales import PosSales
+from seamline.service.orders.requests import ExchangeRequest, ReturnRequest
+from seamline.service.orders.views import read_order_view, read_return_view
+from seamline.service.unit_of_work import UnitOfWork
+from seamline.store import catalog_repo, channels_repo, ledger_repo, orders_repo
+
+
+class Returns(OrderPart):
+    def record_return(self, uow: UnitOfWork, req: ReturnRequest, *, trace_id: str | None = None) -> dict[str, Any]:
+        """Goods come back against the original order, from any channel, at any location: sellable units
+        into that location's stock, damaged ones to ``damaged``; refunded to the original tenders."""
+        conn = uow.conn
+        order = orders_repo.get_order(conn, req.order_id, for_update=True)
+        if order is None:
+            raise unknown_order(req.order_id, in_body=True)
+        location = sellable_location(uow, req.location)
+        planned = plan_return(order["lines"], req.lines)
+        return_id = "ret_" + uuid.uuid4().hex
+        if req.commerce is None and order.get("commerce") and order["kind"] == OrderKind.MARKETPLACE.value:
+            # A return of a marketplace's order booked here (the marketplace is told of it and refunds it):
+            # refunded at what the marketplace charged for the units, so its refund and our credit note agree.
+            returned = {line.line_no: line.returned for line in order["lines"]}
+            units = [(line.order_line_no, line.qty) for line in planned]
+            derived = refund_of_return(OrderCommerce.from_json(order["commerce"]), return_id, units, returned)
+            req = replace(req, commerce=derived)
+        self._book_return(uow, order, return_id, location, planned, trace_id)
+        value = sum((line.amount for line in planned), Decimal(0))
+        paid_back = (
+            []
+            if req.commerce is None
+            else [
+                (p.tender, p.amount) for p in req.commerce.payments if p.settled and p.kind == "refund" and p.amount > 0
+            ]
+        )
+        if paid_back:
+            # The channel paid back what its refund transactions say, to the gateways they name.
+            refund = paid_back
+        else:
+            # No transaction sent: the channel's refunded amount goes back to the order's own tenders.
+            due = value if req.commerce is None else req.commerce.computed_total
+            refund = split_refund(
+                due,
+                order["tenders"],
+                orders_repo.refunded_by_tender(conn, order["id"], order["currency"]),
+                req.refund_tender,
+            )
+        self._insert_return(uow, order, return_id, location, planned, refund, trace_id, req.commerce)
+        return read_return_view(conn, return_id)
+
+    def _book_return(
+        self,
+        uow: UnitOfWork,
+        order: Mapping[str, Any],
+        return_id: str,
+        location: str,
+        planned: Sequence[PlannedReturnLine],
+        trace_id: str | None,
+    ) -> None:
+        conn = uow.conn
+        now = self._now()
+        components = components_of(conn, sorted({line.sku for line in planned}))
+        units: dict[tuple[str, str], int] = defaultdict(int)
+        for line in planned:
+            destination = location if line.condition is Condition.SELLABLE else "damaged"
+            for sku, per in components[line.sku]:
+                units[(sku, destination)] += line.qty * per
+            metrics.RETURNED_UNITS.labels(line.condition.value).inc(line.qty)
+        for (sku, destination), qty in sorted(units.items()):
+            move = PlannedMovement(
+                kind=MovementKind.RETURN,
+                sku=sku,
+                qty=qty,
+                from_location="customer",
+                to_location=destination,
+                reason=f"return {return_id}",
+                document=order["id"],
+                channel=order["channel"],
+                checked=False,
+            )
+            ledger_repo.record_movement(uow, move, now=now, trace_id=trace_id)
+            metrics.MOVEMENTS.labels("return").inc()
+            metrics.MOVEMENT_UNITS.labels("return").inc(qty)
+        back: dict[int, int] = defaultdict(int)
+        for line in planned:
+            back[line.order_line_no] += line.qty
+        lines: list[LineState] = order["lines"]
+        orders_repo.save_lines(
+            conn, order["id"], [replace(line, returned=line.returned + back.get(line.line_no, 0)) for line in lines]
+        )
+
+    def _insert_return(
+        self,
+        uow: UnitOfWork,
+        order: Mapping[str, Any],
+        return_id: str,
+        location: str,
+        planned: Sequence[PlannedReturnLine],
+        refund: Sequence[tuple[str, Decimal]],
+        trace_id: str | None,
+        commerce: RefundCommerce | None = None,
+    ) -> None:
+        conn = uow.conn
+        orders_repo.insert_return(
+            conn,
+            {
+                "id": return_id,
+                "order_id": order["id"],
+                "location": location,
+                "currency": order["currency"],
+                "refund_total": sum((amount for _, amount in refund), Decimal(0)),
+                "created_at": self._now(),
+                "trace_id": trace_id,
+                **({} if commerce is None else {"commerce": commerce.as_json()}),
+            },
+            [
+                {
+                    "line_no": i,
+                    "order_line_no": line.order_line_no,
+                    "sku": line.sku,
+                    "qty": line.qty,
+                    "condition": line.condition.value,
+                    "amount": line.amount,
+                }
+                for i, line in enumerate(planned, start=1)
+            ],
+            refund,
+        )
+        uow.raise_event(ReturnBooked(return_id))
+
+    def exchange(self, uow: UnitOfWork, req: ExchangeRequest, *, trace_id: str | None = None) -> dict[str, Any]:
+        """A return and a new order, linked, in one transaction. The goods brought back pay for the new
+        ones (``exchange_credit``); any rest is refunded to the original tenders, and any difference due
+        is paid by ``tenders``. ``fulfil: here`` hands the new goods over at ``location`` now (a sale);
+        ``ship`` places an order on the original channel, allocated by its policy."""
+        conn = uow.conn
+        order = orders_repo.get_order(conn, req.order_id, for_update=True)
+        if order is None:
+            raise unknown_order(req.order_id, in_body=True)
+        location = sellable_location(uow, req.location)
+        fulfil = req.fulfil or ("here" if order["kind"] == OrderKind.POS.value else "ship")
+        planned = plan_return(order["lines"], req.return_lines)
+        currency = order["currency"]
+        # A new size or colour of a style the customer bought costs what they paid for it (packs aside).
+        variants = {
+            sku
+            for sku, kind in catalog_repo.known_skus(conn, [line.sku for line in order["lines"]]).items()
+            if kind == "variant"
+        }
+        styles = orders_repo.style_of(conn, variants)
+        paid_per_style = {styles[line.sku]: line.unit_price for line in order["lines"] if line.sku in styles}
+        lines = parse_lines(conn, req.lines, currency, "retail", fallback_prices=paid_per_style)
+        returned = sum((line.amount for line in planned), Decimal(0))
+        wanted = total(lines)
+        credit = min(returned, wanted)
+        paid = parse_tenders(req.tenders, currency, wanted - credit, required=wanted > credit)
+        return_id = "ret_" + uuid.uuid4().hex
+        self._book_return(uow, order, return_id, location, planned, trace_id)
+        refund = split_refund(
+            returned - credit,
+            order["tenders"],
+            orders_repo.refunded_by_tender(conn, order["id"], currency),
+            req.refund_tender,
+        )
+        self._insert_return(uow, order, return_id, location, planned, refund, trace_id)
+        tenders = ([(EXCHANGE_CREDIT, credit)] if credit else []) + paid
+        if fulfil == "here":
+            _, new_id = PosSales(self.app).create_sale(
+                uow,
+                location=location,
+                channel=pos_channel(location),
+                external_id=return_id,
+                currency=currency,
+                lines=lines,
+                tenders=tenders,
+                customer_id=order["customer_id"],
+                exchange_of=return_id,
+                trace_id=trace_id,
+            )
+        else:
+            channel = channels_repo.get_channel(conn, order["channel"])
+            if channel is None:
+                raise Conflict(f"channel {order['channel']} no longer exists to ship from", code="conflict")
+            _, new_id = OrderPlacing(self.app).create_order(
+                uow,
+                channel=channel,
+                external_id=return_id,
+                kind=OrderKind(order["kind"]),
+                currency=currency,
+                lines=lines,
+                tenders=tenders,
+                customer_id=order["customer_id"],
+                exchange_of=return_id,
+                trace_id=trace_id,
+            )
+        orders_repo.set_exchange(conn, return_id, new_id)
+        return {"return": read_return_view(conn, return_id), "order": read_order_view(conn, new_id)}

@@ -1,0 +1,207 @@
+"""Reading the order queue: orders, returns and oversell exceptions, as the API's JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection
+
+from seamline.domain.clock import iso_utc
+from seamline.domain.errors import FieldError, InvalidInput, NotFound
+from seamline.domain.money import minor_exponent
+from seamline.orders.model import LineState, OrderKind, OrderStatus
+from seamline.service.orders.common import OrderPart, Problems, unknown_order
+from seamline.store import ledger_repo, orders_repo
+
+
+class OrderViews(OrderPart):
+    def get_order(self, order_id: str) -> dict[str, Any]:
+        def work(conn: Connection) -> dict[str, Any]:
+            if orders_repo.get_order(conn, order_id) is None:
+                raise unknown_order(order_id, in_body=False)
+            return read_order_view(conn, order_id)
+
+        return self.app.read(work)
+
+    def list_orders(
+        self,
+        *,
+        channel: str | None = None,
+        status: Sequence[str] | None = None,
+        kind: str | None = None,
+        customer_id: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One queue for the warehouse, sales and finance alike: oldest first, ``cursor`` continues a page."""
+        problems = Problems()
+        for value in status or ():
+            if value not in {s.value for s in OrderStatus}:
+                problems.add(FieldError("status", f"{value!r} is not an order status"))
+        if kind is not None and kind not in {k.value for k in OrderKind}:
+            problems.add(FieldError("kind", f"{kind!r} is not an order kind"))
+        after = None
+        if cursor is not None:
+            if not cursor.isdigit():
+                problems.add(FieldError("cursor", "is not a cursor this API gave out"))
+            else:
+                after = int(cursor)
+        problems.raise_if_any("bad query")
+        rows = self.app.read(
+            lambda conn: orders_repo.list_orders(
+                conn,
+                channel=channel,
+                status=status,
+                kind=kind,
+                customer_id=customer_id,
+                after_seq=after,
+                limit=limit,
+            )
+        )
+        next_cursor = str(rows[-1]["seq"]) if len(rows) == limit else None
+        return [order_view(r) for r in rows], next_cursor
+
+    def get_return(self, return_id: str) -> dict[str, Any]:
+        row = self.app.read(lambda conn: orders_repo.get_return(conn, return_id))
+        if row is None:
+            raise NotFound(f"no return {return_id}", code="unknown-return")
+        return return_view(row)
+
+    def exceptions(
+        self, *, sku: str | None = None, location: str | None = None, cursor: str | None = None, limit: int = 100
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Oversell exceptions, oldest first, each with how short its row still is now."""
+        if cursor is not None and not cursor.isdigit():
+            raise InvalidInput("bad query", [FieldError("cursor", "is not a cursor this API gave out")])
+
+        def work(conn: Connection) -> list[dict[str, Any]]:
+            rows = orders_repo.list_exceptions(
+                conn, sku=sku, location=location, after_id=int(cursor) if cursor else None, limit=limit
+            )
+            out = []
+            for row in rows:
+                view = exception_view(row)
+                view["still_short"] = max(0, -ledger_repo.available_at(conn, row["sku"], row["location"]))
+                out.append(view)
+            return out
+
+        items = self.app.read(work)
+        return items, (str(items[-1]["id"]) if len(items) == limit else None)
+
+
+def read_order_view(conn: Connection, order_id: str) -> dict[str, Any]:
+    order = orders_repo.get_order(conn, order_id)
+    assert order is not None
+    view = order_view(order)
+    view["allocations"] = ledger_repo.document_allocations(conn, order_id)
+    view["returns"] = orders_repo.returns_of(conn, order_id)
+    return view
+
+
+def read_return_view(conn: Connection, return_id: str) -> dict[str, Any]:
+    row = orders_repo.get_return(conn, return_id)
+    assert row is not None
+    return return_view(row)
+
+
+def _money(value: Decimal, currency: str) -> str:
+    return str(value.quantize(Decimal(1).scaleb(-minor_exponent(currency))))
+
+
+def order_view(order: Mapping[str, Any]) -> dict[str, Any]:
+    currency = order["currency"]
+    lines: list[LineState] = order["lines"]
+    view: dict[str, Any] = {
+        "id": order["id"],
+        "channel": order["channel"],
+        "external_id": order["external_id"],
+        "kind": order["kind"],
+        "status": order["status"],
+        "currency": currency,
+        "total": _money(orders_repo.money(order["total"], currency), currency),
+        "customer_id": order["customer_id"],
+        "location": order["location"],
+        "price_tier": order["price_tier"],
+        "ship_window": (
+            {
+                "start": order["ship_start"].isoformat() if order["ship_start"] else None,
+                "cancel": order["cancel_date"].isoformat() if order["cancel_date"] else None,
+            }
+            if order["ship_start"] or order["cancel_date"]
+            else None
+        ),
+        "prebook": bool(order["prebook"]),
+        "tracking": order["tracking"],
+        "hold_id": order["hold_id"],
+        "exchange_of": order["exchange_of"],
+        "placed_at": iso_utc(order["placed_at"]),
+        "occurred_at": iso_utc(order["occurred_at"]),
+        "updated_at": iso_utc(order["updated_at"]),
+        "lines": [
+            {
+                "line_no": line.line_no,
+                "sku": line.sku,
+                "qty": line.qty,
+                "unit_price": _money(line.unit_price, currency),
+                "allocated": line.allocated,
+                "backordered": line.backordered if order["status"] != OrderStatus.CANCELLED.value else 0,
+                "picked": line.picked,
+                "packed": line.packed,
+                "shipped": line.shipped,
+                "cancelled": line.cancelled,
+                "returned": line.returned,
+            }
+            for line in lines
+        ],
+        "tenders": [{"type": kind, "amount": _money(amount, currency)} for kind, amount in order["tenders"]],
+        "commerce": order.get("commerce"),
+    }
+    if order["status"] == OrderStatus.CANCELLED.value:
+        view["awaiting_return"] = [
+            {"sku": line.sku, "qty": line.picked - line.returned} for line in lines if line.picked > line.returned
+        ]
+    return view
+
+
+def return_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    currency = row["currency"]
+    return {
+        "id": row["id"],
+        "order_id": row["order_id"],
+        "location": row["location"],
+        "currency": currency,
+        "lines": [
+            {
+                "sku": line["sku"],
+                "qty": line["qty"],
+                "condition": line["condition"],
+                "order_line_no": line["order_line_no"],
+                "amount": _money(line["amount"], currency),
+            }
+            for line in row["lines"]
+        ],
+        "refund": {
+            "total": _money(row["refund_total"], currency),
+            "currency": currency,
+            "tenders": [{"tender": tender, "amount": _money(amount, currency)} for tender, amount in row["refunds"]],
+        },
+        "exchange_order_id": row["exchange_order_id"],
+        "created_at": iso_utc(row["created_at"]),
+        "channel_refund": row.get("commerce"),
+    }
+
+
+def exception_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "sku": row["sku"],
+        "location": row["location"],
+        "units": row["units"],
+        "cause": row["cause"],
+        "document": row["document"],
+        "movement_id": row["movement_id"],
+        "short_allocations": list(row["short_allocations"]),
+        "created_at": iso_utc(row["created_at"]),
+    }
