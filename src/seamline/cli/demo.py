@@ -59,7 +59,7 @@ from seamline.integration import Integration, IntegrationSettings
 from seamline.integration import install as install_integration
 from seamline.ledger import MovementRequest
 from seamline.service import Seamline, Settings, bootstrap
-from seamline.service.orders import OrderDesk
+from seamline.service.orders import OrderDesk, OrderView
 from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import dashboard_repo, outbox_repo
 from seamline.web import DriftLog, DriftRecord
@@ -287,7 +287,7 @@ class PeakHourDriver:
         self._work: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._busy = 0
         self._allocated: list[tuple[float, str]] = []  # (plan time, order id) waiting for the warehouse
-        self._shipped: list[dict[str, Any]] = []
+        self._shipped: list[OrderView] = []
         self._shelves: dict[str, tuple[float, list[str]]] = {}
         self.done = threading.Event()
 
@@ -527,7 +527,7 @@ class PeakHourDriver:
             self._allocated = [o for o in self._allocated if o not in ready]
         desk = OrderDesk(self.app)
 
-        def ship(uow: UnitOfWork, ids: list[str]) -> list[dict[str, Any]]:
+        def ship(uow: UnitOfWork, ids: list[str]) -> list[OrderView]:
             out = []
             for oid in ids:
                 desk.pick(uow, oid)

@@ -234,7 +234,7 @@ class WholesalePortal:
         packs = catalog_repo.prepack_map(conn, [s for s, kind in known.items() if kind == "prepack"])
         components = sorted({c for s in skus for c, _ in packs.get(s, [(s, 1)])})
         b2b_repo.lock_supply(conn, components)  # promises of these SKUs' future units: one at a time
-        status, order = self.desk.place_order(
+        placed = self.desk.place_order(
             uow,
             OrderRequest(
                 channel=account["channel"],
@@ -253,7 +253,8 @@ class WholesalePortal:
             ),
             trace_id=trace_id,
         )
-        if status == 200:  # the same PO raced us in and won: its order is the answer
+        order = placed.order
+        if not placed.created:  # the same PO raced us in and won: its order is the answer
             return 200, {**order, "account": code, "po_number": req.po_number}
         self._check_promises(conn, order, packs, components, req.cancel_date)
         b2b_repo.insert_order(conn, order["id"], code, req.po_number, self.app.clock.now())
@@ -287,7 +288,7 @@ class WholesalePortal:
 
     def _view(self, conn: Connection, order_id: str) -> dict[str, Any]:
         owner = b2b_repo.account_of(conn, order_id)
-        view = self.desk.order_view(conn, order_id)
+        view: dict[str, Any] = dict(self.desk.order_view(conn, order_id))
         if owner is not None:
             view["account"], view["po_number"] = owner
         return view

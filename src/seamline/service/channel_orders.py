@@ -202,17 +202,17 @@ class ChannelOrders:
             channel, order.external_id, lines, order.currency, kind, customer, tenders=tenders, commerce=commerce
         )
         try:
-            _, view = self.desk.place_order(uow, request)
+            view = self.desk.place_order(uow, request).order
         except InvalidInput as exc:
             if exc.code not in ("invalid-email", "invalid-phone") or customer is None:
                 raise
             # Nothing is written before the contact is checked: place it without the contact we cannot read.
-            _, view = self.desk.place_order(
+            view = self.desk.place_order(
                 uow,
                 OrderRequest(
                     channel, order.external_id, lines, order.currency, kind, tenders=tenders, commerce=commerce
                 ),
-            )
+            ).order
         return str(view["id"])
 
     def cancel(

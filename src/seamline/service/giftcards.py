@@ -353,7 +353,7 @@ class GiftCardDesk:
     def redeem_sale_tenders(
         self,
         uow: UnitOfWork,
-        order: dict[str, Any],
+        order: Mapping[str, Any],
         tenders: Sequence[tuple[str, Decimal, str | None]],
         *,
         trace_id: str | None = None,
@@ -384,7 +384,7 @@ class GiftCardDesk:
         return out
 
     def refund_return(
-        self, uow: UnitOfWork, ret: dict[str, Any], *, trace_id: str | None = None
+        self, uow: UnitOfWork, ret: Mapping[str, Any], *, trace_id: str | None = None
     ) -> list[dict[str, Any]]:
         """A return refunded to the ``gift_card`` tender puts the money back on the cards its order was paid
         with (each up to what it paid, latest first); what is left (the order was not paid by card) becomes a

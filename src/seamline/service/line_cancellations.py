@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any
 
 from seamline.orders.events import OrderLinesCancelled
 from seamline.orders.line_cancel import cancel_units
 from seamline.orders.model import OrderStatus
 from seamline.service.app import Seamline
-from seamline.service.orders import OrderDesk, unknown_order
+from seamline.service.orders import OrderDesk, OrderView, unknown_order
 from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import catalog_repo, ledger_repo, orders_repo
 
@@ -27,7 +26,7 @@ class LineCancellations:
 
     def cancel_lines(
         self, uow: UnitOfWork, order_id: str, wanted: Mapping[int, int], *, reason: str | None = None
-    ) -> dict[str, Any]:
+    ) -> OrderView:
         """Cancel ``wanted`` (line number -> units not picked) of the order; answers the order's view with
         ``cancellation``, the id the channel is told this cancellation by."""
         conn = uow.conn

@@ -127,12 +127,12 @@ class TillDesk:
             )
         results: dict[int, dict[str, Any]] = {}
         for index in self._order(batch.sales):
-            status, order = desk.record_sale(uow, requests[index], trace_id=trace_id, caller=caller)
+            sale = desk.record_sale(uow, requests[index], trace_id=trace_id, caller=caller)
             results[index] = {
                 "external_id": batch.sales[index].external_id,
-                "order_id": order["id"],
-                "status": "recorded" if status == 201 else "duplicate",
-                "occurred_at": order.get("occurred_at"),
+                "order_id": sale.order["id"],
+                "status": "recorded" if sale.created else "duplicate",
+                "occurred_at": sale.order.get("occurred_at"),
             }
         raised = tills_repo.exceptions_for(conn, [r["order_id"] for r in results.values() if r["status"] == "recorded"])
         applied = []

@@ -4,7 +4,7 @@ integration layer and ``store.dashboard_repo``; nothing here writes except the o
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -288,7 +288,8 @@ def order_detail(d: Dashboard, order_id: str) -> dict[str, Any]:
 
     def read(conn: Any) -> dict[str, Any]:
         names = dashboard_repo.product_names(conn, [line["sku"] for line in order["lines"]])
-        customer = dashboard_repo.customer_name(conn, order["customer_id"]) if order.get("customer_id") else None
+        customer_id = order["customer_id"]
+        customer = dashboard_repo.customer_name(conn, customer_id) if customer_id else None
         trace = dashboard_repo.order_trace(conn, order_id)
         deliveries = dashboard_repo.deliveries_of_traces(conn, dashboard_repo.order_traces(conn, order_id))
         for row in deliveries:
@@ -305,7 +306,7 @@ def order_detail(d: Dashboard, order_id: str) -> dict[str, Any]:
     return {"order": order, **d.service.read(read), "actions": available_actions(order)}
 
 
-def available_actions(order: dict[str, Any]) -> list[str]:
+def available_actions(order: Mapping[str, Any]) -> list[str]:
     """The steps the order's lines allow now; the service still checks each one when it is taken."""
     lines = order["lines"]
     status = order["status"]
@@ -352,7 +353,8 @@ def take_order_action(d: Dashboard, principal: Principal, order_id: str, step: O
     desk = OrderDesk(d.service)
     order = desk.get_order(order_id)
     if not principal.has_channel(order["channel"]):
-        locations = sorted({a["location"] for a in order.get("allocations", [])} | ({order["location"]} - {None}))
+        sold_at = [order["location"]] if order["location"] else []
+        locations = sorted({a["location"] for a in order.get("allocations", [])} | set(sold_at))
         principal.require_location_for_all(list(locations))
     name = f"{order['channel']} order {order['external_id']}"
     with tracing.traced(tracing.new_trace_id()) as trace:
@@ -386,8 +388,8 @@ def take_order_action(d: Dashboard, principal: Principal, order_id: str, step: O
                 lines=[ReturnRequestLine(step.sku, step.qty, step.condition)],
                 refund_tender=step.refund_tender or None,
             )
-            done = d.service.write(lambda uow: desk.record_return(uow, req, trace_id=trace))
-            refund = done.get("refund") or {}
+            returned = d.service.write(lambda uow: desk.record_return(uow, req, trace_id=trace))
+            refund = returned["refund"]
             amount = refund.get("amount") or refund.get("total")
             money = f"; refunded {amount} {order['currency']}" if amount is not None else ""
             return f"Took back {step.qty} × {step.sku} at {step.location} ({step.condition}){money}."

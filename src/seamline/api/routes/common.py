@@ -31,6 +31,12 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def put_status(created: bool) -> int:
+    """A command's typed result to HTTP: 201 when it created the thing, 200 when it was there already (a
+    repeated external id, a PUT of an existing resource)."""
+    return 201 if created else 200
+
+
 def run_command(
     request: Request,
     who: Principal,

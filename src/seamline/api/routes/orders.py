@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +21,7 @@ from seamline.api.order_schemas import (
     PickIn,
     ShipIn,
 )
-from seamline.api.routes.common import PROBLEMS, run_command
+from seamline.api.routes.common import PROBLEMS, put_status, run_command
 from seamline.domain.commerce import (
     Address,
     CommerceLine,
@@ -35,7 +36,7 @@ from seamline.service import Principal
 from seamline.service.customers import ContactRequest
 from seamline.service.line_cancellations import LineCancellations
 from seamline.service.lock_keys import order_rows
-from seamline.service.orders import LineRequest, OrderDesk, OrderRequest, TenderRequest, unknown_order
+from seamline.service.orders import LineRequest, OrderDesk, OrderRequest, OrderView, TenderRequest, unknown_order
 from seamline.service.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["orders"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False)
@@ -47,7 +48,7 @@ def contact(body: Any) -> ContactRequest | None:
     return ContactRequest(email=body.email, phone=body.phone, name=body.name, country=body.country)
 
 
-def may_access_order(who: Principal, order: dict[str, Any]) -> bool:
+def may_access_order(who: Principal, order: Mapping[str, Any]) -> bool:
     """The order's channel, or (a warehouse or store token) every location the order draws on or sold at."""
     if who.has_channel(order["channel"]):
         return True
@@ -55,7 +56,7 @@ def may_access_order(who: Principal, order: dict[str, Any]) -> bool:
     return bool(locations) and all(who.has_location(loc) for loc in locations)
 
 
-def require_order_access(who: Principal, order: dict[str, Any]) -> None:
+def require_order_access(who: Principal, order: Mapping[str, Any]) -> None:
     """Outside the token's scope the order does not exist for it (404, as an unknown id): a scoped token
     cannot learn another channel's orders, even that they exist; a ``read`` token that may see it but not
     act on it is refused (403)."""
@@ -150,7 +151,8 @@ def post_order(body: OrderIn, request: Request, who: Principal = Depends(princip
     tid = trace_id(request)
 
     def work(uow: UnitOfWork) -> tuple[int, Any]:
-        return desk.place_order(uow, req, trace_id=tid)
+        placed = desk.placing.place_order(uow, req, trace_id=tid)
+        return put_status(placed.created), placed.order
 
     rows = order_rows(body.channel, [line.sku for line in body.lines])
     return run_command(request, who, body.model_dump(mode="json"), work, batch=True, lock_keys=rows)
@@ -182,7 +184,7 @@ def list_orders(
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut)
-def get_order(order_id: str, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+def get_order(order_id: str, request: Request, who: Principal = Depends(principal)) -> OrderView:
     order = OrderDesk(service(request)).get_order(order_id)
     if not (who.can_read() or may_access_order(who, order)):
         raise unknown_order(order_id, in_body=False)

@@ -14,7 +14,7 @@ from seamline.api.routes.common import PROBLEMS, run_command
 from seamline.orders.returns import ReturnRequestLine
 from seamline.service import Principal
 from seamline.service.giftcards import GiftCardDesk
-from seamline.service.orders import ExchangeRequest, LineRequest, OrderDesk, ReturnRequest, TenderRequest
+from seamline.service.orders import ExchangeRequest, LineRequest, OrderDesk, ReturnRequest, ReturnView, TenderRequest
 from seamline.service.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["returns"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False)
@@ -49,7 +49,7 @@ def post_return(body: ReturnIn, request: Request, who: Principal = Depends(princ
 
 
 @router.get("/returns/{return_id}", response_model=ReturnOut)
-def get_return(return_id: str, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+def get_return(return_id: str, request: Request, who: Principal = Depends(principal)) -> ReturnView:
     found = OrderDesk(service(request)).get_return(return_id)
     if not who.has_location(found["location"]):
         who.require_read()

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service, trace_id
 from seamline.api.order_schemas import ExceptionList, OrderOut, SaleIn
-from seamline.api.routes.common import PROBLEMS, run_command
+from seamline.api.routes.common import PROBLEMS, put_status, run_command
 from seamline.api.routes.orders import contact
 from seamline.service import Principal
 from seamline.service.giftcards import GiftCardDesk
@@ -49,11 +49,11 @@ def post_sale(body: SaleIn, request: Request, who: Principal = Depends(principal
     card_tenders = [(t.type, Decimal(t.amount), t.code) for t in body.tenders]
 
     def work(uow: UnitOfWork) -> tuple[int, Any]:
-        status, order = desk.record_sale(uow, req, trace_id=tid, caller=who)
+        sale = desk.sales.record_sale(uow, req, trace_id=tid, caller=who)
         # A gift_card tender takes its amount off the card it names, in the sale's transaction: a card that
         # cannot pay refuses the sale (409), nothing written (issue 17).
-        cards.redeem_sale_tenders(uow, order, card_tenders, trace_id=tid)
-        return status, order
+        cards.redeem_sale_tenders(uow, sale.order, card_tenders, trace_id=tid)
+        return put_status(sale.created), sale.order
 
     rows = sale_rows(body.location, [line.sku for line in body.lines])
     dumped = body.model_dump(mode="json")

@@ -258,7 +258,7 @@ class OrderHandler:
             total = sum((line.unit_price * line.qty for line in mapping.stock_lines), Decimal(0))
             tenders = [TenderRequest("shopify_pos", str(total))]
         customer = queue_order(mapping).customer
-        _, view = OrderDesk(self.channel.app).record_sale(
+        recorded = OrderDesk(self.channel.app).record_sale(
             uow,
             SaleRequest(
                 location=store,
@@ -273,7 +273,7 @@ class OrderHandler:
                 commerce=commerce if paid else None,
             ),
         )
-        return str(view["id"])
+        return str(recorded.order["id"])
 
     def _cancel(self, uow: UnitOfWork, mapping: OrderMapping) -> None:
         """Cancel (or, never seen, place and cancel at once so the late create is a no-op); an order already

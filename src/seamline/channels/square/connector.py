@@ -133,7 +133,7 @@ class SquareConnector:
         order_id: str | None = None
         if sale.lines:
             body = sale.sale_body()
-            _, view = OrderDesk(self.app).record_sale(
+            recorded = OrderDesk(self.app).record_sale(
                 uow,
                 SaleRequest(
                     location=body["location"],
@@ -150,7 +150,7 @@ class SquareConnector:
                     commerce=sale.commerce,
                 ),
             )
-            order_id = str(view["id"])
+            order_id = str(recorded.order["id"])
         if sale.other_lines:
             now = self.app.clock.now()
             tills_repo.record_sale_extras(

@@ -33,8 +33,8 @@ from seamline.service.orders.common import (
     unknown_order,
 )
 from seamline.service.orders.fulfilment import Fulfilment
-from seamline.service.orders.placing import OrderPlacing
-from seamline.service.orders.pos_sales import PosSales, record_oversell
+from seamline.service.orders.placing import OrderPlacing, PlacedOrder
+from seamline.service.orders.pos_sales import PosSales, RecordedSale, record_oversell
 from seamline.service.orders.requests import (
     ExchangeRequest,
     LineRequest,
@@ -45,7 +45,11 @@ from seamline.service.orders.requests import (
 )
 from seamline.service.orders.returns import Returns
 from seamline.service.orders.views import (
+    ExceptionView,
+    ExchangeView,
+    OrderView,
     OrderViews,
+    ReturnView,
     exception_view,
     order_view,
     read_order_view,
@@ -69,7 +73,7 @@ class OrderDesk:
         self.views = OrderViews(app)
 
     # ------------------------------------------------------------------------------------ placing
-    def place_order(self, uow: UnitOfWork, req: OrderRequest, *, trace_id: str | None = None) -> tuple[int, Any]:
+    def place_order(self, uow: UnitOfWork, req: OrderRequest, *, trace_id: str | None = None) -> PlacedOrder:
         return self.placing.place_order(uow, req, trace_id=trace_id)
 
     # ------------------------------------------------------------------------------------ fulfilment
@@ -80,21 +84,21 @@ class OrderDesk:
         requested: Sequence[tuple[str, int]] | None = None,
         *,
         trace_id: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> OrderView:
         return self.fulfilment.pick(uow, order_id, requested, trace_id=trace_id)
 
-    def pack(self, uow: UnitOfWork, order_id: str) -> dict[str, Any]:
+    def pack(self, uow: UnitOfWork, order_id: str) -> OrderView:
         return self.fulfilment.pack(uow, order_id)
 
     def ship(
         self, uow: UnitOfWork, order_id: str, tracking: str | None = None, *, carrier: str | None = None
-    ) -> dict[str, Any]:
+    ) -> OrderView:
         return self.fulfilment.ship(uow, order_id, tracking, carrier=carrier)
 
-    def cancel(self, uow: UnitOfWork, order_id: str) -> dict[str, Any]:
+    def cancel(self, uow: UnitOfWork, order_id: str) -> OrderView:
         return self.fulfilment.cancel(uow, order_id)
 
-    def close(self, uow: UnitOfWork, order_id: str) -> dict[str, Any]:
+    def close(self, uow: UnitOfWork, order_id: str) -> OrderView:
         return self.fulfilment.close(uow, order_id)
 
     def run_allocation(self, uow: UnitOfWork, *, limit: int = 500) -> dict[str, Any]:
@@ -103,24 +107,24 @@ class OrderDesk:
     # ------------------------------------------------------------------------------------ POS sales
     def record_sale(
         self, uow: UnitOfWork, req: SaleRequest, *, trace_id: str | None = None, caller: Principal | None = None
-    ) -> tuple[int, Any]:
+    ) -> RecordedSale:
         return self.sales.record_sale(uow, req, trace_id=trace_id, caller=caller)
 
     def check_sale(self, uow: UnitOfWork, req: SaleRequest, caller: Principal | None = None) -> None:
         self.sales.check_sale(uow, req, caller)
 
     # ------------------------------------------------------------------------------------ returns
-    def record_return(self, uow: UnitOfWork, req: ReturnRequest, *, trace_id: str | None = None) -> dict[str, Any]:
+    def record_return(self, uow: UnitOfWork, req: ReturnRequest, *, trace_id: str | None = None) -> ReturnView:
         return self.returns.record_return(uow, req, trace_id=trace_id)
 
-    def exchange(self, uow: UnitOfWork, req: ExchangeRequest, *, trace_id: str | None = None) -> dict[str, Any]:
+    def exchange(self, uow: UnitOfWork, req: ExchangeRequest, *, trace_id: str | None = None) -> ExchangeView:
         return self.returns.exchange(uow, req, trace_id=trace_id)
 
     # ------------------------------------------------------------------------------------ reads
-    def order_view(self, conn: Connection, order_id: str) -> dict[str, Any]:
+    def order_view(self, conn: Connection, order_id: str) -> OrderView:
         return read_order_view(conn, order_id)
 
-    def get_order(self, order_id: str) -> dict[str, Any]:
+    def get_order(self, order_id: str) -> OrderView:
         return self.views.get_order(order_id)
 
     def list_orders(
@@ -132,20 +136,20 @@ class OrderDesk:
         customer_id: str | None = None,
         cursor: str | None = None,
         limit: int = 100,
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[OrderView], str | None]:
         return self.views.list_orders(
             channel=channel, status=status, kind=kind, customer_id=customer_id, cursor=cursor, limit=limit
         )
 
-    def return_view(self, conn: Connection, return_id: str) -> dict[str, Any]:
+    def return_view(self, conn: Connection, return_id: str) -> ReturnView:
         return read_return_view(conn, return_id)
 
-    def get_return(self, return_id: str) -> dict[str, Any]:
+    def get_return(self, return_id: str) -> ReturnView:
         return self.views.get_return(return_id)
 
     def exceptions(
         self, *, sku: str | None = None, location: str | None = None, cursor: str | None = None, limit: int = 100
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[ExceptionView], str | None]:
         return self.views.exceptions(sku=sku, location=location, cursor=cursor, limit=limit)
 
 
@@ -153,16 +157,22 @@ __all__ = [
     "EXCHANGE_CREDIT",
     "MARKETPLACE_CHANNEL_KINDS",
     "AllocationRun",
+    "ExceptionView",
     "ExchangeRequest",
+    "ExchangeView",
     "Fulfilment",
     "LineRequest",
     "OrderDesk",
     "OrderPlacing",
     "OrderRequest",
+    "OrderView",
     "OrderViews",
     "ParsedLine",
+    "PlacedOrder",
     "PosSales",
+    "RecordedSale",
     "ReturnRequest",
+    "ReturnView",
     "Returns",
     "SaleRequest",
     "TenderRequest",

@@ -90,6 +90,14 @@ def pos_channel(location: str) -> str:
     return default_till_channel(location)
 
 
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    """An order row claimed for (channel, external id): ``created`` False when that order existed already."""
+
+    created: bool
+    order_id: str
+
+
 class OrderPart:
     """One seam of the order queue over the application (``OrderDesk`` holds one of each)."""
 

@@ -19,7 +19,7 @@ from seamline.orders.state import Step, cancel_all, derive_status, illegal, pack
 from seamline.orders.wholesale import require_in_window
 from seamline.service import metrics
 from seamline.service.orders.common import OrderPart, components_of, locked_order
-from seamline.service.orders.views import read_order_view
+from seamline.service.orders.views import OrderView, read_order_view
 from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import channel_orders_repo, ledger_repo, orders_repo
 
@@ -27,7 +27,7 @@ from seamline.store import channel_orders_repo, ledger_repo, orders_repo
 class Fulfilment(OrderPart):
     def save_step(
         self, conn: Connection, order: Mapping[str, Any], lines: Sequence[LineState], status: OrderStatus, **extra: Any
-    ) -> dict[str, Any]:
+    ) -> OrderView:
         orders_repo.save_lines(conn, order["id"], lines)
         orders_repo.update_order(conn, order["id"], status=status.value, updated_at=self._now(), **extra)
         return read_order_view(conn, order["id"])
@@ -39,7 +39,7 @@ class Fulfilment(OrderPart):
         requested: Sequence[tuple[str, int]] | None = None,
         *,
         trace_id: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> OrderView:
         """Pick allocated units (all, or the given SKUs and quantities): each leaves its location with a
         ``pick`` movement to the customer and its allocation ends. Picking more than allocated is refused."""
         conn = uow.conn
@@ -89,7 +89,7 @@ class Fulfilment(OrderPart):
         metrics.ORDER_STEPS.labels("pick").inc()
         return self.save_step(conn, order, new_lines, derive_status(new_lines))
 
-    def pack(self, uow: UnitOfWork, order_id: str) -> dict[str, Any]:
+    def pack(self, uow: UnitOfWork, order_id: str) -> OrderView:
         conn = uow.conn
         order = locked_order(conn, order_id)
         new_lines = pack_all(order["lines"], OrderStatus(order["status"]))
@@ -98,7 +98,7 @@ class Fulfilment(OrderPart):
 
     def ship(
         self, uow: UnitOfWork, order_id: str, tracking: str | None = None, *, carrier: str | None = None
-    ) -> dict[str, Any]:
+    ) -> OrderView:
         """Ship every packed unit as one shipment (its lines, carrier and tracking are kept in
         ``order_shipments``, so a channel confirms each parcel). A wholesale order ships only inside its ship
         window."""
@@ -119,7 +119,7 @@ class Fulfilment(OrderPart):
         uow.raise_event(OrderShipped(order_id))
         return self.save_step(conn, order, new_lines, derive_status(new_lines), **extra)
 
-    def cancel(self, uow: UnitOfWork, order_id: str) -> dict[str, Any]:
+    def cancel(self, uow: UnitOfWork, order_id: str) -> OrderView:
         """Cancel what is not picked: open allocations go back to ``available``, backorders are dropped.
         Units already picked stay sold (``awaiting_return`` lists them): bringing them back is a return."""
         conn = uow.conn
@@ -130,7 +130,7 @@ class Fulfilment(OrderPart):
         uow.raise_event(OrderCancelled(order_id))
         return self.save_step(conn, order, new_lines, OrderStatus.CANCELLED)
 
-    def close(self, uow: UnitOfWork, order_id: str) -> dict[str, Any]:
+    def close(self, uow: UnitOfWork, order_id: str) -> OrderView:
         conn = uow.conn
         order = locked_order(conn, order_id)
         require_step(Step.CLOSE, OrderStatus(order["status"]))

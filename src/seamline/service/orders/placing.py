@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -21,6 +21,7 @@ from seamline.service import metrics
 from seamline.service.channels import Channels
 from seamline.service.customers import Contact, attach_customer, parse_contact
 from seamline.service.orders.common import (
+    NewOrder,
     OrderPart,
     ParsedLine,
     claim,
@@ -30,16 +31,24 @@ from seamline.service.orders.common import (
     total,
 )
 from seamline.service.orders.requests import OrderRequest
-from seamline.service.orders.views import read_order_view
+from seamline.service.orders.views import OrderView, read_order_view
 from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import channels_repo, ledger_repo, orders_repo
 
 
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    """``created`` False: the channel sent this external id before, and ``order`` is the first order."""
+
+    created: bool
+    order: OrderView
+
+
 class OrderPlacing(OrderPart):
-    def place_order(self, uow: UnitOfWork, req: OrderRequest, *, trace_id: str | None = None) -> tuple[int, Any]:
-        """Capture an order and allocate it per its channel's policy: 201 with status ``allocated``,
-        ``partially_allocated`` or ``backordered``; 409 and nothing written when the channel rejects
-        shortages; 200 with the first order when (channel, external_id) was seen before."""
+    def place_order(self, uow: UnitOfWork, req: OrderRequest, *, trace_id: str | None = None) -> PlacedOrder:
+        """Capture an order and allocate it per its channel's policy: created with status ``allocated``,
+        ``partially_allocated`` or ``backordered``; ``Shortage`` and nothing written when the channel rejects
+        shortages; the first order, not created, when (channel, external_id) was seen before."""
         conn = uow.conn
         channel = channels_repo.get_channel(conn, req.channel)
         if channel is None:
@@ -62,7 +71,7 @@ class OrderPlacing(OrderPart):
         else:
             tenders = parse_tenders(req.tenders, currency, total(lines), required=False)
         contact = parse_contact(req.customer)
-        status, order_id = self.create_order(
+        new = self.create_order(
             uow,
             channel=channel,
             external_id=req.external_id,
@@ -79,7 +88,7 @@ class OrderPlacing(OrderPart):
             trace_id=trace_id,
             commerce=req.commerce,
         )
-        return status, read_order_view(conn, order_id)
+        return PlacedOrder(new.created, read_order_view(conn, new.order_id))
 
     def create_order(
         self,
@@ -101,7 +110,7 @@ class OrderPlacing(OrderPart):
         exchange_of: str | None = None,
         trace_id: str | None = None,
         commerce: OrderCommerce | None = None,
-    ) -> tuple[int, str]:
+    ) -> NewOrder:
         conn = uow.conn
         now = self._now()
         order_id = "ord_" + uuid.uuid4().hex
@@ -135,7 +144,7 @@ class OrderPlacing(OrderPart):
         )
         if existing is not None:
             metrics.ORDERS.labels(kind.value, "duplicate").inc()
-            return 200, existing
+            return NewOrder(False, existing)
         state = [LineState(p.line_no, p.sku, p.qty, p.unit_price) for p in lines]
         orders_repo.insert_lines(conn, order_id, state)
         orders_repo.insert_tenders(conn, order_id, tenders)
@@ -161,7 +170,7 @@ class OrderPlacing(OrderPart):
         orders_repo.save_lines(conn, order_id, state)
         orders_repo.update_order(conn, order_id, status=status.value, customer_id=customer_id, updated_at=now)
         metrics.ORDERS.labels(kind.value, status.value).inc()
-        return 201, order_id
+        return NewOrder(True, order_id)
 
     def _commit_hold(
         self,

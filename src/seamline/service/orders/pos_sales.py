@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -25,6 +26,7 @@ from seamline.service import metrics
 from seamline.service.channels import Channels
 from seamline.service.customers import Contact, attach_customer, parse_contact
 from seamline.service.orders.common import (
+    NewOrder,
     OrderPart,
     ParsedLine,
     claim,
@@ -35,7 +37,7 @@ from seamline.service.orders.common import (
     total,
 )
 from seamline.service.orders.requests import SaleRequest
-from seamline.service.orders.views import read_order_view
+from seamline.service.orders.views import OrderView, read_order_view
 from seamline.service.principal import Principal, is_till_channel
 from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import channels_repo, ledger_repo, orders_repo
@@ -67,20 +69,28 @@ def record_oversell(
     return {"id": exception_id, **row}
 
 
+@dataclass(frozen=True, slots=True)
+class RecordedSale:
+    """``created`` False: the till sent this external id before, and ``order`` is the first sale."""
+
+    created: bool
+    order: OrderView
+
+
 class PosSales(OrderPart):
     def record_sale(
         self, uow: UnitOfWork, req: SaleRequest, *, trace_id: str | None = None, caller: Principal | None = None
-    ) -> tuple[int, Any]:
+    ) -> RecordedSale:
         """A till sale, captured and fulfilled in one transaction at its store: a closed ``pos`` order and
-        a ``sale`` movement per SKU. Not enough available is a 409 unless ``force`` (the goods already
+        a ``sale`` movement per SKU. Not enough available is a ``Shortage`` unless ``force`` (the goods already
         left): then it is recorded and an oversell exception names the allocations now short.
 
         ``caller`` (an API token; None for a connector) files sales only under the store's till channels, and
         a repeated external id answers the first order only when it is the caller's to read: another store's
-        sale on a shared till channel is 409 ``external-id-taken``, without the order."""
+        sale on a shared till channel is a ``Conflict`` ``external-id-taken``, without the order."""
         conn = uow.conn
         location, currency, lines, tenders, contact, occurred_at = self._checked_sale(uow, req, caller)
-        status, order_id = self.create_sale(
+        new = self.create_sale(
             uow,
             location=location,
             channel=req.channel or pos_channel(location),
@@ -94,9 +104,9 @@ class PosSales(OrderPart):
             trace_id=trace_id,
             commerce=req.commerce,
         )
-        view = read_order_view(conn, order_id)
+        view = read_order_view(conn, new.order_id)
         if (
-            status == 200
+            not new.created
             and caller is not None
             and view["location"] != location
             and not (caller.is_admin or caller.has_channel(view["channel"]))
@@ -105,7 +115,7 @@ class PosSales(OrderPart):
                 f"external id {req.external_id} is another store's sale on this channel",
                 code="external-id-taken",
             )
-        return status, view
+        return RecordedSale(new.created, view)
 
     def check_sale(self, uow: UnitOfWork, req: SaleRequest, caller: Principal | None = None) -> None:
         """Validate a sale without writing anything (an offline till's batch is checked whole first)."""
@@ -164,7 +174,7 @@ class PosSales(OrderPart):
         exchange_of: str | None = None,
         trace_id: str | None = None,
         commerce: OrderCommerce | None = None,
-    ) -> tuple[int, str]:
+    ) -> NewOrder:
         conn = uow.conn
         now = self._now()
         order_id = "ord_" + uuid.uuid4().hex
@@ -190,7 +200,7 @@ class PosSales(OrderPart):
         )
         if existing is not None:
             metrics.ORDERS.labels("pos", "duplicate").inc()
-            return 200, existing
+            return NewOrder(False, existing)
         state = [
             LineState(p.line_no, p.sku, p.qty, p.unit_price, picked=p.qty, packed=p.qty, shipped=p.qty) for p in lines
         ]
@@ -231,4 +241,4 @@ class PosSales(OrderPart):
             raise Shortage(short)
         metrics.ORDERS.labels("pos", "closed").inc()
         uow.raise_event(SaleRecorded(order_id))
-        return 201, order_id
+        return NewOrder(True, order_id)

@@ -32,13 +32,13 @@ from seamline.service.orders.common import (
 from seamline.service.orders.placing import OrderPlacing
 from seamline.service.orders.pos_sales import PosSales
 from seamline.service.orders.requests import ExchangeRequest, ReturnRequest
-from seamline.service.orders.views import read_order_view, read_return_view
+from seamline.service.orders.views import ExchangeView, ReturnView, read_order_view, read_return_view
 from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import catalog_repo, channels_repo, ledger_repo, orders_repo
 
 
 class Returns(OrderPart):
-    def record_return(self, uow: UnitOfWork, req: ReturnRequest, *, trace_id: str | None = None) -> dict[str, Any]:
+    def record_return(self, uow: UnitOfWork, req: ReturnRequest, *, trace_id: str | None = None) -> ReturnView:
         """Goods come back against the original order, from any channel, at any location: sellable units
         into that location's stock, damaged ones to ``damaged``; refunded to the original tenders."""
         conn = uow.conn
@@ -159,7 +159,7 @@ class Returns(OrderPart):
         )
         uow.raise_event(ReturnBooked(return_id))
 
-    def exchange(self, uow: UnitOfWork, req: ExchangeRequest, *, trace_id: str | None = None) -> dict[str, Any]:
+    def exchange(self, uow: UnitOfWork, req: ExchangeRequest, *, trace_id: str | None = None) -> ExchangeView:
         """A return and a new order, linked, in one transaction. The goods brought back pay for the new
         ones (``exchange_credit``); any rest is refunded to the original tenders, and any difference due
         is paid by ``tenders``. ``fulfil: here`` hands the new goods over at ``location`` now (a sale);
@@ -196,7 +196,7 @@ class Returns(OrderPart):
         self._insert_return(uow, order, return_id, location, planned, refund, trace_id)
         tenders = ([(EXCHANGE_CREDIT, credit)] if credit else []) + paid
         if fulfil == "here":
-            _, new_id = PosSales(self.app).create_sale(
+            new = PosSales(self.app).create_sale(
                 uow,
                 location=location,
                 channel=pos_channel(location),
@@ -212,7 +212,7 @@ class Returns(OrderPart):
             channel = channels_repo.get_channel(conn, order["channel"])
             if channel is None:
                 raise Conflict(f"channel {order['channel']} no longer exists to ship from", code="conflict")
-            _, new_id = OrderPlacing(self.app).create_order(
+            new = OrderPlacing(self.app).create_order(
                 uow,
                 channel=channel,
                 external_id=return_id,
@@ -224,5 +224,5 @@ class Returns(OrderPart):
                 exchange_of=return_id,
                 trace_id=trace_id,
             )
-        orders_repo.set_exchange(conn, return_id, new_id)
-        return {"return": read_return_view(conn, return_id), "order": read_order_view(conn, new_id)}
+        orders_repo.set_exchange(conn, return_id, new.order_id)
+        return {"return": read_return_view(conn, return_id), "order": read_order_view(conn, new.order_id)}

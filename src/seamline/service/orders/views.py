@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from sqlalchemy import Connection
 
@@ -16,9 +16,91 @@ from seamline.service.orders.common import OrderPart, Problems, unknown_order
 from seamline.store import ledger_repo, orders_repo
 
 
+class OrderLineView(TypedDict):
+    line_no: int
+    sku: str
+    qty: int
+    unit_price: str
+    allocated: int
+    backordered: int
+    picked: int
+    packed: int
+    shipped: int
+    cancelled: int
+    returned: int
+
+
+class OrderView(TypedDict):
+    """An order as the API answers it (``OrderOut``)."""
+
+    id: str
+    channel: str
+    external_id: str
+    kind: str
+    status: str
+    currency: str
+    total: str
+    customer_id: str | None
+    location: str | None
+    price_tier: str | None
+    ship_window: dict[str, str | None] | None
+    prebook: bool
+    tracking: str | None
+    hold_id: str | None
+    exchange_of: str | None
+    placed_at: str
+    occurred_at: str
+    updated_at: str
+    lines: list[OrderLineView]
+    tenders: list[dict[str, str]]
+    commerce: dict[str, Any] | None
+    #: Units already picked of a cancelled order: bringing them back is a return.
+    awaiting_return: NotRequired[list[dict[str, Any]]]
+    #: With the order read whole (``read_order_view``), not in a list.
+    allocations: NotRequired[list[dict[str, Any]]]
+    returns: NotRequired[list[str]]
+    #: On the answer of a line cancellation (``service.line_cancellations``): the units it just cancelled.
+    cancellation: NotRequired[dict[str, Any]]
+
+
+class ReturnView(TypedDict):
+    """A return as the API answers it (``ReturnOut``)."""
+
+    id: str
+    order_id: str
+    location: str
+    currency: str
+    lines: list[dict[str, Any]]
+    refund: dict[str, Any]
+    exchange_order_id: str | None
+    created_at: str
+    channel_refund: dict[str, Any] | None
+    #: Gift cards the refund went back to or was issued on (``service.giftcards``), on the return's answer.
+    gift_cards: NotRequired[list[dict[str, Any]]]
+
+
+class ExceptionView(TypedDict):
+    """An oversell exception; ``still_short`` when listed (how short its row is now)."""
+
+    id: int
+    sku: str
+    location: str
+    units: int
+    cause: str
+    document: str
+    movement_id: int
+    short_allocations: list[dict[str, Any]]
+    created_at: str
+    still_short: NotRequired[int]
+
+
+#: An exchange: its return and the new order it paid for.
+ExchangeView = TypedDict("ExchangeView", {"return": ReturnView, "order": OrderView})
+
+
 class OrderViews(OrderPart):
-    def get_order(self, order_id: str) -> dict[str, Any]:
-        def work(conn: Connection) -> dict[str, Any]:
+    def get_order(self, order_id: str) -> OrderView:
+        def work(conn: Connection) -> OrderView:
             if orders_repo.get_order(conn, order_id) is None:
                 raise unknown_order(order_id, in_body=False)
             return read_order_view(conn, order_id)
@@ -34,7 +116,7 @@ class OrderViews(OrderPart):
         customer_id: str | None = None,
         cursor: str | None = None,
         limit: int = 100,
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[OrderView], str | None]:
         """One queue for the warehouse, sales and finance alike: oldest first, ``cursor`` continues a page."""
         problems = Problems()
         for value in status or ():
@@ -63,7 +145,7 @@ class OrderViews(OrderPart):
         next_cursor = str(rows[-1]["seq"]) if len(rows) == limit else None
         return [order_view(r) for r in rows], next_cursor
 
-    def get_return(self, return_id: str) -> dict[str, Any]:
+    def get_return(self, return_id: str) -> ReturnView:
         row = self.app.read(lambda conn: orders_repo.get_return(conn, return_id))
         if row is None:
             raise NotFound(f"no return {return_id}", code="unknown-return")
@@ -71,12 +153,12 @@ class OrderViews(OrderPart):
 
     def exceptions(
         self, *, sku: str | None = None, location: str | None = None, cursor: str | None = None, limit: int = 100
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[ExceptionView], str | None]:
         """Oversell exceptions, oldest first, each with how short its row still is now."""
         if cursor is not None and not cursor.isdigit():
             raise InvalidInput("bad query", [FieldError("cursor", "is not a cursor this API gave out")])
 
-        def work(conn: Connection) -> list[dict[str, Any]]:
+        def work(conn: Connection) -> list[ExceptionView]:
             rows = orders_repo.list_exceptions(
                 conn, sku=sku, location=location, after_id=int(cursor) if cursor else None, limit=limit
             )
@@ -91,7 +173,7 @@ class OrderViews(OrderPart):
         return items, (str(items[-1]["id"]) if len(items) == limit else None)
 
 
-def read_order_view(conn: Connection, order_id: str) -> dict[str, Any]:
+def read_order_view(conn: Connection, order_id: str) -> OrderView:
     order = orders_repo.get_order(conn, order_id)
     assert order is not None
     view = order_view(order)
@@ -100,7 +182,7 @@ def read_order_view(conn: Connection, order_id: str) -> dict[str, Any]:
     return view
 
 
-def read_return_view(conn: Connection, return_id: str) -> dict[str, Any]:
+def read_return_view(conn: Connection, return_id: str) -> ReturnView:
     row = orders_repo.get_return(conn, return_id)
     assert row is not None
     return return_view(row)
@@ -110,10 +192,10 @@ def _money(value: Decimal, currency: str) -> str:
     return str(value.quantize(Decimal(1).scaleb(-minor_exponent(currency))))
 
 
-def order_view(order: Mapping[str, Any]) -> dict[str, Any]:
+def order_view(order: Mapping[str, Any]) -> OrderView:
     currency = order["currency"]
     lines: list[LineState] = order["lines"]
-    view: dict[str, Any] = {
+    view: OrderView = {
         "id": order["id"],
         "channel": order["channel"],
         "external_id": order["external_id"],
@@ -165,7 +247,7 @@ def order_view(order: Mapping[str, Any]) -> dict[str, Any]:
     return view
 
 
-def return_view(row: Mapping[str, Any]) -> dict[str, Any]:
+def return_view(row: Mapping[str, Any]) -> ReturnView:
     currency = row["currency"]
     return {
         "id": row["id"],
@@ -193,7 +275,7 @@ def return_view(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def exception_view(row: Mapping[str, Any]) -> dict[str, Any]:
+def exception_view(row: Mapping[str, Any]) -> ExceptionView:
     return {
         "id": row["id"],
         "sku": row["sku"],
