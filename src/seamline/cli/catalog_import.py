@@ -17,6 +17,7 @@ from seamline.catalog import Style, StyleDraft
 from seamline.catalog.csv_import import ParsedCatalog, RowError, missing_columns, parse_catalog_rows
 from seamline.domain.errors import InvalidInput
 from seamline.service import Seamline
+from seamline.service.catalog import StylePut
 
 
 @dataclass
@@ -82,13 +83,13 @@ def import_catalog(
                 result.rejected_styles.append(style.code)
                 result.errors.extend(parsed.locate(style.code, e.field, e.message) for e in outcome.errors)
             else:
-                result.outcomes[outcome[0]] += 1
+                result.outcomes[outcome.outcome] += 1
         if progress is not None and task is not None:
             progress.advance(task, len(styles))
     return result
 
 
-def _put_one(app: Seamline, draft: StyleDraft) -> tuple[str, Style] | InvalidInput:
+def _put_one(app: Seamline, draft: StyleDraft) -> StylePut | InvalidInput:
     try:
         return app.write(lambda uow: app.put_style(uow, draft))
     except InvalidInput as exc:
@@ -108,7 +109,7 @@ def import_catalog_by_style(app: Seamline, path: Path) -> ImportResult:
             result.rejected_styles.append(draft.code)
             result.errors.extend(parsed.locate(draft.code, e.field, e.message) for e in outcome.errors)
         else:
-            result.outcomes[outcome[0]] += 1
+            result.outcomes[outcome.outcome] += 1
     return result
 
 

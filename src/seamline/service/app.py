@@ -24,21 +24,23 @@ from seamline.ledger import HoldLineRequest, MovementRequest
 from seamline.ledger.batch import ChannelRule
 from seamline.ledger.model import PlannedMovement
 from seamline.service.auth import TOKEN_CACHE_SECONDS, Authenticator
-from seamline.service.catalog import Catalog, catalog_code_ok, style_view
+from seamline.service.catalog import Catalog, StylePut, catalog_code_ok, style_view
 from seamline.service.channels import (
     CHANNEL_KINDS,
     SECRET_SETTING_HINTS,
     SHORTAGE_POLICIES,
     Channels,
+    ChannelView,
     channel_view,
     redact_settings,
 )
 from seamline.service.holds import Holds, hold_view
 from seamline.service.inventory import Inventory, movement_view
-from seamline.service.locations import Locations, location_view
+from seamline.service.locations import Locations, LocationView, location_view
 from seamline.service.outbound import OutboundPolicy
 from seamline.service.principal import Principal
 from seamline.service.reconcile import Reconciler, ReconcileReport
+from seamline.service.results import PutResult
 from seamline.service.settings import Settings
 from seamline.service.transactions import IdempotencyKey, Stored, Transactions
 from seamline.service.unit_of_work import UnitOfWork
@@ -74,20 +76,20 @@ class Seamline(Transactions):
         self.auth.ensure_admin_token(token)
 
     # ---------------------------------------------------------------- locations
-    def put_location(self, uow: UnitOfWork, code: str, name: str, kind: str) -> tuple[bool, dict[str, Any]]:
+    def put_location(self, uow: UnitOfWork, code: str, name: str, kind: str) -> PutResult[LocationView]:
         return self.locations.put_location(uow, code, name, kind)
 
-    def list_locations(self) -> list[dict[str, Any]]:
+    def list_locations(self) -> list[LocationView]:
         return self.locations.list_locations()
 
-    def get_location(self, code: str) -> dict[str, Any]:
+    def get_location(self, code: str) -> LocationView:
         return self.locations.get_location(code)
 
     # ---------------------------------------------------------------- catalog
-    def put_style(self, uow: UnitOfWork, draft: StyleDraft) -> tuple[str, Style]:
+    def put_style(self, uow: UnitOfWork, draft: StyleDraft) -> StylePut:
         return self.catalog.put_style(uow, draft)
 
-    def put_styles(self, uow: UnitOfWork, styles: Sequence[Style]) -> list[tuple[str, Style] | InvalidInput]:
+    def put_styles(self, uow: UnitOfWork, styles: Sequence[Style]) -> list[StylePut | InvalidInput]:
         return self.catalog.put_styles(uow, styles)
 
     def get_style(self, code: str) -> Style:
@@ -106,13 +108,13 @@ class Seamline(Transactions):
     def outbound(self) -> OutboundPolicy:
         return self.channels.outbound
 
-    def put_channel(self, uow: UnitOfWork, code: str, body: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+    def put_channel(self, uow: UnitOfWork, code: str, body: dict[str, Any]) -> PutResult[ChannelView]:
         return self.channels.put_channel(uow, code, body)
 
-    def list_channels(self) -> list[dict[str, Any]]:
+    def list_channels(self) -> list[ChannelView]:
         return self.channels.list_channels()
 
-    def get_channel(self, code: str) -> dict[str, Any]:
+    def get_channel(self, code: str) -> ChannelView:
         return self.channels.get_channel(code)
 
     @staticmethod
@@ -234,10 +236,14 @@ __all__ = [
     "SECRET_SETTING_HINTS",
     "SHORTAGE_POLICIES",
     "TOKEN_CACHE_SECONDS",
+    "ChannelView",
     "IdempotencyKey",
+    "LocationView",
+    "PutResult",
     "ReconcileReport",
     "Seamline",
     "Stored",
+    "StylePut",
     "catalog_code_ok",
     "channel_view",
     "hold_view",

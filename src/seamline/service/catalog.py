@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 from sqlalchemy import Connection
 
@@ -18,8 +18,21 @@ from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import catalog_repo
 
 
+@dataclass(frozen=True, slots=True)
+class StylePut:
+    """A style saved by its code: ``unchanged`` when the definition was identical (nothing was written, not
+    even the version)."""
+
+    outcome: Literal["created", "updated", "unchanged"]
+    style: Style
+
+    @property
+    def created(self) -> bool:
+        return self.outcome == "created"
+
+
 class Catalog(Part):
-    def put_style(self, uow: UnitOfWork, draft: StyleDraft) -> tuple[str, Style]:
+    def put_style(self, uow: UnitOfWork, draft: StyleDraft) -> StylePut:
         """Create or replace a style; answers ``created``, ``updated`` or ``unchanged``.
 
         An identical definition changes nothing, not even the version, so re-importing a file is free.
@@ -29,11 +42,11 @@ class Catalog(Part):
         current = catalog_repo.get_style(conn, style.code, for_update=True)
         self._check_global_uniqueness(conn, style)
         if current is not None and same_definition(current, style):
-            return "unchanged", current
+            return StylePut("unchanged", current)
         version = 1 if current is None else current.version + 1
         saved = replace(style, version=version)
         catalog_repo.save_style(uow, saved, self.clock.now())
-        return ("created" if current is None else "updated"), saved
+        return StylePut("created" if current is None else "updated", saved)
 
     def _check_global_uniqueness(self, conn: Connection, style: Style) -> None:
         skus, gtins = style_codes_of(style)
@@ -41,9 +54,9 @@ class Catalog(Part):
         if errors:
             raise InvalidInput(f"style {style.code} clashes with the catalog", errors, code="catalog-conflict")
 
-    def put_styles(self, uow: UnitOfWork, styles: Sequence[Style]) -> list[tuple[str, Style] | InvalidInput]:
+    def put_styles(self, uow: UnitOfWork, styles: Sequence[Style]) -> list[StylePut | InvalidInput]:
         """``put_style`` for many validated styles at once, in a few statements: for each style, in order,
-        ``(outcome, style)`` or the InvalidInput ``put_style`` would have raised (a clash with the catalog),
+        a ``StylePut`` or the InvalidInput ``put_style`` would have raised (a clash with the catalog),
         and that style is not written. Each style sees the catalog as the styles before it left it (a GTIN
         freed by an earlier style of the batch may be taken by a later one), exactly as one ``put_style``
         per style in this order would. Style codes must be distinct."""
@@ -65,7 +78,7 @@ class Catalog(Part):
         gtins_of_style: dict[str, set[str]] = defaultdict(set)
         for gtin, (_, owner_style) in gtin_owners.items():
             gtins_of_style[owner_style].add(gtin)
-        out: list[tuple[str, Style] | InvalidInput] = []
+        out: list[StylePut | InvalidInput] = []
         to_save: list[Style] = []
         for style in styles:
             errors = catalog_clashes(style, gtin_owners, sku_owners)
@@ -76,11 +89,11 @@ class Catalog(Part):
                 continue
             existing = current.get(style.code)
             if existing is not None and same_definition(existing, style):
-                out.append(("unchanged", existing))
+                out.append(StylePut("unchanged", existing))
                 continue
             saved = replace(style, version=1 if existing is None else existing.version + 1)
             to_save.append(saved)
-            out.append((("created" if existing is None else "updated"), saved))
+            out.append(StylePut("created" if existing is None else "updated", saved))
             for freed in gtins_of_style.pop(style.code, set()):  # saving frees the style's GTINs first
                 gtin_owners.pop(freed, None)
             claims = [(v.sku, v.gtin) for v in saved.variants] + [(p.sku, p.gtin) for p in saved.prepacks]

@@ -3,12 +3,13 @@ connector settings, secrets write-only."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from seamline.domain.errors import FieldError, InvalidInput, NotFound
 from seamline.ledger import SELLABLE_KINDS
 from seamline.service.catalog import catalog_code_ok
 from seamline.service.outbound import OutboundPolicy
+from seamline.service.results import PutResult
 from seamline.service.settings import Settings
 from seamline.service.transactions import Part, Transactions
 from seamline.service.unit_of_work import UnitOfWork
@@ -28,6 +29,19 @@ def redact_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return {k: ("***" if _is_secret(k) and v else v) for k, v in settings.items()}
 
 
+class ChannelView(TypedDict):
+    code: str
+    kind: str
+    sources: list[str]
+    safety_stock: int
+    pause_below: int
+    allow_split: bool
+    on_shortage: str
+    sku_overrides: list[dict[str, Any]]
+    #: Secrets shown as ``***``: they are write-only.
+    settings: dict[str, Any]
+
+
 class Channels(Part):
     def __init__(self, tx: Transactions) -> None:
         super().__init__(tx)
@@ -40,7 +54,7 @@ class Channels(Part):
             self._outbound = (self.settings, OutboundPolicy.from_settings(self.settings))
         return self._outbound[1]
 
-    def put_channel(self, uow: UnitOfWork, code: str, body: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+    def put_channel(self, uow: UnitOfWork, code: str, body: dict[str, Any]) -> PutResult[ChannelView]:
         conn = uow.conn
         if not catalog_code_ok(code):
             raise InvalidInput("bad channel code", [FieldError("code", "must be 1-64 letters, digits or . _ - /")])
@@ -103,12 +117,12 @@ class Channels(Part):
         channels_repo.save_channel(conn, code, values, sku_policies, self.clock.now())
         saved = channels_repo.get_channel(conn, code)
         assert saved is not None
-        return existing is None, channel_view(saved)
+        return PutResult(existing is None, channel_view(saved))
 
-    def list_channels(self) -> list[dict[str, Any]]:
+    def list_channels(self) -> list[ChannelView]:
         return [channel_view(row) for row in self.read(channels_repo.list_channels)]
 
-    def get_channel(self, code: str) -> dict[str, Any]:
+    def get_channel(self, code: str) -> ChannelView:
         row = self.read(lambda conn: channels_repo.get_channel(conn, code))
         if row is None:
             raise NotFound(f"no channel {code}", code="unknown-channel")
@@ -121,7 +135,7 @@ class Channels(Part):
         )
 
 
-def channel_view(row: dict[str, Any]) -> dict[str, Any]:
+def channel_view(row: dict[str, Any]) -> ChannelView:
     return {
         "code": row["code"],
         "kind": row["kind"],

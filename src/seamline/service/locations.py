@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from seamline.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from seamline.ledger import LocationKind
 from seamline.ledger.model import PHYSICAL_KINDS
 from seamline.service.catalog import catalog_code_ok
+from seamline.service.results import PutResult
 from seamline.service.transactions import Part
 from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import ledger_repo, locations_repo
 
 
+class LocationView(TypedDict):
+    code: str
+    name: str
+    kind: str
+    virtual: bool
+
+
 class Locations(Part):
-    def put_location(self, uow: UnitOfWork, code: str, name: str, kind: str) -> tuple[bool, dict[str, Any]]:
+    def put_location(self, uow: UnitOfWork, code: str, name: str, kind: str) -> PutResult[LocationView]:
         conn = uow.conn
         if not catalog_code_ok(code):
             raise InvalidInput("bad location code", [FieldError("code", "must be 1-64 letters, digits or . _ - /")])
@@ -42,17 +50,17 @@ class Locations(Part):
         uow.forget_location_kinds()
         saved = locations_repo.get_location(conn, code)
         assert saved is not None
-        return existing is None, location_view(saved)
+        return PutResult(existing is None, location_view(saved))
 
-    def list_locations(self) -> list[dict[str, Any]]:
+    def list_locations(self) -> list[LocationView]:
         return [location_view(r) for r in self.read(locations_repo.list_locations)]
 
-    def get_location(self, code: str) -> dict[str, Any]:
+    def get_location(self, code: str) -> LocationView:
         row = self.read(lambda conn: locations_repo.get_location(conn, code))
         if row is None:
             raise NotFound(f"no location {code}", code="unknown-location")
         return location_view(row)
 
 
-def location_view(row: dict[str, Any]) -> dict[str, Any]:
+def location_view(row: dict[str, Any]) -> LocationView:
     return {"code": row["code"], "name": row["name"], "kind": row["kind"], "virtual": bool(row["virtual"])}

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service
-from seamline.api.routes.common import PROBLEMS, run_command
+from seamline.api.routes.common import PROBLEMS, put_status, run_command
 from seamline.api.schemas import SkuOut, StyleIn, StyleList, StyleOut
 from seamline.catalog import StyleDraft
 from seamline.finance.cost import parse_unit_cost
@@ -36,10 +36,10 @@ def put_style(code: str, body: StyleIn, request: Request, who: Principal = Depen
     }
 
     def work(uow: UnitOfWork) -> tuple[int, Any]:
-        outcome, style = service(request).put_style(uow, draft)
+        put = service(request).catalog.put_style(uow, draft)
         if costs:
             Costing(service(request)).save_standard_costs(uow, costs)
-        return (201 if outcome == "created" else 200), style_view(style)
+        return put_status(put.created), style_view(put.style)
 
     return run_command(request, who, data, work)
 

@@ -10,10 +10,12 @@ from fastapi.responses import JSONResponse
 
 from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service
-from seamline.api.routes.common import PROBLEMS, run_command
+from seamline.api.routes.common import PROBLEMS, put_status, run_command
 from seamline.api.schemas import ChannelIn, ChannelList, ChannelOut, LocationIn, LocationList, LocationOut
 from seamline.channels.wiring import ConnectorWiring
 from seamline.service import Principal
+from seamline.service.channels import ChannelView
+from seamline.service.locations import LocationView
 from seamline.service.unit_of_work import UnitOfWork
 
 router = APIRouter(
@@ -27,8 +29,8 @@ def put_location(code: str, body: LocationIn, request: Request, who: Principal =
     data = body.model_dump()
 
     def work(uow: UnitOfWork) -> tuple[int, Any]:
-        created, view = service(request).put_location(uow, code, body.name, body.kind)
-        return (201 if created else 200), view
+        put = service(request).locations.put_location(uow, code, body.name, body.kind)
+        return put_status(put.created), put.view
 
     return run_command(request, who, data, work)
 
@@ -40,7 +42,7 @@ def list_locations(request: Request, who: Principal = Depends(principal)) -> dic
 
 
 @router.get("/locations/{code}", response_model=LocationOut)
-def get_location(code: str, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+def get_location(code: str, request: Request, who: Principal = Depends(principal)) -> LocationView:
     who.require_read()
     return service(request).get_location(code)
 
@@ -52,8 +54,8 @@ def put_channel(code: str, body: ChannelIn, request: Request, who: Principal = D
     data = body.model_dump(exclude={"wiring"})
 
     def work(uow: UnitOfWork) -> tuple[int, Any]:
-        created, view = service(request).put_channel(uow, code, data)
-        return (201 if created else 200), view
+        put = service(request).channels.put_channel(uow, code, data)
+        return put_status(put.created), put.view
 
     response = run_command(request, who, data, work)
     wiring = getattr(request.app.state, "wiring", None)
@@ -69,11 +71,11 @@ def _replay_headers(response: JSONResponse) -> dict[str, str]:
     return {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
 
 
-def with_wiring(request: Request, view: dict[str, Any]) -> dict[str, Any]:
+def with_wiring(request: Request, view: ChannelView) -> dict[str, Any]:
     """The channel view with ``wiring``: what of its connector runs in this process and what it waits for."""
     wiring: ConnectorWiring | None = getattr(request.app.state, "wiring", None)
     if wiring is None:
-        return view
+        return dict(view)
     return {**view, "wiring": wiring.state(view["code"], view["kind"], view["settings"])}
 
 
