@@ -1,0 +1,278 @@
+"""A fake unit of work for the order commands: the repositories they call, in memory, so a business rule of
+placing an order, a till sale or a return is tested where it lives, with no database and no HTTP.
+
+``FakeStore`` holds the state (catalog, prices, channels, stock, orders, movements, returns) and stands in
+for ``catalog_repo``, ``channels_repo``, ``ledger_repo`` and ``orders_repo`` with the same functions and
+arguments, for the calls the order commands make. ``install`` puts it in place of those repositories in
+every module of ``seamline.service.orders``; ``uow()`` is a real ``UnitOfWork`` over a ``FakeConnection``
+(its location kinds come from the store), so the events a command raises are the ones it really raises.
+
+The fakes keep the repositories' contracts that the rules depend on: a claimed (channel, external id) is
+claimed once; a checked movement never takes more than is available (``Shortage``, nothing written); an
+allocation takes available units. They do not model SQL, locking or concurrency: that is what
+``tests/integration`` is for.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from types import ModuleType
+from typing import Any, cast
+
+import pytest
+from sqlalchemy import Connection
+
+import seamline.service.orders.allocation_run
+import seamline.service.orders.common
+import seamline.service.orders.fulfilment
+import seamline.service.orders.placing
+import seamline.service.orders.pos_sales
+import seamline.service.orders.returns
+import seamline.service.orders.views
+from seamline.domain.clock import FixedClock
+from seamline.domain.errors import Shortage, ShortLine
+from seamline.ledger.atp import ChannelPolicy
+from seamline.ledger.model import PlannedMovement
+from seamline.orders.model import LineState
+from seamline.service.app import Seamline
+from seamline.service.unit_of_work import UnitOfWork
+from seamline.store import orders_repo as real_orders_repo
+from tests.unit.fake_connection import FakeConnection
+
+ORDER_MODULES: tuple[ModuleType, ...] = (
+    seamline.service.orders.allocation_run,
+    seamline.service.orders.common,
+    seamline.service.orders.fulfilment,
+    seamline.service.orders.placing,
+    seamline.service.orders.pos_sales,
+    seamline.service.orders.returns,
+    seamline.service.orders.views,
+)
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+#: Columns an order row has before anything sets them (``orders`` table defaults).
+_ORDER_DEFAULTS: dict[str, Any] = {
+    "customer_id": None,
+    "location": None,
+    "price_tier": None,
+    "ship_start": None,
+    "cancel_date": None,
+    "prebook": False,
+    "tracking": None,
+    "hold_id": None,
+    "exchange_of": None,
+}
+
+
+class FakeCatalog:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def known_skus(self, _conn: Connection, codes: Iterable[str]) -> dict[str, str]:
+        return {code: self.store.skus[code] for code in codes if code in self.store.skus}
+
+    def prepack_map(self, _conn: Connection, pack_skus: Iterable[str]) -> dict[str, list[tuple[str, int]]]:
+        return {sku: list(self.store.packs[sku]) for sku in pack_skus if sku in self.store.packs}
+
+
+class FakeChannels:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def get_channel(self, _conn: Connection, code: str) -> dict[str, Any] | None:
+        channel = self.store.channels.get(code)
+        return None if channel is None else {"code": code, **channel}
+
+    def kind_and_sources(self, _conn: Connection, code: str) -> tuple[str, list[str]] | None:
+        channel = self.store.channels.get(code)
+        return None if channel is None else (channel["kind"], list(channel["sources"]))
+
+    def sourcing(self, _conn: Connection, code: str) -> tuple[list[str], bool] | None:
+        channel = self.store.channels.get(code)
+        return None if channel is None else (list(channel["sources"]), bool(channel["allow_split"]))
+
+    def policies(self, _conn: Connection, skus: Sequence[str] | None = None) -> list[ChannelPolicy]:
+        return [
+            ChannelPolicy(code, c["kind"], tuple(c["sources"]), safety_stock=c.get("safety_stock", 0))
+            for code, c in sorted(self.store.channels.items())
+        ]
+
+
+class FakeLedger:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def expired_hold_ids(self, _conn: Connection, _now: datetime, **_kw: Any) -> list[str]:
+        return []
+
+    def expire_holds(self, _uow: UnitOfWork, hold_ids: Sequence[str], _now: datetime) -> int:
+        return len(hold_ids)
+
+    def get_hold(self, _conn: Connection, _hold_id: str) -> dict[str, Any] | None:
+        return None
+
+    def lock_available(self, _conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        return {key: self.store.available(*key) for key in keys if key in self.store.on_hand}
+
+    def allocate(
+        self, _uow: UnitOfWork, document: str, takes: Sequence[tuple[str, str, int]], *, now: datetime
+    ) -> list[ShortLine]:
+        short = [
+            ShortLine(s, q, self.store.available(s, loc), loc)
+            for s, loc, q in takes
+            if self.store.available(s, loc) < q
+        ]
+        if short:
+            return short
+        for sku, loc, qty in takes:
+            self.store.committed[(sku, loc)] += qty
+            self.store.allocations.append({"document": document, "sku": sku, "location": loc, "qty": qty})
+        return []
+
+    def document_allocations(self, _conn: Connection, document: str) -> list[dict[str, Any]]:
+        return [
+            {"sku": a["sku"], "location": a["location"], "qty": a["qty"]}
+            for a in self.store.allocations
+            if a["document"] == document
+        ]
+
+    def record_movement(self, _uow: UnitOfWork, move: PlannedMovement, *, now: datetime, **_kw: Any) -> dict[str, Any]:
+        if move.checked and self.store.available(move.sku, move.from_location) < move.qty:
+            have = self.store.available(move.sku, move.from_location)
+            raise Shortage([ShortLine(move.sku, move.qty, have, move.from_location)])
+        self.store.on_hand[(move.sku, move.from_location)] -= move.qty
+        self.store.on_hand[(move.sku, move.to_location)] += move.qty
+        row = {"id": len(self.store.movements) + 1, "kind": move.kind.value, "sku": move.sku, "qty": move.qty,
+               "from": move.from_location, "to": move.to_location, "document": move.document}  # fmt: skip
+        self.store.movements.append(row)
+        return row
+
+
+class FakeOrders:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    money = staticmethod(real_orders_repo.money)
+
+    def prices_for(
+        self, _conn: Connection, sku_codes: Iterable[str], price_list: str, currency: str
+    ) -> dict[str, Decimal]:
+        prices = self.store.prices
+        return {s: prices[(s, price_list, currency)] for s in sku_codes if (s, price_list, currency) in prices}
+
+    def style_of(self, _conn: Connection, sku_codes: Iterable[str]) -> dict[str, str]:
+        return {sku: sku.rsplit("-", 1)[0] for sku in sku_codes}
+
+    def claim_order(self, _conn: Connection, values: Mapping[str, Any]) -> bool:
+        if self.order_id_for(_conn, values["channel"], values["external_id"]) is not None:
+            return False
+        self.store.orders[values["id"]] = {**_ORDER_DEFAULTS, **values, "lines": [], "tenders": []}
+        return True
+
+    def order_id_for(self, _conn: Connection, channel: str, external_id: str) -> str | None:
+        return next(
+            (o["id"] for o in self.store.orders.values() if (o["channel"], o["external_id"]) == (channel, external_id)),
+            None,
+        )
+
+    def insert_lines(self, _conn: Connection, order_id: str, lines: Sequence[LineState]) -> None:
+        self.store.orders[order_id]["lines"] = list(lines)
+
+    save_lines = insert_lines
+
+    def insert_tenders(self, _conn: Connection, order_id: str, tenders: Sequence[tuple[str, Decimal]]) -> None:
+        self.store.orders[order_id]["tenders"] = list(tenders)
+
+    def update_order(self, _conn: Connection, order_id: str, **values: Any) -> None:
+        self.store.orders[order_id].update(values)
+
+    def get_order(self, _conn: Connection, order_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
+        order = self.store.orders.get(order_id)
+        return None if order is None else dict(order)
+
+    def returns_of(self, _conn: Connection, order_id: str) -> list[str]:
+        return [r["id"] for r in self.store.returns.values() if r["order_id"] == order_id]
+
+    def refunded_by_tender(self, _conn: Connection, order_id: str, _currency: str) -> dict[str, Decimal]:
+        paid_back: dict[str, Decimal] = defaultdict(Decimal)
+        for r in self.store.returns.values():
+            if r["order_id"] == order_id:
+                for tender, amount in r["refunds"]:
+                    paid_back[tender] += amount
+        return dict(paid_back)
+
+    def insert_return(
+        self,
+        _conn: Connection,
+        values: Mapping[str, Any],
+        lines: Sequence[Mapping[str, Any]],
+        refund_rows: Sequence[tuple[str, Decimal]],
+    ) -> None:
+        self.store.returns[values["id"]] = {
+            **values,
+            "lines": [dict(line) for line in lines],
+            "refunds": list(refund_rows),
+            "exchange_order_id": None,
+        }
+
+    def get_return(self, _conn: Connection, return_id: str) -> dict[str, Any] | None:
+        found = self.store.returns.get(return_id)
+        return None if found is None else dict(found)
+
+
+class FakeStore:
+    """The state the order commands read and write, and the repositories over it."""
+
+    def __init__(
+        self,
+        *,
+        locations: Mapping[str, str],
+        skus: Mapping[str, str],
+        channels: Mapping[str, Mapping[str, Any]] | None = None,
+        prices: Mapping[tuple[str, str, str], Decimal] | None = None,
+        packs: Mapping[str, Sequence[tuple[str, int]]] | None = None,
+        stock: Mapping[tuple[str, str], int] | None = None,
+    ) -> None:
+        self.locations = dict(locations)
+        self.skus = dict(skus)
+        self.channels: dict[str, dict[str, Any]] = {
+            code: {"allow_split": False, "on_shortage": "reject", **c} for code, c in (channels or {}).items()
+        }
+        self.prices = dict(prices or {})
+        self.packs = {sku: list(components) for sku, components in (packs or {}).items()}
+        self.on_hand: defaultdict[tuple[str, str], int] = defaultdict(int, stock or {})
+        self.committed: defaultdict[tuple[str, str], int] = defaultdict(int)
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.allocations: list[dict[str, Any]] = []
+        self.movements: list[dict[str, Any]] = []
+        self.returns: dict[str, dict[str, Any]] = {}
+        self.catalog_repo = FakeCatalog(self)
+        self.channels_repo = FakeChannels(self)
+        self.ledger_repo = FakeLedger(self)
+        self.orders_repo = FakeOrders(self)
+
+    def available(self, sku: str, location: str) -> int:
+        return self.on_hand[(sku, location)] - self.committed[(sku, location)]
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Stand in for the repositories in every order module (only the names a module imported)."""
+        for module in ORDER_MODULES:
+            for name in ("catalog_repo", "channels_repo", "ledger_repo", "orders_repo"):
+                if hasattr(module, name):
+                    monkeypatch.setattr(module, name, getattr(self, name))
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(cast(Connection, FakeConnection(self.locations)))
+
+    @staticmethod
+    def app() -> Seamline:
+        """What an order part needs of the application when it is handed a unit of work: the clock."""
+        return cast(Seamline, _App())
+
+
+class _App:
+    def __init__(self) -> None:
+        self.clock = FixedClock(NOW)

@@ -1,0 +1,157 @@
+"""The order commands' business rules against a fake unit of work (``tests/unit/fakes.py``): placing an
+order by its channel's shortage policy, checking a till sale, and what a return may take back and where the
+units go. No database and no HTTP; SQL, locking and whole flows stay in ``tests/integration``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from seamline.domain.errors import Forbidden, InvalidInput, Shortage
+from seamline.orders.events import ReturnBooked, SaleRecorded
+from seamline.orders.returns import ReturnRequestLine
+from seamline.service.orders import (
+    LineRequest,
+    OrderPlacing,
+    OrderRequest,
+    PosSales,
+    ReturnRequest,
+    Returns,
+    SaleRequest,
+    TenderRequest,
+)
+from seamline.service.principal import Principal
+from tests.unit.fakes import FakeStore
+
+M, L = "TEE-001-NVY-M", "TEE-001-NVY-L"
+RETAIL = {(M, "retail", "GBP"): Decimal("25.00"), (L, "retail", "GBP"): Decimal("25.00")}
+LOCATIONS = {"WH": "warehouse", "STORE-1": "store", "STORE-2": "store", "customer": "customer", "damaged": "damaged"}
+
+
+def store_with(*, on_shortage: str = "reject", stock: dict[tuple[str, str], int] | None = None) -> FakeStore:
+    return FakeStore(
+        locations=LOCATIONS,
+        skus={M: "variant", L: "variant"},
+        channels={
+            "web": {"kind": "shopify", "sources": ["WH"], "on_shortage": on_shortage},
+            "pos:STORE-1": {"kind": "pos", "sources": ["STORE-1"]},
+        },
+        prices=RETAIL,
+        stock=stock or {},
+    )
+
+
+@pytest.fixture
+def store(monkeypatch: pytest.MonkeyPatch) -> FakeStore:
+    found = store_with(stock={(M, "WH"): 1, (M, "STORE-1"): 3})
+    found.install(monkeypatch)
+    return found
+
+
+def web_order(qty: int, *, external_id: str = "1001", **terms: object) -> OrderRequest:
+    return OrderRequest("web", external_id, [LineRequest(M, qty)], "GBP", **terms)  # type: ignore[arg-type]
+
+
+def till_sale(qty: int, tenders: list[TenderRequest], *, location: str = "STORE-1") -> SaleRequest:
+    return SaleRequest(location, "till-7/0042", [LineRequest(M, qty)], tenders, "GBP")
+
+
+# ------------------------------------------------------------------------------------------------ placing
+def test_an_order_short_of_stock_on_a_rejecting_channel_is_refused_naming_what_is_short(store: FakeStore) -> None:
+    with pytest.raises(Shortage) as short:
+        OrderPlacing(store.app()).place_order(store.uow(), web_order(2))
+    assert [(line.sku, line.requested, line.available) for line in short.value.lines] == [(M, 2, 1)]
+    assert store.allocations == []
+
+
+def test_an_order_on_a_backordering_channel_takes_what_is_there_and_backorders_the_rest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = store_with(on_shortage="backorder", stock={(M, "WH"): 1})
+    store.install(monkeypatch)
+    placed = OrderPlacing(store.app()).place_order(store.uow(), web_order(3))
+    assert placed.created
+    assert placed.order["status"] == "partially_allocated"
+    assert [(line["allocated"], line["backordered"]) for line in placed.order["lines"]] == [(1, 2)]
+    assert placed.order["total"] == "75.00"  # three units at the retail list price, none given
+    assert store.allocations == [{"document": placed.order["id"], "sku": M, "location": "WH", "qty": 1}]
+
+
+def test_the_same_external_id_placed_twice_answers_the_first_order_and_allocates_once(store: FakeStore) -> None:
+    placing = OrderPlacing(store.app())
+    first = placing.place_order(store.uow(), web_order(1))
+    again = placing.place_order(store.uow(), web_order(1))
+    assert (first.created, again.created) == (True, False)
+    assert again.order["id"] == first.order["id"]
+    assert len(store.allocations) == 1
+
+
+def test_wholesale_terms_on_a_web_order_are_refused_before_anything_is_claimed(store: FakeStore) -> None:
+    with pytest.raises(InvalidInput) as bad:
+        OrderPlacing(store.app()).place_order(store.uow(), web_order(1, prebook=True))
+    assert bad.value.errors[0].field == "kind"
+    assert store.orders == {}
+
+
+# ------------------------------------------------------------------------------------------------ POS sales
+def test_a_store_token_may_not_record_a_sale_at_another_store(store: FakeStore) -> None:
+    store_one = Principal("tok_1", "store one", frozenset({"location:STORE-1"}))
+    with pytest.raises(Forbidden):
+        PosSales(store.app()).check_sale(
+            store.uow(), till_sale(1, [TenderRequest("cash", "25.00")], location="STORE-2"), store_one
+        )
+
+
+def test_a_sale_whose_tenders_do_not_add_up_to_its_total_is_refused_naming_what_is_due(store: FakeStore) -> None:
+    with pytest.raises(InvalidInput) as bad:
+        PosSales(store.app()).check_sale(store.uow(), till_sale(2, [TenderRequest("card", "25.00")]))
+    assert bad.value.code == "tenders-mismatch"
+    assert bad.value.errors[0].message == "must add up to 50.00"
+
+
+def test_checking_a_sale_writes_nothing(store: FakeStore) -> None:
+    PosSales(store.app()).check_sale(store.uow(), till_sale(2, [TenderRequest("card", "50.00")]))
+    assert (store.orders, store.movements) == ({}, [])
+
+
+def test_a_sale_takes_the_units_out_of_the_store_and_says_so_in_a_sale_recorded_event(store: FakeStore) -> None:
+    uow = store.uow()
+    sale = PosSales(store.app()).record_sale(uow, till_sale(2, [TenderRequest("card", "50.00")]))
+    assert sale.created
+    assert sale.order["status"] == "closed"
+    assert store.available(M, "STORE-1") == 1
+    assert uow.events == [SaleRecorded(sale.order["id"])]
+
+
+def test_a_sale_of_more_than_the_store_has_is_a_shortage_unless_forced(store: FakeStore) -> None:
+    with pytest.raises(Shortage) as short:
+        PosSales(store.app()).record_sale(store.uow(), till_sale(4, [TenderRequest("card", "100.00")]))
+    assert [(line.sku, line.requested, line.available) for line in short.value.lines] == [(M, 4, 3)]
+    assert store.movements == []
+
+
+# ------------------------------------------------------------------------------------------------ returns
+def test_a_return_puts_sellable_units_back_at_the_store_damaged_ones_aside_and_refunds_the_tender(
+    store: FakeStore,
+) -> None:
+    sale = PosSales(store.app()).record_sale(store.uow(), till_sale(2, [TenderRequest("card", "50.00")]))
+    uow = store.uow()
+    lines = [ReturnRequestLine(M, 1, "sellable"), ReturnRequestLine(M, 1, "damaged")]
+    returned = Returns(store.app()).record_return(uow, ReturnRequest(sale.order["id"], "STORE-1", lines))
+    assert store.available(M, "STORE-1") == 2  # three, two sold, one back on the shelf
+    assert store.on_hand[(M, "damaged")] == 1
+    assert returned["refund"]["tenders"] == [{"tender": "card", "amount": "50.00"}]
+    assert uow.events == [ReturnBooked(returned["id"])]
+
+
+def test_returning_more_than_was_sold_is_refused_and_moves_nothing(store: FakeStore) -> None:
+    sale = PosSales(store.app()).record_sale(store.uow(), till_sale(1, [TenderRequest("card", "25.00")]))
+    moved = list(store.movements)
+    with pytest.raises(InvalidInput) as bad:
+        Returns(store.app()).record_return(
+            store.uow(), ReturnRequest(sale.order["id"], "STORE-1", [ReturnRequestLine(M, 2, "sellable")])
+        )
+    assert bad.value.code == "return-exceeds-sold"
+    assert store.movements == moved
+    assert store.returns == {}
