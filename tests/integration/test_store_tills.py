@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from seamline.service import Seamline
 from seamline.service.orders import LineRequest, TenderRequest
+from seamline.service.results import PutResult
 from seamline.service.tills import OfflineBatch, OfflineSale, TillDesk
 from seamline.store.tables import till_catalog_items
 from tests.conftest import OVERSHIRT, receive
@@ -251,7 +252,7 @@ def test_the_same_batch_uploaded_by_two_racing_requests_sells_once(client: TestC
     upload = OfflineBatch(location="STORE-1", till="TILL-1", batch_id="B-RACE", sales=[sale])
     desk = TillDesk(app)
     start = threading.Barrier(2)
-    answers: list[tuple[int, dict[str, Any]]] = []
+    answers: list[PutResult[dict[str, Any]]] = []
     failures: list[BaseException] = []
 
     def post() -> None:
@@ -267,6 +268,6 @@ def test_the_same_batch_uploaded_by_two_racing_requests_sells_once(client: TestC
     for t in threads:
         t.join()
     assert failures == []
-    assert sorted(status for status, _ in answers) == [200, 201]
-    assert answers[0][1]["sales"] == answers[1][1]["sales"]
+    assert sorted(answer.created for answer in answers) == [False, True]
+    assert answers[0].view["sales"] == answers[1].view["sales"]
     assert stock(client, SKU, "STORE-1") == (3, 0, 0, 3)

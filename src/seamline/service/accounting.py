@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from seamline.domain.errors import FieldError, InvalidInput, NotFound
 from seamline.service.app import Seamline, catalog_code_ok, redact_settings
+from seamline.service.results import PutResult
 from seamline.store import accounting_repo
 
 #: kind → settings every connection of that kind needs.
@@ -34,7 +35,7 @@ class AccountingDesk:
     def __init__(self, app: Seamline) -> None:
         self.app = app
 
-    def put_connection(self, conn: Connection, code: str, body: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
+    def put_connection(self, conn: Connection, code: str, body: Mapping[str, Any]) -> PutResult[dict[str, Any]]:
         errors: list[FieldError] = []
         if not catalog_code_ok(code):
             errors.append(FieldError("code", "must be 1-64 letters, digits or . _ - /"))
@@ -61,7 +62,7 @@ class AccountingDesk:
         accounting_repo.save_connection(conn, code, str(kind), settings, self.app.clock.now())
         saved = accounting_repo.get_connection(conn, code)
         assert saved is not None
-        return (201 if existing is None else 200), connection_view(saved)
+        return PutResult(existing is None, connection_view(saved))
 
     def connections(self) -> list[dict[str, Any]]:
         return [connection_view(r) for r in self.app.read(accounting_repo.list_connections)]

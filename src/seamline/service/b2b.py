@@ -31,6 +31,7 @@ from seamline.ledger import SELLABLE_KINDS
 from seamline.service.app import Seamline, catalog_code_ok, movement_view
 from seamline.service.customers import ContactRequest
 from seamline.service.orders import LineRequest, OrderDesk, OrderRequest
+from seamline.service.results import PutResult
 from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import b2b_repo, catalog_repo, channels_repo, ledger_repo, orders_repo, outbox_repo
 
@@ -74,7 +75,7 @@ class WholesalePortal:
         self.desk = OrderDesk(app)
 
     # ------------------------------------------------------------------ accounts
-    def put_account(self, conn: Connection, code: str, body: Mapping[str, Any]) -> tuple[bool, dict[str, Any]]:
+    def put_account(self, conn: Connection, code: str, body: Mapping[str, Any]) -> PutResult[dict[str, Any]]:
         if not catalog_code_ok(code):
             raise InvalidInput("bad account code", [FieldError("code", "must be 1-64 letters, digits or . _ - /")])
         errors: list[FieldError] = []
@@ -113,7 +114,7 @@ class WholesalePortal:
         b2b_repo.save_account(conn, code, values, self.app.clock.now())
         saved = b2b_repo.get_account(conn, code)
         assert saved is not None
-        return existing is None, account_view(saved)
+        return PutResult(existing is None, account_view(saved))
 
     def account(self, code: str) -> dict[str, Any]:
         return account_view(self.app.read(lambda conn: self._account(conn, code)))
@@ -199,9 +200,9 @@ class WholesalePortal:
     # ------------------------------------------------------------------ orders
     def place_order(
         self, uow: UnitOfWork, code: str, req: PortalOrder, *, trace_id: str | None = None
-    ) -> tuple[int, dict[str, Any]]:
-        """An order of the account into the one queue: 201, or 200 with the first order for a PO number
-        already placed; 409 and nothing written when units it would backorder are not coming in time."""
+    ) -> PutResult[dict[str, Any]]:
+        """An order of the account into the one queue: created, or the first order for a PO number already
+        placed; ``Shortage`` and nothing written when units it would backorder are not coming in time."""
         conn = uow.conn
         account = self._account(conn, code)
         if not account["active"]:
@@ -216,7 +217,7 @@ class WholesalePortal:
             raise InvalidInput("a PO number is required", [FieldError("po_number", "is required")])
         existing = b2b_repo.order_for_po(conn, code, req.po_number)
         if existing is not None:
-            return 200, self._view(conn, existing)
+            return PutResult(False, self._view(conn, existing))
         skus = [line.sku for line in req.lines]
         for i, line in enumerate(req.lines):
             require_positive_qty(line.qty, f"lines[{i}].qty")
@@ -255,10 +256,10 @@ class WholesalePortal:
         )
         order = placed.order
         if not placed.created:  # the same PO raced us in and won: its order is the answer
-            return 200, {**order, "account": code, "po_number": req.po_number}
+            return PutResult(False, {**order, "account": code, "po_number": req.po_number})
         self._check_promises(conn, order, packs, components, req.cancel_date)
         b2b_repo.insert_order(conn, order["id"], code, req.po_number, self.app.clock.now())
-        return 201, {**order, "account": code, "po_number": req.po_number}
+        return PutResult(True, {**order, "account": code, "po_number": req.po_number})
 
     def _check_promises(
         self,
@@ -318,7 +319,7 @@ class WholesalePortal:
         return self.app.read(work)
 
     # ------------------------------------------------------------------ inbound supply
-    def put_supply(self, conn: Connection, doc: SupplyDocument) -> tuple[bool, dict[str, Any]]:
+    def put_supply(self, conn: Connection, doc: SupplyDocument) -> PutResult[dict[str, Any]]:
         """Create or replace an open purchase order / ASN: lines it no longer names are cancelled."""
         errors: list[FieldError] = []
         if doc.kind not in SUPPLY_KINDS:
@@ -356,7 +357,7 @@ class WholesalePortal:
                 now,
             )
         b2b_repo.close_supply_lines(conn, doc.reference, [(line.sku, doc.location) for line in doc.lines], now)
-        return not existing, supply_view(doc.reference, b2b_repo.supply_rows(conn, doc.reference))
+        return PutResult(not existing, supply_view(doc.reference, b2b_repo.supply_rows(conn, doc.reference)))
 
     def supply(self, *, sku: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
         rows = self.app.read(lambda conn: b2b_repo.list_supply(conn, sku=sku, status=status))

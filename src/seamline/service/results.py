@@ -12,7 +12,8 @@ V = TypeVar("V")
 
 @dataclass(frozen=True, slots=True)
 class PutResult(Generic[V]):
-    """A resource created or replaced by its code: ``created`` False when one existed already."""
+    """A resource created or replaced by its code, or a document taken once by its key: ``created`` False when
+    it existed already (a PUT of an existing code; a repeated PO number or batch id, answered as first)."""
 
     created: bool
     view: V

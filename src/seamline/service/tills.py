@@ -32,6 +32,7 @@ from seamline.service.app import Seamline
 from seamline.service.customers import ContactRequest
 from seamline.service.orders import LineRequest, OrderDesk, SaleRequest, TenderRequest
 from seamline.service.principal import Principal
+from seamline.service.results import PutResult
 from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import catalog_repo, ledger_repo, tills_repo
 
@@ -92,11 +93,11 @@ class TillDesk:
     # ------------------------------------------------------------------------------------ offline batches
     def record_offline_batch(
         self, uow: UnitOfWork, batch: OfflineBatch, *, trace_id: str | None = None, caller: Principal | None = None
-    ) -> tuple[int, dict[str, Any]]:
-        """201 with each sale's result and the store's availability now; 200 with the first results for a
-        replay; 409 ``batch-mismatch`` for the same batch id with other sales; 422 and nothing written when
-        any sale is not valid (every problem listed, by ``sales[i]``); 403 when ``caller`` may not file the
-        batch's sales under its channel (``OrderDesk.record_sale``)."""
+    ) -> PutResult[dict[str, Any]]:
+        """Each sale's result and the store's availability now, created; the first results, not created, for a
+        replay; ``Conflict`` ``batch-mismatch`` for the same batch id with other sales; ``InvalidInput`` and
+        nothing written when any sale is not valid (every problem listed, by ``sales[i]``); ``Forbidden`` when
+        ``caller`` may not file the batch's sales under its channel (``OrderDesk.record_sale``)."""
         conn = uow.conn
         location = self._store(conn, batch.location)
         self._check_shape(batch)
@@ -109,7 +110,9 @@ class TillDesk:
                     f"batch {batch.batch_id} of till {batch.till} was received with other sales",
                     code="batch-mismatch",
                 )
-            return 200, self._answer(conn, location, batch, first["answer"], first["received_at"], replayed=True)
+            return PutResult(
+                False, self._answer(conn, location, batch, first["answer"], first["received_at"], replayed=True)
+            )
         desk = OrderDesk(self.app)
         requests = {index: self._request(location, batch, index) for index in range(len(batch.sales))}
         problems: list[tuple[FieldError, str]] = []
@@ -140,7 +143,7 @@ class TillDesk:
             result = results[index]
             applied.append({**result, "exceptions": raised.get(result["order_id"], [])})
         tills_repo.save_batch_answer(conn, location, batch.till, batch.batch_id, applied)
-        return 201, self._answer(conn, location, batch, applied, now, replayed=False)
+        return PutResult(True, self._answer(conn, location, batch, applied, now, replayed=False))
 
     @staticmethod
     def _request(location: str, batch: OfflineBatch, index: int) -> SaleRequest:

@@ -17,7 +17,7 @@ from pydantic import Field, StringConstraints
 from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service, trace_id
 from seamline.api.order_schemas import CustomerIn, ShipWindowIn
-from seamline.api.routes.common import PROBLEMS, run_command
+from seamline.api.routes.common import PROBLEMS, put_status, run_command
 from seamline.api.schemas import Code, Qty
 from seamline.api.schemas import Request as RequestModel
 from seamline.service import Principal
@@ -97,8 +97,8 @@ def put_account(
 
     def work(uow: UnitOfWork) -> tuple[int, Any]:
         conn = uow.conn
-        created, view = portal.put_account(conn, code, body.model_dump())
-        return (201 if created else 200), view
+        put = portal.put_account(conn, code, body.model_dump())
+        return put_status(put.created), put.view
 
     return run_command(request, who, {"account": code, **body.model_dump()}, work)
 
@@ -154,7 +154,8 @@ def place_order(
     tid = trace_id(request)
 
     def work(uow: UnitOfWork) -> tuple[int, Any]:
-        return portal.place_order(uow, code, req, trace_id=tid)
+        placed = portal.place_order(uow, code, req, trace_id=tid)
+        return put_status(placed.created), placed.view
 
     return run_command(request, who, {"account": code, **body.model_dump(mode="json")}, work)
 
@@ -199,8 +200,8 @@ def put_supply(
 
     def work(uow: UnitOfWork) -> tuple[int, Any]:
         conn = uow.conn
-        created, view = portal.put_supply(conn, doc)
-        return (201 if created else 200), view
+        put = portal.put_supply(conn, doc)
+        return put_status(put.created), put.view
 
     return run_command(request, who, {"supply": reference, **body.model_dump(mode="json")}, work)
 

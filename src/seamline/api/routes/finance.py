@@ -38,7 +38,7 @@ from seamline.api.finance_schemas import (
     StandardCostIn,
     ValuationOut,
 )
-from seamline.api.routes.common import PROBLEMS, run_command
+from seamline.api.routes.common import PROBLEMS, put_status, run_command
 from seamline.integration.finance import queue_backfill
 from seamline.service import Principal
 from seamline.service.accounting import AccountingDesk
@@ -335,7 +335,8 @@ def put_accounting_connection(
 
     def work(uow: UnitOfWork) -> tuple[int, Any]:
         conn = uow.conn
-        return desk.put_connection(conn, code, payload)
+        put = desk.put_connection(conn, code, payload)
+        return put_status(put.created), put.view
 
     response = run_command(request, who, {"code": code, **payload}, work)
     wiring = getattr(request.app.state, "wiring", None)

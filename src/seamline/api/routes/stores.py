@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service, trace_id
-from seamline.api.routes.common import PROBLEMS, run_command
+from seamline.api.routes.common import PROBLEMS, put_status, run_command
 from seamline.api.routes.orders import contact
 from seamline.api.store_schemas import (
     CatalogAckIn,
@@ -73,10 +73,12 @@ def post_offline_batch(
     currencies = {s.external_id: s.currency for s in body.sales}
 
     def work(uow: UnitOfWork) -> tuple[int, Any]:
-        status, answer = desk.record_offline_batch(uow, batch, trace_id=tid, caller=who)
+        answer = desk.record_offline_batch(uow, batch, trace_id=tid, caller=who)
         # Gift card tenders the till took offline come off their cards; one that cannot pay is held (issue 17).
-        cards.redeem_offline_sales(uow, answer["sales"], card_tenders, currencies, channel=body.channel, trace_id=tid)
-        return status, answer
+        cards.redeem_offline_sales(
+            uow, answer.view["sales"], card_tenders, currencies, channel=body.channel, trace_id=tid
+        )
+        return put_status(answer.created), answer.view
 
     dumped = {"location": location, **body.model_dump(mode="json")}
     for sale in dumped["sales"]:  # a tender without a code keeps the idempotency fingerprint it had
