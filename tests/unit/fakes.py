@@ -1,16 +1,18 @@
 """A fake unit of work for the order commands: the repositories they call, in memory, so a business rule of
-placing an order, a till sale or a return is tested where it lives, with no database and no HTTP.
+placing an order, a till sale, a fulfilment step or a return is tested where it lives, with no database and
+no HTTP.
 
-``FakeStore`` holds the state (catalog, prices, channels, stock, orders, movements, returns) and stands in
-for ``catalog_repo``, ``channels_repo``, ``ledger_repo`` and ``orders_repo`` with the same functions and
-arguments, for the calls the order commands make. ``install`` puts it in place of those repositories in
-every module of ``seamline.service.orders``; ``uow()`` is a real ``UnitOfWork`` over a ``FakeConnection``
-(its location kinds come from the store), so the events a command raises are the ones it really raises.
+``FakeStore`` holds the state (catalog, prices, channels, stock, orders, allocations, movements, shipments,
+returns) and stands in for ``catalog_repo``, ``channels_repo``, ``channel_orders_repo``, ``ledger_repo`` and
+``orders_repo`` with the same functions and arguments, for the calls the order commands make. ``install``
+puts it in place of those repositories in every module of ``seamline.service.orders``; ``uow()`` is a real
+``UnitOfWork`` over a ``FakeConnection`` (its location kinds come from the store), so the events a command
+raises are the ones it really raises.
 
 The fakes keep the repositories' contracts that the rules depend on: a claimed (channel, external id) is
 claimed once; a checked movement never takes more than is available (``Shortage``, nothing written); an
-allocation takes available units. They do not model SQL, locking or concurrency: that is what
-``tests/integration`` is for.
+allocation takes available units, a pick or a cancel gives them up. They do not model SQL, locking,
+rollback or concurrency: that is what ``tests/integration`` is for.
 """
 
 from __future__ import annotations
@@ -129,8 +131,39 @@ class FakeLedger:
             return short
         for sku, loc, qty in takes:
             self.store.committed[(sku, loc)] += qty
-            self.store.allocations.append({"document": document, "sku": sku, "location": loc, "qty": qty})
+            self.store.allocations.append(
+                {"id": len(self.store.allocations) + 1, "document": document, "sku": sku, "location": loc, "qty": qty}
+            )
         return []
+
+    def open_allocations(self, _conn: Connection, document: str) -> list[tuple[int, str, str, int]]:
+        return [
+            (a["id"], a["sku"], a["location"], a["qty"]) for a in self.store.allocations if a["document"] == document
+        ]
+
+    def pick_allocation(
+        self,
+        uow: UnitOfWork,
+        allocation_id: int,
+        qty: int,
+        move: PlannedMovement,
+        *,
+        now: datetime,
+        trace_id: str | None,
+    ) -> dict[str, Any] | None:
+        allocation = next(a for a in self.store.allocations if a["id"] == allocation_id)
+        allocation["qty"] -= qty
+        self.store.committed[(move.sku, move.from_location)] -= qty
+        if not allocation["qty"]:
+            self.store.allocations.remove(allocation)
+        return self.record_movement(uow, move, now=now)
+
+    def cancel_allocations(self, _uow: UnitOfWork, document: str) -> list[tuple[str, str, int]]:
+        released = [a for a in self.store.allocations if a["document"] == document]
+        for a in released:
+            self.store.committed[(a["sku"], a["location"])] -= a["qty"]
+            self.store.allocations.remove(a)
+        return [(a["sku"], a["location"], a["qty"]) for a in released]
 
     def document_allocations(self, _conn: Connection, document: str) -> list[dict[str, Any]]:
         return [
@@ -149,6 +182,16 @@ class FakeLedger:
                "from": move.from_location, "to": move.to_location, "document": move.document}  # fmt: skip
         self.store.movements.append(row)
         return row
+
+
+class FakeChannelOrders:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def record_shipment(
+        self, _conn: Connection, order_id: str, lines: Sequence[Mapping[str, Any]], **details: Any
+    ) -> None:
+        self.store.shipments.append({"order_id": order_id, "lines": [dict(line) for line in lines], **details})
 
 
 class FakeOrders:
@@ -249,7 +292,9 @@ class FakeStore:
         self.allocations: list[dict[str, Any]] = []
         self.movements: list[dict[str, Any]] = []
         self.returns: dict[str, dict[str, Any]] = {}
+        self.shipments: list[dict[str, Any]] = []
         self.catalog_repo = FakeCatalog(self)
+        self.channel_orders_repo = FakeChannelOrders(self)
         self.channels_repo = FakeChannels(self)
         self.ledger_repo = FakeLedger(self)
         self.orders_repo = FakeOrders(self)
@@ -260,7 +305,7 @@ class FakeStore:
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Stand in for the repositories in every order module (only the names a module imported)."""
         for module in ORDER_MODULES:
-            for name in ("catalog_repo", "channels_repo", "ledger_repo", "orders_repo"):
+            for name in ("catalog_repo", "channels_repo", "channel_orders_repo", "ledger_repo", "orders_repo"):
                 if hasattr(module, name):
                     monkeypatch.setattr(module, name, getattr(self, name))
 

@@ -4,14 +4,16 @@ units go. No database and no HTTP; SQL, locking and whole flows stay in ``tests/
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from seamline.domain.errors import Forbidden, InvalidInput, Shortage
-from seamline.orders.events import ReturnBooked, SaleRecorded
+from seamline.domain.errors import Conflict, Forbidden, InvalidInput, Shortage
+from seamline.orders.events import OrderShipped, ReturnBooked, SaleRecorded
 from seamline.orders.returns import ReturnRequestLine
 from seamline.service.orders import (
+    Fulfilment,
     LineRequest,
     OrderPlacing,
     OrderRequest,
@@ -26,6 +28,7 @@ from tests.unit.fakes import FakeStore
 
 M, L = "TEE-001-NVY-M", "TEE-001-NVY-L"
 RETAIL = {(M, "retail", "GBP"): Decimal("25.00"), (L, "retail", "GBP"): Decimal("25.00")}
+WHOLESALE = {(M, "wholesale", "GBP"): Decimal("11.00")}
 LOCATIONS = {"WH": "warehouse", "STORE-1": "store", "STORE-2": "store", "customer": "customer", "damaged": "damaged"}
 
 
@@ -36,8 +39,9 @@ def store_with(*, on_shortage: str = "reject", stock: dict[tuple[str, str], int]
         channels={
             "web": {"kind": "shopify", "sources": ["WH"], "on_shortage": on_shortage},
             "pos:STORE-1": {"kind": "pos", "sources": ["STORE-1"]},
+            "b2b": {"kind": "wholesale", "sources": ["WH"], "on_shortage": "backorder"},
         },
-        prices=RETAIL,
+        prices=RETAIL | WHOLESALE,
         stock=stock or {},
     )
 
@@ -75,7 +79,7 @@ def test_an_order_on_a_backordering_channel_takes_what_is_there_and_backorders_t
     assert placed.order["status"] == "partially_allocated"
     assert [(line["allocated"], line["backordered"]) for line in placed.order["lines"]] == [(1, 2)]
     assert placed.order["total"] == "75.00"  # three units at the retail list price, none given
-    assert store.allocations == [{"document": placed.order["id"], "sku": M, "location": "WH", "qty": 1}]
+    assert placed.order["allocations"] == [{"sku": M, "location": "WH", "qty": 1}]
 
 
 def test_the_same_external_id_placed_twice_answers_the_first_order_and_allocates_once(store: FakeStore) -> None:
@@ -92,6 +96,48 @@ def test_wholesale_terms_on_a_web_order_are_refused_before_anything_is_claimed(s
         OrderPlacing(store.app()).place_order(store.uow(), web_order(1, prebook=True))
     assert bad.value.errors[0].field == "kind"
     assert store.orders == {}
+
+
+# ------------------------------------------------------------------------------------------------ fulfilment
+def test_picking_more_than_is_allocated_is_refused_and_moves_nothing(store: FakeStore) -> None:
+    order = OrderPlacing(store.app()).place_order(store.uow(), web_order(1)).order
+    with pytest.raises(InvalidInput):
+        Fulfilment(store.app()).pick(store.uow(), order["id"], [(M, 2)])
+    assert store.movements == []
+    assert store.available(M, "WH") == 0  # still allocated
+
+
+def test_a_picked_packed_order_ships_as_one_parcel_and_says_so_in_an_order_shipped_event(store: FakeStore) -> None:
+    order_id = OrderPlacing(store.app()).place_order(store.uow(), web_order(1)).order["id"]
+    steps = Fulfilment(store.app())
+    steps.pick(store.uow(), order_id)
+    steps.pack(store.uow(), order_id)
+    uow = store.uow()
+    shipped = steps.ship(uow, order_id, "TRK1", carrier="DPD")
+    assert shipped["status"] == "shipped"
+    assert store.on_hand[(M, "WH")] == 0  # the pick took it off the shelf
+    assert [(s["lines"], s["tracking"]) for s in store.shipments] == [([{"line_no": 1, "sku": M, "qty": 1}], "TRK1")]
+    assert uow.events == [OrderShipped(order_id)]
+
+
+def test_a_wholesale_order_does_not_ship_before_its_window_opens(store: FakeStore) -> None:
+    order = OrderRequest("b2b", "PO-1", [LineRequest(M, 1)], "GBP", ship_start=date(2026, 4, 1))
+    order_id = OrderPlacing(store.app()).place_order(store.uow(), order).order["id"]
+    steps = Fulfilment(store.app())
+    steps.pick(store.uow(), order_id)
+    steps.pack(store.uow(), order_id)
+    with pytest.raises(Conflict) as early:
+        steps.ship(store.uow(), order_id)
+    assert early.value.code == "outside-ship-window"
+    assert store.shipments == []
+
+
+def test_cancelling_gives_the_allocated_units_back_to_available(store: FakeStore) -> None:
+    order_id = OrderPlacing(store.app()).place_order(store.uow(), web_order(1)).order["id"]
+    assert store.available(M, "WH") == 0
+    cancelled = Fulfilment(store.app()).cancel(store.uow(), order_id)
+    assert cancelled["status"] == "cancelled"
+    assert store.available(M, "WH") == 1
 
 
 # ------------------------------------------------------------------------------------------------ POS sales
