@@ -59,6 +59,7 @@ from seamline.integration import Integration, IntegrationSettings
 from seamline.integration import install as install_integration
 from seamline.ledger import MovementRequest
 from seamline.service import Seamline, Settings, bootstrap
+from seamline.service.inventory import Availability
 from seamline.service.orders import OrderDesk, OrderView
 from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import dashboard_repo, outbox_repo
@@ -962,7 +963,7 @@ def _live_view(world: World, driver: PeakHourDriver, plan: PeakHour, stats: Stat
         title_justify="left",
     )
     app = world.app
-    columns: dict[str, dict[str, dict[str, Any]]] = {}
+    columns: dict[str, dict[str, Availability]] = {}
     style = world.catalog.drafts[0].code
     for channel in ("web", "amazon", "zalando", "wholesale"):
         items, _ = app.availability(channel, style=style)

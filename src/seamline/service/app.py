@@ -34,8 +34,8 @@ from seamline.service.channels import (
     channel_view,
     redact_settings,
 )
-from seamline.service.holds import Holds, hold_view
-from seamline.service.inventory import Inventory, movement_view
+from seamline.service.holds import Holds, HoldView, hold_view
+from seamline.service.inventory import Availability, Inventory, MovementView, StockRow, movement_view
 from seamline.service.locations import Locations, LocationView, location_view
 from seamline.service.outbound import OutboundPolicy
 from seamline.service.principal import Principal
@@ -129,7 +129,7 @@ class Seamline(Transactions):
         *,
         trace_id: str | None = None,
         idempotency_key: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> MovementView:
         return self.inventory.record_movement(uow, request, trace_id=trace_id, idempotency_key=idempotency_key)
 
     def receive_stock(
@@ -156,9 +156,7 @@ class Seamline(Transactions):
     ) -> list[PlannedMovement]:
         return self.inventory.receive_lines(uow, location, lines, document=document, reason=reason, trace_id=trace_id)
 
-    def stock(
-        self, *, sku: str | None = None, location: str | None = None, style: str | None = None
-    ) -> list[dict[str, Any]]:
+    def stock(self, *, sku: str | None = None, location: str | None = None, style: str | None = None) -> list[StockRow]:
         return self.inventory.stock(sku=sku, location=location, style=style)
 
     def availability(
@@ -169,13 +167,13 @@ class Seamline(Transactions):
         style: str | None = None,
         after: str | None = None,
         limit: int = 500,
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[Availability], str | None]:
         return self.inventory.availability(channel, sku=sku, style=style, after=after, limit=limit)
 
-    def availability_pages(self, channel: str, *, page_size: int = 10_000) -> Iterator[list[dict[str, Any]]]:
+    def availability_pages(self, channel: str, *, page_size: int = 10_000) -> Iterator[list[Availability]]:
         return self.inventory.availability_pages(channel, page_size=page_size)
 
-    def movements_of(self, sku: str, location: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    def movements_of(self, sku: str, location: str | None = None, limit: int = 100) -> list[MovementView]:
         return self.inventory.movements_of(sku, location, limit)
 
     # ---------------------------------------------------------------- holds
@@ -188,7 +186,7 @@ class Seamline(Transactions):
         ttl_seconds: int | None,
         trace_id: str | None = None,
         till_of: tuple[str, ...] | None = None,
-    ) -> dict[str, Any]:
+    ) -> HoldView:
         return self.holds.place_hold(
             uow, channel=channel, lines=lines, ttl_seconds=ttl_seconds, trace_id=trace_id, till_of=till_of
         )
@@ -214,10 +212,10 @@ class Seamline(Transactions):
     def hold_rules(conn: Connection, channels: set[str], skus: set[str]) -> dict[str, ChannelRule]:
         return Holds.hold_rules(conn, channels, skus)
 
-    def release_hold(self, uow: UnitOfWork, hold_id: str) -> dict[str, Any]:
+    def release_hold(self, uow: UnitOfWork, hold_id: str) -> HoldView:
         return self.holds.release_hold(uow, hold_id)
 
-    def get_hold(self, hold_id: str) -> dict[str, Any]:
+    def get_hold(self, hold_id: str) -> HoldView:
         return self.holds.get_hold(hold_id)
 
     def commit_hold(self, uow: UnitOfWork, hold_id: str, document: str) -> list[tuple[str, str, int]]:
@@ -236,12 +234,16 @@ __all__ = [
     "SECRET_SETTING_HINTS",
     "SHORTAGE_POLICIES",
     "TOKEN_CACHE_SECONDS",
+    "Availability",
     "ChannelView",
+    "HoldView",
     "IdempotencyKey",
     "LocationView",
+    "MovementView",
     "PutResult",
     "ReconcileReport",
     "Seamline",
+    "StockRow",
     "Stored",
     "StylePut",
     "catalog_code_ok",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Connection
 
@@ -24,6 +24,19 @@ from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import catalog_repo, channels_repo, ledger_repo
 
 
+class HoldView(TypedDict):
+    """A hold as the API answers it (``HoldOut``); ``status`` ``expired`` is evaluated at read."""
+
+    id: str
+    status: str
+    channel: str | None
+    lines: list[dict[str, Any]]
+    created_at: str
+    expires_at: str
+    ended_at: str | None
+    document: str | None
+
+
 class Holds(Part):
     def place_hold(
         self,
@@ -34,7 +47,7 @@ class Holds(Part):
         ttl_seconds: int | None,
         trace_id: str | None = None,
         till_of: tuple[str, ...] | None = None,
-    ) -> dict[str, Any]:
+    ) -> HoldView:
         """Reserve every line or nothing. Lines without a location draw on the channel's sources in order.
 
         The rows the request may touch (for a channel: every source of each SKU) are locked in (sku, location)
@@ -146,7 +159,7 @@ class Holds(Part):
         fences = tuple(p for p in policies if p.ring_fences)
         return {p.code: ChannelRule(p, fences) for p in policies if p.code in channels}
 
-    def release_hold(self, uow: UnitOfWork, hold_id: str) -> dict[str, Any]:
+    def release_hold(self, uow: UnitOfWork, hold_id: str) -> HoldView:
         """Release a live hold. Releasing twice answers the same; an expired or committed hold is a 409."""
         conn = uow.conn
         now = self.clock.now()
@@ -167,7 +180,7 @@ class Holds(Part):
             raise Conflict(f"hold {hold_id} expired before it was released", code="hold-expired")
         raise Conflict(f"hold {hold_id} is {hold['status']}, not held", code="hold-not-held")
 
-    def get_hold(self, hold_id: str) -> dict[str, Any]:
+    def get_hold(self, hold_id: str) -> HoldView:
         hold = self.read(lambda conn: ledger_repo.get_hold(conn, hold_id))
         if hold is None:
             raise NotFound(f"no hold {hold_id}", code="unknown-hold")
@@ -199,7 +212,7 @@ class Holds(Part):
         return count
 
 
-def hold_view(hold: dict[str, Any]) -> dict[str, Any]:
+def hold_view(hold: dict[str, Any]) -> HoldView:
     return {
         "id": hold["id"],
         "status": hold["status"],

@@ -6,7 +6,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Connection
 
@@ -20,6 +20,50 @@ from seamline.service.transactions import Part
 from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import catalog_repo, channels_repo, idempotency_repo, ledger_repo
 
+#: A movement as the API answers it (``MovementOut``); ``from`` is a keyword, hence the functional form.
+MovementView = TypedDict(
+    "MovementView",
+    {
+        "id": int,
+        "kind": str,
+        "sku": str,
+        "qty": int,
+        "from": str | None,
+        "to": str | None,
+        "reason": str | None,
+        "document": str | None,
+        "channel": str | None,
+        "occurred_at": str,
+        "recorded_at": str,
+        "trace_id": str | None,
+        "unit_cost": str | None,
+        "cost_value": str | None,
+        "cost_currency": str | None,
+        "cost_source": str | None,
+    },
+)
+
+
+class StockRow(TypedDict):
+    """One balance row as ``GET /v1/stock`` answers it; ``available`` is 0 at a location that does not sell."""
+
+    sku: str
+    location: str
+    on_hand: int
+    committed: int
+    reserved: int
+    available: int
+    sellable: bool
+
+
+class Availability(TypedDict):
+    """One SKU's number for a channel (DESIGN 4.4): ``available`` is what the channel is shown."""
+
+    sku: str
+    available: int
+    atp: int
+    paused: bool
+
 
 class Inventory(Part):
     def record_movement(
@@ -29,7 +73,7 @@ class Inventory(Part):
         *,
         trace_id: str | None = None,
         idempotency_key: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> MovementView:
         conn = uow.conn
         kinds = catalog_repo.known_skus(conn, [request.sku])
         if request.sku not in kinds:
@@ -133,10 +177,8 @@ class Inventory(Part):
         metrics.MOVEMENT_UNITS.labels(MovementKind.RECEIPT.value).inc(sum(move.qty for move in planned))
         return planned
 
-    def stock(
-        self, *, sku: str | None = None, location: str | None = None, style: str | None = None
-    ) -> list[dict[str, Any]]:
-        def work(conn: Connection) -> list[dict[str, Any]]:
+    def stock(self, *, sku: str | None = None, location: str | None = None, style: str | None = None) -> list[StockRow]:
+        def work(conn: Connection) -> list[StockRow]:
             kinds = ledger_repo.location_kinds(conn)
             if location is not None and location not in kinds:
                 raise NotFound(f"no location {location}", code="unknown-location")
@@ -174,10 +216,10 @@ class Inventory(Part):
         style: str | None = None,
         after: str | None = None,
         limit: int = 500,
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[Availability], str | None]:
         """ATP per SKU for one channel (DESIGN 4.4), paginated by SKU."""
 
-        def work(conn: Connection) -> tuple[list[dict[str, Any]], str | None]:
+        def work(conn: Connection) -> tuple[list[Availability], str | None]:
             if channels_repo.sourcing(conn, channel) is None:
                 raise NotFound(f"no channel {channel}", code="unknown-channel")
             if sku is not None:
@@ -206,7 +248,7 @@ class Inventory(Part):
             ):
                 by_sku[b.sku][b.location] = b.available
             numbers = atp_many(policy, unit_skus, by_sku, all_policies)
-            items = []
+            items: list[Availability] = []
             for code in page:
                 if code in packs or code not in numbers:
                     result = sku_availability(policy, code, by_sku, all_policies, packs.get(code))
@@ -217,7 +259,7 @@ class Inventory(Part):
 
         return self.read(work)
 
-    def availability_pages(self, channel: str, *, page_size: int = 10_000) -> Iterator[list[dict[str, Any]]]:
+    def availability_pages(self, channel: str, *, page_size: int = 10_000) -> Iterator[list[Availability]]:
         """Every SKU's availability for ``channel``, a page at a time, each page its own short read: a whole
         channel is exported in constant memory, and no transaction stays open while a slow client reads.
         An unknown channel raises on the first page, before anything is sent.
@@ -236,7 +278,7 @@ class Inventory(Part):
 
     def _availability_range(
         self, conn: Connection, channel: str, after: str | None, limit: int
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[Availability], str | None]:
         sourcing = channels_repo.sourcing(conn, channel)
         if sourcing is None:
             raise NotFound(f"no channel {channel}", code="unknown-channel")
@@ -261,7 +303,7 @@ class Inventory(Part):
             for b in ledger_repo.read_balances(conn, now, skus=components, locations_in=list(policy.sources)):
                 by_sku[b.sku][b.location] = b.available
         numbers = atp_many(policy, [s for s, kind in page if kind == "variant"], by_sku, all_policies)
-        items = []
+        items: list[Availability] = []
         for code, _ in page:
             result = numbers.get(code)
             if result is None:  # a prepack: from its components, through the one ATP function
@@ -269,13 +311,13 @@ class Inventory(Part):
             items.append({"sku": code, "available": result.published, "atp": result.atp, "paused": result.paused})
         return items, next_cursor
 
-    def movements_of(self, sku: str, location: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    def movements_of(self, sku: str, location: str | None = None, limit: int = 100) -> list[MovementView]:
         return [
             movement_view(r) for r in self.read(lambda conn: ledger_repo.movement_history(conn, sku, location, limit))
         ]
 
 
-def movement_view(row: dict[str, Any]) -> dict[str, Any]:
+def movement_view(row: dict[str, Any]) -> MovementView:
     return {
         "id": row["id"],
         "kind": row["kind"],

@@ -180,7 +180,7 @@ def style_grid(d: Dashboard, code: str) -> dict[str, Any]:
         (loc for loc in service.list_locations() if not loc["virtual"]),
         key=lambda loc: (rank.get(loc["kind"], 3), loc["code"]),
     )
-    by_location: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    by_location: dict[str, dict[str, Mapping[str, Any]]] = defaultdict(dict)
     total: dict[str, dict[str, int]] = defaultdict(
         lambda: {"on_hand": 0, "committed": 0, "reserved": 0, "available": 0}
     )
@@ -192,8 +192,8 @@ def style_grid(d: Dashboard, code: str) -> dict[str, Any]:
     channels = service.read(dashboard_repo.channel_list)
     published = service.read(lambda conn: dashboard_repo.published_for(conn, [v.sku for v in variants]))
     shown: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    for row in published:
-        shown[row["channel"]][row["sku"]].append(row)
+    for entry in published:
+        shown[entry["channel"]][entry["sku"]].append(entry)
     channel_grids = []
     for channel in channels:
         items, _ = service.availability(channel["code"], style=code)

@@ -6,7 +6,7 @@ import csv
 import io
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import partial
 from typing import Any, Literal
 
@@ -31,6 +31,7 @@ from seamline.finance.cost import parse_unit_cost
 from seamline.ledger import HoldLineRequest, MovementRequest
 from seamline.service import Principal
 from seamline.service.costing import check_cost_currency
+from seamline.service.holds import HoldView
 from seamline.service.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["ledger"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False)
@@ -137,7 +138,7 @@ async def post_hold(request: Request) -> JSONResponse:
     return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
 
 
-def may_access_hold(who: Principal, hold: dict[str, Any]) -> bool:
+def may_access_hold(who: Principal, hold: Mapping[str, Any]) -> bool:
     """The hold's channel, or a store token whose stores hold every line."""
     if hold["channel"] and who.has_channel(hold["channel"]):
         return True
@@ -145,7 +146,7 @@ def may_access_hold(who: Principal, hold: dict[str, Any]) -> bool:
 
 
 @router.get("/holds/{hold_id}", response_model=HoldOut)
-def get_hold(hold_id: str, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+def get_hold(hold_id: str, request: Request, who: Principal = Depends(principal)) -> HoldView:
     hold = service(request).get_hold(hold_id)
     if not (who.can_read() or may_access_hold(who, hold)):
         raise NotFound(f"no hold {hold_id}", code="unknown-hold")  # outside its scope: as if it did not exist
