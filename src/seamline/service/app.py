@@ -24,7 +24,7 @@ from seamline.ledger import HoldLineRequest, MovementRequest
 from seamline.ledger.batch import ChannelRule
 from seamline.ledger.model import PlannedMovement
 from seamline.service.auth import TOKEN_CACHE_SECONDS, Authenticator
-from seamline.service.catalog import Catalog, StylePut, catalog_code_ok, style_view
+from seamline.service.catalog import Catalog, SkuView, StylePut, StyleView, catalog_code_ok, style_view
 from seamline.service.channels import (
     CHANNEL_KINDS,
     SECRET_SETTING_HINTS,
@@ -100,7 +100,7 @@ class Seamline(Transactions):
     ) -> tuple[list[Style], str | None]:
         return self.catalog.list_styles(season=season, cursor=cursor, limit=limit)
 
-    def get_sku(self, sku: str) -> dict[str, Any]:
+    def get_sku(self, sku: str) -> SkuView:
         return self.catalog.get_sku(sku)
 
     # ---------------------------------------------------------------- channels
@@ -243,9 +243,11 @@ __all__ = [
     "PutResult",
     "ReconcileReport",
     "Seamline",
+    "SkuView",
     "StockRow",
     "Stored",
     "StylePut",
+    "StyleView",
     "catalog_code_ok",
     "channel_view",
     "hold_view",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired, TypedDict
 
 from sqlalchemy import Connection
 
@@ -16,6 +16,42 @@ from seamline.domain.errors import FieldError, InvalidInput, NotFound
 from seamline.service.transactions import Part
 from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import catalog_repo
+
+
+class StyleView(TypedDict):
+    """A style as the API answers it (``StyleOut``): the PUT's answer equals the GET's."""
+
+    code: str
+    name: str
+    season: str | None
+    category: str | None
+    size_scale: list[str]
+    fits: list[str]
+    colours: list[dict[str, Any]]
+    variants: list[dict[str, Any]]
+    prepacks: list[dict[str, Any]]
+    prices: list[dict[str, Any]]
+    tax_class: str | None
+    status: str
+    attributes: dict[str, Any]
+    content: dict[str, Any] | None
+    version: int
+
+
+class SkuView(TypedDict):
+    """One SKU with its style's names and prices (``GET /v1/skus/{sku}``); a prepack lists its components."""
+
+    sku: str
+    kind: str
+    status: str
+    style: dict[str, Any]
+    colour: str | None
+    colour_name: str | None
+    size: str | None
+    fit: str | None
+    gtin: str | None
+    prices: list[dict[str, Any]]
+    components: NotRequired[list[dict[str, Any]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,14 +161,14 @@ class Catalog(Part):
         found = self.read(work)
         return found, (found[-1].code if len(found) == limit else None)
 
-    def get_sku(self, sku: str) -> dict[str, Any]:
-        def work(conn: Connection) -> dict[str, Any]:
+    def get_sku(self, sku: str) -> SkuView:
+        def work(conn: Connection) -> SkuView:
             row = catalog_repo.get_sku(conn, sku)
             if row is None:
                 raise NotFound(f"no SKU {sku}", code="unknown-sku")
             style = catalog_repo.get_style(conn, row["style_code"])
             assert style is not None
-            out = {
+            out: SkuView = {
                 "sku": row["sku"],
                 "kind": row["kind"],
                 "status": row["status"],
@@ -156,7 +192,7 @@ def catalog_code_ok(code: str) -> bool:
     return bool(CODE_RE.match(code))
 
 
-def style_view(style: Style) -> dict[str, Any]:
+def style_view(style: Style) -> StyleView:
     def variant(v: Variant) -> dict[str, Any]:
         return {"sku": v.sku, "colour": v.colour, "size": v.size, "fit": v.fit, "gtin": v.gtin}
 

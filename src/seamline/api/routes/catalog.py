@@ -14,7 +14,7 @@ from seamline.api.schemas import SkuOut, StyleIn, StyleList, StyleOut
 from seamline.catalog import StyleDraft
 from seamline.finance.cost import parse_unit_cost
 from seamline.service import Principal
-from seamline.service.app import style_view
+from seamline.service.catalog import SkuView, StyleView, style_view
 from seamline.service.costing import Costing
 from seamline.service.unit_of_work import UnitOfWork
 
@@ -59,12 +59,12 @@ def list_styles(
 
 
 @router.get("/styles/{code}", response_model=StyleOut)
-def get_style(code: str, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+def get_style(code: str, request: Request, who: Principal = Depends(principal)) -> StyleView:
     who.require_read()
     return style_view(service(request).get_style(code))
 
 
 @router.get("/skus/{sku}", response_model=SkuOut)
-def get_sku(sku: str, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+def get_sku(sku: str, request: Request, who: Principal = Depends(principal)) -> SkuView:
     who.require_read()
     return service(request).get_sku(sku)
