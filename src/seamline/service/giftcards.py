@@ -41,6 +41,7 @@ from seamline.finance.giftcards import (
     movement_entry,
 )
 from seamline.service.app import Seamline
+from seamline.service.results import PutResult
 from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import channels_repo, finance_repo, giftcard_repo
 
@@ -170,16 +171,16 @@ class GiftCardDesk:
         external_ref: str | None = None,
         order_id: str | None = None,
         trace_id: str | None = None,
-    ) -> tuple[int, dict[str, Any]]:
-        """201 and the new card; 200 and the card when ``source`` already issued one; 409 ``gift-card-code-
-        taken`` for a code another card has."""
+    ) -> PutResult[dict[str, Any]]:
+        """The new card, created; the card, not created, when ``source`` already issued one; ``Conflict``
+        ``gift-card-code-taken`` for a code another card has."""
         conn = uow.conn
         check_amount(amount, currency)
         if code is not None:
             check_code(code)
         prior = giftcard_repo.card_by(conn, source=source)
         if prior is not None:
-            return 200, card_view(prior, giftcard_repo.movements(conn, prior["code"]))
+            return PutResult(False, card_view(prior, giftcard_repo.movements(conn, prior["code"])))
         now = self._now()
         config = self._config(conn)
         values = {
@@ -198,7 +199,7 @@ class GiftCardDesk:
         if not giftcard_repo.insert_card(conn, values):
             raced = giftcard_repo.card_by(conn, source=source)  # the same cause, committed by another writer
             if raced is not None:
-                return 200, card_view(raced, giftcard_repo.movements(conn, raced["code"]))
+                return PutResult(False, card_view(raced, giftcard_repo.movements(conn, raced["code"])))
             raise Conflict(f"a gift card with code {values['code']} exists", code="gift-card-code-taken")
         self._move(
             uow,
@@ -213,7 +214,7 @@ class GiftCardDesk:
         )
         card = giftcard_repo.get_card(conn, str(values["code"]))
         assert card is not None
-        return 201, card_view(card, giftcard_repo.movements(conn, card["code"]))
+        return PutResult(True, card_view(card, giftcard_repo.movements(conn, card["code"])))
 
     def issue_api(
         self,
@@ -224,7 +225,7 @@ class GiftCardDesk:
         channel: str | None,
         code: str | None,
         trace_id: str | None = None,
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> PutResult[dict[str, Any]]:
         """``POST /v1/gift-cards``: a card sold elsewhere (a gifting site, customer service), paid into the
         tender clearing account. ``channel``, when given, must be one of ours."""
         check_amount(amount, currency)
@@ -416,14 +417,14 @@ class GiftCardDesk:
             )
             due -= part
         if due > 0:
-            _, card = self.issue(
+            card = self.issue(
                 uow,
                 amount=due,
                 currency=ret["currency"],
                 source=f"return:{ret['id']}:store-credit",
                 order_id=ret["order_id"],
                 trace_id=trace_id,
-            )
+            ).view
             out.append({"kind": "issue", "code": card["code"], "amount": card["initial_amount"]})
         return out
 
@@ -448,7 +449,7 @@ class GiftCardDesk:
                 continue
             for unit in range(max(line.qty, 0)):
                 suffix = "" if line.qty == 1 else f"-{unit + 1}"
-                _, sold = self.issue(
+                sold = self.issue(
                     uow,
                     amount=line.unit_price,
                     currency=commerce.currency,
@@ -457,7 +458,7 @@ class GiftCardDesk:
                     code=channel_card_code(channel, line.line_id + suffix),
                     order_id=order_id,
                     trace_id=trace_id,
-                )
+                ).view
                 issued.append(sold)
         for i, payment in enumerate(commerce.payments):
             if payment.tender != GIFT_CARD_TENDER or not payment.settled or payment.kind == "refund":

@@ -15,7 +15,7 @@ from pydantic import StringConstraints
 
 from seamline.api.bodies import JsonRoute
 from seamline.api.deps import principal, service, trace_id
-from seamline.api.routes.common import PROBLEMS, run_command
+from seamline.api.routes.common import PROBLEMS, put_status, run_command
 from seamline.api.schemas import Code, Response
 from seamline.api.schemas import Request as Body
 from seamline.domain.errors import FieldError, Forbidden, InvalidInput
@@ -80,9 +80,10 @@ def post_gift_card(body: GiftCardIn, request: Request, who: Principal = Depends(
     tid = trace_id(request)
 
     def work(uow: UnitOfWork) -> tuple[int, Any]:
-        return desk.issue_api(
+        issued = desk.issue_api(
             uow, amount=money.amount, currency=money.currency, channel=body.channel, code=body.code, trace_id=tid
         )
+        return put_status(issued.created), issued.view
 
     return run_command(request, who, body.model_dump(mode="json"), work)
 
