@@ -72,6 +72,7 @@ class Month:
     orders: dict[str, str] = field(default_factory=dict)
     closed: set[str] = field(default_factory=set)
     xero_settings: dict[str, Any] = field(default_factory=dict)
+    gift_card: str = ""
     _notified: int = 0
 
     # ------------------------------------------------------------------------------------------ the brand
@@ -229,6 +230,26 @@ class Month:
         }
         ok(self.client.post("/v1/returns", json=body), 201)
 
+    def gift_card_day(self) -> str:
+        """A gift card sold by customer service (through the API), then 30.00 of it spent at the till on a
+        sale the rest of which is paid by card."""
+        card = ok(self.client.post("/v1/gift-cards", json={"amount": "50.00", "currency": "EUR"}), 201)
+        body = {
+            "location": "STORE-1",
+            "external_id": "GC-1",
+            "currency": "EUR",
+            "lines": [{"sku": SKU, "qty": 1, "unit_price": "89.00"}],
+            "tenders": [
+                {"type": "gift_card", "amount": "30.00", "code": card["code"]},
+                {"type": "card", "amount": "59.00"},
+            ],
+        }
+        sale = ok(self.client.post("/v1/sales", json=body), 201)
+        self.orders["GC-1"] = sale["id"]
+        self.channel_totals[("sale", "GC-1")] = Decimal("89.00")
+        self.gift_card = str(card["code"])
+        return str(sale["id"])
+
     def close_till_days(self) -> list[str]:
         """Close every store day that has till documents awaiting their settlement."""
         docs = ok(self.client.get("/v1/finance/documents", params={"limit": 500}))["items"]
@@ -288,6 +309,7 @@ class Month:
         self.shopify_refund(c, [("3001", 1, "44.00", "8.80")], {"3001": OTHER}, "52.80")
         self.till_return(first, SKU, "card")
         self.till_sale([(SKU, 1)], [("CARD", 8900)])
+        self.gift_card_day()
         self.next_day()
         self.close_till_days()
         self.next_day(6)

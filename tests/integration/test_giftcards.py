@@ -164,7 +164,11 @@ def test_a_till_sale_paid_partly_by_card_lowers_its_balance_and_the_tenders_add_
     assert [(m["kind"], m["amount"], m["order_id"]) for m in found["movements"]][1:] == [
         ("redeem", "30.00", sale["id"])
     ]
-    [receipt] = ok(client.get("/v1/finance/documents", params={"order_id": sale["id"]}))["items"]
+    docs = ok(client.get("/v1/finance/documents", params={"order_id": sale["id"]}))["items"]
+    [receipt] = [d for d in docs if d["kind"] != "journal"]
+    # The redemption is a journal document of its own, exported to the books like the other journals.
+    [redeemed] = [d for d in docs if d["kind"] == "journal" and "gift card" in str(d.get("memo"))]
+    assert (redeemed["total"], redeemed["memo"]) == ("30.00", f"gift card …{card['code'][-4:]} redeem")
     assert receipt["total"] == "89.00"
     assert sum(Decimal(t["amount"]) for t in receipt["tenders"]) == Decimal(receipt["total"])
     assert {t["tender"]: t["amount"] for t in receipt["tenders"]} == {"gift_card": "30.00", "cash": "59.00"}
@@ -359,7 +363,10 @@ def test_a_shopify_gift_card_line_issues_a_card_takes_no_stock_and_the_invoice_t
     assert len(ok(client.get("/v1/gift-cards"))["items"]) == 1
     for step in ("pick", "pack", "ship"):
         ok(client.post(f"/v1/orders/{order['id']}/{step}", json={}))
-    docs = ok(client.get("/v1/finance/documents", params={"order_id": order["id"]}))["items"]
+    found = ok(client.get("/v1/finance/documents", params={"order_id": order["id"]}))["items"]
+    issued = [d for d in found if d["kind"] == "journal" and "gift card" in str(d.get("memo"))]
+    assert [(d["total"], d["memo"]) for d in issued] == [("50.00", f"gift card …{code[-4:]} issue")]
+    docs = [d for d in found if d["kind"] != "journal"]
     assert [(d["kind"], d["total"]) for d in docs] == [("invoice", "150.00"), ("payment", "150.00")]
     assert [li["sku"] for li in docs[0]["lines"]] == [SKU, "gift_card", "shipping"]
     assert account_balance(app, LIABILITY) == Decimal("50.00")

@@ -78,7 +78,8 @@ def test_a_month_of_business_ties_out_to_the_cent_and_reconcile_names_what_is_co
     assert checked["channel_orders"] == 3
     assert checked["channel_refunds"] == 2
     assert checked["acknowledged_exports"] > 0
-    assert report["checked"]["sales"] == 3
+    assert report["checked"]["sales"] == 4  # three rung up on Square, one through the API with a gift card
+    assert report["gift_card_differences"] == []
     assert report["till_documents_awaiting_settlement"] == 0
     result = runner.invoke(cli, ["reconcile"])
     assert result.exit_code == 0, result.output
@@ -115,6 +116,9 @@ def test_a_month_of_business_ties_out_to_the_cent_and_reconcile_names_what_is_co
     assert Decimal(inventory["valuation"]) + Decimal(inventory["awaiting_shipment"]) == balances["1300"]
     assert balances["1300"] == Decimal(ok(client.get("/v1/finance/valuation"))["total"])
     assert balances["5000"] > 0  # cost of the goods sold, net of the sellable returns
+    # The gift card's liability is what the card still holds, in Xero as here (its journals exported).
+    assert ok(client.get(f"/v1/gift-cards/{month.gift_card}"))["balance"] == "20.00"
+    assert balances["2170"] == Decimal("-20.00")
 
     # Corrupt one document, one posting and one movement: reconcile names each and the command exits 1.
     invoice = next(d for d in docs if d["order_id"] == month.orders["PO-2"] and d["kind"] == "invoice")

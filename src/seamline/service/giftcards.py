@@ -27,6 +27,7 @@ from sqlalchemy import Connection
 from seamline.domain.clock import iso_utc
 from seamline.domain.commerce import OrderCommerce
 from seamline.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from seamline.finance import Document, DocumentKind, Posting
 from seamline.finance.chart import FinanceConfig, Role
 from seamline.finance.giftcards import (
     GIFT_CARD_TENDER,
@@ -156,7 +157,26 @@ class GiftCardDesk:
             source=card["source"] if kind is MovementKind.ISSUE else source,
             config=config,
         )
-        finance_repo.insert_entry(conn, "jnl_" + uuid.uuid4().hex, entry, now=now, trace_id=trace_id)
+        # A journal document, exported to the accounting connections like the settlement and cost journals: the
+        # liability in the books equals the cards, there as here.
+        doc = Document(
+            id="doc_" + uuid.uuid4().hex,
+            kind=DocumentKind.JOURNAL,
+            currency=card["currency"],
+            issued_on=entry.entry_date,
+            posting=Posting.JOURNAL,
+            total=entry.total,
+            order_id=order_id,
+            memo=entry.memo,
+            journal=entry.as_json(),
+            source_key=f"giftcard:{movement_id}",
+            extra={"gift_card": True},
+        )
+        posted = finance_repo.insert_document(uow, doc, now=now)
+        document_id = None if posted is None else posted.id
+        finance_repo.insert_entry(
+            conn, "jnl_" + uuid.uuid4().hex, entry, now=now, trace_id=trace_id, document_id=document_id
+        )
         return values
 
     def issue(
