@@ -132,7 +132,11 @@ def test_a_till_order_with_a_gift_card_wrap_charge_and_rounding_is_taken_whole(
     # A gift card sold is a liability, not revenue (issue 17): the receipt carries it as a gift_card line (booked to
     # the gift card clearing) and the card is issued, keyed by Square's line uid.
     assert [h for h in FinanceDesk(app).holds() if h["order_id"] == sale["id"]] == []
-    [receipt] = ok(client.get("/v1/finance/documents", params={"order_id": sale["id"]}))["items"]
+    docs = ok(client.get("/v1/finance/documents", params={"order_id": sale["id"]}))["items"]
+    [receipt] = [d for d in docs if d["kind"] != "journal"]
+    # The card's issue is a journal document of its own (exported like the other journals).
+    [issued] = [d for d in docs if d["kind"] == "journal" and "gift card" in str(d.get("memo"))]
+    assert (issued["total"], issued["memo"].endswith(" issue")) == ("50.00", True)
     assert receipt["total"] == "141.98"
     assert [(li["sku"], li["gross"], li["tax"]) for li in receipt["lines"] if li["sku"] == "gift_card"] == [
         ("gift_card", "50.00", "0.00")
