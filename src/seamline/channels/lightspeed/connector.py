@@ -38,6 +38,7 @@ from seamline.catalog.model import Style
 from seamline.channels.lightspeed import catalog, mapper
 from seamline.channels.lightspeed.client import LightspeedClient, LightspeedRejected
 from seamline.channels.lightspeed.inbound import CUSTOMER_UPDATE, SALE_UPDATE, SOURCE
+from seamline.channels.till_catalog import TillCatalogPush
 from seamline.domain.errors import InvalidInput, NotFound
 from seamline.integration import (
     ChannelError,
@@ -54,7 +55,7 @@ from seamline.integration import (
     Subscriber,
     delivery_outcome,
 )
-from seamline.integration.events import AVAILABILITY_CHANGED, STORE_CATALOG_CHANGED
+from seamline.integration.events import AVAILABILITY_CHANGED
 from seamline.integration.inbox import MessageHandler
 from seamline.ledger.atp import sku_availability
 from seamline.orders.returns import ReturnRequestLine
@@ -74,7 +75,12 @@ def contact_request(contact: mapper.LightspeedContact) -> ContactRequest:
     return ContactRequest(email=contact.email, phone=contact.phone, name=contact.name)
 
 
-class LightspeedConnector:
+class LightspeedConnector(TillCatalogPush):
+    platform = "Lightspeed"
+    refused = "Lightspeed refused the product push"
+    mapping_error = catalog.LightspeedCatalogError
+    rejected = LightspeedRejected
+
     def __init__(
         self,
         app: Seamline,
@@ -307,38 +313,6 @@ class LightspeedConnector:
             self.push_style(style)
             pushed.append(code)
         return pushed
-
-    def push_stale(self, limit: int = 50) -> list[str]:
-        """Styles Lightspeed has never had, or has in an older version (saved before the channel was wired, or a
-        push that was dead-lettered): pushed now. One Lightspeed cannot take (no price in the channel's
-        currency, a refusal) is logged and skipped, so it cannot hold the others back."""
-        codes = self.app.read(lambda conn: tills_repo.stale_style_codes(conn, self.channel, limit))
-        pushed: list[str] = []
-        for code in codes:
-            try:
-                pushed += self.push_styles([code])
-            except (catalog.LightspeedCatalogError, LightspeedRejected) as exc:
-                log.warning("Lightspeed channel %s: style %s not pushed: %s", self.channel, code, exc)
-        return pushed
-
-    def deliver_catalog(self, delivery: Delivery) -> Delivered:
-        try:
-            self.push_styles([str(c) for c in delivery.payload.get("styles") or []])
-        except ChannelError as exc:
-            raise delivery_outcome(exc, refused="Lightspeed refused the product push") from exc
-        except catalog.LightspeedCatalogError as exc:
-            raise DeliveryRejected(str(exc)) from exc
-        return Delivered()
-
-    def catalog_subscriber(self, *, max_attempts: int | None = None) -> Subscriber:
-        return Subscriber(
-            name=f"{self.source}:catalog",
-            event_types=frozenset({STORE_CATALOG_CHANGED}),
-            deliver=self.deliver_catalog,
-            coalesce=False,
-            max_concurrency=1,
-            max_attempts=max_attempts,
-        )
 
     # ------------------------------------------------------------------------------------ stock push
     def deliver_counts(

@@ -33,6 +33,7 @@ from seamline.channels.square.client import (
     SquareRejected,
 )
 from seamline.channels.square.inbound import SOURCE
+from seamline.channels.till_catalog import TillCatalogPush
 from seamline.domain.clock import iso_utc
 from seamline.domain.errors import NotFound
 from seamline.integration import (
@@ -49,7 +50,7 @@ from seamline.integration import (
     Subscriber,
     delivery_outcome,
 )
-from seamline.integration.events import AVAILABILITY_CHANGED, STORE_CATALOG_CHANGED
+from seamline.integration.events import AVAILABILITY_CHANGED
 from seamline.integration.inbox import MessageHandler
 from seamline.service import Seamline
 from seamline.service.giftcards import GiftCardDesk, channel_card_code
@@ -71,7 +72,12 @@ class CountDrift:
 DriftSink = Callable[[CountDrift], None]
 
 
-class SquareConnector:
+class SquareConnector(TillCatalogPush):
+    platform = "Square"
+    refused = "Square refused the catalog push"
+    mapping_error = mapper.SquareMappingError
+    rejected = SquareRejected
+
     def __init__(
         self,
         app: Seamline,
@@ -291,7 +297,7 @@ class SquareConnector:
         rows = self.app.read(lambda conn: tills_repo.catalog_refs(conn, self.channel))
         return {code: refs_from_json(row["refs"]) for code, row in rows.items()}
 
-    def push_styles(self, codes: list[str]) -> list[str]:
+    def push_styles(self, codes: Sequence[str]) -> list[str]:
         """Push each style as it is now (skipping those Square already has in this version); answers the
         styles pushed."""
         pushed: list[str] = []
@@ -322,38 +328,6 @@ class SquareConnector:
             tills_repo.save_catalog_refs(conn, self.channel, code, refs_to_json(ids), version, self.app.clock.now())
 
         self.app.write(work)
-
-    def push_stale(self, limit: int = 50) -> list[str]:
-        """Styles Square has never had, or has in an older version (pushed before the channel was wired,
-        or a push that was dead-lettered): pushed now. A style Square cannot take (no price in the
-        channel's currency, a refusal) is logged and skipped, so it cannot hold the others back."""
-        codes = self.app.read(lambda conn: tills_repo.stale_style_codes(conn, self.channel, limit))
-        pushed: list[str] = []
-        for code in codes:
-            try:
-                pushed += self.push_styles([code])
-            except (mapper.SquareMappingError, SquareRejected) as exc:
-                log.warning("Square channel %s: style %s not pushed: %s", self.channel, code, exc)
-        return pushed
-
-    def deliver_catalog(self, delivery: Delivery) -> Delivered:
-        try:
-            self.push_styles([str(c) for c in delivery.payload.get("styles") or []])
-        except ChannelError as exc:
-            raise delivery_outcome(exc, refused="Square refused the catalog push") from exc
-        except mapper.SquareMappingError as exc:
-            raise DeliveryRejected(str(exc)) from exc
-        return Delivered()
-
-    def catalog_subscriber(self, *, max_attempts: int | None = None) -> Subscriber:
-        return Subscriber(
-            name=f"{self.source}:catalog",
-            event_types=frozenset({STORE_CATALOG_CHANGED}),
-            deliver=self.deliver_catalog,
-            coalesce=False,
-            max_concurrency=1,
-            max_attempts=max_attempts,
-        )
 
     def publish_style(
         self, style: Style, *, currency: str, known: mapper.CatalogIds | None = None, idempotency_key: str
