@@ -26,6 +26,7 @@ from seamline.finance import (
     balanced,
     document_entry,
     document_number,
+    journal_document,
     priced_lines,
     split_inclusive,
     tender_shares,
@@ -59,6 +60,17 @@ def test_signed_amounts_become_one_sided_lines_and_zero_lines_are_left_out() -> 
         ("6120", D("5.00"), D("0")),
     ]
     assert entry.total == D("5.00")
+
+
+def test_a_journal_document_carries_its_entry_and_the_entrys_cause() -> None:
+    entry = EntryBuilder(DAY, "EUR", "gift card …1234 issue", "giftcard:gcm_1").debit("1090", D("50.00"), "a")
+    built = entry.credit("2170", D("50.00"), "b").build()
+    doc = journal_document("doc_1", built, order_id="ord_1", extra={"gift_card": True})
+    assert (doc.kind, doc.posting) == (DocumentKind.JOURNAL, Posting.JOURNAL)
+    assert (doc.total, doc.currency) == (D("50.00"), "EUR")
+    assert (doc.issued_on, doc.memo, doc.source_key, doc.order_id) == (DAY, built.memo, "giftcard:gcm_1", "ord_1")
+    assert doc.journal == built.as_json()
+    assert doc.extra == {"gift_card": True}
 
 
 def test_a_line_with_more_precision_than_the_currency_is_refused() -> None:

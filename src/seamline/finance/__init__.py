@@ -13,6 +13,7 @@ from seamline.finance.documents import (
     apply_tenders,
     document_entry,
     document_number,
+    journal_document,
     priced_lines,
     tender_shares,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "compute",
     "document_entry",
     "document_number",
+    "journal_document",
     "journal_entries",
     "parse_processor_report",
     "parse_stripe_balance_transactions",

@@ -260,6 +260,32 @@ class Document:
         )
 
 
+def journal_document(
+    doc_id: str,
+    entry: JournalEntry,
+    *,
+    order_id: str | None = None,
+    store: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Document:
+    """A ``journal`` document carrying ``entry`` (a settlement's, a cost booking's, a gift card movement's),
+    exported to the accounting connections as a manual journal; its cause is the entry's."""
+    return Document(
+        id=doc_id,
+        kind=DocumentKind.JOURNAL,
+        currency=entry.currency,
+        issued_on=entry.entry_date,
+        posting=Posting.JOURNAL,
+        total=entry.total,
+        order_id=order_id,
+        store=store,
+        memo=entry.memo,
+        journal=entry.as_json(),
+        source_key=entry.source_key,
+        extra=dict(extra or {}),
+    )
+
+
 def priced_lines(lines: Sequence[PricedLine], currency: str) -> tuple[DocumentLine, ...]:
     return tuple(price_line(line, currency, i) for i, line in enumerate(lines, start=1))
 

@@ -24,7 +24,7 @@ from sqlalchemy import Connection
 
 from seamline.domain.errors import FieldError, InvalidInput, NotFound
 from seamline.domain.money import parse_currency
-from seamline.finance import Document, DocumentKind, EntryBuilder, FinanceConfig, Posting, Role
+from seamline.finance import Document, EntryBuilder, FinanceConfig, Role, journal_document
 from seamline.finance.amounts import quantum, to_minor
 from seamline.finance.cost import UNVALUED_LOCATIONS, booking, parse_unit_cost, shipment_cause
 from seamline.finance.events import InventoryValued
@@ -174,19 +174,7 @@ class CostPoster:
         built = entry.build()
         if not built.lines:
             return None
-        doc = Document(
-            id="doc_" + uuid.uuid4().hex,
-            kind=DocumentKind.JOURNAL,
-            currency=currency,
-            issued_on=day,
-            posting=Posting.JOURNAL,
-            total=built.total,
-            order_id=order_id,
-            memo=memo,
-            journal=built.as_json(),
-            source_key=cause,
-            extra={"cost": True},
-        )
+        doc = journal_document("doc_" + uuid.uuid4().hex, built, order_id=order_id, extra={"cost": True})
         now = self.app.clock.now()
         posted = finance_repo.insert_document(uow, doc, now=now)
         if posted is None:

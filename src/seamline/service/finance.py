@@ -42,6 +42,7 @@ from seamline.finance import (
     compare_postings,
     compute,
     document_entry,
+    journal_document,
     journal_entries,
     parse_processor_report,
     priced_lines,
@@ -906,17 +907,10 @@ class FinanceDesk:
                 code="cash-not-counted",
             )
         for entry in journal_entries(figures, config, settlement["id"]):
-            doc = Document(
-                id="doc_" + uuid.uuid4().hex,
-                kind=DocumentKind.JOURNAL,
-                currency=entry.currency,
-                issued_on=entry.entry_date,
-                posting=Posting.JOURNAL,
-                total=entry.total,
+            doc = journal_document(
+                "doc_" + uuid.uuid4().hex,
+                entry,
                 store=store,
-                memo=entry.memo,
-                journal=entry.as_json(),
-                source_key=entry.source_key,
                 extra={"settlement_id": settlement["id"], "tender": entry.tender},
             )
             posted = finance_repo.insert_document(uow, doc, now=self._now(), trace_id=trace_id)

@@ -27,7 +27,7 @@ from sqlalchemy import Connection
 from seamline.domain.clock import iso_utc
 from seamline.domain.commerce import OrderCommerce
 from seamline.domain.errors import Conflict, FieldError, InvalidInput, NotFound
-from seamline.finance import Document, DocumentKind, Posting
+from seamline.finance import journal_document
 from seamline.finance.chart import FinanceConfig, Role
 from seamline.finance.giftcards import (
     GIFT_CARD_TENDER,
@@ -159,19 +159,7 @@ class GiftCardDesk:
         )
         # A journal document, exported to the accounting connections like the settlement and cost journals: the
         # liability in the books equals the cards, there as here.
-        doc = Document(
-            id="doc_" + uuid.uuid4().hex,
-            kind=DocumentKind.JOURNAL,
-            currency=card["currency"],
-            issued_on=entry.entry_date,
-            posting=Posting.JOURNAL,
-            total=entry.total,
-            order_id=order_id,
-            memo=entry.memo,
-            journal=entry.as_json(),
-            source_key=f"giftcard:{movement_id}",
-            extra={"gift_card": True},
-        )
+        doc = journal_document("doc_" + uuid.uuid4().hex, entry, order_id=order_id, extra={"gift_card": True})
         posted = finance_repo.insert_document(uow, doc, now=now)
         document_id = None if posted is None else posted.id
         finance_repo.insert_entry(
