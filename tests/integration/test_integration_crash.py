@@ -189,7 +189,15 @@ def test_a_killed_server_loses_no_acknowledged_write_and_delivers_every_event_on
         threads = [threading.Thread(target=load) for _ in range(6)]
         for thread in threads:
             thread.start()
-        time.sleep(1.5)
+        # Kill once the load is really running (a count of answered writes, not a time: on a loaded machine 1.5 s
+        # gave fewer than 20), while six clients still have requests in flight.
+        started = time.monotonic()
+        while True:
+            with lock:
+                running = len(acknowledged)
+            if running > 20 or time.monotonic() - started > 60:
+                break
+            time.sleep(0.05)
         server.kill()
         stop.set()
         for thread in threads:
@@ -217,9 +225,14 @@ def test_a_killed_server_loses_no_acknowledged_write_and_delivers_every_event_on
                 deadline = time.monotonic() + 30
                 while True:
                     with engine.connect() as conn:
-                        counts = outbox_repo.count_by_status(conn)
-                        events = outbox_repo.all_event_ids(conn, AUDITED)
+                        # In this order: an empty journal means every publishing transaction has committed
+                        # (a publisher's taken rows stay visible until its events commit with their
+                        # deliveries), so the events and counts read after it are complete. Read the other way
+                        # round, a publish committing between the reads left its event out of `events`, and the
+                        # newest number looked one sale behind the ledger (a rare failure under CI load).
                         journal, _ = outbox_repo.journal_depth(conn)
+                        events = outbox_repo.all_event_ids(conn, AUDITED)
+                        counts = outbox_repo.count_by_status(conn)
                     # The journal rows the killed server committed are published by the restarted one.
                     if set(counts) == {"delivered"} and journal == 0:
                         break
