@@ -285,7 +285,7 @@ def test_a_posting_that_fails_never_fails_the_sale_and_is_posted_by_the_sweep(
         raise RuntimeError("a bug in a posting rule")
 
     before = finance.POSTING_FAILURES._value.get()
-    monkeypatch.setattr(finance.FinanceDesk, "post_sale", broken)
+    monkeypatch.setattr(finance.DocumentPosting, "post_sale", broken)
     sale = sell(client, "R-1", "89.00", 1, [("card", "89.00")])
     assert finance.POSTING_FAILURES._value.get() == before + 1
     assert ok(client.get("/v1/finance/documents", params={"order_id": sale["id"]}))["items"] == []

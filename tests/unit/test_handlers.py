@@ -198,7 +198,7 @@ def test_a_handler_that_keeps_raising_is_stopped() -> None:
         MessageBus(handlers={SaleRecorded: [again]}).handle(uow)
 
 
-class FailingDesk:
+class FailingPosting:
     def post_events(self, uow: UnitOfWork, causes: Sequence[tuple[str, str]]) -> None:
         uow.raise_event(DocumentPosted({"source": "half-posted"}))
         raise ArithmeticError("a posting bug")
@@ -206,7 +206,7 @@ class FailingDesk:
 
 def test_a_finance_posting_that_fails_leaves_the_sale_and_drops_what_it_posted() -> None:
     poster = object.__new__(FinancePoster)
-    poster.desk = cast(Any, FailingDesk())
+    poster.posting = cast(Any, FailingPosting())
     uow, conn = fake_uow()
     before = REGISTRY.get_sample_value("seamline_finance_posting_failures_total") or 0.0
     poster(uow, [("sale", "ord_1")])  # no exception: the sale stands

@@ -68,8 +68,8 @@ def put_config(body: FinanceConfigIn, request: Request, who: Principal = Depends
     config = body.as_config()
 
     def work(uow: UnitOfWork) -> tuple[int, Any]:
-        conn = uow.conn
-        return desk.put_config(conn, config)
+        put = desk.put_config(uow.conn, config)
+        return put_status(put.created), put.view.as_json()
 
     return run_command(request, who, config, work)
 
