@@ -1,18 +1,18 @@
-"""A fake unit of work for the order commands: the repositories they call, in memory, so a business rule of
-placing an order, a till sale, a fulfilment step or a return is tested where it lives, with no database and
-no HTTP.
+"""A fake unit of work for the order and finance commands: the repositories they call, in memory, so a business
+rule of placing an order, a till sale, a fulfilment step, a return or a finance posting is tested where it
+lives, with no database and no HTTP.
 
 ``FakeStore`` holds the state (catalog, prices, channels, stock, orders, allocations, movements, shipments,
-returns) and stands in for ``catalog_repo``, ``channels_repo``, ``channel_orders_repo``, ``ledger_repo`` and
-``orders_repo`` with the same functions and arguments, for the calls the order commands make. ``install``
-puts it in place of those repositories in every module of ``seamline.service.orders``; ``uow()`` is a real
-``UnitOfWork`` over a ``FakeConnection`` (its location kinds come from the store), so the events a command
-raises are the ones it really raises.
+returns, finance documents, entries and holds) and gives the unit of work fake repositories with the functions
+and arguments of ``service.repositories`` (``catalog``, ``channels``, ``channel_orders``, ``finance``,
+``ledger``, ``orders``): ``uow()`` is a real ``UnitOfWork`` over a ``FakeConnection`` (its location kinds come
+from the store) carrying them, so the events a command raises are the ones it really raises, and a test sets
+state through the store, never by patching modules.
 
 The fakes keep the repositories' contracts that the rules depend on: a claimed (channel, external id) is
 claimed once; a checked movement never takes more than is available (``Shortage``, nothing written); an
-allocation takes available units, a pick or a cancel gives them up. They do not model SQL, locking,
-rollback or concurrency: that is what ``tests/integration`` is for.
+allocation takes available units, a pick or a cancel gives them up; a document is posted once per cause. They
+do not model SQL, locking, rollback or concurrency: that is what ``tests/integration`` is for.
 """
 
 from __future__ import annotations
@@ -21,38 +21,32 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from types import ModuleType
 from typing import Any, cast
 
-import pytest
 from sqlalchemy import Connection
 
-import seamline.service.orders.allocation_run
-import seamline.service.orders.common
-import seamline.service.orders.fulfilment
-import seamline.service.orders.placing
-import seamline.service.orders.pos_sales
-import seamline.service.orders.returns
-import seamline.service.orders.views
 from seamline.domain.clock import FixedClock
 from seamline.domain.errors import Shortage, ShortLine
+from seamline.finance.documents import Document, DocumentKind, document_number
+from seamline.finance.events import DocumentPosted
+from seamline.finance.journal import JournalEntry
 from seamline.ledger.atp import ChannelPolicy
 from seamline.ledger.model import PlannedMovement
 from seamline.orders.model import LineState
 from seamline.service.app import Seamline
+from seamline.service.repositories import (
+    CatalogRepository,
+    ChannelOrdersRepository,
+    ChannelsRepository,
+    FinanceRepository,
+    LedgerRepository,
+    OrdersRepository,
+    Repositories,
+)
 from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import orders_repo as real_orders_repo
 from tests.unit.fake_connection import FakeConnection
 
-ORDER_MODULES: tuple[ModuleType, ...] = (
-    seamline.service.orders.allocation_run,
-    seamline.service.orders.common,
-    seamline.service.orders.fulfilment,
-    seamline.service.orders.placing,
-    seamline.service.orders.pos_sales,
-    seamline.service.orders.returns,
-    seamline.service.orders.views,
-)
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 #: Columns an order row has before anything sets them (``orders`` table defaults).
@@ -266,6 +260,85 @@ class FakeOrders:
         return None if found is None else dict(found)
 
 
+class FakeFinance:
+    """Finance documents, journal entries and holds, keyed by their cause like ``store.finance_repo``."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def get_config(self, _conn: Connection) -> dict[str, Any] | None:
+        return self.store.finance_config
+
+    def sku_facts(self, _conn: Connection, codes: Iterable[str]) -> dict[str, dict[str, Any]]:
+        return {code: dict(self.store.sku_facts[code]) for code in codes if code in self.store.sku_facts}
+
+    def insert_document(
+        self, uow: UnitOfWork, doc: Document, *, now: datetime, trace_id: str | None = None
+    ) -> Document | None:
+        if any(d["source"] == doc.source_key for d in self.store.documents):
+            return None
+        seq = len(self.store.documents) + 1
+        numbered = Document.from_json({**doc.as_json(), "number": document_number(doc.kind, seq)})
+        self.store.documents.append({**numbered.as_json(), "seq": seq})
+        uow.raise_event(DocumentPosted(numbered.as_json()))
+        return numbered
+
+    def insert_entry(self, _conn: Connection, entry_id: str, entry: JournalEntry, **_kw: Any) -> bool:
+        if any(e.source_key == entry.source_key for e in self.store.entries):
+            return False
+        self.store.entries.append(entry)
+        return True
+
+    def documents_of_order(
+        self, _conn: Connection, order_id: str, kind: DocumentKind | None = None
+    ) -> list[dict[str, Any]]:
+        return [
+            dict(d)
+            for d in self.store.documents
+            if d["order_id"] == order_id and (kind is None or d["kind"] == kind.value)
+        ]
+
+    def invoiced_units(self, conn: Connection, order_id: str) -> dict[int, int]:
+        out: defaultdict[int, int] = defaultdict(int)
+        for doc in self.documents_of_order(conn, order_id, DocumentKind.INVOICE):
+            for line in doc["lines"]:
+                if line["order_line_no"] is not None and line["sku"] not in ("shipping", "duty"):
+                    out[int(line["order_line_no"])] += int(line["qty"])
+        return dict(out)
+
+    def payments_applied(self, conn: Connection, order_id: str) -> dict[str, Decimal]:
+        out: defaultdict[str, Decimal] = defaultdict(Decimal)
+        for doc in self.documents_of_order(conn, order_id, DocumentKind.PAYMENT):
+            for tender in doc["tenders"]:
+                out[tender["tender"]] += Decimal(tender["amount"])
+        return dict(out)
+
+    def hold(self, _conn: Connection, values: Mapping[str, Any]) -> None:
+        self.store.finance_holds[values["source_key"]] = {**values, "resolved_at": None}
+
+    def resolve_hold(self, _conn: Connection, source_key: str, now: datetime) -> None:
+        held = self.store.finance_holds.get(source_key)
+        if held is not None and held["resolved_at"] is None:
+            held["resolved_at"] = now
+
+    def unposted_sales(self, _conn: Connection, limit: int) -> list[str]:
+        posted = {d["source"] for d in self.store.documents}
+        pos = [o["id"] for o in self.store.orders.values() if o["kind"] == "pos" and f"sale:{o['id']}" not in posted]
+        return pos[:limit]
+
+    def unposted_returns(self, _conn: Connection, limit: int) -> list[str]:
+        posted = {d["source"] for d in self.store.documents}
+        return [r for r in self.store.returns if f"return:{r}" not in posted][:limit]
+
+    def uninvoiced_orders(self, conn: Connection, limit: int) -> list[str]:
+        out = []
+        for order in self.store.orders.values():
+            invoiced = self.invoiced_units(conn, order["id"])
+            if order["kind"] != "pos" and any(li.shipped > invoiced.get(li.line_no, 0) for li in order["lines"]):
+                out.append(order["id"])
+        return out[:limit]
+
+
 class FakeStore:
     """The state the order commands read and write, and the repositories over it."""
 
@@ -278,6 +351,7 @@ class FakeStore:
         prices: Mapping[tuple[str, str, str], Decimal] | None = None,
         packs: Mapping[str, Sequence[tuple[str, int]]] | None = None,
         stock: Mapping[tuple[str, str], int] | None = None,
+        sku_facts: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.locations = dict(locations)
         self.skus = dict(skus)
@@ -293,24 +367,34 @@ class FakeStore:
         self.movements: list[dict[str, Any]] = []
         self.returns: dict[str, dict[str, Any]] = {}
         self.shipments: list[dict[str, Any]] = []
+        #: SKU → its style's name and tax class, colour and size (what a finance document line says).
+        self.sku_facts = {sku: dict(facts) for sku, facts in (sku_facts or {}).items()}
+        #: The stored chart-of-accounts and tax mapping (``FinanceConfig.as_json()``); None: the defaults.
+        self.finance_config: dict[str, Any] | None = None
+        self.documents: list[dict[str, Any]] = []
+        self.entries: list[JournalEntry] = []
+        self.finance_holds: dict[str, dict[str, Any]] = {}
         self.catalog_repo = FakeCatalog(self)
         self.channel_orders_repo = FakeChannelOrders(self)
         self.channels_repo = FakeChannels(self)
         self.ledger_repo = FakeLedger(self)
         self.orders_repo = FakeOrders(self)
+        self.finance_repo = FakeFinance(self)
 
     def available(self, sku: str, location: str) -> int:
         return self.on_hand[(sku, location)] - self.committed[(sku, location)]
 
-    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """Stand in for the repositories in every order module (only the names a module imported)."""
-        for module in ORDER_MODULES:
-            for name in ("catalog_repo", "channels_repo", "channel_orders_repo", "ledger_repo", "orders_repo"):
-                if hasattr(module, name):
-                    monkeypatch.setattr(module, name, getattr(self, name))
-
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(cast(Connection, FakeConnection(self.locations)))
+        """A unit of work over this store: its repositories are the store's fakes."""
+        repositories = Repositories(
+            catalog=cast(CatalogRepository, self.catalog_repo),
+            channels=cast(ChannelsRepository, self.channels_repo),
+            channel_orders=cast(ChannelOrdersRepository, self.channel_orders_repo),
+            finance=cast(FinanceRepository, self.finance_repo),
+            ledger=cast(LedgerRepository, self.ledger_repo),
+            orders=cast(OrdersRepository, self.orders_repo),
+        )
+        return UnitOfWork(cast(Connection, FakeConnection(self.locations)), repositories=repositories)
 
     @staticmethod
     def app() -> Seamline:

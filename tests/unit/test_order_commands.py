@@ -47,10 +47,8 @@ def store_with(*, on_shortage: str = "reject", stock: dict[tuple[str, str], int]
 
 
 @pytest.fixture
-def store(monkeypatch: pytest.MonkeyPatch) -> FakeStore:
-    found = store_with(stock={(M, "WH"): 1, (M, "STORE-1"): 3})
-    found.install(monkeypatch)
-    return found
+def store() -> FakeStore:
+    return store_with(stock={(M, "WH"): 1, (M, "STORE-1"): 3})
 
 
 def web_order(qty: int, *, external_id: str = "1001", **terms: object) -> OrderRequest:
@@ -69,11 +67,8 @@ def test_an_order_short_of_stock_on_a_rejecting_channel_is_refused_naming_what_i
     assert store.allocations == []
 
 
-def test_an_order_on_a_backordering_channel_takes_what_is_there_and_backorders_the_rest(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_an_order_on_a_backordering_channel_takes_what_is_there_and_backorders_the_rest() -> None:
     store = store_with(on_shortage="backorder", stock={(M, "WH"): 1})
-    store.install(monkeypatch)
     placed = OrderPlacing(store.app()).place_order(store.uow(), web_order(3))
     assert placed.created
     assert placed.order["status"] == "partially_allocated"

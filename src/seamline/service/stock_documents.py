@@ -345,7 +345,7 @@ class StockDesk:
                 )
                 row, after = ledger_repo.record_forced_movement(uow, move, now=now, trace_id=trace_id)
                 record_oversell(
-                    conn, after, moved=-variance, cause="count", document=count_id, movement_id=row["id"], now=now
+                    uow, after, moved=-variance, cause="count", document=count_id, movement_id=row["id"], now=now
                 )
             elif variance > 0:
                 move = PlannedMovement(

@@ -12,6 +12,8 @@ A ``UnitOfWork`` is handed to every write (``Seamline.write``/``idempotent``, th
 - ``after_commit(callback)``: run once the transaction committed (waking the dispatcher, the availability
   publisher); never for a transaction that rolled back.
 - ``token``: names the transaction (its savepoints share it).
+- ``catalog``, ``channels``, ``channel_orders``, ``finance``, ``ledger``, ``orders``: the repositories the commands
+  call (``service.repositories``): the store's modules, or fakes in a unit test.
 - ``location_kinds()``: every location's kind, read once per transaction and shared by its savepoints (a
   group commit runs dozens of sales in one transaction); ``forget_location_kinds()`` after saving a location.
 """
@@ -28,6 +30,16 @@ from sqlalchemy import Connection, Engine
 
 from seamline.domain.events import DomainEvent
 from seamline.ledger.model import LocationKind
+from seamline.service.repositories import (
+    STORE,
+    CatalogRepository,
+    ChannelOrdersRepository,
+    ChannelsRepository,
+    FinanceRepository,
+    LedgerRepository,
+    OrdersRepository,
+    Repositories,
+)
 from seamline.store import ledger_repo
 from seamline.store.db import run_transaction
 
@@ -49,8 +61,9 @@ class _Shared:
 
 
 class UnitOfWork:
-    def __init__(self, conn: Connection, *, _shared: _Shared | None = None) -> None:
+    def __init__(self, conn: Connection, *, repositories: Repositories = STORE, _shared: _Shared | None = None) -> None:
         self._conn = conn
+        self._repos = repositories
         self._shared = _shared or _Shared()
         self.events: list[DomainEvent] = []
         self._after_commit: list[Callable[[], None]] = []
@@ -58,6 +71,35 @@ class UnitOfWork:
     @property
     def conn(self) -> Connection:
         return self._conn
+
+    # ------------------------------------------------------------------ repositories
+    @property
+    def repositories(self) -> Repositories:
+        return self._repos
+
+    @property
+    def catalog(self) -> CatalogRepository:
+        return self._repos.catalog
+
+    @property
+    def channels(self) -> ChannelsRepository:
+        return self._repos.channels
+
+    @property
+    def channel_orders(self) -> ChannelOrdersRepository:
+        return self._repos.channel_orders
+
+    @property
+    def finance(self) -> FinanceRepository:
+        return self._repos.finance
+
+    @property
+    def ledger(self) -> LedgerRepository:
+        return self._repos.ledger
+
+    @property
+    def orders(self) -> OrdersRepository:
+        return self._repos.orders
 
     @property
     def token(self) -> str:
@@ -79,7 +121,7 @@ class UnitOfWork:
         """A nested unit of work in a SAVEPOINT of this transaction. On success its events and after-commit
         callbacks join this one's; on an exception the savepoint is rolled back, they are dropped, and the
         exception goes on."""
-        nested = UnitOfWork(self._conn, _shared=self._shared)
+        nested = UnitOfWork(self._conn, repositories=self._repos, _shared=self._shared)
         try:
             with self._conn.begin_nested():
                 yield nested

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from prometheus_client import Counter, Gauge
 from sqlalchemy import Connection
@@ -26,7 +28,10 @@ TILL_LOCATION_KINDS = frozenset({"store"})
 
 def finance_config(conn: Connection) -> FinanceConfig:
     """The chart-of-accounts and tax mapping as stored; the defaults before anyone set one."""
-    stored = finance_repo.get_config(conn)
+    return config_from(finance_repo.get_config(conn))
+
+
+def config_from(stored: Mapping[str, Any] | None) -> FinanceConfig:
     return FinanceConfig() if stored is None else FinanceConfig.from_json(stored)
 
 

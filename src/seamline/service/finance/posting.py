@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection
-
 from seamline.domain.commerce import OrderCommerce, RefundCommerce
 from seamline.finance import (
     EXCHANGE_CREDIT,
@@ -30,18 +28,23 @@ from seamline.finance import (
 )
 from seamline.finance.channel import Unreproducible, credit_note_lines, invoice_lines, refund_tenders
 from seamline.service.app import Seamline
-from seamline.service.finance.common import DOCUMENTS, HELD, POSTING_FAILURES, TILL_LOCATION_KINDS, FinancePart
+from seamline.service.finance.common import (
+    DOCUMENTS,
+    HELD,
+    POSTING_FAILURES,
+    TILL_LOCATION_KINDS,
+    FinancePart,
+    config_from,
+)
 from seamline.service.finance.views import iso_or_none
 from seamline.service.unit_of_work import UnitOfWork
-from seamline.store import catalog_repo, finance_repo, orders_repo
 
 log = logging.getLogger("seamline.finance")
 
 
 class DocumentPosting(FinancePart):
     def post_events(self, uow: UnitOfWork, events: Sequence[tuple[str, str]]) -> list[Document]:
-        conn = uow.conn
-        config = self.config(conn)
+        config = self._config(uow)
         out: list[Document] = []
         for kind, key in dict.fromkeys(events):  # each once, in the order raised
             if kind == "sale":
@@ -52,14 +55,18 @@ class DocumentPosting(FinancePart):
                 out += self.post_return(uow, key, config)
         return out
 
+    @staticmethod
+    def _config(uow: UnitOfWork) -> FinanceConfig:
+        return config_from(uow.finance.get_config(uow.conn))
+
     def _post(self, uow: UnitOfWork, doc: Document, config: FinanceConfig, trace_id: str | None) -> Document | None:
         conn = uow.conn
-        posted = finance_repo.insert_document(uow, doc, now=self._now(), trace_id=trace_id)
+        posted = uow.finance.insert_document(uow, doc, now=self._now(), trace_id=trace_id)
         if posted is None:
             return None
         entry = document_entry(posted, config)
         if entry is not None:
-            finance_repo.insert_entry(
+            uow.finance.insert_entry(
                 conn, "jnl_" + uuid.uuid4().hex, entry, now=self._now(), document_id=posted.id, trace_id=trace_id
             )
         DOCUMENTS.labels(posted.kind.value).inc()
@@ -67,19 +74,20 @@ class DocumentPosting(FinancePart):
 
     def _priced(
         self,
-        conn: Connection,
+        uow: UnitOfWork,
         config: FinanceConfig,
         currency: str,
         price_list: str | None,
         lines: Sequence[tuple[int, str, int, Decimal]],
     ) -> tuple[Any, ...]:
         """(order line no, sku, qty, unit price) → document lines with tax and, against ``price_list``, discount."""
+        conn = uow.conn
         skus = sorted({sku for _, sku, _, _ in lines})
-        facts = finance_repo.sku_facts(conn, skus)
+        facts = uow.finance.sku_facts(conn, skus)
         listed: dict[str, Decimal] = {}
         if price_list is not None:
-            listed = orders_repo.prices_for(conn, skus, price_list, currency)
-            packs = catalog_repo.prepack_map(conn, skus)
+            listed = uow.orders.prices_for(conn, skus, price_list, currency)
+            packs = uow.catalog.prepack_map(conn, skus)
             listed = {sku: price * sum(u for _, u in packs.get(sku, [(sku, 1)])) for sku, price in listed.items()}
         priced = []
         for line_no, sku, qty, unit_price in lines:
@@ -98,8 +106,8 @@ class DocumentPosting(FinancePart):
             )
         return priced_lines(priced, currency)
 
-    def _descriptions(self, conn: Connection, skus: Sequence[str]) -> dict[str, str]:
-        facts = finance_repo.sku_facts(conn, sorted(set(skus)))
+    def _descriptions(self, uow: UnitOfWork, skus: Sequence[str]) -> dict[str, str]:
+        facts = uow.finance.sku_facts(uow.conn, sorted(set(skus)))
         out = {}
         for sku, fact in facts.items():
             words = [fact.get("name") or sku, fact.get("colour"), fact.get("size")]
@@ -108,7 +116,7 @@ class DocumentPosting(FinancePart):
 
     def _hold(
         self,
-        conn: Connection,
+        uow: UnitOfWork,
         source_key: str,
         kind: DocumentKind,
         exc: Unreproducible,
@@ -118,8 +126,8 @@ class DocumentPosting(FinancePart):
         """The channel's total cannot be reproduced: hold the document for a person, post nothing."""
         HELD.labels(exc.reason).inc()
         log.warning("finance holds %s: %s", source_key, exc.detail)
-        finance_repo.hold(
-            conn,
+        uow.finance.hold(
+            uow.conn,
             {
                 "source_key": source_key,
                 "kind": kind.value,
@@ -135,8 +143,8 @@ class DocumentPosting(FinancePart):
     def post_sale(self, uow: UnitOfWork, order_id: str, config: FinanceConfig | None = None) -> list[Document]:
         """A till sale's sales receipt, booked by its store's settlement for the day it happened."""
         conn = uow.conn
-        config = config or self.config(conn)
-        order = orders_repo.get_order(conn, order_id)
+        config = config or self._config(uow)
+        order = uow.orders.get_order(conn, order_id)
         if order is None or order["kind"] != "pos":
             return []
         currency = order["currency"]
@@ -152,17 +160,17 @@ class DocumentPosting(FinancePart):
                     {li.order_line_no: li.qty for li in commerce.lines if li.order_line_no is not None},
                     {},
                     first=True,
-                    descriptions=self._descriptions(conn, [li.sku for li in order["lines"]]),
+                    descriptions=self._descriptions(uow, [li.sku for li in order["lines"]]),
                 )
             except Unreproducible as exc:
-                self._hold(conn, f"sale:{order_id}", DocumentKind.SALES_RECEIPT, exc, order_id=order_id)
+                self._hold(uow, f"sale:{order_id}", DocumentKind.SALES_RECEIPT, exc, order_id=order_id)
                 return []
-            finance_repo.resolve_hold(conn, f"sale:{order_id}", self._now())
+            uow.finance.resolve_hold(conn, f"sale:{order_id}", self._now())
             lines: tuple[Any, ...] = built.lines
             channel_extra = {"channel_total": None if built.channel_total is None else str(built.channel_total)}
         else:
             lines = self._priced(
-                conn,
+                uow,
                 config,
                 currency,
                 "retail",
@@ -198,11 +206,11 @@ class DocumentPosting(FinancePart):
         that carries the channel's numbers is invoiced at them (its discounts, tax lines and shipping), so
         the invoices add up to the channel's total; when they cannot be reproduced the invoice is held."""
         conn = uow.conn
-        config = config or self.config(conn)
-        order = orders_repo.get_order(conn, order_id)
+        config = config or self._config(uow)
+        order = uow.orders.get_order(conn, order_id)
         if order is None or order["kind"] == "pos":
             return []
-        invoiced = finance_repo.invoiced_units(conn, order_id)
+        invoiced = uow.finance.invoiced_units(conn, order_id)
         todo = [
             (li.line_no, li.sku, li.shipped - invoiced.get(li.line_no, 0), li.unit_price)
             for li in order["lines"]
@@ -211,7 +219,7 @@ class DocumentPosting(FinancePart):
         if not todo:
             return []
         currency = order["currency"]
-        count = len(finance_repo.documents_of_order(conn, order_id, DocumentKind.INVOICE))
+        count = len(uow.finance.documents_of_order(conn, order_id, DocumentKind.INVOICE))
         source_key = f"invoice:{order_id}:{count + 1}"
         channel_extra: dict[str, Any] = {}
         if order.get("commerce"):
@@ -224,22 +232,22 @@ class DocumentPosting(FinancePart):
                     {no: qty for no, _, qty, _ in todo},
                     invoiced,
                     first=count == 0,
-                    descriptions=self._descriptions(conn, [sku for _, sku, _, _ in todo]),
+                    descriptions=self._descriptions(uow, [sku for _, sku, _, _ in todo]),
                 )
             except Unreproducible as exc:
-                self._hold(conn, source_key, DocumentKind.INVOICE, exc, order_id=order_id)
+                self._hold(uow, source_key, DocumentKind.INVOICE, exc, order_id=order_id)
                 return []
-            finance_repo.resolve_hold(conn, source_key, self._now())
+            uow.finance.resolve_hold(conn, source_key, self._now())
             lines: tuple[Any, ...] = built.lines
             channel_extra = {
                 "channel_total": None if built.channel_total is None else str(built.channel_total),
                 "channel": dict(built.figures),
             }
         else:
-            lines = self._priced(conn, config, currency, order["price_tier"] or "retail", todo)
+            lines = self._priced(uow, config, currency, order["price_tier"] or "retail", todo)
         today = config.business_date(self._now())
         total = sum((li.gross for li in lines), Decimal(0))
-        paid = apply_tenders(order["tenders"], finance_repo.payments_applied(conn, order_id), total)
+        paid = apply_tenders(order["tenders"], uow.finance.payments_applied(conn, order_id), total)
         invoice = Document(
             id="doc_" + uuid.uuid4().hex,
             kind=DocumentKind.INVOICE,
@@ -294,11 +302,11 @@ class DocumentPosting(FinancePart):
         """The credit note for a return, at the price paid, and (unless a till's settlement books it) one
         refund document per tender paid back, the exchange credit included."""
         conn = uow.conn
-        config = config or self.config(conn)
-        ret = orders_repo.get_return(conn, return_id)
+        config = config or self._config(uow)
+        ret = uow.orders.get_return(conn, return_id)
         if ret is None:
             return []
-        order = orders_repo.get_order(conn, ret["order_id"])
+        order = uow.orders.get_order(conn, ret["order_id"])
         assert order is not None
         currency = ret["currency"]
         channel_extra: dict[str, Any] = {}
@@ -311,12 +319,12 @@ class DocumentPosting(FinancePart):
                     order_commerce,
                     currency,
                     config,
-                    descriptions=self._descriptions(conn, [li["sku"] for li in ret["lines"]]),
+                    descriptions=self._descriptions(uow, [li["sku"] for li in ret["lines"]]),
                 )
             except Unreproducible as exc:
-                self._hold(conn, f"return:{return_id}", DocumentKind.CREDIT_NOTE, exc, order["id"], return_id)
+                self._hold(uow, f"return:{return_id}", DocumentKind.CREDIT_NOTE, exc, order["id"], return_id)
                 return []
-            finance_repo.resolve_hold(conn, f"return:{return_id}", self._now())
+            uow.finance.resolve_hold(conn, f"return:{return_id}", self._now())
             lines: tuple[Any, ...] = built.lines
             value = built.total
             # What the channel's transactions paid back; without any, what the order queue refunded to the
@@ -328,7 +336,7 @@ class DocumentPosting(FinancePart):
             }
         else:
             lines = self._priced(
-                conn,
+                uow,
                 config,
                 currency,
                 None,
@@ -341,7 +349,7 @@ class DocumentPosting(FinancePart):
             tenders.append((EXCHANGE_CREDIT, credit))
         kinds = uow.location_kinds()
         till = order["kind"] == "pos" and kinds.get(ret["location"]) in TILL_LOCATION_KINDS
-        invoices = finance_repo.documents_of_order(conn, order["id"], DocumentKind.INVOICE)
+        invoices = uow.finance.documents_of_order(conn, order["id"], DocumentKind.INVOICE)
         returned_lines = {li["order_line_no"] for li in ret["lines"]}
         against = [d for d in invoices if returned_lines & {li["order_line_no"] for li in d["lines"]}] or invoices
         note = Document(
@@ -396,10 +404,10 @@ class DocumentPosting(FinancePart):
     def post_pending(self, uow: UnitOfWork, limit: int = 500) -> dict[str, Any]:
         """Post whatever is missing: till sales, returns and shipments without their documents (the sweep)."""
         conn = uow.conn
-        config = self.config(conn)
-        sales = finance_repo.unposted_sales(conn, limit)
-        returned = finance_repo.unposted_returns(conn, limit)
-        shipped = finance_repo.uninvoiced_orders(conn, limit)
+        config = self._config(uow)
+        sales = uow.finance.unposted_sales(conn, limit)
+        returned = uow.finance.unposted_returns(conn, limit)
+        shipped = uow.finance.uninvoiced_orders(conn, limit)
         posted: list[Document] = []
         for order_id in sales:
             posted += self.post_sale(uow, order_id, config)

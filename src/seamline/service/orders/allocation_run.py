@@ -14,7 +14,6 @@ from seamline.service.orders.common import OrderPart, components_of, locked_orde
 from seamline.service.orders.fulfilment import Fulfilment
 from seamline.service.orders.placing import OrderPlacing
 from seamline.service.unit_of_work import UnitOfWork
-from seamline.store import channels_repo, orders_repo
 
 
 class AllocationRun(OrderPart):
@@ -24,7 +23,7 @@ class AllocationRun(OrderPart):
         conn = uow.conn
         now = self._now()
         today = now.date()
-        candidates = orders_repo.backorder_candidates(conn, ALLOWED_FROM[Step.ALLOCATE], limit)
+        candidates = uow.orders.backorder_candidates(conn, ALLOWED_FROM[Step.ALLOCATE], limit)
         candidates.sort(key=lambda c: allocation_priority(c["ship_start"], c["placed_at"], c["seq"]))
         allocated: list[dict[str, Any]] = []
         skipped: list[str] = []
@@ -33,16 +32,16 @@ class AllocationRun(OrderPart):
             if past_cancel(candidate["cancel_date"], today):
                 skipped.append(candidate["id"])
                 continue
-            order = locked_order(conn, candidate["id"])
+            order = locked_order(uow, candidate["id"])
             status = OrderStatus(order["status"])
             if status not in ALLOWED_FROM[Step.ALLOCATE]:
                 continue
             code = order["channel"]
             if code not in sourcing:
-                sourcing[code] = channels_repo.sourcing(conn, code) or ([], False)
+                sourcing[code] = uow.channels.sourcing(conn, code) or ([], False)
             sources, allow_split = sourcing[code]
             lines: list[LineState] = order["lines"]
-            components = components_of(conn, sorted({line.sku for line in lines}))
+            components = components_of(uow, sorted({line.sku for line in lines}))
             demand = [
                 DemandLine(line.line_no, line.sku, line.backordered, components[line.sku])
                 for line in lines
@@ -53,7 +52,7 @@ class AllocationRun(OrderPart):
                 continue
             new_lines = [replace(line, allocated=line.allocated + units.get(line.line_no, 0)) for line in lines]
             new_status = derive_status(new_lines)
-            Fulfilment(self.app).save_step(conn, order, new_lines, new_status)
+            Fulfilment(self.app).save_step(uow, order, new_lines, new_status)
             allocated.append({"order_id": order["id"], "units": sum(units.values()), "status": new_status.value})
         return {
             "orders": allocated,

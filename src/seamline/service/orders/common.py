@@ -3,25 +3,26 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection
-
+from seamline.domain.commerce import OrderCommerce
 from seamline.domain.errors import FieldError, InvalidInput, NotFound
 from seamline.domain.money import Money
 from seamline.domain.quantity import require_positive_qty
 from seamline.ledger import SELLABLE_KINDS
 from seamline.orders.allocation import Components, DemandLine
-from seamline.orders.model import QUEUED_KINDS, OrderKind
+from seamline.orders.model import QUEUED_KINDS, LineState, OrderKind, OrderStatus
+from seamline.service import metrics
 from seamline.service.app import Seamline
+from seamline.service.customers import Contact, attach_customer
 from seamline.service.orders.requests import LineRequest, TenderRequest
 from seamline.service.principal import default_till_channel
 from seamline.service.unit_of_work import UnitOfWork
-from seamline.store import catalog_repo, orders_repo
 
 #: The tender that pays an exchange's new order with the value of the goods brought back.
 EXCHANGE_CREDIT = "exchange_credit"
@@ -109,7 +110,7 @@ class OrderPart:
 
 
 def parse_lines(
-    conn: Connection,
+    uow: UnitOfWork,
     requested: Sequence[LineRequest],
     currency: str,
     price_list: str,
@@ -118,18 +119,19 @@ def parse_lines(
     fallback_prices: Mapping[str, Decimal] | None = None,
 ) -> list[ParsedLine]:
     """Validate lines: known SKUs, whole positive quantities, prices (given, or from the price list)."""
+    conn = uow.conn
     problems = Problems()
     if not requested:
         problems.add(FieldError(field_name, "needs at least one line"))
-    kinds = catalog_repo.known_skus(conn, [line.sku for line in requested])
-    packs = catalog_repo.prepack_map(conn, [s for s, k in kinds.items() if k == "prepack"])
-    listed = orders_repo.prices_for(
+    kinds = uow.catalog.known_skus(conn, [line.sku for line in requested])
+    packs = uow.catalog.prepack_map(conn, [s for s, k in kinds.items() if k == "prepack"])
+    listed = uow.orders.prices_for(
         conn,
         [line.sku for line in requested if line.unit_price is None and line.sku in kinds],
         price_list,
         currency,
     )
-    styles = orders_repo.style_of(conn, kinds) if fallback_prices else {}
+    styles = uow.orders.style_of(conn, kinds) if fallback_prices else {}
     out: list[ParsedLine] = []
     for i, line in enumerate(requested):
         where = f"{field_name}[{i}]"
@@ -209,22 +211,67 @@ def sellable_location(uow: UnitOfWork, code: str, field_name: str = "location") 
     return code
 
 
-def claim(conn: Connection, values: dict[str, Any]) -> str | None:
-    """Insert the order row; the id of the existing order when (channel, external_id) was seen before."""
-    if orders_repo.claim_order(conn, values):
-        return None
-    existing = orders_repo.order_id_for(conn, values["channel"], values["external_id"])
-    assert existing is not None
-    return existing
+def open_order(
+    uow: UnitOfWork,
+    *,
+    channel: str,
+    external_id: str,
+    kind: OrderKind,
+    status: OrderStatus,
+    currency: str,
+    order_total: Decimal,
+    commerce: OrderCommerce | None,
+    lines: Sequence[LineState],
+    tenders: Sequence[tuple[str, Decimal]],
+    contact: Contact | None,
+    customer_id: str | None,
+    exchange_of: str | None,
+    trace_id: str | None,
+    now: datetime,
+    occurred_at: datetime | None = None,
+    columns: Mapping[str, Any] | None = None,
+) -> tuple[NewOrder, str | None]:
+    """Claim (channel, external id) with a new order row, its lines and its tenders, and attach its customer
+    (``customer_id`` when given, else the contact's): the order and its customer id. When the channel sent that
+    external id before, the first order, nothing written (counted as a duplicate). ``columns``: the order row's
+    columns particular to its kind (a wholesale order's ship window, a till sale's location)."""
+    conn = uow.conn
+    order_id = "ord_" + uuid.uuid4().hex
+    values = {
+        "id": order_id,
+        "channel": channel,
+        "external_id": external_id,
+        "kind": kind.value,
+        "status": status.value,
+        "currency": currency,
+        "total": order_total,
+        **({} if commerce is None else {"commerce": commerce.as_json()}),
+        **(columns or {}),
+        "exchange_of": exchange_of,
+        "placed_at": now,
+        "occurred_at": occurred_at or now,
+        "updated_at": now,
+        "trace_id": trace_id,
+    }
+    if not uow.orders.claim_order(conn, values):
+        existing = uow.orders.order_id_for(conn, channel, external_id)
+        assert existing is not None
+        metrics.ORDERS.labels(kind.value, "duplicate").inc()
+        return NewOrder(False, existing), None
+    uow.orders.insert_lines(conn, order_id, lines)
+    uow.orders.insert_tenders(conn, order_id, tenders)
+    if customer_id is None:
+        customer_id = attach_customer(conn, contact, document=order_id, now=now)
+    return NewOrder(True, order_id), customer_id
 
 
-def locked_order(conn: Connection, order_id: str) -> dict[str, Any]:
-    order = orders_repo.get_order(conn, order_id, for_update=True)
+def locked_order(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
+    order = uow.orders.get_order(uow.conn, order_id, for_update=True)
     if order is None:
         raise unknown_order(order_id, in_body=False)
     return order
 
 
-def components_of(conn: Connection, skus: Sequence[str]) -> dict[str, Components]:
-    packs = catalog_repo.prepack_map(conn, skus)
+def components_of(uow: UnitOfWork, skus: Sequence[str]) -> dict[str, Components]:
+    packs = uow.catalog.prepack_map(uow.conn, skus)
     return {sku: tuple(packs.get(sku, [(sku, 1)])) for sku in skus}

@@ -8,8 +8,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection
-
 from seamline.domain.errors import Conflict
 from seamline.ledger.model import MovementKind, PlannedMovement
 from seamline.orders.allocation import draw_allocations, plan_pick
@@ -21,16 +19,16 @@ from seamline.service import metrics
 from seamline.service.orders.common import OrderPart, components_of, locked_order
 from seamline.service.orders.views import OrderView, read_order_view
 from seamline.service.unit_of_work import UnitOfWork
-from seamline.store import channel_orders_repo, ledger_repo, orders_repo
 
 
 class Fulfilment(OrderPart):
     def save_step(
-        self, conn: Connection, order: Mapping[str, Any], lines: Sequence[LineState], status: OrderStatus, **extra: Any
+        self, uow: UnitOfWork, order: Mapping[str, Any], lines: Sequence[LineState], status: OrderStatus, **extra: Any
     ) -> OrderView:
-        orders_repo.save_lines(conn, order["id"], lines)
-        orders_repo.update_order(conn, order["id"], status=status.value, updated_at=self._now(), **extra)
-        return read_order_view(conn, order["id"])
+        conn = uow.conn
+        uow.orders.save_lines(conn, order["id"], lines)
+        uow.orders.update_order(conn, order["id"], status=status.value, updated_at=self._now(), **extra)
+        return read_order_view(conn, order["id"], uow.repositories)
 
     def pick(
         self,
@@ -43,19 +41,19 @@ class Fulfilment(OrderPart):
         """Pick allocated units (all, or the given SKUs and quantities): each leaves its location with a
         ``pick`` movement to the customer and its allocation ends. Picking more than allocated is refused."""
         conn = uow.conn
-        order = locked_order(conn, order_id)
+        order = locked_order(uow, order_id)
         status = OrderStatus(order["status"])
         require_step(Step.PICK, status)
         lines: list[LineState] = order["lines"]
         picks = plan_pick(lines, requested)
         if not picks:
             raise illegal(Step.PICK, status, "nothing is allocated")
-        components = components_of(conn, sorted({line.sku for line in lines}))
+        components = components_of(uow, sorted({line.sku for line in lines}))
         needs: dict[str, int] = defaultdict(int)
         for line in lines:
             for sku, units in components[line.sku]:
                 needs[sku] += picks.get(line.line_no, 0) * units
-        open_allocations = ledger_repo.open_allocations(conn, order_id)
+        open_allocations = uow.ledger.open_allocations(conn, order_id)
         where = {alloc_id: (sku, loc) for alloc_id, sku, loc, _ in open_allocations}
         now = self._now()
         for alloc_id, qty in sorted(draw_allocations(open_allocations, needs), key=lambda d: (where[d[0]], d[0])):
@@ -71,7 +69,7 @@ class Fulfilment(OrderPart):
                 channel=order["channel"],
                 checked=False,
             )
-            if ledger_repo.pick_allocation(uow, alloc_id, qty, move, now=now, trace_id=trace_id) is None:
+            if uow.ledger.pick_allocation(uow, alloc_id, qty, move, now=now, trace_id=trace_id) is None:
                 raise Conflict(
                     f"{sku} is not on hand at {location} to pick: see GET /v1/exceptions",
                     code="allocation-oversold",
@@ -87,14 +85,13 @@ class Fulfilment(OrderPart):
             for line in lines
         ]
         metrics.ORDER_STEPS.labels("pick").inc()
-        return self.save_step(conn, order, new_lines, derive_status(new_lines))
+        return self.save_step(uow, order, new_lines, derive_status(new_lines))
 
     def pack(self, uow: UnitOfWork, order_id: str) -> OrderView:
-        conn = uow.conn
-        order = locked_order(conn, order_id)
+        order = locked_order(uow, order_id)
         new_lines = pack_all(order["lines"], OrderStatus(order["status"]))
         metrics.ORDER_STEPS.labels("pack").inc()
-        return self.save_step(conn, order, new_lines, derive_status(new_lines))
+        return self.save_step(uow, order, new_lines, derive_status(new_lines))
 
     def ship(
         self, uow: UnitOfWork, order_id: str, tracking: str | None = None, *, carrier: str | None = None
@@ -103,7 +100,7 @@ class Fulfilment(OrderPart):
         ``order_shipments``, so a channel confirms each parcel). A wholesale order ships only inside its ship
         window."""
         conn = uow.conn
-        order = locked_order(conn, order_id)
+        order = locked_order(uow, order_id)
         new_lines = ship_all(order["lines"], OrderStatus(order["status"]))
         if order["kind"] == OrderKind.WHOLESALE.value:
             require_in_window(order["ship_start"], order["cancel_date"], self._now().date())
@@ -114,25 +111,23 @@ class Fulfilment(OrderPart):
             for line in new_lines
             if line.shipped > before.get(line.line_no, 0)
         ]
-        channel_orders_repo.record_shipment(conn, order_id, parcel, carrier=carrier, tracking=tracking, now=self._now())
+        uow.channel_orders.record_shipment(conn, order_id, parcel, carrier=carrier, tracking=tracking, now=self._now())
         metrics.ORDER_STEPS.labels("ship").inc()
         uow.raise_event(OrderShipped(order_id))
-        return self.save_step(conn, order, new_lines, derive_status(new_lines), **extra)
+        return self.save_step(uow, order, new_lines, derive_status(new_lines), **extra)
 
     def cancel(self, uow: UnitOfWork, order_id: str) -> OrderView:
         """Cancel what is not picked: open allocations go back to ``available``, backorders are dropped.
         Units already picked stay sold (``awaiting_return`` lists them): bringing them back is a return."""
-        conn = uow.conn
-        order = locked_order(conn, order_id)
+        order = locked_order(uow, order_id)
         new_lines = cancel_all(order["lines"], OrderStatus(order["status"]))
-        ledger_repo.cancel_allocations(uow, order_id)
+        uow.ledger.cancel_allocations(uow, order_id)
         metrics.ORDER_STEPS.labels("cancel").inc()
         uow.raise_event(OrderCancelled(order_id))
-        return self.save_step(conn, order, new_lines, OrderStatus.CANCELLED)
+        return self.save_step(uow, order, new_lines, OrderStatus.CANCELLED)
 
     def close(self, uow: UnitOfWork, order_id: str) -> OrderView:
-        conn = uow.conn
-        order = locked_order(conn, order_id)
+        order = locked_order(uow, order_id)
         require_step(Step.CLOSE, OrderStatus(order["status"]))
         metrics.ORDER_STEPS.labels("close").inc()
-        return self.save_step(conn, order, order["lines"], OrderStatus.CLOSED)
+        return self.save_step(uow, order, order["lines"], OrderStatus.CLOSED)

@@ -3,7 +3,6 @@ from a checkout's hold or straight from available stock."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -19,12 +18,12 @@ from seamline.orders.state import derive_status
 from seamline.orders.wholesale import check_window
 from seamline.service import metrics
 from seamline.service.channels import Channels
-from seamline.service.customers import Contact, attach_customer, parse_contact
+from seamline.service.customers import Contact, parse_contact
 from seamline.service.orders.common import (
     NewOrder,
     OrderPart,
     ParsedLine,
-    claim,
+    open_order,
     order_kind_for,
     parse_lines,
     parse_tenders,
@@ -33,7 +32,6 @@ from seamline.service.orders.common import (
 from seamline.service.orders.requests import OrderRequest
 from seamline.service.orders.views import OrderView, read_order_view
 from seamline.service.unit_of_work import UnitOfWork
-from seamline.store import channels_repo, ledger_repo, orders_repo
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +48,7 @@ class OrderPlacing(OrderPart):
         ``partially_allocated`` or ``backordered``; ``Shortage`` and nothing written when the channel rejects
         shortages; the first order, not created, when (channel, external_id) was seen before."""
         conn = uow.conn
-        channel = channels_repo.get_channel(conn, req.channel)
+        channel = uow.channels.get_channel(conn, req.channel)
         if channel is None:
             raise Channels.unknown_channel(req.channel)
         kind = order_kind_for(req.kind, channel["kind"])
@@ -64,7 +62,7 @@ class OrderPlacing(OrderPart):
             raise InvalidInput("a pre-book is allocated later, not from a hold", [FieldError("hold_id", "omit it")])
         check_window(req.ship_start, req.cancel_date)
         tier = req.price_tier or ("wholesale" if kind is OrderKind.WHOLESALE else "retail")
-        lines = parse_lines(conn, req.lines, currency, tier)
+        lines = parse_lines(uow, req.lines, currency, tier)
         if req.commerce is not None:
             due = req.commerce.channel_total if req.commerce.channel_total is not None else total(lines)
             tenders = parse_tenders(req.tenders, currency, due, required=False, partial=True)
@@ -88,7 +86,7 @@ class OrderPlacing(OrderPart):
             trace_id=trace_id,
             commerce=req.commerce,
         )
-        return PlacedOrder(new.created, read_order_view(conn, new.order_id))
+        return PlacedOrder(new.created, read_order_view(conn, new.order_id, uow.repositories))
 
     def create_order(
         self,
@@ -113,43 +111,37 @@ class OrderPlacing(OrderPart):
     ) -> NewOrder:
         conn = uow.conn
         now = self._now()
-        order_id = "ord_" + uuid.uuid4().hex
-        existing = claim(
-            conn,
-            {
-                "id": order_id,
-                "channel": channel["code"],
-                "external_id": external_id,
-                "kind": kind.value,
-                "status": OrderStatus.PLACED.value,
-                "currency": currency,
-                # The channel's own total when it sent one (discounts, shipping and tax included).
-                "total": (
-                    commerce.channel_total
-                    if commerce is not None and commerce.channel_total is not None
-                    else total(lines)
-                ),
-                **({} if commerce is None else {"commerce": commerce.as_json()}),
+        state = [LineState(p.line_no, p.sku, p.qty, p.unit_price) for p in lines]
+        claimed, customer_id = open_order(
+            uow,
+            channel=channel["code"],
+            external_id=external_id,
+            kind=kind,
+            status=OrderStatus.PLACED,
+            currency=currency,
+            # The channel's own total when it sent one (discounts, shipping and tax included).
+            order_total=(
+                commerce.channel_total if commerce is not None and commerce.channel_total is not None else total(lines)
+            ),
+            commerce=commerce,
+            lines=state,
+            tenders=tenders,
+            contact=contact,
+            customer_id=customer_id,
+            exchange_of=exchange_of,
+            trace_id=trace_id,
+            now=now,
+            columns={
                 "price_tier": price_tier,
                 "ship_start": ship_start,
                 "cancel_date": cancel_date,
                 "prebook": prebook,
                 "hold_id": hold_id,
-                "exchange_of": exchange_of,
-                "placed_at": now,
-                "occurred_at": now,
-                "updated_at": now,
-                "trace_id": trace_id,
             },
         )
-        if existing is not None:
-            metrics.ORDERS.labels(kind.value, "duplicate").inc()
-            return NewOrder(False, existing)
-        state = [LineState(p.line_no, p.sku, p.qty, p.unit_price) for p in lines]
-        orders_repo.insert_lines(conn, order_id, state)
-        orders_repo.insert_tenders(conn, order_id, tenders)
-        if customer_id is None:
-            customer_id = attach_customer(conn, contact, document=order_id, now=now)
+        if not claimed.created:
+            return claimed
+        order_id = claimed.order_id
         if hold_id is not None:
             allocated = self._commit_hold(uow, order_id, channel["code"], channel["sources"], hold_id, lines)
         else:
@@ -167,8 +159,8 @@ class OrderPlacing(OrderPart):
             )
         state = [replace(line, allocated=allocated.get(line.line_no, 0)) for line in state]
         status = derive_status(state)
-        orders_repo.save_lines(conn, order_id, state)
-        orders_repo.update_order(conn, order_id, status=status.value, customer_id=customer_id, updated_at=now)
+        uow.orders.save_lines(conn, order_id, state)
+        uow.orders.update_order(conn, order_id, status=status.value, customer_id=customer_id, updated_at=now)
         metrics.ORDERS.labels(kind.value, status.value).inc()
         return NewOrder(True, order_id)
 
@@ -183,7 +175,7 @@ class OrderPlacing(OrderPart):
     ) -> dict[int, int]:
         """A checkout's hold becomes the order's allocations. It must hold exactly the order's units."""
         conn = uow.conn
-        hold = ledger_repo.get_hold(conn, hold_id)
+        hold = uow.ledger.get_hold(conn, hold_id)
         if hold is None:
             raise InvalidInput(
                 f"unknown hold {hold_id}", [FieldError("hold_id", "does not exist")], code="unknown-hold"
@@ -231,16 +223,16 @@ class OrderPlacing(OrderPart):
             return {}
         now = self._now()
         skus = sorted(component_demand(demand))
-        ledger_repo.expire_holds(uow, ledger_repo.expired_hold_ids(conn, now, skus=skus), now)
-        available = ledger_repo.lock_available(conn, [(sku, loc) for sku in skus for loc in sources])
+        uow.ledger.expire_holds(uow, uow.ledger.expired_hold_ids(conn, now, skus=skus), now)
+        available = uow.ledger.lock_available(conn, [(sku, loc) for sku in skus for loc in sources])
         # The rows read are locked, so the channel's bounds hold until this transaction ends.
-        policies = channels_repo.policies(conn, skus=skus)
+        policies = uow.channels.policies(conn, skus=skus)
         policy = next((p for p in policies if p.code == channel), None)
         fences = [p for p in policies if p.ring_fences]
         plan = plan_channel_allocation(demand, policy, fences, sources, available, allow_split=allow_split)
         if reject and not plan.complete:
             raise Shortage(plan.shortages())
-        short = ledger_repo.allocate(uow, order_id, plan.takes(), now=now)
+        short = uow.ledger.allocate(uow, order_id, plan.takes(), now=now)
         if short:  # the rows are locked, so this means a bug rather than a race: refuse, write nothing
             raise Shortage(short)
         return {line.line_no: line.units for line in plan.lines}

@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-
-from sqlalchemy import Connection
 
 from seamline.domain.clock import ensure_utc
 from seamline.domain.commerce import OrderCommerce
@@ -24,12 +21,12 @@ from seamline.orders.model import LineState, OrderKind, OrderStatus
 from seamline.orders.oversell import oversold_units, short_allocations
 from seamline.service import metrics
 from seamline.service.channels import Channels
-from seamline.service.customers import Contact, attach_customer, parse_contact
+from seamline.service.customers import Contact, parse_contact
 from seamline.service.orders.common import (
     NewOrder,
     OrderPart,
     ParsedLine,
-    claim,
+    open_order,
     parse_lines,
     parse_tenders,
     pos_channel,
@@ -40,18 +37,18 @@ from seamline.service.orders.requests import SaleRequest
 from seamline.service.orders.views import OrderView, read_order_view
 from seamline.service.principal import Principal, is_till_channel
 from seamline.service.unit_of_work import UnitOfWork
-from seamline.store import channels_repo, ledger_repo, orders_repo
 
 
 def record_oversell(
-    conn: Connection, after: Balance, *, moved: int, cause: str, document: str, movement_id: int, now: datetime
+    uow: UnitOfWork, after: Balance, *, moved: int, cause: str, document: str, movement_id: int, now: datetime
 ) -> dict[str, Any] | None:
     """After goods left ``after.location`` unchecked: when they were promised elsewhere, record an oversell
     exception naming the allocations now short, and count the units in the oversold KPI."""
+    conn = uow.conn
     units = oversold_units(moved, after.on_hand, after.committed, after.reserved)
     if units <= 0:
         return None
-    short = short_allocations(after.on_hand, ledger_repo.open_allocations_at(conn, after.sku, after.location))
+    short = short_allocations(after.on_hand, uow.ledger.open_allocations_at(conn, after.sku, after.location))
     row = {
         "sku": after.sku,
         "location": after.location,
@@ -64,7 +61,7 @@ def record_oversell(
         ],
         "created_at": now,
     }
-    exception_id = orders_repo.insert_exception(conn, row)
+    exception_id = uow.orders.insert_exception(conn, row)
     metrics.OVERSOLD_UNITS.inc(units)
     return {"id": exception_id, **row}
 
@@ -104,7 +101,7 @@ class PosSales(OrderPart):
             trace_id=trace_id,
             commerce=req.commerce,
         )
-        view = read_order_view(conn, new.order_id)
+        view = read_order_view(conn, new.order_id, uow.repositories)
         if (
             not new.created
             and caller is not None
@@ -125,7 +122,7 @@ class PosSales(OrderPart):
         self, uow: UnitOfWork, req: SaleRequest, caller: Principal | None = None
     ) -> tuple[str, str, list[ParsedLine], list[tuple[str, Decimal]], Contact | None, datetime | None]:
         conn = uow.conn
-        facts = channels_repo.kind_and_sources(conn, req.channel) if req.channel is not None else None
+        facts = uow.channels.kind_and_sources(conn, req.channel) if req.channel is not None else None
         if caller is not None:
             kind, sources = facts or (None, [])
             till = req.channel is None or is_till_channel(req.channel, kind, sources, [req.location])
@@ -139,7 +136,7 @@ class PosSales(OrderPart):
         if req.channel is not None and facts is None:
             raise Channels.unknown_channel(req.channel)
         currency = parse_currency(req.currency)
-        lines = parse_lines(conn, req.lines, currency, "retail")
+        lines = parse_lines(uow, req.lines, currency, "retail")
         if not req.tenders:
             raise InvalidInput("a sale records how it was paid", [FieldError("tenders", "needs at least one tender")])
         due = total(lines)
@@ -177,41 +174,35 @@ class PosSales(OrderPart):
     ) -> NewOrder:
         conn = uow.conn
         now = self._now()
-        order_id = "ord_" + uuid.uuid4().hex
-        existing = claim(
-            conn,
-            {
-                "id": order_id,
-                "channel": channel,
-                "external_id": external_id,
-                "kind": OrderKind.POS.value,
-                "status": OrderStatus.CLOSED.value,
-                "currency": currency,
-                "total": total(lines),
-                **({} if commerce is None else {"commerce": commerce.as_json()}),
-                "location": location,
-                "prebook": False,
-                "exchange_of": exchange_of,
-                "placed_at": now,
-                "occurred_at": occurred_at or now,
-                "updated_at": now,
-                "trace_id": trace_id,
-            },
+        claimed, customer_id = open_order(
+            uow,
+            channel=channel,
+            external_id=external_id,
+            kind=OrderKind.POS,
+            status=OrderStatus.CLOSED,
+            currency=currency,
+            order_total=total(lines),
+            commerce=commerce,
+            lines=[
+                LineState(p.line_no, p.sku, p.qty, p.unit_price, picked=p.qty, packed=p.qty, shipped=p.qty)
+                for p in lines
+            ],
+            tenders=tenders,
+            contact=contact,
+            customer_id=customer_id,
+            exchange_of=exchange_of,
+            trace_id=trace_id,
+            now=now,
+            occurred_at=occurred_at,
+            columns={"location": location, "prebook": False},
         )
-        if existing is not None:
-            metrics.ORDERS.labels("pos", "duplicate").inc()
-            return NewOrder(False, existing)
-        state = [
-            LineState(p.line_no, p.sku, p.qty, p.unit_price, picked=p.qty, packed=p.qty, shipped=p.qty) for p in lines
-        ]
-        orders_repo.insert_lines(conn, order_id, state)
-        orders_repo.insert_tenders(conn, order_id, tenders)
-        if customer_id is None:
-            customer_id = attach_customer(conn, contact, document=order_id, now=now)
+        if not claimed.created:
+            return claimed
+        order_id = claimed.order_id
         if customer_id is not None:
-            orders_repo.update_order(conn, order_id, customer_id=customer_id)
+            uow.orders.update_order(conn, order_id, customer_id=customer_id)
         demand = component_demand(p.demand() for p in lines)
-        ledger_repo.expire_holds(uow, ledger_repo.expired_hold_ids(conn, now, skus=sorted(demand)), now)
+        uow.ledger.expire_holds(uow, uow.ledger.expired_hold_ids(conn, now, skus=sorted(demand)), now)
         short: list[ShortLine] = []
         for sku, qty in sorted(demand.items()):
             move = PlannedMovement(
@@ -226,15 +217,15 @@ class PosSales(OrderPart):
                 checked=True,
             )
             try:
-                ledger_repo.record_movement(uow, move, now=now, occurred_at=occurred_at, trace_id=trace_id)
+                uow.ledger.record_movement(uow, move, now=now, occurred_at=occurred_at, trace_id=trace_id)
             except Shortage as exc:
                 if not force:
                     short.extend(exc.lines)
                     continue
-                row, after = ledger_repo.record_forced_movement(
+                row, after = uow.ledger.record_forced_movement(
                     uow, move, now=now, occurred_at=occurred_at, trace_id=trace_id
                 )
-                record_oversell(conn, after, moved=qty, cause="sale", document=order_id, movement_id=row["id"], now=now)
+                record_oversell(uow, after, moved=qty, cause="sale", document=order_id, movement_id=row["id"], now=now)
             metrics.MOVEMENTS.labels("sale").inc()
             metrics.MOVEMENT_UNITS.labels("sale").inc(qty)
         if short:

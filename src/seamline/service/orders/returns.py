@@ -34,7 +34,6 @@ from seamline.service.orders.pos_sales import PosSales
 from seamline.service.orders.requests import ExchangeRequest, ReturnRequest
 from seamline.service.orders.views import ExchangeView, ReturnView, read_order_view, read_return_view
 from seamline.service.unit_of_work import UnitOfWork
-from seamline.store import catalog_repo, channels_repo, ledger_repo, orders_repo
 
 
 class Returns(OrderPart):
@@ -42,7 +41,7 @@ class Returns(OrderPart):
         """Goods come back against the original order, from any channel, at any location: sellable units
         into that location's stock, damaged ones to ``damaged``; refunded to the original tenders."""
         conn = uow.conn
-        order = orders_repo.get_order(conn, req.order_id, for_update=True)
+        order = uow.orders.get_order(conn, req.order_id, for_update=True)
         if order is None:
             raise unknown_order(req.order_id, in_body=True)
         location = sellable_location(uow, req.location)
@@ -73,11 +72,11 @@ class Returns(OrderPart):
             refund = split_refund(
                 due,
                 order["tenders"],
-                orders_repo.refunded_by_tender(conn, order["id"], order["currency"]),
+                uow.orders.refunded_by_tender(conn, order["id"], order["currency"]),
                 req.refund_tender,
             )
         self._insert_return(uow, order, return_id, location, planned, refund, trace_id, req.commerce)
-        return read_return_view(conn, return_id)
+        return read_return_view(conn, return_id, uow.repositories)
 
     def _book_return(
         self,
@@ -90,7 +89,7 @@ class Returns(OrderPart):
     ) -> None:
         conn = uow.conn
         now = self._now()
-        components = components_of(conn, sorted({line.sku for line in planned}))
+        components = components_of(uow, sorted({line.sku for line in planned}))
         units: dict[tuple[str, str], int] = defaultdict(int)
         for line in planned:
             destination = location if line.condition is Condition.SELLABLE else "damaged"
@@ -109,14 +108,14 @@ class Returns(OrderPart):
                 channel=order["channel"],
                 checked=False,
             )
-            ledger_repo.record_movement(uow, move, now=now, trace_id=trace_id)
+            uow.ledger.record_movement(uow, move, now=now, trace_id=trace_id)
             metrics.MOVEMENTS.labels("return").inc()
             metrics.MOVEMENT_UNITS.labels("return").inc(qty)
         back: dict[int, int] = defaultdict(int)
         for line in planned:
             back[line.order_line_no] += line.qty
         lines: list[LineState] = order["lines"]
-        orders_repo.save_lines(
+        uow.orders.save_lines(
             conn, order["id"], [replace(line, returned=line.returned + back.get(line.line_no, 0)) for line in lines]
         )
 
@@ -132,7 +131,7 @@ class Returns(OrderPart):
         commerce: RefundCommerce | None = None,
     ) -> None:
         conn = uow.conn
-        orders_repo.insert_return(
+        uow.orders.insert_return(
             conn,
             {
                 "id": return_id,
@@ -165,7 +164,7 @@ class Returns(OrderPart):
         is paid by ``tenders``. ``fulfil: here`` hands the new goods over at ``location`` now (a sale);
         ``ship`` places an order on the original channel, allocated by its policy."""
         conn = uow.conn
-        order = orders_repo.get_order(conn, req.order_id, for_update=True)
+        order = uow.orders.get_order(conn, req.order_id, for_update=True)
         if order is None:
             raise unknown_order(req.order_id, in_body=True)
         location = sellable_location(uow, req.location)
@@ -175,12 +174,12 @@ class Returns(OrderPart):
         # A new size or colour of a style the customer bought costs what they paid for it (packs aside).
         variants = {
             sku
-            for sku, kind in catalog_repo.known_skus(conn, [line.sku for line in order["lines"]]).items()
+            for sku, kind in uow.catalog.known_skus(conn, [line.sku for line in order["lines"]]).items()
             if kind == "variant"
         }
-        styles = orders_repo.style_of(conn, variants)
+        styles = uow.orders.style_of(conn, variants)
         paid_per_style = {styles[line.sku]: line.unit_price for line in order["lines"] if line.sku in styles}
-        lines = parse_lines(conn, req.lines, currency, "retail", fallback_prices=paid_per_style)
+        lines = parse_lines(uow, req.lines, currency, "retail", fallback_prices=paid_per_style)
         returned = sum((line.amount for line in planned), Decimal(0))
         wanted = total(lines)
         credit = min(returned, wanted)
@@ -190,7 +189,7 @@ class Returns(OrderPart):
         refund = split_refund(
             returned - credit,
             order["tenders"],
-            orders_repo.refunded_by_tender(conn, order["id"], currency),
+            uow.orders.refunded_by_tender(conn, order["id"], currency),
             req.refund_tender,
         )
         self._insert_return(uow, order, return_id, location, planned, refund, trace_id)
@@ -209,7 +208,7 @@ class Returns(OrderPart):
                 trace_id=trace_id,
             )
         else:
-            channel = channels_repo.get_channel(conn, order["channel"])
+            channel = uow.channels.get_channel(conn, order["channel"])
             if channel is None:
                 raise Conflict(f"channel {order['channel']} no longer exists to ship from", code="conflict")
             new = OrderPlacing(self.app).create_order(
@@ -224,5 +223,8 @@ class Returns(OrderPart):
                 exchange_of=return_id,
                 trace_id=trace_id,
             )
-        orders_repo.set_exchange(conn, return_id, new.order_id)
-        return {"return": read_return_view(conn, return_id), "order": read_order_view(conn, new.order_id)}
+        uow.orders.set_exchange(conn, return_id, new.order_id)
+        return {
+            "return": read_return_view(conn, return_id, uow.repositories),
+            "order": read_order_view(conn, new.order_id, uow.repositories),
+        }

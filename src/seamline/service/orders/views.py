@@ -13,6 +13,7 @@ from seamline.domain.errors import FieldError, InvalidInput, NotFound
 from seamline.domain.money import minor_exponent
 from seamline.orders.model import LineState, OrderKind, OrderStatus
 from seamline.service.orders.common import OrderPart, Problems, unknown_order
+from seamline.service.repositories import STORE, Repositories
 from seamline.store import ledger_repo, orders_repo
 
 
@@ -173,17 +174,17 @@ class OrderViews(OrderPart):
         return items, (str(items[-1]["id"]) if len(items) == limit else None)
 
 
-def read_order_view(conn: Connection, order_id: str) -> OrderView:
-    order = orders_repo.get_order(conn, order_id)
+def read_order_view(conn: Connection, order_id: str, repos: Repositories = STORE) -> OrderView:
+    order = repos.orders.get_order(conn, order_id)
     assert order is not None
     view = order_view(order)
-    view["allocations"] = ledger_repo.document_allocations(conn, order_id)
-    view["returns"] = orders_repo.returns_of(conn, order_id)
+    view["allocations"] = repos.ledger.document_allocations(conn, order_id)
+    view["returns"] = repos.orders.returns_of(conn, order_id)
     return view
 
 
-def read_return_view(conn: Connection, return_id: str) -> ReturnView:
-    row = orders_repo.get_return(conn, return_id)
+def read_return_view(conn: Connection, return_id: str, repos: Repositories = STORE) -> ReturnView:
+    row = repos.orders.get_return(conn, return_id)
     assert row is not None
     return return_view(row)
 
