@@ -304,7 +304,9 @@ def post_pending(
     desk = FinanceDesk(service(request))
 
     def work(uow: UnitOfWork) -> tuple[int, Any]:
-        return 200, desk.post_pending(uow, limit)
+        posted = desk.post_pending(uow, limit)
+        documents = [{"id": d.id, "kind": d.kind.value, "number": d.number} for d in posted]
+        return 200, {"posted": len(posted), "documents": documents}
 
     return run_command(request, who, {"post_pending": limit}, work)
 

@@ -81,7 +81,7 @@ class FinanceDesk:
     def post_return(self, uow: UnitOfWork, return_id: str, config: FinanceConfig | None = None) -> list[Document]:
         return self.posting.post_return(uow, return_id, config)
 
-    def post_pending(self, uow: UnitOfWork, limit: int = 500) -> dict[str, Any]:
+    def post_pending(self, uow: UnitOfWork, limit: int = 500) -> list[Document]:
         return self.posting.post_pending(uow, limit)
 
     # ---------------------------------------------------------------------------- settlements

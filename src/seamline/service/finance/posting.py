@@ -401,8 +401,9 @@ class DocumentPosting(FinancePart):
                 out.append(refunded)
         return out
 
-    def post_pending(self, uow: UnitOfWork, limit: int = 500) -> dict[str, Any]:
-        """Post whatever is missing: till sales, returns and shipments without their documents (the sweep)."""
+    def post_pending(self, uow: UnitOfWork, limit: int = 500) -> list[Document]:
+        """Post whatever is missing: till sales, returns and shipments without their documents (the sweep).
+        Answers the documents posted, in order."""
         conn = uow.conn
         config = self._config(uow)
         sales = uow.finance.unposted_sales(conn, limit)
@@ -415,10 +416,7 @@ class DocumentPosting(FinancePart):
             posted += self.post_shipment(uow, order_id, config)
         for return_id in returned:
             posted += self.post_return(uow, return_id, config)
-        return {
-            "posted": len(posted),
-            "documents": [{"id": d.id, "kind": d.kind.value, "number": d.number} for d in posted],
-        }
+        return posted
 
 
 class FinancePoster:
