@@ -165,6 +165,19 @@ def test_a_sale_takes_the_units_out_of_the_store_and_says_so_in_a_sale_recorded_
     assert uow.events == [SaleRecorded(sale.order["id"])]
 
 
+def test_the_same_till_receipt_recorded_twice_answers_the_first_sale_and_sells_the_units_once(
+    store: FakeStore,
+) -> None:
+    sales = PosSales(store.app())
+    first = sales.record_sale(store.uow(), till_sale(1, [TenderRequest("card", "25.00")]))
+    again_uow = store.uow()
+    again = sales.record_sale(again_uow, till_sale(1, [TenderRequest("card", "25.00")]))
+    assert (first.created, again.created) == (True, False)
+    assert again.order["id"] == first.order["id"]
+    assert store.available(M, "STORE-1") == 2
+    assert again_uow.events == [], "a repeated receipt is not a second sale"
+
+
 def test_a_sale_of_more_than_the_store_has_is_a_shortage_unless_forced(store: FakeStore) -> None:
     with pytest.raises(Shortage) as short:
         PosSales(store.app()).record_sale(store.uow(), till_sale(4, [TenderRequest("card", "100.00")]))
