@@ -12,7 +12,7 @@ from typing import Any
 
 from seamline.domain.commerce import OrderCommerce, RefundCommerce
 from seamline.domain.errors import Conflict
-from seamline.finance.channel import refund_of_return
+from seamline.finance.refunds import nothing_kept, paid_amounts, refund_of_units
 from seamline.ledger.model import MovementKind, PlannedMovement
 from seamline.orders.events import ReturnBooked
 from seamline.orders.model import Condition, LineState, OrderKind
@@ -47,12 +47,10 @@ class Returns(OrderPart):
         location = sellable_location(uow, req.location)
         planned = plan_return(order["lines"], req.lines)
         return_id = "ret_" + uuid.uuid4().hex
-        if req.commerce is None and order.get("commerce") and order["kind"] == OrderKind.MARKETPLACE.value:
-            # A return of a marketplace's order booked here (the marketplace is told of it and refunds it):
-            # refunded at what the marketplace charged for the units, so its refund and our credit note agree.
-            returned = {line.line_no: line.returned for line in order["lines"]}
-            units = [(line.order_line_no, line.qty) for line in planned]
-            derived = refund_of_return(OrderCommerce.from_json(order["commerce"]), return_id, units, returned)
+        if req.commerce is None and order.get("commerce"):
+            # A return booked here of an order that carries its channel's money: credited at what the buyer
+            # paid for the units, and a marketplace (told of it, it refunds it) refunds the same figures.
+            planned, derived = paid_return(order, return_id, planned)
             req = replace(req, commerce=derived)
         self._book_return(uow, order, return_id, location, planned, trace_id)
         value = sum((line.amount for line in planned), Decimal(0))
@@ -170,6 +168,10 @@ class Returns(OrderPart):
         location = sellable_location(uow, req.location)
         fulfil = req.fulfil or ("here" if order["kind"] == OrderKind.POS.value else "ship")
         planned = plan_return(order["lines"], req.return_lines)
+        return_id = "ret_" + uuid.uuid4().hex
+        derived = None
+        if order.get("commerce"):
+            planned, derived = paid_return(order, return_id, planned)
         currency = order["currency"]
         # A new size or colour of a style the customer bought costs what they paid for it (packs aside).
         variants = {
@@ -184,7 +186,6 @@ class Returns(OrderPart):
         wanted = total(lines)
         credit = min(returned, wanted)
         paid = parse_tenders(req.tenders, currency, wanted - credit, required=wanted > credit)
-        return_id = "ret_" + uuid.uuid4().hex
         self._book_return(uow, order, return_id, location, planned, trace_id)
         refund = split_refund(
             returned - credit,
@@ -192,7 +193,7 @@ class Returns(OrderPart):
             uow.orders.refunded_by_tender(conn, order["id"], currency),
             req.refund_tender,
         )
-        self._insert_return(uow, order, return_id, location, planned, refund, trace_id)
+        self._insert_return(uow, order, return_id, location, planned, refund, trace_id, derived)
         tenders = ([(EXCHANGE_CREDIT, credit)] if credit else []) + paid
         if fulfil == "here":
             new = PosSales(self.app).create_sale(
@@ -228,3 +229,31 @@ class Returns(OrderPart):
             "return": read_return_view(conn, return_id, uow.repositories),
             "order": read_order_view(conn, new.order_id, uow.repositories),
         }
+
+
+def paid_return(
+    order: Mapping[str, Any], return_id: str, planned: Sequence[PlannedReturnLine]
+) -> tuple[list[PlannedReturnLine], RefundCommerce | None]:
+    """The return's lines at what the buyer paid for their units (the channel's price less the line's and
+    the order's discounts allocated to it, its tax as the order charged it; ``finance.refunds``), and that
+    refund at the channel's figures. A marketplace's order returned whole gives its shipping back too (the
+    marketplace is told the same). Lines the channel's money does not cover stay at the price paid."""
+    commerce = OrderCommerce.from_json(order["commerce"])
+    lines: list[LineState] = order["lines"]
+    back: dict[int, int] = defaultdict(int)
+    for line in planned:
+        back[line.order_line_no] += line.qty
+    whole = order["kind"] == OrderKind.MARKETPLACE.value and nothing_kept(
+        [(line.line_no, line.qty, line.cancelled + line.returned) for line in lines], back
+    )
+    derived = refund_of_units(
+        commerce,
+        return_id,
+        [(line.order_line_no, line.qty) for line in planned],
+        {line.line_no: line.returned for line in lines},
+        with_shipping=whole,
+    )
+    if derived is None:
+        return list(planned), None
+    paid = paid_amounts(derived)
+    return [replace(line, amount=amount) for line, amount in zip(planned, paid, strict=True)], derived
