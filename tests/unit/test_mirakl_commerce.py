@@ -7,7 +7,14 @@ from typing import Any
 
 import pytest
 
-from seamline.channels.mirakl.commerce import CommerceError, TakenLine, adjustment, order_commerce
+from seamline.channels.mirakl.commerce import (
+    CommerceError,
+    TakenLine,
+    adjustment,
+    order_commerce,
+    shipping_given_back,
+    with_shipping_back,
+)
 from seamline.finance.channel import Unreproducible, check_order
 
 
@@ -158,3 +165,26 @@ def test_cancellations_and_refunds_send_the_operators_amounts_for_the_units_spli
     whole = adjustment(commerce, first, 0, 2, reason_code="35", with_shipping=True)
     assert (whole["amount"], whole["shipping_amount"], whole["reason_code"]) == ("178.00", "4.95", "35")
     assert whole["shipping_taxes"] == [{"code": "VAT19", "amount": "0.79"}]
+
+
+def test_items_that_leave_the_buyer_nothing_give_back_each_lines_shipping_once() -> None:
+    commerce = order_commerce(included_order(), TAKEN, tax_mode="TAX_INCLUDED")
+    second = commerce.lines[1]
+    items = [adjustment(commerce, second, 0, 1, reason_code="17", with_shipping=False)]
+    # Line 1 went back before (its units, not its shipping): its shipping goes now, alone, quantity 0.
+    out = with_shipping_back(commerce, items, {"O-1-A-1": Decimal(0), "O-1-A-2": Decimal(0)}, reason_code="17")
+    assert [(x["order_line_id"], x["quantity"], x["amount"], x["shipping_amount"]) for x in out] == [
+        ("O-1-A-2", 1, "69.00", "0"),
+        ("O-1-A-1", 0, "0", "4.95"),
+    ]
+    assert out[1]["shipping_taxes"] == [{"code": "VAT19", "amount": "0.79"}]
+    assert items[0]["shipping_amount"] == "0", "the items given are not changed"
+    # Its shipping given back already (Mirakl shows it): nothing more.
+    assert with_shipping_back(commerce, items, {"O-1-A-1": Decimal("4.95")}, reason_code="17") == items
+
+
+def test_the_shipping_given_back_is_read_from_the_lines_refunds_and_cancellations() -> None:
+    body = included_order()
+    body["order_lines"][0]["refunds"] = [{"quantity": 1, "amount": 89.0, "shipping_amount": 0.0}]
+    body["order_lines"][0]["cancelations"] = [{"quantity": 1, "amount": 89.0, "shipping_amount": 4.95}]
+    assert shipping_given_back(body) == {"O-1-A-1": Decimal("4.95"), "O-1-A-2": Decimal(0), "O-1-A-3": Decimal(0)}

@@ -268,6 +268,49 @@ def adjustment(
     }
 
 
+def shipping_given_back(body: Mapping[str, Any]) -> dict[str, Decimal]:
+    """Per Mirakl order line id, the shipping its refunds and cancellations gave back already (OR11's
+    ``refunds[]`` and ``cancelations[]``, their ``shipping_amount``)."""
+    out: dict[str, Decimal] = {}
+    for raw in body.get("order_lines") or ():
+        if not isinstance(raw, Mapping):
+            continue
+        taken = ZERO
+        for key in ("refunds", "cancelations"):
+            for adj in raw.get(key) or ():
+                if isinstance(adj, Mapping):
+                    taken += _amount(adj.get("shipping_amount") or 0, "shipping_amount")
+        out[str(raw.get("order_line_id") or "")] = taken
+    return out
+
+
+def with_shipping_back(
+    commerce: OrderCommerce,
+    items: Sequence[Mapping[str, Any]],
+    given_back: Mapping[str, Decimal],
+    *,
+    reason_code: str,
+) -> list[dict[str, Any]]:
+    """``items`` (OR28 refunds or OR30 cancellations) when they leave the buyer nothing of the order: each line's
+    shipping not given back yet goes with its item, or alone (quantity 0) for a line whose units went
+    before, so the buyer gets back all the shipping they paid, once."""
+    out = [dict(item) for item in items]
+    by_line = {str(item["order_line_id"]): item for item in out}
+    for line in commerce.lines:
+        ship = shipping_of(commerce, line.line_id)
+        if ship is None or given_back.get(line.line_id, ZERO) > 0:
+            continue
+        found = by_line.get(line.line_id)
+        if found is None:
+            found = adjustment(commerce, line, line.qty, 0, reason_code=reason_code, with_shipping=False)
+            out.append(found)
+        found["shipping_amount"] = str(to_minor(ship.price - ship.discount, commerce.currency))
+        found["shipping_taxes"] = [
+            {"code": t.title, "amount": str(to_minor(t.amount, commerce.currency))} for t in ship.tax_lines
+        ]
+    return out
+
+
 def lines_by_id(commerce: OrderCommerce) -> dict[str, CommerceLine]:
     return {line.line_id: line for line in commerce.lines}
 

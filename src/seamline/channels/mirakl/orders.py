@@ -41,7 +41,15 @@ from typing import Any, Protocol
 from sqlalchemy import Connection
 
 from seamline.channels.mirakl.client import ORDER_PAGE, MiraklClient, MiraklRejected
-from seamline.channels.mirakl.commerce import CommerceError, TakenLine, adjustment, lines_by_id, order_commerce
+from seamline.channels.mirakl.commerce import (
+    CommerceError,
+    TakenLine,
+    adjustment,
+    lines_by_id,
+    order_commerce,
+    shipping_given_back,
+    with_shipping_back,
+)
 from seamline.channels.mirakl.mapper import (
     ACCEPTED_STATES,
     ENDED_STATES,
@@ -52,6 +60,7 @@ from seamline.channels.mirakl.mapper import (
 )
 from seamline.domain.clock import iso_utc
 from seamline.domain.commerce import OrderCommerce
+from seamline.finance.refunds import nothing_kept
 from seamline.integration import (
     ChannelError,
     Delivered,
@@ -445,6 +454,8 @@ class MiraklOrders:
         shown = {}
         if page:
             shown = {line.line_id: line.refunded for line in parse_order(page[0]).lines}
+        # The buyer keeps nothing of the order: its shipping goes back too (the credit note carries it).
+        whole = nothing_kept([(line.line_no, line.qty, line.cancelled + line.returned) for line in row["lines"]], {})
         currency = str(rets[0]["currency"])
         unit: dict[int, tuple[Decimal, int]] = {}
         for ret in rets:
@@ -492,6 +503,9 @@ class MiraklOrders:
                     "reason_code": self.client.config.refund_reason_code,
                 }
             )
+        if refunds and whole and commerce is not None and page:
+            given_back = shipping_given_back(page[0])
+            return with_shipping_back(commerce, refunds, given_back, reason_code=self.client.config.refund_reason_code)
         return refunds
 
     def _decision(self, external_id: str) -> dict[str, Any] | None:
@@ -571,6 +585,13 @@ class MiraklOrders:
                             "reason_code": code,
                         }
                     )
+            lines = order["lines"]
+            # Nothing shipped and nothing left to ship: the buyer's shipping is cancelled with the units.
+            unserved = not any(line.shipped for line in lines) and nothing_kept(
+                [(line.line_no, line.qty, line.cancelled + line.returned) for line in lines], {}
+            )
+            if items and commerce is not None and page and unserved:
+                items = with_shipping_back(commerce, items, shipping_given_back(page[0]), reason_code=code)
             if items:
                 try:
                     self.client.cancel_lines(items)
@@ -693,12 +714,14 @@ class MiraklOrders:
 
 
 def _paid_unit(commerce: OrderCommerce, line: MarketplaceLine) -> Decimal:
-    """What the buyer paid per unit of ``line`` (its price after promotions over its units, to the cent): the
-    order line's price, so a return here credits what was paid, not the offer's price before promotion."""
+    """What the buyer paid per unit of ``line`` (its price after promotions over its units, its taxes added
+    in ``TAX_EXCLUDED`` mode, to the cent): the order line's price, so an exchange priced from it or a return
+    here credits what was paid, not the offer's price before promotion or before tax."""
     found = next((x for x in commerce.lines if x.line_id == line.line_id), None)
     if found is None or not found.qty:
         return line.unit_price
-    return ((found.gross - found.discount) / found.qty).quantize(Decimal("0.01"))
+    paid = found.gross - found.discount + (Decimal(0) if commerce.taxes_included else found.tax)
+    return (paid / found.qty).quantize(Decimal("0.01"))
 
 
 def _same_shipment(found: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
