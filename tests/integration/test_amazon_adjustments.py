@@ -245,3 +245,57 @@ def test_a_line_cancelled_whole_is_cancelled_at_amazon_and_one_cancelled_in_part
     [shown] = ok(client.get("/v1/channels/amazon/confirmations", params={"refused": "true"}))["items"]
     assert shown["kind"] == "cancel"
     assert "line 2: 1 of 2 units cancelled" in shown["error"]
+
+
+def test_an_amazon_order_returned_whole_refunds_its_shipping_there_and_on_the_credit_notes(
+    app: Seamline, client: TestClient, clock: FixedClock, integration: Integration
+) -> None:
+    world = AmazonWorld(app, client, clock, integration)
+    ok(client.put("/v1/finance/config", json=CONFIG), 201)
+    receive(client, M, 2)
+    receive(client, L, 1)
+    world.dispatch()
+    order = world.sandbox.place_order(
+        [(M, 2, Decimal("89.00")), (L, 1, Decimal("79.00"))],
+        tax_rate=Decimal("0.19"),
+        shipping=Decimal("4.99"),
+        promotions={M: Decimal("10.00")},
+    )
+    grand = sum((i.proceeds for i in order.items), Decimal(0))
+    assert grand == Decimal("299.87")  # 247.00 of goods, 4.99 shipping (with the first item), 47.88 of tax
+    ours = pull(world, integration, client)
+    for name in ("pick", "pack", "ship"):
+        step(
+            client, ours["id"], name, {"tracking": "00340434161234567890", "carrier": "DHL"} if name == "ship" else None
+        )
+    world.dispatch()
+    m_item, l_item = (i.order_item_id for i in order.items)
+
+    # L first: the order is not given back whole, the shipping stays charged.
+    first = {"order_id": ours["id"], "location": "WH", "lines": [{"sku": L, "qty": 1, "condition": "sellable"}]}
+    ok(client.post("/v1/returns", json=first), 201)
+    world.dispatch()
+    assert world.connector.settle_order_feeds() == {"told": 1, "refused": 0, "open": 0}
+    assert order.refunded(m_item, "Shipping") == 0
+    # Then both units of M: nothing is kept, so M's item gives back its shipping and its shipping tax too.
+    last = {"order_id": ours["id"], "location": "WH", "lines": [{"sku": M, "qty": 2, "condition": "damaged"}]}
+    returned = ok(client.post("/v1/returns", json=last), 201)
+    world.dispatch()
+    assert world.connector.settle_order_feeds() == {"told": 1, "refused": 0, "open": 0}
+    assert (order.refunded(m_item, "Shipping"), order.refunded(m_item, "ShippingTax")) == (
+        Decimal("4.99"),
+        Decimal("0.95"),
+    )
+    assert order.refunded(l_item, "Shipping") == 0
+    assert order.refunded(m_item) + order.refunded(l_item) == grand, "everything the buyer paid went back"
+
+    docs = ok(client.get("/v1/finance/documents", params={"order_id": ours["id"]}))["items"]
+    credits = [d for d in docs if d["kind"] == "credit_note"]
+    assert sum((Decimal(d["total"]) for d in credits), Decimal(0)) == grand
+    [note] = [d for d in credits if d["return_id"] == returned["id"]]
+    assert [(li["sku"], li["gross"], li["tax"]) for li in note["lines"] if li["sku"] == "shipping"] == [
+        ("shipping", "5.94", "0.95")
+    ]
+    assert Decimal(returned["refund"]["total"]) == Decimal(note["total"]), "refunded what the note credits"
+    report = ok(client.get("/v1/finance/reconciliation"))
+    assert (report["clean"], report["money_differences"]) == (True, []), report

@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 
 from seamline.channels.amazon import mapper, order_feeds
+from seamline.channels.amazon.connector import refund_adjustment
 from seamline.channels.amazon.order_feeds import AdjustedItem, Adjustment, Cancellation, CancelledItem
 from seamline.channels.canonical import OrderMapping
+from seamline.domain.commerce import OrderCommerce, RefundAdjustment, RefundCommerce, RefundedLine
 from seamline.finance.channel import Unreproducible, check_order
 from tests.paths import FIXTURES
 
@@ -200,3 +202,39 @@ def test_the_processing_report_gives_each_messages_errors_and_warnings_apart() -
         order_feeds.parse_order_feed_report(b"<AmazonEnvelope><Message/></AmazonEnvelope>")
     with pytest.raises(order_feeds.MappingError):
         order_feeds.parse_order_feed_report(b"not xml")
+
+
+def test_a_refund_that_gives_back_the_order_carries_each_items_shipping_and_its_tax() -> None:
+    def ret(*adjustments: RefundAdjustment) -> dict[str, Any]:
+        refund = RefundCommerce(
+            "amazon", "ret_1", "EUR", (RefundedLine("I-2", 1, Decimal("79.00"), Decimal("15.01"), 2),), adjustments
+        )
+        return {"id": "ret_1", "currency": "EUR", "commerce": refund.as_json(), "lines": []}
+
+    order = {"commerce": OrderCommerce("amazon", "EUR", "EUR", False, (), None).as_json()}
+    items = {1: "I-1", 2: "I-2"}
+    shipping = RefundAdjustment("shipping", Decimal("5.94"), Decimal("0.95"), mapper.shipping_title("I-1"))
+    found = refund_adjustment("A-1", ret(shipping), order, items)
+    assert [(i.order_item_id, i.principal, i.tax, i.shipping, i.shipping_tax) for i in found.items] == [
+        ("I-2", Decimal("79.00"), Decimal("15.01"), Decimal(0), Decimal(0)),
+        ("I-1", Decimal(0), Decimal(0), Decimal("4.99"), Decimal("0.95")),
+    ]
+    feed = ET.fromstring(order_feeds.adjustment_feed("SELLER", [found]))
+    [_, charged_with] = feed.findall(".//AdjustedItem")
+    assert [(c.findtext("Type"), c.findtext("Amount")) for c in charged_with.iter("Component")] == [
+        ("Shipping", "4.99"),
+        ("ShippingTax", "0.95"),
+    ]
+    # On the returned item itself when it is the one the shipping was charged with.
+    on_it = RefundAdjustment("shipping", Decimal("5.94"), Decimal("0.95"), mapper.shipping_title("I-2"))
+    [item] = refund_adjustment("A-1", ret(on_it), order, items).items
+    assert (item.principal, item.shipping, item.shipping_tax, item.quantity) == (
+        Decimal("79.00"),
+        Decimal("4.99"),
+        Decimal("0.95"),
+        1,
+    )
+    # Amounts including tax (Amazon's inclusive figures): the whole shipping as Shipping.
+    inclusive = {"commerce": OrderCommerce("amazon", "EUR", "EUR", True, (), None).as_json()}
+    [item] = refund_adjustment("A-1", ret(on_it), inclusive, items).items
+    assert (item.shipping, item.shipping_tax) == (Decimal("5.94"), Decimal(0))

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -67,6 +67,7 @@ from seamline.channels.amazon.mapper import (
     listings_feed,
     map_order,
     map_order_2026,
+    shipping_item,
 )
 from seamline.channels.amazon.order_feeds import (
     ACKNOWLEDGEMENT_FEED,
@@ -81,7 +82,7 @@ from seamline.channels.amazon.order_feeds import (
 )
 from seamline.channels.canonical import OrderCancellation, OrderMapping, queue_order
 from seamline.domain.clock import iso_utc
-from seamline.domain.commerce import OrderCommerce, RefundCommerce
+from seamline.domain.commerce import OrderCommerce, RefundAdjustment, RefundCommerce
 from seamline.integration import (
     AVAILABILITY_CHANGED,
     ChannelError,
@@ -740,6 +741,8 @@ class AmazonConnector:
                     "quantity": i.quantity,
                     "principal": str(i.principal),
                     "tax": str(i.tax),
+                    "shipping": str(i.shipping),
+                    "shipping_tax": str(i.shipping_tax),
                 }
                 for i in adjustment.items
             ],
@@ -814,8 +817,9 @@ def refund_adjustment(
 ) -> Adjustment:
     """What Amazon gives back for a return: per returned line, its order item and the money the return
     refunds for it. A return of an order that carries Amazon's figures refunds them (the credit note's
-    amounts, ``finance.channel.refund_of_return``: principal after promotions and tax, sliced per unit as the
-    invoices were); one of an order without them, the price paid."""
+    amounts, ``finance.refunds``: principal after promotions and tax, sliced per unit as the invoices were,
+    and, when the return leaves the buyer nothing, each item's shipping as ``Shipping`` and ``ShippingTax``);
+    one of an order without them, the price paid."""
     commerce = RefundCommerce.from_json(ret["commerce"]) if ret.get("commerce") else None
     order_commerce = OrderCommerce.from_json(order["commerce"]) if order.get("commerce") else None
     inclusive = bool(order_commerce and order_commerce.taxes_included)
@@ -830,6 +834,9 @@ def refund_adjustment(
                 out.append(AdjustedItem(item_id, refunded.subtotal, quantity=refunded.qty))
             else:
                 out.append(AdjustedItem(item_id, refunded.subtotal, tax=refunded.tax, quantity=refunded.qty))
+        for adj in commerce.adjustments:
+            if adj.kind == "shipping" and adj.amount:
+                out = _with_shipping(out, adj, inclusive, items)
         return Adjustment(external_id, str(ret["currency"]), tuple(out))
     for line in ret["lines"]:
         number, qty = int(line["order_line_no"]), int(line["qty"])
@@ -838,3 +845,17 @@ def refund_adjustment(
             raise DeliveryRejected(f"return {ret['id']}: order line {number} has no Amazon order item")
         out.append(AdjustedItem(item_id, Decimal(str(line["amount"])), quantity=qty))
     return Adjustment(external_id, str(ret["currency"]), tuple(out))
+
+
+def _with_shipping(
+    out: list[AdjustedItem], adj: RefundAdjustment, inclusive: bool, items: Mapping[int, str]
+) -> list[AdjustedItem]:
+    """A shipping refund on the item Amazon charged it with (named by its shipping line, else the order's
+    first item): on that item's adjustment in the feed, or on one of its own."""
+    item_id = shipping_item(adj.reason) or items[min(items)]
+    shipping, tax = (adj.amount, Decimal(0)) if inclusive else (adj.amount - adj.tax, adj.tax)
+    for i, found in enumerate(out):
+        if found.order_item_id == item_id:
+            out[i] = replace(found, shipping=found.shipping + shipping, shipping_tax=found.shipping_tax + tax)
+            return out
+    return [*out, AdjustedItem(item_id, Decimal(0), shipping=shipping, shipping_tax=tax)]

@@ -530,6 +530,18 @@ def _address_2026(value: Any) -> Address | None:
     )
 
 
+def shipping_title(order_item_id: str) -> str:
+    """An item's shipping line is named after it: Amazon charges (and refunds) shipping per order item."""
+    return f"shipping ({order_item_id})"
+
+
+def shipping_item(title: str) -> str | None:
+    """The order item a shipping line (``shipping_title``) was charged with; None for one named otherwise."""
+    if title.startswith("shipping (") and title.endswith(")"):
+        return title[len("shipping (") : -1] or None
+    return None
+
+
 def order_commerce_2026(order: Mapping[str, Any], stock: Sequence[OrderLine]) -> OrderCommerce | None:
     """The order's money as Amazon computed it (the ``PROCEEDS`` dataset of Orders API 2026-01-01): per item
     ``proceeds.breakdowns`` of type ``ITEM`` (unit price × quantity), ``SHIPPING``, ``TAX`` and ``DISCOUNT``
@@ -588,7 +600,7 @@ def order_commerce_2026(order: Mapping[str, Any], stock: Sequence[OrderLine]) ->
         if ship or ship_tax:
             shipping.append(
                 ShippingLine(
-                    "shipping",
+                    shipping_title(item_id),
                     ship,
                     (DiscountAllocation(ship_discount, "promotion"),) if ship_discount else (),
                     (TaxLine("tax", ZERO, ship_tax),) if ship_tax else (),
