@@ -117,3 +117,33 @@ def test_units_returned_one_by_one_are_credited_at_what_was_paid_and_add_up_to_i
     )
     assert refused.status_code == 422, refused.text
     assert len(ok(client.get("/v1/finance/documents", params={"order_id": order["id"]}))["items"]) == len(docs)
+
+
+def test_an_exchange_credits_what_was_paid_for_the_unit_brought_back(client: TestClient, app: Seamline) -> None:
+    seed_channels(client)
+    ok(client.put("/v1/finance/config", json=CONFIG), 201)
+    for sku, qty in ((M, 3), (L, 2), (OLIVE, 1)):
+        receive(client, sku, qty)
+    receive(client, "OVS-001-NVY-XL", 1)
+    order = ok(client.post("/v1/orders", json=order_body(False)), 201)
+    for step in ("pick", "pack", "ship"):
+        ok(client.post(f"/v1/orders/{order['id']}/{step}", json={}))
+    body = {
+        "order_id": order["id"],
+        "location": "WH",
+        "return_lines": [{"sku": M, "qty": 1, "condition": "sellable"}],
+        "lines": [{"sku": "OVS-001-NVY-XL", "qty": 1, "unit_price": "30.00"}],
+    }
+    exchange = ok(client.post("/v1/exchanges", json=body), 201)
+    # The M unit was paid 44.39 (39.99 less its share of the discount, VAT added): 30.00 of it pays the new
+    # goods, the other 14.39 goes back to the card.
+    assert exchange["return"]["lines"][0]["amount"] == "44.39"
+    assert exchange["order"]["tenders"] == [{"type": "exchange_credit", "amount": "30.00"}]
+    assert exchange["return"]["refund"]["tenders"] == [{"tender": "card", "amount": "14.39"}]
+    docs = ok(client.get("/v1/finance/documents", params={"order_id": order["id"]}))["items"]
+    [note] = [d for d in docs if d["kind"] == "credit_note"]
+    assert note["total"] == "44.39"
+    assert sorted((t["tender"], t["amount"]) for t in note["tenders"]) == [
+        ("card", "14.39"),
+        ("exchange_credit", "30.00"),
+    ]

@@ -182,7 +182,9 @@ class Returns(OrderPart):
         styles = uow.orders.style_of(conn, variants)
         paid_per_style = {styles[line.sku]: line.unit_price for line in order["lines"] if line.sku in styles}
         lines = parse_lines(uow, req.lines, currency, "retail", fallback_prices=paid_per_style)
-        returned = sum((line.amount for line in planned), Decimal(0))
+        # What the goods brought back are worth: what was paid for them (and the shipping, when a marketplace's
+        # order comes back whole: the marketplace refunds it, and the credit note carries it).
+        returned = sum((line.amount for line in planned), Decimal(0)) if derived is None else derived.computed_total
         wanted = total(lines)
         credit = min(returned, wanted)
         paid = parse_tenders(req.tenders, currency, wanted - credit, required=wanted > credit)
