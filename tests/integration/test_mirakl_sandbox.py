@@ -289,6 +289,9 @@ def test_or28_refunds_at_most_what_was_paid_with_its_taxes_and_a_refund_reason()
         world.client.refund([{**refund, "amount": "90.00"}])
     with pytest.raises(MiraklRejected, match="more tax than the line has left"):
         world.client.refund([{**refund, "taxes": [{"code": "VAT19", "amount": "14.22"}]}])
+    shipping = {"shipping_amount": "4.95", "shipping_taxes": [{"code": "VAT19", "amount": "0.80"}]}
+    with pytest.raises(MiraklRejected, match="more shipping tax than the line has left"):
+        world.client.refund([{**refund, **shipping}])
     world.client.refund([refund])
     assert [r["amount"] for r in world.sandbox.order("O-9-A").as_json()["order_lines"][0]["refunds"]] == [89.0, 89.0]
 

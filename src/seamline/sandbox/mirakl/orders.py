@@ -689,6 +689,11 @@ class OrderBook:
             line_tax_code, Decimal(0)
         ):
             return f"Order line {line.id}: more tax than the line has left"
+        ship_taken = line.taxes_taken("shipping_taxes")
+        if ship_tax_code and ship_taxes.get(ship_tax_code, Decimal(0)) > line.shipping_tax(inc_order) - ship_taken.get(
+            ship_tax_code, Decimal(0)
+        ):
+            return f"Order line {line.id}: more shipping tax than the line has left"
         pending[line.id] = (before_qty + qty, before_amount + amount, before_ship + shipping)
         adj = Adjustment("", qty, amount, shipping, taxes, ship_taxes, reason.code, now)
         return order, line, adj
