@@ -201,3 +201,38 @@ def test_every_line_cancelled_here_before_shipping_cancels_the_shipping_at_mirak
     charged = money(sandbox.order("ZL-8003-A").as_json("TAX_INCLUDED")["total_price"])
     assert given_back_by_mirakl(marketplace, "cancelations") == charged, "the buyer pays nothing"
     assert documents(client, ours["id"], "invoice") == [], "nothing shipped, nothing invoiced"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_line_cancelled_after_acceptance_leaves_invoices_equal_to_what_mirakl_kept(
+    app: Seamline, client: TestClient, clock: FixedClock, mirakl: tuple[str, MiraklSandbox], mode: str
+) -> None:
+    name, sandbox = mirakl
+    life = Life(app, client, clock, name, order_tax_mode=mode)
+    ok(client.put("/v1/finance/config", json=FINANCE), 201)
+    receive(client, M, 2)
+    receive(client, L, 1)
+    sandbox.add_order(
+        "ZL-8004-A",
+        [(M, 2, Decimal("89.00")), (L, 1, Decimal("79.00"))],
+        tax_mode=mode,
+        tax_rate=Decimal("0.19"),
+        shipping={1: Decimal("4.95")},
+        promotions={2: Decimal("10.00")},
+    )
+    life.run_jobs()
+    ours = life.order("ZL-8004-A")
+    ok(client.post(f"/v1/orders/{ours['id']}/cancel-lines", json={"lines": [{"line_no": 2, "qty": 1}]}))
+    life.dispatch()
+    life.step(ours["id"], "pick")
+    life.step(ours["id"], "pack")
+    life.step(ours["id"], "ship", {"tracking": "00340434161234567890", "carrier": "DHL"})
+    life.dispatch()
+    marketplace = sandbox.order("ZL-8004-A").as_json()
+    charged = money(sandbox.order("ZL-8004-A").as_json("TAX_INCLUDED")["total_price"])
+    kept = charged - given_back_by_mirakl(marketplace, "cancelations")
+    [invoice] = documents(client, ours["id"], "invoice")
+    assert money(invoice["total"]) == kept, "invoiced what the buyer is charged for what was kept"
+    assert FinanceDesk(app).holds() == []
+    report = FinanceDesk(app).reconciliation()
+    assert (report["clean"], report["money_differences"]) == (True, [])
