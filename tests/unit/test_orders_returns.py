@@ -6,9 +6,11 @@ from decimal import Decimal
 
 import pytest
 
+from seamline.domain.commerce import CommerceLine, DiscountAllocation, OrderCommerce, TaxLine
 from seamline.domain.errors import InvalidInput
 from seamline.orders.model import Condition, LineState
 from seamline.orders.returns import ORIGINAL_PAYMENT, ReturnRequestLine, plan_return, split_refund
+from seamline.service.orders.returns import paid_return
 
 D = Decimal
 
@@ -54,3 +56,36 @@ def test_refund_to_a_tender_the_order_was_not_paid_with_is_refused() -> None:
 def test_an_order_paid_through_the_channel_is_refunded_to_its_original_payment() -> None:
     assert split_refund(D("10"), [], {}, None) == [(ORIGINAL_PAYMENT, D("10"))]
     assert split_refund(D("0"), [("card", D("10"))], {}, None) == []
+
+
+def _sold(kind: str, *, has_taxes: str | None = None) -> dict[str, object]:
+    """An order of 2 × 40.00 with 10.00 off the line and 20 % VAT on top (what was paid: 84.00), shipped."""
+    line = CommerceLine(
+        "1",
+        "Tee",
+        2,
+        D("40.00"),
+        "TEE",
+        1,
+        discounts=(DiscountAllocation(D("10.00")),),
+        tax_lines=(TaxLine("VAT", D("0.2"), D("14.00")),),
+    )
+    totals = {} if has_taxes is None else {"has_taxes": has_taxes}
+    commerce = OrderCommerce("api", "EUR", "EUR", False, (line,), D("84.00"), channel_totals=totals)
+    state = LineState(1, "TEE", 2, D("40.00"), picked=2, packed=2, shipped=2)
+    return {"kind": kind, "lines": [state], "commerce": commerce.as_json()}
+
+
+def test_a_return_of_an_order_carrying_its_channels_money_is_at_what_was_paid_per_unit() -> None:
+    planned = plan_return([LineState(1, "TEE", 2, D("40.00"), picked=2)], [ReturnRequestLine("TEE", 1, "sellable")])
+    assert [p.amount for p in planned] == [D("40.00")]  # the line's unit price, before the discount and tax
+    paid, refund = paid_return(_sold("dtc"), "ret_1", planned)
+    assert [p.amount for p in paid] == [D("42.00")]  # (80.00 - 10.00) / 2 + 14.00 / 2
+    assert refund is not None
+    assert refund.computed_total == D("42.00")
+    # A till sale receipted at its lines' prices and our chart's tax is credited the same way.
+    same, none = paid_return(_sold("pos", has_taxes="false"), "ret_2", planned)
+    assert (same, none) == (planned, None)
+    till, found = paid_return(_sold("pos", has_taxes="true"), "ret_3", planned)
+    assert [p.amount for p in till] == [D("42.00")]
+    assert found is not None

@@ -241,6 +241,10 @@ def paid_return(
     refund at the channel's figures. A marketplace's order returned whole gives its shipping back too (the
     marketplace is told the same). Lines the channel's money does not cover stay at the price paid."""
     commerce = OrderCommerce.from_json(order["commerce"])
+    if order["kind"] == OrderKind.POS.value and commerce.channel_totals.get("has_taxes") != "true":
+        # A till sale without the till's tax lines was receipted at its lines' prices (what was paid per
+        # unit) and our chart's tax: its return is credited the same way.
+        return list(planned), None
     lines: list[LineState] = order["lines"]
     back: dict[int, int] = defaultdict(int)
     for line in planned:
