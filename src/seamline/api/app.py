@@ -36,6 +36,7 @@ from seamline.api.routes import finance as finance_routes
 from seamline.api.routes import giftcards as giftcard_routes
 from seamline.api.routes import integration as integration_routes
 from seamline.api.routes import marketplaces as marketplace_routes
+from seamline.api.routes import payouts as payout_routes
 from seamline.api.routes import shopify as shopify_routes
 from seamline.api.routes import stores as store_routes
 from seamline.api.routes import threepl as threepl_routes
@@ -220,6 +221,7 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
     app.include_router(marketplace_routes.router)  # issue 7: listings, pauses, imports
     app.include_router(b2b_routes.router)  # issue 7: wholesale portal, inbound supply
     app.include_router(threepl_routes.router)  # issue 7: 3PL variance reports, pick tickets
+    app.include_router(payout_routes.router)
     app.include_router(finance_routes.router)
     app.include_router(giftcard_routes.router)  # issue 17: gift cards, one liability across channels
     app.include_router(store_routes.router)  # issue 6: offline till batches, the till catalog

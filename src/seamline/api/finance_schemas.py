@@ -251,3 +251,22 @@ class BackfillOut(Response):
     queued: int
     documents: list[str]
     more: bool
+
+
+class PayoutImportIn(Request):
+    report: Any = Field(
+        description="Amazon: the settlement report's flat file V2 text (GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2, "
+        "tab separated, header first); Mirakl: TL02's answer {data: [...]} or its transaction lines"
+    )
+
+
+class PayoutImportOut(Response):
+    channel: str
+    imported: list[dict[str, Any]]
+    repeated: list[str]
+    discrepancies: list[dict[str, Any]]
+
+
+class PayoutList(Response):
+    items: list[dict[str, Any]]
+    discrepancies: list[dict[str, Any]]

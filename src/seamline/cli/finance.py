@@ -1,15 +1,17 @@
-"""`seamline finance`: inventory value at cost as of a date (the same answer as GET /v1/finance/valuation)."""
+"""`seamline finance`: inventory value at cost as of a date (the same answer as GET /v1/finance/valuation), and
+marketplace payouts imported from their reports (as POST /v1/finance/payouts/{channel})."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-finance_app = typer.Typer(help="Finance: inventory valuation at cost.", no_args_is_help=True)
+finance_app = typer.Typer(help="Finance: inventory valuation at cost, marketplace payouts.", no_args_is_help=True)
 console = Console()
 
 
@@ -50,3 +52,34 @@ def valuation(
     console.print(table)
     when = answer["as_of"] or "now"
     console.print(f"inventory at cost as of {when}: {answer['total']} {answer['currency']} ({answer['units']} units)")
+
+
+@finance_app.command("import-payout")
+def import_payout(
+    channel: Annotated[str, typer.Argument(help="The marketplace channel (an amazon or mirakl channel's code).")],
+    report: Annotated[Path, typer.Argument(help="Amazon's settlement report (flat file V2), or Mirakl's TL02 JSON.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+) -> None:
+    """Book the payouts of a marketplace's report once each; exit 1 if they leave discrepancies."""
+    from seamline.service import bootstrap
+    from seamline.service.payouts import PayoutDesk
+
+    text = report.read_text(encoding="utf-8-sig")
+    payload: Any = json.loads(text) if text.lstrip().startswith(("{", "[")) else text
+    app = bootstrap()
+    desk = PayoutDesk(app)
+    answer = app.write(lambda uow: desk.import_report(uow, channel, payload)).as_json()
+    if as_json:
+        console.print_json(json.dumps(answer))
+    else:
+        for payout in answer["imported"]:
+            console.print(
+                f"{channel} payout {payout['id']}: {payout['total']} {payout['currency']} booked as "
+                f"{payout['document_number']} (fees {payout['fees']})"
+            )
+        for payout_id in answer["repeated"]:
+            console.print(f"{channel} payout {payout_id}: imported before, nothing booked")
+        for found in answer["discrepancies"]:
+            console.print(f"[red]{channel} order {found['order_ref']}: {found['problem']}: {found['detail']}[/]")
+    if answer["discrepancies"]:
+        raise typer.Exit(1)

@@ -46,6 +46,10 @@ class Role(StrEnum):
     COGS = "cogs"
     SHRINKAGE = "shrinkage"
     GOODS_RECEIVED = "goods_received"
+    #: Marketplace payouts (``finance.payouts``): the bank account they are deposited in, and the
+    #: marketplace's commissions and fees taken from them.
+    MARKETPLACE_BANK = "marketplace_bank"
+    MARKETPLACE_FEES = "marketplace_fees"
 
 
 DEFAULT_ACCOUNTS: dict[str, str] = {
@@ -68,6 +72,8 @@ DEFAULT_ACCOUNTS: dict[str, str] = {
     Role.COGS: "5000",
     Role.SHRINKAGE: "5100",
     Role.GOODS_RECEIVED: "2120",
+    Role.MARKETPLACE_BANK: "1020",
+    Role.MARKETPLACE_FEES: "6150",
 }
 DEFAULT_TENDER_ACCOUNTS = {"exchange_credit": "2150", "gift_card": "2160"}
 ACCOUNT_CODE_RE = re.compile(r"^[A-Za-z0-9._\-]{1,32}$")

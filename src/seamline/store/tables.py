@@ -914,6 +914,9 @@ finance_exports = Table(
     Column("external_id", String(64), nullable=False),
     Column("external_number", String(64)),
     Column("exported_at", UTCDateTime, nullable=False),
+    # The receivable customer the platform booked the document on (QuickBooks' CustomerRef value): a payment or
+    # credit memo for it must name the same one, whatever the connection's receivables setting is now.
+    Column("customer_ref", String(64)),
 )
 
 # A document finance will not post because the channel's total cannot be reproduced (an unknown tax
@@ -1282,4 +1285,38 @@ gift_card_movements = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("trace_id", String(64)),
     CheckConstraint("amount > 0", name="amount_positive"),
+)
+
+#: A marketplace payout imported (finance.payouts): once per (channel, the marketplace's id of it); its journal
+#: document books the deposit, the fees and what it settled of each order.
+marketplace_payouts = Table(
+    "marketplace_payouts",
+    metadata,
+    Column("channel", Code, primary_key=True),
+    Column("payout_id", String(64), primary_key=True),  # Amazon's settlement-id, Mirakl's payment voucher
+    Column("source", String(16), nullable=False),  # amazon | mirakl
+    Column("currency", String(3), nullable=False),
+    Column("total", Money, nullable=False),
+    Column("start_date", Date),
+    Column("end_date", Date),
+    Column("deposit_date", Date),
+    Column("document_id", String(40)),
+    Column("body", JSON, nullable=False),
+    Column("imported_at", UTCDateTime, nullable=False),
+)
+
+#: Each amount of a payout; the order money (``sale``/``refund``) is matched against the order's documents.
+marketplace_payout_lines = Table(
+    "marketplace_payout_lines",
+    metadata,
+    Column("channel", Code, primary_key=True),
+    Column("payout_id", String(64), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),  # sale | refund | fee | tax_withheld | reserve
+    Column("category", String(200), nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("order_ref", String(64)),
+    Column("posted", Date),
+    Column("sku", Code),
+    Index(None, "channel", "order_ref"),
 )

@@ -36,7 +36,7 @@ from urllib.parse import parse_qs, unquote
 
 import httpx
 
-from seamline.sandbox.amazon import order_feeds
+from seamline.sandbox.amazon import order_feeds, settlement
 from seamline.sandbox.amazon.state import (
     Feed,
     FeedDocument,
@@ -147,6 +147,9 @@ class AmazonSandbox:
         self._faults: list[_Fault] = []
         self._throttles: list[float] = []
         self._next_order = 1
+        #: What the settlement reports paid out already: (order item id, adjustment index or -1 for the sale).
+        self.settled: set[tuple[str, int]] = set()
+        self._next_settlement = 1
         #: Access tokens issued through Login with Amazon, and when each expires.
         self.issued_tokens: dict[str, datetime] = {}
         self._lock = threading.RLock()
@@ -272,6 +275,44 @@ class AmazonSandbox:
                 }
             )
             order.last_update_date = self.clock.now()
+
+    def settlement_report(
+        self,
+        *,
+        commission_rate: Decimal = Decimal("0.15"),
+        fba_fee: Decimal = Decimal("3.20"),
+        period_days: int = 14,
+        marketplace_name: str = "Amazon.de",
+    ) -> str:
+        """The next settlement period's report (flat file V2, ``settlement.py``): every item shipped in full
+        and every seller refund not settled before, its fees, and the deposit as the summary row's total."""
+        with self._lock:
+            now = self.clock.now()
+            rows: list[settlement.Row] = []
+            for order in self.orders.values():
+                for item in order.items:
+                    shipped = item.quantity_shipped >= item.quantity - item.quantity_cancelled > 0
+                    if shipped and (item.order_item_id, -1) not in self.settled:
+                        self.settled.add((item.order_item_id, -1))
+                        rows += settlement.order_rows(order, item, commission_rate, fba_fee, now)
+                for i, adjustment in enumerate(order.adjustments):
+                    item_id = str(adjustment["orderItemId"])
+                    if (item_id, i) in self.settled or (item_id, -1) not in self.settled:
+                        continue
+                    self.settled.add((item_id, i))
+                    item = next(it for it in order.items if it.order_item_id == item_id)
+                    rows += settlement.refund_rows(order, item, adjustment, commission_rate, i + 1)
+            number = self._next_settlement
+            self._next_settlement += 1
+            return settlement.render(
+                f"{11_000_000_000 + number}",
+                now - timedelta(days=period_days),
+                now,
+                now + timedelta(days=1),
+                self.config.currency,
+                marketplace_name,
+                rows,
+            )
 
     def operations(self, operation: str) -> list[CallRecord]:
         return [c for c in self.calls if c.operation == operation]

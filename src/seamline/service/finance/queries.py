@@ -20,6 +20,7 @@ from seamline.service import costing
 from seamline.service.finance.common import UNPOSTED, FinancePart
 from seamline.service.finance.views import document_view, entry_view, iso_or_none
 from seamline.service.giftcards import GiftCardDesk
+from seamline.service.payouts import PayoutDesk
 from seamline.store import accounting_repo, finance_repo, orders_repo
 
 
@@ -122,6 +123,7 @@ class FinanceQueries(FinancePart):
             config = self.config(conn)
             today = config.business_date(self._now())
             money, money_checked = self.money_checks(conn, config)
+            money += PayoutDesk(self.app).money_differences(conn)  # what marketplace payouts settled
             cards, money_checked["gift_cards"] = GiftCardDesk(self.app).liability_differences(conn, config)
             # The fourth leg (issue 17): valuation = movements at cost = the inventory account.
             inventory = costing.inventory_leg(conn, config)
