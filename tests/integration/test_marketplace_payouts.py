@@ -1,0 +1,155 @@
+"""A marketplace's payout closes the loop of its orders' money (issue 17), against the Amazon sandbox on SQLite
+and PostgreSQL: an order pulled, shipped (invoiced and paid with the ``amazon`` tender into its clearing
+account), one unit returned and refunded there; Amazon's settlement report for the period (the sandbox makes
+it as Amazon does, flat file V2) is imported once: the deposit reaches the bank, the fees their account, the
+clearing account is back to zero, and reconcile is clean. A later payout whose order line was altered is
+listed by reconcile, naming the order, and never absorbed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from seamline.domain.clock import FixedClock
+from seamline.integration import Integration, install
+from seamline.service import Seamline
+from tests.conftest import receive
+from tests.integration.marketplace_world import SETTINGS, AmazonWorld
+
+M, L = "OVS-001-NVY-M", "OVS-001-NVY-L"
+CONFIG = {
+    "tax_codes": [
+        {"code": "NONE", "rate": "0", "xero_tax_type": "NONE", "qbo_tax_code": "NON"},
+        {"code": "VAT19", "rate": "0.19", "xero_tax_type": "OUTPUT2", "qbo_tax_code": "5"},
+    ],
+    "default_tax_code": "NONE",
+    "tender_accounts": {"amazon": "1095"},
+}
+BANK, FEES, CLEARING, RECEIVABLE = "1020", "6150", "1095", "1100"
+
+
+@pytest.fixture
+def app_settings(tmp_path: Path) -> dict[str, Any]:
+    return {"drop_root": str(tmp_path), "outbound_allow": ("sellingpartnerapi-eu.amazon.sandbox.test",)}
+
+
+@pytest.fixture
+def integration(app: Seamline) -> Iterator[Integration]:
+    found = install(app, SETTINGS)
+    yield found
+    found.uninstall()
+
+
+def ok(response: Any, status: int = 200) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def balance(client: TestClient, account: str) -> Decimal:
+    """The account's balance in the journal, debits positive."""
+    entries = ok(client.get("/v1/finance/journal", params={"account": account, "limit": 500}))["items"]
+    return sum(
+        (
+            Decimal(li["debit"]) - Decimal(li["credit"])
+            for e in entries
+            for li in e["lines"]
+            if li["account"] == account
+        ),
+        Decimal(0),
+    )
+
+
+def ship_one_order(world: AmazonWorld, integration: Integration, client: TestClient, lines: Any) -> Any:
+    order = world.sandbox.place_order(lines, tax_rate=Decimal("0.19"), shipping=Decimal("4.99"))
+    assert world.connector.pull_orders(integration).stored >= 1
+    integration.inbox.drain()
+    ours = ok(client.get("/v1/orders", params={"channel": "amazon"}))["items"][-1]
+    for name, body in (
+        ("pick", None),
+        ("pack", None),
+        ("ship", {"tracking": "00340434161234567890", "carrier": "DHL"}),
+    ):
+        ok(client.post(f"/v1/orders/{ours['id']}/{name}", json=body))
+    world.dispatch()
+    assert order.status == "Shipped"
+    return order, ours
+
+
+def test_an_amazon_payout_settles_its_orders_once_and_a_corrupted_line_is_listed_by_reconcile(
+    app: Seamline, client: TestClient, clock: FixedClock, integration: Integration
+) -> None:
+    world = AmazonWorld(app, client, clock, integration)
+    ok(client.put("/v1/finance/config", json=CONFIG), 201)
+    receive(client, M, 4)
+    receive(client, L, 2)
+    world.dispatch()
+    order, ours = ship_one_order(world, integration, client, [(M, 2, Decimal("89.00")), (L, 1, Decimal("79.00"))])
+    grand = sum((i.proceeds for i in order.items), Decimal(0))
+    assert grand == Decimal("311.77")  # 257.00 of goods, 4.99 shipping, tax 33.82 + 15.01 + 0.95
+    back = {"order_id": ours["id"], "location": "WH", "lines": [{"sku": M, "qty": 1, "condition": "sellable"}]}
+    ok(client.post("/v1/returns", json=back), 201)
+    world.dispatch()
+    assert world.connector.settle_order_feeds()["told"] == 1
+    refunded = sum((order.refunded(i.order_item_id) for i in order.items), Decimal(0))
+    assert refunded == Decimal("105.91")  # 89.00 and its 16.91 of tax
+    # Before the payout: the invoice is paid with the amazon tender, the money sits in Amazon's clearing.
+    assert balance(client, RECEIVABLE) == 0
+    assert balance(client, CLEARING) == grand - refunded
+
+    report = world.sandbox.settlement_report()
+    answer = ok(client.post("/v1/finance/payouts/amazon", json={"report": report}))
+    [payout] = answer["imported"]
+    assert answer["discrepancies"] == []
+    fees = -Decimal(payout["fees"])
+    assert Decimal(payout["sales"]) == grand
+    assert Decimal(payout["refunds"]) == -refunded
+    assert Decimal(payout["total"]) == grand - refunded - fees
+    # The payout's journal: the bank holds the deposit, the fees are an expense, the clearing is back to zero.
+    assert balance(client, BANK) == Decimal(payout["total"])
+    assert balance(client, FEES) == fees > 0
+    assert balance(client, CLEARING) == 0
+    assert balance(client, RECEIVABLE) == 0
+    doc = ok(client.get(f"/v1/finance/documents/{payout['document_id']}"))
+    assert (doc["kind"], doc["total"], doc["extra"]["payout"]) == ("journal", doc["journal"]["total"], payout["id"])
+    report_clean = ok(client.get("/v1/finance/reconciliation"))
+    assert report_clean["clean"], report_clean
+
+    # The same report again books nothing.
+    again = ok(client.post("/v1/finance/payouts/amazon", json={"report": report}))
+    assert (again["imported"], again["repeated"]) == ([], [payout["id"]])
+    assert len(ok(client.get("/v1/finance/payouts"))["items"]) == 1
+    assert balance(client, BANK) == Decimal(payout["total"])
+
+    # A second order's payout arrives with its principal 10.00 higher than the buyer paid (the deposit too).
+    second, _ = ship_one_order(world, integration, client, [(L, 1, Decimal("79.00"))])
+    text = world.sandbox.settlement_report()
+    rows = text.splitlines()
+    header = rows[0].split("\t")
+    total_at, amount_at, desc_at = (header.index(c) for c in ("total-amount", "amount", "amount-description"))
+    summary = rows[1].split("\t")
+    summary[total_at] = str(Decimal(summary[total_at]) + 10)
+    rows[1] = "\t".join(summary)
+    for n, row in enumerate(rows[2:], start=2):
+        cells = row.split("\t")
+        if cells[desc_at] == "Principal":
+            cells[amount_at] = str(Decimal(cells[amount_at]) + 10)
+            rows[n] = "\t".join(cells)
+            break
+    altered = ok(client.post("/v1/finance/payouts/amazon", json={"report": "\n".join(rows) + "\n"}))
+    [found] = altered["discrepancies"]
+    paid = sum((i.proceeds for i in second.items), Decimal(0))
+    assert (found["order_ref"], found["problem"]) == (second.amazon_order_id, "sale_amount")
+    assert (Decimal(found["theirs"]), Decimal(found["ours"])) == (paid + 10, paid)
+    books = ok(client.get("/v1/finance/reconciliation"))
+    assert not books["clean"]
+    [listed] = [d for d in books["money_differences"] if d["check"] == "payout"]
+    assert listed["source"] == f"amazon:{second.amazon_order_id}"
+    assert listed["problem"] == "sale_amount"
+    # Nothing absorbed: the 10.00 more stays visible in the clearing account as well.
+    assert balance(client, CLEARING) == -10
