@@ -29,7 +29,10 @@ class ExportLedger(Protocol):
         external_id: str,
         external_number: str | None,
         remote_total: Decimal | None = None,
-    ) -> None: ...
+        customer_ref: str | None = None,
+    ) -> None:
+        """Record the export; ``customer_ref``: the receivable customer the platform booked it on, which the
+        documents that follow it (a payment, a credit note, a refund) must name again."""
 
     def record_refusal(self, target: str, document_id: str, messages: Sequence[str]) -> None:
         """The platform refused the document with these messages (its export state becomes ``refused``)."""

@@ -124,15 +124,28 @@ class QuickBooksExporter:
                     external_number=invoice.get("external_number"),
                 )
                 return "covered"
-            customer = self._customer(doc)
+            customer = self._booked_on(invoice) or self._customer(doc)
             return "Payment", mapper.payment_body(doc, config, refs, env, str(invoice["external_id"]), customer)
         if doc.kind is DocumentKind.CREDIT_NOTE:
-            return "CreditMemo", mapper.credit_memo_body(doc, config, refs, env, self._customer(doc))
+            customer = self._booked_on(self._export(doc.applies_to)) or self._customer(doc)
+            return "CreditMemo", mapper.credit_memo_body(doc, config, refs, env, customer)
         if doc.kind is DocumentKind.REFUND:
-            return "JournalEntry", mapper.refund_journal_body(doc, config, refs, env, self._customer(doc))
+            customer = self._booked_on(self._export(doc.applies_to)) or self._customer(doc)
+            return "JournalEntry", mapper.refund_journal_body(doc, config, refs, env, customer)
         if doc.kind is DocumentKind.JOURNAL:
             return "JournalEntry", mapper.journal_entry_body(doc, refs, env)
         return "not_exported"
+
+    def _export(self, document_id: str | None) -> Mapping[str, Any] | None:
+        return None if document_id is None else self.exports.export_of(self.target, document_id)
+
+    @staticmethod
+    def _booked_on(export: Mapping[str, Any] | None) -> dict[str, str] | None:
+        """The customer the document a follow-up settles was booked on: QuickBooks links a Payment to an
+        Invoice (and a credit to its customer's balance) only under the same customer, so a change of the
+        ``receivables`` setting since then must not move the follow-up to another one."""
+        ref = None if export is None else export.get("customer_ref")
+        return {"value": str(ref)} if ref else None
 
     def _customer(self, doc: Document, party: Party | None = None) -> dict[str, str] | None:
         """The document's receivable customer: the one on record for its party on this connection, else the
@@ -170,7 +183,12 @@ class QuickBooksExporter:
             if found is None:
                 raise
             self.exports.record_export(
-                self.target, doc.id, entity=entity, external_id=str(found["Id"]), external_number=doc.number
+                self.target,
+                doc.id,
+                entity=entity,
+                external_id=str(found["Id"]),
+                external_number=doc.number,
+                customer_ref=mapper.customer_of(found) or mapper.customer_of(body),
             )
             return "found"
         external_id, number = mapper.created(answer, entity)
@@ -181,6 +199,7 @@ class QuickBooksExporter:
             external_id=external_id,
             external_number=number,
             remote_total=mapper.acknowledged_total(answer, entity),
+            customer_ref=mapper.customer_of(body),
         )
         return "created"
 
@@ -251,7 +270,7 @@ class QuickBooksExporter:
                 out[i] = self._outcome(doc, exc)
             return
         results = mapper.batch_results(answered, {bid: entity for bid, (_, _, entity, _) in planned.items()})
-        for bid, (i, doc, entity, _) in planned.items():
+        for bid, (i, doc, entity, body) in planned.items():
             result = results.get(bid)
             if isinstance(result, dict):
                 self.exports.record_export(
@@ -261,6 +280,7 @@ class QuickBooksExporter:
                     external_id=str(result["Id"]),
                     external_number=result.get("DocNumber"),
                     remote_total=mapper.acknowledged_total({entity: result}, entity),
+                    customer_ref=mapper.customer_of(result) or mapper.customer_of(body),
                 )
                 out[i] = Delivered()
             elif isinstance(result, list):
@@ -268,7 +288,12 @@ class QuickBooksExporter:
                 found = self.client.find(entity, doc.number) if refused.duplicate_number and doc.number else None
                 if found is not None:
                     self.exports.record_export(
-                        self.target, doc.id, entity=entity, external_id=str(found["Id"]), external_number=doc.number
+                        self.target,
+                        doc.id,
+                        entity=entity,
+                        external_id=str(found["Id"]),
+                        external_number=doc.number,
+                        customer_ref=mapper.customer_of(found) or mapper.customer_of(body),
                     )
                     out[i] = Delivered()
                 else:

@@ -213,6 +213,13 @@ def journal_entry_body(doc: Document, refs: QuickBooksRefs, environment: str) ->
     }
 
 
+def customer_of(entity: Any) -> str | None:
+    """The ``CustomerRef`` value an entity (our body, or QuickBooks' answer) is booked on, if it names one."""
+    ref = entity.get("CustomerRef") if isinstance(entity, Mapping) else None
+    value = ref.get("value") if isinstance(ref, Mapping) else None
+    return str(value) if value else None
+
+
 def customer_body(party: Party) -> dict[str, Any]:
     """A ``Customer`` for a receivable party: ``DisplayName`` is unique per company (``6240 Duplicate Name
     Exists Error`` otherwise) and carries our reference, so the customer is found again by it."""

@@ -5,9 +5,10 @@ SalesReceipt, CreditMemo, Payment, JournalEntry and Customer created with ``POST
 It checks what QuickBooks checks for these calls (references to customers, items, accounts and tax codes
 that exist; ``Qty`` x ``UnitPrice`` = ``Amount`` on item lines; a ``DocNumber`` of 21 characters at most and
 unique per type, else ``6140 Duplicate Document Number Error``; a payment linked to an open invoice for no
-more than its balance; a journal entry that balances and names the customer on any receivable line), answers
-QuickBooks' ``Fault`` bodies, honours ``requestid`` (the first answer is replayed), needs ``Authorization:
-Bearer`` and throttles with 429 + ``Retry-After`` on request."""
+more than its balance, and under the invoice's own customer, else ``620 TxnID cannot be linked``; a journal
+entry that balances and names the customer on any receivable line), answers QuickBooks' ``Fault`` bodies,
+honours ``requestid`` (the first answer is replayed), needs ``Authorization: Bearer`` and throttles with
+429 + ``Retry-After`` on request."""
 
 from __future__ import annotations
 
@@ -355,6 +356,15 @@ class QuickBooksSandbox(HttpSandbox):
                 if txn.get("TxnType") != "Invoice" or invoice is None:
                     raise self._invalid(
                         "2500", "Invalid Reference Id", f"Invoice {txn.get('TxnId')} not found", "LinkedTxn"
+                    )
+                if _ref(invoice.get("CustomerRef")) != _ref(body.get("CustomerRef")):
+                    # A payment settles its customer's invoices only: QuickBooks refuses to link another's.
+                    raise self._invalid(
+                        "620",
+                        "TxnID cannot be linked",
+                        f"Invoice {txn.get('TxnId')} belongs to customer {_ref(invoice.get('CustomerRef'))}, "
+                        f"not {_ref(body.get('CustomerRef'))}",
+                        "Payment.Line.LinkedTxn.TxnId",
                     )
                 if amount is None or amount <= 0 or amount > invoice["Balance"]:
                     raise self._invalid(

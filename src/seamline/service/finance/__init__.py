@@ -162,6 +162,7 @@ class FinanceDesk:
         external_id: str,
         external_number: str | None,
         remote_total: Decimal | None = None,
+        customer_ref: str | None = None,
     ) -> None:
         self.export_states.record_export(
             target,
@@ -170,6 +171,7 @@ class FinanceDesk:
             external_id=external_id,
             external_number=external_number,
             remote_total=remote_total,
+            customer_ref=customer_ref,
         )
 
     def record_refusal(self, target: str, document_id: str, messages: Sequence[str]) -> None:

@@ -34,10 +34,11 @@ class AccountingExports(FinancePart):
         external_id: str,
         external_number: str | None,
         remote_total: Decimal | None = None,
+        customer_ref: str | None = None,
     ) -> None:
         """What an accounting system called a document we posted to it (the credit note allocation and the
-        payments need their invoice's id there), and the total it acknowledged; its export state becomes
-        ``exported``."""
+        payments need their invoice's id there, and the customer it was booked on), and the total it
+        acknowledged; its export state becomes ``exported``."""
         values = {
             "target": target,
             "document_id": document_id,
@@ -45,6 +46,7 @@ class AccountingExports(FinancePart):
             "external_id": external_id,
             "external_number": external_number,
             "exported_at": self._now(),
+            "customer_ref": customer_ref,
         }
 
         def work(uow: UnitOfWork) -> None:
