@@ -3,10 +3,12 @@ and PostgreSQL: an order pulled, shipped (invoiced and paid with the ``amazon`` 
 account), one unit returned and refunded there; Amazon's settlement report for the period (the sandbox makes
 it as Amazon does, flat file V2) is imported once: the deposit reaches the bank, the fees their account, the
 clearing account is back to zero, and reconcile is clean. A later payout whose order line was altered is
-listed by reconcile, naming the order, and never absorbed."""
+listed by reconcile, naming the order, and never absorbed. A Mirakl order's billing cycle (the sandbox's TL02
+transaction lines) pays out the same way."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -15,11 +17,17 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from seamline.channels import sandboxes
 from seamline.domain.clock import FixedClock
 from seamline.integration import Integration, install
+from seamline.sandbox.mirakl import MiraklSandbox
+from seamline.sandbox.mirakl import SandboxConfig as MiraklSandboxConfig
 from seamline.service import Seamline
 from tests.conftest import receive
 from tests.integration.marketplace_world import SETTINGS, AmazonWorld
+from tests.integration.test_mirakl_order_life import L as ML
+from tests.integration.test_mirakl_order_life import Life
+from tests.integration.test_mirakl_order_life import M as MM
 
 M, L = "OVS-001-NVY-M", "OVS-001-NVY-L"
 CONFIG = {
@@ -153,3 +161,68 @@ def test_an_amazon_payout_settles_its_orders_once_and_a_corrupted_line_is_listed
     assert listed["problem"] == "sale_amount"
     # Nothing absorbed: the 10.00 more stays visible in the clearing account as well.
     assert balance(client, CLEARING) == -10
+
+
+@pytest.fixture
+def mirakl(clock: FixedClock) -> Iterator[tuple[str, MiraklSandbox]]:
+    name = f"payouts-{uuid.uuid4().hex[:8]}"
+    sandbox = MiraklSandbox(MiraklSandboxConfig(), clock=clock)  # type: ignore[arg-type]
+    for sku in (MM, ML):
+        sandbox.add_offer(sku, price=Decimal("89.00"), quantity=0)
+    sandboxes.register("mirakl", name, sandbox)
+    yield name, sandbox
+    sandboxes.forget("mirakl", name)
+
+
+def test_a_mirakl_billing_cycle_pays_out_what_was_shipped_less_the_refund_and_the_commission(
+    app: Seamline, client: TestClient, clock: FixedClock, mirakl: tuple[str, MiraklSandbox]
+) -> None:
+    name, sandbox = mirakl
+    life = Life(app, client, clock, name, carrier_codes={"DHL": "dhl-de"})
+    ok(client.put("/v1/finance/config", json={**CONFIG, "tender_accounts": {"mirakl": "1096"}}), 201)
+    receive(client, MM, 2)
+    receive(client, ML, 1)
+    sandbox.add_order(
+        "ZL-8008-A",
+        [(MM, 2, Decimal("89.00")), (ML, 1, Decimal("79.00"))],
+        tax_mode="TAX_INCLUDED",
+        tax_rate=Decimal("0.19"),
+        shipping={1: Decimal("4.95")},
+    )
+    life.run_jobs()
+    ours = life.order("ZL-8008-A")
+    for step, body in (
+        ("pick", None),
+        ("pack", None),
+        ("ship", {"tracking": "00340434161234567890", "carrier": "DHL"}),
+    ):
+        life.step(ours["id"], step, body)
+    life.dispatch()
+    back = {"order_id": ours["id"], "location": "WH", "lines": [{"sku": ML, "qty": 1, "condition": "sellable"}]}
+    ok(client.post("/v1/returns", json=back), 201)
+    life.dispatch()
+    # The operator did not report the buyer's payment (no customer_debited_date): the invoice is open.
+    assert balance(client, RECEIVABLE) == Decimal("261.95")  # 178.00 + 4.95 + 79.00; L's credit note refunded
+
+    cycle = sandbox.transaction_logs()
+    answer = ok(client.post("/v1/finance/payouts/zalando", json={"report": cycle}))
+    [payout] = answer["imported"]
+    assert answer["discrepancies"] == []
+    assert (Decimal(payout["sales"]), Decimal(payout["refunds"])) == (Decimal("261.95"), Decimal("-79.00"))
+    assert Decimal(payout["total"]) == Decimal("182.95") + Decimal(payout["fees"])  # fees are negative
+    # The payout paid the invoice (a payment document against it), and cleared what it paid.
+    docs = ok(client.get("/v1/finance/documents", params={"order_id": ours["id"]}))["items"]
+    [paid] = [d for d in docs if d["kind"] == "payment"]
+    invoice = next(d for d in docs if d["kind"] == "invoice")
+    assert (paid["applies_to"], paid["total"], paid["tenders"]) == (
+        invoice["id"],
+        "261.95",
+        [{"tender": "mirakl", "amount": "261.95"}],
+    )
+    assert balance(client, RECEIVABLE) == 0
+    assert balance(client, "1096") == 0
+    assert balance(client, "1090") == 0  # the refund the order queue booked as the channel's, given back by it
+    assert balance(client, BANK) == Decimal(payout["total"])
+    assert ok(client.get("/v1/finance/reconciliation"))["clean"]
+    # Nothing new shipped or refunded: the next cycle pays nothing.
+    assert sandbox.transaction_logs()["data"] == []

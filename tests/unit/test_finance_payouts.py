@@ -22,6 +22,7 @@ from seamline.finance.journal import trial_balance
 from seamline.finance.payouts import (
     LineKind,
     OrderMoney,
+    invoice_payments,
     match_order,
     parse_amazon_settlement,
     parse_mirakl_transaction_logs,
@@ -218,3 +219,23 @@ def test_an_order_we_never_invoiced_or_in_another_currency_is_a_discrepancy() ->
     assert (unknown.problem, unknown.theirs, unknown.ours) == ("unknown_order", Decimal("70.21"), None)
     pounds = OrderMoney("ord_2", "GBP", (Decimal("70.21"),), ())
     assert match_order("amazon", O2, "EUR", Decimal("70.21"), Decimal(0), pounds, ["s1"])[0].problem == "currency"
+
+
+def test_a_payout_pays_the_first_open_invoices_exactly_or_nothing() -> None:
+    unpaid = [("inv_1", Decimal("101.80")), ("inv_2", Decimal("40.00"))]
+    assert invoice_payments(Decimal("101.80"), Decimal(0), unpaid) == [("inv_1", Decimal("101.80"))]
+    assert invoice_payments(Decimal("141.80"), Decimal(0), unpaid) == unpaid
+    # Already paid with the marketplace's tender when invoiced (Amazon): nothing more to pay.
+    assert invoice_payments(Decimal("101.80"), Decimal("101.80"), [("inv_1", Decimal(0))]) == []
+    # An amount that pays no run of open invoices pays none of them: it is a discrepancy.
+    assert invoice_payments(Decimal("111.80"), Decimal(0), unpaid) is None
+    assert invoice_payments(Decimal("90.00"), Decimal("101.80"), unpaid) is None
+
+
+def test_refunds_the_order_queue_booked_as_the_channels_clear_that_tenders_account() -> None:
+    [payout] = parse_amazon_settlement(amazon_report())
+    config = FinanceConfig(tender_accounts={"amazon": "1095", "original_payment": "1090"})
+    entry = payout_entry(payout, config, "payout:x", date(2026, 11, 17), {O1: "original_payment"})
+    balances = trial_balance([entry])
+    assert balances[("1090", "EUR")] == Decimal("35.70")  # O1's refunds, where its refund document put them
+    assert balances[("1095", "EUR")] == Decimal("-172.01") + Decimal("5.00")

@@ -425,19 +425,62 @@ def parse_payout_report(source: str, payload: Any) -> list[Payout]:
 
 
 # ------------------------------------------------------------------------------------------------ booking
-def payout_entry(payout: Payout, config: FinanceConfig, source_key: str, booked_on: date) -> JournalEntry:
+def payout_entry(
+    payout: Payout,
+    config: FinanceConfig,
+    source_key: str,
+    booked_on: date,
+    refund_tenders: Mapping[str, str] | None = None,
+) -> JournalEntry:
     """The payout's balanced entry (see the module's docstring): the bank gets the deposit, the clearing
-    account of the marketplace's tender loses what the buyers paid for orders."""
+    account of the marketplace's tender loses what the buyers paid for orders. A refund clears the account
+    its refund document credited: ``refund_tenders`` names that tender per order ref (the marketplace's by
+    default; ``original_payment`` when the order queue recorded the channel as holding the payment)."""
     clearing = config.tender_account(payout.source)
     entry = EntryBuilder(booked_on, payout.currency, f"{payout.source} payout {payout.id}", source_key)
     kw: dict[str, Any] = {"tender": payout.source}
     entry.debit(config.account(Role.MARKETPLACE_BANK), payout.total, f"{payout.source} payout {payout.id}")
     entry.credit(clearing, payout.sum_of(LineKind.SALE), "orders paid out", **kw)
-    entry.credit(clearing, payout.sum_of(LineKind.REFUND), "refunds to buyers", **kw)
+    refunds: dict[str, Decimal] = {}
+    for li in payout.lines:
+        if li.kind is LineKind.REFUND:
+            tender = (refund_tenders or {}).get(li.order_ref or "", payout.source)
+            refunds[tender] = refunds.get(tender, ZERO) + li.amount
+    for tender, amount in sorted(refunds.items()):
+        entry.credit(config.tender_account(tender), amount, "refunds to buyers", tender=tender)
     entry.credit(clearing, payout.sum_of(LineKind.RESERVE), "reserve held back or released", **kw)
     entry.credit(config.account(Role.MARKETPLACE_FEES), payout.sum_of(LineKind.FEE), f"{payout.source} fees")
     entry.credit(config.account(Role.TAX), payout.sum_of(LineKind.TAX_WITHHELD), "tax the marketplace remits")
     return entry.build()
+
+
+# ------------------------------------------------------------------------------------------------ paying invoices
+#: The tender the order queue records a refund under when the channel holds the payment (``orders.returns``):
+#: for a marketplace order, the marketplace gave the money back.
+ORIGINAL_PAYMENT = "original_payment"
+
+
+def invoice_payments(
+    settled: Decimal, paid: Decimal, unpaid: Sequence[tuple[str, Decimal]]
+) -> list[tuple[str, Decimal]] | None:
+    """The payments a payout makes against an order's invoices nobody paid yet (a marketplace that reports
+    the buyer's payment only by paying out, as Mirakl does for an order without ``customer_debited_date``).
+    ``settled``: what all payouts so far paid for the order's sales; ``paid``: what its payment documents
+    at the marketplace's tender hold; ``unpaid``: (invoice id, amount still open) in the order invoiced.
+    The rest of ``settled`` must pay the first open invoices exactly, one payment each; None when it does
+    not (a discrepancy: nothing is paid, the money stays visible in the clearing account)."""
+    rest = settled - paid
+    if rest == 0:
+        return []
+    out: list[tuple[str, Decimal]] = []
+    for invoice_id, open_amount in unpaid:
+        if rest <= 0:
+            break
+        if open_amount <= 0:
+            continue
+        out.append((invoice_id, open_amount))
+        rest -= open_amount
+    return out if rest == 0 and out else None
 
 
 # ------------------------------------------------------------------------------------------------ matching

@@ -9,7 +9,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -17,13 +17,15 @@ from sqlalchemy import Connection
 
 from seamline.domain.clock import iso_utc
 from seamline.domain.errors import Conflict, FieldError, InvalidInput, NotFound
-from seamline.finance import DocumentKind, FinanceConfig, journal_document
+from seamline.finance import Document, DocumentKind, FinanceConfig, Posting, document_entry, journal_document
 from seamline.finance.amounts import ZERO, quantum
 from seamline.finance.payouts import (
+    ORIGINAL_PAYMENT,
     PARSERS,
     OrderMoney,
     Payout,
     PayoutDiscrepancy,
+    invoice_payments,
     match_order,
     parse_payout_report,
     payout_entry,
@@ -102,7 +104,8 @@ class PayoutDesk:
                 continue
             booked_on = payout.day or config.business_date(now)
             source_key = f"payout:{channel}:{payout.id}"
-            entry = payout_entry(payout, config, source_key, booked_on)
+            refund_tenders = self._pay_invoices(uow, config, channel, payout, booked_on, trace_id)
+            entry = payout_entry(payout, config, source_key, booked_on, refund_tenders)
             doc = journal_document(
                 "doc_" + uuid.uuid4().hex,
                 entry,
@@ -121,6 +124,76 @@ class PayoutDesk:
         if mine:
             log.warning("%s payouts leave %d discrepancies", channel, len(mine))
         return PayoutImport(channel, tuple(new), tuple(repeated), mine)
+
+    def _pay_invoices(
+        self,
+        uow: UnitOfWork,
+        config: FinanceConfig,
+        channel: str,
+        payout: Payout,
+        booked_on: date,
+        trace_id: str | None,
+    ) -> dict[str, str]:
+        """Post the payments the payout makes against its orders' invoices nobody paid yet (one per invoice,
+        ``finance.payouts.invoice_payments``), and answer which tender each order's refunds were booked to."""
+        conn = uow.conn
+        settled: dict[str, Decimal] = {}
+        for row in payouts_repo.order_money(conn, channel):
+            if row["kind"] == "sale":
+                settled[row["order_ref"]] = settled.get(row["order_ref"], ZERO) + Decimal(row["amount"])
+        refund_tenders: dict[str, str] = {}
+        now = self.app.clock.now()
+        for ref in payout.order_money():
+            order_id = orders_repo.order_id_for(conn, channel, ref)
+            if order_id is None:
+                continue
+            docs = finance_repo.documents_of_order(conn, order_id)
+            refunded = {t["tender"] for d in docs if d["kind"] == DocumentKind.REFUND.value for t in d["tenders"]}
+            if payout.source not in refunded and ORIGINAL_PAYMENT in refunded:
+                refund_tenders[ref] = ORIGINAL_PAYMENT
+            invoices = [d for d in docs if d["kind"] == DocumentKind.INVOICE.value]
+            if not invoices or invoices[0]["currency"] != payout.currency:
+                continue
+            payments = [d for d in docs if d["kind"] == DocumentKind.PAYMENT.value]
+            paid = sum(
+                (Decimal(t["amount"]) for d in payments for t in d["tenders"] if t["tender"] == payout.source), ZERO
+            )
+            unpaid = [
+                (
+                    inv["id"],
+                    Decimal(inv["total"])
+                    - sum((Decimal(p["total"]) for p in payments if p["applies_to"] == inv["id"]), ZERO),
+                )
+                for inv in invoices
+            ]
+            due = invoice_payments(settled.get(ref, ZERO).quantize(quantum(payout.currency)), paid, unpaid)
+            by_id = {inv["id"]: inv for inv in invoices}
+            for invoice_id, amount in due or []:
+                invoice = by_id[invoice_id]
+                payment = Document(
+                    id="doc_" + uuid.uuid4().hex,
+                    kind=DocumentKind.PAYMENT,
+                    currency=payout.currency,
+                    issued_on=booked_on,
+                    posting=Posting.JOURNAL,
+                    total=amount,
+                    tenders=((payout.source, amount),),
+                    channel=channel,
+                    order_id=order_id,
+                    order_ref=invoice.get("order_ref"),
+                    customer_id=invoice.get("customer_id"),
+                    applies_to=invoice_id,
+                    memo=f"{payout.source} payout {payout.id} of {invoice['number']}",
+                    source_key=f"payout:{channel}:{payout.id}:{invoice_id}",
+                    extra={"payout": payout.id},
+                )
+                posted = finance_repo.insert_document(uow, payment, now=now, trace_id=trace_id)
+                entry = None if posted is None else document_entry(posted, config)
+                if posted is not None and entry is not None:
+                    finance_repo.insert_entry(
+                        conn, "jnl_" + uuid.uuid4().hex, entry, now=now, document_id=posted.id, trace_id=trace_id
+                    )
+        return refund_tenders
 
     def _record(self, conn: Connection, channel: str, payout: Payout, now: datetime) -> bool:
         return payouts_repo.insert_payout(
@@ -217,11 +290,13 @@ class PayoutDesk:
         currency = str(docs[0]["currency"])
 
         def paid(kind: DocumentKind) -> list[tuple[Decimal, str]]:
+            # A refund the order queue booked as the channel's (``original_payment``) is the marketplace's.
+            tenders = {tender} if kind is DocumentKind.PAYMENT else {tender, ORIGINAL_PAYMENT}
             out = []
             for d in docs:
                 if d["kind"] != kind.value:
                     continue
-                amount = sum((Decimal(t["amount"]) for t in d["tenders"] if t["tender"] == tender), ZERO)
+                amount = sum((Decimal(t["amount"]) for t in d["tenders"] if t["tender"] in tenders), ZERO)
                 if amount:
                     out.append((amount, str(d["number"] or d["id"])))
             return out

@@ -50,6 +50,7 @@ from seamline.sandbox.clock import Clock, SystemClock
 from seamline.sandbox.http import SandboxResponse, match_route
 from seamline.sandbox.mirakl.orders import DEFAULT_REASONS, OrderBook, Reason
 from seamline.sandbox.mirakl.orders import Order as MarketplaceOrder
+from seamline.sandbox.mirakl.payouts import TransactionLog
 
 RATE_LIMITS: dict[str, tuple[float, float]] = {
     "OF01": (1 / 60, 5.0),
@@ -255,6 +256,7 @@ class MiraklSandbox:
         #: Operations whose next call is applied and then answered 5xx (a lost answer).
         self._lost: dict[str, int] = {}
         self._lock = threading.RLock()
+        self.transaction_log = TransactionLog()
 
     # -- knobs ------------------------------------------------------------------------------------------
 
@@ -285,6 +287,12 @@ class MiraklSandbox:
         with self._lock:
             self.book.expire(self.clock.now())
             return self.book.orders[order_id]
+
+    def transaction_logs(self, **rates: Decimal) -> dict[str, Any]:
+        """The next billing cycle's transaction lines (TL02's answer, ``payouts.py``): every line shipped and
+        refund made since the last one, the operator's commission, and the ``PAYMENT`` to the seller's bank."""
+        with self._lock:
+            return self.transaction_log.cycle(self.book.orders.values(), self.clock.now(), **rates)
 
     def debit(self, order_id: str, *, ok: bool = True) -> None:
         """The customer's payment for an accepted order went through (``SHIPPING``) or failed (``CANCELED``)."""
