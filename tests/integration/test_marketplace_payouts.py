@@ -8,6 +8,7 @@ transaction lines) pays out the same way."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -16,18 +17,22 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from seamline.channels import sandboxes
+from seamline.cli.main import app as cli
 from seamline.domain.clock import FixedClock
 from seamline.integration import Integration, install
 from seamline.sandbox.mirakl import MiraklSandbox
 from seamline.sandbox.mirakl import SandboxConfig as MiraklSandboxConfig
 from seamline.service import Seamline
 from tests.conftest import receive
+from tests.integration.finance_world import configure
 from tests.integration.marketplace_world import SETTINGS, AmazonWorld
 from tests.integration.test_mirakl_order_life import L as ML
 from tests.integration.test_mirakl_order_life import Life
 from tests.integration.test_mirakl_order_life import M as MM
+from tests.unit.test_finance_payouts import amazon_report
 
 M, L = "OVS-001-NVY-M", "OVS-001-NVY-L"
 CONFIG = {
@@ -226,3 +231,26 @@ def test_a_mirakl_billing_cycle_pays_out_what_was_shipped_less_the_refund_and_th
     assert ok(client.get("/v1/finance/reconciliation"))["clean"]
     # Nothing new shipped or refunded: the next cycle pays nothing.
     assert sandbox.transaction_logs()["data"] == []
+
+
+def test_the_cli_books_a_report_once_and_reconcile_exits_1_on_orders_we_never_invoiced(
+    client: TestClient, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEAMLINE_DATABASE_URL", database_url)
+    monkeypatch.delenv("SEAMLINE_ADMIN_TOKEN", raising=False)
+    configure(client)  # an "amazon" channel, no orders on it
+    report = tmp_path / "settlement.tsv"
+    report.write_text(amazon_report())
+    runner = CliRunner()
+    first = runner.invoke(cli, ["finance", "import-payout", "amazon", str(report)])
+    assert first.exit_code == 1, first.output
+    assert "payout 11818265391: 70.95 EUR booked as JNL-" in first.output
+    assert "order 302-1111111-1111111: unknown_order" in first.output
+    again = runner.invoke(cli, ["finance", "import-payout", "amazon", str(report), "--json"])
+    answer = json.loads(again.output)
+    assert (answer["imported"], answer["repeated"]) == ([], ["11818265391"])
+    assert sorted(d["order_ref"] for d in answer["discrepancies"]) == ["302-1111111-1111111", "302-2222222-2222222"]
+    checked = runner.invoke(cli, ["reconcile"])
+    assert checked.exit_code == 1, checked.output
+    assert "finance payout amazon:302-2222222-2222222: unknown_order" in checked.output
+    assert len(ok(client.get("/v1/finance/documents", params={"kind": "journal"}))["items"]) == 1  # booked once
