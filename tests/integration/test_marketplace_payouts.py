@@ -20,12 +20,16 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from seamline.channels import sandboxes
+from seamline.channels.quickbooks import QuickBooksClient, QuickBooksConfig, QuickBooksExporter, QuickBooksSettings
 from seamline.cli.main import app as cli
 from seamline.domain.clock import FixedClock
+from seamline.finance import Document
 from seamline.integration import Integration, install
 from seamline.sandbox.mirakl import MiraklSandbox
 from seamline.sandbox.mirakl import SandboxConfig as MiraklSandboxConfig
+from seamline.sandbox.quickbooks import QuickBooksSandbox
 from seamline.service import Seamline
+from seamline.service.finance import FinanceDesk
 from tests.conftest import receive
 from tests.integration.finance_world import configure
 from tests.integration.marketplace_world import SETTINGS, AmazonWorld
@@ -229,6 +233,21 @@ def test_a_mirakl_billing_cycle_pays_out_what_was_shipped_less_the_refund_and_th
     assert balance(client, "1090") == 0  # the refund the order queue booked as the channel's, given back by it
     assert balance(client, BANK) == Decimal(payout["total"])
     assert ok(client.get("/v1/finance/reconciliation"))["clean"]
+    # QuickBooks is told as of any payment: the invoice, the payment against it, the payout's journal.
+    books = QuickBooksSandbox()
+    qbo = QuickBooksClient(
+        QuickBooksConfig("http://qbo.test", books.config.realm_id, books.config.access_token),
+        transport=books.transport(),
+    )
+    desk = FinanceDesk(app)
+    exporter = QuickBooksExporter(qbo, desk, desk.current_config, QuickBooksSettings(environment="test"))
+    journal = ok(client.get(f"/v1/finance/documents/{payout['document_id']}"))
+    for doc in (invoice, paid, journal):
+        assert exporter.export(Document.from_json(doc)) == "created"
+    [booked] = books.of("Invoice")
+    assert booked["Balance"] == 0
+    [entry] = books.of("JournalEntry")
+    assert entry["DocNumber"] == journal["number"]
     # Nothing new shipped or refunded: the next cycle pays nothing.
     assert sandbox.transaction_logs()["data"] == []
 
