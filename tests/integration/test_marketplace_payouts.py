@@ -32,6 +32,7 @@ from seamline.service import Seamline
 from seamline.service.finance import FinanceDesk
 from tests.conftest import receive
 from tests.integration.finance_world import configure
+from tests.integration.helpers import assert_problem
 from tests.integration.marketplace_world import SETTINGS, AmazonWorld
 from tests.integration.test_mirakl_order_life import L as ML
 from tests.integration.test_mirakl_order_life import Life
@@ -273,3 +274,20 @@ def test_the_cli_books_a_report_once_and_reconcile_exits_1_on_orders_we_never_in
     assert checked.exit_code == 1, checked.output
     assert "finance payout amazon:302-2222222-2222222: unknown_order" in checked.output
     assert len(ok(client.get("/v1/finance/documents", params={"kind": "journal"}))["items"]) == 1  # booked once
+
+
+def test_a_report_that_does_not_add_up_or_a_channel_without_payouts_is_refused_and_writes_nothing(
+    client: TestClient,
+) -> None:
+    configure(client)
+    broken = client.post("/v1/finance/payouts/amazon", json={"report": amazon_report(total="80.95")})
+    assert_problem(broken, 422, "validation-error", "report.line2.total-amount")
+    assert_problem(client.post("/v1/finance/payouts/web", json={"report": amazon_report()}), 422, "validation-error")
+    assert_problem(client.post("/v1/finance/payouts/nowhere", json={"report": "x"}), 404, "unknown-channel")
+    assert ok(client.get("/v1/finance/payouts")) == {"items": [], "discrepancies": []}
+    assert ok(client.get("/v1/finance/documents", params={"kind": "journal"}))["items"] == []
+    # The same payout id again with another total is a conflict, not a second booking.
+    ok(client.post("/v1/finance/payouts/amazon", json={"report": amazon_report()}))
+    changed = amazon_report(total="71.95", principal="90.00")
+    assert_problem(client.post("/v1/finance/payouts/amazon", json={"report": changed}), 409, "payout-changed")
+    assert len(ok(client.get("/v1/finance/payouts"))["items"]) == 1
