@@ -111,9 +111,9 @@ class PayoutDesk:
                 entry,
                 extra={"payout": payout.id, "channel": channel, "marketplace": source},
             )
-            posted = finance_repo.insert_document(uow, doc, now=now, trace_id=trace_id)
+            posted = uow.finance.insert_document(uow, doc, now=now, trace_id=trace_id)
             if posted is not None:
-                finance_repo.insert_entry(
+                uow.finance.insert_entry(
                     conn, "jnl_" + uuid.uuid4().hex, entry, now=now, document_id=posted.id, trace_id=trace_id
                 )
                 payouts_repo.set_document(conn, channel, payout.id, posted.id)
@@ -147,7 +147,7 @@ class PayoutDesk:
             order_id = orders_repo.order_id_for(conn, channel, ref)
             if order_id is None:
                 continue
-            docs = finance_repo.documents_of_order(conn, order_id)
+            docs = uow.finance.documents_of_order(conn, order_id)
             refunded = {t["tender"] for d in docs if d["kind"] == DocumentKind.REFUND.value for t in d["tenders"]}
             if payout.source not in refunded and ORIGINAL_PAYMENT in refunded:
                 refund_tenders[ref] = ORIGINAL_PAYMENT
@@ -187,10 +187,10 @@ class PayoutDesk:
                     source_key=f"payout:{channel}:{payout.id}:{invoice_id}",
                     extra={"payout": payout.id},
                 )
-                posted = finance_repo.insert_document(uow, payment, now=now, trace_id=trace_id)
+                posted = uow.finance.insert_document(uow, payment, now=now, trace_id=trace_id)
                 entry = None if posted is None else document_entry(posted, config)
                 if posted is not None and entry is not None:
-                    finance_repo.insert_entry(
+                    uow.finance.insert_entry(
                         conn, "jnl_" + uuid.uuid4().hex, entry, now=now, document_id=posted.id, trace_id=trace_id
                     )
         return refund_tenders
