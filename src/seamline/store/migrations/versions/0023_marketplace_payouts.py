@@ -1,6 +1,6 @@
 """marketplace payouts (issue 17): the payouts imported and their amounts; the customer an export was booked on
 
-Revision ID: payouts_marketplace_payouts
+Revision ID: 0023
 Revises: 0022
 Create Date: 2026-12-08 01:30:00.000000
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 from seamline.store.types import UTCDateTime
 
-revision = "payouts_marketplace_payouts"
+revision = "0023"
 down_revision = "0022"
 branch_labels = None
 depends_on = None
