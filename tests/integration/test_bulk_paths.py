@@ -1,6 +1,7 @@
 """The set-based bulk paths (issue 18) against the row-by-row ones they replace, on SQLite and PostgreSQL:
 the chunked catalog import equals one ``put_style`` per style, and ``receive_stock`` equals one
-``record_movement`` per line, for random small catalogs and receipts with bad rows in them."""
+``record_movement`` per line (balances, movements at cost, the moving averages and the cost journals), for
+random small catalogs and receipts with bad rows in them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import csv
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +27,11 @@ from seamline.domain.errors import InvalidInput
 from seamline.integration import install as install_integration
 from seamline.ledger import MovementRequest
 from seamline.service import Seamline, Settings, bootstrap
+from seamline.service.costing import Costing
 from seamline.store.tables import (
     availability_dirty,
     balances,
+    finance_documents,
     movements,
     outbox_events,
     prices,
@@ -236,22 +240,52 @@ def ledger_state(app: Seamline) -> dict[str, Any]:
             ],
             "at_cost": [tuple(r) for r in conn.execute(at_cost.order_by(stock_costs.c.sku, stock_costs.c.location))],
             "journal": sorted({(r.sku, r.location) for r in conn.execute(select(availability_dirty))}),
+            # One cost journal per receipt and transaction, at the value its movements moved.
+            "cost_journals": sorted(
+                (r.source_key.rsplit(":", 1)[0], str(Decimal(str(r.total)).quantize(Decimal("0.01"))))
+                for r in conn.execute(
+                    select(finance_documents.c.source_key, finance_documents.c.total).where(
+                        finance_documents.c.source_key.like("cost:%")
+                    )
+                )
+            ),
         }
 
     return app.read(read)
 
 
+#: A line's unit cost: none (the standard cost, else the average, else flagged), a cost, or a bad one (-1).
+UNIT_COSTS = [None, None, Decimal("2.50"), Decimal("3.3333"), Decimal("0"), Decimal("7.0001"), Decimal("-1")]
+
+
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     receipts=st.lists(
-        st.lists(st.tuples(st.sampled_from([*RECEIVABLE, "NOPE-1"]), st.integers(-1, 5)), min_size=1, max_size=8),
+        st.lists(
+            st.tuples(st.sampled_from([*RECEIVABLE, "NOPE-1"]), st.integers(-1, 5), st.sampled_from(UNIT_COSTS)),
+            min_size=1,
+            max_size=8,
+        ),
         min_size=1,
         max_size=3,
     ),
     where=st.sampled_from(["WH", "supplier"]),
+    standard=st.dictionaries(st.sampled_from(RECEIVABLE), st.sampled_from(["1.10", "4.5555", "0"]), max_size=3),
+)
+@example(  # a SKU received twice in one receipt at two costs, on top of a row averaged before: 1/3 recurring
+    receipts=[
+        [("RC-NVY-S", 2, Decimal("1.00"))],
+        [("RC-NVY-S", 1, Decimal("2.00")), ("RC-NVY-S", 3, None), ("RC-BLK-M", 1, None)],
+    ],
+    where="WH",
+    standard={"RC-BLK-M": "4.5555"},
 )
 def test_a_bulk_receipt_writes_what_one_record_movement_per_line_writes(
-    fresh_app: Callable[[], Seamline], tmp_path: Path, receipts: list[list[tuple[str, int]]], where: str
+    fresh_app: Callable[[], Seamline],
+    tmp_path: Path,
+    receipts: list[list[tuple[str, int, Decimal | None]]],
+    where: str,
+    standard: dict[str, str],
 ) -> None:
     path = write_csv(tmp_path / "catalog.csv", CATALOG_ROWS)
     states, outcomes = [], []
@@ -259,6 +293,8 @@ def test_a_bulk_receipt_writes_what_one_record_movement_per_line_writes(
         app = fresh_app()
         app.write(lambda uow, a=app: a.put_location(uow, "WH", "Warehouse", "warehouse"))
         assert import_catalog(app, path).errors == []
+        for sku, cost in sorted(standard.items()):
+            app.write(lambda uow, a=app, s=sku, c=cost: Costing(a).set_standard_cost(uow, s, {"unit_cost": c}))
         refused = []
         for n, lines in enumerate(receipts):
             document = f"RCPT-{n}"
@@ -268,8 +304,11 @@ def test_a_bulk_receipt_writes_what_one_record_movement_per_line_writes(
                 else:
                     app.write(
                         lambda uow, a=app, ls=lines, d=document: [
-                            a.record_movement(uow, MovementRequest("receipt", sku, qty, to_location=where, document=d))
-                            for sku, qty in ls
+                            a.record_movement(
+                                uow,
+                                MovementRequest("receipt", sku, qty, to_location=where, document=d, unit_cost=cost),
+                            )
+                            for sku, qty, cost in ls
                         ]
                     )
             except InvalidInput:

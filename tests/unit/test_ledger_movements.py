@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -53,6 +55,20 @@ def test_receipt_from_anywhere_but_the_supplier_is_refused() -> None:
     error = refused("receipt", from_location="STORE-1", to_location="WH")
     assert [(e.field, e.message) for e in error.errors] == [("from", "must be omitted or 'supplier'")]
     assert error.detail == "a receipt always goes from supplier"
+
+
+@pytest.mark.parametrize("cost", [Decimal("-0.01"), Decimal("NaN"), Decimal("Infinity"), "5.00"])
+def test_receipt_with_a_negative_or_unreadable_unit_cost_is_refused_naming_unit_cost(cost: object) -> None:
+    """The bulk receipt refuses such a line; one movement at a time refuses it too (it would take value out)."""
+    request = MovementRequest(kind="receipt", sku=SKU, qty=1, to_location="WH", unit_cost=cost)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput) as exc:
+        plan_movement(request, LOCATIONS)
+    assert [e.field for e in exc.value.errors] == ["unit_cost"]
+
+
+def test_receipt_at_a_unit_cost_of_zero_is_planned_with_it() -> None:
+    request = MovementRequest(kind="receipt", sku=SKU, qty=1, to_location="WH", unit_cost=Decimal(0))
+    assert plan_movement(request, LOCATIONS).unit_cost == Decimal(0)
 
 
 def test_receipt_without_a_destination_is_refused_naming_to() -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import cache
 
 from seamline.domain.money import minor_exponent
 
 ZERO = Decimal(0)
 
 
+@cache  # a receipt rounds 100k values: the exponent lookup and scaleb were a tenth of its valuation
 def quantum(currency: str) -> Decimal:
     return Decimal(1).scaleb(-minor_exponent(currency))
 

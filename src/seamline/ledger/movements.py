@@ -44,7 +44,12 @@ def plan_movement(request: MovementRequest, location_kinds: dict[str, LocationKi
             [FieldError("kind", "is not a kind that can be posted directly")],
         )
     qty = require_positive_qty(request.qty)
-    if request.unit_cost is not None and kind is not MovementKind.RECEIPT:
+    cost = request.unit_cost
+    if cost is not None and (not isinstance(cost, Decimal) or not cost.is_finite() or cost < 0):
+        # The bulk receipt's rule for a line's cost (``Inventory.receive_lines``): a negative cost would take
+        # value out of stock it adds.
+        raise InvalidInput("bad unit cost", [FieldError("unit_cost", "must be a decimal, 0 or more")])
+    if cost is not None and kind is not MovementKind.RECEIPT:
         raise InvalidInput(
             "only a receipt carries a unit cost: other movements are valued at the location's average",
             [FieldError("unit_cost", "is only for a receipt")],

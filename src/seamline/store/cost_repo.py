@@ -7,6 +7,7 @@ only here, only after that) are read and written by one transaction at a time, i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, func, literal, or_, select, union, union_all
 
 from seamline.finance.cost import (
+    COST_QUANTUM,
     SOURCE_AVERAGE,
     SOURCE_CATALOG,
     SOURCE_DOCUMENT,
@@ -43,8 +45,8 @@ from seamline.store.tables import (
     standard_costs,
     stock_costs,
 )
-from seamline.store.types import aggregate_time
-from seamline.store.upsert import insert_on_conflict, upsert_many
+from seamline.store.types import aggregate_time, driver_time
+from seamline.store.upsert import insert_on_conflict
 from seamline.store.work import Work
 
 Key = tuple[str, str]  # (sku, location)
@@ -92,20 +94,6 @@ def _stored(r: Any) -> _Stored:
     return _Stored(CostRow(int(r.qty), value, round_cost(Decimal(str(r.unit_cost)))), r.currency)
 
 
-def _read_rows_by_sku(conn: Connection, keys: Sequence[Key]) -> dict[Key, _Stored]:
-    """``_read_rows`` for many keys: the rows of their SKUs read by SKU list in chunks (an OR of one term per
-    key took most of a 100k-line receipt), the keys asked for kept."""
-    wanted = set(keys)
-    skus = sorted({sku for sku, _ in wanted})
-    out: dict[Key, _Stored] = {}
-    for start in range(0, len(skus), _COST_CHUNK):
-        query = _ROWS.where(stock_costs.c.sku.in_(skus[start : start + _COST_CHUNK]))
-        for r in conn.execute(query):
-            if (r.sku, r.location) in wanted:
-                out[(r.sku, r.location)] = _stored(r)
-    return out
-
-
 def _write_row(conn: Connection, key: Key, row: CostRow, currency: str, now: datetime) -> None:
     values = {"qty": row.qty, "value": row.value, "unit_cost": max(row.unit_cost, Decimal(0)), "currency": currency}
     insert_on_conflict(
@@ -123,18 +111,27 @@ def standard_cost(conn: Connection, sku: str) -> Decimal | None:
 
 
 def standard_costs_of(conn: Connection, skus: Sequence[str]) -> dict[str, Decimal]:
+    """The standard costs of ``skus`` that have one, in one statement: the SKUs bound as one array (one JSON
+    array on SQLite), not an IN list (a 100k-line receipt's list expanded to 100k parameters, a tenth of its
+    time, and overflowed PostgreSQL's 65,535 parameters)."""
     wanted = sorted(set(skus))
-    out: dict[str, Decimal] = {}
-    # In chunks: a receipt of 100k SKUs as one IN list is over PostgreSQL's 65,535 parameters per statement
-    # (bench/bulk.py's 100k-line receipt failed on it) and SQLite's expansion of it is slow.
-    for start in range(0, len(wanted), _COST_CHUNK):
-        part = wanted[start : start + _COST_CHUNK]
-        query = select(standard_costs.c.sku, standard_costs.c.unit_cost).where(standard_costs.c.sku.in_(part))
-        out.update({r.sku: round_cost(Decimal(str(r.unit_cost))) for r in conn.execute(query)})
-    return out
+    if not wanted:
+        return {}
+    if conn.dialect.name == "postgresql":
+        found = conn.exec_driver_sql(_STANDARD_COSTS_PG, (wanted,))
+    else:
+        found = conn.exec_driver_sql(_STANDARD_COSTS_SQLITE, (json.dumps(wanted),))
+    return {str(sku): round_cost(_decimal(cost)) for sku, cost in found}
 
 
-_COST_CHUNK = 10_000
+_STANDARD_COSTS_PG = "SELECT sku, unit_cost FROM standard_costs WHERE sku = ANY(%b::varchar[])"
+_STANDARD_COSTS_SQLITE = "SELECT sku, unit_cost FROM standard_costs WHERE sku IN (SELECT value FROM json_each(?))"
+
+
+def _decimal(value: Any) -> Decimal:
+    """A NUMERIC read straight from the driver: a Decimal from PostgreSQL; an int or float from SQLite (its
+    NUMERIC affinity), taken at its shortest repr and quantized by the caller as SQLAlchemy's Numeric does."""
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 def save_standard_cost(conn: Connection, sku: str, unit_cost: Decimal, currency: str, now: datetime) -> None:
@@ -255,19 +252,22 @@ def value_receipts(
     uow: Work, moves: Sequence[PlannedMovement], *, occurred_at: datetime, now: datetime
 ) -> list[dict[str, Any]]:
     """``value_movement`` for a bulk receipt (every move from the supplier into a valued location, balance
-    rows already written): the cost rows are read once and written once per key, one event per document.
-    Answers each movement's cost columns, in order."""
+    rows already written): the cost rows and standard costs are read in one statement per location, each
+    move valued in order by ``finance.cost.receive`` (the row-by-row path's rule, so a key received twice
+    averages as it would one movement at a time), the rows written in one statement per chunk, one event per
+    document. Answers each movement's cost columns, in order."""
     conn = uow.conn
     currency = base_currency(conn)
     keys = sorted({(m.sku, m.to_location) for m in moves})
-    stored = _read_rows_by_sku(conn, keys)
-    rows: dict[Key, CostRow] = {key: s.row for key, s in stored.items()}
+    rows = _cost_rows_at(conn, keys)
     catalog = standard_costs_of(conn, [m.sku for m in moves if m.unit_cost is None])
     out: list[dict[str, Any]] = []
     totals: dict[tuple[str, str | None, str], Decimal] = {}
+    causes: dict[tuple[str, str | None, str | None], str] = {}
+    empty = CostRow()
     for move in moves:
         key = (move.sku, move.to_location)
-        before = rows.get(key, CostRow())
+        before = rows.get(key, empty)
         if move.unit_cost is not None:
             unit_cost, how = move.unit_cost, SOURCE_RECEIPT
         elif move.sku in catalog:
@@ -279,11 +279,15 @@ def value_receipts(
         after = receive(before, move.qty, unit_cost, currency)
         rows[key] = after
         value = after.value - before.value
-        cause = cause_of(move.kind.value, move.document, move.reason, uow.token)
-        assert cause is not None
-        totals[(cause, move.document, move.kind.value)] = (
-            totals.get((cause, move.document, move.kind.value), Decimal(0)) + value
-        )
+        kind = move.kind.value
+        named = (kind, move.document, move.reason)
+        cause = causes.get(named)
+        if cause is None:
+            found = cause_of(kind, move.document, move.reason, uow.token)
+            assert found is not None
+            cause = causes[named] = found
+        total = (cause, move.document, kind)
+        totals[total] = totals.get(total, Decimal(0)) + value
         out.append(
             {
                 "unit_cost": unit_cost,
@@ -293,23 +297,7 @@ def value_receipts(
                 "cost_cause": cause,
             }
         )
-    upsert_many(
-        conn,
-        stock_costs,
-        ["sku", "location"],
-        [
-            {
-                "sku": key[0],
-                "location": key[1],
-                "qty": rows[key].qty,
-                "value": rows[key].value,
-                "unit_cost": max(rows[key].unit_cost, Decimal(0)),
-                "currency": currency,
-                "updated_at": now,
-            }
-            for key in keys
-        ],
-    )
+    _write_rows(conn, [(key, rows[key]) for key in keys], currency, now)
     for (cause, document, kind), value in totals.items():
         booked = booking(kind, "supplier", "warehouse")
         if booked is not None and value:
@@ -327,6 +315,73 @@ def value_receipts(
                 )
             )
     return out
+
+
+#: A location's cost rows of many SKUs: the SKUs bound as one array (PostgreSQL) or one JSON array (SQLite).
+_COST_ROWS_PG = "SELECT sku, qty, value, unit_cost FROM stock_costs WHERE location = %b AND sku = ANY(%b::varchar[])"
+_COST_ROWS_SQLITE = (
+    "SELECT sku, qty, value, unit_cost FROM stock_costs WHERE location = ? AND sku IN (SELECT value FROM json_each(?))"
+)
+#: Many cost rows written in one statement per chunk: arrays unnested on PostgreSQL, executemany on SQLite.
+_COST_ROWS_CHUNK = 10_000
+_WRITE_ROWS_PG = (
+    "INSERT INTO stock_costs (sku, location, qty, value, unit_cost, currency, updated_at) "
+    "SELECT sku, location, qty, value, unit_cost, %b, %b "
+    "FROM unnest(%b::varchar[], %b::varchar[], %b::bigint[], %b::numeric[], %b::numeric[]) "
+    "AS t(sku, location, qty, value, unit_cost) "
+    "ON CONFLICT (sku, location) DO UPDATE SET qty = EXCLUDED.qty, value = EXCLUDED.value, "
+    "unit_cost = EXCLUDED.unit_cost, currency = EXCLUDED.currency, updated_at = EXCLUDED.updated_at"
+)
+_WRITE_ROWS_SQLITE = (
+    "INSERT INTO stock_costs (sku, location, qty, value, unit_cost, currency, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (sku, location) DO UPDATE SET qty = excluded.qty, value = excluded.value, "
+    "unit_cost = excluded.unit_cost, currency = excluded.currency, updated_at = excluded.updated_at"
+)
+
+
+def _cost_rows_at(conn: Connection, keys: Sequence[Key]) -> dict[Key, CostRow]:
+    """The stored cost rows of ``keys`` (those that exist), one statement per location among them."""
+    by_location: dict[str, list[str]] = {}
+    for sku, location in keys:
+        by_location.setdefault(location, []).append(sku)
+    postgres = conn.dialect.name == "postgresql"
+    out: dict[Key, CostRow] = {}
+    for location, skus in sorted(by_location.items()):
+        if postgres:
+            found = conn.exec_driver_sql(_COST_ROWS_PG, (location, skus))
+        else:
+            found = conn.exec_driver_sql(_COST_ROWS_SQLITE, (location, json.dumps(skus)))
+        for sku, qty, value, unit_cost in found:
+            out[(str(sku), location)] = CostRow(
+                int(qty), _decimal(value).quantize(COST_QUANTUM), round_cost(_decimal(unit_cost))
+            )
+    return out
+
+
+def _write_rows(conn: Connection, rows: Sequence[tuple[Key, CostRow]], currency: str, now: datetime) -> None:
+    """Insert or overwrite the cost rows ``rows`` (in key order, so concurrent writers never deadlock)."""
+    dialect = conn.dialect.name
+    at = driver_time(now, dialect)
+    for start in range(0, len(rows), _COST_ROWS_CHUNK):
+        part = rows[start : start + _COST_ROWS_CHUNK]
+        if dialect == "postgresql":
+            columns = (
+                [sku for (sku, _), _ in part],
+                [location for (_, location), _ in part],
+                [row.qty for _, row in part],
+                [row.value for _, row in part],
+                [max(row.unit_cost, Decimal(0)) for _, row in part],
+            )
+            conn.exec_driver_sql(_WRITE_ROWS_PG, (currency, at, *columns))
+        else:
+            conn.exec_driver_sql(
+                _WRITE_ROWS_SQLITE,
+                [
+                    (sku, location, row.qty, str(row.value), str(max(row.unit_cost, Decimal(0))), currency, at)
+                    for (sku, location), row in part
+                ],
+            )
 
 
 # ------------------------------------------------------------------------------------------------ reads

@@ -76,12 +76,19 @@ def find_many(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[s
     wanted = sorted(set(keys))
     if not wanted:
         return {}
-    rows = conn.execute(
-        select(idempotency_records).where(
-            tuple_(idempotency_records.c.principal, idempotency_records.c.key).in_(wanted)
-        )
-    ).mappings()
+    rows = conn.execute(_find_many(wanted)).mappings()
     return {(r["principal"], r["key"]): dict(r) for r in rows}
+
+
+def _find_many(wanted: Sequence[tuple[str, str]]) -> Any:
+    """The pairs asked for. The two IN lists on the key's columns let SQLite probe the primary key per pair:
+    with the row-value IN list alone it scanned every stored record, as many as the retention keeps."""
+    records = idempotency_records.c
+    return select(idempotency_records).where(
+        records.principal.in_(sorted({p for p, _ in wanted})),
+        records.key.in_(sorted({k for _, k in wanted})),
+        tuple_(records.principal, records.key).in_(wanted),
+    )
 
 
 def save_many(conn: Connection, records: Sequence[dict[str, Any]]) -> None:
