@@ -23,16 +23,10 @@ shrinkage. Pure: the standard library and ``seamline.domain`` only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal
 
-from seamline.domain.errors import FieldError, InvalidInput
+from seamline.domain.unit_cost import COST_PLACES, COST_QUANTUM, MAX_UNIT_COST, parse_unit_cost, round_cost
 from seamline.finance.amounts import ZERO, to_minor
-
-#: Decimals of a unit cost and of an average (a unit cost of 0.0125 is kept; a value is in minor units).
-COST_PLACES = 4
-COST_QUANTUM = Decimal(1).scaleb(-COST_PLACES)
-#: The largest unit cost accepted (the column holds 14 digits, 4 of them decimals).
-MAX_UNIT_COST = Decimal("9999999999.9999")
 
 #: Locations outside the brand's walls, or goods written off: their units carry no value at cost. Every
 #: other location (warehouse, store, 3PL, in transit) is valued. The virtual locations are seeded once
@@ -50,30 +44,6 @@ FLAGGED_SOURCES = frozenset({SOURCE_MISSING})
 
 def valued(location: str) -> bool:
     return location not in UNVALUED_LOCATIONS
-
-
-def round_cost(value: Decimal) -> Decimal:
-    return value.quantize(COST_QUANTUM, rounding=ROUND_HALF_EVEN)
-
-
-def parse_unit_cost(raw: object, field: str = "unit_cost") -> Decimal:
-    """A unit cost from a client: a decimal string or number, finite, 0 or more, at most ``COST_PLACES``
-    decimals. Anything else is ``InvalidInput`` naming the field."""
-    if isinstance(raw, bool) or not isinstance(raw, str | int | float | Decimal):
-        raise InvalidInput("bad unit cost", [FieldError(field, 'must be a decimal string such as "12.50"')])
-    try:
-        value = Decimal(str(raw).strip())
-    except InvalidOperation:
-        raise InvalidInput("bad unit cost", [FieldError(field, "is not a decimal number")]) from None
-    if not value.is_finite():
-        raise InvalidInput("bad unit cost", [FieldError(field, "must be finite")])
-    if value < 0:
-        raise InvalidInput("bad unit cost", [FieldError(field, "must not be negative")])
-    if value != round_cost(value):
-        raise InvalidInput("bad unit cost", [FieldError(field, f"has more than {COST_PLACES} decimals")])
-    if value > MAX_UNIT_COST:
-        raise InvalidInput("bad unit cost", [FieldError(field, f"must be at most {MAX_UNIT_COST}")])
-    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +132,8 @@ def shipment_cause(order_id: str, number: int) -> str:
 
 __all__ = [
     "COST_PLACES",
+    "COST_QUANTUM",
+    "MAX_UNIT_COST",
     "FLAGGED_SOURCES",
     "UNVALUED_LOCATIONS",
     "Booking",

@@ -301,16 +301,18 @@ class Costing:
             raise NotFound(f"no variant {sku}", code="unknown-sku")
         unit_cost = parse_unit_cost(body.get("unit_cost"))
         currency = check_cost_currency(conn, body.get("currency"))
-        cost_repo.save_standard_cost(conn, sku, unit_cost, currency, self.app.clock.now())
+        self._save_standard_costs(uow, {sku: unit_cost}, currency)
         return {"sku": sku, "unit_cost": str(unit_cost), "currency": currency}
 
-    def save_standard_costs(self, uow: UnitOfWork, costs: dict[str, Decimal]) -> None:
-        """Standard costs of a style's variants (``PUT /v1/styles`` ``variants[].cost``), in the base currency."""
-        conn = uow.conn
-        currency = cost_repo.base_currency(conn)
-        now = self.app.clock.now()
-        for sku, unit_cost in sorted(costs.items()):
-            cost_repo.save_standard_cost(conn, sku, unit_cost, currency, now)
+    def save_standard_costs(self, uow: UnitOfWork, costs: dict[str, Decimal]) -> list[str]:
+        """Standard costs of variants in the base currency (``PUT /v1/styles`` ``variants[].cost``, the catalog
+        CSV's ``cost`` column), set-based; answers the SKUs whose standard cost changed."""
+        return self._save_standard_costs(uow, costs, cost_repo.base_currency(uow.conn))
+
+    def _save_standard_costs(self, uow: UnitOfWork, costs: dict[str, Decimal], currency: str) -> list[str]:
+        if not costs:
+            return []
+        return cost_repo.save_standard_costs(uow.conn, costs, currency, self.app.clock.now())
 
     def cost_rows(self, *, sku: str | None = None, location: str | None = None) -> list[dict[str, Any]]:
         rows = self.app.read(lambda conn: cost_repo.cost_rows(conn, sku=sku, location=location))

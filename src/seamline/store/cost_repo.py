@@ -604,6 +604,28 @@ def booked_shipments(conn: Connection, order_id: str) -> tuple[int, Decimal]:
     return len(rows), sum((Decimal(str(r[0])) for r in rows), Decimal(0))
 
 
+# ------------------------------------------------------------------------------------------------ standard costs
+def save_standard_costs(conn: Connection, costs: dict[str, Decimal], currency: str, now: datetime) -> list[str]:
+    """Set many variants' standard costs in a few statements: only those that differ from what is stored (a
+    re-imported file writes nothing). Answers the SKUs whose standard cost changed, sorted."""
+    wanted = sorted(costs)
+    stored: dict[str, tuple[Decimal, str]] = {}
+    for start in range(0, len(wanted), _COST_CHUNK):
+        part = wanted[start : start + _COST_CHUNK]
+        query = select(standard_costs.c.sku, standard_costs.c.unit_cost, standard_costs.c.currency).where(
+            standard_costs.c.sku.in_(part)
+        )
+        stored.update({r.sku: (round_cost(Decimal(str(r.unit_cost))), r.currency) for r in conn.execute(query)})
+    changed = [sku for sku in wanted if stored.get(sku) != (round_cost(costs[sku]), currency)]
+    upsert_many(
+        conn,
+        standard_costs,
+        ["sku"],
+        [{"sku": sku, "unit_cost": costs[sku], "currency": currency, "updated_at": now} for sku in changed],
+    )
+    return changed
+
+
 __all__ = [
     "SOURCE_AVERAGE",
     "SOURCE_CATALOG",
