@@ -139,9 +139,10 @@ def _print_inventory_leg(leg: dict[str, Any]) -> None:
             f"[red]inventory: valuation {leg['valuation']} + awaiting shipment {leg['awaiting_shipment']} {cur} "
             f"!= account {leg['account']} balance {leg['account_balance']}[/]"
         )
-    if leg["uncosted_movements"]:
+    if leg["uncosted_units"]:
         console.print(
-            f"[yellow]inventory: {leg['uncosted_movements']} movements received without any cost (valued at 0)[/]"
+            f"[yellow]inventory: {leg['uncosted_units']} units on hand received without any cost (valued at 0 until "
+            "a standard cost or a receipt at cost revalues them)[/]"
         )
 
 

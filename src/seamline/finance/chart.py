@@ -46,6 +46,8 @@ class Role(StrEnum):
     COGS = "cogs"
     SHRINKAGE = "shrinkage"
     GOODS_RECEIVED = "goods_received"
+    #: The other side of a revaluation at cost (units received at 0 revalued once their cost is known).
+    COST_REVALUATION = "cost_revaluation"
 
 
 DEFAULT_ACCOUNTS: dict[str, str] = {
@@ -68,6 +70,7 @@ DEFAULT_ACCOUNTS: dict[str, str] = {
     Role.COGS: "5000",
     Role.SHRINKAGE: "5100",
     Role.GOODS_RECEIVED: "2120",
+    Role.COST_REVALUATION: "5150",
 }
 DEFAULT_TENDER_ACCOUNTS = {"exchange_credit": "2150", "gift_card": "2160"}
 ACCOUNT_CODE_RE = re.compile(r"^[A-Za-z0-9._\-]{1,32}$")

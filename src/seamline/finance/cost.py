@@ -93,6 +93,42 @@ def issue(row: CostRow, qty: int, currency: str, unit_cost: Decimal | None = Non
 
 
 @dataclass(frozen=True, slots=True)
+class Revalued:
+    """Units on a row that carried no cost, valued at the cost now known: ``amount`` is what they gain."""
+
+    units: int
+    old_unit_cost: Decimal
+    new_unit_cost: Decimal
+    amount: Decimal
+
+
+def revalue(row: CostRow, units: int, unit_cost: Decimal, currency: str) -> tuple[CostRow, Revalued]:
+    """``units`` of ``row`` received at nothing (no cost known then) are valued at ``unit_cost``: the row keeps
+    its units and gains ``units * unit_cost`` (minor units); its average becomes the weighted average of the
+    other units at the row's average and these at ``unit_cost``. Only a row whose average is 0 holds units at
+    nothing (a receipt at cost into it is revalued first), so the units' old unit cost is the row's average."""
+    if units <= 0 or units > row.qty:
+        raise ValueError("revalue at least one unit and at most the units on the row")
+    if unit_cost <= 0:
+        raise ValueError("a revaluation values units at a cost above 0")
+    amount = to_minor(units * unit_cost, currency) - to_minor(units * row.unit_cost, currency)
+    average = round_cost((row.qty * row.unit_cost + units * (unit_cost - row.unit_cost)) / row.qty)
+    return CostRow(row.qty, row.value + amount, average), Revalued(units, row.unit_cost, unit_cost, amount)
+
+
+def uncosted_units(row: CostRow, counted: int) -> int:
+    """Units of ``row`` still at nothing: what the movements say came in at no cost and did not leave
+    (``counted``), never more than the row holds nor less than 0, and none once the row has an average."""
+    if row.unit_cost > 0 or row.qty <= 0:
+        return 0
+    return max(0, min(counted, row.qty))
+
+
+def revaluation_cause(revaluation_id: str) -> str:
+    return f"cost:revaluation:{revaluation_id}"
+
+
+@dataclass(frozen=True, slots=True)
 class Booking:
     """Where value crossing the walls is booked: ``account_role`` is debited when goods leave the valued
     locations (credited when they come in), the inventory account the other way."""
@@ -109,6 +145,8 @@ def booking(kind: str, source: str, target: str) -> Booking | None:
         return None
     if kind == "receipt":
         return Booking("goods_received", "goods received at cost")
+    if kind == "revaluation":
+        return Booking("cost_revaluation", "units received at no cost revalued")
     if kind in ("sale", "pick", "employee_purchase", "return"):
         return Booking("cogs", "cost of goods sold" if outward else "cost of goods returned")
     return Booking("shrinkage", f"{kind.replace('_', ' ')} at cost")
@@ -138,13 +176,17 @@ __all__ = [
     "UNVALUED_LOCATIONS",
     "Booking",
     "CostRow",
+    "Revalued",
     "Valued",
     "booking",
     "cause_of",
     "issue",
     "parse_unit_cost",
     "receive",
+    "revaluation_cause",
+    "revalue",
     "round_cost",
     "shipment_cause",
+    "uncosted_units",
     "valued",
 ]

@@ -33,6 +33,7 @@ from seamline.finance.cost import (
 )
 from seamline.finance.events import InventoryValued
 from seamline.ledger.model import PlannedMovement
+from seamline.store import ledger_repo, revaluation_repo  # ledger_repo imports this module: used at call time
 from seamline.store.tables import (
     finance_config,
     finance_documents,
@@ -186,6 +187,13 @@ def value_movement(uow: Work, move: PlannedMovement, *, occurred_at: datetime, n
         target = stored.get((move.sku, move.to_location))
         unit_cost, how, currency = _incoming_cost(conn, move, target, currency)
         value = None
+        if dst and target is not None and how in (SOURCE_RECEIPT, SOURCE_CATALOG):
+            # Units here at nothing are revalued at the cost now known before these join them.
+            key = (move.sku, move.to_location)
+            revalued = revaluation_repo.revalue_row(
+                uow, key, target.row, unit_cost, currency, reason=_revalued_by(move), occurred_at=occurred_at, now=now
+            )
+            stored[key] = _Stored(revalued, currency)
     if dst:
         target = stored.get((move.sku, move.to_location))
         before = target.row if target else CostRow()
@@ -265,6 +273,7 @@ def value_receipts(
     catalog = standard_costs_of(conn, [m.sku for m in moves if m.unit_cost is None])
     out: list[dict[str, Any]] = []
     totals: dict[tuple[str, str | None, str], Decimal] = {}
+    pending: dict[Key, int] = {}
     for move in moves:
         key = (move.sku, move.to_location)
         before = rows.get(key, CostRow())
@@ -276,6 +285,20 @@ def value_receipts(
             unit_cost, how = before.unit_cost, SOURCE_AVERAGE
         else:
             unit_cost, how = Decimal(0), SOURCE_MISSING
+        if how in (SOURCE_RECEIPT, SOURCE_CATALOG) and revaluation_repo.may_revalue(before, unit_cost):
+            before = revaluation_repo.revalue_row(
+                uow,
+                key,
+                before,
+                unit_cost,
+                currency,
+                reason=_revalued_by(move),
+                occurred_at=occurred_at,
+                now=now,
+                pending=pending.pop(key, 0),
+            )
+        elif unit_cost == 0 and how in (SOURCE_MISSING, SOURCE_AVERAGE):
+            pending[key] = pending.get(key, 0) + move.qty  # at nothing, not in the movements table yet
         after = receive(before, move.qty, unit_cost, currency)
         rows[key] = after
         value = after.value - before.value
@@ -346,19 +369,20 @@ def _signed_movements(as_of: datetime | None) -> Any:
         movements.c.to_location.label("location"),
         movements.c.qty.label("qty"),
         func.coalesce(movements.c.cost_value, 0).label("value"),
-        case((movements.c.cost_source == SOURCE_MISSING, movements.c.qty), else_=0).label("uncosted"),
+        revaluation_repo.UNCOSTED_IN.label("uncosted"),
     )
     out_of = select(
         movements.c.sku,
         movements.c.from_location.label("location"),
         (-movements.c.qty).label("qty"),
         (-func.coalesce(movements.c.cost_value, 0)).label("value"),
-        literal(0).label("uncosted"),
+        revaluation_repo.UNCOSTED_OUT.label("uncosted"),
     )
     if as_of is not None:
         into = into.where(movements.c.occurred_at <= as_of)
         out_of = out_of.where(movements.c.occurred_at <= as_of)
-    return union_all(into, out_of).subquery("signed")
+    # Units received at nothing and revalued later: the revaluation's value, as of when it was made.
+    return union_all(into, out_of, revaluation_repo.signed_revaluations(as_of)).subquery("signed")
 
 
 def valuation(
@@ -374,21 +398,34 @@ def valuation(
     the sum of the movements' values, never the cost rows (they say only now). Rows with neither units nor
     value are left out."""
     signed = _signed_movements(as_of)
-    columns = [signed.c.location] + ([signed.c.sku] if by_sku else [])
+    units, counted = func.sum(signed.c.qty), func.sum(signed.c.uncosted)
+    # Per (location, sku) first: units at nothing are never fewer than 0 nor more than the units held.
+    per_key = (
+        select(
+            signed.c.location,
+            signed.c.sku,
+            units.label("units"),
+            func.sum(signed.c.value).label("value"),
+            case((counted < 0, 0), (counted > units, units), else_=counted).label("uncosted"),
+        )
+        .where(signed.c.location.in_(list(locations)))
+        .group_by(signed.c.location, signed.c.sku)
+        .subquery("per_key")
+    )
+    columns = [per_key.c.location] + ([per_key.c.sku] if by_sku else [])
     query = (
         select(
             *columns,
-            func.sum(signed.c.qty).label("units"),
-            func.sum(signed.c.value).label("value"),
-            func.sum(signed.c.uncosted).label("uncosted"),
+            func.sum(per_key.c.units).label("units"),
+            func.sum(per_key.c.value).label("value"),
+            func.sum(case((per_key.c.uncosted > 0, per_key.c.uncosted), else_=0)).label("uncosted"),
         )
-        .where(signed.c.location.in_(list(locations)))
         .group_by(*columns)
-        .having(or_(func.sum(signed.c.qty) != 0, func.round(func.sum(signed.c.value), 4) != 0))
+        .having(or_(func.sum(per_key.c.units) != 0, func.round(func.sum(per_key.c.value), 4) != 0))
     )
     if by_sku and after is not None:
         query = query.where(
-            or_(signed.c.location > after[0], and_(signed.c.location == after[0], signed.c.sku > after[1]))
+            or_(per_key.c.location > after[0], and_(per_key.c.location == after[0], per_key.c.sku > after[1]))
         )
     query = query.order_by(*columns)
     if limit is not None:
@@ -471,7 +508,7 @@ def posting_differences(conn: Connection, inventory_account: str) -> Iterator[tu
         )
         .group_by(movements.c.document)
     )
-    expected = union_all(moved, picked).subquery("expected")
+    expected = union_all(moved, picked, revaluation_repo.expected_postings()).subquery("expected")
     signed_line = journal_lines.c.debit - journal_lines.c.credit
     doc_cause = case(
         (_shipment_docs(), literal("cost:shipment:") + finance_documents.c.order_id),
@@ -624,6 +661,51 @@ def save_standard_costs(conn: Connection, costs: dict[str, Decimal], currency: s
         [{"sku": sku, "unit_cost": costs[sku], "currency": currency, "updated_at": now} for sku in changed],
     )
     return changed
+
+
+def _revalued_by(move: PlannedMovement) -> str:
+    what = "its unit cost" if move.unit_cost is not None else "the standard cost"
+    return f"receipt {move.document or ''} at {what}".replace("  ", " ")
+
+
+def revalue_at_standard_costs(uow: Work, costs: dict[str, Decimal], *, occurred_at: datetime, now: datetime) -> int:
+    """Standard costs just set: the units of those SKUs held at nothing in any valued location are revalued
+    at them. The balance rows of the keys are locked first (every writer of a cost row holds them), then the
+    cost rows read again. Answers how many (sku, location) rows were revalued."""
+    conn = uow.conn
+    wanted = sorted(sku for sku, cost in costs.items() if cost > 0)
+    if not wanted:
+        return 0
+    candidates: list[Key] = []
+    for start in range(0, len(wanted), _COST_CHUNK):
+        query = select(stock_costs.c.sku, stock_costs.c.location).where(
+            stock_costs.c.sku.in_(wanted[start : start + _COST_CHUNK]),
+            stock_costs.c.qty > 0,
+            stock_costs.c.unit_cost == 0,
+            stock_costs.c.location.not_in(_UNVALUED),
+        )
+        candidates += [(r.sku, r.location) for r in conn.execute(query)]
+    if not candidates:
+        return 0
+    ledger_repo.lock_available(conn, candidates)
+    stored = _read_rows_by_sku(conn, candidates)
+    revalued = 0
+    for key in sorted(stored):
+        found = stored[key]
+        after = revaluation_repo.revalue_row(
+            uow,
+            key,
+            found.row,
+            costs[key[0]],
+            found.currency,
+            reason="standard cost set",
+            occurred_at=occurred_at,
+            now=now,
+        )
+        if after != found.row:
+            _write_row(conn, key, after, found.currency, now)
+            revalued += 1
+    return revalued
 
 
 __all__ = [
