@@ -6,15 +6,19 @@ nothing until then, and reconcile's inventory leg stays clean."""
 
 from __future__ import annotations
 
+import csv
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from seamline.cli.catalog_import import import_catalog
 from seamline.domain.clock import FixedClock
 from seamline.service import Seamline
 from seamline.service.cost_catchup import CostCatchUp
+from seamline.store import cost_repo
 from tests.integration.order_world import SKU, fulfil, place, seed_channels
 from tests.integration.test_cost_catchup import fail_cost_postings
 from tests.integration.test_cost_of_goods import (
@@ -183,3 +187,50 @@ def test_revaluations_are_read_scoped_like_the_other_finance_reads(client: TestC
     assert response.status_code == 201, response.text
     till = TestClient(client.app, headers={"Authorization": f"Bearer {response.json()['token']}"})
     assert till.get("/v1/finance/revaluations").status_code == 403
+
+
+def test_units_at_nothing_under_a_standard_cost_are_revalued_by_the_catch_up(client: TestClient, app: Seamline) -> None:
+    """A receipt that read no standard cost while one was being set (in another transaction, which had already
+    looked for units to revalue) leaves units at nothing under a standard cost: the catch-up revalues them."""
+    seed_channels(client)
+    receive_at(client, 4, None)
+    with app.engine.begin() as conn:  # the standard cost committed, its revaluation missed these units
+        cost_repo.save_standard_costs(conn, {SKU: Decimal("2.50")}, "EUR", app.clock.now())
+    assert valuation(client)["uncosted_units"] == 4
+    CostCatchUp(app, every=600).run_once()
+    [revalued] = revaluations(client)
+    assert (revalued["units"], revalued["amount"], revalued["reason"]) == (4, "10.00", "standard cost set")
+    assert valuation(client)["uncosted_units"] == 0
+    assert inventory_leg(app)["clean"]
+    CostCatchUp(app, every=600).run_once()
+    assert len(revaluations(client)) == 1
+
+
+def test_a_catalog_csv_with_costs_revalues_stock_received_before_them(
+    client: TestClient, app: Seamline, tmp_path: Path
+) -> None:
+    seed_channels(client)
+    receive_at(client, 3, None)
+    style = client.get("/v1/styles/OVS-001").json()
+    path = tmp_path / "costs.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["style_code", "style_name", "size_scale", "colour_code", "size", "sku", "gtin", "cost"])
+        for variant in style["variants"]:
+            writer.writerow(
+                [
+                    "OVS-001",
+                    style["name"],
+                    "|".join(style["size_scale"]),
+                    variant["colour"],
+                    variant["size"],
+                    variant["sku"],
+                    variant["gtin"] or "",
+                    "7.00" if variant["sku"] == SKU else "",
+                ]
+            )
+    result = import_catalog(app, path)
+    assert (result.errors, result.costs_set) == ([], 1)
+    [revalued] = revaluations(client)
+    assert (revalued["sku"], revalued["units"], revalued["amount"]) == (SKU, 3, "21.00")
+    assert inventory_leg(app)["clean"]

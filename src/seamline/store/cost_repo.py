@@ -708,6 +708,25 @@ def revalue_at_standard_costs(uow: Work, costs: dict[str, Decimal], *, occurred_
     return revalued
 
 
+def standard_costs_awaiting_revaluation(conn: Connection, limit: int) -> dict[str, Decimal]:
+    """SKUs that have a standard cost above 0 and a valued row still holding units at no average: units that
+    came in at nothing while the standard cost was being set (they read it before it committed)."""
+    query = (
+        select(standard_costs.c.sku, standard_costs.c.unit_cost)
+        .select_from(standard_costs.join(stock_costs, stock_costs.c.sku == standard_costs.c.sku))
+        .where(
+            standard_costs.c.unit_cost > 0,
+            stock_costs.c.qty > 0,
+            stock_costs.c.unit_cost == 0,
+            stock_costs.c.location.not_in(_UNVALUED),
+        )
+        .distinct()
+        .order_by(standard_costs.c.sku)
+        .limit(limit)
+    )
+    return {r.sku: round_cost(Decimal(str(r.unit_cost))) for r in conn.execute(query)}
+
+
 __all__ = [
     "SOURCE_AVERAGE",
     "SOURCE_CATALOG",
