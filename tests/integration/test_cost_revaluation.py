@@ -7,6 +7,8 @@ nothing until then, and reconcile's inventory leg stays clean."""
 from __future__ import annotations
 
 import csv
+import threading
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,8 +18,11 @@ from fastapi.testclient import TestClient
 
 from seamline.cli.catalog_import import import_catalog
 from seamline.domain.clock import FixedClock
+from seamline.ledger import MovementRequest
 from seamline.service import Seamline
 from seamline.service.cost_catchup import CostCatchUp
+from seamline.service.costing import Costing
+from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import cost_repo
 from tests.integration.order_world import SKU, fulfil, place, seed_channels
 from tests.integration.test_cost_catchup import fail_cost_postings
@@ -234,3 +239,47 @@ def test_a_catalog_csv_with_costs_revalues_stock_received_before_them(
     [revalued] = revaluations(client)
     assert (revalued["sku"], revalued["units"], revalued["amount"]) == (SKU, 3, "21.00")
     assert inventory_leg(app)["clean"]
+
+
+def race(app: Seamline, sku: str, location: str) -> list[BaseException]:
+    """A standard cost of 4.00 and a receipt of 5 at 6.00 into (sku, location), released together."""
+    barrier = threading.Barrier(2, timeout=30)
+    errors: list[BaseException] = []
+    costing = Costing(app)
+    receipt = MovementRequest("receipt", sku, 5, to_location=location, unit_cost=Decimal("6.00"))
+
+    def run(work: Callable[[UnitOfWork], object]) -> None:
+        barrier.wait()
+        try:
+            app.write(work)
+        except BaseException as exc:  # noqa: BLE001 - the test reports it
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=run, args=(lambda uow: costing.set_standard_cost(uow, sku, {"unit_cost": "4.00"}),)),
+        threading.Thread(target=run, args=(lambda uow: app.record_movement(uow, receipt),)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return errors
+
+
+def test_a_standard_cost_racing_a_receipt_at_cost_revalues_the_units_at_nothing_once(
+    client: TestClient, app: Seamline
+) -> None:
+    """Real threads, each its own transaction: a standard cost set and a receipt at cost into a row of units
+    at nothing. Whichever commits first revalues them; the other finds the row costed. Never twice, never
+    lost, and reconcile stays clean."""
+    seed_channels(client)
+    for n, variant in enumerate(client.get("/v1/styles/OVS-001").json()["variants"]):
+        sku, location = variant["sku"], ("WH", "STORE-1")[n % 2]
+        receive_at(client, 5, None, to=location, sku=sku)
+        assert race(app, sku, location) == []
+        [revalued] = revaluations(client, sku=sku, location=location)
+        assert revalued["units"] == 5
+        assert (revalued["new_unit_cost"], revalued["amount"]) in {("4.0000", "20.00"), ("6.0000", "30.00")}
+        assert valuation(client)["uncosted_units"] == 0
+    leg = inventory_leg(app)
+    assert leg["clean"], leg
