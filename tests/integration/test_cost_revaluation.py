@@ -7,6 +7,8 @@ nothing until then, and reconcile's inventory leg stays clean."""
 from __future__ import annotations
 
 import csv
+import json
+import re
 import threading
 from collections.abc import Callable
 from decimal import Decimal
@@ -15,8 +17,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from seamline.cli.catalog_import import import_catalog
+from seamline.cli.main import app as cli
 from seamline.domain.clock import FixedClock
 from seamline.ledger import MovementRequest
 from seamline.service import Seamline
@@ -35,6 +39,7 @@ from tests.integration.test_cost_of_goods import (
     inventory_leg,
     receive_at,
 )
+from tests.integration.test_dashboard_pages import log_in
 
 REVALUATION = "5150"
 
@@ -283,3 +288,46 @@ def test_a_standard_cost_racing_a_receipt_at_cost_revalues_the_units_at_nothing_
         assert valuation(client)["uncosted_units"] == 0
     leg = inventory_leg(app)
     assert leg["clean"], leg
+
+
+def test_the_exceptions_page_shows_stock_waiting_for_a_cost_and_the_revaluations(
+    client: TestClient, app: Seamline
+) -> None:
+    seed_channels(client)
+    receive_at(client, 4, None)
+    receive_at(client, 2, None, to="STORE-1")
+    page = log_in(client).get("/exceptions").text
+    section = page[page.index('data-testid="stock-at-cost"') :]
+    section = section[: section.index("</section>")]
+    assert "6 units at no cost" in section
+    assert re.search(rf'data-uncosted="{SKU}@WH">.*?<td class="num">4</td>', section, re.S)
+    assert "No revaluations." in section
+    app.write(lambda uow: Costing(app).set_standard_cost(uow, SKU, {"unit_cost": "2.00"}))  # the page's session
+    page = client.get("/exceptions").text
+    section = page[page.index('data-testid="stock-at-cost"') :]
+    section = section[: section.index("</section>")]
+    assert "every unit has a cost" in section
+    assert f'data-revaluation="{SKU}@WH"' in section
+    assert "8.00 EUR" in section  # 4 x 2.00 at WH
+    assert "4.00 EUR" in section  # 2 x 2.00 at STORE-1
+
+
+@pytest.fixture
+def runner(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("SEAMLINE_DATABASE_URL", database_url)
+    monkeypatch.delenv("SEAMLINE_ADMIN_TOKEN", raising=False)
+    return CliRunner()
+
+
+def test_seamline_finance_revaluations_lists_what_the_api_lists(
+    client: TestClient, app: Seamline, runner: CliRunner
+) -> None:
+    seed_channels(client)
+    receive_at(client, 2, None)
+    assert client.put("/v1/finance/standard-costs/" + SKU, json={"unit_cost": "5.00"}).status_code == 200
+    shown = runner.invoke(cli, ["finance", "revaluations", "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["items"] == revaluations(client)
+    table = runner.invoke(cli, ["finance", "revaluations", "--sku", SKU], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    assert "10.00 EUR" in table.output

@@ -28,7 +28,7 @@ from seamline.finance.cost import (
     uncosted_units,
 )
 from seamline.finance.events import InventoryValued
-from seamline.store.tables import cost_revaluations, movements
+from seamline.store.tables import cost_revaluations, movements, stock_costs
 from seamline.store.work import Work
 
 Key = tuple[str, str]  # (sku, location)
@@ -179,6 +179,21 @@ def revaluations(
     return [_view(r) for r in conn.execute(query)]
 
 
+def rows_at_nothing(conn: Connection, limit: int = 50) -> tuple[list[dict[str, Any]], int]:
+    """Cost rows holding units at a unit cost of 0 now (the dashboard: what waits for a cost), most units
+    first, and how many units all of them hold. Read from the cost rows (one per SKU and location), not the
+    movements, so the page stays cheap; an explicit cost of 0 shows here too."""
+    at_nothing = and_(stock_costs.c.qty > 0, stock_costs.c.unit_cost == 0)
+    rows = conn.execute(
+        select(stock_costs.c.sku, stock_costs.c.location, stock_costs.c.qty)
+        .where(at_nothing)
+        .order_by(stock_costs.c.qty.desc(), stock_costs.c.sku, stock_costs.c.location)
+        .limit(limit)
+    )
+    total = conn.execute(select(func.sum(stock_costs.c.qty)).where(at_nothing)).scalar()
+    return [{"sku": r.sku, "location": r.location, "units": int(r.qty)} for r in rows], int(total or 0)
+
+
 def by_cause(conn: Connection, cause: str) -> dict[str, Any] | None:
     row = conn.execute(select(cost_revaluations).where(cost_revaluations.c.cause == cause)).one_or_none()
     return None if row is None else _view(row)
@@ -197,6 +212,7 @@ __all__ = [
     "may_revalue",
     "revaluations",
     "revalue_row",
+    "rows_at_nothing",
     "signed_revaluations",
     "uncosted_counted",
 ]
