@@ -71,6 +71,7 @@ def test_a_standard_cost_set_later_revalues_the_units_received_at_nothing(
     clock.advance(2 * 86400)
     response = client.put("/v1/finance/standard-costs/" + SKU, json={"unit_cost": "12.50"})
     assert response.status_code == 200, response.text
+    assert response.json()["revalued_locations"] == 1
 
     [revalued] = revaluations(client)
     assert {k: revalued[k] for k in ("sku", "location", "units", "old_unit_cost", "new_unit_cost", "amount")} == {

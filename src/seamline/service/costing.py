@@ -316,22 +316,26 @@ class Costing:
             raise NotFound(f"no variant {sku}", code="unknown-sku")
         unit_cost = parse_unit_cost(body.get("unit_cost"))
         currency = check_cost_currency(conn, body.get("currency"))
-        self._save_standard_costs(uow, {sku: unit_cost}, currency)
-        return {"sku": sku, "unit_cost": str(unit_cost), "currency": currency}
+        _, revalued = self._save_standard_costs(uow, {sku: unit_cost}, currency)
+        # ``revalued``: the locations whose units held at no cost this cost valued (GET /v1/finance/revaluations).
+        return {"sku": sku, "unit_cost": str(unit_cost), "currency": currency, "revalued_locations": revalued}
 
     def save_standard_costs(self, uow: UnitOfWork, costs: dict[str, Decimal]) -> list[str]:
         """Standard costs of variants in the base currency (``PUT /v1/styles`` ``variants[].cost``, the catalog
         CSV's ``cost`` column), set-based; answers the SKUs whose standard cost changed."""
-        return self._save_standard_costs(uow, costs, cost_repo.base_currency(uow.conn))
+        return self._save_standard_costs(uow, costs, cost_repo.base_currency(uow.conn))[0]
 
-    def _save_standard_costs(self, uow: UnitOfWork, costs: dict[str, Decimal], currency: str) -> list[str]:
+    def _save_standard_costs(self, uow: UnitOfWork, costs: dict[str, Decimal], currency: str) -> tuple[list[str], int]:
+        """(the SKUs whose standard cost changed, how many rows of units at no cost were revalued)."""
         if not costs:
-            return []
+            return [], 0
         now = self.app.clock.now()
         changed = cost_repo.save_standard_costs(uow.conn, costs, currency, now)
         # Units held at nothing (received before any cost was known) are revalued at the cost now known.
-        cost_repo.revalue_at_standard_costs(uow, {sku: costs[sku] for sku in changed}, occurred_at=now, now=now)
-        return changed
+        revalued = cost_repo.revalue_at_standard_costs(
+            uow, {sku: costs[sku] for sku in changed}, occurred_at=now, now=now
+        )
+        return changed, revalued
 
     def revaluations(
         self, *, sku: str | None = None, location: str | None = None, limit: int = 100
