@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, literal, or_, select, union, union_all
+from sqlalchemy import Connection, and_, case, func, literal, or_, select, tuple_, union, union_all
 
 from seamline.finance.cost import (
     SOURCE_AVERAGE,
@@ -35,6 +35,7 @@ from seamline.finance.events import InventoryValued
 from seamline.ledger.model import PlannedMovement
 from seamline.store import ledger_repo, revaluation_repo  # ledger_repo imports this module: used at call time
 from seamline.store.tables import (
+    cost_revaluations,
     finance_config,
     finance_documents,
     journal_entries,
@@ -362,27 +363,62 @@ def cost_rows(conn: Connection, *, sku: str | None = None, location: str | None 
     return [dict(r) for r in conn.execute(query.order_by(stock_costs.c.sku, stock_costs.c.location)).mappings()]
 
 
-def _signed_movements(as_of: datetime | None) -> Any:
-    """Every movement's two sides at cost: (sku, location, qty, value), + where it went, - where it left."""
-    into = select(
+def _signed_movements(as_of: datetime | None, *, uncosted: bool = False, only: Sequence[Key] | None = None) -> Any:
+    """Every movement's two sides at cost: (sku, location, qty, value), + where it went, - where it left, and
+    each revaluation's value. ``uncosted`` adds the units arriving (+) and leaving (-) at nothing; ``only``
+    keeps the sides of those (sku, location) keys."""
+    into_cols = [
         movements.c.sku,
         movements.c.to_location.label("location"),
         movements.c.qty.label("qty"),
         func.coalesce(movements.c.cost_value, 0).label("value"),
-        revaluation_repo.UNCOSTED_IN.label("uncosted"),
-    )
-    out_of = select(
+    ]
+    out_cols = [
         movements.c.sku,
         movements.c.from_location.label("location"),
         (-movements.c.qty).label("qty"),
         (-func.coalesce(movements.c.cost_value, 0)).label("value"),
-        revaluation_repo.UNCOSTED_OUT.label("uncosted"),
-    )
+    ]
+    revalued = revaluation_repo.signed_revaluations(as_of, uncosted=uncosted)
+    if uncosted:
+        into_cols.append(revaluation_repo.UNCOSTED_IN.label("uncosted"))
+        out_cols.append(revaluation_repo.UNCOSTED_OUT.label("uncosted"))
+    into, out_of = select(*into_cols), select(*out_cols)
     if as_of is not None:
         into = into.where(movements.c.occurred_at <= as_of)
         out_of = out_of.where(movements.c.occurred_at <= as_of)
+    if only is not None:
+        pairs = sorted(set(only))
+        # By SKU first (the movements' index leads with it), then the exact (sku, location) pairs.
+        skus = sorted({sku for sku, _ in pairs})
+        into = into.where(movements.c.sku.in_(skus), tuple_(movements.c.sku, movements.c.to_location).in_(pairs))
+        out_of = out_of.where(movements.c.sku.in_(skus), tuple_(movements.c.sku, movements.c.from_location).in_(pairs))
+        revalued = revalued.where(tuple_(cost_revaluations.c.sku, cost_revaluations.c.location).in_(pairs))
     # Units received at nothing and revalued later: the revaluation's value, as of when it was made.
-    return union_all(into, out_of, revaluation_repo.signed_revaluations(as_of)).subquery("signed")
+    return union_all(into, out_of, revalued).subquery("signed")
+
+
+def _uncosted(conn: Connection, as_of: datetime | None, locations: Sequence[str]) -> dict[Key, int]:
+    """Units at nothing per (location, sku) by ``as_of``: counted over the keys that ever had units arrive or
+    leave at nothing or be revalued (few), never fewer than 0 nor more than the units the key held."""
+    keys = [(r.sku, r.location) for r in conn.execute(revaluation_repo.keys_at_nothing(as_of))]
+    wanted = set(locations)
+    keys = sorted({key for key in keys if key[1] in wanted})
+    out: dict[Key, int] = {}
+    for start in range(0, len(keys), _KEYS_CHUNK):
+        signed = _signed_movements(as_of, uncosted=True, only=keys[start : start + _KEYS_CHUNK])
+        units, counted = func.sum(signed.c.qty), func.sum(signed.c.uncosted)
+        query = select(
+            signed.c.location,
+            signed.c.sku,
+            case((counted < 0, 0), (counted > units, units), else_=counted).label("uncosted"),
+        ).group_by(signed.c.location, signed.c.sku)
+        out.update({(r.location, r.sku): int(r.uncosted) for r in conn.execute(query) if r.uncosted > 0})
+    return out
+
+
+#: Keys per statement when counting units at nothing (two parameters a key, well under PostgreSQL's limit).
+_KEYS_CHUNK = 5_000
 
 
 def valuation(
@@ -395,42 +431,35 @@ def valuation(
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Units and value at cost per location (and per SKU) over the movements that occurred by ``as_of``:
-    the sum of the movements' values, never the cost rows (they say only now). Rows with neither units nor
-    value are left out."""
+    the sum of the movements' values, never the cost rows (they say only now), and the units held at nothing
+    (``uncosted``). Rows with neither units nor value are left out."""
     signed = _signed_movements(as_of)
-    units, counted = func.sum(signed.c.qty), func.sum(signed.c.uncosted)
-    # Per (location, sku) first: units at nothing are never fewer than 0 nor more than the units held.
-    per_key = (
-        select(
-            signed.c.location,
-            signed.c.sku,
-            units.label("units"),
-            func.sum(signed.c.value).label("value"),
-            case((counted < 0, 0), (counted > units, units), else_=counted).label("uncosted"),
-        )
-        .where(signed.c.location.in_(list(locations)))
-        .group_by(signed.c.location, signed.c.sku)
-        .subquery("per_key")
-    )
-    columns = [per_key.c.location] + ([per_key.c.sku] if by_sku else [])
+    columns = [signed.c.location] + ([signed.c.sku] if by_sku else [])
     query = (
-        select(
-            *columns,
-            func.sum(per_key.c.units).label("units"),
-            func.sum(per_key.c.value).label("value"),
-            func.sum(case((per_key.c.uncosted > 0, per_key.c.uncosted), else_=0)).label("uncosted"),
-        )
+        select(*columns, func.sum(signed.c.qty).label("units"), func.sum(signed.c.value).label("value"))
+        .where(signed.c.location.in_(list(locations)))
         .group_by(*columns)
-        .having(or_(func.sum(per_key.c.units) != 0, func.round(func.sum(per_key.c.value), 4) != 0))
+        .having(or_(func.sum(signed.c.qty) != 0, func.round(func.sum(signed.c.value), 4) != 0))
     )
     if by_sku and after is not None:
         query = query.where(
-            or_(per_key.c.location > after[0], and_(per_key.c.location == after[0], per_key.c.sku > after[1]))
+            or_(signed.c.location > after[0], and_(signed.c.location == after[0], signed.c.sku > after[1]))
         )
     query = query.order_by(*columns)
     if limit is not None:
         query = query.limit(limit)
-    return [dict(r) for r in conn.execute(query).mappings()]
+    rows = [dict(r) for r in conn.execute(query).mappings()]
+    at_nothing = _uncosted(conn, as_of, locations)
+    if by_sku:
+        for row in rows:
+            row["uncosted"] = at_nothing.get((row["location"], row["sku"]), 0)
+    else:
+        per_location: dict[str, int] = {}
+        for (location, _), units in at_nothing.items():
+            per_location[location] = per_location.get(location, 0) + units
+        for row in rows:
+            row["uncosted"] = per_location.get(row["location"], 0)
+    return rows
 
 
 # ------------------------------------------------------------------------------------------------ reconcile

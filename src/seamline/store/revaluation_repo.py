@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, insert, literal, or_, select
+from sqlalchemy import Connection, and_, case, func, insert, literal, or_, select, union
 
 from seamline.finance.cost import (
     SOURCE_AVERAGE,
@@ -57,16 +57,37 @@ UNCOSTED_OUT = case(
 )
 
 
-def signed_revaluations(as_of: datetime | None) -> Any:
-    """Each revaluation as a side of valuation: (sku, location, qty 0, value, uncosted -units)."""
-    query = select(
+def signed_revaluations(as_of: datetime | None, *, uncosted: bool = False) -> Any:
+    """Each revaluation as a side of valuation: (sku, location, qty 0, value[, uncosted -units])."""
+    columns = [
         cost_revaluations.c.sku,
         cost_revaluations.c.location,
         literal(0).label("qty"),
         cost_revaluations.c.amount.label("value"),
-        (-cost_revaluations.c.units).label("uncosted"),
-    )
+    ]
+    if uncosted:
+        columns.append((-cost_revaluations.c.units).label("uncosted"))
+    query = select(*columns)
     return query if as_of is None else query.where(cost_revaluations.c.occurred_at <= as_of)
+
+
+def keys_at_nothing(as_of: datetime | None) -> Any:
+    """(sku, location) of the keys that can hold units at nothing by ``as_of``. Now: the cost rows holding
+    units at an average of 0 (a row with an average holds none: ``finance.cost.uncosted_units``), read from
+    the cost rows, not the ledger. As of a past moment: every key that had units arrive or leave at nothing,
+    or be revalued, by then (a scan of the movements, no grouping)."""
+    if as_of is None:
+        return select(stock_costs.c.sku, stock_costs.c.location).where(
+            stock_costs.c.qty > 0, stock_costs.c.unit_cost == 0
+        )
+    arrived = select(movements.c.sku, movements.c.to_location.label("location")).where(UNCOSTED_IN != 0)
+    left = select(movements.c.sku, movements.c.from_location.label("location")).where(UNCOSTED_OUT != 0)
+    revalued = select(cost_revaluations.c.sku, cost_revaluations.c.location)
+    return union(
+        arrived.where(movements.c.occurred_at <= as_of),
+        left.where(movements.c.occurred_at <= as_of),
+        revalued.where(cost_revaluations.c.occurred_at <= as_of),
+    )
 
 
 def uncosted_counted(conn: Connection, key: Key) -> int:
@@ -209,6 +230,7 @@ __all__ = [
     "UNCOSTED_OUT",
     "by_cause",
     "expected_postings",
+    "keys_at_nothing",
     "may_revalue",
     "revaluations",
     "revalue_row",
