@@ -36,13 +36,25 @@ from seamline.store.tables import (
     outbox_events,
     prices,
     skus,
+    standard_costs,
     stock_costs,
     styles,
     till_catalog_items,
 )
 from tests.conftest import ADMIN_TOKEN, START, _empty_postgres
 
-COLUMNS = ["style_code", "style_name", "size_scale", "colour_code", "size", "sku", "gtin", "retail_price", "currency"]
+COLUMNS = [
+    "style_code",
+    "style_name",
+    "size_scale",
+    "colour_code",
+    "size",
+    "sku",
+    "gtin",
+    "retail_price",
+    "currency",
+    "cost",
+]
 SCALE = ["S", "M", "L"]
 COLOURS = ["NVY", "BLK"]
 
@@ -82,6 +94,8 @@ def catalogs(draw: st.DrawFn) -> list[dict[str, str]]:
                     "gtin": draw(st.sampled_from(["", gtin(serial), gtin(serial), gtin(serial, bad=True)])),
                     "retail_price": price,
                     "currency": "EUR",
+                    # A variant's standard cost: none, two costs, or a bad one (its style is refused).
+                    "cost": draw(st.sampled_from(["", "8.00", "8.5", "-1"])),
                 }
             )
     return draw(st.permutations(rows))
@@ -98,6 +112,7 @@ def row(code: str, colour: str, size: str, gtin_: str, price: str = "10.00") -> 
         "gtin": gtin_,
         "retail_price": price,
         "currency": "EUR",
+        "cost": "",
     }
 
 
@@ -154,6 +169,7 @@ def catalog_state(app: Seamline) -> dict[str, Any]:
                 for r in conn.execute(select(*[c for c in styles.c if c.name != "updated_at"]).order_by(styles.c.code))
             ],
             "skus": [tuple(r) for r in conn.execute(select(skus).order_by(skus.c.sku))],
+            "standard_costs": [tuple(r) for r in conn.execute(select(standard_costs).order_by(standard_costs.c.sku))],
             "prices": sorted(
                 tuple(r)
                 for r in conn.execute(select(prices.c.style_code, prices.c.list, prices.c.currency, prices.c.amount))
@@ -176,7 +192,7 @@ def catalog_state(app: Seamline) -> dict[str, Any]:
 
 
 def summary(result: ImportResult) -> tuple[Any, ...]:
-    return (result.rows, dict(result.outcomes), result.errors, result.rejected_styles)
+    return (result.rows, dict(result.outcomes), result.errors, result.rejected_styles, result.costs_set)
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from seamline.catalog.csv_import import RowError
@@ -14,6 +15,7 @@ from seamline.cli.catalog_import import ImportResult, import_catalog
 from seamline.cli.main import app as cli
 from seamline.domain import NotFound
 from seamline.service import Seamline
+from seamline.store.tables import standard_costs as standard_costs_table
 from tests.conftest import ADMIN_TOKEN
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -214,3 +216,68 @@ def test_cli_refuses_a_file_that_does_not_exist(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["import", "catalog", str(tmp_path / "nope.csv")], env=env)
     assert result.exit_code == 2
     assert not (tmp_path / "cli.db").exists(), "nothing connected for a missing file"
+
+
+# ------------------------------------------------------------------------------------- the cost column
+def with_costs(tmp_path: Path, costs: dict[str, str], name: str = "catalog_costs.csv") -> Path:
+    """catalog_good.csv with a ``cost`` column: each SKU's cost from ``costs`` (empty when not named)."""
+    with GOOD.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        fieldnames = [*(reader.fieldnames or []), "cost"]
+        rows = [{**row, "cost": costs.get(row["sku"], "")} for row in reader]
+    path = tmp_path / name
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fieldnames)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def standard_costs(app: Seamline) -> dict[str, tuple[Decimal, str]]:
+    query = select(standard_costs_table)
+    return app.read(lambda conn: {r.sku: (Decimal(str(r.unit_cost)), r.currency) for r in conn.execute(query)})
+
+
+def test_the_cost_column_sets_each_variants_standard_cost_and_a_reimport_writes_nothing(
+    app: Seamline, tmp_path: Path
+) -> None:
+    path = with_costs(tmp_path, {"OVS-001-NVY-S": "21.50", "OVS-001-NVY-M": "21.5", "TEE-001-WHT-S": "4.1250"})
+    result = import_catalog(app, path)
+    assert_clean(result)
+    assert result.costs_set == 3
+    assert standard_costs(app) == {
+        "OVS-001-NVY-S": (Decimal("21.50"), "EUR"),
+        "OVS-001-NVY-M": (Decimal("21.50"), "EUR"),
+        "TEE-001-WHT-S": (Decimal("4.125"), "EUR"),
+    }
+    again = import_catalog(app, path)
+    assert (dict(again.outcomes), again.costs_set) == ({"unchanged": 3}, 0)
+    # A changed cost changes that variant only; the style itself is unchanged; an empty cell keeps a cost.
+    changed = import_catalog(app, with_costs(tmp_path, {"OVS-001-NVY-S": "22.00"}, "changed.csv"))
+    assert (dict(changed.outcomes), changed.costs_set) == ({"unchanged": 3}, 1)
+    assert standard_costs(app)["OVS-001-NVY-S"] == (Decimal("22.00"), "EUR")
+    assert standard_costs(app)["OVS-001-NVY-M"] == (Decimal("21.50"), "EUR")
+
+
+@pytest.mark.parametrize(
+    ("cost", "reason"),
+    [
+        ("-1", "'-1' must not be negative"),
+        ("1.00001", "'1.00001' has more than 4 decimals"),
+        ("abc", "'abc' is not a decimal number"),
+        ("NaN", "'NaN' must be finite"),
+        ("99999999999", "'99999999999' must be at most 9999999999.9999"),
+    ],
+)
+def test_a_bad_cost_rejects_its_style_by_row_and_column_as_the_api_would(
+    app: Seamline, tmp_path: Path, cost: str, reason: str
+) -> None:
+    result = import_catalog(app, with_costs(tmp_path, {"TEE-001-WHT-M": cost, "OVS-001-NVY-S": "20.00"}))
+    [error] = result.errors
+    assert (error.column, error.style, error.reason) == ("cost", "TEE-001", reason)
+    assert result.rejected_styles == ["TEE-001"]
+    assert dict(result.outcomes) == {"created": 2}
+    assert result.costs_set == 1
+    with pytest.raises(NotFound):
+        app.get_style("TEE-001")
+    assert set(standard_costs(app)) == {"OVS-001-NVY-S"}

@@ -348,10 +348,13 @@ def test_a_stock_import_receives_at_each_rows_cost_and_the_cli_values_it_as_the_
     assert answer["total"] == api["total"] == "151.00"
     assert answer["items"] == api["items"]
     bad = tmp_path / "bad.csv"
-    bad.write_text(f"sku,qty,unit_cost\n{SKU},1,-2\n")
+    bad.write_text(f"sku,qty,unit_cost\n{SKU},1,-2\n{SKU},1,1.00001\n")
     refused = runner.invoke(cli, ["import", "stock", str(bad), "--location", "WH", "--document", "bad-1"])
     assert refused.exit_code == 1
-    assert "unit_cost" in refused.output
+    said = " ".join(refused.output.split())
+    assert "row 2: unit_cost '-2' must not be negative" in said
+    assert "row 3: unit_cost '1.00001' has more than 4 decimals" in said  # the API's rule, as the API says it
+    assert cost_row(client, "WH")["units"] == 10, "nothing of the refused sheet was received"
 
 
 def test_seamline_reconcile_exits_1_naming_the_corrupted_cost_posting(

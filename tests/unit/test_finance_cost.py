@@ -19,7 +19,10 @@ from seamline.finance.cost import (
     issue,
     parse_unit_cost,
     receive,
+    revaluation_cause,
+    revalue,
     round_cost,
+    uncosted_units,
     valued,
 )
 
@@ -176,3 +179,72 @@ def test_transfers_conserve_value_over_all_locations(history: list[Step]) -> Non
             assert isinstance(extra, Decimal)
             brought_in += receive(CostRow(), qty, extra, EUR).value
     assert sum((row.value for row in rows.values()), Decimal(0)) == brought_in
+
+
+# ------------------------------------------------------------------------------------------------ revaluation
+def test_units_received_at_nothing_are_revalued_at_the_cost_now_known() -> None:
+    row = receive(CostRow(), 6, Decimal(0), EUR)
+    assert row == CostRow(6, Decimal("0.00"), Decimal("0.0000"))
+    after, revalued = revalue(row, 6, Decimal("12.50"), EUR)
+    assert after == CostRow(6, Decimal("75.00"), Decimal("12.5000"))
+    assert (revalued.units, revalued.old_unit_cost, revalued.new_unit_cost, revalued.amount) == (
+        6,
+        Decimal(0),
+        Decimal("12.50"),
+        Decimal("75.00"),
+    )
+    # What leaves afterwards leaves at the new cost, and the row empties to exactly nothing.
+    rest, out = issue(after, 6, EUR)
+    assert (rest.value, out.value) == (Decimal(0), Decimal("75.00"))
+
+
+def test_a_revaluation_of_part_of_a_row_rounds_the_amount_to_the_minor_unit_and_averages_the_rest() -> None:
+    row = CostRow(4, Decimal("0"), Decimal("0"))
+    after, revalued = revalue(row, 3, Decimal("0.3333"), EUR)
+    assert revalued.amount == Decimal("1.00")  # 3 x 0.3333 = 0.9999, to the cent
+    assert after == CostRow(4, Decimal("1.00"), Decimal("0.2500"))
+
+
+@pytest.mark.parametrize(
+    ("units", "cost", "said"),
+    [(0, "1.00", "at least one unit"), (5, "1.00", "at most the units"), (2, "0", "above 0"), (2, "-1", "above 0")],
+)
+def test_a_revaluation_needs_units_on_the_row_and_a_cost_above_0(units: int, cost: str, said: str) -> None:
+    with pytest.raises(ValueError, match=said):
+        revalue(CostRow(4, Decimal(0), Decimal(0)), units, Decimal(cost), EUR)
+
+
+@pytest.mark.parametrize(
+    ("row", "counted", "expected"),
+    [
+        (CostRow(5, Decimal(0), Decimal(0)), 5, 5),
+        (CostRow(5, Decimal(0), Decimal(0)), 8, 5),  # some left: never more than on hand
+        (CostRow(5, Decimal(0), Decimal(0)), -2, 0),  # units at an explicit cost of 0 left: never below 0
+        (CostRow(0, Decimal(0), Decimal(0)), 3, 0),
+        (CostRow(-2, Decimal(0), Decimal(0)), 3, 0),
+        (CostRow(5, Decimal("50"), Decimal("10")), 5, 0),  # the row has a cost: nothing is at nothing
+    ],
+)
+def test_uncosted_units_are_the_counted_ones_still_on_hand(row: CostRow, counted: int, expected: int) -> None:
+    assert uncosted_units(row, counted) == expected
+
+
+def test_a_revaluation_is_its_own_journal_entry_against_the_revaluation_account() -> None:
+    assert revaluation_cause("rev_1") == "cost:revaluation:rev_1"
+    assert booking("revaluation", "supplier", "WH") is not None
+    assert booking("revaluation", "supplier", "WH").account_role == "cost_revaluation"  # type: ignore[union-attr]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    qty=st.integers(1, 500),
+    part=st.integers(1, 500),
+    cost=st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("9999"), places=4),
+)
+def test_a_revaluation_moves_exactly_its_amount_into_the_row(qty: int, part: int, cost: Decimal) -> None:
+    row = receive(CostRow(), qty, Decimal(0), EUR)
+    units = min(part, qty)
+    after, revalued = revalue(row, units, cost, EUR)
+    assert after.qty == row.qty
+    assert after.value - row.value == revalued.amount == (units * cost).quantize(Decimal("0.01"))
+    assert after.unit_cost == round_cost(units * cost / qty)

@@ -1,7 +1,9 @@
 """Reading a catalog CSV (one row per variant) into style drafts, with errors a merchandiser can fix.
 
 Rows are grouped by ``style_code``; a style with any bad row is reported whole and not written, so a
-half-loaded style never reaches the tills.
+half-loaded style never reaches the tills. The optional ``cost`` column is the variant's standard cost in the
+base currency (what a receipt without a unit cost is valued at), checked as the API's ``variants[].cost``; an
+empty cell leaves the variant's standard cost as it is.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from seamline.catalog.model import Style
 from seamline.catalog.rules import StyleDraft, build_style
 from seamline.domain.errors import InvalidInput
+from seamline.domain.unit_cost import parse_unit_cost
 
 REQUIRED_COLUMNS = ("style_code", "style_name", "size_scale", "colour_code", "size", "sku")
 OPTIONAL_COLUMNS = (
@@ -27,6 +31,7 @@ OPTIONAL_COLUMNS = (
     "currency",
     "tax_class",
     "status",
+    "cost",
 )
 _VARIANT_FIELD_TO_COLUMN = {
     "sku": "sku",
@@ -62,6 +67,8 @@ class RowError:
 class ParsedCatalog:
     drafts: list[StyleDraft] = field(default_factory=list)  # each one passed build_style
     styles: list[Style] = field(default_factory=list)  # what build_style made of each draft, in the same order
+    #: Each style's standard costs from the ``cost`` column (sku -> unit cost), in the same order as ``styles``.
+    costs: list[dict[str, Decimal]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     rows: int = 0
     rejected_styles: list[str] = field(default_factory=list)
@@ -109,6 +116,7 @@ def parse_catalog_rows(rows: Iterable[tuple[int, Mapping[str, str]]]) -> ParsedC
             try:
                 result.styles.append(build_style(draft))
                 result.drafts.append(draft)
+                result.costs.append(_costs(group))
             except InvalidInput as exc:
                 errors = [_locate(code, group, e.field, e.message) for e in exc.errors]
         if errors:
@@ -137,7 +145,23 @@ def _check_group(code: str, group: _Group) -> list[RowError]:
                 errors.append(RowError(line, column, f"{value!r} is not a price such as 49.00", code))
         if (row.get("retail_price") or "").strip() and not (row.get("currency") or "").strip():
             errors.append(RowError(line, "currency", "is required when a price is given", code))
+        cost = (row.get("cost") or "").strip()
+        if cost:
+            try:
+                parse_unit_cost(cost, "cost")
+            except InvalidInput as exc:
+                errors.extend(RowError(line, "cost", f"{cost!r} {e.message}", code) for e in exc.errors)
     return errors
+
+
+def _costs(group: _Group) -> dict[str, Decimal]:
+    """The standard costs a checked style's rows give (a row with an empty ``cost`` gives none)."""
+    out: dict[str, Decimal] = {}
+    for _, row in group.rows:
+        cost = (row.get("cost") or "").strip()
+        if cost:
+            out[(row.get("sku") or "").strip()] = parse_unit_cost(cost, "cost")
+    return out
 
 
 def _draft(code: str, group: _Group) -> StyleDraft:

@@ -1,6 +1,7 @@
 """`seamline import catalog FILE.csv`: styles are written in chunks (one transaction and a few set-based
 statements per chunk, ``Seamline.put_styles``); a style with a bad row is never written, in whole or in part,
-and the styles around it are."""
+and the styles around it are. The ``cost`` column's standard costs are written in the same transaction as
+their style (``Costing.save_standard_costs``, set-based), only where they changed."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import csv
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -18,6 +20,8 @@ from seamline.catalog.csv_import import ParsedCatalog, RowError, missing_columns
 from seamline.domain.errors import InvalidInput
 from seamline.service import Seamline
 from seamline.service.catalog import StylePut
+from seamline.service.costing import Costing
+from seamline.service.unit_of_work import UnitOfWork
 
 
 @dataclass
@@ -26,6 +30,7 @@ class ImportResult:
     outcomes: Counter[str] = field(default_factory=Counter)
     errors: list[RowError] = field(default_factory=list)
     rejected_styles: list[str] = field(default_factory=list)
+    costs_set: int = 0  # variants whose standard cost the file set or changed
 
 
 #: Variants per transaction: large enough that statements and commits are few, small enough that SQLite's
@@ -70,14 +75,27 @@ def import_catalog(
     if parsed is None:
         return result
     task = progress.add_task("importing styles", total=len(parsed.styles)) if progress else None
+    costing = Costing(app)
     for indexes in _chunks(len(parsed.styles), parsed.styles, chunk_variants):
         styles = [parsed.styles[i] for i in indexes]
+        costs = [parsed.costs[i] for i in indexes]
+
+        def work(uow: UnitOfWork, styles: list[Style] = styles, costs: list[dict[str, Decimal]] = costs) -> _Put:
+            outcomes = app.put_styles(uow, styles)
+            wanted: dict[str, Decimal] = {}
+            for outcome, style_costs in zip(outcomes, costs, strict=True):
+                if not isinstance(outcome, InvalidInput):
+                    wanted.update(style_costs)
+            return outcomes, len(costing.save_standard_costs(uow, wanted))
+
         try:
-            outcomes = app.write(lambda uow, s=styles: app.put_styles(uow, s))  # type: ignore[misc]
+            outcomes, changed = app.write(work)
         except IntegrityError:
             # A concurrent writer took a GTIN or SKU this chunk checked as free: redo the chunk style by style,
             # so only the styles that now clash are refused.
-            outcomes = [_put_one(app, parsed.drafts[i]) for i in indexes]
+            each = [_put_one(app, parsed.drafts[i], parsed.costs[i]) for i in indexes]
+            outcomes, changed = [outcome for outcome, _ in each], sum(n for _, n in each)
+        result.costs_set += changed
         for style, outcome in zip(styles, outcomes, strict=True):
             if isinstance(outcome, InvalidInput):  # clashes with the rest of the catalog (a GTIN or SKU taken)
                 result.rejected_styles.append(style.code)
@@ -89,11 +107,20 @@ def import_catalog(
     return result
 
 
-def _put_one(app: Seamline, draft: StyleDraft) -> StylePut | InvalidInput:
+_Put = tuple[list[StylePut | InvalidInput], int]
+
+
+def _put_one(app: Seamline, draft: StyleDraft, costs: dict[str, Decimal]) -> tuple[StylePut | InvalidInput, int]:
+    """One style and its standard costs in one transaction: (its outcome, how many standard costs changed)."""
+
+    def work(uow: UnitOfWork) -> tuple[StylePut, int]:
+        put = app.put_style(uow, draft)
+        return put, len(Costing(app).save_standard_costs(uow, costs))
+
     try:
-        return app.write(lambda uow: app.put_style(uow, draft))
+        return app.write(work)
     except InvalidInput as exc:
-        return exc
+        return exc, 0
 
 
 def import_catalog_by_style(app: Seamline, path: Path) -> ImportResult:
@@ -103,8 +130,9 @@ def import_catalog_by_style(app: Seamline, path: Path) -> ImportResult:
     parsed = _read(path, result)
     if parsed is None:
         return result
-    for draft in parsed.drafts:
-        outcome = _put_one(app, draft)
+    for draft, costs in zip(parsed.drafts, parsed.costs, strict=True):
+        outcome, changed = _put_one(app, draft, costs)
+        result.costs_set += changed
         if isinstance(outcome, InvalidInput):
             result.rejected_styles.append(draft.code)
             result.errors.extend(parsed.locate(draft.code, e.field, e.message) for e in outcome.errors)

@@ -11,7 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-finance_app = typer.Typer(help="Finance: inventory valuation at cost, marketplace payouts.", no_args_is_help=True)
+finance_app = typer.Typer(
+    help="Finance: inventory valuation at cost and its revaluations, marketplace payouts.", no_args_is_help=True
+)
 console = Console()
 
 
@@ -83,3 +85,33 @@ def import_payout(
             console.print(f"[red]{channel} order {found['order_ref']}: {found['problem']}: {found['detail']}[/]")
     if answer["discrepancies"]:
         raise typer.Exit(1)
+
+
+@finance_app.command("revaluations")
+def revaluations(
+    sku: Annotated[str | None, typer.Option(help="One SKU.")] = None,
+    location: Annotated[str | None, typer.Option(help="One location.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="At most this many, latest first.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+) -> None:
+    """Units received at no cost and revalued once their cost was known (GET /v1/finance/revaluations)."""
+    from seamline.service import bootstrap
+    from seamline.service.costing import Costing
+
+    items = Costing(bootstrap()).revaluations(sku=sku, location=location, limit=limit)
+    if as_json:
+        console.print_json(json.dumps({"items": items}))
+        return
+    table = Table("revalued", "sku", "location", "units", "old unit cost", "new unit cost", "amount", "why")
+    for r in items:
+        table.add_row(
+            r["occurred_at"][:16],
+            r["sku"],
+            r["location"],
+            str(r["units"]),
+            r["old_unit_cost"],
+            r["new_unit_cost"],
+            f"{r['amount']} {r['currency']}",
+            r["reason"],
+        )
+    console.print(table)

@@ -110,7 +110,8 @@ def import_catalog_cmd(
         result = import_catalog(service, file, progress=progress)
     console.print(
         f"{result.rows} rows: {result.outcomes['created']} styles created, {result.outcomes['updated']} updated, "
-        f"{result.outcomes['unchanged']} unchanged, {len(result.rejected_styles)} rejected"
+        f"{result.outcomes['unchanged']} unchanged, {len(result.rejected_styles)} rejected; "
+        f"{result.costs_set} standard costs set"
     )
     if result.errors:
         table = Table("row", "column", "style", "reason", title="Rows not imported")
@@ -138,9 +139,10 @@ def _print_inventory_leg(leg: dict[str, Any]) -> None:
             f"[red]inventory: valuation {leg['valuation']} + awaiting shipment {leg['awaiting_shipment']} {cur} "
             f"!= account {leg['account']} balance {leg['account_balance']}[/]"
         )
-    if leg["uncosted_movements"]:
+    if leg["uncosted_units"]:
         console.print(
-            f"[yellow]inventory: {leg['uncosted_movements']} movements received without any cost (valued at 0)[/]"
+            f"[yellow]inventory: {leg['uncosted_units']} units on hand received without any cost (valued at 0 until "
+            "a standard cost or a receipt at cost revalues them)[/]"
         )
 
 
@@ -153,21 +155,20 @@ def import_stock_cmd(
     """Receive stock from a CSV (an opening balance, a delivery): one receipt movement per row, at the row's
     ``unit_cost`` (in the base currency) or else the variant's standard cost. A bad row: nothing is written."""
     import csv
-    from decimal import Decimal, InvalidOperation
+    from decimal import Decimal
 
     from seamline.domain.errors import InvalidInput
+    from seamline.finance.cost import parse_unit_cost
 
     lines: list[tuple[str, int, Decimal | None]] = []
     problems: list[str] = []
     with file.open(newline="", encoding="utf-8-sig") as handle:
         for n, row in enumerate(csv.DictReader(handle), start=2):
             raw_qty, raw_cost = (row.get("qty") or "").strip(), (row.get("unit_cost") or "").strip()
-            try:
-                cost = Decimal(raw_cost) if raw_cost else None
-                if cost is not None and (not cost.is_finite() or cost < 0):
-                    raise InvalidOperation
-            except InvalidOperation:
-                problems.append(f"row {n}: unit_cost {raw_cost!r} is not a decimal, 0 or more")
+            try:  # the API's rule for a unit cost (finance.cost): 0 or more, at most 4 decimals
+                cost = parse_unit_cost(raw_cost) if raw_cost else None
+            except InvalidInput as exc:
+                problems.extend(f"row {n}: unit_cost {raw_cost!r} {e.message}" for e in exc.errors)
                 continue
             if not raw_qty.isdigit():
                 problems.append(f"row {n}: qty {raw_qty!r} is not a whole number")

@@ -50,6 +50,8 @@ class Role(StrEnum):
     #: marketplace's commissions and fees taken from them.
     MARKETPLACE_BANK = "marketplace_bank"
     MARKETPLACE_FEES = "marketplace_fees"
+    #: The other side of a revaluation at cost (units received at 0 revalued once their cost is known).
+    COST_REVALUATION = "cost_revaluation"
 
 
 DEFAULT_ACCOUNTS: dict[str, str] = {
@@ -74,6 +76,7 @@ DEFAULT_ACCOUNTS: dict[str, str] = {
     Role.GOODS_RECEIVED: "2120",
     Role.MARKETPLACE_BANK: "1020",
     Role.MARKETPLACE_FEES: "6150",
+    Role.COST_REVALUATION: "5150",
 }
 DEFAULT_TENDER_ACCOUNTS = {"exchange_credit": "2150", "gift_card": "2160"}
 ACCOUNT_CODE_RE = re.compile(r"^[A-Za-z0-9._\-]{1,32}$")

@@ -23,16 +23,10 @@ shrinkage. Pure: the standard library and ``seamline.domain`` only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal
 
-from seamline.domain.errors import FieldError, InvalidInput
+from seamline.domain.unit_cost import COST_PLACES, COST_QUANTUM, MAX_UNIT_COST, parse_unit_cost, round_cost
 from seamline.finance.amounts import ZERO, to_minor
-
-#: Decimals of a unit cost and of an average (a unit cost of 0.0125 is kept; a value is in minor units).
-COST_PLACES = 4
-COST_QUANTUM = Decimal(1).scaleb(-COST_PLACES)
-#: The largest unit cost accepted (the column holds 14 digits, 4 of them decimals).
-MAX_UNIT_COST = Decimal("9999999999.9999")
 
 #: Locations outside the brand's walls, or goods written off: their units carry no value at cost. Every
 #: other location (warehouse, store, 3PL, in transit) is valued. The virtual locations are seeded once
@@ -50,30 +44,6 @@ FLAGGED_SOURCES = frozenset({SOURCE_MISSING})
 
 def valued(location: str) -> bool:
     return location not in UNVALUED_LOCATIONS
-
-
-def round_cost(value: Decimal) -> Decimal:
-    return value.quantize(COST_QUANTUM, rounding=ROUND_HALF_EVEN)
-
-
-def parse_unit_cost(raw: object, field: str = "unit_cost") -> Decimal:
-    """A unit cost from a client: a decimal string or number, finite, 0 or more, at most ``COST_PLACES``
-    decimals. Anything else is ``InvalidInput`` naming the field."""
-    if isinstance(raw, bool) or not isinstance(raw, str | int | float | Decimal):
-        raise InvalidInput("bad unit cost", [FieldError(field, 'must be a decimal string such as "12.50"')])
-    try:
-        value = Decimal(str(raw).strip())
-    except InvalidOperation:
-        raise InvalidInput("bad unit cost", [FieldError(field, "is not a decimal number")]) from None
-    if not value.is_finite():
-        raise InvalidInput("bad unit cost", [FieldError(field, "must be finite")])
-    if value < 0:
-        raise InvalidInput("bad unit cost", [FieldError(field, "must not be negative")])
-    if value != round_cost(value):
-        raise InvalidInput("bad unit cost", [FieldError(field, f"has more than {COST_PLACES} decimals")])
-    if value > MAX_UNIT_COST:
-        raise InvalidInput("bad unit cost", [FieldError(field, f"must be at most {MAX_UNIT_COST}")])
-    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +93,42 @@ def issue(row: CostRow, qty: int, currency: str, unit_cost: Decimal | None = Non
 
 
 @dataclass(frozen=True, slots=True)
+class Revalued:
+    """Units on a row that carried no cost, valued at the cost now known: ``amount`` is what they gain."""
+
+    units: int
+    old_unit_cost: Decimal
+    new_unit_cost: Decimal
+    amount: Decimal
+
+
+def revalue(row: CostRow, units: int, unit_cost: Decimal, currency: str) -> tuple[CostRow, Revalued]:
+    """``units`` of ``row`` received at nothing (no cost known then) are valued at ``unit_cost``: the row keeps
+    its units and gains ``units * unit_cost`` (minor units); its average becomes the weighted average of the
+    other units at the row's average and these at ``unit_cost``. Only a row whose average is 0 holds units at
+    nothing (a receipt at cost into it is revalued first), so the units' old unit cost is the row's average."""
+    if units <= 0 or units > row.qty:
+        raise ValueError("revalue at least one unit and at most the units on the row")
+    if unit_cost <= 0:
+        raise ValueError("a revaluation values units at a cost above 0")
+    amount = to_minor(units * unit_cost, currency) - to_minor(units * row.unit_cost, currency)
+    average = round_cost((row.qty * row.unit_cost + units * (unit_cost - row.unit_cost)) / row.qty)
+    return CostRow(row.qty, row.value + amount, average), Revalued(units, row.unit_cost, unit_cost, amount)
+
+
+def uncosted_units(row: CostRow, counted: int) -> int:
+    """Units of ``row`` still at nothing: what the movements say came in at no cost and did not leave
+    (``counted``), never more than the row holds nor less than 0, and none once the row has an average."""
+    if row.unit_cost > 0 or row.qty <= 0:
+        return 0
+    return max(0, min(counted, row.qty))
+
+
+def revaluation_cause(revaluation_id: str) -> str:
+    return f"cost:revaluation:{revaluation_id}"
+
+
+@dataclass(frozen=True, slots=True)
 class Booking:
     """Where value crossing the walls is booked: ``account_role`` is debited when goods leave the valued
     locations (credited when they come in), the inventory account the other way."""
@@ -139,6 +145,8 @@ def booking(kind: str, source: str, target: str) -> Booking | None:
         return None
     if kind == "receipt":
         return Booking("goods_received", "goods received at cost")
+    if kind == "revaluation":
+        return Booking("cost_revaluation", "units received at no cost revalued")
     if kind in ("sale", "pick", "employee_purchase", "return"):
         return Booking("cogs", "cost of goods sold" if outward else "cost of goods returned")
     return Booking("shrinkage", f"{kind.replace('_', ' ')} at cost")
@@ -162,17 +170,23 @@ def shipment_cause(order_id: str, number: int) -> str:
 
 __all__ = [
     "COST_PLACES",
+    "COST_QUANTUM",
+    "MAX_UNIT_COST",
     "FLAGGED_SOURCES",
     "UNVALUED_LOCATIONS",
     "Booking",
     "CostRow",
+    "Revalued",
     "Valued",
     "booking",
     "cause_of",
     "issue",
     "parse_unit_cost",
     "receive",
+    "revaluation_cause",
+    "revalue",
     "round_cost",
     "shipment_cause",
+    "uncosted_units",
     "valued",
 ]

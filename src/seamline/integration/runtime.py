@@ -22,6 +22,7 @@ from seamline.integration.subscribers import Subscriber, SubscriberRegistry, web
 from seamline.integration.transports.nats import NatsTransport
 from seamline.integration.wakeup import CommitSignal, NotifyListener
 from seamline.service import Seamline
+from seamline.service.cost_catchup import CostCatchUp
 
 log = logging.getLogger("seamline.integration")
 
@@ -58,6 +59,7 @@ class Integration:
         )
         self.inbox = Inbox(app, handlers, settings)
         self.retention = RetentionSweeper(app, settings)
+        self.cost_catchup = CostCatchUp(app, settings.cost_catchup_seconds)
         self.nats: NatsTransport | None = None
         # A test or the CLI draining the dispatcher by hand sees the availability of what was just written.
         self.dispatcher.before_claim.append(self.availability.flush)
@@ -70,8 +72,8 @@ class Integration:
     # ------------------------------------------------------------------ lifecycle
     def start(self, *, listen: bool = False) -> None:
         """Run the dispatcher (or, with the NATS transport, the relay, the consumers and a dispatcher for
-        retries), the inbox processor and retention. ``listen`` adds PostgreSQL LISTEN, for a worker process
-        whose events are committed by another process."""
+        retries), the inbox processor, retention and the catch-up of cost journals. ``listen`` adds PostgreSQL
+        LISTEN, for a worker process whose events are committed by another process."""
         if self._running:
             return
         self._running = True
@@ -86,6 +88,7 @@ class Integration:
         self.dispatcher.start()
         self.inbox.start()
         self.retention.start()
+        self.cost_catchup.start()
         # With NATS, any process may hold the relay's lease: it hears other processes' commits at once.
         if listen or self.nats is not None:
             wake = self.nats.wake if self.nats is not None else self.dispatcher.wake
@@ -110,6 +113,7 @@ class Integration:
             self.nats.stop()
             self.nats = None
         self.retention.stop()
+        self.cost_catchup.stop()
         self.inbox.stop()
         self.journal_committed.discard(self.availability.wake)
         self.availability.stop()

@@ -50,6 +50,9 @@ class IntegrationSettings:
     retention_inbox_days: float = 7.0
     retention_outbox_days: float = 7.0
     retention_interval_seconds: float = 3600.0
+    #: How often a cost journal whose posting failed in its movement's transaction is booked without a person
+    #: (``service.cost_catchup``); 0 turns the job off (``POST /v1/finance/post-missing-costs`` remains).
+    cost_catchup_seconds: float = 600.0
     notify: bool = True
     #: After publishing a burst, the availability publisher waits this long before the next transaction, so
     #: a stream of commits becomes one recomputation per (channel, sku) per interval (README, Performance).
@@ -87,6 +90,7 @@ class IntegrationSettings:
             inbox_hold_recheck_seconds=number("SEAMLINE_INBOX_HOLD_RECHECK_SECONDS", cls.inbox_hold_recheck_seconds),
             retention_inbox_days=number("SEAMLINE_RETENTION_INBOX_DAYS", cls.retention_inbox_days),
             retention_outbox_days=number("SEAMLINE_RETENTION_OUTBOX_DAYS", cls.retention_outbox_days),
+            cost_catchup_seconds=number("SEAMLINE_COST_CATCHUP_SECONDS", cls.cost_catchup_seconds),
             availability_coalesce_seconds=number(
                 "SEAMLINE_AVAILABILITY_COALESCE_MS", cls.availability_coalesce_seconds * 1000
             )

@@ -30,7 +30,7 @@ from seamline.finance.cost import UNVALUED_LOCATIONS, booking, parse_unit_cost, 
 from seamline.finance.events import InventoryValued
 from seamline.service.app import Seamline
 from seamline.service.unit_of_work import UnitOfWork
-from seamline.store import catalog_repo, cost_repo, finance_repo, ledger_repo
+from seamline.store import catalog_repo, cost_repo, finance_repo, ledger_repo, revaluation_repo
 
 log = logging.getLogger("seamline.costing")
 
@@ -107,6 +107,9 @@ class CostPoster:
             if booked == 0 and moved != 0
         ][:limit]
         for cause in missing:
+            if cause.startswith("cost:revaluation:"):
+                posted += self._book_revaluation(uow, config, cause) is not None
+                continue
             if cause.startswith("cost:shipment:"):
                 posted += self.book_shipment(uow, cause.removeprefix("cost:shipment:"), config) is not None
                 continue
@@ -128,6 +131,18 @@ class CostPoster:
                 self._book(uow, config, cause, str(first["currency"]), when, memo, parts, order_id=None) is not None
             )
         return posted
+
+    def _book_revaluation(self, uow: UnitOfWork, config: FinanceConfig, cause: str) -> Document | None:
+        """A revaluation's journal (inventory against the cost revaluation account), from its record."""
+        found = revaluation_repo.by_cause(uow.conn, cause)
+        if found is None:
+            return None
+        booked_as = booking("revaluation", "supplier", str(found["location"]))
+        if booked_as is None:
+            return None
+        memo = f"{found['units']} x {found['sku']} at {found['location']} revalued"
+        part = _Part(booked_as.account_role, memo, found["amount"])
+        return self._book(uow, config, cause, str(found["currency"]), found["occurred_at"], memo, [part], order_id=None)
 
     def book_shipment(self, uow: UnitOfWork, order_id: str, config: FinanceConfig) -> Document | None:
         """COGS for what the order's picks took off the shelves and no shipment entry booked yet."""
@@ -301,16 +316,47 @@ class Costing:
             raise NotFound(f"no variant {sku}", code="unknown-sku")
         unit_cost = parse_unit_cost(body.get("unit_cost"))
         currency = check_cost_currency(conn, body.get("currency"))
-        cost_repo.save_standard_cost(conn, sku, unit_cost, currency, self.app.clock.now())
-        return {"sku": sku, "unit_cost": str(unit_cost), "currency": currency}
+        _, revalued = self._save_standard_costs(uow, {sku: unit_cost}, currency)
+        # ``revalued``: the locations whose units held at no cost this cost valued (GET /v1/finance/revaluations).
+        return {"sku": sku, "unit_cost": str(unit_cost), "currency": currency, "revalued_locations": revalued}
 
-    def save_standard_costs(self, uow: UnitOfWork, costs: dict[str, Decimal]) -> None:
-        """Standard costs of a style's variants (``PUT /v1/styles`` ``variants[].cost``), in the base currency."""
-        conn = uow.conn
-        currency = cost_repo.base_currency(conn)
+    def save_standard_costs(self, uow: UnitOfWork, costs: dict[str, Decimal]) -> list[str]:
+        """Standard costs of variants in the base currency (``PUT /v1/styles`` ``variants[].cost``, the catalog
+        CSV's ``cost`` column), set-based; answers the SKUs whose standard cost changed."""
+        return self._save_standard_costs(uow, costs, cost_repo.base_currency(uow.conn))[0]
+
+    def _save_standard_costs(self, uow: UnitOfWork, costs: dict[str, Decimal], currency: str) -> tuple[list[str], int]:
+        """(the SKUs whose standard cost changed, how many rows of units at no cost were revalued)."""
+        if not costs:
+            return [], 0
         now = self.app.clock.now()
-        for sku, unit_cost in sorted(costs.items()):
-            cost_repo.save_standard_cost(conn, sku, unit_cost, currency, now)
+        changed = cost_repo.save_standard_costs(uow.conn, costs, currency, now)
+        # Units held at nothing (received before any cost was known) are revalued at the cost now known.
+        revalued = cost_repo.revalue_at_standard_costs(
+            uow, {sku: costs[sku] for sku in changed}, occurred_at=now, now=now
+        )
+        return changed, revalued
+
+    def revaluations(
+        self, *, sku: str | None = None, location: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        found = self.app.read(lambda conn: revaluation_repo.revaluations(conn, sku=sku, location=location, limit=limit))
+        return [
+            {
+                "id": r["id"],
+                "sku": r["sku"],
+                "location": r["location"],
+                "units": r["units"],
+                "old_unit_cost": str(r["old_unit_cost"].quantize(Decimal("0.0001"))),
+                "new_unit_cost": str(r["new_unit_cost"].quantize(Decimal("0.0001"))),
+                "amount": _m(r["amount"], r["currency"]),
+                "currency": r["currency"],
+                "reason": r["reason"],
+                "journal_source": r["cause"],
+                "occurred_at": r["occurred_at"].isoformat(),
+            }
+            for r in found
+        ]
 
     def cost_rows(self, *, sku: str | None = None, location: str | None = None) -> list[dict[str, Any]]:
         rows = self.app.read(lambda conn: cost_repo.cost_rows(conn, sku=sku, location=location))
@@ -367,13 +413,9 @@ def inventory_leg(conn: Connection, config: FinanceConfig, limit: int = 1000) ->
             postings.append({"source": cause, "movements": _m(moved, currency), "journal": _m(booked, currency)})
     kinds = ledger_repo.location_kinds(conn)
     valued_locations = sorted(c for c in kinds if c not in UNVALUED_LOCATIONS)
-    value = sum(
-        (
-            Decimal(str(r["value"]))
-            for r in cost_repo.valuation(conn, as_of=None, locations=valued_locations, by_sku=False)
-        ),
-        Decimal(0),
-    )
+    now_valued = cost_repo.valuation(conn, as_of=None, locations=valued_locations, by_sku=False)
+    value = sum((Decimal(str(r["value"])) for r in now_valued), Decimal(0))
+    uncosted_units = sum(max(0, int(r["uncosted"] or 0)) for r in now_valued)
     awaiting = cost_repo.awaiting_shipment_value(conn, account)
     balance = cost_repo.inventory_account_balance(conn, account)
     totals_agree = to_minor(value + awaiting, currency) == to_minor(balance, currency)
@@ -389,6 +431,8 @@ def inventory_leg(conn: Connection, config: FinanceConfig, limit: int = 1000) ->
         "cost_row_differences": rows,
         "posting_differences": postings,
         "uncosted_movements": uncosted,
+        # Units on hand still at nothing (received before any cost was known, not revalued yet).
+        "uncosted_units": uncosted_units,
         "uncosted": [
             {**m, "detail": "received without a unit cost, a standard cost or an average: valued at 0"}
             for m in cost_repo.uncosted_movements(conn, 20)

@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, literal, or_, select, union, union_all
+from sqlalchemy import Connection, and_, case, func, literal, or_, select, tuple_, union, union_all
 
 from seamline.finance.cost import (
     COST_QUANTUM,
@@ -35,7 +35,9 @@ from seamline.finance.cost import (
 )
 from seamline.finance.events import InventoryValued
 from seamline.ledger.model import PlannedMovement
+from seamline.store import ledger_repo, revaluation_repo  # ledger_repo imports this module: used at call time
 from seamline.store.tables import (
+    cost_revaluations,
     finance_config,
     finance_documents,
     journal_entries,
@@ -46,7 +48,7 @@ from seamline.store.tables import (
     stock_costs,
 )
 from seamline.store.types import aggregate_time, driver_time
-from seamline.store.upsert import insert_on_conflict
+from seamline.store.upsert import insert_on_conflict, upsert_many
 from seamline.store.work import Work
 
 Key = tuple[str, str]  # (sku, location)
@@ -87,6 +89,23 @@ def _read_rows(conn: Connection, keys: Sequence[Key]) -> dict[Key, _Stored]:
         return {}
     query = _ROWS.where(or_(*(and_(stock_costs.c.sku == s, stock_costs.c.location == loc) for s, loc in wanted)))
     return {(r.sku, r.location): _stored(r) for r in conn.execute(query)}
+
+
+#: SKUs per statement where a list of them is bound (standard costs saved, rows awaiting revaluation).
+_COST_CHUNK = 10_000
+
+
+def _read_rows_by_sku(conn: Connection, keys: Sequence[Key]) -> dict[Key, _Stored]:
+    """``_read_rows`` for many keys: the rows of their SKUs read by SKU list in chunks, the keys asked for kept."""
+    wanted = set(keys)
+    skus = sorted({sku for sku, _ in wanted})
+    out: dict[Key, _Stored] = {}
+    for start in range(0, len(skus), _COST_CHUNK):
+        query = _ROWS.where(stock_costs.c.sku.in_(skus[start : start + _COST_CHUNK]))
+        for r in conn.execute(query):
+            if (r.sku, r.location) in wanted:
+                out[(r.sku, r.location)] = _stored(r)
+    return out
 
 
 def _stored(r: Any) -> _Stored:
@@ -183,6 +202,13 @@ def value_movement(uow: Work, move: PlannedMovement, *, occurred_at: datetime, n
         target = stored.get((move.sku, move.to_location))
         unit_cost, how, currency = _incoming_cost(conn, move, target, currency)
         value = None
+        if dst and target is not None and how in (SOURCE_RECEIPT, SOURCE_CATALOG):
+            # Units here at nothing are revalued at the cost now known before these join them.
+            key = (move.sku, move.to_location)
+            revalued = revaluation_repo.revalue_row(
+                uow, key, target.row, unit_cost, currency, reason=_revalued_by(move), occurred_at=occurred_at, now=now
+            )
+            stored[key] = _Stored(revalued, currency)
     if dst:
         target = stored.get((move.sku, move.to_location))
         before = target.row if target else CostRow()
@@ -265,6 +291,7 @@ def value_receipts(
     totals: dict[tuple[str, str | None, str], Decimal] = {}
     causes: dict[tuple[str, str | None, str | None], str] = {}
     empty = CostRow()
+    pending: dict[Key, int] = {}
     for move in moves:
         key = (move.sku, move.to_location)
         before = rows.get(key, empty)
@@ -276,6 +303,20 @@ def value_receipts(
             unit_cost, how = before.unit_cost, SOURCE_AVERAGE
         else:
             unit_cost, how = Decimal(0), SOURCE_MISSING
+        if how in (SOURCE_RECEIPT, SOURCE_CATALOG) and revaluation_repo.may_revalue(before, unit_cost):
+            before = revaluation_repo.revalue_row(
+                uow,
+                key,
+                before,
+                unit_cost,
+                currency,
+                reason=_revalued_by(move),
+                occurred_at=occurred_at,
+                now=now,
+                pending=pending.pop(key, 0),
+            )
+        elif unit_cost == 0 and how in (SOURCE_MISSING, SOURCE_AVERAGE):
+            pending[key] = pending.get(key, 0) + move.qty  # at nothing, not in the movements table yet
         after = receive(before, move.qty, unit_cost, currency)
         rows[key] = after
         value = after.value - before.value
@@ -394,26 +435,62 @@ def cost_rows(conn: Connection, *, sku: str | None = None, location: str | None 
     return [dict(r) for r in conn.execute(query.order_by(stock_costs.c.sku, stock_costs.c.location)).mappings()]
 
 
-def _signed_movements(as_of: datetime | None) -> Any:
-    """Every movement's two sides at cost: (sku, location, qty, value), + where it went, - where it left."""
-    into = select(
+def _signed_movements(as_of: datetime | None, *, uncosted: bool = False, only: Sequence[Key] | None = None) -> Any:
+    """Every movement's two sides at cost: (sku, location, qty, value), + where it went, - where it left, and
+    each revaluation's value. ``uncosted`` adds the units arriving (+) and leaving (-) at nothing; ``only``
+    keeps the sides of those (sku, location) keys."""
+    into_cols = [
         movements.c.sku,
         movements.c.to_location.label("location"),
         movements.c.qty.label("qty"),
         func.coalesce(movements.c.cost_value, 0).label("value"),
-        case((movements.c.cost_source == SOURCE_MISSING, movements.c.qty), else_=0).label("uncosted"),
-    )
-    out_of = select(
+    ]
+    out_cols = [
         movements.c.sku,
         movements.c.from_location.label("location"),
         (-movements.c.qty).label("qty"),
         (-func.coalesce(movements.c.cost_value, 0)).label("value"),
-        literal(0).label("uncosted"),
-    )
+    ]
+    revalued = revaluation_repo.signed_revaluations(as_of, uncosted=uncosted)
+    if uncosted:
+        into_cols.append(revaluation_repo.UNCOSTED_IN.label("uncosted"))
+        out_cols.append(revaluation_repo.UNCOSTED_OUT.label("uncosted"))
+    into, out_of = select(*into_cols), select(*out_cols)
     if as_of is not None:
         into = into.where(movements.c.occurred_at <= as_of)
         out_of = out_of.where(movements.c.occurred_at <= as_of)
-    return union_all(into, out_of).subquery("signed")
+    if only is not None:
+        pairs = sorted(set(only))
+        # By SKU first (the movements' index leads with it), then the exact (sku, location) pairs.
+        skus = sorted({sku for sku, _ in pairs})
+        into = into.where(movements.c.sku.in_(skus), tuple_(movements.c.sku, movements.c.to_location).in_(pairs))
+        out_of = out_of.where(movements.c.sku.in_(skus), tuple_(movements.c.sku, movements.c.from_location).in_(pairs))
+        revalued = revalued.where(tuple_(cost_revaluations.c.sku, cost_revaluations.c.location).in_(pairs))
+    # Units received at nothing and revalued later: the revaluation's value, as of when it was made.
+    return union_all(into, out_of, revalued).subquery("signed")
+
+
+def _uncosted(conn: Connection, as_of: datetime | None, locations: Sequence[str]) -> dict[Key, int]:
+    """Units at nothing per (location, sku) by ``as_of``: counted over the keys that ever had units arrive or
+    leave at nothing or be revalued (few), never fewer than 0 nor more than the units the key held."""
+    keys = [(r.sku, r.location) for r in conn.execute(revaluation_repo.keys_at_nothing(as_of))]
+    wanted = set(locations)
+    keys = sorted({key for key in keys if key[1] in wanted})
+    out: dict[Key, int] = {}
+    for start in range(0, len(keys), _KEYS_CHUNK):
+        signed = _signed_movements(as_of, uncosted=True, only=keys[start : start + _KEYS_CHUNK])
+        units, counted = func.sum(signed.c.qty), func.sum(signed.c.uncosted)
+        query = select(
+            signed.c.location,
+            signed.c.sku,
+            case((counted < 0, 0), (counted > units, units), else_=counted).label("uncosted"),
+        ).group_by(signed.c.location, signed.c.sku)
+        out.update({(r.location, r.sku): int(r.uncosted) for r in conn.execute(query) if r.uncosted > 0})
+    return out
+
+
+#: Keys per statement when counting units at nothing (two parameters a key, well under PostgreSQL's limit).
+_KEYS_CHUNK = 5_000
 
 
 def valuation(
@@ -426,17 +503,12 @@ def valuation(
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Units and value at cost per location (and per SKU) over the movements that occurred by ``as_of``:
-    the sum of the movements' values, never the cost rows (they say only now). Rows with neither units nor
-    value are left out."""
+    the sum of the movements' values, never the cost rows (they say only now), and the units held at nothing
+    (``uncosted``). Rows with neither units nor value are left out."""
     signed = _signed_movements(as_of)
     columns = [signed.c.location] + ([signed.c.sku] if by_sku else [])
     query = (
-        select(
-            *columns,
-            func.sum(signed.c.qty).label("units"),
-            func.sum(signed.c.value).label("value"),
-            func.sum(signed.c.uncosted).label("uncosted"),
-        )
+        select(*columns, func.sum(signed.c.qty).label("units"), func.sum(signed.c.value).label("value"))
         .where(signed.c.location.in_(list(locations)))
         .group_by(*columns)
         .having(or_(func.sum(signed.c.qty) != 0, func.round(func.sum(signed.c.value), 4) != 0))
@@ -448,7 +520,18 @@ def valuation(
     query = query.order_by(*columns)
     if limit is not None:
         query = query.limit(limit)
-    return [dict(r) for r in conn.execute(query).mappings()]
+    rows = [dict(r) for r in conn.execute(query).mappings()]
+    at_nothing = _uncosted(conn, as_of, locations)
+    if by_sku:
+        for row in rows:
+            row["uncosted"] = at_nothing.get((row["location"], row["sku"]), 0)
+    else:
+        per_location: dict[str, int] = {}
+        for (location, _), units in at_nothing.items():
+            per_location[location] = per_location.get(location, 0) + units
+        for row in rows:
+            row["uncosted"] = per_location.get(row["location"], 0)
+    return rows
 
 
 # ------------------------------------------------------------------------------------------------ reconcile
@@ -526,7 +609,7 @@ def posting_differences(conn: Connection, inventory_account: str) -> Iterator[tu
         )
         .group_by(movements.c.document)
     )
-    expected = union_all(moved, picked).subquery("expected")
+    expected = union_all(moved, picked, revaluation_repo.expected_postings()).subquery("expected")
     signed_line = journal_lines.c.debit - journal_lines.c.credit
     doc_cause = case(
         (_shipment_docs(), literal("cost:shipment:") + finance_documents.c.order_id),
@@ -657,6 +740,92 @@ def booked_shipments(conn: Connection, order_id: str) -> tuple[int, Decimal]:
         )
     ).all()
     return len(rows), sum((Decimal(str(r[0])) for r in rows), Decimal(0))
+
+
+# ------------------------------------------------------------------------------------------------ standard costs
+def save_standard_costs(conn: Connection, costs: dict[str, Decimal], currency: str, now: datetime) -> list[str]:
+    """Set many variants' standard costs in a few statements: only those that differ from what is stored (a
+    re-imported file writes nothing). Answers the SKUs whose standard cost changed, sorted."""
+    wanted = sorted(costs)
+    stored: dict[str, tuple[Decimal, str]] = {}
+    for start in range(0, len(wanted), _COST_CHUNK):
+        part = wanted[start : start + _COST_CHUNK]
+        query = select(standard_costs.c.sku, standard_costs.c.unit_cost, standard_costs.c.currency).where(
+            standard_costs.c.sku.in_(part)
+        )
+        stored.update({r.sku: (round_cost(Decimal(str(r.unit_cost))), r.currency) for r in conn.execute(query)})
+    changed = [sku for sku in wanted if stored.get(sku) != (round_cost(costs[sku]), currency)]
+    upsert_many(
+        conn,
+        standard_costs,
+        ["sku"],
+        [{"sku": sku, "unit_cost": costs[sku], "currency": currency, "updated_at": now} for sku in changed],
+    )
+    return changed
+
+
+def _revalued_by(move: PlannedMovement) -> str:
+    what = "its unit cost" if move.unit_cost is not None else "the standard cost"
+    return f"receipt {move.document or ''} at {what}".replace("  ", " ")
+
+
+def revalue_at_standard_costs(uow: Work, costs: dict[str, Decimal], *, occurred_at: datetime, now: datetime) -> int:
+    """Standard costs just set: the units of those SKUs held at nothing in any valued location are revalued
+    at them. The balance rows of the keys are locked first (every writer of a cost row holds them), then the
+    cost rows read again. Answers how many (sku, location) rows were revalued."""
+    conn = uow.conn
+    wanted = sorted(sku for sku, cost in costs.items() if cost > 0)
+    if not wanted:
+        return 0
+    candidates: list[Key] = []
+    for start in range(0, len(wanted), _COST_CHUNK):
+        query = select(stock_costs.c.sku, stock_costs.c.location).where(
+            stock_costs.c.sku.in_(wanted[start : start + _COST_CHUNK]),
+            stock_costs.c.qty > 0,
+            stock_costs.c.unit_cost == 0,
+            stock_costs.c.location.not_in(_UNVALUED),
+        )
+        candidates += [(r.sku, r.location) for r in conn.execute(query)]
+    if not candidates:
+        return 0
+    ledger_repo.lock_available(conn, candidates)
+    stored = _read_rows_by_sku(conn, candidates)
+    revalued = 0
+    for key in sorted(stored):
+        found = stored[key]
+        after = revaluation_repo.revalue_row(
+            uow,
+            key,
+            found.row,
+            costs[key[0]],
+            found.currency,
+            reason="standard cost set",
+            occurred_at=occurred_at,
+            now=now,
+        )
+        if after != found.row:
+            _write_row(conn, key, after, found.currency, now)
+            revalued += 1
+    return revalued
+
+
+def standard_costs_awaiting_revaluation(conn: Connection, limit: int) -> dict[str, Decimal]:
+    """SKUs that have a standard cost above 0 and a valued row still holding units at no average: units that
+    came in at nothing while the standard cost was being set (they read it before it committed)."""
+    query = (
+        select(standard_costs.c.sku, standard_costs.c.unit_cost)
+        .select_from(standard_costs.join(stock_costs, stock_costs.c.sku == standard_costs.c.sku))
+        .where(
+            standard_costs.c.unit_cost > 0,
+            stock_costs.c.qty > 0,
+            stock_costs.c.unit_cost == 0,
+            stock_costs.c.location.not_in(_UNVALUED),
+        )
+        .distinct()
+        .order_by(standard_costs.c.sku)
+        .limit(limit)
+    )
+    return {r.sku: round_cost(Decimal(str(r.unit_cost))) for r in conn.execute(query)}
 
 
 __all__ = [

@@ -170,6 +170,28 @@ stock_costs = Table(
     CheckConstraint("unit_cost >= 0", name="unit_cost_not_negative"),
 )
 
+#: Units received at nothing (no cost known then) revalued once their cost became known (a standard cost set, a
+#: receipt at cost into the same row): a record a person can read, booked as its own journal (``cause``), and
+#: counted by valuation as of its ``occurred_at`` beside the movements.
+cost_revaluations = Table(
+    "cost_revaluations",
+    metadata,
+    Column("id", Code, primary_key=True),
+    Column("sku", Code, nullable=False),
+    Column("location", Code, nullable=False),
+    Column("units", BigInteger, nullable=False),
+    Column("old_unit_cost", CostAmount, nullable=False),
+    Column("new_unit_cost", CostAmount, nullable=False),
+    Column("amount", CostValue, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("cause", String(200), nullable=False, unique=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    CheckConstraint("units > 0", name="units_positive"),
+    Index("ix_cost_revaluations_sku_location", "sku", "location"),
+)
+
 #: A variant's standard cost: what a receipt without a cost of its own is valued at.
 standard_costs = Table(
     "standard_costs",

@@ -16,11 +16,12 @@ from seamline.ledger import SELLABLE_KINDS, LocationKind
 from seamline.orders.model import OrderStatus
 from seamline.orders.returns import ReturnRequestLine
 from seamline.service import Principal
+from seamline.service.costing import Costing
 from seamline.service.finance import FinanceDesk
 from seamline.service.giftcards import GiftCardDesk
 from seamline.service.orders import OrderDesk, ReturnRequest
 from seamline.service.tills import TillDesk
-from seamline.store import dashboard_repo, giftcard_repo
+from seamline.store import dashboard_repo, giftcard_repo, revaluation_repo
 from seamline.web.charts import Sparkline, sparkline
 from seamline.web.kpis import LAG_WINDOW, KpiSample, percentile
 
@@ -413,7 +414,15 @@ def exceptions_view(d: Dashboard, *, force_reconcile: bool = False) -> dict[str,
         "reconciled_at": ran_at,
         "finance_holds": FinanceDesk(d.service).holds(),
         "gift_cards": gift_cards_view(d),
+        "at_cost": at_cost_view(d),
     }
+
+
+def at_cost_view(d: Dashboard, limit: int = 20) -> dict[str, Any]:
+    """Stock waiting for a cost (units held at a unit cost of 0: valued at nothing until a standard cost or a
+    receipt at cost revalues them) and the latest revaluations, for a finance lead."""
+    rows, units = d.service.read(lambda conn: revaluation_repo.rows_at_nothing(conn, limit))
+    return {"rows": rows, "units": units, "revaluations": Costing(d.service).revaluations(limit=limit)}
 
 
 def gift_cards_view(d: Dashboard, limit: int = 50) -> dict[str, Any]:

@@ -263,6 +263,21 @@ def stock_costs(
     return {"items": Costing(service(request)).cost_rows(sku=sku, location=location)}
 
 
+@router.get("/revaluations")
+def revaluations(
+    request: Request,
+    sku: str | None = Query(default=None, max_length=64),
+    location: str | None = Query(default=None, max_length=64),
+    limit: int = Query(default=100, ge=1, le=500),
+    who: Principal = Depends(principal),
+) -> dict[str, Any]:
+    """Units received at no cost and revalued once their cost was known (a standard cost set, a receipt at
+    cost into the same location), latest first: SKU, location, units, old and new unit cost, the amount booked
+    to inventory against the cost revaluation account, and its journal's source."""
+    who.require_read()
+    return {"items": Costing(service(request)).revaluations(sku=sku, location=location, limit=limit)}
+
+
 @router.put("/standard-costs/{sku}")
 def put_standard_cost(
     sku: str, body: StandardCostIn, request: Request, who: Principal = Depends(principal)
