@@ -609,6 +609,114 @@ def record_published(conn: Connection, row: Mapping[str, Any]) -> None:
         )
 
 
+_RECORD_PUBLISHED_PG = (
+    "INSERT INTO published_availability "
+    "(subscriber, channel, sku, available, atp, paused, event_seq, event_id, published_at) "
+    "SELECT * FROM unnest(%b::varchar[], %b::varchar[], %b::varchar[], %b::bigint[], %b::bigint[], "
+    "%b::boolean[], %b::bigint[], %b::varchar[], %b::timestamptz[]) "
+    "ON CONFLICT (subscriber, channel, sku) DO UPDATE SET available = excluded.available, atp = excluded.atp, "
+    "paused = excluded.paused, event_seq = excluded.event_seq, event_id = excluded.event_id, "
+    "published_at = excluded.published_at WHERE published_availability.event_seq < excluded.event_seq"
+)
+_RECORD_PUBLISHED_SQLITE = _RECORD_PUBLISHED_PG.split(" SELECT")[0] + (
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (subscriber, channel, sku) DO UPDATE SET "
+    + _RECORD_PUBLISHED_PG.split("DO UPDATE SET ")[1]
+)
+_PUBLISHED_COLUMNS = ("subscriber", "channel", "sku", "available", "atp", "paused", "event_seq", "event_id")
+
+
+def record_published_many(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """``record_published`` for many rows in one statement (the SKUs of an ``AvailabilityBatch``); the same
+    rule: an older event delivered late never overwrites a newer one."""
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        columns = [[row[name] for row in rows] for name in _PUBLISHED_COLUMNS]
+        at = [driver_time(row["published_at"], dialect) for row in rows]
+        conn.exec_driver_sql(_RECORD_PUBLISHED_PG, (*columns, at))
+        return
+    params = [(*(row[name] for name in _PUBLISHED_COLUMNS), driver_time(row["published_at"], dialect)) for row in rows]
+    conn.exec_driver_sql(_RECORD_PUBLISHED_SQLITE, params)
+
+
+def published_of(conn: Connection, subscriber: str, channel: str, skus: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """What ``subscriber`` last published for these SKUs of ``channel``, by SKU (read in chunks)."""
+    out: dict[str, dict[str, Any]] = {}
+    query = select(published_availability).where(
+        published_availability.c.subscriber == bindparam("b_subscriber"),
+        published_availability.c.channel == bindparam("b_channel"),
+        published_availability.c.sku.in_(bindparam("skus", expanding=True)),
+    )
+    ordered = sorted(set(skus))
+    for start in range(0, len(ordered), 5000):
+        params = {"b_subscriber": subscriber, "b_channel": channel, "skus": ordered[start : start + 5000]}
+        out.update({r["sku"]: dict(r) for r in conn.execute(query, params).mappings()})
+    return out
+
+
+def numbers_of_event(conn: Connection, channel: str, event_id: str) -> list[dict[str, Any]]:
+    """The computed numbers an ``AvailabilityBatch`` still carries: the ``channel_availability`` rows of the
+    channel that name the event (a SKU recomputed since names its newer event instead)."""
+    rows = conn.execute(
+        select(channel_availability.c.sku, channel_availability.c.atp, channel_availability.c.paused)
+        .where(channel_availability.c.channel == channel, channel_availability.c.event_id == event_id)
+        .order_by(channel_availability.c.sku)
+    )
+    return [{"sku": r.sku, "atp": int(r.atp or 0), "paused": bool(r.paused)} for r in rows]
+
+
+def still_named_by(conn: Connection, channel: str, skus: Sequence[str], event_id: str) -> set[str]:
+    """Those of ``skus`` whose computed number is still the one ``event_id`` carries, locking their rows (a
+    publisher recomputing them waits, so whatever it emits next comes after what the caller writes)."""
+    if not skus:
+        return set()
+    statement = _LOCK_AVAILABILITY.add_columns(channel_availability.c.event_id)
+    rows = conn.execute(statement, {"channel": channel, "skus": sorted(set(skus))})
+    return {r.sku for r in rows if r.event_id == event_id}
+
+
+def keys_waiting_after(conn: Connection, subscriber: str, event_seq: int) -> set[str]:
+    """The coalesce keys of ``subscriber``'s undelivered or dead deliveries of events newer than
+    ``event_seq``: a number newer than a batch's waits there (a SKU of the batch refused earlier is one)."""
+    rows = conn.execute(
+        select(deliveries.c.coalesce_key).where(
+            deliveries.c.event_seq > event_seq,
+            deliveries.c.subscriber == subscriber,
+            deliveries.c.status.in_(("pending", "dead")),
+            deliveries.c.coalesce_key.is_not(None),
+        )
+    )
+    return {str(r.coalesce_key) for r in rows}
+
+
+def add_dead_letter(conn: Connection, event: Mapping[str, Any], subscriber: str, error: str, now: datetime) -> int:
+    """An event with one delivery, to ``subscriber``, dead at once with ``error``: the SKU of a batch the
+    platform refused, visible and replayable on its own like any dead letter. Answers the delivery id."""
+    seqs = append_events(conn, [event], now)
+    add_deliveries(
+        conn,
+        [
+            {
+                "event_seq": seqs[event["id"]],
+                "event_id": event["id"],
+                "event_type": event["type"],
+                "subscriber": subscriber,
+                "coalesce_key": event["coalesce_key"],
+                "created_at": now,
+                "trace_id": event["trace_id"],
+            }
+        ],
+    )
+    delivery_id = int(
+        conn.execute(
+            select(deliveries.c.id).where(deliveries.c.subscriber == subscriber, deliveries.c.event_id == event["id"])
+        ).scalar_one()
+    )
+    record_failure(conn, delivery_id, subscriber=subscriber, now=now, error=error, next_attempt_at=None)
+    return delivery_id
+
+
 def published_numbers(conn: Connection, subscriber: str, channel: str | None = None) -> list[dict[str, Any]]:
     query = select(published_availability).where(published_availability.c.subscriber == subscriber)
     if channel is not None:
