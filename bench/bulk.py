@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import typer
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -315,6 +316,8 @@ def _receipt_case(kind: str, workdir: Path, variants: int, *, with_reconcile: bo
             "outbox_events": platforms.events(),
             "journal_rows_published": published,
             "platform_calls": platforms.calls(),
+            # Inside publish_seconds: the in-process sandboxes' own work answering those calls.
+            "sandbox_seconds": platforms.sandbox_seconds(),
             "export_seconds": round(export, 3),
             "exported_skus": len(exported),
             "export_equals_expected": exported == expected,
@@ -353,6 +356,22 @@ def _receipt_case(kind: str, workdir: Path, variants: int, *, with_reconcile: bo
     return out
 
 
+class TimedTransport(httpx.BaseTransport):
+    """A sandbox's transport that adds up the time the sandbox spends answering: the emulators run in this
+    process, on the same cores and interpreter lock as Seamline, where a real platform works on its own."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.seconds = 0.0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        started = time.perf_counter()
+        try:
+            return self.inner.handle_request(request)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
 class Platforms:
     """The receipt's channels wired to the platforms' sandboxes through the real connectors, as the demo wires
     them: ``web`` to a Shopify shop (a Plus plan's cost bucket: 1,000 points a second; on a standard plan's
@@ -373,9 +392,10 @@ class Platforms:
             shop.items[item] = InventoryItem(item, 0, sku, True, now)
             shop.stock(item, self.shopify_location, now)
             self.items[sku] = item
+        self.transports = {"shopify:web": TimedTransport(self.shopify.transport())}
         client = ShopifyClient(
             ShopifyConfig("http://sandbox.test/admin/api/2026-07", config.access_token),
-            transport=self.shopify.transport(),
+            transport=self.transports["shopify:web"],
         )
         integration.add_subscriber(
             availability_subscriber(
@@ -397,11 +417,12 @@ class Platforms:
             sku_for_variation={v: s for s, v in self.variations.items()},
             location_for={self.square_location: LOCATIONS[0]},
         )
+        self.transports["square:retail"] = TimedTransport(self.square.transport())
         square = SquareConnector(
             app,
             SquareClient(
                 SquareConfig("http://bench.square.sandbox", self.square.config.access_token),
-                transport=self.square.transport(),
+                transport=self.transports["square:retail"],
             ),
             lambda: lookups,
             channel="retail",
@@ -433,6 +454,9 @@ class Platforms:
                 break
             time.sleep(0.1)
         return {"seconds": seconds, "missing": {n: len(left) for n, left in remaining.items() if left}}
+
+    def sandbox_seconds(self) -> dict[str, float]:
+        return {name: round(t.seconds, 3) for name, t in self.transports.items()}
 
     def calls(self) -> dict[str, int]:
         return {"shopify:web": len(self.shopify.calls), "square:retail": len(self.square.calls)}

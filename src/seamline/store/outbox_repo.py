@@ -174,10 +174,28 @@ def _lock_existing(
     by_channel: dict[str, list[str]] = defaultdict(list)
     for channel, sku in ordered:
         by_channel[channel].append(sku)
+    postgres = conn.dialect.name == "postgresql"
     for channel in sorted(by_channel):
-        for sku, atp, paused in conn.execute(_LOCK_AVAILABILITY, {"channel": channel, "skus": by_channel[channel]}):
+        # Straight to the driver, the SKUs as one array (PostgreSQL) or one JSON text (SQLite): an expanding
+        # IN of thousands of SKUs cost more in SQLAlchemy's compiling than in the database (issue 18).
+        skus = by_channel[channel]
+        if postgres:
+            rows = conn.exec_driver_sql(_LOCK_AVAILABILITY_PG, (channel, skus))
+        else:
+            rows = conn.exec_driver_sql(_LOCK_AVAILABILITY_SQLITE, (channel, json.dumps(skus)))
+        for sku, atp, paused in rows:
             out[(channel, sku)] = (atp, None if paused is None else bool(paused))
     return out
+
+
+_LOCK_AVAILABILITY_PG = (
+    "SELECT sku, atp, paused FROM channel_availability WHERE channel = %b AND sku = ANY(%b::varchar[]) "
+    "ORDER BY sku FOR UPDATE"
+)
+_LOCK_AVAILABILITY_SQLITE = (
+    "SELECT sku, atp, paused FROM channel_availability "
+    "WHERE channel = ? AND sku IN (SELECT value FROM json_each(?)) ORDER BY sku"
+)
 
 
 #: A publisher saves hundreds of numbers per burst: one statement on PostgreSQL, one executemany on SQLite.
@@ -631,12 +649,12 @@ def record_published_many(conn: Connection, rows: Sequence[Mapping[str, Any]]) -
     if not rows:
         return
     dialect = conn.dialect.name
+    times = {at: driver_time(at, dialect) for at in {row["published_at"] for row in rows}}  # usually one
     if dialect == "postgresql":
         columns = [[row[name] for row in rows] for name in _PUBLISHED_COLUMNS]
-        at = [driver_time(row["published_at"], dialect) for row in rows]
-        conn.exec_driver_sql(_RECORD_PUBLISHED_PG, (*columns, at))
+        conn.exec_driver_sql(_RECORD_PUBLISHED_PG, (*columns, [times[row["published_at"]] for row in rows]))
         return
-    params = [(*(row[name] for name in _PUBLISHED_COLUMNS), driver_time(row["published_at"], dialect)) for row in rows]
+    params = [(*(row[name] for name in _PUBLISHED_COLUMNS), times[row["published_at"]]) for row in rows]
     conn.exec_driver_sql(_RECORD_PUBLISHED_SQLITE, params)
 
 
