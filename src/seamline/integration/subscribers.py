@@ -263,6 +263,12 @@ class SubscriberRegistry:
         return [s for s in self if s.takes(event_type, channel)]
 
 
+def taken_types(types: frozenset[str]) -> frozenset[str]:
+    """The event types a subscriber of ``types`` is handed deliveries of: ``AvailabilityBatch`` too when it
+    takes ``AvailabilityChanged`` (the NATS consumers subscribe to each)."""
+    return types | {AVAILABILITY_BATCH} if AVAILABILITY_CHANGED in types else types
+
+
 def _takes(types: frozenset[str], channels: frozenset[str] | None, event_type: str, channel: str | None) -> bool:
     """A subscriber of ``AvailabilityChanged`` also takes ``AvailabilityBatch``: the dispatcher hands it the
     batch as one ``AvailabilityChanged`` per SKU."""
