@@ -4,8 +4,12 @@ Per database (SQLite; PostgreSQL from SEAMLINE_BENCH_POSTGRES_URL or SEAMLINE_TE
 - ``import``: ``seamline import catalog`` of 10k/30k/100k variants (``import_catalog``), in a forked child so
   its peak RSS is its own; a re-import of the same file (must be all unchanged); reconcile after it.
 - ``receipt``: one receipt of as many lines as the largest catalog (``Seamline.receive_stock``), with three
-  channels over 20 locations; then from its commit to every channel's availability published (the
-  publisher's flush), the whole-channel export (``availability_pages``), and reconcile over the balances;
+  channels over 20 locations, ``web`` wired to a Shopify sandbox shop and ``retail`` to a Square sandbox till
+  through the real connectors (``Platforms``); then ``publish_seconds``, from its commit until both
+  sandboxes show every SKU's new number (polled from the sandboxes' own state), with ``outbox_seconds`` (the
+  publisher's journal-to-outbox flush) and ``sandbox_seconds`` (the emulators' own work, in this process)
+  inside it; the whole-channel export (``availability_pages``, checked equal to the numbers expected), and
+  reconcile over the balances;
 - ``reconcile_balances``: every SKU then stocked at all 20 locations (2.1M balance rows at 100k SKUs, seeded
   by set as the ledger writes receipts), reconcile in a process of its own (its peak RSS) while this process
   places and releases holds: their p99 during it beside their p99 just before it.
