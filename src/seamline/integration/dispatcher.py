@@ -295,8 +295,8 @@ class Dispatcher:
         channel = str(batch.payload["channel"])
 
         def read(conn: Connection) -> list[Delivery]:
-            numbers = outbox_repo.numbers_of_event(conn, channel, batch.event_id)
-            shown = outbox_repo.published_of(conn, sub.name, channel, [n["sku"] for n in numbers])
+            numbers = outbox_repo.numbers_of_event(conn, sub.name, channel, batch.event_id)
+            shown = {n["sku"]: n["shown"] for n in numbers if n["shown"] is not None}
             waiting = outbox_repo.keys_waiting_after(conn, sub.name, batch.event_seq)
             return availability_batches.expand(batch, numbers, shown, waiting)
 

@@ -658,30 +658,27 @@ def record_published_many(conn: Connection, rows: Sequence[Mapping[str, Any]]) -
     conn.exec_driver_sql(_RECORD_PUBLISHED_SQLITE, params)
 
 
-def published_of(conn: Connection, subscriber: str, channel: str, skus: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """What ``subscriber`` last published for these SKUs of ``channel``, by SKU (read in chunks)."""
-    out: dict[str, dict[str, Any]] = {}
-    query = select(published_availability).where(
-        published_availability.c.subscriber == bindparam("b_subscriber"),
-        published_availability.c.channel == bindparam("b_channel"),
-        published_availability.c.sku.in_(bindparam("skus", expanding=True)),
-    )
-    ordered = sorted(set(skus))
-    for start in range(0, len(ordered), 5000):
-        params = {"b_subscriber": subscriber, "b_channel": channel, "skus": ordered[start : start + 5000]}
-        out.update({r["sku"]: dict(r) for r in conn.execute(query, params).mappings()})
-    return out
-
-
-def numbers_of_event(conn: Connection, channel: str, event_id: str) -> list[dict[str, Any]]:
+def numbers_of_event(conn: Connection, subscriber: str, channel: str, event_id: str) -> list[dict[str, Any]]:
     """The computed numbers an ``AvailabilityBatch`` still carries: the ``channel_availability`` rows of the
-    channel that name the event (a SKU recomputed since names its newer event instead)."""
-    rows = conn.execute(
-        select(channel_availability.c.sku, channel_availability.c.atp, channel_availability.c.paused)
-        .where(channel_availability.c.channel == channel, channel_availability.c.event_id == event_id)
-        .order_by(channel_availability.c.sku)
+    channel that name the event (a SKU recomputed since names its newer event instead), each with what
+    ``subscriber`` last published for the SKU (``shown``: None if nothing). One joined statement: a list of
+    100k SKUs in an ``IN`` made PostgreSQL compare every row with every SKU."""
+    ca, pa = channel_availability, published_availability
+    shown_to = and_(pa.c.subscriber == subscriber, pa.c.channel == ca.c.channel, pa.c.sku == ca.c.sku)
+    query = (
+        select(ca.c.sku, ca.c.atp, ca.c.paused, pa.c.available, pa.c.event_seq)
+        .add_columns(pa.c.atp.label("shown_atp"), pa.c.paused.label("shown_paused"))
+        .select_from(ca.outerjoin(pa, shown_to))
+        .where(ca.c.channel == channel, ca.c.event_id == event_id)
+        .order_by(ca.c.sku)
     )
-    return [{"sku": r.sku, "atp": int(r.atp or 0), "paused": bool(r.paused)} for r in rows]
+    out: list[dict[str, Any]] = []
+    for r in conn.execute(query):
+        shown = None
+        if r.event_seq is not None:
+            shown = {"available": r.available, "atp": r.shown_atp, "paused": r.shown_paused, "event_seq": r.event_seq}
+        out.append({"sku": r.sku, "atp": int(r.atp or 0), "paused": bool(r.paused), "shown": shown})
+    return out
 
 
 def still_named_by(conn: Connection, channel: str, skus: Sequence[str], event_id: str) -> set[str]:
