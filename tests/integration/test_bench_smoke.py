@@ -191,6 +191,10 @@ def test_the_bulk_benchmark_runs_tiny_on_sqlite_and_reports_every_figure() -> No
     # Each line changes its location's row; the supplier's is a virtual location's, which no channel sells
     # from, so the availability journal leaves it out.
     assert receipt["journal_rows_published"] == 60
+    # Every wired sandbox (Shopify, Square) shows every SKU's new number, and the export agrees.
+    assert receipt["publish_missing"] == {}
+    assert set(receipt["publish_per_platform_seconds"]) == {"shopify:web", "square:retail"}
+    assert receipt["export_equals_expected"] is True
     assert receipt["reconcile_clean"] is True
     for key in ("import_100k", "receipt_100k"):
         assert sqlite[key]["seconds"] > 0

@@ -26,6 +26,7 @@ from seamline.integration import (
     install,
 )
 from seamline.integration.dispatcher import Dispatcher
+from seamline.integration.events import AVAILABILITY_BATCH
 from seamline.integration.idempotency import AvailabilityMirror
 from seamline.integration.transports.nats import NatsTransport
 from seamline.service import Seamline
@@ -187,3 +188,40 @@ def test_a_failed_delivery_through_nats_is_retried_by_the_workers_dispatcher(
     assert len(calls) == 2
     assert len(set(calls)) == 1
     assert worker.handled["failed"] == 1
+
+
+def test_a_batch_of_numbers_through_nats_reaches_the_subscriber_as_one_number_per_sku(
+    app: Seamline, settings: IntegrationSettings, integration: Integration, client: TestClient
+) -> None:
+    mirror = AvailabilityMirror()
+
+    def channel(delivery: Delivery) -> None:
+        mirror.apply(delivery)
+
+    integration.add_subscriber(Subscriber("channel", frozenset({AVAILABILITY_CHANGED}), channel))
+    seed_world(client)
+    integration.availability.batch_from = 3
+    olive = ["OVS-001-OLV-S", "OVS-001-OLV-M", "OVS-001-OLV-L", "OVS-001-OLV-XL"]
+    for n, sku in enumerate(olive):
+        receive(client, sku, 5 + n)
+    integration.availability.flush()
+    with app.engine.connect() as conn:
+        [batch] = outbox_repo.all_event_ids(conn, [AVAILABILITY_BATCH])
+    worker = NatsTransport(
+        app,
+        integration.registry,
+        Dispatcher(app, integration.registry, settings, worker_id="worker-0"),
+        settings,
+        name="worker-0",
+    )
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        while [mirror.available("web", sku) for sku in olive] != [5, 6, 7, 8]:
+            assert time.monotonic() < deadline, mirror.shown
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+    assert sorted(mirror.applied) == sorted(f"{batch}/{sku}" for sku in olive), "each SKU once, under its own id"
+    with app.engine.connect() as conn:
+        assert outbox_repo.count_by_status(conn) == {"delivered": 1}

@@ -28,7 +28,14 @@ from sqlalchemy import Engine
 
 from seamline.domain.clock import Clock
 from seamline.integration import metrics, tracing
-from seamline.integration.events import AVAILABILITY_CHANGED, LISTING_PAUSED, LISTING_RESUMED, NewEvent
+from seamline.integration.availability_batches import BATCH_FROM, coalesce_key, member_payload
+from seamline.integration.events import (
+    AVAILABILITY_BATCH,
+    AVAILABILITY_CHANGED,
+    LISTING_PAUSED,
+    LISTING_RESUMED,
+    NewEvent,
+)
 from seamline.integration.outbox import Outbox
 from seamline.ledger.atp import ChannelPolicy, atp_many, sku_availability
 from seamline.service.background import BackgroundLoop
@@ -41,10 +48,6 @@ log = logging.getLogger("seamline.availability")
 FLUSH_LIMIT = 5000
 #: How often an idle publisher looks for rows it was not woken for (another process crashed after commit).
 POLL_SECONDS = 1.0
-
-
-def coalesce_key(channel: str, sku: str) -> str:
-    return f"availability:{channel}:{sku}"
 
 
 def catch_up_channel(
@@ -102,8 +105,18 @@ class AvailabilityJournal:
 
 
 class AvailabilityPublisher:
-    def __init__(self, engine: Engine, outbox: Outbox, clock: Clock, *, coalesce_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        outbox: Outbox,
+        clock: Clock,
+        *,
+        coalesce_seconds: float = 0.0,
+        batch_from: int = BATCH_FROM,
+    ) -> None:
         self.engine = engine
+        #: A channel with this many changed numbers in one burst gets them as one ``AvailabilityBatch``.
+        self.batch_from = batch_from
         self.coalesce_seconds = coalesce_seconds
         self.outbox = outbox
         self.clock = clock
@@ -175,26 +188,31 @@ class AvailabilityPublisher:
             # Every unit SKU's number of the channel in one pass (a receipt of 100k SKUs recomputes them all at
             # once); a prepack's through the one ATP function, from its components'.
             numbers = atp_many(policy, sorted(skus - packs.keys()), available, policies)
+            changed: list[tuple[str, int, bool, bool | None]] = []  # (sku, atp, paused, paused before)
             for sku in sorted(skus):
                 if sku in packs:
                     result = sku_availability(policy, sku, available, policies, packs[sku])
                 else:
                     result = numbers[sku]
-                atp, paused = result.atp, result.paused
                 before_atp, before_paused = last.get((channel, sku), (None, None))
-                if before_atp == atp and before_paused == paused:
-                    continue
-                payload = {
-                    "channel": channel,
-                    "sku": sku,
-                    "atp": atp,
-                    "available": 0 if paused else atp,
-                    "paused": paused,
-                    "pause_below": policy.pause_below,
-                }
-                index = len(events)
+                if before_atp != result.atp or before_paused != result.paused:
+                    changed.append((sku, result.atp, result.paused, before_paused))
+            batch = len(changed) >= self.batch_from
+            if batch:  # one event for the burst's numbers of this channel (integration.availability_batches)
+                batch_index = len(events)
+                shared = {(traces or {}).get(sku) for sku, *_ in changed}
+                payload = {"channel": channel, "skus": len(changed), "pause_below": policy.pause_below}
+                events.append(
+                    NewEvent(AVAILABILITY_BATCH, payload, channel, None, shared.pop() if len(shared) == 1 else None)
+                )
+            for sku, atp, paused, before_paused in changed:
                 trace = (traces or {}).get(sku)
-                events.append(NewEvent(AVAILABILITY_CHANGED, payload, channel, coalesce_key(channel, sku), trace))
+                if batch:
+                    index = batch_index
+                else:
+                    index = len(events)
+                    payload = member_payload(channel, sku, atp, paused, policy.pause_below)
+                    events.append(NewEvent(AVAILABILITY_CHANGED, payload, channel, coalesce_key(channel, sku), trace))
                 if (before_paused is None and paused) or (before_paused is not None and before_paused != paused):
                     kind = LISTING_PAUSED if paused else LISTING_RESUMED
                     crossing = {"channel": channel, "sku": sku, "atp": atp, "pause_below": policy.pause_below}

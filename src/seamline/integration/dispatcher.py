@@ -27,9 +27,10 @@ from typing import Any
 from sqlalchemy import Connection
 
 from seamline.domain.clock import Clock
-from seamline.integration import metrics, tracing
+from seamline.integration import availability_batches, metrics, tracing
 from seamline.integration.channel_errors import ChannelError
-from seamline.integration.events import Delivery
+from seamline.integration.events import AVAILABILITY_BATCH, AVAILABILITY_CHANGED, Delivery
+from seamline.integration.outbox import new_event_id
 from seamline.integration.retry import Backoff
 from seamline.integration.settings import IntegrationSettings
 from seamline.integration.shared_limits import SharedTokenBucket
@@ -274,14 +275,94 @@ class Dispatcher:
         """One call per delivery, or one call for the batch when the subscriber takes batches. What the
         subscriber's policy calls stale is retired without calling it (a coalescing subscriber only: an audit
         subscriber gets every event, old or not)."""
+        batches = {d.id: self._attempt_numbers(sub, d) for d in deliveries if d.event_type == AVAILABILITY_BATCH}
         stale = {
             d.id: Outcome(d, "stale", "a newer number was already published")
             for d in deliveries
-            if sub.coalesce and sub.delivery_policy.stale(d)
+            if d.id not in batches and sub.coalesce and sub.delivery_policy.stale(d)
         }
-        fresh = [d for d in deliveries if d.id not in stale]
+        fresh = [d for d in deliveries if d.id not in stale and d.id not in batches]
         answered = {o.delivery.id: o for o in self._attempt_fresh(sub, fresh)} if fresh else {}
-        return [stale.get(d.id) or answered[d.id] for d in deliveries]
+        return [batches.get(d.id) or stale.get(d.id) or answered[d.id] for d in deliveries]
+
+    def _attempt_numbers(self, sub: Subscriber, batch: Delivery) -> Outcome:
+        """An ``AvailabilityBatch``: its SKUs as the ``AvailabilityChanged`` deliveries the subscriber takes,
+        in calls of its batch size, each call's outcomes recorded per SKU as it answers
+        (``integration.availability_batches``). The batch succeeds once every SKU is shown or refused; a
+        temporary failure retries it for the SKUs left; a batch longer than half the lease hands back the
+        rest as due now (``rate_limited`` with no wait: no attempt used), so the lease never runs out under
+        it."""
+        channel = str(batch.payload["channel"])
+
+        def read(conn: Connection) -> list[Delivery]:
+            numbers = outbox_repo.numbers_of_event(conn, sub.name, channel, batch.event_id)
+            shown = {n["sku"]: n["shown"] for n in numbers if n["shown"] is not None}
+            waiting = outbox_repo.keys_waiting_after(conn, sub.name, batch.event_seq)
+            return availability_batches.expand(batch, numbers, shown, waiting)
+
+        members = run_transaction(self.engine, read, write=False)
+        size = max(1, sub.batch_size or self.settings.batch_size)
+        deadline = time.monotonic() + self.settings.lease_seconds / 2
+        for start in range(0, len(members), size):
+            chunk = members[start : start + size]
+            if start and not self._tokens(sub, 1 if sub.deliver_batch is not None else len(chunk), deadline):
+                return self._continues(batch, len(members) - start, len(members))
+            settled = availability_batches.settle(
+                [(o.delivery, o.result, o.error, o.retry_after) for o in self._attempt_fresh(sub, chunk)]
+            )
+            self._record_members(sub, channel, batch, settled)
+            if settled.retry is not None:
+                result, error, retry_after = settled.retry
+                left = len(members) - start - len(settled.shown) - len(settled.refused)
+                reason = f"{left} of {len(members)} SKUs of the batch wait: {error}"
+                return Outcome(batch, result, reason, retry_after, self.clock.now())
+            if start + size < len(members) and time.monotonic() > deadline:
+                return self._continues(batch, len(members) - start - size, len(members))
+        return Outcome(batch, "succeeded", finished=self.clock.now())
+
+    def _continues(self, batch: Delivery, left: int, total: int) -> Outcome:
+        return Outcome(batch, "rate_limited", f"continues: {left} of {total} SKUs left", 0.0, self.clock.now())
+
+    def _tokens(self, sub: Subscriber, wanted: int, deadline: float) -> bool:
+        """Take ``wanted`` tokens of the subscriber's bucket, waiting for them until ``deadline``."""
+        bucket = self.bucket(sub)
+        while bucket is not None and wanted > 0:
+            wanted -= bucket.take(wanted)
+            if wanted and (time.monotonic() > deadline or self._loop.stop_event.wait(max(0.001, bucket.wait_time()))):
+                return False
+        return True
+
+    def _record_members(
+        self, sub: Subscriber, channel: str, batch: Delivery, settled: availability_batches.Settled
+    ) -> None:
+        """Record one call's SKUs: those delivered as shown; each refused one as a dead letter of its own
+        (unless a newer number of it exists: that one goes out instead), so a retry of the batch skips it."""
+        if not settled.shown and not settled.refused:
+            return
+
+        def record(conn: Connection) -> None:
+            now = self.clock.now()
+            sub.delivery_policy.delivered_many(conn, sub.name, settled.shown, now)
+            skus = [str(d.payload["sku"]) for d, _ in settled.refused]
+            current = outbox_repo.still_named_by(conn, channel, skus, batch.event_id)
+            for member, reason in settled.refused:
+                sku = str(member.payload["sku"])
+                if sku not in current:
+                    continue
+                event = {
+                    "id": new_event_id(),
+                    "type": AVAILABILITY_CHANGED,
+                    "channel": channel,
+                    "coalesce_key": availability_batches.coalesce_key(channel, sku),
+                    "payload": dict(member.payload),
+                    "trace_id": member.trace_id,
+                }
+                outbox_repo.add_dead_letter(conn, event, sub.name, f"{reason} (from {batch.event_id})", now)
+
+        run_transaction(self.engine, record)
+        if settled.refused:
+            metrics.DELIVERIES.labels(sub.name, "dead").inc(len(settled.refused))
+            self.refresh_gauges()
 
     def _attempt_fresh(self, sub: Subscriber, deliveries: Sequence[Delivery]) -> list[Outcome]:
         if sub.deliver_batch is None:

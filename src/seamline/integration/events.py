@@ -4,6 +4,12 @@ Events are in the past tense and name the business fact. Payloads are JSON objec
 
 - ``AvailabilityChanged``: ``{channel, sku, atp, available, paused, pause_below}``; ``available`` is what
   the channel should show (0 while paused). Coalesced per (channel, sku).
+- ``AvailabilityBatch``: ``{channel, skus, pause_below}``, one event for the numbers of ``skus`` SKUs of one
+  channel that one burst of the publisher changed (a receipt of a whole catalog): the numbers themselves
+  are the ``channel_availability`` rows that name this event, so a later number of a SKU (its own event)
+  takes the SKU out of it. Never handed to a subscriber as it is: the dispatcher expands it into one
+  ``AvailabilityChanged`` delivery per SKU still carrying its number (``integration.availability_batches``),
+  so subscribers and webhooks see ``AvailabilityChanged`` only.
 - ``ListingPaused`` / ``ListingResumed``: ``{channel, sku, atp, pause_below}`` when ATP crosses the
   channel's pause threshold.
 - ``FinanceDocumentPosted``: ``{document}``, a finance document as posted (invoice, payment, credit note,
@@ -31,6 +37,7 @@ from datetime import datetime
 from typing import Any
 
 AVAILABILITY_CHANGED = "AvailabilityChanged"
+AVAILABILITY_BATCH = "AvailabilityBatch"
 LISTING_PAUSED = "ListingPaused"
 LISTING_RESUMED = "ListingResumed"
 FINANCE_DOCUMENT_POSTED = "FinanceDocumentPosted"
@@ -42,6 +49,7 @@ ORDER_LINES_CANCELLED = "OrderLinesCancelled"
 RETURN_BOOKED = "ReturnBooked"
 EVENT_TYPES = (
     AVAILABILITY_CHANGED,
+    AVAILABILITY_BATCH,
     LISTING_PAUSED,
     LISTING_RESUMED,
     FINANCE_DOCUMENT_POSTED,

@@ -16,7 +16,7 @@ import httpx
 from sqlalchemy import Connection
 
 from seamline.integration.channel_errors import ChannelError, ChannelRejected, ChannelThrottled, ChannelUnavailable
-from seamline.integration.events import AVAILABILITY_CHANGED, Delivery
+from seamline.integration.events import AVAILABILITY_BATCH, AVAILABILITY_CHANGED, Delivery
 from seamline.integration.retry import Budget
 from seamline.integration.settings import WebhookConfig
 from seamline.store import outbox_repo
@@ -92,6 +92,11 @@ class DeliveryPolicy:
     def delivered(self, conn: Connection, subscriber: str, delivery: Delivery, now: datetime) -> None:
         return None
 
+    def delivered_many(self, conn: Connection, subscriber: str, delivered: Sequence[Delivery], now: datetime) -> None:
+        """``delivered`` for many deliveries at once (the SKUs of an ``AvailabilityBatch``)."""
+        for delivery in delivered:
+            self.delivered(conn, subscriber, delivery, now)
+
 
 class PublishedNumbers(DeliveryPolicy):
     """The policy of a subscriber that shows stock numbers (``AvailabilityChanged``): the number last shown
@@ -122,20 +127,31 @@ class PublishedNumbers(DeliveryPolicy):
         payload = delivery.payload
         if delivery.event_type != AVAILABILITY_CHANGED or not payload.get("channel") or not payload.get("sku"):
             return
-        outbox_repo.record_published(
-            conn,
-            {
-                "subscriber": subscriber,
-                "channel": payload["channel"],
-                "sku": payload["sku"],
-                "available": int(payload.get("available", payload.get("atp", 0))),
-                "atp": int(payload.get("atp", 0)),
-                "paused": bool(payload.get("paused", False)),
-                "event_seq": delivery.event_seq,
-                "event_id": delivery.event_id,
-                "published_at": now,
-            },
-        )
+        outbox_repo.record_published(conn, _shown(subscriber, delivery, now))
+
+    def delivered_many(self, conn: Connection, subscriber: str, delivered: Sequence[Delivery], now: datetime) -> None:
+        rows = [
+            _shown(subscriber, d, now)
+            for d in delivered
+            if d.event_type == AVAILABILITY_CHANGED and d.payload.get("channel") and d.payload.get("sku")
+        ]
+        outbox_repo.record_published_many(conn, rows)
+
+
+def _shown(subscriber: str, delivery: Delivery, now: datetime) -> dict[str, Any]:
+    """The published row of a delivered number; a SKU of a batch is recorded under the batch's event."""
+    payload = delivery.payload
+    return {
+        "subscriber": subscriber,
+        "channel": payload["channel"],
+        "sku": payload["sku"],
+        "available": int(payload.get("available", payload.get("atp", 0))),
+        "atp": int(payload.get("atp", 0)),
+        "paused": bool(payload.get("paused", False)),
+        "event_seq": delivery.event_seq,
+        "event_id": str(delivery.extra.get("batch_event_id") or delivery.event_id),
+        "published_at": now,
+    }
 
 
 @dataclass(frozen=True)
@@ -173,9 +189,7 @@ class Subscriber:
         return self.policy
 
     def takes(self, event_type: str, channel: str | None) -> bool:
-        if event_type not in self.event_types:
-            return False
-        return self.channels is None or channel is None or channel in self.channels
+        return _takes(self.event_types, self.channels, event_type, channel)
 
 
 @dataclass(frozen=True)
@@ -193,9 +207,7 @@ class Subscription:
         return cls(subscriber.name, subscriber.event_types, subscriber.channels, subscriber.coalesce)
 
     def takes(self, event_type: str, channel: str | None) -> bool:
-        if event_type not in self.event_types:
-            return False
-        return self.channels is None or channel is None or channel in self.channels
+        return _takes(self.event_types, self.channels, event_type, channel)
 
 
 @dataclass
@@ -249,6 +261,20 @@ class SubscriberRegistry:
 
     def for_event(self, event_type: str, channel: str | None) -> list[Subscriber]:
         return [s for s in self if s.takes(event_type, channel)]
+
+
+def taken_types(types: frozenset[str]) -> frozenset[str]:
+    """The event types a subscriber of ``types`` is handed deliveries of: ``AvailabilityBatch`` too when it
+    takes ``AvailabilityChanged`` (the NATS consumers subscribe to each)."""
+    return types | {AVAILABILITY_BATCH} if AVAILABILITY_CHANGED in types else types
+
+
+def _takes(types: frozenset[str], channels: frozenset[str] | None, event_type: str, channel: str | None) -> bool:
+    """A subscriber of ``AvailabilityChanged`` also takes ``AvailabilityBatch``: the dispatcher hands it the
+    batch as one ``AvailabilityChanged`` per SKU."""
+    if event_type not in types and not (event_type == AVAILABILITY_BATCH and AVAILABILITY_CHANGED in types):
+        return False
+    return channels is None or channel is None or channel in channels
 
 
 def _retry_after(response: httpx.Response) -> float | None:

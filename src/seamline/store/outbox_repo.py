@@ -174,10 +174,28 @@ def _lock_existing(
     by_channel: dict[str, list[str]] = defaultdict(list)
     for channel, sku in ordered:
         by_channel[channel].append(sku)
+    postgres = conn.dialect.name == "postgresql"
     for channel in sorted(by_channel):
-        for sku, atp, paused in conn.execute(_LOCK_AVAILABILITY, {"channel": channel, "skus": by_channel[channel]}):
+        # Straight to the driver, the SKUs as one array (PostgreSQL) or one JSON text (SQLite): an expanding
+        # IN of thousands of SKUs cost more in SQLAlchemy's compiling than in the database (issue 18).
+        skus = by_channel[channel]
+        if postgres:
+            rows = conn.exec_driver_sql(_LOCK_AVAILABILITY_PG, (channel, skus))
+        else:
+            rows = conn.exec_driver_sql(_LOCK_AVAILABILITY_SQLITE, (channel, json.dumps(skus)))
+        for sku, atp, paused in rows:
             out[(channel, sku)] = (atp, None if paused is None else bool(paused))
     return out
+
+
+_LOCK_AVAILABILITY_PG = (
+    "SELECT sku, atp, paused FROM channel_availability WHERE channel = %b AND sku = ANY(%b::varchar[]) "
+    "ORDER BY sku FOR UPDATE"
+)
+_LOCK_AVAILABILITY_SQLITE = (
+    "SELECT sku, atp, paused FROM channel_availability "
+    "WHERE channel = ? AND sku IN (SELECT value FROM json_each(?)) ORDER BY sku"
+)
 
 
 #: A publisher saves hundreds of numbers per burst: one statement on PostgreSQL, one executemany on SQLite.
@@ -607,6 +625,111 @@ def record_published(conn: Connection, row: Mapping[str, Any]) -> None:
         conn.execute(
             sqlite.insert(table).values(**values).on_conflict_do_update(index_elements=keys, set_=changes, where=newer)
         )
+
+
+_RECORD_PUBLISHED_PG = (
+    "INSERT INTO published_availability "
+    "(subscriber, channel, sku, available, atp, paused, event_seq, event_id, published_at) "
+    "SELECT * FROM unnest(%b::varchar[], %b::varchar[], %b::varchar[], %b::bigint[], %b::bigint[], "
+    "%b::boolean[], %b::bigint[], %b::varchar[], %b::timestamptz[]) "
+    "ON CONFLICT (subscriber, channel, sku) DO UPDATE SET available = excluded.available, atp = excluded.atp, "
+    "paused = excluded.paused, event_seq = excluded.event_seq, event_id = excluded.event_id, "
+    "published_at = excluded.published_at WHERE published_availability.event_seq < excluded.event_seq"
+)
+_RECORD_PUBLISHED_SQLITE = _RECORD_PUBLISHED_PG.split(" SELECT")[0] + (
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (subscriber, channel, sku) DO UPDATE SET "
+    + _RECORD_PUBLISHED_PG.split("DO UPDATE SET ")[1]
+)
+_PUBLISHED_COLUMNS = ("subscriber", "channel", "sku", "available", "atp", "paused", "event_seq", "event_id")
+
+
+def record_published_many(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """``record_published`` for many rows in one statement (the SKUs of an ``AvailabilityBatch``); the same
+    rule: an older event delivered late never overwrites a newer one."""
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    times = {at: driver_time(at, dialect) for at in {row["published_at"] for row in rows}}  # usually one
+    if dialect == "postgresql":
+        columns = [[row[name] for row in rows] for name in _PUBLISHED_COLUMNS]
+        conn.exec_driver_sql(_RECORD_PUBLISHED_PG, (*columns, [times[row["published_at"]] for row in rows]))
+        return
+    params = [(*(row[name] for name in _PUBLISHED_COLUMNS), times[row["published_at"]]) for row in rows]
+    conn.exec_driver_sql(_RECORD_PUBLISHED_SQLITE, params)
+
+
+def numbers_of_event(conn: Connection, subscriber: str, channel: str, event_id: str) -> list[dict[str, Any]]:
+    """The computed numbers an ``AvailabilityBatch`` still carries: the ``channel_availability`` rows of the
+    channel that name the event (a SKU recomputed since names its newer event instead), each with what
+    ``subscriber`` last published for the SKU (``shown``: None if nothing). One joined statement: a list of
+    100k SKUs in an ``IN`` made PostgreSQL compare every row with every SKU."""
+    ca, pa = channel_availability, published_availability
+    shown_to = and_(pa.c.subscriber == subscriber, pa.c.channel == ca.c.channel, pa.c.sku == ca.c.sku)
+    query = (
+        select(ca.c.sku, ca.c.atp, ca.c.paused, pa.c.available, pa.c.event_seq)
+        .add_columns(pa.c.atp.label("shown_atp"), pa.c.paused.label("shown_paused"))
+        .select_from(ca.outerjoin(pa, shown_to))
+        .where(ca.c.channel == channel, ca.c.event_id == event_id)
+        .order_by(ca.c.sku)
+    )
+    out: list[dict[str, Any]] = []
+    for r in conn.execute(query):
+        shown = None
+        if r.event_seq is not None:
+            shown = {"available": r.available, "atp": r.shown_atp, "paused": r.shown_paused, "event_seq": r.event_seq}
+        out.append({"sku": r.sku, "atp": int(r.atp or 0), "paused": bool(r.paused), "shown": shown})
+    return out
+
+
+def still_named_by(conn: Connection, channel: str, skus: Sequence[str], event_id: str) -> set[str]:
+    """Those of ``skus`` whose computed number is still the one ``event_id`` carries, locking their rows (a
+    publisher recomputing them waits, so whatever it emits next comes after what the caller writes)."""
+    if not skus:
+        return set()
+    statement = _LOCK_AVAILABILITY.add_columns(channel_availability.c.event_id)
+    rows = conn.execute(statement, {"channel": channel, "skus": sorted(set(skus))})
+    return {r.sku for r in rows if r.event_id == event_id}
+
+
+def keys_waiting_after(conn: Connection, subscriber: str, event_seq: int) -> set[str]:
+    """The coalesce keys of ``subscriber``'s undelivered or dead deliveries of events newer than
+    ``event_seq``: a number newer than a batch's waits there (a SKU of the batch refused earlier is one)."""
+    rows = conn.execute(
+        select(deliveries.c.coalesce_key).where(
+            deliveries.c.event_seq > event_seq,
+            deliveries.c.subscriber == subscriber,
+            deliveries.c.status.in_(("pending", "dead")),
+            deliveries.c.coalesce_key.is_not(None),
+        )
+    )
+    return {str(r.coalesce_key) for r in rows}
+
+
+def add_dead_letter(conn: Connection, event: Mapping[str, Any], subscriber: str, error: str, now: datetime) -> int:
+    """An event with one delivery, to ``subscriber``, dead at once with ``error``: the SKU of a batch the
+    platform refused, visible and replayable on its own like any dead letter. Answers the delivery id."""
+    seqs = append_events(conn, [event], now)
+    add_deliveries(
+        conn,
+        [
+            {
+                "event_seq": seqs[event["id"]],
+                "event_id": event["id"],
+                "event_type": event["type"],
+                "subscriber": subscriber,
+                "coalesce_key": event["coalesce_key"],
+                "created_at": now,
+                "trace_id": event["trace_id"],
+            }
+        ],
+    )
+    delivery_id = int(
+        conn.execute(
+            select(deliveries.c.id).where(deliveries.c.subscriber == subscriber, deliveries.c.event_id == event["id"])
+        ).scalar_one()
+    )
+    record_failure(conn, delivery_id, subscriber=subscriber, now=now, error=error, next_attempt_at=None)
+    return delivery_id
 
 
 def published_numbers(conn: Connection, subscriber: str, channel: str | None = None) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlalchemy.dialects import sqlite
 
 from seamline.domain.money import minor_exponent
@@ -275,6 +275,15 @@ def catalog_refs(conn: Connection, channel: str, style_code: str | None = None) 
         r["style_code"]: {"refs": r["refs"], "style_version": int(r["style_version"])}
         for r in conn.execute(query).mappings()
     }
+
+
+def catalog_refs_version(conn: Connection, channel: str) -> tuple[int, int, Any]:
+    """How many styles the platform holds ids for on ``channel``, the sum of their versions and when the
+    last was pushed: changes whenever the refs do (a push saves a newer style version), for a cache."""
+    c = channel_catalog_refs.c
+    query = select(func.count(), func.sum(c.style_version), func.max(c.pushed_at)).where(c.channel == channel)
+    row = conn.execute(query).one()
+    return int(row[0]), int(row[1] or 0), row[2]
 
 
 def save_catalog_refs(

@@ -51,7 +51,7 @@ from seamline.integration import (
     Subscriber,
     delivery_outcome,
 )
-from seamline.integration.availability import coalesce_key
+from seamline.integration.availability_batches import coalesce_key
 from seamline.integration.catalog_events import style_coalesce_key
 from seamline.integration.events import ORDER_SHIPPED, STYLE_CHANGED
 from seamline.integration.shared_limits import SharedTokenBucket

@@ -257,7 +257,7 @@ class SquareConnector(TillCatalogPush):
         """The channel's new numbers (``AvailabilityChanged``) as physical counts at the store's Square
         location, up to 100 in one ``BatchChangeInventory``; SKUs Square has never been given are skipped
         (the catalog push comes first)."""
-        variation_for = {sku: vid for vid, sku in self.lookups().sku_for_variation.items()}
+        variation_for = self.lookups().variation_for
         latest: dict[str, int] = {}
         for delivery in deliveries:  # in event order: the last number for a SKU wins
             latest[str(delivery.payload["sku"])] = max(int(delivery.payload["available"]), 0)

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 
 from seamline.catalog.model import Style
@@ -194,6 +195,11 @@ class SquareLookups:
     sku_for_variation: Mapping[str, str] = field(default_factory=dict)
     #: Square location id → our store location code.
     location_for: Mapping[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def variation_for(self) -> Mapping[str, str]:
+        """Our SKU → Square variation id, built once per lookups (a stock push asks it for every call)."""
+        return {sku: variation for variation, sku in self.sku_for_variation.items()}
 
 
 @dataclass(frozen=True)

@@ -80,14 +80,23 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
     locations = {str(k): str(v) for k, v in settings["locations"].items()}
     app = context.app
 
+    cached: list[tuple[tuple[int, int, Any], mapper.SquareLookups]] = []
+
     def lookups() -> mapper.SquareLookups:
+        """Read again only when the catalog refs changed: a stock push of a whole catalog asks for every
+        call of 100 counts, and parsing every style's refs each time cost more than the calls."""
+        version = app.read(lambda conn: tills_repo.catalog_refs_version(conn, config.code))
+        if cached and cached[0][0] == version:
+            return cached[0][1]
         rows = app.read(lambda conn: tills_repo.catalog_refs(conn, config.code))
         skus = {
             variation: sku
             for row in rows.values()
             for sku, (variation, _) in refs_from_json(row["refs"]).variations.items()
         }
-        return mapper.SquareLookups(sku_for_variation=skus, location_for=locations)
+        found = mapper.SquareLookups(sku_for_variation=skus, location_for=locations)
+        cached[:] = [(version, found)]
+        return found
 
     connector = SquareConnector(
         app,

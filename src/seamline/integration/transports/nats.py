@@ -35,7 +35,7 @@ from seamline.domain.clock import iso_utc
 from seamline.integration import metrics
 from seamline.integration.dispatcher import Dispatcher
 from seamline.integration.settings import IntegrationSettings
-from seamline.integration.subscribers import Subscriber, SubscriberRegistry
+from seamline.integration.subscribers import Subscriber, SubscriberRegistry, taken_types
 from seamline.service import Seamline
 from seamline.service.coordination import Lease
 from seamline.store import outbox_repo
@@ -157,7 +157,7 @@ class NatsTransport:
             if self.consume:
                 for sub in self.registry:
                     semaphore = asyncio.Semaphore(sub.max_concurrency)
-                    for event_type in sorted(sub.event_types):
+                    for event_type in sorted(taken_types(sub.event_types)):
                         psub = await self._subscribe(js, sub, event_type)
                         tasks.append(asyncio.create_task(self._consume(psub, sub, semaphore)))
             self.ready.set()
