@@ -27,7 +27,7 @@ from seamline.service import Seamline
 from seamline.service.giftcards import GiftCardDesk
 from seamline.store.tables import gift_card_movements, gift_cards, journal_entries, journal_lines
 from tests.conftest import receive
-from tests.integration.finance_world import configure
+from tests.integration.finance_world import DAY, configure
 from tests.integration.order_world import SKU, assert_problem, sale_body, seed_channels
 from tests.integration.shopify_world import CHANNEL, ShopWorld
 from tests.integration.test_dashboard_pages import log_in
@@ -551,3 +551,74 @@ def test_an_offline_tills_gift_card_tenders_come_off_the_cards_and_one_that_cann
     assert held["problem"] == "gift-card-insufficient"
     assert client.post("/v1/stores/STORE-1/offline-batches", json=body).status_code == 200
     assert ok(client.get(f"/v1/gift-cards/{card['code']}"))["balance"] == "40.00"
+
+
+# ---------------------------------------------------------------------------------------------- sold at the till
+def test_a_till_sale_that_sells_a_gift_card_issues_it_and_books_the_liability_not_revenue(
+    client: TestClient, app: Seamline
+) -> None:
+    """POST /v1/sales with goods and a gift card, paid whole by card: the card is issued in the sale's
+    transaction, the receipt carries it at its price, and the day's close credits the gift card clearing (the
+    card's issue moved it to the liability), never revenue. The same sale again issues nothing more."""
+    configure(client)
+    body = sale_body(
+        lines=[{"sku": SKU, "qty": 1, "unit_price": "89.00"}],
+        gift_cards=[{"amount": "50.00"}, {"amount": "25.00", "code": "PRINTED-0042"}],
+        tenders=[{"type": "card", "amount": "164.00"}],
+    )
+    sale = ok(client.post("/v1/sales", json=body), 201)
+    assert sale["total"] == "164.00"
+    made, printed = sale["gift_cards"]
+    assert (made["initial_amount"], len(made["code"]), printed["code"]) == ("50.00", 16, "PRINTED-0042")
+    for card, amount in ((made, "50.00"), (printed, "25.00")):
+        found = ok(client.get(f"/v1/gift-cards/{card['code']}"))
+        assert (found["balance"], found["channel"], found["movements"][0]["order_id"]) == (
+            amount,
+            "pos:STORE-1",
+            sale["id"],
+        )
+    again = client.post("/v1/sales", json=body)
+    assert again.status_code == 200, again.text
+    assert [c["code"] for c in again.json()["gift_cards"]] == [made["code"], "PRINTED-0042"]
+    assert card_rows(app)[0] == 2
+    [receipt] = [
+        d
+        for d in ok(client.get("/v1/finance/documents", params={"order_id": sale["id"]}))["items"]
+        if d["kind"] == "sales_receipt"
+    ]
+    assert receipt["total"] == "164.00"
+    assert [(li["sku"], li["gross"], li["tax"]) for li in receipt["lines"]][1:] == [
+        ("gift_card", "50.00", "0.00"),
+        ("gift_card", "25.00", "0.00"),
+    ]
+    assert account_balance(app, LIABILITY) == Decimal("75.00")
+    ok(client.post(f"/v1/finance/settlements/STORE-1/{DAY}/close"))
+    revenue = account_balance(app, FinanceConfig().account(Role.REVENUE))
+    assert revenue < Decimal("89.00")  # the goods' net of tax: the cards are not in it
+    assert account_balance(app, CLEARING) == Decimal("0.00")
+    assert account_balance(app, LIABILITY) == Decimal("75.00")
+    report = reconciliation(client)
+    assert report["clean"], report
+
+
+def test_a_sale_of_only_a_gift_card_is_a_sale_and_bad_cards_write_nothing(client: TestClient, app: Seamline) -> None:
+    configure(client)
+    before = card_rows(app)
+    bad = sale_body(lines=[], gift_cards=[{"amount": "0"}], tenders=[{"type": "cash", "amount": "1.00"}])
+    assert_problem(client.post("/v1/sales", json=bad), 422, "validation-error", "gift_cards[0].amount")
+    unpaid = sale_body(lines=[], gift_cards=[{"amount": "30.00"}], tenders=[{"type": "cash", "amount": "20.00"}])
+    assert_problem(client.post("/v1/sales", json=unpaid), 422, "tenders-mismatch", "tenders")
+    nothing = sale_body(lines=[], tenders=[{"type": "cash", "amount": "20.00"}])
+    assert_problem(client.post("/v1/sales", json=nothing), 422, "validation-error", "lines")
+    taken = issue(client, "10.00", code="TAKEN-CODE")
+    clash = sale_body(
+        lines=[], gift_cards=[{"amount": "30.00", "code": taken["code"]}], tenders=[{"type": "cash", "amount": "30.00"}]
+    )
+    assert_problem(client.post("/v1/sales", json=clash), 409, "gift-card-code-taken")
+    assert card_rows(app)[0] == before[0] + 1  # only the card issued through the API
+    assert ok(client.get("/v1/orders", params={"channel": "pos:STORE-1"}))["items"] == []
+    only = sale_body(lines=[], gift_cards=[{"amount": "30.00"}], tenders=[{"type": "cash", "amount": "30.00"}])
+    sale = ok(client.post("/v1/sales", json=only), 201)
+    assert (sale["total"], sale["lines"]) == ("30.00", [])
+    assert ok(client.get(f"/v1/gift-cards/{sale['gift_cards'][0]['code']}"))["balance"] == "30.00"
+    assert reconciliation(client)["clean"]

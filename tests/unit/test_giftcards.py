@@ -31,6 +31,7 @@ from seamline.finance.giftcards import (
     liability_check,
     movement_entry,
     redeem,
+    sold_card_lines,
 )
 from seamline.finance.journal import trial_balance
 
@@ -219,3 +220,24 @@ def test_the_liability_check_fails_naming_the_card() -> None:
     # a posting to the liability that belongs to no card
     [stray] = liability_check({"EUR": D("41.00")}, by_card, [card("A", "30.00"), card("B", "10.00")], sums)
     assert stray.problem == "liability"
+
+
+def test_cards_sold_on_a_receipt_are_untaxed_lines_after_the_goods_and_not_revenue() -> None:
+    sold = sold_card_lines([("ABCD1234", D("50.00")), ("PRINTED-7", D("20.00"))], CONFIG, first_line_no=2)
+    assert [(li.line_no, li.sku, li.gross, li.tax, li.net) for li in sold] == [
+        (2, GIFT_CARD_SKU, D("50.00"), D(0), D("50.00")),
+        (3, GIFT_CARD_SKU, D("20.00"), D(0), D("20.00")),
+    ]
+    assert [li.description for li in sold] == ["gift card …1234", "gift card …ED-7"]
+    receipt = Document(
+        "doc_4",
+        DocumentKind.SALES_RECEIPT,
+        "EUR",
+        TODAY,
+        Posting.SETTLEMENT,
+        D("159.00"),
+        lines=(line(1, "OVS-1", "89.00"), *sold),
+        tenders=(("card", D("159.00")),),
+    )
+    [share] = tender_shares(receipt)
+    assert (share.gift_cards, share.revenue) == (D("70.00"), D("89.00"))

@@ -4,6 +4,7 @@ units go. No database and no HTTP; SQL, locking and whole flows stay in ``tests/
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -14,6 +15,7 @@ from seamline.orders.events import OrderShipped, ReturnBooked, SaleRecorded
 from seamline.orders.returns import ReturnRequestLine
 from seamline.service.orders import (
     Fulfilment,
+    GiftCardSaleRequest,
     LineRequest,
     OrderPlacing,
     OrderRequest,
@@ -183,6 +185,34 @@ def test_a_sale_of_more_than_the_store_has_is_a_shortage_unless_forced(store: Fa
         PosSales(store.app()).record_sale(store.uow(), till_sale(4, [TenderRequest("card", "100.00")]))
     assert [(line.sku, line.requested, line.available) for line in short.value.lines] == [(M, 4, 3)]
     assert store.movements == []
+
+
+def test_the_tenders_of_a_sale_that_sells_gift_cards_pay_the_goods_and_the_cards(store: FakeStore) -> None:
+    cards = [GiftCardSaleRequest("30.00"), GiftCardSaleRequest("20.00", "PRINTED-1")]
+    short = replace(till_sale(1, [TenderRequest("card", "25.00")]), gift_cards=cards)
+    with pytest.raises(InvalidInput) as bad:
+        PosSales(store.app()).check_sale(store.uow(), short)
+    assert bad.value.errors[0].message == "must add up to 75.00"
+    sale = PosSales(store.app()).record_sale(store.uow(), replace(short, tenders=[TenderRequest("card", "75.00")]))
+    assert sale.order["total"] == "75.00"  # what the till took: the goods and the cards
+    assert store.available(M, "STORE-1") == 2  # the cards took no stock
+
+
+def test_a_gift_card_sold_needs_a_positive_amount_and_a_well_formed_code(store: FakeStore) -> None:
+    cards = [GiftCardSaleRequest("0.00"), GiftCardSaleRequest("5.00", "no spaces allowed")]
+    with pytest.raises(InvalidInput) as bad:
+        PosSales(store.app()).check_sale(
+            store.uow(), replace(till_sale(1, [TenderRequest("card", "30.00")]), gift_cards=cards)
+        )
+    assert [e.field for e in bad.value.errors] == ["gift_cards[0].amount", "gift_cards[1].code"]
+
+
+def test_a_sale_of_gift_cards_only_needs_no_goods_but_a_sale_of_nothing_is_refused(store: FakeStore) -> None:
+    nothing = SaleRequest("STORE-1", "till-7/0043", [], [TenderRequest("cash", "10.00")], "GBP")
+    with pytest.raises(InvalidInput) as bad:
+        PosSales(store.app()).check_sale(store.uow(), nothing)
+    assert bad.value.errors[0].field == "lines"
+    PosSales(store.app()).check_sale(store.uow(), replace(nothing, gift_cards=[GiftCardSaleRequest("10.00")]))
 
 
 # ------------------------------------------------------------------------------------------------ returns

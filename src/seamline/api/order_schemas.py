@@ -199,12 +199,26 @@ class AllocationRunIn(Request):
     limit: Annotated[int, Field(strict=True, ge=1, le=5000)] = 500
 
 
+class SaleGiftCardIn(Request):
+    amount: Amount = Field(description="the card's face value, paid by the sale's tenders")
+    code: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None, description="the printed card's code; left out, Seamline makes one up (in the answer)"
+    )
+
+
 class SaleIn(Request):
     location: Code
     external_id: ExternalId
     channel: Code | None = None
-    lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=500)]
+    lines: Annotated[list[OrderLineIn], Field(max_length=500)] = Field(
+        description="the goods sold: at least one, unless the sale sells only gift cards"
+    )
     tenders: Annotated[list[SaleTenderIn], Field(min_length=1, max_length=20)]
+    gift_cards: Annotated[list[SaleGiftCardIn], Field(max_length=20)] = Field(
+        default=[],
+        description="gift cards sold: issued in the sale's transaction, their money the gift card liability "
+        "(not revenue); the tenders pay the goods and the cards",
+    )
     currency: Currency
     customer: CustomerIn | None = None
     occurred_at: datetime | None = None

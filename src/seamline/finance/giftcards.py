@@ -32,7 +32,8 @@ from typing import Any
 from seamline.domain.errors import Conflict, FieldError, InvalidInput
 from seamline.domain.money import minor_exponent
 from seamline.finance.amounts import ZERO, quantum
-from seamline.finance.chart import FinanceConfig, Role
+from seamline.finance.chart import NO_TAX, FinanceConfig, Role
+from seamline.finance.documents import GIFT_CARD_SKU, DocumentLine
 from seamline.finance.journal import EntryBuilder, JournalEntry
 
 #: The tender a gift card pays with, on every channel (POS ``gift_card``, Shopify's ``gift_card`` gateway).
@@ -337,6 +338,35 @@ def movement_entry(
         entry.debit(liability, amount, f"gift card …{last4} expired")
         entry.credit(config.account(Role.GIFT_CARD_BREAKAGE), amount, f"breakage on gift card …{last4}")
     return entry.build()
+
+
+def sold_card_lines(
+    cards: Sequence[tuple[str, Decimal]], config: FinanceConfig, *, first_line_no: int
+) -> tuple[DocumentLine, ...]:
+    """The document lines of cards sold on a receipt, (code, face value) each: the sku ``gift_card``, no tax
+    (a card is a means of payment, taxed when it is spent on goods), numbered after the receipt's goods.
+    Their money is credited to the gift card clearing, which the card's issue debited (not revenue)."""
+    zero = [c for c in config.tax_codes.values() if c.rate == 0]
+    code = sorted(zero, key=lambda c: c.code)[0] if zero else NO_TAX
+    return tuple(
+        DocumentLine(
+            line_no=first_line_no + i,
+            sku=GIFT_CARD_SKU,
+            description=f"gift card …{card[-4:]}",
+            qty=1,
+            unit_price=amount,
+            gross=amount,
+            tax_code=code.code,
+            tax_rate=code.rate,
+            tax=ZERO,
+            net=amount,
+            list_gross=amount,
+            list_net=amount,
+            discount_gross=ZERO,
+            discount=ZERO,
+        )
+        for i, (card, amount) in enumerate(cards)
+    )
 
 
 # ---------------------------------------------------------------------------------------------- the check

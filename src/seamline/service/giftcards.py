@@ -29,6 +29,7 @@ from seamline.domain.commerce import OrderCommerce
 from seamline.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from seamline.finance import journal_document
 from seamline.finance.chart import FinanceConfig, Role
+from seamline.finance.documents import DocumentLine
 from seamline.finance.giftcards import (
     GIFT_CARD_TENDER,
     CardNotUsable,
@@ -40,6 +41,7 @@ from seamline.finance.giftcards import (
     expiry_for,
     liability_check,
     movement_entry,
+    sold_card_lines,
 )
 from seamline.service.app import Seamline
 from seamline.service.results import PutResult
@@ -101,6 +103,14 @@ def card_view(card: dict[str, Any], movements: Sequence[dict[str, Any]] | None =
     if movements is not None:
         out["movements"] = [movement_view(m) for m in movements]
     return out
+
+
+def sold_card_receipt_lines(
+    conn: Connection, config: FinanceConfig, order_id: str, *, first_line_no: int
+) -> tuple[DocumentLine, ...]:
+    """The receipt lines of the gift cards a till sale sold (``GiftCardDesk.sell_at_till``), after its goods."""
+    sold = giftcard_repo.cards_sold_in(conn, GiftCardDesk.sold_in_sale_prefix(order_id))
+    return sold_card_lines([(c["code"], c["initial_amount"]) for c in sold], config, first_line_no=first_line_no)
 
 
 class GiftCardDesk:
@@ -358,6 +368,39 @@ class GiftCardDesk:
                 )
             out.append({"code": card["code"], "breakage": str(card["balance"]), "currency": card["currency"]})
         return out
+
+    @staticmethod
+    def sold_in_sale_prefix(order_id: str) -> str:
+        """The source prefix of the cards a till sale sold (``sale:<order id>:card:<i>``)."""
+        return f"sale:{order_id}:card:"
+
+    def sell_at_till(
+        self,
+        uow: UnitOfWork,
+        order: Mapping[str, Any],
+        cards: Sequence[tuple[Decimal, str | None]],
+        *,
+        created: bool,
+        trace_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The gift cards a till sale sold, (face value, code or None) each, issued in the sale's transaction
+        and paid into the gift card clearing (the sale's receipt credits it with their price, so the money
+        is the liability, never revenue). Once per sale: a sale the till sent before (``created`` False)
+        answers the cards it issued then, whatever the repeat asks."""
+        prefix = self.sold_in_sale_prefix(str(order["id"]))
+        if created:
+            for i, (amount, code) in enumerate(cards):
+                self.issue(
+                    uow,
+                    amount=amount,
+                    currency=str(order["currency"]),
+                    source=f"{prefix}{i}",
+                    channel=order["channel"],
+                    code=code,
+                    order_id=str(order["id"]),
+                    trace_id=trace_id,
+                )
+        return [card_view(c) for c in giftcard_repo.cards_sold_in(uow.conn, prefix)]
 
     def redeem_sale_tenders(
         self,

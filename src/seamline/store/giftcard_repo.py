@@ -57,6 +57,14 @@ def card_by(conn: Connection, *, source: str | None = None, external_ref: str | 
     return None if row is None else _card(row)
 
 
+def cards_sold_in(conn: Connection, source_prefix: str) -> list[dict[str, Any]]:
+    """The cards whose source starts with ``source_prefix`` (a till sale's ``sale:<order id>:card:``), in the
+    order the sale listed them (the index after the prefix)."""
+    rows = conn.execute(select(gift_cards).where(C.source.startswith(source_prefix, autoescape=True))).mappings()
+    cards = [_card(r) for r in rows]
+    return sorted(cards, key=lambda c: int(str(c["source"])[len(source_prefix) :] or 0))
+
+
 def take(conn: Connection, code: str, amount: Decimal, now: datetime) -> Decimal | None:
     """Take ``amount`` off an active card that holds at least that much: its new balance, or None (nothing
     changed) when it does not."""

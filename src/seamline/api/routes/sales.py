@@ -16,7 +16,7 @@ from seamline.api.routes.orders import contact
 from seamline.service import Principal
 from seamline.service.giftcards import GiftCardDesk
 from seamline.service.lock_keys import sale_rows
-from seamline.service.orders import LineRequest, OrderDesk, SaleRequest, TenderRequest
+from seamline.service.orders import GiftCardSaleRequest, LineRequest, OrderDesk, SaleRequest, TenderRequest
 from seamline.service.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["sales"], responses=PROBLEMS, route_class=JsonRoute, strict_content_type=False)
@@ -41,18 +41,24 @@ def post_sale(body: SaleIn, request: Request, who: Principal = Depends(principal
         occurred_at=body.occurred_at,
         channel=body.channel,
         force=body.force,
+        gift_cards=[GiftCardSaleRequest(c.amount, c.code) for c in body.gift_cards],
     )
     desk = OrderDesk(service(request))
     tid = trace_id(request)
 
     cards = GiftCardDesk(service(request))
     card_tenders = [(t.type, Decimal(t.amount), t.code) for t in body.tenders]
+    sold = [(Decimal(c.amount), c.code) for c in body.gift_cards]
 
     def work(uow: UnitOfWork) -> tuple[int, Any]:
         sale = desk.sales.record_sale(uow, req, trace_id=tid, caller=who)
         # A gift_card tender takes its amount off the card it names, in the sale's transaction: a card that
         # cannot pay refuses the sale (409), nothing written (issue 17).
         cards.redeem_sale_tenders(uow, sale.order, card_tenders, trace_id=tid)
+        # Gift cards sold are issued in the same transaction, once per sale; the answer names their codes.
+        issued = cards.sell_at_till(uow, sale.order, sold, created=sale.created, trace_id=tid)
+        if issued:
+            return put_status(sale.created), {**sale.order, "gift_cards": issued}
         return put_status(sale.created), sale.order
 
     rows = sale_rows(body.location, [line.sku for line in body.lines])
@@ -60,6 +66,8 @@ def post_sale(body: SaleIn, request: Request, who: Principal = Depends(principal
     for tender in dumped["tenders"]:  # a tender without a code keeps the idempotency fingerprint it had
         if tender.get("code") is None:
             tender.pop("code", None)
+    if not dumped["gift_cards"]:  # so does a sale that sells no gift card
+        dumped.pop("gift_cards")
     return run_command(request, who, dumped, work, batch=True, lock_keys=rows)
 
 

@@ -37,6 +37,7 @@ from seamline.service.finance.common import (
     config_from,
 )
 from seamline.service.finance.views import iso_or_none
+from seamline.service.giftcards import sold_card_receipt_lines
 from seamline.service.unit_of_work import UnitOfWork
 
 log = logging.getLogger("seamline.finance")
@@ -176,6 +177,8 @@ class DocumentPosting(FinancePart):
                 "retail",
                 [(li.line_no, li.sku, li.qty, li.unit_price) for li in order["lines"]],
             )
+            # Gift cards sold with the goods: on the receipt at their price, booked to the liability.
+            lines = (*lines, *sold_card_receipt_lines(conn, config, order_id, first_line_no=len(lines) + 1))
         doc = Document(
             id="doc_" + uuid.uuid4().hex,
             kind=DocumentKind.SALES_RECEIPT,

@@ -37,6 +37,7 @@ from seamline.service.orders.placing import OrderPlacing, PlacedOrder
 from seamline.service.orders.pos_sales import PosSales, RecordedSale, record_oversell
 from seamline.service.orders.requests import (
     ExchangeRequest,
+    GiftCardSaleRequest,
     LineRequest,
     OrderRequest,
     ReturnRequest,
@@ -162,6 +163,7 @@ __all__ = [
     "ExchangeView",
     "Fulfilment",
     "LineRequest",
+    "GiftCardSaleRequest",
     "OrderDesk",
     "OrderPlacing",
     "OrderRequest",

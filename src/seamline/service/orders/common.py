@@ -258,7 +258,8 @@ def open_order(
         assert existing is not None
         metrics.ORDERS.labels(kind.value, "duplicate").inc()
         return NewOrder(False, existing), None
-    uow.orders.insert_lines(conn, order_id, lines)
+    if lines:  # a till sale of gift cards only has no goods lines
+        uow.orders.insert_lines(conn, order_id, lines)
     uow.orders.insert_tenders(conn, order_id, tenders)
     if customer_id is None:
         customer_id = attach_customer(conn, contact, document=order_id, now=now)

@@ -12,7 +12,8 @@ from typing import Any
 from seamline.domain.clock import ensure_utc
 from seamline.domain.commerce import OrderCommerce
 from seamline.domain.errors import Conflict, FieldError, Forbidden, InvalidInput, Shortage, ShortLine
-from seamline.domain.money import parse_currency
+from seamline.domain.money import Money, parse_currency
+from seamline.finance.giftcards import CODE_RE
 from seamline.ledger import Balance
 from seamline.ledger.model import MovementKind, PlannedMovement
 from seamline.orders.allocation import component_demand
@@ -26,6 +27,7 @@ from seamline.service.orders.common import (
     NewOrder,
     OrderPart,
     ParsedLine,
+    Problems,
     open_order,
     parse_lines,
     parse_tenders,
@@ -33,7 +35,7 @@ from seamline.service.orders.common import (
     sellable_location,
     total,
 )
-from seamline.service.orders.requests import SaleRequest
+from seamline.service.orders.requests import GiftCardSaleRequest, SaleRequest
 from seamline.service.orders.views import OrderView, read_order_view
 from seamline.service.principal import Principal, is_till_channel
 from seamline.service.unit_of_work import UnitOfWork
@@ -66,6 +68,39 @@ def record_oversell(
     return {"id": exception_id, **row}
 
 
+def parse_gift_cards(requested: Sequence[GiftCardSaleRequest], currency: str) -> list[Decimal]:
+    """The face values of the gift cards a sale sells: each a positive amount in the sale's currency, with a
+    well-formed code when the till gives one (a taken code is refused when the card is issued)."""
+    problems = Problems()
+    out: list[Decimal] = []
+    for i, card in enumerate(requested):
+        where = f"gift_cards[{i}]"
+        try:
+            amount = Money.parse(card.amount, currency, f"{where}.amount").amount
+        except InvalidInput as exc:
+            problems.extend(exc)
+            continue
+        if amount <= 0:
+            problems.add(FieldError(f"{where}.amount", "must be greater than 0"))
+        if card.code is not None and not CODE_RE.match(card.code):
+            problems.add(FieldError(f"{where}.code", "4-64 letters, digits, - or _, starting with a letter or digit"))
+        out.append(amount)
+    problems.raise_if_any("the gift cards sold are not valid")
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedSale:
+    location: str
+    currency: str
+    lines: list[ParsedLine]
+    tenders: list[tuple[str, Decimal]]
+    contact: Contact | None
+    occurred_at: datetime | None
+    #: The face value of each gift card sold, in the order asked.
+    gift_cards: list[Decimal]
+
+
 @dataclass(frozen=True, slots=True)
 class RecordedSale:
     """``created`` False: the till sent this external id before, and ``order`` is the first sale."""
@@ -86,20 +121,22 @@ class PosSales(OrderPart):
         a repeated external id answers the first order only when it is the caller's to read: another store's
         sale on a shared till channel is a ``Conflict`` ``external-id-taken``, without the order."""
         conn = uow.conn
-        location, currency, lines, tenders, contact, occurred_at = self._checked_sale(uow, req, caller)
+        checked = self._checked_sale(uow, req, caller)
+        location = checked.location
         new = self.create_sale(
             uow,
             location=location,
             channel=req.channel or pos_channel(location),
             external_id=req.external_id,
-            currency=currency,
-            lines=lines,
-            tenders=tenders,
-            contact=contact,
-            occurred_at=occurred_at,
+            currency=checked.currency,
+            lines=checked.lines,
+            tenders=checked.tenders,
+            contact=checked.contact,
+            occurred_at=checked.occurred_at,
             force=req.force,
             trace_id=trace_id,
             commerce=req.commerce,
+            gift_cards=sum(checked.gift_cards, Decimal(0)),
         )
         view = read_order_view(conn, new.order_id, uow.repositories)
         if (
@@ -118,9 +155,7 @@ class PosSales(OrderPart):
         """Validate a sale without writing anything (an offline till's batch is checked whole first)."""
         self._checked_sale(uow, req, caller)
 
-    def _checked_sale(
-        self, uow: UnitOfWork, req: SaleRequest, caller: Principal | None = None
-    ) -> tuple[str, str, list[ParsedLine], list[tuple[str, Decimal]], Contact | None, datetime | None]:
+    def _checked_sale(self, uow: UnitOfWork, req: SaleRequest, caller: Principal | None = None) -> CheckedSale:
         conn = uow.conn
         facts = uow.channels.kind_and_sources(conn, req.channel) if req.channel is not None else None
         if caller is not None:
@@ -136,10 +171,12 @@ class PosSales(OrderPart):
         if req.channel is not None and facts is None:
             raise Channels.unknown_channel(req.channel)
         currency = parse_currency(req.currency)
-        lines = parse_lines(uow, req.lines, currency, "retail")
+        # A sale of gift cards only has no goods lines; otherwise a sale sells at least one line.
+        lines = parse_lines(uow, req.lines, currency, "retail") if req.lines or not req.gift_cards else []
+        cards = parse_gift_cards(req.gift_cards, currency)
         if not req.tenders:
             raise InvalidInput("a sale records how it was paid", [FieldError("tenders", "needs at least one tender")])
-        due = total(lines)
+        due = total(lines) + sum(cards, Decimal(0))
         if req.commerce is not None and req.commerce.channel_total is not None:
             due = req.commerce.channel_total  # the till's own total (its discounts and taxes): what it took
         tenders = parse_tenders(req.tenders, currency, due, required=True)
@@ -152,7 +189,7 @@ class PosSales(OrderPart):
                 raise InvalidInput(
                     "a time needs its zone", [FieldError("occurred_at", "must carry a UTC offset")]
                 ) from None
-        return location, currency, lines, tenders, contact, occurred_at
+        return CheckedSale(location, currency, lines, tenders, contact, occurred_at, cards)
 
     def create_sale(
         self,
@@ -171,7 +208,10 @@ class PosSales(OrderPart):
         exchange_of: str | None = None,
         trace_id: str | None = None,
         commerce: OrderCommerce | None = None,
+        gift_cards: Decimal = Decimal(0),
     ) -> NewOrder:
+        """``gift_cards``: the face value of the gift cards sold with the goods (issued by
+        ``service.giftcards``); the order's total is what the till took, goods and cards."""
         conn = uow.conn
         now = self._now()
         claimed, customer_id = open_order(
@@ -181,7 +221,7 @@ class PosSales(OrderPart):
             kind=OrderKind.POS,
             status=OrderStatus.CLOSED,
             currency=currency,
-            order_total=total(lines),
+            order_total=total(lines) + gift_cards,
             commerce=commerce,
             lines=[
                 LineState(p.line_no, p.sku, p.qty, p.unit_price, picked=p.qty, packed=p.qty, shipped=p.qty)
