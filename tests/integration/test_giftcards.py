@@ -622,3 +622,66 @@ def test_a_sale_of_only_a_gift_card_is_a_sale_and_bad_cards_write_nothing(client
     assert (sale["total"], sale["lines"]) == ("30.00", [])
     assert ok(client.get(f"/v1/gift-cards/{sale['gift_cards'][0]['code']}"))["balance"] == "30.00"
     assert reconciliation(client)["clean"]
+
+
+def test_a_gift_card_sold_at_a_shopify_pos_till_is_issued_with_the_sale_and_is_not_revenue(
+    client: TestClient, app: Seamline, clock: FixedClock
+) -> None:
+    """A Shopify POS sale (``source_name: pos``) with a ``gift_card: true`` line, and one of a gift card only:
+    each card is issued in the sale's transaction (coded by its line, as a web order's), on the receipt at
+    its price, and the liability holds both; the webhook delivered twice issues nothing more."""
+    world = ShopWorld(client, app, clock)
+    world.publish()
+    receive(client, SKU, 3, to="STORE-1")
+    world.integration.dispatcher.drain()
+    world.sandbox.drain_events()
+    mixed = world.sandbox.place_order(
+        [(SKU, 1)], location_id=world.store_location, source_name="pos", gift_cards=[Decimal("40.00")]
+    )
+    only = world.sandbox.place_order(
+        [], location_id=world.store_location, source_name="pos", gift_cards=[Decimal("25.00")]
+    )
+    sent = world.send_shop_events()
+    for delivery in sent:
+        assert world.post(delivery) == 200  # delivered twice
+    world.process()
+    assert world.inbox(status="rejected") == []
+    sales = {o["external_id"]: o for o in ok(client.get("/v1/orders", params={"channel": CHANNEL}))["items"]}
+    assert {o["kind"] for o in sales.values()} == {"pos"}
+    sale, card_sale = sales[str(mixed.id)], sales[str(only.id)]
+    price = Decimal(sale["lines"][0]["unit_price"])
+    assert Decimal(sale["total"]) == price + Decimal("40.00")
+    assert (card_sale["total"], card_sale["lines"]) == ("25.00", [])
+    for order, placed, amount in ((sale, mixed, "40.00"), (card_sale, only, "25.00")):
+        [line] = [li for li in placed.line_items if li.gift_card]
+        card = ok(client.get(f"/v1/gift-cards/{CHANNEL.upper()}-{line.id}"))
+        assert (card["balance"], card["channel"], card["movements"][0]["order_id"]) == (amount, CHANNEL, order["id"])
+        [receipt] = [
+            d
+            for d in ok(client.get("/v1/finance/documents", params={"order_id": order["id"]}))["items"]
+            if d["kind"] == "sales_receipt"
+        ]
+        assert receipt["total"] == order["total"]
+        assert [li["gross"] for li in receipt["lines"] if li["sku"] == "gift_card"] == [amount]
+    assert len(ok(client.get("/v1/gift-cards"))["items"]) == 2
+    assert account_balance(app, LIABILITY) == Decimal("65.00")
+    assert reconciliation(client)["gift_card_differences"] == []
+
+
+def test_a_shopify_pos_sale_paid_by_gift_card_takes_it_off_the_card(
+    client: TestClient, app: Seamline, clock: FixedClock
+) -> None:
+    world = ShopWorld(client, app, clock)
+    receive(client, SKU, 3, to="STORE-1")
+    issue(client, "40.00", code="644042064163")
+    payload = paid_with_card("644042064163", "30.00", "60.00", 9101)
+    payload.update(source_name="pos", location_id=world.store_location)
+    deliver(world, payload)
+    [sale] = ok(client.get("/v1/orders", params={"channel": CHANNEL}))["items"]
+    assert sale["kind"] == "pos"
+    card = ok(client.get("/v1/gift-cards/644042064163"))
+    assert card["balance"] == "10.00"
+    assert card["movements"][-1]["order_id"] == sale["id"]
+    deliver(world, payload)
+    assert ok(client.get("/v1/gift-cards/644042064163"))["balance"] == "10.00"
+    assert reconciliation(client)["gift_card_differences"] == []

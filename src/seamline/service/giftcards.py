@@ -493,7 +493,6 @@ class GiftCardDesk:
         """A channel order's gift cards: one card per unit of each gift card line (issued at its face value,
         keyed by the channel's line id: the code itself is not in the order), and each settled payment by
         gift card redeemed from the card it names. A payment we cannot take is held for a person."""
-        conn = uow.conn
         issued = []
         for line in commerce.lines:
             if line.kind != "gift_card":
@@ -511,6 +510,22 @@ class GiftCardDesk:
                     trace_id=trace_id,
                 ).view
                 issued.append(sold)
+        self.redeem_channel_payments(uow, channel, external_id, commerce, order_id=order_id, trace_id=trace_id)
+        return issued
+
+    def redeem_channel_payments(
+        self,
+        uow: UnitOfWork,
+        channel: str,
+        external_id: str,
+        commerce: OrderCommerce,
+        *,
+        order_id: str | None = None,
+        trace_id: str | None = None,
+    ) -> None:
+        """Each settled payment by gift card of a channel order (or a channel's till sale) taken off the card
+        it names, once per payment; one we cannot take is held for a person."""
+        conn = uow.conn
         for i, payment in enumerate(commerce.payments):
             if payment.tender != GIFT_CARD_TENDER or not payment.settled or payment.kind == "refund":
                 continue
@@ -544,7 +559,6 @@ class GiftCardDesk:
                 missing=missing,
                 trace_id=trace_id,
             )
-        return issued
 
     def redeem_or_hold(
         self,

@@ -78,8 +78,15 @@ from seamline.orders.returns import ReturnRequestLine
 from seamline.orders.state import ALLOWED_FROM, Step
 from seamline.service import Seamline
 from seamline.service.channel_orders import ChannelOrders, OrderHeld, PlaceAction, place_action
-from seamline.service.giftcards import GiftCardDesk
-from seamline.service.orders import LineRequest, OrderDesk, ReturnRequest, SaleRequest, TenderRequest
+from seamline.service.giftcards import GiftCardDesk, channel_card_code
+from seamline.service.orders import (
+    GiftCardSaleRequest,
+    LineRequest,
+    OrderDesk,
+    ReturnRequest,
+    SaleRequest,
+    TenderRequest,
+)
 from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import catalog_repo, channels_repo, ledger_repo, orders_repo, outbox_repo, shopify_repo
 
@@ -238,7 +245,9 @@ class OrderHandler:
         held = place_action(queue_order(mapping).verdict)
         if held is PlaceAction.HOLD:
             raise HeldMessage(f"Shopify POS sale {order.external_id}: {mapping.verdict.value}: {mapping.detail}")
-        if held is PlaceAction.IGNORE:
+        # A sale of gift cards only takes no stock, but it is a sale: the cards are issued and paid for.
+        cards_only = mapping.verdict is OrderVerdict.IGNORE_NOTHING_TO_FULFIL and order.has_gift_cards
+        if held is PlaceAction.IGNORE and not cards_only:
             return None
         codes = {**shopify_repo.location_codes(conn, self.channel.code), **self.channel.location_map}
         store = codes.get(order.location_id) if order.location_id is not None else None
@@ -252,10 +261,22 @@ class OrderHandler:
             return existing
         commerce = order.commerce
         paid = [] if commerce is None else [p for p in commerce.payments if p.settled and p.kind != "refund"]
+        # Gift cards sold at the till (issue 17): a card per unit, coded by the line as on the web (Shopify's
+        # own code is never in the order), issued with the sale into the liability, not revenue.
+        cards = [
+            (
+                line.unit_price,
+                channel_card_code(self.channel.code, line.line_id + ("" if line.qty == 1 else f"-{u + 1}")),
+            )
+            for line in order.lines
+            if line.gift_card
+            for u in range(line.qty)
+        ]
         if paid:
             tenders = [TenderRequest(p.tender, str(p.amount)) for p in paid]
         else:  # no payment in the body: what the lines come to, paid at the till
             total = sum((line.unit_price * line.qty for line in mapping.stock_lines), Decimal(0))
+            total += sum((amount for amount, _ in cards), Decimal(0))
             tenders = [TenderRequest("shopify_pos", str(total))]
         customer = queue_order(mapping).customer
         recorded = OrderDesk(self.channel.app).record_sale(
@@ -271,8 +292,16 @@ class OrderHandler:
                 channel=self.channel.code,
                 force=True,  # the goods already left the shop floor
                 commerce=commerce if paid else None,
+                gift_cards=[GiftCardSaleRequest(str(amount), code) for amount, code in cards],
             ),
         )
+        desk = GiftCardDesk(self.channel.app)
+        desk.sell_at_till(uow, recorded.order, cards, created=recorded.created)
+        if commerce is not None:
+            # Paid by gift card at the till: taken off the card the payment names, or held for a person.
+            desk.redeem_channel_payments(
+                uow, self.channel.code, order.external_id, commerce, order_id=str(recorded.order["id"])
+            )
         return str(recorded.order["id"])
 
     def _cancel(self, uow: UnitOfWork, mapping: OrderMapping) -> None:
