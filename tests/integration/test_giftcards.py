@@ -471,6 +471,43 @@ def test_a_gift_card_sold_at_a_square_till_is_issued_once_and_takes_no_stock(app
     assert account_balance(app, LIABILITY) == Decimal("50.00")
 
 
+def test_a_square_sale_paid_by_a_square_gift_card_is_held_for_a_person_not_booked_against_nothing(
+    app: Seamline, client: TestClient
+) -> None:
+    """A ``SQUARE_GIFT_CARD`` tender is Square's own card (Square took the balance off it) and names only its
+    last 4 digits and payment: the sale stands, its card money is held (``gift-card-unidentified``) once,
+    however often the webhooks come, and reconcile is not clean until a person resolves it."""
+    configure(client)
+    sandbox = SquareSandbox()
+    square = SquareConnector(
+        app,
+        SquareClient(SquareConfig("http://square.test", sandbox.config.access_token), transport=sandbox.transport()),
+        SquareLookups,
+        channel="soho",
+    )
+    ids = square.publish_style(app.get_style("OVS-001"), currency="EUR", idempotency_key="v1")
+    lookups = SquareLookups({vid: sku for sku, (vid, _) in ids.variations.items()}, {SQUARE_STORE: "STORE-1"})
+    square.lookups = lambda: lookups
+    integration = installed(app)
+    assert integration is not None
+    square.register(integration.handlers)
+    issue(client, "50.00", code="SOLD-ON-SQUARE")  # a card of ours: Square's tender cannot say it was this one
+    sandbox.ring_up(SQUARE_STORE, [(SKU, 1)], [("SQUARE_GIFT_CARD", 3000), ("CARD", 5900)])
+    for note in sandbox.notifications + sandbox.notifications:
+        event = inbound.verify(note.body, note.headers, [sandbox.config.signature_key], sandbox.config.notification_url)
+        integration.inbox.receive(inbound.inbound_message(event, note.body, note.headers, channel="soho"))
+    integration.inbox.drain()
+    [sale] = ok(client.get("/v1/orders", params={"channel": "pos:STORE-1"}))["items"]
+    assert {t["type"]: t["amount"] for t in sale["tenders"]} == {"gift_card": "30.00", "card": "59.00"}
+    assert ok(client.get("/v1/gift-cards/SOLD-ON-SQUARE"))["balance"] == "50.00"
+    report = reconciliation(client)
+    assert not report["clean"]
+    [held] = [d for d in report["money_differences"] if d["check"] == "held"]
+    assert held["problem"] == "gift-card-unidentified"
+    assert "Square took 30.00 EUR by its own gift card (Square gift card …" in held["detail"]
+    assert ", payment " in held["detail"]
+
+
 def card_code(app: Seamline) -> str:
     return str(app.read(lambda conn: conn.execute(select(gift_cards.c.code)).scalar_one()))
 

@@ -200,3 +200,22 @@ def test_a_sale_of_a_product_not_linked_yet_is_held_and_applies_once_the_channel
     assert applied["status"] == "processed"
     sales = ok(client.get("/v1/orders", params={"channel": "pos:STORE-1"}))["items"]
     assert [s["external_id"] for s in sales] == [sale["id"]]
+
+
+def test_a_sale_paid_by_a_lightspeed_gift_card_is_recorded_and_its_card_payment_held_for_a_person_once(
+    client: TestClient, lightspeed: LightspeedSandbox
+) -> None:
+    """A Lightspeed payment names no card: the sale stands, and the gift card money is a hold
+    (``gift-card-unidentified``) on the exceptions page that keeps reconcile from saying clean."""
+    sale = lightspeed.ring_up("REG-1", [(SKU, 1)], [("Gift Card", Decimal("30")), ("Cash", Decimal("59"))])
+    for note in lightspeed.notifications:
+        assert post(client, note.body, note.headers).status_code == 200
+    integration(client).inbox.drain()
+    [order] = ok(client.get("/v1/orders", params={"channel": "pos:STORE-1"}))["items"]
+    assert order["tenders"] == [{"type": "gift_card", "amount": "30.00"}, {"type": "cash", "amount": "59.00"}]
+    report = ok(client.get("/v1/finance/reconciliation"))
+    assert not report["clean"]
+    [held] = [d for d in report["money_differences"] if d["check"] == "held"]
+    assert held["problem"] == "gift-card-unidentified"
+    assert f"Lightspeed took 30.00 EUR by its own gift card on sale {sale['id']}" in held["detail"]
+    assert ok(client.get("/v1/gift-cards"))["items"] == []

@@ -143,6 +143,24 @@ def test_a_completed_order_is_a_till_sale_whose_lines_add_up_to_what_the_till_to
     assert body["occurred_at"] == "2026-11-27T10:15:00.123456+00:00"
 
 
+def test_a_square_gift_card_tender_is_a_gift_card_tender_naming_only_its_last_digits_and_payment() -> None:
+    """Orders API ``Tender`` of type ``SQUARE_GIFT_CARD``: ``card_details.card`` has ``last_4`` (never the GAN),
+    ``payment_id`` the payment; both are kept to show a person, by the tender's index."""
+    tenders = [
+        {
+            "type": "SQUARE_GIFT_CARD",
+            "amount_money": {"amount": 10000, "currency": "EUR"},
+            "card_details": {"status": "CAPTURED", "card": {"card_brand": "SQUARE_GIFT_CARD", "last_4": "7731"}},
+            "payment_id": "pay-42",
+        },
+        {"type": "CASH", "amount_money": {"amount": 15000, "currency": "EUR"}},
+        {"type": "SQUARE_GIFT_CARD", "amount_money": {"amount": 0, "currency": "EUR"}},
+    ]
+    sale = mapper.map_order(order(tenders=tenders), LOOKUPS)
+    assert sale.till_tenders == (("gift_card", Decimal("100.00")), ("cash", Decimal("150.00")), ("gift_card", 0))
+    assert sale.gift_card_refs == {0: "Square gift card …7731, payment pay-42", 2: "a Square gift card"}
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [

@@ -560,6 +560,54 @@ class GiftCardDesk:
                 trace_id=trace_id,
             )
 
+    def hold_platform_card_tenders(
+        self,
+        uow: UnitOfWork,
+        tenders: Sequence[tuple[str, Decimal]],
+        *,
+        channel: str,
+        external_id: str,
+        currency: str,
+        order_id: str | None,
+        platform: str,
+        why: str,
+        references: Mapping[int, str] | None = None,
+        trace_id: str | None = None,
+    ) -> int:
+        """A till platform's sale paid by the platform's own gift card (Square's ``SQUARE_GIFT_CARD`` tender, a
+        Lightspeed ``Gift Card`` payment): the platform took the money off a card of its own program and its
+        tender names no card of ours, so nothing can be taken here. Each such tender is held for a person
+        (``gift-card-unidentified``: the exceptions page, reconcile not clean) instead of leaving the sale's
+        revenue booked against nothing; ``references`` (tender index → what the platform shows of the card,
+        its last digits and payment) goes on the hold. Once per tender. Answers how many were held."""
+        held = 0
+        for i, (kind, amount) in enumerate(tenders):
+            if kind != GIFT_CARD_TENDER or amount <= 0:
+                continue
+            source = f"channel:{channel}:{external_id}:tender:{i}"
+            if finance_repo.hold_exists(uow.conn, f"giftcard:{source}"):
+                continue  # the sale delivered again: its hold stands (or a person resolved it)
+            ref = (references or {}).get(i)
+            shown = f" ({ref})" if ref else ""
+            self.redeem_or_hold(
+                uow,
+                None,
+                amount,
+                currency=currency,
+                source=source,
+                channel=channel,
+                order_id=order_id,
+                reference=f"{platform} sale {external_id}",
+                card_ref=ref,
+                missing=NotFound(
+                    f"{platform} took {amount} {currency} by its own gift card{shown} on sale {external_id}: {why}",
+                    code="gift-card-unidentified",
+                ),
+                trace_id=trace_id,
+            )
+            held += 1
+        return held
+
     def redeem_or_hold(
         self,
         uow: UnitOfWork,

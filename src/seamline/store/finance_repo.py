@@ -601,6 +601,12 @@ def hold(conn: Connection, values: Mapping[str, Any]) -> None:
     )
 
 
+def hold_exists(conn: Connection, source_key: str) -> bool:
+    """Whether this cause was ever held (open or resolved)."""
+    found = conn.execute(select(finance_holds.c.source_key).where(finance_holds.c.source_key == source_key))
+    return found.first() is not None
+
+
 def resolve_hold(conn: Connection, source_key: str, now: datetime) -> None:
     conn.execute(
         update(finance_holds)

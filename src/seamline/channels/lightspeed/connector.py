@@ -61,6 +61,7 @@ from seamline.ledger.atp import sku_availability
 from seamline.orders.returns import ReturnRequestLine
 from seamline.service import Seamline
 from seamline.service.customers import Contact, ContactRequest, attach_customer, parse_contact
+from seamline.service.giftcards import GiftCardDesk
 from seamline.service.orders import LineRequest, OrderDesk, ReturnRequest, SaleRequest, TenderRequest, pos_channel
 from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import channels_repo, ledger_repo, orders_repo, shopify_repo, tills_repo
@@ -137,7 +138,7 @@ class LightspeedConnector(TillCatalogPush):
         if sale.is_return:
             self._apply_return(uow, sale)
             return
-        OrderDesk(self.app).record_sale(
+        recorded = OrderDesk(self.app).record_sale(
             uow,
             SaleRequest(
                 location=sale.location,
@@ -149,6 +150,20 @@ class LightspeedConnector(TillCatalogPush):
                 occurred_at=sale.occurred_at,
                 force=True,
             ),
+        )
+        # Paid by a Lightspeed gift card (issue 17): the payment carries a name and an amount, no card: held for
+        # a person, not taken off any card here.
+        GiftCardDesk(self.app).hold_platform_card_tenders(
+            uow,
+            sale.tenders,
+            channel=self.channel,
+            external_id=sale.sale_id,
+            currency=sale.currency,
+            order_id=str(recorded.order["id"]),
+            platform="Lightspeed",
+            why="a Lightspeed payment (register_sale_payments) names no card, only the payment type, so Seamline "
+            "cannot tell which of its cards paid. Look the card up in Lightspeed and take the amount off the "
+            "Seamline card by hand.",
         )
 
     def _apply_return(self, uow: UnitOfWork, sale: mapper.LightspeedSale) -> None:

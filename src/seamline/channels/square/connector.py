@@ -157,6 +157,21 @@ class SquareConnector(TillCatalogPush):
                 ),
             )
             order_id = str(recorded.order["id"])
+        # Paid by a Square gift card (issue 17): Square took it off a card of its own program, and the tender
+        # names no Seamline card (only its last 4 digits and the payment): held for a person, not taken.
+        GiftCardDesk(self.app).hold_platform_card_tenders(
+            uow,
+            sale.till_tenders,
+            channel=self.channel,
+            external_id=sale.order_id,
+            currency=sale.currency,
+            order_id=order_id,
+            platform="Square",
+            why="a Square gift card is Square's own (its number, the GAN, is not in the order), so Seamline cannot "
+            "tell which of its cards paid. Find the card by the payment in Square's gift card activities and take "
+            "the amount off the Seamline card it was sold as.",
+            references=sale.gift_card_refs,
+        )
         if sale.other_lines:
             now = self.app.clock.now()
             tills_repo.record_sale_extras(

@@ -249,6 +249,9 @@ class SquareSale:
     #: own, the order's total net of tips (a sale with stock lines, and with Square's tax lines when it has
     #: non-stock parts); paid by ``till_tenders``.
     commerce: OrderCommerce | None = None
+    #: Index in ``till_tenders`` of each ``SQUARE_GIFT_CARD`` tender → what Square shows of its card (the
+    #: ``card_details.card.last_4`` and the tender's ``payment_id``): never the card's number (GAN).
+    gift_card_refs: Mapping[int, str] = field(default_factory=dict)
 
     def sale_body(self) -> dict[str, Any]:
         return {
@@ -352,6 +355,7 @@ def map_order(order: Mapping[str, Any], lookups: SquareLookups) -> SquareSale:
         raise SquareMappingError(f"order {order.get('id')} mixes currencies {sorted(currencies)}")
     currency = currencies.pop()
     tenders: list[tuple[str, Decimal]] = []
+    refs: dict[int, str] = {}
     for i, tender in enumerate(order.get("tenders") or []):
         amount, tender_currency = money(tender.get("amount_money"))
         if tender.get("tip_money"):
@@ -360,6 +364,8 @@ def map_order(order: Mapping[str, Any], lookups: SquareLookups) -> SquareSale:
             raise SquareMappingError(f"tenders[{i}] is in {tender_currency}, the lines in {currency}")
         kind = str(tender.get("type") or "OTHER")
         tenders.append((TENDER_TYPES.get(kind, kind.lower()), amount))
+        if kind == "SQUARE_GIFT_CARD":
+            refs[len(tenders) - 1] = _gift_card_ref(tender)
     sold = sum((li.qty * li.unit_price for li in lines), Decimal(0))
     extra = sum((o.amount for o in others), Decimal(0))
     paid = sum((a for _, a in tenders), Decimal(0))
@@ -377,7 +383,21 @@ def map_order(order: Mapping[str, Any], lookups: SquareLookups) -> SquareSale:
         other_lines=tuple(others),
         till_tenders=tuple(tenders),
         commerce=_whole_commerce(order, lookups, currency, tenders, line_numbers, bool(others)) if lines else None,
+        gift_card_refs=refs,
     )
+
+
+def _gift_card_ref(tender: Mapping[str, Any]) -> str:
+    """What a ``SQUARE_GIFT_CARD`` tender shows of its card (Orders API ``Tender``: ``card_details`` is
+    ``TenderCardDetails``, whose ``card`` has ``last_4``; ``payment_id`` names the payment, which Square's
+    Gift Card Activities API ties to the card's REDEEM activity)."""
+    details = tender.get("card_details")
+    card = details.get("card") if isinstance(details, Mapping) else None
+    last4 = card.get("last_4") if isinstance(card, Mapping) else None
+    parts = [f"Square gift card …{last4}" if last4 else "a Square gift card"]
+    if tender.get("payment_id"):
+        parts.append(f"payment {tender['payment_id']}")
+    return ", ".join(parts)
 
 
 def _whole_commerce(

@@ -372,14 +372,7 @@ class SquareSandbox(HttpSandbox):
                 "state": "COMPLETED",
                 "version": 4,
                 "line_items": items,
-                "tenders": [
-                    {
-                        "id": uuid.uuid4().hex[:24],
-                        "type": kind,
-                        "amount_money": {"amount": amount, "currency": currency},
-                    }
-                    for kind, amount in tenders
-                ],
+                "tenders": [_tender(kind, amount, currency) for kind, amount in tenders],
                 "total_money": {"amount": total, "currency": currency},
                 **({"service_charges": charges} if charges else {}),
                 **({"taxes": taxes} if taxes else {}),
@@ -431,3 +424,22 @@ def _m(amount: int, currency: str) -> dict[str, Any]:
 
 def create_app(sandbox: SquareSandbox) -> FastAPI:
     return sandbox.asgi("Square API sandbox")
+
+
+def _tender(kind: str, amount: int, currency: str) -> dict[str, Any]:
+    """An Orders API ``Tender``. A ``SQUARE_GIFT_CARD`` one, as Square sends it, carries ``card_details``
+    (``TenderCardDetails``: the card's brand and last 4 digits, never its number) and the ``payment_id``
+    Square's gift card activities name for the REDEEM."""
+    tender: dict[str, Any] = {
+        "id": uuid.uuid4().hex[:24],
+        "type": kind,
+        "amount_money": {"amount": amount, "currency": currency},
+    }
+    if kind == "SQUARE_GIFT_CARD":
+        tender["card_details"] = {
+            "status": "CAPTURED",
+            "card": {"card_brand": "SQUARE_GIFT_CARD", "last_4": str(int(uuid.uuid4().int % 10_000)).zfill(4)},
+            "entry_method": "SWIPED",
+        }
+        tender["payment_id"] = uuid.uuid4().hex[:22]
+    return tender
