@@ -469,6 +469,7 @@ def test_a_gift_card_sold_at_a_square_till_is_issued_once_and_takes_no_stock(app
     assert (found["balance"], found["channel"], found["movements"][0]["order_id"]) == ("50.00", "soho", sale["id"])
     assert found["code"].startswith("SOHO-")
     assert account_balance(app, LIABILITY) == Decimal("50.00")
+    assert reconciliation(client)["gift_card_differences"] == []
 
 
 def test_a_square_sale_paid_by_a_square_gift_card_is_held_for_a_person_not_booked_against_nothing(
@@ -506,6 +507,9 @@ def test_a_square_sale_paid_by_a_square_gift_card_is_held_for_a_person_not_booke
     assert held["problem"] == "gift-card-unidentified"
     assert "Square took 30.00 EUR by its own gift card (Square gift card …" in held["detail"]
     assert ", payment " in held["detail"]
+    # and the gift card clearing keeps the 30.00 no card gave: named by the sale
+    [left] = report["gift_card_differences"]
+    assert (left["problem"], left["order"], left["cards"]) == ("clearing-sale", sale["id"], "30.00")
 
 
 def card_code(app: Seamline) -> str:
@@ -722,3 +726,62 @@ def test_a_shopify_pos_sale_paid_by_gift_card_takes_it_off_the_card(
     deliver(world, payload)
     assert ok(client.get("/v1/gift-cards/644042064163"))["balance"] == "10.00"
     assert reconciliation(client)["gift_card_differences"] == []
+
+
+def test_reconcile_fails_naming_the_clearing_when_a_settlement_leaves_card_money_in_it(
+    client: TestClient, app: Seamline, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A day with a card spent in part and a card sold at the till, closed: the gift card clearing nets to
+    zero and reconcile is clean. Its settlement's gift card takings moved to another account (the entry still
+    balances) leaves card money in the clearing: reconcile names the clearing and exits 1."""
+    configure(client)
+    card = issue(client, "50.00")
+    ok(
+        client.post(
+            "/v1/sales",
+            json=sale_body(
+                tenders=[
+                    {"type": "gift_card", "amount": "30.00", "code": card["code"]},
+                    {"type": "cash", "amount": "59.00"},
+                ]
+            ),
+        ),
+        201,
+    )
+    sold = sale_body(external_id="R-2", lines=[], gift_cards=[{"amount": "25.00"}])
+    ok(client.post("/v1/sales", json={**sold, "tenders": [{"type": "cash", "amount": "25.00"}]}), 201)
+    base = f"/v1/finance/settlements/STORE-1/{DAY}"
+    ok(client.post(f"{base}/count", json={"counted": "84.00", "currency": "EUR"}))
+    ok(client.post(f"{base}/close"))
+    assert account_balance(app, CLEARING) == Decimal("0.00")
+    report = reconciliation(client)
+    assert report["clean"], report
+    monkeypatch.setenv("SEAMLINE_DATABASE_URL", database_url)
+    monkeypatch.delenv("SEAMLINE_ADMIN_TOKEN", raising=False)
+    assert CliRunner().invoke(cli, ["reconcile"]).exit_code == 0
+
+    def corrupt(uow: Any) -> None:
+        conn = uow.conn
+        [(entry_id, line_no)] = conn.execute(
+            select(journal_lines.c.entry_id, journal_lines.c.line_no)
+            .join(journal_entries, journal_entries.c.id == journal_lines.c.entry_id)
+            .where(
+                journal_entries.c.source_key.startswith("settlement:"),
+                journal_lines.c.account == CLEARING,
+                journal_lines.c.debit > 0,
+            )
+        ).all()
+        conn.execute(
+            update(journal_lines)
+            .where(journal_lines.c.entry_id == entry_id, journal_lines.c.line_no == line_no)
+            .values(account="1000")
+        )
+
+    app.write(corrupt)
+    report = reconciliation(client)
+    assert not report["clean"]
+    [left] = report["gift_card_differences"]
+    assert (left["problem"], left["journal"], left["cards"]) == ("clearing-journal", "-30.00", "0.00")
+    result = CliRunner().invoke(cli, ["reconcile"])
+    assert result.exit_code == 1
+    assert "gift card clearing" in result.output

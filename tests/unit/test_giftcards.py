@@ -27,8 +27,11 @@ from seamline.finance.giftcards import (
     MovementKind,
     balance_of,
     check_amount,
+    clearing_check,
+    document_clearing,
     expiry_for,
     liability_check,
+    movement_clearing,
     movement_entry,
     redeem,
     sold_card_lines,
@@ -241,3 +244,60 @@ def test_cards_sold_on_a_receipt_are_untaxed_lines_after_the_goods_and_not_reven
     )
     [share] = tender_shares(receipt)
     assert (share.gift_cards, share.revenue) == (D("70.00"), D("89.00"))
+
+
+def test_what_each_movement_puts_on_the_gift_card_clearing() -> None:
+    assert movement_clearing(MovementKind.ISSUE, D("50.00"), "sale:ord_1:card:0", CONFIG) == D("50.00")
+    assert movement_clearing(MovementKind.ISSUE, D("50.00"), "api:abc", CONFIG) == 0  # the tender clearing's
+    assert movement_clearing(MovementKind.REDEEM, D("30.00"), "api:abc", CONFIG) == D("-30.00")
+    assert movement_clearing(MovementKind.REFUND_TO_CARD, D("30.00"), "api:abc", CONFIG) == D("30.00")
+    assert movement_clearing(MovementKind.EXPIRE, D("20.00"), "api:abc", CONFIG) == 0
+
+
+def test_a_till_receipt_debits_the_clearing_with_its_card_tender_and_credits_it_with_the_cards_it_sold() -> None:
+    receipt = Document(
+        "doc_5",
+        DocumentKind.SALES_RECEIPT,
+        "EUR",
+        TODAY,
+        Posting.SETTLEMENT,
+        D("139.00"),
+        lines=(line(1, "OVS-1", "89.00"), line(2, GIFT_CARD_SKU, "50.00")),
+        tenders=(("gift_card", D("30.00")), ("cash", D("109.00"))),
+    )
+    assert document_clearing(receipt, CONFIG) == D("-20.00")  # +30 taken by card, -50 card sold
+    refund = Document(
+        "doc_6",
+        DocumentKind.CREDIT_NOTE,
+        "EUR",
+        TODAY,
+        Posting.SETTLEMENT,
+        D("89.00"),
+        lines=(line(1, "OVS-1", "89.00"),),
+        tenders=(("gift_card", D("89.00")),),
+    )
+    assert document_clearing(refund, CONFIG) == D("-89.00")  # back on a card: its refund movement debits it
+    invoice = Document(
+        "doc_7",
+        DocumentKind.INVOICE,
+        "EUR",
+        TODAY,
+        Posting.JOURNAL,
+        D("50.00"),
+        lines=(line(1, GIFT_CARD_SKU, "50.00"),),
+    )
+    assert document_clearing(invoice, CONFIG) == D("-50.00")
+
+
+def test_the_clearing_check_names_a_journal_that_disagrees_and_a_till_sale_whose_card_money_is_on_no_card() -> None:
+    assert clearing_check({"EUR": D("-20")}, {"EUR": D("20")}, {"EUR": D("-40")}, {("ord_1", "EUR"): D(0)}) == []
+    found = clearing_check(
+        {"EUR": D("10")}, {"EUR": D("20")}, {"EUR": D("-20")}, {("ord_1", "EUR"): D("30"), ("ord_2", "EUR"): D("-5")}
+    )
+    assert [(d.problem, d.order, d.journal, d.cards) for d in found] == [
+        ("clearing-journal", None, D("10"), D("0")),
+        ("clearing-sale", "ord_1", None, D("30")),
+        ("clearing-sale", "ord_2", None, D("-5")),
+    ]
+    assert "30 EUR taken by gift card came off no card" in found[1].detail
+    assert "5 EUR of gift cards sold were never issued" in found[2].detail

@@ -33,7 +33,15 @@ from seamline.domain.errors import Conflict, FieldError, InvalidInput
 from seamline.domain.money import minor_exponent
 from seamline.finance.amounts import ZERO, quantum
 from seamline.finance.chart import NO_TAX, FinanceConfig, Role
-from seamline.finance.documents import GIFT_CARD_SKU, DocumentLine
+from seamline.finance.documents import (
+    GIFT_CARD_SKU,
+    Document,
+    DocumentKind,
+    DocumentLine,
+    Posting,
+    document_entry,
+    tender_shares,
+)
 from seamline.finance.journal import EntryBuilder, JournalEntry
 
 #: The tender a gift card pays with, on every channel (POS ``gift_card``, Shopify's ``gift_card`` gateway).
@@ -378,9 +386,10 @@ class LiabilityDifference:
     currency: str
     journal: Decimal | None
     cards: Decimal | None
-    problem: str  # liability | card-balance
+    problem: str  # liability | card-balance | card-posting | clearing-journal | clearing-sale
     card: str | None = None
     detail: str = ""
+    order: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -390,6 +399,7 @@ class LiabilityDifference:
             "cards": None if self.cards is None else str(self.cards),
             "problem": self.problem,
             "card": self.card,
+            "order": self.order,
             "detail": self.detail,
         }
 
@@ -453,4 +463,92 @@ def liability_check(
                     f"the gift card liability in the journal is {theirs} {cur}, the cards hold {ours} {cur}",
                 )
             )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- the clearing
+def movement_clearing(kind: MovementKind, amount: Decimal, card_source: str | None, config: FinanceConfig) -> Decimal:
+    """What one movement's entry puts on the gift card clearing (debit positive): an issue paid at a sale
+    debits it (the API's issue debits the tender clearing instead), a redemption credits it, a refund to a
+    card debits it, an expiry does not touch it."""
+    if kind is MovementKind.ISSUE:
+        return amount if funding_account(config, card_source) == config.tender_account(GIFT_CARD_TENDER) else ZERO
+    if kind is MovementKind.REDEEM:
+        return -amount
+    return amount if kind is MovementKind.REFUND_TO_CARD else ZERO
+
+
+def document_clearing(doc: Document, config: FinanceConfig) -> Decimal:
+    """What a document puts on the gift card clearing once booked (debit positive): a till document through
+    its store's settlement (its ``gift_card`` tender's takings debit it, the cards it sold credit it; a credit
+    note the other way), any other through its own entry. Journal documents (the movements', the
+    settlements') are counted where they come from."""
+    if doc.kind is DocumentKind.JOURNAL:
+        return ZERO
+    if doc.posting is Posting.SETTLEMENT:
+        sign = -1 if doc.kind is DocumentKind.CREDIT_NOTE else 1
+        moved = sum(
+            (
+                (share.gross if share.tender == GIFT_CARD_TENDER else ZERO) - share.gift_cards
+                for share in tender_shares(doc)
+            ),
+            ZERO,
+        )
+        return sign * moved
+    entry = document_entry(doc, config)
+    clearing = config.tender_account(GIFT_CARD_TENDER)
+    return ZERO if entry is None else sum((li.signed for li in entry.lines if li.account == clearing), ZERO)
+
+
+def clearing_check(
+    journal: Mapping[str, Decimal],
+    movements: Mapping[str, Decimal],
+    booked: Mapping[str, Decimal],
+    till_sales: Mapping[tuple[str, str], Decimal],
+) -> list[LiabilityDifference]:
+    """The gift card clearing (issue 17), two ways, each naming what disagrees:
+
+    - per currency, its balance in the journal (``journal``, debit positive) is what the card movements
+      (``movements``) and the documents booked so far (``booked``: settled till documents, posted invoices,
+      payments and refunds) put on it: a posting missing or edited, or a settlement that did not book the
+      gift card part of its day;
+    - per till sale, (order id, currency) → its movements and its documents together (``till_sales``) net to
+      zero: the money a ``gift_card`` tender took came off a card, and every card the sale sold was issued.
+      What is left is card money booked against nothing (a platform's own gift card, a card that could not
+      pay) or a card sold with no money behind it."""
+    out: list[LiabilityDifference] = []
+    for cur in sorted({*journal, *movements, *booked}):
+        theirs = journal.get(cur, ZERO)
+        ours = movements.get(cur, ZERO) + booked.get(cur, ZERO)
+        if theirs != ours:
+            out.append(
+                LiabilityDifference(
+                    cur,
+                    theirs,
+                    ours,
+                    "clearing-journal",
+                    None,
+                    f"the gift card clearing in the journal is {theirs} {cur} (debit), the card movements and the "
+                    f"documents booked so far put {ours} {cur} on it",
+                )
+            )
+    for (order_id, cur), left in sorted(till_sales.items()):
+        if left == 0:
+            continue
+        what = (
+            f"{left} {cur} taken by gift card came off no card"
+            if left > 0
+            else f"{-left} {cur} of gift cards sold were never issued"
+        )
+        out.append(
+            LiabilityDifference(
+                cur,
+                None,
+                left,
+                "clearing-sale",
+                None,
+                f"till sale {order_id}: {what}: the gift card clearing keeps it",
+                order=order_id,
+            )
+        )
     return out

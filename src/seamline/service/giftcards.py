@@ -29,7 +29,7 @@ from seamline.domain.commerce import OrderCommerce
 from seamline.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from seamline.finance import journal_document
 from seamline.finance.chart import FinanceConfig, Role
-from seamline.finance.documents import DocumentLine
+from seamline.finance.documents import Document, DocumentLine
 from seamline.finance.giftcards import (
     GIFT_CARD_TENDER,
     CardNotUsable,
@@ -38,8 +38,11 @@ from seamline.finance.giftcards import (
     MovementKind,
     check_amount,
     check_code,
+    clearing_check,
+    document_clearing,
     expiry_for,
     liability_check,
+    movement_clearing,
     movement_entry,
     sold_card_lines,
 )
@@ -381,12 +384,14 @@ class GiftCardDesk:
         cards: Sequence[tuple[Decimal, str | None]],
         *,
         created: bool,
+        channel: str | None = None,
         trace_id: str | None = None,
     ) -> list[dict[str, Any]]:
         """The gift cards a till sale sold, (face value, code or None) each, issued in the sale's transaction
         and paid into the gift card clearing (the sale's receipt credits it with their price, so the money
         is the liability, never revenue). Once per sale: a sale the till sent before (``created`` False)
-        answers the cards it issued then, whatever the repeat asks."""
+        answers the cards it issued then, whatever the repeat asks. ``channel``: the platform's channel that
+        sold them, when not the sale's own (a Square till's sale is filed under the store's till channel)."""
         prefix = self.sold_in_sale_prefix(str(order["id"]))
         if created:
             for i, (amount, code) in enumerate(cards):
@@ -395,7 +400,7 @@ class GiftCardDesk:
                     amount=amount,
                     currency=str(order["currency"]),
                     source=f"{prefix}{i}",
-                    channel=order["channel"],
+                    channel=channel or order["channel"],
                     code=code,
                     order_id=str(order["id"]),
                     trace_id=trace_id,
@@ -725,4 +730,33 @@ class GiftCardDesk:
             if code is not None:
                 by_card[code] = by_card.get(code, Decimal(0)) + amount
         cards = giftcard_repo.all_cards(conn)
-        return liability_check(total, by_card, cards, sums), len(cards)
+        found = liability_check(total, by_card, cards, sums) + self.clearing_differences(conn, config)
+        return found, len(cards)
+
+    def clearing_differences(self, conn: Connection, config: FinanceConfig) -> list[LiabilityDifference]:
+        """The gift card clearing in the journal against the movements and the documents booked, and each till
+        sale's card money against its cards (``finance.giftcards.clearing_check``)."""
+        journal: dict[str, Decimal] = {}
+        for _, currency, credit in giftcard_repo.liability_lines(conn, config.tender_account(GIFT_CARD_TENDER)):
+            journal[currency] = journal.get(currency, Decimal(0)) - credit
+        moved: dict[str, Decimal] = {}
+        per_order: dict[tuple[str, str], Decimal] = {}
+        for kind, amount, currency, order_id, card_source in giftcard_repo.clearing_movements(conn):
+            effect = movement_clearing(kind, amount, card_source, config)
+            moved[currency] = moved.get(currency, Decimal(0)) + effect
+            if order_id is not None and effect:
+                per_order[(order_id, currency)] = per_order.get((order_id, currency), Decimal(0)) + effect
+        booked: dict[str, Decimal] = {}
+        for body, is_booked in giftcard_repo.clearing_documents(conn):
+            doc = Document.from_json(body)
+            effect = document_clearing(doc, config)
+            if not effect:
+                continue
+            if is_booked:
+                booked[doc.currency] = booked.get(doc.currency, Decimal(0)) + effect
+            if doc.order_id is not None:
+                key = (doc.order_id, doc.currency)
+                per_order[key] = per_order.get(key, Decimal(0)) + effect
+        tills = giftcard_repo.till_sale_ids(conn, sorted({order_id for order_id, _ in per_order}))
+        till_sales = {key: left for key, left in per_order.items() if key[0] in tills}
+        return clearing_check(journal, moved, booked, till_sales)

@@ -18,7 +18,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from seamline.domain.money import minor_exponent
 from seamline.finance.giftcards import SIGN, MovementKind
-from seamline.store.tables import gift_card_movements, gift_cards, journal_entries, journal_lines
+from seamline.store.tables import (
+    finance_documents,
+    gift_card_movements,
+    gift_cards,
+    journal_entries,
+    journal_lines,
+    orders,
+)
 
 C = gift_cards.c
 M = gift_card_movements.c
@@ -173,3 +180,29 @@ def liability_lines(conn: Connection, account: str) -> list[tuple[str, str, Deci
         .where(journal_lines.c.account == account)
     )
     return [(r[0], r[1], _money(r[3], r[1]) - _money(r[2], r[1])) for r in rows]
+
+
+def clearing_movements(conn: Connection) -> list[tuple[MovementKind, Decimal, str, str | None, str]]:
+    """(kind, amount, currency, order id, the card's source) of every movement: what each put on the gift card
+    clearing follows from these (``finance.giftcards.movement_clearing``)."""
+    rows = conn.execute(
+        select(M.kind, M.amount, M.currency, M.order_id, C.source).join(gift_cards, C.code == M.code).order_by(M.seq)
+    )
+    return [(MovementKind(r.kind), _money(r.amount, r.currency), r.currency, r.order_id, r.source) for r in rows]
+
+
+def clearing_documents(conn: Connection) -> list[tuple[dict[str, Any], bool]]:
+    """Every document but the journals, as its stored body, and whether it is booked: a till document once a
+    closed settlement claimed it, any other when it was posted."""
+    d = finance_documents.c
+    rows = conn.execute(select(d.body, d.posting, d.settlement_id).where(d.kind != "journal").order_by(d.seq))
+    return [(dict(r.body), r.posting != "settlement" or r.settlement_id is not None) for r in rows]
+
+
+def till_sale_ids(conn: Connection, order_ids: list[str]) -> set[str]:
+    """Which of these orders are till sales (``pos``)."""
+    found: set[str] = set()
+    for start in range(0, len(order_ids), 1000):
+        chunk = order_ids[start : start + 1000]
+        found.update(conn.execute(select(orders.c.id).where(orders.c.id.in_(chunk), orders.c.kind == "pos")).scalars())
+    return found

@@ -22,6 +22,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection
@@ -54,7 +55,7 @@ from seamline.integration.events import AVAILABILITY_CHANGED
 from seamline.integration.inbox import MessageHandler
 from seamline.service import Seamline
 from seamline.service.giftcards import GiftCardDesk, channel_card_code
-from seamline.service.orders import LineRequest, OrderDesk, SaleRequest, TenderRequest
+from seamline.service.orders import GiftCardSaleRequest, LineRequest, OrderDesk, SaleRequest, TenderRequest
 from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import ledger_repo, tills_repo
 
@@ -137,26 +138,42 @@ class SquareConnector(TillCatalogPush):
             return
         assert isinstance(sale, mapper.SquareSale)
         order_id: str | None = None
-        if sale.lines:
-            body = sale.sale_body()
+        # A gift card sold at the till is a card in Seamline's liability (issue 17), coded by the line's uid
+        # (Square's gift card number is not in the order), sold with the sale: on its receipt, paid by its
+        # tenders, so the money Square took for it clears the gift card clearing its issue debited.
+        cards = [
+            (other.amount, channel_card_code(self.channel, other.uid))
+            for other in sale.other_lines
+            if other.kind == mapper.GIFT_CARD and other.amount > 0
+        ]
+        if sale.lines or cards:
+            goods = sum((li.qty * li.unit_price for li in sale.lines), Decimal(0))
+            # With Square's numbers the sale is the whole order (its custom amounts, service charges and
+            # rounding are lines of its commerce): it is paid by everything the till took. Without them, by
+            # the tenders' share for the goods and the cards.
+            tenders = (
+                mapper.split_tenders(sale.till_tenders, goods + sum((a for a, _ in cards), Decimal(0)))
+                if sale.commerce is None
+                else sale.till_tenders
+            )
             recorded = OrderDesk(self.app).record_sale(
                 uow,
                 SaleRequest(
-                    location=body["location"],
-                    external_id=body["external_id"],
-                    lines=[LineRequest(li["sku"], li["qty"], li["unit_price"]) for li in body["lines"]],
-                    # With Square's numbers the sale is the whole order (its custom amounts, service charges
-                    # and rounding are lines of its commerce): it is paid by everything the till took.
-                    tenders=[TenderRequest(t["type"], t["amount"]) for t in body["tenders"]]
-                    if sale.commerce is None
-                    else [TenderRequest(kind, str(amount)) for kind, amount in sale.till_tenders],
-                    currency=body["currency"],
+                    location=sale.location,
+                    external_id=sale.order_id,
+                    lines=[LineRequest(li.sku, li.qty, str(li.unit_price)) for li in sale.lines],
+                    tenders=[TenderRequest(kind, str(amount)) for kind, amount in tenders],
+                    currency=sale.currency,
                     occurred_at=sale.occurred_at,
                     force=True,
                     commerce=sale.commerce,
+                    gift_cards=[GiftCardSaleRequest(str(amount), code) for amount, code in cards],
                 ),
             )
             order_id = str(recorded.order["id"])
+            GiftCardDesk(self.app).sell_at_till(
+                uow, recorded.order, cards, created=recorded.created, channel=self.channel
+            )
         # Paid by a Square gift card (issue 17): Square took it off a card of its own program, and the tender
         # names no Seamline card (only its last 4 digits and the payment): held for a person, not taken.
         GiftCardDesk(self.app).hold_platform_card_tenders(
@@ -193,21 +210,6 @@ class SquareConnector(TillCatalogPush):
                     for other in sale.other_lines
                 ],
             )
-            # A gift card sold at the till is a card in Seamline's liability (issue 17), keyed by the line's uid:
-            # Square's gift card number is not in the order.
-            cards = GiftCardDesk(self.app)
-            for other in sale.other_lines:
-                if other.kind == mapper.GIFT_CARD and other.amount > 0:
-                    source = f"channel:{self.channel}:{sale.order_id}:line:{other.uid}"
-                    cards.issue(
-                        uow,
-                        amount=other.amount,
-                        currency=sale.currency,
-                        source=source,
-                        channel=self.channel,
-                        code=channel_card_code(self.channel, other.uid),
-                        order_id=order_id,
-                    )
 
     def _parse_counts(self, message: StoredMessage) -> dict[tuple[str, str], int]:
         try:
