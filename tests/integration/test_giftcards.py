@@ -511,6 +511,22 @@ def test_a_square_sale_paid_by_a_square_gift_card_is_held_for_a_person_not_booke
     [left] = report["gift_card_differences"]
     assert (left["problem"], left["order"], left["cards"]) == ("clearing-sale", sale["id"], "30.00")
 
+    # A person finds the card (Square's gift card activities name it by the payment) and takes the money off
+    # it here: a card holding too little refuses and the hold stays; the right one resolves it, once.
+    small = issue(client, "10.00")
+    refused = client.post(f"/v1/gift-cards/{small['code']}/redemptions", json={"hold": held["source"]})
+    assert_problem(refused, 409, "gift-card-insufficient")
+    assert_problem(
+        client.post("/v1/gift-cards/SOLD-ON-SQUARE/redemptions", json={"hold": "giftcard:nope"}), 404, "unknown-hold"
+    )
+    taken = ok(client.post("/v1/gift-cards/SOLD-ON-SQUARE/redemptions", json={"hold": held["source"]}), 201)
+    assert (taken["kind"], taken["amount"], taken["order_id"]) == ("redeem", "30.00", sale["id"])
+    assert ok(client.get("/v1/gift-cards/SOLD-ON-SQUARE"))["balance"] == "20.00"
+    again = client.post("/v1/gift-cards/SOLD-ON-SQUARE/redemptions", json={"hold": held["source"]})
+    assert_problem(again, 409, "hold-not-held")
+    report = reconciliation(client)
+    assert report["clean"], report
+
 
 def card_code(app: Seamline) -> str:
     return str(app.read(lambda conn: conn.execute(select(gift_cards.c.code)).scalar_one()))

@@ -613,6 +613,31 @@ class GiftCardDesk:
             held += 1
         return held
 
+    def redeem_held(self, uow: UnitOfWork, code: str, hold_key: str, *, trace_id: str | None = None) -> dict[str, Any]:
+        """A person resolves a gift card payment that was held (``redeem_or_hold``, a platform's own card):
+        the held amount comes off the card they found, as the payment's own movement (its order, its cause),
+        and the hold is resolved, in one transaction. 404 ``unknown-hold`` for no gift card hold by that key;
+        409 ``hold-not-held`` when it was resolved already; the card's own refusals (too little on it,
+        expired, another currency) leave the hold open and write nothing."""
+        conn = uow.conn
+        hold = finance_repo.get_hold(conn, hold_key)
+        if hold is None or hold["kind"] != "gift_card" or not hold_key.startswith("giftcard:"):
+            raise NotFound(f"no gift card payment is held as {hold_key}", code="unknown-hold")
+        if hold["resolved_at"] is not None:
+            raise Conflict(f"the held gift card payment {hold_key} was resolved already", code="hold-not-held")
+        figures = hold["figures"] or {}
+        taken = self.redeem(
+            uow,
+            code,
+            Decimal(str(figures["amount"])),
+            source=hold_key.removeprefix("giftcard:"),
+            order_id=hold["order_id"],
+            currency=str(figures["currency"]),
+            trace_id=trace_id,
+        )
+        finance_repo.resolve_hold(conn, hold_key, self._now())
+        return taken
+
     def redeem_or_hold(
         self,
         uow: UnitOfWork,

@@ -601,6 +601,11 @@ def hold(conn: Connection, values: Mapping[str, Any]) -> None:
     )
 
 
+def get_hold(conn: Connection, source_key: str) -> dict[str, Any] | None:
+    row = conn.execute(select(finance_holds).where(finance_holds.c.source_key == source_key)).mappings().first()
+    return None if row is None else dict(row)
+
+
 def hold_exists(conn: Connection, source_key: str) -> bool:
     """Whether this cause was ever held (open or resolved)."""
     found = conn.execute(select(finance_holds.c.source_key).where(finance_holds.c.source_key == source_key))

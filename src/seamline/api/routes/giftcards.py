@@ -1,6 +1,7 @@
-"""Gift cards over HTTP (DESIGN 13b, issue 17): issue one, read its balance and movements.
+"""Gift cards over HTTP (DESIGN 13b, issue 17): issue one, read its balance and movements, take a held
+gift card payment off the card a person found.
 
-``POST /v1/gift-cards`` needs ``giftcards:write`` (or admin); ``GET /v1/gift-cards/{code}`` needs
+``POST /v1/gift-cards`` and ``POST /v1/gift-cards/{code}/redemptions`` need ``giftcards:write`` (or admin); ``GET /v1/gift-cards/{code}`` needs
 ``giftcards:read``, ``giftcards:write`` or read. Issuing honours ``Idempotency-Key`` (a replay answers the
 first card); without a key each call is a new card."""
 
@@ -84,6 +85,28 @@ def post_gift_card(body: GiftCardIn, request: Request, who: Principal = Depends(
             uow, amount=money.amount, currency=money.currency, channel=body.channel, code=body.code, trace_id=tid
         )
         return put_status(issued.created), issued.view
+
+    return run_command(request, who, body.model_dump(mode="json"), work)
+
+
+class HeldRedemptionIn(Body):
+    hold: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+@router.post("/gift-cards/{code}/redemptions", status_code=201, response_model=GiftCardMovementOut)
+def post_held_redemption(
+    code: str, body: HeldRedemptionIn, request: Request, who: Principal = Depends(principal)
+) -> JSONResponse:
+    """Take a held gift card payment off this card: ``hold`` is the held payment's key (``source`` of its
+    ``held`` entry in ``GET /v1/finance/reconciliation``), e.g. a Square sale paid by Square's own gift card
+    once a person has found which card it was. The amount comes off the card as that payment's movement and
+    the hold is resolved; a card that cannot pay it (409) leaves the hold open, nothing written."""
+    _require_write(who)
+    desk = GiftCardDesk(service(request))
+    tid = trace_id(request)
+
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        return 201, desk.redeem_held(uow, code, body.hold, trace_id=tid)
 
     return run_command(request, who, body.model_dump(mode="json"), work)
 
