@@ -117,8 +117,17 @@ def test_a_till_order_with_a_gift_card_wrap_charge_and_rounding_is_taken_whole(
     integration.inbox.drain()
     statuses = {m["status"] for m in integration.inbox.list(source="square:soho")}
     assert statuses == {"processed"}, "no part of either order refused it whole"
-    [sale] = ok(client.get("/v1/orders", params={"channel": "pos:STORE-1"}))["items"]
-    assert (sale["external_id"], sale["total"]) == (order["id"], "89.00"), "the goods' total"
+    sales = {s["external_id"]: s for s in ok(client.get("/v1/orders", params={"channel": "pos:STORE-1"}))["items"]}
+    sale, card_sale = sales[order["id"]], sales[gift_only["id"]]
+    assert sale["total"] == "89.00", "the goods' total"
+    # A gift card sold alone is a sale of the card (issue 17): on a receipt of its own, paid by the card tender.
+    assert (card_sale["total"], card_sale["lines"]) == ("25.00", [])
+    [card_receipt] = [
+        d
+        for d in ok(client.get("/v1/finance/documents", params={"order_id": card_sale["id"]}))["items"]
+        if d["kind"] == "sales_receipt"
+    ]
+    assert [(li["sku"], li["gross"]) for li in card_receipt["lines"]] == [("gift_card", "25.00")]
     # The sale is paid by all the till took; Square's numbers carry every part of the order as a line.
     assert sale["tenders"] == [{"type": "cash", "amount": "40.00"}, {"type": "card", "amount": "101.98"}]
     commerce = ok(client.get(f"/v1/orders/{sale['id']}"))["commerce"]
@@ -152,12 +161,12 @@ def test_a_till_order_with_a_gift_card_wrap_charge_and_rounding_is_taken_whole(
         (True, "service_charge", Decimal("3.00")),
     ]
     assert {e["order_id"] for e in extras if e["external_id"] == order["id"]} == {sale["id"]}
-    assert {e["order_id"] for e in extras if e["external_id"] == gift_only["id"]} == {None}
-    taken = Decimal(sale["total"]) + sum((Decimal(e["amount"]) for e in extras), Decimal(0))
-    assert taken == Decimal("141.98") + Decimal("25.00"), "every cent the till took is accounted for"
+    assert {e["order_id"] for e in extras if e["external_id"] == gift_only["id"]} == {card_sale["id"]}
+    taken = Decimal(sale["total"]) + sum((Decimal(e["amount"]) for e in extras if e["order_id"] == sale["id"]), 0)
+    assert taken == Decimal("141.98"), "every cent the till took is accounted for"
     shown = ok(client.get("/v1/stores/STORE-1/sale-extras"))["items"]
     assert sorted((e["kind"], e["amount"], e["order_id"]) for e in shown) == [
-        ("gift_card", "25.00", None),
+        ("gift_card", "25.00", card_sale["id"]),
         ("gift_card", "50.00", sale["id"]),
         ("rounding", "-0.02", sale["id"]),
         ("service_charge", "3.00", sale["id"]),

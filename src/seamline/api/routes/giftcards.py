@@ -1,9 +1,9 @@
 """Gift cards over HTTP (DESIGN 13b, issue 17): issue one, read its balance and movements, take a held
 gift card payment off the card a person found.
 
-``POST /v1/gift-cards`` and ``POST /v1/gift-cards/{code}/redemptions`` need ``giftcards:write`` (or admin); ``GET /v1/gift-cards/{code}`` needs
-``giftcards:read``, ``giftcards:write`` or read. Issuing honours ``Idempotency-Key`` (a replay answers the
-first card); without a key each call is a new card."""
+``POST /v1/gift-cards`` and ``POST /v1/gift-cards/{code}/redemptions`` need ``giftcards:write`` (or admin);
+``GET /v1/gift-cards/{code}`` needs ``giftcards:read``, ``giftcards:write`` or read. Issuing honours
+``Idempotency-Key`` (a replay answers the first card); without a key each call is a new card."""
 
 from __future__ import annotations
 

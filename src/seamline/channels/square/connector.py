@@ -167,7 +167,11 @@ class SquareConnector(TillCatalogPush):
                     occurred_at=sale.occurred_at,
                     force=True,
                     commerce=sale.commerce,
-                    gift_cards=[GiftCardSaleRequest(str(amount), code) for amount, code in cards],
+                    # Square's numbers already carry the cards as lines of the sale's commerce (its receipt
+                    # books them); without them the cards are sold with the goods, on the receipt and paid.
+                    gift_cards=()
+                    if sale.commerce is not None
+                    else [GiftCardSaleRequest(str(amount), code) for amount, code in cards],
                 ),
             )
             order_id = str(recorded.order["id"])
