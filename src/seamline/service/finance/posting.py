@@ -177,8 +177,11 @@ class DocumentPosting(FinancePart):
                 "retail",
                 [(li.line_no, li.sku, li.qty, li.unit_price) for li in order["lines"]],
             )
-            # Gift cards sold with the goods: on the receipt at their price, booked to the liability.
-            lines = (*lines, *sold_card_receipt_lines(conn, config, order_id, first_line_no=len(lines) + 1))
+            # Gift cards sold with the goods: on the receipt at their price, booked to the liability. Only a sale
+            # whose total is more than its goods sold any, so only then are they read.
+            goods = sum((li.qty * li.unit_price for li in order["lines"]), Decimal(0))
+            if order.get("total") is not None and Decimal(str(order["total"])) > goods:
+                lines = (*lines, *sold_card_receipt_lines(conn, config, order_id, first_line_no=len(lines) + 1))
         doc = Document(
             id="doc_" + uuid.uuid4().hex,
             kind=DocumentKind.SALES_RECEIPT,
