@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -26,6 +27,12 @@ from seamline.store.db import make_null_pool_engine
 from seamline.store.migrate import upgrade
 from seamline.store.tables import metadata
 from tests.scratch_databases import drop_in_background, scratch_name, stale_databases
+
+# Property tests check properties, not speed: no per-example deadline and no "too slow" health check, which
+# fail on a machine busy with other work (a wall-clock assertion in all but name). Tests that want fewer or
+# more examples still say so with their own @settings.
+settings.register_profile("seamline", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("seamline")
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789"
 START = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)  # Black Friday, 08:00 UTC
