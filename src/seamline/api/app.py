@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -150,6 +152,51 @@ def _no_null_body(operation: dict[str, Any]) -> None:
             media["schema"] = options[0]
 
 
+#: The API's routers, in the order FastAPI matches them: each router passed costs a drop's hottest requests
+#: (holds, movements) tens of microseconds, so the ledger comes right after the system routes.
+API_ROUTERS: tuple[APIRouter, ...] = (
+    system.router,
+    ledger.router,
+    catalog.router,
+    locations.router,
+    integration_routes.router,
+    orders.router,
+    sales.router,
+    returns.router,
+    stock_documents.router,
+    customers.router,
+    marketplace_routes.router,  # issue 7: listings, pauses, imports
+    b2b_routes.router,  # issue 7: wholesale portal, inbound supply
+    threepl_routes.router,  # issue 7: 3PL variance reports, pick tickets
+    payout_routes.router,
+    finance_routes.router,
+    giftcard_routes.router,  # issue 17: gift cards, one liability across channels
+    store_routes.router,  # issue 6: offline till batches, the till catalog
+    webhooks_square.router,  # issue 6: signed Square POS webhooks into the inbox
+    webhooks_lightspeed.router,  # issue 21: signed Lightspeed X-Series webhooks into the inbox
+    webhooks_shopify.router,  # issue 5: signed Shopify deliveries into the inbox
+    shopify_routes.router,  # issue 15: link in this process, the sandbox shop's numbers
+)
+
+
+@cache
+def api_routes() -> tuple[BaseRoute, ...]:
+    """The API's routes, included once per process and shared by every app the process makes.
+
+    FastAPI analyses an included route's parameters and models again for each application that includes its
+    router (at the app's first requests: about a second for the API's 133 routes on an idle 2-core machine).
+    ``seamline serve`` makes one app, but the test suite makes one per test. The routes are included into a
+    holder app made with the same options as ``create_app``'s (``strict_content_type``, ``JsonRoute``), and
+    every app extends its routes with the holder's. A route reads its service, integration and wiring from
+    the request's own app (``request.app.state``), never from the holder; what it keeps of the holder is the
+    holder's ``dependency_overrides``, which nothing sets."""
+    holder = FastAPI(strict_content_type=False, openapi_url=None, docs_url=None, redoc_url=None)
+    holder.router.route_class = JsonRoute
+    for router in API_ROUTERS:
+        holder.include_router(router)
+    return tuple(holder.router.routes)
+
+
 def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
     """``background`` runs the hold sweeper and the integration workers (dispatcher, inbox, retention) with
     the app (``seamline serve``); tests drive them by hand."""
@@ -212,23 +259,7 @@ def create_app(service: Seamline, *, background: bool = False) -> FastAPI:
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)
     app.add_exception_handler(StarletteHTTPException, problems.on_http_error)
     app.add_exception_handler(Exception, problems.on_unexpected)
-    # FastAPI matches included routers in order, and each one passed costs a drop's hottest requests (holds,
-    # movements) tens of microseconds: the ledger comes right after the system routes.
-    for router in (system.router, ledger.router, catalog.router, locations.router, integration_routes.router):
-        app.include_router(router)
-    for router in (orders.router, sales.router, returns.router, stock_documents.router, customers.router):
-        app.include_router(router)
-    app.include_router(marketplace_routes.router)  # issue 7: listings, pauses, imports
-    app.include_router(b2b_routes.router)  # issue 7: wholesale portal, inbound supply
-    app.include_router(threepl_routes.router)  # issue 7: 3PL variance reports, pick tickets
-    app.include_router(payout_routes.router)
-    app.include_router(finance_routes.router)
-    app.include_router(giftcard_routes.router)  # issue 17: gift cards, one liability across channels
-    app.include_router(store_routes.router)  # issue 6: offline till batches, the till catalog
-    app.include_router(webhooks_square.router)  # issue 6: signed Square POS webhooks into the inbox
-    app.include_router(webhooks_lightspeed.router)  # issue 21: signed Lightspeed X-Series webhooks into the inbox
-    app.include_router(webhooks_shopify.router)  # issue 5: signed Shopify deliveries into the inbox
-    app.include_router(shopify_routes.router)  # issue 15: link in this process, the sandbox shop's numbers
+    app.router.routes.extend(api_routes())
 
     dashboard = mount_dashboard(app, service, integration)  # the pages at /, behind the same tokens
     dashboard.wiring = wiring

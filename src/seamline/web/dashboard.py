@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -26,7 +27,7 @@ from seamline.service.app import ReconcileReport
 from seamline.store import auth_repo
 from seamline.web import filters
 from seamline.web.kpis import KpiHistory
-from seamline.web.routes import build_router
+from seamline.web.routes import dashboard_routes
 from seamline.web.session import LoginRequired, SessionSigner, WebSession, session_secret
 
 HERE = Path(__file__).parent
@@ -62,6 +63,21 @@ class DriftLog:
             return list(reversed(self._records))
 
 
+@cache
+def templates() -> jinja2.Environment:
+    """The pages' templates, one environment per process: each template is compiled once, not once per app
+    (the test suite makes an app per test). Jinja's environments are shared between threads by design."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    filters.install(env)
+    return env
+
+
 class Dashboard:
     def __init__(self, service: Seamline, integration: Integration, *, secret: bytes | None = None) -> None:
         self.service = service
@@ -80,14 +96,7 @@ class Dashboard:
         self.wiring: ConnectorWiring | None = None
         self.kpis = KpiHistory(service, lambda start, end: self.wall_seconds(start, end))
         self.drift = DriftLog()
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(HERE / "templates"),
-            autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        filters.install(self.env)
+        self.env = templates()
         self._principals: dict[str, tuple[float, Principal | None, int]] = {}
         self._reconciled: tuple[datetime, ReconcileReport] | None = None
         self._reconcile_lock = threading.Lock()
@@ -160,7 +169,7 @@ def mount_dashboard(app: FastAPI, service: Seamline, integration: Integration) -
     dashboard = Dashboard(service, integration)
     app.state.dashboard = dashboard
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="dashboard-static")
-    app.include_router(build_router(dashboard))
+    app.router.routes.extend(dashboard_routes())
 
     async def to_login(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, LoginRequired)

@@ -5,10 +5,12 @@ running reconcile need ``admin``. Pages are left out of the OpenAPI document: th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute
 
 from seamline.domain.errors import Conflict, NotFound, SeamlineError, Unauthorized
 from seamline.service import Principal
@@ -63,16 +65,34 @@ def _int(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() and len(value) < 19 else None
 
 
-def build_router(d: Dashboard) -> APIRouter:
+def dashboard_of(request: Request) -> Dashboard:
+    """The dashboard of the app serving the request (``mount_dashboard`` puts it in the app's state)."""
+    dashboard: Dashboard = request.app.state.dashboard
+    return dashboard
+
+
+@cache
+def dashboard_routes() -> tuple[BaseRoute, ...]:
+    """The pages' routes, built once per process and shared by every app it makes (as ``api.app.api_routes``:
+    FastAPI analyses a router's routes again for each app that includes it). A page finds its dashboard in
+    the request's app. The holder app has the options ``create_app`` gives every app."""
+    holder = FastAPI(strict_content_type=False, openapi_url=None, docs_url=None, redoc_url=None)
+    holder.include_router(build_router())
+    return tuple(holder.router.routes)
+
+
+def build_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     def page(
         request: Request, template: str, viewer: Viewer | None, *, status: int = 200, **context: Any
     ) -> HTMLResponse:
+        d = dashboard_of(request)
         html = d.render(template, viewer=viewer, nav=NAV, path=request.url.path, **context)
         return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
     def viewer_of(request: Request) -> Viewer:
+        d = dashboard_of(request)
         session = d.signer.read(request.cookies.get(SESSION_COOKIE))
         principal = None if session is None else d.principal_for(session)
         if session is None or principal is None:
@@ -90,6 +110,7 @@ def build_router(d: Dashboard) -> APIRouter:
         return page(request, "refused.html", viewer, status=status, message=message)
 
     def admin_form(request: Request, csrf_token: str) -> Viewer | HTMLResponse:
+        d = dashboard_of(request)
         viewer = viewer_of(request)
         if not d.signer.csrf_ok(viewer.session, csrf_token):
             return refusal(
@@ -106,6 +127,7 @@ def build_router(d: Dashboard) -> APIRouter:
 
     @router.get("/login")
     def login_form(request: Request, next: str | None = None) -> HTMLResponse:
+        d = dashboard_of(request)
         csrf = request.cookies.get(LOGIN_CSRF_COOKIE) or new_login_csrf()
         response = page(request, "login.html", None, csrf=csrf, next=safe_next(next), error=None)
         _login_cookie(response, csrf, secure=d.cookie_secure(request))
@@ -118,6 +140,7 @@ def build_router(d: Dashboard) -> APIRouter:
         csrf_token: str = Form(default="", max_length=128),
         next: str = Form(default=HOME, max_length=2000),
     ) -> Response:
+        d = dashboard_of(request)
         target = safe_next(next)
         cookie = request.cookies.get(LOGIN_CSRF_COOKIE)
         if not login_csrf_ok(cookie, csrf_token):
@@ -154,6 +177,7 @@ def build_router(d: Dashboard) -> APIRouter:
 
     @router.post("/logout")
     def logout(request: Request, csrf_token: str = Form(default="", max_length=128)) -> Response:
+        d = dashboard_of(request)
         viewer = viewer_of(request)
         if not d.signer.csrf_ok(viewer.session, csrf_token):
             return refusal(request, viewer, 403, "The form's CSRF token is missing or wrong: reload the page.")
@@ -165,6 +189,7 @@ def build_router(d: Dashboard) -> APIRouter:
     # ------------------------------------------------------------------ integration health
     @router.get("/integration")
     def integration(request: Request) -> Response:
+        d = dashboard_of(request)
         viewer = reader(request)
         if isinstance(viewer, HTMLResponse):
             return viewer
@@ -172,6 +197,7 @@ def build_router(d: Dashboard) -> APIRouter:
 
     @router.get("/integration/live")
     def integration_live(request: Request) -> Response:
+        d = dashboard_of(request)
         viewer = reader(request)
         if isinstance(viewer, HTMLResponse):
             return viewer
@@ -179,6 +205,7 @@ def build_router(d: Dashboard) -> APIRouter:
 
     @router.post("/integration/dead-letters/{delivery_id}/replay")
     def replay_one(request: Request, delivery_id: int, csrf_token: str = Form(default="", max_length=128)) -> Response:
+        d = dashboard_of(request)
         viewer = admin_form(request, csrf_token)
         if isinstance(viewer, HTMLResponse):
             return viewer
@@ -198,6 +225,7 @@ def build_router(d: Dashboard) -> APIRouter:
         subscriber: str = Form(default="", max_length=64),
         csrf_token: str = Form(default="", max_length=128),
     ) -> Response:
+        d = dashboard_of(request)
         viewer = admin_form(request, csrf_token)
         if isinstance(viewer, HTMLResponse):
             return viewer
@@ -211,6 +239,7 @@ def build_router(d: Dashboard) -> APIRouter:
     # ------------------------------------------------------------------ stock
     @router.get("/stock")
     def stock(request: Request, style: str | None = None, q: str | None = None, after: str | None = None) -> Response:
+        d = dashboard_of(request)
         viewer = reader(request)
         if isinstance(viewer, HTMLResponse):
             return viewer
@@ -226,6 +255,7 @@ def build_router(d: Dashboard) -> APIRouter:
 
     @router.get("/stock/live")
     def stock_live(request: Request, style: str = "") -> Response:
+        d = dashboard_of(request)
         viewer = reader(request)
         if isinstance(viewer, HTMLResponse):
             return viewer
@@ -237,6 +267,7 @@ def build_router(d: Dashboard) -> APIRouter:
 
     @router.get("/stock/history")
     def history(request: Request, sku: str = "", location: str | None = None) -> Response:
+        d = dashboard_of(request)
         viewer = reader(request)
         if isinstance(viewer, HTMLResponse):
             return viewer
@@ -257,6 +288,7 @@ def build_router(d: Dashboard) -> APIRouter:
         before: str | None = None,
         q: str | None = None,
     ) -> Response:
+        d = dashboard_of(request)
         viewer = reader(request)
         if isinstance(viewer, HTMLResponse):
             return viewer
@@ -269,6 +301,7 @@ def build_router(d: Dashboard) -> APIRouter:
 
     @router.get("/orders/{order_id}")
     def order(request: Request, order_id: str) -> Response:
+        d = dashboard_of(request)
         viewer = reader(request)
         if isinstance(viewer, HTMLResponse):
             return viewer
@@ -294,6 +327,7 @@ def build_router(d: Dashboard) -> APIRouter:
         """Pick, pack, ship, cancel or take a return from the order page: the service's own commands, for a
         session whose token may act on the order, with the form's CSRF token; the result or the refusal in
         words on the order page."""
+        d = dashboard_of(request)
         viewer = viewer_of(request)
         if not d.signer.csrf_ok(viewer.session, csrf_token):
             return refusal(
@@ -322,6 +356,7 @@ def build_router(d: Dashboard) -> APIRouter:
     # ------------------------------------------------------------------ exceptions and reconciliation
     @router.get("/exceptions")
     def exceptions(request: Request) -> Response:
+        d = dashboard_of(request)
         viewer = reader(request)
         if isinstance(viewer, HTMLResponse):
             return viewer
@@ -329,6 +364,7 @@ def build_router(d: Dashboard) -> APIRouter:
 
     @router.post("/exceptions/reconcile")
     def reconcile(request: Request, csrf_token: str = Form(default="", max_length=128)) -> Response:
+        d = dashboard_of(request)
         viewer = admin_form(request, csrf_token)
         if isinstance(viewer, HTMLResponse):
             return viewer
@@ -337,6 +373,7 @@ def build_router(d: Dashboard) -> APIRouter:
     # ------------------------------------------------------------------ KPIs
     @router.get("/kpis")
     def kpis(request: Request) -> Response:
+        d = dashboard_of(request)
         viewer = reader(request)
         if isinstance(viewer, HTMLResponse):
             return viewer
@@ -344,6 +381,7 @@ def build_router(d: Dashboard) -> APIRouter:
 
     @router.get("/kpis/live")
     def kpis_live(request: Request) -> Response:
+        d = dashboard_of(request)
         viewer = reader(request)
         if isinstance(viewer, HTMLResponse):
             return viewer
