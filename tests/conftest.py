@@ -126,6 +126,12 @@ def _empty_postgres(url: str) -> None:
         conn.exec_driver_sql(script)
 
 
+#: A test of HTTP behaviour no database can change (how a body is parsed, what the OpenAPI document says,
+#: how an unknown route is answered) runs on SQLite only: its PostgreSQL copy only doubled its time. A test
+#: that reads or writes what it checks through the database keeps both.
+ONE_DATABASE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":

@@ -16,7 +16,7 @@ from seamline.api.deps import principal_async
 from seamline.api.schemas import HoldIn
 from seamline.service import Principal, Seamline
 from seamline.store.tables import idempotency_records
-from tests.conftest import OVERSHIRT, receive, seed_world
+from tests.conftest import ONE_DATABASE, OVERSHIRT, receive, seed_world
 from tests.integration.helpers import (
     assert_nothing_written,
     assert_problem,
@@ -229,12 +229,14 @@ def test_an_unknown_field_is_422_naming_it_on_every_write(client: TestClient, ap
     assert client.get("/v1/channels/b2b").status_code == 404
 
 
+@ONE_DATABASE
 def test_unknown_routes_and_methods_answer_problem_json(client: TestClient) -> None:
     assert_problem(client.get("/v1/nothing-here"), 404, "not-found")
     assert_problem(client.delete("/v1/movements"), 405, "method-not-allowed")
 
 
 # ------------------------------------------------------------------------------------ health, metrics, openapi
+@ONE_DATABASE
 def test_healthz_answers_200_without_a_token(client: TestClient) -> None:
     response = client_with(client, None).get("/healthz")
     assert response.status_code == 200
@@ -262,6 +264,7 @@ def test_metrics_needs_a_token_and_counts_holds_in_seamline_holds_total(client: 
     assert metric(after, "seamline_holds_total", '{result="short"}') == short + 1
 
 
+@ONE_DATABASE
 def test_openapi_json_publishes_the_contract_calls_of_this_issue(client: TestClient) -> None:
     response = client.get("/openapi.json")
     assert response.status_code == 200
@@ -367,6 +370,7 @@ BAD_BODIES = [
 ]
 
 
+@ONE_DATABASE
 @pytest.mark.parametrize("token", ["admin", "none", "wrong"])
 @pytest.mark.parametrize(("case", "request_kwargs"), BAD_BODIES, ids=[case for case, _ in BAD_BODIES])
 def test_post_holds_reads_its_body_itself_and_answers_bad_bodies_as_fastapi_does(
@@ -392,6 +396,7 @@ def test_post_holds_reads_its_body_itself_and_answers_bad_bodies_as_fastapi_does
         assert mine.get(key) == expected.get(key), (case, key, mine, expected)
 
 
+@ONE_DATABASE
 def test_a_client_that_goes_away_mid_body_gets_400_not_a_logged_500(app: Seamline) -> None:
     """A buyer giving up during a drop: the body never completes. FastAPI answers its body parameters 400
     ("There was an error parsing the body"); POST /v1/holds must too, not 500 with a logged traceback."""
@@ -448,6 +453,7 @@ def test_a_client_that_goes_away_mid_body_gets_400_not_a_logged_500(app: Seamlin
     assert holds == movements
 
 
+@ONE_DATABASE
 def test_the_hold_body_is_documented_in_openapi(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     body = spec["paths"]["/v1/holds"]["post"]["requestBody"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from tests.conftest import ONE_DATABASE
 from tests.integration.helpers import assert_problem, client_with
 from tests.integration.order_world import SKU, place, seed_channels
 
@@ -22,6 +23,7 @@ def test_an_illegal_transition_keeps_the_http_status_and_names_the_current_one_a
     assert (body["status"], body["current"]) == (409, "open")
 
 
+@ONE_DATABASE
 def test_metrics_documents_the_401_and_403_it_answers(client: TestClient) -> None:
     responses = client.get("/openapi.json").json()["paths"]["/metrics"]["get"]["responses"]
     assert {"200", "401", "403"} <= set(responses)
@@ -29,6 +31,7 @@ def test_metrics_documents_the_401_and_403_it_answers(client: TestClient) -> Non
     assert_problem(client_with(client, None).get("/metrics"), 401, "missing-token")
 
 
+@ONE_DATABASE
 def test_every_json_write_documents_the_415_it_answers_to_a_body_that_is_not_json(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     undocumented = [
