@@ -126,9 +126,10 @@ def _empty_postgres(url: str) -> None:
         conn.exec_driver_sql(script)
 
 
-#: A test of HTTP behaviour no database can change (how a body is parsed, what the OpenAPI document says,
-#: how an unknown route is answered) runs on SQLite only: its PostgreSQL copy only doubled its time. A test
-#: that reads or writes what it checks through the database keeps both.
+#: Runs a test on SQLite only: for HTTP behaviour no database can change (how a body is parsed, what the
+#: OpenAPI document says, how an unknown route is answered), and for a request the pure core refuses before
+#: anything is written, whose rule a unit test covers where it lives (name it in a comment). Its
+#: PostgreSQL copy only doubled its time. A test of what the database reads, writes or locks keeps both.
 ONE_DATABASE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from seamline.service import Seamline
-from tests.conftest import OVERSHIRT, receive, seed_world
+from tests.conftest import ONE_DATABASE, OVERSHIRT, receive, seed_world
 from tests.integration.helpers import assert_problem, gtin13, tee_style
 
 
@@ -103,6 +103,7 @@ def test_get_prepack_sku_lists_its_components_and_units(client: TestClient) -> N
     assert [(p["sku"], p["units"]) for p in style["prepacks"]] == [("OVS-001-NVY-PACK", 6)]
 
 
+@ONE_DATABASE  # unit: test_catalog_rules, test_gtin
 def test_put_style_with_a_bad_gtin_check_digit_is_422_naming_variants_i_gtin_and_writes_nothing(
     client: TestClient,
 ) -> None:
@@ -115,6 +116,7 @@ def test_put_style_with_a_bad_gtin_check_digit_is_422_naming_variants_i_gtin_and
     assert_problem(client.get("/v1/skus/OVS-001-NVY-S"), 404, "unknown-sku")
 
 
+@ONE_DATABASE  # unit: test_gtin
 def test_put_style_with_a_gtin_of_the_wrong_length_or_with_letters_is_422(client: TestClient) -> None:
     body = overshirt()
     body["variants"][0]["gtin"] = "12345"
@@ -124,6 +126,7 @@ def test_put_style_with_a_gtin_of_the_wrong_length_or_with_letters_is_422(client
     assert client.get("/v1/styles/OVS-001").status_code == 404
 
 
+@ONE_DATABASE  # unit: test_catalog_rules
 def test_put_style_with_unknown_size_is_422_naming_the_variant_and_writes_nothing(client: TestClient) -> None:
     body = overshirt()
     body["variants"][5]["size"] = "XXL"
@@ -142,6 +145,7 @@ def test_invalid_update_of_an_existing_style_is_422_and_leaves_the_stored_versio
     assert (style["name"], style["version"], len(style["variants"])) == ("Navy overshirt", 1, 8)
 
 
+@ONE_DATABASE  # unit: test_catalog_rules
 def test_two_variants_of_one_style_sharing_a_gtin_is_422_on_the_second(client: TestClient) -> None:
     body = overshirt()
     body["variants"][3]["gtin"] = body["variants"][1]["gtin"]
@@ -247,6 +251,7 @@ def test_get_unknown_style_or_sku_is_a_404_problem(client: TestClient) -> None:
     assert_problem(client.get("/v1/skus/NOPE-1-BLK-M"), 404, "unknown-sku")
 
 
+@ONE_DATABASE  # unit: test_catalog_rules
 def test_put_style_with_an_unknown_colour_or_price_currency_is_422_naming_each_field(client: TestClient) -> None:
     body = overshirt()
     body["variants"][0]["colour"] = "RED"
@@ -256,6 +261,7 @@ def test_put_style_with_an_unknown_colour_or_price_currency_is_422_naming_each_f
     assert client.get("/v1/styles/OVS-001").status_code == 404
 
 
+@ONE_DATABASE
 def test_put_style_with_an_unknown_field_is_422_naming_it(client: TestClient) -> None:
     body = overshirt(colour_way="navy")
     assert_problem(client.put("/v1/styles/OVS-001", json=body), 422, "validation-error", "colour_way")

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from seamline.service import Seamline
-from tests.conftest import receive, seed_world
+from tests.conftest import ONE_DATABASE, receive, seed_world
 from tests.integration.helpers import (
     assert_nothing_written,
     assert_problem,
@@ -80,6 +80,7 @@ def test_adjustment_loss_with_a_reason_goes_to_the_adjustment_location(client: T
     assert app.reconcile().clean
 
 
+@ONE_DATABASE  # unit: test_ledger_movements
 def test_adjustment_without_a_reason_is_422_naming_reason_and_writes_nothing(client: TestClient, app: Seamline) -> None:
     seed_world(client)
     receive(client, SKU, 5)
@@ -90,6 +91,7 @@ def test_adjustment_without_a_reason_is_422_naming_reason_and_writes_nothing(cli
     assert_nothing_written(client, app, before)
 
 
+@ONE_DATABASE  # unit: test_ledger_movements
 def test_adjustment_naming_both_or_neither_side_is_422_and_writes_nothing(client: TestClient, app: Seamline) -> None:
     seed_world(client)
     receive(client, SKU, 5)
@@ -112,6 +114,7 @@ def test_damage_moves_units_into_damaged_where_they_are_never_available(client: 
     assert app.reconcile().clean
 
 
+@ONE_DATABASE  # unit: test_ledger_movements
 def test_damage_naming_a_destination_other_than_damaged_is_422(client: TestClient, app: Seamline) -> None:
     seed_world(client)
     receive(client, SKU, 4)
@@ -235,6 +238,7 @@ def test_bad_movement_is_a_precise_4xx_problem_and_writes_nothing(
     assert_nothing_written(client, app, before)
 
 
+@ONE_DATABASE  # unit: test_ledger_movements
 def test_a_quantity_that_is_not_a_positive_whole_number_is_422_naming_qty_and_writes_nothing(
     client: TestClient, app: Seamline
 ) -> None:
@@ -250,6 +254,7 @@ def test_a_quantity_that_is_not_a_positive_whole_number_is_422_naming_qty_and_wr
     assert_nothing_written(client, app, before)
 
 
+@ONE_DATABASE
 def test_malformed_json_movement_is_400_and_writes_nothing(client: TestClient, app: Seamline) -> None:
     seed_world(client)
     before = snapshot(client, app)
@@ -261,6 +266,7 @@ def test_malformed_json_movement_is_400_and_writes_nothing(client: TestClient, a
     assert_nothing_written(client, app, before)
 
 
+@ONE_DATABASE
 def test_a_movement_body_that_is_not_an_object_is_422(client: TestClient, app: Seamline) -> None:
     seed_world(client)
     before = snapshot(client, app)
