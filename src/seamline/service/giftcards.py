@@ -762,7 +762,12 @@ class GiftCardDesk:
         """The gift card clearing in the journal against the movements and the documents booked, and each till
         sale's card money against its cards (``finance.giftcards.clearing_check``)."""
         journal: dict[str, Decimal] = {}
-        for _, currency, credit in giftcard_repo.liability_lines(conn, config.tender_account(GIFT_CARD_TENDER)):
+        clearing = config.tender_account(GIFT_CARD_TENDER)
+        # On the shared tender clearing (a chart that maps no account of its own to gift cards) other tenders'
+        # money moves too (a marketplace refund, a payout clearing it): the account's balance says nothing about
+        # gift cards, so only each till sale's card money is checked there.
+        shared = clearing == config.account(Role.TENDER_CLEARING)
+        for _, currency, credit in giftcard_repo.liability_lines(conn, clearing):
             journal[currency] = journal.get(currency, Decimal(0)) - credit
         moved: dict[str, Decimal] = {}
         per_order: dict[tuple[str, str], Decimal] = {}
@@ -784,4 +789,6 @@ class GiftCardDesk:
                 per_order[key] = per_order.get(key, Decimal(0)) + effect
         tills = giftcard_repo.till_sale_ids(conn, sorted({order_id for order_id, _ in per_order}))
         till_sales = {key: left for key, left in per_order.items() if key[0] in tills}
+        if shared:
+            return clearing_check({}, {}, {}, till_sales)
         return clearing_check(journal, moved, booked, till_sales)
