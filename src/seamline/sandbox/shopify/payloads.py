@@ -16,6 +16,7 @@ from seamline.sandbox.shopify.state import (
     Product,
     Refund,
     Shop,
+    Transaction,
     gid,
 )
 
@@ -132,7 +133,36 @@ def order_payload(shop: Shop, order: Order) -> dict[str, Any]:
         "line_items": [_line_item(line, order, fulfilled.get(line.id, 0)) for line in order.line_items],
         "refunds": [],
         "shipping_lines": [],
+        **(_payments(order) if order.transactions else {}),
     }
+
+
+def _payments(order: Order) -> dict[str, Any]:
+    return {
+        "payment_gateway_names": sorted({t.gateway for t in order.transactions}),
+        "transactions": [_transaction(order, t) for t in order.transactions],
+    }
+
+
+def _transaction(order: Order, txn: Transaction) -> dict[str, Any]:
+    """An order's payment as the REST Transaction resource shows it: a ``gift_card`` one names its card in the
+    receipt (``gift_card_id``, ``gift_card_last_characters``)."""
+    out: dict[str, Any] = {
+        "id": txn.id,
+        "order_id": order.id,
+        "kind": "sale",
+        "status": "success",
+        "gateway": txn.gateway,
+        "amount": money(txn.amount),
+        "currency": order.currency,
+        "admin_graphql_api_id": gid("OrderTransaction", txn.id),
+    }
+    if txn.gift_card_id is not None:
+        out["receipt"] = {
+            "gift_card_id": txn.gift_card_id,
+            "gift_card_last_characters": txn.gift_card_last_characters,
+        }
+    return out
 
 
 def refund_payload(shop: Shop, refund: Refund) -> dict[str, Any]:

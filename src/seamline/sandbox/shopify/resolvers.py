@@ -19,6 +19,7 @@ from seamline.sandbox.shopify.state import (
     QUANTITY_NAMES,
     Fulfillment,
     FulfillmentOrder,
+    GiftCard,
     InventoryItem,
     Level,
     Location,
@@ -299,6 +300,39 @@ def order_obj(shop: Shop, order: Order) -> Obj:
     )
 
 
+def _money_obj(amount: Decimal, currency: str) -> Obj:
+    return Obj("MoneyV2", {"amount": str(amount), "currencyCode": currency})
+
+
+def gift_card_obj(shop: Shop, card: GiftCard) -> Obj:
+    order = shop.orders.get(card.order_id) if card.order_id is not None else None
+    line = None if order is None else next((li for li in order.line_items if li.id == card.line_item_id), None)
+    return Obj(
+        "GiftCard",
+        {
+            "id": gid("GiftCard", card.id),
+            "lastCharacters": card.last_characters,
+            "balance": _money_obj(card.balance, card.currency),
+            "initialValue": _money_obj(card.initial_value, card.currency),
+            "createdAt": iso(card.created_at),
+            "enabled": True,
+            "order": None if order is None else order_obj(shop, order),
+            "lineItem": None
+            if line is None
+            else Obj(
+                "LineItem",
+                {
+                    "id": gid("LineItem", line.id),
+                    "sku": line.sku,
+                    "quantity": line.quantity,
+                    "title": line.title,
+                    "isGiftCard": line.gift_card,
+                },
+            ),
+        },
+    )
+
+
 def node_obj(shop: Shop, value: Any) -> Obj | None:
     kind = gid_type(value)
     if kind == "InventoryLevel":
@@ -387,6 +421,17 @@ def resolve_query(ctx: Context, name: str, args: dict[str, Any]) -> Any:
     if name == "inventoryItems":
         found = search(args.get("query"), shop.items.values(), {"sku": lambda i: i.sku, "id": lambda i: i.id})
         return [item_obj(shop, i) for i in found]
+    if name == "giftCards":
+        found = search(
+            args.get("query"),
+            sorted(shop.gift_cards.values(), key=lambda c: c.id),
+            {
+                "id": lambda c: c.id,
+                "source": lambda c: "purchased" if c.order_id is not None else "api_client",
+                "status": lambda _: "enabled",
+            },
+        )
+        return [gift_card_obj(shop, c) for c in found]
     if name == "locations":
         return [location_obj(loc) for loc in shop.locations.values() if loc.active or args.get("includeInactive")]
     raise AssertionError(f"no resolver for {name}")  # the schema check refused it first

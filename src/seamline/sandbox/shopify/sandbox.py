@@ -49,6 +49,7 @@ from seamline.sandbox.shopify.state import (
     Customer,
     FulfillmentOrder,
     FulfillmentOrderLine,
+    GiftCard,
     InventoryItem,
     LineItem,
     Location,
@@ -57,6 +58,7 @@ from seamline.sandbox.shopify.state import (
     RefundLine,
     Shop,
     ShopEvent,
+    Transaction,
     Variant,
     gid,
 )
@@ -267,6 +269,7 @@ class ShopifySandbox:
         gift_cards: list[Decimal] | None = None,
         custom_items: list[tuple[str, Decimal]] | None = None,
         source_name: str = "web",
+        gift_card_payment: tuple[int, Decimal] | None = None,
     ) -> Order:
         """A storefront checkout: each (sku, qty) line moves units from ``available`` to ``committed`` at the
         order's location (the first location by default) and one fulfilment order per location is opened."""
@@ -316,6 +319,34 @@ class ShopifySandbox:
                 test=test,
             )
             order.source_name = source_name
+            # Each gift card line issues a card (Shopify makes one per unit when the order is paid), named by
+            # the order and line that sold it.
+            for line in items:
+                if line.gift_card:
+                    for _ in range(line.quantity):
+                        card_id = shop.new_id()
+                        shop.gift_cards[card_id] = GiftCard(
+                            card_id,
+                            f"{card_id:016X}"[-16:],
+                            line.price,
+                            line.price,
+                            order.currency,
+                            now,
+                            order_id=order.id,
+                            line_item_id=line.id,
+                        )
+            if gift_card_payment is not None:
+                card_id, amount = gift_card_payment
+                card = shop.gift_cards.get(card_id)
+                if card is None or card.balance < amount:
+                    raise ValueError(f"gift card {card_id} cannot pay {amount}")
+                card.balance -= amount
+                total = sum((line.price * line.quantity for line in items), Decimal(0))
+                order.transactions.append(
+                    Transaction(shop.new_id(), "gift_card", amount, card.id, card.last_characters)
+                )
+                if total > amount:
+                    order.transactions.append(Transaction(shop.new_id(), "shopify_payments", total - amount))
             if source_name == "pos":
                 order.location_id = location  # a POS sale names the store it was rung up at
             shop.next_order_number += 1

@@ -64,6 +64,7 @@ TYPES: dict[str, dict[str, Spec]] = {
         "location": _o("Location", "id"),
         "locations": _c("Location"),
         "order": _o("Order", "id"),
+        "giftCards": _c("GiftCard"),
         "node": _o("Node", "id"),
         "nodes": _l("Node", "ids", "ids"),
     },
@@ -156,7 +157,19 @@ TYPES: dict[str, dict[str, Spec]] = {
         "remainingQuantity": _s("Int"),
         "lineItem": _o("LineItem"),
     },
-    "LineItem": {"id": _s("ID"), "sku": _s(), "quantity": _s("Int"), "title": _s()},
+    "LineItem": {"id": _s("ID"), "sku": _s(), "quantity": _s("Int"), "title": _s(), "isGiftCard": _s("Boolean")},
+    # Admin GraphQL GiftCard (2026-07 added ``lineItem``: the order line that sold it, null when issued by hand).
+    "GiftCard": {
+        "id": _s("ID"),
+        "lastCharacters": _s(),
+        "balance": _o("MoneyV2"),
+        "initialValue": _o("MoneyV2"),
+        "createdAt": _s("DateTime"),
+        "enabled": _s("Boolean"),
+        "order": _o("Order"),
+        "lineItem": _o("LineItem"),
+    },
+    "MoneyV2": {"amount": _s("Decimal"), "currencyCode": _s()},
     "Fulfillment": {
         "id": _s("ID"),
         "legacyResourceId": _s(),

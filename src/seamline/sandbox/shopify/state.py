@@ -210,10 +210,44 @@ class Order:
     fulfillment_ids: list[int] = field(default_factory=list)
     refund_ids: list[int] = field(default_factory=list)
     location_id: int | None = None
+    #: The payments, when the checkout named them (a gift card taking part of the total).
+    transactions: list[Transaction] = field(default_factory=list)
 
     @property
     def name(self) -> str:
         return f"#{self.number}"
+
+
+@dataclass
+class GiftCard:
+    """A card the shop issued: for a gift card line of an order, one per unit (``order_id``/``line_item_id``
+    name the sale, as the Admin API's ``GiftCard.order`` and ``GiftCard.lineItem`` do). Its code is never
+    shown again after it is made: only its last characters."""
+
+    id: int
+    code: str
+    initial_value: Decimal
+    balance: Decimal
+    currency: str
+    created_at: datetime
+    order_id: int | None = None
+    line_item_id: int | None = None
+
+    @property
+    def last_characters(self) -> str:
+        return self.code[-4:]
+
+
+@dataclass
+class Transaction:
+    """A payment of an order (the REST Transaction resource): a ``gift_card`` gateway one names its card in
+    the receipt."""
+
+    id: int
+    gateway: str
+    amount: Decimal
+    gift_card_id: int | None = None
+    gift_card_last_characters: str | None = None
 
 
 @dataclass
@@ -258,6 +292,7 @@ class Shop:
     orders: dict[int, Order] = field(default_factory=dict)
     fulfillment_orders: dict[int, FulfillmentOrder] = field(default_factory=dict)
     fulfillments: dict[int, Fulfillment] = field(default_factory=dict)
+    gift_cards: dict[int, GiftCard] = field(default_factory=dict)
     refunds: dict[int, Refund] = field(default_factory=dict)
     next_id: int = 7_310_000_000_001
     next_order_number: int = 1001
