@@ -32,6 +32,7 @@ from seamline.channels.shopify.mapper import (
     DEFAULT_REASON,
     MAX_QUANTITIES_PER_CALL,
     coalesce_pushes,
+    legacy_id,
     set_quantities_input,
     to_gid,
 )
@@ -157,6 +158,17 @@ query FindVariants($query: String!) {
 LOCATIONS = """
 query Locations {
   locations(first: 100) { nodes { id name isActive } }
+}
+"""
+
+#: Gift cards with the order line that sold them (``GiftCard.lineItem``, Admin GraphQL 2026-07; ``order`` for older
+#: cards): a payment by gift card names only the card's id, so our card (issued with its sale) is linked by line.
+GIFT_CARDS = """
+query GiftCards($query: String, $after: String) {
+  giftCards(first: 100, query: $query, after: $after) {
+    nodes { id lastCharacters order { id } lineItem { id } }
+    pageInfo { hasNextPage endCursor }
+  }
 }
 """
 
@@ -316,6 +328,16 @@ class FulfillmentResult:
     fulfillment_ids: tuple[str, ...] = ()
     #: Fulfilment orders the merchant holds in Shopify, left unfulfilled.
     on_hold: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ShopGiftCard:
+    """One of the shop's gift cards (legacy ids): the order and line that sold it, None when issued by hand."""
+
+    gift_card_id: str
+    last_characters: str | None
+    order_id: str | None
+    line_item_id: str | None
 
 
 @dataclass(frozen=True)
@@ -693,6 +715,31 @@ class ShopifyClient:
             )
             for node in (result.data.get("productVariants") or {}).get("nodes") or []
         ]
+
+    def gift_cards(self, query: str | None = None) -> list[ShopGiftCard]:
+        """The shop's gift cards matching ``query`` (Shopify's search syntax, e.g. ``created_at:>=2026-12-01``),
+        every page."""
+        out: list[ShopGiftCard] = []
+        after: str | None = None
+        while True:
+            result = self.execute(GIFT_CARDS, {"query": query, "after": after}, operation="GiftCards")
+            block = result.data.get("giftCards") or {}
+            for node in block.get("nodes") or []:
+                card_id = legacy_id(node.get("id"))
+                if card_id is None:
+                    continue
+                out.append(
+                    ShopGiftCard(
+                        card_id,
+                        node.get("lastCharacters"),
+                        legacy_id((node.get("order") or {}).get("id")),
+                        legacy_id((node.get("lineItem") or {}).get("id")),
+                    )
+                )
+            info = block.get("pageInfo") or {}
+            if not info.get("hasNextPage") or not info.get("endCursor"):
+                return out
+            after = str(info["endCursor"])
 
     def locations(self) -> list[tuple[str, str]]:
         result = self.execute(LOCATIONS, operation="Locations")
