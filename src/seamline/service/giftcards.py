@@ -565,6 +565,54 @@ class GiftCardDesk:
                 trace_id=trace_id,
             )
 
+    def link_channel_card(
+        self,
+        uow: UnitOfWork,
+        channel: str,
+        line_source: str,
+        external_id: str,
+        *,
+        trace_id: str | None = None,
+    ) -> int | None:
+        """The channel's own card for a card a channel order's gift card line issued (``line_source``,
+        ``channel:<code>:<order>:line:<line id>``: Shopify names the gift card a sale created by the order and
+        line; its payments name only that card's id): the link is stored
+        (``external_ref``) and each payment held because it named that id, unknown until now, is taken off
+        our card, once. Answers how many held payments were taken; None when there is no card from
+        that line (its sale not yet received) or the id is linked to another card (nothing written).
+
+        A line of several units issued a card each, all of one face value: the card already linked to this
+        id, else the line's first card not linked yet."""
+        conn = uow.conn
+        ref = f"{channel}:{external_id}"
+        card = giftcard_repo.card_by(conn, external_ref=ref)
+        if card is None:
+            free = [c for c in giftcard_repo.cards_of_line(conn, line_source) if c["external_ref"] is None]
+            if not free or not giftcard_repo.link_external(conn, free[0]["code"], ref, self._now()):
+                return None
+            card = free[0]
+        elif card["source"] != line_source and not str(card["source"]).startswith(line_source + "-"):
+            return None
+        taken = 0
+        for hold in finance_repo.open_holds_from(conn, f"giftcard:channel:{channel}:", kind="gift_card"):
+            figures = hold["figures"] or {}
+            if hold["reason"] != "unknown-gift-card" or str(figures.get("card")) != external_id:
+                continue
+            if self.redeem_or_hold(
+                uow,
+                card["code"],
+                Decimal(str(figures["amount"])),
+                currency=str(figures["currency"]),
+                source=str(hold["source_key"]).removeprefix("giftcard:"),
+                channel=channel,
+                order_id=hold["order_id"],
+                reference=str(figures.get("order") or hold["order_id"]),
+                card_ref=external_id,
+                trace_id=trace_id,
+            ):
+                taken += 1
+        return taken
+
     def hold_platform_card_tenders(
         self,
         uow: UnitOfWork,

@@ -627,6 +627,16 @@ def list_holds(conn: Connection, *, open_only: bool = True, limit: int = 500) ->
     return [dict(r) for r in conn.execute(query.order_by(finance_holds.c.created_at).limit(limit)).mappings()]
 
 
+def open_holds_from(conn: Connection, prefix: str, *, kind: str) -> list[dict[str, Any]]:
+    """The open holds of ``kind`` whose cause (``source_key``) starts with ``prefix``, oldest first."""
+    query = select(finance_holds).where(
+        finance_holds.c.resolved_at.is_(None),
+        finance_holds.c.kind == kind,
+        finance_holds.c.source_key.startswith(prefix, autoescape=True),
+    )
+    return [dict(r) for r in conn.execute(query.order_by(finance_holds.c.created_at)).mappings()]
+
+
 # ------------------------------------------------------------------------------------------------ channel totals
 def channel_orders(conn: Connection) -> list[dict[str, Any]]:
     """Orders that carry the channel's numbers: id, currency, status, the commerce and shipped/qty units."""

@@ -64,6 +64,32 @@ def card_by(conn: Connection, *, source: str | None = None, external_ref: str | 
     return None if row is None else _card(row)
 
 
+def link_external(conn: Connection, code: str, external_ref: str, now: datetime) -> bool:
+    """Name the channel's own id of a card that has none yet: True when written (a card linked already, or
+    another card holding that id, writes nothing)."""
+    taken = conn.execute(select(C.code).where(C.external_ref == external_ref)).first()
+    if taken is not None:
+        return False
+    done = conn.execute(
+        update(gift_cards)
+        .where(C.code == code, C.external_ref.is_(None))
+        .values(external_ref=external_ref, updated_at=now)
+        .returning(C.code)
+    ).first()
+    return done is not None
+
+
+def cards_of_line(conn: Connection, line_source: str) -> list[dict[str, Any]]:
+    """The cards a channel order's gift card line issued: ``line_source`` for one unit, ``<line_source>-<n>``
+    for each of several, in unit order."""
+    rows = conn.execute(
+        select(gift_cards).where((C.source == line_source) | C.source.startswith(line_source + "-", autoescape=True))
+    ).mappings()
+    cards = [_card(r) for r in rows]
+    tail = len(line_source) + 1
+    return sorted(cards, key=lambda c: int(str(c["source"])[tail:] or 0) if str(c["source"])[tail:].isdigit() else 0)
+
+
 def cards_sold_in(conn: Connection, source_prefix: str) -> list[dict[str, Any]]:
     """The cards whose source starts with ``source_prefix`` (a till sale's ``sale:<order id>:card:``), in the
     order the sale listed them (the index after the prefix)."""

@@ -71,6 +71,7 @@ from seamline.channels.shopify import inbound, mapper
 from seamline.channels.shopify.mapper import MappingError, ShopifyLookups
 from seamline.domain.clock import ensure_utc
 from seamline.domain.commerce import OrderCommerce, RefundCommerce
+from seamline.finance.giftcards import GIFT_CARD_TENDER
 from seamline.integration import HoldMessage, InvalidMessage, StoredMessage
 from seamline.ledger.atp import sku_availability
 from seamline.orders.model import OrderStatus
@@ -88,7 +89,15 @@ from seamline.service.orders import (
     TenderRequest,
 )
 from seamline.service.unit_of_work import UnitOfWork
-from seamline.store import catalog_repo, channels_repo, ledger_repo, orders_repo, outbox_repo, shopify_repo
+from seamline.store import (
+    catalog_repo,
+    channels_repo,
+    finance_repo,
+    ledger_repo,
+    orders_repo,
+    outbox_repo,
+    shopify_repo,
+)
 
 log = logging.getLogger("seamline.shopify")
 
@@ -117,6 +126,9 @@ class ShopifyChannel:
     repush: Callable[[UnitOfWork, Sequence[tuple[str, int | None]]], None]
     #: Publish these styles again (a product drift); called inside the transaction.
     republish: Callable[[UnitOfWork, Sequence[str]], None]
+    #: Read these Shopify gift cards (ids a payment named that no card of ours carries yet) to link them to the
+    #: cards their sale issued; called inside the transaction. None without the Admin API: the payment is held.
+    find_gift_cards: Callable[[UnitOfWork, Sequence[str]], None] | None = None
 
     @property
     def source(self) -> str:
@@ -235,6 +247,23 @@ class OrderHandler:
         GiftCardDesk(self.channel.app).channel_order(
             uow, self.channel.code, order.external_id, order.commerce, order_id=order_id
         )
+        self._find_unlinked_cards(uow, order.external_id, order.commerce)
+
+    def _find_unlinked_cards(self, uow: UnitOfWork, external_id: str, commerce: OrderCommerce) -> None:
+        """A payment that named a Shopify gift card none of ours carries is held (``unknown-gift-card``); the
+        card is read from Shopify (the order line that sold it) and linked, which takes the held payment."""
+        if self.channel.find_gift_cards is None:
+            return
+        conn = uow.conn
+        wanted: list[str] = []
+        for i, payment in enumerate(commerce.payments):
+            if payment.tender != GIFT_CARD_TENDER or payment.card is None or payment.card in wanted:
+                continue
+            hold = finance_repo.get_hold(conn, f"giftcard:channel:{self.channel.code}:{external_id}:payment:{i}")
+            if hold is not None and hold["resolved_at"] is None and hold["reason"] == "unknown-gift-card":
+                wanted.append(payment.card)
+        if wanted:
+            self.channel.find_gift_cards(uow, wanted)
 
     def _till_sale(self, uow: UnitOfWork, mapping: OrderMapping) -> str | None:
         """A sale rung up on Shopify POS: the goods left the store's shelf, so it is taken from that store's
@@ -302,6 +331,7 @@ class OrderHandler:
             desk.redeem_channel_payments(
                 uow, self.channel.code, order.external_id, commerce, order_id=str(recorded.order["id"])
             )
+            self._find_unlinked_cards(uow, order.external_id, commerce)
         return str(recorded.order["id"])
 
     def _cancel(self, uow: UnitOfWork, mapping: OrderMapping) -> None:

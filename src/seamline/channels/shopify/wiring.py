@@ -46,6 +46,7 @@ from seamline.integration import (
     ChannelError,
     Delivered,
     Delivery,
+    DeliveryFailed,
     DeliveryRejected,
     NewEvent,
     Subscriber,
@@ -57,6 +58,7 @@ from seamline.integration.events import ORDER_SHIPPED, STYLE_CHANGED
 from seamline.integration.shared_limits import SharedTokenBucket
 from seamline.sandbox.shopify import SandboxConfig, ShopifySandbox
 from seamline.service import Seamline
+from seamline.service.giftcards import GiftCardDesk
 from seamline.service.unit_of_work import UnitOfWork
 from seamline.store import catalog_repo, outbox_repo, shopify_repo
 
@@ -65,6 +67,9 @@ API_VERSION = "2026-07"
 SHARED_MAXIMUM, SHARED_RESTORE_RATE = 2000.0, 100.0
 #: The location of a sandbox shop made for a ``sandbox:`` URL.
 SANDBOX_LOCATION = "Sandbox warehouse"
+
+#: A payment named a Shopify gift card none of ours carries: read it from Shopify and link it (issue 17).
+GIFT_CARD_NAMED = "ShopifyGiftCardNamed"
 
 
 def missing(settings: Mapping[str, Any]) -> list[str]:
@@ -219,7 +224,17 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
         # Newly linked variants show nothing yet: push our numbers, with no compare (we never published).
         repush(uow, [(sku, None) for sku in skus])
 
+    def find_gift_cards(uow: UnitOfWork, card_ids: Sequence[str]) -> None:
+        outbox.emit(
+            uow,
+            [
+                NewEvent(GIFT_CARD_NAMED, {"channel": config.code, "gift_card_id": card_id}, config.code, None)
+                for card_id in card_ids
+            ],
+        )
+
     wired.subscribers.append(product_subscriber(app, config.code, client, currency=currency, after_link=push_linked))
+    wired.subscribers.append(gift_card_subscriber(app, config.code, client))
     wired.subscribers.append(fulfilment_subscriber(app, config.code, client))
     channel = topic_handlers.ShopifyChannel(
         app=app,
@@ -231,6 +246,7 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
         subscriber=subscriber_name,
         repush=repush,
         republish=republish,
+        find_gift_cards=find_gift_cards,
     )
     wired.handlers.extend(topic_handlers.handlers(channel))
 
@@ -488,6 +504,40 @@ def fulfilment_subscriber(app: Seamline, channel: str, client: ShopifyClient) ->
     return Subscriber(
         name=f"shopify-fulfilments:{channel}",
         event_types=frozenset({ORDER_SHIPPED}),
+        deliver=deliver,
+        channels=frozenset({channel}),
+        coalesce=False,
+    )
+
+
+def gift_card_subscriber(app: Seamline, channel: str, client: ShopifyClient) -> Subscriber:
+    """``ShopifyGiftCardNamed`` → the card read from Shopify (``giftCards(query: "id:<id>")``, its ``order`` and
+    ``lineItem``) and linked to the card that line issued here, which takes the payments held for naming it
+    (``GiftCardDesk.link_channel_card``). A card its sale has not reached us for yet is tried again later (a
+    temporary failure); one Shopify issued by hand (no order line) stays held for a person."""
+
+    def deliver(delivery: Delivery) -> Delivered:
+        card_id = str(delivery.payload["gift_card_id"])
+        if not card_id.isdigit():
+            return Delivered()
+        try:
+            found = [c for c in client.gift_cards(f"id:{card_id}") if c.gift_card_id == card_id]
+        except ChannelError as exc:
+            raise delivery_outcome(exc) from exc
+        if not found or found[0].order_id is None or found[0].line_item_id is None:
+            return Delivered()  # not sold on an order: nothing of ours to link it to; the hold stays
+        card = found[0]
+        line_source = f"channel:{channel}:{card.order_id}:line:{card.line_item_id}"
+        linked = app.write(lambda uow: GiftCardDesk(app).link_channel_card(uow, channel, line_source, card_id))
+        if linked is None:
+            raise DeliveryFailed(
+                f"Shopify gift card {card_id} was sold on order {card.order_id}, which has issued no card here yet"
+            )
+        return Delivered()
+
+    return Subscriber(
+        name=f"shopify-gift-cards:{channel}",
+        event_types=frozenset({GIFT_CARD_NAMED}),
         deliver=deliver,
         channels=frozenset({channel}),
         coalesce=False,
