@@ -67,6 +67,8 @@ def test_a_card_sold_on_shopify_and_spent_there_in_part_redeems_our_card_once(
     [redeemed] = [m for m in card["movements"] if m["kind"] == "redeem"]
     assert redeemed["amount"] == "30.00"
     assert redeemed["source"] == f"channel:{CHANNEL}:{spent.id}:payment:0"
+    last = world.sandbox.shop.gift_cards[shop_card].last_characters
+    assert card["channel_card"] == {"id": str(shop_card), "last_characters": last}
     assert open_gift_card_holds(app) == []
     report = reconciliation(client)
     assert report["clean"], report

@@ -102,6 +102,13 @@ def card_view(card: dict[str, Any], movements: Sequence[dict[str, Any]] | None =
         "source": card["source"],
         "issued_at": _iso(card["issued_at"]),
         "expires_on": None if card["expires_on"] is None else card["expires_on"].isoformat(),
+        # The channel's own card it is linked to (a Shopify gift card's id and what Shopify shows of its code).
+        "channel_card": None
+        if card.get("external_ref") is None
+        else {
+            "id": str(card["external_ref"]).split(":", 1)[-1],
+            "last_characters": card.get("external_last_characters"),
+        },
     }
     if movements is not None:
         out["movements"] = [movement_view(m) for m in movements]
@@ -572,6 +579,7 @@ class GiftCardDesk:
         line_source: str,
         external_id: str,
         *,
+        last_characters: str | None = None,
         trace_id: str | None = None,
     ) -> int | None:
         """The channel's own card for a card a channel order's gift card line issued (``line_source``,
@@ -588,7 +596,9 @@ class GiftCardDesk:
         card = giftcard_repo.card_by(conn, external_ref=ref)
         if card is None:
             free = [c for c in giftcard_repo.cards_of_line(conn, line_source) if c["external_ref"] is None]
-            if not free or not giftcard_repo.link_external(conn, free[0]["code"], ref, self._now()):
+            if not free or not giftcard_repo.link_external(
+                conn, free[0]["code"], ref, self._now(), last_characters=last_characters
+            ):
                 return None
             card = free[0]
         elif card["source"] != line_source and not str(card["source"]).startswith(line_source + "-"):

@@ -64,7 +64,9 @@ def card_by(conn: Connection, *, source: str | None = None, external_ref: str | 
     return None if row is None else _card(row)
 
 
-def link_external(conn: Connection, code: str, external_ref: str, now: datetime) -> bool:
+def link_external(
+    conn: Connection, code: str, external_ref: str, now: datetime, *, last_characters: str | None = None
+) -> bool:
     """Name the channel's own id of a card that has none yet: True when written (a card linked already, or
     another card holding that id, writes nothing)."""
     taken = conn.execute(select(C.code).where(C.external_ref == external_ref)).first()
@@ -73,7 +75,7 @@ def link_external(conn: Connection, code: str, external_ref: str, now: datetime)
     done = conn.execute(
         update(gift_cards)
         .where(C.code == code, C.external_ref.is_(None))
-        .values(external_ref=external_ref, updated_at=now)
+        .values(external_ref=external_ref, external_last_characters=last_characters, updated_at=now)
         .returning(C.code)
     ).first()
     return done is not None

@@ -1282,6 +1282,7 @@ gift_cards = Table(
     Column("channel", Code),  # where it was issued (none: the API without a channel)
     Column("source", String(200), nullable=False, unique=True),  # what issued it: order:<id>:<line>, api:<key>...
     Column("external_ref", String(200), unique=True),  # the channel's own id of the card (Shopify's gift card id)
+    Column("external_last_characters", String(16)),  # what the channel shows of its card's code (its last four)
     Column("issued_at", UTCDateTime, nullable=False),
     Column("expires_on", Date),
     Column("updated_at", UTCDateTime, nullable=False),

@@ -514,7 +514,8 @@ def gift_card_subscriber(app: Seamline, channel: str, client: ShopifyClient) -> 
     """``ShopifyGiftCardNamed`` → the card read from Shopify (``giftCards(query: "id:<id>")``, its ``order`` and
     ``lineItem``) and linked to the card that line issued here, which takes the payments held for naming it
     (``GiftCardDesk.link_channel_card``). A card its sale has not reached us for yet is tried again later (a
-    temporary failure); one Shopify issued by hand (no order line) stays held for a person."""
+    temporary failure), as is one Shopify does not show yet; one Shopify issued by hand (no order line) stays
+    held for a person."""
 
     def deliver(delivery: Delivery) -> Delivered:
         card_id = str(delivery.payload["gift_card_id"])
@@ -524,11 +525,17 @@ def gift_card_subscriber(app: Seamline, channel: str, client: ShopifyClient) -> 
             found = [c for c in client.gift_cards(f"id:{card_id}") if c.gift_card_id == card_id]
         except ChannelError as exc:
             raise delivery_outcome(exc) from exc
-        if not found or found[0].order_id is None or found[0].line_item_id is None:
-            return Delivered()  # not sold on an order: nothing of ours to link it to; the hold stays
+        if not found:  # Shopify issues a sold card once the order is paid: not readable yet
+            raise DeliveryFailed(f"Shopify shows no gift card {card_id} yet")
+        if found[0].order_id is None or found[0].line_item_id is None:
+            return Delivered()  # issued by hand, not sold on an order: nothing of ours to link it to; held for a person
         card = found[0]
         line_source = f"channel:{channel}:{card.order_id}:line:{card.line_item_id}"
-        linked = app.write(lambda uow: GiftCardDesk(app).link_channel_card(uow, channel, line_source, card_id))
+        linked = app.write(
+            lambda uow: GiftCardDesk(app).link_channel_card(
+                uow, channel, line_source, card_id, last_characters=card.last_characters
+            )
+        )
         if linked is None:
             raise DeliveryFailed(
                 f"Shopify gift card {card_id} was sold on order {card.order_id}, which has issued no card here yet"
