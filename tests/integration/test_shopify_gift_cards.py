@@ -82,6 +82,14 @@ def test_a_card_sold_on_shopify_and_spent_there_in_part_redeems_our_card_once(
     assert len(redemptions(app)) == 1
     assert reconciliation(client)["clean"]
 
+    # Linked now: the next order spending the rest is taken off our card in its own transaction, nothing held.
+    world.sandbox.place_order([(SKU, 1)], gift_card_payment=(shop_card, Decimal("20.00")))
+    world.send_shop_events()
+    world.process()
+    assert ok(client.get(f"/v1/gift-cards/{ours}"))["balance"] == "0.00"
+    assert open_gift_card_holds(app) == []
+    assert reconciliation(client)["clean"]
+
 
 def test_a_payment_naming_a_card_whose_sale_has_not_arrived_is_held_and_taken_when_it_does(
     client: TestClient, app: Seamline, clock: FixedClock
@@ -159,3 +167,27 @@ def test_the_sandbox_shows_a_sold_card_as_the_admin_api_does(
         ("gift_card", "30.00", {"gift_card_id": card.id, "gift_card_last_characters": card.code[-4:]}),
         ("shopify_payments", "59.00", None),
     ]
+
+
+def test_a_line_of_several_cards_links_each_shopify_card_to_its_own_card(app: Seamline, clock: FixedClock) -> None:
+    """Shopify makes a card per unit of a line, all naming that line: each is linked to one of the line's cards
+    not linked yet, and a card linked once keeps its id."""
+    desk = GiftCardDesk(app)
+    line = f"channel:{CHANNEL}:902:line:L"
+    for unit in (1, 2):
+        app.write(
+            lambda uow, unit=unit: desk.issue(
+                uow,
+                amount=Decimal("25.00"),
+                currency="EUR",
+                source=f"{line}-{unit}",
+                channel=CHANNEL,
+                code=f"UNIT-{unit}",
+            )
+        )
+    assert app.write(lambda uow: desk.link_channel_card(uow, CHANNEL, line, "701", last_characters="AB12")) == 0
+    assert app.write(lambda uow: desk.link_channel_card(uow, CHANNEL, line, "702")) == 0
+    assert app.write(lambda uow: desk.link_channel_card(uow, CHANNEL, line, "701")) == 0  # again: no change
+    assert app.write(lambda uow: desk.link_channel_card(uow, CHANNEL, line, "703")) is None  # none left
+    assert desk.get("UNIT-1")["channel_card"] == {"id": "701", "last_characters": "AB12"}
+    assert desk.get("UNIT-2")["channel_card"] == {"id": "702", "last_characters": None}
