@@ -15,7 +15,7 @@ from seamline.service.giftcards import GiftCardDesk
 from seamline.store import finance_repo
 from seamline.store.tables import gift_card_movements
 from tests.conftest import receive
-from tests.integration.shopify_world import CHANNEL, SKU, ShopWorld
+from tests.integration.shopify_world import CHANNEL, SECRET, SHOP, SKU, TOKEN, ShopWorld
 
 
 def ok(response: Any, status: int = 200) -> dict[str, Any]:
@@ -191,3 +191,36 @@ def test_a_line_of_several_cards_links_each_shopify_card_to_its_own_card(app: Se
     assert app.write(lambda uow: desk.link_channel_card(uow, CHANNEL, line, "703")) is None  # none left
     assert desk.get("UNIT-1")["channel_card"] == {"id": "701", "last_characters": "AB12"}
     assert desk.get("UNIT-2")["channel_card"] == {"id": "702", "last_characters": None}
+
+
+def test_a_payment_held_while_the_admin_api_was_not_configured_is_taken_once_it_is(
+    client: TestClient, app: Seamline, clock: FixedClock
+) -> None:
+    world = ShopWorld(client, app, clock)
+    world.publish()
+    receive(client, SKU, 5)
+    settings = {
+        "shop_domain": SHOP,
+        "webhook_secrets": [SECRET],
+        "access_token": TOKEN,
+        "location_map": {str(world.online): "WH", str(world.store_location): "STORE-1"},
+        "currency": "EUR",
+        "max_throttle_wait_seconds": 0,
+    }
+    inbound_only = {"kind": "shopify", "sources": ["WH", "STORE-1"], "settings": settings}
+    assert client.put(f"/v1/channels/{CHANNEL}", json=inbound_only).status_code == 200
+    shop_card, ours = sell_a_card(world)
+    world.sandbox.place_order([(SKU, 1)], gift_card_payment=(shop_card, Decimal("30.00")))
+    world.send_shop_events()
+    world.process()
+    world.integration.dispatcher.drain()
+    [held] = open_gift_card_holds(app)
+    assert held["reason"] == "unknown-gift-card"
+
+    # The Admin API configured: the wiring reads the cards held payments named, and the payment is taken.
+    rewired = {**inbound_only, "settings": {**settings, "admin_api_url": "sandbox:"}}
+    assert client.put(f"/v1/channels/{CHANNEL}", json=rewired).status_code == 200
+    world.integration.dispatcher.drain()
+    assert ok(client.get(f"/v1/gift-cards/{ours}"))["balance"] == "20.00"
+    assert open_gift_card_holds(app) == []
+    assert reconciliation(client)["clean"]

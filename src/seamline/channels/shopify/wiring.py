@@ -60,7 +60,7 @@ from seamline.sandbox.shopify import SandboxConfig, ShopifySandbox
 from seamline.service import Seamline
 from seamline.service.giftcards import GiftCardDesk
 from seamline.service.unit_of_work import UnitOfWork
-from seamline.store import catalog_repo, outbox_repo, shopify_repo
+from seamline.store import catalog_repo, finance_repo, outbox_repo, shopify_repo
 
 API_VERSION = "2026-07"
 #: A standard plan's cost bucket (2,000 points, 100 restored a second): where the shared bucket starts.
@@ -263,6 +263,16 @@ def build(context: WiringContext, config: ChannelConfig) -> Wired | None:
                 if held.get(code) != version and (code in held or status != "discontinued")
             ]
             republish(uow, stale)
+            # Payments held for naming a Shopify gift card we could not read then (no Admin API, a failed read):
+            # read those cards again.
+            named = sorted(
+                {
+                    str((hold["figures"] or {}).get("card"))
+                    for hold in finance_repo.open_holds_from(conn, f"giftcard:channel:{config.code}:", kind="gift_card")
+                    if hold["reason"] == "unknown-gift-card" and str((hold["figures"] or {}).get("card")).isdigit()
+                }
+            )
+            find_gift_cards(uow, named)
             if publish_location is None:
                 return
             shown = {
