@@ -138,6 +138,10 @@ def order_payload(shop: Shop, order: Order) -> dict[str, Any]:
 
 
 def _payments(order: Order) -> dict[str, Any]:
+    """An order paid in part by gift card: its gateways and its transactions. NOTE: Shopify's ``orders/create``
+    webhook body carries ``payment_gateway_names`` but no ``transactions`` (those are the Transaction resource
+    and the ``order_transactions/create`` topic); the sandbox adds them here, where the mapper reads them,
+    until the connector reads an order's transactions itself."""
     return {
         "payment_gateway_names": sorted({t.gateway for t in order.transactions}),
         "transactions": [_transaction(order, t) for t in order.transactions],
