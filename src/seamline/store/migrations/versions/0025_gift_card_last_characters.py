@@ -1,6 +1,6 @@
 """gift cards (issue 17): the last characters of the channel's own card, stored with its id when linked
 
-Revision ID: shopgift_card_last_characters
+Revision ID: 0025
 Revises: 0024
 Create Date: 2026-12-08 02:50:00.000000
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "shopgift_card_last_characters"
+revision = "0025"
 down_revision = "0024"
 branch_labels = None
 depends_on = None
