@@ -178,8 +178,7 @@ def run_transport(
     deadline = time.time() + 30
     while time.time() < deadline:
         with service.engine.connect() as conn:
-            pending = outbox_repo.count_by_status(conn).get("pending", 0)
-            if pending == 0 and outbox_repo.journal_depth(conn)[0] == 0:
+            if outbox_repo.undelivered(conn) == 0:
                 break
         time.sleep(0.05)
     integration.stop()

@@ -699,19 +699,11 @@ def api_client(
 # ---------------------------------------------------------------------------------------------------- the run
 def wait_for_deliveries(app: Seamline, timeout: float, stop: threading.Event | None = None) -> bool:
     """Until nothing waits to be published or delivered (dead letters aside) or ``timeout`` wall seconds pass.
-
-    The availability journal is read first: rows a publisher has taken stay visible until its events commit
-    with their deliveries, so an empty journal followed by no pending delivery means the channels have every
-    number. Looking at deliveries alone returned at once after the last holds were swept, before the
-    publisher had turned their journal rows into deliveries (two SKUs out of sync at Shopify, once in CI)."""
-
-    def waiting(conn: Connection) -> int:
-        journal, _ = outbox_repo.journal_depth(conn)
-        return journal + outbox_repo.count_by_status(conn).get("pending", 0)
-
+    Looking at deliveries alone returned at once after the last holds were swept, before the publisher had
+    turned their journal rows into deliveries (two SKUs out of sync at Shopify, once in CI)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if app.read(waiting) == 0:
+        if app.read(outbox_repo.undelivered) == 0:
             return True
         if stop is not None and stop.is_set():
             return False

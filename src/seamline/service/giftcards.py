@@ -825,7 +825,7 @@ class GiftCardDesk:
         # money moves too (a marketplace refund, a payout clearing it): the account's balance says nothing about
         # gift cards, so only each till sale's card money is checked there.
         shared = clearing == config.account(Role.TENDER_CLEARING)
-        for _, currency, credit in giftcard_repo.liability_lines(conn, clearing):
+        for _, currency, credit in [] if shared else giftcard_repo.liability_lines(conn, clearing):
             journal[currency] = journal.get(currency, Decimal(0)) - credit
         moved: dict[str, Decimal] = {}
         per_order: dict[tuple[str, str], Decimal] = {}
@@ -847,6 +847,6 @@ class GiftCardDesk:
                 per_order[key] = per_order.get(key, Decimal(0)) + effect
         tills = giftcard_repo.till_sale_ids(conn, sorted({order_id for order_id, _ in per_order}))
         till_sales = {key: left for key, left in per_order.items() if key[0] in tills}
-        if shared:
-            return clearing_check({}, {}, {}, till_sales)
+        if shared:  # the account-wide leg has nothing to compare against: only each sale's card money
+            moved, booked = {}, {}
         return clearing_check(journal, moved, booked, till_sales)
